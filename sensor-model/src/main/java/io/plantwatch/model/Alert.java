@@ -1,0 +1,112 @@
+package io.plantwatch.model;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Instant;
+import java.util.List;
+import java.util.Objects;
+import java.util.UUID;
+
+/**
+ * One alert event: an episode of a rule on a sensor opening or resolving.
+ *
+ * <p>The {@link #alertId()} is deterministic (sensor, rule, episode start), so the OPEN and the
+ * RESOLVED event of one episode share it, and a replay or a restore produces the same id again:
+ * downstream de-duplicates by it and a person is never told twice.
+ *
+ * @param alertId {@link #idFor(SensorId, String, long)}
+ * @param sensorId the sensor
+ * @param rule the configured rule's name, e.g. {@code temperature-spike}
+ * @param kind what kind of fault
+ * @param severity how urgent
+ * @param state OPEN or RESOLVED
+ * @param episodeStart event time (epoch ms) of the first reading of the episode
+ * @param eventTime event time (epoch ms) of this event: the start for OPEN, the end for RESOLVED
+ * @param detectedAt wall-clock time (epoch ms) the job emitted this event
+ * @param values the values that triggered it, oldest first
+ * @param message one sentence a person can act on
+ */
+public record Alert(
+        String alertId,
+        SensorId sensorId,
+        String rule,
+        AlertKind kind,
+        Severity severity,
+        AlertState state,
+        long episodeStart,
+        long eventTime,
+        long detectedAt,
+        List<Double> values,
+        String message) {
+
+    public Alert {
+        Objects.requireNonNull(alertId, "alertId");
+        Objects.requireNonNull(sensorId, "sensorId");
+        Objects.requireNonNull(rule, "rule");
+        Objects.requireNonNull(kind, "kind");
+        Objects.requireNonNull(severity, "severity");
+        Objects.requireNonNull(state, "state");
+        Objects.requireNonNull(message, "message");
+        values = List.copyOf(Objects.requireNonNull(values, "values"));
+        if (rule.isBlank()) {
+            throw new IllegalArgumentException("rule is blank");
+        }
+        if (eventTime < episodeStart) {
+            throw new IllegalArgumentException(
+                    "eventTime " + eventTime + " is before episodeStart " + episodeStart);
+        }
+    }
+
+    /** The deterministic id of an episode: a name-based UUID of sensor, rule and start. */
+    public static String idFor(SensorId sensor, String rule, long episodeStart) {
+        String name = sensor.id() + '\u0000' + rule + '\u0000' + episodeStart;
+        return UUID.nameUUIDFromBytes(name.getBytes(StandardCharsets.UTF_8)).toString();
+    }
+
+    /** Opens an episode, computing its id. */
+    public static Alert open(
+            SensorId sensor,
+            String rule,
+            AlertKind kind,
+            Severity severity,
+            long episodeStart,
+            long detectedAt,
+            List<Double> values,
+            String message) {
+        return new Alert(
+                idFor(sensor, rule, episodeStart),
+                sensor,
+                rule,
+                kind,
+                severity,
+                AlertState.OPEN,
+                episodeStart,
+                episodeStart,
+                detectedAt,
+                values,
+                message);
+    }
+
+    /** The RESOLVED event of this episode, ending at {@code endTime}. */
+    public Alert resolve(long endTime, long detectedAtMillis, String resolveMessage) {
+        return new Alert(
+                alertId,
+                sensorId,
+                rule,
+                kind,
+                severity,
+                AlertState.RESOLVED,
+                episodeStart,
+                endTime,
+                detectedAtMillis,
+                values,
+                resolveMessage);
+    }
+
+    public Instant episodeStartTime() {
+        return Instant.ofEpochMilli(episodeStart);
+    }
+
+    public String key() {
+        return sensorId.id();
+    }
+}

@@ -1,0 +1,7 @@
+package io.plantwatch.model;
+
+/** The state an alert event announces. */
+public enum AlertState {
+    OPEN,
+    RESOLVED
+}

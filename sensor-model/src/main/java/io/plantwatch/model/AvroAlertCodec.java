@@ -1,0 +1,164 @@
+package io.plantwatch.model;
+
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.avro.Schema;
+import org.apache.avro.generic.GenericData;
+import org.apache.avro.generic.GenericDatumReader;
+import org.apache.avro.generic.GenericDatumWriter;
+import org.apache.avro.generic.GenericRecord;
+import org.apache.avro.io.BinaryDecoder;
+import org.apache.avro.io.BinaryEncoder;
+import org.apache.avro.io.DecoderFactory;
+import org.apache.avro.io.EncoderFactory;
+
+/**
+ * The Kafka value format of {@code alerts}: an {@link AvroFrame} around Avro binary of the {@code
+ * alert} schema. The current version is read by a bounds-checked reader, older ones by Avro's
+ * resolver. Thread-safe; {@link #decode} never throws.
+ */
+public final class AvroAlertCodec {
+
+    public static final String FAMILY = "alert";
+
+    private static final SchemaHistory HISTORY = SchemaHistory.load(FAMILY);
+    private static final Schema CURRENT = HISTORY.current();
+    private static final GenericDatumWriter<GenericRecord> WRITER =
+            new GenericDatumWriter<>(CURRENT, GenericData.get());
+
+    private static final AlertKind[] KINDS = AlertKind.values();
+    private static final Severity[] SEVERITIES = Severity.values();
+    private static final AlertState[] STATES = AlertState.values();
+
+    public static SchemaHistory history() {
+        return HISTORY;
+    }
+
+    public byte[] encode(Alert a) {
+        GenericRecord rec = new GenericData.Record(CURRENT);
+        SensorId id = a.sensorId();
+        rec.put("alert_id", a.alertId());
+        rec.put("site", id.site());
+        rec.put("area", id.area());
+        rec.put("line", id.line());
+        rec.put("machine", id.machine());
+        rec.put("sensor", id.sensor());
+        rec.put("rule", a.rule());
+        rec.put("kind", symbol("kind", a.kind().name()));
+        rec.put("severity", symbol("severity", a.severity().name()));
+        rec.put("state", symbol("state", a.state().name()));
+        rec.put("episode_start", a.episodeStart());
+        rec.put("event_time", a.eventTime());
+        rec.put("detected_at", a.detectedAt());
+        rec.put("values", new ArrayList<>(a.values()));
+        rec.put("message", a.message());
+        ByteArrayOutputStream out = new ByteArrayOutputStream(256);
+        out.write(AvroFrame.MAGIC);
+        out.write(HISTORY.currentVersion());
+        BinaryEncoder e = EncoderFactory.get().directBinaryEncoder(out, null);
+        try {
+            WRITER.write(rec, e);
+            e.flush();
+        } catch (IOException ex) {
+            throw new UncheckedIOException(ex);
+        }
+        return out.toByteArray();
+    }
+
+    public Parsed<Alert> decode(byte[] bytes) {
+        Parsed<Integer> version = AvroFrame.version(bytes, HISTORY);
+        if (!(version instanceof Parsed.Ok<Integer> ok)) {
+            return version.map(v -> null);
+        }
+        int v = ok.value();
+        try {
+            if (v >= HISTORY.currentVersion()) {
+                // Newer writers only append fields: what this reader knows comes first.
+                return Parsed.ok(decodeCurrent(bytes));
+            }
+            GenericDatumReader<GenericRecord> reader =
+                    new GenericDatumReader<>(HISTORY.version(v), CURRENT, GenericData.get());
+            BinaryDecoder d =
+                    DecoderFactory.get()
+                            .binaryDecoder(
+                                    bytes,
+                                    AvroFrame.HEADER_BYTES,
+                                    bytes.length - AvroFrame.HEADER_BYTES,
+                                    null);
+            return Parsed.ok(fromRecord(reader.read(null, d)));
+        } catch (IOException | RuntimeException e) {
+            return Parsed.rejected(
+                    RejectReason.CORRUPT_RECORD,
+                    FAMILY + " v" + v + " record does not decode: " + e.getMessage());
+        }
+    }
+
+    private static Alert decodeCurrent(byte[] bytes) {
+        AvroBinaryReader d = new AvroBinaryReader(bytes, AvroFrame.HEADER_BYTES);
+        String alertId = d.readString();
+        SensorId id =
+                new SensorId(
+                        d.readString(),
+                        d.readString(),
+                        d.readString(),
+                        d.readString(),
+                        d.readString());
+        String rule = d.readString();
+        int kind = d.readEnum(KINDS.length);
+        int severity = d.readEnum(SEVERITIES.length);
+        int state = d.readEnum(STATES.length);
+        long episodeStart = d.readLong();
+        long eventTime = d.readLong();
+        long detectedAt = d.readLong();
+        List<Double> values = new ArrayList<>();
+        for (double x : d.readDoubleArray()) {
+            values.add(x);
+        }
+        String message = d.readString();
+        return new Alert(
+                alertId,
+                id,
+                rule,
+                kind < 0 ? AlertKind.OTHER : KINDS[kind],
+                severity < 0 ? Severity.WARNING : SEVERITIES[severity],
+                state < 0 ? AlertState.OPEN : STATES[state],
+                episodeStart,
+                eventTime,
+                detectedAt,
+                values,
+                message);
+    }
+
+    private static Alert fromRecord(GenericRecord rec) {
+        SensorId id =
+                new SensorId(
+                        rec.get("site").toString(),
+                        rec.get("area").toString(),
+                        rec.get("line").toString(),
+                        rec.get("machine").toString(),
+                        rec.get("sensor").toString());
+        List<Double> values = new ArrayList<>();
+        for (Object o : (List<?>) rec.get("values")) {
+            values.add((Double) o);
+        }
+        return new Alert(
+                rec.get("alert_id").toString(),
+                id,
+                rec.get("rule").toString(),
+                AlertKind.valueOf(rec.get("kind").toString()),
+                Severity.valueOf(rec.get("severity").toString()),
+                AlertState.valueOf(rec.get("state").toString()),
+                (Long) rec.get("episode_start"),
+                (Long) rec.get("event_time"),
+                (Long) rec.get("detected_at"),
+                values,
+                rec.get("message").toString());
+    }
+
+    private static GenericData.EnumSymbol symbol(String field, String name) {
+        return new GenericData.EnumSymbol(CURRENT.getField(field).schema(), name);
+    }
+}

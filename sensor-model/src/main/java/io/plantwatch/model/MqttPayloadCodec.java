@@ -1,0 +1,321 @@
+package io.plantwatch.model;
+
+import com.fasterxml.jackson.core.JsonFactory;
+import com.fasterxml.jackson.core.JsonGenerator;
+import com.fasterxml.jackson.core.JsonParser;
+import com.fasterxml.jackson.core.JsonToken;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.core.json.JsonReadFeature;
+import java.io.ByteArrayOutputStream;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.time.Instant;
+import java.time.OffsetDateTime;
+import java.time.format.DateTimeFormatter;
+import java.time.format.DateTimeParseException;
+import java.util.Locale;
+import java.util.Objects;
+
+/**
+ * The MQTT JSON payload of design.md: {@code {"ts": <ISO-8601 or epoch ms>, "value": <number>,
+ * "unit": "degC", "quality": "GOOD|UNCERTAIN|BAD", "seq": <long>}}; {@code ts} and {@code value}
+ * are required, unknown fields are ignored.
+ *
+ * <p>{@link #decode} never throws: every defect comes back as a {@link Parsed.Rejected} naming the
+ * field and the problem. Thread-safe.
+ */
+public final class MqttPayloadCodec {
+
+    private static final JsonFactory JSON =
+            JsonFactory.builder()
+                    // Parse NaN/Infinity literals so they are rejected as NOT_FINITE, which says
+                    // more to a person than "malformed".
+                    .enable(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS)
+                    .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                    .build();
+
+    private final TopicTemplate topics;
+    private final ReadingLimits limits;
+
+    public MqttPayloadCodec(TopicTemplate topics, ReadingLimits limits) {
+        this.topics = Objects.requireNonNull(topics, "topics");
+        this.limits = Objects.requireNonNull(limits, "limits");
+    }
+
+    public static MqttPayloadCodec defaults() {
+        return new MqttPayloadCodec(TopicTemplate.defaults(), ReadingLimits.defaults());
+    }
+
+    public TopicTemplate topics() {
+        return topics;
+    }
+
+    public ReadingLimits limits() {
+        return limits;
+    }
+
+    /** Parses a message that arrived on {@code topic}: the topic names the sensor. */
+    public Parsed<SensorReading> decode(String topic, byte[] payload) {
+        Parsed<SensorId> id = topics.parse(topic);
+        if (!(id instanceof Parsed.Ok<SensorId> ok)) {
+            return id.map(x -> null);
+        }
+        return decode(ok.value(), payload);
+    }
+
+    /** Parses the payload of a sensor already identified. */
+    public Parsed<SensorReading> decode(SensorId sensor, byte[] payload) {
+        if (payload == null || payload.length == 0) {
+            return Parsed.rejected(RejectReason.MALFORMED_JSON, "empty payload");
+        }
+        if (payload.length > limits.maxPayloadBytes()) {
+            return Parsed.rejected(
+                    RejectReason.OVERSIZED,
+                    "payload has "
+                            + payload.length
+                            + " bytes, the limit is "
+                            + limits.maxPayloadBytes());
+        }
+        try (JsonParser p = JSON.createParser(payload)) {
+            return parseObject(sensor, p);
+        } catch (IOException | RuntimeException e) {
+            // Jackson reports syntax errors, bad UTF-8 and constraint violations as exceptions.
+            return Parsed.rejected(RejectReason.MALFORMED_JSON, oneLine(e.getMessage()));
+        }
+    }
+
+    private Parsed<SensorReading> parseObject(SensorId sensor, JsonParser p) throws IOException {
+        JsonToken first = p.nextToken();
+        if (first != JsonToken.START_OBJECT) {
+            return Parsed.rejected(
+                    RejectReason.NOT_AN_OBJECT,
+                    "payload must be a JSON object, found " + describe(first));
+        }
+        long ts = 0;
+        boolean hasTs = false;
+        double value = 0;
+        boolean hasValue = false;
+        String unit = "";
+        Quality quality = Quality.GOOD;
+        long seq = SensorReading.NO_SEQ;
+
+        JsonToken t;
+        while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+            String field = p.currentName();
+            JsonToken v = p.nextToken();
+            switch (field) {
+                case "ts" -> {
+                    Parsed<Long> parsed = parseTimestamp(p, v);
+                    if (!(parsed instanceof Parsed.Ok<Long> okTs)) {
+                        return parsed.map(x -> null);
+                    }
+                    ts = okTs.value();
+                    hasTs = true;
+                }
+                case "value" -> {
+                    if (v != JsonToken.VALUE_NUMBER_INT && v != JsonToken.VALUE_NUMBER_FLOAT) {
+                        return wrongType("value", "a number", v);
+                    }
+                    value = p.getDoubleValue();
+                    if (!Double.isFinite(value)) {
+                        return Parsed.rejected(
+                                RejectReason.NOT_FINITE,
+                                "value is " + p.getText() + ", not finite");
+                    }
+                    hasValue = true;
+                }
+                case "unit" -> {
+                    if (v == JsonToken.VALUE_NULL) {
+                        unit = "";
+                    } else if (v != JsonToken.VALUE_STRING) {
+                        return wrongType("unit", "a string", v);
+                    } else {
+                        unit = p.getText();
+                        if (unit.length() > SensorReading.MAX_UNIT_LENGTH) {
+                            return Parsed.rejected(
+                                    RejectReason.INVALID_FIELD,
+                                    "unit is longer than "
+                                            + SensorReading.MAX_UNIT_LENGTH
+                                            + " characters");
+                        }
+                    }
+                }
+                case "quality" -> {
+                    if (v == JsonToken.VALUE_NULL) {
+                        quality = Quality.GOOD;
+                    } else if (v != JsonToken.VALUE_STRING) {
+                        return wrongType("quality", "a string", v);
+                    } else {
+                        String q = p.getText().toUpperCase(Locale.ROOT);
+                        switch (q) {
+                            case "GOOD" -> quality = Quality.GOOD;
+                            case "UNCERTAIN" -> quality = Quality.UNCERTAIN;
+                            case "BAD" -> quality = Quality.BAD;
+                            default -> {
+                                return Parsed.rejected(
+                                        RejectReason.INVALID_FIELD,
+                                        "quality '"
+                                                + SensorId.printable(p.getText())
+                                                + "' is not GOOD, UNCERTAIN or BAD");
+                            }
+                        }
+                    }
+                }
+                case "seq" -> {
+                    if (v == JsonToken.VALUE_NULL) {
+                        seq = SensorReading.NO_SEQ;
+                    } else if (v != JsonToken.VALUE_NUMBER_INT) {
+                        return wrongType("seq", "an integer", v);
+                    } else if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                        return Parsed.rejected(
+                                RejectReason.INVALID_FIELD, "seq does not fit in 64 bits");
+                    } else {
+                        seq = p.getLongValue();
+                        if (seq < 0) {
+                            return Parsed.rejected(
+                                    RejectReason.INVALID_FIELD, "seq must be >= 0, was " + seq);
+                        }
+                    }
+                }
+                default -> p.skipChildren();
+            }
+        }
+        if (t != JsonToken.END_OBJECT) {
+            return Parsed.rejected(RejectReason.MALFORMED_JSON, "unterminated object");
+        }
+        JsonToken trailing = p.nextToken();
+        if (trailing != null) {
+            return Parsed.rejected(
+                    RejectReason.MALFORMED_JSON,
+                    "trailing content after the object: " + describe(trailing));
+        }
+        if (!hasTs) {
+            return Parsed.rejected(RejectReason.MISSING_FIELD, "ts is missing");
+        }
+        if (!hasValue) {
+            return Parsed.rejected(RejectReason.MISSING_FIELD, "value is missing");
+        }
+        return Parsed.ok(new SensorReading(sensor, ts, value, unit, quality, seq));
+    }
+
+    private Parsed<Long> parseTimestamp(JsonParser p, JsonToken v) throws IOException {
+        long millis;
+        if (v == JsonToken.VALUE_NUMBER_INT) {
+            if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+                return Parsed.rejected(RejectReason.TIMESTAMP_IN_FUTURE, "ts is out of range");
+            }
+            millis = p.getLongValue();
+        } else if (v == JsonToken.VALUE_STRING) {
+            String text = p.getText();
+            try {
+                millis =
+                        OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME)
+                                .toInstant()
+                                .toEpochMilli();
+            } catch (DateTimeParseException | ArithmeticException e) {
+                return Parsed.rejected(
+                        RejectReason.INVALID_FIELD,
+                        "ts '"
+                                + SensorId.printable(text)
+                                + "' is not ISO-8601 with a zone offset"
+                                + " (e.g. 2026-01-31T08:15:00.250Z)");
+            }
+        } else if (v == JsonToken.VALUE_NUMBER_FLOAT) {
+            return Parsed.rejected(
+                    RejectReason.WRONG_TYPE,
+                    "ts must be integer epoch milliseconds, not a fraction");
+        } else {
+            return wrongType("ts", "an ISO-8601 string or epoch milliseconds", v);
+        }
+        long now = limits.clock().millis();
+        long latest = now + limits.maxFutureSkew().toMillis();
+        if (millis > latest) {
+            return Parsed.rejected(
+                    RejectReason.TIMESTAMP_IN_FUTURE,
+                    "ts "
+                            + format(millis)
+                            + " is "
+                            + (millis - now)
+                            + " ms ahead of this clock, more than the allowed "
+                            + limits.maxFutureSkew().toMillis()
+                            + " ms");
+        }
+        if (millis < limits.earliest().toEpochMilli()) {
+            String hint =
+                    millis > 0 && millis < 100_000_000_000L
+                            ? " (epoch seconds instead of milliseconds?)"
+                            : "";
+            return Parsed.rejected(
+                    RejectReason.TIMESTAMP_TOO_OLD,
+                    "ts " + format(millis) + " is before " + limits.earliest() + hint);
+        }
+        return Parsed.ok(millis);
+    }
+
+    /** The JSON payload of a reading, {@code ts} as epoch milliseconds. */
+    public byte[] encode(SensorReading r) {
+        return encode(r, false);
+    }
+
+    /** The JSON payload of a reading, {@code ts} as ISO-8601 when {@code isoTimestamp}. */
+    public byte[] encode(SensorReading r, boolean isoTimestamp) {
+        ByteArrayOutputStream out = new ByteArrayOutputStream(96);
+        try (JsonGenerator g = JSON.createGenerator(out)) {
+            g.writeStartObject();
+            if (isoTimestamp) {
+                g.writeStringField("ts", Instant.ofEpochMilli(r.timestamp()).toString());
+            } else {
+                g.writeNumberField("ts", r.timestamp());
+            }
+            g.writeNumberField("value", r.value());
+            if (!r.unit().isEmpty()) {
+                g.writeStringField("unit", r.unit());
+            }
+            g.writeStringField("quality", r.quality().name());
+            if (r.hasSeq()) {
+                g.writeNumberField("seq", r.seq());
+            }
+            g.writeEndObject();
+        } catch (IOException e) {
+            throw new UncheckedIOException(e);
+        }
+        return out.toByteArray();
+    }
+
+    private static <T> Parsed<T> wrongType(String field, String expected, JsonToken found) {
+        return Parsed.rejected(
+                RejectReason.WRONG_TYPE,
+                field + " must be " + expected + ", found " + describe(found));
+    }
+
+    private static String describe(JsonToken t) {
+        if (t == null) {
+            return "nothing";
+        }
+        return switch (t) {
+            case START_OBJECT -> "an object";
+            case START_ARRAY -> "an array";
+            case VALUE_STRING -> "a string";
+            case VALUE_NUMBER_INT, VALUE_NUMBER_FLOAT -> "a number";
+            case VALUE_TRUE, VALUE_FALSE -> "a boolean";
+            case VALUE_NULL -> "null";
+            default -> t.name().toLowerCase(Locale.ROOT);
+        };
+    }
+
+    private static String format(long millis) {
+        try {
+            return Instant.ofEpochMilli(millis).toString();
+        } catch (RuntimeException e) {
+            return millis + " ms";
+        }
+    }
+
+    private static String oneLine(String message) {
+        if (message == null) {
+            return "unparseable";
+        }
+        String line = message.replace('\n', ' ').replace('\r', ' ');
+        return SensorId.printable(line.length() > 200 ? line.substring(0, 200) : line);
+    }
+}

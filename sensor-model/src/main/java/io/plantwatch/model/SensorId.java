@@ -1,0 +1,78 @@
+package io.plantwatch.model;
+
+import java.util.Objects;
+
+/**
+ * Where a sensor sits in the plant, ISA-95 style: site, area, line, machine and the sensor itself.
+ * Its string form {@link #id()} is the MQTT topic path below the namespace prefix and the Kafka
+ * key, e.g. {@code dresden/press-shop/line-1/press-3/temp-1}.
+ */
+public record SensorId(String site, String area, String line, String machine, String sensor) {
+
+    /** Longest accepted name of one level; longer names are almost always a bug upstream. */
+    public static final int MAX_LEVEL_LENGTH = 64;
+
+    public SensorId {
+        requireLevel("site", site);
+        requireLevel("area", area);
+        requireLevel("line", line);
+        requireLevel("machine", machine);
+        requireLevel("sensor", sensor);
+    }
+
+    /** Parses {@code site/area/line/machine/sensor}; throws naming the level that is wrong. */
+    public static SensorId parse(String id) {
+        Objects.requireNonNull(id, "sensor id");
+        String[] parts = id.split("/", -1);
+        if (parts.length != 5) {
+            throw new IllegalArgumentException(
+                    "sensor id '"
+                            + id
+                            + "' must have 5 levels site/area/line/machine/sensor, it has "
+                            + parts.length);
+        }
+        return new SensorId(parts[0], parts[1], parts[2], parts[3], parts[4]);
+    }
+
+    public String id() {
+        return site + '/' + area + '/' + line + '/' + machine + '/' + sensor;
+    }
+
+    @Override
+    public String toString() {
+        return id();
+    }
+
+    /** Why {@code level} is not a valid topic level, or null when it is. */
+    static String levelProblem(String name, String level) {
+        if (level == null || level.isEmpty()) {
+            return name + " is empty";
+        }
+        if (level.length() > MAX_LEVEL_LENGTH) {
+            return name + " is longer than " + MAX_LEVEL_LENGTH + " characters";
+        }
+        for (int i = 0; i < level.length(); i++) {
+            char c = level.charAt(i);
+            if (c == '/' || c == '+' || c == '#' || Character.isISOControl(c)) {
+                return name + " '" + printable(level) + "' contains a forbidden character";
+            }
+        }
+        return null;
+    }
+
+    private static void requireLevel(String name, String level) {
+        String problem = levelProblem(name, level);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
+        }
+    }
+
+    static String printable(String s) {
+        StringBuilder b = new StringBuilder(Math.min(s.length(), 80));
+        for (int i = 0; i < s.length() && i < 80; i++) {
+            char c = s.charAt(i);
+            b.append(Character.isISOControl(c) ? '?' : c);
+        }
+        return s.length() > 80 ? b.append("...").toString() : b.toString();
+    }
+}
