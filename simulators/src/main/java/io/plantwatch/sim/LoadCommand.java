@@ -22,7 +22,8 @@ import picocli.CommandLine.Spec;
 @Command(
         name = "load",
         mixinStandardHelpOptions = true,
-        description = "Publish valid readings as fast as the broker accepts them and print the throughput.")
+        description =
+                "Publish valid readings as fast as the broker accepts them and print the throughput.")
 final class LoadCommand implements Callable<Integer> {
 
     @Spec CommandSpec spec;
@@ -50,7 +51,9 @@ final class LoadCommand implements Callable<Integer> {
             description = "Publishes awaiting acknowledgement at most (default: ${DEFAULT-VALUE}).")
     int maxInFlight;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress output.")
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "No progress output.")
     boolean quiet;
 
     @Override

@@ -19,7 +19,8 @@ public final class MqttOptions {
     @Option(
             names = "--broker",
             defaultValue = "${env:PLANTWATCH_MQTT_BROKER:-tcp://localhost:1883}",
-            description = "MQTT broker, tcp://host:port or ssl://host:port (default: ${DEFAULT-VALUE}).")
+            description =
+                    "MQTT broker, tcp://host:port or ssl://host:port (default: ${DEFAULT-VALUE}).")
     URI broker;
 
     @Option(
@@ -38,9 +39,7 @@ public final class MqttOptions {
                             + ": a command line is visible to every user of the machine.")
     String password;
 
-    @Option(
-            names = "--password-file",
-            description = "File whose first line is the MQTT password.")
+    @Option(names = "--password-file", description = "File whose first line is the MQTT password.")
     Path passwordFile;
 
     @Option(
@@ -60,7 +59,8 @@ public final class MqttOptions {
 
     @Option(
             names = "--ca-file",
-            description = "For ssl://: PEM file of the CA certificates to trust (default: the JVM's).")
+            description =
+                    "For ssl://: PEM file of the CA certificates to trust (default: the JVM's).")
     Path caFile;
 
     @Option(
@@ -84,8 +84,7 @@ public final class MqttOptions {
                 clientId != null
                         ? clientId
                         : "sensor-sim-" + Long.toHexString(ThreadLocalRandom.current().nextLong());
-        return new MqttSettings(
-                broker, username, passwordBytes(), mqttVersion, qos, id, caFile);
+        return new MqttSettings(broker, username, passwordBytes(), mqttVersion, qos, id, caFile);
     }
 
     private byte[] passwordBytes() {
@@ -94,9 +93,10 @@ public final class MqttOptions {
         }
         if (passwordFile != null) {
             try {
-                String first = Files.readAllLines(passwordFile, StandardCharsets.UTF_8).stream()
-                        .findFirst()
-                        .orElse("");
+                String first =
+                        Files.readAllLines(passwordFile, StandardCharsets.UTF_8).stream()
+                                .findFirst()
+                                .orElse("");
                 return first.getBytes(StandardCharsets.UTF_8);
             } catch (IOException e) {
                 throw new IllegalArgumentException(

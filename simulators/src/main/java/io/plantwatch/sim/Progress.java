@@ -50,10 +50,14 @@ final class Progress implements AutoCloseable {
             if (total > 0) {
                 int width = 30;
                 int filled = (int) Math.min(width, n * width / total);
-                b.append('[').append("#".repeat(filled)).append(" ".repeat(width - filled)).append("] ");
+                b.append('[')
+                        .append("#".repeat(filled))
+                        .append(" ".repeat(width - filled))
+                        .append("] ");
                 b.append(String.format(Locale.ROOT, "%3d%% ", Math.min(100, n * 100 / total)));
             }
-            b.append(String.format(Locale.ROOT, "%,d published  %,.0f/s  %.0f s   ", n, rate, secs));
+            b.append(
+                    String.format(Locale.ROOT, "%,d published  %,.0f/s  %.0f s   ", n, rate, secs));
             err.print(b);
         } else {
             err.println(

@@ -52,8 +52,7 @@ final class PublishRun {
             PublishLoop loop = new PublishLoop(publisher, maxInFlight, paced);
             PublishStats stats;
             try (Progress ignored =
-                    Progress.start(
-                            err, quiet, () -> loop.stats().acknowledged(), expectedTotal)) {
+                    Progress.start(err, quiet, () -> loop.stats().acknowledged(), expectedTotal)) {
                 stats = loop.run(emissions, () -> interrupted.get() || extraStop.getAsBoolean());
             }
             return new Result(

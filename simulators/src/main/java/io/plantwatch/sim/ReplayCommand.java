@@ -56,18 +56,21 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(
             names = "--speed",
             defaultValue = "max",
-            description = "Event time per wall time, e.g. 3600x, or max (default: ${DEFAULT-VALUE}).")
+            description =
+                    "Event time per wall time, e.g. 3600x, or max (default: ${DEFAULT-VALUE}).")
     String speed;
 
     @Option(
             names = "--sensor",
-            description = "Sensor id site/area/line/machine/sensor for a one-column file (default: replay/area-1/line-1/machine-1/<file name>).")
+            description =
+                    "Sensor id site/area/line/machine/sensor for a one-column file (default: replay/area-1/line-1/machine-1/<file name>).")
     String sensor;
 
     @Option(
             names = "--sensor-prefix",
             defaultValue = "replay/area-1/line-1/machine-1",
-            description = "site/area/line/machine of a multi-column file; each column names a sensor (default: ${DEFAULT-VALUE}).")
+            description =
+                    "site/area/line/machine of a multi-column file; each column names a sensor (default: ${DEFAULT-VALUE}).")
     String sensorPrefix;
 
     @Option(names = "--unit", defaultValue = "", description = "Unit of the values, e.g. degC.")
@@ -79,7 +82,9 @@ final class ReplayCommand implements Callable<Integer> {
             description = "Zone of timestamps written without one (default: ${DEFAULT-VALUE}).")
     ZoneId zone;
 
-    @Option(names = "--start-time", description = "Shift event times so the first row is at this instant.")
+    @Option(
+            names = "--start-time",
+            description = "Shift event times so the first row is at this instant.")
     Instant startTime;
 
     @Option(names = "--end-at-now", description = "Shift event times so the last row is now.")
@@ -99,7 +104,9 @@ final class ReplayCommand implements Callable<Integer> {
             description = "Publishes awaiting acknowledgement at most (default: ${DEFAULT-VALUE}).")
     int maxInFlight;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress output.")
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "No progress output.")
     boolean quiet;
 
     @Override
@@ -124,7 +131,11 @@ final class ReplayCommand implements Callable<Integer> {
         MqttSettings ms = mqtt.settings();
         long readings =
                 series.rows().stream()
-                        .mapToLong(r -> java.util.Arrays.stream(r.values()).filter(v -> !Double.isNaN(v)).count())
+                        .mapToLong(
+                                r ->
+                                        java.util.Arrays.stream(r.values())
+                                                .filter(v -> !Double.isNaN(v))
+                                                .count())
                         .sum();
         err.printf(
                 Locale.ROOT,
@@ -180,7 +191,10 @@ final class ReplayCommand implements Callable<Integer> {
         }
         if (sensor != null) {
             throw new IllegalArgumentException(
-                    "--sensor names one sensor, but " + file + " has " + series.columns().size()
+                    "--sensor names one sensor, but "
+                            + file
+                            + " has "
+                            + series.columns().size()
                             + " value columns; use --sensor-prefix");
         }
         for (String c : series.columns()) {
@@ -234,9 +248,10 @@ final class ReplayCommand implements Callable<Integer> {
                 long start = CsvSeries.parseTime(w.get(0).asText(), zone, labelsIn, 0);
                 long end = CsvSeries.parseTime(w.get(1).asText(), zone, labelsIn, 0);
                 int inside =
-                        (int) series.rows().stream()
-                                .filter(r -> r.timestamp() >= start && r.timestamp() <= end)
-                                .count();
+                        (int)
+                                series.rows().stream()
+                                        .filter(r -> r.timestamp() >= start && r.timestamp() <= end)
+                                        .count();
                 labels.add(
                         new Label(
                                 id.id(),
@@ -282,11 +297,19 @@ final class ReplayCommand implements Callable<Integer> {
                 if (!Double.isNaN(v)) {
                     SensorReading reading =
                             new SensorReading(
-                                    ids.get(col), r.timestamp() + shift, v, unit, Quality.GOOD, row);
+                                    ids.get(col),
+                                    r.timestamp() + shift,
+                                    v,
+                                    unit,
+                                    Quality.GOOD,
+                                    row);
                     long at =
                             Double.isInfinite(speed)
                                     ? 0
-                                    : (long) ((r.timestamp() - series.firstTimestamp()) * 1e6 / speed);
+                                    : (long)
+                                            ((r.timestamp() - series.firstTimestamp())
+                                                    * 1e6
+                                                    / speed);
                     next =
                             new Emission(
                                     at,

@@ -44,9 +44,7 @@ final class RunCommand implements Callable<Integer> {
     FleetChoice fleet = new FleetChoice();
 
     static final class FleetChoice {
-        @Option(
-                names = "--sensors",
-                description = "Number of generated sensors (default: 10).")
+        @Option(names = "--sensors", description = "Number of generated sensors (default: 10).")
         Integer sensors;
 
         @Option(names = "--fleet", description = "Fleet file (see config/fleet.yaml).")
@@ -59,12 +57,15 @@ final class RunCommand implements Callable<Integer> {
             description = "Readings per second across the fleet (default: ${DEFAULT-VALUE}).")
     double rate;
 
-    @Option(names = "--duration", description = "How long to run, e.g. 30s, 10m (default: until Ctrl-C).")
+    @Option(
+            names = "--duration",
+            description = "How long to run, e.g. 30s, 10m (default: until Ctrl-C).")
     String duration;
 
     @Option(
             names = "--seed",
-            description = "Random seed: the same seed gives the same readings (default: random, printed).")
+            description =
+                    "Random seed: the same seed gives the same readings (default: random, printed).")
     Long seed;
 
     @Option(
@@ -75,28 +76,37 @@ final class RunCommand implements Callable<Integer> {
     @Option(
             names = "--speed",
             defaultValue = "1",
-            description = "Event time per wall time: 1 is real time, 60 is a minute per second, max (default: ${DEFAULT-VALUE}).")
+            description =
+                    "Event time per wall time: 1 is real time, 60 is a minute per second, max (default: ${DEFAULT-VALUE}).")
     String speed;
 
-    @Option(names = "--scenario", description = "Anomalies at fixed times (see config/scenario-demo.yaml).")
+    @Option(
+            names = "--scenario",
+            description = "Anomalies at fixed times (see config/scenario-demo.yaml).")
     Path scenario;
 
     @Option(
             names = "--anomalies",
             split = ",",
-            description = "Anomalies to inject at random: spike, out-of-range, flatline, dropout, drift, late, duplicate, malformed.")
+            description =
+                    "Anomalies to inject at random: spike, out-of-range, flatline, dropout, drift, late, duplicate, malformed.")
     List<String> anomalies;
 
     @Option(
             names = "--anomaly-rate",
             defaultValue = "1",
-            description = "Random anomalies per sensor and hour of event time (default: ${DEFAULT-VALUE}).")
+            description =
+                    "Random anomalies per sensor and hour of event time (default: ${DEFAULT-VALUE}).")
     double anomalyRate;
 
-    @Option(names = "--labels", description = "Write ground truth of every injected anomaly here (JSON lines).")
+    @Option(
+            names = "--labels",
+            description = "Write ground truth of every injected anomaly here (JSON lines).")
     Path labels;
 
-    @Option(names = "--iso-timestamps", description = "Send ts as ISO-8601 instead of epoch milliseconds.")
+    @Option(
+            names = "--iso-timestamps",
+            description = "Send ts as ISO-8601 instead of epoch milliseconds.")
     boolean isoTimestamps;
 
     @Option(
@@ -105,15 +115,19 @@ final class RunCommand implements Callable<Integer> {
             description = "Publishes awaiting acknowledgement at most (default: ${DEFAULT-VALUE}).")
     int maxInFlight;
 
-    @Option(names = {"-q", "--quiet"}, description = "No progress output.")
+    @Option(
+            names = {"-q", "--quiet"},
+            description = "No progress output.")
     boolean quiet;
 
     @Override
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        Fleet f = fleet.file != null ? Fleet.load(fleet.file) : Fleet.generated(
-                fleet.sensors != null ? fleet.sensors : 10);
+        Fleet f =
+                fleet.file != null
+                        ? Fleet.load(fleet.file)
+                        : Fleet.generated(fleet.sensors != null ? fleet.sensors : 10);
         Set<AnomalyKind> random = EnumSet.noneOf(AnomalyKind.class);
         if (anomalies != null) {
             for (String a : anomalies) {
@@ -143,11 +157,14 @@ final class RunCommand implements Callable<Integer> {
         MqttSettings ms = mqtt.settings();
         try (LabelFile labelFile = labels != null ? LabelFile.create(labels) : null) {
             FleetSimulation sim =
-                    new FleetSimulation(f, settings, l -> {
-                        if (labelFile != null) {
-                            labelFile.write(l);
-                        }
-                    });
+                    new FleetSimulation(
+                            f,
+                            settings,
+                            l -> {
+                                if (labelFile != null) {
+                                    labelFile.write(l);
+                                }
+                            });
             err.printf(
                     Locale.ROOT,
                     "sensor-sim: %d sensors, %s readings/s, %s, seed %d%n",

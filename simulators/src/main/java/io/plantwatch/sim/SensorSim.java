@@ -13,7 +13,8 @@ import picocli.CommandLine.Spec;
         name = "sensor-sim",
         mixinStandardHelpOptions = true,
         versionProvider = SensorSim.Version.class,
-        description = "Simulated plant sensors publishing over MQTT, with injected anomalies and labels.",
+        description =
+                "Simulated plant sensors publishing over MQTT, with injected anomalies and labels.",
         subcommands = {RunCommand.class, ReplayCommand.class, LoadCommand.class},
         exitCodeListHeading = "%nExit codes:%n",
         exitCodeList = {

@@ -81,7 +81,8 @@ class FleetSimulationTest {
             assertThat(a.emissions().get(i).topic()).isEqualTo(b.emissions().get(i).topic());
             assertThat(a.emissions().get(i).payload()).isEqualTo(b.emissions().get(i).payload());
         }
-        assertThat(c.readingsOf(TEMP).get(5).value()).isNotEqualTo(a.readingsOf(TEMP).get(5).value());
+        assertThat(c.readingsOf(TEMP).get(5).value())
+                .isNotEqualTo(a.readingsOf(TEMP).get(5).value());
     }
 
     @Test
@@ -99,8 +100,7 @@ class FleetSimulationTest {
         for (Emission e : r.emissions()) {
             assertThat(e.publishAtNanos()).isGreaterThanOrEqualTo(prev);
             prev = e.publishAtNanos();
-            assertThat(e.publishAtNanos() / 1_000_000)
-                    .isEqualTo(e.reading().timestamp() - START);
+            assertThat(e.publishAtNanos() / 1_000_000).isEqualTo(e.reading().timestamp() - START);
         }
         // Every payload honours the contract.
         for (Emission e : r.emissions()) {
@@ -113,7 +113,11 @@ class FleetSimulationTest {
         Run clean = run(settings(7, List.of()));
         AnomalySpec spike =
                 new AnomalySpec(
-                        Durations.parse("5s"), TEMP, AnomalyKind.SPIKE, Durations.parse("2s"), 12.0,
+                        Durations.parse("5s"),
+                        TEMP,
+                        AnomalyKind.SPIKE,
+                        Durations.parse("2s"),
+                        12.0,
                         null);
         Run spiked = run(settings(7, List.of(spike)));
         assertThat(spiked.labels()).hasSize(1);
@@ -127,7 +131,9 @@ class FleetSimulationTest {
         List<SensorReading> a = clean.readingsOf(TEMP);
         List<SensorReading> b = spiked.readingsOf(TEMP);
         for (int k = 0; k < a.size(); k++) {
-            boolean inside = b.get(k).timestamp() >= l.startMillis() && b.get(k).timestamp() <= l.endMillis();
+            boolean inside =
+                    b.get(k).timestamp() >= l.startMillis()
+                            && b.get(k).timestamp() <= l.endMillis();
             assertThat(b.get(k).value() - a.get(k).value())
                     .isCloseTo(inside ? 12.0 : 0.0, org.assertj.core.data.Offset.offset(0.0015));
         }
@@ -185,14 +191,23 @@ class FleetSimulationTest {
         Label dropout = byKind.get(AnomalyKind.DROPOUT);
         assertThat(dropout.readings()).isEqualTo(10);
         assertThat(temp)
-                .noneMatch(x -> x.timestamp() >= dropout.startMillis() && x.timestamp() <= dropout.endMillis());
+                .noneMatch(
+                        x ->
+                                x.timestamp() >= dropout.startMillis()
+                                        && x.timestamp() <= dropout.endMillis());
         assertThat(temp.stream().filter(x -> x.seq() == 20).count()).isZero();
 
         Label late = byKind.get(AnomalyKind.LATE);
         List<Emission> lateOnes =
                 r.emissions().stream()
-                        .filter(e -> e.reading() != null && e.reading().sensorId().id().equals(TEMP))
-                        .filter(e -> e.reading().timestamp() >= late.startMillis() && e.reading().timestamp() <= late.endMillis())
+                        .filter(
+                                e ->
+                                        e.reading() != null
+                                                && e.reading().sensorId().id().equals(TEMP))
+                        .filter(
+                                e ->
+                                        e.reading().timestamp() >= late.startMillis()
+                                                && e.reading().timestamp() <= late.endMillis())
                         .toList();
         assertThat(lateOnes).hasSize(10);
         for (Emission e : lateOnes) {
@@ -202,13 +217,20 @@ class FleetSimulationTest {
         // Published 5 s late means out of order: a newer reading of the sensor went first.
         int lateIndex = r.emissions().indexOf(lateOnes.get(0));
         assertThat(r.emissions().subList(0, lateIndex))
-                .anyMatch(e -> e.reading() != null && e.reading().sensorId().id().equals(TEMP) && e.reading().timestamp() > late.endMillis());
+                .anyMatch(
+                        e ->
+                                e.reading() != null
+                                        && e.reading().sensorId().id().equals(TEMP)
+                                        && e.reading().timestamp() > late.endMillis());
 
         Label dup = byKind.get(AnomalyKind.DUPLICATE);
         long dups =
                 r.emissions().stream()
                         .filter(e -> e.type() == Emission.Type.DUPLICATE)
-                        .peek(e -> assertThat(e.reading().timestamp()).isBetween(dup.startMillis(), dup.endMillis()))
+                        .peek(
+                                e ->
+                                        assertThat(e.reading().timestamp())
+                                                .isBetween(dup.startMillis(), dup.endMillis()))
                         .count();
         assertThat(dups).isEqualTo(10);
 
@@ -220,7 +242,8 @@ class FleetSimulationTest {
         for (Emission e : malformed) {
             Parsed<SensorReading> p = CODEC.decode(e.topic(), e.payload());
             assertThat(p).isInstanceOf(Parsed.Rejected.class);
-            assertThat(((Parsed.Rejected<SensorReading>) p).reason()).isEqualTo(e.expectedRejection());
+            assertThat(((Parsed.Rejected<SensorReading>) p).reason())
+                    .isEqualTo(e.expectedRejection());
             seen.merge(e.expectedRejection().code(), 1, Integer::sum);
         }
         assertThat(bad.params().get("reasons")).isEqualTo(seen);
@@ -250,7 +273,8 @@ class FleetSimulationTest {
             assertThat(l.endMillis()).isBetween(l.startMillis(), end);
             assertThat(l.readings()).isPositive();
         }
-        // About 20 per sensor-hour over 8 sensor-half-hours: 80 expected; the Poisson spread is wide.
+        // About 20 per sensor-hour over 8 sensor-half-hours: 80 expected; the Poisson spread is
+        // wide.
         assertThat(r.labels().size()).isBetween(20, 100);
     }
 

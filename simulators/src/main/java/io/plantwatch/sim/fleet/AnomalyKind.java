@@ -20,7 +20,9 @@ public enum AnomalyKind {
     DUPLICATE,
     /** Payloads are replaced by ones the contract rejects, each for a known reason. */
     MALFORMED,
-    /** A window labelled in a replayed data set (e.g. NAB); not injected, so its fault is unknown. */
+    /**
+     * A window labelled in a replayed data set (e.g. NAB); not injected, so its fault is unknown.
+     */
     LABELLED;
 
     /** Accepts {@code out-of-range}, {@code OUT_OF_RANGE} and {@code stuck} (for flatline). */

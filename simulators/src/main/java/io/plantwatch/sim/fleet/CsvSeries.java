@@ -75,7 +75,12 @@ public record CsvSeries(List<String> columns, List<Row> rows) {
                 String[] cells = line.split(sep, -1);
                 if (cells.length != names.length) {
                     throw new IllegalArgumentException(
-                            file + ":" + lineNo + ": " + cells.length + " cells, the header has "
+                            file
+                                    + ":"
+                                    + lineNo
+                                    + ": "
+                                    + cells.length
+                                    + " cells, the header has "
                                     + names.length);
                 }
                 long ts = parseTime(cells[0].trim(), zone, file, lineNo);
@@ -93,7 +98,13 @@ public record CsvSeries(List<String> columns, List<Row> rows) {
                         values[i - 1] = Double.parseDouble(c);
                     } catch (NumberFormatException e) {
                         throw new IllegalArgumentException(
-                                file + ":" + lineNo + ": '" + c + "' in column " + names[i]
+                                file
+                                        + ":"
+                                        + lineNo
+                                        + ": '"
+                                        + c
+                                        + "' in column "
+                                        + names[i]
                                         + " is not a number");
                     }
                 }

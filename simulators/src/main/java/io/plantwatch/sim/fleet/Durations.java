@@ -6,7 +6,10 @@ import java.util.Locale;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
-/** Parses durations as people write them: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code 1d}, or ISO-8601. */
+/**
+ * Parses durations as people write them: {@code 500ms}, {@code 30s}, {@code 5m}, {@code 2h}, {@code
+ * 1d}, or ISO-8601.
+ */
 public final class Durations {
 
     private static final Pattern SIMPLE =

@@ -87,7 +87,10 @@ public record Fleet(List<SimSensor> sensors) {
                                 SensorKind kind = SensorKind.parse(s.kind);
                                 SensorId id =
                                         new SensorId(
-                                                site.name, area.name, line.name, machine.name,
+                                                site.name,
+                                                area.name,
+                                                line.name,
+                                                machine.name,
                                                 s.name);
                                 sensors.add(
                                         new SimSensor(

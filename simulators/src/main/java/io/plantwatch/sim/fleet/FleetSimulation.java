@@ -223,7 +223,8 @@ public final class FleetSimulation implements Iterator<Emission> {
             Episode e = episode;
             if (e == null) {
                 r = reading(ts, value, k);
-                ready.add(new Emission(publishAt, topic, encode(r), Emission.Type.READING, r, null));
+                ready.add(
+                        new Emission(publishAt, topic, encode(r), Emission.Type.READING, r, null));
                 return;
             }
             if (e.done == 0) {
@@ -234,7 +235,8 @@ public final class FleetSimulation implements Iterator<Emission> {
             int j = e.done;
             switch (e.kind) {
                 case SPIKE -> value += e.magnitude;
-                case OUT_OF_RANGE -> value = sensor.normalHigh() + e.magnitude + (value - sensor.mean()) * 0.2;
+                case OUT_OF_RANGE ->
+                        value = sensor.normalHigh() + e.magnitude + (value - sensor.mean()) * 0.2;
                 case FLATLINE -> value = e.stuckValue;
                 case DRIFT -> value += e.magnitude * (j + 1) / e.length;
                 default -> {}
@@ -257,9 +259,12 @@ public final class FleetSimulation implements Iterator<Emission> {
                                         null));
                 case DUPLICATE -> {
                     byte[] payload = encode(r);
-                    ready.add(new Emission(publishAt, topic, payload, Emission.Type.READING, r, null));
                     ready.add(
-                            new Emission(publishAt, topic, payload, Emission.Type.DUPLICATE, r, null));
+                            new Emission(
+                                    publishAt, topic, payload, Emission.Type.READING, r, null));
+                    ready.add(
+                            new Emission(
+                                    publishAt, topic, payload, Emission.Type.DUPLICATE, r, null));
                 }
                 case MALFORMED -> {
                     RejectReason why = MalformedPayloads.reason(j);
@@ -273,7 +278,15 @@ public final class FleetSimulation implements Iterator<Emission> {
                                     null,
                                     why));
                 }
-                default -> ready.add(new Emission(publishAt, topic, encode(r), Emission.Type.READING, r, null));
+                default ->
+                        ready.add(
+                                new Emission(
+                                        publishAt,
+                                        topic,
+                                        encode(r),
+                                        Emission.Type.READING,
+                                        r,
+                                        null));
             }
             e.done++;
             if (e.done >= e.length) {
@@ -354,8 +367,7 @@ public final class FleetSimulation implements Iterator<Emission> {
                 params.put("normal_high", sensor.normalHigh());
             }
             injected.merge(e.kind, 1, Integer::sum);
-            labels.accept(
-                    new Label(sensor.id().id(), e.kind, e.firstTs, e.lastTs, e.done, params));
+            labels.accept(new Label(sensor.id().id(), e.kind, e.firstTs, e.lastTs, e.done, params));
         }
 
         private double baseline(long ts) {
@@ -363,7 +375,9 @@ public final class FleetSimulation implements Iterator<Emission> {
             ar = NOISE_PHI * ar + Math.sqrt(1 - NOISE_PHI * NOISE_PHI) * innovation;
             double daily =
                     sensor.dailyAmplitude()
-                            * Math.sin(2 * Math.PI * Math.floorMod(ts, DAY_MILLIS) / DAY_MILLIS + phase);
+                            * Math.sin(
+                                    2 * Math.PI * Math.floorMod(ts, DAY_MILLIS) / DAY_MILLIS
+                                            + phase);
             return sensor.mean() + daily + sensor.noise() * ar;
         }
 

@@ -17,9 +17,8 @@ import java.util.Map;
 
 /**
  * The ground-truth label file: one JSON object per line, {@code {"sensor": ..., "kind":
- * "out-of-range", "start": ISO, "end": ISO, "start_ms": .., "end_ms": .., "readings": n,
- * "params": {..}}}. Written as anomalies close, flushed per line, so a killed run keeps what it
- * injected.
+ * "out-of-range", "start": ISO, "end": ISO, "start_ms": .., "end_ms": .., "readings": n, "params":
+ * {..}}}. Written as anomalies close, flushed per line, so a killed run keeps what it injected.
  */
 public final class LabelFile implements Closeable {
 
@@ -39,7 +38,8 @@ public final class LabelFile implements Closeable {
             }
             return new LabelFile(Files.newBufferedWriter(file, StandardCharsets.UTF_8));
         } catch (IOException e) {
-            throw new IllegalArgumentException("cannot write labels to " + file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(
+                    "cannot write labels to " + file + ": " + e.getMessage(), e);
         }
     }
 

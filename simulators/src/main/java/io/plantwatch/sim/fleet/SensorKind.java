@@ -43,7 +43,9 @@ public enum SensorKind {
             return valueOf(s.trim().toUpperCase(Locale.ROOT));
         } catch (IllegalArgumentException e) {
             throw new IllegalArgumentException(
-                    "unknown sensor kind '" + s + "', use temperature, pressure, vibration or humidity");
+                    "unknown sensor kind '"
+                            + s
+                            + "', use temperature, pressure, vibration or humidity");
         }
     }
 

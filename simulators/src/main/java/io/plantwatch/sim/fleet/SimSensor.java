@@ -29,8 +29,14 @@ public record SimSensor(
         }
         if (mean < normalLow || mean > normalHigh) {
             throw new IllegalArgumentException(
-                    id + ": mean " + mean + " lies outside its normal range [" + normalLow + ", "
-                            + normalHigh + "]");
+                    id
+                            + ": mean "
+                            + mean
+                            + " lies outside its normal range ["
+                            + normalLow
+                            + ", "
+                            + normalHigh
+                            + "]");
         }
     }
 

@@ -44,9 +44,10 @@ final class HiveMqPublisher implements MqttPublisher {
                         .serverHost(s.broker().getHost())
                         .serverPort(s.port());
         if (s.tls()) {
-            b = s.trustedCaPem() == null
-                    ? b.sslWithDefaultConfig()
-                    : b.sslConfig().trustManagerFactory(trustFrom(s)).applySslConfig();
+            b =
+                    s.trustedCaPem() == null
+                            ? b.sslWithDefaultConfig()
+                            : b.sslConfig().trustManagerFactory(trustFrom(s)).applySslConfig();
         }
         MqttQos qos = MqttQos.fromCode(s.qos());
         try {
@@ -79,8 +80,11 @@ final class HiveMqPublisher implements MqttPublisher {
         } catch (TimeoutException e) {
             throw new SimulatorException(
                     SimulatorException.EXIT_UNREACHABLE,
-                    "MQTT broker " + s.describe() + " did not answer within "
-                            + CONNECT_TIMEOUT_SECONDS + " s",
+                    "MQTT broker "
+                            + s.describe()
+                            + " did not answer within "
+                            + CONNECT_TIMEOUT_SECONDS
+                            + " s",
                     e);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
@@ -93,14 +97,18 @@ final class HiveMqPublisher implements MqttPublisher {
         if (cause instanceof Mqtt5ConnAckException e) {
             return new SimulatorException(
                     SimulatorException.EXIT_REFUSED,
-                    "MQTT broker " + s.describe() + " refused the connection: "
+                    "MQTT broker "
+                            + s.describe()
+                            + " refused the connection: "
                             + e.getMqttMessage().getReasonCode(),
                     cause);
         }
         if (cause instanceof Mqtt3ConnAckException e) {
             return new SimulatorException(
                     SimulatorException.EXIT_REFUSED,
-                    "MQTT broker " + s.describe() + " refused the connection: "
+                    "MQTT broker "
+                            + s.describe()
+                            + " refused the connection: "
                             + e.getMqttMessage().getReturnCode(),
                     cause);
         }

@@ -28,7 +28,9 @@ public record MqttSettings(
         Objects.requireNonNull(broker, "broker");
         Objects.requireNonNull(clientId, "clientId");
         String scheme = broker.getScheme();
-        if (!"tcp".equals(scheme) && !"ssl".equals(scheme) && !"mqtt".equals(scheme)
+        if (!"tcp".equals(scheme)
+                && !"ssl".equals(scheme)
+                && !"mqtt".equals(scheme)
                 && !"mqtts".equals(scheme)) {
             throw new IllegalArgumentException(
                     "broker '" + broker + "' must start with tcp:// or ssl://");
@@ -54,9 +56,17 @@ public record MqttSettings(
 
     /** The broker as it may be printed: no credentials. */
     public String describe() {
-        return broker.getScheme() + "://" + broker.getHost() + ":" + port()
-                + (username != null ? " as " + username : "") + " (MQTT "
-                + (mqttVersion == 5 ? "5" : "3.1.1") + ", QoS " + qos + ")";
+        return broker.getScheme()
+                + "://"
+                + broker.getHost()
+                + ":"
+                + port()
+                + (username != null ? " as " + username : "")
+                + " (MQTT "
+                + (mqttVersion == 5 ? "5" : "3.1.1")
+                + ", QoS "
+                + qos
+                + ")";
     }
 
     @Override

@@ -114,7 +114,8 @@ public final class PublishLoop {
             } else {
                 failed.incrementAndGet();
                 Throwable root = error.getCause() != null ? error.getCause() : error;
-                firstError.compareAndSet(null, root.getClass().getSimpleName() + ": " + root.getMessage());
+                firstError.compareAndSet(
+                        null, root.getClass().getSimpleName() + ": " + root.getMessage());
             }
             lastAckNanos = System.nanoTime();
             inFlight.release();

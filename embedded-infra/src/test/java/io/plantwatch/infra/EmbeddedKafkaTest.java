@@ -1,0 +1,136 @@
+package io.plantwatch.infra;
+
+import static io.plantwatch.infra.KafkaClients.consume;
+import static io.plantwatch.infra.KafkaClients.send;
+import static io.plantwatch.infra.KafkaClients.values;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.TopicDescription;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.Timeout;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+@Timeout(value = 3, unit = TimeUnit.MINUTES)
+class EmbeddedKafkaTest {
+    @RegisterExtension static final KafkaExtension kafka = new KafkaExtension();
+
+    @Test
+    void consumesWhatWasProduced() throws Exception {
+        kafka.kafka().createTopic("round-trip", 1);
+        List<String> sent = values("reading-", 100);
+
+        send(kafka.bootstrapServers(), "round-trip", sent);
+
+        assertThat(consume(kafka.bootstrapServers(), "round-trip", 100))
+                .containsExactlyElementsOf(sent);
+    }
+
+    @Test
+    void createTopicIsIdempotent() throws Exception {
+        kafka.kafka().createTopic("twice", 2);
+        kafka.kafka().createTopic("twice", 2);
+
+        assertThat(partitionsOf(kafka.kafka(), "twice")).hasSize(2);
+    }
+
+    @Test
+    void readCommittedSeesCommittedTransactionsOnly() throws Exception {
+        kafka.kafka().createTopic("transactional", 1);
+        Properties props = KafkaClients.producerProps(kafka.bootstrapServers());
+        props.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, "embedded-kafka-test");
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+            producer.initTransactions();
+            sendInTransaction(producer, values("committed-", 5));
+            producer.commitTransaction();
+            sendInTransaction(producer, values("aborted-", 5));
+            producer.abortTransaction();
+            sendInTransaction(producer, values("after-", 2));
+            producer.commitTransaction();
+        }
+
+        List<String> expected = new ArrayList<>(values("committed-", 5));
+        expected.addAll(values("after-", 2));
+        assertThat(consume(kafka.bootstrapServers(), "transactional", 7, "read_committed"))
+                .containsExactlyElementsOf(expected);
+    }
+
+    @Test
+    void stopThenStartKeepsAddressAndData() throws Exception {
+        EmbeddedKafka own = EmbeddedKafka.builder().defaultPartitions(2).build().start();
+        try (own) {
+            String bootstrap = own.bootstrapServers();
+            int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
+            List<String> beforeRestart = values("before-", 50);
+            // Auto-created on first send, so this also covers auto.create.topics.enable.
+            send(bootstrap, "durable", beforeRestart);
+
+            own.stop();
+            assertThat(own.isRunning()).isFalse();
+            assertThat(Loopback.isListening(port)).isFalse();
+
+            own.start();
+            assertThat(own.bootstrapServers()).isEqualTo(bootstrap);
+            assertThat(partitionsOf(own, "durable")).hasSize(2);
+            send(bootstrap, "durable", values("after-", 10));
+            List<String> expected = new ArrayList<>(beforeRestart);
+            expected.addAll(values("after-", 10));
+            assertThat(consume(bootstrap, "durable", 60))
+                    .containsExactlyInAnyOrderElementsOf(expected);
+        }
+        assertThat(own.dataDirectory()).doesNotExist();
+    }
+
+    @Test
+    void threeBrokersReplicateAndSurviveOneStopped() throws Exception {
+        try (EmbeddedKafka cluster = EmbeddedKafka.builder().brokers(3).build().start()) {
+            assertThat(cluster.bootstrapServers().split(",")).hasSize(3);
+            cluster.createTopic("replicated", 3);
+            assertThat(partitionsOf(cluster, "replicated"))
+                    .hasSize(3)
+                    .allSatisfy(partition -> assertThat(partition.replicas()).hasSize(3));
+            await().atMost(Duration.ofSeconds(30))
+                    .untilAsserted(
+                            () ->
+                                    assertThat(partitionsOf(cluster, "replicated"))
+                                            .allSatisfy(p -> assertThat(p.isr()).hasSize(3)));
+            send(cluster.bootstrapServers(), "replicated", values("first-", 30));
+
+            cluster.stopBroker(2);
+            send(cluster.bootstrapServers(), "replicated", values("degraded-", 30));
+            cluster.startBroker(2);
+            assertThat(cluster.isRunning()).isTrue();
+
+            List<String> expected = new ArrayList<>(values("first-", 30));
+            expected.addAll(values("degraded-", 30));
+            assertThat(consume(cluster.bootstrapServers(), "replicated", 60))
+                    .containsExactlyInAnyOrderElementsOf(expected);
+        }
+    }
+
+    private static void sendInTransaction(
+            KafkaProducer<String, String> producer, List<String> values) throws Exception {
+        producer.beginTransaction();
+        for (String value : values) {
+            producer.send(new ProducerRecord<>("transactional", value, value)).get();
+        }
+    }
+
+    private static List<org.apache.kafka.common.TopicPartitionInfo> partitionsOf(
+            EmbeddedKafka cluster, String topic) throws Exception {
+        try (Admin admin = cluster.createAdmin()) {
+            TopicDescription description =
+                    admin.describeTopics(List.of(topic)).allTopicNames().get().get(topic);
+            return description.partitions();
+        }
+    }
+}

@@ -1,0 +1,81 @@
+package io.plantwatch.infra;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.awaitility.Awaitility.await;
+
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.stream.IntStream;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+class EmbeddedMqttBrokerTest {
+    @RegisterExtension static final MqttBrokerExtension mqtt = new MqttBrokerExtension();
+
+    @Test
+    void deliversAQos1BurstOf100kMessagesWhole() {
+        Mqtt5BlockingClient subscriber = MqttClients.connect(mqtt.host(), mqtt.port());
+        Mqtt5AsyncClient publisher = MqttClients.connect(mqtt.host(), mqtt.port()).toAsync();
+        try {
+            List<String> received = MqttClients.collect(subscriber, "burst/#");
+            int count = 100_000;
+            List<CompletableFuture<?>> acks = new ArrayList<>(count);
+            for (int i = 0; i < count; i++) {
+                acks.add(
+                        publisher
+                                .publishWith()
+                                .topic("burst/" + (i % 10))
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .payload(Integer.toString(i).getBytes(StandardCharsets.UTF_8))
+                                .send());
+            }
+            CompletableFuture.allOf(acks.toArray(CompletableFuture[]::new)).join();
+
+            await().atMost(Duration.ofSeconds(60)).until(() -> received.size() >= count);
+            // HiveMQ's default queue of 1,000 per client would have dropped most of these.
+            assertThat(received)
+                    .hasSize(count)
+                    .containsExactlyElementsOf(
+                            IntStream.range(0, count).mapToObj(Integer::toString).toList());
+        } finally {
+            subscriber.disconnect();
+            publisher.disconnect().join();
+        }
+    }
+
+    @Test
+    void comesBackOnTheSameAddressAfterARestart() {
+        String before = mqtt.uri();
+        mqtt.broker().stop();
+        assertThat(mqtt.broker().isRunning()).isFalse();
+        mqtt.broker().start();
+        assertThat(mqtt.uri()).isEqualTo(before);
+
+        Mqtt5BlockingClient client = MqttClients.connect(mqtt.host(), mqtt.port());
+        try {
+            List<String> received = MqttClients.collect(client, "restart/+");
+            MqttClients.publish(client, "restart/a", "after");
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.contains("after"));
+        } finally {
+            client.disconnect();
+        }
+    }
+
+    @Test
+    void rejectsNonsenseSettings() {
+        assertThatThrownBy(() -> EmbeddedMqttBroker.builder().maxQueueSize(0))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> EmbeddedMqttBroker.builder().port(70_000))
+                .isInstanceOf(IllegalArgumentException.class);
+        assertThatThrownBy(() -> EmbeddedMqttBroker.builder().build().port())
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("not been started");
+    }
+}
