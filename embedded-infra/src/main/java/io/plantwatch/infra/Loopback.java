@@ -12,7 +12,7 @@ import java.util.List;
 import java.util.function.BooleanSupplier;
 
 /** Loopback port helpers shared by the embedded brokers. */
-final class Loopback {
+public final class Loopback {
     /** The literal address, not "localhost", so an IPv6-first resolver cannot pick ::1. */
     static final String HOST = "127.0.0.1";
 
@@ -25,7 +25,7 @@ final class Loopback {
      * same port twice; another process may still grab one before the broker binds it, which is the
      * usual accepted race of this technique.
      */
-    static int[] freePorts(int count) {
+    public static int[] freePorts(int count) {
         List<ServerSocket> sockets = new ArrayList<>(count);
         try {
             int[] ports = new int[count];

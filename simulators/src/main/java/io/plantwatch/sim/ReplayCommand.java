@@ -244,7 +244,19 @@ final class ReplayCommand implements Callable<Integer> {
             if (!e.getKey().equals(name) && !e.getKey().endsWith("/" + name)) {
                 continue;
             }
-            for (JsonNode w : e.getValue()) {
+            // NAB's combined_windows.json maps a file to its windows; the dataset's labels.json
+            // nests them under "windows" beside the point "labels".
+            JsonNode windows =
+                    e.getValue().isObject() ? e.getValue().path("windows") : e.getValue();
+            for (JsonNode w : windows) {
+                if (!w.isArray() || w.size() != 2) {
+                    throw new IllegalArgumentException(
+                            labelsIn
+                                    + ": a window of "
+                                    + e.getKey()
+                                    + " is not [start, end]: "
+                                    + w);
+                }
                 long start = CsvSeries.parseTime(w.get(0).asText(), zone, labelsIn, 0);
                 long end = CsvSeries.parseTime(w.get(1).asText(), zone, labelsIn, 0);
                 int inside =
