@@ -1,6 +1,6 @@
 package io.plantwatch.sim;
 
-import io.plantwatch.sim.fleet.Durations;
+import io.plantwatch.model.Durations;
 import io.plantwatch.sim.fleet.Fleet;
 import io.plantwatch.sim.fleet.FleetSimulation;
 import io.plantwatch.sim.fleet.SimulationSettings;

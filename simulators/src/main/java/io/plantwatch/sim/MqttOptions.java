@@ -2,10 +2,8 @@ package io.plantwatch.sim;
 
 import io.plantwatch.model.TopicTemplate;
 import io.plantwatch.sim.mqtt.MqttSettings;
-import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.concurrent.ThreadLocalRandom;
 import picocli.CommandLine.Option;
@@ -92,16 +90,7 @@ public final class MqttOptions {
             return password.getBytes(StandardCharsets.UTF_8);
         }
         if (passwordFile != null) {
-            try {
-                String first =
-                        Files.readAllLines(passwordFile, StandardCharsets.UTF_8).stream()
-                                .findFirst()
-                                .orElse("");
-                return first.getBytes(StandardCharsets.UTF_8);
-            } catch (IOException e) {
-                throw new IllegalArgumentException(
-                        "cannot read --password-file " + passwordFile + ": " + e.getMessage(), e);
-            }
+            return io.plantwatch.model.Secrets.firstLine(passwordFile, "--password-file");
         }
         String env = System.getenv(PASSWORD_ENV);
         return env == null ? null : env.getBytes(StandardCharsets.UTF_8);

@@ -1,8 +1,8 @@
 package io.plantwatch.sim;
 
+import io.plantwatch.model.Durations;
 import io.plantwatch.sim.fleet.AnomalyKind;
 import io.plantwatch.sim.fleet.AnomalySpec;
-import io.plantwatch.sim.fleet.Durations;
 import io.plantwatch.sim.fleet.Fleet;
 import io.plantwatch.sim.fleet.FleetSimulation;
 import io.plantwatch.sim.fleet.LabelFile;

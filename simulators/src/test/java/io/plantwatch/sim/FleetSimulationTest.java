@@ -2,13 +2,13 @@ package io.plantwatch.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.plantwatch.model.Durations;
 import io.plantwatch.model.MqttPayloadCodec;
 import io.plantwatch.model.Parsed;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.model.TopicTemplate;
 import io.plantwatch.sim.fleet.AnomalyKind;
 import io.plantwatch.sim.fleet.AnomalySpec;
-import io.plantwatch.sim.fleet.Durations;
 import io.plantwatch.sim.fleet.Emission;
 import io.plantwatch.sim.fleet.Fleet;
 import io.plantwatch.sim.fleet.FleetSimulation;

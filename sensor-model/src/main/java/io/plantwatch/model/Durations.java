@@ -1,4 +1,4 @@
-package io.plantwatch.sim.fleet;
+package io.plantwatch.model;
 
 import java.time.Duration;
 import java.time.format.DateTimeParseException;

@@ -1,0 +1,61 @@
+package io.plantwatch.model;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.GeneralSecurityException;
+import java.security.KeyStore;
+import java.security.cert.Certificate;
+import java.security.cert.CertificateFactory;
+import javax.net.ssl.TrustManagerFactory;
+
+/**
+ * The one way every Plantwatch component reads secrets and trust material from files, so that
+ * tokens and passwords come from a file or the environment and never from code or logs.
+ */
+public final class Secrets {
+    private Secrets() {}
+
+    /**
+     * The first line of {@code file}, without its line end: the format of Docker and Kubernetes
+     * secret files, and of {@code echo secret > file}.
+     *
+     * @throws IllegalArgumentException naming the file (never its content) when it cannot be read
+     */
+    public static byte[] firstLine(Path file, String what) {
+        try {
+            String first =
+                    Files.readAllLines(file, StandardCharsets.UTF_8).stream()
+                            .findFirst()
+                            .orElse("");
+            return first.getBytes(StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "cannot read " + what + " " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /** A trust manager factory that trusts exactly the CA certificates in a PEM file. */
+    public static TrustManagerFactory trustFromPem(Path pem) {
+        try (InputStream in = Files.newInputStream(pem)) {
+            KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
+            ks.load(null, null);
+            int i = 0;
+            for (Certificate c : CertificateFactory.getInstance("X.509").generateCertificates(in)) {
+                ks.setCertificateEntry("ca-" + i++, c);
+            }
+            if (i == 0) {
+                throw new IllegalArgumentException("no certificate in " + pem);
+            }
+            TrustManagerFactory tmf =
+                    TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
+            tmf.init(ks);
+            return tmf;
+        } catch (IOException | GeneralSecurityException e) {
+            throw new IllegalArgumentException(
+                    "cannot read CA certificates from " + pem + ": " + e.getMessage(), e);
+        }
+    }
+}
