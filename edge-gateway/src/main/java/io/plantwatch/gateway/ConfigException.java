@@ -1,0 +1,14 @@
+package io.plantwatch.gateway;
+
+/** A configuration the gateway cannot run with; the message names the key and its source. */
+public final class ConfigException extends RuntimeException {
+    private static final long serialVersionUID = 1L;
+
+    public ConfigException(String message) {
+        super(message);
+    }
+
+    public ConfigException(String message, Throwable cause) {
+        super(message, cause);
+    }
+}

@@ -1,0 +1,76 @@
+package io.plantwatch.gateway;
+
+import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.GaugeWithCallback;
+import io.prometheus.metrics.core.metrics.Histogram;
+import io.prometheus.metrics.model.registry.PrometheusRegistry;
+import java.util.concurrent.atomic.AtomicInteger;
+
+/**
+ * The gateway's Prometheus metrics, in a registry of its own (several gateways per JVM in tests).
+ */
+public final class GatewayMetrics {
+    final PrometheusRegistry registry = new PrometheusRegistry();
+    final Counter received;
+    final Counter produced;
+    final Counter dlq;
+    final Counter kafkaRetries;
+    final Counter reconnects;
+    final Counter skippedOnShutdown;
+    final Histogram sendLatency;
+    final AtomicInteger inFlight = new AtomicInteger();
+    final AtomicInteger mqttConnected = new AtomicInteger();
+
+    GatewayMetrics() {
+        received =
+                Counter.builder()
+                        .name("plantwatch_gateway_received_total")
+                        .help("MQTT messages received")
+                        .register(registry);
+        produced =
+                Counter.builder()
+                        .name("plantwatch_gateway_produced_total")
+                        .help("Readings acknowledged by Kafka on the readings topic")
+                        .register(registry);
+        dlq =
+                Counter.builder()
+                        .name("plantwatch_gateway_dlq_total")
+                        .help("Messages written to the DLQ, by reject reason")
+                        .labelNames("reason")
+                        .register(registry);
+        kafkaRetries =
+                Counter.builder()
+                        .name("plantwatch_gateway_kafka_send_retries_total")
+                        .help("Kafka sends that failed and were tried again (nothing is dropped)")
+                        .register(registry);
+        reconnects =
+                Counter.builder()
+                        .name("plantwatch_gateway_mqtt_reconnects_total")
+                        .help("MQTT connections re-established after a loss")
+                        .register(registry);
+        skippedOnShutdown =
+                Counter.builder()
+                        .name("plantwatch_gateway_left_unacknowledged_total")
+                        .help(
+                                "Messages left unacknowledged at shutdown; the broker redelivers them")
+                        .register(registry);
+        sendLatency =
+                Histogram.builder()
+                        .name("plantwatch_gateway_kafka_send_latency_seconds")
+                        .help("From MQTT receive to Kafka acknowledgement")
+                        .classicUpperBounds(
+                                0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+                                10, 30)
+                        .register(registry);
+        GaugeWithCallback.builder()
+                .name("plantwatch_gateway_in_flight")
+                .help("Messages received and not yet acknowledged by Kafka")
+                .callback(cb -> cb.call(inFlight.get()))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("plantwatch_gateway_mqtt_connected")
+                .help("1 while connected to the MQTT broker")
+                .callback(cb -> cb.call(mqttConnected.get()))
+                .register(registry);
+    }
+}

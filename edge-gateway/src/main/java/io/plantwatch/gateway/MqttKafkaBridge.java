@@ -1,0 +1,478 @@
+package io.plantwatch.gateway;
+
+import com.hivemq.client.mqtt.MqttClient;
+import com.hivemq.client.mqtt.MqttClientBuilder;
+import com.hivemq.client.mqtt.MqttGlobalPublishFilter;
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.lifecycle.MqttClientConnectedContext;
+import com.hivemq.client.mqtt.lifecycle.MqttClientDisconnectedContext;
+import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
+import com.hivemq.client.mqtt.mqtt3.exceptions.Mqtt3ConnAckException;
+import com.hivemq.client.mqtt.mqtt3.message.publish.Mqtt3Publish;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
+import io.plantwatch.model.MqttPayloadCodec;
+import io.plantwatch.model.ReadingLimits;
+import io.plantwatch.model.Secrets;
+import java.time.Clock;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.ExecutorService;
+import java.util.concurrent.Executors;
+import java.util.concurrent.ScheduledExecutorService;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.Producer;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.apache.kafka.common.serialization.StringSerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The gateway's core: a persistent MQTT session on a (shared) subscription whose QoS 1 messages are
+ * acknowledged to the broker only once Kafka acknowledged the record they became.
+ *
+ * <p>Backpressure needs no buffer of our own: at most {@code mqtt.max-in-flight} messages are
+ * unacknowledged (MQTT 5 receive maximum), so when Kafka stalls the broker stops sending and keeps
+ * the rest in the session. The producer never gives up on a record ({@code delivery.timeout.ms} at
+ * its maximum), and a send that fails before reaching the producer is tried again on the intake
+ * thread, which holds back later messages and so keeps each sensor's order.
+ */
+public final class MqttKafkaBridge implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(MqttKafkaBridge.class);
+    private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(15);
+    private static final long MAX_RETRY_BACKOFF_MILLIS = 5_000;
+    static final Duration KAFKA_STALL = Duration.ofSeconds(10);
+
+    private final GatewayConfig config;
+    private final GatewayMetrics metrics;
+    private final ReadingRouter router;
+    private final Producer<String, byte[]> producer;
+    private final ExecutorService intake;
+    private final ScheduledExecutorService retries;
+    private final Mqtt5AsyncClient v5;
+    private final Mqtt3AsyncClient v3;
+    private final CompletableFuture<Void> firstSubscription = new CompletableFuture<>();
+    private final AtomicLong connects = new AtomicLong();
+    private volatile boolean stopping;
+    private volatile long lastKafkaErrorNanos;
+    private volatile long lastKafkaSuccessNanos = System.nanoTime();
+    private volatile String lastKafkaError;
+
+    /** Thrown when the broker refuses the login: retrying would not help. */
+    public static final class LoginRefusedException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        LoginRefusedException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+
+    MqttKafkaBridge(GatewayConfig config, GatewayMetrics metrics) {
+        this.config = config;
+        this.metrics = metrics;
+        ReadingLimits limits =
+                new ReadingLimits(
+                        config.maxPayloadBytes(),
+                        config.maxFutureSkew(),
+                        ReadingLimits.DEFAULT_EARLIEST,
+                        Clock.systemUTC());
+        this.router =
+                new ReadingRouter(
+                        new MqttPayloadCodec(config.topics(), limits),
+                        config.readingsTopic(),
+                        config.dlqTopic(),
+                        config.gatewayId());
+        this.producer = new KafkaProducer<>(producerProperties(config));
+        this.intake = Executors.newSingleThreadExecutor(daemon("gateway-intake"));
+        this.retries = Executors.newSingleThreadScheduledExecutor(daemon("gateway-retry"));
+        MqttClientBuilder builder =
+                MqttClient.builder()
+                        .identifier(config.clientId())
+                        .serverHost(config.broker().getHost())
+                        .serverPort(config.brokerPort())
+                        .automaticReconnect()
+                        .initialDelay(
+                                config.reconnectInitialDelay().toMillis(), TimeUnit.MILLISECONDS)
+                        .maxDelay(config.reconnectMaxDelay().toMillis(), TimeUnit.MILLISECONDS)
+                        .applyAutomaticReconnect()
+                        .addConnectedListener(this::onConnected)
+                        .addDisconnectedListener(this::onDisconnected);
+        if (config.tls()) {
+            builder =
+                    config.caFile() == null
+                            ? builder.sslWithDefaultConfig()
+                            : builder.sslConfig()
+                                    .trustManagerFactory(Secrets.trustFromPem(config.caFile()))
+                                    .applySslConfig();
+        }
+        if (config.mqttVersion() == 5) {
+            v5 = builder.useMqttVersion5().buildAsync();
+            v3 = null;
+            v5.publishes(
+                    MqttGlobalPublishFilter.ALL,
+                    p -> {
+                        long receivedNanos = System.nanoTime();
+                        intake.execute(
+                                () ->
+                                        handle(
+                                                p.getTopic().toString(),
+                                                p.getPayloadAsBytes(),
+                                                p::acknowledge,
+                                                receivedNanos));
+                    },
+                    true);
+        } else {
+            v3 = builder.useMqttVersion3().buildAsync();
+            v5 = null;
+            v3.publishes(
+                    MqttGlobalPublishFilter.ALL,
+                    (Mqtt3Publish p) -> {
+                        long receivedNanos = System.nanoTime();
+                        intake.execute(
+                                () ->
+                                        handle(
+                                                p.getTopic().toString(),
+                                                p.getPayloadAsBytes(),
+                                                p::acknowledge,
+                                                receivedNanos));
+                    },
+                    true);
+        }
+    }
+
+    /** The producer settings: ours first, then whatever the operator passed through. */
+    static Properties producerProperties(GatewayConfig config) {
+        Properties p = new Properties();
+        p.put(ProducerConfig.BOOTSTRAP_SERVERS_CONFIG, config.kafkaBootstrap());
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, config.gatewayId());
+        p.put(ProducerConfig.ACKS_CONFIG, "all");
+        p.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        p.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
+        p.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "1");
+        p.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(128 * 1024));
+        // The MQTT acknowledgement waits for Kafka, so a record must never be given up on.
+        p.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, Integer.toString(Integer.MAX_VALUE));
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "5000");
+        p.put(ProducerConfig.RETRY_BACKOFF_MAX_MS_CONFIG, "2000");
+        p.put(ProducerConfig.RECONNECT_BACKOFF_MAX_MS_CONFIG, "2000");
+        p.putAll(config.producerOverrides());
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, ByteArraySerializer.class.getName());
+        return p;
+    }
+
+    /**
+     * Connects and subscribes. A broker that refuses the login fails at once; one that cannot be
+     * reached is retried in the background with backoff, as after any later loss.
+     *
+     * @throws LoginRefusedException when the broker refuses the credentials
+     */
+    public void start() throws InterruptedException {
+        CompletableFuture<?> connect;
+        byte[] password = config.password();
+        if (v5 != null) {
+            var c =
+                    v5.connectWith()
+                            .cleanStart(false)
+                            .sessionExpiryInterval(config.sessionExpiry().toSeconds())
+                            .restrictions()
+                            .receiveMaximum(config.maxInFlight())
+                            .applyRestrictions();
+            if (config.username() != null) {
+                c =
+                        c.simpleAuth()
+                                .username(config.username())
+                                .password(password == null ? new byte[0] : password)
+                                .applySimpleAuth();
+            }
+            connect = c.send();
+        } else {
+            var c = v3.connectWith().cleanSession(false);
+            if (config.username() != null) {
+                c =
+                        c.simpleAuth()
+                                .username(config.username())
+                                .password(password == null ? new byte[0] : password)
+                                .applySimpleAuth();
+            }
+            connect = c.send();
+        }
+        try {
+            connect.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            firstSubscription.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof Mqtt5ConnAckException refused) {
+                close();
+                throw new LoginRefusedException(
+                        "MQTT broker "
+                                + config.brokerForLog()
+                                + " refused the connection: "
+                                + refused.getMqttMessage().getReasonCode(),
+                        cause);
+            }
+            if (cause instanceof Mqtt3ConnAckException refused) {
+                close();
+                throw new LoginRefusedException(
+                        "MQTT broker "
+                                + config.brokerForLog()
+                                + " refused the connection: "
+                                + refused.getMqttMessage().getReturnCode(),
+                        cause);
+            }
+            LOG.warn(
+                    "MQTT broker {} not reachable yet ({}); retrying with backoff up to {}",
+                    config.brokerForLog(),
+                    cause.getMessage(),
+                    config.reconnectMaxDelay());
+        } catch (TimeoutException e) {
+            LOG.warn(
+                    "MQTT broker {} did not answer within {}; retrying in the background",
+                    config.brokerForLog(),
+                    CONNECT_TIMEOUT);
+        }
+    }
+
+    private void onConnected(MqttClientConnectedContext context) {
+        metrics.mqttConnected.set(1);
+        if (connects.incrementAndGet() > 1) {
+            metrics.reconnects.inc();
+            LOG.info("MQTT connection to {} re-established", config.brokerForLog());
+        }
+        // Subscribing again is harmless with a surviving session and needed when the broker
+        // lost it (restarted without persistence).
+        CompletableFuture<?> sub =
+                v5 != null
+                        ? v5.subscribeWith()
+                                .topicFilter(config.subscriptionFilter())
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .send()
+                        : v3.subscribeWith()
+                                .topicFilter(config.subscriptionFilter())
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .send();
+        sub.whenComplete(
+                (ok, error) -> {
+                    if (error != null) {
+                        LOG.error(
+                                "Cannot subscribe to {}: {}",
+                                config.subscriptionFilter(),
+                                error.getMessage());
+                        firstSubscription.completeExceptionally(error);
+                    } else {
+                        firstSubscription.complete(null);
+                    }
+                });
+    }
+
+    private void onDisconnected(MqttClientDisconnectedContext context) {
+        metrics.mqttConnected.set(0);
+        if (stopping) {
+            context.getReconnector().reconnect(false);
+            return;
+        }
+        if (connects.get() > 0) {
+            LOG.warn(
+                    "MQTT connection to {} lost ({}); reconnecting with backoff",
+                    config.brokerForLog(),
+                    context.getCause().getMessage());
+        }
+    }
+
+    private void handle(String topic, byte[] payload, Runnable ack, long receivedNanos) {
+        if (stopping) {
+            // Not acknowledged: the broker keeps it in the session and redelivers it.
+            metrics.skippedOnShutdown.inc();
+            return;
+        }
+        metrics.received.inc();
+        metrics.inFlight.incrementAndGet();
+        ReadingRouter.Routed routed = router.route(topic, payload, System.currentTimeMillis());
+        send(routed, ack, receivedNanos, 0);
+    }
+
+    /** Hands the record to the producer, retrying on this thread until it takes it. */
+    private void send(ReadingRouter.Routed routed, Runnable ack, long receivedNanos, int attempt) {
+        int tries = attempt;
+        while (true) {
+            try {
+                producer.send(
+                        routed.record(),
+                        (metadata, error) -> {
+                            if (error == null) {
+                                delivered(routed, ack, receivedNanos);
+                            } else {
+                                failed(routed, ack, receivedNanos, error);
+                            }
+                        });
+                return;
+            } catch (KafkaException | IllegalStateException e) {
+                if (stopping) {
+                    metrics.inFlight.decrementAndGet();
+                    metrics.skippedOnShutdown.inc();
+                    return;
+                }
+                noteKafkaError(e);
+                metrics.kafkaRetries.inc();
+                tries++;
+                try {
+                    Thread.sleep(backoffMillis(tries));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    metrics.inFlight.decrementAndGet();
+                    return;
+                }
+            }
+        }
+    }
+
+    private void delivered(ReadingRouter.Routed routed, Runnable ack, long receivedNanos) {
+        lastKafkaSuccessNanos = System.nanoTime();
+        try {
+            ack.run();
+        } catch (RuntimeException e) {
+            // The connection that delivered it is gone; the broker redelivers (a duplicate).
+            LOG.debug("Acknowledgement not sent: {}", e.toString());
+        }
+        metrics.inFlight.decrementAndGet();
+        metrics.sendLatency.observe((System.nanoTime() - receivedNanos) / 1e9);
+        if (routed.isReading()) {
+            metrics.produced.inc();
+        } else {
+            metrics.dlq.labelValues(routed.rejected().code()).inc();
+        }
+    }
+
+    /**
+     * A record the producer gave up on (a non-retriable error, e.g. authorization): tried again
+     * with backoff, still unacknowledged, so nothing is lost while an operator fixes the cause.
+     */
+    private void failed(
+            ReadingRouter.Routed routed, Runnable ack, long receivedNanos, Exception error) {
+        noteKafkaError(error);
+        metrics.kafkaRetries.inc();
+        if (stopping) {
+            metrics.inFlight.decrementAndGet();
+            metrics.skippedOnShutdown.inc();
+            return;
+        }
+        retries.schedule(
+                () -> intake.execute(() -> send(routed, ack, receivedNanos, 1)),
+                backoffMillis(3),
+                TimeUnit.MILLISECONDS);
+    }
+
+    private void noteKafkaError(Exception e) {
+        long now = System.nanoTime();
+        // One line per 10 s at most: a Kafka outage must not flood the log.
+        if (now - lastKafkaErrorNanos > TimeUnit.SECONDS.toNanos(10)) {
+            LOG.warn(
+                    "Kafka {} not accepting records ({}); holding MQTT acknowledgements and"
+                            + " retrying",
+                    config.kafkaBootstrap(),
+                    e.toString());
+        }
+        lastKafkaErrorNanos = now;
+        lastKafkaError = e.toString();
+    }
+
+    private static long backoffMillis(int attempt) {
+        return Math.min(MAX_RETRY_BACKOFF_MILLIS, 50L << Math.min(attempt, 10));
+    }
+
+    /** Connected to MQTT, and Kafka took a record since its last error. */
+    public boolean healthy() {
+        return metrics.mqttConnected.get() == 1 && kafkaHealthy();
+    }
+
+    public boolean mqttConnected() {
+        return metrics.mqttConnected.get() == 1;
+    }
+
+    /**
+     * No error since the last acknowledgement, and no record waiting longer than {@link
+     * #KAFKA_STALL}: with an unlimited delivery timeout a Kafka outage shows as waiting records,
+     * not as errors.
+     */
+    public boolean kafkaHealthy() {
+        boolean noNewError =
+                lastKafkaErrorNanos == 0 || lastKafkaSuccessNanos - lastKafkaErrorNanos > 0;
+        boolean moving =
+                metrics.inFlight.get() == 0
+                        || System.nanoTime() - lastKafkaSuccessNanos < KAFKA_STALL.toNanos();
+        return noNewError && moving;
+    }
+
+    /** Why Kafka is not healthy, for {@code /health}; null when it is. */
+    public String lastKafkaError() {
+        if (kafkaHealthy()) {
+            return null;
+        }
+        long waitingSeconds = (System.nanoTime() - lastKafkaSuccessNanos) / 1_000_000_000L;
+        String stall =
+                "no acknowledgement for "
+                        + waitingSeconds
+                        + " s, "
+                        + inFlight()
+                        + " records waiting";
+        return lastKafkaError == null ? stall : stall + "; last error: " + lastKafkaError;
+    }
+
+    public int inFlight() {
+        return metrics.inFlight.get();
+    }
+
+    /**
+     * Stops taking messages, waits up to {@code shutdown.drain-timeout} for those in flight to be
+     * acknowledged by Kafka and then to the broker, and disconnects. What is left unacknowledged
+     * stays in the broker's session and is delivered again.
+     */
+    @Override
+    public void close() {
+        if (stopping) {
+            return;
+        }
+        stopping = true;
+        long deadline = System.nanoTime() + config.drainTimeout().toNanos();
+        while (metrics.inFlight.get() > 0 && System.nanoTime() < deadline) {
+            try {
+                Thread.sleep(10);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                break;
+            }
+        }
+        if (metrics.inFlight.get() > 0) {
+            LOG.warn(
+                    "{} messages still unacknowledged after {}; the broker will redeliver them",
+                    metrics.inFlight.get(),
+                    config.drainTimeout());
+        }
+        try {
+            (v5 != null ? v5.disconnect() : v3.disconnect()).get(5, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.debug("MQTT disconnect: {}", e.toString());
+        }
+        retries.shutdownNow();
+        intake.shutdownNow();
+        producer.close(Duration.ofSeconds(5));
+    }
+
+    private static java.util.concurrent.ThreadFactory daemon(String name) {
+        return r -> {
+            Thread t = new Thread(r, name);
+            t.setDaemon(true);
+            return t;
+        };
+    }
+}

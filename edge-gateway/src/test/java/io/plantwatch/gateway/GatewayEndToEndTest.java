@@ -1,0 +1,202 @@
+package io.plantwatch.gateway;
+
+import static io.plantwatch.gateway.GatewayHarness.config;
+import static io.plantwatch.gateway.GatewayHarness.distinct;
+import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.settings;
+import static io.plantwatch.gateway.GatewayHarness.simulate;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.infra.KafkaExtension;
+import io.plantwatch.infra.MqttBrokerExtension;
+import io.plantwatch.model.SensorReading;
+import io.plantwatch.model.TopicTemplate;
+import io.plantwatch.model.Topics;
+import io.plantwatch.sim.fleet.AnomalyKind;
+import io.plantwatch.sim.fleet.Emission;
+import io.plantwatch.sim.fleet.Fleet;
+import io.plantwatch.sim.fleet.FleetSimulation;
+import io.plantwatch.sim.fleet.SimulationSettings;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The gateway between HiveMQ CE and Kafka, driven by the simulator. */
+class GatewayEndToEndTest {
+    @RegisterExtension static final KafkaExtension kafka = new KafkaExtension();
+    @RegisterExtension static final MqttBrokerExtension mqtt = new MqttBrokerExtension();
+
+    private static Map<String, String> settingsFor(String name) {
+        Map<String, String> s = settings(name, mqtt.uri(), kafka.bootstrapServers());
+        kafka.kafka().createTopics(3, name + "-readings", name + "-dlq");
+        return s;
+    }
+
+    @Test
+    void hundredThousandReadingsArriveCompleteAndInOrder() throws Exception {
+        try (Gateway gateway = Gateway.start(config(settingsFor("bulk")));
+                KafkaReadings kafkaReadings =
+                        new KafkaReadings(kafka.bootstrapServers(), "bulk-readings")) {
+            long published =
+                    simulate(
+                            "run",
+                            "--broker",
+                            mqtt.uri(),
+                            "--topic-prefix",
+                            "bulk",
+                            "--sensors",
+                            "50",
+                            "--rate",
+                            "20000",
+                            "--duration",
+                            "5s",
+                            "--seed",
+                            "3",
+                            "-q");
+            assertThat(published).isEqualTo(100_000);
+            List<ConsumerRecord<String, byte[]>> records =
+                    kafkaReadings.readAtLeast(100_000, Duration.ofSeconds(90));
+            Map<String, List<SensorReading>> bySensor = KafkaReadings.bySensor(records);
+            assertThat(bySensor).hasSize(50);
+            assertThat(records).hasSize(100_000);
+            assertThat(distinct(bySensor)).isEqualTo(100_000);
+            assertThat(gapsAndDisorder(bySensor)).isEmpty();
+
+            HttpResponse<String> metrics = GatewayHarness.get(gateway.httpPort(), "/metrics");
+            assertThat(metrics.statusCode()).isEqualTo(200);
+            assertThat(metrics.body())
+                    .contains("plantwatch_gateway_received_total 100000.0")
+                    .contains("plantwatch_gateway_produced_total 100000.0")
+                    .contains("plantwatch_gateway_in_flight 0.0")
+                    .contains("plantwatch_gateway_kafka_send_latency_seconds_count 100000");
+            HttpResponse<String> health = GatewayHarness.get(gateway.httpPort(), "/health");
+            assertThat(health.statusCode()).isEqualTo(200);
+            assertThat(health.body())
+                    .contains("\"status\":\"UP\"")
+                    .contains("\"mqtt\":\"connected\"");
+        }
+    }
+
+    @Test
+    void everyMalformedKindEndsInTheDlqWithItsReasonAndReadingsAroundItAreUnaffected()
+            throws Exception {
+        Instant start = Instant.parse("2026-01-01T00:00:00Z");
+        try (Gateway gateway = Gateway.start(config(settingsFor("bad")));
+                KafkaReadings readings =
+                        new KafkaReadings(kafka.bootstrapServers(), "bad-readings");
+                KafkaReadings dlq = new KafkaReadings(kafka.bootstrapServers(), "bad-dlq")) {
+            long published =
+                    simulate(
+                            "run",
+                            "--broker",
+                            mqtt.uri(),
+                            "--topic-prefix",
+                            "bad",
+                            "--sensors",
+                            "5",
+                            "--rate",
+                            "50",
+                            "--duration",
+                            "30m",
+                            "--speed",
+                            "max",
+                            "--start-time",
+                            start.toString(),
+                            "--seed",
+                            "11",
+                            "--anomalies",
+                            "malformed",
+                            "--anomaly-rate",
+                            "60",
+                            "-q");
+            // The same seed in this JVM says which bad payloads were sent, and why each is bad.
+            List<Emission> malformed = new ArrayList<>();
+            FleetSimulation replica =
+                    new FleetSimulation(
+                            Fleet.generated(5),
+                            new SimulationSettings(
+                                    50,
+                                    start.toEpochMilli(),
+                                    Duration.ofMinutes(30),
+                                    Double.POSITIVE_INFINITY,
+                                    11,
+                                    List.of(),
+                                    Set.of(AnomalyKind.MALFORMED),
+                                    60,
+                                    false,
+                                    new TopicTemplate("bad", TopicTemplate.DEFAULT_TEMPLATE)),
+                            l -> {});
+            replica.forEachRemaining(
+                    e -> {
+                        if (e.type() == Emission.Type.MALFORMED) {
+                            malformed.add(e);
+                        }
+                    });
+            assertThat(malformed).isNotEmpty();
+
+            List<ConsumerRecord<String, byte[]>> dead =
+                    dlq.readAtLeast(malformed.size(), Duration.ofSeconds(60));
+            assertThat(dead).hasSize(malformed.size());
+            List<String> expected =
+                    malformed.stream()
+                            .map(
+                                    e ->
+                                            e.topic()
+                                                    + " "
+                                                    + e.expectedRejection().code()
+                                                    + " "
+                                                    + new String(
+                                                            e.payload(), StandardCharsets.UTF_8))
+                            .toList();
+            List<String> actual =
+                    dead.stream()
+                            .map(
+                                    r ->
+                                            header(r, Topics.HEADER_SOURCE_TOPIC)
+                                                    + " "
+                                                    + header(r, Topics.HEADER_REASON)
+                                                    + " "
+                                                    + new String(r.value(), StandardCharsets.UTF_8))
+                            .toList();
+            assertThat(actual).containsExactlyInAnyOrderElementsOf(expected);
+            assertThat(expected.stream().map(s -> s.split(" ")[1]).distinct().count())
+                    .as("several reasons")
+                    .isGreaterThan(3);
+            ConsumerRecord<String, byte[]> first = dead.get(0);
+            assertThat(header(first, Topics.HEADER_GATEWAY_ID)).isEqualTo("bad");
+            assertThat(Long.parseLong(header(first, Topics.HEADER_RECEIVED_AT)))
+                    .isCloseTo(
+                            System.currentTimeMillis(),
+                            org.assertj.core.data.Offset.offset(120_000L));
+            assertThat(header(first, Topics.HEADER_DETAIL)).isNotBlank();
+
+            Map<String, List<SensorReading>> bySensor =
+                    KafkaReadings.bySensor(
+                            readings.readAtLeast((int) published, Duration.ofSeconds(60)));
+            assertThat(distinct(bySensor)).isEqualTo(published);
+            // Malformed payloads took the place of readings, so seq has holes here; order must
+            // hold.
+            bySensor.forEach(
+                    (sensor, list) ->
+                            assertThat(list.stream().mapToLong(SensorReading::seq).toArray())
+                                    .as(sensor)
+                                    .isSorted()
+                                    .doesNotHaveDuplicates());
+            assertThat(GatewayHarness.get(gateway.httpPort(), "/metrics").body())
+                    .contains("plantwatch_gateway_dlq_total{reason=\"malformed_json\"}");
+        }
+    }
+
+    private static String header(ConsumerRecord<String, byte[]> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+}

@@ -1,0 +1,96 @@
+package io.plantwatch.gateway;
+
+import io.plantwatch.model.SensorReading;
+import io.plantwatch.sim.SensorSim;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+
+/** What the gateway tests share: a configuration per test, the simulator, and HTTP. */
+final class GatewayHarness {
+    private static final Pattern PUBLISHED = Pattern.compile("published=(\\d+)");
+
+    private GatewayHarness() {}
+
+    /** Settings for one test: its own topics in MQTT and Kafka, so tests share brokers. */
+    static Map<String, String> settings(String name, String mqttUri, String bootstrap) {
+        Map<String, String> s = new LinkedHashMap<>();
+        s.put("gateway.id", name);
+        s.put("mqtt.broker", mqttUri);
+        s.put("mqtt.topic-prefix", name);
+        s.put("kafka.bootstrap", bootstrap);
+        s.put("kafka.readings-topic", name + "-readings");
+        s.put("kafka.dlq-topic", name + "-dlq");
+        s.put("http.bind", "127.0.0.1");
+        s.put("http.port", "0");
+        s.put("shutdown.drain-timeout", "10s");
+        return s;
+    }
+
+    static GatewayConfig config(Map<String, String> settings) {
+        return GatewayConfig.load(null, Map.of(), settings);
+    }
+
+    /** Runs {@code sensor-sim} in this JVM and returns its summary line's published count. */
+    static long simulate(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code =
+                SensorSim.mainWithExitCode(
+                        new PrintWriter(out, true), new PrintWriter(err, true), args);
+        if (code != 0) {
+            throw new AssertionError("sensor-sim exited " + code + ": " + err + out);
+        }
+        Matcher m = PUBLISHED.matcher(out.toString());
+        if (!m.find()) {
+            throw new AssertionError("no summary in: " + out);
+        }
+        return Long.parseLong(m.group(1));
+    }
+
+    static HttpResponse<String> get(int port, String path) throws Exception {
+        return HttpClient.newHttpClient()
+                .send(
+                        HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + port + path))
+                                .build(),
+                        HttpResponse.BodyHandlers.ofString());
+    }
+
+    /**
+     * Per sensor: the sequence numbers that did not arrive between the first and the last, and
+     * those that arrived out of order. Both empty means complete and in order.
+     */
+    static List<String> gapsAndDisorder(Map<String, List<SensorReading>> bySensor) {
+        List<String> problems = new ArrayList<>();
+        bySensor.forEach(
+                (sensor, readings) -> {
+                    long expected = readings.get(0).seq();
+                    for (SensorReading r : readings) {
+                        if (r.seq() != expected) {
+                            problems.add(sensor + ": expected seq " + expected + " got " + r.seq());
+                            if (problems.size() > 20) {
+                                return;
+                            }
+                        }
+                        expected = r.seq() + 1;
+                    }
+                });
+        return problems;
+    }
+
+    static long distinct(Map<String, List<SensorReading>> bySensor) {
+        return bySensor.entrySet().stream()
+                .mapToLong(
+                        e -> e.getValue().stream().mapToLong(SensorReading::seq).distinct().count())
+                .sum();
+    }
+}

@@ -1,0 +1,83 @@
+package io.plantwatch.gateway;
+
+import static io.plantwatch.gateway.GatewayHarness.config;
+import static io.plantwatch.gateway.GatewayHarness.distinct;
+import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.settings;
+import static io.plantwatch.gateway.GatewayHarness.simulate;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.plantwatch.infra.KafkaExtension;
+import io.plantwatch.infra.MqttBrokerExtension;
+import io.plantwatch.model.SensorReading;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** Kafka stopped for 30 s in the middle of a stream: the broker holds the rest, nothing is lost. */
+class GatewayKafkaOutageTest {
+    @RegisterExtension static final KafkaExtension kafka = new KafkaExtension();
+    @RegisterExtension static final MqttBrokerExtension mqtt = new MqttBrokerExtension();
+
+    @Test
+    void kafkaDownForThirtySecondsMidStreamLosesNothing() throws Exception {
+        Map<String, String> s = settings("outage", mqtt.uri(), kafka.bootstrapServers());
+        kafka.kafka().createTopics(3, "outage-readings", "outage-dlq");
+        try (Gateway gateway = Gateway.start(config(s))) {
+            // 45 s of readings at 500/s in real time: Kafka goes away after 5 s and for 30 s.
+            CompletableFuture<Long> sim =
+                    CompletableFuture.supplyAsync(
+                            () ->
+                                    simulate(
+                                            "run",
+                                            "--broker",
+                                            mqtt.uri(),
+                                            "--topic-prefix",
+                                            "outage",
+                                            "--sensors",
+                                            "10",
+                                            "--rate",
+                                            "500",
+                                            "--duration",
+                                            "45s",
+                                            "-q"));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> gateway.metrics().produced.get() >= 2_000);
+            kafka.kafka().stop();
+            long stoppedAt = System.nanoTime();
+            // While Kafka is down the gateway holds acknowledgements and says so.
+            await().atMost(Duration.ofSeconds(25))
+                    .until(
+                            () ->
+                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
+                                            == 503);
+            assertThat(gateway.metrics().inFlight.get())
+                    .isLessThanOrEqualTo(gateway.config().maxInFlight());
+            // The outage itself lasts 30 s by design; this waits out a fault, it syncs nothing.
+            Thread.sleep(Math.max(0, 30_000 - (System.nanoTime() - stoppedAt) / 1_000_000));
+            kafka.kafka().start();
+
+            long published = sim.get();
+            assertThat(published).isEqualTo(22_500);
+            try (KafkaReadings readings =
+                    new KafkaReadings(kafka.bootstrapServers(), "outage-readings")) {
+                Map<String, List<SensorReading>> bySensor =
+                        KafkaReadings.bySensor(
+                                readings.readUntil(
+                                        Duration.ofSeconds(120),
+                                        r -> distinct(KafkaReadings.bySensor(r)) >= published));
+                assertThat(distinct(bySensor)).isEqualTo(published);
+                assertThat(gapsAndDisorder(bySensor)).isEmpty();
+            }
+            await().atMost(Duration.ofSeconds(30))
+                    .until(
+                            () ->
+                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
+                                            == 200);
+        }
+    }
+}

@@ -1,0 +1,104 @@
+package io.plantwatch.gateway;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.model.AvroReadingCodec;
+import io.plantwatch.model.MqttPayloadCodec;
+import io.plantwatch.model.Parsed;
+import io.plantwatch.model.RejectReason;
+import io.plantwatch.model.SensorReading;
+import io.plantwatch.model.Topics;
+import java.nio.charset.StandardCharsets;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.junit.jupiter.api.Test;
+
+class ReadingRouterTest {
+    private final ReadingRouter router =
+            new ReadingRouter(
+                    MqttPayloadCodec.defaults(),
+                    Topics.SENSOR_READINGS,
+                    Topics.SENSOR_READINGS_DLQ,
+                    "gw-1");
+
+    @Test
+    void aValidReadingIsKeyedBySensorIdInTheVersionedFormat() {
+        ReadingRouter.Routed routed =
+                router.route(
+                        "plant/site-1/area-1/line-2/machine-3/temp-1",
+                        "{\"ts\":1764000000000,\"value\":21.5,\"unit\":\"degC\",\"seq\":7}"
+                                .getBytes(StandardCharsets.UTF_8),
+                        1764000000100L);
+        assertThat(routed.isReading()).isTrue();
+        ProducerRecord<String, byte[]> r = routed.record();
+        assertThat(r.topic()).isEqualTo(Topics.SENSOR_READINGS);
+        assertThat(r.key()).isEqualTo("site-1/area-1/line-2/machine-3/temp-1");
+        SensorReading reading =
+                ((Parsed.Ok<SensorReading>) new AvroReadingCodec().decode(r.value())).value();
+        assertThat(reading.value()).isEqualTo(21.5);
+        assertThat(reading.seq()).isEqualTo(7);
+        assertThat(reading.timestamp()).isEqualTo(1764000000000L);
+        assertThat(r.headers().toArray()).isEmpty();
+    }
+
+    @Test
+    void rejectedInputKeepsItsOriginalBytesAndSaysWhereFromAndWhy() {
+        byte[] payload =
+                "{\"ts\":1764000000000,\"value\":\"hot\"}".getBytes(StandardCharsets.UTF_8);
+        ReadingRouter.Routed routed =
+                router.route("plant/site-1/area-1/line-2/machine-3/temp-1", payload, 42L);
+        assertThat(routed.rejected()).isEqualTo(RejectReason.WRONG_TYPE);
+        ProducerRecord<String, byte[]> r = routed.record();
+        assertThat(r.topic()).isEqualTo(Topics.SENSOR_READINGS_DLQ);
+        assertThat(r.value()).isEqualTo(payload);
+        assertThat(r.key()).isEqualTo("plant/site-1/area-1/line-2/machine-3/temp-1");
+        assertThat(header(r, Topics.HEADER_REASON)).isEqualTo("wrong_type");
+        assertThat(header(r, Topics.HEADER_SOURCE_TOPIC))
+                .isEqualTo("plant/site-1/area-1/line-2/machine-3/temp-1");
+        assertThat(header(r, Topics.HEADER_GATEWAY_ID)).isEqualTo("gw-1");
+        assertThat(header(r, Topics.HEADER_RECEIVED_AT)).isEqualTo("42");
+        assertThat(header(r, Topics.HEADER_DETAIL)).contains("value");
+    }
+
+    @Test
+    void topicsOutsideTheTemplateGoToTheDlq() {
+        ReadingRouter.Routed routed =
+                router.route(
+                        "plant/too/short",
+                        "{\"ts\":1764000000000,\"value\":1}".getBytes(StandardCharsets.UTF_8),
+                        0);
+        assertThat(routed.rejected()).isEqualTo(RejectReason.TOPIC_MISMATCH);
+        assertThat(header(routed.record(), Topics.HEADER_SOURCE_TOPIC))
+                .isEqualTo("plant/too/short");
+    }
+
+    @Test
+    void hugePayloadsAreCutForTheDlqAndTheirSizeIsKept() {
+        byte[] huge = new byte[ReadingRouter.MAX_DLQ_VALUE_BYTES * 3];
+        java.util.Arrays.fill(huge, (byte) 'x');
+        ReadingRouter.Routed routed =
+                router.route("plant/site-1/area-1/line-2/machine-3/temp-1", huge, 0);
+        assertThat(routed.rejected()).isEqualTo(RejectReason.OVERSIZED);
+        assertThat(routed.record().value()).hasSize(ReadingRouter.MAX_DLQ_VALUE_BYTES);
+        assertThat(header(routed.record(), ReadingRouter.HEADER_ORIGINAL_SIZE))
+                .isEqualTo(Integer.toString(huge.length));
+    }
+
+    @Test
+    void emptyAndNotFinitePayloadsAreRejectedNotThrown() {
+        assertThat(router.route("plant/a/b/c/d/e", new byte[0], 0).rejected())
+                .isEqualTo(RejectReason.MALFORMED_JSON);
+        assertThat(
+                        router.route(
+                                        "plant/a/b/c/d/e",
+                                        "{\"ts\":1764000000000,\"value\":1e999}"
+                                                .getBytes(StandardCharsets.UTF_8),
+                                        0)
+                                .rejected())
+                .isIn(RejectReason.NOT_FINITE, RejectReason.INVALID_FIELD);
+    }
+
+    private static String header(ProducerRecord<String, byte[]> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
+    }
+}
