@@ -59,8 +59,8 @@ public final class GatewayMetrics {
                         .name("plantwatch_gateway_kafka_send_latency_seconds")
                         .help("From MQTT receive to Kafka acknowledgement")
                         .classicUpperBounds(
-                                0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
-                                10, 30)
+                                0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03,
+                                0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
                         .register(registry);
         GaugeWithCallback.builder()
                 .name("plantwatch_gateway_in_flight")
@@ -72,5 +72,41 @@ public final class GatewayMetrics {
                 .help("1 while connected to the MQTT broker")
                 .callback(cb -> cb.call(mqttConnected.get()))
                 .register(registry);
+    }
+
+    /** Readings Kafka acknowledged so far. */
+    public long produced() {
+        return (long) produced.get();
+    }
+
+    /** MQTT messages received so far. */
+    public long received() {
+        return (long) received.get();
+    }
+
+    /**
+     * A quantile of the receive-to-Kafka-ack latency in seconds, interpolated linearly inside its
+     * histogram bucket; NaN before the first observation.
+     */
+    public double latencyQuantile(double q) {
+        var points = sendLatency.collect().getDataPoints();
+        if (points.isEmpty() || points.get(0).getCount() == 0) {
+            return Double.NaN;
+        }
+        var buckets = points.get(0).getClassicBuckets();
+        double rank = q * points.get(0).getCount();
+        double seen = 0;
+        double lower = 0;
+        for (var bucket : buckets) {
+            double count = bucket.getCount();
+            if (seen + count >= rank && count > 0) {
+                double upper =
+                        Double.isInfinite(bucket.getUpperBound()) ? lower : bucket.getUpperBound();
+                return lower + (upper - lower) * (rank - seen) / count;
+            }
+            seen += count;
+            lower = bucket.getUpperBound();
+        }
+        return lower;
     }
 }

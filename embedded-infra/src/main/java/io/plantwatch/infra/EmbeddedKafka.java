@@ -383,6 +383,8 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("offsets.topic.replication.factor", String.valueOf(replication));
         props.put("transaction.state.log.replication.factor", String.valueOf(replication));
         props.put("transaction.state.log.min.isr", String.valueOf(minIsr));
+        // acks=all then means two copies, and one broker may be lost without blocking writes.
+        props.put("min.insync.replicas", String.valueOf(minIsr));
         props.put("share.coordinator.state.topic.replication.factor", String.valueOf(replication));
         props.put("share.coordinator.state.topic.min.isr", String.valueOf(minIsr));
         props.put("group.initial.rebalance.delay.ms", "0");
