@@ -91,6 +91,9 @@ public final class GatewayThroughputBenchmark {
                 brokers.add(new Broker("mosquitto", mosquitto.host(), mosquitto.port()));
             }
             for (Broker mqtt : brokers) {
+                // Warm-up, not reported: the first round ran at half speed while the JIT warmed up.
+                rawBroker(mqtt, count / 4, 0);
+                throughGateway(mqtt, kafka, count / 4, 0);
                 for (int round = 1; round <= rounds; round++) {
                     double broker = rawBroker(mqtt, count, round);
                     double kafkaRate = rawKafka(kafka, recordSize, round);

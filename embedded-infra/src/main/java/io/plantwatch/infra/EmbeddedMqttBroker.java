@@ -1,5 +1,6 @@
 package io.plantwatch.infra;
 
+import com.hivemq.configuration.service.InternalConfigurations;
 import com.hivemq.embedded.EmbeddedHiveMQ;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -32,7 +33,11 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedMqttBroker.class);
     private static final Duration START_TIMEOUT = Duration.ofSeconds(60);
 
+    /** Unacknowledged messages per subscriber; HiveMQ CE's own default is 50. */
+    public static final int DEFAULT_INFLIGHT_WINDOW = 1000;
+
     private final long maxQueueSize;
+    private final int inflightWindow;
     private final Path root = TempDirs.create("embedded-hivemq-");
     private int port;
     private EmbeddedHiveMQ hivemq;
@@ -40,6 +45,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
 
     private EmbeddedMqttBroker(Builder builder) {
         this.maxQueueSize = builder.maxQueueSize;
+        this.inflightWindow = builder.inflightWindow;
         this.port = builder.port;
     }
 
@@ -65,6 +71,14 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         if (port == 0) {
             port = Loopback.freePorts(1)[0];
         }
+        // HiveMQ CE keeps at most 50 unacknowledged messages per subscriber and polls its queue
+        // 50 at a time: internal defaults, not settable in config.xml. A subscriber that
+        // acknowledges only after its own write (the gateway, after Kafka) then runs at 50 per
+        // round trip. They are static, so the widest window asked for in this JVM wins.
+        InternalConfigurations.MAX_INFLIGHT_WINDOW_SIZE_MESSAGES =
+                Math.max(InternalConfigurations.MAX_INFLIGHT_WINDOW_SIZE_MESSAGES, inflightWindow);
+        InternalConfigurations.PUBLISH_POLL_BATCH_SIZE =
+                Math.max(InternalConfigurations.PUBLISH_POLL_BATCH_SIZE, inflightWindow);
         Path config = directory("conf");
         writeConfig(config);
         // A fresh instance per start: HiveMQ re-reads config.xml and starts from clean
@@ -212,6 +226,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     /** Configures an {@link EmbeddedMqttBroker}; {@link #build()} does not start it. */
     public static final class Builder {
         private long maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
+        private int inflightWindow = DEFAULT_INFLIGHT_WINDOW;
         private int port;
 
         private Builder() {}
@@ -225,6 +240,18 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
                 throw new IllegalArgumentException("Queue size must be positive: " + messages);
             }
             this.maxQueueSize = messages;
+            return this;
+        }
+
+        /**
+         * Unacknowledged QoS 1/2 messages HiveMQ sends one subscriber (and polls from its queue at
+         * once); default {@link #DEFAULT_INFLIGHT_WINDOW}, HiveMQ's own is 50.
+         */
+        public Builder inflightWindow(int messages) {
+            if (messages < 1) {
+                throw new IllegalArgumentException("Window must be positive: " + messages);
+            }
+            this.inflightWindow = messages;
             return this;
         }
 

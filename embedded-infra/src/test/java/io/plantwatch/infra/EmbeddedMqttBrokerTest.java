@@ -69,6 +69,16 @@ class EmbeddedMqttBrokerTest {
     }
 
     @Test
+    void widensHiveMqsFiftyMessageInflightWindow() {
+        assertThat(
+                        com.hivemq.configuration.service.InternalConfigurations
+                                .MAX_INFLIGHT_WINDOW_SIZE_MESSAGES)
+                .isGreaterThanOrEqualTo(EmbeddedMqttBroker.DEFAULT_INFLIGHT_WINDOW);
+        assertThat(com.hivemq.configuration.service.InternalConfigurations.PUBLISH_POLL_BATCH_SIZE)
+                .isGreaterThanOrEqualTo(EmbeddedMqttBroker.DEFAULT_INFLIGHT_WINDOW);
+    }
+
+    @Test
     void rejectsNonsenseSettings() {
         assertThatThrownBy(() -> EmbeddedMqttBroker.builder().maxQueueSize(0))
                 .isInstanceOf(IllegalArgumentException.class);
