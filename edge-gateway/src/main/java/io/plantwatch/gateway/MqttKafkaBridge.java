@@ -59,6 +59,24 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private final Mqtt5AsyncClient v5;
     private final Mqtt3AsyncClient v3;
     private final CompletableFuture<Void> firstSubscription = new CompletableFuture<>();
+
+    /**
+     * Acknowledgements in arrival order. Kafka acknowledges per partition, so completions come out
+     * of arrival order; acknowledged out of order, the HiveMQ client frees receive-maximum slots in
+     * order while the broker already has the PUBACKs, and the two disagree about how many messages
+     * are in flight ("more QoS 1 PUBLISH messages than allowed").
+     */
+    private final java.util.ArrayDeque<PendingAck> pendingAcks = new java.util.ArrayDeque<>();
+
+    private static final class PendingAck {
+        final Runnable ack;
+        volatile boolean done;
+
+        PendingAck(Runnable ack) {
+            this.ack = ack;
+        }
+    }
+
     private final AtomicLong connects = new AtomicLong();
     private volatile boolean stopping;
     private volatile long lastKafkaErrorNanos;
@@ -296,7 +314,11 @@ public final class MqttKafkaBridge implements AutoCloseable {
         metrics.received.inc();
         metrics.inFlight.incrementAndGet();
         ReadingRouter.Routed routed = router.route(topic, payload, System.currentTimeMillis());
-        send(routed, ack, receivedNanos, 0);
+        PendingAck pending = new PendingAck(ack);
+        synchronized (pendingAcks) {
+            pendingAcks.addLast(pending);
+        }
+        send(routed, () -> complete(pending), receivedNanos, 0);
     }
 
     /** Hands the record to the producer, retrying on this thread until it takes it. */
@@ -334,14 +356,24 @@ public final class MqttKafkaBridge implements AutoCloseable {
         }
     }
 
+    private void complete(PendingAck pending) {
+        pending.done = true;
+        synchronized (pendingAcks) {
+            while (!pendingAcks.isEmpty() && pendingAcks.peekFirst().done) {
+                Runnable ack = pendingAcks.pollFirst().ack;
+                try {
+                    ack.run();
+                } catch (RuntimeException e) {
+                    // The connection that delivered it is gone; the broker redelivers it.
+                    LOG.debug("Acknowledgement not sent: {}", e.toString());
+                }
+            }
+        }
+    }
+
     private void delivered(ReadingRouter.Routed routed, Runnable ack, long receivedNanos) {
         lastKafkaSuccessNanos = System.nanoTime();
-        try {
-            ack.run();
-        } catch (RuntimeException e) {
-            // The connection that delivered it is gone; the broker redelivers (a duplicate).
-            LOG.debug("Acknowledgement not sent: {}", e.toString());
-        }
+        ack.run();
         metrics.inFlight.decrementAndGet();
         metrics.sendLatency.observe((System.nanoTime() - receivedNanos) / 1e9);
         if (routed.isReading()) {
