@@ -135,32 +135,15 @@ public final class MqttKafkaBridge implements AutoCloseable {
             v3 = null;
             v5.publishes(
                     MqttGlobalPublishFilter.ALL,
-                    p -> {
-                        long receivedNanos = System.nanoTime();
-                        intake.execute(
-                                () ->
-                                        handle(
-                                                p.getTopic().toString(),
-                                                p.getPayloadAsBytes(),
-                                                p::acknowledge,
-                                                receivedNanos));
-                    },
+                    p -> receive(p.getTopic().toString(), p.getPayloadAsBytes(), p::acknowledge),
                     true);
         } else {
             v3 = builder.useMqttVersion3().buildAsync();
             v5 = null;
             v3.publishes(
                     MqttGlobalPublishFilter.ALL,
-                    (Mqtt3Publish p) -> {
-                        long receivedNanos = System.nanoTime();
-                        intake.execute(
-                                () ->
-                                        handle(
-                                                p.getTopic().toString(),
-                                                p.getPayloadAsBytes(),
-                                                p::acknowledge,
-                                                receivedNanos));
-                    },
+                    (Mqtt3Publish p) ->
+                            receive(p.getTopic().toString(), p.getPayloadAsBytes(), p::acknowledge),
                     true);
         }
     }
@@ -303,6 +286,12 @@ public final class MqttKafkaBridge implements AutoCloseable {
                     config.brokerForLog(),
                     context.getCause().getMessage());
         }
+    }
+
+    /** On the client's thread: note the time, then hand over to the intake thread. */
+    private void receive(String topic, byte[] payload, Runnable ack) {
+        long receivedNanos = System.nanoTime();
+        intake.execute(() -> handle(topic, payload, ack, receivedNanos));
     }
 
     private void handle(String topic, byte[] payload, Runnable ack, long receivedNanos) {

@@ -45,16 +45,7 @@ final class LoadCommand implements Callable<Integer> {
     @Option(names = "--count", description = "Stop after this many readings instead.")
     Long count;
 
-    @Option(
-            names = "--max-in-flight",
-            defaultValue = "1000",
-            description = "Publishes awaiting acknowledgement at most (default: ${DEFAULT-VALUE}).")
-    int maxInFlight;
-
-    @Option(
-            names = {"-q", "--quiet"},
-            description = "No progress output.")
-    boolean quiet;
+    @Mixin PublishOptions publishing;
 
     @Override
     public Integer call() throws Exception {
@@ -86,9 +77,9 @@ final class LoadCommand implements Callable<Integer> {
                         ms,
                         count != null ? limit(sim, count) : sim,
                         false,
-                        maxInFlight,
+                        publishing.maxInFlight,
                         count != null ? count : 0,
-                        quiet,
+                        publishing.quiet,
                         err,
                         () -> count == null && System.nanoTime() > deadline);
         out.printf(

@@ -98,16 +98,7 @@ final class ReplayCommand implements Callable<Integer> {
     @Option(names = "--labels", description = "Write the labels, shifted like the readings, here.")
     Path labelsOut;
 
-    @Option(
-            names = "--max-in-flight",
-            defaultValue = "1000",
-            description = "Publishes awaiting acknowledgement at most (default: ${DEFAULT-VALUE}).")
-    int maxInFlight;
-
-    @Option(
-            names = {"-q", "--quiet"},
-            description = "No progress output.")
-    boolean quiet;
+    @Mixin PublishOptions publishing;
 
     @Override
     public Integer call() throws Exception {
@@ -151,9 +142,9 @@ final class ReplayCommand implements Callable<Integer> {
                         ms,
                         new Rows(series, ids, topics, shift, sp),
                         !Double.isInfinite(sp),
-                        maxInFlight,
+                        publishing.maxInFlight,
                         readings,
-                        quiet,
+                        publishing.quiet,
                         err,
                         () -> false);
         out.printf(

@@ -109,16 +109,7 @@ final class RunCommand implements Callable<Integer> {
             description = "Send ts as ISO-8601 instead of epoch milliseconds.")
     boolean isoTimestamps;
 
-    @Option(
-            names = "--max-in-flight",
-            defaultValue = "1000",
-            description = "Publishes awaiting acknowledgement at most (default: ${DEFAULT-VALUE}).")
-    int maxInFlight;
-
-    @Option(
-            names = {"-q", "--quiet"},
-            description = "No progress output.")
-    boolean quiet;
+    @Mixin PublishOptions publishing;
 
     @Override
     public Integer call() throws Exception {
@@ -177,9 +168,9 @@ final class RunCommand implements Callable<Integer> {
                             ms,
                             sim,
                             !Double.isInfinite(sp),
-                            maxInFlight,
+                            publishing.maxInFlight,
                             d == null ? 0 : settings.totalReadings(),
-                            quiet,
+                            publishing.quiet,
                             err,
                             () -> false);
             sim.finish();
