@@ -90,6 +90,10 @@ public final class GatewayThroughputBenchmark {
             if (mosquitto != null) {
                 brokers.add(new Broker("mosquitto", mosquitto.host(), mosquitto.port()));
             }
+            String only = System.getProperty("bench.brokers", "");
+            if (!only.isBlank()) {
+                brokers.removeIf(b -> !List.of(only.split(",")).contains(b.name()));
+            }
             for (Broker mqtt : brokers) {
                 // Warm-up, not reported: the first round ran at half speed while the JIT warmed up.
                 rawBroker(mqtt, count / 4, 0);
@@ -272,6 +276,7 @@ public final class GatewayThroughputBenchmark {
         s.put("kafka.readings-topic", name + "-readings");
         s.put("kafka.dlq-topic", name + "-dlq");
         s.put("http.port", "-1");
+        s.put("mqtt.version", System.getProperty("bench.mqtt-version", "5"));
         return GatewayConfig.load(null, Map.of(), s);
     }
 

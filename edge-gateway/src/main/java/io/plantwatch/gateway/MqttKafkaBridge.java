@@ -21,6 +21,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -55,6 +56,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private final ReadingRouter router;
     private final Producer<String, byte[]> producer;
     private final ExecutorService intake;
+    private volatile boolean receiveMaximumHinted;
     private final ScheduledExecutorService retries;
     private final Mqtt5AsyncClient v5;
     private final Mqtt3AsyncClient v3;
@@ -285,13 +287,28 @@ public final class MqttKafkaBridge implements AutoCloseable {
                     "MQTT connection to {} lost ({}); reconnecting with backoff",
                     config.brokerForLog(),
                     context.getCause().getMessage());
+            String cause = String.valueOf(context.getCause().getMessage());
+            if (cause.contains("receive maximum") && !receiveMaximumHinted) {
+                receiveMaximumHinted = true;
+                LOG.warn(
+                        "The broker sent more unacknowledged messages than the receive maximum"
+                                + " ({}) allows; mosquitto 2.0 does this under load. Set"
+                                + " mqtt.version: 3 for such a broker: its own"
+                                + " max_inflight_messages then bounds what is in flight",
+                        config.maxInFlight());
+            }
         }
     }
 
     /** On the client's thread: note the time, then hand over to the intake thread. */
     private void receive(String topic, byte[] payload, Runnable ack) {
         long receivedNanos = System.nanoTime();
-        intake.execute(() -> handle(topic, payload, ack, receivedNanos));
+        try {
+            intake.execute(() -> handle(topic, payload, ack, receivedNanos));
+        } catch (RejectedExecutionException closed) {
+            // The client may still deliver after close(); unacknowledged, it is redelivered.
+            metrics.skippedOnShutdown.inc();
+        }
     }
 
     private void handle(String topic, byte[] payload, Runnable ack, long receivedNanos) {
@@ -386,7 +403,14 @@ public final class MqttKafkaBridge implements AutoCloseable {
             return;
         }
         retries.schedule(
-                () -> intake.execute(() -> send(routed, ack, receivedNanos, 1)),
+                () -> {
+                    try {
+                        intake.execute(() -> send(routed, ack, receivedNanos, 1));
+                    } catch (RejectedExecutionException closed) {
+                        metrics.inFlight.decrementAndGet();
+                        metrics.skippedOnShutdown.inc();
+                    }
+                },
                 backoffMillis(3),
                 TimeUnit.MILLISECONDS);
     }
