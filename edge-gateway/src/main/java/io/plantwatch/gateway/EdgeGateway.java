@@ -1,5 +1,6 @@
 package io.plantwatch.gateway;
 
+import io.plantwatch.model.ConfigException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;

@@ -1,14 +1,10 @@
 package io.plantwatch.gateway;
 
-import com.fasterxml.jackson.core.JacksonException;
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import io.plantwatch.model.Durations;
+import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.LayeredSettings;
 import io.plantwatch.model.Secrets;
 import io.plantwatch.model.TopicTemplate;
 import io.plantwatch.model.Topics;
-import java.io.IOException;
 import java.net.InetAddress;
 import java.net.URI;
 import java.net.URISyntaxException;
@@ -17,12 +13,10 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.util.Iterator;
 import java.util.LinkedHashMap;
-import java.util.Locale;
+import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.TreeMap;
 
 /**
  * Every setting of the gateway, resolved from four layers, each overriding the one before:
@@ -67,14 +61,14 @@ public final class GatewayConfig {
         DEFAULTS.put("shutdown.drain-timeout", "30s");
     }
 
+    private final LayeredSettings settings;
     private final Map<String, String> values;
-    private final Map<String, String> sources;
     private final Properties producer;
 
-    private GatewayConfig(Map<String, String> values, Map<String, String> sources, Properties p) {
-        this.values = values;
-        this.sources = sources;
-        this.producer = p;
+    private GatewayConfig(LayeredSettings settings) {
+        this.settings = settings;
+        this.values = settings.describeUnmasked();
+        this.producer = settings.withPrefix(PRODUCER_PREFIX);
         validate();
     }
 
@@ -88,116 +82,13 @@ public final class GatewayConfig {
      */
     public static GatewayConfig load(
             Path file, Map<String, String> env, Map<String, String> flags) {
-        Map<String, String> values = new LinkedHashMap<>();
-        Map<String, String> sources = new LinkedHashMap<>();
-        DEFAULTS.forEach(
-                (k, v) -> {
-                    if (v != null) {
-                        values.put(k, v);
-                        sources.put(k, "default");
-                    }
-                });
-        if (file != null) {
-            Map<String, String> fromFile = readYaml(file);
-            fromFile.forEach((k, v) -> put(values, sources, k, v, file.toString()));
-        }
-        Map<String, String> normalizedKeys = new TreeMap<>();
-        DEFAULTS.keySet().forEach(k -> normalizedKeys.put(envName(k), k));
-        for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
-            String name = e.getKey();
-            if (!name.startsWith(ENV_PREFIX)) {
-                continue;
-            }
-            String producerEnv = ENV_PREFIX + "KAFKA_PRODUCER_";
-            if (name.startsWith(producerEnv)) {
-                String key =
-                        PRODUCER_PREFIX
-                                + name.substring(producerEnv.length())
-                                        .toLowerCase(Locale.ROOT)
-                                        .replace('_', '.');
-                put(values, sources, key, e.getValue(), "environment " + name);
-                continue;
-            }
-            String key = normalizedKeys.get(name);
-            if (key == null) {
-                throw new ConfigException(
-                        "unknown setting in environment variable "
-                                + name
-                                + "; known: "
-                                + String.join(", ", normalizedKeys.keySet()));
-            }
-            put(values, sources, key, e.getValue(), "environment " + name);
-        }
-        flags.forEach((k, v) -> put(values, sources, k, v, "command line"));
-
-        Properties producer = new Properties();
-        values.forEach(
-                (k, v) -> {
-                    if (k.startsWith(PRODUCER_PREFIX)) {
-                        producer.setProperty(k.substring(PRODUCER_PREFIX.length()), v);
-                    }
-                });
-        return new GatewayConfig(values, sources, producer);
-    }
-
-    private static void put(
-            Map<String, String> values,
-            Map<String, String> sources,
-            String key,
-            String value,
-            String source) {
-        if (!DEFAULTS.containsKey(key) && !key.startsWith(PRODUCER_PREFIX)) {
-            throw new ConfigException(
-                    "unknown setting '" + key + "' in " + source + "; known: " + DEFAULTS.keySet());
-        }
-        if (value == null) {
-            values.remove(key);
-        } else {
-            values.put(key, value);
-        }
-        sources.put(key, source);
+        return new GatewayConfig(
+                LayeredSettings.load(
+                        DEFAULTS, List.of(PRODUCER_PREFIX), ENV_PREFIX, file, env, flags));
     }
 
     static String envName(String key) {
-        return ENV_PREFIX + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
-    }
-
-    private static Map<String, String> readYaml(Path file) {
-        JsonNode root;
-        try {
-            root =
-                    new ObjectMapper(new YAMLFactory())
-                            .readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (JacksonException e) {
-            throw new ConfigException(
-                    file + " is not valid YAML: " + e.getOriginalMessage().strip(), e);
-        } catch (IOException e) {
-            throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
-        }
-        Map<String, String> flat = new LinkedHashMap<>();
-        if (root == null || root.isMissingNode() || root.isNull()) {
-            return flat;
-        }
-        if (!root.isObject()) {
-            throw new ConfigException(file + ": the top level must be a mapping of settings");
-        }
-        flatten("", root, flat, file);
-        return flat;
-    }
-
-    private static void flatten(String prefix, JsonNode node, Map<String, String> out, Path file) {
-        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
-            Map.Entry<String, JsonNode> e = it.next();
-            String key = prefix + e.getKey();
-            JsonNode v = e.getValue();
-            if (v.isObject()) {
-                flatten(key + ".", v, out, file);
-            } else if (v.isArray()) {
-                throw new ConfigException(file + ": '" + key + "' must be a single value");
-            } else {
-                out.put(key, v.isNull() ? null : v.asText());
-            }
-        }
+        return LayeredSettings.envName(ENV_PREFIX, key);
     }
 
     private void validate() {
@@ -230,12 +121,6 @@ public final class GatewayConfig {
                 throw bad("mqtt.ca-file", "names a file that cannot be read: " + p);
             }
         }
-    }
-
-    private ConfigException bad(String key, String why) {
-        String source = sources.getOrDefault(key, "default");
-        String shown = key.contains("password") ? "" : " ('" + values.get(key) + "')";
-        return new ConfigException(key + shown + " from " + source + " " + why);
     }
 
     /** The gateway's name in logs, metrics and DLQ headers: default {@code gateway-<host>}. */
@@ -404,47 +289,23 @@ public final class GatewayConfig {
     }
 
     private int positiveInt(String key, int min, int max) {
-        return intValue(key, min, max);
+        return settings.intValue(key, min, max);
     }
 
     private int intValue(String key, int min, int max) {
-        String raw = values.get(key);
-        try {
-            int v = Integer.parseInt(raw.strip());
-            if (v < min || v > max) {
-                throw bad(key, "must be between " + min + " and " + max);
-            }
-            return v;
-        } catch (NumberFormatException | NullPointerException e) {
-            throw bad(key, "is not a whole number");
-        }
+        return settings.intValue(key, min, max);
     }
 
     private Duration duration(String key) {
-        String raw = values.get(key);
-        if (raw == null) {
-            throw bad(key, "is required");
-        }
-        try {
-            return Durations.parse(raw);
-        } catch (IllegalArgumentException e) {
-            throw bad(key, "is not a duration like 500ms, 30s, 5m, 1h or PT30S");
-        }
+        return settings.duration(key);
+    }
+
+    private ConfigException bad(String key, String why) {
+        return settings.bad(key, why);
     }
 
     /** What the gateway runs with, secrets masked: for the start-up log and {@code --dry-run}. */
     public Map<String, String> describe() {
-        Map<String, String> shown = new TreeMap<>();
-        values.forEach(
-                (k, v) -> {
-                    boolean secret =
-                            k.equals("mqtt.password")
-                                    || k.contains("password")
-                                    || k.contains("jaas")
-                                    || k.contains("secret")
-                                    || k.contains("token");
-                    shown.put(k, secret && !k.endsWith("-file") ? "****" : v);
-                });
-        return shown;
+        return settings.describe();
     }
 }

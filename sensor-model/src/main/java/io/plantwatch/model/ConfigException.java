@@ -1,6 +1,6 @@
-package io.plantwatch.gateway;
+package io.plantwatch.model;
 
-/** A configuration the gateway cannot run with; the message names the key and its source. */
+/** A configuration a service cannot run with; the message names the key and its source. */
 public final class ConfigException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 

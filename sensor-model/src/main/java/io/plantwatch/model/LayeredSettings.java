@@ -1,0 +1,281 @@
+package io.plantwatch.model;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.TreeMap;
+
+/**
+ * A service's settings resolved from four layers, each overriding the one before: defaults, a YAML
+ * file, environment variables ({@code <envPrefix>} + the key in upper case with {@code .} and
+ * {@code -} as {@code _}), and command-line flags. Every value remembers where it came from, so an
+ * error names the key, the value and its source (secrets masked).
+ *
+ * <p>Keys under a pass-through prefix (e.g. {@code kafka.producer.}) are not checked: they go to a
+ * client library unchanged; from the environment their underscores become dots, as in Kafka's own
+ * images.
+ */
+public final class LayeredSettings {
+    private final Map<String, String> values;
+    private final Map<String, String> sources;
+
+    private LayeredSettings(Map<String, String> values, Map<String, String> sources) {
+        this.values = values;
+        this.sources = sources;
+    }
+
+    /**
+     * Resolves the layers.
+     *
+     * @param defaults the known keys with their defaults; a null default means none
+     * @param passThrough prefixes of keys handed unchecked to a client library
+     * @param envPrefix e.g. {@code PLANTWATCH_GATEWAY_}
+     * @param file the YAML file, or null for none
+     * @param env the environment, usually {@link System#getenv()}
+     * @param flags settings from the command line by key
+     * @throws ConfigException for an unknown key or a file that cannot be read
+     */
+    public static LayeredSettings load(
+            Map<String, String> defaults,
+            List<String> passThrough,
+            String envPrefix,
+            Path file,
+            Map<String, String> env,
+            Map<String, String> flags) {
+        LayeredSettings s = new LayeredSettings(new LinkedHashMap<>(), new LinkedHashMap<>());
+        defaults.forEach(
+                (k, v) -> {
+                    if (v != null) {
+                        s.values.put(k, v);
+                        s.sources.put(k, "default");
+                    }
+                });
+        if (file != null) {
+            readYaml(file).forEach((k, v) -> s.put(defaults, passThrough, k, v, file.toString()));
+        }
+        Map<String, String> keyByEnvName = new TreeMap<>();
+        defaults.keySet().forEach(k -> keyByEnvName.put(envName(envPrefix, k), k));
+        for (Map.Entry<String, String> e : new TreeMap<>(env).entrySet()) {
+            String name = e.getKey();
+            if (!name.startsWith(envPrefix)) {
+                continue;
+            }
+            String key = keyByEnvName.get(name);
+            for (String prefix : passThrough) {
+                String envStart = envName(envPrefix, prefix);
+                if (key == null && name.startsWith(envStart)) {
+                    key =
+                            prefix
+                                    + name.substring(envStart.length())
+                                            .toLowerCase(Locale.ROOT)
+                                            .replace('_', '.');
+                }
+            }
+            if (key == null) {
+                throw new ConfigException(
+                        "unknown setting in environment variable "
+                                + name
+                                + "; known: "
+                                + String.join(", ", keyByEnvName.keySet()));
+            }
+            s.put(defaults, passThrough, key, e.getValue(), "environment " + name);
+        }
+        flags.forEach((k, v) -> s.put(defaults, passThrough, k, v, "command line"));
+        return s;
+    }
+
+    private void put(
+            Map<String, String> defaults,
+            List<String> passThrough,
+            String key,
+            String value,
+            String source) {
+        if (!defaults.containsKey(key) && passThrough.stream().noneMatch(key::startsWith)) {
+            throw new ConfigException(
+                    "unknown setting '" + key + "' in " + source + "; known: " + defaults.keySet());
+        }
+        if (value == null) {
+            values.remove(key);
+        } else {
+            values.put(key, value);
+        }
+        sources.put(key, source);
+    }
+
+    /** The environment variable that sets {@code key}. */
+    public static String envName(String envPrefix, String key) {
+        return envPrefix + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
+    }
+
+    private static Map<String, String> readYaml(Path file) {
+        JsonNode root;
+        try {
+            root =
+                    new ObjectMapper(new YAMLFactory())
+                            .readTree(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (JacksonException e) {
+            throw new ConfigException(
+                    file + " is not valid YAML: " + e.getOriginalMessage().strip(), e);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        Map<String, String> flat = new LinkedHashMap<>();
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return flat;
+        }
+        if (!root.isObject()) {
+            throw new ConfigException(file + ": the top level must be a mapping of settings");
+        }
+        flatten("", root, flat, file);
+        return flat;
+    }
+
+    private static void flatten(String prefix, JsonNode node, Map<String, String> out, Path file) {
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String key = prefix + e.getKey();
+            JsonNode v = e.getValue();
+            if (v.isObject()) {
+                flatten(key + ".", v, out, file);
+            } else if (v.isArray()) {
+                throw new ConfigException(file + ": '" + key + "' must be a single value");
+            } else {
+                out.put(key, v.isNull() ? null : v.asText());
+            }
+        }
+    }
+
+    /** The value, or null when unset. */
+    public String get(String key) {
+        return values.get(key);
+    }
+
+    public boolean has(String key) {
+        return values.containsKey(key);
+    }
+
+    /** The value, which must be set and not blank. */
+    public String required(String key, String what) {
+        String v = values.get(key);
+        if (v == null || v.isBlank()) {
+            throw bad(key, "is required (" + what + ")");
+        }
+        return v;
+    }
+
+    public int intValue(String key, int min, int max) {
+        String raw = values.get(key);
+        try {
+            int v = Integer.parseInt(raw.strip());
+            if (v < min || v > max) {
+                throw bad(key, "must be between " + min + " and " + max);
+            }
+            return v;
+        } catch (NumberFormatException | NullPointerException e) {
+            throw bad(key, "is not a whole number");
+        }
+    }
+
+    public double doubleValue(String key) {
+        String raw = values.get(key);
+        try {
+            double v = Double.parseDouble(raw.strip());
+            if (!Double.isFinite(v)) {
+                throw bad(key, "must be a finite number");
+            }
+            return v;
+        } catch (NumberFormatException | NullPointerException e) {
+            throw bad(key, "is not a number");
+        }
+    }
+
+    public boolean booleanValue(String key) {
+        String raw = String.valueOf(values.get(key)).strip().toLowerCase(Locale.ROOT);
+        switch (raw) {
+            case "true":
+            case "yes":
+            case "on":
+                return true;
+            case "false":
+            case "no":
+            case "off":
+                return false;
+            default:
+                throw bad(key, "must be true or false");
+        }
+    }
+
+    public Duration duration(String key) {
+        String raw = values.get(key);
+        if (raw == null) {
+            throw bad(key, "is required");
+        }
+        try {
+            return Durations.parse(raw);
+        } catch (IllegalArgumentException e) {
+            throw bad(key, "is not a duration like 500ms, 30s, 5m, 1h or PT30S");
+        }
+    }
+
+    /** One of {@code allowed}, compared without case; returned in upper case. */
+    public String oneOf(String key, String... allowed) {
+        String raw = String.valueOf(values.get(key)).strip().toUpperCase(Locale.ROOT);
+        for (String a : allowed) {
+            if (a.equalsIgnoreCase(raw)) {
+                return a;
+            }
+        }
+        throw bad(key, "must be one of " + String.join(", ", allowed));
+    }
+
+    /** Every key under {@code prefix}, the prefix removed: client settings passed through. */
+    public Properties withPrefix(String prefix) {
+        Properties p = new Properties();
+        values.forEach(
+                (k, v) -> {
+                    if (k.startsWith(prefix)) {
+                        p.setProperty(k.substring(prefix.length()), v);
+                    }
+                });
+        return p;
+    }
+
+    /** An error naming the key, its value (unless secret) and where it came from. */
+    public ConfigException bad(String key, String why) {
+        String source = sources.getOrDefault(key, "default");
+        String shown = isSecret(key) ? "" : " ('" + values.get(key) + "')";
+        return new ConfigException(key + shown + " from " + source + " " + why);
+    }
+
+    private static boolean isSecret(String key) {
+        return !key.endsWith("-file")
+                && (key.contains("password")
+                        || key.contains("jaas")
+                        || key.contains("secret")
+                        || key.contains("token"));
+    }
+
+    /** Every setting as set, secrets included: for the service's own typed getters only. */
+    public Map<String, String> describeUnmasked() {
+        return java.util.Collections.unmodifiableMap(values);
+    }
+
+    /** Every setting, secrets masked: for start-up logs and {@code --print-config}. */
+    public Map<String, String> describe() {
+        Map<String, String> shown = new TreeMap<>();
+        values.forEach((k, v) -> shown.put(k, isSecret(k) ? "****" : v));
+        return shown;
+    }
+}
