@@ -12,6 +12,18 @@ public final class Topics {
     /** Readings that arrived later than the job's allowed lateness, or stamped too far ahead. */
     public static final String SENSOR_READINGS_LATE = "sensor-readings-late";
 
+    /**
+     * Per sensor and event-time minute: readings received, missing (gaps in {@code seq}) and
+     * duplicates, as JSON, keyed by sensor id.
+     */
+    public static final String SENSOR_COMPLETENESS = "sensor-completeness";
+
+    /** Late-path header: why the job set the reading aside ({@code late} or {@code future}). */
+    public static final String HEADER_LATE_REASON = "late.reason";
+
+    /** Late-path header: the job's watermark when the reading arrived, epoch millis as text. */
+    public static final String HEADER_LATE_WATERMARK = "late.watermark";
+
     /** Alert events keyed by sensor id. */
     public static final String ALERTS = "alerts";
 

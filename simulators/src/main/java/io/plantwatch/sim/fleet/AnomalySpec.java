@@ -1,8 +1,7 @@
 package io.plantwatch.sim.fleet;
 
-import java.nio.file.FileSystems;
-import java.nio.file.Path;
-import java.nio.file.PathMatcher;
+import io.plantwatch.model.SensorGlob;
+
 import java.time.Duration;
 import java.util.Objects;
 
@@ -35,7 +34,6 @@ public record AnomalySpec(
     }
 
     public boolean matches(String sensorId) {
-        PathMatcher m = FileSystems.getDefault().getPathMatcher("glob:" + sensorGlob);
-        return m.matches(Path.of(sensorId));
+        return new SensorGlob(sensorGlob).matches(sensorId);
     }
 }

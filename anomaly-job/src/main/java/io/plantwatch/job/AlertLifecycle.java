@@ -1,0 +1,218 @@
+package io.plantwatch.job;
+
+import io.plantwatch.model.Alert;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.List;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.MapState;
+import org.apache.flink.api.common.state.MapStateDescriptor;
+import org.apache.flink.api.common.typeinfo.TypeHint;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Turns detector signals into alert events the way alarm management asks (ISA-18.2): an ONSET opens
+ * an episode (after the rule's on-delay, if the condition still holds then, so chattering is
+ * suppressed); while it is open, further ONSETs are ignored; it resolves once its condition has
+ * stayed clear for the off-delay. The alert id is (sensor, rule, episode start), so a replay or a
+ * restore yields the same ids.
+ *
+ * <p>Signals from different detectors reach this operator in no particular order, so they wait here
+ * until the watermark passes their event time and are then applied in event-time order: the outcome
+ * depends only on the readings, not on how operators interleaved.
+ */
+public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, Alert> {
+    private static final long serialVersionUID = 1L;
+    private static final long NONE = Long.MIN_VALUE;
+
+    private final long stateTtlMillis;
+    private transient MapState<Long, List<Signal>> pending;
+    private transient MapState<String, Episode> episodes;
+    private transient Counter opened;
+    private transient Counter resolved;
+    private transient Counter suppressed;
+
+    /** One rule's episode on one sensor: pending (waiting out its on-delay) or open. */
+    public static final class Episode {
+        public Signal onset;
+        public boolean open;
+        public long clearSince = NONE;
+        public long dueAt = NONE;
+
+        public Episode() {}
+    }
+
+    public AlertLifecycle(long stateTtlMillis) {
+        this.stateTtlMillis = stateTtlMillis;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        pending =
+                getRuntimeContext()
+                        .getMapState(
+                                StateTtl.expireAfter(
+                                        new MapStateDescriptor<>(
+                                                "pending-signals",
+                                                Types.LONG,
+                                                TypeInformation.of(
+                                                        new TypeHint<List<Signal>>() {})),
+                                        stateTtlMillis));
+        episodes =
+                getRuntimeContext()
+                        .getMapState(
+                                StateTtl.expireAfter(
+                                        new MapStateDescriptor<>(
+                                                "episodes",
+                                                Types.STRING,
+                                                Types.POJO(Episode.class)),
+                                        stateTtlMillis));
+        var metrics = getRuntimeContext().getMetricGroup();
+        opened = metrics.counter("alertsOpened");
+        resolved = metrics.counter("alertsResolved");
+        suppressed = metrics.counter("alertsSuppressedByOnDelay");
+    }
+
+    @Override
+    public void processElement(Signal s, Context ctx, Collector<Alert> out) throws Exception {
+        if (s.time() <= ctx.timerService().currentWatermark()) {
+            apply(s, ctx, out);
+            return;
+        }
+        List<Signal> atTime = pending.get(s.time());
+        if (atTime == null) {
+            atTime = new ArrayList<>(2);
+            ctx.timerService().registerEventTimeTimer(s.time());
+        }
+        atTime.add(s);
+        pending.put(s.time(), atTime);
+    }
+
+    @Override
+    public void onTimer(long time, OnTimerContext ctx, Collector<Alert> out) throws Exception {
+        List<Signal> due = pending.get(time);
+        if (due != null) {
+            pending.remove(time);
+            // ONSET before ACTIVE before CLEAR at one instant: a match and its level agree.
+            due.sort((a, b) -> a.type().compareTo(b.type()));
+            for (Signal s : due) {
+                apply(s, ctx, out);
+            }
+        }
+        List<String> rules = new ArrayList<>();
+        for (String rule : episodes.keys()) {
+            rules.add(rule);
+        }
+        for (String rule : rules) {
+            Episode e = episodes.get(rule);
+            if (e == null || e.dueAt == NONE || e.dueAt > time) {
+                continue;
+            }
+            if (!e.open) {
+                openEpisode(e, ctx, out);
+                episodes.put(rule, e);
+            } else if (e.clearSince != NONE) {
+                resolve(rule, e, ctx, out);
+            }
+        }
+    }
+
+    private void apply(Signal s, Context ctx, Collector<Alert> out) throws Exception {
+        Episode e = episodes.get(s.rule());
+        switch (s.type()) {
+            case ONSET -> {
+                if (e != null) {
+                    if (e.open) {
+                        e.clearSince = NONE;
+                        e.dueAt = NONE;
+                        episodes.put(s.rule(), e);
+                    }
+                    return;
+                }
+                e = new Episode();
+                e.onset = s;
+                if (s.alarm().onDelayMillis() == 0) {
+                    openEpisode(e, ctx, out);
+                } else {
+                    e.dueAt = s.time() + s.alarm().onDelayMillis();
+                    ctx.timerService().registerEventTimeTimer(e.dueAt);
+                }
+                episodes.put(s.rule(), e);
+            }
+            case ACTIVE -> {
+                if (e != null && e.open && e.clearSince != NONE) {
+                    e.clearSince = NONE;
+                    e.dueAt = NONE;
+                    episodes.put(s.rule(), e);
+                }
+            }
+            case CLEAR -> {
+                if (e == null) {
+                    return;
+                }
+                if (!e.open) {
+                    suppressed.inc();
+                    episodes.remove(s.rule());
+                } else if (e.clearSince == NONE) {
+                    e.clearSince = s.time();
+                    if (s.alarm().offDelayMillis() == 0) {
+                        resolve(s.rule(), e, ctx, out);
+                    } else {
+                        e.dueAt = s.time() + s.alarm().offDelayMillis();
+                        ctx.timerService().registerEventTimeTimer(e.dueAt);
+                        episodes.put(s.rule(), e);
+                    }
+                }
+            }
+            default -> throw new IllegalStateException("unknown signal type " + s.type());
+        }
+    }
+
+    private void openEpisode(Episode e, Context ctx, Collector<Alert> out) {
+        Signal s = e.onset;
+        e.open = true;
+        e.dueAt = NONE;
+        opened.inc();
+        out.collect(
+                Alert.open(
+                        s.sensorId(),
+                        s.rule(),
+                        s.kind(),
+                        s.alarm().severity(),
+                        s.episodeStart(),
+                        System.currentTimeMillis(),
+                        Arrays.stream(s.values()).boxed().toList(),
+                        s.message()));
+    }
+
+    private void resolve(String rule, Episode e, Context ctx, Collector<Alert> out)
+            throws Exception {
+        Signal s = e.onset;
+        resolved.inc();
+        Alert open =
+                Alert.open(
+                        s.sensorId(),
+                        s.rule(),
+                        s.kind(),
+                        s.alarm().severity(),
+                        s.episodeStart(),
+                        System.currentTimeMillis(),
+                        Arrays.stream(s.values()).boxed().toList(),
+                        s.message());
+        out.collect(
+                open.resolve(
+                        Math.max(e.clearSince, s.episodeStart()),
+                        System.currentTimeMillis(),
+                        s.sensorId()
+                                + " back to normal for "
+                                + s.rule()
+                                + " since "
+                                + Instant.ofEpochMilli(e.clearSince)));
+        episodes.remove(rule);
+    }
+}

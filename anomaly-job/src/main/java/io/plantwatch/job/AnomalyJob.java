@@ -1,0 +1,173 @@
+package io.plantwatch.job;
+
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.SensorReading;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code flink run anomaly-job.jar --kafka-bootstrap host:9092 [--config job.yaml] [--rules
+ * rules.yaml] [--set key=value ...]}: reads the configuration, wires Kafka around {@link
+ * AnomalyPipeline} and submits the job to the environment it runs in (a cluster under {@code flink
+ * run}, a local MiniCluster when started with {@code java}).
+ */
+@Command(
+        name = "anomaly-job",
+        mixinStandardHelpOptions = true,
+        description = "Plantwatch's Flink anomaly detection job: sensor-readings in, alerts out.")
+public final class AnomalyJob implements Callable<Integer> {
+    private static final Logger LOG = LoggerFactory.getLogger(AnomalyJob.class);
+
+    /** The rules used when none are given: they travel in the jar. */
+    static final String DEFAULT_RULES = "/rules.yaml";
+
+    @Option(names = "--config", description = "YAML settings file (config/job.yaml)")
+    Path config;
+
+    @Option(names = "--rules", description = "YAML rules file (config/rules.yaml)")
+    Path rules;
+
+    @Option(names = "--kafka-bootstrap", description = "Kafka bootstrap servers host:port[,...]")
+    String kafkaBootstrap;
+
+    @Option(
+            names = "--set",
+            description = "any setting as key=value, e.g. kafka.delivery=exactly-once")
+    Map<String, String> sets = new LinkedHashMap<>();
+
+    @Option(names = "--print-config", description = "print the resolved settings and exit")
+    boolean printConfig;
+
+    private final PrintWriter err;
+
+    AnomalyJob(PrintWriter err) {
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        int code =
+                mainWithExitCode(
+                        new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    /** Runs the command; 0 when the job finished (or was submitted detached), 2 for bad config. */
+    public static int mainWithExitCode(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = new CommandLine(new AnomalyJob(err));
+        cli.setOut(out);
+        cli.setErr(err);
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        JobSettings settings;
+        RuleBook book;
+        try {
+            Map<String, String> flags = new LinkedHashMap<>(sets);
+            if (kafkaBootstrap != null) {
+                flags.put("kafka.bootstrap", kafkaBootstrap);
+            }
+            if (rules != null) {
+                flags.put("rules.file", rules.toString());
+            }
+            settings = JobSettings.load(config, System.getenv(), flags);
+            book = loadRules(settings.rulesFile());
+        } catch (ConfigException e) {
+            err.println("anomaly-job: " + e.getMessage());
+            return 2;
+        }
+        if (printConfig) {
+            settings.describe().forEach((k, v) -> err.println(k + " = " + v));
+            return 0;
+        }
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(settings));
+        wire(env, settings, book);
+        LOG.info(
+                "Submitting {}: Kafka {} ({} -> {}, late {}), {} delivery, checkpoints every {}",
+                settings.jobName(),
+                settings.kafkaBootstrap(),
+                settings.readingsTopic(),
+                settings.alertsTopic(),
+                settings.lateTopic(),
+                settings.exactlyOnce() ? "exactly-once" : "at-least-once",
+                settings.checkpointInterval());
+        env.execute(settings.jobName());
+        return 0;
+    }
+
+    /** The rules file, or the defaults in the jar when none is given. */
+    public static RuleBook loadRules(Path file) {
+        if (file != null) {
+            return RuleBook.load(file);
+        }
+        try (InputStream in = AnomalyJob.class.getResourceAsStream(DEFAULT_RULES)) {
+            if (in == null) {
+                throw new ConfigException(
+                        "no --rules given and no " + DEFAULT_RULES + " in the jar");
+            }
+            return RuleBook.parse(
+                    new String(in.readAllBytes(), StandardCharsets.UTF_8), "built-in rules");
+        } catch (IOException e) {
+            throw new ConfigException("cannot read the built-in rules: " + e.getMessage(), e);
+        }
+    }
+
+    /** Checkpointing, state backend and watermark interval as Flink configuration. */
+    public static Configuration flinkConfiguration(JobSettings s) {
+        Configuration c = new Configuration();
+        long interval = s.checkpointInterval().toMillis();
+        if (interval > 0) {
+            c.setString("execution.checkpointing.interval", interval + " ms");
+            c.setString("execution.checkpointing.mode", "EXACTLY_ONCE");
+        }
+        c.setString("state.backend.type", s.stateBackend().toLowerCase(java.util.Locale.ROOT));
+        c.setString("state.backend.incremental", "true");
+        if (s.checkpointDir() != null) {
+            c.setString("execution.checkpointing.dir", s.checkpointDir());
+        }
+        c.setString("pipeline.auto-watermark-interval", s.watermarkInterval().toMillis() + " ms");
+        if (s.parallelism() > 0) {
+            c.setString("parallelism.default", Integer.toString(s.parallelism()));
+        }
+        return c;
+    }
+
+    /** Kafka source, the pipeline, Kafka sinks: the whole job on {@code env}. */
+    public static AnomalyPipeline.Outputs wire(
+            StreamExecutionEnvironment env, JobSettings s, RuleBook book) {
+        DataStream<SensorReading> readings =
+                env.fromSource(
+                                KafkaIo.readings(s),
+                                ReadingWatermarks.strategy(
+                                        s.outOfOrderness(), s.idleness(), s.maxFutureSkew()),
+                                "Kafka " + s.readingsTopic())
+                        .uid("kafka-readings");
+        AnomalyPipeline.Outputs out = AnomalyPipeline.build(readings, s.pipelineSettings(), book);
+        out.alerts().sinkTo(KafkaIo.alerts(s)).uid("kafka-alerts").name("Kafka " + s.alertsTopic());
+        out.late().sinkTo(KafkaIo.late(s)).uid("kafka-late").name("Kafka " + s.lateTopic());
+        out.completeness()
+                .sinkTo(KafkaIo.completeness(s))
+                .uid("kafka-completeness")
+                .name("Kafka " + s.completenessTopic());
+        return out;
+    }
+}

@@ -1,0 +1,167 @@
+package io.plantwatch.job;
+
+import io.plantwatch.job.rules.PatternShape;
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.SensorReading;
+import java.io.Serializable;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.cep.CEP;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
+import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
+
+/**
+ * The job's topology, built by one method that {@link AnomalyJob} and the tests both call: readings
+ * in, alerts, late readings and completeness reports out. Sources and sinks are the caller's.
+ *
+ * <pre>
+ * readings -keyBy sensor-> SequenceTracker (late/future aside, de-duplicate, order, count)
+ *   -> FeatureExtractor -> CEP spike / out-of-range (one per pattern shape) -+
+ *   -> RateOfChangeDetector, FlatlineDetector, BaselineDetector ------------+-keyBy-> AlertLifecycle -> alerts
+ *   -> MissingDataDetector (processing time) -------------------------------------------------------> alerts
+ * </pre>
+ *
+ * After the first keyBy, every per-sensor step stays on the same subtask and is chained
+ * (reinterpretAsKeyedStream): a reading crosses the network once, not once per detector. Every
+ * stateful operator has a stable uid so savepoints survive upgrades; the CEP operators' uids name
+ * their shape, so a rules change that adds a shape needs {@code --allowNonRestoredState} only for
+ * the shapes it removes.
+ */
+public final class AnomalyPipeline {
+    private AnomalyPipeline() {}
+
+    /**
+     * Operator settings.
+     *
+     * @param maxFutureSkewMillis readings stamped further ahead of the wall clock are set aside
+     * @param stateTtlMillis a sensor silent this long is forgotten; 0 keeps state forever
+     */
+    public record Settings(long maxFutureSkewMillis, long stateTtlMillis) implements Serializable {}
+
+    /** What the pipeline produces; the caller decides where each goes. */
+    public record Outputs(
+            DataStream<Alert> alerts,
+            DataStream<LateReading> late,
+            DataStream<CompletenessReport> completeness) {}
+
+    /**
+     * Builds the pipeline on {@code readings}, which must carry event-time timestamps and
+     * watermarks ({@link ReadingWatermarks}).
+     */
+    public static Outputs build(DataStream<SensorReading> readings, Settings s, RuleBook rules) {
+        long ttl = s.stateTtlMillis();
+        SingleOutputStreamOperator<SensorReading> ordered =
+                readings.keyBy(new ReadingKey(), Types.STRING)
+                        .process(new SequenceTracker(s.maxFutureSkewMillis(), ttl))
+                        .uid("sequence-tracker")
+                        .name("Late, duplicates, order, completeness");
+        KeyedStream<SensorReading, String> bySensor = sameKeys(ordered, new ReadingKey());
+
+        SingleOutputStreamOperator<Observation> observations =
+                bySensor.process(new FeatureExtractor(rules, ttl))
+                        .uid("feature-extractor")
+                        .name("Features for CEP");
+        DataStream<Signal> signals = observations.getSideOutput(FeatureExtractor.LEVELS);
+
+        List<PatternShape> spikeShapes = rules.spikeShapes();
+        for (int i = 0; i < spikeShapes.size(); i++) {
+            PatternShape shape = spikeShapes.get(i);
+            int index = i;
+            DataStream<Observation> mine =
+                    observations.filter(o -> o.spikeShape() == index).name("Spike shape " + shape);
+            signals =
+                    signals.union(
+                            CEP.pattern(
+                                            sameKeys(mine, new ObservationKey()),
+                                            SpikePattern.pattern(shape, index))
+                                    .inEventTime()
+                                    .process(new SpikePattern.ToSignal(rules))
+                                    .uid("spike-cep-" + uidPart(shape))
+                                    .name("Spike CEP " + shape));
+        }
+        List<PatternShape> rangeShapes = rules.outOfRangeShapes();
+        for (int i = 0; i < rangeShapes.size(); i++) {
+            PatternShape shape = rangeShapes.get(i);
+            int index = i;
+            DataStream<Observation> mine =
+                    observations
+                            .filter(o -> o.rangeShape() == index)
+                            .name("Out-of-range shape " + shape);
+            signals =
+                    signals.union(
+                            CEP.pattern(
+                                            sameKeys(mine, new ObservationKey()),
+                                            OutOfRangePattern.pattern(shape, index))
+                                    .inEventTime()
+                                    .process(new OutOfRangePattern.ToSignal(rules))
+                                    .uid("out-of-range-cep-" + uidPart(shape))
+                                    .name("Out-of-range CEP " + shape));
+        }
+        signals =
+                signals.union(
+                        bySensor.process(new RateOfChangeDetector(rules, ttl))
+                                .uid("rate-of-change")
+                                .name("Rate of change"),
+                        bySensor.process(new FlatlineDetector(rules, ttl))
+                                .uid("flatline")
+                                .name("Flatline"),
+                        bySensor.process(new BaselineDetector(rules, ttl))
+                                .uid("baseline")
+                                .name("Statistical baseline"));
+
+        DataStream<Alert> lifecycle =
+                signals.keyBy(new SignalKey(), Types.STRING)
+                        .process(new AlertLifecycle(ttl))
+                        .uid("alert-lifecycle")
+                        .name("Alert lifecycle");
+        DataStream<Alert> missing =
+                bySensor.process(new MissingDataDetector(rules, ttl))
+                        .uid("missing-data")
+                        .name("Missing data");
+        return new Outputs(
+                lifecycle.union(missing),
+                ordered.getSideOutput(SequenceTracker.LATE),
+                ordered.getSideOutput(SequenceTracker.COMPLETENESS));
+    }
+
+    private static <T> KeyedStream<T, String> sameKeys(
+            DataStream<T> stream, KeySelector<T, String> key) {
+        return DataStreamUtils.reinterpretAsKeyedStream(stream, key, Types.STRING);
+    }
+
+    private static String uidPart(PatternShape shape) {
+        return shape.count() + "x" + shape.withinMillis() + "ms";
+    }
+
+    /** The sensor id: readings' Kafka key. */
+    public static final class ReadingKey implements KeySelector<SensorReading, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getKey(SensorReading r) {
+            return r.key();
+        }
+    }
+
+    static final class ObservationKey implements KeySelector<Observation, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getKey(Observation o) {
+            return o.key();
+        }
+    }
+
+    static final class SignalKey implements KeySelector<Signal, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getKey(Signal s) {
+            return s.sensorId().id();
+        }
+    }
+}

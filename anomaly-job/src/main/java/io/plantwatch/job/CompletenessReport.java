@@ -1,0 +1,32 @@
+package io.plantwatch.job;
+
+/**
+ * What arrived from one sensor in one event-time minute, so loss upstream shows instead of hiding.
+ *
+ * @param sensorId the sensor
+ * @param minute start of the minute, epoch ms
+ * @param received distinct readings detected on
+ * @param missing sequence numbers skipped (net of gaps filled later in the same minute)
+ * @param duplicates readings seen again (same sensor and seq) and dropped
+ * @param late readings set aside as late or stamped in the future
+ */
+public record CompletenessReport(
+        String sensorId, long minute, long received, long missing, long duplicates, long late) {
+
+    /** One JSON object, the value of a {@code sensor-completeness} record. */
+    public String toJson() {
+        return "{\"sensor\":\""
+                + sensorId.replace("\\", "\\\\").replace("\"", "\\\"")
+                + "\",\"minute\":"
+                + minute
+                + ",\"received\":"
+                + received
+                + ",\"missing\":"
+                + missing
+                + ",\"duplicates\":"
+                + duplicates
+                + ",\"late\":"
+                + late
+                + "}";
+    }
+}

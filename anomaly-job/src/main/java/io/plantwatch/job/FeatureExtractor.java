@@ -1,0 +1,162 @@
+package io.plantwatch.job;
+
+import io.plantwatch.job.rules.DetectorRules;
+import io.plantwatch.job.rules.PatternShape;
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.SensorReading;
+import java.util.List;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+import org.apache.flink.util.OutputTag;
+
+/**
+ * Turns each in-order reading into an {@link Observation} for the spike and out-of-range patterns:
+ * the rise above the rolling minimum of the spike window (a monotonic deque, so each reading costs
+ * O(1) amortised) and whether the value is outside its range. It also tells the alert lifecycle
+ * when either condition starts or stops holding ({@link #LEVELS}), with hysteresis: a spike clears
+ * below half its delta, a range excursion only once back inside by the deadband.
+ */
+public final class FeatureExtractor
+        extends KeyedProcessFunction<String, SensorReading, Observation> {
+    private static final long serialVersionUID = 1L;
+
+    public static final OutputTag<Signal> LEVELS = new OutputTag<>("levels") {};
+
+    private final RuleBook book;
+    private final List<PatternShape> spikeShapes;
+    private final List<PatternShape> rangeShapes;
+    private final long stateTtlMillis;
+    private transient RuleCache rules;
+    private transient ValueState<Features> state;
+
+    /** Per sensor: the spike window's monotonic deque and the last level of each condition. */
+    public static final class Features {
+        public long[] times = new long[8];
+        public double[] values = new double[8];
+        public int head;
+        public int size;
+        public boolean spikeActive;
+        public boolean rangeActive;
+
+        public Features() {}
+
+        void dropOlderThan(long time) {
+            while (size > 0 && times[head] < time) {
+                head = (head + 1) % times.length;
+                size--;
+            }
+        }
+
+        double min() {
+            return values[head];
+        }
+
+        void push(long time, double value) {
+            // Values at or above the new one can never be the minimum again.
+            while (size > 0 && values[(head + size - 1) % values.length] >= value) {
+                size--;
+            }
+            if (size == times.length) {
+                long[] t = new long[size * 2];
+                double[] v = new double[size * 2];
+                for (int i = 0; i < size; i++) {
+                    t[i] = times[(head + i) % times.length];
+                    v[i] = values[(head + i) % values.length];
+                }
+                times = t;
+                values = v;
+                head = 0;
+            }
+            int tail = (head + size) % times.length;
+            times[tail] = time;
+            values[tail] = value;
+            size++;
+        }
+    }
+
+    public FeatureExtractor(RuleBook book, long stateTtlMillis) {
+        this.book = book;
+        this.spikeShapes = book.spikeShapes();
+        this.rangeShapes = book.outOfRangeShapes();
+        this.stateTtlMillis = stateTtlMillis;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        rules = new RuleCache(book);
+        state =
+                getRuntimeContext()
+                        .getState(
+                                StateTtl.expireAfter(
+                                        new ValueStateDescriptor<>("features", Features.class),
+                                        stateTtlMillis));
+    }
+
+    @Override
+    public void processElement(SensorReading r, Context ctx, Collector<Observation> out)
+            throws Exception {
+        DetectorRules rs = rules.rulesFor(r);
+        if (rs.spike() == null && rs.outOfRange() == null) {
+            return;
+        }
+        Features f = state.value();
+        if (f == null) {
+            f = new Features();
+        }
+        int spikeShape = -1;
+        boolean spikeHigh = false;
+        double spikeBase = r.value();
+        DetectorRules.Spike spike = rs.spike();
+        if (spike != null) {
+            spikeShape =
+                    spikeShapes.indexOf(
+                            new PatternShape(spike.confirm() + 1, spike.withinMillis()));
+            f.dropOlderThan(r.timestamp() - spike.withinMillis());
+            if (f.size > 0) {
+                spikeBase = f.min();
+            }
+            double rise = r.value() - spikeBase;
+            spikeHigh = rise >= spike.delta();
+            boolean clear = rise < spike.delta() / 2;
+            if (spikeHigh && !f.spikeActive || clear && f.spikeActive) {
+                f.spikeActive = spikeHigh;
+                ctx.output(
+                        LEVELS,
+                        Signal.level(
+                                r.sensorId(),
+                                AlertKind.SPIKE,
+                                spike.alarm(),
+                                spikeHigh,
+                                r.timestamp()));
+            }
+            f.push(r.timestamp(), r.value());
+        }
+        int rangeShape = -1;
+        boolean outside = false;
+        DetectorRules.OutOfRange range = rs.outOfRange();
+        if (range != null) {
+            rangeShape = rangeShapes.indexOf(new PatternShape(range.count(), range.withinMillis()));
+            outside = r.value() < range.low() || r.value() > range.high();
+            boolean inside =
+                    r.value() >= range.low() + range.deadband()
+                            && r.value() <= range.high() - range.deadband();
+            if (outside && !f.rangeActive || inside && f.rangeActive) {
+                f.rangeActive = outside;
+                ctx.output(
+                        LEVELS,
+                        Signal.level(
+                                r.sensorId(),
+                                AlertKind.OUT_OF_RANGE,
+                                range.alarm(),
+                                outside,
+                                r.timestamp()));
+            }
+        }
+        state.update(f);
+        out.collect(new Observation(r, spikeShape, spikeHigh, spikeBase, rangeShape, outside));
+    }
+}

@@ -1,0 +1,110 @@
+package io.plantwatch.job;
+
+import io.plantwatch.job.rules.DetectorRules;
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.SensorReading;
+import java.util.Locale;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Flatline (stuck sensor): the value stays within {@code epsilon} (max minus min of the run) for at
+ * least {@code duration} and {@code count} readings. Real sensors are noisy; a run this flat means
+ * a frozen transmitter or a value held by the PLC. Clears on the first reading that breaks the run.
+ */
+public final class FlatlineDetector extends KeyedProcessFunction<String, SensorReading, Signal> {
+    private static final long serialVersionUID = 1L;
+
+    private final RuleBook book;
+    private final long stateTtlMillis;
+    private transient RuleCache rules;
+    private transient ValueState<Run> state;
+
+    /** The current run of nearly equal values. */
+    public static final class Run {
+        public long start;
+        public long count;
+        public double min;
+        public double max;
+        public boolean active;
+
+        public Run() {}
+    }
+
+    public FlatlineDetector(RuleBook book, long stateTtlMillis) {
+        this.book = book;
+        this.stateTtlMillis = stateTtlMillis;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        rules = new RuleCache(book);
+        state =
+                getRuntimeContext()
+                        .getState(
+                                StateTtl.expireAfter(
+                                        new ValueStateDescriptor<>("flatline-run", Run.class),
+                                        stateTtlMillis));
+    }
+
+    @Override
+    public void processElement(SensorReading r, Context ctx, Collector<Signal> out)
+            throws Exception {
+        DetectorRules.Flatline rule = rules.rulesFor(r).flatline();
+        if (rule == null) {
+            return;
+        }
+        Run run = state.value();
+        double v = r.value();
+        if (run != null && Math.max(run.max, v) - Math.min(run.min, v) <= rule.epsilon()) {
+            run.count++;
+            run.min = Math.min(run.min, v);
+            run.max = Math.max(run.max, v);
+        } else {
+            if (run != null && run.active) {
+                out.collect(
+                        Signal.level(
+                                r.sensorId(),
+                                AlertKind.FLATLINE,
+                                rule.alarm(),
+                                false,
+                                r.timestamp()));
+            }
+            run = new Run();
+            run.start = r.timestamp();
+            run.count = 1;
+            run.min = v;
+            run.max = v;
+        }
+        if (!run.active
+                && run.count >= rule.minCount()
+                && r.timestamp() - run.start >= rule.minMillis()) {
+            run.active = true;
+            out.collect(
+                    Signal.level(
+                            r.sensorId(), AlertKind.FLATLINE, rule.alarm(), true, r.timestamp()));
+            out.collect(
+                    Signal.onset(
+                            r.sensorId(),
+                            AlertKind.FLATLINE,
+                            rule.alarm(),
+                            r.timestamp(),
+                            run.start,
+                            new double[] {run.min, run.max},
+                            String.format(
+                                    Locale.ROOT,
+                                    "%s is stuck at %s %s: %d readings over %s within %s",
+                                    r.sensorId(),
+                                    Format.number(v),
+                                    r.unit(),
+                                    run.count,
+                                    Format.duration(r.timestamp() - run.start),
+                                    Format.number(rule.epsilon()))));
+        }
+        state.update(run);
+    }
+}

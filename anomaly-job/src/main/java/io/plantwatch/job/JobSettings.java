@@ -1,0 +1,208 @@
+package io.plantwatch.job;
+
+import io.plantwatch.model.LayeredSettings;
+import io.plantwatch.model.Topics;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+
+/**
+ * Every setting of the anomaly job: defaults, then {@code config/job.yaml}, then environment
+ * variables ({@code PLANTWATCH_JOB_} + key, e.g. {@code PLANTWATCH_JOB_KAFKA_BOOTSTRAP}), then
+ * flags. Kafka client settings pass through under {@code kafka.consumer.} and {@code
+ * kafka.producer.}.
+ */
+public final class JobSettings {
+    public static final String ENV_PREFIX = "PLANTWATCH_JOB_";
+    static final String CONSUMER_PREFIX = "kafka.consumer.";
+    static final String PRODUCER_PREFIX = "kafka.producer.";
+
+    private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+
+    static {
+        DEFAULTS.put("job.name", "plantwatch-anomaly-job");
+        DEFAULTS.put("job.parallelism", null);
+        DEFAULTS.put("kafka.bootstrap", "127.0.0.1:9092");
+        DEFAULTS.put("kafka.group-id", "plantwatch-anomaly-job");
+        DEFAULTS.put("kafka.readings-topic", Topics.SENSOR_READINGS);
+        DEFAULTS.put("kafka.alerts-topic", Topics.ALERTS);
+        DEFAULTS.put("kafka.late-topic", Topics.SENSOR_READINGS_LATE);
+        DEFAULTS.put("kafka.completeness-topic", Topics.SENSOR_COMPLETENESS);
+        DEFAULTS.put("kafka.starting-offsets", "committed");
+        DEFAULTS.put("kafka.delivery", "at-least-once");
+        DEFAULTS.put("kafka.transactional-id-prefix", "plantwatch-anomaly-job");
+        DEFAULTS.put("kafka.transaction-timeout", "10m");
+        DEFAULTS.put("watermark.out-of-orderness", "2s");
+        DEFAULTS.put("watermark.idleness", "30s");
+        DEFAULTS.put("watermark.interval", "100ms");
+        DEFAULTS.put("limits.max-future-skew", "1m");
+        DEFAULTS.put("state.ttl", "24h");
+        DEFAULTS.put("state.backend", "rocksdb");
+        DEFAULTS.put("checkpoint.interval", "10s");
+        DEFAULTS.put("checkpoint.dir", null);
+        DEFAULTS.put("rules.file", null);
+    }
+
+    private final LayeredSettings settings;
+
+    private JobSettings(LayeredSettings settings) {
+        this.settings = settings;
+        validate();
+    }
+
+    /**
+     * @param file config/job.yaml, or null
+     * @param env usually {@link System#getenv()}
+     * @param flags from the command line by key
+     * @throws io.plantwatch.model.ConfigException naming the key, value and source
+     */
+    public static JobSettings load(Path file, Map<String, String> env, Map<String, String> flags) {
+        return new JobSettings(
+                LayeredSettings.load(
+                        DEFAULTS,
+                        List.of(CONSUMER_PREFIX, PRODUCER_PREFIX),
+                        ENV_PREFIX,
+                        file,
+                        env,
+                        flags));
+    }
+
+    private void validate() {
+        kafkaBootstrap();
+        startingOffsets();
+        delivery();
+        outOfOrderness();
+        idleness();
+        watermarkInterval();
+        maxFutureSkew();
+        stateTtl();
+        stateBackend();
+        checkpointInterval();
+        transactionTimeout();
+        if (settings.has("job.parallelism")) {
+            parallelism();
+        }
+    }
+
+    public String jobName() {
+        return settings.required("job.name", "the job's name on the cluster");
+    }
+
+    /** 0 when unset: the cluster's default. */
+    public int parallelism() {
+        return settings.has("job.parallelism")
+                ? settings.intValue("job.parallelism", 1, 10_000)
+                : 0;
+    }
+
+    public String kafkaBootstrap() {
+        return settings.required("kafka.bootstrap", "host:port[,host:port]");
+    }
+
+    public String groupId() {
+        return settings.required("kafka.group-id", "the consumer group");
+    }
+
+    public String readingsTopic() {
+        return settings.required("kafka.readings-topic", "a topic");
+    }
+
+    public String alertsTopic() {
+        return settings.required("kafka.alerts-topic", "a topic");
+    }
+
+    public String lateTopic() {
+        return settings.required("kafka.late-topic", "a topic");
+    }
+
+    public String completenessTopic() {
+        return settings.required("kafka.completeness-topic", "a topic");
+    }
+
+    /** COMMITTED (falling back to the earliest), EARLIEST or LATEST. */
+    public String startingOffsets() {
+        return settings.oneOf("kafka.starting-offsets", "COMMITTED", "EARLIEST", "LATEST");
+    }
+
+    public boolean exactlyOnce() {
+        return delivery().startsWith("EXACTLY");
+    }
+
+    private String delivery() {
+        return settings.oneOf(
+                "kafka.delivery", "AT-LEAST-ONCE", "AT_LEAST_ONCE", "EXACTLY-ONCE", "EXACTLY_ONCE");
+    }
+
+    public String transactionalIdPrefix() {
+        return settings.required("kafka.transactional-id-prefix", "for exactly-once delivery");
+    }
+
+    public Duration transactionTimeout() {
+        return settings.duration("kafka.transaction-timeout");
+    }
+
+    public Properties consumerOverrides() {
+        return settings.withPrefix(CONSUMER_PREFIX);
+    }
+
+    public Properties producerOverrides() {
+        return settings.withPrefix(PRODUCER_PREFIX);
+    }
+
+    public Duration outOfOrderness() {
+        return settings.duration("watermark.out-of-orderness");
+    }
+
+    public Duration idleness() {
+        return settings.duration("watermark.idleness");
+    }
+
+    public Duration watermarkInterval() {
+        Duration d = settings.duration("watermark.interval");
+        if (d.isZero() || d.isNegative()) {
+            throw settings.bad("watermark.interval", "must be longer than 0");
+        }
+        return d;
+    }
+
+    public Duration maxFutureSkew() {
+        return settings.duration("limits.max-future-skew");
+    }
+
+    /** How long a silent sensor's state is kept; 0 keeps it forever. */
+    public Duration stateTtl() {
+        return settings.duration("state.ttl");
+    }
+
+    /** ROCKSDB or HASHMAP. */
+    public String stateBackend() {
+        return settings.oneOf("state.backend", "ROCKSDB", "HASHMAP");
+    }
+
+    /** 0 turns checkpointing off (not recommended: restarts then replay from committed offsets). */
+    public Duration checkpointInterval() {
+        return settings.duration("checkpoint.interval");
+    }
+
+    /** A URI such as file:///var/lib/plantwatch/checkpoints or s3://bucket/path; null: none. */
+    public String checkpointDir() {
+        return settings.get("checkpoint.dir");
+    }
+
+    public Path rulesFile() {
+        String f = settings.get("rules.file");
+        return f == null || f.isBlank() ? null : Path.of(f);
+    }
+
+    /** Settings for the operators, plain values that travel with the job graph. */
+    public AnomalyPipeline.Settings pipelineSettings() {
+        return new AnomalyPipeline.Settings(maxFutureSkew().toMillis(), stateTtl().toMillis());
+    }
+
+    public Map<String, String> describe() {
+        return settings.describe();
+    }
+}

@@ -1,0 +1,176 @@
+package io.plantwatch.job;
+
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AvroAlertCodec;
+import io.plantwatch.model.AvroReadingCodec;
+import io.plantwatch.model.Parsed;
+import io.plantwatch.model.SensorReading;
+import io.plantwatch.model.Topics;
+import java.nio.charset.StandardCharsets;
+import java.util.Properties;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.connector.base.DeliveryGuarantee;
+import org.apache.flink.connector.kafka.sink.KafkaRecordSerializationSchema;
+import org.apache.flink.connector.kafka.sink.KafkaSink;
+import org.apache.flink.connector.kafka.source.KafkaSource;
+import org.apache.flink.connector.kafka.source.enumerator.initializer.OffsetsInitializer;
+import org.apache.flink.connector.kafka.source.reader.deserializer.KafkaRecordDeserializationSchema;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.util.Collector;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetResetStrategy;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.header.internals.RecordHeader;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/** The job's Kafka source and sinks, built from {@link JobSettings}. */
+public final class KafkaIo {
+    private KafkaIo() {}
+
+    public static KafkaSource<SensorReading> readings(JobSettings s) {
+        OffsetsInitializer start =
+                switch (s.startingOffsets()) {
+                    case "EARLIEST" -> OffsetsInitializer.earliest();
+                    case "LATEST" -> OffsetsInitializer.latest();
+                    default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
+                };
+        return KafkaSource.<SensorReading>builder()
+                .setBootstrapServers(s.kafkaBootstrap())
+                .setGroupId(s.groupId())
+                .setTopics(s.readingsTopic())
+                .setStartingOffsets(start)
+                .setDeserializer(new ReadingDeserializer())
+                .setProperties(s.consumerOverrides())
+                // Only committed records, should a transactional producer ever write readings.
+                .setProperty("isolation.level", "read_committed")
+                .build();
+    }
+
+    public static KafkaSink<Alert> alerts(JobSettings s) {
+        String topic = s.alertsTopic();
+        AvroAlertCodec codec = new AvroAlertCodec();
+        return sink(
+                s,
+                "alerts",
+                (KafkaRecordSerializationSchema<Alert>)
+                        (a, ctx, ts) ->
+                                new ProducerRecord<>(
+                                        topic,
+                                        null,
+                                        a.eventTime(),
+                                        utf8(a.key()),
+                                        codec.encode(a)));
+    }
+
+    public static KafkaSink<LateReading> late(JobSettings s) {
+        String topic = s.lateTopic();
+        AvroReadingCodec codec = new AvroReadingCodec();
+        return sink(
+                s,
+                "late",
+                (KafkaRecordSerializationSchema<LateReading>)
+                        (l, ctx, ts) -> {
+                            RecordHeaders headers = new RecordHeaders();
+                            headers.add(
+                                    new RecordHeader(Topics.HEADER_LATE_REASON, utf8(l.reason())));
+                            headers.add(
+                                    new RecordHeader(
+                                            Topics.HEADER_LATE_WATERMARK,
+                                            utf8(Long.toString(l.watermark()))));
+                            return new ProducerRecord<>(
+                                    topic,
+                                    null,
+                                    null,
+                                    utf8(l.reading().key()),
+                                    codec.encode(l.reading()),
+                                    headers);
+                        });
+    }
+
+    public static KafkaSink<CompletenessReport> completeness(JobSettings s) {
+        String topic = s.completenessTopic();
+        return sink(
+                s,
+                "completeness",
+                (KafkaRecordSerializationSchema<CompletenessReport>)
+                        (c, ctx, ts) ->
+                                new ProducerRecord<>(
+                                        topic,
+                                        null,
+                                        c.minute(),
+                                        utf8(c.sensorId()),
+                                        utf8(c.toJson())));
+    }
+
+    private static <T> KafkaSink<T> sink(
+            JobSettings s, String name, KafkaRecordSerializationSchema<T> serializer) {
+        Properties props = new Properties();
+        props.setProperty("compression.type", "lz4");
+        props.setProperty("linger.ms", "5");
+        props.putAll(s.producerOverrides());
+        var builder =
+                KafkaSink.<T>builder()
+                        .setBootstrapServers(s.kafkaBootstrap())
+                        .setKafkaProducerConfig(props)
+                        .setRecordSerializer(serializer);
+        if (s.exactlyOnce()) {
+            builder.setDeliveryGuarantee(DeliveryGuarantee.EXACTLY_ONCE)
+                    .setTransactionalIdPrefix(s.transactionalIdPrefix() + "-" + name)
+                    .setProperty(
+                            "transaction.timeout.ms",
+                            Long.toString(s.transactionTimeout().toMillis()));
+        } else {
+            builder.setDeliveryGuarantee(DeliveryGuarantee.AT_LEAST_ONCE);
+        }
+        return builder.build();
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * Decodes the Avro frame. A record that does not decode is skipped, counted ({@code
+     * readingsUndecodable}) and logged with its topic, partition and offset: it stays in Kafka,
+     * where it can be inspected; the gateway never writes such records, so another producer did.
+     */
+    static final class ReadingDeserializer
+            implements KafkaRecordDeserializationSchema<SensorReading> {
+        private static final long serialVersionUID = 1L;
+        private static final Logger LOG = LoggerFactory.getLogger(ReadingDeserializer.class);
+        private transient AvroReadingCodec codec;
+        private transient Counter undecodable;
+
+        @Override
+        public void open(DeserializationSchema.InitializationContext context) {
+            codec = new AvroReadingCodec();
+            undecodable = context.getMetricGroup().counter("readingsUndecodable");
+        }
+
+        @Override
+        public void deserialize(
+                ConsumerRecord<byte[], byte[]> record, Collector<SensorReading> out) {
+            Parsed<SensorReading> parsed =
+                    record.value() == null ? null : codec.decode(record.value());
+            if (parsed != null && parsed.isOk()) {
+                out.collect(parsed.value());
+                return;
+            }
+            undecodable.inc();
+            LOG.warn(
+                    "Skipped an undecodable record at {}-{} offset {}: {}",
+                    record.topic(),
+                    record.partition(),
+                    record.offset(),
+                    parsed == null ? "no value" : ((Parsed.Rejected<?>) parsed).message());
+        }
+
+        @Override
+        public TypeInformation<SensorReading> getProducedType() {
+            return TypeInformation.of(SensorReading.class);
+        }
+    }
+}

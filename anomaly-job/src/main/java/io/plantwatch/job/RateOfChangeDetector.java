@@ -1,0 +1,143 @@
+package io.plantwatch.job;
+
+import io.plantwatch.job.rules.DetectorRules;
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.SensorReading;
+import java.util.Locale;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.util.Collector;
+
+/**
+ * Rate of change: the least-squares slope of the readings in the last {@code window} is steeper
+ * than {@code max-per-second} (either direction). Least squares rather than first-to-last, so one
+ * noisy reading at the window's edge does not decide. Clears below 80 % of the limit.
+ */
+public final class RateOfChangeDetector
+        extends KeyedProcessFunction<String, SensorReading, Signal> {
+    private static final long serialVersionUID = 1L;
+    private static final double CLEAR_FRACTION = 0.8;
+
+    private final RuleBook book;
+    private final long stateTtlMillis;
+    private transient RuleCache rules;
+    private transient ValueState<Window> state;
+
+    /** The readings of the window, oldest first. */
+    public static final class Window {
+        public long[] times = new long[0];
+        public double[] values = new double[0];
+        public boolean active;
+
+        public Window() {}
+    }
+
+    public RateOfChangeDetector(RuleBook book, long stateTtlMillis) {
+        this.book = book;
+        this.stateTtlMillis = stateTtlMillis;
+    }
+
+    @Override
+    public void open(OpenContext context) {
+        rules = new RuleCache(book);
+        state =
+                getRuntimeContext()
+                        .getState(
+                                StateTtl.expireAfter(
+                                        new ValueStateDescriptor<>("rate-window", Window.class),
+                                        stateTtlMillis));
+    }
+
+    @Override
+    public void processElement(SensorReading r, Context ctx, Collector<Signal> out)
+            throws Exception {
+        DetectorRules.RateOfChange rule = rules.rulesFor(r).rateOfChange();
+        if (rule == null) {
+            return;
+        }
+        Window w = state.value();
+        if (w == null) {
+            w = new Window();
+        }
+        int keepFrom = 0;
+        while (keepFrom < w.times.length
+                && w.times[keepFrom] < r.timestamp() - rule.windowMillis()) {
+            keepFrom++;
+        }
+        int n = w.times.length - keepFrom + 1;
+        long[] times = new long[n];
+        double[] values = new double[n];
+        System.arraycopy(w.times, keepFrom, times, 0, n - 1);
+        System.arraycopy(w.values, keepFrom, values, 0, n - 1);
+        times[n - 1] = r.timestamp();
+        values[n - 1] = r.value();
+        w.times = times;
+        w.values = values;
+
+        if (n >= rule.minReadings() && times[n - 1] > times[0]) {
+            double slope = slopePerSecond(times, values);
+            double steepness = Math.abs(slope);
+            if (!w.active && steepness > rule.maxPerSecond()) {
+                w.active = true;
+                out.collect(
+                        Signal.level(
+                                r.sensorId(),
+                                AlertKind.RATE_OF_CHANGE,
+                                rule.alarm(),
+                                true,
+                                r.timestamp()));
+                out.collect(
+                        Signal.onset(
+                                r.sensorId(),
+                                AlertKind.RATE_OF_CHANGE,
+                                rule.alarm(),
+                                r.timestamp(),
+                                r.timestamp(),
+                                values.clone(),
+                                String.format(
+                                        Locale.ROOT,
+                                        "%s changes by %s %s/s over %s (limit %s %s/s)",
+                                        r.sensorId(),
+                                        Format.number(slope),
+                                        r.unit(),
+                                        Format.duration(rule.windowMillis()),
+                                        Format.number(rule.maxPerSecond()),
+                                        r.unit())));
+            } else if (w.active && steepness < rule.maxPerSecond() * CLEAR_FRACTION) {
+                w.active = false;
+                out.collect(
+                        Signal.level(
+                                r.sensorId(),
+                                AlertKind.RATE_OF_CHANGE,
+                                rule.alarm(),
+                                false,
+                                r.timestamp()));
+            }
+        }
+        state.update(w);
+    }
+
+    /** Least-squares slope in units per second; times relative to the first, for precision. */
+    static double slopePerSecond(long[] times, double[] values) {
+        int n = times.length;
+        double meanT = 0;
+        double meanV = 0;
+        for (int i = 0; i < n; i++) {
+            meanT += (times[i] - times[0]) / 1000.0;
+            meanV += values[i];
+        }
+        meanT /= n;
+        meanV /= n;
+        double num = 0;
+        double den = 0;
+        for (int i = 0; i < n; i++) {
+            double dt = (times[i] - times[0]) / 1000.0 - meanT;
+            num += dt * (values[i] - meanV);
+            den += dt * dt;
+        }
+        return den == 0 ? 0 : num / den;
+    }
+}

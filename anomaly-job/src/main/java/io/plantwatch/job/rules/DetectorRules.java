@@ -1,0 +1,62 @@
+package io.plantwatch.job.rules;
+
+import io.plantwatch.model.Severity;
+import java.io.Serializable;
+
+/**
+ * The detector settings resolved for one sensor; a rule that is off is null. Every duration is in
+ * milliseconds of event time, except {@link MissingData#afterMillis}, which is wall-clock time.
+ */
+public record DetectorRules(
+        Spike spike,
+        OutOfRange outOfRange,
+        RateOfChange rateOfChange,
+        Flatline flatline,
+        MissingData missingData,
+        Baseline baseline)
+        implements Serializable {
+
+    /** No rule at all: for sensors nothing in the rule book matches. */
+    public static final DetectorRules NONE = new DetectorRules(null, null, null, null, null, null);
+
+    /** Common to every rule: its name in alerts, its severity and the alarm delays. */
+    public record Alarm(String rule, Severity severity, long onDelayMillis, long offDelayMillis)
+            implements Serializable {}
+
+    /**
+     * A rise of at least {@code delta} above the lowest value of the last {@code withinMillis},
+     * confirmed by {@code confirm} further readings that are still that high.
+     */
+    public record Spike(Alarm alarm, double delta, long withinMillis, int confirm)
+            implements Serializable {}
+
+    /**
+     * {@code count} consecutive readings outside [{@code low}, {@code high}] within {@code
+     * withinMillis}; cleared only once back inside by {@code deadband}.
+     */
+    public record OutOfRange(
+            Alarm alarm, double low, double high, int count, long withinMillis, double deadband)
+            implements Serializable {}
+
+    /** A least-squares slope over {@code windowMillis} steeper than {@code maxPerSecond}. */
+    public record RateOfChange(Alarm alarm, double maxPerSecond, long windowMillis, int minReadings)
+            implements Serializable {}
+
+    /**
+     * The value stays within {@code epsilon} (max minus min) for at least {@code minMillis} and at
+     * least {@code minCount} readings.
+     */
+    public record Flatline(Alarm alarm, double epsilon, long minMillis, int minCount)
+            implements Serializable {}
+
+    /** No reading for {@code afterMillis} of wall-clock time. */
+    public record MissingData(Alarm alarm, long afterMillis) implements Serializable {}
+
+    /**
+     * A robust per-sensor baseline: an exponentially weighted mean and mean absolute deviation
+     * (weight {@code alpha}), learned over {@code warmup} readings, flagging {@code consecutive}
+     * readings more than {@code k} robust deviations away.
+     */
+    public record Baseline(Alarm alarm, double alpha, double k, int warmup, int consecutive)
+            implements Serializable {}
+}

@@ -1,0 +1,485 @@
+package io.plantwatch.job.rules;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.SensorGlob;
+import java.io.IOException;
+import java.io.Serializable;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * The detector rules of {@code config/rules.yaml}: defaults for every sensor, then per sensor kind
+ * (chosen by the reading's unit or by a sensor-id glob, first kind that matches), then overrides by
+ * sensor-id glob in file order, later entries winning key by key. See config/rules.yaml for the
+ * format.
+ *
+ * <p>Every combination is checked when the book is loaded, so a bad value fails the job at start
+ * with the file, the section and the key, never on the first reading of some sensor.
+ */
+public final class RuleBook implements Serializable {
+    private static final long serialVersionUID = 1L;
+
+    static final String SPIKE = "spike";
+    static final String OUT_OF_RANGE = "out-of-range";
+    static final String RATE_OF_CHANGE = "rate-of-change";
+    static final String FLATLINE = "flatline";
+    static final String MISSING_DATA = "missing-data";
+    static final String BASELINE = "baseline";
+    private static final List<String> RULE_TYPES =
+            List.of(SPIKE, OUT_OF_RANGE, RATE_OF_CHANGE, FLATLINE, MISSING_DATA, BASELINE);
+    private static final Set<String> COMMON_KEYS =
+            Set.of("enabled", "name", "severity", "on-delay", "off-delay");
+    private static final Map<String, Set<String>> KEYS =
+            Map.of(
+                    SPIKE, Set.of("delta", "within", "confirm"),
+                    OUT_OF_RANGE, Set.of("low", "high", "count", "within", "deadband"),
+                    RATE_OF_CHANGE, Set.of("max-per-second", "window", "min-readings"),
+                    FLATLINE, Set.of("epsilon", "duration", "count"),
+                    MISSING_DATA, Set.of("after"),
+                    BASELINE, Set.of("alpha", "k", "warmup", "consecutive"));
+
+    private record Kind(
+            String name,
+            Set<String> units,
+            List<SensorGlob> match,
+            Map<String, Map<String, String>> rules)
+            implements Serializable {}
+
+    private record Override(SensorGlob match, Map<String, Map<String, String>> rules)
+            implements Serializable {}
+
+    private final String source;
+    private final Map<String, Map<String, String>> defaults;
+    private final List<Kind> kinds;
+    private final List<Override> overrides;
+
+    private RuleBook(
+            String source,
+            Map<String, Map<String, String>> defaults,
+            List<Kind> kinds,
+            List<Override> overrides) {
+        this.source = source;
+        this.defaults = defaults;
+        this.kinds = kinds;
+        this.overrides = overrides;
+    }
+
+    /** Reads and checks a rules file. */
+    public static RuleBook load(Path file) {
+        String text;
+        try {
+            text = Files.readString(file, StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read rules file " + file + ": " + e.getMessage(), e);
+        }
+        return parse(text, file.toString());
+    }
+
+    /** Parses and checks rules from YAML text; {@code source} names it in errors. */
+    public static RuleBook parse(String yaml, String source) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+        } catch (JacksonException e) {
+            throw new ConfigException(
+                    source + " is not valid YAML: " + e.getOriginalMessage().strip(), e);
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return new RuleBook(source, Map.of(), List.of(), List.of());
+        }
+        requireObject(root, source);
+        for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!Set.of("defaults", "kinds", "sensors").contains(key)) {
+                throw new ConfigException(
+                        source
+                                + ": unknown section '"
+                                + key
+                                + "'; known: defaults, kinds, sensors");
+            }
+        }
+        Map<String, Map<String, String>> defaults =
+                rules(root.path("defaults"), source + " defaults");
+        List<Kind> kinds = new ArrayList<>();
+        JsonNode kindsNode = root.path("kinds");
+        if (!kindsNode.isMissingNode()) {
+            requireObject(kindsNode, source + " kinds");
+            for (Iterator<Map.Entry<String, JsonNode>> it = kindsNode.fields(); it.hasNext(); ) {
+                Map.Entry<String, JsonNode> e = it.next();
+                String where = source + " kinds." + e.getKey();
+                JsonNode k = e.getValue();
+                requireObject(k, where);
+                Set<String> units = new LinkedHashSet<>(strings(k.path("units"), where + ".units"));
+                List<SensorGlob> match = new ArrayList<>();
+                for (String g : strings(k.path("match"), where + ".match")) {
+                    match.add(glob(g, where + ".match"));
+                }
+                if (units.isEmpty() && match.isEmpty()) {
+                    throw new ConfigException(
+                            where + ": say which sensors are of this kind (units or match)");
+                }
+                kinds.add(new Kind(e.getKey(), units, match, rules(k.path("rules"), where)));
+            }
+        }
+        List<Override> overrides = new ArrayList<>();
+        JsonNode sensors = root.path("sensors");
+        if (!sensors.isMissingNode()) {
+            if (!sensors.isArray()) {
+                throw new ConfigException(source + " sensors: must be a list of {match: ...}");
+            }
+            int i = 0;
+            for (JsonNode s : sensors) {
+                String where = source + " sensors[" + i++ + "]";
+                requireObject(s, where);
+                if (!s.path("match").isTextual()) {
+                    throw new ConfigException(where + ": 'match' (a sensor-id glob) is required");
+                }
+                Map<String, JsonNode> ruleNodes = new LinkedHashMap<>();
+                s.fields()
+                        .forEachRemaining(
+                                f -> {
+                                    if (!f.getKey().equals("match")) {
+                                        ruleNodes.put(f.getKey(), f.getValue());
+                                    }
+                                });
+                overrides.add(
+                        new Override(
+                                glob(s.path("match").asText(), where),
+                                rules(new ObjectMapper().valueToTree(ruleNodes), where)));
+            }
+        }
+        RuleBook book = new RuleBook(source, defaults, kinds, overrides);
+        book.check();
+        return book;
+    }
+
+    private void check() {
+        List<Kind> candidates = new ArrayList<>(kinds);
+        candidates.add(null);
+        for (Kind kind : candidates) {
+            build(merge(kind, List.of()), kind == null ? "defaults" : "kind " + kind.name());
+            for (Override o : overrides) {
+                build(
+                        merge(kind, List.of(o)),
+                        "sensors entry '"
+                                + o.match().glob()
+                                + "'"
+                                + (kind == null ? "" : " with kind " + kind.name()));
+            }
+        }
+    }
+
+    /** The rules for one sensor whose readings come in {@code unit}. */
+    public DetectorRules resolve(String sensorId, String unit) {
+        Kind kind = kindOf(sensorId, unit);
+        List<Override> matching = new ArrayList<>();
+        for (Override o : overrides) {
+            if (o.match().matches(sensorId)) {
+                matching.add(o);
+            }
+        }
+        return build(merge(kind, matching), "sensor " + sensorId);
+    }
+
+    /**
+     * Every shape a spike rule can take: confirm + 1 readings within the window. A superset: each
+     * value of {@code confirm} and {@code within} anywhere in the book, combined.
+     */
+    public List<PatternShape> spikeShapes() {
+        return shapes(SPIKE, "confirm", 0, 1, "within", null);
+    }
+
+    /** Every shape an out-of-range rule can take: count readings within the window. */
+    public List<PatternShape> outOfRangeShapes() {
+        return shapes(OUT_OF_RANGE, "count", 1, 0, "within", "1m");
+    }
+
+    private List<PatternShape> shapes(
+            String type,
+            String countKey,
+            int countDefault,
+            int countOffset,
+            String withinKey,
+            String withinDefault) {
+        Set<Integer> counts = new java.util.TreeSet<>();
+        Set<Long> withins = new java.util.TreeSet<>();
+        counts.add(countDefault + countOffset);
+        if (withinDefault != null) {
+            withins.add(io.plantwatch.model.Durations.parse(withinDefault).toMillis());
+        }
+        List<Map<String, Map<String, String>>> layers = new ArrayList<>();
+        layers.add(defaults);
+        kinds.forEach(k -> layers.add(k.rules()));
+        overrides.forEach(o -> layers.add(o.rules()));
+        for (Map<String, Map<String, String>> layer : layers) {
+            Map<String, String> p = layer.get(type);
+            if (p == null) {
+                continue;
+            }
+            RuleParams params = new RuleParams(source + " " + type, p);
+            if (params.has(countKey)) {
+                counts.add(params.count(countKey, 0) + countOffset);
+            }
+            if (params.has(withinKey)) {
+                withins.add(params.millis(withinKey));
+            }
+        }
+        List<PatternShape> shapes = new ArrayList<>();
+        for (int c : counts) {
+            for (long w : withins) {
+                shapes.add(new PatternShape(c, w));
+            }
+        }
+        return shapes;
+    }
+
+    /** The kind's name for a sensor, or null when none matches. */
+    public String kindName(String sensorId, String unit) {
+        Kind k = kindOf(sensorId, unit);
+        return k == null ? null : k.name();
+    }
+
+    private Kind kindOf(String sensorId, String unit) {
+        for (Kind k : kinds) {
+            if (k.units().contains(unit) || k.match().stream().anyMatch(g -> g.matches(sensorId))) {
+                return k;
+            }
+        }
+        return null;
+    }
+
+    private Map<String, Map<String, String>> merge(Kind kind, List<Override> matching) {
+        Map<String, Map<String, String>> merged = new LinkedHashMap<>();
+        mergeInto(merged, defaults);
+        if (kind != null) {
+            mergeInto(merged, kind.rules());
+        }
+        for (Override o : matching) {
+            mergeInto(merged, o.rules());
+        }
+        return merged;
+    }
+
+    private static void mergeInto(
+            Map<String, Map<String, String>> into, Map<String, Map<String, String>> layer) {
+        layer.forEach(
+                (rule, params) ->
+                        into.computeIfAbsent(rule, r -> new LinkedHashMap<>()).putAll(params));
+    }
+
+    private DetectorRules build(Map<String, Map<String, String>> merged, String what) {
+        try {
+            return new DetectorRules(
+                    spike(params(merged, SPIKE, what)),
+                    outOfRange(params(merged, OUT_OF_RANGE, what)),
+                    rateOfChange(params(merged, RATE_OF_CHANGE, what)),
+                    flatline(params(merged, FLATLINE, what)),
+                    missingData(params(merged, MISSING_DATA, what)),
+                    baseline(params(merged, BASELINE, what)));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(source + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static RuleParams params(
+            Map<String, Map<String, String>> merged, String type, String what) {
+        Map<String, String> p = merged.get(type);
+        if (p == null) {
+            return null;
+        }
+        RuleParams params = new RuleParams(what + " " + type, p);
+        return params.enabled() ? params : null;
+    }
+
+    private static DetectorRules.Alarm alarm(RuleParams p, String type, long defaultOffDelay) {
+        return new DetectorRules.Alarm(
+                p.name(type),
+                p.severity(),
+                p.millisOr("on-delay", 0),
+                p.millisOr("off-delay", defaultOffDelay));
+    }
+
+    private static DetectorRules.Spike spike(RuleParams p) {
+        if (p == null) {
+            return null;
+        }
+        return new DetectorRules.Spike(
+                alarm(p, SPIKE, 5_000),
+                p.positive("delta"),
+                positiveMillis(p, "within"),
+                p.has("confirm") ? p.count("confirm", 0) : 0);
+    }
+
+    private static DetectorRules.OutOfRange outOfRange(RuleParams p) {
+        if (p == null) {
+            return null;
+        }
+        double low = p.has("low") ? p.number("low") : Double.NEGATIVE_INFINITY;
+        double high = p.has("high") ? p.number("high") : Double.POSITIVE_INFINITY;
+        if (!p.has("low") && !p.has("high")) {
+            throw p.bad("low", "and 'high' are both missing; give at least one");
+        }
+        if (low >= high) {
+            throw p.bad("low", "must be below high (" + high + ")");
+        }
+        double deadband = p.has("deadband") ? p.number("deadband") : 0;
+        if (deadband < 0 || (Double.isFinite(high - low) && 2 * deadband >= high - low)) {
+            throw p.bad("deadband", "must be at least 0 and less than half of high - low");
+        }
+        return new DetectorRules.OutOfRange(
+                alarm(p, OUT_OF_RANGE, 5_000),
+                low,
+                high,
+                p.has("count") ? p.count("count", 1) : 1,
+                p.has("within") ? positiveMillis(p, "within") : 60_000,
+                deadband);
+    }
+
+    private static DetectorRules.RateOfChange rateOfChange(RuleParams p) {
+        if (p == null) {
+            return null;
+        }
+        return new DetectorRules.RateOfChange(
+                alarm(p, RATE_OF_CHANGE, 5_000),
+                p.positive("max-per-second"),
+                positiveMillis(p, "window"),
+                p.has("min-readings") ? p.count("min-readings", 2) : 3);
+    }
+
+    private static DetectorRules.Flatline flatline(RuleParams p) {
+        if (p == null) {
+            return null;
+        }
+        if (!p.has("duration") && !p.has("count")) {
+            throw p.bad("duration", "and 'count' are both missing; give at least one");
+        }
+        double epsilon = p.has("epsilon") ? p.number("epsilon") : 0;
+        if (epsilon < 0) {
+            throw p.bad("epsilon", "must not be negative");
+        }
+        return new DetectorRules.Flatline(
+                alarm(p, FLATLINE, 0),
+                epsilon,
+                p.has("duration") ? p.millis("duration") : 0,
+                p.has("count") ? p.count("count", 2) : 2);
+    }
+
+    private static DetectorRules.MissingData missingData(RuleParams p) {
+        if (p == null) {
+            return null;
+        }
+        return new DetectorRules.MissingData(alarm(p, MISSING_DATA, 0), positiveMillis(p, "after"));
+    }
+
+    private static DetectorRules.Baseline baseline(RuleParams p) {
+        if (p == null) {
+            return null;
+        }
+        double alpha = p.has("alpha") ? p.positive("alpha") : 0.02;
+        if (alpha >= 1) {
+            throw p.bad("alpha", "must be between 0 and 1");
+        }
+        return new DetectorRules.Baseline(
+                alarm(p, BASELINE, 5_000),
+                alpha,
+                p.has("k") ? p.positive("k") : 6,
+                p.has("warmup") ? p.count("warmup", 2) : 120,
+                p.has("consecutive") ? p.count("consecutive", 1) : 3);
+    }
+
+    private static long positiveMillis(RuleParams p, String key) {
+        long ms = p.millis(key);
+        if (ms <= 0) {
+            throw p.bad(key, "must be longer than 0");
+        }
+        return ms;
+    }
+
+    private static Map<String, Map<String, String>> rules(JsonNode node, String where) {
+        Map<String, Map<String, String>> rules = new LinkedHashMap<>();
+        if (node.isMissingNode() || node.isNull()) {
+            return rules;
+        }
+        requireObject(node, where);
+        for (Iterator<Map.Entry<String, JsonNode>> it = node.fields(); it.hasNext(); ) {
+            Map.Entry<String, JsonNode> e = it.next();
+            String type = e.getKey();
+            if (!RULE_TYPES.contains(type)) {
+                throw new ConfigException(
+                        where + ": unknown rule '" + type + "'; known: " + RULE_TYPES);
+            }
+            JsonNode body = e.getValue();
+            Map<String, String> params = new LinkedHashMap<>();
+            if (body.isBoolean()) {
+                params.put("enabled", body.asText());
+            } else {
+                requireObject(body, where + "." + type);
+                for (Iterator<Map.Entry<String, JsonNode>> p = body.fields(); p.hasNext(); ) {
+                    Map.Entry<String, JsonNode> kv = p.next();
+                    if (!COMMON_KEYS.contains(kv.getKey())
+                            && !KEYS.get(type).contains(kv.getKey())) {
+                        throw new ConfigException(
+                                where
+                                        + "."
+                                        + type
+                                        + ": unknown key '"
+                                        + kv.getKey()
+                                        + "'; known: "
+                                        + KEYS.get(type)
+                                        + " and "
+                                        + COMMON_KEYS);
+                    }
+                    if (!kv.getValue().isValueNode()) {
+                        throw new ConfigException(
+                                where + "." + type + "." + kv.getKey() + ": must be one value");
+                    }
+                    params.put(kv.getKey(), kv.getValue().asText());
+                }
+            }
+            rules.put(type, params);
+        }
+        return rules;
+    }
+
+    private static List<String> strings(JsonNode node, String where) {
+        List<String> out = new ArrayList<>();
+        if (node.isMissingNode() || node.isNull()) {
+            return out;
+        }
+        if (node.isTextual()) {
+            out.add(node.asText());
+            return out;
+        }
+        if (!node.isArray()) {
+            throw new ConfigException(where + ": must be a string or a list of strings");
+        }
+        node.forEach(n -> out.add(n.asText()));
+        return out;
+    }
+
+    private static SensorGlob glob(String g, String where) {
+        try {
+            return new SensorGlob(g);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + ": " + e.getMessage(), e);
+        }
+    }
+
+    private static void requireObject(JsonNode node, String where) {
+        if (!node.isObject()) {
+            throw new ConfigException(where + ": must be a mapping");
+        }
+    }
+}

@@ -1,0 +1,205 @@
+package io.plantwatch.job;
+
+import static io.plantwatch.job.Harnesses.OTHER;
+import static io.plantwatch.job.Harnesses.T0;
+import static io.plantwatch.job.Harnesses.drain;
+import static io.plantwatch.job.Harnesses.feed;
+import static io.plantwatch.job.Harnesses.reading;
+import static io.plantwatch.job.Harnesses.watermark;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.model.SensorReading;
+import java.util.List;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+
+class SequenceTrackerTest {
+    private static final long HOUR = 3_600_000;
+    private KeyedOneInputStreamOperatorTestHarness<String, SensorReading, SensorReading> h;
+
+    @BeforeEach
+    void open() throws Exception {
+        // A skew limit far beyond the test's 2026 timestamps unless a test says otherwise.
+        h = Harnesses.onReadings(new SequenceTracker(Long.MAX_VALUE / 4, HOUR));
+        h.open();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        h.close();
+    }
+
+    private List<Long> seqs(List<SensorReading> out) {
+        return out.stream().map(SensorReading::seq).toList();
+    }
+
+    @Test
+    void releasesOutOfOrderReadingsInEventTimeOrderOnlyOnceTheWatermarkPassesThem()
+            throws Exception {
+        feed(h, reading(3000, 3, 3), reading(1000, 1, 1), reading(2000, 2, 2));
+        assertThat(drain(h)).isEmpty();
+
+        watermark(h, 2000);
+        List<SensorReading> out = drain(h);
+        assertThat(seqs(out)).containsExactly(1L, 2L);
+        watermark(h, 3000);
+        assertThat(seqs(drain(h))).containsExactly(3L);
+    }
+
+    @Test
+    void outputCarriesEachReadingsOwnTimestamp() throws Exception {
+        feed(h, reading(2000, 2, 2), reading(1000, 1, 1));
+        watermark(h, 5000);
+        List<Long> stamps =
+                h.getOutput().stream()
+                        .filter(StreamRecord.class::isInstance)
+                        .map(o -> ((StreamRecord<?>) o).getTimestamp())
+                        .toList();
+        assertThat(stamps).containsExactly(T0 + 1000, T0 + 2000);
+    }
+
+    @Test
+    void dropsDuplicatesBySeqWhetherPendingOrAlreadyReleased() throws Exception {
+        feed(h, reading(1000, 1, 1), reading(1000, 1, 1));
+        watermark(h, 1000);
+        feed(h, reading(2000, 2, 2), reading(1000, 1, 1));
+        watermark(h, 2000);
+
+        assertThat(seqs(drain(h))).containsExactly(1L, 2L);
+        assertThat(h.getSideOutput(SequenceTracker.LATE)).isNull();
+    }
+
+    @Test
+    void readingsWithoutSeqAreDeduplicatedByTimeAndValue() throws Exception {
+        SensorReading a = SensorReading.of(Harnesses.SENSOR, T0 + 1000, 20.0);
+        SensorReading b = SensorReading.of(Harnesses.SENSOR, T0 + 1000, 21.0);
+        feed(h, a, a, b);
+        watermark(h, 1000);
+        assertThat(drain(h)).containsExactly(a, b);
+    }
+
+    @Test
+    void setsAsideReadingsOlderThanTheWatermarkWithReasonLate() throws Exception {
+        feed(h, reading(5000, 5, 5));
+        watermark(h, 5000);
+        feed(h, reading(4000, 4, 4));
+
+        assertThat(seqs(drain(h))).containsExactly(5L);
+        var late = h.getSideOutput(SequenceTracker.LATE);
+        assertThat(late).hasSize(1);
+        LateReading l = late.peek().getValue();
+        assertThat(l.reason()).isEqualTo(LateReading.LATE);
+        assertThat(l.reading().seq()).isEqualTo(4);
+        assertThat(l.watermark()).isEqualTo(T0 + 5000);
+    }
+
+    @Test
+    void setsAsideReadingsStampedTooFarAheadOfTheClockWithReasonFuture() throws Exception {
+        var guarded = Harnesses.onReadings(new SequenceTracker(60_000, HOUR));
+        guarded.open();
+        guarded.setProcessingTime(T0);
+        feed(guarded, reading(61_000, 1, 1), reading(59_000, 2, 2));
+        watermark(guarded, 60_000);
+
+        assertThat(seqs(drain(guarded))).containsExactly(2L);
+        assertThat(guarded.getSideOutput(SequenceTracker.LATE))
+                .extracting(r -> r.getValue().reason())
+                .containsExactly(LateReading.FUTURE);
+        guarded.close();
+    }
+
+    @Test
+    void reportsPerMinuteReceivedMissingDuplicateAndLate() throws Exception {
+        // Minute 0: seq 1, 2, (3 missing), 4, a duplicate of 2, then one late reading.
+        feed(h, reading(1000, 1, 1), reading(2000, 2, 2), reading(4000, 4, 4), reading(2000, 2, 2));
+        watermark(h, 10_000);
+        feed(h, reading(9000, 9, 9));
+        // Minute 1: seq 10.
+        feed(h, reading(61_000, 10, 10));
+        watermark(h, 59_999);
+
+        var reports = h.getSideOutput(SequenceTracker.COMPLETENESS);
+        assertThat(reports).hasSize(1);
+        CompletenessReport m0 = reports.poll().getValue();
+        assertThat(m0.minute()).isEqualTo(T0);
+        assertThat(m0.received()).isEqualTo(3);
+        assertThat(m0.missing()).isEqualTo(1);
+        assertThat(m0.duplicates()).isEqualTo(1);
+        assertThat(m0.late()).isEqualTo(1);
+
+        watermark(h, 120_000);
+        CompletenessReport m1 = reports.poll().getValue();
+        // seq 5..9 never reached detection (9 came late): 5 missing in minute 1.
+        assertThat(m1)
+                .isEqualTo(new CompletenessReport(Harnesses.SENSOR.id(), T0 + 60_000, 1, 5, 0, 0));
+    }
+
+    @Test
+    void aGapFilledByAnOutOfOrderReadingIsNotCountedMissing() throws Exception {
+        feed(h, reading(1000, 1, 1), reading(3000, 3, 3), reading(2000, 2, 2));
+        watermark(h, 59_999);
+        CompletenessReport r = h.getSideOutput(SequenceTracker.COMPLETENESS).poll().getValue();
+        assertThat(r.received()).isEqualTo(3);
+        assertThat(r.missing()).isZero();
+    }
+
+    @Test
+    void aDeviceThatRestartsCountingIsNotReportedAsMillionsMissing() throws Exception {
+        feed(h, reading(1000, 1, 1_000_000), reading(2000, 2, 0), reading(3000, 3, 1));
+        watermark(h, 59_999);
+        CompletenessReport r = h.getSideOutput(SequenceTracker.COMPLETENESS).poll().getValue();
+        assertThat(r.received()).isEqualTo(3);
+        assertThat(r.missing()).isZero();
+    }
+
+    @Test
+    void keepsSensorsApart() throws Exception {
+        feed(h, reading(1000, 1, 1), reading(OTHER, 1000, 1, 1));
+        watermark(h, 1000);
+        assertThat(drain(h)).hasSize(2);
+    }
+
+    @Test
+    void leavesNoTimerAndNoPendingReadingBehind() throws Exception {
+        feed(h, reading(3000, 3, 3), reading(1000, 1, 1), reading(OTHER, 2000, 2, 2));
+        assertThat(h.numEventTimeTimers()).isPositive();
+        watermark(h, 120_000);
+
+        assertThat(h.numEventTimeTimers()).isZero();
+        // What stays per sensor is its sequence window only; pending readings and minute counts
+        // are gone.
+        assertThat(h.numKeyedStateEntries()).isEqualTo(2);
+    }
+
+    @Test
+    void stateOfASilentSensorExpiresAfterTheTtl() throws Exception {
+        var ttl = Harnesses.onReadings(new SequenceTracker(Long.MAX_VALUE / 4, 1000));
+        ttl.open();
+        ttl.setStateTtlProcessingTime(0);
+        feed(ttl, reading(1000, 1, 1));
+        watermark(ttl, 120_000);
+        assertThat(ttl.numKeyedStateEntries()).isEqualTo(1);
+
+        ttl.setStateTtlProcessingTime(10_000);
+        // Expired state is invisible: the same seq is no longer known, so it is not a duplicate.
+        feed(ttl, reading(130_000, 1, 1));
+        watermark(ttl, 200_000);
+        assertThat(drain(ttl)).hasSize(2);
+        ttl.close();
+    }
+
+    @Test
+    void shiftMovesBitsUpAndForgetsThoseBeyondTheWindow() {
+        long[] bits = new long[SequenceTracker.SEQ_WINDOW / 64];
+        SequenceTracker.setBit(bits, 0);
+        SequenceTracker.setBit(bits, 63);
+        long[] moved = SequenceTracker.shift(bits, 65);
+        assertThat(SequenceTracker.bit(moved, 65)).isTrue();
+        assertThat(SequenceTracker.bit(moved, 128)).isTrue();
+        assertThat(SequenceTracker.bit(moved, 0)).isFalse();
+        assertThat(SequenceTracker.bit(SequenceTracker.shift(bits, 200), 255)).isFalse();
+    }
+}
