@@ -12,20 +12,28 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Statistical anomaly: each sensor learns its own baseline, an exponentially weighted mean and mean
- * absolute deviation, and flags {@code consecutive} readings more than {@code k} robust deviations
- * away. It catches slow drifts and subtle faults that fixed thresholds miss.
+ * Statistical anomaly: each sensor learns its own baseline, an exponentially weighted mean, and its
+ * noise, and flags {@code consecutive} readings more than {@code k} noise deviations away from the
+ * mean. It catches slow drifts and subtle faults that fixed thresholds miss.
  *
- * <p>Robust in two ways: nothing is flagged during the warm-up, and every value is clipped to mean
- * ± k deviations before it updates the baseline, so an outlier cannot drag the baseline after it
- * and a lasting shift is absorbed only slowly. Clears below 80 % of k.
+ * <p>The noise is estimated from successive differences (σ ≈ 0.886 · mean |x(t) − x(t−1)| for
+ * Gaussian noise), not from distances to the mean: a drift makes the mean lag behind, and a scale
+ * measured against the mean would grow with that lag and hide the very drift it should reveal;
+ * successive differences of a slow ramp stay at the noise level. Robust in three ways: nothing is
+ * flagged during the warm-up; each difference counts at most four times the current mean
+ * difference, so one spike barely moves the scale; and each value is clipped to mean ± k σ before
+ * it updates the mean, so an outlier does not drag the mean after it and a lasting shift is
+ * absorbed only slowly. Clears below 80 % of k.
  */
 public final class BaselineDetector extends KeyedProcessFunction<String, SensorReading, Signal> {
     private static final long serialVersionUID = 1L;
     private static final double CLEAR_FRACTION = 0.8;
 
-    /** Mean absolute deviation times this estimates a normal distribution's standard deviation. */
-    static final double MAD_TO_SIGMA = 1.2533;
+    /** Mean absolute successive difference times this estimates Gaussian noise's σ: √π / 2. */
+    static final double DIFF_TO_SIGMA = 0.8862;
+
+    /** A difference counts at most this many times the current mean difference. */
+    private static final double DIFF_CAP = 4;
 
     private final RuleBook book;
     private final long stateTtlMillis;
@@ -36,7 +44,8 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
     public static final class Baseline {
         public long n;
         public double mean;
-        public double deviation;
+        public double meanDiff;
+        public double previous;
         public int streak;
         public long streakStart;
         public boolean active;
@@ -73,16 +82,19 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
         }
         double x = r.value();
         if (b.n < rule.warmup()) {
-            // A plain running mean first, so the start does not weigh the first reading forever.
+            // Plain running means first, so the start does not weigh the first reading forever.
             double a = Math.max(rule.alpha(), 1.0 / (b.n + 1));
-            double deviation = Math.abs(x - b.mean);
             b.mean += a * (x - b.mean);
-            b.deviation = b.n == 0 ? 0 : b.deviation + a * (deviation - b.deviation);
+            if (b.n > 0) {
+                double d = Math.abs(x - b.previous);
+                b.meanDiff += Math.max(rule.alpha(), 1.0 / b.n) * (d - b.meanDiff);
+            }
+            b.previous = x;
             b.n++;
             state.update(b);
             return;
         }
-        double sigma = Math.max(b.deviation * MAD_TO_SIGMA, 1e-9 + 1e-4 * Math.abs(b.mean));
+        double sigma = Math.max(b.meanDiff * DIFF_TO_SIGMA, 1e-9 + 1e-6 * Math.abs(b.mean));
         double score = (x - b.mean) / sigma;
         if (Math.abs(score) > rule.k()) {
             if (b.streak == 0) {
@@ -125,8 +137,10 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
         }
         double clipped =
                 Math.max(b.mean - rule.k() * sigma, Math.min(b.mean + rule.k() * sigma, x));
-        b.deviation += rule.alpha() * (Math.abs(clipped - b.mean) - b.deviation);
         b.mean += rule.alpha() * (clipped - b.mean);
+        double d = Math.min(Math.abs(x - b.previous), DIFF_CAP * Math.max(b.meanDiff, 1e-12));
+        b.meanDiff += rule.alpha() * (d - b.meanDiff);
+        b.previous = x;
         b.n++;
         state.update(b);
     }

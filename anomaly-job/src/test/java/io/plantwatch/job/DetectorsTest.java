@@ -1,0 +1,277 @@
+package io.plantwatch.job;
+
+import static io.plantwatch.job.Harnesses.drain;
+import static io.plantwatch.job.Harnesses.feed;
+import static io.plantwatch.job.Harnesses.reading;
+import static io.plantwatch.job.Harnesses.rules;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.SensorReading;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+/**
+ * The keyed detectors that follow {@link SequenceTracker}: they see one sensor's readings in
+ * event-time order and tell the lifecycle about onsets and level changes.
+ */
+class DetectorsTest {
+    private static final long TTL = 3_600_000;
+
+    private static List<String> describe(List<Signal> signals) {
+        return signals.stream()
+                .map(
+                        s ->
+                                s.type()
+                                        + "@"
+                                        + (s.time() - Harnesses.T0)
+                                        + "/"
+                                        + (s.episodeStart() - Harnesses.T0))
+                .toList();
+    }
+
+    @Test
+    void rateOfChangeFiresOnceWhenTheSlopeExceedsTheLimitAndClearsBelowEightyPercent()
+            throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new RateOfChangeDetector(
+                                rules(
+                                        "defaults: {rate-of-change: {max-per-second: 1,"
+                                                + " window: 5s}}"),
+                                TTL));
+        h.open();
+        // Flat, then +2/s for five seconds, then flat again.
+        for (int s = 0; s <= 5; s++) {
+            feed(h, reading(s * 1000L, 20, s));
+        }
+        assertThat(drain(h)).isEmpty();
+        for (int s = 6; s <= 10; s++) {
+            feed(h, reading(s * 1000L, 20 + 2 * (s - 5), s));
+        }
+        List<Signal> rising = drain(h);
+        assertThat(rising).extracting(Signal::kind).containsOnly(AlertKind.RATE_OF_CHANGE);
+        // Least squares over the 5 s window lags a bend: it passes 1/s at the third rising reading.
+        assertThat(describe(rising)).containsExactly("ACTIVE@8000/8000", "ONSET@8000/8000");
+        for (int s = 11; s <= 20; s++) {
+            feed(h, reading(s * 1000L, 30, s));
+        }
+        assertThat(describe(drain(h))).containsExactly("CLEAR@13000/13000");
+        h.close();
+    }
+
+    @Test
+    void rateOfChangeIgnoresNoiseBelowTheLimit() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new RateOfChangeDetector(
+                                rules(
+                                        "defaults: {rate-of-change: {max-per-second: 1, window: 10s}}"),
+                                TTL));
+        h.open();
+        for (int s = 0; s < 60; s++) {
+            feed(h, reading(s * 1000L, 20 + (s % 2 == 0 ? 0.5 : -0.5), s));
+        }
+        assertThat(drain(h)).isEmpty();
+        h.close();
+    }
+
+    @Test
+    void flatlineOpensAtTheReadingThatCompletesBothDurationAndCountAndStartsAtTheRun()
+            throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new FlatlineDetector(
+                                rules(
+                                        "defaults: {flatline: {epsilon: 0.01, duration: 10s,"
+                                                + " count: 5}}"),
+                                TTL));
+        h.open();
+        feed(h, reading(0, 20.3, 0), reading(1000, 20.9, 1));
+        // Stuck at 21.0 from t=2s: 10 s later (t=12s) both conditions hold.
+        for (int s = 2; s <= 11; s++) {
+            feed(h, reading(s * 1000L, 21.0, s));
+        }
+        assertThat(drain(h)).isEmpty();
+        feed(h, reading(12_000, 21.005, 12));
+        assertThat(describe(drain(h))).containsExactly("ACTIVE@12000/12000", "ONSET@12000/2000");
+        feed(h, reading(13_000, 21.0, 13), reading(14_000, 22.5, 14));
+        assertThat(describe(drain(h))).containsExactly("CLEAR@14000/14000");
+        h.close();
+    }
+
+    @Test
+    void flatlineStaysQuietForANormallyNoisySensor() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new FlatlineDetector(
+                                rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"), TTL));
+        h.open();
+        for (int s = 0; s < 100; s++) {
+            feed(h, reading(s * 1000L, 20 + Math.sin(s) * 0.3, s));
+        }
+        assertThat(drain(h)).isEmpty();
+        h.close();
+    }
+
+    @Test
+    void baselineLearnsFirstThenFlagsAConsecutiveDepartureAndClearsOnReturn() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new BaselineDetector(
+                                rules(
+                                        "defaults: {baseline: {alpha: 0.05, k: 5, warmup: 50,"
+                                                + " consecutive: 3}}"),
+                                TTL));
+        h.open();
+        java.util.Random noise = new java.util.Random(7);
+        long t = 0;
+        // A large departure during warm-up is not judged.
+        feed(h, reading(t, 100, 0));
+        for (int i = 1; i < 200; i++) {
+            feed(h, reading(t = i * 1000L, 50 + noise.nextGaussian() * 0.5, i));
+        }
+        assertThat(drain(h)).isEmpty();
+        // Two outliers are not enough; three in a row are.
+        feed(h, reading(200_000, 60, 200), reading(201_000, 60, 201), reading(202_000, 50, 202));
+        assertThat(drain(h)).isEmpty();
+        feed(h, reading(203_000, 60, 203), reading(204_000, 60, 204), reading(205_000, 60, 205));
+        List<Signal> out = drain(h);
+        assertThat(describe(out)).containsExactly("ACTIVE@205000/205000", "ONSET@205000/203000");
+        assertThat(out.get(1).kind()).isEqualTo(AlertKind.DRIFT);
+        assertThat(out.get(1).message()).contains("departs from its baseline");
+        feed(h, reading(206_000, 50, 206));
+        assertThat(describe(drain(h))).containsExactly("CLEAR@206000/206000");
+        h.close();
+    }
+
+    @Test
+    void baselineCatchesASlowDriftThatNoFixedRangeWouldYet() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new BaselineDetector(
+                                rules(
+                                        "defaults: {baseline: {alpha: 0.02, k: 6, warmup: 120,"
+                                                + " consecutive: 3}}"),
+                                TTL));
+        h.open();
+        java.util.Random noise = new java.util.Random(3);
+        int i = 0;
+        for (; i < 600; i++) {
+            feed(h, reading(i * 1000L, 65 + noise.nextGaussian() * 0.4, i));
+        }
+        assertThat(drain(h)).isEmpty();
+        // +0.1 degC per second: 20 degC over 200 s, still inside a 0..95 range throughout.
+        List<Signal> out = List.of();
+        for (int d = 1; d <= 200 && out.isEmpty(); d++, i++) {
+            feed(h, reading(i * 1000L, 65 + d * 0.1 + noise.nextGaussian() * 0.4, i));
+            out = drain(h);
+        }
+        assertThat(out).extracting(Signal::type).contains(Signal.Type.ONSET);
+        h.close();
+    }
+
+    @Test
+    void missingDataOpensAfterSilenceInProcessingTimeAndResolvesOnTheNextReading()
+            throws Exception {
+        var h =
+                Harnesses.<io.plantwatch.model.Alert>onReadings(
+                        new MissingDataDetector(
+                                rules("defaults: {missing-data: {after: 30s}}"), TTL));
+        h.open();
+        h.setProcessingTime(1_000);
+        feed(h, reading(0, 20, 0));
+        h.setProcessingTime(20_000);
+        feed(h, reading(1000, 20, 1));
+        // 30 s after the first reading the timer fires, but the sensor spoke 11 s ago: re-armed.
+        h.setProcessingTime(31_000);
+        assertThat(drain(h)).isEmpty();
+        assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
+
+        h.setProcessingTime(50_000);
+        List<io.plantwatch.model.Alert> open = drain(h);
+        assertThat(open).hasSize(1);
+        assertThat(open.get(0).state()).isEqualTo(io.plantwatch.model.AlertState.OPEN);
+        assertThat(open.get(0).kind()).isEqualTo(AlertKind.MISSING_DATA);
+        assertThat(open.get(0).episodeStart()).isEqualTo(Harnesses.T0 + 1000);
+        assertThat(open.get(0).detectedAt()).isEqualTo(50_000);
+        assertThat(h.numProcessingTimeTimers()).isZero();
+
+        // Still silent: no second OPEN.
+        h.setProcessingTime(500_000);
+        assertThat(drain(h)).isEmpty();
+
+        feed(h, reading(600_000, 20, 2));
+        List<io.plantwatch.model.Alert> resolved = drain(h);
+        assertThat(resolved).hasSize(1);
+        assertThat(resolved.get(0).state()).isEqualTo(io.plantwatch.model.AlertState.RESOLVED);
+        assertThat(resolved.get(0).alertId()).isEqualTo(open.get(0).alertId());
+        assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
+        h.close();
+    }
+
+    @Test
+    void featureExtractorTellsTheLifecycleWhenASpikeOrExcursionStartsAndEndsWithHysteresis()
+            throws Exception {
+        var h =
+                Harnesses.<Observation>onReadings(
+                        new FeatureExtractor(
+                                rules(
+                                        "defaults: {spike: {delta: 10, within: 3s},"
+                                                + " out-of-range: {high: 100, deadband: 5}}"),
+                                TTL));
+        h.open();
+        feed(
+                h,
+                reading(0, 50, 0),
+                reading(1000, 52, 1),
+                reading(2000, 63, 2), // rise 13 over the minimum 50 of the last 3 s
+                reading(3000, 58, 3), // rise 8: not high, but not yet below delta / 2
+                reading(4000, 54, 4), // rise 2 over 52: clear
+                reading(5000, 101, 5), // out of range, and a rise of 47 over 54
+                reading(6000, 97, 6), // inside, but within the deadband: still out of range
+                reading(7000, 94, 7), // inside by more than the deadband: range clear
+                reading(8000, 93, 8)); // 54 left the window: the minimum is 94, spike clear
+        List<Observation> obs = drain(h);
+        assertThat(obs)
+                .extracting(Observation::spikeHigh)
+                .containsExactly(false, false, true, false, false, true, true, true, false);
+        assertThat(obs.get(2).spikeBase()).isEqualTo(50);
+        assertThat(obs)
+                .extracting(Observation::outOfRange)
+                .containsExactly(false, false, false, false, false, true, false, false, false);
+        List<String> levels =
+                h.getSideOutput(FeatureExtractor.LEVELS).stream()
+                        .map(
+                                r ->
+                                        r.getValue().kind()
+                                                + " "
+                                                + r.getValue().type()
+                                                + "@"
+                                                + (r.getValue().time() - Harnesses.T0))
+                        .toList();
+        assertThat(levels)
+                .containsExactly(
+                        "SPIKE ACTIVE@2000",
+                        "SPIKE CLEAR@4000",
+                        "SPIKE ACTIVE@5000",
+                        "OUT_OF_RANGE ACTIVE@5000",
+                        "OUT_OF_RANGE CLEAR@7000",
+                        "SPIKE CLEAR@8000");
+        h.close();
+    }
+
+    @Test
+    void aSensorWithoutRulesCostsNoState() throws Exception {
+        var h = Harnesses.<Signal>onReadings(new FlatlineDetector(rules("{}"), TTL));
+        h.open();
+        feed(h, reading(0, 1, 0), reading(1000, 1, 1));
+        assertThat(drain(h)).isEmpty();
+        assertThat(h.numKeyedStateEntries()).isZero();
+        h.close();
+    }
+
+    static SensorReading r(long t, double v) {
+        return reading(t, v, t / 1000);
+    }
+}
