@@ -176,7 +176,9 @@ public final class RuleBook implements Serializable {
                         "sensors entry '"
                                 + o.match().glob()
                                 + "'"
-                                + (kind == null ? "" : " with kind " + kind.name()));
+                                + (kind == null
+                                        ? " for a sensor of no kind"
+                                        : " with kind " + kind.name()));
             }
         }
     }

@@ -1,0 +1,197 @@
+package io.plantwatch.job;
+
+import static io.plantwatch.job.Harnesses.SENSOR;
+import static io.plantwatch.job.Harnesses.T0;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.job.rules.DetectorRules;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.AlertState;
+import io.plantwatch.model.Severity;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.streaming.api.watermark.Watermark;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.Test;
+
+class AlertLifecycleTest {
+    private KeyedOneInputStreamOperatorTestHarness<String, Signal, Alert> h;
+
+    private void open() throws Exception {
+        h =
+                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                        new AlertLifecycle(3_600_000),
+                        new AnomalyPipeline.SignalKey(),
+                        Types.STRING);
+        h.open();
+    }
+
+    @AfterEach
+    void close() throws Exception {
+        if (h != null) {
+            h.close();
+        }
+    }
+
+    private static DetectorRules.Alarm alarm(long onDelay, long offDelay) {
+        return new DetectorRules.Alarm("oil-range", Severity.CRITICAL, onDelay, offDelay);
+    }
+
+    private void onset(DetectorRules.Alarm a, long time, long start) throws Exception {
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.OUT_OF_RANGE,
+                        a,
+                        T0 + time,
+                        T0 + start,
+                        new double[] {99},
+                        "too hot"));
+    }
+
+    private void level(DetectorRules.Alarm a, boolean active, long time) throws Exception {
+        send(Signal.level(SENSOR, AlertKind.OUT_OF_RANGE, a, active, T0 + time));
+    }
+
+    private void send(Signal s) throws Exception {
+        h.processElement(new StreamRecord<>(s, s.time()));
+    }
+
+    private void watermark(long t) throws Exception {
+        h.processWatermark(new Watermark(T0 + t));
+    }
+
+    private List<String> drain() {
+        List<String> out =
+                h.extractOutputValues().stream()
+                        .map(
+                                a ->
+                                        a.state()
+                                                + "@"
+                                                + (a.eventTime() - T0)
+                                                + "/"
+                                                + (a.episodeStart() - T0))
+                        .toList();
+        h.getOutput().clear();
+        return out;
+    }
+
+    @Test
+    void opensOnOnsetOnlyOnceTheWatermarkPassesItAndResolvesAfterTheOffDelay() throws Exception {
+        open();
+        DetectorRules.Alarm a = alarm(0, 5_000);
+        level(a, true, 1000);
+        onset(a, 3000, 1000);
+        watermark(2999);
+        assertThat(drain()).isEmpty();
+        watermark(3000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000");
+
+        level(a, false, 10_000);
+        watermark(14_999);
+        assertThat(drain()).isEmpty();
+        watermark(15_000);
+        assertThat(drain()).containsExactly("RESOLVED@10000/1000");
+        assertThat(h.numEventTimeTimers()).isZero();
+        assertThat(h.numKeyedStateEntries()).isZero();
+    }
+
+    @Test
+    void bothEventsOfAnEpisodeShareTheDeterministicId() throws Exception {
+        open();
+        DetectorRules.Alarm a = alarm(0, 0);
+        onset(a, 3000, 1000);
+        level(a, false, 4000);
+        watermark(10_000);
+        List<Alert> alerts = h.extractOutputValues();
+        assertThat(alerts)
+                .extracting(Alert::state)
+                .containsExactly(AlertState.OPEN, AlertState.RESOLVED);
+        assertThat(alerts)
+                .extracting(Alert::alertId)
+                .containsOnly(Alert.idFor(SENSOR, "oil-range", T0 + 1000));
+        assertThat(alerts.get(0).severity()).isEqualTo(Severity.CRITICAL);
+        assertThat(alerts.get(0).message()).isEqualTo("too hot");
+        assertThat(alerts.get(0).values()).containsExactly(99.0);
+    }
+
+    @Test
+    void noSecondOpenWhileOneIsOpen() throws Exception {
+        open();
+        DetectorRules.Alarm a = alarm(0, 5_000);
+        onset(a, 1000, 1000);
+        onset(a, 2000, 2000);
+        onset(a, 9000, 7000);
+        watermark(20_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000");
+    }
+
+    @Test
+    void conditionReturningWithinTheOffDelayKeepsTheEpisodeOpen() throws Exception {
+        open();
+        DetectorRules.Alarm a = alarm(0, 5_000);
+        onset(a, 1000, 1000);
+        level(a, false, 2000);
+        level(a, true, 4000); // back before 2000 + 5000
+        level(a, false, 20_000);
+        watermark(24_999);
+        assertThat(drain()).containsExactly("OPEN@1000/1000");
+        watermark(25_000);
+        assertThat(drain()).containsExactly("RESOLVED@20000/1000");
+    }
+
+    @Test
+    void onDelaySuppressesAConditionThatClearsTooSoon() throws Exception {
+        open();
+        DetectorRules.Alarm a = alarm(10_000, 0);
+        onset(a, 1000, 1000);
+        level(a, false, 5000);
+        watermark(30_000);
+        assertThat(drain()).isEmpty();
+        assertThat(h.numKeyedStateEntries()).isZero();
+
+        onset(a, 40_000, 40_000);
+        watermark(49_999);
+        assertThat(drain()).isEmpty();
+        watermark(50_000);
+        assertThat(drain()).containsExactly("OPEN@40000/40000");
+    }
+
+    @Test
+    void signalsArrivingOutOfOrderAreAppliedInEventTimeOrder() throws Exception {
+        open();
+        DetectorRules.Alarm a = alarm(0, 0);
+        // The CLEAR of a later reading overtakes the ONSET that a CEP operator emits late.
+        level(a, false, 5000);
+        onset(a, 3000, 1000);
+        watermark(10_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000", "RESOLVED@5000/1000");
+    }
+
+    @Test
+    void rulesAreIndependent() throws Exception {
+        open();
+        DetectorRules.Alarm range = alarm(0, 0);
+        DetectorRules.Alarm other = new DetectorRules.Alarm("oil-spike", Severity.WARNING, 0, 0);
+        onset(range, 1000, 1000);
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.SPIKE,
+                        other,
+                        T0 + 1500,
+                        T0 + 1500,
+                        new double[0],
+                        "spike"));
+        level(other, false, 2000);
+        watermark(5000);
+        List<Alert> alerts = h.extractOutputValues();
+        assertThat(alerts)
+                .extracting(x -> x.rule() + " " + x.state())
+                .containsExactly("oil-range OPEN", "oil-spike OPEN", "oil-spike RESOLVED");
+    }
+}

@@ -1,0 +1,143 @@
+package io.plantwatch.job.rules;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.Severity;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+
+class RuleBookTest {
+    private static final String OVEN = "dresden/press-shop/line-2/oven-1/zone-1-temp";
+    private static final String PRESS = "dresden/press-shop/line-1/press-1/oil-temp";
+
+    private static RuleBook shipped() {
+        return RuleBook.load(Path.of("..", "config", "rules.yaml"));
+    }
+
+    @Test
+    void theShippedRulesLoadAndGiveEachKindItsRules() {
+        RuleBook book = shipped();
+        DetectorRules temp = book.resolve(PRESS, "degC");
+        assertThat(temp.spike().delta()).isEqualTo(8);
+        assertThat(temp.spike().alarm().severity()).isEqualTo(Severity.CRITICAL);
+        assertThat(temp.outOfRange().high()).isEqualTo(95);
+        assertThat(temp.missingData().afterMillis()).isEqualTo(300_000);
+        assertThat(temp.baseline()).isNotNull();
+
+        DetectorRules vibration = book.resolve("s/a/l/m/bearing", "mm/s");
+        assertThat(vibration.outOfRange().high()).isEqualTo(7.1);
+        assertThat(vibration.outOfRange().low()).isEqualTo(Double.NEGATIVE_INFINITY);
+        assertThat(vibration.flatline()).isNull();
+        assertThat(book.kindName("s/a/l/m/x", "%RH")).isEqualTo("humidity");
+        assertThat(book.kindName("s/a/l/m/x", "furlongs")).isNull();
+    }
+
+    @Test
+    void sensorOverridesChangeOnlyTheKeysTheyName() {
+        DetectorRules oven = shipped().resolve(OVEN, "degC");
+        assertThat(oven.outOfRange().low()).isEqualTo(150);
+        assertThat(oven.outOfRange().high()).isEqualTo(210);
+        assertThat(oven.outOfRange().count()).isEqualTo(3);
+        assertThat(oven.outOfRange().deadband()).isEqualTo(2);
+    }
+
+    @Test
+    void laterOverridesWinAndARuleCanBeSwitchedOff() {
+        RuleBook book =
+                RuleBook.parse(
+                        """
+                        defaults:
+                          spike: {delta: 5, within: 10s}
+                          missing-data: {after: 1m}
+                        sensors:
+                          - {match: "site/**", spike: {delta: 7}}
+                          - {match: "site/a/l/m/s1", spike: {delta: 9}, missing-data: false}
+                        """,
+                        "t");
+        assertThat(book.resolve("site/a/l/m/s1", "").spike().delta()).isEqualTo(9);
+        assertThat(book.resolve("site/a/l/m/s1", "").missingData()).isNull();
+        assertThat(book.resolve("site/a/l/m/s2", "").spike().delta()).isEqualTo(7);
+        assertThat(book.resolve("other/a/l/m/s2", "").spike().delta()).isEqualTo(5);
+    }
+
+    @Test
+    void aSensorNothingMatchesHasOnlyTheDefaults() {
+        DetectorRules none = RuleBook.parse("{}", "t").resolve(PRESS, "degC");
+        assertThat(none).isEqualTo(DetectorRules.NONE);
+    }
+
+    @Test
+    void patternShapesCoverEveryCombinationInTheBook() {
+        RuleBook book =
+                RuleBook.parse(
+                        """
+                        kinds:
+                          t: {units: [degC], rules: {spike: {delta: 5, within: 10s, confirm: 1}}}
+                        sensors:
+                          - {match: "**", spike: {delta: 5, within: 30s}}
+                        """,
+                        "t");
+        assertThat(book.spikeShapes())
+                .containsExactly(
+                        new PatternShape(1, 10_000),
+                        new PatternShape(1, 30_000),
+                        new PatternShape(2, 10_000),
+                        new PatternShape(2, 30_000));
+        assertThat(book.outOfRangeShapes()).containsExactly(new PatternShape(1, 60_000));
+    }
+
+    @Test
+    void badRulesFailAtLoadNamingTheFileSectionAndKey() {
+        assertThatThrownBy(
+                        () ->
+                                RuleBook.parse(
+                                        "kinds: {t: {units: [degC], rules: {spike: {delta: -1,"
+                                                + " within: 10s}}}}",
+                                        "rules.yaml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("rules.yaml")
+                .hasMessageContaining("kind t spike")
+                .hasMessageContaining("'delta' (-1)");
+        assertThatThrownBy(() -> RuleBook.parse("defaults: {spike: {delta: 1}}", "r"))
+                .hasMessageContaining("'within'")
+                .hasMessageContaining("is required");
+        assertThatThrownBy(() -> RuleBook.parse("defaults: {spikes: {delta: 1}}", "r"))
+                .hasMessageContaining("unknown rule 'spikes'");
+        assertThatThrownBy(
+                        () ->
+                                RuleBook.parse(
+                                        "defaults: {spike: {delta: 1, within: 1s, dleta: 2}}", "r"))
+                .hasMessageContaining("unknown key 'dleta'");
+        assertThatThrownBy(() -> RuleBook.parse("defaults: {out-of-range: {low: 5, high: 1}}", "r"))
+                .hasMessageContaining("must be below high");
+        assertThatThrownBy(() -> RuleBook.parse("kinds: {t: {rules: {}}}", "r"))
+                .hasMessageContaining("units or match");
+        assertThatThrownBy(() -> RuleBook.parse("sensors: [{spike: {delta: 1}}]", "r"))
+                .hasMessageContaining("'match'");
+        // An override that only breaks in combination with a kind is caught too.
+        assertThatThrownBy(
+                        () ->
+                                RuleBook.parse(
+                                        """
+                                        kinds: {t: {units: [degC], rules: {out-of-range: {low: 0, high: 10}}}}
+                                        sensors: [{match: "**", out-of-range: {low: 20}}]
+                                        """,
+                                        "r"))
+                .hasMessageContaining("with kind t")
+                .hasMessageContaining("must be below high");
+        // An override matching sensors of no kind must be complete on its own.
+        assertThatThrownBy(
+                        () ->
+                                RuleBook.parse(
+                                        """
+                                        kinds: {t: {units: [degC], rules: {spike: {delta: 5, within: 10s}}}}
+                                        sensors: [{match: "**", spike: {within: 30s}}]
+                                        """,
+                                        "r"))
+                .hasMessageContaining("for a sensor of no kind");
+        assertThatThrownBy(() -> RuleBook.parse("defaults: [", "r"))
+                .hasMessageContaining("not valid YAML");
+    }
+}
