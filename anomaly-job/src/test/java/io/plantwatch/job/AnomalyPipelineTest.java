@@ -1,0 +1,137 @@
+package io.plantwatch.job;
+
+import static io.plantwatch.job.Harnesses.OTHER;
+import static io.plantwatch.job.Harnesses.SENSOR;
+import static io.plantwatch.job.Harnesses.reading;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.SensorReading;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.test.junit5.MiniClusterExtension;
+import org.apache.flink.util.CloseableIterator;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * The whole topology on a MiniCluster (parallelism 2) from an in-memory source: the CEP patterns,
+ * the keyed detectors and the lifecycle together, through real network shuffles and serialization.
+ */
+class AnomalyPipelineTest {
+    @RegisterExtension
+    static final MiniClusterExtension CLUSTER =
+            new MiniClusterExtension(
+                    new MiniClusterResourceConfiguration.Builder()
+                            .setNumberTaskManagers(1)
+                            .setNumberSlotsPerTaskManager(2)
+                            .build());
+
+    static final String RULES =
+            """
+            kinds:
+              temperature:
+                units: [degC]
+                rules:
+                  spike: {delta: 8, within: 30s, confirm: 1, name: oil-spike, off-delay: 5s}
+                  out-of-range: {high: 95, count: 3, within: 1m, deadband: 2, name: oil-range, off-delay: 5s}
+                  flatline: {epsilon: 0.001, duration: 30s, count: 20, name: oil-stuck}
+            """;
+
+    /** 10 minutes at 1 Hz, with one spike, one excursion and one stuck period, and duplicates. */
+    static List<SensorReading> readings() {
+        List<SensorReading> out = new ArrayList<>();
+        for (int s = 0; s < 600; s++) {
+            double normal = 65 + Math.sin(s / 7.0) * 0.8;
+            double v = normal;
+            if (s >= 120 && s < 125) {
+                v = normal + 15; // spike
+            } else if (s >= 300 && s < 310) {
+                v = 100; // out of range
+            } else if (s >= 450 && s < 500) {
+                v = 64.2; // stuck
+            }
+            out.add(reading(s * 1000L, v, s));
+            out.add(reading(OTHER, s * 1000L, normal, s));
+            if (s % 50 == 0) {
+                out.add(reading(s * 1000L, v, s)); // a gateway duplicate
+            }
+        }
+        return out;
+    }
+
+    static List<Alert> run(List<SensorReading> input, String rules) throws Exception {
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        DataStream<SensorReading> readings =
+                env.fromData(input, TypeInformation.of(SensorReading.class))
+                        .assignTimestampsAndWatermarks(
+                                ReadingWatermarks.strategy(
+                                        Duration.ofSeconds(2),
+                                        Duration.ZERO,
+                                        Duration.ofDays(3650)));
+        AnomalyPipeline.Outputs out =
+                AnomalyPipeline.build(
+                        readings,
+                        new AnomalyPipeline.Settings(Duration.ofDays(3650).toMillis(), 3_600_000),
+                        RuleBook.parse(rules, "test rules"));
+        List<Alert> alerts = new ArrayList<>();
+        try (CloseableIterator<Alert> it = out.alerts().executeAndCollect("pipeline test")) {
+            it.forEachRemaining(alerts::add);
+        }
+        return alerts;
+    }
+
+    @Test
+    void eachInjectedFaultOpensAndResolvesItsAlerts() throws Exception {
+        List<Alert> alerts = run(readings(), RULES);
+
+        // The jump to 100 at 300 s is out of range and, rising 35 degC at once, a spike as well.
+        assertThat(alerts)
+                .extracting(a -> a.sensorId() + " " + a.rule() + " " + a.state())
+                .containsExactlyInAnyOrder(
+                        SENSOR + " oil-spike OPEN",
+                        SENSOR + " oil-spike RESOLVED",
+                        SENSOR + " oil-spike OPEN",
+                        SENSOR + " oil-spike RESOLVED",
+                        SENSOR + " oil-range OPEN",
+                        SENSOR + " oil-range RESOLVED",
+                        SENSOR + " oil-stuck OPEN",
+                        SENSOR + " oil-stuck RESOLVED");
+        Alert spike = alerts.stream().filter(a -> a.rule().equals("oil-spike")).findFirst().get();
+        assertThat(spike.episodeStart()).isEqualTo(Harnesses.T0 + 120_000);
+        assertThat(spike.message()).contains("rose from").contains("degC within 30 s");
+        Alert range = alerts.stream().filter(a -> a.rule().equals("oil-range")).findFirst().get();
+        assertThat(range.episodeStart()).isEqualTo(Harnesses.T0 + 300_000);
+        assertThat(range.message()).contains("above its high limit 95");
+        Alert stuck = alerts.stream().filter(a -> a.rule().equals("oil-stuck")).findFirst().get();
+        assertThat(stuck.episodeStart()).isEqualTo(Harnesses.T0 + 450_000);
+        // Each episode's OPEN and RESOLVED share one id.
+        assertThat(alerts.stream().map(Alert::alertId).distinct()).hasSize(4);
+    }
+
+    @Test
+    void theSameInputGivesTheSameAlertIdsAndStates() throws Exception {
+        List<String> first = idsAndStates(run(readings(), RULES));
+        List<SensorReading> reversedPerSecond = new ArrayList<>(readings());
+        // Out of order within the 2 s bound: swap every pair of seconds.
+        for (int i = 0; i + 5 < reversedPerSecond.size(); i += 6) {
+            List<SensorReading> block = new ArrayList<>(reversedPerSecond.subList(i, i + 6));
+            java.util.Collections.reverse(block);
+            for (int j = 0; j < 6; j++) {
+                reversedPerSecond.set(i + j, block.get(j));
+            }
+        }
+        assertThat(idsAndStates(run(reversedPerSecond, RULES))).isEqualTo(first);
+    }
+
+    private static List<String> idsAndStates(List<Alert> alerts) {
+        return alerts.stream().map(a -> a.alertId() + " " + a.state()).sorted().toList();
+    }
+}
