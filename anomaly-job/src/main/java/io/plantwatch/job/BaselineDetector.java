@@ -12,28 +12,32 @@ import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
- * Statistical anomaly: each sensor learns its own baseline, an exponentially weighted mean, and its
- * noise, and flags {@code consecutive} readings more than {@code k} noise deviations away from the
- * mean. It catches slow drifts and subtle faults that fixed thresholds miss.
+ * Statistical anomaly: each sensor learns its own baseline, an exponentially weighted mean and mean
+ * absolute deviation, and flags {@code consecutive} readings more than {@code k} robust deviations
+ * from the mean. It catches slow drifts and subtle faults that fixed thresholds miss.
  *
- * <p>The noise is estimated from successive differences (σ ≈ 0.886 · mean |x(t) − x(t−1)| for
- * Gaussian noise), not from distances to the mean: a drift makes the mean lag behind, and a scale
- * measured against the mean would grow with that lag and hide the very drift it should reveal;
- * successive differences of a slow ramp stay at the noise level. Robust in three ways: nothing is
- * flagged during the warm-up; each difference counts at most four times the current mean
- * difference, so one spike barely moves the scale; and each value is clipped to mean ± k σ before
- * it updates the mean, so an outlier does not drag the mean after it and a lasting shift is
- * absorbed only slowly. Clears below 80 % of k.
+ * <p>Robust where it matters: the warm-up's readings are kept and the baseline starts from their
+ * median and median absolute deviation, so a fault during the warm-up does not blind the detector
+ * afterwards (nothing is flagged during it); a value is clipped to mean ± k σ before it updates the
+ * mean, so an outlier does not drag the mean after it and a lasting shift is absorbed only slowly;
+ * and the noise scale learns ten times slower than the mean and only from readings within k/2 σ.
+ * Without that gate a drift would widen the scale as fast as the mean lags behind it, and hide in
+ * its own noise. The scale is measured against the mean rather than from successive differences
+ * because real sensors' noise is correlated (sensor-sim's is AR(1) with φ = 0.9), and differences
+ * of correlated noise understate it about threefold. Clears below 80 % of k.
  */
 public final class BaselineDetector extends KeyedProcessFunction<String, SensorReading, Signal> {
     private static final long serialVersionUID = 1L;
     private static final double CLEAR_FRACTION = 0.8;
 
-    /** Mean absolute successive difference times this estimates Gaussian noise's σ: √π / 2. */
-    static final double DIFF_TO_SIGMA = 0.8862;
+    /** Mean absolute deviation times this estimates a normal distribution's σ: √(π / 2). */
+    static final double MAD_TO_SIGMA = 1.2533;
 
-    /** A difference counts at most this many times the current mean difference. */
-    private static final double DIFF_CAP = 4;
+    /** Gaussian noise: mean absolute deviation / median absolute deviation = 0.7979 / 0.6745. */
+    static final double MEDIAN_TO_MEAN_ABS_DEVIATION = 1.183;
+
+    /** The scale learns this much slower than the mean. */
+    private static final double SCALE_SLOWER = 10;
 
     private final RuleBook book;
     private final long stateTtlMillis;
@@ -44,8 +48,8 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
     public static final class Baseline {
         public long n;
         public double mean;
-        public double meanDiff;
-        public double previous;
+        public double meanAbsDeviation;
+        public double[] warmup = new double[0];
         public int streak;
         public long streakStart;
         public boolean active;
@@ -69,6 +73,26 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
                                         stateTtlMillis));
     }
 
+    /** Median and median absolute deviation of the warm-up; then the readings are let go. */
+    static void startFrom(Baseline b) {
+        double[] sorted = b.warmup.clone();
+        java.util.Arrays.sort(sorted);
+        double median = median(sorted);
+        double[] deviations = new double[sorted.length];
+        for (int i = 0; i < sorted.length; i++) {
+            deviations[i] = Math.abs(sorted[i] - median);
+        }
+        java.util.Arrays.sort(deviations);
+        b.mean = median;
+        b.meanAbsDeviation = median(deviations) * MEDIAN_TO_MEAN_ABS_DEVIATION;
+        b.warmup = new double[0];
+    }
+
+    private static double median(double[] sorted) {
+        int n = sorted.length;
+        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
+    }
+
     @Override
     public void processElement(SensorReading r, Context ctx, Collector<Signal> out)
             throws Exception {
@@ -82,19 +106,17 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
         }
         double x = r.value();
         if (b.n < rule.warmup()) {
-            // Plain running means first, so the start does not weigh the first reading forever.
-            double a = Math.max(rule.alpha(), 1.0 / (b.n + 1));
-            b.mean += a * (x - b.mean);
-            if (b.n > 0) {
-                double d = Math.abs(x - b.previous);
-                b.meanDiff += Math.max(rule.alpha(), 1.0 / b.n) * (d - b.meanDiff);
-            }
-            b.previous = x;
+            double[] w = java.util.Arrays.copyOf(b.warmup, b.warmup.length + 1);
+            w[w.length - 1] = x;
+            b.warmup = w;
             b.n++;
+            if (b.n == rule.warmup()) {
+                startFrom(b);
+            }
             state.update(b);
             return;
         }
-        double sigma = Math.max(b.meanDiff * DIFF_TO_SIGMA, 1e-9 + 1e-6 * Math.abs(b.mean));
+        double sigma = Math.max(b.meanAbsDeviation * MAD_TO_SIGMA, 1e-9 + 1e-6 * Math.abs(b.mean));
         double score = (x - b.mean) / sigma;
         if (Math.abs(score) > rule.k()) {
             if (b.streak == 0) {
@@ -135,12 +157,13 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
                                 r.sensorId(), AlertKind.DRIFT, rule.alarm(), false, r.timestamp()));
             }
         }
+        if (Math.abs(score) <= rule.k() / 2) {
+            b.meanAbsDeviation +=
+                    rule.alpha() / SCALE_SLOWER * (Math.abs(x - b.mean) - b.meanAbsDeviation);
+        }
         double clipped =
                 Math.max(b.mean - rule.k() * sigma, Math.min(b.mean + rule.k() * sigma, x));
         b.mean += rule.alpha() * (clipped - b.mean);
-        double d = Math.min(Math.abs(x - b.previous), DIFF_CAP * Math.max(b.meanDiff, 1e-12));
-        b.meanDiff += rule.alpha() * (d - b.meanDiff);
-        b.previous = x;
         b.n++;
         state.update(b);
     }

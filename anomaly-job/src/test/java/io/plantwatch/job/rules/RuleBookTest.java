@@ -22,14 +22,15 @@ class RuleBookTest {
         DetectorRules temp = book.resolve(PRESS, "degC");
         assertThat(temp.spike().delta()).isEqualTo(8);
         assertThat(temp.spike().alarm().severity()).isEqualTo(Severity.CRITICAL);
-        assertThat(temp.outOfRange().high()).isEqualTo(95);
+        assertThat(temp.outOfRange().high()).isEqualTo(80);
+        assertThat(book.resolve("s/a/l/m/bearing-temp", "degC").outOfRange().high()).isEqualTo(90);
         assertThat(temp.missingData().afterMillis()).isEqualTo(300_000);
         assertThat(temp.baseline()).isNotNull();
 
         DetectorRules vibration = book.resolve("s/a/l/m/bearing", "mm/s");
         assertThat(vibration.outOfRange().high()).isEqualTo(7.1);
         assertThat(vibration.outOfRange().low()).isEqualTo(Double.NEGATIVE_INFINITY);
-        assertThat(vibration.flatline()).isNull();
+        assertThat(vibration.rateOfChange()).isNull();
         assertThat(book.kindName("s/a/l/m/x", "%RH")).isEqualTo("humidity");
         assertThat(book.kindName("s/a/l/m/x", "furlongs")).isNull();
     }
