@@ -50,44 +50,11 @@ public final class KafkaIo {
     }
 
     public static KafkaSink<Alert> alerts(JobSettings s) {
-        String topic = s.alertsTopic();
-        AvroAlertCodec codec = new AvroAlertCodec();
-        return sink(
-                s,
-                "alerts",
-                (KafkaRecordSerializationSchema<Alert>)
-                        (a, ctx, ts) ->
-                                new ProducerRecord<>(
-                                        topic,
-                                        null,
-                                        a.eventTime(),
-                                        utf8(a.key()),
-                                        codec.encode(a)));
+        return sink(s, "alerts", new AlertSerializer(s.alertsTopic()));
     }
 
     public static KafkaSink<LateReading> late(JobSettings s) {
-        String topic = s.lateTopic();
-        AvroReadingCodec codec = new AvroReadingCodec();
-        return sink(
-                s,
-                "late",
-                (KafkaRecordSerializationSchema<LateReading>)
-                        (l, ctx, ts) -> {
-                            RecordHeaders headers = new RecordHeaders();
-                            headers.add(
-                                    new RecordHeader(Topics.HEADER_LATE_REASON, utf8(l.reason())));
-                            headers.add(
-                                    new RecordHeader(
-                                            Topics.HEADER_LATE_WATERMARK,
-                                            utf8(Long.toString(l.watermark()))));
-                            return new ProducerRecord<>(
-                                    topic,
-                                    null,
-                                    null,
-                                    utf8(l.reading().key()),
-                                    codec.encode(l.reading()),
-                                    headers);
-                        });
+        return sink(s, "late", new LateSerializer(s.lateTopic()));
     }
 
     public static KafkaSink<CompletenessReport> completeness(JobSettings s) {
@@ -103,6 +70,55 @@ public final class KafkaIo {
                                         c.minute(),
                                         utf8(c.sensorId()),
                                         utf8(c.toJson())));
+    }
+
+    /** Alerts keyed by sensor id, Avro in the versioned frame, stamped with their event time. */
+    static final class AlertSerializer implements KafkaRecordSerializationSchema<Alert> {
+        private static final long serialVersionUID = 1L;
+        private final String topic;
+        private transient AvroAlertCodec codec;
+
+        AlertSerializer(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> serialize(
+                Alert a, KafkaSinkContext context, Long timestamp) {
+            if (codec == null) {
+                codec = new AvroAlertCodec();
+            }
+            return new ProducerRecord<>(topic, null, a.eventTime(), utf8(a.key()), codec.encode(a));
+        }
+    }
+
+    /**
+     * Late readings in the same frame as {@code sensor-readings}, so any reading consumer reads
+     * them; why and against which watermark in the {@code late.*} headers.
+     */
+    static final class LateSerializer implements KafkaRecordSerializationSchema<LateReading> {
+        private static final long serialVersionUID = 1L;
+        private final String topic;
+        private transient AvroReadingCodec codec;
+
+        LateSerializer(String topic) {
+            this.topic = topic;
+        }
+
+        @Override
+        public ProducerRecord<byte[], byte[]> serialize(
+                LateReading l, KafkaSinkContext context, Long timestamp) {
+            if (codec == null) {
+                codec = new AvroReadingCodec();
+            }
+            RecordHeaders headers = new RecordHeaders();
+            headers.add(new RecordHeader(Topics.HEADER_LATE_REASON, utf8(l.reason())));
+            headers.add(
+                    new RecordHeader(
+                            Topics.HEADER_LATE_WATERMARK, utf8(Long.toString(l.watermark()))));
+            return new ProducerRecord<>(
+                    topic, null, null, utf8(l.reading().key()), codec.encode(l.reading()), headers);
+        }
     }
 
     private static <T> KafkaSink<T> sink(

@@ -1,7 +1,6 @@
 package io.plantwatch.sim.fleet;
 
 import io.plantwatch.model.SensorGlob;
-
 import java.time.Duration;
 import java.util.Objects;
 
