@@ -154,20 +154,29 @@ public final class AnomalyJob implements Callable<Integer> {
     /** Kafka source, the pipeline, Kafka sinks: the whole job on {@code env}. */
     public static AnomalyPipeline.Outputs wire(
             StreamExecutionEnvironment env, JobSettings s, RuleBook book) {
-        DataStream<SensorReading> readings =
-                env.fromSource(
-                                KafkaIo.readings(s),
-                                ReadingWatermarks.strategy(
-                                        s.outOfOrderness(), s.idleness(), s.maxFutureSkew()),
-                                "Kafka " + s.readingsTopic())
-                        .uid("kafka-readings");
-        AnomalyPipeline.Outputs out = AnomalyPipeline.build(readings, s.pipelineSettings(), book);
+        AnomalyPipeline.Outputs out =
+                AnomalyPipeline.build(source(env, s), s.pipelineSettings(), book);
+        sinks(out, s);
+        return out;
+    }
+
+    /** Readings from Kafka with their event-time watermarks, generated per partition. */
+    public static DataStream<SensorReading> source(StreamExecutionEnvironment env, JobSettings s) {
+        return env.fromSource(
+                        KafkaIo.readings(s),
+                        ReadingWatermarks.strategy(
+                                s.outOfOrderness(), s.idleness(), s.maxFutureSkew()),
+                        "Kafka " + s.readingsTopic())
+                .uid("kafka-readings");
+    }
+
+    /** Alerts, late readings and completeness reports to their Kafka topics. */
+    public static void sinks(AnomalyPipeline.Outputs out, JobSettings s) {
         out.alerts().sinkTo(KafkaIo.alerts(s)).uid("kafka-alerts").name("Kafka " + s.alertsTopic());
         out.late().sinkTo(KafkaIo.late(s)).uid("kafka-late").name("Kafka " + s.lateTopic());
         out.completeness()
                 .sinkTo(KafkaIo.completeness(s))
                 .uid("kafka-completeness")
                 .name("Kafka " + s.completenessTopic());
-        return out;
     }
 }

@@ -34,6 +34,7 @@ import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.runtime.testutils.MiniClusterResourceConfiguration;
+import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.test.junit5.MiniClusterExtension;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -46,6 +47,8 @@ import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The job as {@code flink run} wires it (Kafka source and sinks, the shipped rules) on a
@@ -272,6 +275,158 @@ class AnomalyJobKafkaTest {
         }
     }
 
+    /** 15 minutes of the shipped fleet at 1 Hz each, ending a few minutes ago. */
+    private static List<SensorReading> simulate(
+            long start, List<AnomalySpec> scenario, List<Label> labels) {
+        FleetSimulation sim =
+                new FleetSimulation(
+                        Fleet.load(Path.of("..", "config", "fleet.yaml")),
+                        new SimulationSettings(
+                                9,
+                                start,
+                                Duration.ofMinutes(15),
+                                Double.POSITIVE_INFINITY,
+                                42,
+                                scenario,
+                                Set.of(),
+                                0,
+                                false,
+                                new TopicTemplate(
+                                        TopicTemplate.DEFAULT_PREFIX,
+                                        TopicTemplate.DEFAULT_TEMPLATE)),
+                        labels::add);
+        List<SensorReading> out = new ArrayList<>();
+        while (sim.hasNext()) {
+            Emission e = sim.next();
+            if (e.type() != Emission.Type.MALFORMED) {
+                out.add(e.reading());
+            }
+        }
+        sim.finish();
+        return out;
+    }
+
+    @ParameterizedTest
+    @ValueSource(strings = {"at-least-once", "exactly-once"})
+    void aFailureAfterACheckpointLosesNoAlertAndExactlyOnceDoublesNone(String delivery)
+            throws Exception {
+        long start =
+                (System.currentTimeMillis() - Duration.ofMinutes(17).toMillis()) / 60_000 * 60_000;
+        List<SensorReading> data =
+                simulate(
+                        start,
+                        List.of(
+                                spec(200, PRESS1_OIL, AnomalyKind.SPIKE, 10, 15.0, null),
+                                spec(300, ZONE1, AnomalyKind.OUT_OF_RANGE, 30, null, null),
+                                spec(500, PRESS2_PRESSURE, AnomalyKind.FLATLINE, 120, null, null),
+                                spec(600, ZONE2, AnomalyKind.DRIFT, 200, 20.0, null),
+                                spec(700, HUMIDITY, AnomalyKind.SPIKE, 10, 20.0, null)),
+                        new ArrayList<>());
+        List<String> reference = runOnce("ref-" + delivery + "-", delivery, data, start, false);
+        List<String> recovered = runOnce("rec-" + delivery + "-", delivery, data, start, true);
+
+        System.out.printf(
+                "%s: %d alert events without failure; %d with a failure and restore, %d distinct%n",
+                delivery, reference.size(), recovered.size(), Set.copyOf(recovered).size());
+        assertThat(FailOnceAfterCheckpoint.FAILED).isTrue();
+        assertThat(reference).isNotEmpty().doesNotHaveDuplicates();
+        assertThat(Set.copyOf(recovered)).isEqualTo(Set.copyOf(reference));
+        if (delivery.equals("exactly-once")) {
+            assertThat(recovered).doesNotHaveDuplicates();
+        }
+    }
+
+    /** Runs the job over {@code data}; returns every alert event as "id state", in topic order. */
+    private static List<String> runOnce(
+            String prefix, String delivery, List<SensorReading> data, long start, boolean fail)
+            throws Exception {
+        JobSettings settings = settings(prefix, delivery);
+        kafka.createTopics(
+                2,
+                settings.readingsTopic(),
+                settings.alertsTopic(),
+                settings.lateTopic(),
+                settings.completenessTopic());
+        FailOnceAfterCheckpoint.reset();
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        AnomalyJob.flinkConfiguration(settings));
+        env.setParallelism(2);
+        DataStream<SensorReading> readings = AnomalyJob.source(env, settings);
+        if (fail) {
+            readings =
+                    readings.map(new FailOnceAfterCheckpoint())
+                            .returns(SensorReading.class)
+                            .uid("fail-once");
+        }
+        AnomalyJob.sinks(
+                AnomalyPipeline.build(
+                        readings,
+                        settings.pipelineSettings(),
+                        AnomalyJob.loadRules(Path.of("..", "config", "rules.yaml"))),
+                settings);
+        JobClient job = env.executeAsync(prefix + "job");
+        try {
+            int half = data.size() / 2;
+            produce(settings.readingsTopic(), data.subList(0, half));
+            if (fail) {
+                await().atMost(Duration.ofSeconds(60))
+                        .untilTrue(FailOnceAfterCheckpoint.CHECKPOINTED);
+                FailOnceAfterCheckpoint.ARMED.set(true);
+            }
+            produce(settings.readingsTopic(), data.subList(half, data.size()));
+            if (fail) {
+                await().atMost(Duration.ofSeconds(60)).untilTrue(FailOnceAfterCheckpoint.FAILED);
+            }
+            long after = start + Duration.ofMinutes(16).toMillis();
+            produce(
+                    settings.readingsTopic(),
+                    data.stream()
+                            .map(SensorReading::sensorId)
+                            .distinct()
+                            .map(id -> SensorReading.of(id, after, 1.0))
+                            .toList());
+            Map<String, List<Map<String, Long>>> completeness = new HashMap<>();
+            long lastMinute = start + 14 * 60_000;
+            await().atMost(Duration.ofSeconds(120))
+                    .until(
+                            () -> {
+                                readCompleteness(settings.completenessTopic(), completeness);
+                                return completeness.size() == 9
+                                        && completeness.values().stream()
+                                                .allMatch(
+                                                        l ->
+                                                                l.stream()
+                                                                        .anyMatch(
+                                                                                m ->
+                                                                                        m.get(
+                                                                                                        "minute")
+                                                                                                >= lastMinute));
+                            });
+            AvroAlertCodec codec = new AvroAlertCodec();
+            List<String> alerts = new CopyOnWriteArrayList<>();
+            // Done when no new alert event arrived for three seconds (three checkpoints).
+            java.util.concurrent.atomic.AtomicInteger seen =
+                    new java.util.concurrent.atomic.AtomicInteger(-1);
+            await().atMost(Duration.ofSeconds(60))
+                    .pollInterval(Duration.ofMillis(500))
+                    .during(Duration.ofSeconds(3))
+                    .until(
+                            () -> {
+                                poll(settings.alertsTopic())
+                                        .forEach(
+                                                r -> {
+                                                    Alert a = codec.decode(r.value()).value();
+                                                    alerts.add(a.alertId() + " " + a.state());
+                                                });
+                                return seen.getAndSet(alerts.size()) == alerts.size();
+                            });
+            return alerts;
+        } finally {
+            job.cancel().get();
+        }
+    }
+
     private static boolean isInLateWindow(SensorReading r, long start) {
         return r.timestamp() >= start + 700_000 && r.timestamp() < start + 710_000;
     }
@@ -285,7 +440,13 @@ class AnomalyJobKafkaTest {
     }
 
     static JobSettings settings(String prefix) {
+        return settings(prefix, "at-least-once");
+    }
+
+    static JobSettings settings(String prefix, String delivery) {
         Map<String, String> s = new HashMap<>();
+        s.put("kafka.delivery", delivery);
+        s.put("kafka.transactional-id-prefix", prefix + "tx");
         s.put("kafka.bootstrap", kafka.bootstrapServers());
         s.put("kafka.group-id", prefix + "job");
         s.put("kafka.readings-topic", prefix + Topics.SENSOR_READINGS);
