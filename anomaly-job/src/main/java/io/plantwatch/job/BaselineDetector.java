@@ -16,15 +16,16 @@ import org.apache.flink.util.Collector;
  * absolute deviation, and flags {@code consecutive} readings more than {@code k} robust deviations
  * from the mean. It catches slow drifts and subtle faults that fixed thresholds miss.
  *
- * <p>Robust where it matters: the warm-up's readings are kept and the baseline starts from their
- * median and median absolute deviation, so a fault during the warm-up does not blind the detector
- * afterwards (nothing is flagged during it); a value is clipped to mean ± k σ before it updates the
- * mean, so an outlier does not drag the mean after it and a lasting shift is absorbed only slowly;
- * and the noise scale learns ten times slower than the mean and only from readings within k/2 σ.
- * Without that gate a drift would widen the scale as fast as the mean lags behind it, and hide in
- * its own noise. The scale is measured against the mean rather than from successive differences
- * because real sensors' noise is correlated (sensor-sim's is AR(1) with φ = 0.9), and differences
- * of correlated noise understate it about threefold. Clears below 80 % of k.
+ * <p>Robust where it matters: the first 31 readings are kept and the baseline starts from their
+ * median and median absolute deviation (the rest of the warm-up learns as below), so a fault during
+ * the warm-up does not blind the detector afterwards (nothing is flagged during it); a value is
+ * clipped to mean ± k σ before it updates the mean, so an outlier does not drag the mean after it
+ * and a lasting shift is absorbed only slowly; and the noise scale learns ten times slower than the
+ * mean and only from readings within k/2 σ. Without that gate a drift would widen the scale as fast
+ * as the mean lags behind it, and hide in its own noise. The scale is measured against the mean
+ * rather than from successive differences because real sensors' noise is correlated (sensor-sim's
+ * is AR(1) with φ = 0.9), and differences of correlated noise understate it about threefold. Clears
+ * below 80 % of k.
  */
 public final class BaselineDetector extends KeyedProcessFunction<String, SensorReading, Signal> {
     private static final long serialVersionUID = 1L;
@@ -35,6 +36,9 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
 
     /** Gaussian noise: mean absolute deviation / median absolute deviation = 0.7979 / 0.6745. */
     static final double MEDIAN_TO_MEAN_ABS_DEVIATION = 1.183;
+
+    /** The first readings kept for a robust start; the rest of the warm-up learns online. */
+    static final int WARMUP_SAMPLE = 31;
 
     /** The scale learns this much slower than the mean. */
     private static final double SCALE_SLOWER = 10;
@@ -73,6 +77,25 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
                                         stateTtlMillis));
     }
 
+    /**
+     * One step of the baseline: the scale from ordinary readings only, the mean from the value
+     * clipped to mean ± k σ.
+     */
+    private static void learn(Baseline b, double x, DetectorRules.Baseline rule) {
+        double sigma = sigma(b);
+        if (Math.abs(x - b.mean) <= rule.k() / 2 * sigma) {
+            b.meanAbsDeviation +=
+                    rule.alpha() / SCALE_SLOWER * (Math.abs(x - b.mean) - b.meanAbsDeviation);
+        }
+        double clipped =
+                Math.max(b.mean - rule.k() * sigma, Math.min(b.mean + rule.k() * sigma, x));
+        b.mean += rule.alpha() * (clipped - b.mean);
+    }
+
+    private static double sigma(Baseline b) {
+        return Math.max(b.meanAbsDeviation * MAD_TO_SIGMA, 1e-9 + 1e-6 * Math.abs(b.mean));
+    }
+
     /** Median and median absolute deviation of the warm-up; then the readings are let go. */
     static void startFrom(Baseline b) {
         double[] sorted = b.warmup.clone();
@@ -106,17 +129,21 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
         }
         double x = r.value();
         if (b.n < rule.warmup()) {
-            double[] w = java.util.Arrays.copyOf(b.warmup, b.warmup.length + 1);
-            w[w.length - 1] = x;
-            b.warmup = w;
-            b.n++;
-            if (b.n == rule.warmup()) {
-                startFrom(b);
+            if (b.n < WARMUP_SAMPLE) {
+                double[] w = java.util.Arrays.copyOf(b.warmup, b.warmup.length + 1);
+                w[w.length - 1] = x;
+                b.warmup = w;
+                if (b.n + 1 == WARMUP_SAMPLE || b.n + 1 == rule.warmup()) {
+                    startFrom(b);
+                }
+            } else {
+                learn(b, x, rule);
             }
+            b.n++;
             state.update(b);
             return;
         }
-        double sigma = Math.max(b.meanAbsDeviation * MAD_TO_SIGMA, 1e-9 + 1e-6 * Math.abs(b.mean));
+        double sigma = sigma(b);
         double score = (x - b.mean) / sigma;
         if (Math.abs(score) > rule.k()) {
             if (b.streak == 0) {
@@ -157,13 +184,7 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
                                 r.sensorId(), AlertKind.DRIFT, rule.alarm(), false, r.timestamp()));
             }
         }
-        if (Math.abs(score) <= rule.k() / 2) {
-            b.meanAbsDeviation +=
-                    rule.alpha() / SCALE_SLOWER * (Math.abs(x - b.mean) - b.meanAbsDeviation);
-        }
-        double clipped =
-                Math.max(b.mean - rule.k() * sigma, Math.min(b.mean + rule.k() * sigma, x));
-        b.mean += rule.alpha() * (clipped - b.mean);
+        learn(b, x, rule);
         b.n++;
         state.update(b);
     }

@@ -1,0 +1,10 @@
+#!/usr/bin/env bash
+# The anomaly job against reading Kafka alone, per fleet size, and its detection latency at
+# 10,000 readings/s; one run on a local MiniCluster, everything on loopback.
+# Usage: bench/anomaly-job.sh [readings per measurement] [fleet sizes] [latency seconds]
+#        (default 1000000 10000,100000 40)
+set -euo pipefail
+cd "$(dirname "$0")/.."
+./mvnw -B -q -pl benchmarks -am package -DskipTests -Dspotless.check.skip
+exec java -Xmx3g ${BENCH_JAVA_OPTS:-} -cp "benchmarks/target/classes:$(cat benchmarks/target/classpath.txt)" \
+  io.plantwatch.bench.AnomalyJobBenchmark "$@"

@@ -1,0 +1,450 @@
+package io.plantwatch.bench;
+
+import io.plantwatch.infra.EmbeddedKafka;
+import io.plantwatch.job.AnomalyJob;
+import io.plantwatch.job.JobSettings;
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.AlertState;
+import io.plantwatch.model.AvroAlertCodec;
+import io.plantwatch.model.AvroReadingCodec;
+import io.plantwatch.model.Quality;
+import io.plantwatch.model.SensorId;
+import io.plantwatch.model.SensorReading;
+import io.plantwatch.model.TopicTemplate;
+import io.plantwatch.sim.fleet.AnomalyKind;
+import io.plantwatch.sim.fleet.Emission;
+import io.plantwatch.sim.fleet.Fleet;
+import io.plantwatch.sim.fleet.FleetSimulation;
+import io.plantwatch.sim.fleet.SimulationSettings;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.stream.Stream;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+
+/**
+ * The anomaly job against the raw speed of reading Kafka, in one run on a local MiniCluster
+ * (parallelism 2): (a) a baseline job that only reads {@code sensor-readings}, deserializes and
+ * discards, (b) the full job (shipped rules, every detector, RocksDB, alerts to Kafka), for each
+ * fleet size; then the detection latency from a reading's publish to its alert in Kafka at 10,000
+ * readings/s with 500 ms out-of-orderness.
+ *
+ * <p>Throughput is measured from the consumer group's committed offsets, which the job commits at
+ * each checkpoint (every second here): the rate between the first and the last commit, so start-up
+ * is not counted. Checkpoint size: the files of the last checkpoint taken after every reading was
+ * read (incremental RocksDB: the shared files plus the checkpoint's own), per sensor.
+ *
+ * <p>Prints numbers, asserts nothing. Arguments: {@code [readings per measurement] [fleet sizes]
+ * [latency seconds]}, default {@code 1000000 10000,100000 40}.
+ */
+public final class AnomalyJobBenchmark {
+    private static final int PARTITIONS = 4;
+
+    private AnomalyJobBenchmark() {}
+
+    public static void main(String[] args) {
+        try {
+            run(args);
+            System.exit(0);
+        } catch (Exception | Error e) {
+            e.printStackTrace();
+            System.exit(1);
+        }
+    }
+
+    private static void run(String[] args) throws Exception {
+        int total = args.length > 0 ? Integer.parseInt(args[0]) : 1_000_000;
+        List<Integer> fleets =
+                Stream.of((args.length > 1 ? args[1] : "10000,100000").split(","))
+                        .map(Integer::parseInt)
+                        .toList();
+        int latencySeconds = args.length > 2 ? Integer.parseInt(args[2]) : 40;
+        RuleBook rules = AnomalyJob.loadRules(null);
+        List<String> rows = new ArrayList<>();
+        Path root = Files.createTempDirectory("plantwatch-job-bench");
+        try (EmbeddedKafka kafka =
+                EmbeddedKafka.builder().defaultPartitions(PARTITIONS).build().start()) {
+            for (int sensors : fleets) {
+                String topic = "readings-" + sensors;
+                kafka.createTopic(topic, PARTITIONS);
+                long produced = produceFleet(kafka, topic, sensors, total);
+                Result a = throughput(kafka, root, topic, "a-" + sensors, null, produced);
+                Result b = throughput(kafka, root, topic, "b-" + sensors, rules, produced);
+                String row =
+                        String.format(
+                                Locale.ROOT,
+                                "%,d sensors, %,d readings: (a) read+decode %,.0f readings/s  (b) full"
+                                        + " job %,.0f readings/s  b/a = %.2f  checkpoint %,d B (%.0f B"
+                                        + " per sensor)",
+                                sensors,
+                                produced,
+                                a.rate,
+                                b.rate,
+                                b.rate / a.rate,
+                                b.checkpointBytes,
+                                b.checkpointBytes / (double) sensors);
+                System.out.println(row);
+                rows.add(row);
+            }
+            String latency = latency(kafka, root, rules, latencySeconds);
+            System.out.println(latency);
+            rows.add(latency);
+        } finally {
+            deleteQuietly(root);
+        }
+        System.out.println();
+        System.out.println("== summary (" + Runtime.getRuntime().availableProcessors() + " cores)");
+        rows.forEach(System.out::println);
+    }
+
+    record Result(double rate, long checkpointBytes) {}
+
+    /**
+     * The simulator's generated fleet at 1 Hz per sensor, with random faults, as fast as it goes.
+     */
+    private static long produceFleet(EmbeddedKafka kafka, String topic, int sensors, int total) {
+        double seconds = Math.ceil(total / (double) sensors);
+        long start = System.currentTimeMillis() - (long) (seconds * 1000) - 60_000;
+        FleetSimulation sim =
+                new FleetSimulation(
+                        Fleet.generated(sensors),
+                        new SimulationSettings(
+                                sensors,
+                                start,
+                                Duration.ofMillis((long) (seconds * 1000)),
+                                Double.POSITIVE_INFINITY,
+                                7,
+                                List.of(),
+                                Set.of(
+                                        AnomalyKind.SPIKE,
+                                        AnomalyKind.OUT_OF_RANGE,
+                                        AnomalyKind.FLATLINE,
+                                        AnomalyKind.DRIFT,
+                                        AnomalyKind.DUPLICATE),
+                                2,
+                                false,
+                                new TopicTemplate(
+                                        TopicTemplate.DEFAULT_PREFIX,
+                                        TopicTemplate.DEFAULT_TEMPLATE)),
+                        label -> {});
+        AvroReadingCodec codec = new AvroReadingCodec();
+        long n = 0;
+        try (KafkaProducer<byte[], byte[]> p = producer(kafka)) {
+            while (sim.hasNext()) {
+                Emission e = sim.next();
+                if (e.type() == Emission.Type.MALFORMED) {
+                    continue;
+                }
+                p.send(new ProducerRecord<>(topic, key(e.reading()), codec.encode(e.reading())));
+                n++;
+            }
+            sim.finish();
+            p.flush();
+        }
+        return n;
+    }
+
+    private static Result throughput(
+            EmbeddedKafka kafka, Path root, String topic, String name, RuleBook rules, long total)
+            throws Exception {
+        Map<String, String> flags = new HashMap<>();
+        flags.put("kafka.bootstrap", kafka.bootstrapServers());
+        flags.put("kafka.group-id", name);
+        flags.put("kafka.readings-topic", topic);
+        flags.put("kafka.alerts-topic", name + "-alerts");
+        flags.put("kafka.late-topic", name + "-late");
+        flags.put("kafka.completeness-topic", name + "-completeness");
+        flags.put("kafka.starting-offsets", "earliest");
+        flags.put("checkpoint.interval", "1s");
+        Path checkpoints = root.resolve(name);
+        flags.put("checkpoint.dir", checkpoints.toUri().toString());
+        JobSettings s = JobSettings.load(null, Map.of(), flags);
+        Configuration conf = AnomalyJob.flinkConfiguration(s);
+        conf.setString(
+                "execution.checkpointing.externalized-checkpoint-retention",
+                "RETAIN_ON_CANCELLATION");
+        conf.setString("taskmanager.memory.managed.size", "256m");
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        env.setParallelism(2);
+        if (rules == null) {
+            AnomalyJob.source(env, s).sinkTo(new DiscardingSink<>()).name("discard");
+        } else {
+            kafka.createTopics(
+                    PARTITIONS, name + "-alerts", name + "-late", name + "-completeness");
+            AnomalyJob.wire(env, s, rules);
+        }
+        JobClient job = env.executeAsync(name);
+        long firstAt = 0;
+        long firstCommitted = 0;
+        long lastAt;
+        try (Admin admin = kafka.createAdmin()) {
+            while (true) {
+                long committed = committed(admin, name);
+                long now = System.nanoTime();
+                if (committed > 0 && firstAt == 0) {
+                    firstAt = now;
+                    firstCommitted = committed;
+                }
+                if (committed >= total) {
+                    lastAt = now;
+                    break;
+                }
+                Thread.sleep(50);
+            }
+        }
+        job.cancel().get();
+        double rate = (total - firstCommitted) / ((lastAt - firstAt) / 1e9);
+        return new Result(rate, rules == null ? 0 : lastCheckpointBytes(checkpoints));
+    }
+
+    private static long committed(Admin admin, String group) throws Exception {
+        Map<TopicPartition, OffsetAndMetadata> offsets =
+                admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+        return offsets.values().stream().mapToLong(o -> o == null ? 0 : o.offset()).sum();
+    }
+
+    /** The newest completed checkpoint's own files plus the shared (incremental) files. */
+    private static long lastCheckpointBytes(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> jobs = Files.list(dir)) {
+            Path jobDir = jobs.filter(Files::isDirectory).findFirst().orElse(null);
+            if (jobDir == null) {
+                return 0;
+            }
+            Path latest;
+            try (Stream<Path> chks = Files.list(jobDir)) {
+                latest =
+                        chks.filter(p -> p.getFileName().toString().startsWith("chk-"))
+                                .filter(p -> Files.exists(p.resolve("_metadata")))
+                                .max((x, y) -> Long.compare(number(x), number(y)))
+                                .orElse(null);
+            }
+            return (latest == null ? 0 : size(latest)) + size(jobDir.resolve("shared"));
+        }
+    }
+
+    private static long number(Path chk) {
+        return Long.parseLong(chk.getFileName().toString().substring(4));
+    }
+
+    /** Bytes under {@code p}; files Flink deletes meanwhile are skipped. */
+    private static long size(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return 0;
+        }
+        long[] bytes = {0};
+        Files.walkFileTree(
+                p,
+                new java.nio.file.SimpleFileVisitor<>() {
+                    @Override
+                    public java.nio.file.FileVisitResult visitFile(
+                            Path file, java.nio.file.attribute.BasicFileAttributes attrs) {
+                        bytes[0] += attrs.size();
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+
+                    @Override
+                    public java.nio.file.FileVisitResult visitFileFailed(Path file, IOException e) {
+                        return java.nio.file.FileVisitResult.CONTINUE;
+                    }
+                });
+        return bytes[0];
+    }
+
+    /**
+     * 10,000 temperature sensors at 1 Hz, published in real time; every 100 ms one sensor spikes
+     * for two readings (the shipped spike rule asks for one confirming reading). Latency: from the
+     * publish of the confirming reading to the OPEN alert read back from Kafka.
+     */
+    private static String latency(EmbeddedKafka kafka, Path root, RuleBook rules, int seconds)
+            throws Exception {
+        String name = "latency";
+        kafka.createTopics(
+                PARTITIONS,
+                name + "-readings",
+                name + "-alerts",
+                name + "-late",
+                name + "-completeness");
+        Map<String, String> flags = new HashMap<>();
+        flags.put("kafka.bootstrap", kafka.bootstrapServers());
+        flags.put("kafka.group-id", name);
+        flags.put("kafka.readings-topic", name + "-readings");
+        flags.put("kafka.alerts-topic", name + "-alerts");
+        flags.put("kafka.late-topic", name + "-late");
+        flags.put("kafka.completeness-topic", name + "-completeness");
+        flags.put("watermark.out-of-orderness", "500ms");
+        flags.put("checkpoint.dir", root.resolve(name).toUri().toString());
+        JobSettings s = JobSettings.load(null, Map.of(), flags);
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        AnomalyJob.flinkConfiguration(s));
+        env.setParallelism(2);
+        AnomalyJob.wire(env, s, rules);
+        JobClient job = env.executeAsync(name);
+
+        int sensors = 10_000;
+        SensorId[] ids = new SensorId[sensors];
+        for (int i = 0; i < sensors; i++) {
+            ids[i] =
+                    new SensorId(
+                            "bench",
+                            "area-1",
+                            "line-" + (i / 500),
+                            "machine-" + (i / 10),
+                            "temp-" + (i % 10));
+        }
+        Map<String, Long> confirmedAt = new ConcurrentHashMap<>();
+        List<Long> latencies = new ArrayList<>();
+        Thread reader =
+                new Thread(
+                        () -> readAlerts(kafka, name + "-alerts", confirmedAt, latencies),
+                        "alert-reader");
+        reader.setDaemon(true);
+        reader.start();
+
+        AvroReadingCodec codec = new AvroReadingCodec();
+        java.util.SplittableRandom random = new java.util.SplittableRandom(11);
+        long[] seq = new long[sensors];
+        int[] spikeLeft = new int[sensors];
+        long startNanos = System.nanoTime();
+        long sent = 0;
+        try (KafkaProducer<byte[], byte[]> p = producer(kafka)) {
+            for (long tick = 0; tick < seconds * 10L; tick++) {
+                // 1,000 readings per 100 ms: every sensor once a second.
+                long due = startNanos + tick * 100_000_000L;
+                for (long wait; (wait = due - System.nanoTime()) > 0; ) {
+                    java.util.concurrent.locks.LockSupport.parkNanos(wait);
+                }
+                // Spike a sensor every 100 ms, after the first 5 s of warm-up.
+                if (tick > 50) {
+                    spikeLeft[(int) (tick * 7919 % sensors)] = 2;
+                }
+                for (int j = 0; j < 1000; j++) {
+                    int i = (int) ((tick % 10) * 1000 + j);
+                    double v = 65 + random.nextGaussian() * 0.4;
+                    boolean confirming = false;
+                    if (spikeLeft[i] > 0) {
+                        v += 30;
+                        confirming = spikeLeft[i] == 1;
+                        spikeLeft[i]--;
+                    }
+                    long now = System.currentTimeMillis();
+                    SensorReading r =
+                            new SensorReading(ids[i], now, v, "degC", Quality.GOOD, seq[i]++);
+                    if (confirming) {
+                        confirmedAt.put(r.key(), now);
+                    }
+                    p.send(new ProducerRecord<>(name + "-readings", key(r), codec.encode(r)));
+                    sent++;
+                }
+            }
+            p.flush();
+        }
+        double rate = sent / ((System.nanoTime() - startNanos) / 1e9);
+        // Let the last alerts arrive: the watermark needs the next second's readings to pass them.
+        long deadline = System.currentTimeMillis() + 5_000;
+        while (System.currentTimeMillis() < deadline) {
+            Thread.sleep(100);
+        }
+        job.cancel().get();
+        List<Long> sorted;
+        synchronized (latencies) {
+            sorted = new ArrayList<>(latencies);
+        }
+        sorted.sort(Long::compare);
+        if (sorted.isEmpty()) {
+            return "latency: no alert arrived";
+        }
+        return String.format(
+                Locale.ROOT,
+                "detection latency at %,.0f readings/s (10,000 sensors, out-of-orderness 500 ms,"
+                        + " %d spikes alerted): publish -> alert in Kafka p50 %d ms, p99 %d ms, max %d ms",
+                rate,
+                sorted.size(),
+                sorted.get(sorted.size() / 2),
+                sorted.get((int) Math.min(sorted.size() - 1, Math.ceil(sorted.size() * 0.99) - 1)),
+                sorted.get(sorted.size() - 1));
+    }
+
+    private static void readAlerts(
+            EmbeddedKafka kafka,
+            String topic,
+            Map<String, Long> confirmedAt,
+            List<Long> latencies) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("group.id", "latency-reader");
+        p.put("auto.offset.reset", "earliest");
+        p.put("fetch.max.wait.ms", "10");
+        AvroAlertCodec codec = new AvroAlertCodec();
+        try (KafkaConsumer<byte[], byte[]> c =
+                new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer())) {
+            c.subscribe(List.of(topic));
+            while (!Thread.currentThread().isInterrupted()) {
+                for (ConsumerRecord<byte[], byte[]> r : c.poll(Duration.ofMillis(100))) {
+                    long received = System.currentTimeMillis();
+                    Alert a = codec.decode(r.value()).value();
+                    if (a.kind() == AlertKind.SPIKE && a.state() == AlertState.OPEN) {
+                        Long at = confirmedAt.remove(a.sensorId().id());
+                        if (at != null) {
+                            synchronized (latencies) {
+                                latencies.add(received - at);
+                            }
+                        }
+                    }
+                }
+            }
+        } catch (org.apache.kafka.common.errors.InterruptException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static KafkaProducer<byte[], byte[]> producer(EmbeddedKafka kafka) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.put("acks", "all");
+        p.put("linger.ms", "5");
+        p.put("batch.size", "131072");
+        p.put("compression.type", "lz4");
+        return new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer());
+    }
+
+    private static byte[] key(SensorReading r) {
+        return r.key().getBytes(StandardCharsets.UTF_8);
+    }
+
+    private static void deleteQuietly(Path root) {
+        try (Stream<Path> files = Files.walk(root)) {
+            files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+        } catch (IOException | UncheckedIOException e) {
+            // A temp directory; the OS cleans it up eventually.
+        }
+    }
+}
