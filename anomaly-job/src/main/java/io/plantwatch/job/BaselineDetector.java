@@ -18,14 +18,15 @@ import org.apache.flink.util.Collector;
  *
  * <p>Robust where it matters: the first 31 readings are kept and the baseline starts from their
  * median and median absolute deviation (the rest of the warm-up learns as below), so a fault during
- * the warm-up does not blind the detector afterwards (nothing is flagged during it); a value is
- * clipped to mean ± k σ before it updates the mean, so an outlier does not drag the mean after it
- * and a lasting shift is absorbed only slowly; and the noise scale learns ten times slower than the
- * mean and only from readings within k/2 σ. Without that gate a drift would widen the scale as fast
- * as the mean lags behind it, and hide in its own noise. The scale is measured against the mean
- * rather than from successive differences because real sensors' noise is correlated (sensor-sim's
- * is AR(1) with φ = 0.9), and differences of correlated noise understate it about threefold. Clears
- * below 80 % of k.
+ * the warm-up does not blind the detector afterwards (nothing is flagged during it; the rest of the
+ * warm-up averages the scale over every reading, since 31 readings of correlated noise understate
+ * its width); a value is clipped to mean ± k σ before it updates the mean, so an outlier does not
+ * drag the mean after it and a lasting shift is absorbed only slowly; and the noise scale learns
+ * ten times slower than the mean and only from readings within k/2 σ. Without that gate a drift
+ * would widen the scale as fast as the mean lags behind it, and hide in its own noise. The scale is
+ * measured against the mean rather than from successive differences because real sensors' noise is
+ * correlated (sensor-sim's is AR(1) with φ = 0.9), and differences of correlated noise understate
+ * it about threefold. Clears below 80 % of k.
  */
 public final class BaselineDetector extends KeyedProcessFunction<String, SensorReading, Signal> {
     private static final long serialVersionUID = 1L;
@@ -83,9 +84,17 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
      */
     private static void learn(Baseline b, double x, DetectorRules.Baseline rule) {
         double sigma = sigma(b);
-        if (Math.abs(x - b.mean) <= rule.k() / 2 * sigma) {
-            b.meanAbsDeviation +=
-                    rule.alpha() / SCALE_SLOWER * (Math.abs(x - b.mean) - b.meanAbsDeviation);
+        boolean warmingUp = b.n < rule.warmup();
+        // During the warm-up the scale is a running average over every reading so far (the start
+        // counting as its 31): correlated noise keeps 31 readings from showing its full width, and
+        // a scale left that narrow would flag ordinary noise for hours at the slow rate below.
+        double gate = warmingUp ? rule.k() : rule.k() / 2;
+        double rate =
+                warmingUp
+                        ? Math.max(1.0 / (b.n + 1), rule.alpha() / SCALE_SLOWER)
+                        : rule.alpha() / SCALE_SLOWER;
+        if (Math.abs(x - b.mean) <= gate * sigma) {
+            b.meanAbsDeviation += rate * (Math.abs(x - b.mean) - b.meanAbsDeviation);
         }
         double clipped =
                 Math.max(b.mean - rule.k() * sigma, Math.min(b.mean + rule.k() * sigma, x));

@@ -397,7 +397,7 @@ public final class RuleBook implements Serializable {
                 alarm(p, BASELINE, 5_000),
                 alpha,
                 p.has("k") ? p.positive("k") : 6,
-                p.has("warmup") ? p.count("warmup", 2) : 120,
+                p.has("warmup") ? p.count("warmup", 2) : 300,
                 p.has("consecutive") ? p.count("consecutive", 1) : 3);
     }
 
