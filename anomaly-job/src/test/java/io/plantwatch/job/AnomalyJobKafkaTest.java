@@ -1,13 +1,12 @@
 package io.plantwatch.job;
 
+import static io.plantwatch.job.JobKafka.spec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.AvroAlertCodec;
-import io.plantwatch.model.AvroReadingCodec;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.model.TopicTemplate;
@@ -26,21 +25,12 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CopyOnWriteArrayList;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import java.util.stream.Collectors;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
-import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.producer.KafkaProducer;
-import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.serialization.ByteArrayDeserializer;
-import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
@@ -62,11 +52,11 @@ class AnomalyJobKafkaTest {
     private static final String ZONE2 = "dresden/press-shop/line-2/oven-1/zone-2-temp";
     private static final String HUMIDITY = "dresden/press-shop/line-2/oven-1/hall-humidity";
 
-    private static EmbeddedKafka kafka;
+    private static JobKafka kafka;
 
     @BeforeAll
     static void startKafka() {
-        kafka = EmbeddedKafka.builder().defaultPartitions(2).build().start();
+        kafka = new JobKafka();
     }
 
     @AfterAll
@@ -74,32 +64,11 @@ class AnomalyJobKafkaTest {
         kafka.close();
     }
 
-    private static AnomalySpec spec(
-            int atSeconds,
-            String sensor,
-            AnomalyKind kind,
-            int seconds,
-            Double magnitude,
-            Duration delay) {
-        return new AnomalySpec(
-                Duration.ofSeconds(atSeconds),
-                sensor,
-                kind,
-                Duration.ofSeconds(seconds),
-                magnitude,
-                delay);
-    }
-
     @Test
     void everyInjectedFaultIsAlertedOnceLateReadingsAreSetAsideAndLossShows() throws Exception {
         String prefix = "it1-";
-        JobSettings settings = settings(prefix);
-        kafka.createTopics(
-                2,
-                settings.readingsTopic(),
-                settings.alertsTopic(),
-                settings.lateTopic(),
-                settings.completenessTopic());
+        JobSettings settings = kafka.settings(prefix);
+        kafka.createTopics(settings);
 
         // 9 sensors at 1 Hz for 15 minutes of event time, ending a minute ago; faults after the
         // baseline's two-minute warm-up.
@@ -152,14 +121,14 @@ class AnomalyJobKafkaTest {
         AnomalyJob.wire(env, settings, AnomalyJob.loadRules(Path.of("..", "config", "rules.yaml")));
         JobClient job = env.executeAsync("anomaly-job kafka test");
         try {
-            produce(settings.readingsTopic(), onTime);
+            kafka.produce(settings.readingsTopic(), onTime);
             // Once every sensor's minute 13 is reported, the watermark is past 14:00 everywhere:
             // the readings of 11:40 that a gateway held back three minutes are late for sure.
             Map<String, List<Map<String, Long>>> completeness = new HashMap<>();
             await().atMost(Duration.ofSeconds(90))
                     .until(
                             () -> {
-                                readCompleteness(settings.completenessTopic(), completeness);
+                                kafka.readCompleteness(settings.completenessTopic(), completeness);
                                 long minute13 = start + 13 * 60_000;
                                 return completeness.size() == 9
                                         && completeness.values().stream()
@@ -172,10 +141,10 @@ class AnomalyJobKafkaTest {
                                                                                                         "minute")
                                                                                                 >= minute13));
                             });
-            produce(settings.readingsTopic(), late);
+            kafka.produce(settings.readingsTopic(), late);
             // One more reading per sensor, past the end, closes the last minute's reports.
             long after = start + Duration.ofMinutes(15).plusSeconds(5).toMillis();
-            produce(
+            kafka.produce(
                     settings.readingsTopic(),
                     completeness.keySet().stream()
                             .map(id -> SensorReading.of(SensorId.parse(id), after, 1.0))
@@ -185,7 +154,7 @@ class AnomalyJobKafkaTest {
             await().atMost(Duration.ofSeconds(60))
                     .until(
                             () -> {
-                                lateRecords.addAll(poll(settings.lateTopic()));
+                                lateRecords.addAll(kafka.poll(settings.lateTopic()));
                                 return lateRecords.size() >= late.size();
                             });
             assertThat(lateRecords).hasSize(late.size());
@@ -209,7 +178,7 @@ class AnomalyJobKafkaTest {
             await().atMost(Duration.ofSeconds(60))
                     .until(
                             () -> {
-                                poll(settings.alertsTopic())
+                                kafka.poll(settings.alertsTopic())
                                         .forEach(r -> alerts.add(codec.decode(r.value()).value()));
                                 Set<String> opened =
                                         alerts.stream()
@@ -226,7 +195,7 @@ class AnomalyJobKafkaTest {
             await().atMost(Duration.ofSeconds(30))
                     .until(
                             () -> {
-                                readCompleteness(settings.completenessTopic(), completeness);
+                                kafka.readCompleteness(settings.completenessTopic(), completeness);
                                 return sum(completeness, PRESS2_OIL, "late") >= late.size();
                             });
 
@@ -264,37 +233,6 @@ class AnomalyJobKafkaTest {
         }
     }
 
-    /** 15 minutes of the shipped fleet at 1 Hz each, ending a few minutes ago. */
-    private static List<SensorReading> simulate(
-            long start, List<AnomalySpec> scenario, List<Label> labels) {
-        FleetSimulation sim =
-                new FleetSimulation(
-                        Fleet.load(Path.of("..", "config", "fleet.yaml")),
-                        new SimulationSettings(
-                                9,
-                                start,
-                                Duration.ofMinutes(15),
-                                Double.POSITIVE_INFINITY,
-                                42,
-                                scenario,
-                                Set.of(),
-                                0,
-                                false,
-                                new TopicTemplate(
-                                        TopicTemplate.DEFAULT_PREFIX,
-                                        TopicTemplate.DEFAULT_TEMPLATE)),
-                        labels::add);
-        List<SensorReading> out = new ArrayList<>();
-        while (sim.hasNext()) {
-            Emission e = sim.next();
-            if (e.type() != Emission.Type.MALFORMED) {
-                out.add(e.reading());
-            }
-        }
-        sim.finish();
-        return out;
-    }
-
     @ParameterizedTest
     @ValueSource(strings = {"at-least-once", "exactly-once"})
     void aFailureAfterACheckpointLosesNoAlertAndExactlyOnceDoublesNone(String delivery)
@@ -302,7 +240,7 @@ class AnomalyJobKafkaTest {
         long start =
                 (System.currentTimeMillis() - Duration.ofMinutes(17).toMillis()) / 60_000 * 60_000;
         List<SensorReading> data =
-                simulate(
+                JobKafka.simulate(
                         start,
                         List.of(
                                 spec(200, PRESS1_OIL, AnomalyKind.SPIKE, 10, 15.0, null),
@@ -311,8 +249,10 @@ class AnomalyJobKafkaTest {
                                 spec(600, ZONE2, AnomalyKind.DRIFT, 200, 20.0, null),
                                 spec(700, HUMIDITY, AnomalyKind.SPIKE, 10, 20.0, null)),
                         new ArrayList<>());
-        List<String> reference = runOnce("ref-" + delivery + "-", delivery, data, start, false);
-        List<String> recovered = runOnce("rec-" + delivery + "-", delivery, data, start, true);
+        List<String> reference =
+                kafka.runOnMiniCluster("ref-" + delivery + "-", delivery, data, start, false);
+        List<String> recovered =
+                kafka.runOnMiniCluster("rec-" + delivery + "-", delivery, data, start, true);
 
         System.out.printf(
                 "%s: %d alert events without failure; %d with a failure and restore, %d distinct%n",
@@ -322,97 +262,6 @@ class AnomalyJobKafkaTest {
         assertThat(Set.copyOf(recovered)).isEqualTo(Set.copyOf(reference));
         if (delivery.equals("exactly-once")) {
             assertThat(recovered).doesNotHaveDuplicates();
-        }
-    }
-
-    /** Runs the job over {@code data}; returns every alert event as "id state", in topic order. */
-    private static List<String> runOnce(
-            String prefix, String delivery, List<SensorReading> data, long start, boolean fail)
-            throws Exception {
-        JobSettings settings = settings(prefix, delivery);
-        kafka.createTopics(
-                2,
-                settings.readingsTopic(),
-                settings.alertsTopic(),
-                settings.lateTopic(),
-                settings.completenessTopic());
-        FailOnceAfterCheckpoint.reset();
-        StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(
-                        AnomalyJob.flinkConfiguration(settings));
-        env.setParallelism(2);
-        DataStream<SensorReading> readings = AnomalyJob.source(env, settings);
-        if (fail) {
-            readings =
-                    readings.map(new FailOnceAfterCheckpoint())
-                            .returns(SensorReading.class)
-                            .uid("fail-once");
-        }
-        AnomalyJob.sinks(
-                AnomalyPipeline.build(
-                        readings,
-                        settings.pipelineSettings(),
-                        AnomalyJob.loadRules(Path.of("..", "config", "rules.yaml"))),
-                settings);
-        JobClient job = env.executeAsync(prefix + "job");
-        try {
-            int half = data.size() / 2;
-            produce(settings.readingsTopic(), data.subList(0, half));
-            if (fail) {
-                await().atMost(Duration.ofSeconds(60))
-                        .untilTrue(FailOnceAfterCheckpoint.CHECKPOINTED);
-                FailOnceAfterCheckpoint.ARMED.set(true);
-            }
-            produce(settings.readingsTopic(), data.subList(half, data.size()));
-            if (fail) {
-                await().atMost(Duration.ofSeconds(60)).untilTrue(FailOnceAfterCheckpoint.FAILED);
-            }
-            long after = start + Duration.ofMinutes(16).toMillis();
-            produce(
-                    settings.readingsTopic(),
-                    data.stream()
-                            .map(SensorReading::sensorId)
-                            .distinct()
-                            .map(id -> SensorReading.of(id, after, 1.0))
-                            .toList());
-            Map<String, List<Map<String, Long>>> completeness = new HashMap<>();
-            long lastMinute = start + 14 * 60_000;
-            await().atMost(Duration.ofSeconds(120))
-                    .until(
-                            () -> {
-                                readCompleteness(settings.completenessTopic(), completeness);
-                                return completeness.size() == 9
-                                        && completeness.values().stream()
-                                                .allMatch(
-                                                        l ->
-                                                                l.stream()
-                                                                        .anyMatch(
-                                                                                m ->
-                                                                                        m.get(
-                                                                                                        "minute")
-                                                                                                >= lastMinute));
-                            });
-            AvroAlertCodec codec = new AvroAlertCodec();
-            List<String> alerts = new CopyOnWriteArrayList<>();
-            // Done when no new alert event arrived for three seconds (three checkpoints).
-            java.util.concurrent.atomic.AtomicInteger seen =
-                    new java.util.concurrent.atomic.AtomicInteger(-1);
-            await().atMost(Duration.ofSeconds(60))
-                    .pollInterval(Duration.ofMillis(500))
-                    .during(Duration.ofSeconds(3))
-                    .until(
-                            () -> {
-                                poll(settings.alertsTopic())
-                                        .forEach(
-                                                r -> {
-                                                    Alert a = codec.decode(r.value()).value();
-                                                    alerts.add(a.alertId() + " " + a.state());
-                                                });
-                                return seen.getAndSet(alerts.size()) == alerts.size();
-                            });
-            return alerts;
-        } finally {
-            job.cancel().get();
         }
     }
 
@@ -426,82 +275,5 @@ class AnomalyJobKafkaTest {
 
     private static long sum(Map<String, List<Map<String, Long>>> c, String sensor, String field) {
         return c.getOrDefault(sensor, List.of()).stream().mapToLong(m -> m.get(field)).sum();
-    }
-
-    static JobSettings settings(String prefix) {
-        return settings(prefix, "at-least-once");
-    }
-
-    static JobSettings settings(String prefix, String delivery) {
-        Map<String, String> s = new HashMap<>();
-        s.put("kafka.delivery", delivery);
-        s.put("kafka.transactional-id-prefix", prefix + "tx");
-        s.put("kafka.bootstrap", kafka.bootstrapServers());
-        s.put("kafka.group-id", prefix + "job");
-        s.put("kafka.readings-topic", prefix + Topics.SENSOR_READINGS);
-        s.put("kafka.alerts-topic", prefix + Topics.ALERTS);
-        s.put("kafka.late-topic", prefix + Topics.SENSOR_READINGS_LATE);
-        s.put("kafka.completeness-topic", prefix + Topics.SENSOR_COMPLETENESS);
-        s.put("checkpoint.interval", "1s");
-        s.put("state.backend", "hashmap");
-        s.put("watermark.out-of-orderness", "2s");
-        return JobSettings.load(null, Map.of(), s);
-    }
-
-    static void produce(String topic, List<SensorReading> readings) {
-        Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
-        p.put("acks", "all");
-        AvroReadingCodec codec = new AvroReadingCodec();
-        try (KafkaProducer<byte[], byte[]> producer =
-                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-            for (SensorReading r : readings) {
-                producer.send(
-                        new ProducerRecord<>(
-                                topic, r.key().getBytes(StandardCharsets.UTF_8), codec.encode(r)));
-            }
-            producer.flush();
-        }
-    }
-
-    private static final Map<String, KafkaConsumer<byte[], byte[]>> CONSUMERS = new HashMap<>();
-
-    static List<ConsumerRecord<byte[], byte[]>> poll(String topic) {
-        KafkaConsumer<byte[], byte[]> c =
-                CONSUMERS.computeIfAbsent(
-                        topic,
-                        t -> {
-                            Properties p = new Properties();
-                            p.put("bootstrap.servers", kafka.bootstrapServers());
-                            p.put("group.id", "test-" + t);
-                            p.put("auto.offset.reset", "earliest");
-                            p.put("isolation.level", "read_committed");
-                            KafkaConsumer<byte[], byte[]> consumer =
-                                    new KafkaConsumer<>(
-                                            p,
-                                            new ByteArrayDeserializer(),
-                                            new ByteArrayDeserializer());
-                            consumer.subscribe(List.of(t));
-                            return consumer;
-                        });
-        List<ConsumerRecord<byte[], byte[]>> out = new ArrayList<>();
-        c.poll(Duration.ofMillis(500)).forEach(out::add);
-        return out;
-    }
-
-    private static final Pattern FIELD = Pattern.compile("\"(\\w+)\":(\\d+)");
-
-    static void readCompleteness(String topic, Map<String, List<Map<String, Long>>> into) {
-        for (ConsumerRecord<byte[], byte[]> r : poll(topic)) {
-            String json = new String(r.value(), StandardCharsets.UTF_8);
-            Map<String, Long> fields = new HashMap<>();
-            Matcher m = FIELD.matcher(json);
-            while (m.find()) {
-                fields.put(m.group(1), Long.parseLong(m.group(2)));
-            }
-            into.computeIfAbsent(
-                            new String(r.key(), StandardCharsets.UTF_8), k -> new ArrayList<>())
-                    .add(fields);
-        }
     }
 }
