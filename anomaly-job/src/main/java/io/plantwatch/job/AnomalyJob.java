@@ -143,10 +143,16 @@ public final class AnomalyJob implements Callable<Integer> {
         c.setString("execution.checkpointing.incremental", "true");
         // Timers on the heap even with RocksDB: every reading registers one, and RocksDB timers
         // cost several disk-backed operations each; heap timers are checkpointed all the same.
-        c.setString("state.backend.rocksdb.timer-service.factory", "HEAP");
+        c.setString(
+                "state.backend.rocksdb.timer-service.factory",
+                System.getProperty("plantwatch.timers", "HEAP"));
         if (s.checkpointDir() != null) {
             c.setString("execution.checkpointing.dir", s.checkpointDir());
         }
+        // Readings, observations and signals are immutable records: chained operators may share
+        // them instead of copying each through its serializer at every hop.
+        c.setString("pipeline.object-reuse", "true");
+        c.setString("execution.buffer-timeout.interval", s.bufferTimeout().toMillis() + " ms");
         c.setString("pipeline.auto-watermark-interval", s.watermarkInterval().toMillis() + " ms");
         if (s.parallelism() > 0) {
             c.setString("parallelism.default", Integer.toString(s.parallelism()));

@@ -37,10 +37,11 @@ public final class JobSettings {
         DEFAULTS.put("kafka.transaction-timeout", "10m");
         DEFAULTS.put("watermark.out-of-orderness", "2s");
         DEFAULTS.put("watermark.idleness", "30s");
-        DEFAULTS.put("watermark.interval", "100ms");
+        DEFAULTS.put("watermark.interval", "20ms");
+        DEFAULTS.put("pipeline.buffer-timeout", "10ms");
         DEFAULTS.put("limits.max-future-skew", "1m");
         DEFAULTS.put("state.ttl", "24h");
-        DEFAULTS.put("state.backend", "rocksdb");
+        DEFAULTS.put("state.backend", "hashmap");
         DEFAULTS.put("checkpoint.interval", "10s");
         DEFAULTS.put("checkpoint.dir", null);
         DEFAULTS.put("rules.file", null);
@@ -77,6 +78,7 @@ public final class JobSettings {
         outOfOrderness();
         idleness();
         watermarkInterval();
+        bufferTimeout();
         maxFutureSkew();
         stateTtl();
         stateBackend();
@@ -164,6 +166,18 @@ public final class JobSettings {
         Duration d = settings.duration("watermark.interval");
         if (d.isZero() || d.isNegative()) {
             throw settings.bad("watermark.interval", "must be longer than 0");
+        }
+        return d;
+    }
+
+    /**
+     * How long a record may wait in a network buffer before it is sent on (Flink's
+     * execution.buffer-timeout.interval): shorter lowers detection latency and costs throughput.
+     */
+    public Duration bufferTimeout() {
+        Duration d = settings.duration("pipeline.buffer-timeout");
+        if (d.isZero() || d.isNegative()) {
+            throw settings.bad("pipeline.buffer-timeout", "must be longer than 0");
         }
         return d;
     }

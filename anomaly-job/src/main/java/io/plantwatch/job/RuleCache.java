@@ -20,10 +20,11 @@ final class RuleCache {
     }
 
     DetectorRules rulesFor(SensorReading r) {
-        DetectorRules rules = bySensor.get(r.key());
+        String key = AnomalyPipeline.keyOf(r);
+        DetectorRules rules = bySensor.get(key);
         if (rules == null) {
-            rules = interned.computeIfAbsent(book.resolve(r.key(), r.unit()), x -> x);
-            bySensor.put(r.key(), rules);
+            rules = interned.computeIfAbsent(book.resolve(key, r.unit()), x -> x);
+            bySensor.put(key, rules);
         }
         return rules;
     }

@@ -14,6 +14,11 @@ final class StateTtl {
                     StateTtlConfig.newBuilder(Duration.ofMillis(ttlMillis))
                             .setUpdateType(StateTtlConfig.UpdateType.OnCreateAndWrite)
                             .setStateVisibility(StateTtlConfig.StateVisibility.NeverReturnExpired)
+                            // Flink's default visits 5 entries of the heap map at every access,
+                            // a sixth of the job's CPU in a profile; one still sweeps a silent
+                            // fleet within hours. RocksDB drops expired entries as it compacts.
+                            .cleanupIncrementally(1, false)
+                            .cleanupInRocksdbCompactFilter(1000)
                             .build());
         }
         return descriptor;

@@ -37,13 +37,10 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
-import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
-import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 
@@ -54,16 +51,34 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * fleet size; then the detection latency from a reading's publish to its alert in Kafka at 10,000
  * readings/s with 500 ms out-of-orderness.
  *
- * <p>Throughput is measured from the consumer group's committed offsets, which the job commits at
- * each checkpoint (every second here): the rate between the first and the last commit, so start-up
- * is not counted. Checkpoint size: the files of the last checkpoint taken after every reading was
- * read (incremental RocksDB: the shared files plus the checkpoint's own), per sensor.
+ * <p>Throughput is the rate of the Kafka source's emitted records (Flink's numRecordsOut, read from
+ * the MiniCluster's REST API) between the first records and the last, so start-up is not counted;
+ * both jobs run with the shipped settings, checkpoints every 10 s included. Checkpoint size: the
+ * files of the first checkpoint completed after every reading was read (incremental RocksDB: the
+ * shared files plus the checkpoint's own), per sensor.
  *
  * <p>Prints numbers, asserts nothing. Arguments: {@code [readings per measurement] [fleet sizes]
  * [latency seconds]}, default {@code 1000000 10000,100000 40}.
  */
 public final class AnomalyJobBenchmark {
     private static final int PARTITIONS = 4;
+
+    /**
+     * Job settings to compare, e.g. {@code
+     * -Dbench.job=state.backend=hashmap;checkpoint.interval=10s}.
+     */
+    private static final Map<String, String> JOB_OVERRIDES = overrides();
+
+    private static Map<String, String> overrides() {
+        Map<String, String> m = new java.util.LinkedHashMap<>();
+        for (String kv : System.getProperty("bench.job", "").split(";")) {
+            int eq = kv.indexOf('=');
+            if (eq > 0) {
+                m.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
+            }
+        }
+        return m;
+    }
 
     private AnomalyJobBenchmark() {}
 
@@ -118,7 +133,12 @@ public final class AnomalyJobBenchmark {
             deleteQuietly(root);
         }
         System.out.println();
-        System.out.println("== summary (" + Runtime.getRuntime().availableProcessors() + " cores)");
+        System.out.println(
+                "== summary ("
+                        + Runtime.getRuntime().availableProcessors()
+                        + " cores, job settings "
+                        + (JOB_OVERRIDES.isEmpty() ? "as shipped" : JOB_OVERRIDES)
+                        + ")");
         rows.forEach(System.out::println);
     }
 
@@ -180,15 +200,18 @@ public final class AnomalyJobBenchmark {
         flags.put("kafka.late-topic", name + "-late");
         flags.put("kafka.completeness-topic", name + "-completeness");
         flags.put("kafka.starting-offsets", "earliest");
-        flags.put("checkpoint.interval", "1s");
         Path checkpoints = root.resolve(name);
         flags.put("checkpoint.dir", checkpoints.toUri().toString());
+        flags.putAll(JOB_OVERRIDES);
         JobSettings s = JobSettings.load(null, Map.of(), flags);
         Configuration conf = AnomalyJob.flinkConfiguration(s);
         conf.setString(
                 "execution.checkpointing.externalized-checkpoint-retention",
                 "RETAIN_ON_CANCELLATION");
         conf.setString("taskmanager.memory.managed.size", "256m");
+        int restPort = io.plantwatch.infra.Loopback.freePorts(1)[0];
+        conf.setString("rest.bind-port", Integer.toString(restPort));
+        conf.setString("metrics.fetcher.update-interval", "200 ms");
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         if (rules == null) {
@@ -199,33 +222,112 @@ public final class AnomalyJobBenchmark {
             AnomalyJob.wire(env, s, rules);
         }
         JobClient job = env.executeAsync(name);
+        SourceProgress progress =
+                new SourceProgress("http://127.0.0.1:" + restPort, job.getJobID().toString());
+        // The rate between the first records read and the last: start-up is not counted.
         long firstAt = 0;
-        long firstCommitted = 0;
+        long firstRead = 0;
         long lastAt;
-        try (Admin admin = kafka.createAdmin()) {
-            while (true) {
-                long committed = committed(admin, name);
-                long now = System.nanoTime();
-                if (committed > 0 && firstAt == 0) {
-                    firstAt = now;
-                    firstCommitted = committed;
-                }
-                if (committed >= total) {
-                    lastAt = now;
-                    break;
-                }
-                Thread.sleep(50);
+        while (true) {
+            long read = progress.recordsRead();
+            long now = System.nanoTime();
+            if (read > 0 && firstAt == 0) {
+                firstAt = now;
+                firstRead = read;
             }
+            if (read >= total) {
+                lastAt = now;
+                break;
+            }
+            Thread.sleep(50);
+        }
+        long checkpointBytes = 0;
+        if (rules != null) {
+            // The size once a checkpoint completed after the last reading.
+            int before = checkpointCount(checkpoints);
+            long deadline = System.nanoTime() + 120_000_000_000L;
+            while (checkpointCount(checkpoints) <= before && System.nanoTime() < deadline) {
+                Thread.sleep(100);
+            }
+            checkpointBytes = lastCheckpointBytes(checkpoints);
         }
         job.cancel().get();
-        double rate = (total - firstCommitted) / ((lastAt - firstAt) / 1e9);
-        return new Result(rate, rules == null ? 0 : lastCheckpointBytes(checkpoints));
+        double rate = (total - firstRead) / ((lastAt - firstAt) / 1e9);
+        return new Result(rate, checkpointBytes);
     }
 
-    private static long committed(Admin admin, String group) throws Exception {
-        Map<TopicPartition, OffsetAndMetadata> offsets =
-                admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
-        return offsets.values().stream().mapToLong(o -> o == null ? 0 : o.offset()).sum();
+    /**
+     * Records the job's Kafka source has emitted, summed over its subtasks, from the MiniCluster's
+     * REST API (Flink's own operator metric, refreshed every 200 ms here).
+     */
+    static final class SourceProgress {
+        private final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        private final com.fasterxml.jackson.databind.ObjectMapper json =
+                new com.fasterxml.jackson.databind.ObjectMapper();
+        private final String jobUrl;
+        private String vertexUrl;
+        private String metric;
+
+        SourceProgress(String restUrl, String jobId) {
+            this.jobUrl = restUrl + "/jobs/" + jobId;
+        }
+
+        long recordsRead() throws Exception {
+            try {
+                if (vertexUrl == null) {
+                    for (var v : get(jobUrl).path("vertices")) {
+                        if (v.path("name").asText().startsWith("Source")) {
+                            vertexUrl = jobUrl + "/vertices/" + v.path("id").asText();
+                        }
+                    }
+                }
+                if (vertexUrl == null) {
+                    return 0;
+                }
+                if (metric == null) {
+                    for (var m : get(vertexUrl + "/subtasks/metrics")) {
+                        String id = m.path("id").asText();
+                        if (id.startsWith("Source") && id.endsWith(".numRecordsOut")) {
+                            metric = id;
+                        }
+                    }
+                }
+                if (metric == null) {
+                    return 0;
+                }
+                var values =
+                        get(
+                                vertexUrl
+                                        + "/subtasks/metrics?agg=sum&get="
+                                        + java.net.URLEncoder.encode(
+                                                metric, StandardCharsets.UTF_8));
+                return values.isEmpty() ? 0 : (long) values.get(0).path("sum").asDouble();
+            } catch (java.net.ConnectException e) {
+                return 0; // the REST endpoint is still starting
+            }
+        }
+
+        private com.fasterxml.jackson.databind.JsonNode get(String url) throws Exception {
+            var response =
+                    http.send(
+                            java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
+                            java.net.http.HttpResponse.BodyHandlers.ofString());
+            return json.readTree(response.body());
+        }
+    }
+
+    private static int checkpointCount(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return 0;
+        }
+        try (Stream<Path> jobs = Files.walk(dir, 2)) {
+            return (int)
+                    jobs.filter(p -> p.getFileName().toString().startsWith("chk-"))
+                            .filter(p -> Files.exists(p.resolve("_metadata")))
+                            .mapToLong(AnomalyJobBenchmark::number)
+                            .max()
+                            .orElse(0);
+        }
     }
 
     /** The newest completed checkpoint's own files plus the shared (incremental) files. */
@@ -301,6 +403,7 @@ public final class AnomalyJobBenchmark {
         flags.put("kafka.completeness-topic", name + "-completeness");
         flags.put("watermark.out-of-orderness", "500ms");
         flags.put("checkpoint.dir", root.resolve(name).toUri().toString());
+        flags.putAll(JOB_OVERRIDES);
         JobSettings s = JobSettings.load(null, Map.of(), flags);
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(
