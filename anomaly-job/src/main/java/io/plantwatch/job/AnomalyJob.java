@@ -177,8 +177,15 @@ public final class AnomalyJob implements Callable<Integer> {
                 .uid("kafka-readings");
     }
 
-    /** Alerts, late readings and completeness reports to their Kafka topics. */
+    /**
+     * Alerts, late readings and completeness reports to their Kafka topics; with {@code influx.url}
+     * set, readings, minute statistics and alerts to InfluxDB too.
+     */
     public static void sinks(AnomalyPipeline.Outputs out, JobSettings s) {
+        io.plantwatch.job.series.InfluxSettings influx = s.influx();
+        if (influx != null) {
+            io.plantwatch.job.series.SeriesStorage.sink(out, influx);
+        }
         out.alerts().sinkTo(KafkaIo.alerts(s)).uid("kafka-alerts").name("Kafka " + s.alertsTopic());
         out.late().sinkTo(KafkaIo.late(s)).uid("kafka-late").name("Kafka " + s.lateTopic());
         out.completeness()

@@ -42,8 +42,12 @@ public final class AnomalyPipeline {
      */
     public record Settings(long maxFutureSkewMillis, long stateTtlMillis) implements Serializable {}
 
-    /** What the pipeline produces; the caller decides where each goes. */
+    /**
+     * What the pipeline produces; the caller decides where each goes. {@code readings} are those
+     * detected on: in event-time order per sensor, without duplicates, late ones left out.
+     */
     public record Outputs(
+            DataStream<SensorReading> readings,
             DataStream<Alert> alerts,
             DataStream<LateReading> late,
             DataStream<CompletenessReport> completeness) {}
@@ -123,6 +127,7 @@ public final class AnomalyPipeline {
                         .uid("missing-data")
                         .name("Missing data");
         return new Outputs(
+                ordered,
                 lifecycle.union(missing),
                 ordered.getSideOutput(SequenceTracker.LATE),
                 ordered.getSideOutput(SequenceTracker.COMPLETENESS));

@@ -9,9 +9,20 @@ package io.plantwatch.job;
  * @param missing sequence numbers skipped (net of gaps filled later in the same minute)
  * @param duplicates readings seen again (same sensor and seq) and dropped
  * @param late readings set aside as late or stamped in the future
+ * @param min the lowest value received, NaN when none
+ * @param max the highest value received, NaN when none
+ * @param mean the mean of the values received, NaN when none
  */
 public record CompletenessReport(
-        String sensorId, long minute, long received, long missing, long duplicates, long late) {
+        String sensorId,
+        long minute,
+        long received,
+        long missing,
+        long duplicates,
+        long late,
+        double min,
+        double max,
+        double mean) {
 
     /** One JSON object, the value of a {@code sensor-completeness} record. */
     public String toJson() {
@@ -27,6 +38,7 @@ public record CompletenessReport(
                 + duplicates
                 + ",\"late\":"
                 + late
+                + (received > 0 ? ",\"min\":" + min + ",\"max\":" + max + ",\"mean\":" + mean : "")
                 + "}";
     }
 }

@@ -45,6 +45,14 @@ public final class JobSettings {
         DEFAULTS.put("checkpoint.interval", "10s");
         DEFAULTS.put("checkpoint.dir", null);
         DEFAULTS.put("rules.file", null);
+        DEFAULTS.put("influx.url", null);
+        DEFAULTS.put("influx.org", "plantwatch");
+        DEFAULTS.put("influx.bucket", "plantwatch");
+        DEFAULTS.put("influx.token", null);
+        DEFAULTS.put("influx.token-file", null);
+        DEFAULTS.put("influx.batch-size", "5000");
+        DEFAULTS.put("influx.gzip", "false");
+        DEFAULTS.put("influx.max-retry-delay", "30s");
     }
 
     private final LayeredSettings settings;
@@ -84,6 +92,7 @@ public final class JobSettings {
         stateBackend();
         checkpointInterval();
         transactionTimeout();
+        influx();
         if (settings.has("job.parallelism")) {
             parallelism();
         }
@@ -218,5 +227,43 @@ public final class JobSettings {
 
     public Map<String, String> describe() {
         return settings.describe();
+    }
+
+    /**
+     * Where readings, minute statistics and alerts are stored; null when {@code influx.url} is not
+     * set. The token comes from {@code influx.token} (best from the environment,
+     * PLANTWATCH_JOB_INFLUX_TOKEN) or the first line of {@code influx.token-file}.
+     */
+    public io.plantwatch.job.series.InfluxSettings influx() {
+        String url = settings.get("influx.url");
+        if (url == null || url.isBlank()) {
+            return null;
+        }
+        if (!url.startsWith("http://") && !url.startsWith("https://")) {
+            throw settings.bad("influx.url", "must start with http:// or https://");
+        }
+        String token = settings.get("influx.token");
+        String file = settings.get("influx.token-file");
+        if (token != null && file != null) {
+            throw settings.bad("influx.token", "and influx.token-file are both set; keep one");
+        }
+        if (file != null) {
+            Path p = Path.of(file);
+            if (!java.nio.file.Files.isReadable(p)) {
+                throw settings.bad("influx.token-file", "names a file that cannot be read: " + p);
+            }
+            token =
+                    new String(
+                            io.plantwatch.model.Secrets.firstLine(p, "influx.token-file"),
+                            java.nio.charset.StandardCharsets.UTF_8);
+        }
+        return new io.plantwatch.job.series.InfluxSettings(
+                url,
+                settings.required("influx.org", "the InfluxDB organisation"),
+                settings.required("influx.bucket", "the InfluxDB bucket"),
+                token,
+                settings.intValue("influx.batch-size", 1, 100_000),
+                settings.booleanValue("influx.gzip"),
+                settings.duration("influx.max-retry-delay"));
     }
 }

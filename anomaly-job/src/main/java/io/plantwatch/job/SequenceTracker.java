@@ -66,6 +66,9 @@ public final class SequenceTracker
         public long missing;
         public long duplicates;
         public long late;
+        public double min = Double.POSITIVE_INFINITY;
+        public double max = Double.NEGATIVE_INFINITY;
+        public double sum;
 
         public MinuteCounts() {}
     }
@@ -161,6 +164,9 @@ public final class SequenceTracker
                     continue;
                 }
                 c.received++;
+                c.min = Math.min(c.min, r.value());
+                c.max = Math.max(c.max, r.value());
+                c.sum += r.value();
                 out.collect(r);
             }
             window.update(w);
@@ -182,7 +188,10 @@ public final class SequenceTracker
                         c.received,
                         c.missing,
                         c.duplicates,
-                        c.late));
+                        c.late,
+                        c.received > 0 ? c.min : Double.NaN,
+                        c.received > 0 ? c.max : Double.NaN,
+                        c.received > 0 ? c.sum / c.received : Double.NaN));
     }
 
     /**

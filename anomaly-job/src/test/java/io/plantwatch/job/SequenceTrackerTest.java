@@ -129,12 +129,18 @@ class SequenceTrackerTest {
         assertThat(m0.missing()).isEqualTo(1);
         assertThat(m0.duplicates()).isEqualTo(1);
         assertThat(m0.late()).isEqualTo(1);
+        // The statistics of the readings detected on: 1, 2, 4.
+        assertThat(m0.min()).isEqualTo(1);
+        assertThat(m0.max()).isEqualTo(4);
+        assertThat(m0.mean()).isCloseTo(7.0 / 3, org.assertj.core.data.Offset.offset(1e-12));
 
         watermark(h, 120_000);
         CompletenessReport m1 = reports.poll().getValue();
         // seq 5..9 never reached detection (9 came late): 5 missing in minute 1.
         assertThat(m1)
-                .isEqualTo(new CompletenessReport(Harnesses.SENSOR.id(), T0 + 60_000, 1, 5, 0, 0));
+                .isEqualTo(
+                        new CompletenessReport(
+                                Harnesses.SENSOR.id(), T0 + 60_000, 1, 5, 0, 0, 10, 10, 10));
     }
 
     @Test
