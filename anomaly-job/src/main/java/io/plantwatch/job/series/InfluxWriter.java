@@ -36,6 +36,7 @@ import org.slf4j.LoggerFactory;
 final class InfluxWriter implements SinkWriter<String> {
     private static final Logger LOG = LoggerFactory.getLogger(InfluxWriter.class);
     private static final long FIRST_RETRY_MILLIS = 100;
+    private static final long REMINDER_NANOS = 30_000_000_000L;
 
     private final InfluxSettings settings;
     private final InfluxDBClient client;
@@ -92,6 +93,8 @@ final class InfluxWriter implements SinkWriter<String> {
     /** Writes the batch, retrying until the server has stored every point it accepts. */
     private void write(List<String> batch) throws InterruptedException {
         long delay = FIRST_RETRY_MILLIS;
+        long failingSince = 0;
+        long lastReminder = 0;
         while (true) {
             try {
                 writes.writeRecords(WritePrecision.NS, batch);
@@ -112,6 +115,18 @@ final class InfluxWriter implements SinkWriter<String> {
                 // Not an HTTP answer at all: a reset connection, a timeout.
                 errors.inc();
                 logOnce(0, e.toString());
+            }
+            long now = System.nanoTime();
+            if (failingSince == 0) {
+                failingSince = now;
+                lastReminder = now;
+            } else if (now - lastReminder > REMINDER_NANOS) {
+                lastReminder = now;
+                LOG.warn(
+                        "Still cannot write to InfluxDB at {} after {} s; {} points wait",
+                        settings.url(),
+                        (now - failingSince) / 1_000_000_000L,
+                        batch.size() + buffer.size());
             }
             long max = settings.maxRetryDelay().toMillis();
             Thread.sleep(ThreadLocalRandom.current().nextLong(delay / 2, delay + 1));

@@ -58,39 +58,7 @@ class SeriesStorageTest {
                     "Real InfluxDB 2.x skipped: INFLUX_URL, INFLUX_ORG, INFLUX_BUCKET, INFLUX_TOKEN unset");
         }
         db = new EmbeddedQuestDb().start();
-        // As InfluxDB keeps one point per series and time, so a replay overwrites.
-        db.createDedupTable(
-                LineProtocol.READING,
-                "site SYMBOL, area SYMBOL, line SYMBOL, machine SYMBOL, sensor SYMBOL, unit SYMBOL,"
-                        + " value DOUBLE",
-                "site",
-                "area",
-                "line",
-                "machine",
-                "sensor");
-        db.createDedupTable(
-                LineProtocol.STATS,
-                "site SYMBOL, area SYMBOL, line SYMBOL, machine SYMBOL, sensor SYMBOL, \"count\" LONG,"
-                        + " \"min\" DOUBLE, \"max\" DOUBLE, mean DOUBLE, missing LONG, duplicates LONG,"
-                        + " late LONG",
-                "site",
-                "area",
-                "line",
-                "machine",
-                "sensor");
-        db.createDedupTable(
-                LineProtocol.ALERT,
-                "site SYMBOL, area SYMBOL, line SYMBOL, machine SYMBOL, sensor SYMBOL, rule SYMBOL,"
-                        + " kind SYMBOL, severity SYMBOL, state STRING, value DOUBLE, message"
-                        + " STRING, alert_id STRING",
-                "site",
-                "area",
-                "line",
-                "machine",
-                "sensor",
-                "rule",
-                "kind",
-                "severity");
+        QuestDbTables.create(db);
     }
 
     @AfterAll
