@@ -33,7 +33,7 @@ import org.slf4j.LoggerFactory;
  *       retried like an outage, so fixing it on the server resumes the writes.
  * </ul>
  */
-final class InfluxWriter implements SinkWriter<String> {
+public final class InfluxWriter implements SinkWriter<String> {
     private static final Logger LOG = LoggerFactory.getLogger(InfluxWriter.class);
     private static final long FIRST_RETRY_MILLIS = 100;
     private static final long REMINDER_NANOS = 30_000_000_000L;
@@ -47,7 +47,7 @@ final class InfluxWriter implements SinkWriter<String> {
     private final Counter errors;
     private int lastLoggedStatus = -1;
 
-    InfluxWriter(InfluxSettings settings, MetricGroup metrics) {
+    public InfluxWriter(InfluxSettings settings, MetricGroup metrics) {
         this.settings = settings;
         InfluxDBClientOptions.Builder options =
                 InfluxDBClientOptions.builder()
