@@ -1,0 +1,73 @@
+package io.plantwatch.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The command line as {@code flink run} calls it, in-process: exit codes and what it prints. */
+class AnomalyJobCommandTest {
+    @TempDir Path dir;
+
+    private record Run(int code, String out, String err) {}
+
+    private static Run run(String... args) {
+        StringWriter out = new StringWriter();
+        StringWriter err = new StringWriter();
+        int code =
+                AnomalyJob.mainWithExitCode(
+                        new PrintWriter(out, true), new PrintWriter(err, true), args);
+        return new Run(code, out.toString(), err.toString());
+    }
+
+    @Test
+    void theInfluxTokenComesFromAFileAndIsNeverPrinted() throws Exception {
+        Path token = Files.writeString(dir.resolve("token"), "s3cr3t-t0ken\n");
+        Run r =
+                run(
+                        "--kafka-bootstrap",
+                        "127.0.0.1:9092",
+                        "--set",
+                        "influx.url=http://127.0.0.1:8086",
+                        "--set",
+                        "influx.token-file=" + token,
+                        "--print-config");
+        assertThat(r.code()).isZero();
+        assertThat(r.err()).contains("influx.url = http://127.0.0.1:8086").doesNotContain("s3cr3t");
+        JobSettings s =
+                JobSettings.load(
+                        null,
+                        java.util.Map.of(),
+                        java.util.Map.of(
+                                "kafka.bootstrap", "k:9092",
+                                "influx.url", "http://i:8086",
+                                "influx.token-file", token.toString()));
+        assertThat(s.influx().token()).isEqualTo("s3cr3t-t0ken");
+        assertThat(s.influx().toString()).doesNotContain("s3cr3t");
+    }
+
+    @Test
+    void aBadInfluxSettingStopsTheSubmissionWithOneLineNamingTheKey() {
+        Run both =
+                run(
+                        "--kafka-bootstrap",
+                        "127.0.0.1:9092",
+                        "--set",
+                        "influx.url=http://127.0.0.1:8086",
+                        "--set",
+                        "influx.token=abc",
+                        "--set",
+                        "influx.token-file=/nonexistent",
+                        "--print-config");
+        assertThat(both.code()).isEqualTo(2);
+        assertThat(both.err()).contains("influx.token").contains("keep one").doesNotContain("abc");
+
+        Run scheme = run("--kafka-bootstrap", "127.0.0.1:9092", "--set", "influx.url=influx:8086");
+        assertThat(scheme.code()).isEqualTo(2);
+        assertThat(scheme.err()).contains("influx.url").contains("http://");
+    }
+}
