@@ -163,7 +163,7 @@ public final class AnomalyJob implements Callable<Integer> {
             StreamExecutionEnvironment env, JobSettings s, RuleBook book) {
         AnomalyPipeline.Outputs out =
                 AnomalyPipeline.build(source(env, s), s.pipelineSettings(), book);
-        sinks(out, s);
+        sinks(out, s, book);
         return out;
     }
 
@@ -181,10 +181,10 @@ public final class AnomalyJob implements Callable<Integer> {
      * Alerts, late readings and completeness reports to their Kafka topics; with {@code influx.url}
      * set, readings, minute statistics and alerts to InfluxDB too.
      */
-    public static void sinks(AnomalyPipeline.Outputs out, JobSettings s) {
+    public static void sinks(AnomalyPipeline.Outputs out, JobSettings s, RuleBook book) {
         io.plantwatch.job.series.InfluxSettings influx = s.influx();
         if (influx != null) {
-            io.plantwatch.job.series.SeriesStorage.sink(out, influx);
+            io.plantwatch.job.series.SeriesStorage.sink(out, influx, book);
         }
         out.alerts().sinkTo(KafkaIo.alerts(s)).uid("kafka-alerts").name("Kafka " + s.alertsTopic());
         out.late().sinkTo(KafkaIo.late(s)).uid("kafka-late").name("Kafka " + s.lateTopic());

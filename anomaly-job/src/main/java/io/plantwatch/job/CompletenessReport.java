@@ -12,6 +12,7 @@ package io.plantwatch.job;
  * @param min the lowest value received, NaN when none
  * @param max the highest value received, NaN when none
  * @param mean the mean of the values received, NaN when none
+ * @param unit the unit of the values received, null when none
  */
 public record CompletenessReport(
         String sensorId,
@@ -22,7 +23,8 @@ public record CompletenessReport(
         long late,
         double min,
         double max,
-        double mean) {
+        double mean,
+        String unit) {
 
     /** One JSON object, the value of a {@code sensor-completeness} record. */
     public String toJson() {

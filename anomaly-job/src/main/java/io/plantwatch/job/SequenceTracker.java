@@ -69,6 +69,7 @@ public final class SequenceTracker
         public double min = Double.POSITIVE_INFINITY;
         public double max = Double.NEGATIVE_INFINITY;
         public double sum;
+        public String unit;
 
         public MinuteCounts() {}
     }
@@ -167,6 +168,7 @@ public final class SequenceTracker
                 c.min = Math.min(c.min, r.value());
                 c.max = Math.max(c.max, r.value());
                 c.sum += r.value();
+                c.unit = r.unit();
                 out.collect(r);
             }
             window.update(w);
@@ -191,7 +193,8 @@ public final class SequenceTracker
                         c.late,
                         c.received > 0 ? c.min : Double.NaN,
                         c.received > 0 ? c.max : Double.NaN,
-                        c.received > 0 ? c.sum / c.received : Double.NaN));
+                        c.received > 0 ? c.sum / c.received : Double.NaN,
+                        c.unit));
     }
 
     /**

@@ -3,6 +3,7 @@ package io.plantwatch.job;
 import static org.awaitility.Awaitility.await;
 
 import io.plantwatch.infra.EmbeddedKafka;
+import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AvroAlertCodec;
 import io.plantwatch.model.AvroReadingCodec;
@@ -269,12 +270,11 @@ final class JobKafka implements AutoCloseable {
                             .returns(SensorReading.class)
                             .uid("fail-once");
         }
+        RuleBook rules = AnomalyJob.loadRules(Path.of("..", "config", "rules.yaml"));
         AnomalyJob.sinks(
-                AnomalyPipeline.build(
-                        readings,
-                        settings.pipelineSettings(),
-                        AnomalyJob.loadRules(Path.of("..", "config", "rules.yaml"))),
-                settings);
+                AnomalyPipeline.build(readings, settings.pipelineSettings(), rules),
+                settings,
+                rules);
         JobClient job = env.executeAsync(prefix + "job");
         try {
             int half = data.size() / 2;

@@ -140,7 +140,16 @@ class SequenceTrackerTest {
         assertThat(m1)
                 .isEqualTo(
                         new CompletenessReport(
-                                Harnesses.SENSOR.id(), T0 + 60_000, 1, 5, 0, 0, 10, 10, 10));
+                                Harnesses.SENSOR.id(),
+                                T0 + 60_000,
+                                1,
+                                5,
+                                0,
+                                0,
+                                10,
+                                10,
+                                10,
+                                "degC"));
     }
 
     @Test

@@ -1,6 +1,7 @@
 package io.plantwatch.job.series;
 
 import io.plantwatch.job.CompletenessReport;
+import io.plantwatch.job.rules.DetectorRules;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
@@ -31,8 +32,13 @@ public final class LineProtocol {
         return time(b, r.timestamp());
     }
 
-    /** Per sensor and event-time minute: min, max, mean and count of the readings detected on. */
-    public static String stats(SensorId sensor, CompletenessReport c) {
+    /**
+     * Per sensor and event-time minute: min, max, mean and count of the readings detected on, and
+     * the sensor's configured range ({@code range_low}, {@code range_high}) when its out-of-range
+     * rule has one, so a dashboard draws the thresholds the job judges by.
+     */
+    public static String stats(
+            SensorId sensor, CompletenessReport c, DetectorRules.OutOfRange range) {
         StringBuilder b = new StringBuilder(200).append(STATS);
         sensorTags(b, sensor);
         b.append(" count=").append(c.received()).append('i');
@@ -44,6 +50,12 @@ public final class LineProtocol {
         b.append(",missing=").append(c.missing()).append('i');
         b.append(",duplicates=").append(c.duplicates()).append('i');
         b.append(",late=").append(c.late()).append('i');
+        if (range != null && Double.isFinite(range.low())) {
+            b.append(",range_low=").append(range.low());
+        }
+        if (range != null && Double.isFinite(range.high())) {
+            b.append(",range_high=").append(range.high());
+        }
         return time(b, c.minute());
     }
 

@@ -1,7 +1,11 @@
 package io.plantwatch.job.series;
 
 import io.plantwatch.job.AnomalyPipeline;
+import io.plantwatch.job.CompletenessReport;
+import io.plantwatch.job.rules.DetectorRules;
+import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.SensorId;
+import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.datastream.DataStream;
 
@@ -9,8 +13,11 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 public final class SeriesStorage {
     private SeriesStorage() {}
 
-    /** Sends readings, minute statistics and alert events of {@code out} to InfluxDB. */
-    public static void sink(AnomalyPipeline.Outputs out, InfluxSettings settings) {
+    /**
+     * Sends readings, minute statistics (with each sensor's configured range from {@code rules})
+     * and alert events of {@code out} to InfluxDB.
+     */
+    public static void sink(AnomalyPipeline.Outputs out, InfluxSettings settings, RuleBook rules) {
         DataStream<String> points =
                 out.readings()
                         .map(LineProtocol::reading)
@@ -18,10 +25,7 @@ public final class SeriesStorage {
                         .name("Readings as points")
                         .union(
                                 out.completeness()
-                                        .map(
-                                                c ->
-                                                        LineProtocol.stats(
-                                                                SensorId.parse(c.sensorId()), c))
+                                        .map(new StatsPoint(rules))
                                         .returns(Types.STRING)
                                         .name("Minute statistics as points"),
                                 out.alerts()
@@ -29,5 +33,22 @@ public final class SeriesStorage {
                                         .returns(Types.STRING)
                                         .name("Alerts as points"));
         points.sinkTo(new InfluxSink(settings)).uid("influx").name("InfluxDB " + settings.url());
+    }
+
+    /** A minute's statistics with the range the sensor's out-of-range rule judges by. */
+    private static final class StatsPoint implements MapFunction<CompletenessReport, String> {
+        private static final long serialVersionUID = 1L;
+        private final RuleBook rules;
+
+        StatsPoint(RuleBook rules) {
+            this.rules = rules;
+        }
+
+        @Override
+        public String map(CompletenessReport c) {
+            DetectorRules.OutOfRange range =
+                    c.unit() == null ? null : rules.resolve(c.sensorId(), c.unit()).outOfRange();
+            return LineProtocol.stats(SensorId.parse(c.sensorId()), c, range);
+        }
     }
 }

@@ -23,7 +23,7 @@ public final class QuestDbTables {
                 LineProtocol.STATS,
                 "site SYMBOL, area SYMBOL, line SYMBOL, machine SYMBOL, sensor SYMBOL, \"count\" LONG,"
                         + " \"min\" DOUBLE, \"max\" DOUBLE, mean DOUBLE, missing LONG, duplicates LONG,"
-                        + " late LONG",
+                        + " late LONG, range_low DOUBLE, range_high DOUBLE",
                 "site",
                 "area",
                 "line",

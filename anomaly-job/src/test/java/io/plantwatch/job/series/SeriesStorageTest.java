@@ -45,6 +45,7 @@ class SeriesStorageTest {
                 units: [degC]
                 rules:
                   spike: {delta: 8, within: 30s, confirm: 1, severity: CRITICAL}
+                  out-of-range: {low: 20, high: 210, count: 3, within: 1m}
             """;
 
     private static EmbeddedQuestDb db;
@@ -97,12 +98,13 @@ class SeriesStorageTest {
                                         Duration.ofSeconds(2),
                                         Duration.ZERO,
                                         Duration.ofDays(3650)));
+        RuleBook rules = RuleBook.parse(RULES, "test rules");
         AnomalyPipeline.Outputs out =
                 AnomalyPipeline.build(
                         readings,
                         new AnomalyPipeline.Settings(Duration.ofDays(3650).toMillis(), 3_600_000),
-                        RuleBook.parse(RULES, "test rules"));
-        SeriesStorage.sink(out, settings(db.url()));
+                        rules);
+        SeriesStorage.sink(out, settings(db.url()), rules);
         String real = System.getenv("INFLUX_URL");
         if (real != null) {
             SeriesStorage.sink(
@@ -114,7 +116,8 @@ class SeriesStorageTest {
                             System.getenv("INFLUX_TOKEN"),
                             500,
                             false,
-                            Duration.ofSeconds(1)));
+                            Duration.ofSeconds(1)),
+                    rules);
         }
         env.execute("series storage test");
     }
@@ -146,9 +149,9 @@ class SeriesStorageTest {
         assertThat(count(LineProtocol.STATS)).isEqualTo(8);
         JsonNode minute0 =
                 db.rows(
-                        "select \"count\", \"min\", \"max\", mean, missing from sensor_stats_1m where sensor ="
+                        "select \"count\", \"min\", \"max\", mean, missing, range_low, range_high from sensor_stats_1m where sensor ="
                                 + " 'zone-1-temp' and timestamp = '2026-11-25T00:00:00.000000Z'");
-        assertThat(minute0.get(0).toString()).isEqualTo("[60,180.0,184.0,182.0,0]");
+        assertThat(minute0.get(0).toString()).isEqualTo("[60,180.0,184.0,182.0,0,20.0,210.0]");
 
         JsonNode alerts =
                 db.rows(
