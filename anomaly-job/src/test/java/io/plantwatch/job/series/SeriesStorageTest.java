@@ -14,6 +14,7 @@ import io.plantwatch.model.SensorReading;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
@@ -25,8 +26,8 @@ import org.slf4j.LoggerFactory;
 
 /**
  * The job's storage path into a real server with InfluxDB's v2 write API: QuestDB in-process, or a
- * real InfluxDB 2.x when INFLUX_URL, INFLUX_ORG, INFLUX_BUCKET and INFLUX_TOKEN are set (then the
- * rows are not read back here: QuestDB's SQL is what this test reads with).
+ * real InfluxDB 2.x as well when INFLUX_URL, INFLUX_ORG, INFLUX_BUCKET and INFLUX_TOKEN are set:
+ * then the counts are also read back from it with Flux, before and after the replay.
  */
 class SeriesStorageTest {
     private static final Logger LOG = LoggerFactory.getLogger(SeriesStorageTest.class);
@@ -122,6 +123,50 @@ class SeriesStorageTest {
         env.execute("series storage test");
     }
 
+    /**
+     * Points per measurement of this test's sensors in a real InfluxDB 2.x, counted with Flux; null
+     * when none is configured.
+     */
+    private static Map<String, Long> realCounts() {
+        String url = System.getenv("INFLUX_URL");
+        if (url == null) {
+            return null;
+        }
+        Map<String, Long> counts = new java.util.TreeMap<>();
+        try (com.influxdb.client.InfluxDBClient client =
+                com.influxdb.client.InfluxDBClientFactory.create(
+                        url,
+                        System.getenv("INFLUX_TOKEN").toCharArray(),
+                        System.getenv("INFLUX_ORG"),
+                        System.getenv("INFLUX_BUCKET"))) {
+            for (String[] mf :
+                    new String[][] {
+                        {LineProtocol.READING, "value"},
+                        {LineProtocol.STATS, "count"},
+                        {LineProtocol.ALERT, "state"}
+                    }) {
+                String flux =
+                        "from(bucket: \""
+                                + System.getenv("INFLUX_BUCKET")
+                                + "\") |> range(start: 2026-11-24T00:00:00Z, stop:"
+                                + " 2026-11-26T00:00:00Z) |> filter(fn: (r) => r._measurement == \""
+                                + mf[0]
+                                + "\" and r._field == \""
+                                + mf[1]
+                                + "\" and r.site == \"dresden\" and (r.sensor == \"oil-temp\" or"
+                                + " r.sensor == \"zone-1-temp\")) |> group() |> count()";
+                long n = 0;
+                for (var table : client.getQueryApi().query(flux)) {
+                    for (var record : table.getRecords()) {
+                        n += ((Number) record.getValue()).longValue();
+                    }
+                }
+                counts.put(mf[0], n);
+            }
+        }
+        return counts;
+    }
+
     private static long count(String table) throws Exception {
         db.awaitTable(table);
         return db.rows("select count() from " + table).get(0).get(0).asLong();
@@ -165,8 +210,17 @@ class SeriesStorageTest {
         assertThat(alerts.get(1).get(4).asText()).isEqualTo("RESOLVED");
         assertThat(alerts.get(1).get(5).asText()).isEqualTo(alerts.get(0).get(5).asText());
 
+        Map<String, Long> realBefore = realCounts();
+
         // The same readings again, as after a restore from an older checkpoint: overwritten.
         run(input);
+        if (realBefore != null) {
+            assertThat(realBefore)
+                    .containsEntry(LineProtocol.READING, (long) input.size())
+                    .containsEntry(LineProtocol.STATS, 8L)
+                    .containsEntry(LineProtocol.ALERT, 2L);
+            assertThat(realCounts()).isEqualTo(realBefore);
+        }
         assertThat(count(LineProtocol.READING)).isEqualTo(input.size());
         assertThat(count(LineProtocol.STATS)).isEqualTo(8);
         assertThat(count(LineProtocol.ALERT)).isEqualTo(2);
