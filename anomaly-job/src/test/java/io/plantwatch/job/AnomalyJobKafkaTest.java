@@ -70,8 +70,8 @@ class AnomalyJobKafkaTest {
         JobSettings settings = kafka.settings(prefix);
         kafka.createTopics(settings);
 
-        // 9 sensors at 1 Hz for 15 minutes of event time, ending a minute ago; faults after the
-        // baseline's two-minute warm-up.
+        // 9 sensors at 1 Hz for 15 minutes of event time, ending a minute ago; the drift starts
+        // after the baseline's five-minute warm-up (300 readings).
         long start =
                 (System.currentTimeMillis() - Duration.ofMinutes(16).toMillis()) / 60_000 * 60_000;
         List<AnomalySpec> scenario =
