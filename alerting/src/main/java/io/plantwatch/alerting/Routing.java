@@ -1,0 +1,198 @@
+package io.plantwatch.alerting;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.Durations;
+import io.plantwatch.model.SensorGlob;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+
+/**
+ * Reads the {@code route:} tree of config/alerting.yaml. Every mistake is one error naming the
+ * file, the route's path in the tree and the key, so a bad tree fails at start, not at 3 a.m.
+ *
+ * <pre>
+ * route:
+ *   receiver: shift-lead            # the default route
+ *   group-wait: 30s
+ *   routes:
+ *     - match: {severity: [CRITICAL]}
+ *       receiver: pager
+ *       continue: true
+ *     - sensors: ["dresden/press-shop/**"]
+ *       receiver: press-shop-andon
+ * </pre>
+ */
+public final class Routing {
+    private static final Set<String> KEYS =
+            Set.of(
+                    "receiver",
+                    "sensors",
+                    "match",
+                    "continue",
+                    "group-wait",
+                    "group-interval",
+                    "repeat-interval",
+                    "routes");
+
+    private Routing() {}
+
+    /**
+     * @param node the {@code route:} node
+     * @param receivers the receiver names that exist
+     * @param source the file, for errors
+     */
+    public static Route parse(JsonNode node, Set<String> receivers, String source) {
+        if (node == null || !node.isObject()) {
+            throw new ConfigException(
+                    source + ": route: is missing; it names the default receiver");
+        }
+        Route root =
+                parse(
+                        node,
+                        "route",
+                        null,
+                        Duration.ofSeconds(30),
+                        Duration.ofMinutes(5),
+                        Duration.ofHours(4),
+                        receivers,
+                        source);
+        if (root.receiver() == null) {
+            throw new ConfigException(
+                    source + ": route.receiver is missing; the root names the default receiver");
+        }
+        if (!root.sensors().isEmpty() || !root.labels().isEmpty()) {
+            throw new ConfigException(
+                    source + ": route: the root matches every alert; put matchers on its routes");
+        }
+        return root;
+    }
+
+    private static Route parse(
+            JsonNode node,
+            String path,
+            String inheritedReceiver,
+            Duration inheritedWait,
+            Duration inheritedInterval,
+            Duration inheritedRepeat,
+            Set<String> receivers,
+            String source) {
+        for (Iterator<String> it = node.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!KEYS.contains(key)) {
+                throw bad(source, path, key, "is not a route setting; use one of " + KEYS);
+            }
+        }
+        String receiver = inheritedReceiver;
+        if (node.has("receiver")) {
+            receiver = node.get("receiver").asText();
+            if (!receivers.contains(receiver)) {
+                throw bad(
+                        source,
+                        path,
+                        "receiver",
+                        "names '" + receiver + "', which is not among the receivers " + receivers);
+            }
+        }
+        List<SensorGlob> sensors = new ArrayList<>();
+        for (String glob : strings(node.get("sensors"), source, path, "sensors")) {
+            try {
+                sensors.add(new SensorGlob(glob));
+            } catch (IllegalArgumentException e) {
+                throw bad(source, path, "sensors", e.getMessage());
+            }
+        }
+        Map<String, List<String>> labels = new LinkedHashMap<>();
+        JsonNode match = node.get("match");
+        if (match != null) {
+            if (!match.isObject()) {
+                throw bad(source, path, "match", "must be a map of label to values");
+            }
+            for (Iterator<String> it = match.fieldNames(); it.hasNext(); ) {
+                String label = it.next();
+                if (!Route.LABELS.contains(label)) {
+                    throw bad(
+                            source,
+                            path,
+                            "match." + label,
+                            "is not a label; use one of " + Route.LABELS);
+                }
+                labels.put(label, strings(match.get(label), source, path, "match." + label));
+            }
+        }
+        Duration wait = duration(node, "group-wait", inheritedWait, source, path);
+        Duration interval = duration(node, "group-interval", inheritedInterval, source, path);
+        Duration repeat = duration(node, "repeat-interval", inheritedRepeat, source, path);
+        List<Route> children = new ArrayList<>();
+        JsonNode routes = node.get("routes");
+        if (routes != null) {
+            if (!routes.isArray()) {
+                throw bad(source, path, "routes", "must be a list of routes");
+            }
+            for (int i = 0; i < routes.size(); i++) {
+                children.add(
+                        parse(
+                                routes.get(i),
+                                path + ".routes[" + i + "]",
+                                receiver,
+                                wait,
+                                interval,
+                                repeat,
+                                receivers,
+                                source));
+            }
+        }
+        if (!path.equals("route") && sensors.isEmpty() && labels.isEmpty()) {
+            throw bad(
+                    source,
+                    path,
+                    "match",
+                    "is missing: a route without matchers hides its siblings");
+        }
+        return new Route(
+                receiver,
+                sensors,
+                labels,
+                node.path("continue").asBoolean(false),
+                wait,
+                interval,
+                repeat,
+                children);
+    }
+
+    private static List<String> strings(JsonNode n, String source, String path, String key) {
+        List<String> out = new ArrayList<>();
+        if (n == null) {
+            return out;
+        }
+        if (n.isArray()) {
+            n.forEach(v -> out.add(v.asText()));
+        } else if (n.isValueNode()) {
+            out.add(n.asText());
+        } else {
+            throw bad(source, path, key, "must be a value or a list of values");
+        }
+        return out;
+    }
+
+    private static Duration duration(
+            JsonNode node, String key, Duration inherited, String source, String path) {
+        if (!node.has(key)) {
+            return inherited;
+        }
+        try {
+            return Durations.parse(node.get(key).asText());
+        } catch (IllegalArgumentException e) {
+            throw bad(source, path, key, e.getMessage());
+        }
+    }
+
+    private static ConfigException bad(String source, String path, String key, String why) {
+        return new ConfigException(source + ": " + path + "." + key + " " + why);
+    }
+}
