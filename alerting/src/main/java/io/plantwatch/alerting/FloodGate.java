@@ -1,0 +1,61 @@
+package io.plantwatch.alerting;
+
+import java.util.ArrayDeque;
+import java.util.Deque;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+
+/**
+ * Flood control per receiver, as ISA-18.2 asks of an alarm system: at most {@code limit}
+ * notifications in any {@code windowMillis} (10 minutes by default). The first notification over
+ * the limit becomes one summary saying that a flood is on and where to see the rest; the ones after
+ * it in the same window are held back and counted. Held notifications are not lost: their alerts
+ * stay in the alert store and its API.
+ */
+public final class FloodGate {
+    private final int limit;
+    private final long windowMillis;
+    private final Map<String, Deque<Long>> sent = new HashMap<>();
+    private final Map<String, Long> summarySentAt = new HashMap<>();
+    private final Map<String, Integer> held = new HashMap<>();
+
+    public FloodGate(int limit, long windowMillis) {
+        if (limit < 1) {
+            throw new IllegalArgumentException("the flood limit must be at least 1, got " + limit);
+        }
+        this.limit = limit;
+        this.windowMillis = windowMillis;
+    }
+
+    /** What to send for {@code n} at {@code now}: itself, a summary in its place, or nothing. */
+    public List<Notification> admit(Notification n, long now) {
+        Deque<Long> times = sent.computeIfAbsent(n.receiver(), r -> new ArrayDeque<>());
+        while (!times.isEmpty() && times.peekFirst() <= now - windowMillis) {
+            times.pollFirst();
+        }
+        if (times.size() < limit) {
+            times.addLast(now);
+            return List.of(n);
+        }
+        held.merge(n.receiver(), 1, Integer::sum);
+        Long summaryAt = summarySentAt.get(n.receiver());
+        if (summaryAt == null || summaryAt <= now - windowMillis) {
+            summarySentAt.put(n.receiver(), now);
+            return List.of(
+                    new Notification(
+                            n.id() + "-flood",
+                            n.receiver(),
+                            n.groupKey(),
+                            Notification.Status.SUMMARY,
+                            n.alerts(),
+                            held.get(n.receiver())));
+        }
+        return List.of();
+    }
+
+    /** Notifications held back for {@code receiver} since the start, for metrics and the API. */
+    public int held(String receiver) {
+        return held.getOrDefault(receiver, 0);
+    }
+}

@@ -1,0 +1,126 @@
+package io.plantwatch.alerting;
+
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertState;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+
+/**
+ * Turns a stream of alert events into few notifications, as Alertmanager does: alerts are grouped
+ * per receiver and machine; a new group waits {@code group-wait} for the rest of a burst; changes
+ * to a group that was notified wait {@code group-interval}; a group with alerts still open is
+ * notified again every {@code repeat-interval}; a resolved alert is notified once, then leaves its
+ * group. Time is passed in, so the behaviour is exact and testable; the service calls {@link
+ * #due(long)} on a timer.
+ */
+public final class Grouper {
+    private final Map<String, Group> groups = new LinkedHashMap<>();
+
+    private static final class Group {
+        final String key;
+        final String receiver;
+        final Route route;
+        final Map<String, Alert> alerts = new LinkedHashMap<>();
+        long nextFlush;
+        long lastFlush = -1;
+        boolean changed;
+
+        Group(String key, String receiver, Route route) {
+            this.key = key;
+            this.receiver = receiver;
+            this.route = route;
+        }
+    }
+
+    /** Applies one alert event to every route that takes it. */
+    public void accept(Alert a, List<Route> routes, long now) {
+        for (Route route : routes) {
+            String key = groupKey(route.receiver(), a);
+            Group g = groups.computeIfAbsent(key, k -> new Group(k, route.receiver(), route));
+            Alert before = g.alerts.put(a.alertId(), a);
+            if (before != null && before.state() == a.state()) {
+                continue; // the same state again: nothing new to tell
+            }
+            if (g.lastFlush < 0) {
+                if (!g.changed) {
+                    g.nextFlush = now + millis(route.groupWait());
+                }
+            } else if (!g.changed) {
+                g.nextFlush = Math.max(now, g.lastFlush + millis(route.groupInterval()));
+            }
+            g.changed = true;
+        }
+    }
+
+    /** The notifications due at {@code now}, in the order their groups became due. */
+    public List<Notification> due(long now) {
+        List<Group> ready = new ArrayList<>();
+        for (Group g : groups.values()) {
+            boolean repeat =
+                    !g.changed
+                            && g.lastFlush >= 0
+                            && anyOpen(g)
+                            && now >= g.lastFlush + millis(g.route.repeatInterval());
+            if ((g.changed && now >= g.nextFlush) || repeat) {
+                ready.add(g);
+            }
+        }
+        ready.sort(Comparator.comparingLong(g -> g.changed ? g.nextFlush : g.lastFlush));
+        List<Notification> out = new ArrayList<>();
+        for (Group g : ready) {
+            List<Alert> alerts = new ArrayList<>(g.alerts.values());
+            Notification.Status status =
+                    anyOpen(g) ? Notification.Status.FIRING : Notification.Status.RESOLVED;
+            out.add(new Notification(id(g.key, alerts, now), g.receiver, g.key, status, alerts, 0));
+            g.alerts.values().removeIf(a -> a.state() == AlertState.RESOLVED);
+            g.lastFlush = now;
+            g.changed = false;
+            if (g.alerts.isEmpty()) {
+                groups.remove(g.key);
+            }
+        }
+        return out;
+    }
+
+    /** The earliest time a notification can become due, for the service's timer; -1 if none. */
+    public long nextDue() {
+        long next = -1;
+        for (Group g : groups.values()) {
+            long t =
+                    g.changed
+                            ? g.nextFlush
+                            : anyOpen(g) ? g.lastFlush + millis(g.route.repeatInterval()) : -1;
+            if (t >= 0 && (next < 0 || t < next)) {
+                next = t;
+            }
+        }
+        return next;
+    }
+
+    static String groupKey(String receiver, Alert a) {
+        var s = a.sensorId();
+        return receiver + "/" + s.site() + "/" + s.area() + "/" + s.line() + "/" + s.machine();
+    }
+
+    private static boolean anyOpen(Group g) {
+        return g.alerts.values().stream().anyMatch(a -> a.state() != AlertState.RESOLVED);
+    }
+
+    /** Name-based: the same group, alert states and time give the same id after a restart. */
+    private static String id(String key, List<Alert> alerts, long now) {
+        StringBuilder b = new StringBuilder(key).append('|').append(now);
+        alerts.forEach(a -> b.append('|').append(a.alertId()).append(':').append(a.state()));
+        return UUID.nameUUIDFromBytes(
+                        b.toString().getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                .toString();
+    }
+
+    private static long millis(Duration d) {
+        return d.toMillis();
+    }
+}

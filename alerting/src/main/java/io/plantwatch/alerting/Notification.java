@@ -1,0 +1,34 @@
+package io.plantwatch.alerting;
+
+import io.plantwatch.model.Alert;
+import java.util.List;
+
+/**
+ * What a receiver is told: one group's alerts (one machine's, on one route), or a summary when the
+ * receiver's flood limit held notifications back.
+ *
+ * @param id stable for this content, sent as the delivery id so receivers can drop repeats
+ * @param receiver the receiver's name
+ * @param groupKey the route's receiver and the machine: receiver/site/area/line/machine
+ * @param status FIRING while any of its alerts is open, else RESOLVED; SUMMARY for a flood summary
+ * @param alerts the group's alerts as last seen, resolved ones included once
+ * @param suppressed for a summary: how many notifications the flood limit held back
+ */
+public record Notification(
+        String id,
+        String receiver,
+        String groupKey,
+        Status status,
+        List<Alert> alerts,
+        int suppressed) {
+
+    public enum Status {
+        FIRING,
+        RESOLVED,
+        SUMMARY
+    }
+
+    public Notification {
+        alerts = List.copyOf(alerts);
+    }
+}
