@@ -31,7 +31,7 @@ import org.slf4j.LoggerFactory;
  * answers 5xx or 429, up to {@code giveUpAfter}; a 4xx other than 429 is a refusal that no retry
  * will change. Every failed attempt is counted and logged; giving up is logged as an error.
  */
-public final class WebhookReceiver {
+public final class WebhookReceiver implements Receiver {
     public static final String SIGNATURE_HEADER = "X-Plantwatch-Signature";
     public static final String TIMESTAMP_HEADER = "X-Plantwatch-Timestamp";
     public static final String DELIVERY_HEADER = "X-Plantwatch-Delivery";
@@ -91,6 +91,7 @@ public final class WebhookReceiver {
      *
      * @param deliveryId stable across retries of the same notification
      */
+    @Override
     public Outcome deliver(String deliveryId, byte[] json) throws InterruptedException {
         long deadline = System.nanoTime() + giveUpAfter.toNanos();
         long backoff = 200;
@@ -144,6 +145,7 @@ public final class WebhookReceiver {
         }
     }
 
+    @Override
     public String name() {
         return name;
     }

@@ -1,0 +1,208 @@
+package io.plantwatch.alerting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.sun.net.httpserver.HttpServer;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.AlertState;
+import io.plantwatch.model.SensorId;
+import io.plantwatch.model.Severity;
+import java.net.InetSocketAddress;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import java.util.concurrent.CopyOnWriteArrayList;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The decisions end to end, with a real webhook endpoint and the journal on disk. */
+class DispatcherTest {
+    private static final byte[] SECRET = "s".getBytes(StandardCharsets.UTF_8);
+    private static final long T0 = Instant.parse("2026-11-25T08:00:00Z").toEpochMilli();
+    private static final Route ROOT =
+            new Route(
+                    "shift-lead",
+                    List.of(),
+                    Map.of(),
+                    false,
+                    Duration.ofSeconds(30),
+                    Duration.ofMinutes(5),
+                    Duration.ofHours(4),
+                    List.of());
+
+    @TempDir Path dir;
+    private HttpServer server;
+    private final List<JsonNode> received = new CopyOnWriteArrayList<>();
+    private final ObjectMapper json = new ObjectMapper();
+
+    @BeforeEach
+    void start() throws Exception {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext(
+                "/hook",
+                ex -> {
+                    received.add(json.readTree(ex.getRequestBody().readAllBytes()));
+                    ex.sendResponseHeaders(204, -1);
+                    ex.close();
+                });
+        server.start();
+    }
+
+    @AfterEach
+    void stop() {
+        server.stop(0);
+    }
+
+    private Dispatcher dispatcher(AlertStore store, int floodLimit, List<Silence> silences) {
+        WebhookReceiver hook =
+                new WebhookReceiver(
+                        "shift-lead",
+                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook"),
+                        SECRET,
+                        Duration.ofSeconds(2),
+                        Duration.ofMillis(200),
+                        Duration.ofSeconds(30));
+        return new Dispatcher(
+                store,
+                ROOT,
+                Map.of("shift-lead", hook),
+                new FloodGate(floodLimit, 600_000),
+                new FlapDetector(6, 1_800_000),
+                () -> silences);
+    }
+
+    private static Alert alert(int i, int machine, AlertState state) {
+        return new Alert(
+                "alert-" + i,
+                SensorId.parse(
+                        "dresden/press-shop/line-"
+                                + (machine % 2 + 1)
+                                + "/press-"
+                                + machine
+                                + "/s-"
+                                + i),
+                "spike",
+                AlertKind.SPIKE,
+                Severity.WARNING,
+                state,
+                T0,
+                T0,
+                T0,
+                List.of(1.0),
+                "m");
+    }
+
+    @Test
+    void aThousandEventsFromFiveMachinesStayWithinTheFloodLimitGroupedPerMachineWithASummary()
+            throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 3, List.of())) {
+            for (int i = 0; i < 1000; i++) {
+                d.onEvent(alert(i, i % 5, AlertState.OPEN), 0, i, T0 + i * 60L);
+            }
+            for (long t = T0; t <= T0 + 600_000; t += 10_000) {
+                d.dispatchDue(t);
+            }
+            d.drain(10);
+            assertThat(received).hasSize(4);
+            List<JsonNode> firing =
+                    received.stream()
+                            .filter(n -> n.path("status").asText().equals("FIRING"))
+                            .toList();
+            assertThat(firing).hasSize(3);
+            for (JsonNode n : firing) {
+                Set<String> machines = new HashSet<>();
+                n.path("alerts").forEach(a -> machines.add(a.path("machine").asText()));
+                assertThat(machines).hasSize(1);
+                assertThat(n.path("alerts")).hasSize(200);
+            }
+            assertThat(received)
+                    .filteredOn(n -> n.path("status").asText().equals("SUMMARY"))
+                    .hasSize(1);
+            assertThat(store.all()).hasSize(1000);
+        }
+    }
+
+    @Test
+    void aSilenceMutesExactlyItsLine() throws Exception {
+        Silence line1 =
+                new Silence(
+                        "s",
+                        List.of(),
+                        Map.of("line", List.of("line-1")),
+                        Instant.ofEpochMilli(T0),
+                        Instant.ofEpochMilli(T0 + 3_600_000),
+                        null,
+                        "test",
+                        "");
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of(line1))) {
+            for (int i = 0; i < 10; i++) {
+                d.onEvent(alert(i, i % 2, AlertState.OPEN), 0, i, T0);
+            }
+            d.dispatchDue(T0 + 30_000);
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            received.get(0)
+                    .path("alerts")
+                    .forEach(a -> assertThat(a.path("line").asText()).isEqualTo("line-2"));
+            assertThat(d.silencedCount()).isEqualTo(5);
+            assertThat(store.unnotified()).isEmpty();
+        }
+    }
+
+    @Test
+    void aRestartNeitherResendsNorMisses() throws Exception {
+        List<String> told = new ArrayList<>();
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of())) {
+            for (int i = 0; i < 4; i++) {
+                d.onEvent(alert(i, i, AlertState.OPEN), 0, i, T0);
+            }
+            d.dispatchDue(T0 + 30_000);
+            d.drain(10);
+            // Two more arrive, and the service stops before their group wait is over.
+            d.onEvent(alert(10, 7, AlertState.OPEN), 0, 4, T0 + 40_000);
+            d.onEvent(alert(0, 0, AlertState.RESOLVED), 0, 5, T0 + 41_000);
+        }
+        assertThat(received).hasSize(4);
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of())) {
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 6L));
+            d.restore(T0 + 100_000);
+            d.dispatchDue(T0 + 1_000_000);
+            d.drain(10);
+        }
+        await().atMost(Duration.ofSeconds(5)).until(() -> received.size() == 6);
+        received.forEach(
+                n ->
+                        n.path("alerts")
+                                .forEach(
+                                        a ->
+                                                told.add(
+                                                        a.path("alert_id").asText()
+                                                                + ":"
+                                                                + a.path("state").asText())));
+        assertThat(told)
+                .containsExactlyInAnyOrder(
+                        "alert-0:OPEN",
+                        "alert-1:OPEN",
+                        "alert-2:OPEN",
+                        "alert-3:OPEN",
+                        "alert-10:OPEN",
+                        "alert-0:RESOLVED");
+    }
+}
