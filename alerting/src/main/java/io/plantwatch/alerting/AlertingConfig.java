@@ -1,0 +1,131 @@
+package io.plantwatch.alerting;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.Durations;
+import io.plantwatch.model.Secrets;
+import io.plantwatch.model.Topics;
+import java.io.IOException;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.function.Function;
+
+/**
+ * config/alerting.yaml: Kafka, the store, flood and flapping limits, the receivers and the routing
+ * tree. Secrets (webhook secrets) come from a file ({@code secret-file}) or an environment variable
+ * ({@code secret-env}), never from the file itself. Every mistake is one line naming the file and
+ * the key.
+ */
+public record AlertingConfig(
+        String kafkaBootstrap,
+        String alertsTopic,
+        String groupId,
+        Path storeDir,
+        int floodLimit,
+        Duration floodWindow,
+        int flapMaxChanges,
+        Duration flapWindow,
+        Map<String, Receiver> receivers,
+        Route route) {
+
+    public static AlertingConfig load(
+            Path file, String kafkaBootstrapFlag, Function<String, String> env) {
+        String source = file == null ? "(no file)" : file.toString();
+        JsonNode root;
+        try {
+            root =
+                    file == null
+                            ? new ObjectMapper().createObjectNode()
+                            : new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
+        } catch (IOException e) {
+            throw new ConfigException(source + ": cannot be read: " + e.getMessage(), e);
+        }
+        if (root == null) {
+            root = new ObjectMapper().createObjectNode();
+        }
+        String bootstrap =
+                kafkaBootstrapFlag != null
+                        ? kafkaBootstrapFlag
+                        : root.path("kafka").path("bootstrap").asText(null);
+        if (bootstrap == null || bootstrap.isBlank()) {
+            throw new ConfigException(
+                    source + ": kafka.bootstrap is required (or --kafka-bootstrap)");
+        }
+        Map<String, Receiver> receivers = new LinkedHashMap<>();
+        JsonNode list = root.path("receivers");
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode r = list.get(i);
+            String where = source + ": receivers[" + i + "]";
+            String name = r.path("name").asText("");
+            if (name.isBlank()) {
+                throw new ConfigException(where + ".name is required");
+            }
+            String type = r.path("type").asText("webhook");
+            if (!type.equals("webhook")) {
+                throw new ConfigException(
+                        where + ".type '" + type + "' is not supported yet; use webhook");
+            }
+            receivers.put(
+                    name,
+                    new WebhookReceiver(
+                            name,
+                            URI.create(r.path("url").asText()),
+                            secret(r, where, env),
+                            duration(r, "timeout", "5s", where),
+                            duration(r, "max-backoff", "1m", where),
+                            duration(r, "give-up-after", "1h", where)));
+        }
+        if (receivers.isEmpty()) {
+            throw new ConfigException(source + ": receivers: name at least one receiver");
+        }
+        return new AlertingConfig(
+                bootstrap,
+                root.path("kafka").path("alerts-topic").asText(Topics.ALERTS),
+                root.path("kafka").path("group-id").asText("plantwatch-alerting"),
+                Path.of(root.path("store").path("dir").asText("data/alerting")),
+                root.path("flood").path("limit").asInt(20),
+                duration(root.path("flood"), "window", "10m", source + ": flood"),
+                root.path("flapping").path("max-changes").asInt(6),
+                duration(root.path("flapping"), "window", "30m", source + ": flapping"),
+                receivers,
+                Routing.parse(root.get("route"), receivers.keySet(), source));
+    }
+
+    private static byte[] secret(JsonNode r, String where, Function<String, String> env) {
+        if (r.has("secret")) {
+            throw new ConfigException(
+                    where
+                            + ".secret must not be written in the file; use secret-file or secret-env");
+        }
+        if (r.has("secret-file")) {
+            return Secrets.firstLine(
+                    Path.of(r.get("secret-file").asText()), where + ".secret-file");
+        }
+        if (r.has("secret-env")) {
+            String v = env.apply(r.get("secret-env").asText());
+            if (v == null || v.isEmpty()) {
+                throw new ConfigException(
+                        where
+                                + ".secret-env names "
+                                + r.get("secret-env").asText()
+                                + ", which is not set");
+            }
+            return v.getBytes(StandardCharsets.UTF_8);
+        }
+        throw new ConfigException(where + " needs secret-file or secret-env to sign its webhooks");
+    }
+
+    private static Duration duration(JsonNode n, String key, String def, String where) {
+        try {
+            return Durations.parse(n.path(key).asText(def));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(where + "." + key + " " + e.getMessage(), e);
+        }
+    }
+}

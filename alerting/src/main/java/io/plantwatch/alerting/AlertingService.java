@@ -1,0 +1,187 @@
+package io.plantwatch.alerting;
+
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AvroAlertCodec;
+import io.plantwatch.model.ConfigException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.PartitionInfo;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.serialization.ByteArrayDeserializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+/**
+ * {@code java -jar alerting.jar --config config/alerting.yaml [--kafka-bootstrap host:port]}: reads
+ * {@code alerts} (read_committed) from the positions its store has applied, and notifies. Kafka's
+ * group offsets are not used: the store's journal is the one record of what was applied.
+ */
+@Command(
+        name = "alerting",
+        mixinStandardHelpOptions = true,
+        description = "Plantwatch alerting: alert events in, notifications out.")
+public final class AlertingService implements Callable<Integer>, AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(AlertingService.class);
+
+    @Option(names = "--config", description = "YAML settings (config/alerting.yaml)")
+    Path config;
+
+    @Option(names = "--kafka-bootstrap", description = "Kafka bootstrap servers host:port[,...]")
+    String kafkaBootstrap;
+
+    private final PrintWriter err;
+    private final AtomicBoolean running = new AtomicBoolean(true);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+    private final AtomicLong undecodable = new AtomicLong();
+    private final List<Silence> silences = new CopyOnWriteArrayList<>();
+
+    AlertingService(PrintWriter err) {
+        this.err = err;
+    }
+
+    public static void main(String[] args) {
+        int code =
+                mainWithExitCode(
+                        new PrintWriter(System.out, true), new PrintWriter(System.err, true), args);
+        if (code != 0) {
+            System.exit(code);
+        }
+    }
+
+    public static int mainWithExitCode(PrintWriter out, PrintWriter err, String... args) {
+        CommandLine cli = new CommandLine(new AlertingService(err));
+        cli.setOut(out);
+        cli.setErr(err);
+        return cli.execute(args);
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        AlertingConfig c;
+        try {
+            c = AlertingConfig.load(config, kafkaBootstrap, System::getenv);
+        } catch (ConfigException e) {
+            err.println("alerting: " + e.getMessage());
+            return 2;
+        }
+        Runtime.getRuntime()
+                .addShutdownHook(
+                        new Thread(
+                                () -> {
+                                    close();
+                                    try {
+                                        stopped.await();
+                                    } catch (InterruptedException e) {
+                                        Thread.currentThread().interrupt();
+                                    }
+                                },
+                                "alerting-shutdown"));
+        run(c);
+        return 0;
+    }
+
+    /** Consumes and notifies until {@link #close()}; the loop of the service. */
+    public void run(AlertingConfig c) throws InterruptedException {
+        try (AlertStore store = new AlertStore(c.storeDir());
+                Dispatcher dispatcher =
+                        new Dispatcher(
+                                store,
+                                c.route(),
+                                c.receivers(),
+                                new FloodGate(c.floodLimit(), c.floodWindow().toMillis()),
+                                new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
+                                () -> silences);
+                KafkaConsumer<byte[], byte[]> consumer = consumer(c)) {
+            List<TopicPartition> partitions = new ArrayList<>();
+            for (PartitionInfo p :
+                    consumer.partitionsFor(c.alertsTopic(), Duration.ofSeconds(30))) {
+                partitions.add(new TopicPartition(p.topic(), p.partition()));
+            }
+            consumer.assign(partitions);
+            Map<Integer, Long> next = store.nextOffsets();
+            List<TopicPartition> fromStart = new ArrayList<>();
+            for (TopicPartition tp : partitions) {
+                Long o = next.get(tp.partition());
+                if (o == null) {
+                    fromStart.add(tp);
+                } else {
+                    consumer.seek(tp, o);
+                }
+            }
+            consumer.seekToBeginning(fromStart);
+            dispatcher.restore(System.currentTimeMillis());
+            LOG.info(
+                    "alerting started: Kafka {} ({}, {} partitions, read_committed) -> receivers {};"
+                            + " store {}",
+                    c.kafkaBootstrap(),
+                    c.alertsTopic(),
+                    partitions.size(),
+                    c.receivers().keySet(),
+                    c.storeDir());
+            AvroAlertCodec codec = new AvroAlertCodec();
+            while (running.get()) {
+                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                    Alert a;
+                    try {
+                        a = codec.decode(r.value()).value();
+                    } catch (RuntimeException e) {
+                        undecodable.incrementAndGet();
+                        LOG.warn(
+                                "Skipping an undecodable record at {}-{}@{}: {}",
+                                r.topic(),
+                                r.partition(),
+                                r.offset(),
+                                e.getMessage());
+                        continue;
+                    }
+                    dispatcher.onEvent(a, r.partition(), r.offset(), System.currentTimeMillis());
+                }
+                dispatcher.dispatchDue(System.currentTimeMillis());
+            }
+            dispatcher.drain(30);
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(AlertingConfig c) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", c.kafkaBootstrap());
+        p.put("group.id", c.groupId());
+        p.put("enable.auto.commit", "false");
+        p.put("isolation.level", "read_committed");
+        p.put("client.id", "plantwatch-alerting");
+        return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
+    }
+
+    /** Adds a silence; the API will call this. */
+    public void silence(Silence s) {
+        silences.add(s);
+    }
+
+    /** Stops the loop; queued deliveries get up to 30 s to finish. */
+    @Override
+    public void close() {
+        running.set(false);
+    }
+
+    /** Waits until the loop has ended. */
+    public void awaitStopped() throws InterruptedException {
+        stopped.await();
+    }
+}
