@@ -32,7 +32,10 @@ public record AlertingConfig(
         int flapMaxChanges,
         Duration flapWindow,
         Map<String, Receiver> receivers,
-        Route route) {
+        Route route,
+        String apiHost,
+        int apiPort,
+        byte[] apiToken) {
 
     public static AlertingConfig load(
             Path file, String kafkaBootstrapFlag, Function<String, String> env) {
@@ -94,7 +97,35 @@ public record AlertingConfig(
                 root.path("flapping").path("max-changes").asInt(6),
                 duration(root.path("flapping"), "window", "30m", source + ": flapping"),
                 receivers,
-                Routing.parse(root.get("route"), receivers.keySet(), source));
+                Routing.parse(root.get("route"), receivers.keySet(), source),
+                root.path("api").path("host").asText("0.0.0.0"),
+                root.path("api").path("port").asInt(9500),
+                apiToken(root.path("api"), source + ": api", env));
+    }
+
+    /** The API's bearer token; null when the API is switched off (port -1). */
+    private static byte[] apiToken(JsonNode api, String where, Function<String, String> env) {
+        if (api.path("port").asInt(9500) < 0) {
+            return null;
+        }
+        if (api.has("token")) {
+            throw new ConfigException(
+                    where + ".token must not be written in the file; use token-file or token-env");
+        }
+        if (api.has("token-file")) {
+            return Secrets.firstLine(
+                    Path.of(api.get("token-file").asText()), where + ".token-file");
+        }
+        String var = api.path("token-env").asText("PLANTWATCH_ALERTING_TOKEN");
+        String v = env.apply(var);
+        if (v == null || v.isEmpty()) {
+            throw new ConfigException(
+                    where
+                            + " needs a token: set "
+                            + var
+                            + " or api.token-file (or api.port: -1 to switch the API off)");
+        }
+        return v.getBytes(StandardCharsets.UTF_8);
     }
 
     private static byte[] secret(JsonNode r, String where, Function<String, String> env) {

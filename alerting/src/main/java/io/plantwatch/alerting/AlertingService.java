@@ -11,7 +11,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
@@ -48,7 +47,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong undecodable = new AtomicLong();
-    private final List<Silence> silences = new CopyOnWriteArrayList<>();
+    private final Map<String, Silence> silences = new java.util.concurrent.ConcurrentHashMap<>();
 
     AlertingService(PrintWriter err) {
         this.err = err;
@@ -96,7 +95,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     }
 
     /** Consumes and notifies until {@link #close()}; the loop of the service. */
-    public void run(AlertingConfig c) throws InterruptedException {
+    public void run(AlertingConfig c) throws InterruptedException, java.io.IOException {
         try (AlertStore store = new AlertStore(c.storeDir());
                 Dispatcher dispatcher =
                         new Dispatcher(
@@ -105,7 +104,17 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                 c.receivers(),
                                 new FloodGate(c.floodLimit(), c.floodWindow().toMillis()),
                                 new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
-                                () -> silences);
+                                () -> List.copyOf(silences.values()));
+                AlertingApi api =
+                        c.apiPort() < 0
+                                ? null
+                                : new AlertingApi(
+                                        store,
+                                        silences,
+                                        c.apiToken(),
+                                        c.apiHost(),
+                                        c.apiPort(),
+                                        System::currentTimeMillis);
                 KafkaConsumer<byte[], byte[]> consumer = consumer(c)) {
             List<TopicPartition> partitions = new ArrayList<>();
             for (PartitionInfo p :
@@ -127,12 +136,13 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             dispatcher.restore(System.currentTimeMillis());
             LOG.info(
                     "alerting started: Kafka {} ({}, {} partitions, read_committed) -> receivers {};"
-                            + " store {}",
+                            + " store {}; API {}",
                     c.kafkaBootstrap(),
                     c.alertsTopic(),
                     partitions.size(),
                     c.receivers().keySet(),
-                    c.storeDir());
+                    c.storeDir(),
+                    api == null ? "off" : "http://" + c.apiHost() + ":" + api.port());
             AvroAlertCodec codec = new AvroAlertCodec();
             while (running.get()) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
@@ -167,11 +177,6 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         p.put("isolation.level", "read_committed");
         p.put("client.id", "plantwatch-alerting");
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
-    }
-
-    /** Adds a silence; the API will call this. */
-    public void silence(Silence s) {
-        silences.add(s);
     }
 
     /** Stops the loop; queued deliveries get up to 30 s to finish. */

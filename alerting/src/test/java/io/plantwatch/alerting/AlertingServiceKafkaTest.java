@@ -93,6 +93,7 @@ class AlertingServiceKafkaTest {
                 kafka: {alerts-topic: svc-alerts}
                 store: {dir: %s}
                 flood: {limit: 1000}
+                api: {port: -1}
                 receivers:
                   - name: shift-lead
                     type: webhook
@@ -147,6 +148,8 @@ class AlertingServiceKafkaTest {
                         service.run(c);
                     } catch (InterruptedException e) {
                         Thread.currentThread().interrupt();
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
                     }
                 });
     }

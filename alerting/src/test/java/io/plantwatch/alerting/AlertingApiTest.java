@@ -1,0 +1,154 @@
+package io.plantwatch.alerting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.AlertState;
+import io.plantwatch.model.SensorId;
+import io.plantwatch.model.Severity;
+import java.net.URI;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** The operators' API over real HTTP: token required, filters, acknowledge, silences. */
+class AlertingApiTest {
+    private static final String TOKEN = "op3rator-t0ken";
+    @TempDir Path dir;
+    private AlertStore store;
+    private AlertingApi api;
+    private final Map<String, Silence> silences = new ConcurrentHashMap<>();
+    private final HttpClient http = HttpClient.newHttpClient();
+    private final ObjectMapper json = new ObjectMapper();
+
+    private static Alert alert(String id, String line) {
+        return new Alert(
+                id,
+                SensorId.parse("dresden/press-shop/" + line + "/press-1/oil-temp"),
+                "spike",
+                AlertKind.SPIKE,
+                Severity.CRITICAL,
+                AlertState.OPEN,
+                1_000,
+                1_000,
+                2_000,
+                List.of(1.0),
+                "oil-temp spiked");
+    }
+
+    @BeforeEach
+    void start() throws Exception {
+        store = new AlertStore(dir);
+        store.event(alert("a", "line-1"), 0, 0, 10);
+        store.event(alert("b", "line-2"), 0, 1, 11);
+        api =
+                new AlertingApi(
+                        store,
+                        silences,
+                        TOKEN.getBytes(StandardCharsets.UTF_8),
+                        "127.0.0.1",
+                        0,
+                        () -> 99);
+    }
+
+    @AfterEach
+    void stop() {
+        api.close();
+        store.close();
+    }
+
+    private HttpResponse<String> call(String method, String path, String token, String body)
+            throws Exception {
+        HttpRequest.Builder b =
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + path))
+                        .method(
+                                method,
+                                body == null
+                                        ? HttpRequest.BodyPublishers.noBody()
+                                        : HttpRequest.BodyPublishers.ofString(body));
+        if (token != null) {
+            b.header("Authorization", "Bearer " + token);
+        }
+        return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
+    }
+
+    @Test
+    void withoutAValidTokenEveryRequestIs401AndChangesNothing() throws Exception {
+        assertThat(call("GET", "/api/alerts", null, null).statusCode()).isEqualTo(401);
+        assertThat(call("POST", "/api/alerts/a/ack", "guess", null).statusCode()).isEqualTo(401);
+        assertThat(
+                        call("POST", "/api/silences", null, "{\"match\":{\"line\":\"line-1\"}}")
+                                .statusCode())
+                .isEqualTo(401);
+        assertThat(store.all()).allMatch(e -> e.status() == AlertStore.Status.OPEN);
+        assertThat(silences).isEmpty();
+        assertThat(call("GET", "/health", null, null).statusCode()).isEqualTo(200);
+    }
+
+    @Test
+    void listsWithFiltersAcknowledgesAndManagesSilences() throws Exception {
+        JsonNode line1 = json.readTree(call("GET", "/api/alerts?line=line-1", TOKEN, null).body());
+        assertThat(line1.path("count").asInt()).isEqualTo(1);
+        assertThat(line1.path("alerts").get(0).path("alert_id").asText()).isEqualTo("a");
+
+        HttpResponse<String> ack = call("POST", "/api/alerts/a/ack?by=maria", TOKEN, null);
+        assertThat(ack.statusCode()).isEqualTo(200);
+        assertThat(json.readTree(ack.body()).path("status").asText()).isEqualTo("ACKNOWLEDGED");
+        assertThat(store.all().get(0).history()).contains("99 ACKNOWLEDGED by maria");
+        assertThat(call("POST", "/api/alerts/zzz/ack", TOKEN, null).statusCode()).isEqualTo(404);
+
+        HttpResponse<String> created =
+                call(
+                        "POST",
+                        "/api/silences",
+                        TOKEN,
+                        "{\"match\":{\"line\":\"line-1\"},\"starts_at\":\"2026-11-25T08:00:00Z\","
+                                + "\"ends_at\":\"2026-11-25T10:00:00Z\",\"created_by\":\"maria\"}");
+        assertThat(created.statusCode()).isEqualTo(201);
+        String id = json.readTree(created.body()).path("id").asText();
+        assertThat(silences).containsKey(id);
+        assertThat(
+                        call("POST", "/api/silences", TOKEN, "{\"match\":{\"colour\":\"red\"}}")
+                                .statusCode())
+                .isEqualTo(400);
+        assertThat(call("DELETE", "/api/silences/" + id, TOKEN, null).statusCode()).isEqualTo(200);
+        assertThat(silences).isEmpty();
+    }
+
+    @Test
+    void theOpenApiDescriptionCoversEveryPath() throws Exception {
+        JsonNode spec =
+                new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
+                        .readTree(AlertingApi.class.getResourceAsStream("/openapi.yaml"));
+        List<String> paths = new java.util.ArrayList<>();
+        spec.path("paths").fieldNames().forEachRemaining(paths::add);
+        assertThat(paths)
+                .containsExactlyInAnyOrder(
+                        "/health",
+                        "/api/alerts",
+                        "/api/alerts/{id}",
+                        "/api/alerts/{id}/ack",
+                        "/api/alerts/{id}/shelve",
+                        "/api/silences",
+                        "/api/silences/{id}");
+        assertThat(
+                        spec.path("components")
+                                .path("securitySchemes")
+                                .path("bearer")
+                                .path("scheme")
+                                .asText())
+                .isEqualTo("bearer");
+    }
+}
