@@ -72,7 +72,11 @@ class AnomalyJobInfluxOutageTest {
                         .untilAsserted(() -> assertThat(readings(db)).isEqualTo(expected));
                 assertThat(job.getJobStatus().get()).isEqualTo(JobStatus.RUNNING);
                 // Every sensor's minutes 0 to 14 are stored as statistics too.
-                assertThat(count(db, LineProtocol.STATS)).isGreaterThanOrEqualTo(9 * 15);
+                await().atMost(Duration.ofSeconds(30))
+                        .untilAsserted(
+                                () ->
+                                        assertThat(count(db, LineProtocol.STATS))
+                                                .isGreaterThanOrEqualTo(9 * 15));
             } finally {
                 job.cancel().get();
             }

@@ -198,6 +198,8 @@ class SeriesStorageTest {
                                 + " 'zone-1-temp' and timestamp = '2026-11-25T00:00:00.000000Z'");
         assertThat(minute0.get(0).toString()).isEqualTo("[60,180.0,184.0,182.0,0,20.0,210.0]");
 
+        // Each table applies its writes on its own (QuestDB's WAL): wait for this one too.
+        assertThat(count(LineProtocol.ALERT)).isEqualTo(2);
         JsonNode alerts =
                 db.rows(
                         "select sensor, rule, kind, severity, state, alert_id, timestamp from alert"
