@@ -70,9 +70,20 @@ public record AlertingConfig(
                 throw new ConfigException(where + ".name is required");
             }
             String type = r.path("type").asText("webhook");
+            if (type.equals("mqtt")) {
+                receivers.put(
+                        name,
+                        new MqttReceiver(
+                                name,
+                                URI.create(r.path("broker").asText("tcp://127.0.0.1:1883")),
+                                r.path("topic")
+                                        .asText("plant/{site}/{area}/{line}/{machine}/alerts"),
+                                duration(r, "give-up-after", "1h", where)));
+                continue;
+            }
             if (!type.equals("webhook")) {
                 throw new ConfigException(
-                        where + ".type '" + type + "' is not supported yet; use webhook");
+                        where + ".type '" + type + "' is not supported yet; use webhook or mqtt");
             }
             receivers.put(
                     name,

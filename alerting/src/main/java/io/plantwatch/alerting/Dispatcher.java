@@ -104,7 +104,7 @@ public final class Dispatcher implements AutoCloseable {
                         .execute(
                                 () -> {
                                     try {
-                                        WebhookReceiver.Outcome o = r.deliver(n.id(), body);
+                                        WebhookReceiver.Outcome o = r.deliver(n, body);
                                         if (o != WebhookReceiver.Outcome.DELIVERED) {
                                             failed.incrementAndGet();
                                         }

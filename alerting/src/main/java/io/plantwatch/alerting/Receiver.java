@@ -5,9 +5,10 @@ public interface Receiver {
     String name();
 
     /**
-     * Delivers one notification, retrying as the receiver's settings say; blocks until done.
+     * Delivers one notification, retrying as the receiver's settings say; blocks until done. The
+     * notification's id is stable across retries and restarts, for the far side to de-duplicate.
      *
-     * @param deliveryId stable across retries and restarts, for the far side to de-duplicate
+     * @param json the notification as the Dispatcher renders it
      */
-    WebhookReceiver.Outcome deliver(String deliveryId, byte[] json) throws InterruptedException;
+    WebhookReceiver.Outcome deliver(Notification n, byte[] json) throws InterruptedException;
 }

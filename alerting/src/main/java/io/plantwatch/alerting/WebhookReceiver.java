@@ -92,6 +92,11 @@ public final class WebhookReceiver implements Receiver {
      * @param deliveryId stable across retries of the same notification
      */
     @Override
+    public Outcome deliver(Notification n, byte[] json) throws InterruptedException {
+        return deliver(n.id(), json);
+    }
+
+    /** Delivers a body under {@code deliveryId}, retrying as the class says. */
     public Outcome deliver(String deliveryId, byte[] json) throws InterruptedException {
         long deadline = System.nanoTime() + giveUpAfter.toNanos();
         long backoff = 200;

@@ -1,0 +1,124 @@
+package io.plantwatch.alerting;
+
+import com.hivemq.client.mqtt.MqttClient;
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
+import io.plantwatch.model.Alert;
+import java.net.URI;
+import java.time.Duration;
+import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.atomic.AtomicLong;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Publishes a machine's alert state back to the plant for andon lights and HMIs: the notification's
+ * JSON, QoS 1 and retained, on {@code plant/{site}/{area}/{line}/{machine}/alerts} by default, so a
+ * panel that connects later sees the machine's last state at once. Connection and publish failures
+ * are retried with backoff up to {@code giveUpAfter}, counted and logged.
+ */
+public final class MqttReceiver implements Receiver {
+    private static final Logger LOG = LoggerFactory.getLogger(MqttReceiver.class);
+
+    private final String name;
+    private final URI broker;
+    private final String topicTemplate;
+    private final Duration giveUpAfter;
+    private final AtomicLong failedAttempts = new AtomicLong();
+    private Mqtt5BlockingClient client;
+
+    public MqttReceiver(String name, URI broker, String topicTemplate, Duration giveUpAfter) {
+        this.name = name;
+        this.broker = broker;
+        this.topicTemplate = topicTemplate;
+        this.giveUpAfter = giveUpAfter;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    /** The topic for the machine of {@code a}. */
+    String topic(Alert a) {
+        var s = a.sensorId();
+        return topicTemplate
+                .replace("{site}", s.site())
+                .replace("{area}", s.area())
+                .replace("{line}", s.line())
+                .replace("{machine}", s.machine());
+    }
+
+    @Override
+    public WebhookReceiver.Outcome deliver(Notification n, byte[] json)
+            throws InterruptedException {
+        if (n.alerts().isEmpty()) {
+            return WebhookReceiver.Outcome.DELIVERED;
+        }
+        String topic = topic(n.alerts().get(0));
+        long deadline = System.nanoTime() + giveUpAfter.toNanos();
+        long backoff = 200;
+        while (true) {
+            try {
+                connected()
+                        .publishWith()
+                        .topic(topic)
+                        .qos(MqttQos.AT_LEAST_ONCE)
+                        .retain(true)
+                        .contentType("application/json")
+                        .payload(json)
+                        .send();
+                return WebhookReceiver.Outcome.DELIVERED;
+            } catch (RuntimeException e) {
+                failedAttempts.incrementAndGet();
+                disconnectQuietly();
+                if (System.nanoTime() > deadline) {
+                    LOG.error(
+                            "Receiver {} gave up publishing notification {} to {}: {}",
+                            name,
+                            n.id(),
+                            topic,
+                            e.toString());
+                    return WebhookReceiver.Outcome.GAVE_UP;
+                }
+                LOG.warn(
+                        "Receiver {} cannot publish to {}: {}; retrying",
+                        name,
+                        broker,
+                        e.toString());
+            }
+            Thread.sleep(ThreadLocalRandom.current().nextLong(backoff / 2, backoff + 1));
+            backoff = Math.min(30_000, backoff * 2);
+        }
+    }
+
+    private Mqtt5BlockingClient connected() {
+        if (client == null) {
+            Mqtt5BlockingClient c =
+                    MqttClient.builder()
+                            .useMqttVersion5()
+                            .identifier("plantwatch-alerting-" + name)
+                            .serverHost(broker.getHost())
+                            .serverPort(broker.getPort() > 0 ? broker.getPort() : 1883)
+                            .buildBlocking();
+            c.connectWith().cleanStart(true).send();
+            client = c;
+        }
+        return client;
+    }
+
+    private void disconnectQuietly() {
+        if (client != null) {
+            try {
+                client.disconnect();
+            } catch (RuntimeException ignored) {
+                // Already gone; a new connection is made on the next attempt.
+            }
+            client = null;
+        }
+    }
+
+    public long failedAttempts() {
+        return failedAttempts.get();
+    }
+}

@@ -1,0 +1,88 @@
+package io.plantwatch.alerting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.hivemq.client.mqtt.MqttClient;
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
+import com.hivemq.client.mqtt.mqtt5.message.publish.Mqtt5Publish;
+import io.plantwatch.infra.MqttBrokerExtension;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.AlertState;
+import io.plantwatch.model.SensorId;
+import io.plantwatch.model.Severity;
+import java.net.URI;
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.List;
+import java.util.Optional;
+import java.util.concurrent.TimeUnit;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/** The andon/HMI path: a panel that subscribes after the fact still sees its machine's state. */
+class MqttReceiverTest {
+    @RegisterExtension static final MqttBrokerExtension mqtt = new MqttBrokerExtension();
+
+    @Test
+    void theMachineStateIsPublishedRetainedOnItsTopic() throws Exception {
+        MqttReceiver receiver =
+                new MqttReceiver(
+                        "andon",
+                        URI.create(mqtt.uri()),
+                        "plant/{site}/{area}/{line}/{machine}/alerts",
+                        Duration.ofSeconds(10));
+        Alert a =
+                new Alert(
+                        "id-1",
+                        SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
+                        "spike",
+                        AlertKind.SPIKE,
+                        Severity.CRITICAL,
+                        AlertState.OPEN,
+                        0,
+                        0,
+                        0,
+                        List.of(1.0),
+                        "m");
+        byte[] body = "{\"status\":\"FIRING\"}".getBytes(StandardCharsets.UTF_8);
+        assertThat(
+                        receiver.deliver(
+                                new Notification(
+                                        "n-1",
+                                        "andon",
+                                        "g",
+                                        Notification.Status.FIRING,
+                                        List.of(a),
+                                        0),
+                                body))
+                .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
+
+        URI broker = URI.create(mqtt.uri());
+        Mqtt5BlockingClient panel =
+                MqttClient.builder()
+                        .useMqttVersion5()
+                        .identifier("panel")
+                        .serverHost(broker.getHost())
+                        .serverPort(broker.getPort())
+                        .buildBlocking();
+        panel.connect();
+        try (Mqtt5BlockingClient.Mqtt5Publishes publishes =
+                panel.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL)) {
+            panel.subscribeWith()
+                    .topicFilter("plant/+/+/+/+/alerts")
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .send();
+            Optional<Mqtt5Publish> got = publishes.receive(10, TimeUnit.SECONDS);
+            assertThat(got).isPresent();
+            assertThat(got.get().getTopic().toString())
+                    .isEqualTo("plant/dresden/press-shop/line-1/press-1/alerts");
+            assertThat(got.get().isRetain()).isTrue();
+            assertThat(new String(got.get().getPayloadAsBytes(), StandardCharsets.UTF_8))
+                    .isEqualTo("{\"status\":\"FIRING\"}");
+        } finally {
+            panel.disconnect();
+        }
+    }
+}
