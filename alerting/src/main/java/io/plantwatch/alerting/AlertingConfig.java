@@ -81,9 +81,41 @@ public record AlertingConfig(
                                 duration(r, "give-up-after", "1h", where)));
                 continue;
             }
+            if (type.equals("slack")) {
+                // An incoming-webhook URL is itself the secret: from the environment or a file.
+                String url;
+                if (r.has("url-file")) {
+                    url =
+                            new String(
+                                    Secrets.firstLine(
+                                            Path.of(r.get("url-file").asText()),
+                                            where + ".url-file"),
+                                    StandardCharsets.UTF_8);
+                } else {
+                    url = env.apply(r.path("url-env").asText("PLANTWATCH_SLACK_WEBHOOK_URL"));
+                }
+                if (url == null || url.isBlank()) {
+                    throw new ConfigException(
+                            where + " needs url-env or url-file (the webhook URL is a secret)");
+                }
+                receivers.put(
+                        name,
+                        new WebhookReceiver(
+                                name,
+                                URI.create(url),
+                                null,
+                                duration(r, "timeout", "5s", where),
+                                duration(r, "max-backoff", "1m", where),
+                                duration(r, "give-up-after", "1h", where),
+                                SlackFormat::render));
+                continue;
+            }
             if (!type.equals("webhook")) {
                 throw new ConfigException(
-                        where + ".type '" + type + "' is not supported yet; use webhook or mqtt");
+                        where
+                                + ".type '"
+                                + type
+                                + "' is not supported yet; use webhook, slack or mqtt");
             }
             receivers.put(
                     name,

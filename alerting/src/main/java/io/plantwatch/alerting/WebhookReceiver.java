@@ -41,6 +41,7 @@ public final class WebhookReceiver implements Receiver {
     private final String name;
     private final URI url;
     private final byte[] secret;
+    private final java.util.function.Function<Notification, byte[]> format;
     private final Duration timeout;
     private final Duration maxBackoff;
     private final Duration giveUpAfter;
@@ -62,9 +63,26 @@ public final class WebhookReceiver implements Receiver {
             Duration timeout,
             Duration maxBackoff,
             Duration giveUpAfter) {
+        this(name, url, secret, timeout, maxBackoff, giveUpAfter, null);
+    }
+
+    /**
+     * @param secret null sends no signature headers (Slack's incoming webhooks carry their secret
+     *     in the URL)
+     * @param format renders the body from the notification; null sends the Dispatcher's JSON
+     */
+    public WebhookReceiver(
+            String name,
+            URI url,
+            byte[] secret,
+            Duration timeout,
+            Duration maxBackoff,
+            Duration giveUpAfter,
+            java.util.function.Function<Notification, byte[]> format) {
         this.name = name;
         this.url = url;
-        this.secret = secret.clone();
+        this.secret = secret == null ? null : secret.clone();
+        this.format = format;
         this.timeout = timeout;
         this.maxBackoff = maxBackoff;
         this.giveUpAfter = giveUpAfter;
@@ -93,7 +111,7 @@ public final class WebhookReceiver implements Receiver {
      */
     @Override
     public Outcome deliver(Notification n, byte[] json) throws InterruptedException {
-        return deliver(n.id(), json);
+        return deliver(n.id(), format == null ? json : format.apply(n));
     }
 
     /** Delivers a body under {@code deliveryId}, retrying as the class says. */
@@ -102,15 +120,17 @@ public final class WebhookReceiver implements Receiver {
         long backoff = 200;
         while (true) {
             long ts = System.currentTimeMillis() / 1000;
-            HttpRequest request =
+            HttpRequest.Builder b =
                     HttpRequest.newBuilder(url)
                             .timeout(timeout)
                             .header("Content-Type", "application/json")
-                            .header(TIMESTAMP_HEADER, Long.toString(ts))
-                            .header(SIGNATURE_HEADER, "sha256=" + sign(secret, ts, json))
                             .header(DELIVERY_HEADER, deliveryId)
-                            .POST(HttpRequest.BodyPublishers.ofByteArray(json))
-                            .build();
+                            .POST(HttpRequest.BodyPublishers.ofByteArray(json));
+            if (secret != null) {
+                b.header(TIMESTAMP_HEADER, Long.toString(ts))
+                        .header(SIGNATURE_HEADER, "sha256=" + sign(secret, ts, json));
+            }
+            HttpRequest request = b.build();
             String problem;
             try {
                 HttpResponse<String> response =
