@@ -1,5 +1,12 @@
 package io.plantwatch.job;
 
+import static io.plantwatch.job.JobKafka.HUMIDITY;
+import static io.plantwatch.job.JobKafka.PRESS1_OIL;
+import static io.plantwatch.job.JobKafka.PRESS1_VIB;
+import static io.plantwatch.job.JobKafka.PRESS2_OIL;
+import static io.plantwatch.job.JobKafka.PRESS2_PRESSURE;
+import static io.plantwatch.job.JobKafka.ZONE1;
+import static io.plantwatch.job.JobKafka.ZONE2;
 import static io.plantwatch.job.JobKafka.spec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
@@ -9,15 +16,10 @@ import io.plantwatch.model.AlertState;
 import io.plantwatch.model.AvroAlertCodec;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
-import io.plantwatch.model.TopicTemplate;
 import io.plantwatch.model.Topics;
 import io.plantwatch.sim.fleet.AnomalyKind;
 import io.plantwatch.sim.fleet.AnomalySpec;
-import io.plantwatch.sim.fleet.Emission;
-import io.plantwatch.sim.fleet.Fleet;
-import io.plantwatch.sim.fleet.FleetSimulation;
 import io.plantwatch.sim.fleet.Label;
-import io.plantwatch.sim.fleet.SimulationSettings;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -43,15 +45,6 @@ import org.junit.jupiter.params.provider.ValueSource;
  * each injected anomaly kind, checked against the simulator's own labels.
  */
 class AnomalyJobKafkaTest {
-    private static final String PRESS1_OIL = "dresden/press-shop/line-1/press-1/oil-temp";
-    private static final String PRESS1_VIB = "dresden/press-shop/line-1/press-1/bearing-vibration";
-    private static final String PRESS2_OIL = "dresden/press-shop/line-1/press-2/oil-temp";
-    private static final String PRESS2_PRESSURE =
-            "dresden/press-shop/line-1/press-2/hydraulic-pressure";
-    private static final String ZONE1 = "dresden/press-shop/line-2/oven-1/zone-1-temp";
-    private static final String ZONE2 = "dresden/press-shop/line-2/oven-1/zone-2-temp";
-    private static final String HUMIDITY = "dresden/press-shop/line-2/oven-1/hall-humidity";
-
     private static JobKafka kafka;
 
     @BeforeAll
@@ -84,35 +77,11 @@ class AnomalyJobKafkaTest {
                         spec(700, PRESS2_OIL, AnomalyKind.LATE, 10, null, Duration.ofMinutes(3)),
                         spec(760, HUMIDITY, AnomalyKind.DUPLICATE, 10, null, null));
         List<Label> labels = new CopyOnWriteArrayList<>();
-        FleetSimulation sim =
-                new FleetSimulation(
-                        Fleet.load(Path.of("..", "config", "fleet.yaml")),
-                        new SimulationSettings(
-                                9,
-                                start,
-                                Duration.ofMinutes(15),
-                                Double.POSITIVE_INFINITY,
-                                42,
-                                scenario,
-                                Set.of(),
-                                0,
-                                false,
-                                new TopicTemplate(
-                                        TopicTemplate.DEFAULT_PREFIX,
-                                        TopicTemplate.DEFAULT_TEMPLATE)),
-                        labels::add);
         List<SensorReading> onTime = new ArrayList<>();
         List<SensorReading> late = new ArrayList<>();
-        while (sim.hasNext()) {
-            Emission e = sim.next();
-            if (e.type() == Emission.Type.MALFORMED) {
-                continue; // the gateway's business: it never reaches Kafka
-            }
-            boolean isLate =
-                    e.reading().key().equals(PRESS2_OIL) && isInLateWindow(e.reading(), start);
-            (isLate ? late : onTime).add(e.reading());
+        for (SensorReading r : JobKafka.simulate(start, scenario, labels)) {
+            (r.key().equals(PRESS2_OIL) && isInLateWindow(r, start) ? late : onTime).add(r);
         }
-        sim.finish();
 
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(

@@ -28,12 +28,6 @@ import org.junit.jupiter.api.Test;
  * <p>Runs in the integration-test phase (failsafe), after the jar is packaged.
  */
 class AnomalyJobOnFlinkClusterTest {
-    private static final String OIL = "dresden/press-shop/line-1/press-1/oil-temp";
-    private static final String PRESSURE = "dresden/press-shop/line-1/press-2/hydraulic-pressure";
-    private static final String ZONE1 = "dresden/press-shop/line-2/oven-1/zone-1-temp";
-    private static final String ZONE2 = "dresden/press-shop/line-2/oven-1/zone-2-temp";
-    private static final String HUMIDITY = "dresden/press-shop/line-2/oven-1/hall-humidity";
-
     private static JobKafka kafka;
 
     @BeforeAll
@@ -56,11 +50,17 @@ class AnomalyJobOnFlinkClusterTest {
                 JobKafka.simulate(
                         start,
                         List.of(
-                                spec(200, OIL, AnomalyKind.SPIKE, 10, 15.0, null),
-                                spec(300, ZONE1, AnomalyKind.OUT_OF_RANGE, 30, null, null),
-                                spec(500, PRESSURE, AnomalyKind.FLATLINE, 120, null, null),
-                                spec(600, ZONE2, AnomalyKind.DRIFT, 200, 20.0, null),
-                                spec(700, HUMIDITY, AnomalyKind.SPIKE, 10, 20.0, null)),
+                                spec(200, JobKafka.PRESS1_OIL, AnomalyKind.SPIKE, 10, 15.0, null),
+                                spec(300, JobKafka.ZONE1, AnomalyKind.OUT_OF_RANGE, 30, null, null),
+                                spec(
+                                        500,
+                                        JobKafka.PRESS2_PRESSURE,
+                                        AnomalyKind.FLATLINE,
+                                        120,
+                                        null,
+                                        null),
+                                spec(600, JobKafka.ZONE2, AnomalyKind.DRIFT, 200, 20.0, null),
+                                spec(700, JobKafka.HUMIDITY, AnomalyKind.SPIKE, 10, 20.0, null)),
                         new ArrayList<>());
         List<String> reference =
                 kafka.runOnMiniCluster("cluster-ref-", "exactly-once", data, start, false);

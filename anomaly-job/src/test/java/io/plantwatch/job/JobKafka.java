@@ -45,6 +45,16 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * completeness reports back, and a run on a MiniCluster as a reference.
  */
 final class JobKafka implements AutoCloseable {
+    /** Sensors of config/fleet.yaml that the tests inject faults into. */
+    static final String PRESS1_OIL = "dresden/press-shop/line-1/press-1/oil-temp";
+
+    static final String PRESS1_VIB = "dresden/press-shop/line-1/press-1/bearing-vibration";
+    static final String PRESS2_OIL = "dresden/press-shop/line-1/press-2/oil-temp";
+    static final String PRESS2_PRESSURE = "dresden/press-shop/line-1/press-2/hydraulic-pressure";
+    static final String ZONE1 = "dresden/press-shop/line-2/oven-1/zone-1-temp";
+    static final String ZONE2 = "dresden/press-shop/line-2/oven-1/zone-2-temp";
+    static final String HUMIDITY = "dresden/press-shop/line-2/oven-1/hall-humidity";
+
     final EmbeddedKafka kafka = EmbeddedKafka.builder().defaultPartitions(2).build().start();
 
     String bootstrapServers() {
