@@ -81,6 +81,36 @@ public record AlertingConfig(
                                 duration(r, "give-up-after", "1h", where)));
                 continue;
             }
+            if (type.equals("pagerduty")) {
+                String key;
+                if (r.has("routing-key-file")) {
+                    key =
+                            new String(
+                                    Secrets.firstLine(
+                                            Path.of(r.get("routing-key-file").asText()),
+                                            where + ".routing-key-file"),
+                                    StandardCharsets.UTF_8);
+                } else {
+                    key =
+                            env.apply(
+                                    r.path("routing-key-env")
+                                            .asText("PLANTWATCH_PAGERDUTY_ROUTING_KEY"));
+                }
+                if (key == null || key.isBlank()) {
+                    throw new ConfigException(where + " needs routing-key-env or routing-key-file");
+                }
+                receivers.put(
+                        name,
+                        new PagerDutyReceiver(
+                                name,
+                                URI.create(
+                                        r.path("url")
+                                                .asText(PagerDutyReceiver.EVENTS_V2.toString())),
+                                key,
+                                duration(r, "timeout", "5s", where),
+                                duration(r, "give-up-after", "1h", where)));
+                continue;
+            }
             if (type.equals("slack")) {
                 // An incoming-webhook URL is itself the secret: from the environment or a file.
                 String url;
@@ -115,7 +145,7 @@ public record AlertingConfig(
                         where
                                 + ".type '"
                                 + type
-                                + "' is not supported yet; use webhook, slack or mqtt");
+                                + "' is not supported yet; use webhook, slack, pagerduty or mqtt");
             }
             receivers.put(
                     name,
