@@ -241,6 +241,13 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
         try {
             stop();
+        } catch (IllegalStateException e) {
+            // Seen rarely with three nodes, one already stopped: the last two shut down together,
+            // the quorum goes, and a broker's controlled shutdown waits for a controller that is
+            // gone. Closing is clean-up; its caller's assertions already ran.
+            LOG.warn(
+                    "Kafka did not stop cleanly on close ({}); its threads are left to die",
+                    e.getMessage());
         } finally {
             closed = true;
             if (ownsDataDirectory) {
