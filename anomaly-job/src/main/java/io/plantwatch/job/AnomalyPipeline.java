@@ -60,7 +60,9 @@ public final class AnomalyPipeline {
         long ttl = s.stateTtlMillis();
         SingleOutputStreamOperator<SensorReading> ordered =
                 readings.keyBy(new ReadingKey(), Types.STRING)
-                        .process(new SequenceTracker(s.maxFutureSkewMillis(), ttl))
+                        .process(
+                                new SequenceTracker(s.maxFutureSkewMillis(), ttl),
+                                SensorReadingTypeInfo.INSTANCE)
                         .uid("sequence-tracker")
                         .name("Late, duplicates, order, completeness");
         KeyedStream<SensorReading, String> bySensor = sameKeys(ordered, new ReadingKey());

@@ -14,11 +14,11 @@ import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Turns each in-order reading into an {@link Observation} for the spike and out-of-range patterns:
- * the rise above the rolling minimum of the spike window (a monotonic deque, so each reading costs
- * O(1) amortised) and whether the value is outside its range. It also tells the alert lifecycle
- * when either condition starts or stops holding ({@link #LEVELS}), with hysteresis: a spike clears
- * below half its delta, a range excursion only once back inside by the deadband.
+ * Turns in-order readings into {@link Observation}s for the spike and out-of-range patterns: the
+ * rise above the rolling minimum of the spike window (a monotonic deque, so each reading costs O(1)
+ * amortised) and whether the value is outside its range. It also tells the alert lifecycle when
+ * either condition starts or stops holding ({@link #LEVELS}), with hysteresis: a spike clears below
+ * half its delta, a range excursion only once back inside by the deadband.
  */
 public final class FeatureExtractor
         extends KeyedProcessFunction<String, SensorReading, Observation> {
@@ -41,6 +41,11 @@ public final class FeatureExtractor
         public int size;
         public boolean spikeActive;
         public boolean rangeActive;
+
+        /** Whether the last observation sent to the patterns was high, or outside its range. */
+        public boolean sentHigh;
+
+        public boolean sentOutside;
 
         public Features() {}
 
@@ -156,7 +161,15 @@ public final class FeatureExtractor
                                 r.timestamp()));
             }
         }
+        // The patterns match runs of consecutive high (or outside) readings. Any other reading
+        // only ends a run, so the patterns need the first one after a run and none of the rest:
+        // in a healthy plant CEP then buffers, sorts and steps almost nothing.
+        boolean send = spikeHigh || outside || f.sentHigh || f.sentOutside;
+        f.sentHigh = spikeHigh;
+        f.sentOutside = outside;
         state.update(f);
-        out.collect(new Observation(r, spikeShape, spikeHigh, spikeBase, rangeShape, outside));
+        if (send) {
+            out.collect(new Observation(r, spikeShape, spikeHigh, spikeBase, rangeShape, outside));
+        }
     }
 }

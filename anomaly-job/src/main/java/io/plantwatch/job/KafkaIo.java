@@ -186,7 +186,7 @@ public final class KafkaIo {
 
         @Override
         public TypeInformation<SensorReading> getProducedType() {
-            return TypeInformation.of(SensorReading.class);
+            return SensorReadingTypeInfo.INSTANCE;
         }
     }
 }

@@ -1,29 +1,31 @@
 package io.plantwatch.job;
 
 import io.plantwatch.model.SensorReading;
-import java.util.ArrayList;
-import java.util.List;
+import java.util.Arrays;
 import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.MapState;
-import org.apache.flink.api.common.state.MapStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.api.common.typeinfo.TypeHint;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
-import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.operators.TimestampedCollector;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
  * The first keyed step for every sensor: sets aside readings that are late or stamped in the
- * future, drops duplicates by (sensor, seq), and releases the rest in event-time order once the
- * watermark passes them, so every detector after it sees one sensor's readings in order and once.
- * From the sequence numbers it counts per event-time minute what was received, missing and doubled
- * ({@link CompletenessReport}).
+ * future, drops duplicates by (sensor, seq), and releases the rest in event-time order, so every
+ * detector after it sees one sensor's readings in order and once. From the sequence numbers it
+ * counts per event-time minute what was received, missing and doubled ({@link CompletenessReport}).
  *
- * <p>Readings without a sequence number are de-duplicated by (time, value).
+ * <p>A reading whose sequence number follows the last released one is released at once: the device
+ * stamps both from the same clock, so nothing that arrives later can belong before it. Only
+ * readings behind a gap, the first of a sensor and readings without a sequence number wait in a
+ * small per-sensor buffer until the watermark passes them (or the gap fills). In a healthy plant
+ * almost every reading takes the first path, which costs no timer and no buffer, and the detectors
+ * see it without waiting for the watermark.
+ *
+ * <p>Readings without a sequence number are de-duplicated by (time, value). All per-sensor state is
+ * one value ({@link Track}), so a state access is one lookup and the TTL sweeps one entry.
  */
 public final class SequenceTracker
         extends KeyedProcessFunction<String, SensorReading, SensorReading> {
@@ -37,41 +39,67 @@ public final class SequenceTracker
     static final int SEQ_WINDOW = 256;
 
     private static final long MINUTE = 60_000;
+    private static final SensorReading[] NONE = new SensorReading[0];
 
     private final long maxFutureSkewMillis;
     private final long stateTtlMillis;
 
-    private transient MapState<Long, List<SensorReading>> pending;
-    private transient ValueState<SeqWindow> window;
-    private transient ValueState<MinuteCounts> minute;
+    private transient ValueState<Track> state;
     private transient Counter lateCount;
     private transient Counter futureCount;
     private transient Counter duplicateCount;
     private transient Counter missingCount;
 
-    /** The sequence numbers seen lately: bit i of {@code bits} is {@code highest - i}. */
-    public static final class SeqWindow {
+    /**
+     * Everything kept per sensor: the sequence numbers seen lately (bit i of {@code bits} is {@code
+     * highest - i}), the counts of the event-time minute being filled, and the readings waiting for
+     * the watermark, oldest first.
+     */
+    public static final class Track {
         public long highest = SensorReading.NO_SEQ;
         public long[] bits = new long[SEQ_WINDOW / 64];
         public long lastTime = Long.MIN_VALUE;
         public double lastValue;
 
-        public SeqWindow() {}
-    }
-
-    /** The counts of the event-time minute being filled. */
-    public static final class MinuteCounts {
+        public boolean counting;
         public long minute;
         public long received;
         public long missing;
         public long duplicates;
         public long late;
-        public double min = Double.POSITIVE_INFINITY;
-        public double max = Double.NEGATIVE_INFINITY;
+        public double min;
+        public double max;
         public double sum;
         public String unit;
 
-        public MinuteCounts() {}
+        public SensorReading[] pending = NONE;
+
+        public Track() {}
+
+        /** True when {@code r} may be released before the watermark: it is the next one. */
+        boolean follows(SensorReading r) {
+            return r.hasSeq()
+                    && highest != SensorReading.NO_SEQ
+                    && r.seq() == highest + 1
+                    && r.timestamp() > lastTime;
+        }
+
+        void addPending(SensorReading r) {
+            int i = pending.length;
+            SensorReading[] p = Arrays.copyOf(pending, i + 1);
+            while (i > 0 && p[i - 1].timestamp() > r.timestamp()) {
+                p[i] = p[i - 1];
+                i--;
+            }
+            p[i] = r;
+            pending = p;
+        }
+
+        SensorReading removeFirstPending() {
+            SensorReading first = pending[0];
+            pending = pending.length == 1 ? NONE : Arrays.copyOfRange(pending, 1, pending.length);
+            return first;
+        }
     }
 
     public SequenceTracker(long maxFutureSkewMillis, long stateTtlMillis) {
@@ -81,27 +109,11 @@ public final class SequenceTracker
 
     @Override
     public void open(OpenContext context) {
-        pending =
-                getRuntimeContext()
-                        .getMapState(
-                                StateTtl.expireAfter(
-                                        new MapStateDescriptor<>(
-                                                "pending",
-                                                Types.LONG,
-                                                TypeInformation.of(
-                                                        new TypeHint<List<SensorReading>>() {})),
-                                        stateTtlMillis));
-        window =
+        state =
                 getRuntimeContext()
                         .getState(
                                 StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("seq-window", SeqWindow.class),
-                                        stateTtlMillis));
-        minute =
-                getRuntimeContext()
-                        .getState(
-                                StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("minute", MinuteCounts.class),
+                                        new ValueStateDescriptor<>("track", Track.class),
                                         stateTtlMillis));
         var metrics = getRuntimeContext().getMetricGroup();
         lateCount = metrics.counter("readingsLate");
@@ -114,169 +126,173 @@ public final class SequenceTracker
     public void processElement(SensorReading r, Context ctx, Collector<SensorReading> out)
             throws Exception {
         long watermark = ctx.timerService().currentWatermark();
+        Track t = state.value();
+        if (t == null) {
+            t = new Track();
+        }
         if (r.timestamp() > ctx.timerService().currentProcessingTime() + maxFutureSkewMillis) {
             futureCount.inc();
-            MinuteCounts c = counts(ctx, watermark == Long.MIN_VALUE ? r.timestamp() : watermark);
-            c.late++;
-            minute.update(c);
+            count(ctx, t, watermark == Long.MIN_VALUE ? r.timestamp() : watermark);
+            t.late++;
             ctx.output(LATE, new LateReading(r, LateReading.FUTURE, watermark));
-            return;
-        }
-        List<SensorReading> sameTime = pending.get(r.timestamp());
-        if (isDuplicate(r, window.value(), sameTime)) {
+        } else if (isDuplicate(r, t)) {
             duplicateCount.inc();
-            MinuteCounts c = counts(ctx, Math.max(watermark, r.timestamp()));
-            c.duplicates++;
-            minute.update(c);
-            return;
-        }
-        if (r.timestamp() <= watermark) {
+            count(ctx, t, Math.max(watermark, r.timestamp()));
+            t.duplicates++;
+        } else if (r.timestamp() <= watermark) {
             lateCount.inc();
-            MinuteCounts c = counts(ctx, watermark);
-            c.late++;
-            minute.update(c);
+            count(ctx, t, watermark);
+            t.late++;
             ctx.output(LATE, new LateReading(r, LateReading.LATE, watermark));
-            return;
+        } else if (t.pending.length == 0 && t.follows(r)) {
+            release(r, t, ctx, out);
+        } else {
+            t.addPending(r);
+            releaseFollowing(t, ctx, out);
+            if (t.pending.length > 0) {
+                ctx.timerService().registerEventTimeTimer(r.timestamp());
+            }
         }
-        if (sameTime == null) {
-            sameTime = new ArrayList<>(1);
-            ctx.timerService().registerEventTimeTimer(r.timestamp());
-        }
-        sameTime.add(r);
-        pending.put(r.timestamp(), sameTime);
+        state.update(t);
     }
 
     @Override
     public void onTimer(long time, OnTimerContext ctx, Collector<SensorReading> out)
             throws Exception {
-        MinuteCounts c = minute.value();
-        List<SensorReading> due = pending.get(time);
-        if (due != null) {
-            pending.remove(time);
-            SeqWindow w = window.value();
-            if (w == null) {
-                w = new SeqWindow();
-            }
-            for (SensorReading r : due) {
-                c = counts(ctx, c, r.timestamp());
-                if (!accept(r, w, c)) {
-                    duplicateCount.inc();
-                    c.duplicates++;
-                    continue;
-                }
-                c.received++;
-                c.min = Math.min(c.min, r.value());
-                c.max = Math.max(c.max, r.value());
-                c.sum += r.value();
-                c.unit = r.unit();
-                out.collect(r);
-            }
-            window.update(w);
+        Track t = state.value();
+        if (t == null) {
+            return;
         }
-        if (c != null && time >= c.minute + MINUTE - 1) {
-            report(ctx, c);
-            minute.clear();
-        } else if (c != null) {
-            minute.update(c);
+        while (t.pending.length > 0 && t.pending[0].timestamp() <= time) {
+            release(t.removeFirstPending(), t, ctx, out);
+        }
+        releaseFollowing(t, ctx, out);
+        if (t.counting && time >= t.minute + MINUTE - 1) {
+            report(ctx, t);
+        }
+        state.update(t);
+    }
+
+    /** Releases the waiting readings that now follow without a gap. */
+    private void releaseFollowing(Track t, Context ctx, Collector<SensorReading> out) {
+        while (t.pending.length > 0 && t.follows(t.pending[0])) {
+            release(t.removeFirstPending(), t, ctx, out);
         }
     }
 
-    private void report(Context ctx, MinuteCounts c) {
+    private void release(SensorReading r, Track t, Context ctx, Collector<SensorReading> out) {
+        count(ctx, t, r.timestamp());
+        if (!accept(r, t)) {
+            duplicateCount.inc();
+            t.duplicates++;
+            return;
+        }
+        t.received++;
+        t.min = Math.min(t.min, r.value());
+        t.max = Math.max(t.max, r.value());
+        t.sum += r.value();
+        t.unit = r.unit();
+        if (out instanceof TimestampedCollector<SensorReading> stamped) {
+            // A timer or another reading can release this one; either would lend it its own
+            // timestamp, and the event-time steps after this one (CEP) read the record's.
+            stamped.setAbsoluteTimestamp(r.timestamp());
+        }
+        out.collect(r);
+    }
+
+    /**
+     * Makes {@code t} count the minute of {@code time}. A time in a later minute reports the filled
+     * one and starts the next; an earlier time counts into the current minute.
+     */
+    private static void count(Context ctx, Track t, long time) {
+        long start = time - Math.floorMod(time, MINUTE);
+        if (t.counting && start > t.minute) {
+            report(ctx, t);
+        }
+        if (!t.counting) {
+            t.counting = true;
+            t.minute = start;
+            t.received = 0;
+            t.missing = 0;
+            t.duplicates = 0;
+            t.late = 0;
+            t.min = Double.POSITIVE_INFINITY;
+            t.max = Double.NEGATIVE_INFINITY;
+            t.sum = 0;
+            ctx.timerService().registerEventTimeTimer(start + MINUTE - 1);
+        }
+    }
+
+    private static void report(Context ctx, Track t) {
         ctx.output(
                 COMPLETENESS,
                 new CompletenessReport(
                         ctx.getCurrentKey(),
-                        c.minute,
-                        c.received,
-                        c.missing,
-                        c.duplicates,
-                        c.late,
-                        c.received > 0 ? c.min : Double.NaN,
-                        c.received > 0 ? c.max : Double.NaN,
-                        c.received > 0 ? c.sum / c.received : Double.NaN,
-                        c.unit));
+                        t.minute,
+                        t.received,
+                        t.missing,
+                        t.duplicates,
+                        t.late,
+                        t.received > 0 ? t.min : Double.NaN,
+                        t.received > 0 ? t.max : Double.NaN,
+                        t.received > 0 ? t.sum / t.received : Double.NaN,
+                        t.unit));
+        t.counting = false;
+        t.unit = null;
     }
 
-    /**
-     * The counts of the minute being filled. A {@code time} in a later minute reports the filled
-     * one and starts the next; an earlier time counts into the current minute.
-     */
-    private MinuteCounts counts(Context ctx, long time) throws Exception {
-        return counts(ctx, minute.value(), time);
-    }
-
-    private MinuteCounts counts(Context ctx, MinuteCounts current, long time) {
-        MinuteCounts c = current;
-        long start = time - Math.floorMod(time, MINUTE);
-        if (c != null && start > c.minute) {
-            report(ctx, c);
-            c = null;
-        }
-        if (c == null) {
-            c = new MinuteCounts();
-            c.minute = start;
-            ctx.timerService().registerEventTimeTimer(c.minute + MINUTE - 1);
-        }
-        // ValueState hands out copies on RocksDB: the caller writes back what it changes.
-        return c;
-    }
-
-    private static boolean isDuplicate(SensorReading r, SeqWindow w, List<SensorReading> sameTime) {
-        if (sameTime != null) {
-            for (SensorReading p : sameTime) {
-                if (r.hasSeq() ? p.seq() == r.seq() : p.value() == r.value()) {
-                    return true;
-                }
+    private static boolean isDuplicate(SensorReading r, Track t) {
+        for (SensorReading p : t.pending) {
+            if (p.timestamp() == r.timestamp()
+                    && (r.hasSeq() ? p.seq() == r.seq() : p.value() == r.value())) {
+                return true;
             }
         }
-        if (w == null) {
-            return false;
-        }
         if (!r.hasSeq()) {
-            return r.timestamp() == w.lastTime && r.value() == w.lastValue;
+            return r.timestamp() == t.lastTime && r.value() == t.lastValue;
         }
-        long offset = w.highest - r.seq();
-        return w.highest != SensorReading.NO_SEQ
+        long offset = t.highest - r.seq();
+        return t.highest != SensorReading.NO_SEQ
                 && offset >= 0
                 && offset < SEQ_WINDOW
-                && bit(w.bits, (int) offset);
+                && bit(t.bits, (int) offset);
     }
 
     /** Records {@code r} in the window and the counts; false when it is a duplicate. */
-    private boolean accept(SensorReading r, SeqWindow w, MinuteCounts c) {
+    private boolean accept(SensorReading r, Track t) {
         if (!r.hasSeq()) {
-            if (r.timestamp() == w.lastTime && r.value() == w.lastValue) {
+            if (r.timestamp() == t.lastTime && r.value() == t.lastValue) {
                 return false;
             }
-            w.lastTime = r.timestamp();
-            w.lastValue = r.value();
+            t.lastTime = r.timestamp();
+            t.lastValue = r.value();
             return true;
         }
         long seq = r.seq();
-        if (w.highest == SensorReading.NO_SEQ || w.highest - seq >= SEQ_WINDOW) {
+        if (t.highest == SensorReading.NO_SEQ || t.highest - seq >= SEQ_WINDOW) {
             // First reading, or far behind the window: a restarted device counting from 0 again.
-            w.highest = seq;
-            w.bits = new long[SEQ_WINDOW / 64];
-            setBit(w.bits, 0);
-        } else if (seq > w.highest) {
-            long gap = seq - w.highest - 1;
-            c.missing += gap;
+            t.highest = seq;
+            t.bits = new long[SEQ_WINDOW / 64];
+            setBit(t.bits, 0);
+        } else if (seq > t.highest) {
+            long gap = seq - t.highest - 1;
+            t.missing += gap;
             missingCount.inc(gap);
-            w.bits = shift(w.bits, (int) Math.min(seq - w.highest, SEQ_WINDOW));
-            w.highest = seq;
-            setBit(w.bits, 0);
+            shiftInPlace(t.bits, (int) Math.min(seq - t.highest, SEQ_WINDOW));
+            t.highest = seq;
+            setBit(t.bits, 0);
         } else {
-            int offset = (int) (w.highest - seq);
-            if (bit(w.bits, offset)) {
+            int offset = (int) (t.highest - seq);
+            if (bit(t.bits, offset)) {
                 return false;
             }
-            setBit(w.bits, offset);
-            if (c.missing > 0) {
-                c.missing--;
+            setBit(t.bits, offset);
+            if (t.missing > 0) {
+                t.missing--;
             }
         }
-        w.lastTime = r.timestamp();
-        w.lastValue = r.value();
+        t.lastTime = r.timestamp();
+        t.lastValue = r.value();
         return true;
     }
 
@@ -286,6 +302,19 @@ public final class SequenceTracker
 
     static void setBit(long[] bits, int i) {
         bits[i >>> 6] |= 1L << (i & 63);
+    }
+
+    /** {@link #shift}, written back into {@code bits}. */
+    static void shiftInPlace(long[] bits, int by) {
+        if (by == 1) {
+            // The common case, the next reading: carry each word's top bit into the next one.
+            for (int i = bits.length - 1; i > 0; i--) {
+                bits[i] = bits[i] << 1 | bits[i - 1] >>> 63;
+            }
+            bits[0] <<= 1;
+        } else {
+            System.arraycopy(shift(bits, by), 0, bits, 0, bits.length);
+        }
     }
 
     /** Moves every bit {@code by} places up (older); bits pushed past the top are forgotten. */

@@ -37,16 +37,47 @@ class SequenceTrackerTest {
     }
 
     @Test
-    void releasesOutOfOrderReadingsInEventTimeOrderOnlyOnceTheWatermarkPassesThem()
+    void releasesASensorsFirstReadingsInEventTimeOrderOnlyOnceTheWatermarkPassesThem()
             throws Exception {
         feed(h, reading(3000, 3, 3), reading(1000, 1, 1), reading(2000, 2, 2));
+        watermark(h, 999);
         assertThat(drain(h)).isEmpty();
 
-        watermark(h, 2000);
-        List<SensorReading> out = drain(h);
-        assertThat(seqs(out)).containsExactly(1L, 2L);
-        watermark(h, 3000);
-        assertThat(seqs(drain(h))).containsExactly(3L);
+        watermark(h, 1000);
+        // 1 is due; 2 and 3 follow it without a gap, so nothing can come between them.
+        assertThat(seqs(drain(h))).containsExactly(1L, 2L, 3L);
+    }
+
+    @Test
+    void releasesTheNextReadingAtOnceAndHoldsOneBehindAGapUntilTheWatermark() throws Exception {
+        feed(h, reading(1000, 1, 1));
+        watermark(h, 1000);
+        drain(h);
+
+        feed(h, reading(2000, 2, 2));
+        assertThat(seqs(drain(h))).containsExactly(2L);
+        assertThat(h.numEventTimeTimers()).as("only the minute's report").isEqualTo(1);
+
+        feed(h, reading(4000, 4, 4), reading(5000, 5, 5));
+        assertThat(drain(h)).isEmpty();
+        watermark(h, 4000);
+        assertThat(seqs(drain(h))).containsExactly(4L, 5L);
+    }
+
+    @Test
+    void aReadingThatFillsTheGapReleasesThoseWaitingBehindIt() throws Exception {
+        feed(h, reading(1000, 1, 1));
+        watermark(h, 1000);
+        drain(h);
+
+        feed(h, reading(3000, 3, 3), reading(4000, 4, 4));
+        assertThat(drain(h)).isEmpty();
+        feed(h, reading(2000, 2, 2));
+        assertThat(seqs(drain(h))).containsExactly(2L, 3L, 4L);
+        watermark(h, 59_999);
+        CompletenessReport r = h.getSideOutput(SequenceTracker.COMPLETENESS).poll().getValue();
+        assertThat(r.received()).isEqualTo(4);
+        assertThat(r.missing()).isZero();
     }
 
     @Test
@@ -184,8 +215,7 @@ class SequenceTrackerTest {
         watermark(h, 120_000);
 
         assertThat(h.numEventTimeTimers()).isZero();
-        // What stays per sensor is its sequence window only; pending readings and minute counts
-        // are gone.
+        // One entry per sensor, holding its sequence window; no reading waits in it.
         assertThat(h.numKeyedStateEntries()).isEqualTo(2);
     }
 
@@ -216,5 +246,19 @@ class SequenceTrackerTest {
         assertThat(SequenceTracker.bit(moved, 128)).isTrue();
         assertThat(SequenceTracker.bit(moved, 0)).isFalse();
         assertThat(SequenceTracker.bit(SequenceTracker.shift(bits, 200), 255)).isFalse();
+    }
+
+    @Test
+    void shiftingInPlaceByOneCarriesBitsAcrossWords() {
+        long[] bits = new long[SequenceTracker.SEQ_WINDOW / 64];
+        for (int i : new int[] {0, 63, 127, 200, 255}) {
+            SequenceTracker.setBit(bits, i);
+        }
+        long[] expected = SequenceTracker.shift(bits, 1);
+        SequenceTracker.shiftInPlace(bits, 1);
+        assertThat(bits).containsExactly(expected);
+        assertThat(SequenceTracker.bit(bits, 64)).isTrue();
+        assertThat(SequenceTracker.bit(bits, 128)).isTrue();
+        assertThat(SequenceTracker.bit(bits, 0)).isFalse();
     }
 }
