@@ -140,12 +140,16 @@ public record AlertingConfig(
                                 SlackFormat::render));
                 continue;
             }
+            if (type.equals("email")) {
+                receivers.put(name, email(name, r, where, env));
+                continue;
+            }
             if (!type.equals("webhook")) {
                 throw new ConfigException(
                         where
                                 + ".type '"
                                 + type
-                                + "' is not supported yet; use webhook, slack, pagerduty or mqtt");
+                                + "' is not supported; use webhook, slack, email, pagerduty or mqtt");
             }
             receivers.put(
                     name,
@@ -174,6 +178,73 @@ public record AlertingConfig(
                 root.path("api").path("host").asText("0.0.0.0"),
                 root.path("api").path("port").asInt(9500),
                 apiToken(root.path("api"), source + ": api", env));
+    }
+
+    private static EmailReceiver email(
+            String name, JsonNode r, String where, Function<String, String> env) {
+        String host = r.path("host").asText("");
+        if (host.isBlank()) {
+            throw new ConfigException(where + ".host is required (the SMTP server)");
+        }
+        EmailReceiver.Tls tls;
+        String tlsName = r.path("tls").asText("starttls");
+        try {
+            tls = EmailReceiver.Tls.valueOf(tlsName.toUpperCase(java.util.Locale.ROOT));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(
+                    where + ".tls '" + tlsName + "' is not one of starttls, implicit, off", e);
+        }
+        String username = r.hasNonNull("username") ? r.get("username").asText() : null;
+        byte[] password = null;
+        if (r.has("password")) {
+            throw new ConfigException(
+                    where
+                            + ".password must not be written in the file; use password-file or"
+                            + " password-env");
+        }
+        if (username != null) {
+            if (r.has("password-file")) {
+                password =
+                        Secrets.firstLine(
+                                Path.of(r.get("password-file").asText()), where + ".password-file");
+            } else {
+                String var = r.path("password-env").asText("PLANTWATCH_SMTP_PASSWORD");
+                String v = env.apply(var);
+                if (v == null || v.isEmpty()) {
+                    throw new ConfigException(
+                            where
+                                    + " logs in as "
+                                    + username
+                                    + ": set "
+                                    + var
+                                    + " or password-file");
+                }
+                password = v.getBytes(StandardCharsets.UTF_8);
+            }
+        }
+        String from = r.path("from").asText("");
+        java.util.List<String> to = new java.util.ArrayList<>();
+        r.path("to").forEach(t -> to.add(t.asText()));
+        if (r.path("to").isTextual()) {
+            to.add(r.get("to").asText());
+        }
+        if (from.isBlank() || to.isEmpty()) {
+            throw new ConfigException(where + " needs from and to (one address or a list)");
+        }
+        return new EmailReceiver(
+                name,
+                new EmailReceiver.Settings(
+                        host,
+                        r.path("port").asInt(tls == EmailReceiver.Tls.IMPLICIT ? 465 : 587),
+                        tls,
+                        username,
+                        password,
+                        from,
+                        to,
+                        duration(r, "timeout", "10s", where),
+                        duration(r, "max-backoff", "1m", where),
+                        duration(r, "give-up-after", "1h", where),
+                        r.hasNonNull("trust") ? r.get("trust").asText() : null));
     }
 
     /** The API's bearer token; null when the API is switched off (port -1). */

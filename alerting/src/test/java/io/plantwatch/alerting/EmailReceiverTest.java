@@ -1,0 +1,172 @@
+package io.plantwatch.alerting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.icegreen.greenmail.configuration.GreenMailConfiguration;
+import com.icegreen.greenmail.util.GreenMail;
+import com.icegreen.greenmail.util.GreenMailUtil;
+import com.icegreen.greenmail.util.ServerSetup;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.AlertState;
+import io.plantwatch.model.SensorId;
+import io.plantwatch.model.Severity;
+import jakarta.mail.internet.MimeMessage;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** GreenMail, a real SMTP server, behind a real STARTTLS front (GreenMail has none of its own). */
+class EmailReceiverTest {
+    private static final String USER = "plantwatch";
+    private static final String PASSWORD = "smtp-test-password";
+
+    @TempDir Path dir;
+    private GreenMail mail;
+    private StartTlsRelay relay;
+
+    @BeforeEach
+    void start() throws Exception {
+        mail =
+                new GreenMail(new ServerSetup(0, "127.0.0.1", ServerSetup.PROTOCOL_SMTP))
+                        .withConfiguration(
+                                GreenMailConfiguration.aConfig().withUser(USER, PASSWORD));
+        mail.start();
+        relay = new StartTlsRelay(mail.getSmtp().getPort(), dir);
+    }
+
+    @AfterEach
+    void stop() throws Exception {
+        relay.close();
+        mail.stop();
+    }
+
+    private EmailReceiver receiver(int port, EmailReceiver.Tls tls, String password) {
+        return new EmailReceiver(
+                "maintenance-mail",
+                new EmailReceiver.Settings(
+                        "127.0.0.1",
+                        port,
+                        tls,
+                        USER,
+                        password.getBytes(StandardCharsets.UTF_8),
+                        "plantwatch@plant.example",
+                        List.of("maintenance@plant.example", "shift-lead@plant.example"),
+                        Duration.ofSeconds(5),
+                        Duration.ofMillis(200),
+                        Duration.ofSeconds(1),
+                        "127.0.0.1"));
+    }
+
+    private static Notification firing() {
+        SensorId oil = SensorId.parse("dresden/press-shop/line-1/press-3/oil-temp");
+        Alert a =
+                new Alert(
+                        "alert-1",
+                        oil,
+                        "oil-temp-spike",
+                        AlertKind.SPIKE,
+                        Severity.CRITICAL,
+                        AlertState.OPEN,
+                        1_780_000_000_000L,
+                        1_780_000_001_000L,
+                        1_780_000_001_500L,
+                        List.of(61.0, 84.0),
+                        "oil-temp rose from 61 to 84 degC within 10s");
+        return new Notification(
+                "n-42",
+                "maintenance-mail",
+                "maintenance-mail/dresden/press-shop/line-1/press-3",
+                Notification.Status.FIRING,
+                List.of(a),
+                0);
+    }
+
+    @Test
+    void sendsOverStartTlsAfterLoggingInAndGreenMailReceivesIt() throws Exception {
+        var outcome =
+                receiver(relay.port(), EmailReceiver.Tls.STARTTLS, PASSWORD)
+                        .deliver(firing(), new byte[0]);
+
+        assertThat(outcome).isEqualTo(WebhookReceiver.Outcome.DELIVERED);
+        assertThat(relay.tlsSessions).hasValue(1);
+        // Only the greeting and the upgrade crossed in clear: the login came after TLS.
+        assertThat(relay.plaintextCommands)
+                .allSatisfy(c -> assertThat(c).matches("(?i)(EHLO|STARTTLS).*"));
+        MimeMessage[] received = mail.getReceivedMessages();
+        assertThat(received).hasSize(2); // one per recipient
+        MimeMessage m = received[0];
+        assertThat(m.getSubject())
+                .isEqualTo("[Plantwatch] FIRING 1 on dresden/press-shop/line-1/press-3");
+        assertThat(m.getMessageID()).isEqualTo("<n-42@plantwatch>");
+        assertThat(GreenMailUtil.getBody(m))
+                .contains("CRITICAL SPIKE on dresden/press-shop/line-1/press-3/oil-temp")
+                .contains("oil-temp rose from 61 to 84 degC within 10s")
+                .contains("alert alert-1");
+    }
+
+    @Test
+    void aWrongPasswordIsARefusalNotARetry() throws Exception {
+        var outcome =
+                receiver(relay.port(), EmailReceiver.Tls.STARTTLS, "wrong")
+                        .deliver(firing(), new byte[0]);
+        assertThat(outcome).isEqualTo(WebhookReceiver.Outcome.REFUSED);
+        assertThat(mail.getReceivedMessages()).isEmpty();
+    }
+
+    @Test
+    void sendsNothingToAServerWithoutStartTlsUnlessTlsIsOff() throws Exception {
+        int plain = mail.getSmtp().getPort();
+        var refused =
+                receiver(plain, EmailReceiver.Tls.STARTTLS, PASSWORD)
+                        .deliver(firing(), new byte[0]);
+        assertThat(refused).isEqualTo(WebhookReceiver.Outcome.REFUSED);
+        assertThat(mail.getReceivedMessages()).isEmpty();
+
+        var sent = receiver(plain, EmailReceiver.Tls.OFF, PASSWORD).deliver(firing(), new byte[0]);
+        assertThat(sent).isEqualTo(WebhookReceiver.Outcome.DELIVERED);
+        assertThat(mail.getReceivedMessages()).hasSize(2);
+    }
+
+    @Test
+    void retriesUntilTheServerIsUpAndSendsOnce() throws Exception {
+        int port = mail.getSmtp().getPort();
+        mail.stop();
+        EmailReceiver r =
+                new EmailReceiver(
+                        "maintenance-mail",
+                        new EmailReceiver.Settings(
+                                "127.0.0.1",
+                                port,
+                                EmailReceiver.Tls.OFF,
+                                null,
+                                null,
+                                "plantwatch@plant.example",
+                                List.of("maintenance@plant.example"),
+                                Duration.ofSeconds(2),
+                                Duration.ofMillis(300),
+                                Duration.ofSeconds(30),
+                                null));
+        Thread restart =
+                new Thread(
+                        () -> {
+                            org.awaitility.Awaitility.await().until(() -> r.failedAttempts() >= 2);
+                            mail =
+                                    new GreenMail(
+                                            new ServerSetup(
+                                                    port, "127.0.0.1", ServerSetup.PROTOCOL_SMTP));
+                            mail.start();
+                        });
+        restart.start();
+
+        assertThat(r.deliver(firing(), new byte[0])).isEqualTo(WebhookReceiver.Outcome.DELIVERED);
+        restart.join();
+        assertThat(r.failedAttempts()).isGreaterThanOrEqualTo(2);
+        assertThat(mail.getReceivedMessages()).hasSize(1);
+    }
+}
