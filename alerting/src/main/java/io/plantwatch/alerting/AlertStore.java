@@ -13,7 +13,9 @@ import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -43,12 +45,18 @@ public final class AlertStore implements AutoCloseable {
     public enum Status {
         OPEN,
         ACKNOWLEDGED,
+        /** Kept from notification until a time an operator chose (ISA-18.2 shelving). */
         SHELVED,
+        /** Its condition cleared, but its rule latches: open until someone acknowledges it. */
+        LATCHED,
         RESOLVED
     }
 
     /** One alert as the API shows it. */
     public record Entry(Alert alert, Status status, List<String> history, boolean notified) {}
+
+    /** History lines kept per alert when the journal is compacted. */
+    static final int MAX_HISTORY = 1000;
 
     private final ObjectMapper json = new ObjectMapper();
     private final FileChannel journal;
@@ -57,13 +65,28 @@ public final class AlertStore implements AutoCloseable {
     private final Map<String, List<String>> history = new HashMap<>();
     private final Map<Integer, Long> offsets = new HashMap<>();
     private final Set<String> notified = new HashSet<>();
+    private final Map<String, Long> shelvedUntil = new HashMap<>();
+    private final Map<String, Silence> silences = new LinkedHashMap<>();
+    private int records;
 
     public AlertStore(Path dir) {
+        this(dir, Duration.ofDays(30), System.currentTimeMillis());
+    }
+
+    /**
+     * Opens the journal in {@code dir}, replaying it. A journal that has grown to several times
+     * what it describes is rewritten to just the current state first, dropping resolved alerts and
+     * silences that ended more than {@code retention} before {@code now}.
+     */
+    public AlertStore(Path dir, Duration retention, long now) {
         try {
             Files.createDirectories(dir);
             Path file = dir.resolve("alerts.journal");
             if (Files.exists(file)) {
                 replay(file);
+                if (records > 4L * (alerts.size() + silences.size()) + 1000) {
+                    compact(dir, file, now - retention.toMillis());
+                }
             }
             journal = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
             // A crash can leave half a line at the end; cut it so the next record starts clean.
@@ -72,6 +95,99 @@ public final class AlertStore implements AutoCloseable {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the alert journal in " + dir, e);
         }
+    }
+
+    /**
+     * Rewrites the journal as the state it describes: written beside it, forced to disk, then moved
+     * over it in one step, so a crash leaves the old journal or the new one, never half.
+     */
+    private void compact(Path dir, Path file, long keepAfter) throws IOException {
+        long before = Files.size(file);
+        int recordsBefore = records;
+        alerts.values()
+                .removeIf(
+                        a ->
+                                statuses.get(a.alertId()) == Status.RESOLVED
+                                        && Math.max(a.eventTime(), a.detectedAt()) < keepAfter);
+        silences.values().removeIf(x -> x.endsAt().toEpochMilli() < keepAfter);
+        List<ObjectNode> out = new ArrayList<>();
+        ObjectNode o = json.createObjectNode().put("t", "offsets");
+        ObjectNode next = o.putObject("next");
+        nextOffsets().forEach((p, n) -> next.put(Integer.toString(p), n));
+        out.add(o);
+        for (Alert a : alerts.values()) {
+            ObjectNode e = json.createObjectNode().put("t", "event");
+            e.set("alert", json.valueToTree(a));
+            out.add(e);
+            Status st = statuses.get(a.alertId());
+            if (st == Status.ACKNOWLEDGED || st == Status.SHELVED || st == Status.LATCHED) {
+                ObjectNode r =
+                        json.createObjectNode()
+                                .put("t", "status")
+                                .put("alertId", a.alertId())
+                                .put("status", st.name());
+                if (st == Status.SHELVED) {
+                    r.put("until", shelvedUntil.getOrDefault(a.alertId(), Long.MAX_VALUE));
+                }
+                out.add(r);
+            }
+            ObjectNode h = json.createObjectNode().put("t", "history").put("alertId", a.alertId());
+            List<String> lines = history.getOrDefault(a.alertId(), List.of());
+            // A chattering alert's history is kept to its latest part.
+            lines.subList(Math.max(0, lines.size() - MAX_HISTORY), lines.size())
+                    .forEach(h.putArray("lines")::add);
+            out.add(h);
+            if (notified.contains(key(a))) {
+                ObjectNode n = json.createObjectNode().put("t", "notified");
+                n.putArray("keys").add(key(a));
+                out.add(n);
+            }
+        }
+        for (Silence x : silences.values()) {
+            ObjectNode r = json.createObjectNode().put("t", "silence");
+            r.set("silence", x.toJson(json));
+            out.add(r);
+        }
+        Path tmp = dir.resolve("alerts.journal.compacting");
+        try (FileChannel c =
+                FileChannel.open(
+                        tmp,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.WRITE,
+                        StandardOpenOption.TRUNCATE_EXISTING)) {
+            for (ObjectNode r : out) {
+                ByteBuffer buf =
+                        ByteBuffer.wrap(
+                                (json.writeValueAsString(r) + "\n")
+                                        .getBytes(StandardCharsets.UTF_8));
+                while (buf.hasRemaining()) {
+                    c.write(buf);
+                }
+            }
+            c.force(true);
+        }
+        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        } catch (IOException e) {
+            // Not every file system lets a directory be forced; the move is still atomic.
+        }
+        // Replay what was written, so memory and journal agree exactly.
+        alerts.clear();
+        statuses.clear();
+        history.clear();
+        offsets.clear();
+        notified.clear();
+        shelvedUntil.clear();
+        silences.clear();
+        records = 0;
+        replay(file);
+        LOG.info(
+                "Alert journal compacted: {} records ({} bytes) -> {} records ({} bytes)",
+                recordsBefore,
+                before,
+                records,
+                Files.size(file));
     }
 
     /** The length of the file up to and including its last newline. */
@@ -97,6 +213,7 @@ public final class AlertStore implements AutoCloseable {
                 }
                 apply(n);
                 lines++;
+                records++;
             }
         }
         LOG.info(
@@ -110,25 +227,58 @@ public final class AlertStore implements AutoCloseable {
         switch (n.path("t").asText()) {
             case "event" -> {
                 Alert a = json.treeToValue(n.get("alert"), Alert.class);
-                offsets.put(n.path("partition").asInt(), n.path("offset").asLong());
+                if (n.has("partition")) {
+                    offsets.put(n.path("partition").asInt(), n.path("offset").asLong());
+                }
                 alerts.put(a.alertId(), a);
+                Status before = statuses.getOrDefault(a.alertId(), Status.OPEN);
                 Status now =
                         a.state() == AlertState.RESOLVED
                                 ? Status.RESOLVED
-                                : statuses.getOrDefault(a.alertId(), Status.OPEN) == Status.RESOLVED
+                                : before == Status.RESOLVED || before == Status.LATCHED
                                         ? Status.OPEN
-                                        : statuses.getOrDefault(a.alertId(), Status.OPEN);
+                                        : before;
                 statuses.put(a.alertId(), now);
-                history(a.alertId(), n.path("at").asLong(), a.state().name());
+                if (now != Status.SHELVED) {
+                    shelvedUntil.remove(a.alertId());
+                }
+                if (n.has("at")) {
+                    history(a.alertId(), n.path("at").asLong(), a.state().name());
+                }
             }
             case "notified" -> n.path("keys").forEach(k -> notified.add(k.asText()));
             case "status" -> {
                 String id = n.path("alertId").asText();
-                statuses.put(id, Status.valueOf(n.path("status").asText()));
-                history(
-                        id,
-                        n.path("at").asLong(),
-                        n.path("status").asText() + " by " + n.path("by").asText());
+                Status status = Status.valueOf(n.path("status").asText());
+                statuses.put(id, status);
+                if (status == Status.SHELVED) {
+                    shelvedUntil.put(id, n.path("until").asLong(Long.MAX_VALUE));
+                } else {
+                    shelvedUntil.remove(id);
+                }
+                if (n.has("by")) {
+                    history(
+                            id,
+                            n.path("at").asLong(),
+                            n.path("status").asText() + " by " + n.path("by").asText());
+                }
+            }
+            case "silence" -> {
+                Silence silence = Silence.fromJson(n.get("silence"), "alert journal");
+                silences.put(silence.id(), silence);
+            }
+            case "offsets" ->
+                    n.path("next")
+                            .fields()
+                            .forEachRemaining(
+                                    f ->
+                                            offsets.put(
+                                                    Integer.parseInt(f.getKey()),
+                                                    f.getValue().asLong() - 1));
+            case "history" -> {
+                List<String> lines = new ArrayList<>();
+                n.path("lines").forEach(l -> lines.add(l.asText()));
+                history.put(n.path("alertId").asText(), lines);
             }
             default -> LOG.warn("Alert journal: unknown record {}", n.path("t").asText());
         }
@@ -141,6 +291,7 @@ public final class AlertStore implements AutoCloseable {
     private void append(ObjectNode record) {
         try {
             apply(record);
+            records++;
             byte[] line = (json.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8);
             ByteBuffer buf = ByteBuffer.wrap(line);
             while (buf.hasRemaining()) {
@@ -169,8 +320,17 @@ public final class AlertStore implements AutoCloseable {
         append(r);
     }
 
-    /** An operator's acknowledgement or shelving. */
+    /** An operator's acknowledgement, or the service's own move (latching, shelving's end). */
     public synchronized void status(String alertId, Status status, String by, long now) {
+        status(alertId, status, by, now, -1);
+    }
+
+    /** Shelves an alert until {@code until} (epoch ms). */
+    public synchronized void shelve(String alertId, String by, long now, long until) {
+        status(alertId, Status.SHELVED, by, now, until);
+    }
+
+    private void status(String alertId, Status status, String by, long now, long until) {
         if (!alerts.containsKey(alertId)) {
             throw new IllegalArgumentException("no alert " + alertId);
         }
@@ -180,7 +340,44 @@ public final class AlertStore implements AutoCloseable {
                 .put("status", status.name())
                 .put("by", by)
                 .put("at", now);
+        if (until >= 0) {
+            r.put("until", until);
+        }
         append(r);
+    }
+
+    /** Until when the alert is shelved (epoch ms), -1 when it is not. */
+    public synchronized long shelvedUntil(String alertId) {
+        return shelvedUntil.getOrDefault(alertId, -1L);
+    }
+
+    public synchronized Status statusOf(String alertId) {
+        return statuses.get(alertId);
+    }
+
+    /** The alert's latest state as the detector sent it, or null. */
+    public synchronized Alert alert(String alertId) {
+        return alerts.get(alertId);
+    }
+
+    /** Shelved alerts whose time is up at {@code now}. */
+    public synchronized List<String> shelvingOver(long now) {
+        return shelvedUntil.entrySet().stream()
+                .filter(e -> e.getValue() <= now)
+                .map(Map.Entry::getKey)
+                .toList();
+    }
+
+    /** Adds a silence, or replaces the one with its id (an expiry is a replacement). */
+    public synchronized void silence(Silence s) {
+        ObjectNode r = json.createObjectNode();
+        r.put("t", "silence");
+        r.set("silence", s.toJson(json));
+        append(r);
+    }
+
+    public synchronized List<Silence> silences() {
+        return List.copyOf(silences.values());
     }
 
     /** The offset to read next per partition: one past the last applied. */
@@ -190,9 +387,19 @@ public final class AlertStore implements AutoCloseable {
         return next;
     }
 
-    /** Alerts whose latest state no receiver has been told yet: to notify after a restart. */
+    /**
+     * Alerts whose latest state no receiver has been told yet: to notify after a restart. Shelved
+     * and latched ones wait for their operator, not for a restart.
+     */
     public synchronized List<Alert> unnotified() {
-        return alerts.values().stream().filter(a -> !notified.contains(key(a))).toList();
+        return alerts.values().stream()
+                .filter(a -> !notified.contains(key(a)))
+                .filter(
+                        a -> {
+                            Status st = statuses.get(a.alertId());
+                            return st != Status.SHELVED && st != Status.LATCHED;
+                        })
+                .toList();
     }
 
     public synchronized boolean wasNotified(Alert a) {

@@ -7,19 +7,14 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import io.plantwatch.model.Durations;
-import io.plantwatch.model.SensorGlob;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
 import java.time.Instant;
-import java.util.ArrayList;
 import java.util.HashMap;
-import java.util.LinkedHashMap;
-import java.util.List;
 import java.util.Map;
-import java.util.UUID;
 import java.util.concurrent.Executors;
 import java.util.function.LongSupplier;
 import org.slf4j.Logger;
@@ -35,7 +30,9 @@ import org.slf4j.LoggerFactory;
  *       area, line, machine, sensor, severity, kind)
  *   <li>{@code GET /api/alerts/{id}} one alert with its history
  *   <li>{@code POST /api/alerts/{id}/ack} acknowledge; {@code POST /api/alerts/{id}/shelve?for=2h}
- *   <li>{@code GET /api/silences}, {@code POST /api/silences}, {@code DELETE /api/silences/{id}}
+ *   <li>{@code GET /api/silences}, {@code POST /api/silences} (one-off or weekly), {@code DELETE
+ *       /api/silences/{id}} (expires it; it stays listed)
+ *   <li>{@code GET /metrics} Prometheus text format
  *   <li>{@code GET /health}
  * </ul>
  */
@@ -43,7 +40,8 @@ public final class AlertingApi implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AlertingApi.class);
 
     private final AlertStore store;
-    private final Map<String, Silence> silences;
+    private final Dispatcher dispatcher;
+    private final java.util.function.Supplier<String> metrics;
     private final byte[] token;
     private final LongSupplier clock;
     private final ObjectMapper json = new ObjectMapper();
@@ -51,19 +49,22 @@ public final class AlertingApi implements AutoCloseable {
     private final java.util.concurrent.ExecutorService threads = Executors.newFixedThreadPool(2);
 
     /**
-     * @param silences the live map the dispatcher reads
+     * @param dispatcher takes the operators' changes (acknowledge, shelve, silences)
+     * @param metrics renders the Prometheus text
      * @param token the bearer token; requests must carry it
      */
     public AlertingApi(
             AlertStore store,
-            Map<String, Silence> silences,
+            Dispatcher dispatcher,
+            java.util.function.Supplier<String> metrics,
             byte[] token,
             String host,
             int port,
             LongSupplier clock)
             throws IOException {
         this.store = store;
-        this.silences = silences;
+        this.dispatcher = dispatcher;
+        this.metrics = metrics;
         this.token = token.clone();
         this.clock = clock;
         this.server = HttpServer.create(new InetSocketAddress(host, port), 0);
@@ -71,6 +72,7 @@ public final class AlertingApi implements AutoCloseable {
         server.createContext(
                 "/health", ex -> send(ex, 200, json.createObjectNode().put("status", "UP")));
         server.createContext("/api/", this::handle);
+        server.createContext("/metrics", this::metrics);
         server.start();
     }
 
@@ -111,6 +113,19 @@ public final class AlertingApi implements AutoCloseable {
             LOG.warn("API request failed: {}", e.toString());
             send(ex, 400, error(e.getMessage() == null ? e.toString() : e.getMessage()));
         }
+    }
+
+    private void metrics(HttpExchange ex) throws IOException {
+        if (!authorized(ex)) {
+            ex.getResponseHeaders().add("WWW-Authenticate", "Bearer");
+            send(ex, 401, error("a valid bearer token is required"));
+            return;
+        }
+        byte[] body = metrics.get().getBytes(StandardCharsets.UTF_8);
+        ex.getResponseHeaders().add("Content-Type", "text/plain; version=0.0.4; charset=utf-8");
+        ex.sendResponseHeaders(200, body.length);
+        ex.getResponseBody().write(body);
+        ex.close();
     }
 
     private boolean authorized(HttpExchange ex) {
@@ -160,6 +175,10 @@ public final class AlertingApi implements AutoCloseable {
         o.put("episode_start", Instant.ofEpochMilli(e.alert().episodeStart()).toString());
         o.put("message", e.alert().message());
         o.put("notified", e.notified());
+        long until = store.shelvedUntil(e.alert().alertId());
+        if (until >= 0 && until < Long.MAX_VALUE) {
+            o.put("shelved_until", Instant.ofEpochMilli(until).toString());
+        }
         ArrayNode h = o.putArray("history");
         e.history().forEach(h::add);
         return o;
@@ -173,15 +192,13 @@ public final class AlertingApi implements AutoCloseable {
             send(ex, 404, error("no alert " + id));
             return;
         }
+        long now = clock.getAsLong();
         switch (action) {
-            case "ack" -> store.status(id, AlertStore.Status.ACKNOWLEDGED, by, clock.getAsLong());
+            case "ack" -> dispatcher.acknowledge(id, by, now);
             case "shelve" -> {
-                Durations.parse(q.getOrDefault("for", "1h"));
-                store.status(
-                        id,
-                        AlertStore.Status.SHELVED,
-                        by + " for " + q.getOrDefault("for", "1h"),
-                        clock.getAsLong());
+                String duration = q.getOrDefault("for", "1h");
+                long until = now + Durations.parse(duration).toMillis();
+                dispatcher.shelve(id, by + " for " + duration, now, until);
             }
             default -> {
                 send(ex, 404, error("no action " + action + "; use ack or shelve"));
@@ -192,68 +209,37 @@ public final class AlertingApi implements AutoCloseable {
     }
 
     private void silencesRoute(HttpExchange ex, String method, String[] path) throws IOException {
+        Instant now = Instant.ofEpochMilli(clock.getAsLong());
         if (path.length == 1 && method.equals("GET")) {
             ObjectNode out = json.createObjectNode();
             ArrayNode list = out.putArray("silences");
-            silences.values().forEach(s -> list.add(silence(s)));
+            store.silences()
+                    .forEach(s -> list.add(s.toJson(json).put("active", now.isBefore(s.endsAt()))));
             send(ex, 200, out);
         } else if (path.length == 1 && method.equals("POST")) {
             JsonNode body = json.readTree(ex.getRequestBody());
-            List<SensorGlob> sensors = new ArrayList<>();
-            body.path("sensors").forEach(g -> sensors.add(new SensorGlob(g.asText())));
-            Map<String, List<String>> labels = new LinkedHashMap<>();
-            body.path("match")
-                    .fields()
-                    .forEachRemaining(
-                            f -> {
-                                if (!Route.LABELS.contains(f.getKey())) {
-                                    throw new IllegalArgumentException(
-                                            "match."
-                                                    + f.getKey()
-                                                    + " is not a label; use one of "
-                                                    + Route.LABELS);
-                                }
-                                List<String> values = new ArrayList<>();
-                                if (f.getValue().isArray()) {
-                                    f.getValue().forEach(v -> values.add(v.asText()));
-                                } else {
-                                    values.add(f.getValue().asText());
-                                }
-                                labels.put(f.getKey(), values);
-                            });
-            Silence s =
-                    new Silence(
-                            UUID.randomUUID().toString(),
-                            sensors,
-                            labels,
-                            Instant.parse(body.path("starts_at").asText()),
-                            Instant.parse(body.path("ends_at").asText()),
-                            null,
-                            body.path("created_by").asText("api"),
-                            body.path("comment").asText(""));
-            silences.put(s.id(), s);
-            send(ex, 201, silence(s));
+            if (body instanceof ObjectNode o) {
+                o.remove("id"); // ids are ours to give
+            }
+            Silence s = Silence.fromJson(body, "request");
+            dispatcher.silence(s);
+            send(ex, 201, s.toJson(json));
         } else if (path.length == 2 && method.equals("DELETE")) {
-            Silence removed = silences.remove(path[1]);
-            send(
-                    ex,
-                    removed == null ? 404 : 200,
-                    removed == null ? error("no silence " + path[1]) : silence(removed));
+            Silence found =
+                    store.silences().stream()
+                            .filter(s -> s.id().equals(path[1]))
+                            .findFirst()
+                            .orElse(null);
+            if (found == null) {
+                send(ex, 404, error("no silence " + path[1]));
+                return;
+            }
+            Silence expired = found.expiredAt(now);
+            dispatcher.silence(expired);
+            send(ex, 200, expired.toJson(json).put("active", false));
         } else {
             send(ex, 405, error("not allowed"));
         }
-    }
-
-    private ObjectNode silence(Silence s) {
-        ObjectNode o = json.createObjectNode();
-        o.put("id", s.id())
-                .put("starts_at", s.startsAt().toString())
-                .put("ends_at", s.endsAt().toString());
-        o.put("created_by", s.createdBy()).put("comment", s.comment());
-        o.set("match", json.valueToTree(s.labels()));
-        ArrayNode g = o.putArray("sensors");
-        s.sensors().forEach(x -> g.add(x.toString()));
-        return o;
     }
 
     private ObjectNode error(String message) {

@@ -13,6 +13,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.function.Function;
 
@@ -27,12 +28,14 @@ public record AlertingConfig(
         String alertsTopic,
         String groupId,
         Path storeDir,
+        Duration storeRetention,
         int floodLimit,
         Duration floodWindow,
         int flapMaxChanges,
         Duration flapWindow,
         Map<String, Receiver> receivers,
         Route route,
+        List<AlertMatcher> latching,
         String apiHost,
         int apiPort,
         byte[] apiToken) {
@@ -169,12 +172,14 @@ public record AlertingConfig(
                 root.path("kafka").path("alerts-topic").asText(Topics.ALERTS),
                 root.path("kafka").path("group-id").asText("plantwatch-alerting"),
                 Path.of(root.path("store").path("dir").asText("data/alerting")),
+                duration(root.path("store"), "retention", "30d", source + ": store"),
                 root.path("flood").path("limit").asInt(20),
                 duration(root.path("flood"), "window", "10m", source + ": flood"),
                 root.path("flapping").path("max-changes").asInt(6),
                 duration(root.path("flapping"), "window", "30m", source + ": flapping"),
                 receivers,
                 Routing.parse(root.get("route"), receivers.keySet(), source),
+                latching(root.path("latching"), source),
                 root.path("api").path("host").asText("0.0.0.0"),
                 root.path("api").path("port").asInt(9500),
                 apiToken(root.path("api"), source + ": api", env));
@@ -245,6 +250,23 @@ public record AlertingConfig(
                         duration(r, "max-backoff", "1m", where),
                         duration(r, "give-up-after", "1h", where),
                         r.hasNonNull("trust") ? r.get("trust").asText() : null));
+    }
+
+    /** Matchers for alerts that stay open until acknowledged, even after they cleared. */
+    private static List<AlertMatcher> latching(JsonNode list, String source) {
+        List<AlertMatcher> out = new java.util.ArrayList<>();
+        for (int i = 0; i < list.size(); i++) {
+            AlertMatcher m = AlertMatcher.parse(list.get(i), source, "latching[" + i + "]");
+            if (m.isEmpty()) {
+                throw new ConfigException(
+                        source
+                                + ": latching["
+                                + i
+                                + "] needs sensors or match; it would latch every alert");
+            }
+            out.add(m);
+        }
+        return out;
     }
 
     /** The API's bearer token; null when the API is switched off (port -1). */

@@ -47,7 +47,6 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong undecodable = new AtomicLong();
-    private final Map<String, Silence> silences = new java.util.concurrent.ConcurrentHashMap<>();
 
     AlertingService(PrintWriter err) {
         this.err = err;
@@ -96,7 +95,9 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
 
     /** Consumes and notifies until {@link #close()}; the loop of the service. */
     public void run(AlertingConfig c) throws InterruptedException, java.io.IOException {
-        try (AlertStore store = new AlertStore(c.storeDir());
+        try (AlertStore store =
+                        new AlertStore(
+                                c.storeDir(), c.storeRetention(), System.currentTimeMillis());
                 Dispatcher dispatcher =
                         new Dispatcher(
                                 store,
@@ -104,13 +105,19 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                 c.receivers(),
                                 new FloodGate(c.floodLimit(), c.floodWindow().toMillis()),
                                 new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
-                                () -> List.copyOf(silences.values()));
+                                c.latching());
                 AlertingApi api =
                         c.apiPort() < 0
                                 ? null
                                 : new AlertingApi(
                                         store,
-                                        silences,
+                                        dispatcher,
+                                        new PrometheusMetrics(
+                                                        dispatcher,
+                                                        store,
+                                                        undecodable::get,
+                                                        System::currentTimeMillis)
+                                                ::render,
                                         c.apiToken(),
                                         c.apiHost(),
                                         c.apiPort(),

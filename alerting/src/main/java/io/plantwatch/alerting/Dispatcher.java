@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertState;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -11,15 +12,16 @@ import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The service's decisions, in order: store the event; a silenced or flapping transition is recorded
- * and not notified; otherwise it joins its routes' groups. Due notifications pass the flood gate
- * and go to their receivers, each on its own thread so a receiver that is down delays only itself;
- * once a receiver has the notification, its alert states are marked notified in the store.
+ * The service's decisions, in order: store the event; a silenced, shelved or flapping transition is
+ * recorded and not notified; the resolution of a latching alert nobody acknowledged is held (the
+ * alert stays open as LATCHED until acknowledged); otherwise it joins its routes' groups. Due
+ * notifications pass the flood gate and go to their receivers, each on its own thread so a receiver
+ * that is down delays only itself; once a receiver has the notification, its alert states are
+ * marked notified in the store. Shelving that runs out puts a still-open alert back in its groups.
  */
 public final class Dispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -31,10 +33,27 @@ public final class Dispatcher implements AutoCloseable {
     private final Grouper grouper = new Grouper();
     private final FloodGate flood;
     private final FlapDetector flap;
-    private final Supplier<List<Silence>> silences;
+    private final List<AlertMatcher> latching;
     private final ObjectMapper json = new ObjectMapper();
-    private final AtomicLong silenced = new AtomicLong();
-    private final AtomicLong failed = new AtomicLong();
+    private final Metrics metrics = new Metrics();
+
+    /** Counters for the metrics endpoint; per receiver where it says so. */
+    public static final class Metrics {
+        final AtomicLong events = new AtomicLong();
+        final AtomicLong duplicates = new AtomicLong();
+        final AtomicLong silenced = new AtomicLong();
+        final AtomicLong shelved = new AtomicLong();
+        final AtomicLong flapping = new AtomicLong();
+        final AtomicLong latched = new AtomicLong();
+        final AtomicLong floodHeld = new AtomicLong();
+        final Map<String, AtomicLong> delivered = new java.util.concurrent.ConcurrentHashMap<>();
+        final Map<String, AtomicLong> failed = new java.util.concurrent.ConcurrentHashMap<>();
+
+        static long get(Map<String, AtomicLong> m, String receiver) {
+            AtomicLong v = m.get(receiver);
+            return v == null ? 0 : v.get();
+        }
+    }
 
     public Dispatcher(
             AlertStore store,
@@ -42,13 +61,13 @@ public final class Dispatcher implements AutoCloseable {
             Map<String, Receiver> receivers,
             FloodGate flood,
             FlapDetector flap,
-            Supplier<List<Silence>> silences) {
+            List<AlertMatcher> latching) {
         this.store = store;
         this.root = root;
         this.receivers = Map.copyOf(receivers);
         this.flood = flood;
         this.flap = flap;
-        this.silences = silences;
+        this.latching = List.copyOf(latching);
         receivers
                 .keySet()
                 .forEach(
@@ -72,29 +91,85 @@ public final class Dispatcher implements AutoCloseable {
 
     /** One alert event from Kafka at (partition, offset). */
     public synchronized void onEvent(Alert a, int partition, long offset, long now) {
+        metrics.events.incrementAndGet();
         if (store.wasNotified(a)) {
+            metrics.duplicates.incrementAndGet();
             store.event(a, partition, offset, now); // a duplicate: keep the position, tell nobody
             return;
         }
+        AlertStore.Status before = store.statusOf(a.alertId());
         store.event(a, partition, offset, now);
         Instant t = Instant.ofEpochMilli(now);
-        if (silences.get().stream().anyMatch(s -> s.mutes(a, t))) {
-            silenced.incrementAndGet();
+        if (store.silences().stream().anyMatch(s -> s.mutes(a, t))) {
+            metrics.silenced.incrementAndGet();
+            store.notified(List.of(a));
+            return;
+        }
+        if (a.state() == AlertState.RESOLVED
+                && before != AlertStore.Status.ACKNOWLEDGED
+                && latching.stream().anyMatch(m -> m.matches(a))) {
+            // Held until someone acknowledges: the open state stays in its groups meanwhile, so
+            // the repeat interval keeps reminding.
+            metrics.latched.incrementAndGet();
+            store.status(a.alertId(), AlertStore.Status.LATCHED, "latching rule", now);
+            return;
+        }
+        if (a.state() != AlertState.RESOLVED && before == AlertStore.Status.SHELVED) {
+            metrics.shelved.incrementAndGet();
             store.notified(List.of(a));
             return;
         }
         if (flap.onTransition(a, now) == FlapDetector.Verdict.SUPPRESS) {
+            metrics.flapping.incrementAndGet();
             store.notified(List.of(a));
             return;
         }
         grouper.accept(a, root.resolve(a), now);
     }
 
+    /**
+     * An operator acknowledges: a latched alert whose condition already cleared is resolved now,
+     * and that is notified.
+     */
+    public synchronized AlertStore.Status acknowledge(String alertId, String by, long now) {
+        AlertStore.Status before = store.statusOf(alertId);
+        store.status(alertId, AlertStore.Status.ACKNOWLEDGED, by, now);
+        if (before == AlertStore.Status.LATCHED) {
+            store.status(alertId, AlertStore.Status.RESOLVED, "acknowledgement of a latch", now);
+            Alert resolved = store.alert(alertId);
+            grouper.accept(resolved, root.resolve(resolved), now);
+        }
+        return store.statusOf(alertId);
+    }
+
+    /** An operator shelves an alert until {@code until}: no notification of it meanwhile. */
+    public synchronized void shelve(String alertId, String by, long now, long until) {
+        store.shelve(alertId, by, now, until);
+        grouper.withdraw(alertId);
+    }
+
+    /** Adds or replaces a silence (an expiry replaces it with one that has ended). */
+    public synchronized void silence(Silence s) {
+        store.silence(s);
+    }
+
     /** Sends what is due at {@code now}; returns when it is handed to the receivers' threads. */
     public synchronized void dispatchDue(long now) {
+        for (String id : store.shelvingOver(now)) {
+            Alert a = store.alert(id);
+            AlertStore.Status back =
+                    a.state() == AlertState.RESOLVED
+                            ? AlertStore.Status.RESOLVED
+                            : AlertStore.Status.OPEN;
+            store.status(id, back, "end of shelving", now);
+            if (back == AlertStore.Status.OPEN) {
+                grouper.accept(a, root.resolve(a), now);
+            }
+        }
         for (Notification due : grouper.due(now)) {
             List<Notification> out = flood.admit(due, now);
             if (out.isEmpty()) {
+                metrics.floodHeld.incrementAndGet();
                 store.notified(due.alerts()); // held back by the flood gate; visible in the API
             }
             for (Notification n : out) {
@@ -105,14 +180,20 @@ public final class Dispatcher implements AutoCloseable {
                                 () -> {
                                     try {
                                         WebhookReceiver.Outcome o = r.deliver(n, body);
-                                        if (o != WebhookReceiver.Outcome.DELIVERED) {
-                                            failed.incrementAndGet();
-                                        }
+                                        (o == WebhookReceiver.Outcome.DELIVERED
+                                                        ? metrics.delivered
+                                                        : metrics.failed)
+                                                .computeIfAbsent(
+                                                        n.receiver(), k -> new AtomicLong())
+                                                .incrementAndGet();
                                         store.notified(due.alerts());
                                     } catch (InterruptedException e) {
                                         Thread.currentThread().interrupt();
                                     } catch (RuntimeException e) {
-                                        failed.incrementAndGet();
+                                        metrics.failed
+                                                .computeIfAbsent(
+                                                        n.receiver(), k -> new AtomicLong())
+                                                .incrementAndGet();
                                         LOG.error(
                                                 "Receiver {} failed: {}",
                                                 n.receiver(),
@@ -163,12 +244,17 @@ public final class Dispatcher implements AutoCloseable {
         }
     }
 
-    public long silencedCount() {
-        return silenced.get();
+    public Metrics metrics() {
+        return metrics;
     }
 
-    public long failedCount() {
-        return failed.get();
+    public java.util.Set<String> receiverNames() {
+        return receivers.keySet();
+    }
+
+    /** Notifications waiting in groups, for the metrics endpoint. */
+    public synchronized int pendingGroups() {
+        return grouper.size();
     }
 
     /** Lets queued deliveries finish (up to {@code seconds}), then stops the receivers' threads. */

@@ -57,6 +57,15 @@ public final class Grouper {
         }
     }
 
+    /** Takes an alert out of every group (shelved): nothing more is said of it until it is back. */
+    public void withdraw(String alertId) {
+        groups.values().removeIf(g -> g.alerts.remove(alertId) != null && g.alerts.isEmpty());
+    }
+
+    public int size() {
+        return groups.size();
+    }
+
     /** The notifications due at {@code now}, in the order their groups became due. */
     public List<Notification> due(long now) {
         List<Group> ready = new ArrayList<>();

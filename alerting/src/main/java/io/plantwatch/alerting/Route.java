@@ -45,15 +45,7 @@ public record Route(
     }
 
     boolean matches(Alert a) {
-        if (!sensors.isEmpty() && sensors.stream().noneMatch(g -> g.matches(a.sensorId().id()))) {
-            return false;
-        }
-        for (Map.Entry<String, List<String>> e : labels.entrySet()) {
-            if (!e.getValue().contains(label(a, e.getKey()))) {
-                return false;
-            }
-        }
-        return true;
+        return AlertMatcher.matches(sensors, labels, a);
     }
 
     static String label(Alert a, String name) {

@@ -3,13 +3,10 @@ package io.plantwatch.alerting;
 import com.fasterxml.jackson.databind.JsonNode;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Durations;
-import io.plantwatch.model.SensorGlob;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Iterator;
-import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Map;
 import java.util.Set;
 
 /**
@@ -99,32 +96,7 @@ public final class Routing {
                         "names '" + receiver + "', which is not among the receivers " + receivers);
             }
         }
-        List<SensorGlob> sensors = new ArrayList<>();
-        for (String glob : strings(node.get("sensors"), source, path, "sensors")) {
-            try {
-                sensors.add(new SensorGlob(glob));
-            } catch (IllegalArgumentException e) {
-                throw bad(source, path, "sensors", e.getMessage());
-            }
-        }
-        Map<String, List<String>> labels = new LinkedHashMap<>();
-        JsonNode match = node.get("match");
-        if (match != null) {
-            if (!match.isObject()) {
-                throw bad(source, path, "match", "must be a map of label to values");
-            }
-            for (Iterator<String> it = match.fieldNames(); it.hasNext(); ) {
-                String label = it.next();
-                if (!Route.LABELS.contains(label)) {
-                    throw bad(
-                            source,
-                            path,
-                            "match." + label,
-                            "is not a label; use one of " + Route.LABELS);
-                }
-                labels.put(label, strings(match.get(label), source, path, "match." + label));
-            }
-        }
+        AlertMatcher matcher = AlertMatcher.parse(node, source, path);
         Duration wait = duration(node, "group-wait", inheritedWait, source, path);
         Duration interval = duration(node, "group-interval", inheritedInterval, source, path);
         Duration repeat = duration(node, "repeat-interval", inheritedRepeat, source, path);
@@ -147,7 +119,7 @@ public final class Routing {
                                 source));
             }
         }
-        if (!path.equals("route") && sensors.isEmpty() && labels.isEmpty()) {
+        if (!path.equals("route") && matcher.isEmpty()) {
             throw bad(
                     source,
                     path,
@@ -156,28 +128,13 @@ public final class Routing {
         }
         return new Route(
                 receiver,
-                sensors,
-                labels,
+                matcher.sensors(),
+                matcher.labels(),
                 node.path("continue").asBoolean(false),
                 wait,
                 interval,
                 repeat,
                 children);
-    }
-
-    private static List<String> strings(JsonNode n, String source, String path, String key) {
-        List<String> out = new ArrayList<>();
-        if (n == null) {
-            return out;
-        }
-        if (n.isArray()) {
-            n.forEach(v -> out.add(v.asText()));
-        } else if (n.isValueNode()) {
-            out.add(n.asText());
-        } else {
-            throw bad(source, path, key, "must be a value or a list of values");
-        }
-        return out;
     }
 
     private static Duration duration(
@@ -193,6 +150,6 @@ public final class Routing {
     }
 
     private static ConfigException bad(String source, String path, String key, String why) {
-        return new ConfigException(source + ": " + path + "." + key + " " + why);
+        return AlertMatcher.bad(source, path, key, why);
     }
 }

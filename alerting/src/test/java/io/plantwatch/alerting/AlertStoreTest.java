@@ -65,4 +65,64 @@ class AlertStoreTest {
             assertThat(store.unnotified()).extracting(Alert::alertId).containsExactly("a");
         }
     }
+
+    @Test
+    void aLongJournalIsCompactedToTheSameStateOnStart() throws Exception {
+        Silence window =
+                new Silence(
+                        "w",
+                        List.of(),
+                        Map.of("line", List.of("line-1")),
+                        java.time.Instant.ofEpochMilli(0),
+                        java.time.Instant.parse("2027-01-01T00:00:00Z"),
+                        null,
+                        "maria",
+                        "");
+        long offset = 0;
+        try (AlertStore store = new AlertStore(dir)) {
+            for (int round = 0; round < 300; round++) {
+                for (String id : List.of("a", "b", "c")) {
+                    store.event(alert(id, AlertState.OPEN), 0, offset++, 100 + round);
+                    store.event(alert(id, AlertState.RESOLVED), 0, offset++, 100 + round);
+                }
+            }
+            store.event(alert("a", AlertState.OPEN), 1, 7, 500);
+            store.notified(List.of(alert("a", AlertState.OPEN)));
+            store.shelve("a", "jan", 501, 9_000);
+            store.status("b", AlertStore.Status.LATCHED, "latching rule", 502);
+            store.silence(window);
+        }
+        long before = Files.size(dir.resolve("alerts.journal"));
+        List<AlertStore.Entry> expected;
+        try (AlertStore store = new AlertStore(dir, java.time.Duration.ofDays(30), 10_000)) {
+            expected = store.all();
+            assertThat(Files.size(dir.resolve("alerts.journal"))).isLessThan(before / 10);
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, offset, 1, 8L));
+            assertThat(store.statusOf("a")).isEqualTo(AlertStore.Status.SHELVED);
+            assertThat(store.shelvedUntil("a")).isEqualTo(9_000);
+            assertThat(store.statusOf("b")).isEqualTo(AlertStore.Status.LATCHED);
+            // a was told and is shelved, b is latched: only c's resolution is still to tell.
+            assertThat(store.unnotified()).extracting(Alert::alertId).containsExactly("c");
+        }
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.all()).isEqualTo(expected);
+            assertThat(store.silences()).containsExactly(window);
+        }
+    }
+
+    @Test
+    void compactionDropsResolvedAlertsOlderThanTheRetention() throws Exception {
+        try (AlertStore store = new AlertStore(dir)) {
+            for (int i = 0; i < 1200; i++) {
+                store.event(
+                        alert("old", i % 2 == 0 ? AlertState.OPEN : AlertState.RESOLVED), 0, i, i);
+            }
+            store.event(alert("open", AlertState.OPEN), 0, 1200, 1200);
+        }
+        long day = 86_400_000L;
+        try (AlertStore store = new AlertStore(dir, java.time.Duration.ofDays(1), 10 * day)) {
+            assertThat(store.all()).extracting(e -> e.alert().alertId()).containsExactly("open");
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 1201L));
+        }
+    }
 }

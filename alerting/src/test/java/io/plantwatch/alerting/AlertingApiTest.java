@@ -15,9 +15,10 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.ConcurrentHashMap;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -29,7 +30,7 @@ class AlertingApiTest {
     @TempDir Path dir;
     private AlertStore store;
     private AlertingApi api;
-    private final Map<String, Silence> silences = new ConcurrentHashMap<>();
+    private Dispatcher dispatcher;
     private final HttpClient http = HttpClient.newHttpClient();
     private final ObjectMapper json = new ObjectMapper();
 
@@ -53,10 +54,29 @@ class AlertingApiTest {
         store = new AlertStore(dir);
         store.event(alert("a", "line-1"), 0, 0, 10);
         store.event(alert("b", "line-2"), 0, 1, 11);
+        Route root =
+                new Route(
+                        "log",
+                        List.of(),
+                        Map.of(),
+                        false,
+                        Duration.ofSeconds(30),
+                        Duration.ofMinutes(5),
+                        Duration.ofHours(4),
+                        List.of());
+        dispatcher =
+                new Dispatcher(
+                        store,
+                        root,
+                        Map.of(),
+                        new FloodGate(20, 600_000),
+                        new FlapDetector(6, 1_800_000),
+                        List.of());
         api =
                 new AlertingApi(
                         store,
-                        silences,
+                        dispatcher,
+                        new PrometheusMetrics(dispatcher, store, () -> 3, () -> 99)::render,
                         TOKEN.getBytes(StandardCharsets.UTF_8),
                         "127.0.0.1",
                         0,
@@ -66,6 +86,7 @@ class AlertingApiTest {
     @AfterEach
     void stop() {
         api.close();
+        dispatcher.close();
         store.close();
     }
 
@@ -93,7 +114,8 @@ class AlertingApiTest {
                                 .statusCode())
                 .isEqualTo(401);
         assertThat(store.all()).allMatch(e -> e.status() == AlertStore.Status.OPEN);
-        assertThat(silences).isEmpty();
+        assertThat(call("GET", "/metrics", null, null).statusCode()).isEqualTo(401);
+        assertThat(store.silences()).isEmpty();
         assertThat(call("GET", "/health", null, null).statusCode()).isEqualTo(200);
     }
 
@@ -118,13 +140,64 @@ class AlertingApiTest {
                                 + "\"ends_at\":\"2026-11-25T10:00:00Z\",\"created_by\":\"maria\"}");
         assertThat(created.statusCode()).isEqualTo(201);
         String id = json.readTree(created.body()).path("id").asText();
-        assertThat(silences).containsKey(id);
+        assertThat(store.silences()).extracting(Silence::id).containsExactly(id);
         assertThat(
                         call("POST", "/api/silences", TOKEN, "{\"match\":{\"colour\":\"red\"}}")
                                 .statusCode())
                 .isEqualTo(400);
         assertThat(call("DELETE", "/api/silences/" + id, TOKEN, null).statusCode()).isEqualTo(200);
-        assertThat(silences).isEmpty();
+        // Expired, not forgotten: listed as inactive.
+        JsonNode listed = json.readTree(call("GET", "/api/silences", TOKEN, null).body());
+        assertThat(listed.path("silences").get(0).path("active").asBoolean()).isFalse();
+    }
+
+    @Test
+    void createsARecurringMaintenanceWindowThatOutlivesARestart() throws Exception {
+        HttpResponse<String> created =
+                call(
+                        "POST",
+                        "/api/silences",
+                        TOKEN,
+                        "{\"match\":{\"line\":[\"line-1\"]},\"weekly\":{\"days\":[\"SUNDAY\"],"
+                                + "\"start\":\"06:00\",\"duration\":\"8h\","
+                                + "\"zone\":\"Europe/Berlin\"},\"comment\":\"planned shutdown\"}");
+        assertThat(created.statusCode()).isEqualTo(201);
+        JsonNode body = json.readTree(created.body());
+        assertThat(body.path("weekly").path("days").get(0).asText()).isEqualTo("SUNDAY");
+
+        api.close();
+        dispatcher.close();
+        store.close();
+        store = new AlertStore(dir);
+        Silence s = store.silences().get(0);
+        Alert line1 = alert("x", "line-1");
+        // Sunday 2026-11-29 07:00 in Berlin is inside; Monday is not.
+        assertThat(s.mutes(line1, Instant.parse("2026-11-29T06:00:00Z"))).isTrue();
+        assertThat(s.mutes(line1, Instant.parse("2026-11-30T06:00:00Z"))).isFalse();
+        assertThat(s.mutes(alert("y", "line-2"), Instant.parse("2026-11-29T06:00:00Z"))).isFalse();
+        store.close();
+        start(); // for stop()
+    }
+
+    @Test
+    void shelvingReturnsItsEndAndMetricsCountWhatHappened() throws Exception {
+        HttpResponse<String> shelved =
+                call("POST", "/api/alerts/b/shelve?for=2h&by=jan", TOKEN, null);
+        assertThat(shelved.statusCode()).isEqualTo(200);
+        JsonNode b = json.readTree(shelved.body());
+        assertThat(b.path("status").asText()).isEqualTo("SHELVED");
+        assertThat(b.path("shelved_until").asText())
+                .isEqualTo(Instant.ofEpochMilli(99 + 7_200_000).toString());
+
+        HttpResponse<String> metrics = call("GET", "/metrics", TOKEN, null);
+        assertThat(metrics.statusCode()).isEqualTo(200);
+        assertThat(metrics.headers().firstValue("Content-Type").orElse(""))
+                .startsWith("text/plain");
+        assertThat(metrics.body())
+                .contains("plantwatch_alerting_alerts{status=\"SHELVED\"} 1")
+                .contains("plantwatch_alerting_alerts{status=\"OPEN\"} 1")
+                .contains("plantwatch_alerting_undecodable_records_total 3")
+                .contains("# TYPE plantwatch_alerting_events_total counter");
     }
 
     @Test
@@ -142,7 +215,8 @@ class AlertingApiTest {
                         "/api/alerts/{id}/ack",
                         "/api/alerts/{id}/shelve",
                         "/api/silences",
-                        "/api/silences/{id}");
+                        "/api/silences/{id}",
+                        "/metrics");
         assertThat(
                         spec.path("components")
                                 .path("securitySchemes")

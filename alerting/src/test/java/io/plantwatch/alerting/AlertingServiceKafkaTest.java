@@ -43,11 +43,16 @@ class AlertingServiceKafkaTest {
     @TempDir Path dir;
     private HttpServer server;
     private final List<String> told = new CopyOnWriteArrayList<>();
+    private final List<JsonNode> notifications = new CopyOnWriteArrayList<>();
     private final ObjectMapper json = new ObjectMapper();
 
     @BeforeEach
     void start() throws Exception {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
+        startReceiver(0);
+    }
+
+    private void startReceiver(int port) throws Exception {
+        server = HttpServer.create(new InetSocketAddress("127.0.0.1", port), 0);
         server.createContext(
                 "/hook",
                 ex -> {
@@ -67,6 +72,7 @@ class AlertingServiceKafkaTest {
                         return;
                     }
                     JsonNode n = json.readTree(body);
+                    notifications.add(n);
                     n.path("alerts")
                             .forEach(
                                     a ->
@@ -85,29 +91,48 @@ class AlertingServiceKafkaTest {
         server.stop(0);
     }
 
+    /** Each test's own topic: the Kafka is shared by the class. */
+    private String topic;
+
     private AlertingConfig config() throws Exception {
+        return config(1000, -1);
+    }
+
+    private AlertingConfig config(int floodLimit, int apiPort) throws Exception {
+        topic = "svc-alerts-" + java.util.UUID.randomUUID();
+        kafka.kafka().createTopics(2, topic);
         Path file = dir.resolve("alerting.yaml");
         Files.writeString(
                 file,
                 """
-                kafka: {alerts-topic: svc-alerts}
+                kafka: {alerts-topic: %s}
                 store: {dir: %s}
-                flood: {limit: 1000}
-                api: {port: -1}
+                flood: {limit: %d}
+                api: {host: 127.0.0.1, port: %d}
                 receivers:
                   - name: shift-lead
                     type: webhook
                     url: http://127.0.0.1:%d/hook
                     secret-env: HOOK_SECRET
+                    max-backoff: 4s
                 route:
                   receiver: shift-lead
                   group-wait: 200ms
                   group-interval: 200ms
                 """
-                        .formatted(dir.resolve("store"), server.getAddress().getPort()));
+                        .formatted(
+                                topic,
+                                dir.resolve("store"),
+                                floodLimit,
+                                apiPort,
+                                server.getAddress().getPort()));
         return AlertingConfig.load(
-                file, kafka.bootstrapServers(), Map.of("HOOK_SECRET", "k3y")::get);
+                file,
+                kafka.bootstrapServers(),
+                Map.of("HOOK_SECRET", "k3y", "PLANTWATCH_ALERTING_TOKEN", TOKEN)::get);
     }
+
+    private static final String TOKEN = "t0ken-for-the-api";
 
     private static Alert alert(int i, AlertState state) {
         return new Alert(
@@ -133,7 +158,7 @@ class AlertingServiceKafkaTest {
             for (Alert a : alerts) {
                 producer.send(
                         new ProducerRecord<>(
-                                "svc-alerts",
+                                topic,
                                 a.sensorId().id().getBytes(StandardCharsets.UTF_8),
                                 codec.encode(a)));
             }
@@ -156,7 +181,6 @@ class AlertingServiceKafkaTest {
 
     @Test
     void aRestartMidStreamNeitherResendsNorMisses() throws Exception {
-        kafka.kafka().createTopics(2, "svc-alerts");
         AlertingConfig c = config();
         List<String> expected = new ArrayList<>();
         List<Alert> first = new ArrayList<>();
@@ -186,5 +210,114 @@ class AlertingServiceKafkaTest {
         two.close();
         again.get();
         assertThat(told).containsExactlyInAnyOrderElementsOf(expected);
+    }
+
+    @Test
+    void aThousandEventsFromFiveMachinesStayWithinTheFloodLimitAndAllAreInTheApi()
+            throws Exception {
+        int apiPort;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            apiPort = free.getLocalPort();
+        }
+        AlertingConfig c = config(3, apiPort);
+        List<Alert> burst = new ArrayList<>();
+        for (int i = 0; i < 1000; i++) {
+            burst.add(
+                    new Alert(
+                            "burst-" + i,
+                            SensorId.parse(
+                                    "dresden/press-shop/line-1/press-" + (i % 5) + "/s-" + i),
+                            "spike",
+                            AlertKind.SPIKE,
+                            Severity.WARNING,
+                            AlertState.OPEN,
+                            1_000,
+                            1_000,
+                            3_000,
+                            List.of(1.0),
+                            "m"));
+        }
+        AlertingService service = new AlertingService(new java.io.PrintWriter(System.err, true));
+        CompletableFuture<Void> running = runService(service, c);
+        long start = System.nanoTime();
+        produce(burst);
+        assertThat(Duration.ofNanos(System.nanoTime() - start)).isLessThan(Duration.ofMinutes(1));
+
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest all =
+                java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + apiPort + "/api/alerts"))
+                        .header("Authorization", "Bearer " + TOKEN)
+                        .build();
+        await().atMost(Duration.ofSeconds(60))
+                .ignoreExceptions()
+                .until(
+                        () ->
+                                json.readTree(
+                                                        http.send(
+                                                                        all,
+                                                                        java.net.http.HttpResponse
+                                                                                .BodyHandlers
+                                                                                .ofString())
+                                                                .body())
+                                                .path("count")
+                                                .asInt()
+                                        == 1000);
+        // Three notifications (the limit), then one summary; every other group is held.
+        await().atMost(Duration.ofSeconds(30)).until(() -> notifications.size() >= 4);
+        service.close();
+        running.get();
+        assertThat(notifications).hasSize(4);
+        assertThat(notifications.stream().filter(n -> n.path("status").asText().equals("SUMMARY")))
+                .hasSize(1);
+        for (JsonNode n : notifications) {
+            java.util.Set<String> machines = new java.util.HashSet<>();
+            n.path("alerts").forEach(a -> machines.add(a.path("machine").asText()));
+            assertThat(machines).as("one machine per notification").hasSize(1);
+        }
+    }
+
+    @Test
+    void aReceiverDownFor30SecondsGetsEveryNotificationAfterwardsAndNoneTwice() throws Exception {
+        AlertingConfig c = config();
+        int port = server.getAddress().getPort();
+        server.stop(0); // down: connections refused
+        AlertingService service = new AlertingService(new java.io.PrintWriter(System.err, true));
+        CompletableFuture<Void> running = runService(service, c);
+        List<Alert> events = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            events.add(alert(i, AlertState.OPEN));
+        }
+        produce(events);
+        long downSince = System.nanoTime();
+        // Resolutions while it is still down.
+        List<Alert> resolved = new ArrayList<>();
+        for (int i = 0; i < 5; i++) {
+            resolved.add(alert(i, AlertState.RESOLVED));
+        }
+        produce(resolved);
+        // Every alert's last state must arrive; an open state that resolved before its group was
+        // first flushed is told as resolved only (as Alertmanager does).
+        List<String> last = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            last.add("alert-" + i + (i < 5 ? ":RESOLVED" : ":OPEN"));
+        }
+        await().pollDelay(Duration.ofSeconds(30).minusNanos(System.nanoTime() - downSince))
+                .atMost(Duration.ofSeconds(40))
+                .until(() -> true);
+        assertThat(told).isEmpty();
+        startReceiver(port);
+
+        await().atMost(Duration.ofSeconds(30))
+                .untilAsserted(() -> assertThat(told).containsAll(last));
+        service.close();
+        running.get();
+        assertThat(told).doesNotHaveDuplicates();
+        assertThat(told)
+                .allSatisfy(
+                        t ->
+                                assertThat(last.contains(t) || t.matches("alert-[0-4]:OPEN"))
+                                        .isTrue());
+        assertThat(notifications.stream().map(n -> n.path("id").asText())).doesNotHaveDuplicates();
     }
 }

@@ -67,6 +67,12 @@ class DispatcherTest {
     }
 
     private Dispatcher dispatcher(AlertStore store, int floodLimit, List<Silence> silences) {
+        return dispatcher(store, floodLimit, silences, List.of());
+    }
+
+    private Dispatcher dispatcher(
+            AlertStore store, int floodLimit, List<Silence> silences, List<AlertMatcher> latching) {
+        silences.forEach(store::silence);
         WebhookReceiver hook =
                 new WebhookReceiver(
                         "shift-lead",
@@ -81,7 +87,7 @@ class DispatcherTest {
                 Map.of("shift-lead", hook),
                 new FloodGate(floodLimit, 600_000),
                 new FlapDetector(6, 1_800_000),
-                () -> silences);
+                latching);
     }
 
     private static Alert alert(int i, int machine, AlertState state) {
@@ -159,7 +165,7 @@ class DispatcherTest {
             received.get(0)
                     .path("alerts")
                     .forEach(a -> assertThat(a.path("line").asText()).isEqualTo("line-2"));
-            assertThat(d.silencedCount()).isEqualTo(5);
+            assertThat(d.metrics().silenced.get()).isEqualTo(5);
             assertThat(store.unnotified()).isEmpty();
         }
     }
@@ -204,5 +210,70 @@ class DispatcherTest {
                         "alert-3:OPEN",
                         "alert-10:OPEN",
                         "alert-0:RESOLVED");
+    }
+
+    @Test
+    void aLatchedAlertStaysOpenUntilAcknowledgedThenItsResolutionIsTold() throws Exception {
+        AlertMatcher critical = new AlertMatcher(List.of(), Map.of("rule", List.of("spike")));
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of(), List.of(critical))) {
+            d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            d.onEvent(alert(1, 1, AlertState.RESOLVED), 0, 1, T0 + 60_000);
+            d.dispatchDue(T0 + 400_000);
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            assertThat(received.get(0).path("status").asText()).isEqualTo("FIRING");
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.LATCHED);
+        }
+        // The latch survives a restart, and the held resolution is not sent by it.
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of(), List.of(critical))) {
+            d.restore(T0 + 500_000);
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.LATCHED);
+            assertThat(d.acknowledge("alert-1", "maria", T0 + 600_000))
+                    .isEqualTo(AlertStore.Status.RESOLVED);
+            d.dispatchDue(T0 + 700_000);
+            d.drain(10);
+            assertThat(received).hasSize(2);
+            assertThat(received.get(1).path("status").asText()).isEqualTo("RESOLVED");
+        }
+    }
+
+    @Test
+    void anAlertAcknowledgedBeforeItClearsIsNotLatched() throws Exception {
+        AlertMatcher all = new AlertMatcher(List.of(), Map.of("kind", List.of("SPIKE")));
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of(), List.of(all))) {
+            d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
+            d.acknowledge("alert-1", "maria", T0 + 1_000);
+            d.onEvent(alert(1, 1, AlertState.RESOLVED), 0, 1, T0 + 2_000);
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.RESOLVED);
+            d.dispatchDue(T0 + 40_000);
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            assertThat(received.get(0).path("status").asText()).isEqualTo("RESOLVED");
+        }
+    }
+
+    @Test
+    void aShelvedAlertIsQuietUntilItsShelvingRunsOutThenToldAgain() throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of())) {
+            d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
+            // Shelved during its group wait: its first notification never goes out.
+            d.shelve("alert-1", "maria", T0 + 1_000, T0 + 3_600_000);
+            d.onEvent(alert(1, 1, AlertState.OPEN), 0, 1, T0 + 40_000); // a repeat, still held
+            d.dispatchDue(T0 + 3_000_000);
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.SHELVED);
+            assertThat(d.metrics().shelved.get()).isEqualTo(1);
+
+            d.dispatchDue(T0 + 3_600_000);
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.OPEN);
+            d.dispatchDue(T0 + 3_700_000);
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            assertThat(received.get(0).path("status").asText()).isEqualTo("FIRING");
+        }
     }
 }

@@ -1,0 +1,103 @@
+package io.plantwatch.alerting;
+
+import java.time.Instant;
+import java.util.EnumMap;
+import java.util.Map;
+import java.util.function.LongSupplier;
+
+/** The service's counters and gauges in Prometheus' text format, for {@code GET /metrics}. */
+final class PrometheusMetrics {
+    private final Dispatcher dispatcher;
+    private final AlertStore store;
+    private final LongSupplier undecodable;
+    private final LongSupplier clock;
+
+    PrometheusMetrics(
+            Dispatcher dispatcher, AlertStore store, LongSupplier undecodable, LongSupplier clock) {
+        this.dispatcher = dispatcher;
+        this.store = store;
+        this.undecodable = undecodable;
+        this.clock = clock;
+    }
+
+    String render() {
+        Dispatcher.Metrics m = dispatcher.metrics();
+        StringBuilder b = new StringBuilder();
+        counter(b, "events", "Alert events read from Kafka", m.events.get());
+        counter(
+                b,
+                "duplicate_events",
+                "Alert events already notified (at-least-once repeats)",
+                m.duplicates.get());
+        counter(
+                b,
+                "undecodable_records",
+                "Records on the alerts topic that are not alert events (left in Kafka)",
+                undecodable.getAsLong());
+        counter(b, "silenced", "Alert states recorded but muted by a silence", m.silenced.get());
+        counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
+        counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());
+        counter(b, "latched", "Resolutions held until acknowledged", m.latched.get());
+        counter(
+                b,
+                "flood_held",
+                "Notifications held back by a receiver's flood limit",
+                m.floodHeld.get());
+        b.append("# HELP plantwatch_alerting_notifications_total Notifications per receiver and")
+                .append(" outcome\n# TYPE plantwatch_alerting_notifications_total counter\n");
+        for (String r : dispatcher.receiverNames()) {
+            sample(b, r, "delivered", Dispatcher.Metrics.get(m.delivered, r));
+            sample(b, r, "failed", Dispatcher.Metrics.get(m.failed, r));
+        }
+        Map<AlertStore.Status, Integer> byStatus = new EnumMap<>(AlertStore.Status.class);
+        for (AlertStore.Status s : AlertStore.Status.values()) {
+            byStatus.put(s, 0);
+        }
+        store.all().forEach(e -> byStatus.merge(e.status(), 1, Integer::sum));
+        b.append("# HELP plantwatch_alerting_alerts Alerts in the store by status\n")
+                .append("# TYPE plantwatch_alerting_alerts gauge\n");
+        byStatus.forEach(
+                (s, n) ->
+                        b.append("plantwatch_alerting_alerts{status=\"")
+                                .append(s.name())
+                                .append("\"} ")
+                                .append(n)
+                                .append('\n'));
+        Instant now = Instant.ofEpochMilli(clock.getAsLong());
+        gauge(
+                b,
+                "silences_active",
+                "Silences in force or still to come",
+                store.silences().stream().filter(s -> now.isBefore(s.endsAt())).count());
+        gauge(
+                b,
+                "groups_pending",
+                "Alert groups waiting to be notified",
+                dispatcher.pendingGroups());
+        return b.toString();
+    }
+
+    private static void sample(StringBuilder b, String receiver, String outcome, long v) {
+        b.append("plantwatch_alerting_notifications_total{receiver=\"")
+                .append(receiver.replace("\\", "\\\\").replace("\"", "\\\""))
+                .append("\",outcome=\"")
+                .append(outcome)
+                .append("\"} ")
+                .append(v)
+                .append('\n');
+    }
+
+    private static void counter(StringBuilder b, String name, String help, long v) {
+        String full = "plantwatch_alerting_" + name + "_total";
+        b.append("# HELP ").append(full).append(' ').append(help).append('\n');
+        b.append("# TYPE ").append(full).append(" counter\n");
+        b.append(full).append(' ').append(v).append('\n');
+    }
+
+    private static void gauge(StringBuilder b, String name, String help, long v) {
+        String full = "plantwatch_alerting_" + name;
+        b.append("# HELP ").append(full).append(' ').append(help).append('\n');
+        b.append("# TYPE ").append(full).append(" gauge\n");
+        b.append(full).append(' ').append(v).append('\n');
+    }
+}

@@ -1,0 +1,100 @@
+package io.plantwatch.alerting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.plantwatch.model.ConfigException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+class AlertingConfigTest {
+    @TempDir Path dir;
+
+    private AlertingConfig load(String yaml, Map<String, String> env) throws Exception {
+        Path file = dir.resolve("alerting.yaml");
+        Files.writeString(file, yaml);
+        return AlertingConfig.load(file, "127.0.0.1:9092", env::get);
+    }
+
+    private static final String ROUTE = "route: {receiver: mail}\napi: {port: -1}\n";
+
+    @Test
+    void theShippedConfigLoadsWithItsSecretsFromTheEnvironment() {
+        AlertingConfig c =
+                AlertingConfig.load(
+                        Path.of("../config/alerting.yaml"),
+                        null,
+                        Map.of(
+                                        "PLANTWATCH_WEBHOOK_SECRET", "s",
+                                        "PLANTWATCH_ALERTING_TOKEN", "t")
+                                ::get);
+        assertThat(c.receivers()).containsKey("shift-lead");
+        assertThat(c.storeRetention()).isEqualTo(Duration.ofDays(30));
+        assertThat(c.latching()).isNotEmpty();
+    }
+
+    @Test
+    void anEmailReceiverTakesItsPasswordFromTheEnvironmentAndLatchingItsMatchers()
+            throws Exception {
+        AlertingConfig c =
+                load(
+                        """
+                        receivers:
+                          - name: mail
+                            type: email
+                            host: mail.plant.example
+                            username: plantwatch
+                            from: plantwatch@plant.example
+                            to: maintenance@plant.example
+                        latching:
+                          - match: {severity: [CRITICAL]}
+                        store: {retention: 7d}
+                        """
+                                + ROUTE,
+                        Map.of("PLANTWATCH_SMTP_PASSWORD", "pw"));
+        assertThat(c.receivers().get("mail")).isInstanceOf(EmailReceiver.class);
+        assertThat(c.latching()).hasSize(1);
+        assertThat(c.storeRetention()).isEqualTo(Duration.ofDays(7));
+    }
+
+    @Test
+    void mistakesAreOneLineNamingTheKey() {
+        String mail =
+                """
+                receivers:
+                  - name: mail
+                    type: email
+                    host: mail.plant.example
+                    username: plantwatch
+                    from: a@b.example
+                    to: c@d.example
+                """;
+        assertThatThrownBy(() -> load(mail + "    password: hunter2\n" + ROUTE, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("receivers[0].password must not be written in the file");
+        assertThatThrownBy(() -> load(mail + ROUTE, Map.of()))
+                .hasMessageContaining("set PLANTWATCH_SMTP_PASSWORD or password-file");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        mail + "    tls: maybe\n" + ROUTE,
+                                        Map.of("PLANTWATCH_SMTP_PASSWORD", "pw")))
+                .hasMessageContaining("receivers[0].tls 'maybe' is not one of");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        mail + "latching:\n  - match: {colour: [red]}\n" + ROUTE,
+                                        Map.of("PLANTWATCH_SMTP_PASSWORD", "pw")))
+                .hasMessageContaining("latching[0].match.colour is not a label");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        mail + "latching:\n  - {}\n" + ROUTE,
+                                        Map.of("PLANTWATCH_SMTP_PASSWORD", "pw")))
+                .hasMessageContaining("latching[0] needs sensors or match");
+    }
+}
