@@ -77,7 +77,9 @@ public final class RateOfChangeDetector
         w.times = times;
         w.values = values;
 
-        if (n >= rule.minReadings() && times[n - 1] > times[0]) {
+        // A slope needs the window's span: over the first fraction of a second (a new sensor, one
+        // that just came back) a 10 Hz sensor's ordinary noise is a slope of tens per second.
+        if (n >= rule.minReadings() && times[n - 1] - times[0] >= rule.windowMillis() / 2) {
             double slope = slopePerSecond(times, values);
             double steepness = Math.abs(slope);
             if (!w.active && steepness > rule.maxPerSecond()) {

@@ -77,6 +77,25 @@ class DetectorsTest {
     }
 
     @Test
+    void rateOfChangeWaitsForHalfItsWindowBeforeJudgingASlope() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new RateOfChangeDetector(
+                                rules(
+                                        "defaults: {rate-of-change: {max-per-second: 2,"
+                                                + " window: 20s}}"),
+                                TTL));
+        h.open();
+        // A 10 Hz sensor's first readings: noise of ±1 is a slope of ±20/s over 0.1 s.
+        java.util.Random noise = new java.util.Random(7);
+        for (int i = 0; i < 300; i++) {
+            feed(h, reading(i * 100L, 180 + noise.nextGaussian(), i));
+        }
+        assertThat(drain(h)).isEmpty();
+        h.close();
+    }
+
+    @Test
     void flatlineOpensAtTheReadingThatCompletesBothDurationAndCountAndStartsAtTheRun()
             throws Exception {
         var h =

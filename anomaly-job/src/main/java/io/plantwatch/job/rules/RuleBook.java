@@ -3,6 +3,7 @@ package io.plantwatch.job.rules;
 import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.SensorGlob;
@@ -78,24 +79,79 @@ public final class RuleBook implements Serializable {
 
     /** Reads and checks a rules file. */
     public static RuleBook load(Path file) {
+        return parse(tree(file), file.toString());
+    }
+
+    /**
+     * A rules file as YAML, with its {@code include} resolved: the included file (relative to this
+     * one) comes first; this file's defaults and kinds are merged over it key by key, and its
+     * sensor overrides come after the included ones, so they win.
+     */
+    private static JsonNode tree(Path file) {
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new ConfigException("cannot read rules file " + file + ": " + e.getMessage(), e);
         }
-        return parse(text, file.toString());
+        JsonNode root = yaml(text, file.toString());
+        if (root == null || !root.isObject() || !root.has("include")) {
+            return root;
+        }
+        Path base = file.toAbsolutePath().getParent().resolve(root.get("include").asText());
+        JsonNode included = tree(base);
+        ObjectNode merged =
+                included != null && included.isObject()
+                        ? ((ObjectNode) included).deepCopy()
+                        : new ObjectMapper().createObjectNode();
+        for (String section : List.of("defaults", "kinds")) {
+            if (root.has(section)) {
+                merged.set(section, deepMerge(merged.get(section), root.get(section)));
+            }
+        }
+        if (root.has("sensors")) {
+            com.fasterxml.jackson.databind.node.ArrayNode sensors =
+                    merged.has("sensors") && merged.get("sensors").isArray()
+                            ? (com.fasterxml.jackson.databind.node.ArrayNode) merged.get("sensors")
+                            : merged.putArray("sensors");
+            root.get("sensors").forEach(sensors::add);
+        }
+        root.fieldNames()
+                .forEachRemaining(
+                        k -> {
+                            if (!Set.of("include", "defaults", "kinds", "sensors").contains(k)) {
+                                merged.set(k, root.get(k)); // reported as unknown by parse
+                            }
+                        });
+        return merged;
     }
 
-    /** Parses and checks rules from YAML text; {@code source} names it in errors. */
-    public static RuleBook parse(String yaml, String source) {
-        JsonNode root;
+    private static JsonNode deepMerge(JsonNode base, JsonNode over) {
+        if (base == null || !base.isObject() || !over.isObject()) {
+            return over.deepCopy();
+        }
+        ObjectNode out = ((ObjectNode) base).deepCopy();
+        over.fields()
+                .forEachRemaining(
+                        e -> out.set(e.getKey(), deepMerge(out.get(e.getKey()), e.getValue())));
+        return out;
+    }
+
+    private static JsonNode yaml(String text, String source) {
         try {
-            root = new ObjectMapper(new YAMLFactory()).readTree(yaml);
+            return new ObjectMapper(new YAMLFactory()).readTree(text);
         } catch (JacksonException e) {
             throw new ConfigException(
                     source + " is not valid YAML: " + e.getOriginalMessage().strip(), e);
         }
+    }
+
+    /** Parses and checks rules from YAML text; {@code source} names it in errors. */
+    public static RuleBook parse(String yaml, String source) {
+        return parse(yaml(yaml, source), source);
+    }
+
+    private static RuleBook parse(JsonNode root, String source) {
         if (root == null || root.isMissingNode() || root.isNull()) {
             return new RuleBook(source, Map.of(), List.of(), List.of());
         }

@@ -36,6 +36,26 @@ class RuleBookTest {
     }
 
     @Test
+    void anIncludedFileComesFirstAndTheIncludingFilesOverridesWin() {
+        RuleBook demo = RuleBook.load(Path.of("..", "config", "rules-demo.yaml"));
+        DetectorRules temp = demo.resolve(PRESS, "degC");
+        assertThat(temp.missingData().afterMillis()).isEqualTo(15_000);
+        // Everything else as the included file says, its own overrides included.
+        assertThat(temp).isEqualTo(withMissingAfter(shipped().resolve(PRESS, "degC"), 15_000));
+        assertThat(demo.resolve(OVEN, "degC").outOfRange().low()).isEqualTo(150);
+    }
+
+    private static DetectorRules withMissingAfter(DetectorRules r, long after) {
+        return new DetectorRules(
+                r.spike(),
+                r.outOfRange(),
+                r.rateOfChange(),
+                r.flatline(),
+                new DetectorRules.MissingData(r.missingData().alarm(), after),
+                r.baseline());
+    }
+
+    @Test
     void sensorOverridesChangeOnlyTheKeysTheyName() {
         DetectorRules oven = shipped().resolve(OVEN, "degC");
         assertThat(oven.outOfRange().low()).isEqualTo(150);
