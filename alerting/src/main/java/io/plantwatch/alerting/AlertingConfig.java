@@ -143,6 +143,10 @@ public record AlertingConfig(
                                 SlackFormat::render));
                 continue;
             }
+            if (type.equals("console")) {
+                receivers.put(name, new ConsoleReceiver(name, System.out));
+                continue;
+            }
             if (type.equals("email")) {
                 receivers.put(name, email(name, r, where, env));
                 continue;
@@ -152,7 +156,7 @@ public record AlertingConfig(
                         where
                                 + ".type '"
                                 + type
-                                + "' is not supported; use webhook, slack, email, pagerduty or mqtt");
+                                + "' is not supported; use webhook, slack, email, pagerduty, mqtt or console");
             }
             receivers.put(
                     name,

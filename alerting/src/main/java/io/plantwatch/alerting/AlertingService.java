@@ -48,7 +48,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong undecodable = new AtomicLong();
 
-    AlertingService(PrintWriter err) {
+    public AlertingService(PrintWriter err) {
         this.err = err;
     }
 

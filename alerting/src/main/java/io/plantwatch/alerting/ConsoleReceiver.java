@@ -1,0 +1,65 @@
+package io.plantwatch.alerting;
+
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertState;
+import java.io.PrintStream;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.HashSet;
+import java.util.Locale;
+import java.util.Set;
+
+/**
+ * One readable line per alert as it opens and as it resolves, for a person at a terminal (the
+ * demo). A notification lists its group's open alerts again; each alert state is printed once.
+ */
+public final class ConsoleReceiver implements Receiver {
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
+
+    private final String name;
+    private final PrintStream out;
+    private final Set<String> printed = new HashSet<>();
+
+    public ConsoleReceiver(String name, PrintStream out) {
+        this.name = name;
+        this.out = out;
+    }
+
+    @Override
+    public String name() {
+        return name;
+    }
+
+    @Override
+    public synchronized WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
+        if (n.status() == Notification.Status.SUMMARY) {
+            out.println(
+                    "ALERTS  "
+                            + n.suppressed()
+                            + " notifications held back by the flood limit; the alerting API"
+                            + " lists every alert");
+        }
+        for (Alert a : n.alerts()) {
+            if (printed.add(a.alertId() + ":" + a.state())) {
+                out.println(line(a));
+            }
+        }
+        out.flush();
+        return WebhookReceiver.Outcome.DELIVERED;
+    }
+
+    static String line(Alert a) {
+        boolean open = a.state() != AlertState.RESOLVED;
+        return String.format(
+                Locale.ROOT,
+                "%s  %-8s %-8s %-14s %s  %s",
+                TIME.format(Instant.ofEpochMilli(open ? a.detectedAt() : a.eventTime())),
+                open ? "OPEN" : "RESOLVED",
+                a.severity(),
+                a.kind(),
+                a.sensorId().id(),
+                a.message());
+    }
+}
