@@ -1,0 +1,268 @@
+package io.plantwatch.appliance;
+
+import io.plantwatch.alerting.AlertingConfig;
+import io.plantwatch.alerting.AlertingService;
+import io.plantwatch.gateway.Gateway;
+import io.plantwatch.gateway.GatewayConfig;
+import io.plantwatch.infra.EmbeddedKafka;
+import io.plantwatch.infra.EmbeddedMqttBroker;
+import io.plantwatch.job.AnomalyJob;
+import io.plantwatch.job.JobSettings;
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.Topics;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.Set;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.NewTopic;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * The whole appliance in this process: MQTT broker and Kafka (embedded, or the plant's own), the
+ * anomaly job on a local Flink MiniCluster, the edge gateway and the alerting service, each built
+ * by its module's own code from its own config file. Started in dependency order, closed in
+ * reverse.
+ */
+final class Appliance implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(Appliance.class);
+
+    static final List<String> TOPICS =
+            List.of(
+                    Topics.SENSOR_READINGS,
+                    Topics.SENSOR_READINGS_DLQ,
+                    Topics.SENSOR_READINGS_LATE,
+                    Topics.SENSOR_COMPLETENESS,
+                    Topics.ALERTS);
+
+    private final ApplianceSettings settings;
+    private EmbeddedMqttBroker mqtt;
+    private EmbeddedKafka kafka;
+    private LineProtocolFiles files;
+    private JobClient job;
+    private Gateway gateway;
+    private AlertingService alerting;
+    private CompletableFuture<Void> alertingLoop;
+    private String mqttUri;
+    private String bootstrap;
+    private String seriesTarget;
+
+    private Appliance(ApplianceSettings settings) {
+        this.settings = settings;
+    }
+
+    /**
+     * Starts everything; on any failure what was started is closed again.
+     *
+     * @throws ConfigException for a bad setting in any of the config files
+     */
+    static Appliance start(ApplianceSettings s, PrintWriter err) throws Exception {
+        Appliance a = new Appliance(s);
+        try {
+            a.startAll(err);
+            return a;
+        } catch (Exception | Error e) {
+            a.close();
+            throw e;
+        }
+    }
+
+    private void startAll(PrintWriter err) throws Exception {
+        Files.createDirectories(settings.dataDir());
+        if (settings.embeddedMqtt()) {
+            mqtt = EmbeddedMqttBroker.builder().port(settings.mqttPort()).build().start();
+            mqttUri = mqtt.uri();
+        } else {
+            mqttUri = settings.mqttBroker();
+        }
+        if (settings.embeddedKafka()) {
+            kafka =
+                    EmbeddedKafka.builder()
+                            .defaultPartitions(4)
+                            .dataDirectory(settings.dataDir().resolve("kafka"))
+                            .build()
+                            .start();
+            bootstrap = kafka.bootstrapServers();
+        } else {
+            bootstrap = settings.kafkaBootstrap();
+        }
+        createTopics();
+
+        Map<String, String> jobFlags = new HashMap<>();
+        jobFlags.put("kafka.bootstrap", bootstrap);
+        jobFlags.put("rules.file", settings.rules().toString());
+        jobFlags.put(
+                "checkpoint.dir",
+                settings.dataDir().resolve("checkpoints").toAbsolutePath().toUri().toString());
+        if (settings.influxUrl() == null) {
+            files = new LineProtocolFiles(settings.dataDir().resolve("series"));
+            jobFlags.put("influx.url", files.url());
+            jobFlags.put("influx.token", "local-files");
+            seriesTarget = "line-protocol files in " + files.dir();
+        } else {
+            String token = System.getenv(settings.influxTokenEnv());
+            if (token == null || token.isBlank()) {
+                throw new ConfigException(
+                        "influx.url is set: put InfluxDB's token in "
+                                + settings.influxTokenEnv()
+                                + " (influx.token-env names another variable)");
+            }
+            jobFlags.put("influx.url", settings.influxUrl());
+            jobFlags.put("influx.org", settings.influxOrg());
+            jobFlags.put("influx.bucket", settings.influxBucket());
+            jobFlags.put("influx.token", token);
+            seriesTarget =
+                    "InfluxDB " + settings.influxUrl() + " bucket " + settings.influxBucket();
+        }
+        JobSettings js = JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags);
+        RuleBook book = AnomalyJob.loadRules(js.rulesFile());
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        AnomalyJob.flinkConfiguration(js));
+        AnomalyJob.wire(env, js, book);
+        job = env.executeAsync(js.jobName());
+
+        Map<String, String> gatewayFlags = new HashMap<>();
+        gatewayFlags.put("mqtt.broker", mqttUri);
+        gatewayFlags.put("kafka.bootstrap", bootstrap);
+        gateway =
+                Gateway.start(
+                        GatewayConfig.load(
+                                settings.gatewayConfig(), System.getenv(), gatewayFlags));
+
+        AlertingConfig loaded =
+                AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv);
+        AlertingConfig ac =
+                new AlertingConfig(
+                        loaded.kafkaBootstrap(),
+                        loaded.alertsTopic(),
+                        loaded.groupId(),
+                        settings.dataDir().resolve("alerting"),
+                        loaded.storeRetention(),
+                        loaded.floodLimit(),
+                        loaded.floodWindow(),
+                        loaded.flapMaxChanges(),
+                        loaded.flapWindow(),
+                        loaded.receivers(),
+                        loaded.route(),
+                        loaded.latching(),
+                        loaded.apiHost(),
+                        loaded.apiPort(),
+                        loaded.apiToken());
+        alerting = new AlertingService(err);
+        alertingLoop =
+                CompletableFuture.runAsync(
+                        () -> {
+                            try {
+                                alerting.run(ac);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            } catch (java.io.IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            }
+                        });
+    }
+
+    private void createTopics() throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", bootstrap);
+        p.put("request.timeout.ms", "10000");
+        p.put("default.api.timeout.ms", "15000");
+        try (Admin admin = Admin.create(p)) {
+            Set<String> existing;
+            try {
+                existing = admin.listTopics().names().get(20, TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new ConfigException(
+                        "kafka.bootstrap "
+                                + bootstrap
+                                + " does not answer; start Kafka there or set kafka.bootstrap:"
+                                + " embedded");
+            }
+            List<NewTopic> missing = new ArrayList<>();
+            for (String t : TOPICS) {
+                if (!existing.contains(t)) {
+                    missing.add(new NewTopic(t, 4, (short) 1));
+                }
+            }
+            if (!missing.isEmpty()) {
+                admin.createTopics(missing).all().get(20, TimeUnit.SECONDS);
+            }
+        }
+    }
+
+    String mqttUri() {
+        return mqttUri;
+    }
+
+    String bootstrap() {
+        return bootstrap;
+    }
+
+    String seriesTarget() {
+        return seriesTarget;
+    }
+
+    LineProtocolFiles files() {
+        return files;
+    }
+
+    Gateway gateway() {
+        return gateway;
+    }
+
+    /** Stops the edge first, so what is in flight drains through to Kafka and the job. */
+    @Override
+    public void close() {
+        if (gateway != null) {
+            quietly("gateway", gateway::close);
+        }
+        if (alerting != null) {
+            quietly(
+                    "alerting",
+                    () -> {
+                        alerting.close();
+                        alertingLoop.get(40, TimeUnit.SECONDS);
+                    });
+        }
+        if (job != null) {
+            quietly("anomaly job", () -> job.cancel().get(30, TimeUnit.SECONDS));
+        }
+        if (files != null) {
+            quietly("series files", files::close);
+        }
+        if (kafka != null) {
+            quietly("Kafka", kafka::close);
+        }
+        if (mqtt != null) {
+            quietly("MQTT broker", mqtt::close);
+        }
+    }
+
+    private interface Step {
+        void run() throws Exception;
+    }
+
+    private static void quietly(String what, Step step) {
+        try {
+            step.run();
+        } catch (Exception e) {
+            LOG.warn("Stopping the {}: {}", what, e.toString());
+        }
+    }
+
+    static Duration since(long startNanos) {
+        return Duration.ofNanos(System.nanoTime() - startNanos);
+    }
+}

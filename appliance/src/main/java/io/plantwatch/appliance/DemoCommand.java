@@ -1,0 +1,379 @@
+package io.plantwatch.appliance;
+
+import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.Durations;
+import io.plantwatch.model.Topics;
+import io.plantwatch.sim.SensorSim;
+import io.plantwatch.sim.fleet.Label;
+import io.plantwatch.sim.fleet.LabelFile;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicBoolean;
+import java.util.concurrent.atomic.AtomicInteger;
+import java.util.stream.Collectors;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code plantwatch demo}: the whole appliance in this process on an embedded default, fed by the
+ * simulator with a scripted scenario of every anomaly kind. Alerts print as they open and resolve
+ * (alerting's console receiver); at the end a summary scores the alerts against what was injected,
+ * its last line machine-readable.
+ */
+@Command(
+        name = "demo",
+        mixinStandardHelpOptions = true,
+        description = {
+            "Run the whole appliance on an embedded default: MQTT broker, Kafka, the anomaly job on"
+                    + " a local Flink, the gateway, alerting with a console receiver, and the"
+                    + " simulator with a scripted scenario of every anomaly kind.",
+            "Ends after --duration or on Ctrl-C with a summary; its last line is"
+                    + " injected=N detected=N missed=N false_alerts=N p50_ms=N p99_ms=N."
+        })
+final class DemoCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(
+            names = "--duration",
+            defaultValue = "2m",
+            description = "How long the simulator publishes (default: ${DEFAULT-VALUE}).")
+    String duration;
+
+    @Option(
+            names = "--config",
+            description =
+                    "Appliance settings (config/appliance.yaml) instead of the demo's embedded"
+                            + " defaults, e.g. to name an InfluxDB or more receivers.")
+    Path config;
+
+    @Option(names = "--fleet", defaultValue = "config/fleet.yaml", description = "The plant.")
+    Path fleet;
+
+    @Option(
+            names = "--scenario",
+            defaultValue = "config/scenario-demo.yaml",
+            description = "Anomalies at fixed times (default: ${DEFAULT-VALUE}).")
+    Path scenario;
+
+    @Option(
+            names = "--rate",
+            defaultValue = "90",
+            description = "Readings per second across the fleet (default: ${DEFAULT-VALUE}).")
+    double rate;
+
+    @Option(names = "--seed", defaultValue = "42", description = "Simulator seed.")
+    long seed;
+
+    @Option(
+            names = "--data-dir",
+            defaultValue = "data/demo",
+            description = "Where the demo keeps Kafka, the alert journal and the series.")
+    Path dataDir;
+
+    /** Most time the summary waits for the last alerts after the simulator stopped. */
+    static final Duration SETTLE = Duration.ofSeconds(8);
+
+    private final CountDownLatch wake = new CountDownLatch(1);
+    private final CountDownLatch stopNow = new CountDownLatch(1);
+    private final CountDownLatch finished = new CountDownLatch(1);
+    private final AtomicBoolean interrupted = new AtomicBoolean();
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        Duration d;
+        ApplianceSettings settings;
+        try {
+            d = Durations.parse(duration);
+            if (config == null) {
+                requireFile(fleet, "--fleet");
+                requireFile(scenario, "--scenario");
+            }
+            settings =
+                    config != null
+                            ? ApplianceSettings.load(config, Map.of())
+                            : ApplianceSettings.load(
+                                    null,
+                                    Map.of(
+                                            "mqtt.port", "0",
+                                            "data-dir", dataDir.toString(),
+                                            "job.rules", "config/rules-demo.yaml",
+                                            "alerting.config", "config/alerting-demo.yaml"));
+        } catch (ConfigException | IllegalArgumentException e) {
+            err.println("plantwatch demo: " + e.getMessage());
+            return 2;
+        }
+        Path data = settings.dataDir();
+        System.setProperty("plantwatch.log.file", data.resolve("plantwatch.log").toString());
+        for (String fresh : List.of("kafka", "alerting", "checkpoints", "series")) {
+            deleteTree(data.resolve(fresh));
+        }
+        Path labels = data.resolve("labels.jsonl");
+        Files.deleteIfExists(labels);
+
+        Thread hook = new Thread(this::onCtrlC, "plantwatch-demo-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            return run(out, err, settings, d, labels);
+        } finally {
+            finished.countDown();
+            if (!interrupted.get()) {
+                Runtime.getRuntime().removeShutdownHook(hook);
+            }
+        }
+    }
+
+    private int run(
+            PrintWriter out, PrintWriter err, ApplianceSettings settings, Duration d, Path labels)
+            throws Exception {
+        long t0 = System.nanoTime();
+        out.println(
+                "Plantwatch demo: starting the MQTT broker, Kafka, the anomaly job on a local"
+                        + " Flink, the gateway and alerting...");
+        out.flush();
+        Appliance appliance;
+        try {
+            appliance = Appliance.start(settings, err);
+        } catch (ConfigException e) {
+            err.println("plantwatch demo: " + e.getMessage());
+            return 2;
+        }
+        try (appliance;
+                TopicWatcher watcher = new TopicWatcher(appliance.bootstrap())) {
+            out.printf(
+                    Locale.ROOT,
+                    "Up in %.1f s. MQTT %s (topics plant/#), Kafka %s; series to %s; log in %s%n",
+                    Appliance.since(t0).toMillis() / 1000.0,
+                    appliance.mqttUri(),
+                    appliance.bootstrap(),
+                    appliance.seriesTarget(),
+                    settings.dataDir().resolve("plantwatch.log"));
+            StringWriter simOut = new StringWriter();
+            StringWriter simErr = new StringWriter();
+            AtomicInteger simExit = new AtomicInteger(-1);
+            Thread sim =
+                    new Thread(
+                            () ->
+                                    simExit.set(
+                                            SensorSim.mainWithExitCode(
+                                                    new PrintWriter(simOut, true),
+                                                    new PrintWriter(simErr, true),
+                                                    "run",
+                                                    "--broker",
+                                                    appliance.mqttUri(),
+                                                    "--fleet",
+                                                    fleet.toString(),
+                                                    "--scenario",
+                                                    scenario.toString(),
+                                                    "--rate",
+                                                    Double.toString(rate),
+                                                    "--duration",
+                                                    duration,
+                                                    "--seed",
+                                                    Long.toString(seed),
+                                                    "--labels",
+                                                    labels.toString(),
+                                                    "--quiet")),
+                            "demo-simulator");
+            sim.setDaemon(true);
+            sim.start();
+            out.printf(
+                    Locale.ROOT,
+                    "Publishing %s readings/s for %s with the anomalies of %s. Alerts as they"
+                            + " open and resolve:%n",
+                    fmt(rate),
+                    duration,
+                    scenario);
+            out.flush();
+            Thread waker =
+                    new Thread(
+                            () -> {
+                                try {
+                                    sim.join();
+                                } catch (InterruptedException e) {
+                                    Thread.currentThread().interrupt();
+                                }
+                                wake.countDown();
+                            },
+                            "demo-wait");
+            waker.setDaemon(true);
+            waker.start();
+            wake.await(d.toMillis() + 120_000, TimeUnit.MILLISECONDS);
+            if (!interrupted.get()) {
+                settle(watcher);
+            }
+            if (simExit.get() > 0) {
+                err.println("plantwatch demo: the simulator failed: " + simErr.toString().strip());
+                return 1;
+            }
+            List<Label> injected = Files.exists(labels) ? LabelFile.read(labels) : List.of();
+            DetectionScore score =
+                    new DetectionScore(
+                            injected,
+                            watcher.alerts.stream().map(TopicWatcher.Seen::alert).toList());
+            summary(out, appliance, watcher, score, simOut.toString());
+            return 0;
+        }
+    }
+
+    /** Waits until alerts stop arriving for a few seconds, at most {@link #SETTLE}. */
+    private void settle(TopicWatcher watcher) throws InterruptedException {
+        long deadline = System.nanoTime() + SETTLE.toNanos();
+        int seen = watcher.alerts.size();
+        long quietSince = System.nanoTime();
+        while (System.nanoTime() < deadline) {
+            if (stopNow.await(200, TimeUnit.MILLISECONDS)) {
+                return;
+            }
+            if (watcher.alerts.size() != seen) {
+                seen = watcher.alerts.size();
+                quietSince = System.nanoTime();
+            } else if (System.nanoTime() - quietSince > 3_000_000_000L) {
+                return;
+            }
+        }
+    }
+
+    private void summary(
+            PrintWriter out,
+            Appliance appliance,
+            TopicWatcher watcher,
+            DetectionScore score,
+            String simOut) {
+        out.println();
+        out.println("== Summary");
+        String published =
+                simOut.lines()
+                        .filter(l -> l.startsWith("published="))
+                        .findFirst()
+                        .orElse("published=?");
+        out.printf(
+                Locale.ROOT,
+                "Readings: %s (simulator); %,d through the gateway to Kafka %s%n",
+                published,
+                appliance.gateway().metrics().produced(),
+                Topics.SENSOR_READINGS);
+        out.printf(
+                Locale.ROOT,
+                "Alerts: %d opened (%s), %d resolved%n",
+                score.opened,
+                score.openedByKind.entrySet().stream()
+                        .map(e -> e.getKey() + " " + e.getValue())
+                        .collect(Collectors.joining(", ")),
+                score.resolved);
+        out.printf(
+                Locale.ROOT,
+                "Injected anomalies to detect: %d, found %d, missed %d%n",
+                score.injected(),
+                score.detected(),
+                score.injected() - score.detected());
+        score.findings.stream()
+                .sorted(Comparator.comparingLong(f -> f.label().startMillis()))
+                .forEach(
+                        f ->
+                                out.printf(
+                                        Locale.ROOT,
+                                        "  %-13s %-52s %s%n",
+                                        f.label().kind().cliName(),
+                                        f.label().sensor(),
+                                        f.found()
+                                                ? String.format(
+                                                        Locale.ROOT,
+                                                        "found in %.1f s as %s",
+                                                        f.latencyMillis() / 1000.0,
+                                                        f.alert().kind())
+                                                : "MISSED"));
+        long late = watcher.lateBySensor.values().stream().mapToLong(v -> v.get()).sum();
+        long dups = watcher.duplicatesBySensor.values().stream().mapToLong(v -> v.get()).sum();
+        out.printf(
+                Locale.ROOT,
+                "Set aside by design, not alerted: %d late readings to %s, %d duplicates dropped,"
+                        + " %d malformed messages to %s (%s injected)%n",
+                late,
+                Topics.SENSOR_READINGS_LATE,
+                dups,
+                watcher.dlq.get(),
+                Topics.SENSOR_READINGS_DLQ,
+                score.setAside.stream()
+                        .map(l -> l.kind().cliName())
+                        .distinct()
+                        .collect(Collectors.joining(", ")));
+        out.printf(Locale.ROOT, "False alerts: %d%n", score.falseAlerts.size());
+        score.falseAlerts.forEach(
+                a -> out.println("  " + a.kind() + " " + a.sensorId().id() + ": " + a.message()));
+        out.printf(
+                Locale.ROOT,
+                "Detection latency (anomaly start to alert): p50 %,d ms, p99 %,d ms%n",
+                score.latencyPercentile(0.5),
+                score.latencyPercentile(0.99));
+        LineProtocolFiles files = appliance.files();
+        out.printf(
+                Locale.ROOT,
+                "Data: Kafka %s (topics %s); series to %s%s%n",
+                appliance.bootstrap(),
+                String.join(", ", Appliance.TOPICS),
+                appliance.seriesTarget(),
+                files == null
+                        ? ""
+                        : String.format(
+                                Locale.ROOT,
+                                " (%,d points; import with: influx write --bucket plantwatch"
+                                        + " --precision ns --file <file>)",
+                                files.points()));
+        out.println(score.machineLine());
+        out.flush();
+    }
+
+    /** Ctrl-C: cut the run short, print the summary, shut down, then let the JVM go. */
+    private void onCtrlC() {
+        interrupted.set(true);
+        stopNow.countDown();
+        wake.countDown();
+        try {
+            finished.await(90, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
+    }
+
+    private static void requireFile(Path p, String option) {
+        if (!Files.isRegularFile(p)) {
+            throw new ConfigException(
+                    option
+                            + " "
+                            + p
+                            + " does not exist; run from the repository's top folder or give"
+                            + " the file's path");
+        }
+    }
+
+    static void deleteTree(Path p) throws IOException {
+        if (!Files.exists(p)) {
+            return;
+        }
+        try (Stream<Path> walk = Files.walk(p)) {
+            for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(x);
+            }
+        }
+    }
+
+    private static String fmt(double v) {
+        return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+    }
+}

@@ -1,0 +1,100 @@
+package io.plantwatch.appliance;
+
+import io.plantwatch.model.ConfigException;
+import java.io.PrintWriter;
+import java.nio.file.Path;
+import java.util.LinkedHashMap;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.TimeUnit;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Model.CommandSpec;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Spec;
+
+/**
+ * {@code plantwatch run --config config/appliance.yaml}: the appliance against a plant's own MQTT
+ * broker, with embedded or external Kafka, until Ctrl-C.
+ */
+@Command(
+        name = "run",
+        mixinStandardHelpOptions = true,
+        description =
+                "Run the appliance (gateway, anomaly job on a local Flink, alerting) against a"
+                        + " plant's MQTT broker, with embedded or external Kafka, until Ctrl-C.")
+final class RunCommand implements Callable<Integer> {
+    @Spec CommandSpec spec;
+
+    @Option(
+            names = "--config",
+            defaultValue = "config/appliance.yaml",
+            description = "Appliance settings (default: ${DEFAULT-VALUE}).")
+    Path config;
+
+    @Option(
+            names = "--set",
+            paramLabel = "KEY=VALUE",
+            description = "A setting over the file's, e.g. --set mqtt.broker=tcp://10.0.0.5:1883")
+    Map<String, String> sets = new LinkedHashMap<>();
+
+    private final CountDownLatch stop = new CountDownLatch(1);
+    private final CountDownLatch stopped = new CountDownLatch(1);
+
+    @Override
+    public Integer call() throws Exception {
+        PrintWriter out = spec.commandLine().getOut();
+        PrintWriter err = spec.commandLine().getErr();
+        ApplianceSettings settings;
+        try {
+            settings = ApplianceSettings.load(config, sets);
+        } catch (ConfigException e) {
+            err.println("plantwatch run: " + e.getMessage());
+            return 2;
+        }
+        System.setProperty(
+                "plantwatch.log.file", settings.dataDir().resolve("plantwatch.log").toString());
+        Thread hook =
+                new Thread(
+                        () -> {
+                            stop.countDown();
+                            try {
+                                stopped.await(90, TimeUnit.SECONDS);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            }
+                        },
+                        "plantwatch-run-stop");
+        Runtime.getRuntime().addShutdownHook(hook);
+        try {
+            Appliance appliance;
+            try {
+                appliance = Appliance.start(settings, err);
+            } catch (ConfigException e) {
+                err.println("plantwatch run: " + e.getMessage());
+                return 2;
+            }
+            try (appliance) {
+                out.printf(
+                        "Plantwatch running: MQTT %s, Kafka %s, series to %s; log in %s."
+                                + " Ctrl-C stops.%n",
+                        appliance.mqttUri(),
+                        appliance.bootstrap(),
+                        appliance.seriesTarget(),
+                        settings.dataDir().resolve("plantwatch.log"));
+                out.flush();
+                stop.await();
+            }
+            out.println("Plantwatch stopped.");
+            out.flush();
+            return 0;
+        } finally {
+            stopped.countDown();
+        }
+    }
+
+    /** For tests: stops a run started in this process. */
+    void stop() {
+        stop.countDown();
+    }
+}

@@ -1,0 +1,18 @@
+# syntax=docker/dockerfile:1
+# The anomaly job inside Flink, for application mode (standalone-job): the JobManager and the
+# TaskManager both run this image. Built from the repository root (compose: context ..).
+
+FROM eclipse-temurin:17-jdk AS build
+WORKDIR /src
+COPY . .
+# The cache mount keeps Maven's downloads (and the wrapper's Maven) between builds.
+RUN --mount=type=cache,target=/root/.m2 \
+    sh ./mvnw -B -q -pl anomaly-job -am package -DskipTests -Dspotless.check.skip
+
+# Flink and Java as the job is built against (flink.version in pom.xml, Java 17).
+FROM flink:2.2.1-java17
+# The image's entrypoint drops from root to the user flink. The checkpoint volume takes this
+# directory's owner on first use, so flink can write checkpoints into it.
+RUN mkdir -p /tmp/flink-checkpoints && chown flink:flink /tmp/flink-checkpoints
+COPY --from=build --chown=flink:flink \
+    /src/anomaly-job/target/anomaly-job.jar /opt/flink/usrlib/anomaly-job.jar
