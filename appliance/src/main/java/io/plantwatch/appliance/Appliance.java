@@ -6,9 +6,7 @@ import io.plantwatch.gateway.Gateway;
 import io.plantwatch.gateway.GatewayConfig;
 import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.infra.EmbeddedMqttBroker;
-import io.plantwatch.job.AnomalyJob;
 import io.plantwatch.job.JobSettings;
-import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Topics;
 import java.io.PrintWriter;
@@ -23,7 +21,6 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.core.execution.JobClient;
-import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.slf4j.Logger;
@@ -125,13 +122,7 @@ final class Appliance implements AutoCloseable {
             seriesTarget =
                     "InfluxDB " + settings.influxUrl() + " bucket " + settings.influxBucket();
         }
-        JobSettings js = JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags);
-        RuleBook book = AnomalyJob.loadRules(js.rulesFile());
-        StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(
-                        AnomalyJob.flinkConfiguration(js));
-        AnomalyJob.wire(env, js, book);
-        job = env.executeAsync(js.jobName());
+        job = LocalJob.start(JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags));
 
         Map<String, String> gatewayFlags = new HashMap<>();
         gatewayFlags.put("mqtt.broker", mqttUri);

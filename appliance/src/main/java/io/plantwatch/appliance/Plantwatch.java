@@ -21,7 +21,7 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Plantwatch.Version.class,
         description = "Plantwatch: industrial IoT anomaly detection.",
-        subcommands = {DemoCommand.class, RunCommand.class},
+        subcommands = {DemoCommand.class, RunCommand.class, EvaluateCommand.class},
         footer = {
             "",
             "The modules' command lines, with their own --help:",

@@ -304,6 +304,21 @@ public final class RuleBook implements Serializable {
     }
 
     /** The kind's name for a sensor, or null when none matches. */
+    /** The first unit a sensor kind is known by, or null when the kind is unknown or has none. */
+    public String unitOf(String kindName) {
+        for (Kind k : kinds) {
+            if (k.name().equals(kindName) && !k.units().isEmpty()) {
+                return k.units().iterator().next();
+            }
+        }
+        return null;
+    }
+
+    /** The names of the sensor kinds, in file order. */
+    public List<String> kindNames() {
+        return kinds.stream().map(Kind::name).toList();
+    }
+
     public String kindName(String sensorId, String unit) {
         Kind k = kindOf(sensorId, unit);
         return k == null ? null : k.name();
