@@ -175,6 +175,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
 
     private void openEpisode(Episode e, Context ctx, Collector<Alert> out) {
         Signal s = e.onset;
+        long openedAt = e.dueAt == NONE ? s.time() : e.dueAt;
         e.open = true;
         e.dueAt = NONE;
         opened.inc();
@@ -185,6 +186,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
                         s.kind(),
                         s.alarm().severity(),
                         s.episodeStart(),
+                        openedAt,
                         System.currentTimeMillis(),
                         Arrays.stream(s.values()).boxed().toList(),
                         s.message()));

@@ -82,6 +82,8 @@ class AlertLifecycleTest {
 
     @Test
     void opensOnOnsetOnlyOnceTheWatermarkPassesItAndResolvesAfterTheOffDelay() throws Exception {
+        // OPEN carries the event time it opened at (the deciding reading, 3000) and the
+        // episode's start (the first reading of the condition, 1000).
         open();
         DetectorRules.Alarm a = alarm(0, 5_000);
         level(a, true, 1000);
@@ -89,7 +91,7 @@ class AlertLifecycleTest {
         watermark(2999);
         assertThat(drain()).isEmpty();
         watermark(3000);
-        assertThat(drain()).containsExactly("OPEN@1000/1000");
+        assertThat(drain()).containsExactly("OPEN@3000/1000");
 
         level(a, false, 10_000);
         watermark(14_999);
@@ -158,7 +160,7 @@ class AlertLifecycleTest {
         watermark(49_999);
         assertThat(drain()).isEmpty();
         watermark(50_000);
-        assertThat(drain()).containsExactly("OPEN@40000/40000");
+        assertThat(drain()).containsExactly("OPEN@50000/40000");
     }
 
     @Test
@@ -169,7 +171,7 @@ class AlertLifecycleTest {
         level(a, false, 5000);
         onset(a, 3000, 1000);
         watermark(10_000);
-        assertThat(drain()).containsExactly("OPEN@1000/1000", "RESOLVED@5000/1000");
+        assertThat(drain()).containsExactly("OPEN@3000/1000", "RESOLVED@5000/1000");
     }
 
     @Test

@@ -20,7 +20,8 @@ import java.util.UUID;
  * @param severity how urgent
  * @param state OPEN or RESOLVED
  * @param episodeStart event time (epoch ms) of the first reading of the episode
- * @param eventTime event time (epoch ms) of this event: the start for OPEN, the end for RESOLVED
+ * @param eventTime event time (epoch ms) of this event: for OPEN when it opened (the reading that
+ *     decided it, or the end of its on-delay), for RESOLVED the end
  * @param detectedAt wall-clock time (epoch ms) the job emitted this event
  * @param values the values that triggered it, oldest first
  * @param message one sentence a person can act on
@@ -72,6 +73,32 @@ public record Alert(
             long detectedAt,
             List<Double> values,
             String message) {
+        return open(
+                sensor,
+                rule,
+                kind,
+                severity,
+                episodeStart,
+                episodeStart,
+                detectedAt,
+                values,
+                message);
+    }
+
+    /**
+     * An alert opened at event time {@code openedAt}, for an episode that began at {@code
+     * episodeStart} (a detector that needs several readings decides after the episode began).
+     */
+    public static Alert open(
+            SensorId sensor,
+            String rule,
+            AlertKind kind,
+            Severity severity,
+            long episodeStart,
+            long openedAt,
+            long detectedAt,
+            List<Double> values,
+            String message) {
         return new Alert(
                 idFor(sensor, rule, episodeStart),
                 sensor,
@@ -80,7 +107,7 @@ public record Alert(
                 severity,
                 AlertState.OPEN,
                 episodeStart,
-                episodeStart,
+                Math.max(episodeStart, openedAt),
                 detectedAt,
                 values,
                 message);
