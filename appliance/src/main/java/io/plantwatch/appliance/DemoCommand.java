@@ -257,17 +257,41 @@ final class DemoCommand implements Callable<Integer> {
             String simOut) {
         out.println();
         out.println("== Summary");
-        String published =
-                simOut.lines()
-                        .filter(l -> l.startsWith("published="))
-                        .findFirst()
-                        .orElse("published=?");
-        out.printf(
-                Locale.ROOT,
-                "Readings: %s (simulator); %,d through the gateway to Kafka %s%n",
-                published,
-                appliance.gateway().metrics().produced(),
-                Topics.SENSOR_READINGS);
+        Map<String, String> sim = new java.util.HashMap<>();
+        simOut.lines()
+                .filter(l -> l.startsWith("published="))
+                .findFirst()
+                .ifPresent(
+                        l -> {
+                            for (String kv : l.split(" ")) {
+                                int eq = kv.indexOf('=');
+                                if (eq > 0) {
+                                    sim.put(kv.substring(0, eq), kv.substring(eq + 1));
+                                }
+                            }
+                        });
+        if (interrupted.get()) {
+            out.println(
+                    "Cut short: anomalies the simulator had not finished injecting are left out"
+                            + " of the scores, and alerts about them may count as false.");
+        }
+        if (sim.containsKey("published")) {
+            out.printf(
+                    Locale.ROOT,
+                    "Readings: %s published by the simulator (+%s duplicates, %s malformed); %,d"
+                            + " through the gateway to Kafka %s%n",
+                    sim.get("published"),
+                    sim.getOrDefault("duplicates", "0"),
+                    sim.getOrDefault("malformed", "0"),
+                    appliance.gateway().metrics().produced(),
+                    Topics.SENSOR_READINGS);
+        } else {
+            out.printf(
+                    Locale.ROOT,
+                    "Readings: %,d through the gateway to Kafka %s%n",
+                    appliance.gateway().metrics().produced(),
+                    Topics.SENSOR_READINGS);
+        }
         out.printf(
                 Locale.ROOT,
                 "Alerts: %d opened (%s), %d resolved%n",

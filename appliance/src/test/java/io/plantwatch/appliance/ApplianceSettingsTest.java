@@ -1,0 +1,90 @@
+package io.plantwatch.appliance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.plantwatch.model.ConfigException;
+import java.io.PrintWriter;
+import java.io.StringWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Map;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** config/appliance.yaml: the shipped file loads; every mistake is one line with key and fix. */
+class ApplianceSettingsTest {
+    @TempDir Path dir;
+
+    private static final String FILES =
+            """
+            job: {config: ../config/job.yaml, rules: ../config/rules.yaml}
+            gateway: {config: ../config/gateway.yaml}
+            alerting: {config: ../config/alerting-demo.yaml}
+            """;
+
+    private Path file(String yaml) throws Exception {
+        Path f = dir.resolve("appliance.yaml");
+        Files.writeString(f, yaml);
+        return f;
+    }
+
+    @Test
+    void settingsComeFromTheFileThenTheFlags() throws Exception {
+        ApplianceSettings s =
+                ApplianceSettings.load(
+                        file("mqtt: {broker: tcp://10.0.0.5:1883}\n" + FILES),
+                        Map.of("kafka.bootstrap", "kafka-1:9092"));
+        assertThat(s.mqttBroker()).isEqualTo("tcp://10.0.0.5:1883");
+        assertThat(s.embeddedMqtt()).isFalse();
+        assertThat(s.kafkaBootstrap()).isEqualTo("kafka-1:9092");
+        assertThat(s.influxUrl()).isNull();
+    }
+
+    @Test
+    void mistakesNameTheFileTheKeyAndTheFix() throws Exception {
+        assertThatThrownBy(
+                        () -> ApplianceSettings.load(file("mqtt: {brokr: x}\n" + FILES), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("appliance.yaml: mqtt.brokr is not a setting; known:");
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file("mqtt: {port: 99999}\n" + FILES), Map.of()))
+                .hasMessageContaining("mqtt.port '99999' is not a port");
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file("mqtt: {broker: localhost:1883}\n" + FILES), Map.of()))
+                .hasMessageContaining("neither 'embedded' nor a tcp:// or ssl:// URI");
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file(
+                                                FILES.replace(
+                                                        "../config/rules.yaml",
+                                                        "nowhere/rules.yaml")),
+                                        Map.of()))
+                .hasMessageContaining("job.rules names")
+                .hasMessageContaining("does not exist; run from the repository's top folder");
+        assertThatThrownBy(() -> ApplianceSettings.load(file(FILES), Map.of("colour", "red")))
+                .hasMessageContaining("--set colour: colour is not a setting");
+    }
+
+    @Test
+    void runWithABadFileExitsWithCode2AndOneLine() throws Exception {
+        StringWriter err = new StringWriter();
+        int code =
+                Plantwatch.mainWithExitCode(
+                        new PrintWriter(new StringWriter(), true),
+                        new PrintWriter(err, true),
+                        "run",
+                        "--config",
+                        file("influx: {url: influx:8086}\n" + FILES).toString());
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString().strip())
+                .startsWith("plantwatch run: ")
+                .contains("influx.url must start with http://")
+                .doesNotContain("\n");
+    }
+}
