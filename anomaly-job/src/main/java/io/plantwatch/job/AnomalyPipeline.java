@@ -20,9 +20,9 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  *
  * <pre>
  * readings -keyBy sensor-> SequenceTracker (late/future aside, de-duplicate, order, count)
- *   -> FeatureExtractor -> CEP spike / out-of-range (one per pattern shape) -+
- *   -> RateOfChangeDetector, FlatlineDetector, BaselineDetector ------------+-keyBy-> AlertLifecycle -> alerts
- *   -> MissingDataDetector (processing time) -------------------------------------------------------> alerts
+ *   -> SensorDetectors: features, rate of change, flatline, baseline ----+-keyBy-> AlertLifecycle -> alerts
+ *        | observations -> CEP spike / out-of-range (one per shape) -----+
+ *        | missing data (processing time) -----------------------------------------------------> alerts
  * </pre>
  *
  * After the first keyBy, every per-sensor step stays on the same subtask and is chained
@@ -67,11 +67,12 @@ public final class AnomalyPipeline {
                         .name("Late, duplicates, order, completeness");
         KeyedStream<SensorReading, String> bySensor = sameKeys(ordered, new ReadingKey());
 
-        SingleOutputStreamOperator<Observation> observations =
-                bySensor.process(new FeatureExtractor(rules, ttl))
-                        .uid("feature-extractor")
-                        .name("Features for CEP");
-        DataStream<Signal> signals = observations.getSideOutput(FeatureExtractor.LEVELS);
+        SingleOutputStreamOperator<Signal> detected =
+                bySensor.process(new SensorDetectors(rules, ttl))
+                        .uid("sensor-detectors")
+                        .name("Detectors: features, rate of change, flatline, baseline, missing");
+        DataStream<Observation> observations = detected.getSideOutput(SensorDetectors.OBSERVATIONS);
+        DataStream<Signal> signals = detected;
 
         List<PatternShape> spikeShapes = rules.spikeShapes();
         for (int i = 0; i < spikeShapes.size(); i++) {
@@ -107,27 +108,12 @@ public final class AnomalyPipeline {
                                     .uid("out-of-range-cep-" + uidPart(shape))
                                     .name("Out-of-range CEP " + shape));
         }
-        signals =
-                signals.union(
-                        bySensor.process(new RateOfChangeDetector(rules, ttl))
-                                .uid("rate-of-change")
-                                .name("Rate of change"),
-                        bySensor.process(new FlatlineDetector(rules, ttl))
-                                .uid("flatline")
-                                .name("Flatline"),
-                        bySensor.process(new BaselineDetector(rules, ttl))
-                                .uid("baseline")
-                                .name("Statistical baseline"));
-
         DataStream<Alert> lifecycle =
                 signals.keyBy(new SignalKey(), Types.STRING)
                         .process(new AlertLifecycle(ttl))
                         .uid("alert-lifecycle")
                         .name("Alert lifecycle");
-        DataStream<Alert> missing =
-                bySensor.process(new MissingDataDetector(rules, ttl))
-                        .uid("missing-data")
-                        .name("Missing data");
+        DataStream<Alert> missing = detected.getSideOutput(SensorDetectors.MISSING);
         return new Outputs(
                 ordered,
                 lifecycle.union(missing),

@@ -1,14 +1,9 @@
 package io.plantwatch.job;
 
 import io.plantwatch.job.rules.DetectorRules;
-import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.Locale;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -28,8 +23,7 @@ import org.apache.flink.util.Collector;
  * correlated (sensor-sim's is AR(1) with φ = 0.9), and differences of correlated noise understate
  * it about threefold. Clears below 80 % of k.
  */
-public final class BaselineDetector extends KeyedProcessFunction<String, SensorReading, Signal> {
-    private static final long serialVersionUID = 1L;
+public final class BaselineDetector {
     private static final double CLEAR_FRACTION = 0.8;
 
     /** Mean absolute deviation times this estimates a normal distribution's σ: √(π / 2). */
@@ -44,11 +38,6 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
     /** The scale learns this much slower than the mean. */
     private static final double SCALE_SLOWER = 10;
 
-    private final RuleBook book;
-    private final long stateTtlMillis;
-    private transient RuleCache rules;
-    private transient ValueState<Baseline> state;
-
     /** The learned baseline and the current streak of outliers. */
     public static final class Baseline {
         public long n;
@@ -60,22 +49,6 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
         public boolean active;
 
         public Baseline() {}
-    }
-
-    public BaselineDetector(RuleBook book, long stateTtlMillis) {
-        this.book = book;
-        this.stateTtlMillis = stateTtlMillis;
-    }
-
-    @Override
-    public void open(OpenContext context) {
-        rules = new RuleCache(book);
-        state =
-                getRuntimeContext()
-                        .getState(
-                                StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("baseline", Baseline.class),
-                                        stateTtlMillis));
     }
 
     /**
@@ -125,14 +98,11 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
         return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2;
     }
 
-    @Override
-    public void processElement(SensorReading r, Context ctx, Collector<Signal> out)
-            throws Exception {
-        DetectorRules.Baseline rule = rules.rulesFor(r).baseline();
-        if (rule == null) {
-            return;
-        }
-        Baseline b = state.value();
+    private BaselineDetector() {}
+
+    /** One reading; returns the sensor's baseline, to be kept. */
+    static Baseline onReading(
+            Baseline b, SensorReading r, DetectorRules.Baseline rule, Collector<Signal> out) {
         if (b == null) {
             b = new Baseline();
         }
@@ -149,8 +119,7 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
                 learn(b, x, rule);
             }
             b.n++;
-            state.update(b);
-            return;
+            return b;
         }
         double sigma = sigma(b);
         double score = (x - b.mean) / sigma;
@@ -195,6 +164,6 @@ public final class BaselineDetector extends KeyedProcessFunction<String, SensorR
         }
         learn(b, x, rule);
         b.n++;
-        state.update(b);
+        return b;
     }
 }

@@ -2,16 +2,10 @@ package io.plantwatch.job;
 
 import io.plantwatch.job.rules.DetectorRules;
 import io.plantwatch.job.rules.PatternShape;
-import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
-import org.apache.flink.util.OutputTag;
 
 /**
  * Turns in-order readings into {@link Observation}s for the spike and out-of-range patterns: the
@@ -20,18 +14,7 @@ import org.apache.flink.util.OutputTag;
  * either condition starts or stops holding ({@link #LEVELS}), with hysteresis: a spike clears below
  * half its delta, a range excursion only once back inside by the deadband.
  */
-public final class FeatureExtractor
-        extends KeyedProcessFunction<String, SensorReading, Observation> {
-    private static final long serialVersionUID = 1L;
-
-    public static final OutputTag<Signal> LEVELS = new OutputTag<>("levels") {};
-
-    private final RuleBook book;
-    private final List<PatternShape> spikeShapes;
-    private final List<PatternShape> rangeShapes;
-    private final long stateTtlMillis;
-    private transient RuleCache rules;
-    private transient ValueState<Features> state;
+public final class FeatureExtractor {
 
     /** Per sensor: the spike window's monotonic deque and the last level of each condition. */
     public static final class Features {
@@ -83,32 +66,20 @@ public final class FeatureExtractor
         }
     }
 
-    public FeatureExtractor(RuleBook book, long stateTtlMillis) {
-        this.book = book;
-        this.spikeShapes = book.spikeShapes();
-        this.rangeShapes = book.outOfRangeShapes();
-        this.stateTtlMillis = stateTtlMillis;
-    }
+    private FeatureExtractor() {}
 
-    @Override
-    public void open(OpenContext context) {
-        rules = new RuleCache(book);
-        state =
-                getRuntimeContext()
-                        .getState(
-                                StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("features", Features.class),
-                                        stateTtlMillis));
-    }
-
-    @Override
-    public void processElement(SensorReading r, Context ctx, Collector<Observation> out)
-            throws Exception {
-        DetectorRules rs = rules.rulesFor(r);
-        if (rs.spike() == null && rs.outOfRange() == null) {
-            return;
-        }
-        Features f = state.value();
+    /**
+     * One reading: the levels of spike and range conditions to {@code levels}, the observation to
+     * {@code observations} when the patterns need it; returns the sensor's features, to be kept.
+     */
+    static Features onReading(
+            Features f,
+            SensorReading r,
+            DetectorRules rs,
+            List<PatternShape> spikeShapes,
+            List<PatternShape> rangeShapes,
+            Collector<Signal> levels,
+            java.util.function.Consumer<Observation> observations) {
         if (f == null) {
             f = new Features();
         }
@@ -129,8 +100,7 @@ public final class FeatureExtractor
             boolean clear = rise < spike.delta() / 2;
             if (spikeHigh && !f.spikeActive || clear && f.spikeActive) {
                 f.spikeActive = spikeHigh;
-                ctx.output(
-                        LEVELS,
+                levels.collect(
                         Signal.level(
                                 r.sensorId(),
                                 AlertKind.SPIKE,
@@ -151,8 +121,7 @@ public final class FeatureExtractor
                             && r.value() <= range.high() - range.deadband();
             if (outside && !f.rangeActive || inside && f.rangeActive) {
                 f.rangeActive = outside;
-                ctx.output(
-                        LEVELS,
+                levels.collect(
                         Signal.level(
                                 r.sensorId(),
                                 AlertKind.OUT_OF_RANGE,
@@ -167,9 +136,10 @@ public final class FeatureExtractor
         boolean send = spikeHigh || outside || f.sentHigh || f.sentOutside;
         f.sentHigh = spikeHigh;
         f.sentOutside = outside;
-        state.update(f);
         if (send) {
-            out.collect(new Observation(r, spikeShape, spikeHigh, spikeBase, rangeShape, outside));
+            observations.accept(
+                    new Observation(r, spikeShape, spikeHigh, spikeBase, rangeShape, outside));
         }
+        return f;
     }
 }

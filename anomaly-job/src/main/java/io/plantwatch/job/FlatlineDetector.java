@@ -1,14 +1,9 @@
 package io.plantwatch.job;
 
 import io.plantwatch.job.rules.DetectorRules;
-import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.Locale;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -16,13 +11,7 @@ import org.apache.flink.util.Collector;
  * least {@code duration} and {@code count} readings. Real sensors are noisy; a run this flat means
  * a frozen transmitter or a value held by the PLC. Clears on the first reading that breaks the run.
  */
-public final class FlatlineDetector extends KeyedProcessFunction<String, SensorReading, Signal> {
-    private static final long serialVersionUID = 1L;
-
-    private final RuleBook book;
-    private final long stateTtlMillis;
-    private transient RuleCache rules;
-    private transient ValueState<Run> state;
+public final class FlatlineDetector {
 
     /** The current run of nearly equal values. */
     public static final class Run {
@@ -35,30 +24,11 @@ public final class FlatlineDetector extends KeyedProcessFunction<String, SensorR
         public Run() {}
     }
 
-    public FlatlineDetector(RuleBook book, long stateTtlMillis) {
-        this.book = book;
-        this.stateTtlMillis = stateTtlMillis;
-    }
+    private FlatlineDetector() {}
 
-    @Override
-    public void open(OpenContext context) {
-        rules = new RuleCache(book);
-        state =
-                getRuntimeContext()
-                        .getState(
-                                StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("flatline-run", Run.class),
-                                        stateTtlMillis));
-    }
-
-    @Override
-    public void processElement(SensorReading r, Context ctx, Collector<Signal> out)
-            throws Exception {
-        DetectorRules.Flatline rule = rules.rulesFor(r).flatline();
-        if (rule == null) {
-            return;
-        }
-        Run run = state.value();
+    /** One reading; returns the sensor's run, to be kept. */
+    static Run onReading(
+            Run run, SensorReading r, DetectorRules.Flatline rule, Collector<Signal> out) {
         double v = r.value();
         if (run != null && Math.max(run.max, v) - Math.min(run.min, v) <= rule.epsilon()) {
             run.count++;
@@ -105,6 +75,6 @@ public final class FlatlineDetector extends KeyedProcessFunction<String, SensorR
                                     Format.duration(r.timestamp() - run.start),
                                     Format.number(rule.epsilon()))));
         }
-        state.update(run);
+        return run;
     }
 }

@@ -1,18 +1,14 @@
 package io.plantwatch.job;
 
 import io.plantwatch.job.rules.DetectorRules;
-import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import java.time.Instant;
 import java.util.List;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.util.Collector;
+import java.util.function.Consumer;
+import org.apache.flink.streaming.api.TimerService;
 
 /**
  * Missing data: no reading from a sensor for {@code after} of wall-clock (processing) time.
@@ -26,13 +22,7 @@ import org.apache.flink.util.Collector;
  * event-time {@link AlertLifecycle}. One processing-time timer per sensor at a time: a reading only
  * moves the last-seen time, and the timer re-arms itself from it.
  */
-public final class MissingDataDetector extends KeyedProcessFunction<String, SensorReading, Alert> {
-    private static final long serialVersionUID = 1L;
-
-    private final RuleBook book;
-    private final long stateTtlMillis;
-    private transient RuleCache rules;
-    private transient ValueState<Silence> state;
+public final class MissingDataDetector {
 
     /** What the detector remembers about a sensor. */
     public static final class Silence {
@@ -47,37 +37,22 @@ public final class MissingDataDetector extends KeyedProcessFunction<String, Sens
         public Silence() {}
     }
 
-    public MissingDataDetector(RuleBook book, long stateTtlMillis) {
-        this.book = book;
-        this.stateTtlMillis = stateTtlMillis;
-    }
+    private MissingDataDetector() {}
 
-    @Override
-    public void open(OpenContext context) {
-        rules = new RuleCache(book);
-        state =
-                getRuntimeContext()
-                        .getState(
-                                StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("silence", Silence.class),
-                                        stateTtlMillis));
-    }
-
-    @Override
-    public void processElement(SensorReading r, Context ctx, Collector<Alert> out)
-            throws Exception {
-        DetectorRules.MissingData rule = rules.rulesFor(r).missingData();
-        if (rule == null) {
-            return;
-        }
-        long now = ctx.timerService().currentProcessingTime();
-        Silence s = state.value();
+    /** One reading: resolves an open silence and arms the timer; returns the state to keep. */
+    static Silence onReading(
+            Silence s,
+            SensorReading r,
+            DetectorRules.MissingData rule,
+            TimerService timers,
+            Consumer<Alert> out) {
+        long now = timers.currentProcessingTime();
         if (s == null) {
             s = new Silence();
             s.sensorId = r.key();
         }
         if (s.open) {
-            out.collect(
+            out.accept(
                     opened(s, rule, now)
                             .resolve(
                                     Math.max(r.timestamp(), s.lastEventTime),
@@ -91,41 +66,45 @@ public final class MissingDataDetector extends KeyedProcessFunction<String, Sens
         s.unit = r.unit();
         if (s.timerAt == 0) {
             s.timerAt = now + rule.afterMillis();
-            ctx.timerService().registerProcessingTimeTimer(s.timerAt);
+            timers.registerProcessingTimeTimer(s.timerAt);
         }
-        state.update(s);
+        return s;
     }
 
-    @Override
-    public void onTimer(long time, OnTimerContext ctx, Collector<Alert> out) throws Exception {
-        Silence s = state.value();
-        if (s == null) {
-            return;
-        }
-        DetectorRules.MissingData rule =
-                rules.rulesFor(
-                                new SensorReading(
-                                        SensorId.parse(s.sensorId),
-                                        s.lastEventTime,
-                                        s.lastValue,
-                                        s.unit,
-                                        io.plantwatch.model.Quality.GOOD,
-                                        SensorReading.NO_SEQ))
-                        .missingData();
+    /** The reading a silent sensor's rules are looked up by. */
+    static SensorReading lastReading(Silence s) {
+        return new SensorReading(
+                SensorId.parse(s.sensorId),
+                s.lastEventTime,
+                s.lastValue,
+                s.unit,
+                io.plantwatch.model.Quality.GOOD,
+                SensorReading.NO_SEQ);
+    }
+
+    /**
+     * The processing-time timer: opens the alert when the silence has lasted, else re-arms.
+     *
+     * @param rule the sensor's rule now; null when the rules no longer ask for it
+     */
+    static void onTimer(
+            Silence s,
+            long time,
+            DetectorRules.MissingData rule,
+            TimerService timers,
+            Consumer<Alert> out) {
         if (rule == null) {
             s.timerAt = 0;
-            state.update(s);
             return;
         }
         if (time >= s.lastSeen + rule.afterMillis()) {
             s.open = true;
             s.timerAt = 0;
-            out.collect(opened(s, rule, time));
+            out.accept(opened(s, rule, time));
         } else {
             s.timerAt = s.lastSeen + rule.afterMillis();
-            ctx.timerService().registerProcessingTimeTimer(s.timerAt);
+            timers.registerProcessingTimeTimer(s.timerAt);
         }
-        state.update(s);
     }
 
     private static Alert opened(Silence s, DetectorRules.MissingData rule, long detectedAt) {

@@ -1,14 +1,9 @@
 package io.plantwatch.job;
 
 import io.plantwatch.job.rules.DetectorRules;
-import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.Locale;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
-import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.util.Collector;
 
 /**
@@ -16,15 +11,8 @@ import org.apache.flink.util.Collector;
  * than {@code max-per-second} (either direction). Least squares rather than first-to-last, so one
  * noisy reading at the window's edge does not decide. Clears below 80 % of the limit.
  */
-public final class RateOfChangeDetector
-        extends KeyedProcessFunction<String, SensorReading, Signal> {
-    private static final long serialVersionUID = 1L;
+public final class RateOfChangeDetector {
     private static final double CLEAR_FRACTION = 0.8;
-
-    private final RuleBook book;
-    private final long stateTtlMillis;
-    private transient RuleCache rules;
-    private transient ValueState<Window> state;
 
     /** The readings of the window, oldest first. */
     public static final class Window {
@@ -35,30 +23,11 @@ public final class RateOfChangeDetector
         public Window() {}
     }
 
-    public RateOfChangeDetector(RuleBook book, long stateTtlMillis) {
-        this.book = book;
-        this.stateTtlMillis = stateTtlMillis;
-    }
+    private RateOfChangeDetector() {}
 
-    @Override
-    public void open(OpenContext context) {
-        rules = new RuleCache(book);
-        state =
-                getRuntimeContext()
-                        .getState(
-                                StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("rate-window", Window.class),
-                                        stateTtlMillis));
-    }
-
-    @Override
-    public void processElement(SensorReading r, Context ctx, Collector<Signal> out)
-            throws Exception {
-        DetectorRules.RateOfChange rule = rules.rulesFor(r).rateOfChange();
-        if (rule == null) {
-            return;
-        }
-        Window w = state.value();
+    /** One reading; returns the sensor's window, to be kept. */
+    static Window onReading(
+            Window w, SensorReading r, DetectorRules.RateOfChange rule, Collector<Signal> out) {
         if (w == null) {
             w = new Window();
         }
@@ -119,7 +88,7 @@ public final class RateOfChangeDetector
                                 r.timestamp()));
             }
         }
-        state.update(w);
+        return w;
     }
 
     /** Least-squares slope in units per second; times relative to the first, for precision. */

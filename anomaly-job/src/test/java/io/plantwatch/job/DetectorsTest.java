@@ -9,6 +9,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -35,7 +36,7 @@ class DetectorsTest {
             throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new RateOfChangeDetector(
+                        new SensorDetectors(
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 1,"
                                                 + " window: 5s}}"),
@@ -64,7 +65,7 @@ class DetectorsTest {
     void rateOfChangeIgnoresNoiseBelowTheLimit() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new RateOfChangeDetector(
+                        new SensorDetectors(
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 1, window: 10s}}"),
                                 TTL));
@@ -80,7 +81,7 @@ class DetectorsTest {
     void rateOfChangeWaitsForHalfItsWindowBeforeJudgingASlope() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new RateOfChangeDetector(
+                        new SensorDetectors(
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 2,"
                                                 + " window: 20s}}"),
@@ -100,7 +101,7 @@ class DetectorsTest {
             throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new FlatlineDetector(
+                        new SensorDetectors(
                                 rules(
                                         "defaults: {flatline: {epsilon: 0.01, duration: 10s,"
                                                 + " count: 5}}"),
@@ -123,7 +124,7 @@ class DetectorsTest {
     void flatlineStaysQuietForANormallyNoisySensor() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new FlatlineDetector(
+                        new SensorDetectors(
                                 rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"), TTL));
         h.open();
         for (int s = 0; s < 100; s++) {
@@ -137,7 +138,7 @@ class DetectorsTest {
     void baselineLearnsFirstThenFlagsAConsecutiveDepartureAndClearsOnReturn() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new BaselineDetector(
+                        new SensorDetectors(
                                 rules(
                                         "defaults: {baseline: {alpha: 0.05, k: 5, warmup: 50,"
                                                 + " consecutive: 3}}"),
@@ -170,7 +171,7 @@ class DetectorsTest {
         // is, and a scale learned only from them flagged ordinary noise (seen as a CI failure).
         var h =
                 Harnesses.<Signal>onReadings(
-                        new BaselineDetector(
+                        new SensorDetectors(
                                 rules(
                                         "defaults: {baseline: {alpha: 0.01, k: 5, warmup: 300,"
                                                 + " consecutive: 3}}"),
@@ -199,7 +200,7 @@ class DetectorsTest {
     void baselineCatchesASlowDriftThatNoFixedRangeWouldYet() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new BaselineDetector(
+                        new SensorDetectors(
                                 rules(
                                         "defaults: {baseline: {alpha: 0.02, k: 6, warmup: 120,"
                                                 + " consecutive: 3}}"),
@@ -225,9 +226,8 @@ class DetectorsTest {
     void missingDataOpensAfterSilenceInProcessingTimeAndResolvesOnTheNextReading()
             throws Exception {
         var h =
-                Harnesses.<io.plantwatch.model.Alert>onReadings(
-                        new MissingDataDetector(
-                                rules("defaults: {missing-data: {after: 30s}}"), TTL));
+                Harnesses.onReadings(
+                        new SensorDetectors(rules("defaults: {missing-data: {after: 30s}}"), TTL));
         h.open();
         h.setProcessingTime(1_000);
         feed(h, reading(0, 20, 0));
@@ -235,11 +235,11 @@ class DetectorsTest {
         feed(h, reading(1000, 20, 1));
         // 30 s after the first reading the timer fires, but the sensor spoke 11 s ago: re-armed.
         h.setProcessingTime(31_000);
-        assertThat(drain(h)).isEmpty();
+        assertThat(missing(h)).isEmpty();
         assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
 
         h.setProcessingTime(50_000);
-        List<io.plantwatch.model.Alert> open = drain(h);
+        List<io.plantwatch.model.Alert> open = missing(h);
         assertThat(open).hasSize(1);
         assertThat(open.get(0).state()).isEqualTo(io.plantwatch.model.AlertState.OPEN);
         assertThat(open.get(0).kind()).isEqualTo(AlertKind.MISSING_DATA);
@@ -249,10 +249,10 @@ class DetectorsTest {
 
         // Still silent: no second OPEN.
         h.setProcessingTime(500_000);
-        assertThat(drain(h)).isEmpty();
+        assertThat(missing(h)).isEmpty();
 
         feed(h, reading(600_000, 20, 2));
-        List<io.plantwatch.model.Alert> resolved = drain(h);
+        List<io.plantwatch.model.Alert> resolved = missing(h);
         assertThat(resolved).hasSize(1);
         assertThat(resolved.get(0).state()).isEqualTo(io.plantwatch.model.AlertState.RESOLVED);
         assertThat(resolved.get(0).alertId()).isEqualTo(open.get(0).alertId());
@@ -264,8 +264,8 @@ class DetectorsTest {
     void featureExtractorTellsTheLifecycleWhenASpikeOrExcursionStartsAndEndsWithHysteresis()
             throws Exception {
         var h =
-                Harnesses.<Observation>onReadings(
-                        new FeatureExtractor(
+                Harnesses.onReadings(
+                        new SensorDetectors(
                                 rules(
                                         "defaults: {spike: {delta: 10, within: 3s},"
                                                 + " out-of-range: {high: 100, deadband: 5}}"),
@@ -282,7 +282,10 @@ class DetectorsTest {
                 reading(6000, 97, 6), // inside, but within the deadband: still out of range
                 reading(7000, 94, 7), // inside by more than the deadband: range clear
                 reading(8000, 93, 8)); // 54 left the window: the minimum is 94, spike clear
-        List<Observation> obs = drain(h);
+        List<Observation> obs =
+                h.getSideOutput(SensorDetectors.OBSERVATIONS).stream()
+                        .map(StreamRecord::getValue)
+                        .toList();
         // The patterns get the high or outside readings and the first reading after each run;
         // the readings at 0, 1 and 4 s could match nothing.
         assertThat(obs)
@@ -296,14 +299,8 @@ class DetectorsTest {
                 .extracting(Observation::outOfRange)
                 .containsExactly(false, false, true, false, false, false);
         List<String> levels =
-                h.getSideOutput(FeatureExtractor.LEVELS).stream()
-                        .map(
-                                r ->
-                                        r.getValue().kind()
-                                                + " "
-                                                + r.getValue().type()
-                                                + "@"
-                                                + (r.getValue().time() - Harnesses.T0))
+                drain(h).stream()
+                        .map(r -> r.kind() + " " + r.type() + "@" + (r.time() - Harnesses.T0))
                         .toList();
         assertThat(levels)
                 .containsExactly(
@@ -318,7 +315,7 @@ class DetectorsTest {
 
     @Test
     void aSensorWithoutRulesCostsNoState() throws Exception {
-        var h = Harnesses.<Signal>onReadings(new FlatlineDetector(rules("{}"), TTL));
+        var h = Harnesses.<Signal>onReadings(new SensorDetectors(rules("{}"), TTL));
         h.open();
         feed(h, reading(0, 1, 0), reading(1000, 1, 1));
         assertThat(drain(h)).isEmpty();
@@ -328,5 +325,18 @@ class DetectorsTest {
 
     static SensorReading r(long t, double v) {
         return reading(t, v, t / 1000);
+    }
+
+    private static List<io.plantwatch.model.Alert> missing(
+            org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness<
+                            String, SensorReading, Signal>
+                    h) {
+        var side = h.getSideOutput(SensorDetectors.MISSING);
+        if (side == null) {
+            return List.of();
+        }
+        List<io.plantwatch.model.Alert> out = side.stream().map(StreamRecord::getValue).toList();
+        side.clear();
+        return out;
     }
 }
