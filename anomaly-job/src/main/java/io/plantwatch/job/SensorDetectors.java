@@ -40,7 +40,7 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
     private transient ValueState<State> state;
 
     /** One sensor's state of every detector; null where the sensor's rules leave one off. */
-    public static final class State {
+    public static final class State extends SensorExpiry.Expiring {
         public FeatureExtractor.Features features;
         public RateOfChangeDetector.Window rate;
         public FlatlineDetector.Run flatline;
@@ -60,12 +60,7 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
     @Override
     public void open(OpenContext context) {
         rules = new RuleCache(book);
-        state =
-                getRuntimeContext()
-                        .getState(
-                                StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("detectors", State.class),
-                                        stateTtlMillis));
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>("detectors", State.class));
     }
 
     @Override
@@ -113,21 +108,28 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
                             ctx.timerService(),
                             a -> ctx.output(MISSING, a));
         }
+        SensorExpiry.touch(s, stateTtlMillis, ctx.timerService());
         state.update(s);
     }
 
     @Override
     public void onTimer(long time, OnTimerContext ctx, Collector<Signal> out) throws Exception {
         State s = state.value();
-        if (s == null || s.silence == null || ctx.timeDomain() != TimeDomain.PROCESSING_TIME) {
+        if (s == null || ctx.timeDomain() != TimeDomain.PROCESSING_TIME) {
             return;
         }
-        MissingDataDetector.onTimer(
-                s.silence,
-                time,
-                rules.rulesFor(MissingDataDetector.lastReading(s.silence)).missingData(),
-                ctx.timerService(),
-                a -> ctx.output(MISSING, a));
+        if (SensorExpiry.expired(s, time, stateTtlMillis, ctx.timerService())) {
+            state.clear();
+            return;
+        }
+        if (s.silence != null && s.silence.timerAt != 0 && time >= s.silence.timerAt) {
+            MissingDataDetector.onTimer(
+                    s.silence,
+                    time,
+                    rules.rulesFor(MissingDataDetector.lastReading(s.silence)).missingData(),
+                    ctx.timerService(),
+                    a -> ctx.output(MISSING, a));
+        }
         state.update(s);
     }
 }

@@ -6,6 +6,7 @@ import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
+import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.operators.TimestampedCollector;
 import org.apache.flink.util.Collector;
@@ -55,7 +56,7 @@ public final class SequenceTracker
      * highest - i}), the counts of the event-time minute being filled, and the readings waiting for
      * the watermark, oldest first.
      */
-    public static final class Track {
+    public static final class Track extends SensorExpiry.Expiring {
         public long highest = SensorReading.NO_SEQ;
         public long[] bits = new long[SEQ_WINDOW / 64];
         public long lastTime = Long.MIN_VALUE;
@@ -109,12 +110,7 @@ public final class SequenceTracker
 
     @Override
     public void open(OpenContext context) {
-        state =
-                getRuntimeContext()
-                        .getState(
-                                StateTtl.expireAfter(
-                                        new ValueStateDescriptor<>("track", Track.class),
-                                        stateTtlMillis));
+        state = getRuntimeContext().getState(new ValueStateDescriptor<>("track", Track.class));
         var metrics = getRuntimeContext().getMetricGroup();
         lateCount = metrics.counter("readingsLate");
         futureCount = metrics.counter("readingsFuture");
@@ -153,6 +149,7 @@ public final class SequenceTracker
                 ctx.timerService().registerEventTimeTimer(r.timestamp());
             }
         }
+        SensorExpiry.touch(t, stateTtlMillis, ctx.timerService());
         state.update(t);
     }
 
@@ -161,6 +158,14 @@ public final class SequenceTracker
             throws Exception {
         Track t = state.value();
         if (t == null) {
+            return;
+        }
+        if (ctx.timeDomain() == TimeDomain.PROCESSING_TIME) {
+            if (SensorExpiry.expired(t, time, stateTtlMillis, ctx.timerService())) {
+                state.clear();
+            } else {
+                state.update(t);
+            }
             return;
         }
         while (t.pending.length > 0 && t.pending[0].timestamp() <= time) {

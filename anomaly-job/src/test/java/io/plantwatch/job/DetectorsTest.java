@@ -236,7 +236,7 @@ class DetectorsTest {
         // 30 s after the first reading the timer fires, but the sensor spoke 11 s ago: re-armed.
         h.setProcessingTime(31_000);
         assertThat(missing(h)).isEmpty();
-        assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
+        assertThat(h.numProcessingTimeTimers()).isEqualTo(2); // and the hour-long expiry timer
 
         h.setProcessingTime(50_000);
         List<io.plantwatch.model.Alert> open = missing(h);
@@ -245,7 +245,7 @@ class DetectorsTest {
         assertThat(open.get(0).kind()).isEqualTo(AlertKind.MISSING_DATA);
         assertThat(open.get(0).episodeStart()).isEqualTo(Harnesses.T0 + 1000);
         assertThat(open.get(0).detectedAt()).isEqualTo(50_000);
-        assertThat(h.numProcessingTimeTimers()).isZero();
+        assertThat(h.numProcessingTimeTimers()).isEqualTo(1); // the expiry timer
 
         // Still silent: no second OPEN.
         h.setProcessingTime(500_000);
@@ -256,7 +256,7 @@ class DetectorsTest {
         assertThat(resolved).hasSize(1);
         assertThat(resolved.get(0).state()).isEqualTo(io.plantwatch.model.AlertState.RESOLVED);
         assertThat(resolved.get(0).alertId()).isEqualTo(open.get(0).alertId());
-        assertThat(h.numProcessingTimeTimers()).isEqualTo(1);
+        assertThat(h.numProcessingTimeTimers()).isEqualTo(2);
         h.close();
     }
 
@@ -310,6 +310,22 @@ class DetectorsTest {
                         "OUT_OF_RANGE ACTIVE@5000",
                         "OUT_OF_RANGE CLEAR@7000",
                         "SPIKE CLEAR@8000");
+        h.close();
+    }
+
+    @Test
+    void aSilentSensorsDetectorStateIsForgottenAfterTheTtl() throws Exception {
+        var h =
+                Harnesses.onReadings(
+                        new SensorDetectors(
+                                rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"), 60_000));
+        h.open();
+        h.setProcessingTime(0);
+        feed(h, reading(0, 20, 0), reading(1000, 20, 1));
+        assertThat(h.numKeyedStateEntries()).isEqualTo(1);
+        h.setProcessingTime(60_000);
+        assertThat(h.numKeyedStateEntries()).isZero();
+        assertThat(h.numProcessingTimeTimers()).isZero();
         h.close();
     }
 

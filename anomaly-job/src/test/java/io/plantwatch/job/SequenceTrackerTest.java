@@ -220,19 +220,29 @@ class SequenceTrackerTest {
     }
 
     @Test
-    void stateOfASilentSensorExpiresAfterTheTtl() throws Exception {
+    void stateOfASilentSensorIsForgottenAfterTheTtl() throws Exception {
         var ttl = Harnesses.onReadings(new SequenceTracker(Long.MAX_VALUE / 4, 1000));
         ttl.open();
-        ttl.setStateTtlProcessingTime(0);
-        feed(ttl, reading(1000, 1, 1));
+        ttl.setProcessingTime(0);
+        feed(ttl, reading(1000, 1, 1), reading(OTHER, 1000, 1, 1));
         watermark(ttl, 120_000);
-        assertThat(ttl.numKeyedStateEntries()).isEqualTo(1);
+        assertThat(ttl.numKeyedStateEntries()).isEqualTo(2);
+        assertThat(ttl.numProcessingTimeTimers()).as("one expiry timer per sensor").isEqualTo(2);
 
-        ttl.setStateTtlProcessingTime(10_000);
-        // Expired state is invisible: the same seq is no longer known, so it is not a duplicate.
+        // The other sensor speaks at 600 ms: its timer at 1 s re-arms for 1.6 s.
+        ttl.setProcessingTime(600);
+        feed(ttl, reading(OTHER, 121_000, 2, 2));
+        ttl.setProcessingTime(1_000);
+        assertThat(ttl.numKeyedStateEntries()).isEqualTo(1);
+        assertThat(ttl.numProcessingTimeTimers()).isEqualTo(1);
+
+        // The forgotten sensor's seq is no longer known, so it is not taken for a duplicate.
         feed(ttl, reading(130_000, 1, 1));
         watermark(ttl, 200_000);
-        assertThat(drain(ttl)).hasSize(2);
+        assertThat(drain(ttl)).filteredOn(r -> r.sensorId().equals(Harnesses.SENSOR)).hasSize(2);
+        ttl.setProcessingTime(10_000);
+        assertThat(ttl.numKeyedStateEntries()).isZero();
+        assertThat(ttl.numProcessingTimeTimers()).isZero();
         ttl.close();
     }
 

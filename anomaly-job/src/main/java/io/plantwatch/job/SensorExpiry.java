@@ -1,0 +1,48 @@
+package io.plantwatch.job;
+
+import org.apache.flink.streaming.api.TimerService;
+
+/**
+ * Forgets a sensor that went silent for the state TTL, for the two per-reading operators. Flink's
+ * state TTL does the same but, on the heap, wraps every access and sweeps a few entries at each
+ * one, about a quarter of the job's CPU at these rates; here a reading only notes the time, and one
+ * processing-time timer per sensor re-arms itself from that note about once per TTL.
+ */
+public final class SensorExpiry {
+    private SensorExpiry() {}
+
+    /** Per-sensor state that expires: when it was last touched and when its timer is due. */
+    public abstract static class Expiring {
+        public long touchedAt;
+        public long expiryAt;
+    }
+
+    /** A reading arrived: note the time; arm the timer if none is. */
+    static void touch(Expiring s, long ttlMillis, TimerService timers) {
+        if (ttlMillis <= 0) {
+            return;
+        }
+        s.touchedAt = timers.currentProcessingTime();
+        if (s.expiryAt == 0) {
+            s.expiryAt = s.touchedAt + ttlMillis;
+            timers.registerProcessingTimeTimer(s.expiryAt);
+        }
+    }
+
+    /**
+     * A processing-time timer fired at {@code time}: true when the sensor has been silent for the
+     * TTL and its state is to be cleared; otherwise re-arms from the last reading if this was the
+     * expiry timer.
+     */
+    static boolean expired(Expiring s, long time, long ttlMillis, TimerService timers) {
+        if (ttlMillis <= 0 || s.expiryAt == 0 || time < s.expiryAt) {
+            return false;
+        }
+        if (time >= s.touchedAt + ttlMillis) {
+            return true;
+        }
+        s.expiryAt = s.touchedAt + ttlMillis;
+        timers.registerProcessingTimeTimer(s.expiryAt);
+        return false;
+    }
+}
