@@ -19,17 +19,17 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  * in, alerts, late readings and completeness reports out. Sources and sinks are the caller's.
  *
  * <pre>
- * readings -keyBy sensor-> SequenceTracker (late/future aside, de-duplicate, order, count)
- *   -> SensorDetectors: features, rate of change, flatline, baseline ----+-keyBy-> AlertLifecycle -> alerts
+ * readings -keyBy sensor-> SensorDetectors: SequenceTracker (late/future aside, de-duplicate,
+ *   order, count), then features, rate of change, flatline, baseline ---+-keyBy-> AlertLifecycle -> alerts
  *        | observations -> CEP spike / out-of-range (one per shape) -----+
  *        | missing data (processing time) -----------------------------------------------------> alerts
  * </pre>
  *
  * After the first keyBy, every per-sensor step stays on the same subtask and is chained
- * (reinterpretAsKeyedStream): a reading crosses the network once, not once per detector. Every
- * stateful operator has a stable uid so savepoints survive upgrades; the CEP operators' uids name
- * their shape, so a rules change that adds a shape needs {@code --allowNonRestoredState} only for
- * the shapes it removes.
+ * (reinterpretAsKeyedStream): a reading crosses the network once, not once per detector, and its
+ * state is looked up once ({@link SensorDetectors}). Every stateful operator has a stable uid so
+ * savepoints survive upgrades; the CEP operators' uids name their shape, so a rules change that
+ * adds a shape needs {@code --allowNonRestoredState} only for the shapes it removes.
  */
 public final class AnomalyPipeline {
     private AnomalyPipeline() {}
@@ -58,19 +58,13 @@ public final class AnomalyPipeline {
      */
     public static Outputs build(DataStream<SensorReading> readings, Settings s, RuleBook rules) {
         long ttl = s.stateTtlMillis();
-        SingleOutputStreamOperator<SensorReading> ordered =
-                readings.keyBy(new ReadingKey(), Types.STRING)
-                        .process(
-                                new SequenceTracker(s.maxFutureSkewMillis(), ttl),
-                                SensorReadingTypeInfo.INSTANCE)
-                        .uid("sequence-tracker")
-                        .name("Late, duplicates, order, completeness");
-        KeyedStream<SensorReading, String> bySensor = sameKeys(ordered, new ReadingKey());
-
         SingleOutputStreamOperator<Signal> detected =
-                bySensor.process(new SensorDetectors(rules, ttl))
+                readings.keyBy(new ReadingKey(), Types.STRING)
+                        .process(new SensorDetectors(rules, s.maxFutureSkewMillis(), ttl))
                         .uid("sensor-detectors")
-                        .name("Detectors: features, rate of change, flatline, baseline, missing");
+                        .name(
+                                "Late, duplicates, order, completeness; detectors: features, rate"
+                                        + " of change, flatline, baseline, missing");
         DataStream<Observation> observations = detected.getSideOutput(SensorDetectors.OBSERVATIONS);
         DataStream<Signal> signals = detected;
 
@@ -79,7 +73,9 @@ public final class AnomalyPipeline {
             PatternShape shape = spikeShapes.get(i);
             int index = i;
             DataStream<Observation> mine =
-                    observations.filter(o -> o.spikeShape() == index).name("Spike shape " + shape);
+                    observations
+                            .process(new PatternInput(true, index), observations.getType())
+                            .name("Spike shape " + shape);
             signals =
                     signals.union(
                             CEP.pattern(
@@ -96,7 +92,7 @@ public final class AnomalyPipeline {
             int index = i;
             DataStream<Observation> mine =
                     observations
-                            .filter(o -> o.rangeShape() == index)
+                            .process(new PatternInput(false, index), observations.getType())
                             .name("Out-of-range shape " + shape);
             signals =
                     signals.union(
@@ -115,10 +111,10 @@ public final class AnomalyPipeline {
                         .name("Alert lifecycle");
         DataStream<Alert> missing = detected.getSideOutput(SensorDetectors.MISSING);
         return new Outputs(
-                ordered,
+                detected.getSideOutput(SensorDetectors.READINGS),
                 lifecycle.union(missing),
-                ordered.getSideOutput(SequenceTracker.LATE),
-                ordered.getSideOutput(SequenceTracker.COMPLETENESS));
+                detected.getSideOutput(SequenceTracker.LATE),
+                detected.getSideOutput(SequenceTracker.COMPLETENESS));
     }
 
     private static <T> KeyedStream<T, String> sameKeys(

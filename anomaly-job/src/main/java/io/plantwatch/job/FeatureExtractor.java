@@ -131,14 +131,22 @@ public final class FeatureExtractor {
             }
         }
         // The patterns match runs of consecutive high (or outside) readings. Any other reading
-        // only ends a run, so the patterns need the first one after a run and none of the rest:
-        // in a healthy plant CEP then buffers, sorts and steps almost nothing.
-        boolean send = spikeHigh || outside || f.sentHigh || f.sentOutside;
+        // only ends a run, so a pattern needs the first one after a run and none of the rest: in
+        // a healthy plant CEP then buffers, sorts and steps almost nothing. Each pattern gets only
+        // its own runs (shape -1 keeps an observation from the other's input).
+        boolean sendSpike = spikeHigh || f.sentHigh;
+        boolean sendRange = outside || f.sentOutside;
         f.sentHigh = spikeHigh;
         f.sentOutside = outside;
-        if (send) {
+        if (sendSpike || sendRange) {
             observations.accept(
-                    new Observation(r, spikeShape, spikeHigh, spikeBase, rangeShape, outside));
+                    new Observation(
+                            r,
+                            sendSpike ? spikeShape : -1,
+                            spikeHigh,
+                            spikeBase,
+                            sendRange ? rangeShape : -1,
+                            outside));
         }
         return f;
     }

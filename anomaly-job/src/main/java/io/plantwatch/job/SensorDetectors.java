@@ -11,75 +11,109 @@ import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.operators.TimestampedCollector;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * Every per-reading detector of a sensor in one keyed step, after the {@link SequenceTracker}: the
- * features for the CEP patterns ({@link FeatureExtractor}), rate of change, flatline, the
- * statistical baseline and missing data. Each is its own small class; this operator holds their
- * per-sensor state as one value, so a reading costs one state lookup, one TTL check and one rule
- * lookup instead of one of each per detector (they were five operators, and that bookkeeping was
- * most of the job's CPU).
+ * Every per-reading step of a sensor in one keyed operator: first the {@link SequenceTracker} (late
+ * and future readings aside, duplicates dropped, event-time order, completeness), then, for each
+ * reading it releases, the features for the CEP patterns ({@link FeatureExtractor}), rate of
+ * change, flatline, the statistical baseline and missing data. Each is its own small class; this
+ * operator holds their per-sensor state as one value, so a reading costs one state lookup, one
+ * expiry note and one rule lookup instead of one of each per step (they were six operators, and
+ * that bookkeeping was most of the job's CPU).
  *
- * <p>Signals (levels and onsets) are the main output, for the {@link AlertLifecycle}; the CEP
- * patterns' input is {@link #OBSERVATIONS}; missing data keeps its own lifecycle in processing time
- * and emits alerts on {@link #MISSING}.
+ * <p>Signals (levels and onsets) are the main output, for the {@link AlertLifecycle}, stamped with
+ * the event time of the reading they come from; the readings detected on are {@link #READINGS}; the
+ * CEP patterns' input is {@link #OBSERVATIONS} (a side output takes the timestamp of the record or
+ * timer being processed, not of the released reading, so the patterns' input is re-stamped before
+ * them); missing data keeps its own lifecycle in processing time and emits alerts on {@link
+ * #MISSING}; late readings and completeness reports are on {@link SequenceTracker#LATE} and {@link
+ * SequenceTracker#COMPLETENESS}.
  */
 public final class SensorDetectors extends KeyedProcessFunction<String, SensorReading, Signal> {
     private static final long serialVersionUID = 1L;
 
+    public static final OutputTag<SensorReading> READINGS =
+            new OutputTag<>("readings", SensorReadingTypeInfo.INSTANCE);
     public static final OutputTag<Observation> OBSERVATIONS = new OutputTag<>("observations") {};
     public static final OutputTag<Alert> MISSING = new OutputTag<>("missing-data") {};
 
     private final RuleBook book;
     private final List<PatternShape> spikeShapes;
     private final List<PatternShape> rangeShapes;
+    private final long maxFutureSkewMillis;
     private final long stateTtlMillis;
     private transient RuleCache rules;
+    private transient SequenceTracker tracker;
     private transient ValueState<State> state;
 
-    /** One sensor's state of every detector; null where the sensor's rules leave one off. */
+    /** One sensor's state of every step; null where the sensor's rules leave a detector off. */
     public static final class State extends SensorExpiry.Expiring {
+        public SequenceTracker.Track track = new SequenceTracker.Track();
         public FeatureExtractor.Features features;
         public RateOfChangeDetector.Window rate;
         public FlatlineDetector.Run flatline;
         public BaselineDetector.Baseline baseline;
         public MissingDataDetector.Silence silence;
 
+        /**
+         * The sensor's resolved rules, looked up once rather than per reading (a shared map of
+         * every sensor, a cache miss each time). Not checkpointed: a restore or a copy looks them
+         * up again, so a changed rules file takes effect on restart.
+         */
+        transient DetectorRules rules;
+
         public State() {}
     }
 
-    public SensorDetectors(RuleBook book, long stateTtlMillis) {
+    /**
+     * @param maxFutureSkewMillis readings stamped further ahead of the wall clock are set aside
+     * @param stateTtlMillis a sensor silent this long is forgotten; 0 keeps state forever
+     */
+    public SensorDetectors(RuleBook book, long maxFutureSkewMillis, long stateTtlMillis) {
         this.book = book;
         this.spikeShapes = book.spikeShapes();
         this.rangeShapes = book.outOfRangeShapes();
+        this.maxFutureSkewMillis = maxFutureSkewMillis;
         this.stateTtlMillis = stateTtlMillis;
     }
 
     @Override
     public void open(OpenContext context) {
         rules = new RuleCache(book);
+        tracker = new SequenceTracker(maxFutureSkewMillis, getRuntimeContext().getMetricGroup());
         state = getRuntimeContext().getState(new ValueStateDescriptor<>("detectors", State.class));
     }
 
     @Override
     public void processElement(SensorReading r, Context ctx, Collector<Signal> out)
             throws Exception {
-        DetectorRules rs = rules.rulesFor(r);
-        boolean features = rs.spike() != null || rs.outOfRange() != null;
-        if (!features
-                && rs.rateOfChange() == null
-                && rs.flatline() == null
-                && rs.baseline() == null
-                && rs.missingData() == null) {
-            return;
-        }
         State s = state.value();
         if (s == null) {
             s = new State();
         }
-        if (features) {
+        State sensor = s;
+        tracker.onReading(s.track, r, ctx, released -> detect(released, sensor, ctx, out));
+        SensorExpiry.touch(s, stateTtlMillis, ctx.timerService());
+        state.update(s);
+    }
+
+    /** The detectors on one released reading, in event-time order. */
+    private void detect(SensorReading r, State s, Context ctx, Collector<Signal> out)
+            throws Exception {
+        if (out instanceof TimestampedCollector<Signal> stamped) {
+            // A timer or another reading can release this one; its signals carry its own time.
+            stamped.setAbsoluteTimestamp(r.timestamp());
+        }
+        ctx.output(READINGS, r);
+        DetectorRules rs = s.rules;
+        if (rs == null) {
+            rs = rules.rulesFor(r);
+            s.rules = rs;
+        }
+        if (rs.spike() != null || rs.outOfRange() != null) {
             s.features =
                     FeatureExtractor.onReading(
                             s.features,
@@ -108,14 +142,17 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
                             ctx.timerService(),
                             a -> ctx.output(MISSING, a));
         }
-        SensorExpiry.touch(s, stateTtlMillis, ctx.timerService());
-        state.update(s);
     }
 
     @Override
     public void onTimer(long time, OnTimerContext ctx, Collector<Signal> out) throws Exception {
         State s = state.value();
-        if (s == null || ctx.timeDomain() != TimeDomain.PROCESSING_TIME) {
+        if (s == null) {
+            return;
+        }
+        if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
+            tracker.onEventTime(s.track, time, ctx, released -> detect(released, s, ctx, out));
+            state.update(s);
             return;
         }
         if (SensorExpiry.expired(s, time, stateTtlMillis, ctx.timerService())) {
@@ -126,7 +163,10 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
             MissingDataDetector.onTimer(
                     s.silence,
                     time,
-                    rules.rulesFor(MissingDataDetector.lastReading(s.silence)).missingData(),
+                    (s.rules != null
+                                    ? s.rules
+                                    : rules.rulesFor(MissingDataDetector.lastReading(s.silence)))
+                            .missingData(),
                     ctx.timerService(),
                     a -> ctx.output(MISSING, a));
         }

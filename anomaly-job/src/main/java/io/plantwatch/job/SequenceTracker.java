@@ -2,21 +2,17 @@ package io.plantwatch.job;
 
 import io.plantwatch.model.SensorReading;
 import java.util.Arrays;
-import org.apache.flink.api.common.functions.OpenContext;
-import org.apache.flink.api.common.state.ValueState;
-import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.metrics.Counter;
-import org.apache.flink.streaming.api.TimeDomain;
+import org.apache.flink.metrics.MetricGroup;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
-import org.apache.flink.streaming.api.operators.TimestampedCollector;
-import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
 /**
- * The first keyed step for every sensor: sets aside readings that are late or stamped in the
- * future, drops duplicates by (sensor, seq), and releases the rest in event-time order, so every
- * detector after it sees one sensor's readings in order and once. From the sequence numbers it
- * counts per event-time minute what was received, missing and doubled ({@link CompletenessReport}).
+ * The first step for every sensor's reading, run inside {@link SensorDetectors}: sets aside
+ * readings that are late or stamped in the future, drops duplicates by (sensor, seq), and releases
+ * the rest in event-time order, so every detector after it sees one sensor's readings in order and
+ * once. From the sequence numbers it counts per event-time minute what was received, missing and
+ * doubled ({@link CompletenessReport}).
  *
  * <p>A reading whose sequence number follows the last released one is released at once: the device
  * stamps both from the same clock, so nothing that arrives later can belong before it. Only
@@ -25,12 +21,11 @@ import org.apache.flink.util.OutputTag;
  * almost every reading takes the first path, which costs no timer and no buffer, and the detectors
  * see it without waiting for the watermark.
  *
- * <p>Readings without a sequence number are de-duplicated by (time, value). All per-sensor state is
- * one value ({@link Track}), so a state access is one lookup and the TTL sweeps one entry.
+ * <p>Readings without a sequence number are de-duplicated by (time, value). The per-sensor state
+ * ({@link Track}) is part of the sensor's one state value, so tracking and detecting a reading cost
+ * one state lookup together. Released readings go to the {@code release} callback in order.
  */
-public final class SequenceTracker
-        extends KeyedProcessFunction<String, SensorReading, SensorReading> {
-    private static final long serialVersionUID = 1L;
+public final class SequenceTracker {
 
     public static final OutputTag<LateReading> LATE = new OutputTag<>("late") {};
     public static final OutputTag<CompletenessReport> COMPLETENESS =
@@ -43,20 +38,17 @@ public final class SequenceTracker
     private static final SensorReading[] NONE = new SensorReading[0];
 
     private final long maxFutureSkewMillis;
-    private final long stateTtlMillis;
-
-    private transient ValueState<Track> state;
-    private transient Counter lateCount;
-    private transient Counter futureCount;
-    private transient Counter duplicateCount;
-    private transient Counter missingCount;
+    private final Counter lateCount;
+    private final Counter futureCount;
+    private final Counter duplicateCount;
+    private final Counter missingCount;
 
     /**
      * Everything kept per sensor: the sequence numbers seen lately (bit i of {@code bits} is {@code
      * highest - i}), the counts of the event-time minute being filled, and the readings waiting for
      * the watermark, oldest first.
      */
-    public static final class Track extends SensorExpiry.Expiring {
+    public static final class Track {
         public long highest = SensorReading.NO_SEQ;
         public long[] bits = new long[SEQ_WINDOW / 64];
         public long lastTime = Long.MIN_VALUE;
@@ -103,29 +95,26 @@ public final class SequenceTracker
         }
     }
 
-    public SequenceTracker(long maxFutureSkewMillis, long stateTtlMillis) {
+    /**
+     * Counts into {@code metrics}: readingsLate, readingsFuture, readingsDuplicate,
+     * readingsMissing.
+     */
+    SequenceTracker(long maxFutureSkewMillis, MetricGroup metrics) {
         this.maxFutureSkewMillis = maxFutureSkewMillis;
-        this.stateTtlMillis = stateTtlMillis;
-    }
-
-    @Override
-    public void open(OpenContext context) {
-        state = getRuntimeContext().getState(new ValueStateDescriptor<>("track", Track.class));
-        var metrics = getRuntimeContext().getMetricGroup();
         lateCount = metrics.counter("readingsLate");
         futureCount = metrics.counter("readingsFuture");
         duplicateCount = metrics.counter("readingsDuplicate");
         missingCount = metrics.counter("readingsMissing");
     }
 
-    @Override
-    public void processElement(SensorReading r, Context ctx, Collector<SensorReading> out)
+    /** A reading arrived: set it aside, drop it, hold it, or release it (and what it unblocks). */
+    void onReading(
+            Track t,
+            SensorReading r,
+            KeyedProcessFunction<String, ?, ?>.Context ctx,
+            Release release)
             throws Exception {
         long watermark = ctx.timerService().currentWatermark();
-        Track t = state.value();
-        if (t == null) {
-            t = new Track();
-        }
         if (r.timestamp() > ctx.timerService().currentProcessingTime() + maxFutureSkewMillis) {
             futureCount.inc();
             count(ctx, t, watermark == Long.MIN_VALUE ? r.timestamp() : watermark);
@@ -141,51 +130,50 @@ public final class SequenceTracker
             t.late++;
             ctx.output(LATE, new LateReading(r, LateReading.LATE, watermark));
         } else if (t.pending.length == 0 && t.follows(r)) {
-            release(r, t, ctx, out);
+            release(r, t, ctx, release);
         } else {
             t.addPending(r);
-            releaseFollowing(t, ctx, out);
+            releaseFollowing(t, ctx, release);
             if (t.pending.length > 0) {
                 ctx.timerService().registerEventTimeTimer(r.timestamp());
             }
         }
-        SensorExpiry.touch(t, stateTtlMillis, ctx.timerService());
-        state.update(t);
     }
 
-    @Override
-    public void onTimer(long time, OnTimerContext ctx, Collector<SensorReading> out)
+    /** An event-time timer fired: release what the watermark passed, report a finished minute. */
+    void onEventTime(
+            Track t, long time, KeyedProcessFunction<String, ?, ?>.Context ctx, Release release)
             throws Exception {
-        Track t = state.value();
-        if (t == null) {
-            return;
-        }
-        if (ctx.timeDomain() == TimeDomain.PROCESSING_TIME) {
-            if (SensorExpiry.expired(t, time, stateTtlMillis, ctx.timerService())) {
-                state.clear();
-            } else {
-                state.update(t);
-            }
-            return;
-        }
         while (t.pending.length > 0 && t.pending[0].timestamp() <= time) {
-            release(t.removeFirstPending(), t, ctx, out);
+            release(t.removeFirstPending(), t, ctx, release);
         }
-        releaseFollowing(t, ctx, out);
+        releaseFollowing(t, ctx, release);
         if (t.counting && time >= t.minute + MINUTE - 1) {
             report(ctx, t);
         }
-        state.update(t);
+    }
+
+    /** Where released readings go, in event-time order. */
+    @FunctionalInterface
+    interface Release {
+        void accept(SensorReading r) throws Exception;
     }
 
     /** Releases the waiting readings that now follow without a gap. */
-    private void releaseFollowing(Track t, Context ctx, Collector<SensorReading> out) {
+    private void releaseFollowing(
+            Track t, KeyedProcessFunction<String, ?, ?>.Context ctx, Release release)
+            throws Exception {
         while (t.pending.length > 0 && t.follows(t.pending[0])) {
-            release(t.removeFirstPending(), t, ctx, out);
+            release(t.removeFirstPending(), t, ctx, release);
         }
     }
 
-    private void release(SensorReading r, Track t, Context ctx, Collector<SensorReading> out) {
+    private void release(
+            SensorReading r,
+            Track t,
+            KeyedProcessFunction<String, ?, ?>.Context ctx,
+            Release release)
+            throws Exception {
         count(ctx, t, r.timestamp());
         if (!accept(r, t)) {
             duplicateCount.inc();
@@ -197,19 +185,14 @@ public final class SequenceTracker
         t.max = Math.max(t.max, r.value());
         t.sum += r.value();
         t.unit = r.unit();
-        if (out instanceof TimestampedCollector<SensorReading> stamped) {
-            // A timer or another reading can release this one; either would lend it its own
-            // timestamp, and the event-time steps after this one (CEP) read the record's.
-            stamped.setAbsoluteTimestamp(r.timestamp());
-        }
-        out.collect(r);
+        release.accept(r);
     }
 
     /**
      * Makes {@code t} count the minute of {@code time}. A time in a later minute reports the filled
      * one and starts the next; an earlier time counts into the current minute.
      */
-    private static void count(Context ctx, Track t, long time) {
+    private static void count(KeyedProcessFunction<String, ?, ?>.Context ctx, Track t, long time) {
         long start = time - Math.floorMod(time, MINUTE);
         if (t.counting && start > t.minute) {
             report(ctx, t);
@@ -228,7 +211,7 @@ public final class SequenceTracker
         }
     }
 
-    private static void report(Context ctx, Track t) {
+    private static void report(KeyedProcessFunction<String, ?, ?>.Context ctx, Track t) {
         ctx.output(
                 COMPLETENESS,
                 new CompletenessReport(

@@ -1,7 +1,6 @@
 package io.plantwatch.job;
 
 import static io.plantwatch.job.Harnesses.drain;
-import static io.plantwatch.job.Harnesses.feed;
 import static io.plantwatch.job.Harnesses.reading;
 import static io.plantwatch.job.Harnesses.rules;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -9,7 +8,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
 
 /**
@@ -40,6 +41,7 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 1,"
                                                 + " window: 5s}}"),
+                                Long.MAX_VALUE / 4,
                                 TTL));
         h.open();
         // Flat, then +2/s for five seconds, then flat again.
@@ -68,6 +70,7 @@ class DetectorsTest {
                         new SensorDetectors(
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 1, window: 10s}}"),
+                                Long.MAX_VALUE / 4,
                                 TTL));
         h.open();
         for (int s = 0; s < 60; s++) {
@@ -85,6 +88,7 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 2,"
                                                 + " window: 20s}}"),
+                                Long.MAX_VALUE / 4,
                                 TTL));
         h.open();
         // A 10 Hz sensor's first readings: noise of ±1 is a slope of ±20/s over 0.1 s.
@@ -105,6 +109,7 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {flatline: {epsilon: 0.01, duration: 10s,"
                                                 + " count: 5}}"),
+                                Long.MAX_VALUE / 4,
                                 TTL));
         h.open();
         feed(h, reading(0, 20.3, 0), reading(1000, 20.9, 1));
@@ -125,7 +130,9 @@ class DetectorsTest {
         var h =
                 Harnesses.<Signal>onReadings(
                         new SensorDetectors(
-                                rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"), TTL));
+                                rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"),
+                                Long.MAX_VALUE / 4,
+                                TTL));
         h.open();
         for (int s = 0; s < 100; s++) {
             feed(h, reading(s * 1000L, 20 + Math.sin(s) * 0.3, s));
@@ -142,6 +149,7 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {baseline: {alpha: 0.05, k: 5, warmup: 50,"
                                                 + " consecutive: 3}}"),
+                                Long.MAX_VALUE / 4,
                                 TTL));
         h.open();
         java.util.Random noise = new java.util.Random(7);
@@ -175,22 +183,26 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {baseline: {alpha: 0.01, k: 5, warmup: 300,"
                                                 + " consecutive: 3}}"),
+                                Long.MAX_VALUE / 4,
                                 TTL));
         h.open();
         java.util.Random noise = new java.util.Random(11);
-        for (int sensor = 0; sensor < 200; sensor++) {
-            double ar = noise.nextGaussian();
-            for (int i = 0; i < 1000; i++) {
-                ar = 0.9 * ar + Math.sqrt(1 - 0.81) * noise.nextGaussian();
-                feed(
-                        h,
-                        Harnesses.reading(
-                                io.plantwatch.model.SensorId.parse(
-                                        "dresden/press-shop/line-1/press-" + sensor + "/pressure"),
-                                i * 1000L,
-                                6.0 + 0.05 * ar,
-                                i));
+        io.plantwatch.model.SensorId[] sensors = new io.plantwatch.model.SensorId[200];
+        double[] ar = new double[sensors.length];
+        for (int sensor = 0; sensor < sensors.length; sensor++) {
+            sensors[sensor] =
+                    io.plantwatch.model.SensorId.parse(
+                            "dresden/press-shop/line-1/press-" + sensor + "/pressure");
+            ar[sensor] = noise.nextGaussian();
+        }
+        for (int i = 0; i < 1000; i++) {
+            SensorReading[] second = new SensorReading[sensors.length];
+            for (int sensor = 0; sensor < sensors.length; sensor++) {
+                ar[sensor] = 0.9 * ar[sensor] + Math.sqrt(1 - 0.81) * noise.nextGaussian();
+                second[sensor] =
+                        Harnesses.reading(sensors[sensor], i * 1000L, 6.0 + 0.05 * ar[sensor], i);
             }
+            feed(h, second);
         }
         assertThat(describe(drain(h))).isEmpty();
         h.close();
@@ -204,6 +216,7 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {baseline: {alpha: 0.02, k: 6, warmup: 120,"
                                                 + " consecutive: 3}}"),
+                                Long.MAX_VALUE / 4,
                                 TTL));
         h.open();
         java.util.Random noise = new java.util.Random(3);
@@ -227,7 +240,10 @@ class DetectorsTest {
             throws Exception {
         var h =
                 Harnesses.onReadings(
-                        new SensorDetectors(rules("defaults: {missing-data: {after: 30s}}"), TTL));
+                        new SensorDetectors(
+                                rules("defaults: {missing-data: {after: 30s}}"),
+                                Long.MAX_VALUE / 4,
+                                TTL));
         h.open();
         h.setProcessingTime(1_000);
         feed(h, reading(0, 20, 0));
@@ -269,6 +285,7 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {spike: {delta: 10, within: 3s},"
                                                 + " out-of-range: {high: 100, deadband: 5}}"),
+                                Long.MAX_VALUE / 4,
                                 TTL));
         h.open();
         feed(
@@ -318,25 +335,49 @@ class DetectorsTest {
         var h =
                 Harnesses.onReadings(
                         new SensorDetectors(
-                                rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"), 60_000));
+                                rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"),
+                                Long.MAX_VALUE / 4,
+                                60_000));
         h.open();
         h.setProcessingTime(0);
         feed(h, reading(0, 20, 0), reading(1000, 20, 1));
+        Harnesses.watermark(h, 60_000); // the minute's completeness report
         assertThat(h.numKeyedStateEntries()).isEqualTo(1);
         h.setProcessingTime(60_000);
         assertThat(h.numKeyedStateEntries()).isZero();
         assertThat(h.numProcessingTimeTimers()).isZero();
+        assertThat(h.numEventTimeTimers()).isZero();
         h.close();
     }
 
     @Test
-    void aSensorWithoutRulesCostsNoState() throws Exception {
-        var h = Harnesses.<Signal>onReadings(new SensorDetectors(rules("{}"), TTL));
+    void aSensorWithoutRulesIsTrackedButCostsNoDetector() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new SensorDetectors(rules("{}"), Long.MAX_VALUE / 4, TTL));
         h.open();
-        feed(h, reading(0, 1, 0), reading(1000, 1, 1));
+        feed(h, reading(0, 1, 0), reading(1000, 1000, 1));
         assertThat(drain(h)).isEmpty();
-        assertThat(h.numKeyedStateEntries()).isZero();
+        assertThat(h.getSideOutput(SensorDetectors.READINGS)).hasSize(2);
+        assertThat(h.getSideOutput(SensorDetectors.OBSERVATIONS)).isNull();
+        assertThat(h.numProcessingTimeTimers()).as("the expiry timer only").isEqualTo(1);
         h.close();
+    }
+
+    /**
+     * Feeds readings, then moves the watermark to the newest of them: the tracker in front of the
+     * detectors holds a sensor's first reading until the watermark passes it.
+     */
+    private static void feed(
+            KeyedOneInputStreamOperatorTestHarness<String, SensorReading, ?> h,
+            SensorReading... readings)
+            throws Exception {
+        Harnesses.feed(h, readings);
+        long newest = Long.MIN_VALUE;
+        for (SensorReading r : readings) {
+            newest = Math.max(newest, r.timestamp());
+        }
+        h.processWatermark(new Watermark(newest));
     }
 
     static SensorReading r(long t, double v) {

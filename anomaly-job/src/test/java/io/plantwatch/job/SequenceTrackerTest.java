@@ -2,7 +2,6 @@ package io.plantwatch.job;
 
 import static io.plantwatch.job.Harnesses.OTHER;
 import static io.plantwatch.job.Harnesses.T0;
-import static io.plantwatch.job.Harnesses.drain;
 import static io.plantwatch.job.Harnesses.feed;
 import static io.plantwatch.job.Harnesses.reading;
 import static io.plantwatch.job.Harnesses.watermark;
@@ -16,20 +15,34 @@ import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 
+/** The tracker inside {@link SensorDetectors}, with no detector on: what it releases and counts. */
 class SequenceTrackerTest {
     private static final long HOUR = 3_600_000;
-    private KeyedOneInputStreamOperatorTestHarness<String, SensorReading, SensorReading> h;
+    private static final io.plantwatch.job.rules.RuleBook NO_RULES = Harnesses.rules("{}");
+    private KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal> h;
 
     @BeforeEach
     void open() throws Exception {
         // A skew limit far beyond the test's 2026 timestamps unless a test says otherwise.
-        h = Harnesses.onReadings(new SequenceTracker(Long.MAX_VALUE / 4, HOUR));
+        h = Harnesses.onReadings(new SensorDetectors(NO_RULES, Long.MAX_VALUE / 4, HOUR));
         h.open();
     }
 
     @AfterEach
     void close() throws Exception {
         h.close();
+    }
+
+    /** What the tracker released to the detectors since the last call. */
+    private static List<SensorReading> drain(
+            KeyedOneInputStreamOperatorTestHarness<String, SensorReading, ?> harness) {
+        var released = harness.getSideOutput(SensorDetectors.READINGS);
+        if (released == null) {
+            return List.of();
+        }
+        List<SensorReading> out = released.stream().map(StreamRecord::getValue).toList();
+        released.clear();
+        return out;
     }
 
     private List<Long> seqs(List<SensorReading> out) {
@@ -81,15 +94,24 @@ class SequenceTrackerTest {
     }
 
     @Test
-    void outputCarriesEachReadingsOwnTimestamp() throws Exception {
-        feed(h, reading(2000, 2, 2), reading(1000, 1, 1));
-        watermark(h, 5000);
+    void signalsCarryTheEventTimeOfTheReadingTheyComeFromNotOfWhatReleasedIt() throws Exception {
+        var detecting =
+                Harnesses.<Signal>onReadings(
+                        new SensorDetectors(
+                                Harnesses.rules("defaults: {out-of-range: {high: 1.5}}"),
+                                Long.MAX_VALUE / 4,
+                                HOUR));
+        detecting.open();
+        // Both wait for the watermark (the first of a sensor); 2 at 2 s is out of range.
+        feed(detecting, reading(2000, 2, 2), reading(1000, 1, 1));
+        watermark(detecting, 5000);
         List<Long> stamps =
-                h.getOutput().stream()
+                detecting.getOutput().stream()
                         .filter(StreamRecord.class::isInstance)
                         .map(o -> ((StreamRecord<?>) o).getTimestamp())
                         .toList();
-        assertThat(stamps).containsExactly(T0 + 1000, T0 + 2000);
+        assertThat(stamps).containsExactly(T0 + 2000);
+        detecting.close();
     }
 
     @Test
@@ -129,7 +151,7 @@ class SequenceTrackerTest {
 
     @Test
     void setsAsideReadingsStampedTooFarAheadOfTheClockWithReasonFuture() throws Exception {
-        var guarded = Harnesses.onReadings(new SequenceTracker(60_000, HOUR));
+        var guarded = Harnesses.onReadings(new SensorDetectors(NO_RULES, 60_000, HOUR));
         guarded.open();
         guarded.setProcessingTime(T0);
         feed(guarded, reading(61_000, 1, 1), reading(59_000, 2, 2));
@@ -221,7 +243,7 @@ class SequenceTrackerTest {
 
     @Test
     void stateOfASilentSensorIsForgottenAfterTheTtl() throws Exception {
-        var ttl = Harnesses.onReadings(new SequenceTracker(Long.MAX_VALUE / 4, 1000));
+        var ttl = Harnesses.onReadings(new SensorDetectors(NO_RULES, Long.MAX_VALUE / 4, 1000));
         ttl.open();
         ttl.setProcessingTime(0);
         feed(ttl, reading(1000, 1, 1), reading(OTHER, 1000, 1, 1));
