@@ -66,6 +66,13 @@ public final class RuleBook implements Serializable {
     private final List<Kind> kinds;
     private final List<Override> overrides;
 
+    /**
+     * Built rules by what they are made of: the sensor's kind and the overrides that match it.
+     * Building (merging layers, parsing numbers and durations) cost far more than matching, and a
+     * plant's sensors share a handful of combinations.
+     */
+    private transient Map<List<Integer>, DetectorRules> built;
+
     private RuleBook(
             String source,
             Map<String, Map<String, String>> defaults,
@@ -242,13 +249,28 @@ public final class RuleBook implements Serializable {
     /** The rules for one sensor whose readings come in {@code unit}. */
     public DetectorRules resolve(String sensorId, String unit) {
         Kind kind = kindOf(sensorId, unit);
-        List<Override> matching = new ArrayList<>();
-        for (Override o : overrides) {
-            if (o.match().matches(sensorId)) {
-                matching.add(o);
+        List<Integer> recipe = new ArrayList<>();
+        recipe.add(kinds.indexOf(kind));
+        for (int i = 0; i < overrides.size(); i++) {
+            if (overrides.get(i).match().matches(sensorId)) {
+                recipe.add(i);
             }
         }
-        return build(merge(kind, matching), "sensor " + sensorId);
+        Map<List<Integer>, DetectorRules> memo = built;
+        if (memo == null) {
+            memo = new java.util.concurrent.ConcurrentHashMap<>();
+            built = memo;
+        }
+        DetectorRules rules = memo.get(recipe);
+        if (rules == null) {
+            List<Override> matching = new ArrayList<>();
+            for (int i = 1; i < recipe.size(); i++) {
+                matching.add(overrides.get(recipe.get(i)));
+            }
+            rules = build(merge(kind, matching), "sensor " + sensorId);
+            memo.put(recipe, rules);
+        }
+        return rules;
     }
 
     /**

@@ -56,6 +56,19 @@ class RuleBookTest {
     }
 
     @Test
+    void sensorsOfTheSameKindAndOverridesShareTheirBuiltRulesAndOthersDoNot() {
+        RuleBook book = shipped();
+        DetectorRules press = book.resolve(PRESS, "degC");
+        assertThat(book.resolve("kiel/hall-2/line-7/press-9/oil-temp", "degC")).isSameAs(press);
+        assertThat(book.resolve("kiel/hall-2/line-7/press-9/coolant-temp", "degC"))
+                .isNotEqualTo(press);
+        DetectorRules oven = book.resolve(OVEN, "degC");
+        assertThat(oven).isNotEqualTo(press);
+        assertThat(book.resolve(OVEN, "degC")).isSameAs(oven);
+        assertThat(book.resolve("s/a/l/m/bearing", "mm/s")).isNotEqualTo(press);
+    }
+
+    @Test
     void sensorOverridesChangeOnlyTheKeysTheyName() {
         DetectorRules oven = shipped().resolve(OVEN, "degC");
         assertThat(oven.outOfRange().low()).isEqualTo(150);
