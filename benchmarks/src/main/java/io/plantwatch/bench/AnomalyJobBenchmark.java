@@ -67,11 +67,17 @@ public final class AnomalyJobBenchmark {
      * Job settings to compare, e.g. {@code
      * -Dbench.job=state.backend=hashmap;checkpoint.interval=10s}.
      */
-    private static final Map<String, String> JOB_OVERRIDES = overrides();
+    private static final Map<String, String> JOB_OVERRIDES = overrides("bench.job");
 
-    private static Map<String, String> overrides() {
+    /**
+     * Flink configuration to compare, set after the job's own, e.g. {@code
+     * -Dbench.flink=pipeline.cep.sharedbuffer.cache.entry-slots=0}.
+     */
+    private static final Map<String, String> FLINK_OVERRIDES = overrides("bench.flink");
+
+    private static Map<String, String> overrides(String property) {
         Map<String, String> m = new java.util.LinkedHashMap<>();
-        for (String kv : System.getProperty("bench.job", "").split(";")) {
+        for (String kv : System.getProperty(property, "").split(";")) {
             int eq = kv.indexOf('=');
             if (eq > 0) {
                 m.put(kv.substring(0, eq).trim(), kv.substring(eq + 1).trim());
@@ -138,6 +144,7 @@ public final class AnomalyJobBenchmark {
                         + Runtime.getRuntime().availableProcessors()
                         + " cores, job settings "
                         + (JOB_OVERRIDES.isEmpty() ? "as shipped" : JOB_OVERRIDES)
+                        + (FLINK_OVERRIDES.isEmpty() ? "" : ", Flink " + FLINK_OVERRIDES)
                         + ")");
         rows.forEach(System.out::println);
     }
@@ -212,6 +219,7 @@ public final class AnomalyJobBenchmark {
         int restPort = io.plantwatch.infra.Loopback.freePorts(1)[0];
         conf.setString("rest.bind-port", Integer.toString(restPort));
         conf.setString("metrics.fetcher.update-interval", "200 ms");
+        FLINK_OVERRIDES.forEach(conf::setString);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         if (rules == null) {
@@ -405,9 +413,9 @@ public final class AnomalyJobBenchmark {
         flags.put("checkpoint.dir", root.resolve(name).toUri().toString());
         flags.putAll(JOB_OVERRIDES);
         JobSettings s = JobSettings.load(null, Map.of(), flags);
-        StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(
-                        AnomalyJob.flinkConfiguration(s));
+        Configuration conf = AnomalyJob.flinkConfiguration(s);
+        FLINK_OVERRIDES.forEach(conf::setString);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
         AnomalyJob.wire(env, s, rules);
         JobClient job = env.executeAsync(name);
