@@ -30,6 +30,11 @@ public final class FeatureExtractor {
 
         public boolean sentOutside;
 
+        /** The current run of high (outside) readings, for the patterns: see {@link Run}. */
+        public Run spikeRun = new Run();
+
+        public Run rangeRun = new Run();
+
         public Features() {}
 
         void dropOlderThan(long time) {
@@ -63,6 +68,39 @@ public final class FeatureExtractor {
             times[tail] = time;
             values[tail] = value;
             size++;
+        }
+    }
+
+    /**
+     * One pattern's current run. A run's first {@code count} readings, closer together than half
+     * the pattern's window, certainly make its match; with {@code skipPastLastEvent} every later
+     * reading of the run can only start another match of the same episode, which the alert
+     * lifecycle ignores. So once that match is certain the rest of the run is not sent: a
+     * 60-reading excursion costs CEP four events instead of sixty. A run whose readings are too far
+     * apart to be sure is sent whole, and CEP decides.
+     */
+    public static final class Run {
+        public boolean in;
+        public long start;
+        public int sent;
+        public boolean matched;
+
+        public Run() {}
+
+        /** A reading of the pattern's condition: true when the pattern still needs it. */
+        boolean onHigh(long time, int count, long withinMillis) {
+            if (!in) {
+                in = true;
+                start = time;
+                sent = 0;
+                matched = false;
+            }
+            if (matched) {
+                return false;
+            }
+            sent++;
+            matched = sent >= count && 2 * (time - start) < withinMillis;
+            return true;
         }
     }
 
@@ -133,11 +171,24 @@ public final class FeatureExtractor {
         // The patterns match runs of consecutive high (or outside) readings. Any other reading
         // only ends a run, so a pattern needs the first one after a run and none of the rest: in
         // a healthy plant CEP then buffers, sorts and steps almost nothing. Each pattern gets only
-        // its own runs (shape -1 keeps an observation from the other's input).
-        boolean sendSpike = spikeHigh || f.sentHigh;
-        boolean sendRange = outside || f.sentOutside;
-        f.sentHigh = spikeHigh;
-        f.sentOutside = outside;
+        // its own runs (shape -1 keeps an observation from the other's input), and of a run only
+        // what can still decide its match (Run).
+        boolean sendSpike;
+        if (spikeHigh) {
+            sendSpike = f.spikeRun.onHigh(r.timestamp(), spike.confirm() + 1, spike.withinMillis());
+        } else {
+            sendSpike = f.sentHigh;
+            f.spikeRun.in = false;
+        }
+        boolean sendRange;
+        if (outside) {
+            sendRange = f.rangeRun.onHigh(r.timestamp(), range.count(), range.withinMillis());
+        } else {
+            sendRange = f.sentOutside;
+            f.rangeRun.in = false;
+        }
+        f.sentHigh = spikeHigh && sendSpike;
+        f.sentOutside = outside && sendRange;
         if (sendSpike || sendRange) {
             observations.accept(
                     new Observation(

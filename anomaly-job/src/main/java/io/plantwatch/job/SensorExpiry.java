@@ -3,9 +3,9 @@ package io.plantwatch.job;
 import org.apache.flink.streaming.api.TimerService;
 
 /**
- * Forgets a sensor that went silent for the state TTL, for the two per-reading operators. Flink's
- * state TTL does the same but, on the heap, wraps every access and sweeps a few entries at each
- * one, about a quarter of the job's CPU at these rates; here a reading only notes the time, and one
+ * Forgets a sensor that went silent for the state TTL, for {@link SensorDetectors}. Flink's state
+ * TTL does the same but, on the heap, wraps every access and sweeps a few entries at each one,
+ * about a quarter of the job's CPU at these rates; here a reading only notes the time, and one
  * processing-time timer per sensor re-arms itself from that note about once per TTL.
  */
 public final class SensorExpiry {

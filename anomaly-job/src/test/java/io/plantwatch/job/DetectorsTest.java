@@ -304,17 +304,19 @@ class DetectorsTest {
                         .map(StreamRecord::getValue)
                         .toList();
         // The patterns get the high or outside readings and the first reading after each run;
-        // the readings at 0, 1 and 4 s could match nothing.
+        // the readings at 0, 1 and 4 s could match nothing. A run stops being sent once its match
+        // is certain (one reading here): 6 s is only the range run's end, and the spike run's
+        // 6 s and 7 s, and 8 s after it, are not sent at all.
         assertThat(obs)
                 .extracting(o -> o.reading().timestamp() - Harnesses.T0)
-                .containsExactly(2000L, 3000L, 5000L, 6000L, 7000L, 8000L);
-        assertThat(obs)
-                .extracting(Observation::spikeHigh)
-                .containsExactly(true, false, true, true, true, false);
+                .containsExactly(2000L, 3000L, 5000L, 6000L);
+        assertThat(obs).extracting(Observation::spikeHigh).containsExactly(true, false, true, true);
+        assertThat(obs).extracting(Observation::spikeShape).containsExactly(0, 0, 0, -1);
         assertThat(obs.get(0).spikeBase()).isEqualTo(50);
         assertThat(obs)
                 .extracting(Observation::outOfRange)
-                .containsExactly(false, false, true, false, false, false);
+                .containsExactly(false, false, true, false);
+        assertThat(obs).extracting(Observation::rangeShape).containsExactly(-1, -1, 0, 0);
         List<String> levels =
                 drain(h).stream()
                         .map(r -> r.kind() + " " + r.type() + "@" + (r.time() - Harnesses.T0))
@@ -327,6 +329,36 @@ class DetectorsTest {
                         "OUT_OF_RANGE ACTIVE@5000",
                         "OUT_OF_RANGE CLEAR@7000",
                         "SPIKE CLEAR@8000");
+        h.close();
+    }
+
+    @Test
+    void aRunStopsGoingToThePatternsOnceItsMatchIsCertainAndASparseRunGoesWhole() throws Exception {
+        var h =
+                Harnesses.onReadings(
+                        new SensorDetectors(
+                                rules(
+                                        "defaults: {out-of-range: {high: 100, count: 3, within: 5s}}"),
+                                Long.MAX_VALUE / 4,
+                                TTL));
+        h.open();
+        // Ten outside readings a second apart: the third is 2 s after the first, under half of
+        // 5 s, so the match is certain there. No partial match is left to end, so the run's end
+        // is not sent either.
+        for (int s = 0; s < 10; s++) {
+            feed(h, reading(s * 1000L, 120, s));
+        }
+        feed(h, reading(10_000, 50, 10));
+        // Then a sparse run, 1.5 s apart: three readings span 3 s, over half of 5 s: not sure.
+        for (int i = 0; i < 6; i++) {
+            feed(h, reading(20_000 + i * 1500L, 120, 11 + i));
+        }
+        feed(h, reading(30_000, 50, 17));
+        assertThat(h.getSideOutput(SensorDetectors.OBSERVATIONS))
+                .extracting(o -> o.getValue().reading().timestamp() - Harnesses.T0)
+                .containsExactly(
+                        0L, 1000L, 2000L, 20_000L, 21_500L, 23_000L, 24_500L, 26_000L, 27_500L,
+                        30_000L);
         h.close();
     }
 
