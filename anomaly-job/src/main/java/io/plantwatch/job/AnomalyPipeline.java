@@ -61,7 +61,7 @@ public final class AnomalyPipeline {
         SingleOutputStreamOperator<Signal> detected =
                 readings.keyBy(new ReadingKey(), Types.STRING)
                         .process(new SensorDetectors(rules, s.maxFutureSkewMillis(), ttl))
-                        .uid("sensor-detectors")
+                        .uid("sensor-detectors-v2")
                         .name(
                                 "Late, duplicates, order, completeness; detectors: features, rate"
                                         + " of change, flatline, baseline, missing");

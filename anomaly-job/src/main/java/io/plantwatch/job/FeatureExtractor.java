@@ -37,9 +37,11 @@ public final class FeatureExtractor {
 
         public Features() {}
 
+        // The deque's capacity is a power of two, so positions wrap with a mask, not a division.
         void dropOlderThan(long time) {
+            int mask = times.length - 1;
             while (size > 0 && times[head] < time) {
-                head = (head + 1) % times.length;
+                head = (head + 1) & mask;
                 size--;
             }
         }
@@ -49,22 +51,24 @@ public final class FeatureExtractor {
         }
 
         void push(long time, double value) {
+            int mask = times.length - 1;
             // Values at or above the new one can never be the minimum again.
-            while (size > 0 && values[(head + size - 1) % values.length] >= value) {
+            while (size > 0 && values[(head + size - 1) & mask] >= value) {
                 size--;
             }
             if (size == times.length) {
                 long[] t = new long[size * 2];
                 double[] v = new double[size * 2];
                 for (int i = 0; i < size; i++) {
-                    t[i] = times[(head + i) % times.length];
-                    v[i] = values[(head + i) % values.length];
+                    t[i] = times[(head + i) & mask];
+                    v[i] = values[(head + i) & mask];
                 }
                 times = t;
                 values = v;
                 head = 0;
+                mask = times.length - 1;
             }
-            int tail = (head + size) % times.length;
+            int tail = (head + size) & mask;
             times[tail] = time;
             values[tail] = value;
             size++;

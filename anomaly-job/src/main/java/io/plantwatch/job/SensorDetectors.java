@@ -49,7 +49,10 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
     private transient SequenceTracker tracker;
     private transient ValueState<State> state;
 
-    /** One sensor's state of every step; null where the sensor's rules leave a detector off. */
+    /**
+     * One sensor's state of every step; null where the sensor's rules leave a detector off. Written
+     * by {@link SensorStateSerializer}, which a new field must be added to.
+     */
     public static final class State extends SensorExpiry.Expiring {
         public SequenceTracker.Track track = new SequenceTracker.Track();
         public FeatureExtractor.Features features;
@@ -84,7 +87,11 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
     public void open(OpenContext context) {
         rules = new RuleCache(book);
         tracker = new SequenceTracker(maxFutureSkewMillis, getRuntimeContext().getMetricGroup());
-        state = getRuntimeContext().getState(new ValueStateDescriptor<>("detectors", State.class));
+        state =
+                getRuntimeContext()
+                        .getState(
+                                new ValueStateDescriptor<>(
+                                        "sensor", SensorStateSerializer.INSTANCE));
     }
 
     @Override

@@ -35,7 +35,7 @@ public final class SequenceTracker {
     static final int SEQ_WINDOW = 256;
 
     private static final long MINUTE = 60_000;
-    private static final SensorReading[] NONE = new SensorReading[0];
+    static final SensorReading[] NONE = new SensorReading[0];
 
     private final long maxFutureSkewMillis;
     private final Counter lateCount;

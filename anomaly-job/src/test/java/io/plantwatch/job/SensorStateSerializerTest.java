@@ -1,0 +1,124 @@
+package io.plantwatch.job;
+
+import static io.plantwatch.job.Harnesses.reading;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.job.rules.DetectorRules;
+import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.junit.jupiter.api.Test;
+
+class SensorStateSerializerTest {
+    private final SensorStateSerializer serializer = SensorStateSerializer.INSTANCE;
+
+    /** A state with every part present and no field at its default. */
+    private static SensorDetectors.State full() {
+        SensorDetectors.State s = new SensorDetectors.State();
+        s.touchedAt = 11;
+        s.expiryAt = 12;
+        SequenceTracker.Track t = s.track;
+        t.highest = 41;
+        t.bits = new long[] {1, 2, 3, 4};
+        t.lastTime = 13;
+        t.lastValue = 1.5;
+        t.counting = true;
+        t.minute = 60_000;
+        t.received = 5;
+        t.missing = 6;
+        t.duplicates = 7;
+        t.late = 8;
+        t.min = -1;
+        t.max = 9;
+        t.sum = 10.5;
+        t.unit = "degC";
+        t.addPending(reading(3000, 30, 43));
+        t.addPending(reading(2000, 20, 42));
+        s.features = new FeatureExtractor.Features();
+        s.features.push(1000, 5);
+        s.features.push(2000, 7);
+        s.features.spikeActive = true;
+        s.features.sentOutside = true;
+        s.features.spikeRun.in = true;
+        s.features.spikeRun.start = 1000;
+        s.features.spikeRun.sent = 2;
+        s.features.rangeRun.matched = true;
+        s.rate = new RateOfChangeDetector.Window();
+        s.rate.times = new long[] {1, 2};
+        s.rate.values = new double[] {3, 4};
+        s.rate.active = true;
+        s.flatline = new FlatlineDetector.Run();
+        s.flatline.start = 14;
+        s.flatline.count = 15;
+        s.flatline.min = 16;
+        s.flatline.max = 17;
+        s.flatline.active = true;
+        s.baseline = new BaselineDetector.Baseline();
+        s.baseline.n = 18;
+        s.baseline.mean = 19;
+        s.baseline.meanAbsDeviation = 20;
+        s.baseline.warmup = new double[] {21, 22};
+        s.baseline.streak = 23;
+        s.baseline.streakStart = 24;
+        s.baseline.active = true;
+        s.silence = new MissingDataDetector.Silence();
+        s.silence.lastSeen = 25;
+        s.silence.lastEventTime = 26;
+        s.silence.lastValue = 27;
+        s.silence.unit = "bar";
+        s.silence.timerAt = 28;
+        s.silence.open = true;
+        s.silence.sensorId = Harnesses.SENSOR.id();
+        return s;
+    }
+
+    @Test
+    void writesAndReadsEveryFieldOfEveryPart() throws Exception {
+        SensorDetectors.State sparse = new SensorDetectors.State();
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        serializer.serialize(full(), out);
+        serializer.serialize(sparse, out);
+
+        DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
+        assertThat(serializer.deserialize(in))
+                .usingRecursiveComparison()
+                .ignoringFields("rules")
+                .isEqualTo(full());
+        assertThat(serializer.deserialize(in)).usingRecursiveComparison().isEqualTo(sparse);
+        assertThat(in.available()).isZero();
+    }
+
+    @Test
+    void aCopyIsDeepAndKeepsTheResolvedRules() {
+        SensorDetectors.State s = full();
+        s.rules = DetectorRules.NONE;
+        SensorDetectors.State c = serializer.copy(s);
+        assertThat(c).usingRecursiveComparison().isEqualTo(s);
+        assertThat(c.rules).isSameAs(DetectorRules.NONE);
+
+        // What the task changes in its copy must not reach the one being checkpointed.
+        c.track.bits[0] = 99;
+        c.features.push(3000, 1);
+        c.features.spikeRun.sent = 9;
+        c.rate.times[0] = 99;
+        c.baseline.warmup[0] = 99;
+        assertThat(s).usingRecursiveComparison().ignoringFields("rules").isEqualTo(full());
+    }
+
+    @Test
+    void aSavepointsSnapshotRestoresTheSameSerializer() throws Exception {
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        TypeSerializerSnapshot.writeVersionedSnapshot(out, serializer.snapshotConfiguration());
+        TypeSerializerSnapshot<SensorDetectors.State> read =
+                TypeSerializerSnapshot.readVersionedSnapshot(
+                        new DataInputDeserializer(out.getCopyOfBuffer()),
+                        getClass().getClassLoader());
+        assertThat(
+                        serializer
+                                .snapshotConfiguration()
+                                .resolveSchemaCompatibility(read)
+                                .isCompatibleAsIs())
+                .isTrue();
+        assertThat(read.restoreSerializer()).isSameAs(serializer);
+    }
+}
