@@ -132,26 +132,8 @@ public final class AnomalyPipeline {
 
         @Override
         public String getKey(SensorReading r) {
-            return keyOf(r);
+            return r.key();
         }
-    }
-
-    /** The last reading whose key this thread built, and that key. */
-    private static final ThreadLocal<Object[]> LAST_KEY =
-            ThreadLocal.withInitial(() -> new Object[2]);
-
-    /**
-     * {@code r.key()}, built once per reading per thread. Every keyed operator of the chain asks
-     * for the key of the same reading object (object reuse), and a freshly built id string must be
-     * hashed anew for every state lookup: a seventh of the job's CPU in a profile.
-     */
-    static String keyOf(SensorReading r) {
-        Object[] last = LAST_KEY.get();
-        if (last[0] != r) {
-            last[0] = r;
-            last[1] = r.key();
-        }
-        return (String) last[1];
     }
 
     static final class ObservationKey implements KeySelector<Observation, String> {
@@ -159,7 +141,7 @@ public final class AnomalyPipeline {
 
         @Override
         public String getKey(Observation o) {
-            return keyOf(o.reading());
+            return o.reading().key();
         }
     }
 

@@ -34,7 +34,7 @@ final class RuleCache {
     }
 
     DetectorRules rulesFor(SensorReading r) {
-        String key = AnomalyPipeline.keyOf(r);
+        String key = r.key();
         DetectorRules rules = bySensor.get(key);
         if (rules == null) {
             rules = INTERNED.computeIfAbsent(book.resolve(key, r.unit()), x -> x);

@@ -53,6 +53,11 @@ public record SensorId(String site, String area, String line, String machine, St
         }
         for (int i = 0; i < level.length(); i++) {
             char c = level.charAt(i);
+            // Every id is checked again wherever it is read, so the common case, printable ASCII
+            // above '/', is one comparison pair.
+            if (c > '/' && c < 0x7f) {
+                continue;
+            }
             if (c == '/' || c == '+' || c == '#' || Character.isISOControl(c)) {
                 return name + " '" + printable(level) + "' contains a forbidden character";
             }
