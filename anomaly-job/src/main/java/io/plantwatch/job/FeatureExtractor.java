@@ -30,10 +30,26 @@ public final class FeatureExtractor {
 
         public boolean sentOutside;
 
+        /**
+         * Whether the last reading was high (outside); kept here rather than in the {@link Run},
+         * which only a high (outside) reading then needs to touch.
+         */
+        public boolean inSpikeRun;
+
+        public boolean inRangeRun;
+
         /** The current run of high (outside) readings, for the patterns: see {@link Run}. */
         public Run spikeRun = new Run();
 
         public Run rangeRun = new Run();
+
+        /**
+         * The sensor's pattern shapes (indexes into the job's shapes), found on its first reading;
+         * not checkpointed, since the rules cannot change while the job runs.
+         */
+        int spikeShape = UNKNOWN;
+
+        int rangeShape = UNKNOWN;
 
         public Features() {}
 
@@ -84,21 +100,21 @@ public final class FeatureExtractor {
      * apart to be sure is sent whole, and CEP decides.
      */
     public static final class Run {
-        public boolean in;
         public long start;
         public int sent;
         public boolean matched;
 
         public Run() {}
 
+        /** The first reading of a run. */
+        void start(long time) {
+            start = time;
+            sent = 0;
+            matched = false;
+        }
+
         /** A reading of the pattern's condition: true when the pattern still needs it. */
         boolean onHigh(long time, int count, long withinMillis) {
-            if (!in) {
-                in = true;
-                start = time;
-                sent = 0;
-                matched = false;
-            }
             if (matched) {
                 return false;
             }
@@ -107,6 +123,8 @@ public final class FeatureExtractor {
             return true;
         }
     }
+
+    private static final int UNKNOWN = -2;
 
     private FeatureExtractor() {}
 
@@ -130,9 +148,12 @@ public final class FeatureExtractor {
         double spikeBase = r.value();
         DetectorRules.Spike spike = rs.spike();
         if (spike != null) {
-            spikeShape =
-                    spikeShapes.indexOf(
-                            new PatternShape(spike.confirm() + 1, spike.withinMillis()));
+            if (f.spikeShape == UNKNOWN) {
+                f.spikeShape =
+                        spikeShapes.indexOf(
+                                new PatternShape(spike.confirm() + 1, spike.withinMillis()));
+            }
+            spikeShape = f.spikeShape;
             f.dropOlderThan(r.timestamp() - spike.withinMillis());
             if (f.size > 0) {
                 spikeBase = f.min();
@@ -156,7 +177,11 @@ public final class FeatureExtractor {
         boolean outside = false;
         DetectorRules.OutOfRange range = rs.outOfRange();
         if (range != null) {
-            rangeShape = rangeShapes.indexOf(new PatternShape(range.count(), range.withinMillis()));
+            if (f.rangeShape == UNKNOWN) {
+                f.rangeShape =
+                        rangeShapes.indexOf(new PatternShape(range.count(), range.withinMillis()));
+            }
+            rangeShape = f.rangeShape;
             outside = r.value() < range.low() || r.value() > range.high();
             boolean inside =
                     r.value() >= range.low() + range.deadband()
@@ -177,20 +202,22 @@ public final class FeatureExtractor {
         // a healthy plant CEP then buffers, sorts and steps almost nothing. Each pattern gets only
         // its own runs (shape -1 keeps an observation from the other's input), and of a run only
         // what can still decide its match (Run).
-        boolean sendSpike;
+        boolean sendSpike = f.sentHigh;
         if (spikeHigh) {
+            if (!f.inSpikeRun) {
+                f.spikeRun.start(r.timestamp());
+            }
             sendSpike = f.spikeRun.onHigh(r.timestamp(), spike.confirm() + 1, spike.withinMillis());
-        } else {
-            sendSpike = f.sentHigh;
-            f.spikeRun.in = false;
         }
-        boolean sendRange;
+        f.inSpikeRun = spikeHigh;
+        boolean sendRange = f.sentOutside;
         if (outside) {
+            if (!f.inRangeRun) {
+                f.rangeRun.start(r.timestamp());
+            }
             sendRange = f.rangeRun.onHigh(r.timestamp(), range.count(), range.withinMillis());
-        } else {
-            sendRange = f.sentOutside;
-            f.rangeRun.in = false;
         }
+        f.inRangeRun = outside;
         f.sentHigh = spikeHigh && sendSpike;
         f.sentOutside = outside && sendRange;
         if (sendSpike || sendRange) {

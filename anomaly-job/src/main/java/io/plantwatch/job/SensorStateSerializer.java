@@ -203,6 +203,8 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         t.rangeActive = f.rangeActive;
         t.sentHigh = f.sentHigh;
         t.sentOutside = f.sentOutside;
+        t.inSpikeRun = f.inSpikeRun;
+        t.inRangeRun = f.inRangeRun;
         t.spikeRun = copy(f.spikeRun);
         t.rangeRun = copy(f.rangeRun);
         return t;
@@ -210,7 +212,6 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
 
     private static FeatureExtractor.Run copy(FeatureExtractor.Run f) {
         FeatureExtractor.Run t = new FeatureExtractor.Run();
-        t.in = f.in;
         t.start = f.start;
         t.sent = f.sent;
         t.matched = f.matched;
@@ -230,12 +231,13 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         out.writeBoolean(f.rangeActive);
         out.writeBoolean(f.sentHigh);
         out.writeBoolean(f.sentOutside);
+        out.writeBoolean(f.inSpikeRun);
+        out.writeBoolean(f.inRangeRun);
         write(f.spikeRun, out);
         write(f.rangeRun, out);
     }
 
     private static void write(FeatureExtractor.Run r, DataOutputView out) throws IOException {
-        out.writeBoolean(r.in);
         out.writeLong(r.start);
         out.writeInt(r.sent);
         out.writeBoolean(r.matched);
@@ -254,6 +256,8 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         f.rangeActive = in.readBoolean();
         f.sentHigh = in.readBoolean();
         f.sentOutside = in.readBoolean();
+        f.inSpikeRun = in.readBoolean();
+        f.inRangeRun = in.readBoolean();
         f.spikeRun = readRun(in);
         f.rangeRun = readRun(in);
         return f;
@@ -261,7 +265,6 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
 
     private static FeatureExtractor.Run readRun(DataInputView in) throws IOException {
         FeatureExtractor.Run r = new FeatureExtractor.Run();
-        r.in = in.readBoolean();
         r.start = in.readLong();
         r.sent = in.readInt();
         r.matched = in.readBoolean();

@@ -39,7 +39,8 @@ class SensorStateSerializerTest {
         s.features.push(2000, 7);
         s.features.spikeActive = true;
         s.features.sentOutside = true;
-        s.features.spikeRun.in = true;
+        s.features.inSpikeRun = true;
+        s.features.inRangeRun = true;
         s.features.spikeRun.start = 1000;
         s.features.spikeRun.sent = 2;
         s.features.rangeRun.matched = true;
