@@ -95,9 +95,10 @@ public final class FeatureExtractor {
      * One pattern's current run. A run's first {@code count} readings, closer together than half
      * the pattern's window, certainly make its match; with {@code skipPastLastEvent} every later
      * reading of the run can only start another match of the same episode, which the alert
-     * lifecycle ignores. So once that match is certain the rest of the run is not sent: a
-     * 60-reading excursion costs CEP four events instead of sixty. A run whose readings are too far
-     * apart to be sure is sent whole, and CEP decides.
+     * lifecycle ignores. So once that match is certain the rest of the run is not sent, nor its end
+     * (no partial match is left for it to break): a 60-reading excursion with a count of 3 costs
+     * CEP three events instead of sixty-one. A run whose readings are too far apart to be sure is
+     * sent whole, and CEP decides.
      */
     public static final class Run {
         public long start;
