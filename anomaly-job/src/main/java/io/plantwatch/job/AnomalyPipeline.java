@@ -39,12 +39,21 @@ public final class AnomalyPipeline {
      *
      * @param maxFutureSkewMillis readings stamped further ahead of the wall clock are set aside
      * @param stateTtlMillis a sensor silent this long is forgotten; 0 keeps state forever
+     * @param readingsOut whether {@link Outputs#readings} is wanted (series storage): handing each
+     *     reading to an output nobody reads still cost a twentieth of the keyed task
      */
-    public record Settings(long maxFutureSkewMillis, long stateTtlMillis) implements Serializable {}
+    public record Settings(long maxFutureSkewMillis, long stateTtlMillis, boolean readingsOut)
+            implements Serializable {
+        /** Without the readings output. */
+        public Settings(long maxFutureSkewMillis, long stateTtlMillis) {
+            this(maxFutureSkewMillis, stateTtlMillis, false);
+        }
+    }
 
     /**
      * What the pipeline produces; the caller decides where each goes. {@code readings} are those
-     * detected on: in event-time order per sensor, without duplicates, late ones left out.
+     * detected on: in event-time order per sensor, without duplicates, late ones left out; null
+     * unless {@link Settings#readingsOut()}.
      */
     public record Outputs(
             DataStream<SensorReading> readings,
@@ -60,7 +69,9 @@ public final class AnomalyPipeline {
         long ttl = s.stateTtlMillis();
         SingleOutputStreamOperator<Signal> detected =
                 readings.keyBy(new ReadingKey(), Types.STRING)
-                        .process(new SensorDetectors(rules, s.maxFutureSkewMillis(), ttl))
+                        .process(
+                                new SensorDetectors(
+                                        rules, s.maxFutureSkewMillis(), ttl, s.readingsOut()))
                         .uid("sensor-detectors-v2")
                         .name(
                                 "Late, duplicates, order, completeness; detectors: features, rate"
@@ -111,7 +122,7 @@ public final class AnomalyPipeline {
                         .name("Alert lifecycle");
         DataStream<Alert> missing = detected.getSideOutput(SensorDetectors.MISSING);
         return new Outputs(
-                detected.getSideOutput(SensorDetectors.READINGS),
+                s.readingsOut() ? detected.getSideOutput(SensorDetectors.READINGS) : null,
                 lifecycle.union(missing),
                 detected.getSideOutput(SequenceTracker.LATE),
                 detected.getSideOutput(SequenceTracker.COMPLETENESS));

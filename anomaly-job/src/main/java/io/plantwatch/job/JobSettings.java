@@ -222,7 +222,8 @@ public final class JobSettings {
 
     /** Settings for the operators, plain values that travel with the job graph. */
     public AnomalyPipeline.Settings pipelineSettings() {
-        return new AnomalyPipeline.Settings(maxFutureSkew().toMillis(), stateTtl().toMillis());
+        return new AnomalyPipeline.Settings(
+                maxFutureSkew().toMillis(), stateTtl().toMillis(), influx() != null);
     }
 
     public Map<String, String> describe() {

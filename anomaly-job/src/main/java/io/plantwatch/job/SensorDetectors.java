@@ -25,12 +25,12 @@ import org.apache.flink.util.OutputTag;
  * that bookkeeping was most of the job's CPU).
  *
  * <p>Signals (levels and onsets) are the main output, for the {@link AlertLifecycle}, stamped with
- * the event time of the reading they come from; the readings detected on are {@link #READINGS}; the
- * CEP patterns' input is {@link #OBSERVATIONS} (a side output takes the timestamp of the record or
- * timer being processed, not of the released reading, so the patterns' input is re-stamped before
- * them); missing data keeps its own lifecycle in processing time and emits alerts on {@link
- * #MISSING}; late readings and completeness reports are on {@link SequenceTracker#LATE} and {@link
- * SequenceTracker#COMPLETENESS}.
+ * the event time of the reading they come from; the readings detected on are {@link #READINGS} when
+ * asked for; the CEP patterns' input is {@link #OBSERVATIONS} (a side output takes the timestamp of
+ * the record or timer being processed, not of the released reading, so the patterns' input is
+ * re-stamped before them); missing data keeps its own lifecycle in processing time and emits alerts
+ * on {@link #MISSING}; late readings and completeness reports are on {@link SequenceTracker#LATE}
+ * and {@link SequenceTracker#COMPLETENESS}.
  */
 public final class SensorDetectors extends KeyedProcessFunction<String, SensorReading, Signal> {
     private static final long serialVersionUID = 1L;
@@ -45,6 +45,7 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
     private final List<PatternShape> rangeShapes;
     private final long maxFutureSkewMillis;
     private final long stateTtlMillis;
+    private final boolean readingsOut;
     private transient RuleCache rules;
     private transient SequenceTracker tracker;
     private transient ValueState<State> state;
@@ -74,9 +75,12 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
     /**
      * @param maxFutureSkewMillis readings stamped further ahead of the wall clock are set aside
      * @param stateTtlMillis a sensor silent this long is forgotten; 0 keeps state forever
+     * @param readingsOut whether released readings go to {@link #READINGS}
      */
-    public SensorDetectors(RuleBook book, long maxFutureSkewMillis, long stateTtlMillis) {
+    public SensorDetectors(
+            RuleBook book, long maxFutureSkewMillis, long stateTtlMillis, boolean readingsOut) {
         this.book = book;
+        this.readingsOut = readingsOut;
         this.spikeShapes = book.spikeShapes();
         this.rangeShapes = book.outOfRangeShapes();
         this.maxFutureSkewMillis = maxFutureSkewMillis;
@@ -114,7 +118,9 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
             // A timer or another reading can release this one; its signals carry its own time.
             stamped.setAbsoluteTimestamp(r.timestamp());
         }
-        ctx.output(READINGS, r);
+        if (readingsOut) {
+            ctx.output(READINGS, r);
+        }
         DetectorRules rs = s.rules;
         if (rs == null) {
             rs = rules.rulesFor(r);

@@ -42,7 +42,8 @@ class DetectorsTest {
                                         "defaults: {rate-of-change: {max-per-second: 1,"
                                                 + " window: 5s}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         // Flat, then +2/s for five seconds, then flat again.
         for (int s = 0; s <= 5; s++) {
@@ -71,7 +72,8 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 1, window: 10s}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         for (int s = 0; s < 60; s++) {
             feed(h, reading(s * 1000L, 20 + (s % 2 == 0 ? 0.5 : -0.5), s));
@@ -89,7 +91,8 @@ class DetectorsTest {
                                         "defaults: {rate-of-change: {max-per-second: 2,"
                                                 + " window: 20s}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         // A 10 Hz sensor's first readings: noise of ±1 is a slope of ±20/s over 0.1 s.
         java.util.Random noise = new java.util.Random(7);
@@ -110,7 +113,8 @@ class DetectorsTest {
                                         "defaults: {flatline: {epsilon: 0.01, duration: 10s,"
                                                 + " count: 5}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         feed(h, reading(0, 20.3, 0), reading(1000, 20.9, 1));
         // Stuck at 21.0 from t=2s: 10 s later (t=12s) both conditions hold.
@@ -132,7 +136,8 @@ class DetectorsTest {
                         new SensorDetectors(
                                 rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         for (int s = 0; s < 100; s++) {
             feed(h, reading(s * 1000L, 20 + Math.sin(s) * 0.3, s));
@@ -150,7 +155,8 @@ class DetectorsTest {
                                         "defaults: {baseline: {alpha: 0.05, k: 5, warmup: 50,"
                                                 + " consecutive: 3}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         java.util.Random noise = new java.util.Random(7);
         long t = 0;
@@ -184,7 +190,8 @@ class DetectorsTest {
                                         "defaults: {baseline: {alpha: 0.01, k: 5, warmup: 300,"
                                                 + " consecutive: 3}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         java.util.Random noise = new java.util.Random(11);
         io.plantwatch.model.SensorId[] sensors = new io.plantwatch.model.SensorId[200];
@@ -217,7 +224,8 @@ class DetectorsTest {
                                         "defaults: {baseline: {alpha: 0.02, k: 6, warmup: 120,"
                                                 + " consecutive: 3}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         java.util.Random noise = new java.util.Random(3);
         int i = 0;
@@ -243,7 +251,8 @@ class DetectorsTest {
                         new SensorDetectors(
                                 rules("defaults: {missing-data: {after: 30s}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         h.setProcessingTime(1_000);
         feed(h, reading(0, 20, 0));
@@ -286,7 +295,8 @@ class DetectorsTest {
                                         "defaults: {spike: {delta: 10, within: 3s},"
                                                 + " out-of-range: {high: 100, deadband: 5}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         feed(
                 h,
@@ -340,7 +350,8 @@ class DetectorsTest {
                                 rules(
                                         "defaults: {out-of-range: {high: 100, count: 3, within: 5s}}"),
                                 Long.MAX_VALUE / 4,
-                                TTL));
+                                TTL,
+                                true));
         h.open();
         // Ten outside readings a second apart: the third is 2 s after the first, under half of
         // 5 s, so the match is certain there. No partial match is left to end, so the run's end
@@ -369,7 +380,8 @@ class DetectorsTest {
                         new SensorDetectors(
                                 rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"),
                                 Long.MAX_VALUE / 4,
-                                60_000));
+                                60_000,
+                                true));
         h.open();
         h.setProcessingTime(0);
         feed(h, reading(0, 20, 0), reading(1000, 20, 1));
@@ -386,13 +398,24 @@ class DetectorsTest {
     void aSensorWithoutRulesIsTrackedButCostsNoDetector() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(rules("{}"), Long.MAX_VALUE / 4, TTL));
+                        new SensorDetectors(rules("{}"), Long.MAX_VALUE / 4, TTL, true));
         h.open();
         feed(h, reading(0, 1, 0), reading(1000, 1000, 1));
         assertThat(drain(h)).isEmpty();
         assertThat(h.getSideOutput(SensorDetectors.READINGS)).hasSize(2);
         assertThat(h.getSideOutput(SensorDetectors.OBSERVATIONS)).isNull();
         assertThat(h.numProcessingTimeTimers()).as("the expiry timer only").isEqualTo(1);
+        h.close();
+    }
+
+    @Test
+    void releasedReadingsGoToTheirOutputOnlyWhenAskedFor() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new SensorDetectors(rules("{}"), Long.MAX_VALUE / 4, TTL, false));
+        h.open();
+        feed(h, reading(0, 1, 0), reading(1000, 2, 1));
+        assertThat(h.getSideOutput(SensorDetectors.READINGS)).isNull();
         h.close();
     }
 

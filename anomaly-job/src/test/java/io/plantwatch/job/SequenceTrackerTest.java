@@ -24,7 +24,7 @@ class SequenceTrackerTest {
     @BeforeEach
     void open() throws Exception {
         // A skew limit far beyond the test's 2026 timestamps unless a test says otherwise.
-        h = Harnesses.onReadings(new SensorDetectors(NO_RULES, Long.MAX_VALUE / 4, HOUR));
+        h = Harnesses.onReadings(new SensorDetectors(NO_RULES, Long.MAX_VALUE / 4, HOUR, true));
         h.open();
     }
 
@@ -100,7 +100,8 @@ class SequenceTrackerTest {
                         new SensorDetectors(
                                 Harnesses.rules("defaults: {out-of-range: {high: 1.5}}"),
                                 Long.MAX_VALUE / 4,
-                                HOUR));
+                                HOUR,
+                                true));
         detecting.open();
         // Both wait for the watermark (the first of a sensor); 2 at 2 s is out of range.
         feed(detecting, reading(2000, 2, 2), reading(1000, 1, 1));
@@ -151,7 +152,7 @@ class SequenceTrackerTest {
 
     @Test
     void setsAsideReadingsStampedTooFarAheadOfTheClockWithReasonFuture() throws Exception {
-        var guarded = Harnesses.onReadings(new SensorDetectors(NO_RULES, 60_000, HOUR));
+        var guarded = Harnesses.onReadings(new SensorDetectors(NO_RULES, 60_000, HOUR, true));
         guarded.open();
         guarded.setProcessingTime(T0);
         feed(guarded, reading(61_000, 1, 1), reading(59_000, 2, 2));
@@ -243,7 +244,8 @@ class SequenceTrackerTest {
 
     @Test
     void stateOfASilentSensorIsForgottenAfterTheTtl() throws Exception {
-        var ttl = Harnesses.onReadings(new SensorDetectors(NO_RULES, Long.MAX_VALUE / 4, 1000));
+        var ttl =
+                Harnesses.onReadings(new SensorDetectors(NO_RULES, Long.MAX_VALUE / 4, 1000, true));
         ttl.open();
         ttl.setProcessingTime(0);
         feed(ttl, reading(1000, 1, 1), reading(OTHER, 1000, 1, 1));

@@ -103,7 +103,8 @@ class SeriesStorageTest {
         AnomalyPipeline.Outputs out =
                 AnomalyPipeline.build(
                         readings,
-                        new AnomalyPipeline.Settings(Duration.ofDays(3650).toMillis(), 3_600_000),
+                        new AnomalyPipeline.Settings(
+                                Duration.ofDays(3650).toMillis(), 3_600_000, true),
                         rules);
         SeriesStorage.sink(out, settings(db.url()), rules);
         String real = System.getenv("INFLUX_URL");
