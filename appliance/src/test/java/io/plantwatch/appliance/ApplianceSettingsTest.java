@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.plantwatch.model.ConfigException;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Map;
@@ -73,16 +71,11 @@ class ApplianceSettingsTest {
 
     @Test
     void runWithABadFileExitsWithCode2AndOneLine() throws Exception {
-        StringWriter err = new StringWriter();
-        int code =
-                Plantwatch.mainWithExitCode(
-                        new PrintWriter(new StringWriter(), true),
-                        new PrintWriter(err, true),
-                        "run",
-                        "--config",
-                        file("influx: {url: influx:8086}\n" + FILES).toString());
-        assertThat(code).isEqualTo(2);
-        assertThat(err.toString().strip())
+        CliRun run =
+                CliRun.plantwatch(
+                        "run", "--config", file("influx: {url: influx:8086}\n" + FILES).toString());
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err().strip())
                 .startsWith("plantwatch run: ")
                 .contains("influx.url must start with http://")
                 .doesNotContain("\n");

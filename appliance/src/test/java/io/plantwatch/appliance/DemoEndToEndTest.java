@@ -2,8 +2,6 @@ package io.plantwatch.appliance;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
@@ -38,12 +36,8 @@ class DemoEndToEndTest {
                 alerting: {config: ../config/alerting-demo.yaml}
                 """
                         .formatted(dir.resolve("data")));
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code =
-                Plantwatch.mainWithExitCode(
-                        new PrintWriter(out, true),
-                        new PrintWriter(err, true),
+        CliRun run =
+                CliRun.plantwatch(
                         "demo",
                         "--duration",
                         "90s",
@@ -54,18 +48,16 @@ class DemoEndToEndTest {
                         "--scenario",
                         "../config/scenario-demo.yaml");
 
-        assertThat(code).as(err.toString()).isZero();
-        List<String> lines = out.toString().lines().toList();
+        assertThat(run.code()).as(run.err()).isZero();
+        List<String> lines = run.out().lines().toList();
         assertThat(lines).anyMatch(l -> l.startsWith("Up in "));
         assertThat(lines).anyMatch(l -> l.startsWith("== Summary"));
         Map<String, Long> result = parse(lines.get(lines.size() - 1));
         assertThat(result.get("injected"))
                 .as("spike, out-of-range, flatline, dropout and drift are injected")
                 .isEqualTo(5);
-        assertThat(result.get("missed")).as(out.toString()).isZero();
-        assertThat(result.get("false_alerts"))
-                .as(out.toString())
-                .isLessThanOrEqualTo(FALSE_ALERT_BOUND);
+        assertThat(result.get("missed")).as(run.out()).isZero();
+        assertThat(result.get("false_alerts")).as(run.out()).isLessThanOrEqualTo(FALSE_ALERT_BOUND);
         assertThat(result.get("p50_ms")).isPositive();
         // Late, duplicate and malformed readings are set aside, and the summary says where.
         assertThat(lines)

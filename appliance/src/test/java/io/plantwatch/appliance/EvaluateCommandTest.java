@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import java.io.PrintWriter;
-import java.io.StringWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import org.junit.jupiter.api.Test;
@@ -33,12 +31,8 @@ class EvaluateCommandTest {
                               ["2014-02-07 14:55:00.000000", "2014-02-09 14:05:00.000000"]],
                   "labels": ["2014-01-28 13:55:00", "2014-02-08 14:30:00"]}}
                 """);
-        StringWriter out = new StringWriter();
-        StringWriter err = new StringWriter();
-        int code =
-                Plantwatch.mainWithExitCode(
-                        new PrintWriter(out, true),
-                        new PrintWriter(err, true),
+        CliRun run =
+                CliRun.plantwatch(
                         "evaluate",
                         "--series",
                         csv.toString(),
@@ -53,7 +47,7 @@ class EvaluateCommandTest {
                         "--json",
                         dir.resolve("scores.json").toString());
 
-        assertThat(code).as(err.toString()).isZero();
+        assertThat(run.code()).as(run.err()).isZero();
         JsonNode scores = new ObjectMapper().readTree(dir.resolve("scores.json").toFile());
         assertThat(scores.path("windows_total").asInt()).isEqualTo(2);
         assertThat(scores.path("rows").asInt()).isGreaterThan(6000);
@@ -67,7 +61,7 @@ class EvaluateCommandTest {
         }
         assertThat(perKind).isEqualTo(scores.path("alerts").asInt());
         assertThat(scores.path("alarm_management").has("flood_share")).isTrue();
-        String lastLine = out.toString().lines().reduce((a, c) -> c).orElse("");
+        String lastLine = run.out().lines().reduce((a, c) -> c).orElse("");
         assertThat(lastLine).startsWith("windows_total=2 windows_detected=");
         assertThat(dir.resolve("report").resolve("report.md"))
                 .content()
@@ -81,17 +75,14 @@ class EvaluateCommandTest {
 
     @Test
     void aMissingSeriesIsOneLineAndExitCode2() {
-        StringWriter err = new StringWriter();
-        int code =
-                Plantwatch.mainWithExitCode(
-                        new PrintWriter(new StringWriter(), true),
-                        new PrintWriter(err, true),
+        CliRun run =
+                CliRun.plantwatch(
                         "evaluate",
                         "--series",
                         dir.resolve("nope.csv").toString(),
                         "--labels",
                         dir.resolve("nope.json").toString());
-        assertThat(code).isEqualTo(2);
-        assertThat(err.toString().strip()).startsWith("plantwatch evaluate:").doesNotContain("\n");
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err().strip()).startsWith("plantwatch evaluate:").doesNotContain("\n");
     }
 }
