@@ -14,14 +14,69 @@ import org.apache.flink.util.Collector;
 public final class RateOfChangeDetector {
     private static final double CLEAR_FRACTION = 0.8;
 
-    /** The readings of the window, oldest first. */
+    /**
+     * The readings of the window, oldest first: {@code size} of them from {@code head} in a ring,
+     * so a reading costs no allocation and no copy of the window.
+     */
     public static final class Window {
-        public long[] times = new long[0];
-        public double[] values = new double[0];
+        public long[] times = new long[INITIAL_CAPACITY];
+        public double[] values = new double[INITIAL_CAPACITY];
+        public int head;
+        public int size;
         public boolean active;
 
         public Window() {}
+
+        /** Position of the {@code i}-th oldest reading in the ring. */
+        int at(int i) {
+            int j = head + i;
+            return j >= times.length ? j - times.length : j;
+        }
+
+        long time(int i) {
+            return times[at(i)];
+        }
+
+        double value(int i) {
+            return values[at(i)];
+        }
+
+        void dropOlderThan(long time) {
+            while (size > 0 && times[head] < time) {
+                head = head + 1 == times.length ? 0 : head + 1;
+                size--;
+            }
+        }
+
+        void add(long time, double value) {
+            if (size == times.length) {
+                long[] t = new long[Math.max(INITIAL_CAPACITY, size * 2)];
+                double[] v = new double[t.length];
+                for (int i = 0; i < size; i++) {
+                    t[i] = time(i);
+                    v[i] = value(i);
+                }
+                times = t;
+                values = v;
+                head = 0;
+            }
+            int j = at(size);
+            times[j] = time;
+            values[j] = value;
+            size++;
+        }
+
+        /** The window's values, oldest first. */
+        double[] valuesInOrder() {
+            double[] v = new double[size];
+            for (int i = 0; i < size; i++) {
+                v[i] = value(i);
+            }
+            return v;
+        }
     }
+
+    private static final int INITIAL_CAPACITY = 8;
 
     private RateOfChangeDetector() {}
 
@@ -31,25 +86,14 @@ public final class RateOfChangeDetector {
         if (w == null) {
             w = new Window();
         }
-        int keepFrom = 0;
-        while (keepFrom < w.times.length
-                && w.times[keepFrom] < r.timestamp() - rule.windowMillis()) {
-            keepFrom++;
-        }
-        int n = w.times.length - keepFrom + 1;
-        long[] times = new long[n];
-        double[] values = new double[n];
-        System.arraycopy(w.times, keepFrom, times, 0, n - 1);
-        System.arraycopy(w.values, keepFrom, values, 0, n - 1);
-        times[n - 1] = r.timestamp();
-        values[n - 1] = r.value();
-        w.times = times;
-        w.values = values;
+        w.dropOlderThan(r.timestamp() - rule.windowMillis());
+        w.add(r.timestamp(), r.value());
 
         // A slope needs the window's span: over the first fraction of a second (a new sensor, one
         // that just came back) a 10 Hz sensor's ordinary noise is a slope of tens per second.
-        if (n >= rule.minReadings() && times[n - 1] - times[0] >= rule.windowMillis() / 2) {
-            double slope = slopePerSecond(times, values);
+        int n = w.size;
+        if (n >= rule.minReadings() && w.time(n - 1) - w.time(0) >= rule.windowMillis() / 2) {
+            double slope = slopePerSecond(w);
             double steepness = Math.abs(slope);
             if (!w.active && steepness > rule.maxPerSecond()) {
                 w.active = true;
@@ -67,7 +111,7 @@ public final class RateOfChangeDetector {
                                 rule.alarm(),
                                 r.timestamp(),
                                 r.timestamp(),
-                                values.clone(),
+                                w.valuesInOrder(),
                                 String.format(
                                         Locale.ROOT,
                                         "%s changes by %s %s/s over %s (limit %s %s/s)",
@@ -92,21 +136,22 @@ public final class RateOfChangeDetector {
     }
 
     /** Least-squares slope in units per second; times relative to the first, for precision. */
-    static double slopePerSecond(long[] times, double[] values) {
-        int n = times.length;
+    static double slopePerSecond(Window w) {
+        int n = w.size;
+        long first = w.time(0);
         double meanT = 0;
         double meanV = 0;
         for (int i = 0; i < n; i++) {
-            meanT += (times[i] - times[0]) / 1000.0;
-            meanV += values[i];
+            meanT += (w.time(i) - first) / 1000.0;
+            meanV += w.value(i);
         }
         meanT /= n;
         meanV /= n;
         double num = 0;
         double den = 0;
         for (int i = 0; i < n; i++) {
-            double dt = (times[i] - times[0]) / 1000.0 - meanT;
-            num += dt * (values[i] - meanV);
+            double dt = (w.time(i) - first) / 1000.0 - meanT;
+            num += dt * (w.value(i) - meanV);
             den += dt * dt;
         }
         return den == 0 ? 0 : num / den;

@@ -280,6 +280,8 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         RateOfChangeDetector.Window t = new RateOfChangeDetector.Window();
         t.times = f.times.clone();
         t.values = f.values.clone();
+        t.head = f.head;
+        t.size = f.size;
         t.active = f.active;
         return t;
     }
@@ -290,8 +292,15 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         if (w == null) {
             return;
         }
-        writeLongs(w.times, out);
-        writeDoubles(w.values, out);
+        // The ring's readings oldest first, the layout of the arrays it replaced.
+        out.writeInt(w.size);
+        for (int i = 0; i < w.size; i++) {
+            out.writeLong(w.time(i));
+        }
+        out.writeInt(w.size);
+        for (int i = 0; i < w.size; i++) {
+            out.writeDouble(w.value(i));
+        }
         out.writeBoolean(w.active);
     }
 
@@ -300,8 +309,11 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
             return null;
         }
         RateOfChangeDetector.Window w = new RateOfChangeDetector.Window();
-        w.times = readLongs(in);
-        w.values = readDoubles(in);
+        long[] times = readLongs(in);
+        double[] values = readDoubles(in);
+        for (int i = 0; i < times.length; i++) {
+            w.add(times[i], values[i]);
+        }
         w.active = in.readBoolean();
         return w;
     }

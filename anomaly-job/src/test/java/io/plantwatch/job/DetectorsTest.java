@@ -57,6 +57,8 @@ class DetectorsTest {
         assertThat(rising).extracting(Signal::kind).containsOnly(AlertKind.RATE_OF_CHANGE);
         // Least squares over the 5 s window lags a bend: it passes 1/s at the third rising reading.
         assertThat(describe(rising)).containsExactly("ACTIVE@8000/8000", "ONSET@8000/8000");
+        // The window's readings, oldest first, though the ring holding them has wrapped.
+        assertThat(rising.get(1).values()).containsExactly(20, 20, 20, 22, 24, 26);
         for (int s = 11; s <= 20; s++) {
             feed(h, reading(s * 1000L, 30, s));
         }

@@ -45,8 +45,8 @@ class SensorStateSerializerTest {
         s.features.spikeRun.sent = 2;
         s.features.rangeRun.matched = true;
         s.rate = new RateOfChangeDetector.Window();
-        s.rate.times = new long[] {1, 2};
-        s.rate.values = new double[] {3, 4};
+        s.rate.add(1, 3);
+        s.rate.add(2, 4);
         s.rate.active = true;
         s.flatline = new FlatlineDetector.Run();
         s.flatline.start = 14;
@@ -101,6 +101,7 @@ class SensorStateSerializerTest {
         c.track.bits[0] = 99;
         c.features.push(3000, 1);
         c.features.spikeRun.sent = 9;
+        c.rate.add(3, 5);
         c.rate.times[0] = 99;
         c.baseline.warmup[0] = 99;
         assertThat(s).usingRecursiveComparison().ignoringFields("rules").isEqualTo(full());
