@@ -73,9 +73,9 @@ public final class AnomalyPipeline {
                                 new SensorDetectors(
                                         rules, s.maxFutureSkewMillis(), ttl, s.readingsOut()))
                         .uid("sensor-detectors-v2")
+                        // Under 80 characters, Flink's limit for metric names.
                         .name(
-                                "Late, duplicates, order, completeness; detectors: features, rate"
-                                        + " of change, flatline, baseline, missing");
+                                "Sensor detectors: sequence, features, rate, flatline, baseline, missing");
         DataStream<Observation> observations = detected.getSideOutput(SensorDetectors.OBSERVATIONS);
         DataStream<Signal> signals = detected;
 

@@ -2,6 +2,7 @@ package io.plantwatch.bench;
 
 import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.job.AnomalyJob;
+import io.plantwatch.job.AnomalyPipeline;
 import io.plantwatch.job.JobSettings;
 import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.Alert;
@@ -33,10 +34,16 @@ import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.stream.Stream;
+import org.apache.flink.api.common.functions.OpenContext;
+import org.apache.flink.api.common.state.ValueState;
+import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
+import org.apache.flink.util.Collector;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.producer.KafkaProducer;
@@ -47,18 +54,19 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
 /**
  * The anomaly job against the raw speed of reading Kafka, in one run on a local MiniCluster
  * (parallelism 2): (a) a baseline job that only reads {@code sensor-readings}, deserializes and
- * discards, (b) the full job (shipped rules, every detector, RocksDB, alerts to Kafka), for each
- * fleet size; then the detection latency from a reading's publish to its alert in Kafka at 10,000
- * readings/s with 500 ms out-of-orderness.
+ * discards; (c) the keyed floor, (a) plus the shuffle by sensor to a keyed task that keeps one
+ * value per sensor, the least any per-sensor detection costs on Flink; (b) the full job (shipped
+ * rules and settings, every detector, alerts to Kafka), for each fleet size; then the detection
+ * latency from a reading's publish to its alert in Kafka at 10,000 readings/s with 500 ms
+ * out-of-orderness.
  *
  * <p>Throughput is the rate of the Kafka source's emitted records (Flink's numRecordsOut, read from
  * the MiniCluster's REST API) between the first records and the last, so start-up is not counted;
- * both jobs run with the shipped settings, checkpoints every 10 s included. Checkpoint size: the
- * files of the first checkpoint completed after every reading was read (incremental RocksDB: the
- * shared files plus the checkpoint's own), per sensor.
+ * every job runs with the shipped settings, checkpoints every 10 s included. Checkpoint size: the
+ * files of the first checkpoint of (b) completed after every reading was read, per sensor.
  *
- * <p>Per fleet size, (a) and (b) run alternately {@code -Dbench.rounds} times (default 3) after one
- * warm-up round that is printed but not counted, and the medians are compared, with each one's
+ * <p>Per fleet size, (a), (c) and (b) run in turn {@code -Dbench.rounds} times (default 3) after
+ * one warm-up round that is printed but not counted, and the medians are compared, with each one's
  * range. Every job runs in this JVM, so the first round also pays for compiling the code it runs
  * (the first full job ran at about 60% of the later ones): a job in a plant runs for days. On a
  * shared machine one run of (a) varied by half, hence medians.
@@ -133,40 +141,62 @@ public final class AnomalyJobBenchmark {
                 // (a) and (b) alternate, so a slow minute of the shared machine hits both alike;
                 // the medians are compared.
                 List<Double> as = new ArrayList<>();
+                List<Double> cs = new ArrayList<>();
                 List<Double> bs = new ArrayList<>();
                 long checkpointBytes = 0;
                 for (int round = 0; round <= ROUNDS; round++) {
                     String suffix = sensors + "-" + round;
                     double aRate =
-                            throughput(kafka, root, topic, "a-" + suffix, null, produced).rate;
-                    Result b = throughput(kafka, root, topic, "b-" + suffix, rules, produced);
+                            throughput(kafka, root, topic, "a-" + suffix, Job.READ, rules, produced)
+                                    .rate;
+                    double cRate =
+                            throughput(
+                                            kafka,
+                                            root,
+                                            topic,
+                                            "c-" + suffix,
+                                            Job.KEYED,
+                                            rules,
+                                            produced)
+                                    .rate;
+                    Result b =
+                            throughput(
+                                    kafka, root, topic, "b-" + suffix, Job.FULL, rules, produced);
                     System.out.printf(
                             Locale.ROOT,
-                            "%s: (a) %,.0f readings/s  (b) %,.0f readings/s%n",
+                            "%s: (a) %,.0f readings/s  (c) %,.0f readings/s  (b) %,.0f readings/s%n",
                             round == 0 ? "warm-up (not counted)" : "round " + round,
                             aRate,
+                            cRate,
                             b.rate);
                     if (round > 0) {
                         as.add(aRate);
+                        cs.add(cRate);
                         bs.add(b.rate);
                         checkpointBytes = b.checkpointBytes;
                     }
                 }
                 double a = median(as);
+                double c = median(cs);
                 double b = median(bs);
                 String row =
                         String.format(
                                 Locale.ROOT,
                                 "%,d sensors, %,d readings, median of %d: (a) read+decode %,.0f"
-                                        + " readings/s [%,.0f-%,.0f]  (b) full job %,.0f readings/s"
-                                        + " [%,.0f-%,.0f]  b/a = %.2f  checkpoint %,d B (%.0f B"
-                                        + " per sensor)",
+                                        + " readings/s [%,.0f-%,.0f]  (c) keyed floor %,.0f"
+                                        + " readings/s [%,.0f-%,.0f], c/a = %.2f  (b) full job"
+                                        + " %,.0f readings/s [%,.0f-%,.0f]  b/a = %.2f"
+                                        + "  checkpoint %,d B (%.0f B per sensor)",
                                 sensors,
                                 produced,
                                 ROUNDS,
                                 a,
                                 java.util.Collections.min(as),
                                 java.util.Collections.max(as),
+                                c,
+                                java.util.Collections.min(cs),
+                                java.util.Collections.max(cs),
+                                c / a,
                                 b,
                                 java.util.Collections.min(bs),
                                 java.util.Collections.max(bs),
@@ -194,6 +224,24 @@ public final class AnomalyJobBenchmark {
     }
 
     record Result(double rate, long checkpointBytes) {}
+
+    /** (c)'s keyed task: counts each sensor's readings in its keyed state, emits nothing. */
+    static final class ReadingsPerSensor extends KeyedProcessFunction<String, SensorReading, Long> {
+        private static final long serialVersionUID = 1L;
+        private transient ValueState<Long> count;
+
+        @Override
+        public void open(OpenContext context) {
+            count = getRuntimeContext().getState(new ValueStateDescriptor<>("count", Types.LONG));
+        }
+
+        @Override
+        public void processElement(SensorReading r, Context ctx, Collector<Long> out)
+                throws Exception {
+            Long n = count.value();
+            count.update(n == null ? 1 : n + 1);
+        }
+    }
 
     /**
      * The simulator's generated fleet at 1 Hz per sensor, with random faults, as fast as it goes.
@@ -240,8 +288,27 @@ public final class AnomalyJobBenchmark {
         return n;
     }
 
+    /** What a measured job does with each reading. */
+    enum Job {
+        /** (a) Read from Kafka, decode, discard. */
+        READ,
+        /**
+         * (c) As (a), then by sensor to a keyed task that keeps one value per sensor: the least any
+         * per-sensor detection costs on Flink (the shuffle, the key, a state lookup and update).
+         */
+        KEYED,
+        /** (b) The whole job. */
+        FULL
+    }
+
     private static Result throughput(
-            EmbeddedKafka kafka, Path root, String topic, String name, RuleBook rules, long total)
+            EmbeddedKafka kafka,
+            Path root,
+            String topic,
+            String name,
+            Job kind,
+            RuleBook rules,
+            long total)
             throws Exception {
         Map<String, String> flags = new HashMap<>();
         flags.put("kafka.bootstrap", kafka.bootstrapServers());
@@ -266,8 +333,15 @@ public final class AnomalyJobBenchmark {
         FLINK_OVERRIDES.forEach(conf::setString);
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         env.setParallelism(2);
-        if (rules == null) {
+        if (kind == Job.READ) {
             AnomalyJob.source(env, s).sinkTo(new DiscardingSink<>()).name("discard");
+        } else if (kind == Job.KEYED) {
+            AnomalyJob.source(env, s)
+                    .keyBy(new AnomalyPipeline.ReadingKey(), Types.STRING)
+                    .process(new ReadingsPerSensor())
+                    .uid("readings-per-sensor")
+                    .sinkTo(new DiscardingSink<>())
+                    .name("discard");
         } else {
             kafka.createTopics(
                     PARTITIONS, name + "-alerts", name + "-late", name + "-completeness");
@@ -294,7 +368,7 @@ public final class AnomalyJobBenchmark {
             Thread.sleep(50);
         }
         long checkpointBytes = 0;
-        if (rules != null) {
+        if (kind == Job.FULL) {
             // The size once a checkpoint completed after the last reading.
             int before = checkpointCount(checkpoints);
             long deadline = System.nanoTime() + 120_000_000_000L;
