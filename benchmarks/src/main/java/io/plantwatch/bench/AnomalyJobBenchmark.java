@@ -129,7 +129,9 @@ public final class AnomalyJobBenchmark {
                         .map(Integer::parseInt)
                         .toList();
         int latencySeconds = args.length > 2 ? Integer.parseInt(args[2]) : 40;
-        RuleBook rules = AnomalyJob.loadRules(null);
+        // -Dbench.rules=FILE: other rules for (b), e.g. fewer detectors to see what each costs.
+        String rulesFile = System.getProperty("bench.rules");
+        RuleBook rules = AnomalyJob.loadRules(rulesFile == null ? null : Path.of(rulesFile));
         List<String> rows = new ArrayList<>();
         Path root = Files.createTempDirectory("plantwatch-job-bench");
         try (EmbeddedKafka kafka =

@@ -30,6 +30,28 @@ class AvroCodecTest {
     }
 
     @Test
+    void stringsBeyondAsciiRoundTripAndMalformedUtf8IsRejected() {
+        SensorReading wide =
+                new SensorReading(
+                        SensorId.parse("dresden/press-shop/line-1/presse-3/temp-ü"),
+                        1764064800123L,
+                        71.5,
+                        "°C",
+                        Quality.GOOD,
+                        7);
+        byte[] framed = readings.encode(wide);
+        assertThat(readings.decode(framed).value()).isEqualTo(wide);
+
+        // The degree sign is C2 B0; C2 followed by '(' is no UTF-8 at all.
+        int at = 0;
+        while (!(framed[at] == (byte) 0xC2 && framed[at + 1] == (byte) 0xB0)) {
+            at++;
+        }
+        framed[at + 1] = '(';
+        assertThat(reason(readings.decode(framed))).isEqualTo(RejectReason.CORRUPT_RECORD);
+    }
+
+    @Test
     void handWrittenEncoderMatchesAvroItself() throws Exception {
         // The hot path writes fields by hand; Avro's generic reader is the referee.
         byte[] framed = readings.encode(READING);
