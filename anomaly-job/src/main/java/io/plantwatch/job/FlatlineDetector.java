@@ -44,11 +44,15 @@ public final class FlatlineDetector {
                                 false,
                                 r.timestamp()));
             }
-            run = new Run();
+            // A noisy sensor starts a new run at every reading: the old one is reused.
+            if (run == null) {
+                run = new Run();
+            }
             run.start = r.timestamp();
             run.count = 1;
             run.min = v;
             run.max = v;
+            run.active = false;
         }
         if (!run.active
                 && run.count >= rule.minCount()
