@@ -379,6 +379,12 @@ public final class AnomalyJobBenchmark {
                 Thread.sleep(100);
             }
             checkpointBytes = lastCheckpointBytes(checkpoints);
+            long signals = progress.recordsInto("Alert lifecycle");
+            System.out.printf(
+                    Locale.ROOT,
+                    "  (b) sent %,d signals to the alert lifecycle, %.4f per reading%n",
+                    signals,
+                    signals / (double) total);
         }
         job.cancel().get();
         double rate = (total - firstRead) / ((lastAt - firstAt) / 1e9);
@@ -434,6 +440,22 @@ public final class AnomalyJobBenchmark {
             } catch (java.net.ConnectException e) {
                 return 0; // the REST endpoint is still starting
             }
+        }
+
+        /** Records into the vertex whose name starts with {@code name}, summed over subtasks. */
+        long recordsInto(String name) throws Exception {
+            for (var v : get(jobUrl).path("vertices")) {
+                if (v.path("name").asText().startsWith(name)) {
+                    var values =
+                            get(
+                                    jobUrl
+                                            + "/vertices/"
+                                            + v.path("id").asText()
+                                            + "/subtasks/metrics?agg=sum&get=numRecordsIn");
+                    return values.isEmpty() ? -1 : (long) values.get(0).path("sum").asDouble();
+                }
+            }
+            return -1;
         }
 
         private com.fasterxml.jackson.databind.JsonNode get(String url) throws Exception {
