@@ -6,6 +6,7 @@ import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
+import java.util.function.Consumer;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
@@ -126,16 +127,34 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
             rs = rules.rulesFor(r);
             s.rules = rs;
         }
+        onReading(s, r, rs, spikeShapes, rangeShapes, out, o -> ctx.output(OBSERVATIONS, o));
+        if (rs.missingData() != null) {
+            s.silence =
+                    MissingDataDetector.onReading(
+                            s.silence,
+                            r,
+                            rs.missingData(),
+                            ctx.timerService(),
+                            a -> ctx.output(MISSING, a));
+        }
+    }
+
+    /**
+     * The detectors that need no timer on one reading: features for the patterns, rate of change,
+     * flatline and baseline. Also what {@code DetectorsBenchmark} measures.
+     */
+    static void onReading(
+            State s,
+            SensorReading r,
+            DetectorRules rs,
+            List<PatternShape> spikeShapes,
+            List<PatternShape> rangeShapes,
+            Collector<Signal> out,
+            Consumer<Observation> observations) {
         if (rs.spike() != null || rs.outOfRange() != null) {
             s.features =
                     FeatureExtractor.onReading(
-                            s.features,
-                            r,
-                            rs,
-                            spikeShapes,
-                            rangeShapes,
-                            out,
-                            o -> ctx.output(OBSERVATIONS, o));
+                            s.features, r, rs, spikeShapes, rangeShapes, out, observations);
         }
         if (rs.rateOfChange() != null) {
             s.rate = RateOfChangeDetector.onReading(s.rate, r, rs.rateOfChange(), out);
@@ -145,15 +164,6 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
         }
         if (rs.baseline() != null) {
             s.baseline = BaselineDetector.onReading(s.baseline, r, rs.baseline(), out);
-        }
-        if (rs.missingData() != null) {
-            s.silence =
-                    MissingDataDetector.onReading(
-                            s.silence,
-                            r,
-                            rs.missingData(),
-                            ctx.timerService(),
-                            a -> ctx.output(MISSING, a));
         }
     }
 

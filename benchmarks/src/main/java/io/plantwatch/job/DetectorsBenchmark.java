@@ -24,11 +24,11 @@ import org.openjdk.jmh.annotations.Warmup;
 import org.openjdk.jmh.infra.Blackhole;
 
 /**
- * The detectors' own work per reading, without Flink: features for the CEP patterns, rate of
- * change, flatline and baseline with the shipped rules, over a fleet of sensors visited in turn as
- * the job's keyed task visits them. {@code sensors} shows how the cost grows once the fleet's state
- * no longer fits in the caches; {@code bench/anomaly-job.sh} measures the whole job. In this
- * package because the detectors' steps are package-private.
+ * The detectors' own work per reading, without Flink: {@link SensorDetectors#onReading}, features
+ * for the CEP patterns, rate of change, flatline and baseline with the shipped rules, over a fleet
+ * of sensors visited in turn as the job's keyed task visits them. {@code sensors} shows how the
+ * cost grows once the fleet's state no longer fits in the caches; {@code bench/anomaly-job.sh}
+ * measures the whole job. In this package because the detectors' steps are package-private.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -103,21 +103,7 @@ public class DetectorsBenchmark {
         double value = LEVELS[kind] + NOISE[kind] * noise[(int) ((i + seq * 31) & 4095)];
         SensorReading r = new SensorReading(ids[i], time, value, UNITS[kind], Quality.GOOD, seq);
         SensorDetectors.State s = states[i];
-        DetectorRules rs = rules[i];
-        if (rs.spike() != null || rs.outOfRange() != null) {
-            s.features =
-                    FeatureExtractor.onReading(
-                            s.features, r, rs, spikeShapes, rangeShapes, signals, hole::consume);
-        }
-        if (rs.rateOfChange() != null) {
-            s.rate = RateOfChangeDetector.onReading(s.rate, r, rs.rateOfChange(), signals);
-        }
-        if (rs.flatline() != null) {
-            s.flatline = FlatlineDetector.onReading(s.flatline, r, rs.flatline(), signals);
-        }
-        if (rs.baseline() != null) {
-            s.baseline = BaselineDetector.onReading(s.baseline, r, rs.baseline(), signals);
-        }
+        SensorDetectors.onReading(s, r, rules[i], spikeShapes, rangeShapes, signals, hole::consume);
         return s;
     }
 }
