@@ -21,6 +21,8 @@ import io.plantwatch.sim.fleet.FleetSimulation;
 import io.plantwatch.sim.fleet.SimulationSettings;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.lang.management.ManagementFactory;
+import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -40,6 +42,8 @@ import org.apache.flink.api.common.state.ValueStateDescriptor;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterConfiguration;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
@@ -136,7 +140,8 @@ public final class AnomalyJobBenchmark {
         List<String> rows = new ArrayList<>();
         Path root = Files.createTempDirectory("plantwatch-job-bench");
         try (EmbeddedKafka kafka =
-                EmbeddedKafka.builder().defaultPartitions(PARTITIONS).build().start()) {
+                        EmbeddedKafka.builder().defaultPartitions(PARTITIONS).build().start();
+                Cluster cluster = Cluster.start()) {
             for (int sensors : fleets) {
                 String topic = "readings-" + sensors;
                 kafka.createTopic(topic, PARTITIONS);
@@ -150,10 +155,19 @@ public final class AnomalyJobBenchmark {
                 for (int round = 0; round <= ROUNDS; round++) {
                     String suffix = sensors + "-" + round;
                     double aRate =
-                            throughput(kafka, root, topic, "a-" + suffix, Job.READ, rules, produced)
+                            throughput(
+                                            cluster,
+                                            kafka,
+                                            root,
+                                            topic,
+                                            "a-" + suffix,
+                                            Job.READ,
+                                            rules,
+                                            produced)
                                     .rate;
                     double cRate =
                             throughput(
+                                            cluster,
                                             kafka,
                                             root,
                                             topic,
@@ -164,7 +178,14 @@ public final class AnomalyJobBenchmark {
                                     .rate;
                     Result b =
                             throughput(
-                                    kafka, root, topic, "b-" + suffix, Job.FULL, rules, produced);
+                                    cluster,
+                                    kafka,
+                                    root,
+                                    topic,
+                                    "b-" + suffix,
+                                    Job.FULL,
+                                    rules,
+                                    produced);
                     System.out.printf(
                             Locale.ROOT,
                             "%s: (a) %,.0f readings/s  (c) %,.0f readings/s  (b) %,.0f readings/s%n",
@@ -209,7 +230,7 @@ public final class AnomalyJobBenchmark {
                 System.out.println(row);
                 rows.add(row);
             }
-            String latency = latency(kafka, root, rules, latencySeconds);
+            String latency = latency(cluster, kafka, root, rules, latencySeconds);
             System.out.println(latency);
             rows.add(latency);
         } finally {
@@ -227,6 +248,61 @@ public final class AnomalyJobBenchmark {
     }
 
     record Result(double rate, long checkpointBytes) {}
+
+    /**
+     * One MiniCluster for every job of the run, as a plant runs one long-lived cluster. Each new
+     * MiniCluster loads Flink's RPC system (Pekko, Scala) in a class loader of its own, and the JIT
+     * compiled those classes again while the next job was being measured: a third of the CPU during
+     * a round of (b) went to the compiler.
+     */
+    static final class Cluster implements AutoCloseable {
+        private final MiniCluster mini;
+        private final String host;
+        private final int port;
+        final String restUrl;
+
+        private Cluster(MiniCluster mini, URI rest) {
+            this.mini = mini;
+            this.host = rest.getHost();
+            this.port = rest.getPort();
+            this.restUrl = "http://" + host + ":" + port;
+        }
+
+        static Cluster start() throws Exception {
+            Configuration conf = new Configuration();
+            conf.setString("taskmanager.memory.managed.size", "256m");
+            conf.setString("rest.bind-address", "127.0.0.1");
+            conf.setString("rest.address", "127.0.0.1");
+            conf.setString("rest.bind-port", "0");
+            conf.setString("metrics.fetcher.update-interval", "200 ms");
+            FLINK_OVERRIDES.forEach(conf::setString);
+            MiniCluster mini =
+                    new MiniCluster(
+                            new MiniClusterConfiguration.Builder()
+                                    .setConfiguration(conf)
+                                    .setNumTaskManagers(1)
+                                    .setNumSlotsPerTaskManager(2)
+                                    .build());
+            mini.start();
+            return new Cluster(mini, mini.getRestAddress().get());
+        }
+
+        /** An environment whose jobs run on this cluster, with {@code job} as their settings. */
+        StreamExecutionEnvironment environment(Configuration job) {
+            return StreamExecutionEnvironment.createRemoteEnvironment(host, port, job);
+        }
+
+        @Override
+        public void close() throws Exception {
+            mini.close();
+        }
+    }
+
+    private static long processCpuNanos() {
+        return ((com.sun.management.OperatingSystemMXBean)
+                        ManagementFactory.getOperatingSystemMXBean())
+                .getProcessCpuTime();
+    }
 
     /** (c)'s keyed task: counts each sensor's readings in its keyed state, emits nothing. */
     static final class ReadingsPerSensor extends KeyedProcessFunction<String, SensorReading, Long> {
@@ -305,6 +381,7 @@ public final class AnomalyJobBenchmark {
     }
 
     private static Result throughput(
+            Cluster cluster,
             EmbeddedKafka kafka,
             Path root,
             String topic,
@@ -329,12 +406,8 @@ public final class AnomalyJobBenchmark {
         conf.setString(
                 "execution.checkpointing.externalized-checkpoint-retention",
                 "RETAIN_ON_CANCELLATION");
-        conf.setString("taskmanager.memory.managed.size", "256m");
-        int restPort = io.plantwatch.infra.Loopback.freePorts(1)[0];
-        conf.setString("rest.bind-port", Integer.toString(restPort));
-        conf.setString("metrics.fetcher.update-interval", "200 ms");
         FLINK_OVERRIDES.forEach(conf::setString);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        StreamExecutionEnvironment env = cluster.environment(conf);
         env.setParallelism(2);
         if (kind == Job.READ) {
             AnomalyJob.source(env, s).sinkTo(new DiscardingSink<>()).name("discard");
@@ -351,10 +424,11 @@ public final class AnomalyJobBenchmark {
             AnomalyJob.wire(env, s, rules);
         }
         JobClient job = env.executeAsync(name);
-        SourceProgress progress =
-                new SourceProgress("http://127.0.0.1:" + restPort, job.getJobID().toString());
+        SourceProgress progress = new SourceProgress(cluster.restUrl, job.getJobID().toString());
         // The rate between the first records read and the last: start-up is not counted.
         long firstAt = 0;
+        long firstCpu = 0;
+        long lastCpu;
         long firstRead = 0;
         long lastAt;
         while (true) {
@@ -362,10 +436,12 @@ public final class AnomalyJobBenchmark {
             long now = System.nanoTime();
             if (read > 0 && firstAt == 0) {
                 firstAt = now;
+                firstCpu = processCpuNanos();
                 firstRead = read;
             }
             if (read >= total) {
                 lastAt = now;
+                lastCpu = processCpuNanos();
                 break;
             }
             Thread.sleep(50);
@@ -388,6 +464,17 @@ public final class AnomalyJobBenchmark {
         }
         job.cancel().get();
         double rate = (total - firstRead) / ((lastAt - firstAt) / 1e9);
+        // Whether the job was bound by CPU, and how much of it each reading took (every thread of
+        // this JVM: Kafka's broker and the JIT compiler too).
+        System.out.printf(
+                Locale.ROOT,
+                "  %s: %.2f µs of CPU per reading, cores %.0f %% busy%n",
+                name,
+                (lastCpu - firstCpu) / 1e3 / (total - firstRead),
+                100.0
+                        * (lastCpu - firstCpu)
+                        / (lastAt - firstAt)
+                        / Runtime.getRuntime().availableProcessors());
         return new Result(rate, checkpointBytes);
     }
 
@@ -536,7 +623,8 @@ public final class AnomalyJobBenchmark {
      * for two readings (the shipped spike rule asks for one confirming reading). Latency: from the
      * publish of the confirming reading to the OPEN alert read back from Kafka.
      */
-    private static String latency(EmbeddedKafka kafka, Path root, RuleBook rules, int seconds)
+    private static String latency(
+            Cluster cluster, EmbeddedKafka kafka, Path root, RuleBook rules, int seconds)
             throws Exception {
         String name = "latency";
         kafka.createTopics(
@@ -558,7 +646,7 @@ public final class AnomalyJobBenchmark {
         JobSettings s = JobSettings.load(null, Map.of(), flags);
         Configuration conf = AnomalyJob.flinkConfiguration(s);
         FLINK_OVERRIDES.forEach(conf::setString);
-        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
+        StreamExecutionEnvironment env = cluster.environment(conf);
         env.setParallelism(2);
         AnomalyJob.wire(env, s, rules);
         JobClient job = env.executeAsync(name);
