@@ -77,7 +77,8 @@ public final class SequenceTracker {
                     && r.timestamp() > lastTime;
         }
 
-        void addPending(SensorReading r) {
+        /** Adds {@code r} in time order; true when it is now the first (earliest) one. */
+        boolean addPending(SensorReading r) {
             int i = pending.length;
             SensorReading[] p = Arrays.copyOf(pending, i + 1);
             while (i > 0 && p[i - 1].timestamp() > r.timestamp()) {
@@ -86,6 +87,7 @@ public final class SequenceTracker {
             }
             p[i] = r;
             pending = p;
+            return i == 0;
         }
 
         SensorReading removeFirstPending() {
@@ -131,12 +133,13 @@ public final class SequenceTracker {
             ctx.output(LATE, new LateReading(r, LateReading.LATE, watermark));
         } else if (t.pending.length == 0 && t.follows(r)) {
             release(r, t, ctx, release);
-        } else {
-            t.addPending(r);
+        } else if (t.addPending(r)) {
+            // One timer per sensor, at or before its earliest waiting reading, not one per reading:
+            // a sensor's first readings all wait, and each timer was a cache miss or three.
+            ctx.timerService().registerEventTimeTimer(r.timestamp());
             releaseFollowing(t, ctx, release);
-            if (t.pending.length > 0) {
-                ctx.timerService().registerEventTimeTimer(r.timestamp());
-            }
+        } else {
+            releaseFollowing(t, ctx, release);
         }
     }
 
@@ -144,10 +147,16 @@ public final class SequenceTracker {
     void onEventTime(
             Track t, long time, KeyedProcessFunction<String, ?, ?>.Context ctx, Release release)
             throws Exception {
-        while (t.pending.length > 0 && t.pending[0].timestamp() <= time) {
+        long watermark = Math.max(time, ctx.timerService().currentWatermark());
+        boolean waited = t.pending.length > 0;
+        while (t.pending.length > 0 && t.pending[0].timestamp() <= watermark) {
             release(t.removeFirstPending(), t, ctx, release);
         }
         releaseFollowing(t, ctx, release);
+        if (waited && t.pending.length > 0) {
+            // The timer that fired may have been the one for the first waiting reading.
+            ctx.timerService().registerEventTimeTimer(t.pending[0].timestamp());
+        }
         if (t.counting && time >= t.minute + MINUTE - 1) {
             report(ctx, t);
         }

@@ -62,6 +62,33 @@ class SequenceTrackerTest {
     }
 
     @Test
+    void waitingReadingsCostOneTimerPerSensorNotOneEach() throws Exception {
+        feed(h, reading(1000, 1, 1), reading(3000, 3, 3), reading(4000, 4, 4));
+        assertThat(h.numEventTimeTimers()).as("at the first waiting reading").isEqualTo(1);
+
+        watermark(h, 1000);
+        assertThat(seqs(drain(h))).containsExactly(1L);
+        assertThat(h.numEventTimeTimers())
+                .as("the minute's report and the next waiting reading, behind the gap at 2")
+                .isEqualTo(2);
+
+        watermark(h, 2999);
+        assertThat(drain(h)).isEmpty();
+        watermark(h, 3000);
+        assertThat(seqs(drain(h))).containsExactly(3L, 4L);
+        assertThat(h.numEventTimeTimers()).as("only the minute's report").isEqualTo(1);
+    }
+
+    @Test
+    void anEarlierReadingThatArrivesLaterGetsItsOwnTimer() throws Exception {
+        feed(h, reading(3000, 3, 3), reading(1000, 1, 1));
+        watermark(h, 1000);
+        assertThat(seqs(drain(h))).containsExactly(1L);
+        watermark(h, 3000);
+        assertThat(seqs(drain(h))).containsExactly(3L);
+    }
+
+    @Test
     void releasesTheNextReadingAtOnceAndHoldsOneBehindAGapUntilTheWatermark() throws Exception {
         feed(h, reading(1000, 1, 1));
         watermark(h, 1000);
