@@ -39,14 +39,17 @@ public final class MissingDataDetector {
 
     private MissingDataDetector() {}
 
-    /** One reading: resolves an open silence and arms the timer; returns the state to keep. */
+    /**
+     * One reading, released at processing time {@code now}: resolves an open silence and arms the
+     * timer; returns the state to keep.
+     */
     static Silence onReading(
             Silence s,
             SensorReading r,
             DetectorRules.MissingData rule,
+            long now,
             TimerService timers,
             Consumer<Alert> out) {
-        long now = timers.currentProcessingTime();
         if (s == null) {
             s = new Silence();
             s.sensorId = r.key();

@@ -107,13 +107,16 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
             s = new State();
         }
         State sensor = s;
-        tracker.onReading(s.track, r, ctx, released -> detect(released, sensor, ctx, out));
-        SensorExpiry.touch(s, stateTtlMillis, ctx.timerService());
+        // The clock once per reading: the tracker, expiry and missing data each read it before.
+        long now = ctx.timerService().currentProcessingTime();
+        tracker.onReading(
+                s.track, r, now, ctx, released -> detect(released, sensor, now, ctx, out));
+        SensorExpiry.touch(s, stateTtlMillis, now, ctx.timerService());
         state.update(s);
     }
 
     /** The detectors on one released reading, in event-time order. */
-    private void detect(SensorReading r, State s, Context ctx, Collector<Signal> out)
+    private void detect(SensorReading r, State s, long now, Context ctx, Collector<Signal> out)
             throws Exception {
         if (out instanceof TimestampedCollector<Signal> stamped) {
             // A timer or another reading can release this one; its signals carry its own time.
@@ -134,6 +137,7 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
                             s.silence,
                             r,
                             rs.missingData(),
+                            now,
                             ctx.timerService(),
                             a -> ctx.output(MISSING, a));
         }
@@ -174,7 +178,8 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
             return;
         }
         if (ctx.timeDomain() == TimeDomain.EVENT_TIME) {
-            tracker.onEventTime(s.track, time, ctx, released -> detect(released, s, ctx, out));
+            long now = ctx.timerService().currentProcessingTime();
+            tracker.onEventTime(s.track, time, ctx, released -> detect(released, s, now, ctx, out));
             state.update(s);
             return;
         }

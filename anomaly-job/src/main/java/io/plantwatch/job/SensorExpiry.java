@@ -17,12 +17,12 @@ public final class SensorExpiry {
         public long expiryAt;
     }
 
-    /** A reading arrived: note the time; arm the timer if none is. */
-    static void touch(Expiring s, long ttlMillis, TimerService timers) {
+    /** A reading arrived at processing time {@code now}: note it; arm the timer if none is. */
+    static void touch(Expiring s, long ttlMillis, long now, TimerService timers) {
         if (ttlMillis <= 0) {
             return;
         }
-        s.touchedAt = timers.currentProcessingTime();
+        s.touchedAt = now;
         if (s.expiryAt == 0) {
             s.expiryAt = s.touchedAt + ttlMillis;
             timers.registerProcessingTimeTimer(s.expiryAt);

@@ -109,15 +109,19 @@ public final class SequenceTracker {
         missingCount = metrics.counter("readingsMissing");
     }
 
-    /** A reading arrived: set it aside, drop it, hold it, or release it (and what it unblocks). */
+    /**
+     * A reading arrived at processing time {@code now}: set it aside, drop it, hold it, or release
+     * it (and what it unblocks).
+     */
     void onReading(
             Track t,
             SensorReading r,
+            long now,
             KeyedProcessFunction<String, ?, ?>.Context ctx,
             Release release)
             throws Exception {
         long watermark = ctx.timerService().currentWatermark();
-        if (r.timestamp() > ctx.timerService().currentProcessingTime() + maxFutureSkewMillis) {
+        if (r.timestamp() > now + maxFutureSkewMillis) {
             futureCount.inc();
             count(ctx, t, watermark == Long.MIN_VALUE ? r.timestamp() : watermark);
             t.late++;
