@@ -3,7 +3,7 @@
 # 10,000 readings/s; one run on a local MiniCluster, everything on loopback.
 # Usage: bench/anomaly-job.sh [readings per measurement] [fleet sizes] [latency seconds]
 #        (BENCH_JAVA_OPTS="-Dbench.rounds=5" for more rounds of (a), (c) and (b); default 3)
-#        (default 3000000 10000,100000 40)
+#        (default 10000000 10000,100000 40)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ./mvnw -B -q -pl benchmarks -am package -DskipTests -Dspotless.check.skip

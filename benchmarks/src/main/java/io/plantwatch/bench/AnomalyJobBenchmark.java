@@ -72,12 +72,17 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * <p>Per fleet size, (a), (c) and (b) run in turn {@code -Dbench.rounds} times (default 3) after
  * one warm-up round that is printed but not counted, and the medians are compared, with each one's
  * range. Every job runs in this JVM, so the first round also pays for compiling the code it runs
- * (the first full job ran at about 60% of the later ones): a job in a plant runs for days. On a
- * shared machine one run of (a) varied by half, hence medians.
+ * (the first full job ran at about 60% of the later ones): a job in a plant runs for days. All of
+ * them run on one MiniCluster, started once. On a shared machine one run of (a) varied by half,
+ * hence medians. Each job also prints the CPU it took per reading (every thread of this JVM, the
+ * embedded Kafka broker's and the JIT compiler's included) and how busy the cores were.
  *
  * <p>Prints numbers, asserts nothing. Arguments: {@code [readings per measurement] [fleet sizes]
- * [latency seconds]}, default {@code 3000000 10000,100000 40}: with a million readings (a) ran for
- * under a second, too short for Flink's metrics, updated every 200 ms, to time it.
+ * [latency seconds]}, default {@code 10000000 10000,100000 40}. With a million readings (a) ran for
+ * under a second, too short for Flink's metrics, updated every 200 ms, to time it. With three
+ * million, each of 10,000 sensors sent 300 readings, so its first contact (new state, rule
+ * matching, its first readings waiting for the watermark, four timers) weighed on (b), and the JIT
+ * compiler still took a quarter of the CPU during the fourth round of (b).
  */
 public final class AnomalyJobBenchmark {
     private static final int PARTITIONS = 4;
@@ -128,7 +133,7 @@ public final class AnomalyJobBenchmark {
     }
 
     private static void run(String[] args) throws Exception {
-        int total = args.length > 0 ? Integer.parseInt(args[0]) : 3_000_000;
+        int total = args.length > 0 ? Integer.parseInt(args[0]) : 10_000_000;
         List<Integer> fleets =
                 Stream.of((args.length > 1 ? args[1] : "10000,100000").split(","))
                         .map(Integer::parseInt)
