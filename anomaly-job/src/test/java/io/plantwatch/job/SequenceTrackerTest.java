@@ -114,6 +114,9 @@ class SequenceTrackerTest {
         assertThat(drain(h)).isEmpty();
         feed(h, reading(2000, 2, 2));
         assertThat(seqs(drain(h))).containsExactly(2L, 3L, 4L);
+        assertThat(h.numEventTimeTimers())
+                .as("the minute's report and 3's, none for 4 behind it nor for 2, released at once")
+                .isEqualTo(2);
         watermark(h, 59_999);
         CompletenessReport r = h.getSideOutput(SequenceTracker.COMPLETENESS).poll().getValue();
         assertThat(r.received()).isEqualTo(4);
