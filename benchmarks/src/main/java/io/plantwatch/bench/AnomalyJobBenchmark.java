@@ -257,8 +257,8 @@ public final class AnomalyJobBenchmark {
     /**
      * One MiniCluster for every job of the run, as a plant runs one long-lived cluster. Each new
      * MiniCluster loads Flink's RPC system (Pekko, Scala) in a class loader of its own, and the JIT
-     * compiled those classes again while the next job was being measured: a third of the CPU during
-     * a round of (b) went to the compiler.
+     * compiled those classes again while the next job was being measured: 29 % of the CPU during
+     * the third round of (b) went to the compiler (async-profiler).
      */
     static final class Cluster implements AutoCloseable {
         private final MiniCluster mini;
