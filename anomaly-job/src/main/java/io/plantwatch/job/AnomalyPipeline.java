@@ -6,12 +6,11 @@ import io.plantwatch.model.Alert;
 import io.plantwatch.model.SensorReading;
 import java.io.Serializable;
 import java.util.List;
+import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.cep.CEP;
 import org.apache.flink.streaming.api.datastream.DataStream;
-import org.apache.flink.streaming.api.datastream.DataStreamUtils;
-import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 /**
@@ -19,17 +18,20 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  * in, alerts, late readings and completeness reports out. Sources and sinks are the caller's.
  *
  * <pre>
- * readings -keyBy sensor-> SensorDetectors: SequenceTracker (late/future aside, de-duplicate,
- *   order, count), then features, rate of change, flatline, baseline ---+-keyBy-> AlertLifecycle -> alerts
- *        | observations -> CEP spike / out-of-range (one per shape) -----+
- *        | missing data (processing time) -----------------------------------------------------> alerts
+ * readings -in place (or keyBy sensor)-> SensorDetectors: SequenceTracker (late/future aside,
+ *   de-duplicate, order, count), then features, rate of change, flatline, baseline --+-keyBy-> AlertLifecycle -> alerts
+ *        | observations -keyBy-> CEP spike / out-of-range (one per shape) ----------+
+ *        | missing data (processing time) --------------------------------------------------------> alerts
  * </pre>
  *
- * After the first keyBy, every per-sensor step stays on the same subtask and is chained
- * (reinterpretAsKeyedStream): a reading crosses the network once, not once per detector, and its
- * state is looked up once ({@link SensorDetectors}). Every stateful operator has a stable uid so
- * savepoints survive upgrades; the CEP operators' uids name their shape, so a rules change that
- * adds a shape needs {@code --allowNonRestoredState} only for the shapes it removes.
+ * Readings from a topic keyed by sensor id are detected on where they are read, chained to the
+ * Kafka source without crossing the network ({@link InPlaceKeys}); any other input is shuffled by
+ * sensor first. Every per-reading step of a sensor runs in that one operator, so its state is
+ * looked up once ({@link SensorDetectors}). What the CEP patterns need is a small share of the
+ * readings (runs of high or outside readings), and it is shuffled to them by sensor. Every stateful
+ * operator has a stable uid so savepoints survive upgrades; the CEP operators' uids name their
+ * shape, so a rules change that adds a shape needs {@code --allowNonRestoredState} only for the
+ * shapes it removes.
  */
 public final class AnomalyPipeline {
     private AnomalyPipeline() {}
@@ -41,12 +43,24 @@ public final class AnomalyPipeline {
      * @param stateTtlMillis a sensor silent this long is forgotten; 0 keeps state forever
      * @param readingsOut whether {@link Outputs#readings} is wanted (series storage): handing each
      *     reading to an output nobody reads still cost a twentieth of the keyed task
+     * @param keyedInPlace whether each parallel instance of the input holds whole sensors, as a
+     *     Kafka source on a topic keyed by sensor id does: the detectors then run where readings
+     *     are read ({@link InPlaceKeys}); otherwise readings are shuffled by sensor first
      */
-    public record Settings(long maxFutureSkewMillis, long stateTtlMillis, boolean readingsOut)
+    public record Settings(
+            long maxFutureSkewMillis,
+            long stateTtlMillis,
+            boolean readingsOut,
+            boolean keyedInPlace)
             implements Serializable {
-        /** Without the readings output. */
+        /** Input of any partitioning, without the readings output. */
         public Settings(long maxFutureSkewMillis, long stateTtlMillis) {
-            this(maxFutureSkewMillis, stateTtlMillis, false);
+            this(maxFutureSkewMillis, stateTtlMillis, false, false);
+        }
+
+        /** Input of any partitioning. */
+        public Settings(long maxFutureSkewMillis, long stateTtlMillis, boolean readingsOut) {
+            this(maxFutureSkewMillis, stateTtlMillis, readingsOut, false);
         }
     }
 
@@ -65,17 +79,36 @@ public final class AnomalyPipeline {
      * Builds the pipeline on {@code readings}, which must carry event-time timestamps and
      * watermarks ({@link ReadingWatermarks}).
      */
+    // Under 80 characters, Flink's limit for metric names.
+    private static final String DETECTORS =
+            "Sensor detectors: sequence, features, rate, flatline, baseline, missing";
+
     public static Outputs build(DataStream<SensorReading> readings, Settings s, RuleBook rules) {
         long ttl = s.stateTtlMillis();
-        SingleOutputStreamOperator<Signal> detected =
-                readings.keyBy(new ReadingKey(), Types.STRING)
-                        .process(
-                                new SensorDetectors(
-                                        rules, s.maxFutureSkewMillis(), ttl, s.readingsOut()))
-                        .uid("sensor-detectors-v2")
-                        // Under 80 characters, Flink's limit for metric names.
-                        .name(
-                                "Sensor detectors: sequence, features, rate, flatline, baseline, missing");
+        SingleOutputStreamOperator<Signal> detected;
+        if (s.keyedInPlace()) {
+            detected =
+                    InPlaceKeys.keyedInPlace(readings)
+                            .transform(
+                                    DETECTORS,
+                                    TypeInformation.of(Signal.class),
+                                    new InPlaceKeys.DetectorsOperator(
+                                            new SensorDetectors<>(
+                                                    rules,
+                                                    s.maxFutureSkewMillis(),
+                                                    ttl,
+                                                    s.readingsOut())))
+                            // Its own uid: the key type differs from the shuffled variant's.
+                            .uid("sensor-detectors-in-place");
+        } else {
+            detected =
+                    readings.keyBy(new ReadingKey(), Types.STRING)
+                            .process(
+                                    new SensorDetectors<String>(
+                                            rules, s.maxFutureSkewMillis(), ttl, s.readingsOut()))
+                            .uid("sensor-detectors-v2")
+                            .name(DETECTORS);
+        }
         DataStream<Observation> observations = detected.getSideOutput(SensorDetectors.OBSERVATIONS);
         DataStream<Signal> signals = detected;
 
@@ -90,7 +123,7 @@ public final class AnomalyPipeline {
             signals =
                     signals.union(
                             CEP.pattern(
-                                            sameKeys(mine, new ObservationKey()),
+                                            mine.keyBy(new ObservationKey(), Types.STRING),
                                             SpikePattern.pattern(shape, index))
                                     .inEventTime()
                                     .process(new SpikePattern.ToSignal(rules))
@@ -108,7 +141,7 @@ public final class AnomalyPipeline {
             signals =
                     signals.union(
                             CEP.pattern(
-                                            sameKeys(mine, new ObservationKey()),
+                                            mine.keyBy(new ObservationKey(), Types.STRING),
                                             OutOfRangePattern.pattern(shape, index))
                                     .inEventTime()
                                     .process(new OutOfRangePattern.ToSignal(rules))
@@ -126,11 +159,6 @@ public final class AnomalyPipeline {
                 lifecycle.union(missing),
                 detected.getSideOutput(SequenceTracker.LATE),
                 detected.getSideOutput(SequenceTracker.COMPLETENESS));
-    }
-
-    private static <T> KeyedStream<T, String> sameKeys(
-            DataStream<T> stream, KeySelector<T, String> key) {
-        return DataStreamUtils.reinterpretAsKeyedStream(stream, key, Types.STRING);
     }
 
     private static String uidPart(PatternShape shape) {

@@ -31,6 +31,7 @@ public final class JobSettings {
         DEFAULTS.put("kafka.alerts-topic", Topics.ALERTS);
         DEFAULTS.put("kafka.late-topic", Topics.SENSOR_READINGS_LATE);
         DEFAULTS.put("kafka.completeness-topic", Topics.SENSOR_COMPLETENESS);
+        DEFAULTS.put("kafka.readings-keyed-by-sensor", "true");
         DEFAULTS.put("kafka.starting-offsets", "committed");
         DEFAULTS.put("kafka.delivery", "at-least-once");
         DEFAULTS.put("kafka.transactional-id-prefix", "plantwatch-anomaly-job");
@@ -81,6 +82,7 @@ public final class JobSettings {
 
     private void validate() {
         kafkaBootstrap();
+        readingsKeyedBySensor();
         startingOffsets();
         delivery();
         outOfOrderness();
@@ -131,6 +133,14 @@ public final class JobSettings {
 
     public String completenessTopic() {
         return settings.required("kafka.completeness-topic", "a topic");
+    }
+
+    /**
+     * Whether the readings topic is keyed by sensor id, as the gateway writes it: then readings are
+     * detected on where they are read, and a record keyed otherwise is skipped and counted.
+     */
+    public boolean readingsKeyedBySensor() {
+        return settings.booleanValue("kafka.readings-keyed-by-sensor");
     }
 
     /** COMMITTED (falling back to the earliest), EARLIEST or LATEST. */
@@ -223,7 +233,10 @@ public final class JobSettings {
     /** Settings for the operators, plain values that travel with the job graph. */
     public AnomalyPipeline.Settings pipelineSettings() {
         return new AnomalyPipeline.Settings(
-                maxFutureSkew().toMillis(), stateTtl().toMillis(), influx() != null);
+                maxFutureSkew().toMillis(),
+                stateTtl().toMillis(),
+                influx() != null,
+                readingsKeyedBySensor());
     }
 
     public Map<String, String> describe() {

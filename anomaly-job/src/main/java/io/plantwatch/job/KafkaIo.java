@@ -4,9 +4,11 @@ import io.plantwatch.model.Alert;
 import io.plantwatch.model.AvroAlertCodec;
 import io.plantwatch.model.AvroReadingCodec;
 import io.plantwatch.model.Parsed;
+import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.model.Topics;
 import java.nio.charset.StandardCharsets;
+import java.util.Arrays;
 import java.util.Properties;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -42,7 +44,7 @@ public final class KafkaIo {
                 .setGroupId(s.groupId())
                 .setTopics(s.readingsTopic())
                 .setStartingOffsets(start)
-                .setDeserializer(new ReadingDeserializer())
+                .setDeserializer(new ReadingDeserializer(s.readingsKeyedBySensor()))
                 .setProperties(s.consumerOverrides())
                 // Only committed records, should a transactional producer ever write readings.
                 .setProperty("isolation.level", "read_committed")
@@ -152,18 +154,32 @@ public final class KafkaIo {
      * Decodes the Avro frame. A record that does not decode is skipped, counted ({@code
      * readingsUndecodable}) and logged with its topic, partition and offset: it stays in Kafka,
      * where it can be inspected; the gateway never writes such records, so another producer did.
+     *
+     * <p>When the topic is to be keyed by sensor id, a record keyed otherwise is skipped the same
+     * way ({@code readingsNotKeyedBySensor}): its sensor's other readings may be in another
+     * partition, read by another subtask, and detected on there ({@link InPlaceKeys}).
      */
     static final class ReadingDeserializer
             implements KafkaRecordDeserializationSchema<SensorReading> {
         private static final long serialVersionUID = 1L;
         private static final Logger LOG = LoggerFactory.getLogger(ReadingDeserializer.class);
+        private final boolean keyedBySensor;
         private transient AvroReadingCodec codec;
         private transient Counter undecodable;
+        private transient Counter notKeyedBySensor;
+
+        /**
+         * @param keyedBySensor whether a record's key must be its reading's sensor id
+         */
+        ReadingDeserializer(boolean keyedBySensor) {
+            this.keyedBySensor = keyedBySensor;
+        }
 
         @Override
         public void open(DeserializationSchema.InitializationContext context) {
             codec = new AvroReadingCodec();
             undecodable = context.getMetricGroup().counter("readingsUndecodable");
+            notKeyedBySensor = context.getMetricGroup().counter("readingsNotKeyedBySensor");
         }
 
         @Override
@@ -172,7 +188,28 @@ public final class KafkaIo {
             Parsed<SensorReading> parsed =
                     record.value() == null ? null : codec.decode(record.value());
             if (parsed != null && parsed.isOk()) {
-                out.collect(parsed.value());
+                SensorReading r = parsed.value();
+                if (!keyedBySensor || isKeyOf(record.key(), r.sensorId())) {
+                    out.collect(r);
+                    return;
+                }
+                notKeyedBySensor.inc();
+                // One line per thousand: a topic keyed otherwise would flood the log.
+                if (notKeyedBySensor.getCount() % 1000 == 1) {
+                    LOG.warn(
+                            "Skipped a reading of {} at {}-{} offset {} keyed {}, not by its sensor"
+                                    + " id ({} so far): this job reads a topic keyed by sensor id;"
+                                    + " set kafka.readings-keyed-by-sensor: false for one keyed"
+                                    + " otherwise",
+                            r.key(),
+                            record.topic(),
+                            record.partition(),
+                            record.offset(),
+                            record.key() == null
+                                    ? "null"
+                                    : "'" + new String(record.key(), StandardCharsets.UTF_8) + "'",
+                            notKeyedBySensor.getCount());
+                }
                 return;
             }
             undecodable.inc();
@@ -182,6 +219,37 @@ public final class KafkaIo {
                     record.partition(),
                     record.offset(),
                     parsed == null ? "no value" : ((Parsed.Rejected<?>) parsed).message());
+        }
+
+        /**
+         * Whether {@code key} is the UTF-8 of {@code id.id()}, compared part by part so that no
+         * string is built for the check.
+         */
+        static boolean isKeyOf(byte[] key, SensorId id) {
+            if (key == null) {
+                return false;
+            }
+            int at = 0;
+            String[] parts = {id.site(), id.area(), id.line(), id.machine(), id.sensor()};
+            for (int p = 0; p < parts.length; p++) {
+                if (p > 0) {
+                    if (at >= key.length || key[at++] != '/') {
+                        return false;
+                    }
+                }
+                String part = parts[p];
+                for (int i = 0; i < part.length(); i++) {
+                    char c = part.charAt(i);
+                    if (c >= 0x80) {
+                        // Not ASCII: compare the encoded id as a whole.
+                        return Arrays.equals(key, id.id().getBytes(StandardCharsets.UTF_8));
+                    }
+                    if (at >= key.length || key[at++] != c) {
+                        return false;
+                    }
+                }
+            }
+            return at == key.length;
         }
 
         @Override

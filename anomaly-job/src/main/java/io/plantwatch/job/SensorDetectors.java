@@ -33,13 +33,16 @@ import org.apache.flink.util.OutputTag;
  * on {@link #MISSING}; late readings and completeness reports are on {@link SequenceTracker#LATE}
  * and {@link SequenceTracker#COMPLETENESS}.
  */
-public final class SensorDetectors extends KeyedProcessFunction<String, SensorReading, Signal> {
+public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorReading, Signal> {
     private static final long serialVersionUID = 1L;
 
     public static final OutputTag<SensorReading> READINGS =
             new OutputTag<>("readings", SensorReadingTypeInfo.INSTANCE);
     public static final OutputTag<Observation> OBSERVATIONS = new OutputTag<>("observations") {};
     public static final OutputTag<Alert> MISSING = new OutputTag<>("missing-data") {};
+
+    /** The name of the per-sensor state. */
+    static final String STATE_NAME = "sensor";
 
     private final RuleBook book;
     private final List<PatternShape> spikeShapes;
@@ -92,11 +95,12 @@ public final class SensorDetectors extends KeyedProcessFunction<String, SensorRe
     public void open(OpenContext context) {
         rules = new RuleCache(book);
         tracker = new SequenceTracker(maxFutureSkewMillis, getRuntimeContext().getMetricGroup());
-        state =
-                getRuntimeContext()
-                        .getState(
-                                new ValueStateDescriptor<>(
-                                        "sensor", SensorStateSerializer.INSTANCE));
+        state = getRuntimeContext().getState(stateDescriptor());
+    }
+
+    /** Each sensor's {@link State}, in Flink's keyed state. */
+    static ValueStateDescriptor<State> stateDescriptor() {
+        return new ValueStateDescriptor<>(STATE_NAME, SensorStateSerializer.INSTANCE);
     }
 
     @Override

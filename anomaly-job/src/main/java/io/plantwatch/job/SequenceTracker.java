@@ -117,7 +117,7 @@ public final class SequenceTracker {
             Track t,
             SensorReading r,
             long now,
-            KeyedProcessFunction<String, ?, ?>.Context ctx,
+            KeyedProcessFunction<?, ?, ?>.Context ctx,
             Release release)
             throws Exception {
         long watermark = ctx.timerService().currentWatermark();
@@ -150,8 +150,7 @@ public final class SequenceTracker {
     }
 
     /** An event-time timer fired: release what the watermark passed, report a finished minute. */
-    void onEventTime(
-            Track t, long time, KeyedProcessFunction<String, ?, ?>.Context ctx, Release release)
+    void onEventTime(Track t, long time, KeyedProcessFunction<?, ?, ?>.Context ctx, Release release)
             throws Exception {
         long watermark = Math.max(time, ctx.timerService().currentWatermark());
         boolean waited = t.pending.length > 0;
@@ -176,18 +175,14 @@ public final class SequenceTracker {
 
     /** Releases the waiting readings that now follow without a gap. */
     private void releaseFollowing(
-            Track t, KeyedProcessFunction<String, ?, ?>.Context ctx, Release release)
-            throws Exception {
+            Track t, KeyedProcessFunction<?, ?, ?>.Context ctx, Release release) throws Exception {
         while (t.pending.length > 0 && t.follows(t.pending[0])) {
             release(t.removeFirstPending(), t, ctx, release);
         }
     }
 
     private void release(
-            SensorReading r,
-            Track t,
-            KeyedProcessFunction<String, ?, ?>.Context ctx,
-            Release release)
+            SensorReading r, Track t, KeyedProcessFunction<?, ?, ?>.Context ctx, Release release)
             throws Exception {
         count(ctx, t, r.timestamp());
         if (!accept(r, t)) {
@@ -207,7 +202,7 @@ public final class SequenceTracker {
      * Makes {@code t} count the minute of {@code time}. A time in a later minute reports the filled
      * one and starts the next; an earlier time counts into the current minute.
      */
-    private static void count(KeyedProcessFunction<String, ?, ?>.Context ctx, Track t, long time) {
+    private static void count(KeyedProcessFunction<?, ?, ?>.Context ctx, Track t, long time) {
         long start = time - Math.floorMod(time, MINUTE);
         if (t.counting && start > t.minute) {
             report(ctx, t);
@@ -226,11 +221,12 @@ public final class SequenceTracker {
         }
     }
 
-    private static void report(KeyedProcessFunction<String, ?, ?>.Context ctx, Track t) {
+    private static void report(KeyedProcessFunction<?, ?, ?>.Context ctx, Track t) {
         ctx.output(
                 COMPLETENESS,
                 new CompletenessReport(
-                        ctx.getCurrentKey(),
+                        // The sensor id: the key itself, or a SensorKey named by it.
+                        ctx.getCurrentKey().toString(),
                         t.minute,
                         t.received,
                         t.missing,

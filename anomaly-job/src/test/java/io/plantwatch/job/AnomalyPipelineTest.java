@@ -15,7 +15,8 @@ import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.apache.flink.util.CloseableIterator;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The whole topology on a MiniCluster (parallelism 2) from an in-memory source: the CEP patterns,
@@ -56,19 +57,35 @@ class AnomalyPipelineTest {
     }
 
     static List<Alert> run(List<SensorReading> input, String rules) throws Exception {
+        return run(input, rules, false);
+    }
+
+    /**
+     * @param inPlace whether the input is first split by sensor, as Kafka partitions keyed by
+     *     sensor id are, and detected on in place ({@link InPlaceKeys}); else shuffled by sensor
+     */
+    static List<Alert> run(List<SensorReading> input, String rules, boolean inPlace)
+            throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
         env.setParallelism(2);
+        DataStream<SensorReading> unordered =
+                env.fromData(input, TypeInformation.of(SensorReading.class));
+        if (inPlace) {
+            unordered =
+                    unordered
+                            .keyBy(new AnomalyPipeline.ReadingKey())
+                            .map(r -> r)
+                            .returns(SensorReadingTypeInfo.INSTANCE);
+        }
         DataStream<SensorReading> readings =
-                env.fromData(input, TypeInformation.of(SensorReading.class))
-                        .assignTimestampsAndWatermarks(
-                                ReadingWatermarks.strategy(
-                                        Duration.ofSeconds(2),
-                                        Duration.ZERO,
-                                        Duration.ofDays(3650)));
+                unordered.assignTimestampsAndWatermarks(
+                        ReadingWatermarks.strategy(
+                                Duration.ofSeconds(2), Duration.ZERO, Duration.ofDays(3650)));
         AnomalyPipeline.Outputs out =
                 AnomalyPipeline.build(
                         readings,
-                        new AnomalyPipeline.Settings(Duration.ofDays(3650).toMillis(), 3_600_000),
+                        new AnomalyPipeline.Settings(
+                                Duration.ofDays(3650).toMillis(), 3_600_000, false, inPlace),
                         RuleBook.parse(rules, "test rules"));
         List<Alert> alerts = new ArrayList<>();
         try (CloseableIterator<Alert> it = out.alerts().executeAndCollect("pipeline test")) {
@@ -77,9 +94,10 @@ class AnomalyPipelineTest {
         return alerts;
     }
 
-    @Test
-    void eachInjectedFaultOpensAndResolvesItsAlerts() throws Exception {
-        List<Alert> alerts = run(readings(), RULES);
+    @ParameterizedTest(name = "in place: {0}")
+    @ValueSource(booleans = {false, true})
+    void eachInjectedFaultOpensAndResolvesItsAlerts(boolean inPlace) throws Exception {
+        List<Alert> alerts = run(readings(), RULES, inPlace);
 
         // The jump to 100 at 300 s is out of range and, rising 35 degC at once, a spike as well.
         assertThat(alerts)
@@ -105,9 +123,10 @@ class AnomalyPipelineTest {
         assertThat(alerts.stream().map(Alert::alertId).distinct()).hasSize(4);
     }
 
-    @Test
-    void theSameInputGivesTheSameAlertIdsAndStates() throws Exception {
-        List<String> first = idsAndStates(run(readings(), RULES));
+    @ParameterizedTest(name = "in place: {0}")
+    @ValueSource(booleans = {false, true})
+    void theSameInputGivesTheSameAlertIdsAndStates(boolean inPlace) throws Exception {
+        List<String> first = idsAndStates(run(readings(), RULES, inPlace));
         List<SensorReading> reversedPerSecond = new ArrayList<>(readings());
         // Out of order within the 2 s bound: swap every pair of seconds.
         for (int i = 0; i + 5 < reversedPerSecond.size(); i += 6) {
@@ -117,7 +136,7 @@ class AnomalyPipelineTest {
                 reversedPerSecond.set(i + j, block.get(j));
             }
         }
-        assertThat(idsAndStates(run(reversedPerSecond, RULES))).isEqualTo(first);
+        assertThat(idsAndStates(run(reversedPerSecond, RULES, inPlace))).isEqualTo(first);
     }
 
     private static List<String> idsAndStates(List<Alert> alerts) {

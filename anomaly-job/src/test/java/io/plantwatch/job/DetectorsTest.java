@@ -37,7 +37,7 @@ class DetectorsTest {
             throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 1,"
                                                 + " window: 5s}}"),
@@ -70,7 +70,7 @@ class DetectorsTest {
     void rateOfChangeIgnoresNoiseBelowTheLimit() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 1, window: 10s}}"),
                                 Long.MAX_VALUE / 4,
@@ -88,7 +88,7 @@ class DetectorsTest {
     void rateOfChangeWaitsForHalfItsWindowBeforeJudgingASlope() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {rate-of-change: {max-per-second: 2,"
                                                 + " window: 20s}}"),
@@ -110,7 +110,7 @@ class DetectorsTest {
             throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {flatline: {epsilon: 0.01, duration: 10s,"
                                                 + " count: 5}}"),
@@ -135,7 +135,7 @@ class DetectorsTest {
     void flatlineStaysQuietForANormallyNoisySensor() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"),
                                 Long.MAX_VALUE / 4,
                                 TTL,
@@ -152,7 +152,7 @@ class DetectorsTest {
     void baselineLearnsFirstThenFlagsAConsecutiveDepartureAndClearsOnReturn() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {baseline: {alpha: 0.05, k: 5, warmup: 50,"
                                                 + " consecutive: 3}}"),
@@ -187,7 +187,7 @@ class DetectorsTest {
         // is, and a scale learned only from them flagged ordinary noise (seen as a CI failure).
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {baseline: {alpha: 0.01, k: 5, warmup: 300,"
                                                 + " consecutive: 3}}"),
@@ -221,7 +221,7 @@ class DetectorsTest {
     void baselineCatchesASlowDriftThatNoFixedRangeWouldYet() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {baseline: {alpha: 0.02, k: 6, warmup: 120,"
                                                 + " consecutive: 3}}"),
@@ -250,7 +250,7 @@ class DetectorsTest {
             throws Exception {
         var h =
                 Harnesses.onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules("defaults: {missing-data: {after: 30s}}"),
                                 Long.MAX_VALUE / 4,
                                 TTL,
@@ -292,7 +292,7 @@ class DetectorsTest {
             throws Exception {
         var h =
                 Harnesses.onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {spike: {delta: 10, within: 3s},"
                                                 + " out-of-range: {high: 100, deadband: 5}}"),
@@ -348,7 +348,7 @@ class DetectorsTest {
     void aRunStopsGoingToThePatternsOnceItsMatchIsCertainAndASparseRunGoesWhole() throws Exception {
         var h =
                 Harnesses.onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules(
                                         "defaults: {out-of-range: {high: 100, count: 3, within: 5s}}"),
                                 Long.MAX_VALUE / 4,
@@ -379,7 +379,7 @@ class DetectorsTest {
     void aSilentSensorsDetectorStateIsForgottenAfterTheTtl() throws Exception {
         var h =
                 Harnesses.onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 rules("defaults: {flatline: {epsilon: 0.01, count: 5}}"),
                                 Long.MAX_VALUE / 4,
                                 60_000,
@@ -400,7 +400,7 @@ class DetectorsTest {
     void aSensorWithoutRulesIsTrackedButCostsNoDetector() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(rules("{}"), Long.MAX_VALUE / 4, TTL, true));
+                        new SensorDetectors<String>(rules("{}"), Long.MAX_VALUE / 4, TTL, true));
         h.open();
         feed(h, reading(0, 1, 0), reading(1000, 1000, 1));
         assertThat(drain(h)).isEmpty();
@@ -414,7 +414,7 @@ class DetectorsTest {
     void releasedReadingsGoToTheirOutputOnlyWhenAskedFor() throws Exception {
         var h =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(rules("{}"), Long.MAX_VALUE / 4, TTL, false));
+                        new SensorDetectors<String>(rules("{}"), Long.MAX_VALUE / 4, TTL, false));
         h.open();
         feed(h, reading(0, 1, 0), reading(1000, 2, 1));
         assertThat(h.getSideOutput(SensorDetectors.READINGS)).isNull();

@@ -44,7 +44,7 @@ final class Harnesses {
     }
 
     static void feed(
-            KeyedOneInputStreamOperatorTestHarness<String, SensorReading, ?> h,
+            KeyedOneInputStreamOperatorTestHarness<?, SensorReading, ?> h,
             SensorReading... readings)
             throws Exception {
         for (SensorReading r : readings) {
@@ -52,7 +52,7 @@ final class Harnesses {
         }
     }
 
-    static void watermark(KeyedOneInputStreamOperatorTestHarness<String, ?, ?> h, long offset)
+    static void watermark(KeyedOneInputStreamOperatorTestHarness<?, ?, ?> h, long offset)
             throws Exception {
         h.processWatermark(new Watermark(T0 + offset));
     }

@@ -24,7 +24,9 @@ class SequenceTrackerTest {
     @BeforeEach
     void open() throws Exception {
         // A skew limit far beyond the test's 2026 timestamps unless a test says otherwise.
-        h = Harnesses.onReadings(new SensorDetectors(NO_RULES, Long.MAX_VALUE / 4, HOUR, true));
+        h =
+                Harnesses.onReadings(
+                        new SensorDetectors<String>(NO_RULES, Long.MAX_VALUE / 4, HOUR, true));
         h.open();
     }
 
@@ -127,7 +129,7 @@ class SequenceTrackerTest {
     void signalsCarryTheEventTimeOfTheReadingTheyComeFromNotOfWhatReleasedIt() throws Exception {
         var detecting =
                 Harnesses.<Signal>onReadings(
-                        new SensorDetectors(
+                        new SensorDetectors<String>(
                                 Harnesses.rules("defaults: {out-of-range: {high: 1.5}}"),
                                 Long.MAX_VALUE / 4,
                                 HOUR,
@@ -182,7 +184,8 @@ class SequenceTrackerTest {
 
     @Test
     void setsAsideReadingsStampedTooFarAheadOfTheClockWithReasonFuture() throws Exception {
-        var guarded = Harnesses.onReadings(new SensorDetectors(NO_RULES, 60_000, HOUR, true));
+        var guarded =
+                Harnesses.onReadings(new SensorDetectors<String>(NO_RULES, 60_000, HOUR, true));
         guarded.open();
         guarded.setProcessingTime(T0);
         feed(guarded, reading(61_000, 1, 1), reading(59_000, 2, 2));
@@ -275,7 +278,8 @@ class SequenceTrackerTest {
     @Test
     void stateOfASilentSensorIsForgottenAfterTheTtl() throws Exception {
         var ttl =
-                Harnesses.onReadings(new SensorDetectors(NO_RULES, Long.MAX_VALUE / 4, 1000, true));
+                Harnesses.onReadings(
+                        new SensorDetectors<String>(NO_RULES, Long.MAX_VALUE / 4, 1000, true));
         ttl.open();
         ttl.setProcessingTime(0);
         feed(ttl, reading(1000, 1, 1), reading(OTHER, 1000, 1, 1));

@@ -1,0 +1,170 @@
+package io.plantwatch.job;
+
+import static io.plantwatch.job.Harnesses.OTHER;
+import static io.plantwatch.job.Harnesses.feed;
+import static io.plantwatch.job.Harnesses.reading;
+import static io.plantwatch.job.Harnesses.watermark;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import io.plantwatch.model.SensorId;
+import io.plantwatch.model.SensorReading;
+import java.nio.charset.StandardCharsets;
+import java.util.HashSet;
+import java.util.List;
+import java.util.Random;
+import java.util.Set;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
+import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.util.MathUtils;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.CsvSource;
+
+/** Sensors keyed where their partition is read: key groups, restores, and the topic's keys. */
+class InPlaceKeysTest {
+    private static final int MAX_PARALLELISM = 128;
+
+    @Test
+    void unmurmurUndoesFlinksKeyGroupHash() {
+        Random random = new Random(7);
+        for (int i = 0; i < 100_000; i++) {
+            int murmur = random.nextInt() & 0x7fffffff;
+            assertThat(MathUtils.murmurHash(InPlaceKeys.unmurmur(murmur))).isEqualTo(murmur);
+        }
+        assertThat(MathUtils.murmurHash(InPlaceKeys.unmurmur(0))).isZero();
+        assertThat(MathUtils.murmurHash(InPlaceKeys.unmurmur(Integer.MAX_VALUE)))
+                .isEqualTo(Integer.MAX_VALUE);
+    }
+
+    @ParameterizedTest(name = "max parallelism {0}, parallelism {1}")
+    @CsvSource({"128,1", "128,2", "128,3", "128,7", "256,5", "1000,3", "32768,4"})
+    void eachSubtasksKeysFallInItsOwnKeyGroupsAndStaySpread(int maxParallelism, int parallelism) {
+        for (int index = 0; index < parallelism; index++) {
+            InPlaceKeys.Selector keys = new InPlaceKeys.Selector();
+            keys.bind(index, parallelism, maxParallelism);
+            Set<Integer> hashes = new HashSet<>();
+            for (int i = 0; i < 2000; i++) {
+                SensorReading r = reading(sensor(i), 1000, 1, 1);
+                SensorKey key = keys.getKey(r);
+                assertThat(
+                                KeyGroupRangeAssignment.assignKeyToParallelOperator(
+                                        key, maxParallelism, parallelism))
+                        .as("subtask of %s", key)
+                        .isEqualTo(index);
+                assertThat(key.id()).isEqualTo(r.key());
+                SensorKey again = keys.getKey(reading(sensor(i), 2000, 2, 2));
+                assertThat(again).isEqualTo(key).hasSameHashCodeAs(key);
+                hashes.add(key.hashCode());
+            }
+            // Spread hashes keep each key group's hash table short.
+            assertThat(hashes).hasSizeGreaterThan(1990);
+        }
+    }
+
+    @Test
+    void aSelectorNotBoundToASubtaskSaysSo() {
+        assertThatThrownBy(() -> new InPlaceKeys.Selector().getKey(reading(1000, 1, 1)))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("bound to a subtask");
+    }
+
+    @Test
+    void aRestoreAtTheSameParallelismKeepsEachSensorsStateAndAnotherStartsItOver()
+            throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = harness(2, 1)) {
+            h.open();
+            feed(h, reading(1000, 1, 1), reading(OTHER, 1000, 1, 1));
+            watermark(h, 1000);
+            assertThat(released(h)).containsExactly(1L, 1L);
+            assertThat(h.numKeyedStateEntries()).isEqualTo(2);
+            snapshot = h.snapshot(1, 1);
+        }
+
+        // Same subtask, same parallelism: each sensor finds its state under the key it had.
+        try (var h = harness(2, 1)) {
+            h.initializeState(snapshot);
+            h.open();
+            feed(h, reading(1000, 1, 1), reading(2000, 2, 2));
+            assertThat(released(h))
+                    .as("the gateway's duplicate of 1 dropped, 2 released at once after 1")
+                    .containsExactly(2L);
+            assertThat(h.numKeyedStateEntries()).isEqualTo(2);
+        }
+
+        // Three subtasks: the sensors' key groups went wherever, their partitions elsewhere.
+        OperatorSubtaskState other;
+        try (var h = harness(2, 0)) {
+            h.open();
+            other = h.snapshot(1, 1);
+        }
+        OperatorSubtaskState both =
+                AbstractStreamOperatorTestHarness.repackageState(other, snapshot);
+        long kept = 0;
+        long reset = 0;
+        for (int index = 0; index < 3; index++) {
+            OperatorSubtaskState part =
+                    AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                            both, MAX_PARALLELISM, 2, 3, index);
+            try (var h = harness(3, index)) {
+                h.initializeState(part);
+                h.open();
+                kept += h.numKeyedStateEntries();
+                reset += ((InPlaceKeys.DetectorsOperator) h.getOperator()).sensorsReset();
+                // The same reading is a first reading again: it waits for the watermark.
+                feed(h, reading(1000, 1, 1));
+                assertThat(released(h)).isEmpty();
+                watermark(h, 1000);
+                assertThat(released(h)).containsExactly(1L);
+            }
+        }
+        assertThat(reset).as("sensor states found after the rescale").isEqualTo(2);
+        assertThat(kept).as("sensor states left after the rescale").isZero();
+    }
+
+    @Test
+    void aTopicsKeyIsTheSensorIdOrTheReadingIsNotTakenInPlace() {
+        SensorId id = Harnesses.SENSOR;
+        byte[] key = id.id().getBytes(StandardCharsets.UTF_8);
+        assertThat(KafkaIo.ReadingDeserializer.isKeyOf(key, id)).isTrue();
+        assertThat(KafkaIo.ReadingDeserializer.isKeyOf(null, id)).isFalse();
+        assertThat(KafkaIo.ReadingDeserializer.isKeyOf(OTHER.id().getBytes(), id)).isFalse();
+        assertThat(KafkaIo.ReadingDeserializer.isKeyOf((id.id() + "x").getBytes(), id)).isFalse();
+        String shorter = id.id().substring(0, id.id().length() - 1);
+        assertThat(KafkaIo.ReadingDeserializer.isKeyOf(shorter.getBytes(), id)).isFalse();
+        assertThat(KafkaIo.ReadingDeserializer.isKeyOf("a/b/c/d/e".getBytes(), id)).isFalse();
+    }
+
+    private static SensorId sensor(int i) {
+        return SensorId.parse(
+                "plant/area-" + i % 7 + "/line-" + i % 31 + "/m-" + i / 4 + "/s-" + i);
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<SensorKey, SensorReading, Signal> harness(
+            int parallelism, int index) throws Exception {
+        return new KeyedOneInputStreamOperatorTestHarness<>(
+                new InPlaceKeys.DetectorsOperator(
+                        new SensorDetectors<>(Harnesses.rules("{}"), Long.MAX_VALUE / 4, 0, true)),
+                new InPlaceKeys.Selector(),
+                SensorKey.TypeInfo.INSTANCE,
+                MAX_PARALLELISM,
+                parallelism,
+                index);
+    }
+
+    /** The sequence numbers the tracker released to the detectors since the last call. */
+    private static List<Long> released(
+            KeyedOneInputStreamOperatorTestHarness<SensorKey, SensorReading, Signal> h) {
+        var out = h.getSideOutput(SensorDetectors.READINGS);
+        if (out == null) {
+            return List.of();
+        }
+        List<Long> seqs = out.stream().map(StreamRecord::getValue).map(SensorReading::seq).toList();
+        out.clear();
+        return seqs;
+    }
+}
