@@ -1,5 +1,6 @@
 package io.plantwatch.job;
 
+import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import java.util.ArrayList;
 import java.util.List;
@@ -82,8 +83,9 @@ public final class InPlaceKeys {
                 throw new IllegalStateException(
                         "in-place sensor keys are bound to a subtask by their operator first");
             }
-            String id = r.key();
-            return new SensorKey(id, hashFor(id.hashCode(), firstGroup, groups, maxParallelism));
+            SensorId id = r.sensorId();
+            return new SensorKey(
+                    id, hashFor(SensorKey.idHash(id), firstGroup, groups, maxParallelism));
         }
     }
 
@@ -93,9 +95,11 @@ public final class InPlaceKeys {
      * Distinct ids keep distinct hashes (mostly), so a key group's hash table stays spread.
      */
     static int hashFor(int idHash, int firstGroup, int groups, int maxParallelism) {
-        int group = firstGroup + (idHash & 0x7fffffff) % groups;
+        // Similar ids differ in their hashes' low bits; mixed, every bit tells them apart.
+        int mixed = MathUtils.bitMix(idHash);
+        int group = firstGroup + (mixed & 0x7fffffff) % groups;
         // A non-negative murmur hash with that remainder; inverting murmur gives the key hash.
-        int murmur = (((idHash >>> 1) & 0x3fffffff) / maxParallelism) * maxParallelism + group;
+        int murmur = (((mixed >>> 1) & 0x3fffffff) / maxParallelism) * maxParallelism + group;
         return unmurmur(murmur);
     }
 

@@ -229,27 +229,46 @@ public final class KafkaIo {
             if (key == null) {
                 return false;
             }
-            int at = 0;
-            String[] parts = {id.site(), id.area(), id.line(), id.machine(), id.sensor()};
-            for (int p = 0; p < parts.length; p++) {
-                if (p > 0) {
-                    if (at >= key.length || key[at++] != '/') {
-                        return false;
-                    }
-                }
-                String part = parts[p];
-                for (int i = 0; i < part.length(); i++) {
-                    char c = part.charAt(i);
-                    if (c >= 0x80) {
-                        // Not ASCII: compare the encoded id as a whole.
-                        return Arrays.equals(key, id.id().getBytes(StandardCharsets.UTF_8));
-                    }
-                    if (at >= key.length || key[at++] != c) {
-                        return false;
-                    }
-                }
+            int at = part(key, 0, id.site());
+            at = part(key, separator(key, at), id.area());
+            at = part(key, separator(key, at), id.line());
+            at = part(key, separator(key, at), id.machine());
+            at = part(key, separator(key, at), id.sensor());
+            if (at == NOT_ASCII) {
+                return Arrays.equals(key, id.id().getBytes(StandardCharsets.UTF_8));
             }
             return at == key.length;
+        }
+
+        private static final int MISMATCH = -1;
+        private static final int NOT_ASCII = -2;
+
+        /** Past {@code part} at {@code at} in {@code key}, or MISMATCH, or NOT_ASCII. */
+        private static int part(byte[] key, int at, String part) {
+            if (at < 0) {
+                return at;
+            }
+            int n = part.length();
+            if (at + n > key.length) {
+                return MISMATCH;
+            }
+            for (int i = 0; i < n; i++) {
+                char c = part.charAt(i);
+                if (c >= 0x80) {
+                    return NOT_ASCII;
+                }
+                if (key[at + i] != c) {
+                    return MISMATCH;
+                }
+            }
+            return at + n;
+        }
+
+        private static int separator(byte[] key, int at) {
+            if (at < 0) {
+                return at;
+            }
+            return at < key.length && key[at] == '/' ? at + 1 : MISMATCH;
         }
 
         @Override

@@ -1,5 +1,6 @@
 package io.plantwatch.job;
 
+import io.plantwatch.model.SensorId;
 import java.io.IOException;
 import org.apache.flink.api.common.serialization.SerializerConfig;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
@@ -19,17 +20,32 @@ import org.apache.flink.types.StringValue;
  * its key group.
  */
 public final class SensorKey {
-    private final String id;
+    // The reading's own SensorId: building the joined id string for every reading cost more than
+    // comparing its five parts.
+    private final SensorId sensor;
     private final int hash;
 
-    SensorKey(String id, int hash) {
-        this.id = id;
+    SensorKey(SensorId sensor, int hash) {
+        this.sensor = sensor;
         this.hash = hash;
     }
 
     /** The sensor id, as in {@link io.plantwatch.model.SensorReading#key()}. */
     public String id() {
-        return id;
+        return sensor.id();
+    }
+
+    /**
+     * A hash of the sensor id's parts from {@link String#hashCode()}, whose formula Java specifies:
+     * a key restored in another JVM must get the same hash from a new reading. A record's own
+     * hashCode is not specified.
+     */
+    static int idHash(SensorId id) {
+        int h = id.site().hashCode();
+        h = 31 * h + id.area().hashCode();
+        h = 31 * h + id.line().hashCode();
+        h = 31 * h + id.machine().hashCode();
+        return 31 * h + id.sensor().hashCode();
     }
 
     @Override
@@ -39,13 +55,23 @@ public final class SensorKey {
 
     @Override
     public boolean equals(Object o) {
-        return o instanceof SensorKey k && k.hash == hash && k.id.equals(id);
+        if (!(o instanceof SensorKey k) || k.hash != hash) {
+            return false;
+        }
+        SensorId a = sensor;
+        SensorId b = k.sensor;
+        // The most telling part first: a plant's sensors mostly share their site and area.
+        return a.sensor().equals(b.sensor())
+                && a.machine().equals(b.machine())
+                && a.line().equals(b.line())
+                && a.area().equals(b.area())
+                && a.site().equals(b.site());
     }
 
     /** The sensor id: what completeness reports and logs name the sensor by. */
     @Override
     public String toString() {
-        return id;
+        return sensor.id();
     }
 
     /** Flink's type for the key. */
@@ -112,7 +138,7 @@ public final class SensorKey {
         }
     }
 
-    /** The id in Flink's compact string form, then the hash. */
+    /** The id's five parts in Flink's compact string form, then the hash. */
     public static final class Serializer extends TypeSerializerSingleton<SensorKey> {
         private static final long serialVersionUID = 1L;
 
@@ -145,13 +171,24 @@ public final class SensorKey {
 
         @Override
         public void serialize(SensorKey k, DataOutputView out) throws IOException {
-            StringValue.writeString(k.id, out);
+            SensorId id = k.sensor;
+            StringValue.writeString(id.site(), out);
+            StringValue.writeString(id.area(), out);
+            StringValue.writeString(id.line(), out);
+            StringValue.writeString(id.machine(), out);
+            StringValue.writeString(id.sensor(), out);
             out.writeInt(k.hash);
         }
 
         @Override
         public SensorKey deserialize(DataInputView in) throws IOException {
-            String id = StringValue.readString(in);
+            SensorId id =
+                    new SensorId(
+                            StringValue.readString(in),
+                            StringValue.readString(in),
+                            StringValue.readString(in),
+                            StringValue.readString(in),
+                            StringValue.readString(in));
             return new SensorKey(id, in.readInt());
         }
 

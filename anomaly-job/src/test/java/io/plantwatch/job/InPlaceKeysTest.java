@@ -137,6 +137,30 @@ class InPlaceKeysTest {
         String shorter = id.id().substring(0, id.id().length() - 1);
         assertThat(KafkaIo.ReadingDeserializer.isKeyOf(shorter.getBytes(), id)).isFalse();
         assertThat(KafkaIo.ReadingDeserializer.isKeyOf("a/b/c/d/e".getBytes(), id)).isFalse();
+
+        SensorId munich = SensorId.parse("münchen/halle-2/linie-1/presse-1/öltemperatur");
+        byte[] utf8 = munich.id().getBytes(StandardCharsets.UTF_8);
+        assertThat(KafkaIo.ReadingDeserializer.isKeyOf(utf8, munich)).isTrue();
+        assertThat(
+                        KafkaIo.ReadingDeserializer.isKeyOf(
+                                munich.id().getBytes(StandardCharsets.ISO_8859_1), munich))
+                .isFalse();
+    }
+
+    @Test
+    void aKeyWrittenAndReadBackKeepsItsSensorAndHash() throws Exception {
+        InPlaceKeys.Selector keys = new InPlaceKeys.Selector();
+        keys.bind(1, 2, MAX_PARALLELISM);
+        SensorKey key = keys.getKey(reading(1000, 1, 1));
+        var out = new org.apache.flink.core.memory.DataOutputSerializer(64);
+        SensorKey.Serializer.INSTANCE.serialize(key, out);
+        SensorKey back =
+                SensorKey.Serializer.INSTANCE.deserialize(
+                        new org.apache.flink.core.memory.DataInputDeserializer(
+                                out.getCopyOfBuffer()));
+        assertThat(back).isEqualTo(key).hasSameHashCodeAs(key);
+        assertThat(back).hasToString(Harnesses.SENSOR.id());
+        assertThat(back).isNotEqualTo(keys.getKey(reading(OTHER, 1000, 1, 1)));
     }
 
     private static SensorId sensor(int i) {
