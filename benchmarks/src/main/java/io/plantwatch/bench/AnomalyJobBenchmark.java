@@ -113,6 +113,10 @@ public final class AnomalyJobBenchmark {
     /** Alternating (a)/(b) measurements per fleet size: {@code -Dbench.rounds=3}. */
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
 
+    /** Which of the jobs run: {@code -Dbench.jobs=b} measures (b) alone. */
+    private static final List<String> JOBS =
+            List.of(System.getProperty("bench.jobs", "a,c,b").split(","));
+
     private AnomalyJobBenchmark() {}
 
     private static double median(List<Double> xs) {
@@ -160,27 +164,31 @@ public final class AnomalyJobBenchmark {
                 for (int round = 0; round <= ROUNDS; round++) {
                     String suffix = sensors + "-" + round;
                     double aRate =
-                            throughput(
-                                            cluster,
-                                            kafka,
-                                            root,
-                                            topic,
-                                            "a-" + suffix,
-                                            Job.READ,
-                                            rules,
-                                            produced)
-                                    .rate;
+                            !JOBS.contains("a")
+                                    ? Double.NaN
+                                    : throughput(
+                                                    cluster,
+                                                    kafka,
+                                                    root,
+                                                    topic,
+                                                    "a-" + suffix,
+                                                    Job.READ,
+                                                    rules,
+                                                    produced)
+                                            .rate;
                     double cRate =
-                            throughput(
-                                            cluster,
-                                            kafka,
-                                            root,
-                                            topic,
-                                            "c-" + suffix,
-                                            Job.KEYED,
-                                            rules,
-                                            produced)
-                                    .rate;
+                            !JOBS.contains("c")
+                                    ? Double.NaN
+                                    : throughput(
+                                                    cluster,
+                                                    kafka,
+                                                    root,
+                                                    topic,
+                                                    "c-" + suffix,
+                                                    Job.KEYED,
+                                                    rules,
+                                                    produced)
+                                            .rate;
                     Result b =
                             throughput(
                                     cluster,
