@@ -7,19 +7,33 @@ import static io.plantwatch.job.Harnesses.watermark;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.plantwatch.model.AvroReadingCodec;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HashSet;
 import java.util.List;
+import java.util.Map;
 import java.util.Random;
 import java.util.Set;
+import org.apache.flink.api.common.functions.util.ListCollector;
+import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.core.memory.DataInputDeserializer;
+import org.apache.flink.core.memory.DataOutputSerializer;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.SimpleCounter;
+import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.apache.flink.util.MathUtils;
+import org.apache.flink.util.UserCodeClassLoader;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -148,16 +162,65 @@ class InPlaceKeysTest {
     }
 
     @Test
+    void aRecordKeyedOtherwiseIsSkippedAndCountedUnlessTheTopicIsKeyedOtherwise() throws Exception {
+        SensorReading r = reading(1000, 1, 1);
+        byte[] value = new AvroReadingCodec().encode(r);
+        byte[] right = r.key().getBytes(StandardCharsets.UTF_8);
+        byte[] wrong = OTHER.id().getBytes(StandardCharsets.UTF_8);
+        for (boolean keyedBySensor : new boolean[] {true, false}) {
+            Map<String, Counter> counters = new HashMap<>();
+            KafkaIo.ReadingDeserializer deserializer =
+                    new KafkaIo.ReadingDeserializer(keyedBySensor);
+            deserializer.open(
+                    new DeserializationSchema.InitializationContext() {
+                        @Override
+                        public MetricGroup getMetricGroup() {
+                            return new UnregisteredMetricsGroup() {
+                                @Override
+                                public Counter counter(String name) {
+                                    return counter(name, new SimpleCounter());
+                                }
+
+                                @Override
+                                public <C extends Counter> C counter(String name, C counter) {
+                                    counters.put(name, counter);
+                                    return counter;
+                                }
+                            };
+                        }
+
+                        @Override
+                        public UserCodeClassLoader getUserCodeClassLoader() {
+                            return null;
+                        }
+                    });
+            List<SensorReading> out = new ArrayList<>();
+            var collector = new ListCollector<>(out);
+            for (byte[] key : new byte[][] {right, wrong, null}) {
+                deserializer.deserialize(
+                        new ConsumerRecord<>("sensor-readings", 0, 7L, key, value), collector);
+            }
+            if (keyedBySensor) {
+                assertThat(out).containsExactly(r);
+                assertThat(counters.get("readingsNotKeyedBySensor").getCount()).isEqualTo(2);
+            } else {
+                assertThat(out).containsExactly(r, r, r);
+                assertThat(counters.get("readingsNotKeyedBySensor").getCount()).isZero();
+            }
+            assertThat(counters.get("readingsUndecodable").getCount()).isZero();
+        }
+    }
+
+    @Test
     void aKeyWrittenAndReadBackKeepsItsSensorAndHash() throws Exception {
         InPlaceKeys.Selector keys = new InPlaceKeys.Selector();
         keys.bind(1, 2, MAX_PARALLELISM);
         SensorKey key = keys.getKey(reading(1000, 1, 1));
-        var out = new org.apache.flink.core.memory.DataOutputSerializer(64);
+        var out = new DataOutputSerializer(64);
         SensorKey.Serializer.INSTANCE.serialize(key, out);
         SensorKey back =
                 SensorKey.Serializer.INSTANCE.deserialize(
-                        new org.apache.flink.core.memory.DataInputDeserializer(
-                                out.getCopyOfBuffer()));
+                        new DataInputDeserializer(out.getCopyOfBuffer()));
         assertThat(back).isEqualTo(key).hasSameHashCodeAs(key);
         assertThat(back).hasToString(Harnesses.SENSOR.id());
         assertThat(back).isNotEqualTo(keys.getKey(reading(OTHER, 1000, 1, 1)));
