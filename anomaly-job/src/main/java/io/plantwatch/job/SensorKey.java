@@ -2,15 +2,11 @@ package io.plantwatch.job;
 
 import io.plantwatch.model.SensorId;
 import java.io.IOException;
-import org.apache.flink.api.common.serialization.SerializerConfig;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
-import org.apache.flink.types.StringValue;
 
 /**
  * A sensor's key in the detectors' state when they run on the subtask that reads the sensor's Kafka
@@ -75,131 +71,37 @@ public final class SensorKey {
     }
 
     /** Flink's type for the key. */
-    public static final class TypeInfo extends TypeInformation<SensorKey> {
+    public static final class TypeInfo extends OpaqueTypeInfo<SensorKey> {
         private static final long serialVersionUID = 1L;
 
         public static final TypeInfo INSTANCE = new TypeInfo();
 
-        private TypeInfo() {}
-
-        @Override
-        public boolean isBasicType() {
-            return false;
+        private TypeInfo() {
+            super(SensorKey.class, true);
         }
 
         @Override
-        public boolean isTupleType() {
-            return false;
-        }
-
-        @Override
-        public int getArity() {
-            return 1;
-        }
-
-        @Override
-        public int getTotalFields() {
-            return 1;
-        }
-
-        @Override
-        public Class<SensorKey> getTypeClass() {
-            return SensorKey.class;
-        }
-
-        @Override
-        public boolean isKeyType() {
-            return true;
-        }
-
-        @Override
-        public TypeSerializer<SensorKey> createSerializer(SerializerConfig config) {
+        TypeSerializer<SensorKey> serializer() {
             return Serializer.INSTANCE;
-        }
-
-        @Override
-        public String toString() {
-            return "SensorKey";
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof TypeInfo;
-        }
-
-        @Override
-        public int hashCode() {
-            return TypeInfo.class.hashCode();
-        }
-
-        @Override
-        public boolean canEqual(Object o) {
-            return o instanceof TypeInfo;
         }
     }
 
     /** The id's five parts in Flink's compact string form, then the hash. */
-    public static final class Serializer extends TypeSerializerSingleton<SensorKey> {
+    public static final class Serializer extends OpaqueTypeInfo.ImmutableSerializer<SensorKey> {
         private static final long serialVersionUID = 1L;
 
         public static final Serializer INSTANCE = new Serializer();
 
         @Override
-        public boolean isImmutableType() {
-            return true;
-        }
-
-        @Override
-        public SensorKey createInstance() {
-            return null;
-        }
-
-        @Override
-        public SensorKey copy(SensorKey from) {
-            return from;
-        }
-
-        @Override
-        public SensorKey copy(SensorKey from, SensorKey reuse) {
-            return from;
-        }
-
-        @Override
-        public int getLength() {
-            return -1;
-        }
-
-        @Override
         public void serialize(SensorKey k, DataOutputView out) throws IOException {
-            SensorId id = k.sensor;
-            StringValue.writeString(id.site(), out);
-            StringValue.writeString(id.area(), out);
-            StringValue.writeString(id.line(), out);
-            StringValue.writeString(id.machine(), out);
-            StringValue.writeString(id.sensor(), out);
+            SensorReadingTypeInfo.Serializer.writeId(k.sensor, out);
             out.writeInt(k.hash);
         }
 
         @Override
         public SensorKey deserialize(DataInputView in) throws IOException {
-            SensorId id =
-                    new SensorId(
-                            StringValue.readString(in),
-                            StringValue.readString(in),
-                            StringValue.readString(in),
-                            StringValue.readString(in),
-                            StringValue.readString(in));
+            SensorId id = SensorReadingTypeInfo.Serializer.readId(in);
             return new SensorKey(id, in.readInt());
-        }
-
-        @Override
-        public SensorKey deserialize(SensorKey reuse, DataInputView in) throws IOException {
-            return deserialize(in);
-        }
-
-        @Override
-        public void copy(DataInputView in, DataOutputView out) throws IOException {
-            serialize(deserialize(in), out);
         }
 
         @Override

@@ -4,12 +4,9 @@ import io.plantwatch.model.Quality;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import java.io.IOException;
-import org.apache.flink.api.common.serialization.SerializerConfig;
-import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
-import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
 import org.apache.flink.core.memory.DataOutputView;
 import org.apache.flink.types.StringValue;
@@ -20,108 +17,30 @@ import org.apache.flink.types.StringValue;
  * chained operator (the sequence tracker feeds six). A reading is immutable, so copying it is
  * handing on the same object, and its wire form is its fields in a fixed order.
  */
-public final class SensorReadingTypeInfo extends TypeInformation<SensorReading> {
+public final class SensorReadingTypeInfo extends OpaqueTypeInfo<SensorReading> {
     private static final long serialVersionUID = 1L;
 
     public static final SensorReadingTypeInfo INSTANCE = new SensorReadingTypeInfo();
 
-    private SensorReadingTypeInfo() {}
-
-    @Override
-    public boolean isBasicType() {
-        return false;
+    private SensorReadingTypeInfo() {
+        super(SensorReading.class, false);
     }
 
     @Override
-    public boolean isTupleType() {
-        return false;
-    }
-
-    @Override
-    public int getArity() {
-        return 1;
-    }
-
-    @Override
-    public int getTotalFields() {
-        return 1;
-    }
-
-    @Override
-    public Class<SensorReading> getTypeClass() {
-        return SensorReading.class;
-    }
-
-    @Override
-    public boolean isKeyType() {
-        return false;
-    }
-
-    @Override
-    public TypeSerializer<SensorReading> createSerializer(SerializerConfig config) {
+    TypeSerializer<SensorReading> serializer() {
         return Serializer.INSTANCE;
     }
 
-    @Override
-    public String toString() {
-        return "SensorReading";
-    }
-
-    @Override
-    public boolean equals(Object o) {
-        return o instanceof SensorReadingTypeInfo;
-    }
-
-    @Override
-    public int hashCode() {
-        return SensorReadingTypeInfo.class.hashCode();
-    }
-
-    @Override
-    public boolean canEqual(Object o) {
-        return o instanceof SensorReadingTypeInfo;
-    }
-
     /** The fields in declaration order; strings in Flink's own compact string form. */
-    public static final class Serializer extends TypeSerializerSingleton<SensorReading> {
+    public static final class Serializer extends ImmutableSerializer<SensorReading> {
         private static final long serialVersionUID = 1L;
 
         public static final Serializer INSTANCE = new Serializer();
         private static final Quality[] QUALITIES = Quality.values();
 
         @Override
-        public boolean isImmutableType() {
-            return true;
-        }
-
-        @Override
-        public SensorReading createInstance() {
-            return null;
-        }
-
-        @Override
-        public SensorReading copy(SensorReading from) {
-            return from;
-        }
-
-        @Override
-        public SensorReading copy(SensorReading from, SensorReading reuse) {
-            return from;
-        }
-
-        @Override
-        public int getLength() {
-            return -1;
-        }
-
-        @Override
         public void serialize(SensorReading r, DataOutputView out) throws IOException {
-            SensorId id = r.sensorId();
-            StringValue.writeString(id.site(), out);
-            StringValue.writeString(id.area(), out);
-            StringValue.writeString(id.line(), out);
-            StringValue.writeString(id.machine(), out);
-            StringValue.writeString(id.sensor(), out);
+            writeId(r.sensorId(), out);
             out.writeLong(r.timestamp());
             out.writeDouble(r.value());
             StringValue.writeString(r.unit(), out);
@@ -131,13 +50,7 @@ public final class SensorReadingTypeInfo extends TypeInformation<SensorReading> 
 
         @Override
         public SensorReading deserialize(DataInputView in) throws IOException {
-            SensorId id =
-                    new SensorId(
-                            StringValue.readString(in),
-                            StringValue.readString(in),
-                            StringValue.readString(in),
-                            StringValue.readString(in),
-                            StringValue.readString(in));
+            SensorId id = readId(in);
             long timestamp = in.readLong();
             double value = in.readDouble();
             String unit = StringValue.readString(in);
@@ -145,14 +58,22 @@ public final class SensorReadingTypeInfo extends TypeInformation<SensorReading> 
             return new SensorReading(id, timestamp, value, unit, quality, in.readLong());
         }
 
-        @Override
-        public SensorReading deserialize(SensorReading reuse, DataInputView in) throws IOException {
-            return deserialize(in);
+        /** A sensor id as its five parts, as readings and in-place keys write it. */
+        static void writeId(SensorId id, DataOutputView out) throws IOException {
+            StringValue.writeString(id.site(), out);
+            StringValue.writeString(id.area(), out);
+            StringValue.writeString(id.line(), out);
+            StringValue.writeString(id.machine(), out);
+            StringValue.writeString(id.sensor(), out);
         }
 
-        @Override
-        public void copy(DataInputView in, DataOutputView out) throws IOException {
-            serialize(deserialize(in), out);
+        static SensorId readId(DataInputView in) throws IOException {
+            return new SensorId(
+                    StringValue.readString(in),
+                    StringValue.readString(in),
+                    StringValue.readString(in),
+                    StringValue.readString(in),
+                    StringValue.readString(in));
         }
 
         @Override
