@@ -163,42 +163,22 @@ public final class AnomalyJobBenchmark {
                 long checkpointBytes = 0;
                 for (int round = 0; round <= ROUNDS; round++) {
                     String suffix = sensors + "-" + round;
-                    double aRate =
-                            !JOBS.contains("a")
-                                    ? Double.NaN
-                                    : throughput(
+                    Measure measure =
+                            kind ->
+                                    JOBS.contains(kind.letter)
+                                            ? throughput(
                                                     cluster,
                                                     kafka,
                                                     root,
                                                     topic,
-                                                    "a-" + suffix,
-                                                    Job.READ,
+                                                    kind.letter + "-" + suffix,
+                                                    kind,
                                                     rules,
                                                     produced)
-                                            .rate;
-                    double cRate =
-                            !JOBS.contains("c")
-                                    ? Double.NaN
-                                    : throughput(
-                                                    cluster,
-                                                    kafka,
-                                                    root,
-                                                    topic,
-                                                    "c-" + suffix,
-                                                    Job.KEYED,
-                                                    rules,
-                                                    produced)
-                                            .rate;
-                    Result b =
-                            throughput(
-                                    cluster,
-                                    kafka,
-                                    root,
-                                    topic,
-                                    "b-" + suffix,
-                                    Job.FULL,
-                                    rules,
-                                    produced);
+                                            : new Result(Double.NaN, 0);
+                    double aRate = measure.of(Job.READ).rate;
+                    double cRate = measure.of(Job.KEYED).rate;
+                    Result b = measure.of(Job.FULL);
                     System.out.printf(
                             Locale.ROOT,
                             "%s: (a) %,.0f readings/s  (c) %,.0f readings/s  (b) %,.0f readings/s%n",
@@ -261,6 +241,12 @@ public final class AnomalyJobBenchmark {
     }
 
     record Result(double rate, long checkpointBytes) {}
+
+    /** One job measured, or NaN when {@code -Dbench.jobs} leaves it out. */
+    @FunctionalInterface
+    interface Measure {
+        Result of(Job kind) throws Exception;
+    }
 
     /**
      * One MiniCluster for every job of the run, as a plant runs one long-lived cluster. Each new
@@ -383,15 +369,22 @@ public final class AnomalyJobBenchmark {
     /** What a measured job does with each reading. */
     enum Job {
         /** (a) Read from Kafka, decode, discard. */
-        READ,
+        READ("a"),
         /**
          * (c) As (a), then {@code keyBy} sensor to a keyed task that keeps one value per sensor:
          * the shuffle, the key, a state lookup and update. The job paid this for every reading
          * until it detected in place ({@code InPlaceKeys}); kept to show what that saves.
          */
-        KEYED,
+        KEYED("c"),
         /** (b) The whole job. */
-        FULL
+        FULL("b");
+
+        /** How the output and {@code -Dbench.jobs} name it. */
+        final String letter;
+
+        Job(String letter) {
+            this.letter = letter;
+        }
     }
 
     private static Result throughput(
