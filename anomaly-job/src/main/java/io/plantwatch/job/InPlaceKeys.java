@@ -37,7 +37,8 @@ import org.slf4j.LoggerFactory;
  * it was read. Here each sensor's {@link SensorKey} carries a hash chosen to fall in a key group of
  * the subtask that reads it, and the stream is declared keyed in place ({@code
  * reinterpretAsKeyedStream}). Keyed state, timers, checkpoints and savepoints work as with {@code
- * keyBy}; the shuffle was more than half of what a reading cost the job (anomaly-job/README.md).
+ * keyBy}. Reading plus the shuffle alone took 1.6 µs of CPU per reading against 0.7 for reading,
+ * when the whole job took 2.8 (anomaly-job/README.md).
  *
  * <p>What this gives up: when the job is restored at another parallelism, partitions and key groups
  * move independently, so a sensor's readings and its state part. {@link DetectorsOperator} notices
