@@ -75,14 +75,14 @@ public final class AnomalyPipeline {
             DataStream<LateReading> late,
             DataStream<CompletenessReport> completeness) {}
 
-    /**
-     * Builds the pipeline on {@code readings}, which must carry event-time timestamps and
-     * watermarks ({@link ReadingWatermarks}).
-     */
     // Under 80 characters, Flink's limit for metric names.
     private static final String DETECTORS =
             "Sensor detectors: sequence, features, rate, flatline, baseline, missing";
 
+    /**
+     * Builds the pipeline on {@code readings}, which must carry event-time timestamps and
+     * watermarks ({@link ReadingWatermarks}).
+     */
     public static Outputs build(DataStream<SensorReading> readings, Settings s, RuleBook rules) {
         long ttl = s.stateTtlMillis();
         SingleOutputStreamOperator<Signal> detected;
