@@ -6,11 +6,14 @@ import io.plantwatch.model.Alert;
 import io.plantwatch.model.SensorReading;
 import java.io.Serializable;
 import java.util.List;
+import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.cep.CEP;
 import org.apache.flink.streaming.api.datastream.DataStream;
+import org.apache.flink.streaming.api.datastream.DataStreamUtils;
+import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
 
 /**
@@ -20,7 +23,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  * <pre>
  * readings -in place (or keyBy sensor)-> SensorDetectors: SequenceTracker (late/future aside,
  *   de-duplicate, order, count), then features, rate of change, flatline, baseline --+-keyBy-> AlertLifecycle -> alerts
- *        | observations -keyBy-> CEP spike / out-of-range (one per shape) ----------+
+ *        | observations -keyBy-> CEP spike / out-of-range, one per shape, chained -+
  *        | missing data (processing time) --------------------------------------------------------> alerts
  * </pre>
  *
@@ -28,10 +31,10 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  * Kafka source without crossing the network ({@link InPlaceKeys}); any other input is shuffled by
  * sensor first. Every per-reading step of a sensor runs in that one operator, so its state is
  * looked up once ({@link SensorDetectors}). What the CEP patterns need is a small share of the
- * readings (runs of high or outside readings), and it is shuffled to them by sensor. Every stateful
- * operator has a stable uid so savepoints survive upgrades; the CEP operators' uids name their
- * shape, so a rules change that adds a shape needs {@code --allowNonRestoredState} only for the
- * shapes it removes.
+ * readings (runs of high or outside readings), and it is shuffled by sensor once, to one task per
+ * subtask in which every shape's pattern runs. Every stateful operator has a stable uid so
+ * savepoints survive upgrades; the CEP operators' uids name their shape, so a rules change that
+ * adds a shape needs {@code --allowNonRestoredState} only for the shapes it removes.
  */
 public final class AnomalyPipeline {
     private AnomalyPipeline() {}
@@ -76,6 +79,7 @@ public final class AnomalyPipeline {
             DataStream<CompletenessReport> completeness) {}
 
     // Under 80 characters, Flink's limit for metric names.
+    static final String PATTERN_INPUT = "Observations for the CEP patterns, by sensor";
     private static final String DETECTORS =
             "Sensor detectors: sequence, features, rate, flatline, baseline, missing";
 
@@ -109,22 +113,29 @@ public final class AnomalyPipeline {
                             .uid("sensor-detectors-v2")
                             .name(DETECTORS);
         }
-        DataStream<Observation> observations = detected.getSideOutput(SensorDetectors.OBSERVATIONS);
+        // One shuffle for every pattern: the observations go to one task per subtask, where each
+        // shape's CEP operator is chained behind its filter. A keyBy per shape made a task per
+        // shape
+        // and subtask (twenty with the shipped rules), each with its own thread, network buffers,
+        // watermark traffic and output flusher, for a small share of the readings.
+        DataStream<Observation> byPatternSensor =
+                detected.getSideOutput(SensorDetectors.OBSERVATIONS)
+                        .keyBy(new ObservationKey(), Types.STRING)
+                        .map(new ObservationsByPattern())
+                        .name(PATTERN_INPUT);
         DataStream<Signal> signals = detected;
 
         List<PatternShape> spikeShapes = rules.spikeShapes();
         for (int i = 0; i < spikeShapes.size(); i++) {
             PatternShape shape = spikeShapes.get(i);
-            int index = i;
-            DataStream<Observation> mine =
-                    observations
-                            .process(new PatternInput(true, index), observations.getType())
-                            .name("Spike shape " + shape);
             signals =
                     signals.union(
                             CEP.pattern(
-                                            mine.keyBy(new ObservationKey(), Types.STRING),
-                                            SpikePattern.pattern(shape, index))
+                                            patternInput(
+                                                    byPatternSensor,
+                                                    new PatternInput(true, i),
+                                                    "Spike shape " + shape),
+                                            SpikePattern.pattern(shape, i))
                                     .inEventTime()
                                     .process(new SpikePattern.ToSignal(rules))
                                     .uid("spike-cep-" + uidPart(shape))
@@ -133,16 +144,14 @@ public final class AnomalyPipeline {
         List<PatternShape> rangeShapes = rules.outOfRangeShapes();
         for (int i = 0; i < rangeShapes.size(); i++) {
             PatternShape shape = rangeShapes.get(i);
-            int index = i;
-            DataStream<Observation> mine =
-                    observations
-                            .process(new PatternInput(false, index), observations.getType())
-                            .name("Out-of-range shape " + shape);
             signals =
                     signals.union(
                             CEP.pattern(
-                                            mine.keyBy(new ObservationKey(), Types.STRING),
-                                            OutOfRangePattern.pattern(shape, index))
+                                            patternInput(
+                                                    byPatternSensor,
+                                                    new PatternInput(false, i),
+                                                    "Out-of-range shape " + shape),
+                                            OutOfRangePattern.pattern(shape, i))
                                     .inEventTime()
                                     .process(new OutOfRangePattern.ToSignal(rules))
                                     .uid("out-of-range-cep-" + uidPart(shape))
@@ -161,6 +170,18 @@ public final class AnomalyPipeline {
                 detected.getSideOutput(SequenceTracker.COMPLETENESS));
     }
 
+    /**
+     * One shape's observations, still keyed by sensor: the filter runs behind the shared shuffle,
+     * so the key is declared again rather than shuffled again, and the CEP operator chains to it.
+     */
+    private static KeyedStream<Observation, String> patternInput(
+            DataStream<Observation> bySensor, PatternInput filter, String name) {
+        return DataStreamUtils.reinterpretAsKeyedStream(
+                bySensor.process(filter, bySensor.getType()).name(name),
+                new ObservationKey(),
+                Types.STRING);
+    }
+
     private static String uidPart(PatternShape shape) {
         return shape.count() + "x" + shape.withinMillis() + "ms";
     }
@@ -172,6 +193,16 @@ public final class AnomalyPipeline {
         @Override
         public String getKey(SensorReading r) {
             return r.key();
+        }
+    }
+
+    /** The shared shuffle's receiving end; every shape's filter and pattern chain behind it. */
+    static final class ObservationsByPattern implements MapFunction<Observation, Observation> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public Observation map(Observation o) {
+            return o;
         }
     }
 

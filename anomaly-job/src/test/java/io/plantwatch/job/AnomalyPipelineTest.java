@@ -12,9 +12,12 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
+import org.apache.flink.runtime.jobgraph.JobVertex;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.streaming.api.functions.sink.v2.DiscardingSink;
 import org.apache.flink.util.CloseableIterator;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -92,6 +95,41 @@ class AnomalyPipelineTest {
             it.forEachRemaining(alerts::add);
         }
         return alerts;
+    }
+
+    /**
+     * The shipped rules have ten pattern shapes. Each used to get a shuffle and a task of its own;
+     * now the observations cross the network once and every shape's CEP operator chains behind it.
+     */
+    @Test
+    void everyPatternShapeRunsInOneTaskBehindOneShuffle() throws Exception {
+        RuleBook rules = AnomalyJob.loadRules(null);
+        int shapes = rules.spikeShapes().size() + rules.outOfRangeShapes().size();
+        assertThat(shapes).as("shapes in the shipped rules").isGreaterThan(2);
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment();
+        env.setParallelism(2);
+        DataStream<SensorReading> readings =
+                env.fromData(readings(), TypeInformation.of(SensorReading.class))
+                        .assignTimestampsAndWatermarks(
+                                ReadingWatermarks.strategy(
+                                        Duration.ofSeconds(2),
+                                        Duration.ZERO,
+                                        Duration.ofDays(3650)));
+        AnomalyPipeline.Outputs out =
+                AnomalyPipeline.build(
+                        readings, new AnomalyPipeline.Settings(3_600_000, 3_600_000), rules);
+        out.alerts().sinkTo(new DiscardingSink<>());
+        List<JobVertex> vertices = new ArrayList<>();
+        env.getStreamGraph().getJobGraph().getVertices().forEach(vertices::add);
+
+        List<JobVertex> withPatterns =
+                vertices.stream().filter(v -> v.getName().contains("CEP")).toList();
+        assertThat(withPatterns).hasSize(1);
+        JobVertex patterns = withPatterns.get(0);
+        assertThat(patterns.getName()).startsWith(AnomalyPipeline.PATTERN_INPUT);
+        assertThat(patterns.getOperatorIDs()).hasSize(1 + 2 * shapes);
+        // Its one input is the shuffle from the detectors.
+        assertThat(patterns.getInputs()).hasSize(1);
     }
 
     @ParameterizedTest(name = "in place: {0}")
