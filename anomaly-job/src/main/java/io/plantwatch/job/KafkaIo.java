@@ -157,7 +157,8 @@ public final class KafkaIo {
      *
      * <p>When the topic is to be keyed by sensor id, a record keyed otherwise is skipped the same
      * way ({@code readingsNotKeyedBySensor}): its sensor's other readings may be in another
-     * partition, read by another subtask, and detected on there ({@link InPlaceKeys}).
+     * partition, read by another subtask, and detected on there ({@link InPlaceKeys}). Readings
+     * keyed by sensor carry one id object per sensor ({@link KnownSensors}).
      */
     static final class ReadingDeserializer
             implements KafkaRecordDeserializationSchema<SensorReading> {
@@ -167,6 +168,7 @@ public final class KafkaIo {
         private transient AvroReadingCodec codec;
         private transient Counter undecodable;
         private transient Counter notKeyedBySensor;
+        private transient KnownSensors knownSensors;
 
         /**
          * @param keyedBySensor whether a record's key must be its reading's sensor id
@@ -180,6 +182,7 @@ public final class KafkaIo {
             codec = new AvroReadingCodec();
             undecodable = context.getMetricGroup().counter("readingsUndecodable");
             notKeyedBySensor = context.getMetricGroup().counter("readingsNotKeyedBySensor");
+            knownSensors = new KnownSensors();
         }
 
         @Override
@@ -189,7 +192,25 @@ public final class KafkaIo {
                     record.value() == null ? null : codec.decode(record.value());
             if (parsed != null && parsed.isOk()) {
                 SensorReading r = parsed.value();
-                if (!keyedBySensor || isKeyOf(record.key(), r.sensorId())) {
+                if (!keyedBySensor) {
+                    out.collect(r);
+                    return;
+                }
+                byte[] key = record.key();
+                SensorId known = key == null ? null : knownSensors.get(key);
+                if (known != null && known.equals(r.sensorId())) {
+                    out.collect(
+                            new SensorReading(
+                                    known,
+                                    r.timestamp(),
+                                    r.value(),
+                                    r.unit(),
+                                    r.quality(),
+                                    r.seq()));
+                    return;
+                }
+                if (known == null && isKeyOf(key, r.sensorId())) {
+                    knownSensors.put(key, r.sensorId());
                     out.collect(r);
                     return;
                 }
