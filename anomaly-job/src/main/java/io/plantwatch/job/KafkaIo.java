@@ -197,21 +197,23 @@ public final class KafkaIo {
                     return;
                 }
                 byte[] key = record.key();
-                SensorId known = key == null ? null : knownSensors.get(key);
-                if (known != null && known.equals(r.sensorId())) {
-                    out.collect(
-                            new SensorReading(
-                                    known,
-                                    r.timestamp(),
-                                    r.value(),
-                                    r.unit(),
-                                    r.quality(),
-                                    r.seq()));
-                    return;
-                }
-                if (known == null && isKeyOf(key, r.sensorId())) {
-                    knownSensors.put(key, r.sensorId());
-                    out.collect(r);
+                if (isKeyOf(key, r.sensorId())) {
+                    // The key matched the id, so the id known for the key is this one; comparing
+                    // it with the known id's strings instead cost a cache miss per string.
+                    SensorId known = knownSensors.get(key);
+                    if (known == null) {
+                        knownSensors.put(key, r.sensorId());
+                        out.collect(r);
+                    } else {
+                        out.collect(
+                                new SensorReading(
+                                        known,
+                                        r.timestamp(),
+                                        r.value(),
+                                        r.unit(),
+                                        r.quality(),
+                                        r.seq()));
+                    }
                     return;
                 }
                 notKeyedBySensor.inc();

@@ -101,6 +101,7 @@ class InPlaceKeysTest {
         }
 
         // Same subtask, same parallelism: each sensor finds its state under the key it had.
+        OperatorSubtaskState later;
         try (var h = harness(2, 1)) {
             h.initializeState(snapshot);
             h.open();
@@ -109,6 +110,14 @@ class InPlaceKeysTest {
                     .as("the gateway's duplicate of 1 dropped, 2 released at once after 1")
                     .containsExactly(2L);
             assertThat(h.numKeyedStateEntries()).isEqualTo(2);
+            later = h.snapshot(2, 2);
+        }
+        // A reading released at once, without waiting for a timer, is in the next snapshot too.
+        try (var h = harness(2, 1)) {
+            h.initializeState(later);
+            h.open();
+            feed(h, reading(2000, 2, 2), reading(3000, 3, 3));
+            assertThat(released(h)).as("2 remembered, so 3 follows at once").containsExactly(3L);
         }
 
         // Three subtasks: the sensors' key groups went wherever, their partitions elsewhere.

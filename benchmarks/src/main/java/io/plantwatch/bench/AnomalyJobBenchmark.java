@@ -70,12 +70,13 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * files of the first checkpoint of (b) completed after every reading was read, per sensor.
  *
  * <p>Per fleet size, (a), (c) and (b) run in turn {@code -Dbench.rounds} times (default 3) after
- * one warm-up round that is printed but not counted, and the medians are compared, with each one's
- * range. Every job runs in this JVM, so the first round also pays for compiling the code it runs
- * (the first full job ran at about 60% of the later ones): a job in a plant runs for days. All of
- * them run on one MiniCluster, started once. On a shared machine one run of (a) varied by half,
- * hence medians. Each job also prints the CPU it took per reading (every thread of this JVM, the
- * embedded Kafka broker's and the JIT compiler's included) and how busy the cores were.
+ * {@code -Dbench.warmups} rounds (default 2) that are printed but not counted, and the medians are
+ * compared, with each one's range. Every job runs in this JVM, so the first rounds also pay for
+ * compiling the code they run (the first full job ran at about 60% of the later ones, the JIT
+ * compiler busy for about a minute of jobs): a job in a plant runs for days. All of them run on one
+ * MiniCluster, started once. On a shared machine one run of (a) varied by half, hence medians. Each
+ * job also prints the CPU it took per reading (every thread of this JVM, the embedded Kafka
+ * broker's and the JIT compiler's included) and how busy the cores were.
  *
  * <p>Prints numbers, asserts nothing. Arguments: {@code [readings per measurement] [fleet sizes]
  * [latency seconds]}, default {@code 10000000 10000,100000 40}. With a million readings (a) ran for
@@ -112,6 +113,13 @@ public final class AnomalyJobBenchmark {
 
     /** Alternating (a)/(b) measurements per fleet size: {@code -Dbench.rounds=3}. */
     private static final int ROUNDS = Integer.getInteger("bench.rounds", 3);
+
+    /**
+     * Rounds run first and not counted: {@code -Dbench.warmups=2}. With one, (b) still ran at
+     * 0.55-0.75 of its later rounds in the first counted round while the JIT compiler took a
+     * quarter of the CPU; a job in a plant runs for days.
+     */
+    private static final int WARMUPS = Integer.getInteger("bench.warmups", 2);
 
     /** Which of the jobs run: {@code -Dbench.jobs=b} measures (b) alone. */
     private static final List<String> JOBS =
@@ -161,8 +169,9 @@ public final class AnomalyJobBenchmark {
                 List<Double> cs = new ArrayList<>();
                 List<Double> bs = new ArrayList<>();
                 long checkpointBytes = 0;
-                for (int round = 0; round <= ROUNDS; round++) {
-                    String suffix = sensors + "-" + round;
+                for (int run = 0; run < WARMUPS + ROUNDS; run++) {
+                    int round = run - WARMUPS + 1;
+                    String suffix = sensors + "-" + run;
                     Measure measure =
                             kind ->
                                     JOBS.contains(kind.letter)
@@ -182,7 +191,9 @@ public final class AnomalyJobBenchmark {
                     System.out.printf(
                             Locale.ROOT,
                             "%s: (a) %,.0f readings/s  (c) %,.0f readings/s  (b) %,.0f readings/s%n",
-                            round == 0 ? "warm-up (not counted)" : "round " + round,
+                            round <= 0
+                                    ? "warm-up " + (run + 1) + " (not counted)"
+                                    : "round " + round,
                             aRate,
                             cRate,
                             b.rate);
