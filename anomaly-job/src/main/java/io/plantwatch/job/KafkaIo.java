@@ -157,8 +157,7 @@ public final class KafkaIo {
      *
      * <p>When the topic is to be keyed by sensor id, a record keyed otherwise is skipped the same
      * way ({@code readingsNotKeyedBySensor}): its sensor's other readings may be in another
-     * partition, read by another subtask, and detected on there ({@link InPlaceKeys}). Readings
-     * keyed by sensor carry one id object per sensor ({@link KnownSensors}).
+     * partition, read by another subtask, and detected on there ({@link InPlaceKeys}).
      */
     static final class ReadingDeserializer
             implements KafkaRecordDeserializationSchema<SensorReading> {
@@ -168,7 +167,6 @@ public final class KafkaIo {
         private transient AvroReadingCodec codec;
         private transient Counter undecodable;
         private transient Counter notKeyedBySensor;
-        private transient KnownSensors knownSensors;
 
         /**
          * @param keyedBySensor whether a record's key must be its reading's sensor id
@@ -182,7 +180,6 @@ public final class KafkaIo {
             codec = new AvroReadingCodec();
             undecodable = context.getMetricGroup().counter("readingsUndecodable");
             notKeyedBySensor = context.getMetricGroup().counter("readingsNotKeyedBySensor");
-            knownSensors = new KnownSensors();
         }
 
         @Override
@@ -192,28 +189,8 @@ public final class KafkaIo {
                     record.value() == null ? null : codec.decode(record.value());
             if (parsed != null && parsed.isOk()) {
                 SensorReading r = parsed.value();
-                if (!keyedBySensor) {
+                if (!keyedBySensor || isKeyOf(record.key(), r.sensorId())) {
                     out.collect(r);
-                    return;
-                }
-                byte[] key = record.key();
-                if (isKeyOf(key, r.sensorId())) {
-                    // The key matched the id, so the id known for the key is this one; comparing
-                    // it with the known id's strings instead cost a cache miss per string.
-                    SensorId known = knownSensors.get(key);
-                    if (known == null) {
-                        knownSensors.put(key, r.sensorId());
-                        out.collect(r);
-                    } else {
-                        out.collect(
-                                new SensorReading(
-                                        known,
-                                        r.timestamp(),
-                                        r.value(),
-                                        r.unit(),
-                                        r.quality(),
-                                        r.seq()));
-                    }
                     return;
                 }
                 notKeyedBySensor.inc();

@@ -1,7 +1,6 @@
 package io.plantwatch.job;
 
 import static io.plantwatch.job.Harnesses.OTHER;
-import static io.plantwatch.job.Harnesses.SENSOR;
 import static io.plantwatch.job.Harnesses.feed;
 import static io.plantwatch.job.Harnesses.reading;
 import static io.plantwatch.job.Harnesses.watermark;
@@ -225,74 +224,6 @@ class InPlaceKeysTest {
                     }
                 });
         return deserializer;
-    }
-
-    @Test
-    void aSensorsReadingsShareOneIdAndAKnownKeyStillHasToMatch() throws Exception {
-        AvroReadingCodec codec = new AvroReadingCodec();
-        byte[] key = SENSOR.id().getBytes(StandardCharsets.UTF_8);
-        byte[] otherKey = OTHER.id().getBytes(StandardCharsets.UTF_8);
-        Map<String, Counter> counters = new HashMap<>();
-        KafkaIo.ReadingDeserializer deserializer = opened(true, counters);
-        List<SensorReading> out = new ArrayList<>();
-        var collector = new ListCollector<>(out);
-        long offset = 0;
-        for (SensorReading r :
-                List.of(reading(1000, 1, 1), reading(2000, 2, 2), reading(OTHER, 2000, 3, 2))) {
-            deserializer.deserialize(
-                    new ConsumerRecord<>(
-                            "sensor-readings",
-                            0,
-                            offset++,
-                            r.sensorId().equals(SENSOR) ? key : otherKey,
-                            codec.encode(r)),
-                    collector);
-        }
-        // A known sensor's key on another sensor's reading.
-        deserializer.deserialize(
-                new ConsumerRecord<>(
-                        "sensor-readings",
-                        0,
-                        offset,
-                        key,
-                        codec.encode(reading(OTHER, 3000, 4, 3))),
-                collector);
-
-        assertThat(out)
-                .containsExactly(
-                        reading(1000, 1, 1), reading(2000, 2, 2), reading(OTHER, 2000, 3, 2));
-        assertThat(out.get(1).sensorId()).isSameAs(out.get(0).sensorId());
-        assertThat(out.get(2).sensorId()).isNotSameAs(out.get(0).sensorId());
-        assertThat(counters.get("readingsNotKeyedBySensor").getCount()).isEqualTo(1);
-        // The keys the detectors' state is found by: equal, and cheap to compare.
-        InPlaceKeys.Selector keys = new InPlaceKeys.Selector();
-        keys.bind(0, 1, MAX_PARALLELISM);
-        assertThat(keys.getKey(out.get(1))).isEqualTo(keys.getKey(out.get(0)));
-        assertThat(keys.getKey(out.get(2))).isNotEqualTo(keys.getKey(out.get(0)));
-    }
-
-    @Test
-    void knownSensorsFindEachIdByItsKeyAndStartOverPastTheirLimit() {
-        KnownSensors known = new KnownSensors(5000);
-        for (int i = 0; i < 5000; i++) {
-            byte[] key = sensor(i).id().getBytes(StandardCharsets.UTF_8);
-            known.put(key, sensor(i));
-            // The table keeps its own copy of the key: the Kafka client's array is not ours.
-            key[0] = 'X';
-        }
-        assertThat(known.size()).isEqualTo(5000);
-        for (int i = 0; i < 5000; i++) {
-            assertThat(known.get(sensor(i).id().getBytes(StandardCharsets.UTF_8)))
-                    .isEqualTo(sensor(i));
-        }
-        assertThat(known.get("Xlant/area-0/line-0/m-0/s-0".getBytes(StandardCharsets.UTF_8)))
-                .isNull();
-        assertThat(known.get(OTHER.id().getBytes(StandardCharsets.UTF_8))).isNull();
-
-        known.put(OTHER.id().getBytes(StandardCharsets.UTF_8), OTHER);
-        assertThat(known.size()).isEqualTo(1);
-        assertThat(known.get(OTHER.id().getBytes(StandardCharsets.UTF_8))).isSameAs(OTHER);
-        assertThat(known.get(sensor(0).id().getBytes(StandardCharsets.UTF_8))).isNull();
     }
 
     @Test
