@@ -115,9 +115,8 @@ public final class AnomalyPipeline {
         }
         // One shuffle for every pattern: the observations go to one task per subtask, where each
         // shape's CEP operator is chained behind its filter. A keyBy per shape made a task per
-        // shape
-        // and subtask (twenty with the shipped rules), each with its own thread, network buffers,
-        // watermark traffic and output flusher, for a small share of the readings.
+        // shape and subtask (twenty with the shipped rules), each with its own thread, network
+        // buffers, watermark traffic and output flusher, for a small share of the readings.
         DataStream<Observation> byPatternSensor =
                 detected.getSideOutput(SensorDetectors.OBSERVATIONS)
                         .keyBy(new ObservationKey(), Types.STRING)
