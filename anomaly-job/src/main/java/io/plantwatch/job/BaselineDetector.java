@@ -43,7 +43,10 @@ public final class BaselineDetector {
         public long n;
         public double mean;
         public double meanAbsDeviation;
+
+        /** The warm-up's first readings: the first {@code min(n, warmup.length)} entries. */
         public double[] warmup = new double[0];
+
         public int streak;
         public long streakStart;
         public boolean active;
@@ -78,9 +81,12 @@ public final class BaselineDetector {
         return Math.max(b.meanAbsDeviation * MAD_TO_SIGMA, 1e-9 + 1e-6 * Math.abs(b.mean));
     }
 
-    /** Median and median absolute deviation of the warm-up; then the readings are let go. */
-    static void startFrom(Baseline b) {
-        double[] sorted = b.warmup.clone();
+    /**
+     * Median and median absolute deviation of the warm-up's first {@code count} readings; then the
+     * readings are let go.
+     */
+    static void startFrom(Baseline b, int count) {
+        double[] sorted = java.util.Arrays.copyOf(b.warmup, count);
         java.util.Arrays.sort(sorted);
         double median = median(sorted);
         double[] deviations = new double[sorted.length];
@@ -109,11 +115,18 @@ public final class BaselineDetector {
         double x = r.value();
         if (b.n < rule.warmup()) {
             if (b.n < WARMUP_SAMPLE) {
-                double[] w = java.util.Arrays.copyOf(b.warmup, b.warmup.length + 1);
-                w[w.length - 1] = x;
-                b.warmup = w;
-                if (b.n + 1 == WARMUP_SAMPLE || b.n + 1 == rule.warmup()) {
-                    startFrom(b);
+                int i = (int) b.n;
+                if (i >= b.warmup.length) {
+                    // Sized once for the whole sample, not grown by one per reading: a new
+                    // sensor's first readings each copied the array and left the old one behind.
+                    b.warmup =
+                            java.util.Arrays.copyOf(
+                                    b.warmup,
+                                    (int) Math.max(i + 1, Math.min(WARMUP_SAMPLE, rule.warmup())));
+                }
+                b.warmup[i] = x;
+                if (i + 1 == WARMUP_SAMPLE || i + 1 == rule.warmup()) {
+                    startFrom(b, i + 1);
                 }
             } else {
                 learn(b, x, rule);

@@ -224,7 +224,7 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
             return;
         }
         writeLongs(f.times, out);
-        writeDoubles(f.values, out);
+        writeDoubles(f.values, f.values.length, out);
         out.writeInt(f.head);
         out.writeInt(f.size);
         out.writeBoolean(f.spikeActive);
@@ -383,7 +383,8 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         out.writeLong(b.n);
         out.writeDouble(b.mean);
         out.writeDouble(b.meanAbsDeviation);
-        writeDoubles(b.warmup, out);
+        // Only the readings: the array is sized for the whole warm-up sample.
+        writeDoubles(b.warmup, (int) Math.min(b.n, b.warmup.length), out);
         out.writeInt(b.streak);
         out.writeLong(b.streakStart);
         out.writeBoolean(b.active);
@@ -468,10 +469,11 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         return a;
     }
 
-    private static void writeDoubles(double[] a, DataOutputView out) throws IOException {
-        out.writeInt(a.length);
-        for (double x : a) {
-            out.writeDouble(x);
+    /** The first {@code n} entries of {@code a}, read back by {@link #readDoubles}. */
+    private static void writeDoubles(double[] a, int n, DataOutputView out) throws IOException {
+        out.writeInt(n);
+        for (int i = 0; i < n; i++) {
+            out.writeDouble(a[i]);
         }
     }
 

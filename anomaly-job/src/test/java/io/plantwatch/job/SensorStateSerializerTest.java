@@ -108,6 +108,18 @@ class SensorStateSerializerTest {
     }
 
     @Test
+    void aWarmUpSampleSizedAheadWritesOnlyTheReadingsItHolds() throws Exception {
+        SensorDetectors.State s = full();
+        s.baseline.n = 3;
+        s.baseline.warmup = new double[] {21, 22, 23, 0, 0, 0};
+        DataOutputSerializer out = new DataOutputSerializer(64);
+        serializer.serialize(s, out);
+        SensorDetectors.State back =
+                serializer.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back.baseline.warmup).containsExactly(21, 22, 23);
+    }
+
+    @Test
     void aSavepointsSnapshotRestoresTheSameSerializer() throws Exception {
         DataOutputSerializer out = new DataOutputSerializer(64);
         TypeSerializerSnapshot.writeVersionedSnapshot(out, serializer.snapshotConfiguration());
