@@ -88,11 +88,16 @@ public final class MissingDataDetector {
     /**
      * The processing-time timer: opens the alert when the silence has lasted, else re-arms.
      *
+     * @param listeningSince when this run of the job started to read: a job restored after being
+     *     stopped could not hear the sensors meanwhile, and their readings of that time are still
+     *     to be read, so silence counts from here at the earliest. Otherwise every sensor's timer,
+     *     overdue by the downtime, would open an alert at once and resolve it seconds later.
      * @param rule the sensor's rule now; null when the rules no longer ask for it
      */
     static void onTimer(
             Silence s,
             long time,
+            long listeningSince,
             DetectorRules.MissingData rule,
             TimerService timers,
             Consumer<Alert> out) {
@@ -100,12 +105,13 @@ public final class MissingDataDetector {
             s.timerAt = 0;
             return;
         }
-        if (time >= s.lastSeen + rule.afterMillis()) {
+        long heard = Math.max(s.lastSeen, listeningSince);
+        if (time >= heard + rule.afterMillis()) {
             s.open = true;
             s.timerAt = 0;
             out.accept(opened(s, rule, time));
         } else {
-            s.timerAt = s.lastSeen + rule.afterMillis();
+            s.timerAt = heard + rule.afterMillis();
             timers.registerProcessingTimeTimer(s.timerAt);
         }
     }

@@ -55,6 +55,12 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     private transient ValueState<State> state;
 
     /**
+     * The processing time of this run's first reading or timer: silence and expiry count from here
+     * at the earliest, as the job could not hear the sensors while it was stopped.
+     */
+    private transient long listeningSince;
+
+    /**
      * One sensor's state of every step; null where the sensor's rules leave a detector off. Written
      * by {@link SensorStateSerializer}, which a new field must be added to.
      */
@@ -96,6 +102,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         rules = new RuleCache(book);
         tracker = new SequenceTracker(maxFutureSkewMillis, getRuntimeContext().getMetricGroup());
         state = getRuntimeContext().getState(stateDescriptor());
+        listeningSince = Long.MIN_VALUE;
     }
 
     /** Each sensor's {@link State}, in Flink's keyed state. */
@@ -113,6 +120,9 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         State sensor = s;
         // The clock once per reading: the tracker, expiry and missing data each read it before.
         long now = ctx.timerService().currentProcessingTime();
+        if (listeningSince == Long.MIN_VALUE) {
+            listeningSince = now;
+        }
         tracker.onReading(
                 s.track, r, now, ctx, released -> detect(released, sensor, now, ctx, out));
         SensorExpiry.touch(s, stateTtlMillis, now, ctx.timerService());
@@ -187,7 +197,12 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
             state.update(s);
             return;
         }
-        if (SensorExpiry.expired(s, time, stateTtlMillis, ctx.timerService())) {
+        if (listeningSince == Long.MIN_VALUE) {
+            // A restored timer, overdue while the job was stopped, fired before any reading; its
+            // time is when it was due, not now.
+            listeningSince = ctx.timerService().currentProcessingTime();
+        }
+        if (SensorExpiry.expired(s, time, listeningSince, stateTtlMillis, ctx.timerService())) {
             state.clear();
             return;
         }
@@ -195,6 +210,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
             MissingDataDetector.onTimer(
                     s.silence,
                     time,
+                    listeningSince,
                     (s.rules != null
                                     ? s.rules
                                     : rules.rulesFor(MissingDataDetector.lastReading(s.silence)))

@@ -33,15 +33,20 @@ public final class SensorExpiry {
      * A processing-time timer fired at {@code time}: true when the sensor has been silent for the
      * TTL and its state is to be cleared; otherwise re-arms from the last reading if this was the
      * expiry timer.
+     *
+     * @param listeningSince when this run of the job started to read: a job stopped longer than the
+     *     TTL must not forget every sensor on restore, before reading what they sent meanwhile
      */
-    static boolean expired(Expiring s, long time, long ttlMillis, TimerService timers) {
+    static boolean expired(
+            Expiring s, long time, long listeningSince, long ttlMillis, TimerService timers) {
         if (ttlMillis <= 0 || s.expiryAt == 0 || time < s.expiryAt) {
             return false;
         }
-        if (time >= s.touchedAt + ttlMillis) {
+        long touched = Math.max(s.touchedAt, listeningSince);
+        if (time >= touched + ttlMillis) {
             return true;
         }
-        s.expiryAt = s.touchedAt + ttlMillis;
+        s.expiryAt = touched + ttlMillis;
         timers.registerProcessingTimeTimer(s.expiryAt);
         return false;
     }

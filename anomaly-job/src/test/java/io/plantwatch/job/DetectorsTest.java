@@ -5,9 +5,13 @@ import static io.plantwatch.job.Harnesses.reading;
 import static io.plantwatch.job.Harnesses.rules;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
@@ -285,6 +289,48 @@ class DetectorsTest {
         assertThat(resolved.get(0).alertId()).isEqualTo(open.get(0).alertId());
         assertThat(h.numProcessingTimeTimers()).isEqualTo(2);
         h.close();
+    }
+
+    @Test
+    void aJobRestoredAfterDowntimeGivesEachSensorItsFullSilenceBeforeMissingDataOrExpiry()
+            throws Exception {
+        RuleBook book = rules("defaults: {missing-data: {after: 30s}}");
+        var h =
+                Harnesses.onReadings(
+                        new SensorDetectors<String>(book, Long.MAX_VALUE / 4, TTL, true));
+        h.open();
+        h.setProcessingTime(1_000);
+        feed(h, reading(0, 20, 0));
+        OperatorSubtaskState snapshot = h.snapshot(1, 2_000);
+        h.close();
+
+        // Stopped for two hours, longer than the silence allowed and the state's TTL: on restore
+        // the overdue timers fire at once, before the job could read what the sensor sent.
+        var restored =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(
+                                new SensorDetectors<String>(book, Long.MAX_VALUE / 4, TTL, true)),
+                        new AnomalyPipeline.ReadingKey(),
+                        Types.STRING);
+        restored.initializeState(snapshot);
+        restored.open();
+        long back = 2 * TTL;
+        restored.setProcessingTime(back);
+        assertThat(missing(restored)).isEmpty();
+        assertThat(restored.numKeyedStateEntries()).isPositive();
+
+        // Still silent a full 30 s after the restore: now it is missing, since its last reading.
+        restored.setProcessingTime(back + 30_000);
+        List<io.plantwatch.model.Alert> open = missing(restored);
+        assertThat(open).hasSize(1);
+        assertThat(open.get(0).state()).isEqualTo(io.plantwatch.model.AlertState.OPEN);
+        assertThat(open.get(0).episodeStart()).isEqualTo(Harnesses.T0);
+
+        // And forgotten a full TTL after the restore, timers and all.
+        restored.setProcessingTime(back + TTL);
+        assertThat(restored.numKeyedStateEntries()).isZero();
+        assertThat(restored.numProcessingTimeTimers()).isZero();
+        restored.close();
     }
 
     @Test
