@@ -142,19 +142,36 @@ final class JobKafka implements AutoCloseable {
                 settings.completenessTopic());
     }
 
+    /**
+     * Writes {@code readings} keyed by sensor, in order, and fails if any was not written. One
+     * request in flight: to a topic created a moment before, the first batch was refused (its
+     * partition's leader not ready yet) while the next ones were written, and that batch was then
+     * lost, which moved every later reading to a lower offset.
+     */
     void produce(String topic, List<SensorReading> readings) {
         Properties p = new Properties();
         p.put("bootstrap.servers", kafka.bootstrapServers());
         p.put("acks", "all");
+        p.put("max.in.flight.requests.per.connection", "1");
         AvroReadingCodec codec = new AvroReadingCodec();
+        java.util.concurrent.atomic.AtomicReference<Exception> failed =
+                new java.util.concurrent.atomic.AtomicReference<>();
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
             for (SensorReading r : readings) {
                 producer.send(
                         new ProducerRecord<>(
-                                topic, r.key().getBytes(StandardCharsets.UTF_8), codec.encode(r)));
+                                topic, r.key().getBytes(StandardCharsets.UTF_8), codec.encode(r)),
+                        (metadata, e) -> {
+                            if (e != null) {
+                                failed.compareAndSet(null, e);
+                            }
+                        });
             }
             producer.flush();
+        }
+        if (failed.get() != null) {
+            throw new IllegalStateException("a reading was not written to " + topic, failed.get());
         }
     }
 
@@ -236,6 +253,15 @@ final class JobKafka implements AutoCloseable {
      * everything the job had to say about the data is out.
      */
     void finishStream(JobSettings settings, List<SensorReading> data, long start) {
+        finishStream(settings, data, start, new HashMap<>());
+    }
+
+    /** {@link #finishStream(JobSettings, List, long)}, keeping the reports it read. */
+    void finishStream(
+            JobSettings settings,
+            List<SensorReading> data,
+            long start,
+            Map<String, List<Map<String, Long>>> completeness) {
         long after = start + Duration.ofMinutes(16).toMillis();
         produce(
                 settings.readingsTopic(),
@@ -244,7 +270,6 @@ final class JobKafka implements AutoCloseable {
                         .distinct()
                         .map(id -> SensorReading.of(id, after, 1.0))
                         .toList());
-        Map<String, List<Map<String, Long>>> completeness = new HashMap<>();
         long lastMinute = start + 14 * 60_000;
         await().atMost(Duration.ofSeconds(120))
                 .until(

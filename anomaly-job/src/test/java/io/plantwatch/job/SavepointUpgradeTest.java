@@ -1,0 +1,137 @@
+package io.plantwatch.job;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.model.SensorReading;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Set;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.StateRecoveryOptions;
+import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
+
+/**
+ * A savepoint of an earlier version restores into this one, as a plant upgrades the job without
+ * losing baselines, open alerts and sequence windows: restored from the savepoint {@link
+ * SavepointFixture} wrote with that version's code over the first half of a scenario, and fed the
+ * second half, the job sends the alerts this version sends over the whole scenario without a stop,
+ * none twice, and counts every reading once. The fixtures are days old by the time this runs, so
+ * the restore also comes long after the savepoint, as after real downtime.
+ */
+class SavepointUpgradeTest {
+    private static JobKafka kafka;
+
+    @BeforeAll
+    static void startKafka() {
+        kafka = new JobKafka();
+    }
+
+    @AfterAll
+    static void stopKafka() {
+        kafka.close();
+    }
+
+    /**
+     * @param version the commit whose code wrote the savepoint: 062764c had a shuffle and a task
+     *     per CEP pattern shape, before they shared one
+     */
+    @ParameterizedTest
+    @ValueSource(strings = {"062764c"})
+    void aSavepointOfAnEarlierVersionRestoresWithNothingLostNorDoubled(String version)
+            throws Exception {
+        Path fixture = Path.of("src", "test", "resources", "savepoints", version);
+        List<SensorReading> data = SavepointFixture.data();
+        long start = SavepointFixture.START;
+
+        // This version over the whole scenario, without a stop.
+        JobSettings refSettings = kafka.settings("upgrade-ref-" + version + "-");
+        kafka.createTopics(refSettings);
+        List<String> reference;
+        Map<String, List<Map<String, Long>>> refReports = new HashMap<>();
+        JobClient ref =
+                SavepointFixture.start(
+                        refSettings,
+                        StreamExecutionEnvironment.getExecutionEnvironment(
+                                AnomalyJob.flinkConfiguration(refSettings)));
+        try {
+            kafka.produce(refSettings.readingsTopic(), data);
+            kafka.finishStream(refSettings, data, start, refReports);
+            reference = kafka.awaitAlertEvents(refSettings.alertsTopic());
+            SavepointFixture.readAllCompleteness(kafka, refSettings, refReports);
+        } finally {
+            ref.cancel().get();
+        }
+
+        // The savepoint's job, same topics: the whole scenario is in Kafka, and the restored source
+        // resumes at the offsets the savepoint holds, past the first half.
+        JobSettings settings = kafka.settings(SavepointFixture.PREFIX);
+        kafka.createTopics(settings);
+        kafka.produce(settings.readingsTopic(), data);
+        Configuration conf = AnomalyJob.flinkConfiguration(settings);
+        conf.set(
+                StateRecoveryOptions.SAVEPOINT_PATH,
+                fixture.resolve(SavepointFixture.SAVEPOINT).toAbsolutePath().toUri().toString());
+        List<String> after;
+        Map<String, List<Map<String, Long>>> reports = new HashMap<>();
+        JobClient restored =
+                SavepointFixture.start(
+                        settings, StreamExecutionEnvironment.getExecutionEnvironment(conf));
+        try {
+            kafka.finishStream(settings, data, start, reports);
+            after = kafka.awaitAlertEvents(settings.alertsTopic());
+            SavepointFixture.readAllCompleteness(kafka, settings, reports);
+        } finally {
+            restored.cancel().get();
+        }
+
+        List<String> before = Files.readAllLines(fixture.resolve(SavepointFixture.ALERTS));
+        List<String> all = new ArrayList<>(before);
+        all.addAll(after);
+        System.out.printf(
+                "savepoint of %s: %d alert events before it, %d after the restore; %d without a"
+                        + " stop%n",
+                version, before.size(), after.size(), reference.size());
+        assertThat(reference).isNotEmpty().doesNotHaveDuplicates();
+        assertThat(before).as("alert events before the savepoint").isNotEmpty();
+        assertThat(after).as("alert events after the restore").isNotEmpty();
+        assertThat(all).doesNotHaveDuplicates();
+        assertThat(Set.copyOf(all)).isEqualTo(Set.copyOf(reference));
+
+        // Per sensor, received, missing and duplicates: the minute open at the savepoint is
+        // reported once, with the readings from both sides of it.
+        List<String> beforeTotals =
+                Files.readAllLines(fixture.resolve(SavepointFixture.COMPLETENESS));
+        assertThat(sum(beforeTotals, SavepointFixture.completenessTotals(reports)))
+                .isEqualTo(SavepointFixture.completenessTotals(refReports));
+    }
+
+    /** Two lists of "sensor received missing duplicates" lines, added up per sensor. */
+    private static List<String> sum(List<String> a, List<String> b) {
+        Map<String, long[]> totals = new java.util.TreeMap<>();
+        for (String line : concat(a, b)) {
+            String[] f = line.split(" ");
+            long[] t = totals.computeIfAbsent(f[0], s -> new long[3]);
+            for (int i = 0; i < 3; i++) {
+                t[i] += Long.parseLong(f[i + 1]);
+            }
+        }
+        List<String> lines = new ArrayList<>();
+        totals.forEach((s, t) -> lines.add(s + " " + t[0] + " " + t[1] + " " + t[2]));
+        return lines;
+    }
+
+    private static List<String> concat(List<String> a, List<String> b) {
+        List<String> all = new ArrayList<>(a);
+        all.addAll(b);
+        return all;
+    }
+}
