@@ -14,8 +14,8 @@ import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.AfterEach;
+import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -28,32 +28,44 @@ import org.junit.jupiter.params.provider.ValueSource;
  * the restore also comes long after the savepoint, as after real downtime.
  */
 class SavepointUpgradeTest {
-    private static JobKafka kafka;
+    /** A Kafka of its own per savepoint: each restores into the same topics and group. */
+    private JobKafka kafka;
 
-    @BeforeAll
-    static void startKafka() {
+    @BeforeEach
+    void startKafka() {
         kafka = new JobKafka();
     }
 
-    @AfterAll
-    static void stopKafka() {
+    @AfterEach
+    void stopKafka() {
         kafka.close();
     }
 
     /**
      * @param version the commit whose code wrote the savepoint: 062764c had a shuffle and a task
-     *     per CEP pattern shape, before they shared one
+     *     per CEP pattern shape, before they shared one; 0fa290e shuffled every reading to the
+     *     detectors, before they ran in place, and restores with {@code
+     *     kafka.readings-keyed-by-sensor: false} (its {@code settings.properties})
      */
     @ParameterizedTest
-    @ValueSource(strings = {"062764c"})
+    @ValueSource(strings = {"062764c", "0fa290e"})
     void aSavepointOfAnEarlierVersionRestoresWithNothingLostNorDoubled(String version)
             throws Exception {
         Path fixture = Path.of("src", "test", "resources", "savepoints", version);
         List<SensorReading> data = SavepointFixture.data();
         long start = SavepointFixture.START;
+        Map<String, String> restoreWith = new HashMap<>();
+        Path properties = fixture.resolve("settings.properties");
+        if (Files.exists(properties)) {
+            java.util.Properties p = new java.util.Properties();
+            try (var in = Files.newInputStream(properties)) {
+                p.load(in);
+            }
+            p.stringPropertyNames().forEach(k -> restoreWith.put(k, p.getProperty(k)));
+        }
 
         // This version over the whole scenario, without a stop.
-        JobSettings refSettings = kafka.settings("upgrade-ref-" + version + "-");
+        JobSettings refSettings = settings("upgrade-ref-" + version + "-", restoreWith);
         kafka.createTopics(refSettings);
         List<String> reference;
         Map<String, List<Map<String, Long>>> refReports = new HashMap<>();
@@ -73,7 +85,7 @@ class SavepointUpgradeTest {
 
         // The savepoint's job, same topics: the whole scenario is in Kafka, and the restored source
         // resumes at the offsets the savepoint holds, past the first half.
-        JobSettings settings = kafka.settings(SavepointFixture.PREFIX);
+        JobSettings settings = settings(SavepointFixture.PREFIX, restoreWith);
         kafka.createTopics(settings);
         kafka.produce(settings.readingsTopic(), data);
         Configuration conf = AnomalyJob.flinkConfiguration(settings);
@@ -112,6 +124,13 @@ class SavepointUpgradeTest {
                 Files.readAllLines(fixture.resolve(SavepointFixture.COMPLETENESS));
         assertThat(sum(beforeTotals, SavepointFixture.completenessTotals(reports)))
                 .isEqualTo(SavepointFixture.completenessTotals(refReports));
+    }
+
+    /** The tests' settings for topics named with {@code prefix}, with {@code overrides}. */
+    private JobSettings settings(String prefix, Map<String, String> overrides) {
+        Map<String, String> m = kafka.settingsMap(prefix, "at-least-once");
+        m.putAll(overrides);
+        return JobSettings.load(null, Map.of(), m);
     }
 
     /** Two lists of "sensor received missing duplicates" lines, added up per sensor. */
