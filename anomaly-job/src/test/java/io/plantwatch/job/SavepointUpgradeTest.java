@@ -1,6 +1,7 @@
 package io.plantwatch.job;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.catchThrowable;
 
 import io.plantwatch.model.SensorReading;
 import java.nio.file.Files;
@@ -10,12 +11,15 @@ import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.apache.flink.util.ExceptionUtils;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -124,6 +128,49 @@ class SavepointUpgradeTest {
                 Files.readAllLines(fixture.resolve(SavepointFixture.COMPLETENESS));
         assertThat(sum(beforeTotals, SavepointFixture.completenessTotals(reports)))
                 .isEqualTo(SavepointFixture.completenessTotals(refReports));
+    }
+
+    /**
+     * The savepoint from before detection in place, restored in the default in-place mode: the
+     * detectors' state there has another uid and key type, so Flink refuses to leave it out unless
+     * told to; told to, the job runs on with every sensor's detector state started afresh.
+     */
+    @Test
+    void aShuffledSavepointRestoredInPlaceIsRefusedUnlessItsSensorStateMayBeLeftOut()
+            throws Exception {
+        Path savepoint =
+                Path.of("src", "test", "resources", "savepoints", "0fa290e")
+                        .resolve(SavepointFixture.SAVEPOINT);
+        List<SensorReading> data = SavepointFixture.data();
+        JobSettings settings = kafka.settings(SavepointFixture.PREFIX);
+        assertThat(settings.pipelineSettings().keyedInPlace()).isTrue();
+        kafka.createTopics(settings);
+        kafka.produce(settings.readingsTopic(), data);
+        Configuration conf = AnomalyJob.flinkConfiguration(settings);
+        conf.set(
+                StateRecoveryOptions.SAVEPOINT_PATH, savepoint.toAbsolutePath().toUri().toString());
+
+        Throwable refused =
+                catchThrowable(
+                        () ->
+                                SavepointFixture.start(
+                                                settings,
+                                                StreamExecutionEnvironment.getExecutionEnvironment(
+                                                        conf))
+                                        .getJobExecutionResult()
+                                        .get(60, TimeUnit.SECONDS));
+        assertThat(ExceptionUtils.stringifyException(refused)).contains("allowNonRestoredState");
+
+        conf.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, true);
+        JobClient restored =
+                SavepointFixture.start(
+                        settings, StreamExecutionEnvironment.getExecutionEnvironment(conf));
+        try {
+            // Every sensor's readings after the savepoint are read and reported on.
+            kafka.finishStream(settings, data, SavepointFixture.START);
+        } finally {
+            restored.cancel().get();
+        }
     }
 
     /** The tests' settings for topics named with {@code prefix}, with {@code overrides}. */
