@@ -6,6 +6,7 @@ import io.plantwatch.gateway.Gateway;
 import io.plantwatch.gateway.GatewayConfig;
 import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.infra.EmbeddedMqttBroker;
+import io.plantwatch.infra.KafkaTopics;
 import io.plantwatch.job.JobSettings;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Topics;
@@ -190,6 +191,8 @@ final class Appliance implements AutoCloseable {
             if (!missing.isEmpty()) {
                 admin.createTopics(missing).all().get(20, TimeUnit.SECONDS);
             }
+            // The gateway and the simulator write as soon as they start.
+            KafkaTopics.awaitWritable(admin, TOPICS, Duration.ofSeconds(20));
         }
     }
 

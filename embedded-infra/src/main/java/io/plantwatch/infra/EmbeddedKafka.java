@@ -25,8 +25,6 @@ import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
-import org.apache.kafka.clients.admin.TopicDescription;
-import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.apache.kafka.common.utils.Time;
@@ -200,7 +198,8 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     /**
      * Creates a topic with replication factor min(brokers, 3), or does nothing if it exists (an
-     * existing topic keeps its partition count). Returns once every partition has a leader.
+     * existing topic keeps its partition count). Returns once every partition takes records ({@link
+     * KafkaTopics#awaitWritable}).
      */
     public void createTopic(String name, int partitions) {
         createTopics(partitions, name);
@@ -224,7 +223,7 @@ public final class EmbeddedKafka implements AutoCloseable {
                     }
                 }
             }
-            awaitLeaders(admin, List.of(names));
+            KafkaTopics.awaitWritable(admin, List.of(names), TOPIC_TIMEOUT);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             throw new IllegalStateException("Interrupted while creating topics", e);
@@ -253,32 +252,6 @@ public final class EmbeddedKafka implements AutoCloseable {
             if (ownsDataDirectory) {
                 TempDirs.deleteQuietly(dataDirectory);
             }
-        }
-    }
-
-    // The controller has committed the topic before the brokers' metadata caches know it; a
-    // producer would retry through that gap, but callers expect a usable topic on return.
-    private static void awaitLeaders(Admin admin, List<String> names) throws InterruptedException {
-        long deadline = System.nanoTime() + TOPIC_TIMEOUT.toNanos();
-        while (true) {
-            try {
-                Map<String, TopicDescription> descriptions =
-                        admin.describeTopics(names).allTopicNames().get();
-                boolean allLed =
-                        descriptions.values().stream()
-                                .flatMap(description -> description.partitions().stream())
-                                .map(TopicPartitionInfo::leader)
-                                .allMatch(leader -> leader != null && !leader.isEmpty());
-                if (allLed) {
-                    return;
-                }
-            } catch (ExecutionException e) {
-                // Not yet visible on the broker that answered; poll again.
-            }
-            if (System.nanoTime() - deadline > 0) {
-                throw new IllegalStateException("Topics " + names + " have no leaders yet");
-            }
-            Thread.sleep(50);
         }
     }
 

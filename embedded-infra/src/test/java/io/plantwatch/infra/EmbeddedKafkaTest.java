@@ -10,12 +10,15 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Properties;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.clients.producer.RecordMetadata;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -41,6 +44,45 @@ class EmbeddedKafkaTest {
         kafka.kafka().createTopic("twice", 2);
 
         assertThat(partitionsOf(kafka.kafka(), "twice")).hasSize(2);
+    }
+
+    /**
+     * KAFKA-15591: an idempotent producer with five requests in flight, writing the moment a topic
+     * was created, lost its first request's records in 4 of 24 topics (the gateway's settings, as
+     * here) before createTopic waited for the partitions to take records. Each topic here is a
+     * fresh chance to hit that gap.
+     */
+    @Test
+    void aTopicTakesEveryRecordTheMomentItIsCreated() throws Exception {
+        Properties props = KafkaClients.producerProps(kafka.bootstrapServers());
+        props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "true");
+        props.put(ProducerConfig.MAX_IN_FLIGHT_REQUESTS_PER_CONNECTION, "5");
+        props.put(ProducerConfig.LINGER_MS_CONFIG, "1");
+        props.put(ProducerConfig.BATCH_SIZE_CONFIG, Integer.toString(128 * 1024));
+        props.put(ProducerConfig.COMPRESSION_TYPE_CONFIG, "lz4");
+        // A record stuck behind the gap fails after this instead of after two minutes.
+        props.put(ProducerConfig.REQUEST_TIMEOUT_MS_CONFIG, "4000");
+        props.put(ProducerConfig.DELIVERY_TIMEOUT_MS_CONFIG, "5000");
+        for (int t = 0; t < 12; t++) {
+            String topic = "at-once-" + t;
+            kafka.kafka().createTopic(topic, 4);
+            List<Future<RecordMetadata>> acks = new ArrayList<>();
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+                for (int i = 0; i < 20_000; i++) {
+                    acks.add(producer.send(new ProducerRecord<>(topic, "s-" + i % 500, "v" + i)));
+                }
+                producer.flush();
+            }
+            int failed = 0;
+            for (Future<RecordMetadata> ack : acks) {
+                try {
+                    ack.get();
+                } catch (ExecutionException e) {
+                    failed++;
+                }
+            }
+            assertThat(failed).as("records refused on %s", topic).isZero();
+        }
     }
 
     @Test
