@@ -66,7 +66,9 @@ public final class MissingDataDetector {
         s.lastSeen = now;
         s.lastEventTime = Math.max(s.lastEventTime, r.timestamp());
         s.lastValue = r.value();
-        s.unit = r.unit();
+        if (!r.unit().equals(s.unit)) {
+            s.unit = r.unit();
+        }
         if (s.timerAt == 0) {
             s.timerAt = now + rule.afterMillis();
             timers.registerProcessingTimeTimer(s.timerAt);

@@ -146,7 +146,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         }
         onReading(s, r, rs, spikeShapes, rangeShapes, out, o -> ctx.output(OBSERVATIONS, o));
         if (rs.missingData() != null) {
-            s.silence =
+            MissingDataDetector.Silence silence =
                     MissingDataDetector.onReading(
                             s.silence,
                             r,
@@ -154,6 +154,9 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                             now,
                             ctx.timerService(),
                             a -> ctx.output(MISSING, a));
+            if (silence != s.silence) {
+                s.silence = silence;
+            }
         }
     }
 
@@ -169,19 +172,36 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
             List<PatternShape> rangeShapes,
             Collector<Signal> out,
             Consumer<Observation> observations) {
+        // Each detector returns the state it was given but on a sensor's first reading. Stored
+        // again, that same object cost the garbage collector a card to refine per reading: the
+        // state lives in the old generation, spread over regions.
         if (rs.spike() != null || rs.outOfRange() != null) {
-            s.features =
+            FeatureExtractor.Features f =
                     FeatureExtractor.onReading(
                             s.features, r, rs, spikeShapes, rangeShapes, out, observations);
+            if (f != s.features) {
+                s.features = f;
+            }
         }
         if (rs.rateOfChange() != null) {
-            s.rate = RateOfChangeDetector.onReading(s.rate, r, rs.rateOfChange(), out);
+            RateOfChangeDetector.Window w =
+                    RateOfChangeDetector.onReading(s.rate, r, rs.rateOfChange(), out);
+            if (w != s.rate) {
+                s.rate = w;
+            }
         }
         if (rs.flatline() != null) {
-            s.flatline = FlatlineDetector.onReading(s.flatline, r, rs.flatline(), out);
+            FlatlineDetector.Run f = FlatlineDetector.onReading(s.flatline, r, rs.flatline(), out);
+            if (f != s.flatline) {
+                s.flatline = f;
+            }
         }
         if (rs.baseline() != null) {
-            s.baseline = BaselineDetector.onReading(s.baseline, r, rs.baseline(), out);
+            BaselineDetector.Baseline b =
+                    BaselineDetector.onReading(s.baseline, r, rs.baseline(), out);
+            if (b != s.baseline) {
+                s.baseline = b;
+            }
         }
     }
 

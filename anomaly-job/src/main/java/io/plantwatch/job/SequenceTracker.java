@@ -194,7 +194,11 @@ public final class SequenceTracker {
         t.min = Math.min(t.min, r.value());
         t.max = Math.max(t.max, r.value());
         t.sum += r.value();
-        t.unit = r.unit();
+        if (!r.unit().equals(t.unit)) {
+            // The state is old by now; storing each reading's new unit string in it gave the
+            // garbage collector a card to refine per reading (see SensorDetectors.onReading).
+            t.unit = r.unit();
+        }
         release.accept(r);
     }
 

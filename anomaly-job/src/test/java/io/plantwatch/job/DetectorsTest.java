@@ -11,6 +11,9 @@ import io.plantwatch.model.SensorReading;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
+import org.apache.flink.runtime.state.VoidNamespaceSerializer;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -34,6 +37,53 @@ class DetectorsTest {
                                         + "/"
                                         + (s.episodeStart() - Harnesses.T0))
                 .toList();
+    }
+
+    /**
+     * Each decoded reading brings its own unit string. The sensor's state keeps the first one while
+     * the unit stays the same: storing every new string into state that lives in the old generation
+     * gave G1 a card to refine per reading (its refinement threads took up to a third of a core
+     * with 100,000 sensors).
+     */
+    @Test
+    void theStateKeepsItsUnitStringWhileTheUnitStaysTheSame() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new SensorDetectors<String>(
+                                rules("defaults: {missing-data: {after: 1m}}"),
+                                Long.MAX_VALUE / 4,
+                                TTL,
+                                false));
+        h.open();
+        feed(h, withUnit(reading(0, 20, 0), new String("degC")));
+        SensorDetectors.State first = stateOf(h);
+        String unit = first.track.unit;
+        assertThat(unit).isEqualTo("degC");
+        assertThat(first.silence.unit).isSameAs(unit);
+        feed(h, withUnit(reading(1000, 20, 1), new String("degC")));
+        assertThat(stateOf(h).track.unit).isSameAs(unit);
+        assertThat(stateOf(h).silence.unit).isSameAs(unit);
+        feed(h, withUnit(reading(2000, 20, 2), "degF"));
+        assertThat(stateOf(h).track.unit).isEqualTo("degF");
+        assertThat(stateOf(h).silence.unit).isEqualTo("degF");
+        h.close();
+    }
+
+    private static SensorReading withUnit(SensorReading r, String unit) {
+        return new SensorReading(
+                r.sensorId(), r.timestamp(), r.value(), unit, r.quality(), r.seq());
+    }
+
+    private static SensorDetectors.State stateOf(
+            KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal> h)
+            throws Exception {
+        KeyedStateBackend<String> backend = h.getOperator().getKeyedStateBackend();
+        backend.setCurrentKey(Harnesses.SENSOR.id());
+        return backend.getPartitionedState(
+                        VoidNamespace.INSTANCE,
+                        VoidNamespaceSerializer.INSTANCE,
+                        SensorDetectors.stateDescriptor())
+                .value();
     }
 
     @Test
