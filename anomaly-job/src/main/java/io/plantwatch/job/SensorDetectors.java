@@ -10,6 +10,7 @@ import java.util.function.Consumer;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.runtime.state.heap.AbstractHeapState;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
 import org.apache.flink.streaming.api.operators.TimestampedCollector;
@@ -53,6 +54,14 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     private transient RuleCache rules;
     private transient SequenceTracker tracker;
     private transient ValueState<State> state;
+
+    /**
+     * Whether {@link #state} hands out the stored object itself (Flink's heap backend, which copies
+     * it first when a running checkpoint still needs the old one), so that changes to it are stored
+     * without {@code update}. Storing the same object again looked the sensor's key up a second
+     * time per reading. RocksDB hands out a copy, which is stored back as before.
+     */
+    private transient boolean stateIsLive;
 
     /**
      * The processing time of this run's first reading or timer: silence and expiry count from here
@@ -102,7 +111,13 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         rules = new RuleCache(book);
         tracker = new SequenceTracker(maxFutureSkewMillis, getRuntimeContext().getMetricGroup());
         state = getRuntimeContext().getState(stateDescriptor());
+        stateIsLive = state instanceof AbstractHeapState;
         listeningSince = Long.MIN_VALUE;
+    }
+
+    /** Whether a sensor's state is changed in place, not stored back per reading. */
+    boolean changesStateInPlace() {
+        return stateIsLive;
     }
 
     /** Each sensor's {@link State}, in Flink's keyed state. */
@@ -114,7 +129,8 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     public void processElement(SensorReading r, Context ctx, Collector<Signal> out)
             throws Exception {
         State s = state.value();
-        if (s == null) {
+        boolean known = s != null;
+        if (!known) {
             s = new State();
         }
         State sensor = s;
@@ -126,7 +142,9 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         tracker.onReading(
                 s.track, r, now, ctx, released -> detect(released, sensor, now, ctx, out));
         SensorExpiry.touch(s, stateTtlMillis, now, ctx.timerService());
-        state.update(s);
+        if (!known || !stateIsLive) {
+            state.update(s);
+        }
     }
 
     /** The detectors on one released reading, in event-time order. */

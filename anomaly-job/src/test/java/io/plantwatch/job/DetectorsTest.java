@@ -10,15 +10,23 @@ import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
+import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
+import org.apache.flink.runtime.state.memory.MemCheckpointStreamFactory;
+import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.api.operators.OperatorSnapshotFinalizer;
+import org.apache.flink.streaming.api.operators.OperatorSnapshotFutures;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The keyed detectors that follow {@link SequenceTracker}: they see one sensor's readings in
@@ -67,6 +75,69 @@ class DetectorsTest {
         assertThat(stateOf(h).track.unit).isEqualTo("degF");
         assertThat(stateOf(h).silence.unit).isEqualTo("degF");
         h.close();
+    }
+
+    /**
+     * On the heap a sensor's state is changed in place, without storing it back (see {@code
+     * SensorDetectors.stateIsLive}); on RocksDB it is stored back. Either way a checkpoint holds
+     * the state of its moment though readings change it while the checkpoint is still being
+     * written, and the live state keeps every change.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aCheckpointHoldsItsMomentWhileReadingsGoOnChangingTheState(String backend)
+            throws Exception {
+        RuleBook book = rules("defaults: {missing-data: {after: 1m}}");
+        var h = detectorsOn(backend, book);
+        h.open();
+        assertThat(
+                        ((SensorDetectors<?>)
+                                        ((KeyedProcessOperator<?, ?, ?>) h.getOperator())
+                                                .getUserFunction())
+                                .changesStateInPlace())
+                .isEqualTo(backend.equals("hashmap"));
+        for (int i = 0; i < 5; i++) {
+            feed(h, reading(i * 1000L, 20 + i, i));
+        }
+        OperatorSnapshotFutures started =
+                h.getOperator()
+                        .snapshotState(
+                                1,
+                                5_000,
+                                CheckpointOptions.forCheckpointWithDefaultLocation(),
+                                new MemCheckpointStreamFactory(Integer.MAX_VALUE));
+        for (int i = 5; i < 10; i++) {
+            feed(h, reading(i * 1000L, 20 + i, i));
+        }
+        OperatorSubtaskState checkpoint =
+                OperatorSnapshotFinalizer.create(started).getJobManagerOwnedState();
+        assertThat(stateOf(h).track.highest).isEqualTo(9);
+        assertThat(stateOf(h).track.received).isEqualTo(10);
+        assertThat(stateOf(h).silence.lastValue).isEqualTo(29);
+        h.close();
+
+        var restored = detectorsOn(backend, book);
+        restored.initializeState(checkpoint);
+        restored.open();
+        assertThat(stateOf(restored).track.highest).isEqualTo(4);
+        assertThat(stateOf(restored).track.received).isEqualTo(5);
+        assertThat(stateOf(restored).silence.lastValue).isEqualTo(24);
+        restored.close();
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal>
+            detectorsOn(String backend, RuleBook book) throws Exception {
+        var h =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(
+                                new SensorDetectors<String>(book, Long.MAX_VALUE / 4, TTL, false)),
+                        new AnomalyPipeline.ReadingKey(),
+                        Types.STRING);
+        h.setStateBackend(
+                backend.equals("rocksdb")
+                        ? new EmbeddedRocksDBStateBackend()
+                        : new HashMapStateBackend());
+        return h;
     }
 
     private static SensorReading withUnit(SensorReading r, String unit) {

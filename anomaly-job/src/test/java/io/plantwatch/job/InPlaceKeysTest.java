@@ -241,6 +241,32 @@ class InPlaceKeysTest {
         assertThat(back).isNotEqualTo(keys.getKey(reading(OTHER, 1000, 1, 1)));
     }
 
+    @Test
+    void keysOfTheSameHashAreEqualOnlyForTheSameFiveParts() {
+        SensorKey stored = new SensorKey(SensorId.parse("s/a/l/m/temp-1"), 42);
+        assertThat(new SensorKey(SensorId.parse("s/a/l/m/temp-1"), 42))
+                .isEqualTo(stored)
+                .hasToString("s/a/l/m/temp-1");
+        for (String other :
+                List.of(
+                        "x/a/l/m/temp-1",
+                        "s/x/l/m/temp-1",
+                        "s/a/x/m/temp-1",
+                        "s/a/l/x/temp-1",
+                        "s/a/l/m/temp-2",
+                        "s/a/l/m/temp-10",
+                        "s/a/l/m/temp-",
+                        "s/a/l/mt/emp-1",
+                        "s/al/l/m/temp-1",
+                        "sa/a/l/m/temp-1",
+                        "s/a/lm/m/temp-1")) {
+            SensorKey probe = new SensorKey(SensorId.parse(other), 42);
+            assertThat(probe).as(other).isNotEqualTo(stored);
+            assertThat(stored).as(other).isNotEqualTo(probe);
+        }
+        assertThat(new SensorKey(SensorId.parse("s/a/l/m/temp-1"), 43)).isNotEqualTo(stored);
+    }
+
     private static SensorId sensor(int i) {
         return SensorId.parse(
                 "plant/area-" + i % 7 + "/line-" + i % 31 + "/m-" + i / 4 + "/s-" + i);
