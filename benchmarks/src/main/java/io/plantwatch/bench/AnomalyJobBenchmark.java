@@ -454,6 +454,8 @@ public final class AnomalyJobBenchmark {
         long lastCpu;
         long firstRead = 0;
         long lastAt;
+        // When the job had read a quarter of the readings, and three quarters, with the CPU then.
+        long[] middle = new long[4];
         while (true) {
             long read = SourceCounters.recordsOut(name);
             long now = System.nanoTime();
@@ -461,6 +463,14 @@ public final class AnomalyJobBenchmark {
                 firstAt = now;
                 firstCpu = processCpuNanos();
                 firstRead = read;
+            }
+            if (middle[0] == 0 && read >= total / 4) {
+                middle[0] = now;
+                middle[1] = read;
+            }
+            if (middle[2] == 0 && read >= total * 3 / 4) {
+                middle[2] = now;
+                middle[3] = read;
             }
             if (read >= total) {
                 lastAt = now;
@@ -491,13 +501,15 @@ public final class AnomalyJobBenchmark {
         // this JVM: Kafka's broker and the JIT compiler too).
         System.out.printf(
                 Locale.ROOT,
-                "  %s: %.2f µs of CPU per reading, cores %.0f %% busy%n",
+                "  %s: %.2f µs of CPU per reading, cores %.0f %% busy; middle half %,.0f"
+                        + " readings/s%n",
                 name,
                 (lastCpu - firstCpu) / 1e3 / (total - firstRead),
                 100.0
                         * (lastCpu - firstCpu)
                         / (lastAt - firstAt)
-                        / Runtime.getRuntime().availableProcessors());
+                        / Runtime.getRuntime().availableProcessors(),
+                (middle[3] - middle[1]) / ((middle[2] - middle[0]) / 1e9));
         return new Result(rate, checkpointBytes);
     }
 
