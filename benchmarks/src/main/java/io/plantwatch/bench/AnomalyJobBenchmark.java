@@ -65,7 +65,7 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  * with 500 ms out-of-orderness.
  *
  * <p>Throughput is the rate of the Kafka source's emitted records (Flink's numRecordsOut, read in
- * this JVM by {@link SourceCounters}) between the first records and the last, so start-up is not
+ * this JVM by {@link RecordCounters}) between the first records and the last, so start-up is not
  * counted; every job runs with the shipped settings, checkpoints every 10 s included. Checkpoint
  * size: the files of the first checkpoint of (b) completed after every reading was read, per
  * sensor.
@@ -81,10 +81,10 @@ import org.apache.kafka.common.serialization.ByteArraySerializer;
  *
  * <p>Prints numbers, asserts nothing. Arguments: {@code [readings per measurement] [fleet sizes]
  * [latency seconds]}, default {@code 10000000 10000,100000 40}. With a million readings (a) ran for
- * under a second, too short for Flink's metrics, updated every 200 ms, to time it. With three
- * million, each of 10,000 sensors sent 300 readings, so its first contact (new state, rule
- * matching, its first readings waiting for the watermark, four timers) weighed on (b), and the JIT
- * compiler still took a quarter of the CPU during the fourth round of (b).
+ * under a second, too short to time against the JVM's other work. With three million, each of
+ * 10,000 sensors sent 300 readings, so its first contact (new state, rule matching, its first
+ * readings waiting for the watermark, four timers) weighed on (b), and the JIT compiler still took
+ * a quarter of the CPU during the fourth round of (b).
  */
 public final class AnomalyJobBenchmark {
     private static final int PARTITIONS = 4;
@@ -270,13 +270,11 @@ public final class AnomalyJobBenchmark {
         private final MiniCluster mini;
         private final String host;
         private final int port;
-        final String restUrl;
 
         private Cluster(MiniCluster mini, URI rest) {
             this.mini = mini;
             this.host = rest.getHost();
             this.port = rest.getPort();
-            this.restUrl = "http://" + host + ":" + port;
         }
 
         static Cluster start() throws Exception {
@@ -285,10 +283,9 @@ public final class AnomalyJobBenchmark {
             conf.setString("rest.bind-address", "127.0.0.1");
             conf.setString("rest.address", "127.0.0.1");
             conf.setString("rest.bind-port", "0");
-            conf.setString("metrics.fetcher.update-interval", "200 ms");
             conf.setString(
-                    "metrics.reporter.sources.factory.class",
-                    SourceCounters.Factory.class.getName());
+                    "metrics.reporter.records.factory.class",
+                    RecordCounters.Factory.class.getName());
             FLINK_OVERRIDES.forEach(conf::setString);
             MiniCluster mini =
                     new MiniCluster(
@@ -446,7 +443,6 @@ public final class AnomalyJobBenchmark {
             AnomalyJob.wire(env, s, rules);
         }
         JobClient job = env.executeAsync(name);
-        SourceProgress progress = new SourceProgress(cluster.restUrl, job.getJobID().toString());
         // The rate between the first records read and the last: start-up is not counted. The
         // sources' counters are read in this JVM, at no cost to the job measured.
         long firstAt = 0;
@@ -457,7 +453,7 @@ public final class AnomalyJobBenchmark {
         // When the job had read a quarter of the readings, and three quarters, with the CPU then.
         long[] middle = new long[4];
         while (true) {
-            long read = SourceCounters.recordsOut(name);
+            long read = RecordCounters.sourceRecordsOut(name);
             long now = System.nanoTime();
             if (read > 0 && firstAt == 0) {
                 firstAt = now;
@@ -488,7 +484,7 @@ public final class AnomalyJobBenchmark {
                 Thread.sleep(100);
             }
             checkpointBytes = lastCheckpointBytes(checkpoints);
-            long signals = progress.recordsInto("Alert lifecycle");
+            long signals = RecordCounters.recordsIn(name, "Alert lifecycle");
             System.out.printf(
                     Locale.ROOT,
                     "  (b) sent %,d signals to the alert lifecycle, %.4f per reading%n",
@@ -511,42 +507,6 @@ public final class AnomalyJobBenchmark {
                         / Runtime.getRuntime().availableProcessors(),
                 (middle[3] - middle[1]) / ((middle[2] - middle[0]) / 1e9));
         return new Result(rate, checkpointBytes);
-    }
-
-    /** Records into a job's vertices, from the MiniCluster's REST API, once a job has run. */
-    static final class SourceProgress {
-        private final java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
-        private final com.fasterxml.jackson.databind.ObjectMapper json =
-                new com.fasterxml.jackson.databind.ObjectMapper();
-        private final String jobUrl;
-
-        SourceProgress(String restUrl, String jobId) {
-            this.jobUrl = restUrl + "/jobs/" + jobId;
-        }
-
-        /** Records into the vertex whose name starts with {@code name}, summed over subtasks. */
-        long recordsInto(String name) throws Exception {
-            for (var v : get(jobUrl).path("vertices")) {
-                if (v.path("name").asText().startsWith(name)) {
-                    var values =
-                            get(
-                                    jobUrl
-                                            + "/vertices/"
-                                            + v.path("id").asText()
-                                            + "/subtasks/metrics?agg=sum&get=numRecordsIn");
-                    return values.isEmpty() ? -1 : (long) values.get(0).path("sum").asDouble();
-                }
-            }
-            return -1;
-        }
-
-        private com.fasterxml.jackson.databind.JsonNode get(String url) throws Exception {
-            var response =
-                    http.send(
-                            java.net.http.HttpRequest.newBuilder(java.net.URI.create(url)).build(),
-                            java.net.http.HttpResponse.BodyHandlers.ofString());
-            return json.readTree(response.body());
-        }
     }
 
     private static int checkpointCount(Path dir) throws IOException {
