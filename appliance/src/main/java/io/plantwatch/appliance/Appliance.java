@@ -9,7 +9,6 @@ import io.plantwatch.infra.EmbeddedMqttBroker;
 import io.plantwatch.infra.KafkaTopics;
 import io.plantwatch.job.JobSettings;
 import io.plantwatch.model.ConfigException;
-import io.plantwatch.model.Topics;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.time.Duration;
@@ -36,13 +35,8 @@ import org.slf4j.LoggerFactory;
 final class Appliance implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Appliance.class);
 
-    static final List<String> TOPICS =
-            List.of(
-                    Topics.SENSOR_READINGS,
-                    Topics.SENSOR_READINGS_DLQ,
-                    Topics.SENSOR_READINGS_LATE,
-                    Topics.SENSOR_COMPLETENESS,
-                    Topics.ALERTS);
+    /** The topics the demo's job, gateway and alerting service use, as their configs name them. */
+    private List<String> topics = List.of();
 
     private final ApplianceSettings settings;
     private EmbeddedMqttBroker mqtt;
@@ -95,8 +89,6 @@ final class Appliance implements AutoCloseable {
         } else {
             bootstrap = settings.kafkaBootstrap();
         }
-        createTopics();
-
         Map<String, String> jobFlags = new HashMap<>();
         jobFlags.put("kafka.bootstrap", bootstrap);
         jobFlags.put("rules.file", settings.rules().toString());
@@ -123,18 +115,32 @@ final class Appliance implements AutoCloseable {
             seriesTarget =
                     "InfluxDB " + settings.influxUrl() + " bucket " + settings.influxBucket();
         }
-        job = LocalJob.start(JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags));
-
+        JobSettings jobSettings = JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags);
         Map<String, String> gatewayFlags = new HashMap<>();
         gatewayFlags.put("mqtt.broker", mqttUri);
         gatewayFlags.put("kafka.bootstrap", bootstrap);
-        gateway =
-                Gateway.start(
-                        GatewayConfig.load(
-                                settings.gatewayConfig(), System.getenv(), gatewayFlags));
-
+        GatewayConfig gatewayConfig =
+                GatewayConfig.load(settings.gatewayConfig(), System.getenv(), gatewayFlags);
         AlertingConfig loaded =
                 AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv);
+        // Every topic the configs name, renamed ones included: the embedded broker creates none
+        // on first use, as a plant's brokers should not.
+        topics =
+                new ArrayList<>(
+                        new java.util.LinkedHashSet<>(
+                                List.of(
+                                        gatewayConfig.readingsTopic(),
+                                        gatewayConfig.dlqTopic(),
+                                        jobSettings.readingsTopic(),
+                                        jobSettings.lateTopic(),
+                                        jobSettings.completenessTopic(),
+                                        jobSettings.alertsTopic(),
+                                        loaded.alertsTopic())));
+        createTopics();
+
+        job = LocalJob.start(jobSettings);
+        gateway = Gateway.start(gatewayConfig);
+
         AlertingConfig ac =
                 new AlertingConfig(
                         loaded.kafkaBootstrap(),
@@ -183,7 +189,7 @@ final class Appliance implements AutoCloseable {
                                 + " embedded");
             }
             List<NewTopic> missing = new ArrayList<>();
-            for (String t : TOPICS) {
+            for (String t : topics) {
                 if (!existing.contains(t)) {
                     missing.add(new NewTopic(t, 4, (short) 1));
                 }
@@ -192,8 +198,13 @@ final class Appliance implements AutoCloseable {
                 admin.createTopics(missing).all().get(20, TimeUnit.SECONDS);
             }
             // The gateway and the simulator write as soon as they start.
-            KafkaTopics.awaitWritable(admin, TOPICS, Duration.ofSeconds(20));
+            KafkaTopics.awaitWritable(admin, topics, Duration.ofSeconds(20));
         }
+    }
+
+    /** The Kafka topics the appliance uses; each exists and takes records once started. */
+    List<String> topics() {
+        return topics;
     }
 
     String mqttUri() {

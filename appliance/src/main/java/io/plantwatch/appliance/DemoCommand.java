@@ -350,7 +350,7 @@ final class DemoCommand implements Callable<Integer> {
                 Locale.ROOT,
                 "Data: Kafka %s (topics %s); series to %s%s%n",
                 appliance.bootstrap(),
-                String.join(", ", Appliance.TOPICS),
+                String.join(", ", appliance.topics()),
                 appliance.seriesTarget(),
                 files == null
                         ? ""

@@ -15,11 +15,13 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -42,9 +44,10 @@ class RunWithMosquittoTest {
 
     @Test
     void readingsPublishedWithMosquittoPubAreProcessedAndAnExcursionIsAlerted() throws Exception {
-        // Idle Kafka partitions stop holding the watermark back after 1 s instead of 30 s.
+        // Idle Kafka partitions stop holding the watermark back after 1 s instead of 30 s. The
+        // late readings' topic is renamed: the appliance creates the topics its configs name.
         Path job = dir.resolve("job.yaml");
-        Files.writeString(job, "watermark: {idleness: 1s}\n");
+        Files.writeString(job, "watermark: {idleness: 1s}\nkafka: {late-topic: line-7-late}\n");
         Path settings = dir.resolve("appliance.yaml");
         Files.writeString(
                 settings,
@@ -108,6 +111,11 @@ class RunWithMosquittoTest {
                                 });
             }
             assertThat(readings).hasSize(20).containsOnly(SENSOR);
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap))) {
+                assertThat(admin.listTopics().names().get())
+                        .contains("line-7-late", Topics.SENSOR_READINGS_DLQ)
+                        .doesNotContain(Topics.SENSOR_READINGS_LATE);
+            }
             assertThat(alerts)
                     .filteredOn(a -> a.kind() == AlertKind.OUT_OF_RANGE)
                     .allSatisfy(a -> assertThat(a.sensorId().id()).isEqualTo(SENSOR));

@@ -4,11 +4,13 @@ import static io.plantwatch.infra.KafkaClients.consume;
 import static io.plantwatch.infra.KafkaClients.send;
 import static io.plantwatch.infra.KafkaClients.values;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
@@ -36,6 +38,22 @@ class EmbeddedKafkaTest {
 
         assertThat(consume(kafka.bootstrapServers(), "round-trip", 100))
                 .containsExactlyElementsOf(sent);
+    }
+
+    /** A write to a topic nobody created fails; the broker does not create it on first use. */
+    @Test
+    void aTopicIsNotCreatedByWritingToIt() throws Exception {
+        Properties props = KafkaClients.producerProps(kafka.bootstrapServers());
+        props.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "2000");
+        try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+            Future<RecordMetadata> sent = producer.send(new ProducerRecord<>("never-created", "x"));
+            assertThatThrownBy(sent::get)
+                    .isInstanceOf(ExecutionException.class)
+                    .hasMessageContaining("not present in metadata");
+        }
+        try (Admin admin = Admin.create(Map.of("bootstrap.servers", kafka.bootstrapServers()))) {
+            assertThat(admin.listTopics().names().get()).doesNotContain("never-created");
+        }
     }
 
     @Test
@@ -113,7 +131,7 @@ class EmbeddedKafkaTest {
             String bootstrap = own.bootstrapServers();
             int port = Integer.parseInt(bootstrap.substring(bootstrap.lastIndexOf(':') + 1));
             List<String> beforeRestart = values("before-", 50);
-            // Auto-created on first send, so this also covers auto.create.topics.enable.
+            own.createTopic("durable", 2);
             send(bootstrap, "durable", beforeRestart);
 
             own.stop();
