@@ -126,16 +126,16 @@ final class Appliance implements AutoCloseable {
         // Every topic the configs name, renamed ones included: the embedded broker creates none
         // on first use, as a plant's brokers should not.
         topics =
-                new ArrayList<>(
-                        new java.util.LinkedHashSet<>(
-                                List.of(
-                                        gatewayConfig.readingsTopic(),
-                                        gatewayConfig.dlqTopic(),
-                                        jobSettings.readingsTopic(),
-                                        jobSettings.lateTopic(),
-                                        jobSettings.completenessTopic(),
-                                        jobSettings.alertsTopic(),
-                                        loaded.alertsTopic())));
+                java.util.stream.Stream.of(
+                                gatewayConfig.readingsTopic(),
+                                gatewayConfig.dlqTopic(),
+                                jobSettings.readingsTopic(),
+                                jobSettings.lateTopic(),
+                                jobSettings.completenessTopic(),
+                                jobSettings.alertsTopic(),
+                                loaded.alertsTopic())
+                        .distinct()
+                        .toList();
         createTopics();
 
         job = LocalJob.start(jobSettings);
