@@ -54,6 +54,7 @@ public final class GatewayConfig {
         DEFAULTS.put("kafka.bootstrap", "127.0.0.1:9092");
         DEFAULTS.put("kafka.readings-topic", Topics.SENSOR_READINGS);
         DEFAULTS.put("kafka.dlq-topic", Topics.SENSOR_READINGS_DLQ);
+        DEFAULTS.put("kafka.producer-restart-after", "60s");
         DEFAULTS.put("limits.max-payload-bytes", "16384");
         DEFAULTS.put("limits.max-future-skew", "5m");
         DEFAULTS.put("http.bind", "0.0.0.0");
@@ -103,6 +104,10 @@ public final class GatewayConfig {
         duration("limits.max-future-skew");
         intValue("http.port", -1, 65_535);
         duration("shutdown.drain-timeout");
+        Duration restartAfter = duration("kafka.producer-restart-after");
+        if (!restartAfter.isZero() && restartAfter.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw bad("kafka.producer-restart-after", "must be 0 (never) or at least 1s");
+        }
         if (values.get("kafka.bootstrap") == null || values.get("kafka.bootstrap").isBlank()) {
             throw bad("kafka.bootstrap", "is required (host:port[,host:port])");
         }
@@ -282,6 +287,14 @@ public final class GatewayConfig {
     /** -1 turns the endpoint off, 0 picks a free port. */
     public int httpPort() {
         return intValue("http.port", -1, 65_535);
+    }
+
+    /**
+     * How long the oldest waiting record may go without Kafka's acknowledgement before the producer
+     * is replaced and every waiting record sent again; zero never replaces it.
+     */
+    public Duration producerRestartAfter() {
+        return duration("kafka.producer-restart-after");
     }
 
     public Duration drainTimeout() {

@@ -15,6 +15,7 @@ public final class GatewayMetrics {
     final Counter produced;
     final Counter dlq;
     final Counter kafkaRetries;
+    final Counter producerRestarts;
     final Counter reconnects;
     final Counter skippedOnShutdown;
     final Histogram sendLatency;
@@ -42,6 +43,14 @@ public final class GatewayMetrics {
                 Counter.builder()
                         .name("plantwatch_gateway_kafka_send_retries_total")
                         .help("Kafka sends that failed and were tried again (nothing is dropped)")
+                        .register(registry);
+        producerRestarts =
+                Counter.builder()
+                        .name("plantwatch_gateway_kafka_producer_restarts_total")
+                        .help(
+                                "Kafka producers replaced because records waited longer than"
+                                        + " kafka.producer-restart-after; their records were sent"
+                                        + " again")
                         .register(registry);
         reconnects =
                 Counter.builder()

@@ -44,6 +44,12 @@ import org.slf4j.LoggerFactory;
  * the rest in the session. The producer never gives up on a record ({@code delivery.timeout.ms} at
  * its maximum), and a send that fails before reaching the producer is tried again on the intake
  * thread, which holds back later messages and so keeps each sensor's order.
+ *
+ * <p>A producer can still wait forever: an idempotent producer whose first request to a new
+ * partition was refused retries it with a sequence number the broker no longer accepts
+ * (KAFKA-15591). So when the oldest waiting record has had no acknowledgement for {@code
+ * kafka.producer-restart-after}, the producer is replaced and every waiting record is sent again
+ * through the new one, in arrival order; the job drops the duplicates this can make.
  */
 public final class MqttKafkaBridge implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MqttKafkaBridge.class);
@@ -54,7 +60,18 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
     private final ReadingRouter router;
-    private final Producer<String, byte[]> producer;
+
+    /** Replaced by {@link #restartProducer()}, on the intake thread. */
+    private volatile Producer<String, byte[]> producer;
+
+    /** Counts producers; a failure from a replaced one is not retried, it was sent again. */
+    private volatile long producerGeneration;
+
+    /** When the producer had taken every record it was given on start. */
+    private volatile long producerStartedNanos = System.nanoTime();
+
+    private final java.util.concurrent.atomic.AtomicBoolean restartQueued =
+            new java.util.concurrent.atomic.AtomicBoolean();
     private final ExecutorService intake;
     private volatile boolean receiveMaximumHinted;
     private final ScheduledExecutorService retries;
@@ -70,12 +87,26 @@ public final class MqttKafkaBridge implements AutoCloseable {
      */
     private final java.util.ArrayDeque<PendingAck> pendingAcks = new java.util.ArrayDeque<>();
 
+    /** A received message until Kafka acknowledged its record and the broker got the PUBACK. */
     private static final class PendingAck {
+        final ReadingRouter.Routed routed;
         final Runnable ack;
+        final long receivedNanos;
+
+        /** Kafka acknowledged it; in arrival order, its PUBACK may go out. */
         volatile boolean done;
 
-        PendingAck(Runnable ack) {
+        /**
+         * Delivered or given up at shutdown, whichever came first: a record sent again by a new
+         * producer can be acknowledged twice, and must be counted once.
+         */
+        final java.util.concurrent.atomic.AtomicBoolean settled =
+                new java.util.concurrent.atomic.AtomicBoolean();
+
+        PendingAck(ReadingRouter.Routed routed, Runnable ack, long receivedNanos) {
+            this.routed = routed;
             this.ack = ack;
+            this.receivedNanos = receivedNanos;
         }
     }
 
@@ -112,6 +143,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
         this.producer = new KafkaProducer<>(producerProperties(config));
         this.intake = Executors.newSingleThreadExecutor(daemon("gateway-intake"));
         this.retries = Executors.newSingleThreadScheduledExecutor(daemon("gateway-retry"));
+        if (!config.producerRestartAfter().isZero()) {
+            retries.scheduleWithFixedDelay(this::checkStall, 1, 1, TimeUnit.SECONDS);
+        }
         MqttClientBuilder builder =
                 MqttClient.builder()
                         .identifier(config.clientId())
@@ -320,32 +354,32 @@ public final class MqttKafkaBridge implements AutoCloseable {
         metrics.received.inc();
         metrics.inFlight.incrementAndGet();
         ReadingRouter.Routed routed = router.route(topic, payload, System.currentTimeMillis());
-        PendingAck pending = new PendingAck(ack);
+        PendingAck pending = new PendingAck(routed, ack, receivedNanos);
         synchronized (pendingAcks) {
             pendingAcks.addLast(pending);
         }
-        send(routed, () -> complete(pending), receivedNanos, 0);
+        send(pending, 0);
     }
 
     /** Hands the record to the producer, retrying on this thread until it takes it. */
-    private void send(ReadingRouter.Routed routed, Runnable ack, long receivedNanos, int attempt) {
+    private void send(PendingAck pending, int attempt) {
         int tries = attempt;
-        while (true) {
+        while (!pending.settled.get()) {
+            long generation = producerGeneration;
             try {
                 producer.send(
-                        routed.record(),
+                        pending.routed.record(),
                         (metadata, error) -> {
                             if (error == null) {
-                                delivered(routed, ack, receivedNanos);
+                                delivered(pending);
                             } else {
-                                failed(routed, ack, receivedNanos, error);
+                                failed(pending, generation, error);
                             }
                         });
                 return;
             } catch (KafkaException | IllegalStateException e) {
                 if (stopping) {
-                    metrics.inFlight.decrementAndGet();
-                    metrics.skippedOnShutdown.inc();
+                    leaveUnacknowledged(pending);
                     return;
                 }
                 noteKafkaError(e);
@@ -355,10 +389,18 @@ public final class MqttKafkaBridge implements AutoCloseable {
                     Thread.sleep(backoffMillis(tries));
                 } catch (InterruptedException interrupted) {
                     Thread.currentThread().interrupt();
-                    metrics.inFlight.decrementAndGet();
+                    leaveUnacknowledged(pending);
                     return;
                 }
             }
+        }
+    }
+
+    /** Not acknowledged to the broker, which delivers it again to the next session. */
+    private void leaveUnacknowledged(PendingAck pending) {
+        if (pending.settled.compareAndSet(false, true)) {
+            metrics.inFlight.decrementAndGet();
+            metrics.skippedOnShutdown.inc();
         }
     }
 
@@ -377,15 +419,19 @@ public final class MqttKafkaBridge implements AutoCloseable {
         }
     }
 
-    private void delivered(ReadingRouter.Routed routed, Runnable ack, long receivedNanos) {
+    private void delivered(PendingAck pending) {
         lastKafkaSuccessNanos = System.nanoTime();
-        ack.run();
+        if (!pending.settled.compareAndSet(false, true)) {
+            // Sent again by a new producer, and both copies arrived.
+            return;
+        }
+        complete(pending);
         metrics.inFlight.decrementAndGet();
-        metrics.sendLatency.observe((System.nanoTime() - receivedNanos) / 1e9);
-        if (routed.isReading()) {
+        metrics.sendLatency.observe((System.nanoTime() - pending.receivedNanos) / 1e9);
+        if (pending.routed.isReading()) {
             metrics.produced.inc();
         } else {
-            metrics.dlq.labelValues(routed.rejected().code()).inc();
+            metrics.dlq.labelValues(pending.routed.rejected().code()).inc();
         }
     }
 
@@ -393,26 +439,129 @@ public final class MqttKafkaBridge implements AutoCloseable {
      * A record the producer gave up on (a non-retriable error, e.g. authorization): tried again
      * with backoff, still unacknowledged, so nothing is lost while an operator fixes the cause.
      */
-    private void failed(
-            ReadingRouter.Routed routed, Runnable ack, long receivedNanos, Exception error) {
+    private void failed(PendingAck pending, long generation, Exception error) {
+        if (generation != producerGeneration) {
+            // A replaced producer failing what it still held: the new one was given it.
+            return;
+        }
         noteKafkaError(error);
         metrics.kafkaRetries.inc();
         if (stopping) {
-            metrics.inFlight.decrementAndGet();
-            metrics.skippedOnShutdown.inc();
+            leaveUnacknowledged(pending);
             return;
         }
         retries.schedule(
                 () -> {
                     try {
-                        intake.execute(() -> send(routed, ack, receivedNanos, 1));
+                        intake.execute(() -> send(pending, 1));
                     } catch (RejectedExecutionException closed) {
-                        metrics.inFlight.decrementAndGet();
-                        metrics.skippedOnShutdown.inc();
+                        leaveUnacknowledged(pending);
                     }
                 },
                 backoffMillis(3),
                 TimeUnit.MILLISECONDS);
+    }
+
+    /**
+     * Every second, on the retry thread: when the oldest waiting record has gone unacknowledged for
+     * {@code kafka.producer-restart-after}, and as long since the last restart, the producer is
+     * replaced on the intake thread, between two sends.
+     */
+    private void checkStall() {
+        if (stopping || !stalled() || !restartQueued.compareAndSet(false, true)) {
+            return;
+        }
+        try {
+            intake.execute(this::restartProducer);
+        } catch (RejectedExecutionException closed) {
+            // Shutting down.
+            restartQueued.set(false);
+        }
+    }
+
+    /**
+     * The oldest waiting record and the producer are both older than {@code
+     * kafka.producer-restart-after}.
+     */
+    private boolean stalled() {
+        long limit = config.producerRestartAfter().toNanos();
+        long now = System.nanoTime();
+        Long oldest = oldestWaitingNanos();
+        return oldest != null && now - oldest >= limit && now - producerStartedNanos >= limit;
+    }
+
+    /** When the oldest record still waiting for Kafka was received; null when none waits. */
+    private Long oldestWaitingNanos() {
+        synchronized (pendingAcks) {
+            for (PendingAck p : pendingAcks) {
+                if (!p.done) {
+                    return p.receivedNanos;
+                }
+            }
+        }
+        return null;
+    }
+
+    /**
+     * A new producer (a new producer id, so sequence numbers start again) gets every waiting record
+     * in arrival order. The old one is closed first, without waiting: what it still delivers is
+     * acknowledged once, what it fails is ignored.
+     */
+    private void restartProducer() {
+        restartQueued.set(false);
+        // Checked again: the intake thread may have been busy handing records to the producer,
+        // which then acknowledged them.
+        if (stopping || !stalled()) {
+            return;
+        }
+        java.util.List<PendingAck> waiting = new java.util.ArrayList<>();
+        synchronized (pendingAcks) {
+            for (PendingAck p : pendingAcks) {
+                if (!p.settled.get()) {
+                    waiting.add(p);
+                }
+            }
+        }
+        if (waiting.isEmpty()) {
+            return;
+        }
+        Producer<String, byte[]> old = producer;
+        producerGeneration++;
+        old.close(Duration.ZERO);
+        Producer<String, byte[]> fresh = new KafkaProducer<>(producerProperties(config));
+        producer = fresh;
+        metrics.producerRestarts.inc();
+        LOG.warn(
+                "No acknowledgement from Kafka {} for {} s with {} records waiting (an outage, or"
+                        + " a partition stuck on OUT_OF_ORDER_SEQUENCE_NUMBER, KAFKA-15591):"
+                        + " replacing the producer and sending them again in order",
+                config.kafkaBootstrap(),
+                config.producerRestartAfter().toSeconds(),
+                waiting.size());
+        // A record sent before its topic's partitions are known waits for them, then fails and is
+        // retried later, behind records sent after it: so the partitions first.
+        java.util.Set<String> topics = new java.util.LinkedHashSet<>();
+        waiting.forEach(p -> topics.add(p.routed.record().topic()));
+        for (int tries = 1; !stopping; tries++) {
+            try {
+                topics.forEach(fresh::partitionsFor);
+                break;
+            } catch (KafkaException e) {
+                noteKafkaError(e);
+                try {
+                    Thread.sleep(backoffMillis(tries));
+                } catch (InterruptedException interrupted) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+            }
+        }
+        for (PendingAck p : waiting) {
+            send(p, 0);
+        }
+        // While Kafka is away the new producer waits for the partitions; its time counts from
+        // when it took the records.
+        producerStartedNanos = System.nanoTime();
     }
 
     private void noteKafkaError(Exception e) {

@@ -22,6 +22,14 @@ class GatewayConfigTest {
         assertThat(c.subscriptionFilter()).isEqualTo("plant/#");
         assertThat(c.mqttVersion()).isEqualTo(5);
         assertThat(c.sessionExpiry()).isEqualTo(Duration.ofHours(1));
+        assertThat(c.producerRestartAfter()).isEqualTo(Duration.ofSeconds(60));
+        assertThat(
+                        GatewayConfig.load(
+                                        null,
+                                        Map.of(),
+                                        Map.of("kafka.producer-restart-after", "0s"))
+                                .producerRestartAfter())
+                .isZero();
     }
 
     @Test
@@ -92,6 +100,16 @@ class GatewayConfigTest {
         assertThatThrownBy(
                         () -> GatewayConfig.load(null, Map.of(), Map.of("mqtt.broker", "http://x")))
                 .hasMessageContaining("must start with tcp:// or ssl://");
+        // A producer replaced every few hundred milliseconds would never get a record through.
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of(),
+                                        Map.of("kafka.producer-restart-after", "500ms")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.producer-restart-after")
+                .hasMessageContaining("0 (never) or at least 1s");
         Path broken = dir.resolve("broken.yaml");
         Files.writeString(broken, "mqtt: [unclosed\n");
         assertThatThrownBy(() -> GatewayConfig.load(broken, Map.of(), Map.of()))

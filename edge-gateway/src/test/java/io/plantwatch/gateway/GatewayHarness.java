@@ -87,6 +87,17 @@ final class GatewayHarness {
         return problems;
     }
 
+    /** Each sensor's readings without the repeats of a sequence number it already had. */
+    static Map<String, List<SensorReading>> firstCopies(Map<String, List<SensorReading>> bySensor) {
+        Map<String, List<SensorReading>> firsts = new LinkedHashMap<>();
+        bySensor.forEach(
+                (sensor, readings) -> {
+                    java.util.Set<Long> seen = new java.util.HashSet<>();
+                    firsts.put(sensor, readings.stream().filter(r -> seen.add(r.seq())).toList());
+                });
+        return firsts;
+    }
+
     static long distinct(Map<String, List<SensorReading>> bySensor) {
         return bySensor.entrySet().stream()
                 .mapToLong(
