@@ -72,6 +72,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     private final java.util.concurrent.atomic.AtomicBoolean restartQueued =
             new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Topics whose partitions the current producer knows; used on the intake thread only. */
+    private final java.util.Set<String> topicsKnown = new java.util.HashSet<>();
+
     private final ExecutorService intake;
     private volatile boolean receiveMaximumHinted;
     private final ScheduledExecutorService retries;
@@ -367,6 +371,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
         while (!pending.settled.get()) {
             long generation = producerGeneration;
             try {
+                // Partitions first: a record sent before they are known waits max.block.ms in
+                // send() and then fails through its callback, to be retried behind later records.
+                String topic = pending.routed.record().topic();
+                if (!topicsKnown.contains(topic)) {
+                    producer.partitionsFor(topic);
+                    topicsKnown.add(topic);
+                }
                 producer.send(
                         pending.routed.record(),
                         (metadata, error) -> {
@@ -528,8 +539,8 @@ public final class MqttKafkaBridge implements AutoCloseable {
         Producer<String, byte[]> old = producer;
         producerGeneration++;
         old.close(Duration.ZERO);
-        Producer<String, byte[]> fresh = new KafkaProducer<>(producerProperties(config));
-        producer = fresh;
+        producer = new KafkaProducer<>(producerProperties(config));
+        topicsKnown.clear();
         metrics.producerRestarts.inc();
         LOG.warn(
                 "No acknowledgement from Kafka {} for {} s with {} records waiting (an outage, or"
@@ -538,29 +549,11 @@ public final class MqttKafkaBridge implements AutoCloseable {
                 config.kafkaBootstrap(),
                 config.producerRestartAfter().toSeconds(),
                 waiting.size());
-        // A record sent before its topic's partitions are known waits for them, then fails and is
-        // retried later, behind records sent after it: so the partitions first.
-        java.util.Set<String> topics = new java.util.LinkedHashSet<>();
-        waiting.forEach(p -> topics.add(p.routed.record().topic()));
-        for (int tries = 1; !stopping; tries++) {
-            try {
-                topics.forEach(fresh::partitionsFor);
-                break;
-            } catch (KafkaException e) {
-                noteKafkaError(e);
-                try {
-                    Thread.sleep(backoffMillis(tries));
-                } catch (InterruptedException interrupted) {
-                    Thread.currentThread().interrupt();
-                    return;
-                }
-            }
-        }
         for (PendingAck p : waiting) {
             send(p, 0);
         }
-        // While Kafka is away the new producer waits for the partitions; its time counts from
-        // when it took the records.
+        // While Kafka is away the first send waits for the partitions; the new producer's time
+        // counts from when it took the records.
         producerStartedNanos = System.nanoTime();
     }
 
