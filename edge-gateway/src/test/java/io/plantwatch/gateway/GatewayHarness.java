@@ -9,9 +9,11 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.util.ArrayList;
+import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -92,7 +94,7 @@ final class GatewayHarness {
         Map<String, List<SensorReading>> firsts = new LinkedHashMap<>();
         bySensor.forEach(
                 (sensor, readings) -> {
-                    java.util.Set<Long> seen = new java.util.HashSet<>();
+                    Set<Long> seen = new HashSet<>();
                     firsts.put(sensor, readings.stream().filter(r -> seen.add(r.seq())).toList());
                 });
         return firsts;

@@ -66,10 +66,7 @@ class GatewayKafkaAwayAtStartTest {
             try (KafkaReadings readings =
                     new KafkaReadings(kafka.bootstrapServers(), name + "-readings")) {
                 Map<String, List<SensorReading>> bySensor =
-                        KafkaReadings.bySensor(
-                                readings.readUntil(
-                                        Duration.ofSeconds(120),
-                                        r -> distinct(KafkaReadings.bySensor(r)) >= published));
+                        readings.readDistinct(published, Duration.ofSeconds(120));
                 assertThat(distinct(bySensor)).isEqualTo(published);
                 assertThat(gapsAndDisorder(bySensor)).isEmpty();
             }

@@ -2,6 +2,8 @@ package io.plantwatch.gateway;
 
 import static io.plantwatch.gateway.GatewayHarness.config;
 import static io.plantwatch.gateway.GatewayHarness.distinct;
+import static io.plantwatch.gateway.GatewayHarness.firstCopies;
+import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
 import static io.plantwatch.gateway.GatewayHarness.settings;
 import static io.plantwatch.gateway.GatewayHarness.simulate;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -12,10 +14,8 @@ import io.plantwatch.infra.KafkaExtension;
 import io.plantwatch.infra.MqttBrokerExtension;
 import io.plantwatch.model.SensorReading;
 import java.time.Duration;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.TopicDescription;
@@ -81,22 +81,9 @@ class GatewayKafkaBrokerLossTest {
             try (KafkaReadings readings =
                     new KafkaReadings(kafka.bootstrapServers(), "loss-readings")) {
                 Map<String, List<SensorReading>> bySensor =
-                        KafkaReadings.bySensor(
-                                readings.readUntil(
-                                        Duration.ofSeconds(120),
-                                        r -> distinct(KafkaReadings.bySensor(r)) >= published));
+                        readings.readDistinct(published, Duration.ofSeconds(120));
                 assertThat(distinct(bySensor)).isEqualTo(published);
-                bySensor.forEach(
-                        (sensor, list) -> {
-                            Set<Long> seen = new HashSet<>();
-                            assertThat(
-                                            list.stream()
-                                                    .filter(r -> seen.add(r.seq()))
-                                                    .mapToLong(SensorReading::seq)
-                                                    .toArray())
-                                    .as(sensor)
-                                    .isSorted();
-                        });
+                assertThat(gapsAndDisorder(firstCopies(bySensor))).isEmpty();
             }
         }
     }

@@ -75,10 +75,7 @@ class GatewayKafkaOutageTest {
             try (KafkaReadings readings =
                     new KafkaReadings(kafka.bootstrapServers(), name + "-readings")) {
                 Map<String, List<SensorReading>> bySensor =
-                        KafkaReadings.bySensor(
-                                readings.readUntil(
-                                        Duration.ofSeconds(120),
-                                        r -> distinct(KafkaReadings.bySensor(r)) >= published));
+                        readings.readDistinct(published, Duration.ofSeconds(120));
                 assertThat(distinct(bySensor)).isEqualTo(published);
                 if (restartAfterSeconds >= 30) {
                     assertThat(gateway.metrics().producerRestarts.get()).isZero();

@@ -1,5 +1,6 @@
 package io.plantwatch.gateway;
 
+import static io.plantwatch.gateway.GatewayHarness.firstCopies;
 import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
 import static io.plantwatch.gateway.GatewayHarness.simulate;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -14,11 +15,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
-import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.AfterEach;
@@ -78,23 +76,12 @@ class GatewayKillTest {
             Map<String, List<SensorReading>> bySensor = KafkaReadings.bySensor(all);
             long distinct = GatewayHarness.distinct(bySensor);
             assertThat(distinct).isEqualTo(published);
-            assertThat(gapsAndDisorder(firstOccurrences(bySensor))).isEmpty();
+            assertThat(gapsAndDisorder(firstCopies(bySensor))).isEmpty();
             // For the record: the price of at-least-once across a kill -9.
             System.out.printf(
                     "kill -9 of the gateway: published=%d in Kafka=%d duplicates=%d%n",
                     published, all.size(), all.size() - distinct);
         }
-    }
-
-    private static Map<String, List<SensorReading>> firstOccurrences(
-            Map<String, List<SensorReading>> bySensor) {
-        Map<String, List<SensorReading>> out = new LinkedHashMap<>();
-        bySensor.forEach(
-                (sensor, readings) -> {
-                    Set<Long> seen = new HashSet<>();
-                    out.put(sensor, readings.stream().filter(r -> seen.add(r.seq())).toList());
-                });
-        return out;
     }
 
     private Process startGateway(Path log) throws IOException {

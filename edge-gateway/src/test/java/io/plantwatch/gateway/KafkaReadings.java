@@ -57,6 +57,15 @@ final class KafkaReadings implements AutoCloseable {
         return records;
     }
 
+    /**
+     * Polls until {@code distinctReadings} different (sensor, seq) pairs arrived, duplicates aside;
+     * by sensor, in the order Kafka holds them.
+     */
+    Map<String, List<SensorReading>> readDistinct(long distinctReadings, Duration deadline) {
+        return bySensor(
+                readUntil(deadline, r -> GatewayHarness.distinct(bySensor(r)) >= distinctReadings));
+    }
+
     List<ConsumerRecord<String, byte[]>> readAtLeast(int count, Duration deadline) {
         return readUntil(deadline, r -> r.size() >= count);
     }
