@@ -155,6 +155,16 @@ public final class AnomalyJobBenchmark {
         // -Dbench.rules=FILE: other rules for (b), e.g. fewer detectors to see what each costs.
         String rulesFile = System.getProperty("bench.rules");
         RuleBook rules = AnomalyJob.loadRules(rulesFile == null ? null : Path.of(rulesFile));
+        // -Dbench.variants=FILE,FILE: (b) again with each of these rules, in the same rounds, to
+        // see what a detector costs against the full job measured beside it.
+        List<String> variantFiles =
+                Stream.of(System.getProperty("bench.variants", "").split(","))
+                        .filter(f -> !f.isBlank())
+                        .toList();
+        List<RuleBook> variantRules = new ArrayList<>();
+        for (String f : variantFiles) {
+            variantRules.add(AnomalyJob.loadRules(Path.of(f)));
+        }
         List<String> rows = new ArrayList<>();
         Path root = Files.createTempDirectory("plantwatch-job-bench");
         try (EmbeddedKafka kafka =
@@ -169,6 +179,8 @@ public final class AnomalyJobBenchmark {
                 List<Double> as = new ArrayList<>();
                 List<Double> cs = new ArrayList<>();
                 List<Double> bs = new ArrayList<>();
+                List<List<Double>> vs = new ArrayList<>();
+                variantRules.forEach(v -> vs.add(new ArrayList<>()));
                 long checkpointBytes = 0;
                 for (int run = 0; run < WARMUPS + ROUNDS; run++) {
                     int round = run - WARMUPS + 1;
@@ -189,6 +201,27 @@ public final class AnomalyJobBenchmark {
                     double aRate = measure.of(Job.READ).rate;
                     double cRate = measure.of(Job.KEYED).rate;
                     Result b = measure.of(Job.FULL);
+                    for (int v = 0; v < variantRules.size(); v++) {
+                        double rate =
+                                throughput(
+                                                cluster,
+                                                kafka,
+                                                root,
+                                                topic,
+                                                "v" + (v + 1) + "-" + suffix,
+                                                Job.FULL,
+                                                variantRules.get(v),
+                                                produced)
+                                        .rate;
+                        System.out.printf(
+                                Locale.ROOT,
+                                "  (b) with %s: %,.0f readings/s%n",
+                                variantFiles.get(v),
+                                rate);
+                        if (round > 0) {
+                            vs.get(v).add(rate);
+                        }
+                    }
                     System.out.printf(
                             Locale.ROOT,
                             "%s: (a) %,.0f readings/s  (c) %,.0f readings/s  (b) %,.0f readings/s%n",
@@ -234,6 +267,19 @@ public final class AnomalyJobBenchmark {
                                 checkpointBytes / (double) sensors);
                 System.out.println(row);
                 rows.add(row);
+                for (int v = 0; v < vs.size(); v++) {
+                    String variant =
+                            String.format(
+                                    Locale.ROOT,
+                                    "  (b) with %s: %,.0f readings/s [%,.0f-%,.0f], /a = %.2f",
+                                    variantFiles.get(v),
+                                    median(vs.get(v)),
+                                    java.util.Collections.min(vs.get(v)),
+                                    java.util.Collections.max(vs.get(v)),
+                                    median(vs.get(v)) / a);
+                    System.out.println(variant);
+                    rows.add(variant);
+                }
             }
             String latency = latency(cluster, kafka, root, rules, latencySeconds);
             System.out.println(latency);
