@@ -3,6 +3,7 @@ package io.plantwatch.gateway;
 import static io.plantwatch.gateway.GatewayHarness.config;
 import static io.plantwatch.gateway.GatewayHarness.distinct;
 import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.settings;
 import static io.plantwatch.gateway.GatewayHarness.simulate;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -45,22 +46,7 @@ class GatewayEndToEndTest {
         try (Gateway gateway = Gateway.start(config(settingsFor("bulk")));
                 KafkaReadings kafkaReadings =
                         new KafkaReadings(kafka.bootstrapServers(), "bulk-readings")) {
-            long published =
-                    simulate(
-                            "run",
-                            "--broker",
-                            mqtt.uri(),
-                            "--topic-prefix",
-                            "bulk",
-                            "--sensors",
-                            "50",
-                            "--rate",
-                            "20000",
-                            "--duration",
-                            "5s",
-                            "--seed",
-                            "3",
-                            "-q");
+            long published = simulate(run(mqtt.uri(), "bulk", 50, 20000, "5s", "--seed", "3"));
             assertThat(published).isEqualTo(100_000);
             List<ConsumerRecord<String, byte[]>> records =
                     kafkaReadings.readAtLeast(100_000, Duration.ofSeconds(90));
@@ -95,28 +81,22 @@ class GatewayEndToEndTest {
                 KafkaReadings dlq = new KafkaReadings(kafka.bootstrapServers(), "bad-dlq")) {
             long published =
                     simulate(
-                            "run",
-                            "--broker",
-                            mqtt.uri(),
-                            "--topic-prefix",
-                            "bad",
-                            "--sensors",
-                            "5",
-                            "--rate",
-                            "50",
-                            "--duration",
-                            "30m",
-                            "--speed",
-                            "max",
-                            "--start-time",
-                            start.toString(),
-                            "--seed",
-                            "11",
-                            "--anomalies",
-                            "malformed",
-                            "--anomaly-rate",
-                            "60",
-                            "-q");
+                            run(
+                                    mqtt.uri(),
+                                    "bad",
+                                    5,
+                                    50,
+                                    "30m",
+                                    "--speed",
+                                    "max",
+                                    "--start-time",
+                                    start.toString(),
+                                    "--seed",
+                                    "11",
+                                    "--anomalies",
+                                    "malformed",
+                                    "--anomaly-rate",
+                                    "60"));
             // The same seed in this JVM says which bad payloads were sent, and why each is bad.
             List<Emission> malformed = new ArrayList<>();
             FleetSimulation replica =

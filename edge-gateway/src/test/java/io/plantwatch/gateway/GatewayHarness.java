@@ -14,6 +14,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 
@@ -57,6 +58,36 @@ final class GatewayHarness {
             throw new AssertionError("no summary in: " + out);
         }
         return Long.parseLong(m.group(1));
+    }
+
+    /**
+     * {@code sensor-sim run}'s arguments: {@code sensors} sensors at {@code rate} readings/s in all
+     * for {@code duration} under {@code prefix}, quietly; {@code more} are added as they are.
+     */
+    static String[] run(
+            String broker, String prefix, int sensors, int rate, String duration, String... more) {
+        List<String> args = new ArrayList<>();
+        args.addAll(
+                List.of(
+                        "run",
+                        "--broker",
+                        broker,
+                        "--topic-prefix",
+                        prefix,
+                        "--sensors",
+                        Integer.toString(sensors),
+                        "--rate",
+                        Integer.toString(rate),
+                        "--duration",
+                        duration,
+                        "-q"));
+        args.addAll(List.of(more));
+        return args.toArray(String[]::new);
+    }
+
+    /** {@link #simulate} on another thread, for a test that breaks something meanwhile. */
+    static CompletableFuture<Long> simulateInBackground(String... args) {
+        return CompletableFuture.supplyAsync(() -> simulate(args));
     }
 
     static HttpResponse<String> get(int port, String path) throws Exception {

@@ -3,8 +3,9 @@ package io.plantwatch.gateway;
 import static io.plantwatch.gateway.GatewayHarness.config;
 import static io.plantwatch.gateway.GatewayHarness.distinct;
 import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.settings;
-import static io.plantwatch.gateway.GatewayHarness.simulate;
+import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -39,21 +40,7 @@ class GatewayKafkaAwayAtStartTest {
         kafka.kafka().stop();
         try (Gateway gateway = Gateway.start(config(s))) {
             CompletableFuture<Long> sim =
-                    CompletableFuture.supplyAsync(
-                            () ->
-                                    simulate(
-                                            "run",
-                                            "--broker",
-                                            mosquitto.uri(),
-                                            "--topic-prefix",
-                                            name,
-                                            "--sensors",
-                                            "10",
-                                            "--rate",
-                                            "200",
-                                            "--duration",
-                                            "15s",
-                                            "-q"));
+                    simulateInBackground(run(mosquitto.uri(), name, 10, 200, "15s"));
             // The producer has no partitions for the topic yet and waits 5 s (max.block.ms) per
             // try: Kafka returns after two tries have failed.
             await().atMost(Duration.ofSeconds(30))

@@ -4,8 +4,9 @@ import static io.plantwatch.gateway.GatewayHarness.config;
 import static io.plantwatch.gateway.GatewayHarness.distinct;
 import static io.plantwatch.gateway.GatewayHarness.firstCopies;
 import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.settings;
-import static io.plantwatch.gateway.GatewayHarness.simulate;
+import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -58,21 +59,7 @@ class GatewayKafkaBrokerLossTest {
         }
         try (Gateway gateway = Gateway.start(config(s))) {
             CompletableFuture<Long> sim =
-                    CompletableFuture.supplyAsync(
-                            () ->
-                                    simulate(
-                                            "run",
-                                            "--broker",
-                                            mqtt.uri(),
-                                            "--topic-prefix",
-                                            "loss",
-                                            "--sensors",
-                                            "20",
-                                            "--rate",
-                                            "2000",
-                                            "--duration",
-                                            "15s",
-                                            "-q"));
+                    simulateInBackground(run(mqtt.uri(), "loss", 20, 2000, "15s"));
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> gateway.metrics().produced() >= 5_000);
             kafka.kafka().stopBroker(1);

@@ -4,8 +4,9 @@ import static io.plantwatch.gateway.GatewayHarness.config;
 import static io.plantwatch.gateway.GatewayHarness.distinct;
 import static io.plantwatch.gateway.GatewayHarness.firstCopies;
 import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.settings;
-import static io.plantwatch.gateway.GatewayHarness.simulate;
+import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -39,21 +40,7 @@ class GatewayKafkaOutageTest {
         try (Gateway gateway = Gateway.start(config(s))) {
             // 45 s of readings at 500/s in real time: Kafka goes away after 5 s and for 30 s.
             CompletableFuture<Long> sim =
-                    CompletableFuture.supplyAsync(
-                            () ->
-                                    simulate(
-                                            "run",
-                                            "--broker",
-                                            mqtt.uri(),
-                                            "--topic-prefix",
-                                            name,
-                                            "--sensors",
-                                            "10",
-                                            "--rate",
-                                            "500",
-                                            "--duration",
-                                            "45s",
-                                            "-q"));
+                    simulateInBackground(run(mqtt.uri(), name, 10, 500, "45s"));
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> gateway.metrics().produced.get() >= 2_000);
             kafka.kafka().stop();

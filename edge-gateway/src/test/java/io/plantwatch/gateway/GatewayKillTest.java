@@ -2,7 +2,8 @@ package io.plantwatch.gateway;
 
 import static io.plantwatch.gateway.GatewayHarness.firstCopies;
 import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
-import static io.plantwatch.gateway.GatewayHarness.simulate;
+import static io.plantwatch.gateway.GatewayHarness.run;
+import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
@@ -47,21 +48,7 @@ class GatewayKillTest {
         try (KafkaReadings readings =
                 new KafkaReadings(kafka.bootstrapServers(), "killed-readings")) {
             CompletableFuture<Long> sim =
-                    CompletableFuture.supplyAsync(
-                            () ->
-                                    simulate(
-                                            "run",
-                                            "--broker",
-                                            mqtt.uri(),
-                                            "--topic-prefix",
-                                            "killed",
-                                            "--sensors",
-                                            "20",
-                                            "--rate",
-                                            "2000",
-                                            "--duration",
-                                            "15s",
-                                            "-q"));
+                    simulateInBackground(run(mqtt.uri(), "killed", 20, 2000, "15s"));
             readings.readAtLeast(5_000, Duration.ofSeconds(60));
             first.destroyForcibly(); // SIGKILL: no drain, no disconnect
             first.waitFor();

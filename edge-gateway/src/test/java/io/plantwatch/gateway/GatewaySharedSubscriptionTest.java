@@ -2,6 +2,7 @@ package io.plantwatch.gateway;
 
 import static io.plantwatch.gateway.GatewayHarness.config;
 import static io.plantwatch.gateway.GatewayHarness.distinct;
+import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.settings;
 import static io.plantwatch.gateway.GatewayHarness.simulate;
 import static org.assertj.core.api.Assertions.assertThat;
@@ -35,20 +36,7 @@ class GatewaySharedSubscriptionTest {
                 Gateway g2 = Gateway.start(config(second));
                 KafkaReadings kafkaReadings =
                         new KafkaReadings(kafka.bootstrapServers(), "shared-readings")) {
-            long published =
-                    simulate(
-                            "run",
-                            "--broker",
-                            mosquitto.uri(),
-                            "--topic-prefix",
-                            "shared",
-                            "--sensors",
-                            "20",
-                            "--rate",
-                            "10000",
-                            "--duration",
-                            "2s",
-                            "-q");
+            long published = simulate(run(mosquitto.uri(), "shared", 20, 10000, "2s"));
             Map<String, List<SensorReading>> bySensor =
                     KafkaReadings.bySensor(
                             kafkaReadings.readAtLeast((int) published, Duration.ofSeconds(60)));
