@@ -16,6 +16,7 @@ public final class GatewayMetrics {
     final Counter dlq;
     final Counter kafkaRetries;
     final Counter producerRestarts;
+    final Counter kafkaRefused;
     final Counter reconnects;
     final Counter skippedOnShutdown;
     final Histogram sendLatency;
@@ -51,6 +52,13 @@ public final class GatewayMetrics {
                                 "Kafka producers replaced because records waited longer than"
                                         + " kafka.producer-restart-after; their records were sent"
                                         + " again")
+                        .register(registry);
+        kafkaRefused =
+                Counter.builder()
+                        .name("plantwatch_gateway_kafka_refused_total")
+                        .help(
+                                "Records Kafka refused for good (e.g. larger than the topic"
+                                        + " takes), sent to the DLQ instead, their value cut")
                         .register(registry);
         reconnects =
                 Counter.builder()

@@ -29,7 +29,10 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.RecordBatchTooLargeException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -93,7 +96,11 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     /** A received message until Kafka acknowledged its record and the broker got the PUBACK. */
     private static final class PendingAck {
-        final ReadingRouter.Routed routed;
+        /**
+         * What is sent: replaced when Kafka refuses it for good ({@link ReadingRouter#refused}).
+         */
+        volatile ReadingRouter.Routed routed;
+
         final Runnable ack;
         final long receivedNanos;
 
@@ -117,6 +124,8 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private final AtomicLong connects = new AtomicLong();
     private volatile boolean stopping;
     private volatile long lastKafkaErrorNanos;
+    private volatile long lastRefusedLogNanos;
+    private final AtomicLong refusedSinceLog = new AtomicLong();
     private volatile long lastKafkaSuccessNanos = System.nanoTime();
     private volatile String lastKafkaError;
 
@@ -455,6 +464,24 @@ public final class MqttKafkaBridge implements AutoCloseable {
             // A replaced producer failing what it still held: the new one was given it.
             return;
         }
+        if (refusedForGood(error) && !stopping) {
+            ReadingRouter.Routed instead =
+                    router.refused(pending.routed, error, System.currentTimeMillis());
+            if (instead != null) {
+                // Tried again as it was, it would fail again forever, and its acknowledgement
+                // would hold back every later message's: once mqtt.max-in-flight of them waited,
+                // the broker would send no more.
+                pending.routed = instead;
+                metrics.kafkaRefused.inc();
+                noteRefused(error, instead);
+                try {
+                    intake.execute(() -> send(pending, 0));
+                } catch (RejectedExecutionException closed) {
+                    leaveUnacknowledged(pending);
+                }
+                return;
+            }
+        }
         noteKafkaError(error);
         metrics.kafkaRetries.inc();
         if (stopping) {
@@ -555,6 +582,30 @@ public final class MqttKafkaBridge implements AutoCloseable {
         // While Kafka is away the first send waits for the partitions; the new producer's time
         // counts from when it took the records.
         producerStartedNanos = System.nanoTime();
+    }
+
+    /** Errors that refuse one record whatever is tried again, not Kafka as a whole. */
+    private static boolean refusedForGood(Exception e) {
+        return e instanceof RecordTooLargeException
+                || e instanceof RecordBatchTooLargeException
+                || e instanceof InvalidRecordException;
+    }
+
+    private void noteRefused(Exception error, ReadingRouter.Routed instead) {
+        long now = System.nanoTime();
+        // One line per 10 s at most, with how many since.
+        long count = refusedSinceLog.incrementAndGet();
+        if (now - lastRefusedLogNanos > TimeUnit.SECONDS.toNanos(10)) {
+            lastRefusedLogNanos = now;
+            refusedSinceLog.set(0);
+            LOG.warn(
+                    "Kafka refused {} record(s) for good, the last with {}; sent to {} instead ({}"
+                            + " bytes kept), so later messages are not held behind them",
+                    count,
+                    error.toString(),
+                    instead.record().topic(),
+                    instead.record().value().length);
+        }
     }
 
     private void noteKafkaError(Exception e) {

@@ -25,6 +25,15 @@ public final class ReadingRouter {
 
     public static final String HEADER_ORIGINAL_SIZE = "dlq.original.size";
 
+    /**
+     * What a DLQ record keeps of its value once Kafka refused it whole: enough to see what was
+     * sent, under any topic limit an operator would set.
+     */
+    public static final int REFUSED_VALUE_BYTES = 512;
+
+    /** On a record Kafka refused whole and the gateway sent again cut: Kafka's error. */
+    public static final String HEADER_KAFKA_REFUSED = "dlq.kafka.refused";
+
     private final MqttPayloadCodec json;
     private final AvroReadingCodec avro = new AvroReadingCodec();
     private final String readingsTopic;
@@ -39,8 +48,12 @@ public final class ReadingRouter {
         this.gatewayId = gatewayId.getBytes(StandardCharsets.UTF_8);
     }
 
-    /** The record for a message, and the reason when it goes to the DLQ (null for a reading). */
-    public record Routed(ProducerRecord<String, byte[]> record, RejectReason rejected) {
+    /**
+     * The record for a message from MQTT topic {@code source}, and the reason when it goes to the
+     * DLQ (null for a reading).
+     */
+    public record Routed(
+            ProducerRecord<String, byte[]> record, RejectReason rejected, String source) {
         public boolean isReading() {
             return rejected == null;
         }
@@ -51,29 +64,86 @@ public final class ReadingRouter {
         if (parsed instanceof Parsed.Ok<SensorReading> ok) {
             SensorReading r = ok.value();
             return new Routed(
-                    new ProducerRecord<>(readingsTopic, r.sensorId().id(), avro.encode(r)), null);
+                    new ProducerRecord<>(readingsTopic, r.sensorId().id(), avro.encode(r)),
+                    null,
+                    topic);
         }
         Parsed.Rejected<SensorReading> rejected = (Parsed.Rejected<SensorReading>) parsed;
+        return dead(
+                topic,
+                rejected.reason(),
+                rejected.detail(),
+                receivedAtMillis,
+                payload == null ? new byte[0] : payload,
+                MAX_DLQ_VALUE_BYTES,
+                null);
+    }
+
+    /**
+     * What to send instead of a record Kafka refused for good ({@code error}: larger than its topic
+     * takes, say), so that it stops holding back every message after it: a reading goes to the DLQ
+     * as {@link RejectReason#KAFKA_REFUSED}, a DLQ record goes again with its value cut to {@link
+     * #REFUSED_VALUE_BYTES}; both say why in {@link #HEADER_KAFKA_REFUSED}. Null when {@code r} is
+     * such a record already: nothing smaller is left to try.
+     */
+    public Routed refused(Routed r, Exception error, long nowMillis) {
+        byte[] why = utf8(error.toString());
+        ProducerRecord<String, byte[]> record = r.record();
+        if (r.isReading()) {
+            return dead(
+                    r.source(),
+                    RejectReason.KAFKA_REFUSED,
+                    "Kafka refused the reading for " + record.key() + ": " + error,
+                    nowMillis,
+                    record.value(),
+                    REFUSED_VALUE_BYTES,
+                    why);
+        }
+        if (record.headers().lastHeader(HEADER_KAFKA_REFUSED) != null) {
+            return null;
+        }
+        RecordHeaders headers = new RecordHeaders(record.headers().toArray());
+        byte[] value = record.value();
+        if (headers.lastHeader(HEADER_ORIGINAL_SIZE) == null) {
+            headers.add(HEADER_ORIGINAL_SIZE, utf8(Integer.toString(value.length)));
+        }
+        headers.add(HEADER_KAFKA_REFUSED, why);
+        return new Routed(
+                new ProducerRecord<>(
+                        record.topic(),
+                        null,
+                        null,
+                        record.key(),
+                        Arrays.copyOf(value, Math.min(value.length, REFUSED_VALUE_BYTES)),
+                        headers),
+                r.rejected(),
+                r.source());
+    }
+
+    private Routed dead(
+            String topic,
+            RejectReason reason,
+            String detail,
+            long receivedAtMillis,
+            byte[] value,
+            int maxValueBytes,
+            byte[] refusedBecause) {
         RecordHeaders headers = new RecordHeaders();
-        headers.add(Topics.HEADER_SOURCE_TOPIC, topic.getBytes(StandardCharsets.UTF_8));
-        headers.add(
-                Topics.HEADER_REASON, rejected.reason().code().getBytes(StandardCharsets.UTF_8));
-        headers.add(Topics.HEADER_DETAIL, utf8(rejected.detail()));
+        headers.add(Topics.HEADER_SOURCE_TOPIC, utf8(topic));
+        headers.add(Topics.HEADER_REASON, utf8(reason.code()));
+        headers.add(Topics.HEADER_DETAIL, utf8(detail));
         headers.add(Topics.HEADER_GATEWAY_ID, gatewayId);
-        headers.add(
-                Topics.HEADER_RECEIVED_AT,
-                Long.toString(receivedAtMillis).getBytes(StandardCharsets.UTF_8));
-        byte[] value = payload == null ? new byte[0] : payload;
-        if (value.length > MAX_DLQ_VALUE_BYTES) {
-            headers.add(
-                    HEADER_ORIGINAL_SIZE,
-                    Integer.toString(value.length).getBytes(StandardCharsets.UTF_8));
-            value = Arrays.copyOf(value, MAX_DLQ_VALUE_BYTES);
+        headers.add(Topics.HEADER_RECEIVED_AT, utf8(Long.toString(receivedAtMillis)));
+        if (value.length > maxValueBytes) {
+            headers.add(HEADER_ORIGINAL_SIZE, utf8(Integer.toString(value.length)));
+            value = Arrays.copyOf(value, maxValueBytes);
+        }
+        if (refusedBecause != null) {
+            headers.add(HEADER_KAFKA_REFUSED, refusedBecause);
         }
         // Keyed by topic: a sensor's bad messages stay in order next to each other.
         return new Routed(
-                new ProducerRecord<>(dlqTopic, null, null, topic, value, headers),
-                rejected.reason());
+                new ProducerRecord<>(dlqTopic, null, null, topic, value, headers), reason, topic);
     }
 
     private static byte[] utf8(String s) {

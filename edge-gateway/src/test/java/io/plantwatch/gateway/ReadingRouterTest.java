@@ -41,6 +41,50 @@ class ReadingRouterTest {
     }
 
     @Test
+    void aReadingKafkaRefusesGoesToTheDlqOnceSayingWhy() {
+        String topic = "plant/site-1/area-1/line-2/machine-3/temp-1";
+        ReadingRouter.Routed reading =
+                router.route(
+                        topic,
+                        "{\"ts\":1764000000000,\"value\":21.5}".getBytes(StandardCharsets.UTF_8),
+                        1L);
+        Exception error = new org.apache.kafka.common.InvalidRecordException("schema check");
+        ReadingRouter.Routed instead = router.refused(reading, error, 99L);
+        assertThat(instead.rejected()).isEqualTo(RejectReason.KAFKA_REFUSED);
+        ProducerRecord<String, byte[]> r = instead.record();
+        assertThat(r.topic()).isEqualTo(Topics.SENSOR_READINGS_DLQ);
+        assertThat(r.key()).isEqualTo(topic);
+        assertThat(r.value()).isEqualTo(reading.record().value());
+        assertThat(header(r, Topics.HEADER_REASON)).isEqualTo("kafka_refused");
+        assertThat(header(r, Topics.HEADER_SOURCE_TOPIC)).isEqualTo(topic);
+        assertThat(header(r, Topics.HEADER_RECEIVED_AT)).isEqualTo("99");
+        assertThat(header(r, Topics.HEADER_DETAIL))
+                .contains("site-1/area-1/line-2/machine-3/temp-1", "schema check");
+        assertThat(header(r, ReadingRouter.HEADER_KAFKA_REFUSED)).contains("schema check");
+        // Refused in the DLQ too: nothing smaller to try, so the caller keeps retrying it.
+        assertThat(router.refused(instead, error, 100L)).isNull();
+    }
+
+    @Test
+    void aDlqRecordKafkaRefusesIsCutOnceKeepingItsHeaders() {
+        byte[] payload = new byte[5000];
+        java.util.Arrays.fill(payload, (byte) '{');
+        ReadingRouter.Routed bad = router.route("plant/s/a/l/m/x", payload, 42L);
+        Exception error = new org.apache.kafka.common.errors.RecordTooLargeException("too big");
+        ReadingRouter.Routed instead = router.refused(bad, error, 99L);
+        assertThat(instead.rejected()).isEqualTo(RejectReason.MALFORMED_JSON);
+        ProducerRecord<String, byte[]> r = instead.record();
+        assertThat(r.topic()).isEqualTo(Topics.SENSOR_READINGS_DLQ);
+        assertThat(r.key()).isEqualTo("plant/s/a/l/m/x");
+        assertThat(r.value()).hasSize(ReadingRouter.REFUSED_VALUE_BYTES);
+        assertThat(header(r, ReadingRouter.HEADER_ORIGINAL_SIZE)).isEqualTo("5000");
+        assertThat(header(r, ReadingRouter.HEADER_KAFKA_REFUSED)).contains("too big");
+        assertThat(header(r, Topics.HEADER_REASON)).isEqualTo("malformed_json");
+        assertThat(header(r, Topics.HEADER_RECEIVED_AT)).isEqualTo("42");
+        assertThat(router.refused(instead, error, 100L)).isNull();
+    }
+
+    @Test
     void rejectedInputKeepsItsOriginalBytesAndSaysWhereFromAndWhy() {
         byte[] payload =
                 "{\"ts\":1764000000000,\"value\":\"hot\"}".getBytes(StandardCharsets.UTF_8);

@@ -30,7 +30,9 @@ public enum RejectReason {
     /** A Kafka record is not in a known frame or schema version. */
     UNKNOWN_SCHEMA,
     /** A Kafka record claims a known schema but its bytes do not decode. */
-    CORRUPT_RECORD;
+    CORRUPT_RECORD,
+    /** Kafka refused the record for good, e.g. larger than its topic takes. */
+    KAFKA_REFUSED;
 
     public String code() {
         return name().toLowerCase(Locale.ROOT);
