@@ -3,6 +3,7 @@ package io.plantwatch.gateway;
 import static io.plantwatch.gateway.GatewayHarness.config;
 import static io.plantwatch.gateway.GatewayHarness.distinct;
 import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.header;
 import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.settings;
 import static io.plantwatch.gateway.GatewayHarness.simulate;
@@ -173,10 +174,5 @@ class GatewayEndToEndTest {
             assertThat(GatewayHarness.get(gateway.httpPort(), "/metrics").body())
                     .contains("plantwatch_gateway_dlq_total{reason=\"malformed_json\"}");
         }
-    }
-
-    private static String header(ConsumerRecord<String, byte[]> r, String name) {
-        var h = r.headers().lastHeader(name);
-        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 }

@@ -8,6 +8,7 @@ import java.net.URI;
 import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
@@ -17,6 +18,8 @@ import java.util.Set;
 import java.util.concurrent.CompletableFuture;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.common.header.Header;
 
 /** What the gateway tests share: a configuration per test, the simulator, and HTTP. */
 final class GatewayHarness {
@@ -88,6 +91,12 @@ final class GatewayHarness {
     /** {@link #simulate} on another thread, for a test that breaks something meanwhile. */
     static CompletableFuture<Long> simulateInBackground(String... args) {
         return CompletableFuture.supplyAsync(() -> simulate(args));
+    }
+
+    /** A Kafka record's last header of that name, as text; null when it has none. */
+    static String header(ConsumerRecord<String, byte[]> r, String name) {
+        Header h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
     static HttpResponse<String> get(int port, String path) throws Exception {

@@ -3,6 +3,7 @@ package io.plantwatch.gateway;
 import static io.plantwatch.gateway.GatewayHarness.config;
 import static io.plantwatch.gateway.GatewayHarness.distinct;
 import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.header;
 import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.settings;
 import static io.plantwatch.gateway.GatewayHarness.simulate;
@@ -17,7 +18,6 @@ import io.plantwatch.infra.MqttBrokerExtension;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.model.Topics;
 import java.net.URI;
-import java.nio.charset.StandardCharsets;
 import java.time.Duration;
 import java.util.Base64;
 import java.util.List;
@@ -29,7 +29,6 @@ import org.apache.kafka.clients.admin.AlterConfigOp;
 import org.apache.kafka.clients.admin.ConfigEntry;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.config.ConfigResource;
-import org.apache.kafka.common.header.Header;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 
@@ -117,10 +116,5 @@ class GatewayKafkaRefusesRecordTest {
             assertThat(GatewayHarness.get(gateway.httpPort(), "/health").statusCode())
                     .isEqualTo(200);
         }
-    }
-
-    private static String header(ConsumerRecord<String, byte[]> r, String key) {
-        Header h = r.headers().lastHeader(key);
-        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 }
