@@ -69,7 +69,7 @@ public final class ReadingRouter {
                     topic);
         }
         Parsed.Rejected<SensorReading> rejected = (Parsed.Rejected<SensorReading>) parsed;
-        return dead(
+        return deadLetter(
                 topic,
                 rejected.reason(),
                 rejected.detail(),
@@ -90,7 +90,7 @@ public final class ReadingRouter {
         byte[] why = utf8(error.toString());
         ProducerRecord<String, byte[]> record = r.record();
         if (r.isReading()) {
-            return dead(
+            return deadLetter(
                     r.source(),
                     RejectReason.KAFKA_REFUSED,
                     "Kafka refused the reading for " + record.key() + ": " + error,
@@ -104,7 +104,8 @@ public final class ReadingRouter {
         }
         RecordHeaders headers = new RecordHeaders(record.headers().toArray());
         byte[] value = record.value();
-        if (headers.lastHeader(HEADER_ORIGINAL_SIZE) == null) {
+        if (value.length > REFUSED_VALUE_BYTES
+                && headers.lastHeader(HEADER_ORIGINAL_SIZE) == null) {
             headers.add(HEADER_ORIGINAL_SIZE, utf8(Integer.toString(value.length)));
         }
         headers.add(HEADER_KAFKA_REFUSED, why);
@@ -120,7 +121,7 @@ public final class ReadingRouter {
                 r.source());
     }
 
-    private Routed dead(
+    private Routed deadLetter(
             String topic,
             RejectReason reason,
             String detail,
