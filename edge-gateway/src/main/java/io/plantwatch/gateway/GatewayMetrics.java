@@ -50,8 +50,9 @@ public final class GatewayMetrics {
                         .name("plantwatch_gateway_kafka_producer_restarts_total")
                         .help(
                                 "Kafka producers replaced because records waited longer than"
-                                        + " kafka.producer-restart-after; their records were sent"
-                                        + " again")
+                                        + " kafka.producer-restart-after, or after Kafka refused"
+                                        + " a record for a reason not its own (authorization);"
+                                        + " their records were sent")
                         .register(registry);
         kafkaRefused =
                 Counter.builder()

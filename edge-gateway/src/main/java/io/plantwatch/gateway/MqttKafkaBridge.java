@@ -52,7 +52,9 @@ import org.slf4j.LoggerFactory;
  * partition was refused retries it with a sequence number the broker no longer accepts
  * (KAFKA-15591). So when the oldest waiting record has had no acknowledgement for {@code
  * kafka.producer-restart-after}, the producer is replaced and every waiting record is sent again
- * through the new one, in arrival order; the job drops the duplicates this can make.
+ * through the new one, in arrival order; the job drops the duplicates this can make. The same
+ * resend, after a backoff, follows a record Kafka refused for a reason not its own, such as
+ * authorization ({@link #hold}).
  */
 public final class MqttKafkaBridge implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(MqttKafkaBridge.class);
@@ -75,6 +77,17 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     private final java.util.concurrent.atomic.AtomicBoolean restartQueued =
             new java.util.concurrent.atomic.AtomicBoolean();
+
+    /**
+     * Kafka refused a record for a reason of its own (authorization, say): nothing more is handed
+     * to the producer until {@link #resendAfterHold} sends every waiting record again, in order.
+     */
+    private final java.util.concurrent.atomic.AtomicBoolean held =
+            new java.util.concurrent.atomic.AtomicBoolean();
+
+    /** Holds in a row without a delivery between them, for the backoff. */
+    private final java.util.concurrent.atomic.AtomicInteger holds =
+            new java.util.concurrent.atomic.AtomicInteger();
 
     /** Topics whose partitions the current producer knows; used on the intake thread only. */
     private final java.util.Set<String> topicsKnown = new java.util.HashSet<>();
@@ -374,10 +387,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
         send(pending, 0);
     }
 
-    /** Hands the record to the producer, retrying on this thread until it takes it. */
+    /**
+     * Hands the record to the producer, retrying on this thread until it takes it. While sending is
+     * {@link #held}, it waits in {@link #pendingAcks} for the resend instead.
+     */
     private void send(PendingAck pending, int attempt) {
         int tries = attempt;
-        while (!pending.settled.get()) {
+        while (!pending.settled.get() && !held.get()) {
             long generation = producerGeneration;
             try {
                 // Partitions first: a record sent before they are known waits max.block.ms in
@@ -441,6 +457,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     private void delivered(PendingAck pending) {
         lastKafkaSuccessNanos = System.nanoTime();
+        if (holds.get() != 0) {
+            holds.set(0);
+        }
         if (!pending.settled.compareAndSet(false, true)) {
             // Sent again by a new producer, and both copies arrived.
             return;
@@ -456,8 +475,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     /**
-     * A record the producer gave up on (a non-retriable error, e.g. authorization): tried again
-     * with backoff, still unacknowledged, so nothing is lost while an operator fixes the cause.
+     * A record the producer gave up on (a non-retriable error, e.g. authorization): still
+     * unacknowledged, so nothing is lost while an operator fixes the cause, and sent again with
+     * everything behind it ({@link #hold}).
      */
     private void failed(PendingAck pending, long generation, Exception error) {
         if (generation != producerGeneration) {
@@ -488,16 +508,48 @@ public final class MqttKafkaBridge implements AutoCloseable {
             leaveUnacknowledged(pending);
             return;
         }
+        hold(generation);
+    }
+
+    /**
+     * Kafka refused a record for a reason that is not the record's (authorization, a login, a
+     * producer in a fatal state): it would refuse the records behind it too. Nothing more goes to
+     * the producer; after a backoff a new one sends every waiting record again, in arrival order.
+     * Each record retried on its own, as before, was overtaken by the ones behind it once the cause
+     * was fixed: with 1,000 messages in flight a sensor's readings reached Kafka out of order
+     * (GatewayKafkaAuthorizationTest), and every one of them was retried every 400 ms meanwhile.
+     */
+    private void hold(long generation) {
+        if (!held.compareAndSet(false, true)) {
+            return;
+        }
+        int attempt = holds.incrementAndGet();
         retries.schedule(
                 () -> {
                     try {
-                        intake.execute(() -> send(pending, 1));
+                        intake.execute(() -> resendAfterHold(generation));
                     } catch (RejectedExecutionException closed) {
-                        leaveUnacknowledged(pending);
+                        // Shutting down: what waits stays unacknowledged and is redelivered.
                     }
                 },
-                backoffMillis(3),
+                backoffMillis(attempt),
                 TimeUnit.MILLISECONDS);
+    }
+
+    /** On the intake thread: the resend {@link #hold} scheduled. */
+    private void resendAfterHold(long generation) {
+        if (stopping || generation != producerGeneration) {
+            // A producer restart came first, and sent everything again already.
+            return;
+        }
+        java.util.List<PendingAck> waiting = waiting();
+        if (waiting.isEmpty()) {
+            held.set(false);
+            return;
+        }
+        replaceProducer();
+        LOG.debug("Sending {} waiting records again after a refusal", waiting.size());
+        resend(waiting);
     }
 
     /**
@@ -552,6 +604,23 @@ public final class MqttKafkaBridge implements AutoCloseable {
         if (stopping || !stalled()) {
             return;
         }
+        java.util.List<PendingAck> waiting = waiting();
+        if (waiting.isEmpty()) {
+            return;
+        }
+        replaceProducer();
+        LOG.warn(
+                "No acknowledgement from Kafka {} for {} s with {} records waiting (an outage, or"
+                        + " a partition stuck on OUT_OF_ORDER_SEQUENCE_NUMBER, KAFKA-15591):"
+                        + " replacing the producer and sending them again in order",
+                config.kafkaBootstrap(),
+                config.producerRestartAfter().toSeconds(),
+                waiting.size());
+        resend(waiting);
+    }
+
+    /** The records not yet delivered, in arrival order. */
+    private java.util.List<PendingAck> waiting() {
         java.util.List<PendingAck> waiting = new java.util.ArrayList<>();
         synchronized (pendingAcks) {
             for (PendingAck p : pendingAcks) {
@@ -560,22 +629,26 @@ public final class MqttKafkaBridge implements AutoCloseable {
                 }
             }
         }
-        if (waiting.isEmpty()) {
-            return;
-        }
+        return waiting;
+    }
+
+    /**
+     * On the intake thread: a new producer, with a new producer id, in place of the current one,
+     * which is closed without waiting; what it still delivers is acknowledged once, what it fails
+     * is ignored. Sending is no longer held.
+     */
+    private void replaceProducer() {
         Producer<String, byte[]> old = producer;
         producerGeneration++;
         old.close(Duration.ZERO);
         producer = new KafkaProducer<>(producerProperties(config));
         topicsKnown.clear();
         metrics.producerRestarts.inc();
-        LOG.warn(
-                "No acknowledgement from Kafka {} for {} s with {} records waiting (an outage, or"
-                        + " a partition stuck on OUT_OF_ORDER_SEQUENCE_NUMBER, KAFKA-15591):"
-                        + " replacing the producer and sending them again in order",
-                config.kafkaBootstrap(),
-                config.producerRestartAfter().toSeconds(),
-                waiting.size());
+        held.set(false);
+    }
+
+    /** On the intake thread: {@code waiting} to the producer again, in arrival order. */
+    private void resend(java.util.List<PendingAck> waiting) {
         for (PendingAck p : waiting) {
             send(p, 0);
         }
@@ -679,6 +752,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
             return;
         }
         stopping = true;
+        if (held.get()) {
+            // Nothing more will be sent: the broker redelivers what waits to the next session.
+            waiting().forEach(this::leaveUnacknowledged);
+        }
         long deadline = System.nanoTime() + config.drainTimeout().toNanos();
         while (metrics.inFlight.get() > 0 && System.nanoTime() < deadline) {
             try {

@@ -26,7 +26,15 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.Uuid;
+import org.apache.kafka.common.acl.AccessControlEntry;
+import org.apache.kafka.common.acl.AclBinding;
+import org.apache.kafka.common.acl.AclBindingFilter;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.acl.AclPermissionType;
 import org.apache.kafka.common.errors.TopicExistsException;
+import org.apache.kafka.common.resource.PatternType;
+import org.apache.kafka.common.resource.ResourcePattern;
+import org.apache.kafka.common.resource.ResourceType;
 import org.apache.kafka.common.utils.Time;
 import org.apache.kafka.metadata.storage.Formatter;
 import org.apache.kafka.server.common.MetadataVersion;
@@ -56,6 +64,11 @@ import org.slf4j.LoggerFactory;
 public final class EmbeddedKafka implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(EmbeddedKafka.class);
     private static final String BROKER_LISTENER = "PLAINTEXT";
+    private static final String SASL_LISTENER = "CLIENT";
+
+    /** The super user this class's own clients and the brokers log in as, with SASL. */
+    public static final String ADMIN = "admin";
+
     private static final String CONTROLLER_LISTENER = "CONTROLLER";
     private static final Duration START_TIMEOUT = Duration.ofMinutes(2);
     private static final Duration TOPIC_TIMEOUT = Duration.ofSeconds(30);
@@ -63,6 +76,10 @@ public final class EmbeddedKafka implements AutoCloseable {
     private final int brokerCount;
     private final int defaultPartitions;
     private final Map<String, String> extraProperties;
+
+    /** SASL/PLAIN users by name, with their passwords; empty when clients need no login. */
+    private final Map<String, String> users;
+
     private final Path dataDirectory;
     private final boolean ownsDataDirectory;
     private final String clusterId = Uuid.randomUuid().toString();
@@ -75,6 +92,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         this.brokerCount = builder.brokers;
         this.defaultPartitions = builder.defaultPartitions;
         this.extraProperties = Map.copyOf(builder.brokerProperties);
+        this.users = Map.copyOf(builder.users);
         this.ownsDataDirectory = builder.dataDirectory == null;
         this.dataDirectory =
                 ownsDataDirectory ? TempDirs.create("embedded-kafka-") : builder.dataDirectory;
@@ -191,14 +209,84 @@ public final class EmbeddedKafka implements AutoCloseable {
         return dataDirectory;
     }
 
-    /** A new admin client for this cluster; the caller closes it. */
+    /** A new admin client for this cluster, the super user with SASL; the caller closes it. */
     public Admin createAdmin() {
-        return Admin.create(
-                Map.of(
-                        AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG,
-                        bootstrapServers(),
-                        AdminClientConfig.CLIENT_ID_CONFIG,
-                        "embedded-kafka-admin"));
+        Map<String, Object> p = new HashMap<>(clientProperties(ADMIN));
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, "embedded-kafka-admin");
+        return Admin.create(p);
+    }
+
+    /**
+     * What a client of this cluster needs to connect: the bootstrap list and, when the cluster was
+     * built with {@link Builder#saslPlain}, the login of {@code user}, who must be one of its users
+     * or {@link #ADMIN}. Without SASL the user is ignored.
+     */
+    public Map<String, Object> clientProperties(String user) {
+        Map<String, Object> p = new HashMap<>();
+        p.put(AdminClientConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrapServers());
+        if (!users.isEmpty()) {
+            String password = users.get(user);
+            if (password == null) {
+                throw new IllegalArgumentException("No SASL user " + user + " in this cluster");
+            }
+            p.put("security.protocol", "SASL_PLAINTEXT");
+            p.put("sasl.mechanism", "PLAIN");
+            p.put("sasl.jaas.config", plainLogin(user, password, ""));
+        }
+        return p;
+    }
+
+    /**
+     * Lets SASL user {@code user} do {@code operations} on {@code topic} (an ACL each), from any
+     * host. Returns once the controller has them; a broker applies them a moment later.
+     */
+    public void allow(String user, String topic, AclOperation... operations) {
+        List<AclBinding> acls = acls(user, topic, operations);
+        try (Admin admin = createAdmin()) {
+            admin.createAcls(acls).all().get(TOPIC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while creating ACLs", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("Cannot create ACLs " + acls, e);
+        }
+    }
+
+    /** Takes back what {@link #allow} allowed. */
+    public void revoke(String user, String topic, AclOperation... operations) {
+        List<AclBindingFilter> filters =
+                acls(user, topic, operations).stream().map(AclBinding::toFilter).toList();
+        try (Admin admin = createAdmin()) {
+            admin.deleteAcls(filters).all().get(TOPIC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IllegalStateException("Interrupted while deleting ACLs", e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new IllegalStateException("Cannot delete ACLs " + filters, e);
+        }
+    }
+
+    private static List<AclBinding> acls(String user, String topic, AclOperation... operations) {
+        ResourcePattern pattern =
+                new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL);
+        return Arrays.stream(operations)
+                .map(
+                        op ->
+                                new AclBinding(
+                                        pattern,
+                                        new AccessControlEntry(
+                                                "User:" + user, "*", op, AclPermissionType.ALLOW)))
+                .toList();
+    }
+
+    private static String plainLogin(String user, String password, String more) {
+        return "org.apache.kafka.common.security.plain.PlainLoginModule required username=\""
+                + user
+                + "\" password=\""
+                + password
+                + "\""
+                + more
+                + ";";
     }
 
     /**
@@ -328,10 +416,12 @@ public final class EmbeddedKafka implements AutoCloseable {
 
     private Map<String, Object> nodeProperties(int node, Path directory) {
         int replication = Math.min(brokerCount, 3);
+        boolean sasl = !users.isEmpty();
+        String clientListener = sasl ? SASL_LISTENER : BROKER_LISTENER;
         // One replica may be down (a restarted broker) without blocking transactions.
         int minIsr = Math.max(1, replication - 1);
         String listeners =
-                BROKER_LISTENER
+                clientListener
                         + "://"
                         + Loopback.HOST
                         + ":"
@@ -352,12 +442,34 @@ public final class EmbeddedKafka implements AutoCloseable {
         props.put("node.id", String.valueOf(node));
         props.put("controller.quorum.voters", voters);
         props.put("controller.listener.names", CONTROLLER_LISTENER);
-        props.put("inter.broker.listener.name", BROKER_LISTENER);
+        props.put("inter.broker.listener.name", clientListener);
         props.put("listeners", listeners);
         props.put("advertised.listeners", listeners);
         props.put(
                 "listener.security.protocol.map",
-                BROKER_LISTENER + ":PLAINTEXT," + CONTROLLER_LISTENER + ":PLAINTEXT");
+                clientListener
+                        + (sasl ? ":SASL_PLAINTEXT," : ":PLAINTEXT,")
+                        + CONTROLLER_LISTENER
+                        + ":PLAINTEXT");
+        if (sasl) {
+            // The brokers log in to each other as the super user; every user's password is in
+            // the listener's own login module, as PLAIN's server side expects.
+            String userEntries =
+                    users.entrySet().stream()
+                            .map(u -> " user_" + u.getKey() + "=\"" + u.getValue() + "\"")
+                            .collect(Collectors.joining());
+            String prefix = "listener.name." + SASL_LISTENER.toLowerCase(java.util.Locale.ROOT);
+            props.put(
+                    prefix + ".plain.sasl.jaas.config",
+                    plainLogin(ADMIN, users.get(ADMIN), userEntries));
+            props.put("sasl.enabled.mechanisms", "PLAIN");
+            props.put("sasl.mechanism.inter.broker.protocol", "PLAIN");
+            props.put(
+                    "authorizer.class.name",
+                    "org.apache.kafka.metadata.authorizer.StandardAuthorizer");
+            // ANONYMOUS: the controller listener, which has no login.
+            props.put("super.users", "User:" + ADMIN + ";User:ANONYMOUS");
+        }
         props.put("log.dirs", directory.toString());
         props.put("metadata.log.dir", directory.toString());
         props.put("server.max.startup.time.ms", String.valueOf(START_TIMEOUT.toMillis()));
@@ -447,6 +559,7 @@ public final class EmbeddedKafka implements AutoCloseable {
         private int brokers = 1;
         private int defaultPartitions = 1;
         private final Map<String, String> brokerProperties = new HashMap<>();
+        private final Map<String, String> users = new LinkedHashMap<>();
         private Path dataDirectory;
 
         private Builder() {}
@@ -483,6 +596,19 @@ public final class EmbeddedKafka implements AutoCloseable {
         /** Broker properties applied to every node last, overriding the defaults. */
         public Builder brokerProperties(Map<String, String> properties) {
             brokerProperties.putAll(properties);
+            return this;
+        }
+
+        /**
+         * Clients must log in with SASL/PLAIN as one of {@code users} (name to password), and
+         * Kafka's ACL authorizer decides what each may do: nothing until an ACL allows it. {@link
+         * EmbeddedKafka#ADMIN} is added as a super user; {@link EmbeddedKafka#clientProperties}
+         * gives a user's login. Default: no login, everything allowed.
+         */
+        public Builder saslPlain(Map<String, String> users) {
+            // A new password per cluster: nothing to keep secret, nothing to find in the code.
+            this.users.put(ADMIN, Uuid.randomUuid().toString());
+            this.users.putAll(users);
             return this;
         }
 

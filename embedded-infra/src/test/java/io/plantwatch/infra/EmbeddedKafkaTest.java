@@ -12,6 +12,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Future;
 import java.util.concurrent.TimeUnit;
@@ -21,6 +22,8 @@ import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.clients.producer.RecordMetadata;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.errors.TopicAuthorizationException;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.Timeout;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -174,6 +177,40 @@ class EmbeddedKafkaTest {
             expected.addAll(values("degraded-", 30));
             assertThat(consume(cluster.bootstrapServers(), "replicated", 60))
                     .containsExactlyInAnyOrderElementsOf(expected);
+        }
+    }
+
+    /**
+     * With SASL, a client logs in as a user, and the ACL authorizer lets it do only what an ACL
+     * allows: a write is refused until one allows it, then taken.
+     */
+    @Test
+    void aSaslUserWritesOnlyWhatAnAclAllows() throws Exception {
+        String password = UUID.randomUUID().toString();
+        try (EmbeddedKafka cluster =
+                EmbeddedKafka.builder().saslPlain(Map.of("writer", password)).build().start()) {
+            cluster.createTopic("guarded", 1);
+            Properties props = new Properties();
+            props.putAll(cluster.clientProperties("writer"));
+            props.putAll(KafkaClients.producerProps(cluster.bootstrapServers()));
+            props.put(ProducerConfig.ENABLE_IDEMPOTENCE_CONFIG, "false");
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+                assertThatThrownBy(() -> producer.send(new ProducerRecord<>("guarded", "x")).get())
+                        .hasCauseInstanceOf(TopicAuthorizationException.class);
+            }
+            cluster.allow("writer", "guarded", AclOperation.WRITE);
+            try (KafkaProducer<String, String> producer = new KafkaProducer<>(props)) {
+                await().atMost(Duration.ofSeconds(30))
+                        .ignoreExceptions()
+                        .until(
+                                () ->
+                                        producer.send(new ProducerRecord<>("guarded", "y"))
+                                                        .get()
+                                                        .offset()
+                                                >= 0);
+            }
+            assertThatThrownBy(() -> cluster.clientProperties("stranger"))
+                    .isInstanceOf(IllegalArgumentException.class);
         }
     }
 

@@ -1,0 +1,89 @@
+package io.plantwatch.gateway;
+
+import static io.plantwatch.gateway.GatewayHarness.distinct;
+import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.run;
+import static io.plantwatch.gateway.GatewayHarness.settings;
+import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import io.plantwatch.infra.EmbeddedKafka;
+import io.plantwatch.infra.MosquittoExtension;
+import io.plantwatch.model.SensorReading;
+import java.net.http.HttpResponse;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.UUID;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
+import org.apache.kafka.common.acl.AclOperation;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+
+/**
+ * Kafka with SASL logins and ACLs, the gateway's login from the environment, and the gateway's
+ * right to write readings taken away mid-run: every reading is refused (authorization) until an
+ * operator gives it back. Each refused record retried on its own was overtaken by those behind it
+ * once the ACL was back, and a sensor's readings reached Kafka out of order ("expected seq 57 got
+ * 79"). On mosquitto with MQTT 3.1.1, which hands out up to 1,000 unacknowledged messages, where
+ * HiveMQ CE sent a few at a time and so hid it.
+ */
+class GatewayKafkaAuthorizationTest {
+    @RegisterExtension static final MosquittoExtension mosquitto = new MosquittoExtension();
+
+    @Test
+    void readingsRefusedUntilAnAclAllowsThemArriveCompleteAndInOrder() throws Exception {
+        String name = "acl";
+        String password = UUID.randomUUID().toString();
+        try (EmbeddedKafka kafka =
+                EmbeddedKafka.builder().saslPlain(Map.of("gateway", password)).build().start()) {
+            kafka.createTopics(3, name + "-readings", name + "-dlq");
+            kafka.allow("gateway", name + "-dlq", AclOperation.DESCRIBE, AclOperation.WRITE);
+            kafka.allow("gateway", name + "-readings", AclOperation.DESCRIBE, AclOperation.WRITE);
+
+            Map<String, String> s = settings(name, mosquitto.uri(), kafka.bootstrapServers());
+            s.put("mqtt.version", "3");
+            s.put("kafka.producer.security.protocol", "SASL_PLAINTEXT");
+            s.put("kafka.producer.sasl.mechanism", "PLAIN");
+            Map<String, String> env =
+                    Map.of(
+                            "PLANTWATCH_GATEWAY_KAFKA_PRODUCER_SASL_JAAS_CONFIG",
+                            (String) kafka.clientProperties("gateway").get("sasl.jaas.config"));
+            try (Gateway gateway = Gateway.start(GatewayConfig.load(null, env, s))) {
+                CompletableFuture<Long> published =
+                        simulateInBackground(run(mosquitto.uri(), name, 10, 500, "10s"));
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> gateway.metrics().produced() >= 500);
+                kafka.revoke("gateway", name + "-readings", AclOperation.WRITE);
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> gateway.metrics().kafkaRetries.get() >= 200);
+                HttpResponse<String> refused = GatewayHarness.get(gateway.httpPort(), "/health");
+                assertThat(refused.statusCode()).isEqualTo(503);
+                assertThat(refused.body()).contains("TopicAuthorizationException");
+
+                kafka.allow("gateway", name + "-readings", AclOperation.WRITE);
+
+                long sent = published.get(60, TimeUnit.SECONDS);
+                assertThat(sent).isEqualTo(5_000);
+                try (KafkaReadings readings =
+                        new KafkaReadings(
+                                kafka.clientProperties(EmbeddedKafka.ADMIN), name + "-readings")) {
+                    Map<String, List<SensorReading>> bySensor =
+                            readings.readDistinct(sent, Duration.ofSeconds(30));
+                    assertThat(distinct(bySensor)).isEqualTo(sent);
+                    assertThat(gapsAndDisorder(GatewayHarness.firstCopies(bySensor))).isEmpty();
+                }
+                // Sent again by a new producer after each refusal, not record by record.
+                assertThat(gateway.metrics().producerRestarts.get()).isPositive();
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> gateway.metrics().inFlight.get() == 0);
+                assertThat(GatewayHarness.get(gateway.httpPort(), "/health").statusCode())
+                        .isEqualTo(200);
+                assertThat(GatewayHarness.get(gateway.httpPort(), "/health").body())
+                        .doesNotContain(password);
+            }
+        }
+    }
+}
