@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Durations;
+import io.plantwatch.model.LayeredSettings;
 import io.plantwatch.model.Secrets;
 import io.plantwatch.model.Topics;
 import java.io.IOException;
@@ -38,7 +39,39 @@ public record AlertingConfig(
         List<AlertMatcher> latching,
         String apiHost,
         int apiPort,
-        byte[] apiToken) {
+        byte[] apiToken,
+        KafkaConsumerSettings kafkaConsumer) {
+
+    /**
+     * Kafka consumer settings passed through as they are, for a secured Kafka (SASL, SSL): from
+     * {@code kafka.consumer} in the file. A secret one ({@code sasl.jaas.config}, a password) comes
+     * from {@code <key>-env} (an environment variable's name) or {@code <key>-file}, never from the
+     * file itself. Shown with secrets masked.
+     */
+    public record KafkaConsumerSettings(Map<String, String> values) {
+        public static final KafkaConsumerSettings NONE = new KafkaConsumerSettings(Map.of());
+
+        /** What the service sets itself: the alert journal's guarantees depend on them. */
+        static final List<String> RESERVED =
+                List.of(
+                        "bootstrap.servers",
+                        "group.id",
+                        "enable.auto.commit",
+                        "isolation.level",
+                        "key.deserializer",
+                        "value.deserializer");
+
+        public KafkaConsumerSettings {
+            values = Map.copyOf(values);
+        }
+
+        @Override
+        public String toString() {
+            Map<String, String> shown = new java.util.TreeMap<>();
+            values.forEach((k, v) -> shown.put(k, LayeredSettings.isSecret(k) ? "****" : v));
+            return "KafkaConsumerSettings" + shown;
+        }
+    }
 
     public static AlertingConfig load(
             Path file, String kafkaBootstrapFlag, Function<String, String> env) {
@@ -186,7 +219,68 @@ public record AlertingConfig(
                 latching(root.path("latching"), source),
                 root.path("api").path("host").asText("0.0.0.0"),
                 root.path("api").path("port").asInt(9500),
-                apiToken(root.path("api"), source + ": api", env));
+                apiToken(root.path("api"), source + ": api", env),
+                kafkaConsumer(
+                        root.path("kafka").path("consumer"), source + ": kafka.consumer", env));
+    }
+
+    private static KafkaConsumerSettings kafkaConsumer(
+            JsonNode node, String where, Function<String, String> env) {
+        if (node.isMissingNode() || node.isNull()) {
+            return KafkaConsumerSettings.NONE;
+        }
+        if (!node.isObject()) {
+            throw new ConfigException(where + " must be a mapping of Kafka consumer settings");
+        }
+        Map<String, String> values = new LinkedHashMap<>();
+        for (var it = node.fields(); it.hasNext(); ) {
+            var e = it.next();
+            String key = e.getKey();
+            JsonNode v = e.getValue();
+            if (!v.isValueNode() || v.isNull()) {
+                throw new ConfigException(where + "." + key + " must be a single value");
+            }
+            if (key.endsWith("-env")) {
+                String name = key.substring(0, key.length() - "-env".length());
+                String value = env.apply(v.asText());
+                if (value == null || value.isEmpty()) {
+                    throw new ConfigException(
+                            where + "." + key + " names " + v.asText() + ", which is not set");
+                }
+                values.put(name, value);
+            } else if (key.endsWith("-file")) {
+                String name = key.substring(0, key.length() - "-file".length());
+                values.put(
+                        name,
+                        new String(
+                                Secrets.firstLine(Path.of(v.asText()), where + "." + key),
+                                StandardCharsets.UTF_8));
+            } else if (LayeredSettings.isSecret(key)) {
+                throw new ConfigException(
+                        where
+                                + "."
+                                + key
+                                + " must not be written in the file; use "
+                                + key
+                                + "-env or "
+                                + key
+                                + "-file");
+            } else {
+                values.put(key, v.asText());
+            }
+        }
+        for (String key : values.keySet()) {
+            if (KafkaConsumerSettings.RESERVED.contains(key)) {
+                throw new ConfigException(
+                        where
+                                + "."
+                                + key
+                                + " is set by the service itself (reserved: "
+                                + String.join(", ", KafkaConsumerSettings.RESERVED)
+                                + ")");
+            }
+        }
+        return new KafkaConsumerSettings(values);
     }
 
     private static EmailReceiver email(

@@ -178,6 +178,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
 
     private static KafkaConsumer<byte[], byte[]> consumer(AlertingConfig c) {
         Properties p = new Properties();
+        p.putAll(c.kafkaConsumer().values());
         p.put("bootstrap.servers", c.kafkaBootstrap());
         p.put("group.id", c.groupId());
         p.put("enable.auto.commit", "false");

@@ -97,4 +97,69 @@ class AlertingConfigTest {
                                         Map.of("PLANTWATCH_SMTP_PASSWORD", "pw")))
                 .hasMessageContaining("latching[0] needs sensors or match");
     }
+
+    private static final String CONSOLE = "receivers:\n  - {name: mail, type: console}\n" + ROUTE;
+
+    @Test
+    void kafkaConsumerSettingsPassThroughWithTheirSecretsFromTheEnvironmentOrAFile()
+            throws Exception {
+        Path jaas = dir.resolve("kafka-jaas");
+        Files.writeString(jaas, "from-the-file\n");
+        AlertingConfig c =
+                load(
+                        """
+                        kafka:
+                          consumer:
+                            security.protocol: SASL_SSL
+                            sasl.mechanism: PLAIN
+                            sasl.jaas.config-env: KAFKA_JAAS
+                            ssl.truststore.password-file: %s
+                        """
+                                        .formatted(jaas)
+                                + CONSOLE,
+                        Map.of("KAFKA_JAAS", "from-the-environment"));
+        assertThat(c.kafkaConsumer().values())
+                .containsEntry("security.protocol", "SASL_SSL")
+                .containsEntry("sasl.mechanism", "PLAIN")
+                .containsEntry("sasl.jaas.config", "from-the-environment")
+                .containsEntry("ssl.truststore.password", "from-the-file")
+                .hasSize(4);
+        assertThat(c.toString())
+                .contains("SASL_SSL")
+                .doesNotContain("from-the-environment")
+                .doesNotContain("from-the-file");
+        assertThat(load(CONSOLE, Map.of()).kafkaConsumer().values()).isEmpty();
+    }
+
+    @Test
+    void kafkaConsumerSettingsRefuseSecretsInTheFileAndWhatTheServiceSetsItself() {
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "kafka: {consumer: {sasl.jaas.config: 'x password=y'}}\n"
+                                                + CONSOLE,
+                                        Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(
+                        "kafka.consumer.sasl.jaas.config must not be written in the file; use"
+                                + " sasl.jaas.config-env or sasl.jaas.config-file")
+                .hasMessageNotContaining("password=y");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "kafka: {consumer: {sasl.jaas.config-env: NOT_SET}}\n"
+                                                + CONSOLE,
+                                        Map.of()))
+                .hasMessageContaining("sasl.jaas.config-env names NOT_SET, which is not set");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "kafka: {consumer: {isolation.level: read_uncommitted}}\n"
+                                                + CONSOLE,
+                                        Map.of()))
+                .hasMessageContaining(
+                        "kafka.consumer.isolation.level is set by the service itself");
+        assertThatThrownBy(() -> load("kafka: {consumer: [a]}\n" + CONSOLE, Map.of()))
+                .hasMessageContaining("kafka.consumer must be a mapping");
+    }
 }

@@ -6,6 +6,7 @@ import static org.awaitility.Awaitility.await;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.sun.net.httpserver.HttpServer;
+import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.infra.KafkaExtension;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
@@ -22,10 +23,12 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -150,8 +153,12 @@ class AlertingServiceKafkaTest {
     }
 
     private void produce(List<Alert> alerts) {
+        produce(Map.of("bootstrap.servers", kafka.bootstrapServers()), alerts);
+    }
+
+    private void produce(Map<String, Object> client, List<Alert> alerts) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.putAll(client);
         AvroAlertCodec codec = new AvroAlertCodec();
         try (KafkaProducer<byte[], byte[]> producer =
                 new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
@@ -177,6 +184,67 @@ class AlertingServiceKafkaTest {
                         throw new java.io.UncheckedIOException(e);
                     }
                 });
+    }
+
+    /**
+     * A Kafka that asks for a login and allows only what its ACLs say: the service logs in with its
+     * {@code kafka.consumer} settings, the login from the environment, and needs only READ and
+     * DESCRIBE on the alerts topic (it assigns partitions and keeps positions in its journal, so no
+     * consumer group rights).
+     */
+    @Test
+    void readsASecuredKafkaWithItsLoginFromTheEnvironment() throws Exception {
+        try (EmbeddedKafka secured =
+                EmbeddedKafka.builder()
+                        .saslPlain(Map.of("alerting", UUID.randomUUID().toString()))
+                        .build()
+                        .start()) {
+            topic = "secured-alerts";
+            secured.createTopic(topic, 2);
+            secured.allow("alerting", topic, AclOperation.READ, AclOperation.DESCRIBE);
+            Path file = dir.resolve("secured.yaml");
+            Files.writeString(
+                    file,
+                    """
+                    kafka:
+                      alerts-topic: %s
+                      consumer:
+                        security.protocol: SASL_PLAINTEXT
+                        sasl.mechanism: PLAIN
+                        sasl.jaas.config-env: ALERTING_KAFKA_LOGIN
+                    store: {dir: %s}
+                    api: {port: -1}
+                    receivers:
+                      - {name: shift-lead, type: webhook, url: 'http://127.0.0.1:%d/hook', secret-env: HOOK_SECRET}
+                    route: {receiver: shift-lead, group-wait: 200ms, group-interval: 200ms}
+                    """
+                            .formatted(
+                                    topic,
+                                    dir.resolve("secured-store"),
+                                    server.getAddress().getPort()));
+            Object login = secured.clientProperties("alerting").get("sasl.jaas.config");
+            AlertingConfig c =
+                    AlertingConfig.load(
+                            file,
+                            secured.bootstrapServers(),
+                            Map.of("HOOK_SECRET", "k3y", "ALERTING_KAFKA_LOGIN", (String) login)
+                                    ::get);
+            List<Alert> alerts = new ArrayList<>();
+            List<String> expected = new ArrayList<>();
+            for (int i = 0; i < 10; i++) {
+                alerts.add(alert(i, AlertState.OPEN));
+                expected.add("alert-" + i + ":OPEN");
+            }
+            AlertingService service =
+                    new AlertingService(new java.io.PrintWriter(System.err, true));
+            CompletableFuture<Void> running = runService(service, c);
+            produce(secured.clientProperties(EmbeddedKafka.ADMIN), alerts);
+            await().atMost(Duration.ofSeconds(30)).until(() -> told.size() >= expected.size());
+            service.close();
+            running.get();
+            assertThat(told).containsExactlyInAnyOrderElementsOf(expected);
+            assertThat(c.toString()).doesNotContain((String) login);
+        }
     }
 
     @Test

@@ -157,7 +157,8 @@ final class Appliance implements AutoCloseable {
                         loaded.latching(),
                         loaded.apiHost(),
                         loaded.apiPort(),
-                        loaded.apiToken());
+                        loaded.apiToken(),
+                        loaded.kafkaConsumer());
         alerting = new AlertingService(err);
         alertingLoop =
                 CompletableFuture.runAsync(

@@ -17,6 +17,7 @@ import java.util.concurrent.ExecutionException;
 import java.util.concurrent.Executor;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import java.util.function.IntFunction;
 import java.util.stream.Collectors;
 import java.util.stream.IntStream;
@@ -25,6 +26,7 @@ import kafka.server.KafkaRaftServer;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.KafkaFuture;
 import org.apache.kafka.common.Uuid;
 import org.apache.kafka.common.acl.AccessControlEntry;
 import org.apache.kafka.common.acl.AclBinding;
@@ -242,27 +244,24 @@ public final class EmbeddedKafka implements AutoCloseable {
      */
     public void allow(String user, String topic, AclOperation... operations) {
         List<AclBinding> acls = acls(user, topic, operations);
-        try (Admin admin = createAdmin()) {
-            admin.createAcls(acls).all().get(TOPIC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while creating ACLs", e);
-        } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("Cannot create ACLs " + acls, e);
-        }
+        changeAcls("create ACLs " + acls, admin -> admin.createAcls(acls).all());
     }
 
     /** Takes back what {@link #allow} allowed. */
     public void revoke(String user, String topic, AclOperation... operations) {
         List<AclBindingFilter> filters =
                 acls(user, topic, operations).stream().map(AclBinding::toFilter).toList();
+        changeAcls("delete ACLs " + filters, admin -> admin.deleteAcls(filters).all());
+    }
+
+    private void changeAcls(String what, Function<Admin, KafkaFuture<?>> change) {
         try (Admin admin = createAdmin()) {
-            admin.deleteAcls(filters).all().get(TOPIC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            change.apply(admin).get(TOPIC_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-            throw new IllegalStateException("Interrupted while deleting ACLs", e);
+            throw new IllegalStateException("Interrupted: " + what, e);
         } catch (ExecutionException | TimeoutException e) {
-            throw new IllegalStateException("Cannot delete ACLs " + filters, e);
+            throw new IllegalStateException("Cannot " + what, e);
         }
     }
 

@@ -259,7 +259,8 @@ public final class LayeredSettings {
         return new ConfigException(key + shown + " from " + source + " " + why);
     }
 
-    private static boolean isSecret(String key) {
+    /** Whether a setting named {@code key} holds a secret (a password, a token, a JAAS login). */
+    public static boolean isSecret(String key) {
         return !key.endsWith("-file")
                 && (key.contains("password")
                         || key.contains("jaas")
