@@ -55,7 +55,53 @@ final class JobKafka implements AutoCloseable {
     static final String ZONE2 = "dresden/press-shop/line-2/oven-1/zone-2-temp";
     static final String HUMIDITY = "dresden/press-shop/line-2/oven-1/hall-humidity";
 
-    final EmbeddedKafka kafka = EmbeddedKafka.builder().defaultPartitions(2).build().start();
+    final EmbeddedKafka kafka;
+
+    /** The job's own settings beyond the tests' topics, and its environment. */
+    private final Map<String, String> jobSettings;
+
+    private final Map<String, String> jobEnvironment;
+
+    JobKafka() {
+        this(EmbeddedKafka.builder().defaultPartitions(2).build().start(), Map.of(), Map.of());
+    }
+
+    private JobKafka(
+            EmbeddedKafka kafka,
+            Map<String, String> jobSettings,
+            Map<String, String> jobEnvironment) {
+        this.kafka = kafka;
+        this.jobSettings = jobSettings;
+        this.jobEnvironment = jobEnvironment;
+    }
+
+    /**
+     * A Kafka whose clients log in (SASL/PLAIN) as {@code user}, allowed nothing until an ACL says
+     * so; the job's settings log in as that user, its login from the environment, as a plant would
+     * set it.
+     */
+    static JobKafka secured(String user) {
+        EmbeddedKafka kafka =
+                EmbeddedKafka.builder()
+                        .defaultPartitions(2)
+                        .saslPlain(Map.of(user, java.util.UUID.randomUUID().toString()))
+                        .build()
+                        .start();
+        String login = (String) kafka.clientProperties(user).get("sasl.jaas.config");
+        Map<String, String> settings = new java.util.LinkedHashMap<>();
+        Map<String, String> env = new java.util.LinkedHashMap<>();
+        for (String client : List.of("consumer", "producer")) {
+            settings.put("kafka." + client + ".security.protocol", "SASL_PLAINTEXT");
+            settings.put("kafka." + client + ".sasl.mechanism", "PLAIN");
+            env.put(
+                    JobSettings.ENV_PREFIX
+                            + "KAFKA_"
+                            + client.toUpperCase(java.util.Locale.ROOT)
+                            + "_SASL_JAAS_CONFIG",
+                    login);
+        }
+        return new JobKafka(kafka, settings, env);
+    }
 
     String bootstrapServers() {
         return kafka.bootstrapServers();
@@ -113,7 +159,7 @@ final class JobKafka implements AutoCloseable {
     }
 
     JobSettings settings(String prefix, String delivery) {
-        return JobSettings.load(null, Map.of(), settingsMap(prefix, delivery));
+        return JobSettings.load(null, jobEnvironment, settingsMap(prefix, delivery));
     }
 
     /** The settings of a job whose topics, group and transactions all carry {@code prefix}. */
@@ -130,6 +176,7 @@ final class JobKafka implements AutoCloseable {
         s.put("checkpoint.interval", "1s");
         s.put("state.backend", "hashmap");
         s.put("watermark.out-of-orderness", "2s");
+        s.putAll(jobSettings);
         return s;
     }
 
@@ -150,7 +197,7 @@ final class JobKafka implements AutoCloseable {
      */
     void produce(String topic, List<SensorReading> readings) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", kafka.bootstrapServers());
+        p.putAll(kafka.clientProperties(EmbeddedKafka.ADMIN));
         p.put("acks", "all");
         p.put("max.in.flight.requests.per.connection", "1");
         AvroReadingCodec codec = new AvroReadingCodec();
@@ -185,7 +232,7 @@ final class JobKafka implements AutoCloseable {
                         topic,
                         t -> {
                             Properties p = new Properties();
-                            p.put("bootstrap.servers", kafka.bootstrapServers());
+                            p.putAll(kafka.clientProperties(EmbeddedKafka.ADMIN));
                             p.put("group.id", "test-" + t);
                             p.put("auto.offset.reset", "earliest");
                             p.put("isolation.level", "read_committed");

@@ -243,14 +243,22 @@ public final class EmbeddedKafka implements AutoCloseable {
      * host. Returns once the controller has them; a broker applies them a moment later.
      */
     public void allow(String user, String topic, AclOperation... operations) {
-        List<AclBinding> acls = acls(user, topic, operations);
+        List<AclBinding> acls = acls(user, ResourceType.TOPIC, topic, operations);
+        changeAcls("create ACLs " + acls, admin -> admin.createAcls(acls).all());
+    }
+
+    /** {@link #allow} for consumer group {@code group}. */
+    public void allowGroup(String user, String group, AclOperation... operations) {
+        List<AclBinding> acls = acls(user, ResourceType.GROUP, group, operations);
         changeAcls("create ACLs " + acls, admin -> admin.createAcls(acls).all());
     }
 
     /** Takes back what {@link #allow} allowed. */
     public void revoke(String user, String topic, AclOperation... operations) {
         List<AclBindingFilter> filters =
-                acls(user, topic, operations).stream().map(AclBinding::toFilter).toList();
+                acls(user, ResourceType.TOPIC, topic, operations).stream()
+                        .map(AclBinding::toFilter)
+                        .toList();
         changeAcls("delete ACLs " + filters, admin -> admin.deleteAcls(filters).all());
     }
 
@@ -265,9 +273,9 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    private static List<AclBinding> acls(String user, String topic, AclOperation... operations) {
-        ResourcePattern pattern =
-                new ResourcePattern(ResourceType.TOPIC, topic, PatternType.LITERAL);
+    private static List<AclBinding> acls(
+            String user, ResourceType type, String name, AclOperation... operations) {
+        ResourcePattern pattern = new ResourcePattern(type, name, PatternType.LITERAL);
         return Arrays.stream(operations)
                 .map(
                         op ->
