@@ -16,6 +16,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
@@ -23,6 +24,8 @@ import java.util.concurrent.TimeUnit;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.errors.AuthorizationException;
+import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -136,7 +139,7 @@ final class Appliance implements AutoCloseable {
                                 loaded.alertsTopic())
                         .distinct()
                         .toList();
-        createTopics();
+        createTopics(kafkaLogin(gatewayConfig.producerOverrides()));
 
         job = LocalJob.start(jobSettings);
         gateway = Gateway.start(gatewayConfig);
@@ -173,8 +176,27 @@ final class Appliance implements AutoCloseable {
                         });
     }
 
-    private void createTopics() throws Exception {
+    /**
+     * The gateway's Kafka login (security protocol, SASL and SSL settings) for the appliance's own
+     * admin client: one appliance, one Kafka user, and the gateway is the first to write.
+     */
+    static Properties kafkaLogin(Properties producer) {
+        Properties login = new Properties();
+        producer.forEach(
+                (k, v) -> {
+                    String key = k.toString();
+                    if (key.startsWith("security.")
+                            || key.startsWith("sasl.")
+                            || key.startsWith("ssl.")) {
+                        login.put(key, v);
+                    }
+                });
+        return login;
+    }
+
+    private void createTopics(Properties login) throws Exception {
         Properties p = new Properties();
+        p.putAll(login);
         p.put("bootstrap.servers", bootstrap);
         p.put("request.timeout.ms", "10000");
         p.put("default.api.timeout.ms", "15000");
@@ -192,11 +214,30 @@ final class Appliance implements AutoCloseable {
             List<NewTopic> missing = new ArrayList<>();
             for (String t : topics) {
                 if (!existing.contains(t)) {
-                    missing.add(new NewTopic(t, 4, (short) 1));
+                    // The cluster's own replication factor: a plant's brokers set theirs.
+                    missing.add(new NewTopic(t, Optional.of(4), Optional.empty()));
                 }
             }
-            if (!missing.isEmpty()) {
-                admin.createTopics(missing).all().get(20, TimeUnit.SECONDS);
+            for (var created : admin.createTopics(missing).values().entrySet()) {
+                try {
+                    created.getValue().get(20, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause() instanceof TopicExistsException) {
+                        // Listed as missing only because this user may not describe it.
+                        continue;
+                    }
+                    if (e.getCause() instanceof AuthorizationException) {
+                        throw new ConfigException(
+                                "Kafka "
+                                        + bootstrap
+                                        + " does not let this appliance's user create topic "
+                                        + created.getKey()
+                                        + ": create it beforehand, or allow CREATE ("
+                                        + e.getCause().getMessage()
+                                        + ")");
+                    }
+                    throw e;
+                }
             }
             // The gateway and the simulator write as soon as they start.
             KafkaTopics.awaitWritable(admin, topics, Duration.ofSeconds(20));

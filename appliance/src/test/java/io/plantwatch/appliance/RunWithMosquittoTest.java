@@ -3,6 +3,7 @@ package io.plantwatch.appliance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.infra.MosquittoExtension;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
@@ -17,6 +18,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.regex.Matcher;
@@ -24,6 +26,7 @@ import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -126,6 +129,159 @@ class RunWithMosquittoTest {
         assertThat(out.toString()).contains("Plantwatch stopped.");
     }
 
+    /**
+     * {@code plantwatch run} against the plant's own Kafka, which asks for a login (SASL/PLAIN) and
+     * allows only what its ACLs say, with its topics created by the plant: the gateway's, the job's
+     * and alerting's Kafka settings log each in, the appliance's own admin client uses the
+     * gateway's login, and readings become alerts as with the embedded Kafka.
+     */
+    @Test
+    void runsAgainstTheRightsOfASecuredKafka() throws Exception {
+        String user = "plantwatch";
+        try (EmbeddedKafka plant =
+                EmbeddedKafka.builder()
+                        .saslPlain(Map.of(user, UUID.randomUUID().toString()))
+                        .build()
+                        .start()) {
+            plant.createTopics(
+                    4,
+                    Topics.SENSOR_READINGS,
+                    Topics.SENSOR_READINGS_DLQ,
+                    Topics.SENSOR_READINGS_LATE,
+                    Topics.SENSOR_COMPLETENESS,
+                    Topics.ALERTS);
+            plant.allow(
+                    user,
+                    Topics.SENSOR_READINGS,
+                    AclOperation.READ,
+                    AclOperation.WRITE,
+                    AclOperation.DESCRIBE);
+            plant.allow(
+                    user,
+                    Topics.ALERTS,
+                    AclOperation.READ,
+                    AclOperation.WRITE,
+                    AclOperation.DESCRIBE);
+            for (String t :
+                    List.of(
+                            Topics.SENSOR_READINGS_DLQ,
+                            Topics.SENSOR_READINGS_LATE,
+                            Topics.SENSOR_COMPLETENESS)) {
+                plant.allow(user, t, AclOperation.WRITE, AclOperation.DESCRIBE);
+            }
+            plant.allowGroup(user, "plantwatch-anomaly-job", AclOperation.READ);
+
+            // A test's random password in its own files; a plant's comes from the environment.
+            String login = (String) plant.clientProperties(user).get("sasl.jaas.config");
+            String security =
+                    "{security.protocol: SASL_PLAINTEXT, sasl.mechanism: PLAIN,"
+                            + " sasl.jaas.config: '%s'}".formatted(login);
+            Path loginFile = dir.resolve("kafka-login");
+            Files.writeString(loginFile, login);
+            Path gateway = dir.resolve("gateway.yaml");
+            Files.writeString(gateway, "kafka: {producer: %s}\n".formatted(security));
+            Path job = dir.resolve("job.yaml");
+            Files.writeString(
+                    job,
+                    "watermark: {idleness: 1s}\nkafka: {consumer: %s, producer: %s}\n"
+                            .formatted(security, security));
+            Path alerting = dir.resolve("alerting.yaml");
+            Files.writeString(
+                    alerting,
+                    Files.readString(Path.of("../config/alerting-demo.yaml"))
+                            + """
+                            kafka:
+                              consumer:
+                                security.protocol: SASL_PLAINTEXT
+                                sasl.mechanism: PLAIN
+                                sasl.jaas.config-file: %s
+                            """
+                                    .formatted(loginFile));
+            Path settings = dir.resolve("appliance.yaml");
+            Files.writeString(
+                    settings,
+                    """
+                    mqtt: {broker: %s}
+                    kafka: {bootstrap: '%s'}
+                    data-dir: %s
+                    job: {config: %s, rules: ../config/rules.yaml}
+                    gateway: {config: %s}
+                    alerting: {config: %s}
+                    """
+                            .formatted(
+                                    mosquitto.uri(),
+                                    plant.bootstrapServers(),
+                                    dir.resolve("data"),
+                                    job,
+                                    gateway,
+                                    alerting));
+            CommandLine cli = new CommandLine(new Plantwatch());
+            StringWriter out = new StringWriter();
+            cli.setOut(new PrintWriter(out, true));
+            cli.setErr(new PrintWriter(System.err, true));
+            CompletableFuture<Integer> run =
+                    CompletableFuture.supplyAsync(
+                            () -> cli.execute("run", "--config", settings.toString()));
+            RunCommand command = cli.getSubcommands().get("run").getCommand();
+            try {
+                await().atMost(Duration.ofSeconds(90))
+                        .until(() -> out.toString().contains("Plantwatch running") || run.isDone());
+                assertThat(run).isNotDone();
+                long start = System.currentTimeMillis() - 30_000;
+                for (int i = 0; i < 20; i++) {
+                    double value = i >= 5 && i < 10 ? 150.0 : 55.0;
+                    publish(
+                            "{\"ts\": %d, \"value\": %s, \"unit\": \"degC\", \"seq\": %d}"
+                                    .formatted(start + i * 1000L, value, i));
+                }
+                List<Alert> alerts = new CopyOnWriteArrayList<>();
+                try (KafkaConsumer<byte[], byte[]> consumer =
+                        consumer(plant.clientProperties(EmbeddedKafka.ADMIN))) {
+                    consumer.subscribe(List.of(Topics.ALERTS));
+                    AvroAlertCodec codec = new AvroAlertCodec();
+                    await().atMost(Duration.ofSeconds(60))
+                            .until(
+                                    () -> {
+                                        consumer.poll(Duration.ofMillis(200))
+                                                .forEach(
+                                                        r ->
+                                                                alerts.add(
+                                                                        codec.decode(r.value())
+                                                                                .value()));
+                                        return alerts.stream()
+                                                .anyMatch(a -> a.kind() == AlertKind.OUT_OF_RANGE);
+                                    });
+                }
+                // Alerting read it too, with its own login: its journal holds the alert.
+                String id =
+                        alerts.stream()
+                                .filter(a -> a.kind() == AlertKind.OUT_OF_RANGE)
+                                .findFirst()
+                                .orElseThrow()
+                                .alertId();
+                Path journal = dir.resolve("data").resolve("alerting");
+                await().atMost(Duration.ofSeconds(30))
+                        .ignoreExceptions()
+                        .until(() -> journalMentions(journal, id));
+            } finally {
+                command.stop();
+            }
+            assertThat(run.get()).isZero();
+            assertThat(out.toString()).doesNotContain(login);
+        }
+    }
+
+    private static boolean journalMentions(Path dir, String text) throws Exception {
+        try (var files = Files.walk(dir)) {
+            for (Path f : files.filter(Files::isRegularFile).toList()) {
+                if (Files.readString(f).contains(text)) {
+                    return true;
+                }
+            }
+        }
+        return false;
+    }
+
     private static void publish(String payload) throws Exception {
         Process p =
                 new ProcessBuilder(
@@ -147,8 +303,12 @@ class RunWithMosquittoTest {
     }
 
     private static KafkaConsumer<byte[], byte[]> consumer(String bootstrap) {
+        return consumer(Map.of("bootstrap.servers", bootstrap));
+    }
+
+    private static KafkaConsumer<byte[], byte[]> consumer(Map<String, Object> client) {
         Properties p = new Properties();
-        p.put("bootstrap.servers", bootstrap);
+        p.putAll(client);
         p.put("group.id", "run-test");
         p.put("auto.offset.reset", "earliest");
         p.put("isolation.level", "read_committed");
