@@ -63,29 +63,14 @@ class RunWithMosquittoTest {
                 alerting: {config: ../config/alerting-demo.yaml}
                 """
                         .formatted(mosquitto.uri(), dir.resolve("data"), job));
-        Plantwatch plantwatch = new Plantwatch();
-        CommandLine cli = new CommandLine(plantwatch);
         StringWriter out = new StringWriter();
-        cli.setOut(new PrintWriter(out, true));
-        cli.setErr(new PrintWriter(System.err, true));
-        CompletableFuture<Integer> run =
-                CompletableFuture.supplyAsync(
-                        () -> cli.execute("run", "--config", settings.toString()));
-        RunCommand command = cli.getSubcommands().get("run").getCommand();
+        Running running = Running.start(settings, out);
         try {
-            await().atMost(Duration.ofSeconds(90))
-                    .until(() -> out.toString().contains("Plantwatch running"));
             Matcher m = Pattern.compile("Kafka (\\S+),").matcher(out.toString());
             assertThat(m.find()).isTrue();
             String bootstrap = m.group(1);
 
-            long start = System.currentTimeMillis() - 30_000;
-            for (int i = 0; i < 20; i++) {
-                double value = i >= 5 && i < 10 ? 150.0 : 55.0; // five readings above 80
-                publish(
-                        "{\"ts\": %d, \"value\": %s, \"unit\": \"degC\", \"seq\": %d}"
-                                .formatted(start + i * 1000L, value, i));
-            }
+            publishExcursion();
 
             List<String> readings = new CopyOnWriteArrayList<>();
             List<Alert> alerts = new CopyOnWriteArrayList<>();
@@ -123,9 +108,9 @@ class RunWithMosquittoTest {
                     .filteredOn(a -> a.kind() == AlertKind.OUT_OF_RANGE)
                     .allSatisfy(a -> assertThat(a.sensorId().id()).isEqualTo(SENSOR));
         } finally {
-            command.stop();
+            running.command().stop();
         }
-        assertThat(run.get()).isZero();
+        assertThat(running.exit().get()).isZero();
         assertThat(out.toString()).contains("Plantwatch stopped.");
     }
 
@@ -215,25 +200,10 @@ class RunWithMosquittoTest {
                                     job,
                                     gateway,
                                     alerting));
-            CommandLine cli = new CommandLine(new Plantwatch());
             StringWriter out = new StringWriter();
-            cli.setOut(new PrintWriter(out, true));
-            cli.setErr(new PrintWriter(System.err, true));
-            CompletableFuture<Integer> run =
-                    CompletableFuture.supplyAsync(
-                            () -> cli.execute("run", "--config", settings.toString()));
-            RunCommand command = cli.getSubcommands().get("run").getCommand();
+            Running running = Running.start(settings, out);
             try {
-                await().atMost(Duration.ofSeconds(90))
-                        .until(() -> out.toString().contains("Plantwatch running") || run.isDone());
-                assertThat(run).isNotDone();
-                long start = System.currentTimeMillis() - 30_000;
-                for (int i = 0; i < 20; i++) {
-                    double value = i >= 5 && i < 10 ? 150.0 : 55.0;
-                    publish(
-                            "{\"ts\": %d, \"value\": %s, \"unit\": \"degC\", \"seq\": %d}"
-                                    .formatted(start + i * 1000L, value, i));
-                }
+                publishExcursion();
                 List<Alert> alerts = new CopyOnWriteArrayList<>();
                 try (KafkaConsumer<byte[], byte[]> consumer =
                         consumer(plant.clientProperties(EmbeddedKafka.ADMIN))) {
@@ -264,10 +234,37 @@ class RunWithMosquittoTest {
                         .ignoreExceptions()
                         .until(() -> journalMentions(journal, id));
             } finally {
-                command.stop();
+                running.command().stop();
             }
-            assertThat(run.get()).isZero();
+            assertThat(running.exit().get()).isZero();
             assertThat(out.toString()).doesNotContain(login);
+        }
+    }
+
+    /** {@code plantwatch run} in this JVM, its output to {@code out}, once it says it runs. */
+    private record Running(CompletableFuture<Integer> exit, RunCommand command) {
+        static Running start(Path settings, StringWriter out) {
+            CommandLine cli = new CommandLine(new Plantwatch());
+            cli.setOut(new PrintWriter(out, true));
+            cli.setErr(new PrintWriter(System.err, true));
+            CompletableFuture<Integer> exit =
+                    CompletableFuture.supplyAsync(
+                            () -> cli.execute("run", "--config", settings.toString()));
+            await().atMost(Duration.ofSeconds(90))
+                    .until(() -> out.toString().contains("Plantwatch running") || exit.isDone());
+            assertThat(exit).as(out.toString()).isNotDone();
+            return new Running(exit, cli.getSubcommands().get("run").getCommand());
+        }
+    }
+
+    /** Twenty readings of {@link #SENSOR} a second apart, the sixth to the tenth above 80. */
+    private static void publishExcursion() throws Exception {
+        long start = System.currentTimeMillis() - 30_000;
+        for (int i = 0; i < 20; i++) {
+            double value = i >= 5 && i < 10 ? 150.0 : 55.0;
+            publish(
+                    "{\"ts\": %d, \"value\": %s, \"unit\": \"degC\", \"seq\": %d}"
+                            .formatted(start + i * 1000L, value, i));
         }
     }
 
