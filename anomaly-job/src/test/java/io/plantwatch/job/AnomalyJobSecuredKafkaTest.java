@@ -11,7 +11,8 @@ import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CopyOnWriteArrayList;
 import org.apache.kafka.common.acl.AclOperation;
-import org.junit.jupiter.api.Test;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 /**
  * The job against a Kafka that asks for a login (SASL/PLAIN) and allows only what its ACLs say: its
@@ -21,15 +22,19 @@ import org.junit.jupiter.api.Test;
 class AnomalyJobSecuredKafkaTest {
     private static final String USER = "anomaly-job";
 
-    @Test
-    void theJobLogsInAndAlertsWithTheRightsTheReadmeLists() throws Exception {
+    @ParameterizedTest
+    @ValueSource(strings = {"at-least-once", "exactly-once"})
+    void theJobLogsInAndAlertsWithTheRightsTheReadmeLists(String delivery) throws Exception {
         try (JobKafka kafka = JobKafka.secured(USER)) {
             String prefix = "secured-";
-            JobSettings settings = kafka.settings(prefix);
+            JobSettings settings = kafka.settings(prefix, delivery);
             kafka.createTopics(settings);
             kafka.kafka.allow(
                     USER, settings.readingsTopic(), AclOperation.READ, AclOperation.DESCRIBE);
             kafka.kafka.allowGroup(USER, settings.groupId(), AclOperation.READ);
+            if (delivery.equals("exactly-once")) {
+                kafka.kafka.allowTransactions(USER, prefix + "tx");
+            }
             for (String out :
                     List.of(
                             settings.alertsTopic(),
@@ -49,8 +54,7 @@ class AnomalyJobSecuredKafkaTest {
                             labels);
 
             // Every sensor's last minute reported (read, detected, written), then the alerts.
-            List<String> events =
-                    kafka.runOnMiniCluster(prefix, "at-least-once", data, start, false);
+            List<String> events = kafka.runOnMiniCluster(prefix, delivery, data, start, false);
 
             assertThat(events).anyMatch(e -> e.endsWith(" OPEN"));
             assertThat(events).anyMatch(e -> e.endsWith(" RESOLVED"));

@@ -243,20 +243,37 @@ public final class EmbeddedKafka implements AutoCloseable {
      * host. Returns once the controller has them; a broker applies them a moment later.
      */
     public void allow(String user, String topic, AclOperation... operations) {
-        List<AclBinding> acls = acls(user, ResourceType.TOPIC, topic, operations);
+        List<AclBinding> acls =
+                acls(user, ResourceType.TOPIC, topic, PatternType.LITERAL, operations);
         changeAcls("create ACLs " + acls, admin -> admin.createAcls(acls).all());
     }
 
     /** {@link #allow} for consumer group {@code group}. */
     public void allowGroup(String user, String group, AclOperation... operations) {
-        List<AclBinding> acls = acls(user, ResourceType.GROUP, group, operations);
+        List<AclBinding> acls =
+                acls(user, ResourceType.GROUP, group, PatternType.LITERAL, operations);
+        changeAcls("create ACLs " + acls, admin -> admin.createAcls(acls).all());
+    }
+
+    /**
+     * Lets {@code user} use (write, describe) every transactional id starting with {@code prefix}.
+     */
+    public void allowTransactions(String user, String prefix) {
+        List<AclBinding> acls =
+                acls(
+                        user,
+                        ResourceType.TRANSACTIONAL_ID,
+                        prefix,
+                        PatternType.PREFIXED,
+                        AclOperation.WRITE,
+                        AclOperation.DESCRIBE);
         changeAcls("create ACLs " + acls, admin -> admin.createAcls(acls).all());
     }
 
     /** Takes back what {@link #allow} allowed. */
     public void revoke(String user, String topic, AclOperation... operations) {
         List<AclBindingFilter> filters =
-                acls(user, ResourceType.TOPIC, topic, operations).stream()
+                acls(user, ResourceType.TOPIC, topic, PatternType.LITERAL, operations).stream()
                         .map(AclBinding::toFilter)
                         .toList();
         changeAcls("delete ACLs " + filters, admin -> admin.deleteAcls(filters).all());
@@ -274,8 +291,12 @@ public final class EmbeddedKafka implements AutoCloseable {
     }
 
     private static List<AclBinding> acls(
-            String user, ResourceType type, String name, AclOperation... operations) {
-        ResourcePattern pattern = new ResourcePattern(type, name, PatternType.LITERAL);
+            String user,
+            ResourceType type,
+            String name,
+            PatternType patternType,
+            AclOperation... operations) {
+        ResourcePattern pattern = new ResourcePattern(type, name, patternType);
         return Arrays.stream(operations)
                 .map(
                         op ->
