@@ -20,10 +20,12 @@ import java.util.Optional;
 import java.util.Properties;
 import java.util.Set;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -52,6 +54,8 @@ final class Appliance implements AutoCloseable {
     private String mqttUri;
     private String bootstrap;
     private String seriesTarget;
+    private final CompletableFuture<String> failure = new CompletableFuture<>();
+    private volatile boolean closing;
 
     private Appliance(ApplianceSettings settings) {
         this.settings = settings;
@@ -141,7 +145,8 @@ final class Appliance implements AutoCloseable {
                         .toList();
         createTopics(kafkaLogin(gatewayConfig.producerOverrides()));
 
-        job = LocalJob.start(jobSettings);
+        job = LocalJob.resume(jobSettings, settings.dataDir().resolve("checkpoints"));
+        job.getJobExecutionResult().whenComplete((r, e) -> stoppedOnItsOwn("the anomaly job", e));
         gateway = Gateway.start(gatewayConfig);
 
         AlertingConfig ac =
@@ -174,6 +179,40 @@ final class Appliance implements AutoCloseable {
                                 throw new java.io.UncheckedIOException(e);
                             }
                         });
+        alertingLoop.whenComplete((r, e) -> stoppedOnItsOwn("alerting", e));
+    }
+
+    /**
+     * A part stopped while the appliance was not closing: the job cancelled from its web UI or
+     * failed for good, alerting unable to serve. The rest would run on without it, looking healthy,
+     * so the appliance reports it and its command stops.
+     */
+    private void stoppedOnItsOwn(String part, Throwable e) {
+        if (closing) {
+            return;
+        }
+        Throwable cause = e;
+        while (cause != null && cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        String why =
+                part
+                        + (cause == null
+                                ? " ended"
+                                : " stopped: "
+                                        + (cause.getMessage() == null
+                                                ? cause.getClass().getSimpleName()
+                                                : cause.getMessage()));
+        LOG.error("{}; the appliance stops", why, e);
+        failure.complete(why);
+    }
+
+    /**
+     * Completes, with what happened, when a part of the appliance stops on its own; the command
+     * running it then stops too.
+     */
+    CompletableFuture<String> failure() {
+        return failure;
     }
 
     /**
@@ -200,11 +239,26 @@ final class Appliance implements AutoCloseable {
         p.put("bootstrap.servers", bootstrap);
         p.put("request.timeout.ms", "10000");
         p.put("default.api.timeout.ms", "15000");
-        try (Admin admin = Admin.create(p)) {
+        Admin client;
+        try {
+            client = Admin.create(p);
+        } catch (KafkaException e) {
+            throw new ConfigException(
+                    "kafka.bootstrap "
+                            + bootstrap
+                            + ": "
+                            + (e.getCause() != null ? e.getCause().getMessage() : e.getMessage()));
+        }
+        try (Admin admin = client) {
             Set<String> existing;
             try {
                 existing = admin.listTopics().names().get(20, TimeUnit.SECONDS);
-            } catch (java.util.concurrent.TimeoutException e) {
+            } catch (java.util.concurrent.TimeoutException | ExecutionException e) {
+                if (e instanceof ExecutionException x
+                        && !(x.getCause()
+                                instanceof org.apache.kafka.common.errors.TimeoutException)) {
+                    throw e;
+                }
                 throw new ConfigException(
                         "kafka.bootstrap "
                                 + bootstrap
@@ -272,6 +326,7 @@ final class Appliance implements AutoCloseable {
     /** Stops the edge first, so what is in flight drains through to Kafka and the job. */
     @Override
     public void close() {
+        closing = true;
         if (gateway != null) {
             quietly("gateway", gateway::close);
         }

@@ -57,7 +57,8 @@ final class DemoCommand implements Callable<Integer> {
             names = "--config",
             description =
                     "Appliance settings (config/appliance.yaml) instead of the demo's embedded"
-                            + " defaults, e.g. to name an InfluxDB or more receivers.")
+                            + " defaults, e.g. to name an InfluxDB or more receivers. Its data-dir"
+                            + " is not used: the demo deletes and writes only --data-dir.")
     Path config;
 
     @Option(names = "--fleet", defaultValue = "config/fleet.yaml", description = "The plant.")
@@ -81,7 +82,10 @@ final class DemoCommand implements Callable<Integer> {
     @Option(
             names = "--data-dir",
             defaultValue = "data/demo",
-            description = "Where the demo keeps Kafka, the alert journal and the series.")
+            description =
+                    "Where the demo keeps Kafka, the alert journal and the series, deleted at"
+                            + " each run; a folder holding other data is refused (default:"
+                            + " ${DEFAULT-VALUE}).")
     Path dataDir;
 
     /** Most time the summary waits for the last alerts after the simulator stopped. */
@@ -104,9 +108,11 @@ final class DemoCommand implements Callable<Integer> {
                 requireFile(fleet, "--fleet");
                 requireFile(scenario, "--scenario");
             }
+            // With a config file too, the demo keeps to its own folder: it starts afresh by
+            // deleting what is there, and a plant's file names the live appliance's data.
             settings =
                     config != null
-                            ? ApplianceSettings.load(config, Map.of())
+                            ? ApplianceSettings.load(config, Map.of("data-dir", dataDir.toString()))
                             : ApplianceSettings.load(
                                     null,
                                     Map.of(
@@ -119,6 +125,16 @@ final class DemoCommand implements Callable<Integer> {
             return 2;
         }
         Path data = settings.dataDir();
+        if (!ownFolder(data)) {
+            err.println(
+                    "plantwatch demo: "
+                            + data
+                            + " holds data the demo did not write, and the demo starts by"
+                            + " deleting it; give the demo a folder of its own with --data-dir");
+            return 2;
+        }
+        Files.createDirectories(data);
+        Files.writeString(data.resolve(OWN_FOLDER), "plantwatch demo data; deleted at each run\n");
         System.setProperty("plantwatch.log.file", data.resolve("plantwatch.log").toString());
         for (String fresh : List.of("kafka", "alerting", "checkpoints", "series")) {
             deleteTree(data.resolve(fresh));
@@ -213,7 +229,17 @@ final class DemoCommand implements Callable<Integer> {
                             "demo-wait");
             waker.setDaemon(true);
             waker.start();
+            appliance.failure().thenRun(wake::countDown);
             wake.await(d.toMillis() + 120_000, TimeUnit.MILLISECONDS);
+            String failed = appliance.failure().getNow(null);
+            if (failed != null) {
+                err.println(
+                        "plantwatch demo: "
+                                + failed
+                                + "; see "
+                                + settings.dataDir().resolve("plantwatch.log"));
+                return 1;
+            }
             if (!interrupted.get()) {
                 settle(watcher);
             }
@@ -383,6 +409,24 @@ final class DemoCommand implements Callable<Integer> {
                             + p
                             + " does not exist; run from the repository's top folder or give"
                             + " the file's path");
+        }
+    }
+
+    /** Marks a folder as the demo's, so that a later demo may delete what is in it. */
+    static final String OWN_FOLDER = ".plantwatch-demo";
+
+    /**
+     * Whether {@code data} is the demo's to delete: missing or empty, marked as the demo's, or the
+     * default folder (which demos before the mark wrote to).
+     */
+    static boolean ownFolder(Path data) throws IOException {
+        if (!Files.isDirectory(data)
+                || Files.exists(data.resolve(OWN_FOLDER))
+                || data.normalize().equals(Path.of("data", "demo"))) {
+            return true;
+        }
+        try (Stream<Path> entries = Files.list(data)) {
+            return entries.findAny().isEmpty();
         }
     }
 

@@ -3,19 +3,111 @@ package io.plantwatch.appliance;
 import io.plantwatch.job.AnomalyJob;
 import io.plantwatch.job.JobSettings;
 import io.plantwatch.job.rules.RuleBook;
+import java.io.IOException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.stream.Stream;
+import org.apache.flink.configuration.CheckpointingOptions;
+import org.apache.flink.configuration.Configuration;
+import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
+import org.apache.flink.core.execution.RecoveryClaimMode;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /** The anomaly job on a local Flink MiniCluster, wired by the same code as {@code flink run}. */
 final class LocalJob {
+    private static final Logger LOG = LoggerFactory.getLogger(LocalJob.class);
+
     private LocalJob() {}
 
+    /** The job with empty state. */
     static JobClient start(JobSettings js) throws Exception {
+        return submit(js, flinkConfiguration(js));
+    }
+
+    /**
+     * The job, restored from the newest checkpoint under {@code checkpoints} when there is one: the
+     * appliance keeps its detectors' state, open alerts and Kafka offsets across a restart, as a
+     * job on a Flink cluster does. Checkpoints are kept when the job is cancelled at shutdown; a
+     * restore claims the one it starts from, so Flink deletes it once a newer one is complete, and
+     * the folders of older runs are deleted here.
+     */
+    static JobClient resume(JobSettings js, Path checkpoints) throws Exception {
+        Configuration conf = flinkConfiguration(js);
+        conf.set(
+                CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
+                ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
+        Optional<Path> latest = latestCheckpoint(checkpoints);
+        if (latest.isPresent()) {
+            Path chk = latest.get();
+            deleteOtherRuns(checkpoints, chk.getParent());
+            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, chk.toAbsolutePath().toUri().toString());
+            conf.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.CLAIM);
+            // A rules change that drops a pattern shape leaves that shape's state unclaimed; the
+            // rest of the job's state still applies.
+            conf.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, true);
+            LOG.info("Restoring the anomaly job from {}", chk);
+        }
+        return submit(js, conf);
+    }
+
+    private static Configuration flinkConfiguration(JobSettings js) {
+        Configuration conf = AnomalyJob.flinkConfiguration(js);
+        // The MiniCluster's web UI and REST API can cancel the job and take no login: loopback
+        // only.
+        conf.setString("rest.bind-address", "127.0.0.1");
+        conf.setString("rest.address", "127.0.0.1");
+        return conf;
+    }
+
+    private static JobClient submit(JobSettings js, Configuration conf) throws Exception {
         RuleBook book = AnomalyJob.loadRules(js.rulesFile());
-        StreamExecutionEnvironment env =
-                StreamExecutionEnvironment.getExecutionEnvironment(
-                        AnomalyJob.flinkConfiguration(js));
+        StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         AnomalyJob.wire(env, js, book);
         return env.executeAsync(js.jobName());
+    }
+
+    /**
+     * The newest complete checkpoint under {@code dir} ({@code <job id>/chk-<n>/_metadata}); one
+     * being written when the process was killed has no metadata yet.
+     */
+    static Optional<Path> latestCheckpoint(Path dir) throws IOException {
+        if (!Files.isDirectory(dir)) {
+            return Optional.empty();
+        }
+        try (Stream<Path> files =
+                Files.find(dir, 3, (p, a) -> isMetadata(p) && a.isRegularFile())) {
+            return files.max(Comparator.comparing(LocalJob::modified)).map(Path::getParent);
+        }
+    }
+
+    private static boolean isMetadata(Path p) {
+        return p.getFileName().toString().equals("_metadata")
+                && p.getParent().getFileName().toString().startsWith("chk-");
+    }
+
+    private static FileTime modified(Path p) {
+        try {
+            return Files.getLastModifiedTime(p);
+        } catch (IOException e) {
+            return FileTime.fromMillis(0);
+        }
+    }
+
+    private static void deleteOtherRuns(Path dir, Path keep) throws IOException {
+        List<Path> runs;
+        try (Stream<Path> list = Files.list(dir)) {
+            runs = list.filter(p -> !p.equals(keep) && Files.isDirectory(p)).toList();
+        }
+        for (Path run : runs) {
+            DemoCommand.deleteTree(run);
+        }
     }
 }

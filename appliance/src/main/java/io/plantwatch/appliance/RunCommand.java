@@ -83,7 +83,18 @@ final class RunCommand implements Callable<Integer> {
                         appliance.seriesTarget(),
                         settings.dataDir().resolve("plantwatch.log"));
                 out.flush();
+                appliance.failure().thenRun(stop::countDown);
                 stop.await();
+                String failed = appliance.failure().getNow(null);
+                if (failed != null) {
+                    err.println(
+                            "plantwatch run: "
+                                    + failed
+                                    + "; see "
+                                    + settings.dataDir().resolve("plantwatch.log"));
+                    err.flush();
+                    return 1;
+                }
             }
             out.println("Plantwatch stopped.");
             out.flush();

@@ -24,6 +24,11 @@ class DemoEndToEndTest {
 
     @Test
     void aShortDemoAlertsEveryInjectedAnomalyAndPrintsItsSummary() throws Exception {
+        // The settings name a live appliance's data folder; the demo keeps to its own.
+        Path live = dir.resolve("live");
+        Path journal = live.resolve("alerting").resolve("alerts.journal");
+        Files.createDirectories(journal.getParent());
+        Files.writeString(journal, "the plant's alerts\n");
         Path settings = dir.resolve("appliance.yaml");
         Files.writeString(
                 settings,
@@ -35,7 +40,7 @@ class DemoEndToEndTest {
                 gateway: {config: ../config/gateway.yaml}
                 alerting: {config: ../config/alerting-demo.yaml}
                 """
-                        .formatted(dir.resolve("data")));
+                        .formatted(live));
         CliRun run =
                 CliRun.plantwatch(
                         "demo",
@@ -43,6 +48,8 @@ class DemoEndToEndTest {
                         "90s",
                         "--config",
                         settings.toString(),
+                        "--data-dir",
+                        dir.resolve("data").toString(),
                         "--fleet",
                         "../config/fleet.yaml",
                         "--scenario",
@@ -69,6 +76,42 @@ class DemoEndToEndTest {
         assertThat(Files.list(dir.resolve("data").resolve("series")))
                 .as("series written as line protocol")
                 .isNotEmpty();
+        assertThat(journal).hasContent("the plant's alerts");
+    }
+
+    /**
+     * The demo starts by deleting what its data folder holds, so it refuses a folder it did not
+     * write, such as a live appliance's, and deletes nothing.
+     */
+    @Test
+    void refusesADataFolderItDidNotWrite() throws Exception {
+        Path journal = dir.resolve("alerting").resolve("alerts.journal");
+        Files.createDirectories(journal.getParent());
+        Files.writeString(journal, "the plant's alerts\n");
+        Path settings = dir.resolve("appliance.yaml");
+        Files.writeString(
+                settings,
+                """
+                job: {config: ../config/job.yaml, rules: ../config/rules-demo.yaml}
+                gateway: {config: ../config/gateway.yaml}
+                alerting: {config: ../config/alerting-demo.yaml}
+                """);
+
+        CliRun run =
+                CliRun.plantwatch(
+                        "demo",
+                        "--config",
+                        settings.toString(),
+                        "--data-dir",
+                        dir.toString(),
+                        "--fleet",
+                        "../config/fleet.yaml",
+                        "--scenario",
+                        "../config/scenario-demo.yaml");
+
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err()).contains("holds data the demo did not write").contains("--data-dir");
+        assertThat(journal).hasContent("the plant's alerts");
     }
 
     private static Map<String, Long> parse(String line) {

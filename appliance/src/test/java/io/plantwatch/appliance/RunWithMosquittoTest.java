@@ -7,6 +7,7 @@ import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.infra.MosquittoExtension;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.AlertState;
 import io.plantwatch.model.AvroAlertCodec;
 import io.plantwatch.model.Topics;
 import java.io.PrintWriter;
@@ -21,11 +22,15 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
@@ -241,6 +246,188 @@ class RunWithMosquittoTest {
         }
     }
 
+    /**
+     * A restarted {@code plantwatch run} goes on from the job's last checkpoint: an excursion open
+     * when the appliance stopped resolves once the sensor reads normal again after the restart.
+     * Started afresh, the job would have forgotten the open episode and resumed from the offsets
+     * committed at that checkpoint, past the excursion, and the alert would stay open for good.
+     */
+    @Test
+    void aRestartGoesOnFromTheLastCheckpointSoAnOpenAlertResolves() throws Exception {
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, "watermark: {idleness: 1s}\ncheckpoint: {interval: 1s}\n");
+        Path settings = dir.resolve("appliance.yaml");
+        Files.writeString(
+                settings,
+                """
+                mqtt: {broker: %s}
+                kafka: {bootstrap: embedded}
+                data-dir: %s
+                job: {config: %s, rules: ../config/rules.yaml}
+                gateway: {config: ../config/gateway.yaml}
+                alerting: {config: ../config/alerting-demo.yaml}
+                """
+                        .formatted(mosquitto.uri(), dir.resolve("data"), job));
+        // A sensor of its own: the gateway's MQTT session on the shared mosquitto outlives each
+        // test, and readings an earlier test's gateway had not acknowledged come again here.
+        String sensor = "dresden/press-shop/line-1/press-2/oil-temp";
+        long start = System.currentTimeMillis() - 30_000;
+        String openId;
+
+        StringWriter out = new StringWriter();
+        Running first = Running.start(settings, out);
+        try {
+            // Normal, then above the range until the appliance stops.
+            publish(sensor, start, 0, 20, 5);
+            // Out of range cannot resolve before the stop: every reading after it is above.
+            List<Alert> alerts =
+                    awaitAlerts(
+                            bootstrap(out),
+                            a ->
+                                    a.state() == AlertState.OPEN
+                                            && a.kind() == AlertKind.OUT_OF_RANGE
+                                            && a.sensorId().id().equals(sensor));
+            openId = alerts.get(0).alertId();
+            // The job's position committed past every reading: that happens when a checkpoint
+            // holding them completes, and a job started afresh would begin after the excursion.
+            try (Admin admin = Admin.create(Map.of("bootstrap.servers", bootstrap(out)))) {
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> committedToEnd(admin, "plantwatch-anomaly-job"));
+            }
+        } finally {
+            first.command().stop();
+        }
+        assertThat(first.exit().get()).isZero();
+
+        StringWriter again = new StringWriter();
+        Running second = Running.start(settings, again);
+        try {
+            publish(sensor, start, 20, 60, Integer.MAX_VALUE);
+            List<Alert> resolved =
+                    awaitAlerts(
+                            bootstrap(again),
+                            a -> a.state() == AlertState.RESOLVED && a.alertId().equals(openId));
+            assertThat(resolved).isNotEmpty();
+        } finally {
+            second.command().stop();
+        }
+        assertThat(second.exit().get()).isZero();
+    }
+
+    /**
+     * A part that stops on its own stops the appliance with exit 1 and says which, rather than
+     * leaving the rest running without it: here alerting, whose API port is taken.
+     */
+    @Test
+    void aPartThatStopsOnItsOwnStopsTheRunWithExit1() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+            Path token = dir.resolve("api-token");
+            Files.writeString(token, UUID.randomUUID().toString());
+            Path alerting = dir.resolve("alerting.yaml");
+            Files.writeString(
+                    alerting,
+                    Files.readString(Path.of("../config/alerting-demo.yaml"))
+                            .replace(
+                                    "port: -1",
+                                    "port: %d\n  token-file: %s"
+                                            .formatted(taken.getLocalPort(), token)));
+            Path settings = dir.resolve("appliance.yaml");
+            Files.writeString(
+                    settings,
+                    """
+                    mqtt: {broker: %s}
+                    kafka: {bootstrap: embedded}
+                    data-dir: %s
+                    job: {config: ../config/job.yaml, rules: ../config/rules.yaml}
+                    gateway: {config: ../config/gateway.yaml}
+                    alerting: {config: %s}
+                    """
+                            .formatted(mosquitto.uri(), dir.resolve("data"), alerting));
+            CommandLine cli = new CommandLine(new Plantwatch());
+            StringWriter err = new StringWriter();
+            cli.setOut(new PrintWriter(new StringWriter(), true));
+            cli.setErr(new PrintWriter(err, true));
+            int exit =
+                    CompletableFuture.supplyAsync(
+                                    () -> cli.execute("run", "--config", settings.toString()))
+                            .get(120, java.util.concurrent.TimeUnit.SECONDS);
+            assertThat(exit).as(err.toString()).isEqualTo(1);
+            assertThat(err.toString()).contains("plantwatch run: alerting stopped");
+        }
+    }
+
+    private static String bootstrap(StringWriter out) {
+        Matcher m = Pattern.compile("Kafka (\\S+),").matcher(out.toString());
+        assertThat(m.find()).isTrue();
+        return m.group(1);
+    }
+
+    /** The alerts on Kafka, once one of them matches. */
+    private static List<Alert> awaitAlerts(String bootstrap, Predicate<Alert> wanted) {
+        List<Alert> alerts = new CopyOnWriteArrayList<>();
+        try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrap)) {
+            consumer.subscribe(List.of(Topics.ALERTS));
+            AvroAlertCodec codec = new AvroAlertCodec();
+            try {
+                await().atMost(Duration.ofSeconds(90))
+                        .until(
+                                () -> {
+                                    consumer.poll(Duration.ofMillis(200))
+                                            .forEach(
+                                                    r ->
+                                                            alerts.add(
+                                                                    codec.decode(r.value())
+                                                                            .value()));
+                                    return alerts.stream().anyMatch(wanted);
+                                });
+            } catch (org.awaitility.core.ConditionTimeoutException e) {
+                throw new AssertionError("not among the alerts: " + alerts, e);
+            }
+        }
+        return alerts.stream().filter(wanted).toList();
+    }
+
+    /** Whether {@code group} has committed the end of every partition of the readings' topic. */
+    private static boolean committedToEnd(Admin admin, String group) throws Exception {
+        Map<TopicPartition, OffsetAndMetadata> committed =
+                admin.listConsumerGroupOffsets(group).partitionsToOffsetAndMetadata().get();
+        Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
+        for (TopicPartition p :
+                admin
+                        .describeTopics(List.of(Topics.SENSOR_READINGS))
+                        .allTopicNames()
+                        .get()
+                        .get(Topics.SENSOR_READINGS)
+                        .partitions()
+                        .stream()
+                        .map(i -> new TopicPartition(Topics.SENSOR_READINGS, i.partition()))
+                        .toList()) {
+            latest.put(p, OffsetSpec.latest());
+        }
+        for (var end : admin.listOffsets(latest).all().get().entrySet()) {
+            OffsetAndMetadata c = committed.get(end.getKey());
+            long at = c == null ? 0 : c.offset();
+            if (at < end.getValue().offset()) {
+                return false;
+            }
+        }
+        return true;
+    }
+
+    /**
+     * Readings {@code from} to {@code to} (exclusive), a second apart from {@code start}, those
+     * from {@code highFrom} on above the range, of {@code sensor}.
+     */
+    private static void publish(String sensor, long start, int from, int to, int highFrom)
+            throws Exception {
+        for (int i = from; i < to; i++) {
+            publish(
+                    sensor,
+                    "{\"ts\": %d, \"value\": %s, \"unit\": \"degC\", \"seq\": %d}"
+                            .formatted(start + i * 1000L, i >= highFrom ? 150.0 : 55.0, i));
+        }
+    }
+
     /** {@code plantwatch run} in this JVM, its output to {@code out}, once it says it runs. */
     private record Running(CompletableFuture<Integer> exit, RunCommand command) {
         static Running start(Path settings, StringWriter out) {
@@ -263,6 +450,7 @@ class RunWithMosquittoTest {
         for (int i = 0; i < 20; i++) {
             double value = i >= 5 && i < 10 ? 150.0 : 55.0;
             publish(
+                    SENSOR,
                     "{\"ts\": %d, \"value\": %s, \"unit\": \"degC\", \"seq\": %d}"
                             .formatted(start + i * 1000L, value, i));
         }
@@ -279,7 +467,7 @@ class RunWithMosquittoTest {
         return false;
     }
 
-    private static void publish(String payload) throws Exception {
+    private static void publish(String sensor, String payload) throws Exception {
         Process p =
                 new ProcessBuilder(
                                 "mosquitto_pub",
@@ -290,7 +478,7 @@ class RunWithMosquittoTest {
                                 "-q",
                                 "1",
                                 "-t",
-                                "plant/" + SENSOR,
+                                "plant/" + sensor,
                                 "-m",
                                 payload)
                         .redirectErrorStream(true)
