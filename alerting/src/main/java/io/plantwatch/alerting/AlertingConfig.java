@@ -16,6 +16,7 @@ import java.time.Duration;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Set;
 import java.util.function.Function;
 
 /**
@@ -85,9 +86,10 @@ public record AlertingConfig(
         } catch (IOException e) {
             throw new ConfigException(source + ": cannot be read: " + e.getMessage(), e);
         }
-        if (root == null) {
+        if (root == null || root.isNull() || root.isMissingNode()) {
             root = new ObjectMapper().createObjectNode();
         }
+        checkKeys(root, source);
         String bootstrap =
                 kafkaBootstrapFlag != null
                         ? kafkaBootstrapFlag
@@ -106,12 +108,16 @@ public record AlertingConfig(
                 throw new ConfigException(where + ".name is required");
             }
             String type = r.path("type").asText("webhook");
+            Set<String> keys = RECEIVER_KEYS.get(type);
+            if (keys != null) {
+                known(r, keys, where + ".", "a " + type + " receiver's setting");
+            }
             if (type.equals("mqtt")) {
                 receivers.put(
                         name,
                         new MqttReceiver(
                                 name,
-                                URI.create(r.path("broker").asText("tcp://127.0.0.1:1883")),
+                                uri(r, "broker", "tcp://127.0.0.1:1883", where, "tcp", "ssl"),
                                 r.path("topic")
                                         .asText("plant/{site}/{area}/{line}/{machine}/alerts"),
                                 duration(r, "give-up-after", "1h", where)));
@@ -139,9 +145,13 @@ public record AlertingConfig(
                         name,
                         new PagerDutyReceiver(
                                 name,
-                                URI.create(
-                                        r.path("url")
-                                                .asText(PagerDutyReceiver.EVENTS_V2.toString())),
+                                uri(
+                                        r,
+                                        "url",
+                                        PagerDutyReceiver.EVENTS_V2.toString(),
+                                        where,
+                                        "http",
+                                        "https"),
                                 key,
                                 duration(r, "timeout", "5s", where),
                                 duration(r, "give-up-after", "1h", where)));
@@ -195,7 +205,7 @@ public record AlertingConfig(
                     name,
                     new WebhookReceiver(
                             name,
-                            URI.create(r.path("url").asText()),
+                            uri(r, "url", null, where, "http", "https"),
                             secret(r, where, env),
                             duration(r, "timeout", "5s", where),
                             duration(r, "max-backoff", "1m", where),
@@ -210,15 +220,15 @@ public record AlertingConfig(
                 root.path("kafka").path("group-id").asText("plantwatch-alerting"),
                 Path.of(root.path("store").path("dir").asText("data/alerting")),
                 duration(root.path("store"), "retention", "30d", source + ": store"),
-                root.path("flood").path("limit").asInt(20),
+                integer(root.path("flood"), "limit", 20, source + ": flood"),
                 duration(root.path("flood"), "window", "10m", source + ": flood"),
-                root.path("flapping").path("max-changes").asInt(6),
+                integer(root.path("flapping"), "max-changes", 6, source + ": flapping"),
                 duration(root.path("flapping"), "window", "30m", source + ": flapping"),
                 receivers,
                 Routing.parse(root.get("route"), receivers.keySet(), source),
                 latching(root.path("latching"), source),
                 root.path("api").path("host").asText("0.0.0.0"),
-                root.path("api").path("port").asInt(9500),
+                integer(root.path("api"), "port", 9500, source + ": api"),
                 apiToken(root.path("api"), source + ": api", env),
                 kafkaConsumer(
                         root.path("kafka").path("consumer"), source + ": kafka.consumer", env));
@@ -283,6 +293,150 @@ public record AlertingConfig(
         return new KafkaConsumerSettings(values);
     }
 
+    /** The settings of each section; a key not here is a typo that would silently do nothing. */
+    private static final Map<String, Set<String>> SECTION_KEYS =
+            Map.of(
+                    "",
+                    Set.of(
+                            "kafka",
+                            "store",
+                            "flood",
+                            "flapping",
+                            "receivers",
+                            "route",
+                            "latching",
+                            "api"),
+                    "kafka",
+                    Set.of("bootstrap", "alerts-topic", "group-id", "consumer"),
+                    "store",
+                    Set.of("dir", "retention"),
+                    "flood",
+                    Set.of("limit", "window"),
+                    "flapping",
+                    Set.of("max-changes", "window"),
+                    "api",
+                    Set.of("host", "port", "token", "token-file", "token-env"));
+
+    private static final Set<String> DELIVERY = Set.of("timeout", "max-backoff", "give-up-after");
+
+    private static final Map<String, Set<String>> RECEIVER_KEYS =
+            Map.of(
+                    "webhook",
+                    with(DELIVERY, "url", "secret", "secret-file", "secret-env"),
+                    "slack",
+                    with(DELIVERY, "url-file", "url-env"),
+                    "pagerduty",
+                    with(DELIVERY, "url", "routing-key-file", "routing-key-env"),
+                    "email",
+                    with(
+                            DELIVERY,
+                            "host",
+                            "port",
+                            "tls",
+                            "username",
+                            "password",
+                            "password-file",
+                            "password-env",
+                            "from",
+                            "to",
+                            "trust"),
+                    "mqtt",
+                    Set.of("broker", "topic", "give-up-after"),
+                    "console",
+                    Set.of());
+
+    private static Set<String> with(Set<String> base, String... more) {
+        Set<String> all = new java.util.HashSet<>(base);
+        all.addAll(List.of(more));
+        return Set.copyOf(all);
+    }
+
+    private static void checkKeys(JsonNode root, String source) {
+        if (!root.isObject()) {
+            throw new ConfigException(
+                    source + ": is not a map of settings (kafka, receivers, ...)");
+        }
+        for (Map.Entry<String, Set<String>> section : SECTION_KEYS.entrySet()) {
+            String name = section.getKey();
+            JsonNode n = name.isEmpty() ? root : root.path(name);
+            if (n.isMissingNode() || n.isNull()) {
+                continue;
+            }
+            if (!n.isObject()) {
+                throw new ConfigException(source + ": " + name + " must be a map of settings");
+            }
+            known(
+                    n,
+                    section.getValue(),
+                    source + ": " + (name.isEmpty() ? "" : name + "."),
+                    name.isEmpty() ? "a section" : "a " + name + " setting");
+        }
+        if (!root.path("receivers").isMissingNode() && !root.path("receivers").isArray()) {
+            throw new ConfigException(source + ": receivers must be a list");
+        }
+        if (!root.path("latching").isMissingNode() && !root.path("latching").isArray()) {
+            throw new ConfigException(source + ": latching must be a list");
+        }
+    }
+
+    /** Refuses a key of {@code n} not among {@code keys}; {@code prefix} names where n is. */
+    private static void known(JsonNode n, Set<String> keys, String prefix, String what) {
+        for (java.util.Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!keys.contains(key) && !key.equals("name") && !key.equals("type")) {
+                throw new ConfigException(
+                        prefix
+                                + key
+                                + " is not "
+                                + what
+                                + "; known: "
+                                + String.join(", ", new java.util.TreeSet<>(keys)));
+            }
+        }
+    }
+
+    /** A whole number, or {@code def} when absent. */
+    private static int integer(JsonNode n, String key, int def, String where) {
+        JsonNode v = n.path(key);
+        if (v.isMissingNode() || v.isNull()) {
+            return def;
+        }
+        if (v.canConvertToInt() && v.isIntegralNumber()) {
+            return v.intValue();
+        }
+        throw new ConfigException(
+                where + "." + key + " '" + v.asText() + "' is not a whole number");
+    }
+
+    /** An absolute URI with one of {@code schemes}; {@code def} when absent (null: required). */
+    private static URI uri(JsonNode r, String key, String def, String where, String... schemes) {
+        String text = r.path(key).asText(def);
+        if (text == null || text.isBlank()) {
+            throw new ConfigException(where + "." + key + " is required");
+        }
+        try {
+            URI u = new URI(text);
+            if (u.getScheme() != null
+                    && List.of(schemes).contains(u.getScheme().toLowerCase(java.util.Locale.ROOT))
+                    && u.getHost() != null) {
+                return u;
+            }
+        } catch (java.net.URISyntaxException e) {
+            // Reported below with what is expected.
+        }
+        throw new ConfigException(
+                where
+                        + "."
+                        + key
+                        + " '"
+                        + text
+                        + "' is not a "
+                        + String.join(" or ", schemes)
+                        + " URL with a host, e.g. "
+                        + schemes[0]
+                        + "://host:port/");
+    }
+
     private static EmailReceiver email(
             String name, JsonNode r, String where, Function<String, String> env) {
         String host = r.path("host").asText("");
@@ -338,7 +492,7 @@ public record AlertingConfig(
                 name,
                 new EmailReceiver.Settings(
                         host,
-                        r.path("port").asInt(tls == EmailReceiver.Tls.IMPLICIT ? 465 : 587),
+                        integer(r, "port", tls == EmailReceiver.Tls.IMPLICIT ? 465 : 587, where),
                         tls,
                         username,
                         password,

@@ -100,6 +100,55 @@ class AlertingConfigTest {
 
     private static final String CONSOLE = "receivers:\n  - {name: mail, type: console}\n" + ROUTE;
 
+    /**
+     * A misspelt key or a wrong value stops the service with one line, instead of leaving a default
+     * in place: a misspelt {@code latching} would have switched off latching silently.
+     */
+    @Test
+    void misspeltKeysAndWrongValuesAreRefused() {
+        assertThatThrownBy(() -> load("latchng:\n  - {sensors: ['*']}\n" + CONSOLE, Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("latchng is not a section; known: ")
+                .hasMessageContaining("latching");
+        assertThatThrownBy(() -> load("flood: {limt: 20}\n" + CONSOLE, Map.of()))
+                .hasMessageContaining("flood.limt is not a flood setting; known: limit, window");
+        assertThatThrownBy(() -> load("flood: {limit: twenty}\n" + CONSOLE, Map.of()))
+                .hasMessageContaining("flood.limit 'twenty' is not a whole number");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail}\napi: {port: 95OO}\n",
+                                        Map.of()))
+                .hasMessageContaining("api.port '95OO' is not a whole number");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, type: console, colour: red}\n"
+                                                + ROUTE,
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].colour is not a console receiver's setting");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, url: 127.0.0.1:8088/x,"
+                                                + " secret-env: S, timout: 5s}\n"
+                                                + ROUTE,
+                                        Map.of("S", "s")))
+                .hasMessageContaining("receivers[0].timout is not a webhook receiver's setting");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, url: 127.0.0.1:8088/x,"
+                                                + " secret-env: S}\n"
+                                                + ROUTE,
+                                        Map.of("S", "s")))
+                .hasMessageContaining(
+                        "receivers[0].url '127.0.0.1:8088/x' is not a http or https URL");
+        assertThatThrownBy(() -> load("- a\n- b\n", Map.of()))
+                .hasMessageContaining("is not a map of settings");
+    }
+
     @Test
     void kafkaConsumerSettingsPassThroughWithTheirSecretsFromTheEnvironmentOrAFile()
             throws Exception {
