@@ -2,13 +2,12 @@ package io.plantwatch.alerting;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Durations;
 import io.plantwatch.model.LayeredSettings;
 import io.plantwatch.model.Secrets;
 import io.plantwatch.model.Topics;
-import java.io.IOException;
+import io.plantwatch.model.YamlFiles;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -77,18 +76,8 @@ public record AlertingConfig(
     public static AlertingConfig load(
             Path file, String kafkaBootstrapFlag, Function<String, String> env) {
         String source = file == null ? "(no file)" : file.toString();
-        JsonNode root;
-        try {
-            root =
-                    file == null
-                            ? new ObjectMapper().createObjectNode()
-                            : new ObjectMapper(new YAMLFactory()).readTree(file.toFile());
-        } catch (IOException e) {
-            throw new ConfigException(source + ": cannot be read: " + e.getMessage(), e);
-        }
-        if (root == null || root.isNull() || root.isMissingNode()) {
-            root = new ObjectMapper().createObjectNode();
-        }
+        JsonNode root =
+                file == null ? new ObjectMapper().createObjectNode() : YamlFiles.readMapping(file);
         checkKeys(root, source);
         String bootstrap =
                 kafkaBootstrapFlag != null

@@ -146,7 +146,11 @@ class AlertingConfigTest {
                 .hasMessageContaining(
                         "receivers[0].url '127.0.0.1:8088/x' is not a http or https URL");
         assertThatThrownBy(() -> load("- a\n- b\n", Map.of()))
-                .hasMessageContaining("is not a map of settings");
+                .hasMessageContaining("the top level must be a mapping of settings");
+        assertThatThrownBy(
+                        () -> load("flood: {limit: 5}\nflood: {limit: 50}\n" + CONSOLE, Map.of()))
+                .hasMessageContaining("is not valid YAML (line 2)")
+                .hasMessageContaining("Duplicate field 'flood'");
     }
 
     @Test

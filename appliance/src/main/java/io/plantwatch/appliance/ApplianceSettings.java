@@ -1,10 +1,8 @@
 package io.plantwatch.appliance;
 
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.plantwatch.model.ConfigException;
-import java.io.IOException;
+import io.plantwatch.model.YamlFiles;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Iterator;
@@ -40,6 +38,8 @@ public record ApplianceSettings(
     public static final String EMBEDDED = "embedded";
 
     private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
+    private static final Set<String> SECTIONS =
+            Set.of("mqtt", "kafka", "job", "gateway", "alerting", "influx");
 
     static {
         DEFAULTS.put("mqtt.broker", EMBEDDED);
@@ -71,47 +71,45 @@ public record ApplianceSettings(
     public static ApplianceSettings load(Path file, Map<String, String> flags) {
         String source = file == null ? "(defaults)" : file.toString();
         Map<String, String> v = new LinkedHashMap<>(DEFAULTS);
+        // Where each value came from, so that an error blames the file or the flag that set it.
+        Map<String, String> origin = new LinkedHashMap<>();
+        DEFAULTS.keySet().forEach(k -> origin.put(k, source));
         if (file != null) {
-            JsonNode root;
-            try {
-                root = new ObjectMapper(new YAMLFactory()).readTree(Files.readString(file));
-            } catch (IOException e) {
-                throw new ConfigException(source + ": cannot be read: " + e.getMessage(), e);
-            }
-            if (root != null && !root.isNull() && !root.isMissingNode()) {
-                flatten("", root, v, source);
-            }
+            flatten("", YamlFiles.readMapping(file), v, source);
         }
         for (Map.Entry<String, String> f : flags.entrySet()) {
             if (!DEFAULTS.containsKey(f.getKey())) {
                 throw new ConfigException("--set " + f.getKey() + ": " + unknown(f.getKey()));
             }
             v.put(f.getKey(), f.getValue());
+            origin.put(f.getKey(), "--set");
         }
         String broker = v.get("mqtt.broker");
         if (!broker.equals(EMBEDDED)
                 && !(broker.startsWith("tcp://") || broker.startsWith("ssl://"))) {
             throw new ConfigException(
-                    source
+                    origin.get("mqtt.broker")
                             + ": mqtt.broker '"
                             + broker
                             + "' is neither 'embedded' nor a tcp:// or ssl:// URI");
         }
-        int mqttPort = port(v.get("mqtt.port"), source, "mqtt.port");
+        int mqttPort = port(v.get("mqtt.port"), origin.get("mqtt.port"), "mqtt.port");
         String influx = v.get("influx.url").isBlank() ? null : v.get("influx.url");
         if (influx != null && !influx.startsWith("http://") && !influx.startsWith("https://")) {
             throw new ConfigException(
-                    source + ": influx.url must start with http:// or https:// (or be empty)");
+                    origin.get("influx.url")
+                            + ": influx.url must start with http:// or https:// (or be empty)");
         }
         return new ApplianceSettings(
                 broker,
                 mqttPort,
                 v.get("kafka.bootstrap"),
                 Path.of(v.get("data-dir")),
-                existing(v.get("job.config"), source, "job.config"),
-                existing(v.get("job.rules"), source, "job.rules"),
-                existing(v.get("gateway.config"), source, "gateway.config"),
-                existing(v.get("alerting.config"), source, "alerting.config"),
+                existing(v.get("job.config"), origin.get("job.config"), "job.config"),
+                existing(v.get("job.rules"), origin.get("job.rules"), "job.rules"),
+                existing(v.get("gateway.config"), origin.get("gateway.config"), "gateway.config"),
+                existing(
+                        v.get("alerting.config"), origin.get("alerting.config"), "alerting.config"),
                 influx,
                 v.get("influx.org"),
                 v.get("influx.bucket"),
@@ -122,10 +120,23 @@ public record ApplianceSettings(
         for (Iterator<Map.Entry<String, JsonNode>> it = n.fields(); it.hasNext(); ) {
             Map.Entry<String, JsonNode> e = it.next();
             String key = prefix + e.getKey();
-            if (e.getValue().isObject()
-                    && Set.of("mqtt", "kafka", "job", "gateway", "alerting", "influx")
-                            .contains(key)) {
+            boolean section = SECTIONS.contains(key);
+            if (section && e.getValue().isObject()) {
                 flatten(key + ".", e.getValue(), out, source);
+            } else if (section) {
+                throw new ConfigException(
+                        source
+                                + ": "
+                                + key
+                                + " is a section of settings, e.g. "
+                                + key
+                                + ": {"
+                                + DEFAULTS.keySet().stream()
+                                        .filter(k -> k.startsWith(key + "."))
+                                        .findFirst()
+                                        .orElseThrow()
+                                        .substring(key.length() + 1)
+                                + ": ...}");
             } else if (!DEFAULTS.containsKey(key)) {
                 throw new ConfigException(source + ": " + unknown(key));
             } else if (!e.getValue().isValueNode()) {

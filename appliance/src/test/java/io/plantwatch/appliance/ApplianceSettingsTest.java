@@ -67,6 +67,27 @@ class ApplianceSettingsTest {
                 .hasMessageContaining("does not exist; run from the repository's top folder");
         assertThatThrownBy(() -> ApplianceSettings.load(file(FILES), Map.of("colour", "red")))
                 .hasMessageContaining("--set colour: colour is not a setting");
+        // A flag's mistake is the flag's, not the file's.
+        assertThatThrownBy(
+                        () -> ApplianceSettings.load(file(FILES), Map.of("mqtt.broker", "h:1883")))
+                .hasMessageStartingWith("--set: mqtt.broker 'h:1883' is neither");
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file("mqtt: tcp://10.0.0.5:1883\n" + FILES), Map.of()))
+                .hasMessageContaining("mqtt is a section of settings, e.g. mqtt: {broker: ...}");
+        // YAML would keep the second section and forget the first without a word.
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file("mqtt: {port: 1884}\n" + FILES + "mqtt: {port: 0}\n"),
+                                        Map.of()))
+                .hasMessageContaining("Duplicate field 'mqtt'");
+        assertThatThrownBy(() -> ApplianceSettings.load(file("- mqtt\n- kafka\n"), Map.of()))
+                .hasMessageContaining("the top level must be a mapping of settings");
+        assertThatThrownBy(
+                        () -> ApplianceSettings.load(Path.of("nowhere/appliance.yaml"), Map.of()))
+                .hasMessage("nowhere/appliance.yaml does not exist");
     }
 
     @Test

@@ -116,6 +116,11 @@ class GatewayConfigTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(broken.toString())
                 .hasMessageContaining("not valid YAML");
+        Path twice = dir.resolve("twice.yaml");
+        Files.writeString(twice, "mqtt: {broker: tcp://a:1883}\nmqtt: {broker: tcp://b:1883}\n");
+        assertThatThrownBy(() -> GatewayConfig.load(twice, Map.of(), Map.of()))
+                .hasMessageContaining("not valid YAML (line 2)")
+                .hasMessageContaining("Duplicate field 'mqtt'");
         assertThatThrownBy(
                         () ->
                                 GatewayConfig.load(

@@ -1,12 +1,6 @@
 package io.plantwatch.model;
 
-import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
-import java.io.IOException;
-import java.nio.charset.StandardCharsets;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.Iterator;
@@ -120,25 +114,8 @@ public final class LayeredSettings {
     }
 
     private static Map<String, String> readYaml(Path file) {
-        JsonNode root;
-        try {
-            root =
-                    new ObjectMapper(new YAMLFactory())
-                            .readTree(Files.readString(file, StandardCharsets.UTF_8));
-        } catch (JacksonException e) {
-            throw new ConfigException(
-                    file + " is not valid YAML: " + e.getOriginalMessage().strip(), e);
-        } catch (IOException e) {
-            throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
-        }
         Map<String, String> flat = new LinkedHashMap<>();
-        if (root == null || root.isMissingNode() || root.isNull()) {
-            return flat;
-        }
-        if (!root.isObject()) {
-            throw new ConfigException(file + ": the top level must be a mapping of settings");
-        }
-        flatten("", root, flat, file);
+        flatten("", YamlFiles.readMapping(file), flat, file);
         return flat;
     }
 

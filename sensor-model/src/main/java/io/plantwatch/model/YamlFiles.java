@@ -1,0 +1,52 @@
+package io.plantwatch.model;
+
+import com.fasterxml.jackson.core.JacksonException;
+import com.fasterxml.jackson.core.StreamReadFeature;
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.JsonNodeFactory;
+import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import java.io.IOException;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+
+/**
+ * Reads a config file the one way every module does: a missing file, a syntax error (with its
+ * line), a key written twice (YAML keeps the last one, silently) and a top level that is not a
+ * mapping of settings are each one line naming the file.
+ */
+public final class YamlFiles {
+    private static final ObjectMapper YAML =
+            new ObjectMapper(
+                    YAMLFactory.builder()
+                            .enable(StreamReadFeature.STRICT_DUPLICATE_DETECTION)
+                            .build());
+
+    private YamlFiles() {}
+
+    /** The file's mapping; empty for an empty file. */
+    public static JsonNode readMapping(Path file) {
+        JsonNode root;
+        try {
+            root = YAML.readTree(Files.readString(file, StandardCharsets.UTF_8));
+        } catch (NoSuchFileException e) {
+            throw new ConfigException(file + " does not exist", e);
+        } catch (JacksonException e) {
+            String where =
+                    e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+            throw new ConfigException(
+                    file + " is not valid YAML" + where + ": " + e.getOriginalMessage().strip(), e);
+        } catch (IOException e) {
+            throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
+        }
+        if (root == null || root.isMissingNode() || root.isNull()) {
+            return JsonNodeFactory.instance.objectNode();
+        }
+        if (!root.isObject()) {
+            throw new ConfigException(file + ": the top level must be a mapping of settings");
+        }
+        return root;
+    }
+}
