@@ -80,7 +80,13 @@ final class Appliance implements AutoCloseable {
     private void startAll(PrintWriter err) throws Exception {
         Files.createDirectories(settings.dataDir());
         if (settings.embeddedMqtt()) {
-            mqtt = EmbeddedMqttBroker.builder().port(settings.mqttPort()).build().start();
+            requireFreePort(settings.mqttBind(), settings.mqttPort());
+            mqtt =
+                    EmbeddedMqttBroker.builder()
+                            .port(settings.mqttPort())
+                            .bindAddress(settings.mqttBind())
+                            .build()
+                            .start();
             mqttUri = mqtt.uri();
         } else {
             mqttUri = settings.mqttBroker();
@@ -213,6 +219,24 @@ final class Appliance implements AutoCloseable {
      */
     CompletableFuture<String> failure() {
         return failure;
+    }
+
+    /** The embedded broker's port is free, or a one-line error says what to do. */
+    private static void requireFreePort(String address, int port) {
+        if (port == 0) {
+            return;
+        }
+        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
+            probe.bind(new java.net.InetSocketAddress(address, port));
+        } catch (java.io.IOException e) {
+            throw new ConfigException(
+                    "mqtt.port "
+                            + port
+                            + " is taken ("
+                            + e.getMessage()
+                            + "): another broker runs here? Point mqtt.broker at it, stop it, or"
+                            + " set mqtt.port (0: any free port)");
+        }
     }
 
     /**

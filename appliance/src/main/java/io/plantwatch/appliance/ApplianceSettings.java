@@ -17,6 +17,7 @@ import java.util.Set;
  *
  * @param mqttBroker {@code embedded} or a broker URI such as tcp://broker:1883
  * @param mqttPort the embedded broker's port (0: any free one)
+ * @param mqttBind where the embedded broker listens: 127.0.0.1 or 0.0.0.0 (every interface)
  * @param kafkaBootstrap {@code embedded} or host:port[,...]
  * @param influxUrl InfluxDB 2's URL; null writes line-protocol files under the data folder
  * @param influxTokenEnv the environment variable holding InfluxDB's token
@@ -24,6 +25,7 @@ import java.util.Set;
 public record ApplianceSettings(
         String mqttBroker,
         int mqttPort,
+        String mqttBind,
         String kafkaBootstrap,
         Path dataDir,
         Path jobConfig,
@@ -44,6 +46,7 @@ public record ApplianceSettings(
     static {
         DEFAULTS.put("mqtt.broker", EMBEDDED);
         DEFAULTS.put("mqtt.port", "1883");
+        DEFAULTS.put("mqtt.bind", "127.0.0.1");
         DEFAULTS.put("kafka.bootstrap", EMBEDDED);
         DEFAULTS.put("data-dir", "data/plantwatch");
         DEFAULTS.put("job.config", "config/job.yaml");
@@ -94,6 +97,15 @@ public record ApplianceSettings(
                             + "' is neither 'embedded' nor a tcp:// or ssl:// URI");
         }
         int mqttPort = port(v.get("mqtt.port"), origin.get("mqtt.port"), "mqtt.port");
+        String mqttBind = v.get("mqtt.bind");
+        if (!mqttBind.equals("127.0.0.1") && !mqttBind.equals("0.0.0.0")) {
+            throw new ConfigException(
+                    origin.get("mqtt.bind")
+                            + ": mqtt.bind '"
+                            + mqttBind
+                            + "' is neither 127.0.0.1 (this machine only) nor 0.0.0.0 (every"
+                            + " interface)");
+        }
         String influx = v.get("influx.url").isBlank() ? null : v.get("influx.url");
         if (influx != null && !influx.startsWith("http://") && !influx.startsWith("https://")) {
             throw new ConfigException(
@@ -103,6 +115,7 @@ public record ApplianceSettings(
         return new ApplianceSettings(
                 broker,
                 mqttPort,
+                mqttBind,
                 v.get("kafka.bootstrap"),
                 Path.of(v.get("data-dir")),
                 existing(v.get("job.config"), origin.get("job.config"), "job.config"),

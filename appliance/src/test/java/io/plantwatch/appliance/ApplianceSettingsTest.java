@@ -91,6 +91,31 @@ class ApplianceSettingsTest {
     }
 
     @Test
+    void anEmbeddedBrokerPortThatIsTakenIsOneLineWithExit2() throws Exception {
+        try (java.net.ServerSocket taken =
+                new java.net.ServerSocket(0, 1, java.net.InetAddress.getByName("127.0.0.1"))) {
+            CliRun run =
+                    CliRun.plantwatch(
+                            "run",
+                            "--config",
+                            file("mqtt: {port: %d}\ndata-dir: %s\n"
+                                                    .formatted(
+                                                            taken.getLocalPort(),
+                                                            dir.resolve("data"))
+                                            + FILES)
+                                    .toString());
+            assertThat(run.code()).isEqualTo(2);
+            assertThat(run.err().strip())
+                    .startsWith("plantwatch run: mqtt.port " + taken.getLocalPort() + " is taken")
+                    .contains("set mqtt.port")
+                    .doesNotContain("\n");
+        }
+        assertThatThrownBy(
+                        () -> ApplianceSettings.load(file(FILES), Map.of("mqtt.bind", "10.0.0.5")))
+                .hasMessageContaining("mqtt.bind '10.0.0.5' is neither 127.0.0.1");
+    }
+
+    @Test
     void runWithABadFileExitsWithCode2AndOneLine() throws Exception {
         CliRun run =
                 CliRun.plantwatch(

@@ -1,5 +1,6 @@
 package io.plantwatch.gateway;
 
+import io.plantwatch.model.ConfigException;
 import java.io.IOException;
 import java.util.Locale;
 import org.slf4j.Logger;
@@ -31,13 +32,17 @@ public final class Gateway implements AutoCloseable {
                                 this::health);
             } catch (IOException e) {
                 bridge.close();
-                throw new IOException(
-                        "cannot serve metrics on "
-                                + config.httpBind()
-                                + ":"
+                // Most often another program (or another gateway) holds the port: a setting to
+                // change, said in one line, not a stack trace.
+                throw new ConfigException(
+                        "http.port "
                                 + config.httpPort()
-                                + ": "
-                                + e.getMessage(),
+                                + " on "
+                                + config.httpBind()
+                                + " cannot be served ("
+                                + e.getMessage()
+                                + "); stop what holds it, or set http.port (-1: no health and"
+                                + " metrics endpoint)",
                         e);
             }
         }

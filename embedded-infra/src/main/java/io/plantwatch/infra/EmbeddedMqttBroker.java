@@ -40,6 +40,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     private final int inflightWindow;
     private final Path root = TempDirs.create("embedded-hivemq-");
     private int port;
+    private final String bindAddress;
     private EmbeddedHiveMQ hivemq;
     private boolean closed;
 
@@ -47,6 +48,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         this.maxQueueSize = builder.maxQueueSize;
         this.inflightWindow = builder.inflightWindow;
         this.port = builder.port;
+        this.bindAddress = builder.bindAddress;
     }
 
     /** A builder with a free port and {@link #DEFAULT_MAX_QUEUE_SIZE}. */
@@ -138,7 +140,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         return "tcp://" + host() + ":" + port();
     }
 
-    /** Always {@code 127.0.0.1}: the broker listens on loopback only. */
+    /** {@code 127.0.0.1}, where this process reaches the broker whatever it listens on. */
     public String host() {
         return Loopback.HOST;
     }
@@ -199,7 +201,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
                     </anonymous-usage-statistics>
                 </hivemq>
                 """
-                        .formatted(port, Loopback.HOST, maxQueueSize);
+                        .formatted(port, bindAddress, maxQueueSize);
         try {
             Files.writeString(folder.resolve("config.xml"), xml, StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -228,8 +230,22 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         private long maxQueueSize = DEFAULT_MAX_QUEUE_SIZE;
         private int inflightWindow = DEFAULT_INFLIGHT_WINDOW;
         private int port;
+        private String bindAddress = Loopback.HOST;
 
         private Builder() {}
+
+        /**
+         * Where the broker listens: {@code 127.0.0.1} (the default; this machine only) or {@code
+         * 0.0.0.0} (every interface, for sensors on the plant's network).
+         */
+        public Builder bindAddress(String address) {
+            if (!address.equals(Loopback.HOST) && !address.equals("0.0.0.0")) {
+                throw new IllegalArgumentException(
+                        "Listen on 127.0.0.1 or 0.0.0.0, not " + address);
+            }
+            this.bindAddress = address;
+            return this;
+        }
 
         /**
          * HiveMQ's per-client queue limit ({@code max-queue-size}); messages beyond it are
@@ -255,7 +271,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
             return this;
         }
 
-        /** A fixed port on 127.0.0.1; default 0, a free port chosen at the first start. */
+        /** A fixed port; default 0, a free port chosen at the first start. */
         public Builder port(int port) {
             if (port < 0 || port > 65535) {
                 throw new IllegalArgumentException("Not a TCP port: " + port);

@@ -78,6 +78,35 @@ class EmbeddedMqttBrokerTest {
                 .isGreaterThanOrEqualTo(EmbeddedMqttBroker.DEFAULT_INFLIGHT_WINDOW);
     }
 
+    /**
+     * A plant's sensors reach the embedded broker over the network only when it is asked to listen
+     * on every interface; by default it takes this machine's publishers alone.
+     */
+    @Test
+    void listensOnThePlantsNetworkOnlyWhenAsked() throws Exception {
+        String address =
+                java.util.Collections.list(java.net.NetworkInterface.getNetworkInterfaces())
+                        .stream()
+                        .flatMap(i -> java.util.Collections.list(i.getInetAddresses()).stream())
+                        .filter(a -> a instanceof java.net.Inet4Address && !a.isLoopbackAddress())
+                        .map(java.net.InetAddress::getHostAddress)
+                        .findFirst()
+                        .orElseThrow(
+                                () ->
+                                        new AssertionError(
+                                                "this test needs a network interface besides"
+                                                        + " loopback"));
+        try (EmbeddedMqttBroker everywhere =
+                EmbeddedMqttBroker.builder().bindAddress("0.0.0.0").build().start()) {
+            MqttClients.connect(address, everywhere.port()).disconnect();
+        }
+        assertThatThrownBy(
+                () -> MqttClients.connect(address, mqtt.port()),
+                "the default broker listens on 127.0.0.1 only");
+        assertThatThrownBy(() -> EmbeddedMqttBroker.builder().bindAddress("10.0.0.5"))
+                .isInstanceOf(IllegalArgumentException.class);
+    }
+
     @Test
     void rejectsNonsenseSettings() {
         assertThatThrownBy(() -> EmbeddedMqttBroker.builder().maxQueueSize(0))
