@@ -54,11 +54,15 @@ public final class Plantwatch implements Callable<Integer> {
     }
 
     public static int mainWithExitCode(PrintWriter out, PrintWriter err, String... args) {
-        // Each module jar brings its own logback.xml; the appliance's is the one that counts.
+        // Each module jar brings its own logback.xml; the appliance's are the ones that count: a
+        // module run on its own logs to the console, the whole appliance to its data folder.
+        boolean module = args.length > 0 && MODULES.containsKey(args[0]);
         if (System.getProperty("logback.configurationFile") == null) {
-            System.setProperty("logback.configurationFile", "plantwatch-logback.xml");
+            System.setProperty(
+                    "logback.configurationFile",
+                    module ? "plantwatch-module-logback.xml" : "plantwatch-logback.xml");
         }
-        if (args.length > 0 && MODULES.containsKey(args[0])) {
+        if (module) {
             return MODULES.get(args[0]).run(out, err, Arrays.copyOfRange(args, 1, args.length));
         }
         CommandLine cli = new CommandLine(new Plantwatch());
