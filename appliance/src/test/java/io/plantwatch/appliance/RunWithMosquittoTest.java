@@ -161,13 +161,13 @@ class RunWithMosquittoTest {
             }
             plant.allowGroup(user, "plantwatch-anomaly-job", AclOperation.READ);
 
-            // A test's random password in its own files; a plant's comes from the environment.
+            // The login in a file of its own, as a mounted secret; the config files name it.
             String login = (String) plant.clientProperties(user).get("sasl.jaas.config");
-            String security =
-                    "{security.protocol: SASL_PLAINTEXT, sasl.mechanism: PLAIN,"
-                            + " sasl.jaas.config: '%s'}".formatted(login);
             Path loginFile = dir.resolve("kafka-login");
             Files.writeString(loginFile, login);
+            String security =
+                    "{security.protocol: SASL_PLAINTEXT, sasl.mechanism: PLAIN,"
+                            + " sasl.jaas.config-file: '%s'}".formatted(loginFile);
             Path gateway = dir.resolve("gateway.yaml");
             Files.writeString(gateway, "kafka: {producer: %s}\n".formatted(security));
             Path job = dir.resolve("job.yaml");

@@ -132,6 +132,37 @@ class GatewayConfigTest {
                 .hasMessageContaining("cannot be read");
     }
 
+    /**
+     * A secret written in the config file is refused, whether the gateway's own (the MQTT password)
+     * or a client library's (a JAAS login); a library's secret may name a file instead.
+     */
+    @Test
+    void secretsInTheConfigFileAreRefusedAndLibrarySecretsMayComeFromAFile() throws Exception {
+        Path yaml = dir.resolve("gateway.yaml");
+        Files.writeString(yaml, "mqtt: {username: gw, password: hunter2}\n");
+        assertThatThrownBy(() -> GatewayConfig.load(yaml, Map.of(), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.password must not be written in the file")
+                .hasMessageContaining("PLANTWATCH_GATEWAY_MQTT_PASSWORD")
+                .hasMessageNotContaining("hunter2");
+        Files.writeString(
+                yaml,
+                "kafka: {producer: {sasl.jaas.config: 'PlainLoginModule password=\"x\";'}}\n");
+        assertThatThrownBy(() -> GatewayConfig.load(yaml, Map.of(), Map.of()))
+                .hasMessageContaining(
+                        "kafka.producer.sasl.jaas.config must not be written in the file");
+
+        Path login = dir.resolve("kafka-login");
+        Files.writeString(login, "PlainLoginModule required password=\"kafka-secret\";\n");
+        Files.writeString(
+                yaml, "kafka: {producer: {sasl.jaas.config-file: '%s'}}\n".formatted(login));
+        GatewayConfig c = GatewayConfig.load(yaml, Map.of(), Map.of());
+        assertThat(c.producerOverrides().getProperty("sasl.jaas.config"))
+                .isEqualTo("PlainLoginModule required password=\"kafka-secret\";");
+        assertThat(c.producerOverrides()).doesNotContainKey("sasl.jaas.config-file");
+        assertThat(c.describe().toString()).doesNotContain("kafka-secret");
+    }
+
     @Test
     void secretsComeFromFilesAndNeverShow() throws Exception {
         Path secret = dir.resolve("mqtt-password");

@@ -57,7 +57,24 @@ public final class LayeredSettings {
                     }
                 });
         if (file != null) {
-            readYaml(file).forEach((k, v) -> s.put(defaults, passThrough, k, v, file.toString()));
+            readYaml(file)
+                    .forEach(
+                            (k, v) -> {
+                                if (isSecret(k) && v != null) {
+                                    // A config file is read by many and copied about; a secret
+                                    // comes from the environment or a file of its own.
+                                    throw new ConfigException(
+                                            file
+                                                    + ": "
+                                                    + k
+                                                    + " must not be written in the file; set "
+                                                    + envName(envPrefix, k)
+                                                    + " or "
+                                                    + k
+                                                    + "-file (a file holding it)");
+                                }
+                                s.put(defaults, passThrough, k, v, file.toString());
+                            });
         }
         Map<String, String> keyByEnvName = new TreeMap<>();
         defaults.keySet().forEach(k -> keyByEnvName.put(envName(envPrefix, k), k));
@@ -96,6 +113,26 @@ public final class LayeredSettings {
             String key,
             String value,
             String source) {
+        String secret = key.endsWith("-file") ? key.substring(0, key.length() - 5) : null;
+        if (secret != null
+                && !defaults.containsKey(key)
+                && isSecret(secret)
+                && passThrough.stream().anyMatch(key::startsWith)) {
+            // A client library's secret setting (a JAAS login, a key password) from a file, as
+            // mounted secrets come: the file's content, trailing line break removed.
+            try {
+                String content =
+                        value == null
+                                ? null
+                                : java.nio.file.Files.readString(java.nio.file.Path.of(value))
+                                        .strip();
+                put(defaults, passThrough, secret, content, source + " (" + key + ")");
+            } catch (java.io.IOException e) {
+                throw new ConfigException(
+                        key + " from " + source + " names a file that cannot be read: " + value);
+            }
+            return;
+        }
         if (!defaults.containsKey(key) && passThrough.stream().noneMatch(key::startsWith)) {
             throw new ConfigException(
                     "unknown setting '" + key + "' in " + source + "; known: " + defaults.keySet());
