@@ -1,6 +1,7 @@
 package io.plantwatch.alerting;
 
 import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.AlertState;
 import java.io.PrintStream;
 import java.time.Instant;
@@ -50,16 +51,31 @@ public final class ConsoleReceiver implements Receiver {
         return WebhookReceiver.Outcome.DELIVERED;
     }
 
+    /**
+     * The time is the plant's, the event time of the reading that opened or resolved the alert, so
+     * that lines read in the order things happened (missing data opens on the wall clock, as no
+     * reading decides it); the sensor is a column of its own, and the message does not say it
+     * again.
+     */
     static String line(Alert a) {
         boolean open = a.state() != AlertState.RESOLVED;
+        String sensor = a.sensorId().id();
+        String message = a.message();
+        if (message.startsWith(sensor + " ")) {
+            message = message.substring(sensor.length() + 1);
+        }
         return String.format(
                 Locale.ROOT,
                 "%s  %-8s %-8s %-14s %s  %s",
-                TIME.format(Instant.ofEpochMilli(open ? a.detectedAt() : a.eventTime())),
+                TIME.format(
+                        Instant.ofEpochMilli(
+                                open && a.kind() == AlertKind.MISSING_DATA
+                                        ? a.detectedAt()
+                                        : a.eventTime())),
                 open ? "OPEN" : "RESOLVED",
                 a.severity(),
                 a.kind(),
-                a.sensorId().id(),
-                a.message());
+                sensor,
+                message);
     }
 }

@@ -101,9 +101,16 @@ final class EvaluateCommand implements Callable<Integer> {
         List<Alert> alerts;
         try {
             alerts = Evaluation.run(s, sensor, unit, jobConfig, rules, work);
-        } finally {
+        } catch (Exception | Error e) {
+            // The log is what says why; the replay's Kafka is of no use to anyone.
             DemoCommand.deleteTree(work.resolve("kafka"));
+            err.println(
+                    "plantwatch evaluate: the replay failed; its log: "
+                            + work.resolve("plantwatch.log"));
+            throw e;
         }
+        // Nothing of a finished replay is kept: each run left a folder in the temp dir before.
+        DemoCommand.deleteTree(work);
         EvaluationReport r = new EvaluationReport(s, alerts);
         out.printf(
                 Locale.ROOT,

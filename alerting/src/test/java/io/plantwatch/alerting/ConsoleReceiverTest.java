@@ -1,0 +1,70 @@
+package io.plantwatch.alerting;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.SensorId;
+import io.plantwatch.model.Severity;
+import java.time.Instant;
+import java.time.ZoneId;
+import java.time.format.DateTimeFormatter;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+
+class ConsoleReceiverTest {
+    private static final DateTimeFormatter TIME =
+            DateTimeFormatter.ofPattern("HH:mm:ss").withZone(ZoneId.systemDefault());
+    private static final SensorId SENSOR =
+            SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp");
+
+    /**
+     * Opening and resolving lines both carry the plant's time, so a resolution detected late does
+     * not print before the opening it ends; the sensor is said once.
+     */
+    @Test
+    void bothLinesCarryTheEventTimeAndNameTheSensorOnce() {
+        long start = Instant.parse("2026-12-05T10:00:00Z").toEpochMilli();
+        Alert open =
+                Alert.open(
+                        SENSOR,
+                        "out-of-range",
+                        AlertKind.OUT_OF_RANGE,
+                        Severity.CRITICAL,
+                        start,
+                        start + 2_000,
+                        start + 60_000,
+                        List.of(150.0),
+                        SENSOR.id() + " is above its high limit 80");
+        Alert resolved =
+                open.resolve(start + 30_000, start + 61_000, SENSOR.id() + " back to normal");
+
+        String opened = ConsoleReceiver.line(open);
+        String ended = ConsoleReceiver.line(resolved);
+
+        assertThat(opened).startsWith(TIME.format(Instant.ofEpochMilli(start + 2_000)) + "  OPEN");
+        assertThat(ended)
+                .startsWith(TIME.format(Instant.ofEpochMilli(start + 30_000)) + "  RESOLVED");
+        assertThat(opened).containsOnlyOnce(SENSOR.id()).endsWith(" is above its high limit 80");
+        assertThat(ended).containsOnlyOnce(SENSOR.id()).endsWith(" back to normal");
+    }
+
+    /** Missing data opens on the wall clock: no reading decides it. */
+    @Test
+    void missingDataOpensAtItsDetection() {
+        long last = Instant.parse("2026-12-05T10:00:00Z").toEpochMilli();
+        Alert silent =
+                Alert.open(
+                        SENSOR,
+                        "missing-data",
+                        AlertKind.MISSING_DATA,
+                        Severity.WARNING,
+                        last,
+                        last + 300_000,
+                        List.of(55.0),
+                        SENSOR.id() + " sent nothing for 5m");
+
+        assertThat(ConsoleReceiver.line(silent))
+                .startsWith(TIME.format(Instant.ofEpochMilli(last + 300_000)) + "  OPEN");
+    }
+}
