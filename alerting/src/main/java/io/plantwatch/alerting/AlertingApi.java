@@ -67,7 +67,20 @@ public final class AlertingApi implements AutoCloseable {
         this.metrics = metrics;
         this.token = token.clone();
         this.clock = clock;
-        this.server = HttpServer.create(new InetSocketAddress(host, port), 0);
+        try {
+            this.server = HttpServer.create(new InetSocketAddress(host, port), 0);
+        } catch (java.net.BindException e) {
+            // Another program (or another alerting service) holds the port: a setting to change.
+            throw new io.plantwatch.model.ConfigException(
+                    "api.port "
+                            + port
+                            + " on "
+                            + host
+                            + " cannot be served ("
+                            + e.getMessage()
+                            + "); stop what holds it, or set api.port (-1: no API)",
+                    e);
+        }
         server.setExecutor(threads);
         server.createContext(
                 "/health", ex -> send(ex, 200, json.createObjectNode().put("status", "UP")));

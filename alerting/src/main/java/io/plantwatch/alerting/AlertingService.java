@@ -77,6 +77,18 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             err.println("alerting: " + e.getMessage());
             return 2;
         }
+        try {
+            serve(c);
+        } catch (ConfigException e) {
+            // A port taken, a Kafka that does not answer: one line, not a stack trace.
+            err.println("alerting: " + e.getMessage());
+            err.flush();
+            return 2;
+        }
+        return 0;
+    }
+
+    private void serve(AlertingConfig c) throws Exception {
         Runtime.getRuntime()
                 .addShutdownHook(
                         new Thread(
@@ -90,7 +102,6 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                 },
                                 "alerting-shutdown"));
         run(c);
-        return 0;
     }
 
     /** Consumes and notifies until {@link #close()}; the loop of the service. */
@@ -124,8 +135,19 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                         System::currentTimeMillis);
                 KafkaConsumer<byte[], byte[]> consumer = consumer(c)) {
             List<TopicPartition> partitions = new ArrayList<>();
-            for (PartitionInfo p :
-                    consumer.partitionsFor(c.alertsTopic(), Duration.ofSeconds(30))) {
+            List<PartitionInfo> found;
+            try {
+                found = consumer.partitionsFor(c.alertsTopic(), Duration.ofSeconds(30));
+            } catch (org.apache.kafka.common.errors.TimeoutException e) {
+                throw new ConfigException(
+                        "kafka.bootstrap "
+                                + c.kafkaBootstrap()
+                                + " did not tell within 30 s where topic "
+                                + c.alertsTopic()
+                                + " is; start Kafka there, create the topic, or correct"
+                                + " kafka.bootstrap");
+            }
+            for (PartitionInfo p : found) {
                 partitions.add(new TopicPartition(p.topic(), p.partition()));
             }
             consumer.assign(partitions);

@@ -100,6 +100,35 @@ class AlertingConfigTest {
 
     private static final String CONSOLE = "receivers:\n  - {name: mail, type: console}\n" + ROUTE;
 
+    /** An API port another program holds stops the service with one line and exit 2. */
+    @Test
+    void anApiPortThatIsTakenIsOneLineWithExit2() throws Exception {
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+            Path token = dir.resolve("token");
+            Files.writeString(token, "t0ken\n");
+            Path file = dir.resolve("alerting.yaml");
+            Files.writeString(
+                    file,
+                    ("receivers:\n  - {name: mail, type: console}\nroute: {receiver: mail}\n"
+                                    + "store: {dir: %s}\napi: {port: %d, token-file: %s}\n")
+                            .formatted(dir.resolve("store"), taken.getLocalPort(), token));
+            java.io.StringWriter err = new java.io.StringWriter();
+            int code =
+                    AlertingService.mainWithExitCode(
+                            new java.io.PrintWriter(new java.io.StringWriter(), true),
+                            new java.io.PrintWriter(err, true),
+                            "--config",
+                            file.toString(),
+                            "--kafka-bootstrap",
+                            "127.0.0.1:9");
+            assertThat(code).isEqualTo(2);
+            assertThat(err.toString().strip())
+                    .startsWith("alerting: api.port " + taken.getLocalPort())
+                    .contains("set api.port")
+                    .doesNotContain("\n");
+        }
+    }
+
     /**
      * A misspelt key or a wrong value stops the service with one line, instead of leaving a default
      * in place: a misspelt {@code latching} would have switched off latching silently.
