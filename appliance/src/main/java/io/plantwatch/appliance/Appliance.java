@@ -81,12 +81,13 @@ final class Appliance implements AutoCloseable {
         Files.createDirectories(settings.dataDir());
         if (settings.embeddedMqtt()) {
             requireFreePort(settings.mqttBind(), settings.mqttPort());
+            // Held before it starts, so that a failed start still has its folders removed.
             mqtt =
                     EmbeddedMqttBroker.builder()
                             .port(settings.mqttPort())
                             .bindAddress(settings.mqttBind())
-                            .build()
-                            .start();
+                            .build();
+            mqtt.start();
             mqttUri = mqtt.uri();
         } else {
             mqttUri = settings.mqttBroker();

@@ -306,9 +306,9 @@ final class DemoCommand implements Callable<Integer> {
                     Locale.ROOT,
                     "Readings: %s published by the simulator (+%s duplicates, %s malformed); %,d"
                             + " through the gateway to Kafka %s%n",
-                    sim.get("published"),
-                    sim.getOrDefault("duplicates", "0"),
-                    sim.getOrDefault("malformed", "0"),
+                    grouped(sim.get("published")),
+                    grouped(sim.getOrDefault("duplicates", "0")),
+                    grouped(sim.getOrDefault("malformed", "0")),
                     appliance.gateway().metrics().produced(),
                     Topics.SENSOR_READINGS);
         } else {
@@ -438,6 +438,15 @@ final class DemoCommand implements Callable<Integer> {
             for (Path x : walk.sorted(Comparator.reverseOrder()).toList()) {
                 Files.deleteIfExists(x);
             }
+        }
+    }
+
+    /** A count the simulator printed, with thousands separators as the summary's others. */
+    private static String grouped(String count) {
+        try {
+            return String.format(Locale.ROOT, "%,d", Long.parseLong(count));
+        } catch (NumberFormatException e) {
+            return count;
         }
     }
 
