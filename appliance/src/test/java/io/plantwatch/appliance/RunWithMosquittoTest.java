@@ -56,18 +56,7 @@ class RunWithMosquittoTest {
         // late readings' topic is renamed: the appliance creates the topics its configs name.
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, "watermark: {idleness: 1s}\nkafka: {late-topic: line-7-late}\n");
-        Path settings = dir.resolve("appliance.yaml");
-        Files.writeString(
-                settings,
-                """
-                mqtt: {broker: %s}
-                kafka: {bootstrap: embedded}
-                data-dir: %s
-                job: {config: %s, rules: ../config/rules.yaml}
-                gateway: {config: ../config/gateway.yaml}
-                alerting: {config: ../config/alerting-demo.yaml}
-                """
-                        .formatted(mosquitto.uri(), dir.resolve("data"), job));
+        Path settings = settings(job, Path.of("../config/alerting-demo.yaml"));
         StringWriter out = new StringWriter();
         Running running = Running.start(settings, out);
         try {
@@ -256,20 +245,12 @@ class RunWithMosquittoTest {
     void aRestartGoesOnFromTheLastCheckpointSoAnOpenAlertResolves() throws Exception {
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, "watermark: {idleness: 1s}\ncheckpoint: {interval: 1s}\n");
-        Path settings = dir.resolve("appliance.yaml");
-        Files.writeString(
-                settings,
-                """
-                mqtt: {broker: %s}
-                kafka: {bootstrap: embedded}
-                data-dir: %s
-                job: {config: %s, rules: ../config/rules.yaml}
-                gateway: {config: ../config/gateway.yaml}
-                alerting: {config: ../config/alerting-demo.yaml}
-                """
-                        .formatted(mosquitto.uri(), dir.resolve("data"), job));
-        // A sensor of its own: the gateway's MQTT session on the shared mosquitto outlives each
-        // test, and readings an earlier test's gateway had not acknowledged come again here.
+        // A gateway and a sensor of their own: the gateway's MQTT session on the shared mosquitto
+        // outlives each test, and readings an earlier test's gateway had not acknowledged would
+        // come again here, with their own timestamps, in the middle of this test's.
+        Path gateway = dir.resolve("gateway.yaml");
+        Files.writeString(gateway, "gateway: {id: gateway-restarted}\n");
+        Path settings = settings(job, Path.of("../config/alerting-demo.yaml"), gateway);
         String sensor = "dresden/press-shop/line-1/press-2/oil-temp";
         long start = System.currentTimeMillis() - 30_000;
         String openId;
@@ -331,18 +312,7 @@ class RunWithMosquittoTest {
                                     "port: -1",
                                     "port: %d\n  token-file: %s"
                                             .formatted(taken.getLocalPort(), token)));
-            Path settings = dir.resolve("appliance.yaml");
-            Files.writeString(
-                    settings,
-                    """
-                    mqtt: {broker: %s}
-                    kafka: {bootstrap: embedded}
-                    data-dir: %s
-                    job: {config: ../config/job.yaml, rules: ../config/rules.yaml}
-                    gateway: {config: ../config/gateway.yaml}
-                    alerting: {config: %s}
-                    """
-                            .formatted(mosquitto.uri(), dir.resolve("data"), alerting));
+            Path settings = settings(Path.of("../config/job.yaml"), alerting);
             CommandLine cli = new CommandLine(new Plantwatch());
             StringWriter err = new StringWriter();
             cli.setOut(new PrintWriter(new StringWriter(), true));
@@ -354,6 +324,36 @@ class RunWithMosquittoTest {
             assertThat(exit).as(err.toString()).isEqualTo(1);
             assertThat(err.toString()).contains("plantwatch run: alerting stopped");
         }
+    }
+
+    /**
+     * The appliance's settings: mosquitto as the plant's broker, the embedded Kafka, data under
+     * this test's folder, the shipped rules (and gateway settings).
+     */
+    private Path settings(Path jobConfig, Path alertingConfig) throws Exception {
+        return settings(jobConfig, alertingConfig, Path.of("../config/gateway.yaml"));
+    }
+
+    private Path settings(Path jobConfig, Path alertingConfig, Path gatewayConfig)
+            throws Exception {
+        Path settings = dir.resolve("appliance.yaml");
+        Files.writeString(
+                settings,
+                """
+                mqtt: {broker: %s}
+                kafka: {bootstrap: embedded}
+                data-dir: %s
+                job: {config: %s, rules: ../config/rules.yaml}
+                gateway: {config: %s}
+                alerting: {config: %s}
+                """
+                        .formatted(
+                                mosquitto.uri(),
+                                dir.resolve("data"),
+                                jobConfig,
+                                gatewayConfig,
+                                alertingConfig));
+        return settings;
     }
 
     private static String bootstrap(StringWriter out) {
