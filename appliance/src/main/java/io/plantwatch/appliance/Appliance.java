@@ -78,6 +78,12 @@ final class Appliance implements AutoCloseable {
     }
 
     private void startAll(PrintWriter err) throws Exception {
+        // Every module's file is read before anything starts, with stand-in addresses: a
+        // mistake in one is reported at once, not after the brokers' start-up.
+        moduleConfigs(
+                "127.0.0.1:9092",
+                settings.embeddedMqtt() ? "tcp://127.0.0.1:1883" : settings.mqttBroker(),
+                settings.influxUrl() == null ? "http://127.0.0.1:8086" : null);
         Files.createDirectories(settings.dataDir());
         if (settings.embeddedMqtt()) {
             requireFreePort(settings.mqttBind(), settings.mqttPort());
@@ -103,40 +109,18 @@ final class Appliance implements AutoCloseable {
         } else {
             bootstrap = settings.kafkaBootstrap();
         }
-        Map<String, String> jobFlags = new HashMap<>();
-        jobFlags.put("kafka.bootstrap", bootstrap);
-        jobFlags.put("rules.file", settings.rules().toString());
-        jobFlags.put(
-                "checkpoint.dir",
-                settings.dataDir().resolve("checkpoints").toAbsolutePath().toUri().toString());
         if (settings.influxUrl() == null) {
             files = new LineProtocolFiles(settings.dataDir().resolve("series"));
-            jobFlags.put("influx.url", files.url());
-            jobFlags.put("influx.token", "local-files");
             seriesTarget = "line-protocol files in " + files.dir();
         } else {
-            String token = System.getenv(settings.influxTokenEnv());
-            if (token == null || token.isBlank()) {
-                throw new ConfigException(
-                        "influx.url is set: put InfluxDB's token in "
-                                + settings.influxTokenEnv()
-                                + " (influx.token-env names another variable)");
-            }
-            jobFlags.put("influx.url", settings.influxUrl());
-            jobFlags.put("influx.org", settings.influxOrg());
-            jobFlags.put("influx.bucket", settings.influxBucket());
-            jobFlags.put("influx.token", token);
             seriesTarget =
                     "InfluxDB " + settings.influxUrl() + " bucket " + settings.influxBucket();
         }
-        JobSettings jobSettings = JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags);
-        Map<String, String> gatewayFlags = new HashMap<>();
-        gatewayFlags.put("mqtt.broker", mqttUri);
-        gatewayFlags.put("kafka.bootstrap", bootstrap);
-        GatewayConfig gatewayConfig =
-                GatewayConfig.load(settings.gatewayConfig(), System.getenv(), gatewayFlags);
-        AlertingConfig loaded =
-                AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv);
+        ModuleConfigs configs =
+                moduleConfigs(bootstrap, mqttUri, files == null ? null : files.url());
+        JobSettings jobSettings = configs.job();
+        GatewayConfig gatewayConfig = configs.gateway();
+        AlertingConfig loaded = configs.alerting();
         // Every topic the configs name, renamed ones included: the embedded broker creates none
         // on first use, as a plant's brokers should not.
         topics =
@@ -220,6 +204,46 @@ final class Appliance implements AutoCloseable {
      */
     CompletableFuture<String> failure() {
         return failure;
+    }
+
+    /** The modules' settings, each from its own file. */
+    private record ModuleConfigs(JobSettings job, GatewayConfig gateway, AlertingConfig alerting) {}
+
+    /**
+     * Each module's settings from its own file, with the addresses of this appliance's parts.
+     *
+     * @param seriesUrl the local line-protocol endpoint; null when the settings name an InfluxDB
+     */
+    private ModuleConfigs moduleConfigs(String bootstrap, String mqttUri, String seriesUrl) {
+        Map<String, String> jobFlags = new HashMap<>();
+        jobFlags.put("kafka.bootstrap", bootstrap);
+        jobFlags.put("rules.file", settings.rules().toString());
+        jobFlags.put(
+                "checkpoint.dir",
+                settings.dataDir().resolve("checkpoints").toAbsolutePath().toUri().toString());
+        if (seriesUrl != null) {
+            jobFlags.put("influx.url", seriesUrl);
+            jobFlags.put("influx.token", "local-files");
+        } else {
+            String token = System.getenv(settings.influxTokenEnv());
+            if (token == null || token.isBlank()) {
+                throw new ConfigException(
+                        "influx.url is set: put InfluxDB's token in "
+                                + settings.influxTokenEnv()
+                                + " (influx.token-env names another variable)");
+            }
+            jobFlags.put("influx.url", settings.influxUrl());
+            jobFlags.put("influx.org", settings.influxOrg());
+            jobFlags.put("influx.bucket", settings.influxBucket());
+            jobFlags.put("influx.token", token);
+        }
+        Map<String, String> gatewayFlags = new HashMap<>();
+        gatewayFlags.put("mqtt.broker", mqttUri);
+        gatewayFlags.put("kafka.bootstrap", bootstrap);
+        return new ModuleConfigs(
+                JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags),
+                GatewayConfig.load(settings.gatewayConfig(), System.getenv(), gatewayFlags),
+                AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv));
     }
 
     /** The embedded broker's port is free, or a one-line error says what to do. */

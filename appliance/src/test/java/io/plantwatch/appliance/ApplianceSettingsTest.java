@@ -115,6 +115,34 @@ class ApplianceSettingsTest {
                 .hasMessageContaining("mqtt.bind '10.0.0.5' is neither 127.0.0.1");
     }
 
+    /**
+     * A module's file is read before any broker starts: its mistake is reported at once, and
+     * nothing was started for it (no Kafka data written).
+     */
+    @Test
+    void aModulesMistakeStopsTheRunBeforeAnythingStarts() throws Exception {
+        Path alerting = dir.resolve("alerting.yaml");
+        Files.writeString(
+                alerting,
+                Files.readString(Path.of("../config/alerting-demo.yaml"))
+                        .replace("limit: 100", "limt: 100"));
+        CliRun run =
+                CliRun.plantwatch(
+                        "run",
+                        "--config",
+                        file("data-dir: %s\n".formatted(dir.resolve("data"))
+                                        + FILES.replace(
+                                                "../config/alerting-demo.yaml",
+                                                alerting.toString()))
+                                .toString());
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err().strip())
+                .startsWith("plantwatch run: ")
+                .contains("flood.limt is not a flood setting")
+                .doesNotContain("\n");
+        assertThat(dir.resolve("data").resolve("kafka")).doesNotExist();
+    }
+
     @Test
     void runWithABadFileExitsWithCode2AndOneLine() throws Exception {
         CliRun run =
