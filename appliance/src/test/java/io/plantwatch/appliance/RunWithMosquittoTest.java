@@ -198,24 +198,10 @@ class RunWithMosquittoTest {
             Running running = Running.start(settings, out);
             try {
                 publishExcursion();
-                List<Alert> alerts = new CopyOnWriteArrayList<>();
-                try (KafkaConsumer<byte[], byte[]> consumer =
-                        consumer(plant.clientProperties(EmbeddedKafka.ADMIN))) {
-                    consumer.subscribe(List.of(Topics.ALERTS));
-                    AvroAlertCodec codec = new AvroAlertCodec();
-                    await().atMost(Duration.ofSeconds(60))
-                            .until(
-                                    () -> {
-                                        consumer.poll(Duration.ofMillis(200))
-                                                .forEach(
-                                                        r ->
-                                                                alerts.add(
-                                                                        codec.decode(r.value())
-                                                                                .value()));
-                                        return alerts.stream()
-                                                .anyMatch(a -> a.kind() == AlertKind.OUT_OF_RANGE);
-                                    });
-                }
+                List<Alert> alerts =
+                        awaitAlerts(
+                                consumer(plant.clientProperties(EmbeddedKafka.ADMIN)),
+                                a -> a.kind() == AlertKind.OUT_OF_RANGE);
                 // Alerting read it too, with its own login: its journal holds the alert.
                 String id =
                         alerts.stream()
@@ -364,8 +350,14 @@ class RunWithMosquittoTest {
 
     /** The alerts on Kafka, once one of them matches. */
     private static List<Alert> awaitAlerts(String bootstrap, Predicate<Alert> wanted) {
+        return awaitAlerts(consumer(bootstrap), wanted);
+    }
+
+    /** The alerts {@code consumer} reads, once one of them matches; it is closed afterwards. */
+    private static List<Alert> awaitAlerts(
+            KafkaConsumer<byte[], byte[]> alertsConsumer, Predicate<Alert> wanted) {
         List<Alert> alerts = new CopyOnWriteArrayList<>();
-        try (KafkaConsumer<byte[], byte[]> consumer = consumer(bootstrap)) {
+        try (KafkaConsumer<byte[], byte[]> consumer = alertsConsumer) {
             consumer.subscribe(List.of(Topics.ALERTS));
             AvroAlertCodec codec = new AvroAlertCodec();
             try {
