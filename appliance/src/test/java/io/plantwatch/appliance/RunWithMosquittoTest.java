@@ -176,24 +176,7 @@ class RunWithMosquittoTest {
                                 sasl.jaas.config-file: %s
                             """
                                     .formatted(loginFile));
-            Path settings = dir.resolve("appliance.yaml");
-            Files.writeString(
-                    settings,
-                    """
-                    mqtt: {broker: %s}
-                    kafka: {bootstrap: '%s'}
-                    data-dir: %s
-                    job: {config: %s, rules: ../config/rules.yaml}
-                    gateway: {config: %s}
-                    alerting: {config: %s}
-                    """
-                            .formatted(
-                                    mosquitto.uri(),
-                                    plant.bootstrapServers(),
-                                    dir.resolve("data"),
-                                    job,
-                                    gateway,
-                                    alerting));
+            Path settings = settings(plant.bootstrapServers(), job, alerting, gateway);
             StringWriter out = new StringWriter();
             Running running = Running.start(settings, out);
             try {
@@ -322,12 +305,18 @@ class RunWithMosquittoTest {
 
     private Path settings(Path jobConfig, Path alertingConfig, Path gatewayConfig)
             throws Exception {
+        return settings("embedded", jobConfig, alertingConfig, gatewayConfig);
+    }
+
+    /** The same against {@code kafka}: {@code embedded} or a plant's bootstrap servers. */
+    private Path settings(String kafka, Path jobConfig, Path alertingConfig, Path gatewayConfig)
+            throws Exception {
         Path settings = dir.resolve("appliance.yaml");
         Files.writeString(
                 settings,
                 """
                 mqtt: {broker: %s}
-                kafka: {bootstrap: embedded}
+                kafka: {bootstrap: '%s'}
                 data-dir: %s
                 job: {config: %s, rules: ../config/rules.yaml}
                 gateway: {config: %s}
@@ -335,6 +324,7 @@ class RunWithMosquittoTest {
                 """
                         .formatted(
                                 mosquitto.uri(),
+                                kafka,
                                 dir.resolve("data"),
                                 jobConfig,
                                 gatewayConfig,
