@@ -341,13 +341,7 @@ final class DemoCommand implements Callable<Integer> {
                                         "  %-13s %-52s %s%n",
                                         f.label().kind().cliName(),
                                         f.label().sensor(),
-                                        f.found()
-                                                ? String.format(
-                                                        Locale.ROOT,
-                                                        "found in %.1f s as %s",
-                                                        f.latencyMillis() / 1000.0,
-                                                        f.alert().kind())
-                                                : "MISSED"));
+                                        f.describe()));
         long late = watcher.lateBySensor.values().stream().mapToLong(v -> v.get()).sum();
         long dups = watcher.duplicatesBySensor.values().stream().mapToLong(v -> v.get()).sum();
         out.printf(

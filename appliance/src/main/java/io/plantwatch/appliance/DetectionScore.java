@@ -43,10 +43,54 @@ final class DetectionScore {
                 EnumSet.of(AlertKind.DRIFT, AlertKind.OUT_OF_RANGE, AlertKind.RATE_OF_CHANGE));
     }
 
-    /** One injection and the first alert that found it, or null. */
-    record Finding(Label label, Alert alert, long latencyMillis) {
+    /**
+     * The alert kind named after each kind of injection: an out-of-range excursion found first as a
+     * spike should still say whether its own rule fired.
+     */
+    static final Map<AnomalyKind, AlertKind> OWN_KIND = new EnumMap<>(AnomalyKind.class);
+
+    static {
+        OWN_KIND.put(AnomalyKind.SPIKE, AlertKind.SPIKE);
+        OWN_KIND.put(AnomalyKind.OUT_OF_RANGE, AlertKind.OUT_OF_RANGE);
+        OWN_KIND.put(AnomalyKind.FLATLINE, AlertKind.FLATLINE);
+        OWN_KIND.put(AnomalyKind.DROPOUT, AlertKind.MISSING_DATA);
+        OWN_KIND.put(AnomalyKind.DRIFT, AlertKind.DRIFT);
+    }
+
+    /**
+     * One injection, the first alert that found it (null if none), and the first alert of the
+     * injection's own kind (null if that rule did not fire; the same as {@code alert} when it was
+     * first).
+     */
+    record Finding(Label label, Alert alert, long latencyMillis, Alert own) {
         boolean found() {
             return alert != null;
+        }
+
+        /** How the demo's summary says it: which alert found it first, and whether its own did. */
+        String describe() {
+            if (alert == null) {
+                return "MISSED";
+            }
+            String first =
+                    String.format(
+                            Locale.ROOT,
+                            "found in %.1f s as %s",
+                            latencyMillis / 1000.0,
+                            alert.kind());
+            AlertKind ownKind = OWN_KIND.get(label.kind());
+            if (own == null) {
+                return first + ", no " + ownKind + " alert";
+            }
+            if (own == alert) {
+                return first;
+            }
+            return first
+                    + String.format(
+                            Locale.ROOT,
+                            ", as %s in %.1f s",
+                            ownKind,
+                            (own.detectedAt() - label.startMillis()) / 1000.0);
         }
     }
 
@@ -78,17 +122,26 @@ final class DetectionScore {
                 continue;
             }
             Alert first = null;
+            Alert own = null;
             for (Alert a : firstOpen.values()) {
                 if (a.sensorId().id().equals(l.sensor())
                         && finds.contains(a.kind())
-                        && belongs(a, l)
-                        && (first == null || a.detectedAt() < first.detectedAt())) {
-                    first = a;
+                        && belongs(a, l)) {
+                    if (first == null || a.detectedAt() < first.detectedAt()) {
+                        first = a;
+                    }
+                    if (a.kind() == OWN_KIND.get(l.kind())
+                            && (own == null || a.detectedAt() < own.detectedAt())) {
+                        own = a;
+                    }
                 }
             }
             findings.add(
                     new Finding(
-                            l, first, first == null ? -1 : first.detectedAt() - l.startMillis()));
+                            l,
+                            first,
+                            first == null ? -1 : first.detectedAt() - l.startMillis(),
+                            own));
         }
         for (Alert a : firstOpen.values()) {
             boolean explained =

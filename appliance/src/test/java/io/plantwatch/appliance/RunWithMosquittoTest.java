@@ -343,27 +343,38 @@ class RunWithMosquittoTest {
         return awaitAlerts(consumer(bootstrap), wanted);
     }
 
-    /** The alerts {@code consumer} reads, once one of them matches; it is closed afterwards. */
+    /**
+     * The alerts {@code consumer} reads, once one of them matches; it is closed afterwards. When
+     * none does, the failure also counts the readings on Kafka per sensor, to tell a gateway that
+     * held readings back from a job that did not alert on them.
+     */
     private static List<Alert> awaitAlerts(
             KafkaConsumer<byte[], byte[]> alertsConsumer, Predicate<Alert> wanted) {
         List<Alert> alerts = new CopyOnWriteArrayList<>();
+        Map<String, Integer> readings = new java.util.concurrent.ConcurrentHashMap<>();
         try (KafkaConsumer<byte[], byte[]> consumer = alertsConsumer) {
-            consumer.subscribe(List.of(Topics.ALERTS));
+            consumer.subscribe(List.of(Topics.ALERTS, Topics.SENSOR_READINGS));
             AvroAlertCodec codec = new AvroAlertCodec();
             try {
                 await().atMost(Duration.ofSeconds(90))
                         .until(
                                 () -> {
-                                    consumer.poll(Duration.ofMillis(200))
-                                            .forEach(
-                                                    r ->
-                                                            alerts.add(
-                                                                    codec.decode(r.value())
-                                                                            .value()));
+                                    for (ConsumerRecord<byte[], byte[]> r :
+                                            consumer.poll(Duration.ofMillis(200))) {
+                                        if (r.topic().equals(Topics.ALERTS)) {
+                                            alerts.add(codec.decode(r.value()).value());
+                                        } else {
+                                            readings.merge(
+                                                    new String(r.key(), StandardCharsets.UTF_8),
+                                                    1,
+                                                    Integer::sum);
+                                        }
+                                    }
                                     return alerts.stream().anyMatch(wanted);
                                 });
             } catch (org.awaitility.core.ConditionTimeoutException e) {
-                throw new AssertionError("not among the alerts: " + alerts, e);
+                throw new AssertionError(
+                        "not among the alerts: " + alerts + "; readings on Kafka: " + readings, e);
             }
         }
         return alerts.stream().filter(wanted).toList();

@@ -62,6 +62,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private static final long MAX_RETRY_BACKOFF_MILLIS = 5_000;
     static final Duration KAFKA_STALL = Duration.ofSeconds(10);
 
+    /** How often a Kafka that does not acknowledge is reported while it lasts. */
+    static final Duration HEALTH_LOG_EVERY = Duration.ofSeconds(30);
+
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
     private final ReadingRouter router;
@@ -142,6 +145,12 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private volatile long lastKafkaSuccessNanos = System.nanoTime();
     private volatile String lastKafkaError;
 
+    // Only the retry thread's reportKafkaHealth uses these.
+    private boolean unhealthy;
+    private long unhealthySinceNanos;
+    private long lastHealthLogNanos;
+    private int mostWaiting;
+
     /** Thrown when the broker refuses the login: retrying would not help. */
     public static final class LoginRefusedException extends RuntimeException {
         private static final long serialVersionUID = 1L;
@@ -172,6 +181,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
         if (!config.producerRestartAfter().isZero()) {
             retries.scheduleWithFixedDelay(this::checkStall, 1, 1, TimeUnit.SECONDS);
         }
+        retries.scheduleWithFixedDelay(this::reportKafkaHealth, 1, 1, TimeUnit.SECONDS);
         MqttClientBuilder builder =
                 MqttClient.builder()
                         .identifier(config.clientId())
@@ -697,6 +707,44 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     private static long backoffMillis(int attempt) {
         return Math.min(MAX_RETRY_BACKOFF_MILLIS, 50L << Math.min(attempt, 10));
+    }
+
+    /**
+     * Every second, on the retry thread: says when Kafka stops acknowledging, every 30 s while it
+     * does, and when it takes records again. Kafka's client warns at each reconnect attempt
+     * instead, about every 2 s with nothing on what waits; the gateway's logging silences it.
+     */
+    private void reportKafkaHealth() {
+        if (stopping) {
+            return;
+        }
+        long now = System.nanoTime();
+        if (!kafkaHealthy()) {
+            boolean first = !unhealthy;
+            if (first) {
+                unhealthy = true;
+                // Unhealthy is noticed KAFKA_STALL after the last acknowledgement at the latest.
+                unhealthySinceNanos = Math.max(lastKafkaSuccessNanos, now - KAFKA_STALL.toNanos());
+                mostWaiting = 0;
+            }
+            mostWaiting = Math.max(mostWaiting, inFlight());
+            if (first || now - lastHealthLogNanos >= HEALTH_LOG_EVERY.toNanos()) {
+                lastHealthLogNanos = now;
+                LOG.warn(
+                        "Kafka {}: {}; their MQTT acknowledgements are held, so the broker keeps"
+                                + " them and nothing is lost",
+                        config.kafkaBootstrap(),
+                        lastKafkaError());
+            }
+        } else if (unhealthy) {
+            // At the warning's level, so the all-clear reaches wherever the warning did.
+            LOG.warn(
+                    "Kafka {} acknowledging again, after {} s without; at most {} records waited",
+                    config.kafkaBootstrap(),
+                    TimeUnit.NANOSECONDS.toSeconds(now - unhealthySinceNanos),
+                    mostWaiting);
+            unhealthy = false;
+        }
     }
 
     /** Connected to MQTT, and Kafka took a record since its last error. */

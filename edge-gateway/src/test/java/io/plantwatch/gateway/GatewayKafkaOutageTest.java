@@ -10,6 +10,9 @@ import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.plantwatch.infra.KafkaExtension;
 import io.plantwatch.infra.MqttBrokerExtension;
 import io.plantwatch.model.SensorReading;
@@ -20,11 +23,13 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
+import org.slf4j.LoggerFactory;
 
 /**
  * Kafka stopped for 30 s in the middle of a stream: the broker holds the rest, nothing is lost;
  * with the shipped settings the producer waits it out, and with a shorter {@code
- * kafka.producer-restart-after} it is replaced during the outage, and still nothing is lost.
+ * kafka.producer-restart-after} it is replaced during the outage, and still nothing is lost. The
+ * gateway says when Kafka stops acknowledging and when it is back, in its own words.
  */
 class GatewayKafkaOutageTest {
     @RegisterExtension static final KafkaExtension kafka = new KafkaExtension();
@@ -37,6 +42,10 @@ class GatewayKafkaOutageTest {
         Map<String, String> s = settings(name, mqtt.uri(), kafka.bootstrapServers());
         s.put("kafka.producer-restart-after", restartAfterSeconds + "s");
         kafka.kafka().createTopics(3, name + "-readings", name + "-dlq");
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        Logger bridgeLog = (Logger) LoggerFactory.getLogger(MqttKafkaBridge.class);
+        bridgeLog.addAppender(log);
         try (Gateway gateway = Gateway.start(config(s))) {
             // 45 s of readings at 500/s in real time: Kafka goes away after 5 s and for 30 s.
             CompletableFuture<Long> sim =
@@ -53,6 +62,8 @@ class GatewayKafkaOutageTest {
                                             == 503);
             assertThat(gateway.metrics().inFlight.get())
                     .isLessThanOrEqualTo(gateway.config().maxInFlight());
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> said(log, "no acknowledgement for", "nothing is lost"));
             // The outage itself lasts 30 s by design; this waits out a fault, it syncs nothing.
             Thread.sleep(Math.max(0, 30_000 - (System.nanoTime() - stoppedAt) / 1_000_000));
             kafka.kafka().start();
@@ -80,6 +91,22 @@ class GatewayKafkaOutageTest {
                             () ->
                                     GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
                                             == 200);
+            await().atMost(Duration.ofSeconds(5)).until(() -> said(log, "acknowledging again"));
+        } finally {
+            bridgeLog.detachAppender(log);
         }
+    }
+
+    /** Whether the gateway warned with a line holding every one of {@code parts}. */
+    private static boolean said(ListAppender<ILoggingEvent> log, String... parts) {
+        List<ILoggingEvent> events;
+        // AppenderBase appends under the appender's lock; the list is a plain ArrayList.
+        synchronized (log) {
+            events = List.copyOf(log.list);
+        }
+        return events.stream()
+                .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                .map(ILoggingEvent::getFormattedMessage)
+                .anyMatch(m -> java.util.Arrays.stream(parts).allMatch(m::contains));
     }
 }
