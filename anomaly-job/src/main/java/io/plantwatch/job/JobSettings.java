@@ -54,6 +54,8 @@ public final class JobSettings {
         DEFAULTS.put("influx.batch-size", "5000");
         DEFAULTS.put("influx.gzip", "false");
         DEFAULTS.put("influx.max-retry-delay", "30s");
+        DEFAULTS.put("influx.spool-dir", null);
+        DEFAULTS.put("influx.spool-max-mb", "1024");
     }
 
     private final LayeredSettings settings;
@@ -278,6 +280,8 @@ public final class JobSettings {
                 token,
                 settings.intValue("influx.batch-size", 1, 100_000),
                 settings.booleanValue("influx.gzip"),
-                settings.duration("influx.max-retry-delay"));
+                settings.duration("influx.max-retry-delay"),
+                settings.get("influx.spool-dir"),
+                settings.intValue("influx.spool-max-mb", 1, 1_000_000) * 1024L * 1024L);
     }
 }

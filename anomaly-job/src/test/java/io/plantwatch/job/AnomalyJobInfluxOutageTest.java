@@ -7,6 +7,7 @@ import io.plantwatch.infra.EmbeddedQuestDb;
 import io.plantwatch.job.series.LineProtocol;
 import io.plantwatch.job.series.QuestDbTables;
 import io.plantwatch.model.SensorReading;
+import io.plantwatch.sim.fleet.AnomalyKind;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -16,24 +17,40 @@ import org.apache.flink.api.common.JobStatus;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /**
  * The job as {@code flink run} wires it, with {@code influx.url} set: the storage server stops for
- * 30 s in the middle of the stream and comes back. The job does not fail, and afterwards every
- * reading is stored, once.
+ * 30 s in the middle of the stream and comes back. The job does not fail, goes on detecting while
+ * the server is away, and afterwards every reading is stored, once.
  */
 class AnomalyJobInfluxOutageTest {
+    @TempDir Path spool;
+
     @Test
     void aThirtySecondOutageOfTheServerLosesNoPointAndDoesNotFailTheJob() throws Exception {
         long start =
                 (System.currentTimeMillis() - Duration.ofMinutes(17).toMillis()) / 60_000 * 60_000;
-        List<SensorReading> data = JobKafka.simulate(start, List.of(), new ArrayList<>());
+        // A spike in the half sent while the server is away.
+        List<SensorReading> data =
+                JobKafka.simulate(
+                        start,
+                        List.of(
+                                JobKafka.spec(
+                                        600,
+                                        JobKafka.PRESS1_OIL,
+                                        AnomalyKind.SPIKE,
+                                        10,
+                                        15.0,
+                                        null)),
+                        new ArrayList<>());
         try (JobKafka kafka = new JobKafka();
                 EmbeddedQuestDb db = new EmbeddedQuestDb().start()) {
             QuestDbTables.create(db);
             Map<String, String> flags = kafka.settingsMap("influx-", "at-least-once");
             flags.put("influx.url", db.url());
             flags.put("influx.max-retry-delay", "2s");
+            flags.put("influx.spool-dir", spool.toString());
             JobSettings settings = JobSettings.load(null, Map.of(), flags);
             kafka.createTopics(settings);
             StreamExecutionEnvironment env =
@@ -48,11 +65,13 @@ class AnomalyJobInfluxOutageTest {
                 kafka.produce(settings.readingsTopic(), data.subList(0, half));
                 await().atMost(Duration.ofSeconds(60)).until(() -> readings(db) > 0);
 
+                kafka.pollAlertEvents(settings.alertsTopic());
                 db.stop();
                 long outageStart = System.nanoTime();
                 kafka.produce(settings.readingsTopic(), data.subList(half, data.size()));
                 // The outage is the scenario, not a synchronisation: 30 s of server downtime,
-                // checked every second that the job keeps running meanwhile.
+                // checked every second that the job keeps running meanwhile, and detecting.
+                List<String> alertsMeanwhile = new ArrayList<>();
                 await().pollDelay(Duration.ofSeconds(30))
                         .atMost(Duration.ofSeconds(40))
                         .pollInterval(Duration.ofSeconds(1))
@@ -60,9 +79,13 @@ class AnomalyJobInfluxOutageTest {
                                 () -> {
                                     assertThat(job.getJobStatus().get())
                                             .isEqualTo(JobStatus.RUNNING);
+                                    alertsMeanwhile.addAll(
+                                            kafka.pollAlertEvents(settings.alertsTopic()));
                                     return System.nanoTime() - outageStart
                                             >= Duration.ofSeconds(30).toNanos();
                                 });
+                // Storage used to hold the detectors back with it: no alert until it was back.
+                assertThat(alertsMeanwhile).anyMatch(e -> e.endsWith(" OPEN"));
                 db.start();
 
                 kafka.finishStream(settings, data, start);

@@ -221,6 +221,10 @@ final class Appliance implements AutoCloseable {
         jobFlags.put(
                 "checkpoint.dir",
                 settings.dataDir().resolve("checkpoints").toAbsolutePath().toUri().toString());
+        // Series wait here while InfluxDB is away, beside the checkpoints that count on them.
+        jobFlags.put(
+                "influx.spool-dir",
+                settings.dataDir().resolve("influx-spool").toAbsolutePath().toString());
         if (seriesUrl != null) {
             jobFlags.put("influx.url", seriesUrl);
             jobFlags.put("influx.token", "local-files");

@@ -6,8 +6,11 @@ import com.influxdb.client.InfluxDBClientOptions;
 import com.influxdb.client.WriteApiBlocking;
 import com.influxdb.client.domain.WritePrecision;
 import com.influxdb.exceptions.InfluxException;
+import java.io.IOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.concurrent.BlockingDeque;
+import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ThreadLocalRandom;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.metrics.Counter;
@@ -16,16 +19,22 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Buffers points and writes them in batches with influxdb-client-java's blocking API and its own
- * retries. The client's asynchronous WriteApi is not used: across a server restart it dropped and
- * failed whole batches without telling the caller (its DROP_OLDEST buffer among them).
+ * Buffers points and writes them in batches with influxdb-client-java's blocking API, on a thread
+ * of its own. The client's asynchronous WriteApi is not used: across a server restart it dropped
+ * and failed whole batches without telling the caller (its DROP_OLDEST buffer among them).
  *
  * <ul>
- *   <li>Nothing is dropped on a slow or absent server: a batch is retried, with exponential backoff
- *       and jitter up to {@code maxRetryDelay}, until the server takes it. Meanwhile the writer
- *       takes no new points, so backpressure reaches the Kafka source, and {@link #flush} (which
- *       Flink calls before each checkpoint) does not return: no checkpoint completes over points
- *       that are not stored.
+ *   <li>Storage never holds detection back. The sink shares its task chain, and through
+ *       backpressure its Kafka source, with the detectors: a writer that waited for an absent
+ *       InfluxDB stopped alarming within seconds and made every sensor look silent. So batches go
+ *       to a sender thread, and while the server does not take them, or takes them slower than they
+ *       come, they wait in a spool on disk ({@link InfluxSpool}, {@code influx.spool-dir}). Only a
+ *       full spool ({@code influx.spool-max-mb}) holds the job back, and says so.
+ *   <li>Nothing is dropped: the sender retries a batch, with exponential backoff and jitter up to
+ *       {@code maxRetryDelay}, until the server takes it. {@link #flush} (which Flink calls before
+ *       each checkpoint) returns once every point before it is stored or in the spool, synced to
+ *       disk: no checkpoint completes over points that are in neither. A point written twice (a
+ *       spooled copy of a batch the server took meanwhile, a replay) overwrites itself.
  *   <li>A point the server rejects (400: bad line protocol, a type clash with an existing column)
  *       is found by halving the batch, logged and counted in {@code influxPointsRejected}; the rest
  *       of its batch is written.
@@ -38,16 +47,50 @@ public final class InfluxWriter implements SinkWriter<String> {
     private static final long FIRST_RETRY_MILLIS = 100;
     private static final long REMINDER_NANOS = 30_000_000_000L;
 
+    /** Batches waiting in memory for the sender before they go to the spool instead. */
+    static final int QUEUED_BATCHES = 4;
+
     private final InfluxSettings settings;
     private final InfluxDBClient client;
     private final WriteApiBlocking writes;
-    private final List<String> buffer;
+    private final InfluxSpool spool;
     private final Counter written;
     private final Counter rejected;
     private final Counter errors;
+    private final Counter spooled;
+
+    /** The batch being filled, on the task thread. */
+    private List<String> buffer;
+
+    /** Batches for the sender, oldest first; the sender takes one out while it writes it. */
+    private final BlockingDeque<List<String>> queue = new LinkedBlockingDeque<>();
+
+    /** The in-memory batch the sender is writing; null when none. */
+    private volatile List<String> sending;
+
+    /** Set when {@link #sending} went to the spool: the sender stops retrying it there. */
+    private volatile boolean sendingSpooled;
+
+    /** Whether the last attempt to write failed; the sender's view of the server. */
+    private volatile boolean failing;
+
+    private volatile boolean closing;
+    private final Thread sender;
+    private final Object progress = new Object();
     private int lastLoggedStatus = -1;
+    private long lastFullSpoolLog;
 
     public InfluxWriter(InfluxSettings settings, MetricGroup metrics) {
+        this(settings, metrics, 0, 1);
+    }
+
+    /**
+     * @param subtask this writer's subtask, whose spool folder it keeps
+     * @param parallelism how many there are: the first also takes over the spools of subtasks a
+     *     restore at a lower parallelism left behind
+     */
+    public InfluxWriter(
+            InfluxSettings settings, MetricGroup metrics, int subtask, int parallelism) {
         this.settings = settings;
         InfluxDBClientOptions.Builder options =
                 InfluxDBClientOptions.builder()
@@ -62,45 +105,204 @@ public final class InfluxWriter implements SinkWriter<String> {
             client.enableGzip();
         }
         this.writes = client.getWriteApiBlocking();
+        this.spool = new InfluxSpool(settings.spool(), subtask, parallelism);
         this.buffer = new ArrayList<>(settings.batchSize());
         this.written = metrics.counter("influxPointsWritten");
         this.rejected = metrics.counter("influxPointsRejected");
         this.errors = metrics.counter("influxWriteErrors");
-        metrics.gauge("influxPointsBuffered", buffer::size);
+        this.spooled = metrics.counter("influxPointsSpooled");
+        metrics.gauge("influxPointsBuffered", this::pointsInMemory);
+        metrics.gauge("influxPointsInSpool", spool::points);
+        metrics.gauge("influxSpoolBytes", spool::bytes);
+        if (spool.points() > 0) {
+            LOG.info(
+                    "{} points wait in the InfluxDB spool {} from before; writing them first",
+                    spool.points(),
+                    spool.dir());
+        }
+        this.sender = new Thread(this::sendLoop, "influx-writer-" + subtask);
+        sender.setDaemon(true);
+        sender.start();
+    }
+
+    private int pointsInMemory() {
+        int n = buffer.size();
+        for (List<String> b : queue) {
+            n += b.size();
+        }
+        List<String> s = sending;
+        return s == null ? n : n + s.size();
     }
 
     @Override
-    public void write(String point, Context context) throws InterruptedException {
+    public void write(String point, Context context) throws IOException, InterruptedException {
         buffer.add(point);
         if (buffer.size() >= settings.batchSize()) {
-            writeBuffer();
+            handOver();
         }
     }
 
-    @Override
-    public void flush(boolean endOfInput) throws InterruptedException {
-        writeBuffer();
-    }
-
-    private void writeBuffer() throws InterruptedException {
+    /** The filled batch to the sender, or to the spool when the sender is behind or failing. */
+    private void handOver() throws IOException, InterruptedException {
         if (buffer.isEmpty()) {
             return;
         }
-        write(buffer);
-        buffer.clear();
+        List<String> batch = buffer;
+        buffer = new ArrayList<>(settings.batchSize());
+        if (!failing && queue.size() < QUEUED_BATCHES && !spool.hasWaiting()) {
+            queue.add(batch);
+            signal();
+            return;
+        }
+        // Behind the spool, a batch waits its turn there: oldest first keeps the catch-up in order.
+        List<List<String>> out = new ArrayList<>();
+        queue.drainTo(out);
+        out.add(batch);
+        toSpool(out, false);
     }
 
-    /** Writes the batch, retrying until the server has stored every point it accepts. */
-    private void write(List<String> batch) throws InterruptedException {
+    private void toSpool(List<List<String>> batches, boolean sync)
+            throws IOException, InterruptedException {
+        int points = 0;
+        for (List<String> b : batches) {
+            points += b.size();
+        }
+        if (points == 0) {
+            if (sync) {
+                spool.sync();
+            }
+            return;
+        }
+        while (spool.bytes() >= settings.spoolMaxBytes() && !closing) {
+            long now = System.nanoTime();
+            if (now - lastFullSpoolLog > REMINDER_NANOS || lastFullSpoolLog == 0) {
+                lastFullSpoolLog = now;
+                LOG.error(
+                        "The InfluxDB spool {} is full ({} MB, influx.spool-max-mb): the job waits"
+                                + " for InfluxDB at {} now, and detection with it",
+                        spool.dir(),
+                        spool.bytes() >> 20,
+                        settings.url());
+            }
+            synchronized (progress) {
+                progress.wait(100);
+            }
+        }
+        spool.append(batches, sync);
+        spooled.inc(points);
+        signal();
+    }
+
+    @Override
+    public void flush(boolean endOfInput) throws IOException, InterruptedException {
+        handOver();
+        if (endOfInput) {
+            // A bounded input ends: everything to the server before the job finishes.
+            awaitIdle(Long.MAX_VALUE);
+            return;
+        }
+        // Before a checkpoint: stored, or synced in the spool. A healthy server gets a moment.
+        if (!awaitIdle(System.nanoTime() + 2_000_000_000L)) {
+            List<List<String>> out = new ArrayList<>();
+            // With the sender's lock: a batch it takes from the queue is then the one it sends.
+            synchronized (progress) {
+                List<String> inFlight = sending;
+                if (inFlight != null && !sendingSpooled) {
+                    // It is retried from the spool from now on; should the attempt under way
+                    // succeed after all, the server gets it twice.
+                    out.add(new ArrayList<>(inFlight));
+                    sendingSpooled = true;
+                }
+                queue.drainTo(out);
+            }
+            toSpool(out, true);
+        } else {
+            spool.sync();
+        }
+    }
+
+    /** Waits until nothing waits in memory or the spool; false at the deadline or on failure. */
+    private boolean awaitIdle(long deadline) throws InterruptedException {
+        synchronized (progress) {
+            while (!queue.isEmpty() || sending != null || spool.hasWaiting()) {
+                if (deadline != Long.MAX_VALUE && (failing || System.nanoTime() >= deadline)) {
+                    return false;
+                }
+                progress.wait(50);
+            }
+        }
+        return true;
+    }
+
+    private void signal() {
+        synchronized (progress) {
+            progress.notifyAll();
+        }
+    }
+
+    /** The sender: the spool's oldest points first, then the queue, each until stored. */
+    private void sendLoop() {
+        try {
+            while (!closing) {
+                InfluxSpool.Segment segment = spool.oldest();
+                if (segment != null) {
+                    List<String> lines = segment.read();
+                    for (int i = 0; i < lines.size() && !closing; i += settings.batchSize()) {
+                        write(
+                                lines.subList(i, Math.min(lines.size(), i + settings.batchSize())),
+                                false);
+                    }
+                    if (!closing) {
+                        segment.delete();
+                        signal();
+                    }
+                    continue;
+                }
+                List<String> batch;
+                synchronized (progress) {
+                    batch = queue.poll();
+                    sending = batch;
+                    sendingSpooled = false;
+                    if (batch == null) {
+                        progress.wait(50);
+                        continue;
+                    }
+                }
+                write(batch, true);
+                if (closing) {
+                    // Perhaps not written: close() spools what is still sending.
+                    return;
+                }
+                synchronized (progress) {
+                    sending = null;
+                    progress.notifyAll();
+                }
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (IOException | RuntimeException e) {
+            LOG.error("The InfluxDB writer stopped: {}", e.toString());
+        }
+    }
+
+    /**
+     * Writes the batch, retrying until the server has stored every point it accepts; for the {@link
+     * #sending} batch ({@code inMemory}), until it went to the spool instead.
+     */
+    private void write(List<String> batch, boolean inMemory) throws InterruptedException {
         long delay = FIRST_RETRY_MILLIS;
         long failingSince = 0;
         long lastReminder = 0;
-        while (true) {
+        while (!closing && !(inMemory && sendingSpooled)) {
             try {
                 writes.writeRecords(WritePrecision.NS, batch);
                 written.inc(batch.size());
+                failing = false;
                 if (lastLoggedStatus != -1) {
-                    LOG.info("InfluxDB at {} takes writes again", settings.url());
+                    LOG.info(
+                            "InfluxDB at {} takes writes again; {} points wait in the spool",
+                            settings.url(),
+                            spool.points());
                     lastLoggedStatus = -1;
                 }
                 return;
@@ -110,12 +312,15 @@ public final class InfluxWriter implements SinkWriter<String> {
                     return;
                 }
                 errors.inc();
+                failing = true;
                 logOnce(e.status(), e.getMessage());
             } catch (RuntimeException e) {
                 // Not an HTTP answer at all: a reset connection, a timeout.
                 errors.inc();
+                failing = true;
                 logOnce(0, e.toString());
             }
+            signal();
             long now = System.nanoTime();
             if (failingSince == 0) {
                 failingSince = now;
@@ -123,10 +328,13 @@ public final class InfluxWriter implements SinkWriter<String> {
             } else if (now - lastReminder > REMINDER_NANOS) {
                 lastReminder = now;
                 LOG.warn(
-                        "Still cannot write to InfluxDB at {} after {} s; {} points wait",
+                        "Still cannot write to InfluxDB at {} after {} s; {} points wait, {} of"
+                                + " them in the spool {}",
                         settings.url(),
                         (now - failingSince) / 1_000_000_000L,
-                        batch.size() + buffer.size());
+                        pointsInMemory() + spool.points(),
+                        spool.points(),
+                        spool.dir());
             }
             long max = settings.maxRetryDelay().toMillis();
             Thread.sleep(ThreadLocalRandom.current().nextLong(delay / 2, delay + 1));
@@ -146,8 +354,8 @@ public final class InfluxWriter implements SinkWriter<String> {
             return;
         }
         int half = batch.size() / 2;
-        write(batch.subList(0, half));
-        write(batch.subList(half, batch.size()));
+        write(batch.subList(0, half), false);
+        write(batch.subList(half, batch.size()), false);
     }
 
     private void logOnce(int status, String message) {
@@ -171,9 +379,11 @@ public final class InfluxWriter implements SinkWriter<String> {
                     default -> "it answered " + status + ": " + firstLine(message);
                 };
         LOG.error(
-                "Cannot write to InfluxDB at {}: {}. Retrying; nothing is dropped.",
+                "Cannot write to InfluxDB at {}: {}. Retrying; nothing is dropped, points wait in"
+                        + " the spool {} and detection goes on.",
                 settings.url(),
-                why);
+                why,
+                spool.dir());
     }
 
     private static String firstLine(String s) {
@@ -184,8 +394,27 @@ public final class InfluxWriter implements SinkWriter<String> {
         return nl < 0 ? s : s.substring(0, nl);
     }
 
+    /**
+     * Stops the sender. What is still in memory goes to the spool, for the next run to write: a
+     * cancelled job replays from its checkpoint anyway, so at worst a point is written twice.
+     */
     @Override
-    public void close() {
+    public void close() throws IOException, InterruptedException {
+        closing = true;
+        sender.interrupt();
+        sender.join(10_000);
+        List<List<String>> out = new ArrayList<>();
+        List<String> inFlight = sending;
+        if (inFlight != null && !sendingSpooled) {
+            out.add(inFlight);
+        }
+        queue.drainTo(out);
+        out.add(buffer);
+        buffer = new ArrayList<>();
+        out.removeIf(List::isEmpty);
+        if (!out.isEmpty()) {
+            spool.append(out, true);
+        }
         client.close();
     }
 }

@@ -13,6 +13,8 @@ import java.io.IOException;
 import java.io.InputStream;
 import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
@@ -24,17 +26,20 @@ import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 import org.slf4j.LoggerFactory;
 
 /**
  * The writer against a real HTTP server on loopback that answers as InfluxDB does when the token is
- * wrong or a point is malformed: one clear error line, nothing dropped, the bad point isolated.
+ * wrong or a point is malformed: one clear error line, nothing dropped, the bad point isolated; and
+ * when it is away: the job is not held back, points wait in the spool and arrive once it is back.
  */
 class InfluxWriterTest {
     private HttpServer server;
     private final List<String> stored = new CopyOnWriteArrayList<>();
     private final ListAppender<ILoggingEvent> log = new ListAppender<>();
     private volatile Function<String, Integer> answer = body -> 204;
+    @TempDir Path spool;
 
     @BeforeEach
     void start() throws IOException {
@@ -82,8 +87,84 @@ class InfluxWriterTest {
                         "wrong-token",
                         batch,
                         gzip,
-                        Duration.ofMillis(200)),
+                        Duration.ofMillis(200),
+                        spool.toString(),
+                        InfluxSettings.DEFAULT_SPOOL_MAX_BYTES),
                 new UnregisteredMetricsGroup());
+    }
+
+    /** The points waiting in the spool, by the counts in its segments' names. */
+    private long spooled() throws IOException {
+        try (var files = Files.walk(spool)) {
+            return files.map(f -> f.getFileName().toString())
+                    .filter(n -> n.endsWith(".lp"))
+                    .mapToLong(n -> Long.parseLong(n.substring(20, n.length() - 3)))
+                    .sum();
+        }
+    }
+
+    /**
+     * Writes {@code n} points and flushes as before a checkpoint; true if that returned in 10 s.
+     */
+    private static boolean writeAndFlush(InfluxWriter w, String prefix, int n) throws Exception {
+        CompletableFuture<Void> flushed =
+                CompletableFuture.runAsync(
+                        () -> {
+                            try {
+                                for (int i = 0; i < n; i++) {
+                                    w.write("m,sensor=" + prefix + i + " value=" + i + " 1", null);
+                                }
+                                w.flush(false);
+                            } catch (Exception e) {
+                                throw new IllegalStateException(e);
+                            }
+                        });
+        try {
+            flushed.get(10, java.util.concurrent.TimeUnit.SECONDS);
+            return true;
+        } catch (java.util.concurrent.TimeoutException e) {
+            return false;
+        }
+    }
+
+    @Test
+    void anAbsentServerHoldsNothingBackPointsWaitInTheSpoolAndArriveOnceItIsBack()
+            throws Exception {
+        answer = body -> 503;
+        InfluxWriter w = writer(10, false);
+        // Before, the writer waited for the server here, and with it the detectors in its chain.
+        assertThat(writeAndFlush(w, "s", 95)).isTrue();
+        assertThat(spooled()).isEqualTo(95);
+        assertThat(stored).isEmpty();
+        assertThat(writeAndFlush(w, "t", 20)).isTrue();
+        assertThat(spooled()).isEqualTo(115);
+
+        answer = body -> 204;
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        assertThat(stored).hasSize(115).doesNotHaveDuplicates();
+        w.close();
+        assertThat(log.list)
+                .anySatisfy(
+                        e ->
+                                assertThat(e.getFormattedMessage())
+                                        .contains("detection goes on", spool.toString()));
+    }
+
+    @Test
+    void pointsLeftInTheSpoolAreWrittenByTheNextRun() throws Exception {
+        answer = body -> 503;
+        InfluxWriter w = writer(10, false);
+        assertThat(writeAndFlush(w, "s", 30)).isTrue();
+        // Not yet a batch, not flushed: spooled at close too.
+        w.write("m,sensor=last value=1 1", null);
+        w.close();
+        assertThat(spooled()).isEqualTo(31);
+
+        answer = body -> 204;
+        InfluxWriter next = writer(10, false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        next.close();
+        assertThat(stored).hasSize(31).doesNotHaveDuplicates().contains("m,sensor=last value=1 1");
     }
 
     @Test
@@ -98,12 +179,13 @@ class InfluxWriterTest {
                                 w.write("m,sensor=a value=1 1", null);
                                 w.write("m,sensor=b value=2 2", null);
                                 w.flush(false);
-                            } catch (InterruptedException e) {
+                            } catch (InterruptedException | IOException e) {
                                 throw new IllegalStateException(e);
                             }
                         });
         await().atMost(Duration.ofSeconds(30)).until(flushed::isDone);
         flushed.get();
+        await().atMost(Duration.ofSeconds(30)).until(() -> stored.size() == 2);
         w.close();
 
         assertThat(stored).containsExactly("m,sensor=a value=1 1", "m,sensor=b value=2 2");

@@ -1,0 +1,184 @@
+package io.plantwatch.job.series;
+
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.nio.channels.FileChannel;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.List;
+import java.util.concurrent.ConcurrentLinkedDeque;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import java.util.stream.Stream;
+
+/**
+ * Points waiting on disk for InfluxDB, for {@link InfluxWriter}: a folder per subtask of segment
+ * files, each one or more batches of line protocol, oldest first by a sequence number in its name
+ * (which also carries its point count, so a restart needs no read to know what waits). A segment is
+ * written under a temporary name and renamed, so a crash leaves whole segments only; it is deleted
+ * once the server took every point in it.
+ */
+final class InfluxSpool {
+    private static final Pattern SEGMENT = Pattern.compile("(\\d{19})-(\\d+)\\.lp");
+
+    /** One file of waiting points. */
+    final class Segment {
+        final Path file;
+        final long points;
+        final long bytes;
+
+        private Segment(Path file, long points, long bytes) {
+            this.file = file;
+            this.points = points;
+            this.bytes = bytes;
+        }
+
+        List<String> read() throws IOException {
+            try {
+                return Files.readAllLines(file, StandardCharsets.UTF_8);
+            } catch (NoSuchFileException gone) {
+                // Another writer to the same server and bucket took it.
+                return List.of();
+            }
+        }
+
+        /** The server took every point: gone from disk and from the counts. */
+        void delete() throws IOException {
+            Files.deleteIfExists(file);
+            if (segments.remove(this)) {
+                pointsWaiting.addAndGet(-points);
+                bytesWaiting.addAndGet(-bytes);
+            }
+        }
+    }
+
+    private final Path dir;
+    private final ConcurrentLinkedDeque<Segment> segments = new ConcurrentLinkedDeque<>();
+    private final List<Path> unsynced = new ArrayList<>();
+    private final AtomicLong pointsWaiting = new AtomicLong();
+    private final AtomicLong bytesWaiting = new AtomicLong();
+    private long nextSeq;
+
+    /**
+     * @param root the spool folder of the job's writers
+     * @param subtask whose folder this is
+     * @param parallelism how many subtasks write now; the first adopts the folders of subtasks
+     *     beyond that, left by a run at a higher parallelism
+     */
+    InfluxSpool(Path root, int subtask, int parallelism) {
+        this.dir = root.resolve("subtask-" + subtask);
+        try {
+            Files.createDirectories(dir);
+            List<Path> folders = new ArrayList<>(List.of(dir));
+            if (subtask == 0) {
+                try (Stream<Path> others = Files.list(root)) {
+                    others.filter(
+                                    p -> {
+                                        String name = p.getFileName().toString();
+                                        return name.matches("subtask-\\d+")
+                                                && Integer.parseInt(name.substring(8))
+                                                        >= parallelism;
+                                    })
+                            .forEach(folders::add);
+                }
+            }
+            for (Path folder : folders) {
+                List<Path> files;
+                try (Stream<Path> list = Files.list(folder)) {
+                    files = list.sorted(Comparator.comparing(Path::getFileName)).toList();
+                }
+                for (Path f : files) {
+                    Matcher m = SEGMENT.matcher(f.getFileName().toString());
+                    if (m.matches()) {
+                        add(new Segment(f, Long.parseLong(m.group(2)), Files.size(f)));
+                        if (folder.equals(dir)) {
+                            nextSeq = Math.max(nextSeq, Long.parseLong(m.group(1)) + 1);
+                        }
+                    } else if (f.getFileName().toString().endsWith(".tmp")) {
+                        // Cut short by a crash before its rename: never counted as stored.
+                        Files.deleteIfExists(f);
+                    }
+                }
+            }
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot use the InfluxDB spool folder " + dir, e);
+        }
+    }
+
+    private void add(Segment s) {
+        segments.add(s);
+        pointsWaiting.addAndGet(s.points);
+        bytesWaiting.addAndGet(s.bytes);
+    }
+
+    Path dir() {
+        return dir;
+    }
+
+    boolean hasWaiting() {
+        return !segments.isEmpty();
+    }
+
+    long points() {
+        return pointsWaiting.get();
+    }
+
+    long bytes() {
+        return bytesWaiting.get();
+    }
+
+    /** The oldest segment, or null. */
+    Segment oldest() {
+        return segments.peekFirst();
+    }
+
+    /**
+     * Writes {@code batches} as one new segment, newest; with {@code sync} on disk before this
+     * returns, along with every segment appended since the last sync. Called by one thread.
+     */
+    void append(List<List<String>> batches, boolean sync) throws IOException {
+        StringBuilder text = new StringBuilder();
+        long points = 0;
+        for (List<String> batch : batches) {
+            for (String line : batch) {
+                text.append(line).append('\n');
+                points++;
+            }
+        }
+        String name = String.format("%019d-%d.lp", nextSeq++, points);
+        Path tmp = dir.resolve(name + ".tmp");
+        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        Files.write(tmp, bytes);
+        Path file = Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        unsynced.add(file);
+        add(new Segment(file, points, bytes.length));
+        if (sync) {
+            sync();
+        }
+    }
+
+    /** Every segment appended so far on disk, and their names in the folder. */
+    void sync() throws IOException {
+        if (unsynced.isEmpty()) {
+            return;
+        }
+        for (Path f : unsynced) {
+            try (FileChannel c = FileChannel.open(f, StandardOpenOption.WRITE)) {
+                c.force(true);
+            } catch (NoSuchFileException written) {
+                // Already sent and deleted.
+            }
+        }
+        unsynced.clear();
+        try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
+            d.force(true);
+        }
+    }
+}
