@@ -182,6 +182,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
             retries.scheduleWithFixedDelay(this::checkStall, 1, 1, TimeUnit.SECONDS);
         }
         retries.scheduleWithFixedDelay(this::reportKafkaHealth, 1, 1, TimeUnit.SECONDS);
+        daemon("gateway-kafka-probe").newThread(this::probeKafka).start();
         MqttClientBuilder builder =
                 MqttClient.builder()
                         .identifier(config.clientId())
@@ -710,6 +711,30 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     /**
+     * Until Kafka first answers, asks it for the readings topic's partitions, so that a Kafka away
+     * or a topic missing at start shows in {@code /health} and the log before any reading waits:
+     * with nothing to send, the producer would not notice.
+     */
+    private void probeKafka() {
+        while (!stopping) {
+            try {
+                producer.partitionsFor(config.readingsTopic());
+                lastKafkaSuccessNanos = System.nanoTime();
+                return;
+            } catch (KafkaException | IllegalStateException e) {
+                // A timeout after max.block.ms: Kafka away, or the topic missing.
+                lastKafkaError = e.toString();
+                lastKafkaErrorNanos = System.nanoTime();
+            }
+            try {
+                Thread.sleep(1_000);
+            } catch (InterruptedException e) {
+                return;
+            }
+        }
+    }
+
+    /**
      * Every second, on the retry thread: says when Kafka stops acknowledging, every 30 s while it
      * does, and when it takes records again. Kafka's client warns at each reconnect attempt
      * instead, about every 2 s with nothing on what waits; the gateway's logging silences it.
@@ -731,8 +756,8 @@ public final class MqttKafkaBridge implements AutoCloseable {
             if (first || now - lastHealthLogNanos >= HEALTH_LOG_EVERY.toNanos()) {
                 lastHealthLogNanos = now;
                 LOG.warn(
-                        "Kafka {}: {}; their MQTT acknowledgements are held, so the broker keeps"
-                                + " them and nothing is lost",
+                        "Kafka {}: {}; readings wait in the MQTT broker, unacknowledged, so nothing"
+                                + " is lost",
                         config.kafkaBootstrap(),
                         lastKafkaError());
             }

@@ -146,4 +146,19 @@ final class GatewayHarness {
                         e -> e.getValue().stream().mapToLong(SensorReading::seq).distinct().count())
                 .sum();
     }
+
+    /** Whether {@code log} holds a warning with every one of {@code parts}. */
+    static boolean warned(
+            ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log,
+            String... parts) {
+        List<ch.qos.logback.classic.spi.ILoggingEvent> events;
+        // AppenderBase appends under the appender's lock; the list is a plain ArrayList.
+        synchronized (log) {
+            events = List.copyOf(log.list);
+        }
+        return events.stream()
+                .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
+                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                .anyMatch(m -> java.util.Arrays.stream(parts).allMatch(m::contains));
+    }
 }

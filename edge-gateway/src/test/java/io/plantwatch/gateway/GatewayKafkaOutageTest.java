@@ -63,7 +63,10 @@ class GatewayKafkaOutageTest {
             assertThat(gateway.metrics().inFlight.get())
                     .isLessThanOrEqualTo(gateway.config().maxInFlight());
             await().atMost(Duration.ofSeconds(5))
-                    .until(() -> said(log, "no acknowledgement for", "nothing is lost"));
+                    .until(
+                            () ->
+                                    GatewayHarness.warned(
+                                            log, "no acknowledgement for", "nothing is lost"));
             // The outage itself lasts 30 s by design; this waits out a fault, it syncs nothing.
             Thread.sleep(Math.max(0, 30_000 - (System.nanoTime() - stoppedAt) / 1_000_000));
             kafka.kafka().start();
@@ -91,22 +94,10 @@ class GatewayKafkaOutageTest {
                             () ->
                                     GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
                                             == 200);
-            await().atMost(Duration.ofSeconds(5)).until(() -> said(log, "acknowledging again"));
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> GatewayHarness.warned(log, "acknowledging again"));
         } finally {
             bridgeLog.detachAppender(log);
         }
-    }
-
-    /** Whether the gateway warned with a line holding every one of {@code parts}. */
-    private static boolean said(ListAppender<ILoggingEvent> log, String... parts) {
-        List<ILoggingEvent> events;
-        // AppenderBase appends under the appender's lock; the list is a plain ArrayList.
-        synchronized (log) {
-            events = List.copyOf(log.list);
-        }
-        return events.stream()
-                .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
-                .map(ILoggingEvent::getFormattedMessage)
-                .anyMatch(m -> java.util.Arrays.stream(parts).allMatch(m::contains));
     }
 }
