@@ -40,6 +40,32 @@ class AnomalyJobOnFlinkClusterTest {
         kafka.close();
     }
 
+    /**
+     * {@code java -jar} has no Flink: one line on how to run the job, not a NoClassDefFoundError.
+     */
+    @Test
+    void theJarStartedWithoutFlinkSaysHowToRunIt() throws Exception {
+        Path jar = Path.of(System.getProperty("plantwatch.job.jar", "target/anomaly-job.jar"));
+        Process p =
+                new ProcessBuilder(
+                                Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                                "-jar",
+                                jar.toString(),
+                                "--kafka-bootstrap",
+                                "127.0.0.1:9092")
+                        .redirectErrorStream(true)
+                        .start();
+        String output =
+                new String(
+                        p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as(output).isEqualTo(2);
+        assertThat(output.strip())
+                .contains("flink run anomaly-job.jar", "plantwatch job")
+                .doesNotContain("Exception")
+                .hasLineCount(1);
+    }
+
     @Test
     void theShadedJarRestoresFromItsLastCheckpointAfterTheTaskManagerIsKilled() throws Exception {
         Path jar = Path.of(System.getProperty("plantwatch.job.jar", "target/anomaly-job.jar"));
