@@ -91,6 +91,9 @@ final class DemoCommand implements Callable<Integer> {
     /** Most time the summary waits for the last alerts after the simulator stopped. */
     static final Duration SETTLE = Duration.ofSeconds(8);
 
+    /** Longer than the shipped checkpoint interval (10 s) and one checkpoint's duration. */
+    static final Duration CHECKPOINT_WAIT = Duration.ofSeconds(20);
+
     private final CountDownLatch wake = new CountDownLatch(1);
     private final CountDownLatch stopNow = new CountDownLatch(1);
     private final CountDownLatch finished = new CountDownLatch(1);
@@ -136,7 +139,7 @@ final class DemoCommand implements Callable<Integer> {
         Files.createDirectories(data);
         Files.writeString(data.resolve(OWN_FOLDER), "plantwatch demo data; deleted at each run\n");
         System.setProperty("plantwatch.log.file", data.resolve("plantwatch.log").toString());
-        for (String fresh : List.of("kafka", "alerting", "checkpoints", "series")) {
+        for (String fresh : List.of("kafka", "alerting", "checkpoints", "series", "influx-spool")) {
             deleteTree(data.resolve(fresh));
         }
         Path labels = data.resolve("labels.jsonl");
@@ -242,6 +245,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             if (!interrupted.get()) {
                 settle(watcher);
+                awaitCheckpoint(settings.dataDir().resolve("checkpoints"));
             }
             if (simExit.get() > 0) {
                 err.println("plantwatch demo: the simulator failed: " + simErr.toString().strip());
@@ -254,6 +258,21 @@ final class DemoCommand implements Callable<Integer> {
                             watcher.alerts.stream().map(TopicWatcher.Seen::alert).toList());
             summary(out, appliance, watcher, score, simOut.toString());
             return 0;
+        }
+    }
+
+    /**
+     * Waits for the job's next checkpoint, at most {@link #CHECKPOINT_WAIT}: the series writer
+     * flushes its batch before each, so the summary's series then hold every reading detected on.
+     */
+    private void awaitCheckpoint(Path checkpoints) throws Exception {
+        java.util.Optional<Path> before = LocalJob.latestCheckpoint(checkpoints);
+        long deadline = System.nanoTime() + CHECKPOINT_WAIT.toNanos();
+        while (System.nanoTime() < deadline
+                && LocalJob.latestCheckpoint(checkpoints).equals(before)) {
+            if (stopNow.await(200, TimeUnit.MILLISECONDS)) {
+                return;
+            }
         }
     }
 

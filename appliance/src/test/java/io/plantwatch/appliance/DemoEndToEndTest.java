@@ -76,6 +76,12 @@ class DemoEndToEndTest {
         assertThat(Files.list(dir.resolve("data").resolve("series")))
                 .as("series written as line protocol")
                 .isNotEmpty();
+        // Every reading detected on is in the series, the last ones too: the summary waits for
+        // the checkpoint before which the writer flushes its batch.
+        long published = number(lines, "Readings: ([0-9,]+) published");
+        long late = number(lines, "Set aside by design, not alerted: ([0-9,]+) late");
+        assertThat(readingPoints(dir.resolve("data").resolve("series")))
+                .isEqualTo(published - late);
         assertThat(journal).hasContent("the plant's alerts");
     }
 
@@ -121,5 +127,28 @@ class DemoEndToEndTest {
             m.put(p[0], Long.parseLong(p[1]));
         }
         return m;
+    }
+
+    /** The number the first line matching {@code pattern} has in its group. */
+    private static long number(List<String> lines, String pattern) {
+        java.util.regex.Pattern p = java.util.regex.Pattern.compile(pattern);
+        return lines.stream()
+                .map(p::matcher)
+                .filter(java.util.regex.Matcher::find)
+                .findFirst()
+                .map(m -> Long.parseLong(m.group(1).replace(",", "")))
+                .orElseThrow(() -> new AssertionError("no line with " + pattern));
+    }
+
+    private static long readingPoints(Path series) throws Exception {
+        long n = 0;
+        try (var files = Files.list(series)) {
+            for (Path f : files.toList()) {
+                try (var in = Files.lines(f)) {
+                    n += in.filter(l -> l.startsWith("sensor_reading,")).count();
+                }
+            }
+        }
+        return n;
     }
 }
