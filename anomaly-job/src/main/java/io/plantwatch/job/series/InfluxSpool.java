@@ -181,4 +181,21 @@ final class InfluxSpool {
             d.force(true);
         }
     }
+
+    /**
+     * Removes this subtask's folder when nothing waits in it, and with {@code root} the spool
+     * folder too when no other subtask's is left (a default one under the temporary folder).
+     */
+    void removeIfEmpty(boolean root) {
+        try {
+            if (segments.isEmpty()) {
+                Files.deleteIfExists(dir);
+                if (root) {
+                    Files.deleteIfExists(dir.getParent());
+                }
+            }
+        } catch (IOException notEmpty) {
+            // Another subtask's folder, or a file that came meanwhile: it stays.
+        }
+    }
 }

@@ -12,6 +12,7 @@ import java.util.List;
 import java.util.concurrent.BlockingDeque;
 import java.util.concurrent.LinkedBlockingDeque;
 import java.util.concurrent.ThreadLocalRandom;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.connector.sink2.SinkWriter;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.metrics.MetricGroup;
@@ -48,7 +49,13 @@ public final class InfluxWriter implements SinkWriter<String> {
     private static final long REMINDER_NANOS = 30_000_000_000L;
 
     /** Batches waiting in memory for the sender before they go to the spool instead. */
-    static final int QUEUED_BATCHES = 4;
+    static final int QUEUED_BATCHES = 8;
+
+    /**
+     * How long a full queue may hold the job back before a batch goes to the spool: a healthy
+     * server writes a batch in tens of milliseconds, and the disk costs more than the wait.
+     */
+    static final long QUEUE_WAIT_MILLIS = 200;
 
     private final InfluxSettings settings;
     private final InfluxDBClient client;
@@ -63,7 +70,7 @@ public final class InfluxWriter implements SinkWriter<String> {
     private List<String> buffer;
 
     /** Batches for the sender, oldest first; the sender takes one out while it writes it. */
-    private final BlockingDeque<List<String>> queue = new LinkedBlockingDeque<>();
+    private final BlockingDeque<List<String>> queue = new LinkedBlockingDeque<>(QUEUED_BATCHES);
 
     /** The in-memory batch the sender is writing; null when none. */
     private volatile List<String> sending;
@@ -149,8 +156,9 @@ public final class InfluxWriter implements SinkWriter<String> {
         }
         List<String> batch = buffer;
         buffer = new ArrayList<>(settings.batchSize());
-        if (!failing && queue.size() < QUEUED_BATCHES && !spool.hasWaiting()) {
-            queue.add(batch);
+        if (!failing
+                && !spool.hasWaiting()
+                && queue.offer(batch, QUEUE_WAIT_MILLIS, TimeUnit.MILLISECONDS)) {
             signal();
             return;
         }
@@ -415,6 +423,7 @@ public final class InfluxWriter implements SinkWriter<String> {
         if (!out.isEmpty()) {
             spool.append(out, true);
         }
+        spool.removeIfEmpty(settings.spoolDir() == null || settings.spoolDir().isBlank());
         client.close();
     }
 }
