@@ -379,11 +379,15 @@ final class DemoCommand implements Callable<Integer> {
         out.printf(Locale.ROOT, "False alerts: %d%n", score.falseAlerts.size());
         score.falseAlerts.forEach(
                 a -> out.println("  " + a.kind() + " " + a.sensorId().id() + ": " + a.message()));
-        out.printf(
-                Locale.ROOT,
-                "Detection latency (anomaly start to alert): p50 %,d ms, p99 %,d ms%n",
-                score.latencyPercentile(0.5),
-                score.latencyPercentile(0.99));
+        if (score.detected() == 0) {
+            out.println("Detection latency (anomaly start to alert): none detected");
+        } else {
+            out.printf(
+                    Locale.ROOT,
+                    "Detection latency (anomaly start to alert): p50 %,d ms, p99 %,d ms%n",
+                    score.latencyPercentile(0.5),
+                    score.latencyPercentile(0.99));
+        }
         LineProtocolFiles files = appliance.files();
         out.printf(
                 Locale.ROOT,
