@@ -2,6 +2,9 @@ package io.plantwatch.sim;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.plantwatch.sim.fleet.AnomalyKind;
+import io.plantwatch.sim.fleet.Label;
+import io.plantwatch.sim.fleet.LabelFile;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.PrintWriter;
@@ -202,6 +205,86 @@ class SensorSimInputTest {
         assertThat(r.lastErrLine())
                 .startsWith("sensor-sim: " + f + " line 10: unknown key meen (known: ")
                 .contains("mean");
+    }
+
+    @Test
+    void replayLabelsInThatAreNotLabelsAreOneLine() throws IOException {
+        Path out = dir.resolve("out.jsonl");
+        Run yaml = replay("--labels-in", FLEET.toString(), "--labels", out.toString());
+        assertOneLineExit2(yaml);
+        assertThat(yaml.lastErrLine())
+                .contains(FLEET.toString())
+                .contains("neither NAB's labels.json nor a sensor-sim label file");
+
+        Path brokenJson = dir.resolve("labels.json");
+        Files.writeString(brokenJson, "{\"machine_temperature_sample.csv\": {\"windows\": [\n");
+        Run json = replay("--labels-in", brokenJson.toString(), "--labels", out.toString());
+        assertOneLineExit2(json);
+        assertThat(json.lastErrLine()).contains(brokenJson + " is not valid JSON");
+
+        Path badLabel = dir.resolve("labels.jsonl");
+        Files.writeString(
+                badLabel,
+                "{\"sensor\":\"a/b/c/d/e\",\"kind\":\"spike\",\"start_ms\":1,\"end_ms\":2,\"readings\":1}\n"
+                        + "{\"sensor\":\"a/b/c/d/e\",\"kind\":\"spike\"}\n");
+        Run label = replay("--labels-in", badLabel.toString(), "--labels", out.toString());
+        assertOneLineExit2(label);
+        assertThat(label.lastErrLine()).contains(badLabel + " line 2: not a sensor-sim label");
+        assertThat(out).as("nothing written from bad labels").doesNotExist();
+    }
+
+    @Test
+    void replayLabelsInMissingOrWithoutLabelsIsOneLine() throws IOException {
+        Path nope = dir.resolve("nope.json");
+        Run missing = replay("--labels-in", nope.toString(), "--labels", "o3.jsonl");
+        assertOneLineExit2(missing);
+        assertThat(missing.lastErrLine())
+                .isEqualTo("sensor-sim: " + nope + " (--labels-in) does not exist");
+
+        Path labels = copyResource("replay/labels.json");
+        Run alone = replay("--labels-in", labels.toString());
+        assertOneLineExit2(alone);
+        assertThat(alone.lastErrLine()).contains("--labels-in").contains("add --labels FILE");
+    }
+
+    @Test
+    void aLabelFileOfOneLabelPassesThroughReplay() throws IOException {
+        Path in = dir.resolve("one.jsonl");
+        Files.writeString(
+                in,
+                "{\"sensor\":\"a/b/c/d/e\",\"kind\":\"spike\",\"start_ms\":1000,\"end_ms\":2000,"
+                        + "\"readings\":3,\"params\":{\"magnitude\":5.0}}\n");
+        Path out = dir.resolve("out.jsonl");
+        // Labels are written before the broker is reached, so the closed port still shows them.
+        Run r = replay("--labels-in", in.toString(), "--labels", out.toString());
+        assertThat(r.exitCode()).as(r.err()).isEqualTo(3);
+        assertThat(LabelFile.read(out))
+                .containsExactly(
+                        new Label(
+                                "a/b/c/d/e",
+                                AnomalyKind.SPIKE,
+                                1000,
+                                2000,
+                                3,
+                                java.util.Map.of("magnitude", 5.0)));
+    }
+
+    @Test
+    void noSubcommandIsAUsageErrorAndHelpIsNot() {
+        Run none = sim();
+        assertThat(none.exitCode()).isEqualTo(2);
+        assertThat(none.err()).startsWith("Usage: sensor-sim");
+        Run help = sim("--help");
+        assertThat(help.exitCode()).isZero();
+        assertThat(help.out()).startsWith("Usage: sensor-sim");
+    }
+
+    @Test
+    void aMissingReplayFileSaysItDoesNotExist() {
+        Path nope = dir.resolve("nope.csv");
+        Run r = sim("replay", nope.toString(), "--broker", broker);
+        assertOneLineExit2(r);
+        assertThat(r.lastErrLine()).isEqualTo("sensor-sim: " + nope + " does not exist");
     }
 
     private Path copyResource(String name) throws IOException {
