@@ -26,6 +26,10 @@ import picocli.CommandLine.Spec;
                     + " job, as fast as it goes, and score the alerts against the labels:"
                     + " windows detected, false alerts, lead times, per detector kind, NAB's"
                     + " score, and ISA-18.2 alarm-management figures.",
+            "Lead time is measured to each window's labelled point: NAB's labels point; in the"
+                    + " simulator's label file, the start of an injected anomaly and the middle of"
+                    + " a labelled window (replayed NAB windows are centred on NAB's point), so"
+                    + " both formats of NAB's labels give the same leads.",
             "Its last line is windows_total=N windows_detected=N false_alerts=N nab_score=X."
         })
 final class EvaluateCommand implements Callable<Integer> {
@@ -58,10 +62,18 @@ final class EvaluateCommand implements Callable<Integer> {
             description = "The job's settings (default: ${DEFAULT-VALUE})")
     Path jobConfig;
 
-    @Option(names = "--report", description = "Write report.md and chart.png here")
+    @Option(
+            names = "--report",
+            paramLabel = "DIR",
+            description =
+                    "Folder to write report.md and chart.png to; created if missing, and those two"
+                            + " files in it are replaced")
     Path report;
 
-    @Option(names = "--json", description = "Write the scores as JSON here")
+    @Option(
+            names = "--json",
+            paramLabel = "FILE",
+            description = "Write the scores as JSON to this file (replaced if it exists)")
     Path json;
 
     @Override
@@ -75,6 +87,17 @@ final class EvaluateCommand implements Callable<Integer> {
                 if (!Files.isRegularFile(p)) {
                     throw new ConfigException(p + " does not exist");
                 }
+            }
+            // The replay takes a while; a report it cannot write should not wait for its end.
+            if (report != null && Files.exists(report) && !Files.isDirectory(report)) {
+                throw new ConfigException(
+                        "--report "
+                                + report
+                                + " is a file; it names a folder for report.md and chart.png");
+            }
+            if (json != null && Files.isDirectory(json)) {
+                throw new ConfigException(
+                        "--json " + json + " is a folder; it names the file for the scores");
             }
             s = LabelledSeries.load(series, labels);
             RuleBook book = RuleBook.load(rules);

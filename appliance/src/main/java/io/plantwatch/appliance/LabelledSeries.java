@@ -1,8 +1,10 @@
 package io.plantwatch.appliance;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.plantwatch.model.ConfigException;
+import io.plantwatch.sim.fleet.AnomalyKind;
 import io.plantwatch.sim.fleet.Label;
 import io.plantwatch.sim.fleet.LabelFile;
 import java.io.IOException;
@@ -21,8 +23,8 @@ import java.util.List;
  * A series to evaluate on and its labelled anomaly windows. The series is NAB's {@code
  * timestamp,value} CSV (timestamps in UTC, as NAB has no time zone). The labels are NAB's
  * labels.json (a map from file name to {@code windows} of [start, end] and the {@code labels}
- * points they centre on), or the simulator's label file (JSON lines; each label a window, its start
- * the point).
+ * points they centre on), or the simulator's label file (JSON lines; each label a window, its point
+ * the start of an injected anomaly, the middle of a labelled window: see {@link #point}).
  */
 record LabelledSeries(String name, long[] timestamps, double[] values, List<Window> windows) {
 
@@ -79,12 +81,30 @@ record LabelledSeries(String name, long[] timestamps, double[] values, List<Wind
         List<Window> out = new ArrayList<>();
         String text = Files.readString(labels, StandardCharsets.UTF_8).strip();
         if (text.startsWith("{\"sensor\"") || labels.toString().endsWith(".jsonl")) {
-            for (Label l : LabelFile.read(labels)) {
-                out.add(new Window(l.startMillis(), l.endMillis(), l.startMillis()));
+            for (Label l : labelFile(labels)) {
+                out.add(new Window(l.startMillis(), l.endMillis(), point(l)));
             }
             return out;
         }
-        JsonNode root = new ObjectMapper().readTree(text);
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(text);
+        } catch (JsonProcessingException e) {
+            String where =
+                    e.getLocation() == null ? "" : " line " + e.getLocation().getLineNr() + ":";
+            throw new ConfigException(
+                    labels
+                            + " is neither NAB's labels.json nor the simulator's label file"
+                            + " (JSON lines):"
+                            + where
+                            + " "
+                            + e.getOriginalMessage(),
+                    e);
+        }
+        if (root == null || !root.isObject()) {
+            throw new ConfigException(
+                    labels + " is not NAB's labels.json: expected a JSON object of file names");
+        }
         JsonNode entry = root.get(name);
         if (entry == null) {
             throw new ConfigException(
@@ -97,12 +117,60 @@ record LabelledSeries(String name, long[] timestamps, double[] values, List<Wind
         JsonNode windows = entry.isArray() ? entry : entry.path("windows");
         JsonNode points = entry.path("labels");
         for (int i = 0; i < windows.size(); i++) {
-            long start = time(windows.get(i).get(0).asText());
-            long end = time(windows.get(i).get(1).asText());
-            long point = i < points.size() ? time(points.get(i).asText()) : (start + end) / 2;
-            out.add(new Window(start, end, point));
+            try {
+                long start = time(windows.get(i).get(0).asText());
+                long end = time(windows.get(i).get(1).asText());
+                long point = i < points.size() ? time(points.get(i).asText()) : (start + end) / 2;
+                out.add(new Window(start, end, point));
+            } catch (RuntimeException e) {
+                throw new ConfigException(
+                        labels
+                                + ": window "
+                                + (i + 1)
+                                + " of "
+                                + name
+                                + " is not [start, end] with times like 2014-02-07 14:55:00: "
+                                + windows.get(i),
+                        e);
+            }
         }
         return out;
+    }
+
+    /**
+     * Where lead time is measured from. An injected anomaly's start is its onset. A labelled window
+     * (the simulator's replay of NAB's labels.json) is centred on NAB's labelled point, as NAB
+     * draws its windows, so its middle is that point: both label formats give the same lead.
+     */
+    static long point(Label l) {
+        return l.kind() == AnomalyKind.LABELLED
+                ? l.startMillis() + (l.endMillis() - l.startMillis()) / 2
+                : l.startMillis();
+    }
+
+    private static List<Label> labelFile(Path labels) {
+        try {
+            return LabelFile.read(labels);
+        } catch (JsonProcessingException e) {
+            String where =
+                    e.getLocation() == null ? "" : " line " + e.getLocation().getLineNr() + ":";
+            throw new ConfigException(
+                    labels
+                            + " is not the simulator's label file (JSON lines):"
+                            + where
+                            + " "
+                            + e.getOriginalMessage(),
+                    e);
+        } catch (IllegalArgumentException e) {
+            // The simulator's own reader names the file and the line.
+            throw new ConfigException(e.getMessage(), e);
+        } catch (IOException | RuntimeException e) {
+            throw new ConfigException(
+                    labels
+                            + " is not the simulator's label file: each line needs sensor, kind,"
+                            + " start_ms, end_ms and readings",
+                    e);
+        }
     }
 
     /**

@@ -1,5 +1,6 @@
 package io.plantwatch.sim;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.plantwatch.model.MqttPayloadCodec;
@@ -104,6 +105,17 @@ final class ReplayCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
+        if (labelsIn != null && labelsOut == null) {
+            // --labels-in is only ever written out again: without --labels it would be ignored,
+            // and a script would believe its labels had gone along with the replay.
+            throw new IllegalArgumentException(
+                    "--labels-in "
+                            + labelsIn
+                            + " is passed through to --labels, which is missing; add --labels FILE");
+        }
+        if (labelsIn != null && !Files.isRegularFile(labelsIn)) {
+            throw new IllegalArgumentException(labelsIn + " (--labels-in) does not exist");
+        }
         CsvSeries series = CsvSeries.read(file, zone);
         List<SensorId> ids = sensorIds(series);
         long shift = 0;
@@ -204,7 +216,13 @@ final class ReplayCommand implements Callable<Integer> {
         List<Label> labels = new ArrayList<>();
         if (labelsIn != null) {
             String text = Files.readString(labelsIn).strip();
-            if (text.startsWith("{") && !text.contains("\n{")) {
+            if (!text.isEmpty() && !text.startsWith("{")) {
+                throw new IllegalArgumentException(
+                        labelsIn
+                                + " (--labels-in) is neither NAB's labels.json nor a sensor-sim"
+                                + " label file: it does not start with {");
+            }
+            if (!text.isEmpty() && !isLabelLine(text.lines().findFirst().orElse(""))) {
                 labels.addAll(nabWindows(text, series, ids.get(0), shift));
             } else {
                 for (Label l : LabelFile.read(labelsIn)) {
@@ -226,9 +244,26 @@ final class ReplayCommand implements Callable<Integer> {
         }
     }
 
-    private List<Label> nabWindows(String json, CsvSeries series, SensorId id, long shift)
-            throws IOException {
-        JsonNode root = new ObjectMapper().readTree(json);
+    /** A label file's first line is a whole object with a sensor; NAB's JSON spans lines. */
+    private static boolean isLabelLine(String line) {
+        try {
+            JsonNode n = new ObjectMapper().readTree(line);
+            return n != null && n.isObject() && n.has("sensor");
+        } catch (JsonProcessingException e) {
+            return false;
+        }
+    }
+
+    private List<Label> nabWindows(String json, CsvSeries series, SensorId id, long shift) {
+        JsonNode root;
+        try {
+            root = new ObjectMapper().readTree(json);
+        } catch (JsonProcessingException e) {
+            String where =
+                    e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+            throw new IllegalArgumentException(
+                    labelsIn + " is not valid JSON" + where + ": " + e.getOriginalMessage(), e);
+        }
         String name = file.getFileName().toString();
         List<Label> labels = new ArrayList<>();
         for (Map.Entry<String, JsonNode> e : root.properties()) {

@@ -132,6 +132,7 @@ final class RunCommand implements Callable<Integer> {
         List<AnomalySpec> scheduled = scenario != null ? Scenario.load(scenario) : List.of();
         long effectiveSeed = seed != null ? seed : ThreadLocalRandom.current().nextLong();
         Duration d = duration != null ? Durations.parse(duration) : null;
+        checkScenario(f, scheduled, d, err);
         double sp = Speed.parse(speed);
         SimulationSettings settings =
                 new SimulationSettings(
@@ -213,6 +214,41 @@ final class RunCommand implements Callable<Integer> {
             }
             return 0;
         }
+    }
+
+    /**
+     * A glob that matches no sensor is a typo or the wrong fleet: refused, since the run would
+     * inject nothing and say so only in its summary. An entry after the end is only warned about: a
+     * scenario is reused with shorter runs (the demo's with {@code --duration 30s}), and its label
+     * file still holds exactly what was injected.
+     */
+    private void checkScenario(Fleet f, List<AnomalySpec> scheduled, Duration d, PrintWriter err) {
+        for (int i = 0; i < scheduled.size(); i++) {
+            AnomalySpec a = scheduled.get(i);
+            if (f.sensors().stream().noneMatch(s -> a.matches(s.id().id()))) {
+                throw new IllegalArgumentException(
+                        scenario
+                                + ": "
+                                + Scenario.describe(i, a)
+                                + ": sensor \""
+                                + a.sensorGlob()
+                                + "\" matches no sensor of "
+                                + (fleet.file != null ? fleet.file : "the generated fleet")
+                                + ", e.g. "
+                                + f.sensors().get(0).id().id());
+            }
+            if (d != null && a.at().compareTo(d) >= 0) {
+                err.println(
+                        "sensor-sim: warning: "
+                                + scenario
+                                + ": "
+                                + Scenario.describe(i, a)
+                                + " starts after the run ends (--duration "
+                                + duration
+                                + "); it is not injected");
+            }
+        }
+        err.flush();
     }
 
     static String fmt(double v) {

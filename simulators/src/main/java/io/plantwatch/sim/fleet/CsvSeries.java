@@ -114,6 +114,8 @@ public record CsvSeries(List<String> columns, List<Row> rows) {
                 throw new IllegalArgumentException(file + ": no data rows");
             }
             return new CsvSeries(List.copyOf(columns), rows);
+        } catch (java.nio.file.NoSuchFileException e) {
+            throw new IllegalArgumentException(file + " does not exist", e);
         } catch (IOException e) {
             throw new IllegalArgumentException("cannot read " + file + ": " + e.getMessage(), e);
         }

@@ -1,13 +1,7 @@
 package io.plantwatch.sim.fleet;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonMappingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.plantwatch.model.SensorId;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.HashSet;
@@ -62,18 +56,7 @@ public record Fleet(List<SimSensor> sensors) {
 
     /** Reads a fleet file; errors name the file and what is wrong in it. */
     public static Fleet load(Path file) {
-        ObjectMapper yaml =
-                new ObjectMapper(new YAMLFactory())
-                        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-        FleetFile f;
-        try {
-            f = yaml.readValue(Files.readAllBytes(file), FleetFile.class);
-        } catch (JsonMappingException e) {
-            throw new IllegalArgumentException(
-                    file + ": " + e.getOriginalMessage() + " at " + e.getPathReference(), e);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
-        }
+        FleetFile f = YamlInput.read(file, FleetFile.class);
         if (f == null || f.sites == null) {
             throw new IllegalArgumentException(file + ": no 'sites' defined");
         }

@@ -1,5 +1,6 @@
 package io.plantwatch.sim.fleet;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.core.type.TypeReference;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import java.io.BufferedWriter;
@@ -8,6 +9,7 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
+import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
 import java.time.Instant;
 import java.util.ArrayList;
@@ -67,25 +69,68 @@ public final class LabelFile implements Closeable {
         out.close();
     }
 
-    /** Reads a label file back. */
+    /**
+     * Reads a label file back; a line that is not a label is an {@link IllegalArgumentException}
+     * naming the file and the line.
+     */
     public static List<Label> read(Path file) throws IOException {
+        List<String> lines;
+        try {
+            lines = Files.readAllLines(file, StandardCharsets.UTF_8);
+        } catch (NoSuchFileException e) {
+            throw new IllegalArgumentException(file + " does not exist", e);
+        }
         List<Label> labels = new ArrayList<>();
-        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+        for (int i = 0; i < lines.size(); i++) {
+            String line = lines.get(i);
             if (line.isBlank()) {
                 continue;
             }
-            Map<String, Object> m = JSON.readValue(line, new TypeReference<>() {});
-            @SuppressWarnings("unchecked")
-            Map<String, Object> params = (Map<String, Object>) m.getOrDefault("params", Map.of());
-            labels.add(
-                    new Label(
-                            (String) m.get("sensor"),
-                            AnomalyKind.parse((String) m.get("kind")),
-                            ((Number) m.get("start_ms")).longValue(),
-                            ((Number) m.get("end_ms")).longValue(),
-                            ((Number) m.get("readings")).intValue(),
-                            params));
+            try {
+                labels.add(parse(line));
+            } catch (IllegalArgumentException | ClassCastException e) {
+                throw new IllegalArgumentException(
+                        file
+                                + " line "
+                                + (i + 1)
+                                + ": not a sensor-sim label ("
+                                + (e instanceof ClassCastException
+                                        ? "a value of the wrong type"
+                                        : e.getMessage())
+                                + "); a label is a JSON object with sensor, kind, start_ms,"
+                                + " end_ms, readings",
+                        e);
+            }
         }
         return labels;
+    }
+
+    private static Label parse(String line) {
+        Map<String, Object> m;
+        try {
+            m = JSON.readValue(line, new TypeReference<>() {});
+        } catch (JsonProcessingException e) {
+            throw new IllegalArgumentException("not a JSON object", e);
+        }
+        if (m == null) {
+            throw new IllegalArgumentException("not a JSON object");
+        }
+        @SuppressWarnings("unchecked")
+        Map<String, Object> params = (Map<String, Object>) m.getOrDefault("params", Map.of());
+        return new Label(
+                (String) required(m, "sensor"),
+                AnomalyKind.parse((String) required(m, "kind")),
+                ((Number) required(m, "start_ms")).longValue(),
+                ((Number) required(m, "end_ms")).longValue(),
+                ((Number) required(m, "readings")).intValue(),
+                params == null ? Map.of() : params);
+    }
+
+    private static Object required(Map<String, Object> m, String key) {
+        Object v = m.get(key);
+        if (v == null) {
+            throw new IllegalArgumentException("no " + key);
+        }
+        return v;
     }
 }

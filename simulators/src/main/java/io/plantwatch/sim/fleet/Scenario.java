@@ -1,13 +1,7 @@
 package io.plantwatch.sim.fleet;
 
 import com.fasterxml.jackson.annotation.JsonProperty;
-import com.fasterxml.jackson.databind.DeserializationFeature;
-import com.fasterxml.jackson.databind.JsonMappingException;
-import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.plantwatch.model.Durations;
-import java.io.IOException;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -30,18 +24,7 @@ public final class Scenario {
     private Scenario() {}
 
     public static List<AnomalySpec> load(Path file) {
-        ObjectMapper yaml =
-                new ObjectMapper(new YAMLFactory())
-                        .enable(DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES);
-        ScenarioFile f;
-        try {
-            f = yaml.readValue(Files.readAllBytes(file), ScenarioFile.class);
-        } catch (JsonMappingException e) {
-            throw new IllegalArgumentException(
-                    file + ": " + e.getOriginalMessage() + " at " + e.getPathReference(), e);
-        } catch (IOException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
-        }
+        ScenarioFile f = YamlInput.read(file, ScenarioFile.class);
         if (f == null || f.anomalies == null) {
             throw new IllegalArgumentException(file + ": no 'anomalies' list");
         }
@@ -49,20 +32,95 @@ public final class Scenario {
         for (int i = 0; i < f.anomalies.size(); i++) {
             Entry e = f.anomalies.get(i);
             try {
+                if (e == null) {
+                    throw new IllegalArgumentException("an empty entry");
+                }
+                AnomalyKind kind = AnomalyKind.parse(req(e.kind, "kind"));
+                if (kind == AnomalyKind.LABELLED) {
+                    throw new IllegalArgumentException("'labelled' cannot be injected");
+                }
+                // An option the kind ignores would be a silent no-op: the engineer believes
+                // the label file records an effect that was never injected.
+                List<String> ignored = new ArrayList<>();
+                if (e.magnitude != null && !takesMagnitude(kind)) {
+                    ignored.add("magnitude");
+                }
+                if (e.delay != null && kind != AnomalyKind.LATE) {
+                    ignored.add("delay");
+                }
+                if (!ignored.isEmpty()) {
+                    throw new IllegalArgumentException(
+                            String.join(" and ", ignored)
+                                    + " does not apply to "
+                                    + kind.cliName()
+                                    + ", which takes "
+                                    + String.join(", ", options(kind)));
+                }
                 specs.add(
                         new AnomalySpec(
                                 Durations.parse(req(e.at, "at")),
                                 req(e.sensor, "sensor"),
-                                AnomalyKind.parse(req(e.kind, "kind")),
+                                kind,
                                 e.duration == null ? null : Durations.parse(e.duration),
                                 e.magnitude,
                                 e.delay == null ? null : Durations.parse(e.delay)));
             } catch (IllegalArgumentException ex) {
                 throw new IllegalArgumentException(
-                        file + ": anomalies[" + i + "]: " + ex.getMessage(), ex);
+                        file + ": " + describe(i, e) + ": " + ex.getMessage(), ex);
             }
         }
         return specs;
+    }
+
+    /** How errors name an entry: its place in the list, and its time and kind as written. */
+    public static String describe(int index, AnomalySpec spec) {
+        return "anomalies["
+                + index
+                + "] (at "
+                + format(spec.at())
+                + ", "
+                + spec.kind().cliName()
+                + ")";
+    }
+
+    /** A duration as a scenario file writes it: 10m, 90s, 1500ms. */
+    public static String format(java.time.Duration d) {
+        long ms = d.toMillis();
+        if (ms % 1000 != 0) {
+            return ms + "ms";
+        }
+        long s = ms / 1000;
+        if (s != 0 && s % 3600 == 0) {
+            return s / 3600 + "h";
+        }
+        if (s != 0 && s % 60 == 0) {
+            return s / 60 + "m";
+        }
+        return s + "s";
+    }
+
+    private static String describe(int index, Entry e) {
+        return e == null || e.at == null || e.kind == null
+                ? "anomalies[" + index + "]"
+                : "anomalies[" + index + "] (at " + e.at + ", " + e.kind + ")";
+    }
+
+    private static boolean takesMagnitude(AnomalyKind kind) {
+        return kind == AnomalyKind.SPIKE
+                || kind == AnomalyKind.OUT_OF_RANGE
+                || kind == AnomalyKind.DRIFT;
+    }
+
+    /** The keys an entry of this kind may have, for the message that refuses another. */
+    static List<String> options(AnomalyKind kind) {
+        List<String> o = new ArrayList<>(List.of("at", "sensor", "kind", "duration"));
+        if (takesMagnitude(kind)) {
+            o.add("magnitude");
+        }
+        if (kind == AnomalyKind.LATE) {
+            o.add("delay");
+        }
+        return o;
     }
 
     private static String req(String v, String name) {
