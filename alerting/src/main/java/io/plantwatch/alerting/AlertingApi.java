@@ -122,6 +122,8 @@ public final class AlertingApi implements AutoCloseable {
             } else {
                 send(ex, 404, error("no such resource"));
             }
+        } catch (Dispatcher.Conflict e) {
+            send(ex, 409, error(e.getMessage()));
         } catch (RuntimeException e) {
             LOG.warn("API request failed: {}", e.toString());
             send(ex, 400, error(e.getMessage() == null ? e.toString() : e.getMessage()));

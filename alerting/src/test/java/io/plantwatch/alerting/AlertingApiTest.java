@@ -35,13 +35,17 @@ class AlertingApiTest {
     private final ObjectMapper json = new ObjectMapper();
 
     private static Alert alert(String id, String line) {
+        return alert(id, line, AlertState.OPEN);
+    }
+
+    private static Alert alert(String id, String line, AlertState state) {
         return new Alert(
                 id,
                 SensorId.parse("dresden/press-shop/" + line + "/press-1/oil-temp"),
                 "spike",
                 AlertKind.SPIKE,
                 Severity.CRITICAL,
-                AlertState.OPEN,
+                state,
                 1_000,
                 1_000,
                 2_000,
@@ -198,6 +202,34 @@ class AlertingApiTest {
                 .contains("plantwatch_alerting_alerts{status=\"OPEN\"} 1")
                 .contains("plantwatch_alerting_undecodable_records_total 3")
                 .contains("# TYPE plantwatch_alerting_events_total counter");
+    }
+
+    @Test
+    void aResolvedAlertCannotBeAcknowledgedOrShelvedButALatchedOneIsResolvedByItsAck()
+            throws Exception {
+        store.event(alert("a", "line-1", AlertState.RESOLVED), 0, 2, 12);
+        List<String> history = store.all().get(0).history();
+        for (String action : List.of("shelve?for=2h", "ack")) {
+            HttpResponse<String> refused = call("POST", "/api/alerts/a/" + action, TOKEN, null);
+            assertThat(refused.statusCode()).as(action).isEqualTo(409);
+            assertThat(json.readTree(refused.body()).path("error").asText())
+                    .isEqualTo(
+                            "alert a is RESOLVED; only an active alert can be "
+                                    + (action.equals("ack") ? "acknowledged" : "shelved"));
+        }
+        assertThat(store.statusOf("a")).isEqualTo(AlertStore.Status.RESOLVED);
+        assertThat(store.shelvedUntil("a")).isEqualTo(-1);
+        assertThat(store.all().get(0).history()).isEqualTo(history);
+        assertThat(call("GET", "/metrics", TOKEN, null).body())
+                .contains("plantwatch_alerting_alerts{status=\"ACKNOWLEDGED\"} 0")
+                .contains("plantwatch_alerting_alerts{status=\"SHELVED\"} 0")
+                .contains("plantwatch_alerting_alerts{status=\"RESOLVED\"} 1");
+
+        store.event(alert("b", "line-2", AlertState.RESOLVED), 0, 3, 13);
+        store.status("b", AlertStore.Status.LATCHED, "latching rule", 13);
+        HttpResponse<String> ack = call("POST", "/api/alerts/b/ack?by=maria", TOKEN, null);
+        assertThat(ack.statusCode()).isEqualTo(200);
+        assertThat(json.readTree(ack.body()).path("status").asText()).isEqualTo("RESOLVED");
     }
 
     @Test
