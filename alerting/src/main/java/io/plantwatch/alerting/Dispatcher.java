@@ -274,6 +274,12 @@ public final class Dispatcher implements AutoCloseable {
         return receivers.keySet();
     }
 
+    /** Failed delivery attempts of {@code receiver} so far, retries included. */
+    public long failedAttempts(String receiver) {
+        Receiver r = receivers.get(receiver);
+        return r == null ? 0 : r.failedAttempts();
+    }
+
     /** Notifications waiting in groups, for the metrics endpoint. */
     public synchronized int pendingGroups() {
         return grouper.size();

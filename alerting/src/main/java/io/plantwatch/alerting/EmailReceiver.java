@@ -218,6 +218,7 @@ public final class EmailReceiver implements Receiver {
         return b.toString();
     }
 
+    @Override
     public long failedAttempts() {
         return failedAttempts.get();
     }
