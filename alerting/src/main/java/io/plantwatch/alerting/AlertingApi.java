@@ -1,11 +1,14 @@
 package io.plantwatch.alerting;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Durations;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -94,13 +97,13 @@ public final class AlertingApi implements AutoCloseable {
     }
 
     private void handle(HttpExchange ex) throws IOException {
+        String method = ex.getRequestMethod();
         try {
             if (!authorized(ex)) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Bearer");
                 send(ex, 401, error("a valid bearer token is required"));
                 return;
             }
-            String method = ex.getRequestMethod();
             String[] path = ex.getRequestURI().getPath().substring("/api/".length()).split("/");
             Map<String, String> query = query(ex.getRequestURI().getRawQuery());
             if (path[0].equals("alerts")) {
@@ -124,10 +127,51 @@ public final class AlertingApi implements AutoCloseable {
             }
         } catch (Dispatcher.Conflict e) {
             send(ex, 409, error(e.getMessage()));
-        } catch (RuntimeException e) {
-            LOG.warn("API request failed: {}", e.toString());
-            send(ex, 400, error(e.getMessage() == null ? e.toString() : e.getMessage()));
+        } catch (BadRequest | IllegalArgumentException | ConfigException e) {
+            // A client's mistake, answered in full; not a problem of this service to warn about.
+            LOG.debug("API {} {}: 400 {}", method, ex.getRequestURI().getPath(), e.getMessage());
+            send(ex, 400, error(e.getMessage()));
+        } catch (RuntimeException | IOException e) {
+            LOG.error("API {} {} failed", method, ex.getRequestURI().getPath(), e);
+            try {
+                send(ex, 500, error("internal error; the alerting service's log says more"));
+            } catch (IOException gone) {
+                ex.close(); // the client is gone or the answer already started
+            }
         }
+    }
+
+    /** A request the client must change; the message says what, in one line. */
+    static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        BadRequest(String message) {
+            super(message);
+        }
+    }
+
+    /** The request body as a JSON object; anything else is the client's mistake. */
+    private ObjectNode readObject(HttpExchange ex) throws IOException {
+        JsonNode body;
+        try {
+            body = json.readTree(ex.getRequestBody());
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw new BadRequest(
+                    "the body is not valid JSON"
+                            + (at == null
+                                    ? ""
+                                    : " (line "
+                                            + at.getLineNr()
+                                            + ", column "
+                                            + at.getColumnNr()
+                                            + ")")
+                            + "; send a JSON object");
+        }
+        if (body instanceof ObjectNode o) {
+            return o;
+        }
+        throw new BadRequest("the body must be a JSON object");
     }
 
     private void metrics(HttpExchange ex) throws IOException {
@@ -232,10 +276,8 @@ public final class AlertingApi implements AutoCloseable {
                     .forEach(s -> list.add(s.toJson(json).put("active", now.isBefore(s.endsAt()))));
             send(ex, 200, out);
         } else if (path.length == 1 && method.equals("POST")) {
-            JsonNode body = json.readTree(ex.getRequestBody());
-            if (body instanceof ObjectNode o) {
-                o.remove("id"); // ids are ours to give
-            }
+            ObjectNode body = readObject(ex);
+            body.remove("id"); // ids are ours to give
             Silence s = Silence.fromJson(body, "request");
             dispatcher.silence(s);
             send(ex, 201, s.toJson(json));

@@ -233,6 +233,28 @@ class AlertingApiTest {
     }
 
     @Test
+    void aBodyThatIsNotAJsonObjectIsA400SayingSo() throws Exception {
+        Map<String, String> bodies =
+                Map.of(
+                        "{\"sensors\": [\"a\"",
+                        "the body is not valid JSON (line 1, column 17); send a JSON object",
+                        "hello",
+                        "the body is not valid JSON (line 1, column 6); send a JSON object",
+                        "[\"a\"]",
+                        "the body must be a JSON object",
+                        "",
+                        "the body must be a JSON object");
+        for (Map.Entry<String, String> b : bodies.entrySet()) {
+            HttpResponse<String> r = call("POST", "/api/silences", TOKEN, b.getKey());
+            assertThat(r.statusCode()).as(b.getKey()).isEqualTo(400);
+            assertThat(json.readTree(r.body()).path("error").asText())
+                    .as(b.getKey())
+                    .isEqualTo(b.getValue());
+        }
+        assertThat(store.silences()).isEmpty();
+    }
+
+    @Test
     void theOpenApiDescriptionCoversEveryPath() throws Exception {
         JsonNode spec =
                 new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
