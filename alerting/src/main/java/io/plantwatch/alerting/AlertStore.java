@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
+import io.plantwatch.model.ConfigException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -264,8 +265,16 @@ public final class AlertStore implements AutoCloseable {
                 }
             }
             case "silence" -> {
-                Silence silence = Silence.fromJson(n.get("silence"), "alert journal");
-                silences.put(silence.id(), silence);
+                try {
+                    Silence silence = Silence.fromJson(n.get("silence"), "alert journal");
+                    silences.put(silence.id(), silence);
+                } catch (IllegalArgumentException | ConfigException e) {
+                    // Written before the API refused it (a value no alert has, a weekly window
+                    // over a week): refusing to start over it would stop all alerting.
+                    LOG.warn(
+                            "Alert journal: dropping a silence that is not valid: {}",
+                            e.getMessage());
+                }
             }
             case "offsets" ->
                     n.path("next")

@@ -278,6 +278,7 @@ public final class AlertingApi implements AutoCloseable {
         } else if (path.length == 1 && method.equals("POST")) {
             ObjectNode body = readObject(ex);
             body.remove("id"); // ids are ours to give
+            body.remove("active"); // as listed: a silence copied from the list is taken
             Silence s = Silence.fromJson(body, "request");
             dispatcher.silence(s);
             send(ex, 201, s.toJson(json));

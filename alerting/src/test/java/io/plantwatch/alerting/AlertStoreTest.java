@@ -66,6 +66,28 @@ class AlertStoreTest {
         }
     }
 
+    /**
+     * Silences the API took before it checked their values can be in an old journal; the store must
+     * still open (else alerting would not start), without them.
+     */
+    @Test
+    void aSilenceInTheJournalThatIsNoLongerValidIsDroppedNotFatal() throws Exception {
+        try (AlertStore store = new AlertStore(dir)) {
+            store.event(alert("a", AlertState.OPEN), 0, 10, 100);
+        }
+        Files.writeString(
+                dir.resolve("alerts.journal"),
+                "{\"t\":\"silence\",\"silence\":{\"id\":\"old\",\"starts_at\":"
+                        + "\"2026-01-01T00:00:00Z\",\"ends_at\":\"2027-01-01T00:00:00Z\","
+                        + "\"created_by\":\"api\",\"comment\":\"\",\"match\":{\"severity\":"
+                        + "[\"CRIT\"]},\"sensors\":[]}}\n",
+                StandardOpenOption.APPEND);
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.silences()).isEmpty();
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 11L));
+        }
+    }
+
     @Test
     void aLongJournalIsCompactedToTheSameStateOnStart() throws Exception {
         Silence window =

@@ -255,6 +255,97 @@ class AlertingApiTest {
     }
 
     @Test
+    void aSilenceThatCouldNotMatchOrIsMisspeltIsRefusedWithOneLineNamingTheField()
+            throws Exception {
+        String range =
+                "\"starts_at\":\"2026-11-25T08:00:00Z\",\"ends_at\":\"2026-11-25T10:00:00Z\"";
+        String weekly =
+                "\"weekly\":{\"days\":[\"SUNDAY\"],\"start\":\"06:00\",\"duration\":\"8h\"}";
+        Map<String, String> refused = new java.util.LinkedHashMap<>();
+        refused.put(
+                "{\"match\":{\"severity\":\"CRIT\"}," + range + "}",
+                "request: silence.match.severity 'CRIT' is not a severity; use one of [INFO,"
+                        + " WARNING, CRITICAL]");
+        refused.put(
+                "{\"match\":{\"kind\":[\"SPIKES\"]}," + range + "}",
+                "request: silence.match.kind 'SPIKES' is not an alert kind; use one of [SPIKE,"
+                        + " OUT_OF_RANGE, RATE_OF_CHANGE, FLATLINE, MISSING_DATA, DRIFT,"
+                        + " SENSOR_FAULT, OTHER]");
+        refused.put(
+                "{\"match\":{\"machine\":\"line-1/press-1\"}," + range + "}",
+                "request: silence.match.machine 'line-1/press-1' can match no alert (machine"
+                        + " 'line-1/press-1' contains a forbidden character); a label is one level"
+                        + " of the sensor id, use sensors: [...] for a whole id");
+        refused.put(
+                "{\"sensor\":[\"dresden/**\"]," + range + "}",
+                "request: silence has unknown field sensor; use [sensors, match, starts_at,"
+                        + " ends_at, weekly, created_by, comment]");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},\"weekly\":{\"days\":[\"SUNDAY\"],\"duration\":\"9d\"}}",
+                "request: silence.weekly.duration 9d is not between 1s and 7d; a weekly window"
+                        + " lasts at most a week");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},\"weekly\":{\"days\":[\"SUNDY\"]}}",
+                "request: silence.weekly.days 'SUNDY' is not a day; use [MONDAY, TUESDAY,"
+                        + " WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY] or MON..SUN");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},\"weekly\":{\"days\":[\"SUN\"],\"hours\":8}}",
+                "request: silence has unknown field weekly.hours; use [days, start, duration,"
+                        + " zone]");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"}," + weekly.replace("06:00", "6am") + "}",
+                "request: silence.weekly.start '6am' is not a local time; write HH:mm, e.g."
+                        + " 06:00");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},"
+                        + weekly.replace("}", ",\"zone\":\"Berlin\"}")
+                        + "}",
+                "request: silence.weekly.zone 'Berlin' is not a time zone; write e.g."
+                        + " Europe/Berlin or UTC");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},\"starts_at\":\"yesterday\","
+                        + "\"ends_at\":\"2026-11-25T10:00:00Z\"}",
+                "request: silence.starts_at 'yesterday' is not a time; write ISO-8601 in UTC,"
+                        + " e.g. 2026-11-25T08:00:00Z");
+        ch.qos.logback.classic.Logger log =
+                (ch.qos.logback.classic.Logger)
+                        org.slf4j.LoggerFactory.getLogger(AlertingApi.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        log.addAppender(logged);
+        try {
+            for (Map.Entry<String, String> r : refused.entrySet()) {
+                HttpResponse<String> answer = call("POST", "/api/silences", TOKEN, r.getKey());
+                assertThat(answer.statusCode()).as(r.getKey()).isEqualTo(400);
+                assertThat(json.readTree(answer.body()).path("error").asText())
+                        .as(r.getKey())
+                        .isEqualTo(r.getValue());
+            }
+        } finally {
+            log.detachAppender(logged);
+        }
+        assertThat(store.silences()).isEmpty();
+        // A client's mistake is no warning about this service.
+        assertThat(logged.list)
+                .noneMatch(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN));
+
+        // Severity in lower case means what it says, and mutes alert a (CRITICAL).
+        HttpResponse<String> created =
+                call(
+                        "POST",
+                        "/api/silences",
+                        TOKEN,
+                        "{\"match\":{\"severity\":\"critical\"},\"starts_at\":\"1970-01-01T00:00:00Z\","
+                                + "\"ends_at\":\"2026-11-25T10:00:00Z\"}");
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(json.readTree(created.body()).path("match").path("severity").get(0).asText())
+                .isEqualTo("CRITICAL");
+        assertThat(store.silences().get(0).mutes(alert("a", "line-1"), Instant.ofEpochMilli(99)))
+                .isTrue();
+    }
+
+    @Test
     void theOpenApiDescriptionCoversEveryPath() throws Exception {
         JsonNode spec =
                 new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
