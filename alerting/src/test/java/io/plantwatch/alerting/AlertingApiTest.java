@@ -346,6 +346,70 @@ class AlertingApiTest {
     }
 
     @Test
+    void filtersTakeTheSensorAsShownAndRefuseWhatCouldNotMatchAndShelvingIsBounded()
+            throws Exception {
+        String full = "dresden/press-shop/line-1/press-1/oil-temp";
+        JsonNode byId =
+                json.readTree(call("GET", "/api/alerts?sensor=" + full, TOKEN, null).body());
+        assertThat(byId.path("count").asInt()).isEqualTo(1);
+        assertThat(byId.path("alerts").get(0).path("sensor").asText()).isEqualTo(full);
+        assertThat(
+                        json.readTree(
+                                        call("GET", "/api/alerts?sensor=oil-temp", TOKEN, null)
+                                                .body())
+                                .path("count")
+                                .asInt())
+                .isEqualTo(2);
+        assertThat(
+                        json.readTree(
+                                        call(
+                                                        "GET",
+                                                        "/api/alerts?severity=critical&status=open",
+                                                        TOKEN,
+                                                        null)
+                                                .body())
+                                .path("count")
+                                .asInt())
+                .isEqualTo(2);
+
+        Map<String, String> refused = new java.util.LinkedHashMap<>();
+        refused.put(
+                "GET /api/alerts?status=BOGUS",
+                "status=BOGUS is not one of [OPEN, ACKNOWLEDGED, SHELVED, LATCHED, RESOLVED]");
+        refused.put(
+                "GET /api/alerts?severity=CRIT",
+                "severity=CRIT is not one of [INFO, WARNING, CRITICAL]");
+        refused.put(
+                "GET /api/alerts?colour=red",
+                "unknown query parameter colour; use [status, site, area, line, machine, sensor,"
+                        + " severity, kind, rule]");
+        refused.put(
+                "GET /api/silences?active", "unknown query parameter active; this path takes none");
+        refused.put(
+                "POST /api/alerts/a/shelve?for=100000h",
+                "for=100000h is out of range; shelve for more than 0 and at most 30d");
+        refused.put(
+                "POST /api/alerts/a/shelve?for=0s",
+                "for=0s is out of range; shelve for more than 0 and at most 30d");
+        refused.put(
+                "POST /api/alerts/a/shelve?for=soon",
+                "for=soon is not a duration; write e.g. 30m, 2h or 1d");
+        refused.put(
+                "POST /api/alerts/a/shelve?fro=2h", "unknown query parameter fro; use [for, by]");
+        for (Map.Entry<String, String> r : refused.entrySet()) {
+            String[] request = r.getKey().split(" ");
+            HttpResponse<String> answer = call(request[0], request[1], TOKEN, null);
+            assertThat(answer.statusCode()).as(r.getKey()).isEqualTo(400);
+            assertThat(json.readTree(answer.body()).path("error").asText())
+                    .as(r.getKey())
+                    .isEqualTo(r.getValue());
+        }
+        assertThat(store.statusOf("a")).isEqualTo(AlertStore.Status.OPEN);
+        assertThat(call("POST", "/api/alerts/a/shelve?for=30d", TOKEN, null).statusCode())
+                .isEqualTo(200);
+    }
+
+    @Test
     void theOpenApiDescriptionCoversEveryPath() throws Exception {
         JsonNode spec =
                 new ObjectMapper(new com.fasterxml.jackson.dataformat.yaml.YAMLFactory())
