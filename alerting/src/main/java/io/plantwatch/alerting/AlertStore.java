@@ -17,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -25,6 +26,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -286,7 +289,7 @@ public final class AlertStore implements AutoCloseable {
                                                     f.getValue().asLong() - 1));
             case "history" -> {
                 List<String> lines = new ArrayList<>();
-                n.path("lines").forEach(l -> lines.add(l.asText()));
+                n.path("lines").forEach(l -> lines.add(isoTime(l.asText())));
                 history.put(n.path("alertId").asText(), lines);
             }
             default -> LOG.warn("Alert journal: unknown record {}", n.path("t").asText());
@@ -294,7 +297,18 @@ public final class AlertStore implements AutoCloseable {
     }
 
     private void history(String id, long at, String what) {
-        history.computeIfAbsent(id, k -> new ArrayList<>()).add(at + " " + what);
+        history.computeIfAbsent(id, k -> new ArrayList<>())
+                .add(Instant.ofEpochMilli(at) + " " + what);
+    }
+
+    private static final Pattern EPOCH_LINE = Pattern.compile("(\\d{1,19}) (.*)", Pattern.DOTALL);
+
+    /** A journal compacted before history lines carried ISO-8601 times holds epoch milliseconds. */
+    private static String isoTime(String line) {
+        Matcher m = EPOCH_LINE.matcher(line);
+        return m.matches()
+                ? Instant.ofEpochMilli(Long.parseLong(m.group(1))) + " " + m.group(2)
+                : line;
     }
 
     private void append(ObjectNode record) {

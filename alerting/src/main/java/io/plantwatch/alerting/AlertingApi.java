@@ -197,11 +197,16 @@ public final class AlertingApi implements AutoCloseable {
 
     private boolean authorized(HttpExchange ex) {
         String h = ex.getRequestHeaders().getFirst("Authorization");
-        if (h == null || !h.startsWith("Bearer ")) {
+        if (h == null) {
+            return false;
+        }
+        int space = h.indexOf(' ');
+        // The scheme is case-insensitive (RFC 7235): clients send "bearer" too.
+        if (space < 0 || !h.substring(0, space).equalsIgnoreCase("Bearer")) {
             return false;
         }
         return MessageDigest.isEqual(
-                h.substring("Bearer ".length()).getBytes(StandardCharsets.UTF_8), token);
+                h.substring(space + 1).strip().getBytes(StandardCharsets.UTF_8), token);
     }
 
     private ObjectNode alerts(Map<String, String> q) {

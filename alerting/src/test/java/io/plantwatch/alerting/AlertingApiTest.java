@@ -124,6 +124,26 @@ class AlertingApiTest {
     }
 
     @Test
+    void theAuthorizationSchemeIsCaseInsensitive() throws Exception {
+        for (String scheme : List.of("bearer", "BEARER", "Bearer")) {
+            HttpRequest request =
+                    HttpRequest.newBuilder(
+                                    URI.create("http://127.0.0.1:" + api.port() + "/api/alerts"))
+                            .header("Authorization", scheme + " " + TOKEN)
+                            .build();
+            assertThat(http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode())
+                    .as(scheme)
+                    .isEqualTo(200);
+        }
+        HttpRequest basic =
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/metrics"))
+                        .header("Authorization", "Basic " + TOKEN)
+                        .build();
+        assertThat(http.send(basic, HttpResponse.BodyHandlers.ofString()).statusCode())
+                .isEqualTo(401);
+    }
+
+    @Test
     void listsWithFiltersAcknowledgesAndManagesSilences() throws Exception {
         JsonNode line1 = json.readTree(call("GET", "/api/alerts?line=line-1", TOKEN, null).body());
         assertThat(line1.path("count").asInt()).isEqualTo(1);
@@ -132,7 +152,8 @@ class AlertingApiTest {
         HttpResponse<String> ack = call("POST", "/api/alerts/a/ack?by=maria", TOKEN, null);
         assertThat(ack.statusCode()).isEqualTo(200);
         assertThat(json.readTree(ack.body()).path("status").asText()).isEqualTo("ACKNOWLEDGED");
-        assertThat(store.all().get(0).history()).contains("99 ACKNOWLEDGED by maria");
+        assertThat(store.all().get(0).history())
+                .contains("1970-01-01T00:00:00.099Z ACKNOWLEDGED by maria");
         assertThat(call("POST", "/api/alerts/zzz/ack", TOKEN, null).statusCode()).isEqualTo(404);
 
         HttpResponse<String> created =
