@@ -5,6 +5,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
+import io.plantwatch.model.ConfigException;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.UncheckedIOException;
@@ -16,6 +17,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Collection;
 import java.util.HashMap;
@@ -24,6 +26,8 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -264,8 +268,16 @@ public final class AlertStore implements AutoCloseable {
                 }
             }
             case "silence" -> {
-                Silence silence = Silence.fromJson(n.get("silence"), "alert journal");
-                silences.put(silence.id(), silence);
+                try {
+                    Silence silence = Silence.fromJson(n.get("silence"), "alert journal");
+                    silences.put(silence.id(), silence);
+                } catch (IllegalArgumentException | ConfigException e) {
+                    // Written before the API refused it (a value no alert has, a weekly window
+                    // over a week): refusing to start over it would stop all alerting.
+                    LOG.warn(
+                            "Alert journal: dropping a silence that is not valid: {}",
+                            e.getMessage());
+                }
             }
             case "offsets" ->
                     n.path("next")
@@ -277,7 +289,7 @@ public final class AlertStore implements AutoCloseable {
                                                     f.getValue().asLong() - 1));
             case "history" -> {
                 List<String> lines = new ArrayList<>();
-                n.path("lines").forEach(l -> lines.add(l.asText()));
+                n.path("lines").forEach(l -> lines.add(isoTime(l.asText())));
                 history.put(n.path("alertId").asText(), lines);
             }
             default -> LOG.warn("Alert journal: unknown record {}", n.path("t").asText());
@@ -285,7 +297,18 @@ public final class AlertStore implements AutoCloseable {
     }
 
     private void history(String id, long at, String what) {
-        history.computeIfAbsent(id, k -> new ArrayList<>()).add(at + " " + what);
+        history.computeIfAbsent(id, k -> new ArrayList<>())
+                .add(Instant.ofEpochMilli(at) + " " + what);
+    }
+
+    private static final Pattern EPOCH_LINE = Pattern.compile("(\\d{1,19}) (.*)", Pattern.DOTALL);
+
+    /** A journal compacted before history lines carried ISO-8601 times holds epoch milliseconds. */
+    private static String isoTime(String line) {
+        Matcher m = EPOCH_LINE.matcher(line);
+        return m.matches()
+                ? Instant.ofEpochMilli(Long.parseLong(m.group(1))) + " " + m.group(2)
+                : line;
     }
 
     private void append(ObjectNode record) {

@@ -1,19 +1,28 @@
 package io.plantwatch.alerting;
 
+import com.fasterxml.jackson.core.JsonLocation;
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Durations;
+import io.plantwatch.model.Severity;
 import java.io.IOException;
 import java.net.InetSocketAddress;
 import java.net.URLDecoder;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.time.Duration;
 import java.time.Instant;
+import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Executors;
 import java.util.function.LongSupplier;
@@ -94,19 +103,20 @@ public final class AlertingApi implements AutoCloseable {
     }
 
     private void handle(HttpExchange ex) throws IOException {
+        String method = ex.getRequestMethod();
         try {
             if (!authorized(ex)) {
                 ex.getResponseHeaders().add("WWW-Authenticate", "Bearer");
                 send(ex, 401, error("a valid bearer token is required"));
                 return;
             }
-            String method = ex.getRequestMethod();
             String[] path = ex.getRequestURI().getPath().substring("/api/".length()).split("/");
             Map<String, String> query = query(ex.getRequestURI().getRawQuery());
             if (path[0].equals("alerts")) {
                 if (path.length == 1 && method.equals("GET")) {
                     send(ex, 200, alerts(query));
                 } else if (path.length == 2 && method.equals("GET")) {
+                    known(query, List.of());
                     AlertStore.Entry e = find(path[1]);
                     send(
                             ex,
@@ -118,14 +128,58 @@ public final class AlertingApi implements AutoCloseable {
                     send(ex, 405, error("not allowed"));
                 }
             } else if (path[0].equals("silences")) {
+                known(query, List.of());
                 silencesRoute(ex, method, path);
             } else {
                 send(ex, 404, error("no such resource"));
             }
-        } catch (RuntimeException e) {
-            LOG.warn("API request failed: {}", e.toString());
-            send(ex, 400, error(e.getMessage() == null ? e.toString() : e.getMessage()));
+        } catch (Dispatcher.Conflict e) {
+            send(ex, 409, error(e.getMessage()));
+        } catch (BadRequest | IllegalArgumentException | ConfigException e) {
+            // A client's mistake, answered in full; not a problem of this service to warn about.
+            LOG.debug("API {} {}: 400 {}", method, ex.getRequestURI().getPath(), e.getMessage());
+            send(ex, 400, error(e.getMessage()));
+        } catch (RuntimeException | IOException e) {
+            LOG.error("API {} {} failed", method, ex.getRequestURI().getPath(), e);
+            try {
+                send(ex, 500, error("internal error; the alerting service's log says more"));
+            } catch (IOException gone) {
+                ex.close(); // the client is gone or the answer already started
+            }
         }
+    }
+
+    /** A request the client must change; the message says what, in one line. */
+    static final class BadRequest extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        BadRequest(String message) {
+            super(message);
+        }
+    }
+
+    /** The request body as a JSON object; anything else is the client's mistake. */
+    private ObjectNode readObject(HttpExchange ex) throws IOException {
+        JsonNode body;
+        try {
+            body = json.readTree(ex.getRequestBody());
+        } catch (JsonProcessingException e) {
+            JsonLocation at = e.getLocation();
+            throw new BadRequest(
+                    "the body is not valid JSON"
+                            + (at == null
+                                    ? ""
+                                    : " (line "
+                                            + at.getLineNr()
+                                            + ", column "
+                                            + at.getColumnNr()
+                                            + ")")
+                            + "; send a JSON object");
+        }
+        if (body instanceof ObjectNode o) {
+            return o;
+        }
+        throw new BadRequest("the body must be a JSON object");
     }
 
     private void metrics(HttpExchange ex) throws IOException {
@@ -143,23 +197,52 @@ public final class AlertingApi implements AutoCloseable {
 
     private boolean authorized(HttpExchange ex) {
         String h = ex.getRequestHeaders().getFirst("Authorization");
-        if (h == null || !h.startsWith("Bearer ")) {
+        if (h == null) {
+            return false;
+        }
+        int space = h.indexOf(' ');
+        // The scheme is case-insensitive (RFC 7235): clients send "bearer" too.
+        if (space < 0 || !h.substring(0, space).equalsIgnoreCase("Bearer")) {
             return false;
         }
         return MessageDigest.isEqual(
-                h.substring("Bearer ".length()).getBytes(StandardCharsets.UTF_8), token);
+                h.substring(space + 1).strip().getBytes(StandardCharsets.UTF_8), token);
     }
 
     private ObjectNode alerts(Map<String, String> q) {
+        known(q, ALERT_FILTERS);
+        String status =
+                q.containsKey("status")
+                        ? constant(AlertStore.Status.class, "status", q.get("status"))
+                        : null;
+        Map<String, String> labels = new HashMap<>();
+        for (String label : Route.LABELS) {
+            if (q.containsKey(label)) {
+                String v = q.get(label);
+                labels.put(
+                        label,
+                        switch (label) {
+                            case "severity" -> constant(Severity.class, label, v);
+                            case "kind" -> constant(AlertKind.class, label, v);
+                            default -> v;
+                        });
+            }
+        }
         ObjectNode out = json.createObjectNode();
         ArrayNode list = out.putArray("alerts");
         for (AlertStore.Entry e : store.all()) {
-            if (q.containsKey("status") && !e.status().name().equals(q.get("status"))) {
+            if (status != null && !e.status().name().equals(status)) {
                 continue;
             }
             boolean match = true;
-            for (String label : Route.LABELS) {
-                if (q.containsKey(label) && !q.get(label).equals(Route.label(e.alert(), label))) {
+            for (Map.Entry<String, String> l : labels.entrySet()) {
+                // The API shows an alert's sensor as its whole id, so that is what a client
+                // filters by; the last level alone is the label as routes know it.
+                String has =
+                        l.getKey().equals("sensor") && l.getValue().contains("/")
+                                ? e.alert().sensorId().id()
+                                : Route.label(e.alert(), l.getKey());
+                if (!l.getValue().equals(has)) {
                     match = false;
                 }
             }
@@ -169,6 +252,42 @@ public final class AlertingApi implements AutoCloseable {
         }
         out.put("count", list.size());
         return out;
+    }
+
+    private static final List<String> ALERT_FILTERS = filters();
+
+    private static List<String> filters() {
+        List<String> f = new ArrayList<>(List.of("status"));
+        f.addAll(Route.LABELS);
+        return List.copyOf(f);
+    }
+
+    /** The longest shelving: an alert shelved for longer is forgotten, not shelved. */
+    static final Duration MAX_SHELVING = Duration.ofDays(30);
+
+    /** A misspelt parameter would otherwise be ignored and the answer look like a real one. */
+    private static void known(Map<String, String> q, List<String> allowed) {
+        for (String p : q.keySet()) {
+            if (!allowed.contains(p)) {
+                throw new BadRequest(
+                        "unknown query parameter "
+                                + p
+                                + (allowed.isEmpty()
+                                        ? "; this path takes none"
+                                        : "; use " + allowed));
+            }
+        }
+    }
+
+    /** An enum's value in any case, as for silences and routes. */
+    private static <E extends Enum<E>> String constant(Class<E> type, String param, String v) {
+        for (E e : type.getEnumConstants()) {
+            if (e.name().equalsIgnoreCase(v.trim())) {
+                return e.name();
+            }
+        }
+        throw new BadRequest(
+                param + "=" + v + " is not one of " + Arrays.toString(type.getEnumConstants()));
     }
 
     private AlertStore.Entry find(String id) {
@@ -207,10 +326,14 @@ public final class AlertingApi implements AutoCloseable {
         }
         long now = clock.getAsLong();
         switch (action) {
-            case "ack" -> dispatcher.acknowledge(id, by, now);
+            case "ack" -> {
+                known(q, List.of("by"));
+                dispatcher.acknowledge(id, by, now);
+            }
             case "shelve" -> {
+                known(q, List.of("for", "by"));
                 String duration = q.getOrDefault("for", "1h");
-                long until = now + Durations.parse(duration).toMillis();
+                long until = now + shelving(duration).toMillis();
                 dispatcher.shelve(id, by + " for " + duration, now, until);
             }
             default -> {
@@ -219,6 +342,24 @@ public final class AlertingApi implements AutoCloseable {
             }
         }
         send(ex, 200, entry(find(id)));
+    }
+
+    private static Duration shelving(String text) {
+        Duration d;
+        try {
+            d = Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new BadRequest("for=" + text + " is not a duration; write e.g. 30m, 2h or 1d");
+        }
+        if (d.isZero() || d.isNegative() || d.compareTo(MAX_SHELVING) > 0) {
+            throw new BadRequest(
+                    "for="
+                            + text
+                            + " is out of range; shelve for more than 0 and at most "
+                            + MAX_SHELVING.toDays()
+                            + "d");
+        }
+        return d;
     }
 
     private void silencesRoute(HttpExchange ex, String method, String[] path) throws IOException {
@@ -230,10 +371,9 @@ public final class AlertingApi implements AutoCloseable {
                     .forEach(s -> list.add(s.toJson(json).put("active", now.isBefore(s.endsAt()))));
             send(ex, 200, out);
         } else if (path.length == 1 && method.equals("POST")) {
-            JsonNode body = json.readTree(ex.getRequestBody());
-            if (body instanceof ObjectNode o) {
-                o.remove("id"); // ids are ours to give
-            }
+            ObjectNode body = readObject(ex);
+            body.remove("id"); // ids are ours to give
+            body.remove("active"); // as listed: a silence copied from the list is taken
             Silence s = Silence.fromJson(body, "request");
             dispatcher.silence(s);
             send(ex, 201, s.toJson(json));
@@ -270,6 +410,9 @@ public final class AlertingApi implements AutoCloseable {
                 q.put(
                         URLDecoder.decode(kv.substring(0, eq), StandardCharsets.UTF_8),
                         URLDecoder.decode(kv.substring(eq + 1), StandardCharsets.UTF_8));
+            } else if (eq < 0 && !kv.isEmpty()) {
+                // Kept, so that a parameter without a value is checked like any other.
+                q.put(URLDecoder.decode(kv, StandardCharsets.UTF_8), "");
             }
         }
         return q;

@@ -161,7 +161,11 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     consumer.seek(tp, o);
                 }
             }
-            consumer.seekToBeginning(fromStart);
+            if (!fromStart.isEmpty()) {
+                // An empty collection means every assigned partition to Kafka, which would undo
+                // the seeks above and apply the whole topic again.
+                consumer.seekToBeginning(fromStart);
+            }
             dispatcher.restore(System.currentTimeMillis());
             LOG.info(
                     "alerting started: Kafka {} ({}, {} partitions, read_committed) -> receivers {};"

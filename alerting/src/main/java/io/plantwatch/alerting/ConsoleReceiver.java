@@ -36,11 +36,14 @@ public final class ConsoleReceiver implements Receiver {
     @Override
     public synchronized WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
         if (n.status() == Notification.Status.SUMMARY) {
+            // No count: the summary goes out as the flood starts, before the rest are held, so
+            // any number here would be the flood's first one and contradict the metric.
             out.println(
-                    "ALERTS  "
-                            + n.suppressed()
-                            + " notifications held back by the flood limit; the alerting API"
-                            + " lists every alert");
+                    "ALERTS  flood limit reached for "
+                            + n.receiver()
+                            + ": further notifications in this window are held back (counted in"
+                            + " plantwatch_alerting_flood_held_total); the alerting API lists every"
+                            + " alert");
         }
         for (Alert a : n.alerts()) {
             if (printed.add(a.alertId() + ":" + a.state())) {

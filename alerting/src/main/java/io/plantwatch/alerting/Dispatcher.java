@@ -133,6 +133,7 @@ public final class Dispatcher implements AutoCloseable {
      */
     public synchronized AlertStore.Status acknowledge(String alertId, String by, long now) {
         AlertStore.Status before = store.statusOf(alertId);
+        refuseIfResolved(alertId, before, "acknowledged");
         store.status(alertId, AlertStore.Status.ACKNOWLEDGED, by, now);
         if (before == AlertStore.Status.LATCHED) {
             store.status(alertId, AlertStore.Status.RESOLVED, "acknowledgement of a latch", now);
@@ -144,8 +145,29 @@ public final class Dispatcher implements AutoCloseable {
 
     /** An operator shelves an alert until {@code until}: no notification of it meanwhile. */
     public synchronized void shelve(String alertId, String by, long now, long until) {
+        refuseIfResolved(alertId, store.statusOf(alertId), "shelved");
         store.shelve(alertId, by, now, until);
         grouper.withdraw(alertId);
+    }
+
+    /**
+     * A resolved alert is over: acknowledging or shelving it would make it count as active again
+     * (in the API and the metrics) although its condition has cleared and its resolution was told.
+     */
+    private static void refuseIfResolved(String alertId, AlertStore.Status st, String what) {
+        if (st == AlertStore.Status.RESOLVED) {
+            throw new Conflict(
+                    "alert " + alertId + " is RESOLVED; only an active alert can be " + what);
+        }
+    }
+
+    /** An operator's change that the alert's current state does not allow (HTTP 409). */
+    public static final class Conflict extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Conflict(String message) {
+            super(message);
+        }
     }
 
     /** Adds or replaces a silence (an expiry replaces it with one that has ended). */
@@ -250,6 +272,12 @@ public final class Dispatcher implements AutoCloseable {
 
     public java.util.Set<String> receiverNames() {
         return receivers.keySet();
+    }
+
+    /** Failed delivery attempts of {@code receiver} so far, retries included. */
+    public long failedAttempts(String receiver) {
+        Receiver r = receivers.get(receiver);
+        return r == null ? 0 : r.failedAttempts();
     }
 
     /** Notifications waiting in groups, for the metrics endpoint. */

@@ -192,8 +192,9 @@ public final class EmailReceiver implements Receiver {
     static String body(Notification n) {
         StringBuilder b = new StringBuilder();
         if (n.status() == Notification.Status.SUMMARY) {
-            b.append(n.suppressed())
-                    .append(" further notifications are held back by the flood limit;")
+            // No count: the summary goes out as the flood starts, before the rest are held.
+            b.append("The flood limit is reached: further notifications in this window are held")
+                    .append(" back (counted in plantwatch_alerting_flood_held_total);")
                     .append(" the alerting API lists every open alert.\n\n");
         }
         for (Alert a : n.alerts()) {
@@ -218,6 +219,7 @@ public final class EmailReceiver implements Receiver {
         return b.toString();
     }
 
+    @Override
     public long failedAttempts() {
         return failedAttempts.get();
     }

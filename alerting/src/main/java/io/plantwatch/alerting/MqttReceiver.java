@@ -118,6 +118,7 @@ public final class MqttReceiver implements Receiver {
         }
     }
 
+    @Override
     public long failedAttempts() {
         return failedAttempts.get();
     }

@@ -36,6 +36,11 @@ public final class PagerDutyReceiver implements Receiver {
     }
 
     @Override
+    public long failedAttempts() {
+        return http.failedAttempts();
+    }
+
+    @Override
     public WebhookReceiver.Outcome deliver(Notification n, byte[] json)
             throws InterruptedException {
         WebhookReceiver.Outcome worst = WebhookReceiver.Outcome.DELIVERED;

@@ -49,6 +49,18 @@ final class PrometheusMetrics {
             sample(b, r, "delivered", Dispatcher.Metrics.get(m.delivered, r));
             sample(b, r, "failed", Dispatcher.Metrics.get(m.failed, r));
         }
+        // Counted per attempt, so a receiver that is down shows here while it still retries;
+        // notifications_total counts it failed only once it gives up.
+        b.append("# HELP plantwatch_alerting_delivery_attempts_failed_total Delivery attempts")
+                .append(" that failed, retries included, per receiver\n")
+                .append("# TYPE plantwatch_alerting_delivery_attempts_failed_total counter\n");
+        for (String r : dispatcher.receiverNames()) {
+            b.append("plantwatch_alerting_delivery_attempts_failed_total{receiver=\"")
+                    .append(escape(r))
+                    .append("\"} ")
+                    .append(dispatcher.failedAttempts(r))
+                    .append('\n');
+        }
         Map<AlertStore.Status, Integer> byStatus = new EnumMap<>(AlertStore.Status.class);
         for (AlertStore.Status s : AlertStore.Status.values()) {
             byStatus.put(s, 0);
@@ -79,12 +91,16 @@ final class PrometheusMetrics {
 
     private static void sample(StringBuilder b, String receiver, String outcome, long v) {
         b.append("plantwatch_alerting_notifications_total{receiver=\"")
-                .append(receiver.replace("\\", "\\\\").replace("\"", "\\\""))
+                .append(escape(receiver))
                 .append("\",outcome=\"")
                 .append(outcome)
                 .append("\"} ")
                 .append(v)
                 .append('\n');
+    }
+
+    private static String escape(String label) {
+        return label.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", "\\n");
     }
 
     private static void counter(StringBuilder b, String name, String help, long v) {

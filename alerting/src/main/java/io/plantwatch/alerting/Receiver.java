@@ -11,4 +11,12 @@ public interface Receiver {
      * @param json the notification as the Dispatcher renders it
      */
     WebhookReceiver.Outcome deliver(Notification n, byte[] json) throws InterruptedException;
+
+    /**
+     * Delivery attempts that failed so far, retries included, for the metrics endpoint: a receiver
+     * that is down shows there while it still retries, not only once it gives up.
+     */
+    default long failedAttempts() {
+        return 0;
+    }
 }

@@ -5,17 +5,20 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
+import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Durations;
 import io.plantwatch.model.SensorGlob;
+import java.time.DateTimeException;
 import java.time.DayOfWeek;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.LocalTime;
 import java.time.ZoneId;
 import java.time.ZonedDateTime;
+import java.time.format.DateTimeParseException;
 import java.util.EnumSet;
+import java.util.Iterator;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
 import java.util.UUID;
@@ -106,37 +109,40 @@ public record Silence(
      * A new silence gets a fresh id; {@code ends_at} defaults to far ahead for a weekly window.
      */
     public static Silence fromJson(JsonNode n, String where) {
+        if (n == null || !n.isObject()) {
+            throw bad(where, "", "must be a JSON object");
+        }
+        known(n, FIELDS, where, "");
         AlertMatcher m = AlertMatcher.parse(n, where, "silence");
         Recurring weekly = null;
         JsonNode w = n.get("weekly");
         if (w != null) {
+            if (!w.isObject()) {
+                throw bad(where, "weekly", "must be an object with " + WEEKLY_FIELDS);
+            }
+            known(w, WEEKLY_FIELDS, where, "weekly.");
             Set<DayOfWeek> days = EnumSet.noneOf(DayOfWeek.class);
             for (String d : AlertMatcher.strings(w.get("days"), where, "silence", "weekly.days")) {
-                days.add(DayOfWeek.valueOf(d.toUpperCase(Locale.ROOT)));
+                days.add(day(d, where));
             }
             if (days.isEmpty()) {
-                throw new IllegalArgumentException("weekly.days names no day");
+                throw bad(where, "weekly.days", "names no day; use e.g. [\"SUNDAY\"]");
             }
-            weekly =
-                    new Recurring(
-                            days,
-                            LocalTime.parse(w.path("start").asText("00:00")),
-                            Durations.parse(w.path("duration").asText("1h")),
-                            ZoneId.of(w.path("zone").asText("UTC")));
+            weekly = new Recurring(days, start(w, where), duration(w, where), zone(w, where));
         }
         if (!n.hasNonNull("starts_at") && weekly == null) {
-            throw new IllegalArgumentException("starts_at is required");
+            throw bad(where, "starts_at", "is required (ISO-8601, e.g. 2026-11-25T08:00:00Z)");
         }
-        Instant start =
-                n.hasNonNull("starts_at")
-                        ? Instant.parse(n.get("starts_at").asText())
-                        : Instant.EPOCH;
+        Instant start = n.hasNonNull("starts_at") ? instant(n, "starts_at", where) : Instant.EPOCH;
         Instant end =
                 n.hasNonNull("ends_at")
-                        ? Instant.parse(n.get("ends_at").asText())
+                        ? instant(n, "ends_at", where)
                         : weekly != null ? Instant.parse("9999-12-31T00:00:00Z") : null;
         if (end == null) {
-            throw new IllegalArgumentException("ends_at is required");
+            throw bad(where, "ends_at", "is required (ISO-8601, e.g. 2026-11-25T10:00:00Z)");
+        }
+        if (!end.isAfter(start)) {
+            throw bad(where, "ends_at", end + " is not after starts_at " + start);
         }
         return new Silence(
                 n.hasNonNull("id") ? n.get("id").asText() : UUID.randomUUID().toString(),
@@ -147,6 +153,111 @@ public record Silence(
                 weekly,
                 n.path("created_by").asText("api"),
                 n.path("comment").asText(""));
+    }
+
+    /** The longest weekly window: a longer one would overlap itself. */
+    static final Duration MAX_WEEKLY = Duration.ofDays(7);
+
+    private static final List<String> FIELDS =
+            List.of(
+                    "id",
+                    "sensors",
+                    "match",
+                    "starts_at",
+                    "ends_at",
+                    "weekly",
+                    "created_by",
+                    "comment");
+    private static final List<String> WEEKLY_FIELDS = List.of("days", "start", "duration", "zone");
+
+    /**
+     * A misspelt field ({@code sensor} for {@code sensors}) would otherwise be ignored, and the
+     * silence would mute something other than what was meant, or be refused for a reason that hides
+     * the typo.
+     */
+    private static void known(JsonNode n, List<String> fields, String where, String prefix) {
+        for (Iterator<String> it = n.fieldNames(); it.hasNext(); ) {
+            String f = it.next();
+            if (!fields.contains(f)) {
+                List<String> allowed = prefix.isEmpty() ? fields.subList(1, fields.size()) : fields;
+                throw bad(where, "", "has unknown field " + prefix + f + "; use " + allowed);
+            }
+        }
+    }
+
+    private static DayOfWeek day(String d, String where) {
+        for (DayOfWeek day : DayOfWeek.values()) {
+            String name = day.name();
+            if (name.equalsIgnoreCase(d.trim())
+                    || name.substring(0, 3).equalsIgnoreCase(d.trim())) {
+                return day;
+            }
+        }
+        throw bad(
+                where,
+                "weekly.days",
+                "'" + d + "' is not a day; use " + List.of(DayOfWeek.values()) + " or MON..SUN");
+    }
+
+    private static LocalTime start(JsonNode w, String where) {
+        String t = w.path("start").asText("00:00");
+        try {
+            return LocalTime.parse(t);
+        } catch (DateTimeParseException e) {
+            throw bad(
+                    where,
+                    "weekly.start",
+                    "'" + t + "' is not a local time; write HH:mm, e.g. 06:00");
+        }
+    }
+
+    private static Duration duration(JsonNode w, String where) {
+        String t = w.path("duration").asText("1h");
+        Duration d;
+        try {
+            d = Durations.parse(t);
+        } catch (IllegalArgumentException e) {
+            throw bad(
+                    where,
+                    "weekly.duration",
+                    "'" + t + "' is not a duration; write e.g. 30m, 8h or 2d");
+        }
+        if (d.isZero() || d.isNegative() || d.compareTo(MAX_WEEKLY) > 0) {
+            throw bad(
+                    where,
+                    "weekly.duration",
+                    t + " is not between 1s and 7d; a weekly window lasts at most a week");
+        }
+        return d;
+    }
+
+    private static ZoneId zone(JsonNode w, String where) {
+        String z = w.path("zone").asText("UTC");
+        try {
+            return ZoneId.of(z);
+        } catch (DateTimeException e) {
+            throw bad(
+                    where,
+                    "weekly.zone",
+                    "'" + z + "' is not a time zone; write e.g. Europe/Berlin or UTC");
+        }
+    }
+
+    private static Instant instant(JsonNode n, String field, String where) {
+        String t = n.get(field).asText();
+        try {
+            return Instant.parse(t);
+        } catch (DateTimeParseException e) {
+            throw bad(
+                    where,
+                    field,
+                    "'" + t + "' is not a time; write ISO-8601 in UTC, e.g. 2026-11-25T08:00:00Z");
+        }
+    }
+
+    private static ConfigException bad(String where, String key, String why) {
+        return new ConfigException(
+                where + ": silence" + (key.isEmpty() ? " " : "." + key + " ") + why);
     }
 
     public ObjectNode toJson(ObjectMapper json) {

@@ -175,7 +175,7 @@ public final class WebhookReceiver implements Receiver {
         return name;
     }
 
-    /** Attempts that failed, for the metrics endpoint. */
+    @Override
     public long failedAttempts() {
         return failedAttempts.get();
     }

@@ -56,13 +56,58 @@ class AlertStoreTest {
             assertThat(a.alert()).isEqualTo(alert("a", AlertState.RESOLVED));
             assertThat(a.status()).isEqualTo(AlertStore.Status.RESOLVED);
             assertThat(a.history())
-                    .containsExactly("100 OPEN", "102 ACKNOWLEDGED by maria", "103 RESOLVED");
+                    .containsExactly(
+                            "1970-01-01T00:00:00.100Z OPEN",
+                            "1970-01-01T00:00:00.102Z ACKNOWLEDGED by maria",
+                            "1970-01-01T00:00:00.103Z RESOLVED");
             assertThat(store.all().get(1).status()).isEqualTo(AlertStore.Status.OPEN);
             // Written after the torn line was cut: readable on the next start.
             store.notified(List.of(alert("b", AlertState.OPEN)));
         }
         try (AlertStore store = new AlertStore(dir)) {
             assertThat(store.unnotified()).extracting(Alert::alertId).containsExactly("a");
+        }
+    }
+
+    /**
+     * Silences the API took before it checked their values can be in an old journal; the store must
+     * still open (else alerting would not start), without them.
+     */
+    @Test
+    void aSilenceInTheJournalThatIsNoLongerValidIsDroppedNotFatal() throws Exception {
+        try (AlertStore store = new AlertStore(dir)) {
+            store.event(alert("a", AlertState.OPEN), 0, 10, 100);
+        }
+        Files.writeString(
+                dir.resolve("alerts.journal"),
+                "{\"t\":\"silence\",\"silence\":{\"id\":\"old\",\"starts_at\":"
+                        + "\"2026-01-01T00:00:00Z\",\"ends_at\":\"2027-01-01T00:00:00Z\","
+                        + "\"created_by\":\"api\",\"comment\":\"\",\"match\":{\"severity\":"
+                        + "[\"CRIT\"]},\"sensors\":[]}}\n",
+                StandardOpenOption.APPEND);
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.silences()).isEmpty();
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 11L));
+        }
+    }
+
+    @Test
+    void historyLinesCarryIsoTimesAlsoFromAJournalCompactedBeforeThey() throws Exception {
+        try (AlertStore store = new AlertStore(dir)) {
+            store.event(alert("a", AlertState.OPEN), 0, 10, 1_796_488_633_830L);
+        }
+        // A compacted history record as written before: epoch milliseconds.
+        Files.writeString(
+                dir.resolve("alerts.journal"),
+                "{\"t\":\"history\",\"alertId\":\"b\",\"lines\":[\"1796488633830 OPEN\"]}\n",
+                StandardOpenOption.APPEND);
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.all().get(0).history())
+                    .containsExactly("2026-12-05T16:37:13.830Z OPEN");
+            store.event(alert("b", AlertState.OPEN), 0, 11, 1_796_488_633_831L);
+            assertThat(store.all().get(1).history())
+                    .containsExactly(
+                            "2026-12-05T16:37:13.830Z OPEN", "2026-12-05T16:37:13.831Z OPEN");
         }
     }
 

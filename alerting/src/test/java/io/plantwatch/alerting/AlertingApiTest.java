@@ -35,13 +35,17 @@ class AlertingApiTest {
     private final ObjectMapper json = new ObjectMapper();
 
     private static Alert alert(String id, String line) {
+        return alert(id, line, AlertState.OPEN);
+    }
+
+    private static Alert alert(String id, String line, AlertState state) {
         return new Alert(
                 id,
                 SensorId.parse("dresden/press-shop/" + line + "/press-1/oil-temp"),
                 "spike",
                 AlertKind.SPIKE,
                 Severity.CRITICAL,
-                AlertState.OPEN,
+                state,
                 1_000,
                 1_000,
                 2_000,
@@ -120,6 +124,26 @@ class AlertingApiTest {
     }
 
     @Test
+    void theAuthorizationSchemeIsCaseInsensitive() throws Exception {
+        for (String scheme : List.of("bearer", "BEARER", "Bearer")) {
+            HttpRequest request =
+                    HttpRequest.newBuilder(
+                                    URI.create("http://127.0.0.1:" + api.port() + "/api/alerts"))
+                            .header("Authorization", scheme + " " + TOKEN)
+                            .build();
+            assertThat(http.send(request, HttpResponse.BodyHandlers.ofString()).statusCode())
+                    .as(scheme)
+                    .isEqualTo(200);
+        }
+        HttpRequest basic =
+                HttpRequest.newBuilder(URI.create("http://127.0.0.1:" + api.port() + "/metrics"))
+                        .header("Authorization", "Basic " + TOKEN)
+                        .build();
+        assertThat(http.send(basic, HttpResponse.BodyHandlers.ofString()).statusCode())
+                .isEqualTo(401);
+    }
+
+    @Test
     void listsWithFiltersAcknowledgesAndManagesSilences() throws Exception {
         JsonNode line1 = json.readTree(call("GET", "/api/alerts?line=line-1", TOKEN, null).body());
         assertThat(line1.path("count").asInt()).isEqualTo(1);
@@ -128,7 +152,8 @@ class AlertingApiTest {
         HttpResponse<String> ack = call("POST", "/api/alerts/a/ack?by=maria", TOKEN, null);
         assertThat(ack.statusCode()).isEqualTo(200);
         assertThat(json.readTree(ack.body()).path("status").asText()).isEqualTo("ACKNOWLEDGED");
-        assertThat(store.all().get(0).history()).contains("99 ACKNOWLEDGED by maria");
+        assertThat(store.all().get(0).history())
+                .contains("1970-01-01T00:00:00.099Z ACKNOWLEDGED by maria");
         assertThat(call("POST", "/api/alerts/zzz/ack", TOKEN, null).statusCode()).isEqualTo(404);
 
         HttpResponse<String> created =
@@ -198,6 +223,211 @@ class AlertingApiTest {
                 .contains("plantwatch_alerting_alerts{status=\"OPEN\"} 1")
                 .contains("plantwatch_alerting_undecodable_records_total 3")
                 .contains("# TYPE plantwatch_alerting_events_total counter");
+    }
+
+    @Test
+    void aResolvedAlertCannotBeAcknowledgedOrShelvedButALatchedOneIsResolvedByItsAck()
+            throws Exception {
+        store.event(alert("a", "line-1", AlertState.RESOLVED), 0, 2, 12);
+        List<String> history = store.all().get(0).history();
+        for (String action : List.of("shelve?for=2h", "ack")) {
+            HttpResponse<String> refused = call("POST", "/api/alerts/a/" + action, TOKEN, null);
+            assertThat(refused.statusCode()).as(action).isEqualTo(409);
+            assertThat(json.readTree(refused.body()).path("error").asText())
+                    .isEqualTo(
+                            "alert a is RESOLVED; only an active alert can be "
+                                    + (action.equals("ack") ? "acknowledged" : "shelved"));
+        }
+        assertThat(store.statusOf("a")).isEqualTo(AlertStore.Status.RESOLVED);
+        assertThat(store.shelvedUntil("a")).isEqualTo(-1);
+        assertThat(store.all().get(0).history()).isEqualTo(history);
+        assertThat(call("GET", "/metrics", TOKEN, null).body())
+                .contains("plantwatch_alerting_alerts{status=\"ACKNOWLEDGED\"} 0")
+                .contains("plantwatch_alerting_alerts{status=\"SHELVED\"} 0")
+                .contains("plantwatch_alerting_alerts{status=\"RESOLVED\"} 1");
+
+        store.event(alert("b", "line-2", AlertState.RESOLVED), 0, 3, 13);
+        store.status("b", AlertStore.Status.LATCHED, "latching rule", 13);
+        HttpResponse<String> ack = call("POST", "/api/alerts/b/ack?by=maria", TOKEN, null);
+        assertThat(ack.statusCode()).isEqualTo(200);
+        assertThat(json.readTree(ack.body()).path("status").asText()).isEqualTo("RESOLVED");
+    }
+
+    @Test
+    void aBodyThatIsNotAJsonObjectIsA400SayingSo() throws Exception {
+        Map<String, String> bodies =
+                Map.of(
+                        "{\"sensors\": [\"a\"",
+                        "the body is not valid JSON (line 1, column 17); send a JSON object",
+                        "hello",
+                        "the body is not valid JSON (line 1, column 6); send a JSON object",
+                        "[\"a\"]",
+                        "the body must be a JSON object",
+                        "",
+                        "the body must be a JSON object");
+        for (Map.Entry<String, String> b : bodies.entrySet()) {
+            HttpResponse<String> r = call("POST", "/api/silences", TOKEN, b.getKey());
+            assertThat(r.statusCode()).as(b.getKey()).isEqualTo(400);
+            assertThat(json.readTree(r.body()).path("error").asText())
+                    .as(b.getKey())
+                    .isEqualTo(b.getValue());
+        }
+        assertThat(store.silences()).isEmpty();
+    }
+
+    @Test
+    void aSilenceThatCouldNotMatchOrIsMisspeltIsRefusedWithOneLineNamingTheField()
+            throws Exception {
+        String range =
+                "\"starts_at\":\"2026-11-25T08:00:00Z\",\"ends_at\":\"2026-11-25T10:00:00Z\"";
+        String weekly =
+                "\"weekly\":{\"days\":[\"SUNDAY\"],\"start\":\"06:00\",\"duration\":\"8h\"}";
+        Map<String, String> refused = new java.util.LinkedHashMap<>();
+        refused.put(
+                "{\"match\":{\"severity\":\"CRIT\"}," + range + "}",
+                "request: silence.match.severity 'CRIT' is not a severity; use one of [INFO,"
+                        + " WARNING, CRITICAL]");
+        refused.put(
+                "{\"match\":{\"kind\":[\"SPIKES\"]}," + range + "}",
+                "request: silence.match.kind 'SPIKES' is not an alert kind; use one of [SPIKE,"
+                        + " OUT_OF_RANGE, RATE_OF_CHANGE, FLATLINE, MISSING_DATA, DRIFT,"
+                        + " SENSOR_FAULT, OTHER]");
+        refused.put(
+                "{\"match\":{\"machine\":\"line-1/press-1\"}," + range + "}",
+                "request: silence.match.machine 'line-1/press-1' can match no alert (machine"
+                        + " 'line-1/press-1' contains a forbidden character); a label is one level"
+                        + " of the sensor id, use sensors: [...] for a whole id");
+        refused.put(
+                "{\"sensor\":[\"dresden/**\"]," + range + "}",
+                "request: silence has unknown field sensor; use [sensors, match, starts_at,"
+                        + " ends_at, weekly, created_by, comment]");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},\"weekly\":{\"days\":[\"SUNDAY\"],\"duration\":\"9d\"}}",
+                "request: silence.weekly.duration 9d is not between 1s and 7d; a weekly window"
+                        + " lasts at most a week");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},\"weekly\":{\"days\":[\"SUNDY\"]}}",
+                "request: silence.weekly.days 'SUNDY' is not a day; use [MONDAY, TUESDAY,"
+                        + " WEDNESDAY, THURSDAY, FRIDAY, SATURDAY, SUNDAY] or MON..SUN");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},\"weekly\":{\"days\":[\"SUN\"],\"hours\":8}}",
+                "request: silence has unknown field weekly.hours; use [days, start, duration,"
+                        + " zone]");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"}," + weekly.replace("06:00", "6am") + "}",
+                "request: silence.weekly.start '6am' is not a local time; write HH:mm, e.g."
+                        + " 06:00");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},"
+                        + weekly.replace("}", ",\"zone\":\"Berlin\"}")
+                        + "}",
+                "request: silence.weekly.zone 'Berlin' is not a time zone; write e.g."
+                        + " Europe/Berlin or UTC");
+        refused.put(
+                "{\"match\":{\"line\":\"line-1\"},\"starts_at\":\"yesterday\","
+                        + "\"ends_at\":\"2026-11-25T10:00:00Z\"}",
+                "request: silence.starts_at 'yesterday' is not a time; write ISO-8601 in UTC,"
+                        + " e.g. 2026-11-25T08:00:00Z");
+        ch.qos.logback.classic.Logger log =
+                (ch.qos.logback.classic.Logger)
+                        org.slf4j.LoggerFactory.getLogger(AlertingApi.class);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> logged =
+                new ch.qos.logback.core.read.ListAppender<>();
+        logged.start();
+        log.addAppender(logged);
+        try {
+            for (Map.Entry<String, String> r : refused.entrySet()) {
+                HttpResponse<String> answer = call("POST", "/api/silences", TOKEN, r.getKey());
+                assertThat(answer.statusCode()).as(r.getKey()).isEqualTo(400);
+                assertThat(json.readTree(answer.body()).path("error").asText())
+                        .as(r.getKey())
+                        .isEqualTo(r.getValue());
+            }
+        } finally {
+            log.detachAppender(logged);
+        }
+        assertThat(store.silences()).isEmpty();
+        // A client's mistake is no warning about this service.
+        assertThat(logged.list)
+                .noneMatch(e -> e.getLevel().isGreaterOrEqual(ch.qos.logback.classic.Level.WARN));
+
+        // Severity in lower case means what it says, and mutes alert a (CRITICAL).
+        HttpResponse<String> created =
+                call(
+                        "POST",
+                        "/api/silences",
+                        TOKEN,
+                        "{\"match\":{\"severity\":\"critical\"},\"starts_at\":\"1970-01-01T00:00:00Z\","
+                                + "\"ends_at\":\"2026-11-25T10:00:00Z\"}");
+        assertThat(created.statusCode()).isEqualTo(201);
+        assertThat(json.readTree(created.body()).path("match").path("severity").get(0).asText())
+                .isEqualTo("CRITICAL");
+        assertThat(store.silences().get(0).mutes(alert("a", "line-1"), Instant.ofEpochMilli(99)))
+                .isTrue();
+    }
+
+    @Test
+    void filtersTakeTheSensorAsShownAndRefuseWhatCouldNotMatchAndShelvingIsBounded()
+            throws Exception {
+        String full = "dresden/press-shop/line-1/press-1/oil-temp";
+        JsonNode byId =
+                json.readTree(call("GET", "/api/alerts?sensor=" + full, TOKEN, null).body());
+        assertThat(byId.path("count").asInt()).isEqualTo(1);
+        assertThat(byId.path("alerts").get(0).path("sensor").asText()).isEqualTo(full);
+        assertThat(
+                        json.readTree(
+                                        call("GET", "/api/alerts?sensor=oil-temp", TOKEN, null)
+                                                .body())
+                                .path("count")
+                                .asInt())
+                .isEqualTo(2);
+        assertThat(
+                        json.readTree(
+                                        call(
+                                                        "GET",
+                                                        "/api/alerts?severity=critical&status=open",
+                                                        TOKEN,
+                                                        null)
+                                                .body())
+                                .path("count")
+                                .asInt())
+                .isEqualTo(2);
+
+        Map<String, String> refused = new java.util.LinkedHashMap<>();
+        refused.put(
+                "GET /api/alerts?status=BOGUS",
+                "status=BOGUS is not one of [OPEN, ACKNOWLEDGED, SHELVED, LATCHED, RESOLVED]");
+        refused.put(
+                "GET /api/alerts?severity=CRIT",
+                "severity=CRIT is not one of [INFO, WARNING, CRITICAL]");
+        refused.put(
+                "GET /api/alerts?colour=red",
+                "unknown query parameter colour; use [status, site, area, line, machine, sensor,"
+                        + " severity, kind, rule]");
+        refused.put(
+                "GET /api/silences?active", "unknown query parameter active; this path takes none");
+        refused.put(
+                "POST /api/alerts/a/shelve?for=100000h",
+                "for=100000h is out of range; shelve for more than 0 and at most 30d");
+        refused.put(
+                "POST /api/alerts/a/shelve?for=0s",
+                "for=0s is out of range; shelve for more than 0 and at most 30d");
+        refused.put(
+                "POST /api/alerts/a/shelve?for=soon",
+                "for=soon is not a duration; write e.g. 30m, 2h or 1d");
+        refused.put(
+                "POST /api/alerts/a/shelve?fro=2h", "unknown query parameter fro; use [for, by]");
+        for (Map.Entry<String, String> r : refused.entrySet()) {
+            String[] request = r.getKey().split(" ");
+            HttpResponse<String> answer = call(request[0], request[1], TOKEN, null);
+            assertThat(answer.statusCode()).as(r.getKey()).isEqualTo(400);
+            assertThat(json.readTree(answer.body()).path("error").asText())
+                    .as(r.getKey())
+                    .isEqualTo(r.getValue());
+        }
+        assertThat(store.statusOf("a")).isEqualTo(AlertStore.Status.OPEN);
+        assertThat(call("POST", "/api/alerts/a/shelve?for=30d", TOKEN, null).statusCode())
+                .isEqualTo(200);
     }
 
     @Test

@@ -280,6 +280,66 @@ class AlertingServiceKafkaTest {
         assertThat(told).containsExactlyInAnyOrderElementsOf(expected);
     }
 
+    /**
+     * With every partition already applied, a restart must read on from the journal's positions: no
+     * event applied again, so no history line added and nothing counted as a duplicate.
+     */
+    @Test
+    void aRestartWithEveryPartitionAppliedAppliesNothingAgain() throws Exception {
+        AlertingConfig c = config();
+        List<Alert> first = new ArrayList<>();
+        for (int i = 0; i < 20; i++) {
+            first.add(alert(i, AlertState.OPEN));
+        }
+        for (int i = 0; i < 5; i++) {
+            first.add(alert(i, AlertState.RESOLVED));
+        }
+        AlertingService one = new AlertingService(new java.io.PrintWriter(System.err, true));
+        CompletableFuture<Void> running = runService(one, c);
+        produce(first);
+        await().atMost(Duration.ofSeconds(30)).until(() -> told.size() >= 20);
+        one.close();
+        running.get();
+        Map<String, List<String>> before = new java.util.HashMap<>();
+        try (AlertStore store = new AlertStore(dir.resolve("store"))) {
+            assertThat(store.nextOffsets()).as("both partitions applied").hasSize(2);
+            store.all().forEach(e -> before.put(e.alert().alertId(), e.history()));
+        }
+        int toldBefore = told.size();
+
+        // One new alert on each partition: once both are told, both partitions were read on.
+        AlertingService two = new AlertingService(new java.io.PrintWriter(System.err, true));
+        CompletableFuture<Void> again = runService(two, c);
+        produceToEachPartition(List.of(alert(200, AlertState.OPEN), alert(201, AlertState.OPEN)));
+        await().atMost(Duration.ofSeconds(30)).until(() -> told.size() >= toldBefore + 2);
+        two.close();
+        again.get();
+        try (AlertStore store = new AlertStore(dir.resolve("store"))) {
+            for (AlertStore.Entry e : store.all()) {
+                if (before.containsKey(e.alert().alertId())) {
+                    assertThat(e.history())
+                            .as("history of %s", e.alert().alertId())
+                            .isEqualTo(before.get(e.alert().alertId()));
+                }
+            }
+        }
+        assertThat(told.subList(toldBefore, told.size()))
+                .containsExactlyInAnyOrder("alert-200:OPEN", "alert-201:OPEN");
+    }
+
+    private void produceToEachPartition(List<Alert> alerts) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        AvroAlertCodec codec = new AvroAlertCodec();
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (int i = 0; i < alerts.size(); i++) {
+                producer.send(new ProducerRecord<>(topic, i, null, codec.encode(alerts.get(i))));
+            }
+            producer.flush();
+        }
+    }
+
     @Test
     void aThousandEventsFromFiveMachinesStayWithinTheFloodLimitAndAllAreInTheApi()
             throws Exception {

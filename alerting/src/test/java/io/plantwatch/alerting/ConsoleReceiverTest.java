@@ -49,6 +49,33 @@ class ConsoleReceiverTest {
         assertThat(ended).containsOnlyOnce(SENSOR.id()).endsWith(" back to normal");
     }
 
+    /**
+     * The summary is sent as the flood starts, so it cannot know how many will be held: it used to
+     * print "1 notifications held back" while the metric went on to count every one.
+     */
+    @Test
+    void theFloodSummaryClaimsNoCountAndPointsToTheMetric() {
+        java.io.ByteArrayOutputStream bytes = new java.io.ByteArrayOutputStream();
+        ConsoleReceiver console =
+                new ConsoleReceiver(
+                        "console",
+                        new java.io.PrintStream(
+                                bytes, true, java.nio.charset.StandardCharsets.UTF_8));
+        console.deliver(
+                new Notification(
+                        "n-flood",
+                        "console",
+                        "console/m",
+                        Notification.Status.SUMMARY,
+                        List.of(),
+                        1),
+                new byte[0]);
+        assertThat(bytes.toString(java.nio.charset.StandardCharsets.UTF_8))
+                .startsWith("ALERTS  flood limit reached for console: further notifications")
+                .contains("plantwatch_alerting_flood_held_total")
+                .doesNotContain("1 notifications");
+    }
+
     /** Missing data opens on the wall clock: no reading decides it. */
     @Test
     void missingDataOpensAtItsDetection() {

@@ -111,6 +111,62 @@ class DispatcherTest {
                 "m");
     }
 
+    /**
+     * A receiver answering 500 is retried for a long while before it gives up; its failed attempts
+     * must show in /metrics meanwhile, not only once the notification is counted failed.
+     */
+    @Test
+    void failedAttemptsShowInTheMetricsWhileTheReceiverStillRetries() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger answered500 =
+                new java.util.concurrent.atomic.AtomicInteger();
+        server.createContext(
+                "/broken",
+                ex -> {
+                    ex.getRequestBody().readAllBytes();
+                    answered500.incrementAndGet();
+                    ex.sendResponseHeaders(500, -1);
+                    ex.close();
+                });
+        WebhookReceiver broken =
+                new WebhookReceiver(
+                        "shift-lead",
+                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/broken"),
+                        SECRET,
+                        Duration.ofSeconds(2),
+                        Duration.ofMillis(200),
+                        Duration.ofHours(1));
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d =
+                        new Dispatcher(
+                                store,
+                                ROOT,
+                                Map.of("shift-lead", broken),
+                                new FloodGate(20, 600_000),
+                                new FlapDetector(6, 1_800_000),
+                                List.of())) {
+            PrometheusMetrics metrics = new PrometheusMetrics(d, store, () -> 0, () -> T0);
+            d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 31_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> answered500.get() >= 3);
+            String text = metrics.render();
+            long shown =
+                    Long.parseLong(
+                            text.lines()
+                                    .filter(
+                                            l ->
+                                                    l.startsWith(
+                                                            "plantwatch_alerting_delivery_attempts_failed_total{receiver=\"shift-lead\"} "))
+                                    .findFirst()
+                                    .orElseThrow()
+                                    .replaceAll(".* ", ""));
+            assertThat(shown).isGreaterThanOrEqualTo(2).isLessThanOrEqualTo(answered500.get());
+            assertThat(text)
+                    .contains(
+                            "plantwatch_alerting_notifications_total{receiver=\"shift-lead\","
+                                    + "outcome=\"failed\"} 0");
+        }
+    }
+
     @Test
     void aThousandEventsFromFiveMachinesStayWithinTheFloodLimitGroupedPerMachineWithASummary()
             throws Exception {
