@@ -145,7 +145,18 @@ public final class Dispatcher implements AutoCloseable {
 
     /** An operator shelves an alert until {@code until}: no notification of it meanwhile. */
     public synchronized void shelve(String alertId, String by, long now, long until) {
-        refuseIfResolved(alertId, store.statusOf(alertId), "shelved");
+        AlertStore.Status st = store.statusOf(alertId);
+        refuseIfResolved(alertId, st, "shelved");
+        if (st == AlertStore.Status.LATCHED) {
+            // Its condition has cleared; it waits for a person. Shelved, it would end RESOLVED
+            // when the shelving ran out, unacknowledged and with its resolution never told.
+            throw new Conflict(
+                    "alert "
+                            + alertId
+                            + " is LATCHED: its condition has cleared and it waits for an"
+                            + " acknowledgement (POST .../ack), which resolves it; it cannot be"
+                            + " shelved");
+        }
         store.shelve(alertId, by, now, until);
         grouper.withdraw(alertId);
     }

@@ -248,6 +248,13 @@ class AlertingApiTest {
 
         store.event(alert("b", "line-2", AlertState.RESOLVED), 0, 3, 13);
         store.status("b", AlertStore.Status.LATCHED, "latching rule", 13);
+        // Shelved, a latched alert would end RESOLVED unacknowledged when the shelving ran out.
+        HttpResponse<String> shelveLatched =
+                call("POST", "/api/alerts/b/shelve?for=2h", TOKEN, null);
+        assertThat(shelveLatched.statusCode()).isEqualTo(409);
+        assertThat(json.readTree(shelveLatched.body()).path("error").asText())
+                .contains("LATCHED", "acknowledgement");
+        assertThat(store.statusOf("b")).isEqualTo(AlertStore.Status.LATCHED);
         HttpResponse<String> ack = call("POST", "/api/alerts/b/ack?by=maria", TOKEN, null);
         assertThat(ack.statusCode()).isEqualTo(200);
         assertThat(json.readTree(ack.body()).path("status").asText()).isEqualTo("RESOLVED");
