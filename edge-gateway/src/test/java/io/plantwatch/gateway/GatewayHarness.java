@@ -1,5 +1,9 @@
 package io.plantwatch.gateway;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.sim.SensorSim;
 import java.io.PrintWriter;
@@ -10,6 +14,7 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -20,6 +25,7 @@ import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.common.header.Header;
+import org.slf4j.LoggerFactory;
 
 /** What the gateway tests share: a configuration per test, the simulator, and HTTP. */
 final class GatewayHarness {
@@ -147,18 +153,32 @@ final class GatewayHarness {
                 .sum();
     }
 
-    /** Whether {@code log} holds a warning with every one of {@code parts}. */
-    static boolean warned(
-            ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log,
-            String... parts) {
-        List<ch.qos.logback.classic.spi.ILoggingEvent> events;
-        // AppenderBase appends under the appender's lock; the list is a plain ArrayList.
-        synchronized (log) {
-            events = List.copyOf(log.list);
+    /** The bridge's log lines from its creation until closed, for what the gateway says. */
+    static final class BridgeLog implements AutoCloseable {
+        private final ListAppender<ILoggingEvent> lines = new ListAppender<>();
+        private final Logger logger = (Logger) LoggerFactory.getLogger(MqttKafkaBridge.class);
+
+        BridgeLog() {
+            lines.start();
+            logger.addAppender(lines);
         }
-        return events.stream()
-                .filter(e -> e.getLevel() == ch.qos.logback.classic.Level.WARN)
-                .map(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
-                .anyMatch(m -> java.util.Arrays.stream(parts).allMatch(m::contains));
+
+        /** Whether a warning holds every one of {@code parts}. */
+        boolean warned(String... parts) {
+            List<ILoggingEvent> events;
+            // AppenderBase appends under the appender's lock; the list is a plain ArrayList.
+            synchronized (lines) {
+                events = List.copyOf(lines.list);
+            }
+            return events.stream()
+                    .filter(e -> e.getLevel() == Level.WARN)
+                    .map(ILoggingEvent::getFormattedMessage)
+                    .anyMatch(m -> Arrays.stream(parts).allMatch(m::contains));
+        }
+
+        @Override
+        public void close() {
+            logger.detachAppender(lines);
+        }
     }
 }

@@ -9,9 +9,6 @@ import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.plantwatch.infra.KafkaExtension;
 import io.plantwatch.infra.MosquittoExtension;
 import io.plantwatch.model.SensorReading;
@@ -21,7 +18,6 @@ import java.util.Map;
 import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
-import org.slf4j.LoggerFactory;
 
 /**
  * Kafka away when the gateway starts, and back a few seconds later: each sensor's readings arrive
@@ -74,11 +70,8 @@ class GatewayKafkaAwayAtStartTest {
         Map<String, String> s = settings(name, mosquitto.uri(), kafka.bootstrapServers());
         kafka.kafka().createTopics(3, name + "-readings", name + "-dlq");
         kafka.kafka().stop();
-        ListAppender<ILoggingEvent> log = new ListAppender<>();
-        log.start();
-        Logger bridgeLog = (Logger) LoggerFactory.getLogger(MqttKafkaBridge.class);
-        bridgeLog.addAppender(log);
-        try (Gateway gateway = Gateway.start(config(s))) {
+        try (GatewayHarness.BridgeLog log = new GatewayHarness.BridgeLog();
+                Gateway gateway = Gateway.start(config(s))) {
             await().atMost(Duration.ofSeconds(20))
                     .until(
                             () ->
@@ -87,20 +80,14 @@ class GatewayKafkaAwayAtStartTest {
             assertThat(GatewayHarness.get(gateway.httpPort(), "/health").body())
                     .contains(name + "-readings");
             await().atMost(Duration.ofSeconds(5))
-                    .until(
-                            () ->
-                                    GatewayHarness.warned(
-                                            log, kafka.bootstrapServers(), "nothing is lost"));
+                    .until(() -> log.warned(kafka.bootstrapServers(), "nothing is lost"));
             kafka.kafka().start();
             await().atMost(Duration.ofSeconds(30))
                     .until(
                             () ->
                                     GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
                                             == 200);
-            await().atMost(Duration.ofSeconds(5))
-                    .until(() -> GatewayHarness.warned(log, "acknowledging again"));
-        } finally {
-            bridgeLog.detachAppender(log);
+            await().atMost(Duration.ofSeconds(5)).until(() -> log.warned("acknowledging again"));
         }
     }
 }

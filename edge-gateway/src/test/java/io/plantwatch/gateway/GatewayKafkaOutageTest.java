@@ -10,9 +10,6 @@ import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
-import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.core.read.ListAppender;
 import io.plantwatch.infra.KafkaExtension;
 import io.plantwatch.infra.MqttBrokerExtension;
 import io.plantwatch.model.SensorReading;
@@ -23,7 +20,6 @@ import java.util.concurrent.CompletableFuture;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
-import org.slf4j.LoggerFactory;
 
 /**
  * Kafka stopped for 30 s in the middle of a stream: the broker holds the rest, nothing is lost;
@@ -42,11 +38,8 @@ class GatewayKafkaOutageTest {
         Map<String, String> s = settings(name, mqtt.uri(), kafka.bootstrapServers());
         s.put("kafka.producer-restart-after", restartAfterSeconds + "s");
         kafka.kafka().createTopics(3, name + "-readings", name + "-dlq");
-        ListAppender<ILoggingEvent> log = new ListAppender<>();
-        log.start();
-        Logger bridgeLog = (Logger) LoggerFactory.getLogger(MqttKafkaBridge.class);
-        bridgeLog.addAppender(log);
-        try (Gateway gateway = Gateway.start(config(s))) {
+        try (GatewayHarness.BridgeLog log = new GatewayHarness.BridgeLog();
+                Gateway gateway = Gateway.start(config(s))) {
             // 45 s of readings at 500/s in real time: Kafka goes away after 5 s and for 30 s.
             CompletableFuture<Long> sim =
                     simulateInBackground(run(mqtt.uri(), name, 10, 500, "45s"));
@@ -63,10 +56,7 @@ class GatewayKafkaOutageTest {
             assertThat(gateway.metrics().inFlight.get())
                     .isLessThanOrEqualTo(gateway.config().maxInFlight());
             await().atMost(Duration.ofSeconds(5))
-                    .until(
-                            () ->
-                                    GatewayHarness.warned(
-                                            log, "no acknowledgement for", "nothing is lost"));
+                    .until(() -> log.warned("no acknowledgement for", "nothing is lost"));
             // The outage itself lasts 30 s by design; this waits out a fault, it syncs nothing.
             Thread.sleep(Math.max(0, 30_000 - (System.nanoTime() - stoppedAt) / 1_000_000));
             kafka.kafka().start();
@@ -94,10 +84,7 @@ class GatewayKafkaOutageTest {
                             () ->
                                     GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
                                             == 200);
-            await().atMost(Duration.ofSeconds(5))
-                    .until(() -> GatewayHarness.warned(log, "acknowledging again"));
-        } finally {
-            bridgeLog.detachAppender(log);
+            await().atMost(Duration.ofSeconds(5)).until(() -> log.warned("acknowledging again"));
         }
     }
 }
