@@ -6,6 +6,7 @@ import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
 import java.time.Instant;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ExecutorService;
@@ -296,13 +297,32 @@ public final class Dispatcher implements AutoCloseable {
         return grouper.size();
     }
 
-    /** Lets queued deliveries finish (up to {@code seconds}), then stops the receivers' threads. */
+    /**
+     * Lets queued deliveries finish, all within {@code seconds}, then stops the receivers' threads.
+     * What is left is not lost: an alert state counts as told only once a receiver took it, and
+     * {@link #restore} queues the rest at the next start; the log says how many and for whom.
+     */
     public void drain(long seconds) throws InterruptedException {
         for (ExecutorService lane : lanes.values()) {
             lane.shutdown();
         }
-        for (ExecutorService lane : lanes.values()) {
-            lane.awaitTermination(seconds, TimeUnit.SECONDS);
+        long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(seconds);
+        List<String> busy = new ArrayList<>();
+        for (Map.Entry<String, ExecutorService> lane : lanes.entrySet()) {
+            long left = Math.max(0, deadline - System.nanoTime());
+            if (!lane.getValue().awaitTermination(left, TimeUnit.NANOSECONDS)) {
+                busy.add(lane.getKey());
+            }
+        }
+        if (!busy.isEmpty()) {
+            lanes.values().forEach(ExecutorService::shutdownNow);
+            LOG.warn(
+                    "Stopping with {} alert state(s) not yet told; receiver(s) {} still"
+                            + " delivering or retrying after {} s. They are sent at the next"
+                            + " start.",
+                    store.unnotified().size(),
+                    busy,
+                    seconds);
         }
     }
 

@@ -90,6 +90,25 @@ class DispatcherTest {
                 latching);
     }
 
+    /** A webhook receiver whose endpoint answers 500 to every attempt, counted. */
+    private WebhookReceiver brokenReceiver(java.util.concurrent.atomic.AtomicInteger answered500) {
+        server.createContext(
+                "/broken",
+                ex -> {
+                    ex.getRequestBody().readAllBytes();
+                    answered500.incrementAndGet();
+                    ex.sendResponseHeaders(500, -1);
+                    ex.close();
+                });
+        return new WebhookReceiver(
+                "shift-lead",
+                URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/broken"),
+                SECRET,
+                Duration.ofSeconds(2),
+                Duration.ofMillis(200),
+                Duration.ofHours(1));
+    }
+
     private static Alert alert(int i, int machine, AlertState state) {
         return new Alert(
                 "alert-" + i,
@@ -119,22 +138,7 @@ class DispatcherTest {
     void failedAttemptsShowInTheMetricsWhileTheReceiverStillRetries() throws Exception {
         java.util.concurrent.atomic.AtomicInteger answered500 =
                 new java.util.concurrent.atomic.AtomicInteger();
-        server.createContext(
-                "/broken",
-                ex -> {
-                    ex.getRequestBody().readAllBytes();
-                    answered500.incrementAndGet();
-                    ex.sendResponseHeaders(500, -1);
-                    ex.close();
-                });
-        WebhookReceiver broken =
-                new WebhookReceiver(
-                        "shift-lead",
-                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/broken"),
-                        SECRET,
-                        Duration.ofSeconds(2),
-                        Duration.ofMillis(200),
-                        Duration.ofHours(1));
+        WebhookReceiver broken = brokenReceiver(answered500);
         try (AlertStore store = new AlertStore(dir);
                 Dispatcher d =
                         new Dispatcher(
@@ -164,6 +168,57 @@ class DispatcherTest {
                     .contains(
                             "plantwatch_alerting_notifications_total{receiver=\"shift-lead\","
                                     + "outcome=\"failed\"} 0");
+        }
+    }
+
+    /**
+     * A stop while the receiver fails ends at the drain's deadline with a line saying what waits,
+     * and the next start tells it: an alert state counts as told only once a receiver took it.
+     */
+    @Test
+    void aStopWhileTheReceiverFailsSaysWhatWaitsAndTheNextStartTellsIt() throws Exception {
+        java.util.concurrent.atomic.AtomicInteger answered500 =
+                new java.util.concurrent.atomic.AtomicInteger();
+        WebhookReceiver broken = brokenReceiver(answered500);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+                new ch.qos.logback.core.read.ListAppender<>();
+        log.start();
+        ch.qos.logback.classic.Logger dispatcherLog =
+                (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Dispatcher.class);
+        dispatcherLog.addAppender(log);
+        try (AlertStore store = new AlertStore(dir)) {
+            try (Dispatcher d =
+                    new Dispatcher(
+                            store,
+                            ROOT,
+                            Map.of("shift-lead", broken),
+                            new FloodGate(20, 600_000),
+                            new FlapDetector(6, 1_800_000),
+                            List.of())) {
+                d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
+                d.dispatchDue(T0 + 31_000);
+                await().atMost(Duration.ofSeconds(10)).until(() -> answered500.get() >= 2);
+                d.drain(1);
+            } finally {
+                dispatcherLog.detachAppender(log);
+            }
+            assertThat(log.list)
+                    .anySatisfy(
+                            e ->
+                                    assertThat(e.getFormattedMessage())
+                                            .contains(
+                                                    "1 alert state(s) not yet told",
+                                                    "[shift-lead]",
+                                                    "next start"));
+            assertThat(store.unnotified()).hasSize(1);
+
+            try (Dispatcher next = dispatcher(store, 20, List.of())) {
+                next.restore(T0 + 100_000);
+                next.dispatchDue(T0 + 200_000);
+                next.drain(10);
+            }
+            assertThat(received).hasSize(1);
+            assertThat(store.unnotified()).isEmpty();
         }
     }
 

@@ -388,7 +388,7 @@ final class Appliance implements AutoCloseable {
                     "alerting",
                     () -> {
                         alerting.close();
-                        alertingLoop.get(40, TimeUnit.SECONDS);
+                        alertingLoop.get(AlertingService.STOP_GRACE_SECONDS + 10, TimeUnit.SECONDS);
                     });
         }
         if (job != null) {
