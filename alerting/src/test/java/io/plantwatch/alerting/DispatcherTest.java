@@ -90,6 +90,17 @@ class DispatcherTest {
                 latching);
     }
 
+    /** A dispatcher with the shipped-like limits and {@code receiver} as its one receiver. */
+    private static Dispatcher dispatcherTo(AlertStore store, WebhookReceiver receiver) {
+        return new Dispatcher(
+                store,
+                ROOT,
+                Map.of("shift-lead", receiver),
+                new FloodGate(20, 600_000),
+                new FlapDetector(6, 1_800_000),
+                List.of());
+    }
+
     /** A webhook receiver whose endpoint answers 500 to every attempt, counted. */
     private WebhookReceiver brokenReceiver(java.util.concurrent.atomic.AtomicInteger answered500) {
         server.createContext(
@@ -140,14 +151,7 @@ class DispatcherTest {
                 new java.util.concurrent.atomic.AtomicInteger();
         WebhookReceiver broken = brokenReceiver(answered500);
         try (AlertStore store = new AlertStore(dir);
-                Dispatcher d =
-                        new Dispatcher(
-                                store,
-                                ROOT,
-                                Map.of("shift-lead", broken),
-                                new FloodGate(20, 600_000),
-                                new FlapDetector(6, 1_800_000),
-                                List.of())) {
+                Dispatcher d = dispatcherTo(store, broken)) {
             PrometheusMetrics metrics = new PrometheusMetrics(d, store, () -> 0, () -> T0);
             d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
             d.dispatchDue(T0 + 31_000);
@@ -187,14 +191,7 @@ class DispatcherTest {
                 (ch.qos.logback.classic.Logger) org.slf4j.LoggerFactory.getLogger(Dispatcher.class);
         dispatcherLog.addAppender(log);
         try (AlertStore store = new AlertStore(dir)) {
-            try (Dispatcher d =
-                    new Dispatcher(
-                            store,
-                            ROOT,
-                            Map.of("shift-lead", broken),
-                            new FloodGate(20, 600_000),
-                            new FlapDetector(6, 1_800_000),
-                            List.of())) {
+            try (Dispatcher d = dispatcherTo(store, broken)) {
                 d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
                 d.dispatchDue(T0 + 31_000);
                 await().atMost(Duration.ofSeconds(10)).until(() -> answered500.get() >= 2);
