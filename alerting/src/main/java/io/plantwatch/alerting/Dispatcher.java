@@ -46,7 +46,6 @@ public final class Dispatcher implements AutoCloseable {
         final AtomicLong shelved = new AtomicLong();
         final AtomicLong flapping = new AtomicLong();
         final AtomicLong latched = new AtomicLong();
-        final AtomicLong floodHeld = new AtomicLong();
         final Map<String, AtomicLong> delivered = new java.util.concurrent.ConcurrentHashMap<>();
         final Map<String, AtomicLong> failed = new java.util.concurrent.ConcurrentHashMap<>();
 
@@ -203,7 +202,6 @@ public final class Dispatcher implements AutoCloseable {
         for (Notification due : grouper.due(now)) {
             List<Notification> out = flood.admit(due, now);
             if (out.isEmpty()) {
-                metrics.floodHeld.incrementAndGet();
                 store.notified(due.alerts()); // held back by the flood gate; visible in the API
             }
             for (Notification n : out) {
@@ -249,7 +247,6 @@ public final class Dispatcher implements AutoCloseable {
         o.put("id", n.id()).put("receiver", n.receiver()).put("group", n.groupKey());
         o.put("status", n.status().name());
         if (n.status() == Notification.Status.SUMMARY) {
-            o.put("suppressed", n.suppressed());
             o.put(
                     "text",
                     "Flood limit reached for "
@@ -284,6 +281,11 @@ public final class Dispatcher implements AutoCloseable {
 
     public java.util.Set<String> receiverNames() {
         return receivers.keySet();
+    }
+
+    /** Notifications the flood limit held back for {@code receiver} since the start. */
+    public long floodHeld(String receiver) {
+        return flood.held(receiver);
     }
 
     /** Failed delivery attempts of {@code receiver} so far, retries included. */

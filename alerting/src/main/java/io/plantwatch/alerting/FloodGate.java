@@ -5,20 +5,23 @@ import java.util.Deque;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Flood control per receiver, as ISA-18.2 asks of an alarm system: at most {@code limit}
  * notifications in any {@code windowMillis} (10 minutes by default). The first notification over
- * the limit becomes one summary saying that a flood is on and where to see the rest; the ones after
- * it in the same window are held back and counted. Held notifications are not lost: their alerts
- * stay in the alert store and its API.
+ * the limit becomes one summary saying that a flood is on and where to see the rest, carrying that
+ * notification's alerts; the ones after it in the same window are held back and counted. Held
+ * notifications are not lost: their alerts stay in the alert store and its API.
  */
 public final class FloodGate {
     private final int limit;
     private final long windowMillis;
     private final Map<String, Deque<Long>> sent = new HashMap<>();
     private final Map<String, Long> summarySentAt = new HashMap<>();
-    private final Map<String, Integer> held = new HashMap<>();
+    // Read by the metrics endpoint's thread while the dispatcher admits.
+    private final Map<String, AtomicLong> held = new ConcurrentHashMap<>();
 
     public FloodGate(int limit, long windowMillis) {
         if (limit < 1) {
@@ -38,7 +41,6 @@ public final class FloodGate {
             times.addLast(now);
             return List.of(n);
         }
-        held.merge(n.receiver(), 1, Integer::sum);
         Long summaryAt = summarySentAt.get(n.receiver());
         if (summaryAt == null || summaryAt <= now - windowMillis) {
             summarySentAt.put(n.receiver(), now);
@@ -48,14 +50,15 @@ public final class FloodGate {
                             n.receiver(),
                             n.groupKey(),
                             Notification.Status.SUMMARY,
-                            n.alerts(),
-                            held.get(n.receiver())));
+                            n.alerts()));
         }
+        held.computeIfAbsent(n.receiver(), r -> new AtomicLong()).incrementAndGet();
         return List.of();
     }
 
-    /** Notifications held back for {@code receiver} since the start, for metrics and the API. */
-    public int held(String receiver) {
-        return held.getOrDefault(receiver, 0);
+    /** Notifications held back for {@code receiver} since the start, for the metrics. */
+    public long held(String receiver) {
+        AtomicLong n = held.get(receiver);
+        return n == null ? 0 : n.get();
     }
 }

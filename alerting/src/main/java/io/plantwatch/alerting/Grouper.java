@@ -85,7 +85,7 @@ public final class Grouper {
             List<Alert> alerts = new ArrayList<>(g.alerts.values());
             Notification.Status status =
                     anyOpen(g) ? Notification.Status.FIRING : Notification.Status.RESOLVED;
-            out.add(new Notification(id(g.key, alerts, now), g.receiver, g.key, status, alerts, 0));
+            out.add(new Notification(id(g.key, alerts, now), g.receiver, g.key, status, alerts));
             g.alerts.values().removeIf(a -> a.state() == AlertState.RESOLVED);
             g.lastFlush = now;
             g.changed = false;

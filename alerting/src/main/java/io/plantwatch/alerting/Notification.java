@@ -11,16 +11,11 @@ import java.util.List;
  * @param receiver the receiver's name
  * @param groupKey the route's receiver and the machine: receiver/site/area/line/machine
  * @param status FIRING while any of its alerts is open, else RESOLVED; SUMMARY for a flood summary
- * @param alerts the group's alerts as last seen, resolved ones included once
- * @param suppressed for a summary: how many notifications the flood limit held back
+ * @param alerts the group's alerts as last seen, resolved ones included once; for a summary, those
+ *     of the notification it stands in for
  */
 public record Notification(
-        String id,
-        String receiver,
-        String groupKey,
-        Status status,
-        List<Alert> alerts,
-        int suppressed) {
+        String id, String receiver, String groupKey, Status status, List<Alert> alerts) {
 
     public enum Status {
         FIRING,

@@ -38,11 +38,6 @@ final class PrometheusMetrics {
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());
         counter(b, "latched", "Resolutions held until acknowledged", m.latched.get());
-        counter(
-                b,
-                "flood_held",
-                "Notifications held back by a receiver's flood limit",
-                m.floodHeld.get());
         b.append("# HELP plantwatch_alerting_notifications_total Notifications per receiver and")
                 .append(" outcome\n# TYPE plantwatch_alerting_notifications_total counter\n");
         for (String r : dispatcher.receiverNames()) {
@@ -59,6 +54,16 @@ final class PrometheusMetrics {
                     .append(escape(r))
                     .append("\"} ")
                     .append(dispatcher.failedAttempts(r))
+                    .append('\n');
+        }
+        b.append("# HELP plantwatch_alerting_flood_held_total Notifications held back by the")
+                .append(" receiver's flood limit (the one a summary stands in for is not)\n")
+                .append("# TYPE plantwatch_alerting_flood_held_total counter\n");
+        for (String r : dispatcher.receiverNames()) {
+            b.append("plantwatch_alerting_flood_held_total{receiver=\"")
+                    .append(escape(r))
+                    .append("\"} ")
+                    .append(dispatcher.floodHeld(r))
                     .append('\n');
         }
         Map<AlertStore.Status, Integer> byStatus = new EnumMap<>(AlertStore.Status.class);

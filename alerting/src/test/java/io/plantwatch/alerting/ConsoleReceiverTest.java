@@ -63,12 +63,7 @@ class ConsoleReceiverTest {
                                 bytes, true, java.nio.charset.StandardCharsets.UTF_8));
         console.deliver(
                 new Notification(
-                        "n-flood",
-                        "console",
-                        "console/m",
-                        Notification.Status.SUMMARY,
-                        List.of(),
-                        1),
+                        "n-flood", "console", "console/m", Notification.Status.SUMMARY, List.of()),
                 new byte[0]);
         assertThat(bytes.toString(java.nio.charset.StandardCharsets.UTF_8))
                 .startsWith("ALERTS  flood limit reached for console: further notifications")

@@ -243,9 +243,17 @@ class DispatcherTest {
                 assertThat(machines).hasSize(1);
                 assertThat(n.path("alerts")).hasSize(200);
             }
-            assertThat(received)
-                    .filteredOn(n -> n.path("status").asText().equals("SUMMARY"))
-                    .hasSize(1);
+            List<JsonNode> summaries =
+                    received.stream()
+                            .filter(n -> n.path("status").asText().equals("SUMMARY"))
+                            .toList();
+            assertThat(summaries).hasSize(1);
+            // The summary stands in for the fourth machine's notification and carries its
+            // alerts; only the fifth machine's is held, and the metric says one.
+            assertThat(summaries.get(0).path("alerts")).hasSize(200);
+            assertThat(summaries.get(0).has("suppressed")).isFalse();
+            assertThat(new PrometheusMetrics(d, store, () -> 0, () -> T0).render())
+                    .contains("plantwatch_alerting_flood_held_total{receiver=\"shift-lead\"} 1\n");
             assertThat(store.all()).hasSize(1000);
         }
     }

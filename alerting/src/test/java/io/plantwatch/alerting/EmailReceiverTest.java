@@ -83,8 +83,7 @@ class EmailReceiverTest {
                 "maintenance-mail",
                 "maintenance-mail/dresden/press-shop/line-1/press-3",
                 Notification.Status.FIRING,
-                List.of(a),
-                0);
+                List.of(a));
     }
 
     @Test

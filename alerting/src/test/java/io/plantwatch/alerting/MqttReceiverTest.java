@@ -54,8 +54,7 @@ class MqttReceiverTest {
                                         "andon",
                                         "g",
                                         Notification.Status.FIRING,
-                                        List.of(a),
-                                        0),
+                                        List.of(a)),
                                 body))
                 .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
 

@@ -65,8 +65,7 @@ class PagerDutyReceiverTest {
                                 "pager",
                                 "pager/dresden/press-shop/line-1/press-1",
                                 Notification.Status.FIRING,
-                                List.of(alert(state)),
-                                0);
+                                List.of(alert(state)));
                 assertThat(pd.deliver(n, new byte[0])).isEqualTo(WebhookReceiver.Outcome.DELIVERED);
             }
         } finally {

@@ -67,8 +67,7 @@ class SlackFormatTest {
                             "slack",
                             "slack/dresden/press-shop/line-1/press-1",
                             Notification.Status.FIRING,
-                            List.of(a),
-                            0);
+                            List.of(a));
             assertThat(slack.deliver(n, new byte[0])).isEqualTo(WebhookReceiver.Outcome.DELIVERED);
         } finally {
             server.stop(0);
