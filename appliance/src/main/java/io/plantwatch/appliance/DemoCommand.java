@@ -9,6 +9,7 @@ import io.plantwatch.sim.fleet.LabelFile;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.Writer;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -183,7 +184,7 @@ final class DemoCommand implements Callable<Integer> {
                     appliance.seriesTarget(),
                     settings.dataDir().resolve("plantwatch.log"));
             StringWriter simOut = new StringWriter();
-            StringWriter simErr = new StringWriter();
+            SimulatorErr simErr = new SimulatorErr(err);
             AtomicInteger simExit = new AtomicInteger(-1);
             Thread sim =
                     new Thread(
@@ -469,5 +470,47 @@ final class DemoCommand implements Callable<Integer> {
 
     private static String fmt(double v) {
         return v == Math.rint(v) ? Long.toString((long) v) : Double.toString(v);
+    }
+
+    /**
+     * The simulator's error output: kept whole for the message if it fails, and its warnings shown
+     * as they come, so that scenario entries a shorter {@code --duration} leaves out are not
+     * silently missing from the summary.
+     */
+    private static final class SimulatorErr extends Writer {
+        private static final String WARNING = "sensor-sim: warning: ";
+        private final StringBuilder all = new StringBuilder();
+        private final PrintWriter err;
+        private int lineStart;
+
+        SimulatorErr(PrintWriter err) {
+            this.err = err;
+        }
+
+        @Override
+        public synchronized void write(char[] chars, int off, int len) {
+            all.append(chars, off, len);
+            for (int nl = all.indexOf("\n", lineStart);
+                    nl >= 0;
+                    nl = all.indexOf("\n", lineStart)) {
+                String line = all.substring(lineStart, nl);
+                lineStart = nl + 1;
+                if (line.startsWith(WARNING)) {
+                    err.println("plantwatch demo: warning: " + line.substring(WARNING.length()));
+                    err.flush();
+                }
+            }
+        }
+
+        @Override
+        public void flush() {}
+
+        @Override
+        public void close() {}
+
+        @Override
+        public synchronized String toString() {
+            return all.toString();
+        }
     }
 }

@@ -41,6 +41,13 @@ class DemoEndToEndTest {
                 alerting: {config: ../config/alerting-demo.yaml}
                 """
                         .formatted(live));
+        // The shipped scenario, and one entry past the run's end that the demo must mention.
+        Path scenario = dir.resolve("scenario.yaml");
+        Files.writeString(
+                scenario,
+                Files.readString(Path.of("../config/scenario-demo.yaml"))
+                        + "  - {at: 95s, sensor: \"dresden/press-shop/line-1/press-1/oil-temp\","
+                        + " kind: spike}\n");
         CliRun run =
                 CliRun.plantwatch(
                         "demo",
@@ -53,9 +60,12 @@ class DemoEndToEndTest {
                         "--fleet",
                         "../config/fleet.yaml",
                         "--scenario",
-                        "../config/scenario-demo.yaml");
+                        scenario.toString());
 
         assertThat(run.code()).as(run.err()).isZero();
+        assertThat(run.err())
+                .contains("plantwatch demo: warning: ")
+                .contains("starts after the run ends (--duration 90s); it is not injected");
         List<String> lines = run.out().lines().toList();
         assertThat(lines).anyMatch(l -> l.startsWith("Up in "));
         assertThat(lines).anyMatch(l -> l.startsWith("== Summary"));
