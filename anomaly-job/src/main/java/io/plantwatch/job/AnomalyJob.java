@@ -110,6 +110,11 @@ public final class AnomalyJob implements Callable<Integer> {
                 settings.lateTopic(),
                 settings.exactlyOnce() ? "exactly-once" : "at-least-once",
                 settings.checkpointInterval());
+        if (settings.checkpointInterval().isZero()) {
+            LOG.warn(
+                    "checkpoint.interval is 0: checkpoints are off, so a restart forgets every"
+                            + " sensor's state and no Kafka offset is committed");
+        }
         env.execute(settings.jobName());
         return 0;
     }

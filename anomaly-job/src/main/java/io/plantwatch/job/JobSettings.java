@@ -8,6 +8,11 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import java.util.regex.Matcher;
+import java.util.regex.Pattern;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.types.Password;
+import org.apache.kafka.common.security.JaasContext;
 
 /**
  * Every setting of the anomaly job: defaults, then {@code config/job.yaml}, then environment
@@ -96,6 +101,8 @@ public final class JobSettings {
         stateBackend();
         checkpointInterval();
         transactionTimeout();
+        checkJaasLogin(CONSUMER_PREFIX);
+        checkJaasLogin(PRODUCER_PREFIX);
         influx();
         if (settings.has("job.parallelism")) {
             parallelism();
@@ -164,7 +171,43 @@ public final class JobSettings {
     }
 
     public Duration transactionTimeout() {
-        return settings.duration("kafka.transaction-timeout");
+        Duration d = settings.duration("kafka.transaction-timeout");
+        if (d.compareTo(Duration.ofSeconds(1)) < 0) {
+            throw settings.bad("kafka.transaction-timeout", "must be at least 1s");
+        }
+        return d;
+    }
+
+    /**
+     * A JAAS login is parsed here, as Kafka's clients parse it: on a cluster the clients are made
+     * inside the running job, where a mistake (a missing semicolon) restarts the job forever.
+     */
+    private void checkJaasLogin(String prefix) {
+        String key = prefix + SaslConfigs.SASL_JAAS_CONFIG;
+        String login = settings.get(key);
+        if (login == null) {
+            return;
+        }
+        try {
+            JaasContext.loadClientContext(
+                    Map.of(SaslConfigs.SASL_JAAS_CONFIG, new Password(login)));
+        } catch (IllegalArgumentException | SecurityException e) {
+            throw settings.bad(key, "is not a valid JAAS login: " + withoutQuoted(e, login));
+        }
+    }
+
+    private static final Pattern QUOTED = Pattern.compile("\"([^\"]*)\"");
+
+    /** Kafka's reason, unless it repeats a quoted value of the login (a password). */
+    private static String withoutQuoted(RuntimeException e, String login) {
+        String why = String.valueOf(e.getMessage());
+        Matcher m = QUOTED.matcher(login);
+        while (m.find()) {
+            if (!m.group(1).isEmpty() && why.contains(m.group(1))) {
+                return "Kafka's reason quotes the login, so it is not shown";
+            }
+        }
+        return why;
     }
 
     public Properties consumerOverrides() {
@@ -217,9 +260,17 @@ public final class JobSettings {
         return settings.oneOf("state.backend", "ROCKSDB", "HASHMAP");
     }
 
-    /** 0 turns checkpointing off (not recommended: restarts then replay from committed offsets). */
+    /**
+     * 0 turns checkpointing off, which only a replay that needs no restart should do: a restart
+     * then loses every sensor's state, and Kafka offsets are never committed. Flink refuses an
+     * interval under 10 ms.
+     */
     public Duration checkpointInterval() {
-        return settings.duration("checkpoint.interval");
+        Duration d = settings.duration("checkpoint.interval");
+        if (!d.isZero() && d.toMillis() < 10) {
+            throw settings.bad("checkpoint.interval", "must be 0 (off) or at least 10ms");
+        }
+        return d;
     }
 
     /** A URI such as file:///var/lib/plantwatch/checkpoints or s3://bucket/path; null: none. */

@@ -70,4 +70,53 @@ class AnomalyJobCommandTest {
         assertThat(scheme.code()).isEqualTo(2);
         assertThat(scheme.err()).contains("influx.url").contains("http://");
     }
+
+    @Test
+    void aMalformedKafkaLoginOrANonsenseDurationStopsTheSubmissionWithoutShowingTheLogin() {
+        Run login =
+                run(
+                        "--kafka-bootstrap",
+                        "127.0.0.1:9092",
+                        "--set",
+                        "kafka.consumer.sasl.jaas.config="
+                                + "org.apache.kafka.common.security.plain.PlainLoginModule"
+                                + " required username=\"job\" password=\"pa55-w0rd\"",
+                        "--print-config");
+        assertThat(login.code()).isEqualTo(2);
+        assertThat(login.err())
+                .contains("kafka.consumer.sasl.jaas.config")
+                .contains("not a valid JAAS login")
+                .contains("semi-colon")
+                .doesNotContain("pa55-w0rd");
+
+        Run negative =
+                run(
+                        "--kafka-bootstrap",
+                        "127.0.0.1:9092",
+                        "--set",
+                        "watermark.out-of-orderness=PT-2S");
+        assertThat(negative.code()).isEqualTo(2);
+        assertThat(negative.err())
+                .contains("watermark.out-of-orderness ('PT-2S')")
+                .contains("must not be negative");
+
+        Run checkpoints =
+                run("--kafka-bootstrap", "127.0.0.1:9092", "--set", "checkpoint.interval=1ms");
+        assertThat(checkpoints.code()).isEqualTo(2);
+        assertThat(checkpoints.err()).contains("checkpoint.interval").contains("0 (off)");
+    }
+
+    @Test
+    void anEmptyRulesFileIsRefused() throws Exception {
+        Path rules = Files.writeString(dir.resolve("rules.yaml"), "");
+        Run r =
+                run(
+                        "--kafka-bootstrap",
+                        "127.0.0.1:9092",
+                        "--rules",
+                        rules.toString(),
+                        "--print-config");
+        assertThat(r.code()).isEqualTo(2);
+        assertThat(r.err()).contains(rules + " is empty").contains("no detector would run");
+    }
 }

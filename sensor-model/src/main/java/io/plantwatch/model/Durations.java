@@ -20,11 +20,18 @@ public final class Durations {
     public static Duration parse(String text) {
         String t = text.trim().toLowerCase(Locale.ROOT);
         if (t.startsWith("p")) {
+            Duration d;
             try {
-                return Duration.parse(t.toUpperCase(Locale.ROOT));
+                d = Duration.parse(t.toUpperCase(Locale.ROOT));
             } catch (DateTimeParseException e) {
                 throw invalid(text);
             }
+            // ISO-8601 allows PT-2S; no setting here means anything by a negative time, and one
+            // taken as given (an out-of-orderness, a TTL) silently turns a component inside out.
+            if (d.isNegative()) {
+                throw new Negative(text);
+            }
+            return d;
         }
         Matcher m = SIMPLE.matcher(t);
         if (!m.matches()) {
@@ -41,6 +48,15 @@ public final class Durations {
                     default -> n * 86_400_000;
                 };
         return Duration.ofNanos(Math.round(millis * 1_000_000));
+    }
+
+    /** A duration written in ISO-8601 with a minus sign. */
+    public static final class Negative extends IllegalArgumentException {
+        private static final long serialVersionUID = 1L;
+
+        Negative(String text) {
+            super("'" + text + "' is negative; a duration here is 0 or more");
+        }
     }
 
     private static IllegalArgumentException invalid(String text) {

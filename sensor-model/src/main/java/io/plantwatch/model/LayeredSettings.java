@@ -238,6 +238,8 @@ public final class LayeredSettings {
         }
         try {
             return Durations.parse(raw);
+        } catch (Durations.Negative e) {
+            throw bad(key, "must not be negative");
         } catch (IllegalArgumentException e) {
             throw bad(key, "is not a duration like 500ms, 30s, 5m, 1h or PT30S");
         }
@@ -273,13 +275,23 @@ public final class LayeredSettings {
         return new ConfigException(key + shown + " from " + source + " " + why);
     }
 
-    /** Whether a setting named {@code key} holds a secret (a password, a token, a JAAS login). */
+    /**
+     * Whether a setting named {@code key} holds a secret: a password or passphrase, a token, a JAAS
+     * login, a private key (Kafka's {@code ssl.keystore.key}, an OAuth assertion's key), a routing
+     * or API key, credentials.
+     */
     public static boolean isSecret(String key) {
-        return !key.endsWith("-file")
-                && (key.contains("password")
-                        || key.contains("jaas")
-                        || key.contains("secret")
-                        || key.contains("token"));
+        String k = key.toLowerCase(Locale.ROOT);
+        return !k.endsWith("-file")
+                && (k.contains("password")
+                        || k.contains("passphrase")
+                        || k.contains("jaas")
+                        || k.contains("secret")
+                        || k.contains("token")
+                        || k.contains("credential")
+                        || k.contains("private")
+                        || k.contains("user.info")
+                        || k.endsWith("key"));
     }
 
     /** Every setting as set, secrets included: for the service's own typed getters only. */

@@ -4,7 +4,6 @@ import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.core.StreamReadFeature;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.fasterxml.jackson.databind.node.JsonNodeFactory;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
@@ -26,7 +25,11 @@ public final class YamlFiles {
 
     private YamlFiles() {}
 
-    /** The file's mapping; empty for an empty file. */
+    /**
+     * The file's mapping. An empty file is refused: it is more often a truncated copy or a wrong
+     * path than a wish for every default (and an empty rules file would detect nothing), so every
+     * default is asked for with <code>{}</code>.
+     */
     public static JsonNode readMapping(Path file) {
         JsonNode root;
         try {
@@ -42,7 +45,8 @@ public final class YamlFiles {
             throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
         }
         if (root == null || root.isMissingNode() || root.isNull()) {
-            return JsonNodeFactory.instance.objectNode();
+            throw new ConfigException(
+                    file + " is empty (or only comments); write {} in it to take every default");
         }
         if (!root.isObject()) {
             throw new ConfigException(file + ": the top level must be a mapping of settings");

@@ -160,7 +160,11 @@ public final class RuleBook implements Serializable {
 
     private static RuleBook parse(JsonNode root, String source) {
         if (root == null || root.isMissingNode() || root.isNull()) {
-            return new RuleBook(source, Map.of(), List.of(), List.of());
+            // A truncated copy or a wrong file, far more often than a wish to detect nothing.
+            throw new ConfigException(
+                    source
+                            + " is empty (or only comments): no detector would run; write"
+                            + " 'defaults: {}' in it if that is what you want");
         }
         requireObject(root, source);
         for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {

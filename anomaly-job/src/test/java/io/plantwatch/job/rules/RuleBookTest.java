@@ -171,6 +171,9 @@ class RuleBookTest {
                                         """,
                                         "r"))
                 .hasMessageContaining("for a sensor of no kind");
+        assertThatThrownBy(() -> RuleBook.parse("# nothing but a comment\n", "r"))
+                .hasMessageContaining("r is empty")
+                .hasMessageContaining("defaults: {}");
         assertThatThrownBy(() -> RuleBook.parse("defaults: [", "r"))
                 .hasMessageContaining("not valid YAML");
     }
