@@ -301,6 +301,10 @@ public final class JobSettings {
      * set. The token comes from {@code influx.token} (best from the environment,
      * PLANTWATCH_JOB_INFLUX_TOKEN) or the first line of {@code influx.token-file}.
      */
+    private static String blankToNull(String v) {
+        return v == null || v.isBlank() ? null : v;
+    }
+
     public io.plantwatch.job.series.InfluxSettings influx() {
         String url = settings.get("influx.url");
         if (url == null || url.isBlank()) {
@@ -309,8 +313,9 @@ public final class JobSettings {
         if (!url.startsWith("http://") && !url.startsWith("https://")) {
             throw settings.bad("influx.url", "must start with http:// or https://");
         }
-        String token = settings.get("influx.token");
-        String file = settings.get("influx.token-file");
+        // Blank is unset: the appliance passes its own token one way and blanks the other.
+        String token = blankToNull(settings.get("influx.token"));
+        String file = blankToNull(settings.get("influx.token-file"));
         if (token != null && file != null) {
             throw settings.bad("influx.token", "and influx.token-file are both set; keep one");
         }
@@ -323,6 +328,9 @@ public final class JobSettings {
                     new String(
                             io.plantwatch.model.Secrets.firstLine(p, "influx.token-file"),
                             java.nio.charset.StandardCharsets.UTF_8);
+            if (token.isBlank()) {
+                throw settings.bad("influx.token-file", "names an empty file: " + p);
+            }
         }
         return new io.plantwatch.job.series.InfluxSettings(
                 url,

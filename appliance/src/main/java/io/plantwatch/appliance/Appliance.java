@@ -26,6 +26,7 @@ import org.apache.flink.core.execution.JobClient;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.NewTopic;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigResource;
 import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.TopicExistsException;
 import org.slf4j.Logger;
@@ -134,10 +135,13 @@ final class Appliance implements AutoCloseable {
                                 loaded.alertsTopic())
                         .distinct()
                         .toList();
-        createTopics(kafkaLogin(gatewayConfig.producerOverrides()));
+        createTopics(kafkaLogin(gatewayConfig.producerOverrides()), jobSettings);
 
         job = LocalJob.resume(jobSettings, settings.dataDir().resolve("checkpoints"));
         job.getJobExecutionResult().whenComplete((r, e) -> stoppedOnItsOwn("the anomaly job", e));
+        Thread restarts = new Thread(this::reportRestarts, "job-restart-watch");
+        restarts.setDaemon(true);
+        restarts.start();
         gateway = Gateway.start(gatewayConfig);
 
         AlertingConfig ac =
@@ -199,6 +203,37 @@ final class Appliance implements AutoCloseable {
     }
 
     /**
+     * Says on the console each time the job fails and restarts: Flink logs the cause in the log
+     * file only, and while it restarts no reading is detected on.
+     */
+    private void reportRestarts() {
+        long told = JobRestarts.count();
+        try {
+            while (!closing
+                    && !job.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
+                long restarts = JobRestarts.count();
+                if (restarts > told) {
+                    told = restarts;
+                    LOG.warn(
+                            "The anomaly job failed and restarts: nothing is detected until it"
+                                    + " runs again (restart {} since the start; the cause is in"
+                                    + " {}; after {} failures in a row it stops, and the appliance"
+                                    + " with it)",
+                            restarts,
+                            settings.dataDir().resolve("plantwatch.log"),
+                            LocalJob.RESTART_ATTEMPTS);
+                }
+                Thread.sleep(1_000);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            // The job has gone (closing, or failed for good): the result handler reports that.
+            LOG.debug("Restart watch ends: {}", e.toString());
+        }
+    }
+
+    /**
      * Completes, with what happened, when a part of the appliance stops on its own; the command
      * running it then stops too.
      */
@@ -229,17 +264,25 @@ final class Appliance implements AutoCloseable {
             jobFlags.put("influx.url", seriesUrl);
             jobFlags.put("influx.token", "local-files");
         } else {
-            String token = System.getenv(settings.influxTokenEnv());
-            if (token == null || token.isBlank()) {
-                throw new ConfigException(
-                        "influx.url is set: put InfluxDB's token in "
-                                + settings.influxTokenEnv()
-                                + " (influx.token-env names another variable)");
-            }
             jobFlags.put("influx.url", settings.influxUrl());
             jobFlags.put("influx.org", settings.influxOrg());
             jobFlags.put("influx.bucket", settings.influxBucket());
-            jobFlags.put("influx.token", token);
+            if (settings.influxTokenFile() != null) {
+                // The job reads the file itself and checks it; its own token settings give way.
+                jobFlags.put("influx.token-file", settings.influxTokenFile().toString());
+                jobFlags.put("influx.token", "");
+            } else {
+                String token = System.getenv(settings.influxTokenEnv());
+                if (token == null || token.isBlank()) {
+                    throw new ConfigException(
+                            "influx.url is set: put InfluxDB's token in "
+                                    + settings.influxTokenEnv()
+                                    + " (influx.token-env names another variable), or name a"
+                                    + " file holding it in influx.token-file");
+                }
+                jobFlags.put("influx.token", token);
+                jobFlags.put("influx.token-file", "");
+            }
         }
         Map<String, String> gatewayFlags = new HashMap<>();
         gatewayFlags.put("mqtt.broker", mqttUri);
@@ -286,7 +329,7 @@ final class Appliance implements AutoCloseable {
         return login;
     }
 
-    private void createTopics(Properties login) throws Exception {
+    private void createTopics(Properties login, JobSettings job) throws Exception {
         Properties p = new Properties();
         p.putAll(login);
         p.put("bootstrap.servers", bootstrap);
@@ -348,6 +391,48 @@ final class Appliance implements AutoCloseable {
             }
             // The gateway and the simulator write as soon as they start.
             KafkaTopics.awaitWritable(admin, topics, Duration.ofSeconds(20));
+            if (job.exactlyOnce()) {
+                requireTransactionTimeoutWithin(admin, job.transactionTimeout());
+            }
+        }
+    }
+
+    /**
+     * A transaction timeout above the brokers' limit fails every transactional producer inside the
+     * running job, which then restarts for minutes before anything says why: asked here instead.
+     */
+    private void requireTransactionTimeoutWithin(Admin admin, Duration timeout) throws Exception {
+        org.apache.kafka.common.Node broker =
+                admin.describeCluster().nodes().get(20, TimeUnit.SECONDS).iterator().next();
+        ConfigResource resource =
+                new ConfigResource(ConfigResource.Type.BROKER, Integer.toString(broker.id()));
+        org.apache.kafka.clients.admin.ConfigEntry max;
+        try {
+            max =
+                    admin.describeConfigs(List.of(resource))
+                            .all()
+                            .get(20, TimeUnit.SECONDS)
+                            .get(resource)
+                            .get("transaction.max.timeout.ms");
+        } catch (ExecutionException e) {
+            if (e.getCause() instanceof AuthorizationException) {
+                LOG.info(
+                        "Cannot read the brokers' transaction.max.timeout.ms (no DESCRIBE_CONFIGS);"
+                                + " kafka.transaction-timeout is not checked against it");
+                return;
+            }
+            throw e;
+        }
+        if (max != null
+                && max.value() != null
+                && timeout.toMillis() > Long.parseLong(max.value())) {
+            throw new ConfigException(
+                    "kafka.transaction-timeout "
+                            + timeout
+                            + " is above the brokers' transaction.max.timeout.ms ("
+                            + Duration.ofMillis(Long.parseLong(max.value()))
+                            + "), so every exactly-once write would fail: lower it in "
+                            + settings.jobConfig());
         }
     }
 

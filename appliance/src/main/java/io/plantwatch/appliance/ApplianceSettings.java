@@ -21,6 +21,7 @@ import java.util.Set;
  * @param kafkaBootstrap {@code embedded} or host:port[,...]
  * @param influxUrl InfluxDB 2's URL; null writes line-protocol files under the data folder
  * @param influxTokenEnv the environment variable holding InfluxDB's token
+ * @param influxTokenFile a file holding InfluxDB's token (a mounted secret); null: the variable
  */
 public record ApplianceSettings(
         String mqttBroker,
@@ -35,7 +36,8 @@ public record ApplianceSettings(
         String influxUrl,
         String influxOrg,
         String influxBucket,
-        String influxTokenEnv) {
+        String influxTokenEnv,
+        Path influxTokenFile) {
 
     public static final String EMBEDDED = "embedded";
 
@@ -57,6 +59,7 @@ public record ApplianceSettings(
         DEFAULTS.put("influx.org", "plantwatch");
         DEFAULTS.put("influx.bucket", "plantwatch");
         DEFAULTS.put("influx.token-env", "PLANTWATCH_INFLUX_TOKEN");
+        DEFAULTS.put("influx.token-file", "");
     }
 
     public boolean embeddedMqtt() {
@@ -126,7 +129,13 @@ public record ApplianceSettings(
                 influx,
                 v.get("influx.org"),
                 v.get("influx.bucket"),
-                v.get("influx.token-env"));
+                v.get("influx.token-env"),
+                v.get("influx.token-file").isBlank()
+                        ? null
+                        : existing(
+                                v.get("influx.token-file"),
+                                origin.get("influx.token-file"),
+                                "influx.token-file"));
     }
 
     private static void flatten(String prefix, JsonNode n, Map<String, String> out, String source) {

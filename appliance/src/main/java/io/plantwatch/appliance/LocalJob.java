@@ -3,10 +3,12 @@ package io.plantwatch.appliance;
 import io.plantwatch.job.AnomalyJob;
 import io.plantwatch.job.JobSettings;
 import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.ConfigException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.FileTime;
+import java.time.Duration;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
@@ -14,6 +16,7 @@ import java.util.stream.Stream;
 import org.apache.flink.configuration.CheckpointingOptions;
 import org.apache.flink.configuration.Configuration;
 import org.apache.flink.configuration.ExternalizedCheckpointRetention;
+import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.RecoveryClaimMode;
@@ -45,6 +48,7 @@ final class LocalJob {
                 CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         Optional<Path> latest = latestCheckpoint(checkpoints);
+        requireSameStateBackend(checkpoints, js.stateBackend(), latest.isPresent());
         if (latest.isPresent()) {
             Path chk = latest.get();
             deleteOtherRuns(checkpoints, chk.getParent());
@@ -58,8 +62,64 @@ final class LocalJob {
         return submit(js, conf);
     }
 
+    /** Failures in a row, with backoff, after which the job fails and the appliance stops. */
+    static final int RESTART_ATTEMPTS = 10;
+
+    /**
+     * A checkpoint is restored only by the state backend that wrote it: after a switch, Flink's
+     * restore fails over and over (EOFException, OutOfMemoryError) without saying why. So the
+     * backend is recorded beside the checkpoints, and a switch is refused with what to do.
+     */
+    static void requireSameStateBackend(Path checkpoints, String backend, boolean restoring)
+            throws IOException {
+        String now = backend.toLowerCase(java.util.Locale.ROOT);
+        Path marker = checkpoints.resolve("state-backend");
+        if (restoring && Files.isRegularFile(marker)) {
+            String was = Files.readString(marker).strip();
+            if (!was.equals(now)) {
+                throw new ConfigException(
+                        "the checkpoints in "
+                                + checkpoints
+                                + " hold "
+                                + was
+                                + " state, which state.backend "
+                                + now
+                                + " cannot restore: set state.backend back to "
+                                + was
+                                + ", or move "
+                                + checkpoints
+                                + " away to start afresh (baselines learn again, open alerts are"
+                                + " forgotten)");
+            }
+        }
+        Files.createDirectories(checkpoints);
+        Files.writeString(marker, now + "\n");
+    }
+
     private static Configuration flinkConfiguration(JobSettings js) {
         Configuration conf = AnomalyJob.flinkConfiguration(js);
+        // Flink's default retries for ever: a job that fails at every start (a setting the
+        // brokers refuse) would restart unseen while the appliance looks healthy. With backoff,
+        // ten failures in a row take about three minutes, enough to ride out a broker restart;
+        // then the job fails and the appliance stops with the cause. Five minutes of running
+        // start the count again.
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+        conf.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+                Duration.ofSeconds(1));
+        conf.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
+                Duration.ofSeconds(30));
+        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
+        conf.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
+                Duration.ofMinutes(5));
+        conf.set(
+                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
+                RESTART_ATTEMPTS);
+        conf.setString(
+                "metrics.reporter." + JobRestarts.NAME + ".factory.class",
+                JobRestarts.Factory.class.getName());
         // The MiniCluster's web UI and REST API can cancel the job and take no login: loopback
         // only.
         conf.setString("rest.bind-address", "127.0.0.1");

@@ -154,4 +154,68 @@ class ApplianceSettingsTest {
                 .contains("influx.url must start with http://")
                 .doesNotContain("\n");
     }
+
+    /**
+     * InfluxDB's token may come from a file (a mounted secret) as well as from the environment: the
+     * file reaches the job's settings, which read and check it before anything starts.
+     */
+    @Test
+    void influxsTokenMayComeFromAFileWhichTheJobChecks() throws Exception {
+        Path token = Files.writeString(dir.resolve("influx-token"), "\n");
+        CliRun run =
+                CliRun.plantwatch(
+                        "run",
+                        "--config",
+                        file("influx: {url: http://127.0.0.1:18086, token-file: %s}\ndata-dir: %s\n"
+                                                .formatted(token, dir.resolve("data"))
+                                        + FILES)
+                                .toString());
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err().strip())
+                .contains("influx.token-file")
+                .contains("names an empty file")
+                .doesNotContain("\n");
+        assertThat(dir.resolve("data").resolve("kafka")).doesNotExist();
+    }
+
+    /**
+     * An exactly-once transaction timeout above the brokers' limit would fail every write inside
+     * the running job; it is asked of the brokers and refused before the job starts.
+     */
+    @Test
+    void aTransactionTimeoutAboveTheBrokersLimitIsOneLineBeforeTheJobStarts() throws Exception {
+        Path job =
+                Files.writeString(
+                        dir.resolve("job.yaml"),
+                        "kafka: {delivery: exactly-once, transaction-timeout: 1h}\n");
+        CliRun run =
+                CliRun.plantwatch(
+                        "run",
+                        "--config",
+                        file("mqtt: {port: 0}\ndata-dir: %s\n".formatted(dir.resolve("data"))
+                                        + FILES.replace("../config/job.yaml", job.toString()))
+                                .toString());
+        assertThat(run.code()).as(run.err()).isEqualTo(2);
+        assertThat(run.err().strip())
+                .startsWith(
+                        "plantwatch run: kafka.transaction-timeout PT1H is above the brokers'"
+                                + " transaction.max.timeout.ms (PT15M)")
+                .doesNotContain("\n");
+    }
+
+    /** Checkpoints of one state backend are not restored by the other: refused, with what to do. */
+    @Test
+    void checkpointsOfAnotherStateBackendAreRefusedWithWhatToDo() throws Exception {
+        Path checkpoints = dir.resolve("checkpoints");
+        LocalJob.requireSameStateBackend(checkpoints, "HASHMAP", false);
+        assertThat(checkpoints.resolve("state-backend")).hasContent("hashmap");
+        // The same backend restores; with nothing to restore, any backend may start.
+        LocalJob.requireSameStateBackend(checkpoints, "HASHMAP", true);
+        assertThatThrownBy(() -> LocalJob.requireSameStateBackend(checkpoints, "ROCKSDB", true))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("hold hashmap state, which state.backend rocksdb cannot")
+                .hasMessageContaining("set state.backend back to hashmap, or move " + checkpoints);
+        LocalJob.requireSameStateBackend(checkpoints, "ROCKSDB", false);
+        assertThat(checkpoints.resolve("state-backend")).hasContent("rocksdb");
+    }
 }
