@@ -10,6 +10,7 @@ import io.plantwatch.model.Topics;
 import io.plantwatch.model.YamlFiles;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -117,9 +118,7 @@ public record AlertingConfig(
                 if (r.has("routing-key-file")) {
                     key =
                             new String(
-                                    Secrets.firstLine(
-                                            Path.of(r.get("routing-key-file").asText()),
-                                            where + ".routing-key-file"),
+                                    secretFile(r, "routing-key-file", where),
                                     StandardCharsets.UTF_8);
                 } else {
                     key =
@@ -150,12 +149,7 @@ public record AlertingConfig(
                 // An incoming-webhook URL is itself the secret: from the environment or a file.
                 String url;
                 if (r.has("url-file")) {
-                    url =
-                            new String(
-                                    Secrets.firstLine(
-                                            Path.of(r.get("url-file").asText()),
-                                            where + ".url-file"),
-                                    StandardCharsets.UTF_8);
+                    url = new String(secretFile(r, "url-file", where), StandardCharsets.UTF_8);
                 } else {
                     url = env.apply(r.path("url-env").asText("PLANTWATCH_SLACK_WEBHOOK_URL"));
                 }
@@ -242,18 +236,14 @@ public record AlertingConfig(
             if (key.endsWith("-env")) {
                 String name = key.substring(0, key.length() - "-env".length());
                 String value = env.apply(v.asText());
-                if (value == null || value.isEmpty()) {
+                if (value == null || value.isBlank()) {
                     throw new ConfigException(
                             where + "." + key + " names " + v.asText() + ", which is not set");
                 }
                 values.put(name, value);
             } else if (key.endsWith("-file")) {
                 String name = key.substring(0, key.length() - "-file".length());
-                values.put(
-                        name,
-                        new String(
-                                Secrets.firstLine(Path.of(v.asText()), where + "." + key),
-                                StandardCharsets.UTF_8));
+                values.put(name, new String(secretFile(node, key, where), StandardCharsets.UTF_8));
             } else if (LayeredSettings.isSecret(key)) {
                 throw new ConfigException(
                         where
@@ -450,13 +440,11 @@ public record AlertingConfig(
         }
         if (username != null) {
             if (r.has("password-file")) {
-                password =
-                        Secrets.firstLine(
-                                Path.of(r.get("password-file").asText()), where + ".password-file");
+                password = secretFile(r, "password-file", where);
             } else {
                 String var = r.path("password-env").asText("PLANTWATCH_SMTP_PASSWORD");
                 String v = env.apply(var);
-                if (v == null || v.isEmpty()) {
+                if (v == null || v.isBlank()) {
                     throw new ConfigException(
                             where
                                     + " logs in as "
@@ -520,12 +508,11 @@ public record AlertingConfig(
                     where + ".token must not be written in the file; use token-file or token-env");
         }
         if (api.has("token-file")) {
-            return Secrets.firstLine(
-                    Path.of(api.get("token-file").asText()), where + ".token-file");
+            return secretFile(api, "token-file", where);
         }
         String var = api.path("token-env").asText("PLANTWATCH_ALERTING_TOKEN");
         String v = env.apply(var);
-        if (v == null || v.isEmpty()) {
+        if (v == null || v.isBlank()) {
             throw new ConfigException(
                     where
                             + " needs a token: set "
@@ -542,12 +529,11 @@ public record AlertingConfig(
                             + ".secret must not be written in the file; use secret-file or secret-env");
         }
         if (r.has("secret-file")) {
-            return Secrets.firstLine(
-                    Path.of(r.get("secret-file").asText()), where + ".secret-file");
+            return secretFile(r, "secret-file", where);
         }
         if (r.has("secret-env")) {
             String v = env.apply(r.get("secret-env").asText());
-            if (v == null || v.isEmpty()) {
+            if (v == null || v.isBlank()) {
                 throw new ConfigException(
                         where
                                 + ".secret-env names "
@@ -557,6 +543,45 @@ public record AlertingConfig(
             return v.getBytes(StandardCharsets.UTF_8);
         }
         throw new ConfigException(where + " needs secret-file or secret-env to sign its webhooks");
+    }
+
+    /**
+     * The secret in the first line of the file that {@code n.key} names. An empty one is refused
+     * here, since every delivery or request would fail with it later. Errors name the key and the
+     * file, never what it holds.
+     */
+    private static byte[] secretFile(JsonNode n, String key, String where) {
+        String setting = where + "." + key;
+        Path file = Path.of(n.get(key).asText());
+        if (Files.isDirectory(file)) {
+            throw new ConfigException(
+                    setting + " " + file + " is a directory; name the file that holds the secret");
+        }
+        if (!Files.exists(file)) {
+            throw new ConfigException(setting + " " + file + " does not exist");
+        }
+        byte[] secret;
+        try {
+            secret = Secrets.firstLine(file, setting);
+        } catch (IllegalArgumentException e) {
+            Throwable why = e.getCause() == null ? e : e.getCause();
+            throw new ConfigException(
+                    setting
+                            + " "
+                            + file
+                            + " cannot be read ("
+                            + (why instanceof java.nio.file.AccessDeniedException
+                                    ? "permission denied"
+                                    : why instanceof java.nio.charset.CharacterCodingException
+                                            ? "not UTF-8 text"
+                                            : why.getClass().getSimpleName())
+                            + ")");
+        }
+        if (new String(secret, StandardCharsets.UTF_8).isBlank()) {
+            throw new ConfigException(
+                    setting + " " + file + " is empty; its first line must hold the secret");
+        }
+        return secret;
     }
 
     private static Duration duration(JsonNode n, String key, String def, String where) {

@@ -244,4 +244,74 @@ class AlertingConfigTest {
         assertThatThrownBy(() -> load("kafka: {consumer: [a]}\n" + CONSOLE, Map.of()))
                 .hasMessageContaining("kafka.consumer must be a mapping");
     }
+
+    /**
+     * A secret file that is empty, missing or a directory is refused at start: an empty webhook
+     * secret failed every signature ("Empty key") and an empty API token made every request a 401,
+     * while a missing file gave a stack trace.
+     */
+    @Test
+    void aSecretFileThatIsEmptyMissingOrADirectoryIsOneLineNamingTheKey() throws Exception {
+        Path empty = dir.resolve("empty-secret");
+        Files.writeString(empty, "\n");
+        Path missing = dir.resolve("no-such-secret");
+        String webhook =
+                "receivers:\n  - {name: hook, url: 'http://127.0.0.1:8088/x', secret-file: %s}\n"
+                        + "route: {receiver: hook}\napi: {port: -1}\n";
+        for (Path file : new Path[] {empty, missing, dir}) {
+            assertThatThrownBy(() -> load(webhook.formatted(file), Map.of()))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith(dir.resolve("alerting.yaml").toString())
+                    .hasMessageContaining("receivers[0].secret-file " + file)
+                    .hasMessageContaining(
+                            file == empty
+                                    ? "is empty"
+                                    : file == missing ? "does not exist" : "is a directory")
+                    .hasNoCause();
+        }
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail}\n"
+                                                + "api: {token-file: %s}\n".formatted(empty),
+                                        Map.of()))
+                .hasMessageContaining("api.token-file " + empty + " is empty");
+        for (String receiver :
+                new String[] {
+                    "{name: r, type: slack, url-file: %s}",
+                    "{name: r, type: pagerduty, routing-key-file: %s}",
+                    "{name: r, type: email, host: h, username: u, password-file: %s,"
+                            + " from: a@b.example, to: c@d.example}"
+                }) {
+            assertThatThrownBy(
+                            () ->
+                                    load(
+                                            "receivers:\n  - "
+                                                    + receiver.formatted(empty)
+                                                    + "\nroute: {receiver: r}\napi: {port: -1}\n",
+                                            Map.of()))
+                    .hasMessageContaining("receivers[0].")
+                    .hasMessageContaining("-file " + empty + " is empty");
+        }
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "kafka: {consumer: {ssl.truststore.password-file: %s}}\n"
+                                                        .formatted(missing)
+                                                + CONSOLE,
+                                        Map.of()))
+                .hasMessageContaining(
+                        "kafka.consumer.ssl.truststore.password-file "
+                                + missing
+                                + " does not exist");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: hook, url: 'http://h/x',"
+                                                + " secret-env: S}\n"
+                                                + ROUTE.replace("mail", "hook"),
+                                        Map.of("S", "  ")))
+                .hasMessageContaining("receivers[0].secret-env names S, which is not set");
+    }
 }
