@@ -148,14 +148,30 @@ public record AlertingConfig(
             if (type.equals("slack")) {
                 // An incoming-webhook URL is itself the secret: from the environment or a file.
                 String url;
+                String from;
                 if (r.has("url-file")) {
                     url = new String(secretFile(r, "url-file", where), StandardCharsets.UTF_8);
+                    from = ".url-file " + r.get("url-file").asText();
                 } else {
-                    url = env.apply(r.path("url-env").asText("PLANTWATCH_SLACK_WEBHOOK_URL"));
+                    String var = r.path("url-env").asText("PLANTWATCH_SLACK_WEBHOOK_URL");
+                    url = env.apply(var);
+                    from = ".url-env " + var;
                 }
                 if (url == null || url.isBlank()) {
                     throw new ConfigException(
                             where + " needs url-env or url-file (the webhook URL is a secret)");
+                }
+                String problem = urlProblem(url, "http", "https");
+                if (problem != null) {
+                    // The URL is the secret, so the line says where it came from, not what it is.
+                    throw new ConfigException(
+                            where
+                                    + from
+                                    + " (receiver "
+                                    + name
+                                    + ") is not a http or https URL with a host: "
+                                    + problem
+                                    + " (the value is a secret and not shown)");
                 }
                 receivers.put(
                         name,
@@ -393,15 +409,9 @@ public record AlertingConfig(
         if (text == null || text.isBlank()) {
             throw new ConfigException(where + "." + key + " is required");
         }
-        try {
-            URI u = new URI(text);
-            if (u.getScheme() != null
-                    && List.of(schemes).contains(u.getScheme().toLowerCase(java.util.Locale.ROOT))
-                    && u.getHost() != null) {
-                return u;
-            }
-        } catch (java.net.URISyntaxException e) {
-            // Reported below with what is expected.
+        String problem = urlProblem(text, schemes);
+        if (problem == null) {
+            return URI.create(text);
         }
         throw new ConfigException(
                 where
@@ -413,7 +423,36 @@ public record AlertingConfig(
                         + String.join(" or ", schemes)
                         + " URL with a host, e.g. "
                         + schemes[0]
-                        + "://host:port/");
+                        + "://host:port/ ("
+                        + problem
+                        + ")");
+    }
+
+    /**
+     * What keeps {@code text} from being an absolute URL with one of {@code schemes}, a host and a
+     * port in range; null when nothing does. It never quotes the text, which may be a secret.
+     */
+    static String urlProblem(String text, String... schemes) {
+        URI u;
+        try {
+            u = new URI(text);
+        } catch (java.net.URISyntaxException e) {
+            // Its message repeats the input: only the reason and the position are told.
+            return e.getReason() + (e.getIndex() < 0 ? "" : " at index " + e.getIndex());
+        }
+        if (u.getScheme() == null) {
+            return "it has no scheme";
+        }
+        if (!List.of(schemes).contains(u.getScheme().toLowerCase(java.util.Locale.ROOT))) {
+            return "its scheme is not " + String.join(" or ", schemes);
+        }
+        if (u.getHost() == null) {
+            return "it has no host";
+        }
+        if (u.getPort() == 0 || u.getPort() > 65535) {
+            return "its port " + u.getPort() + " is not between 1 and 65535";
+        }
+        return null;
     }
 
     private static EmailReceiver email(

@@ -314,4 +314,71 @@ class AlertingConfigTest {
                                         Map.of("S", "  ")))
                 .hasMessageContaining("receivers[0].secret-env names S, which is not set");
     }
+
+    /**
+     * A Slack URL from the environment or a file is checked at start, and the error names where it
+     * came from, never the URL: it is the secret. One without a scheme started and failed every
+     * notification; one with a trailing space was printed in full.
+     */
+    @Test
+    void aSlackUrlThatIsNotAUrlIsRefusedWithoutShowingIt() throws Exception {
+        String slack =
+                "receivers:\n  - {name: ops-chat, type: slack}\n"
+                        + ROUTE.replace("mail", "ops-chat");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        slack,
+                                        Map.of(
+                                                "PLANTWATCH_SLACK_WEBHOOK_URL",
+                                                "hooks.slack.com/services/T0/B0/SECRET")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(
+                        "receivers[0].url-env PLANTWATCH_SLACK_WEBHOOK_URL (receiver ops-chat) is"
+                                + " not a http or https URL with a host: it has no scheme")
+                .hasMessageNotContaining("SECRET")
+                .hasNoCause();
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        slack,
+                                        Map.of(
+                                                "PLANTWATCH_SLACK_WEBHOOK_URL",
+                                                "https://hooks.slack.com/services/T0/B0/SECRET ")))
+                .hasMessageContaining("Illegal character in path at index 45")
+                .hasMessageNotContaining("SECRET")
+                .hasMessageNotContaining("hooks.slack.com");
+        Path file = dir.resolve("slack-url");
+        Files.writeString(file, "ftp://hooks.slack.com/services/T0/B0/SECRET\n");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        slack.replace(
+                                                "type: slack", "type: slack, url-file: " + file),
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].url-file " + file + " (receiver ops-chat)")
+                .hasMessageContaining("its scheme is not http or https")
+                .hasMessageNotContaining("SECRET");
+        assertThat(
+                        load(
+                                        slack,
+                                        Map.of(
+                                                "PLANTWATCH_SLACK_WEBHOOK_URL",
+                                                "https://hooks.slack.com/services/T0/B0/SECRET"))
+                                .receivers())
+                .containsKey("ops-chat");
+    }
+
+    @Test
+    void aReceiverUrlWithAPortOutOfRangeIsRefused() {
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, url: 'http://127.0.0.1:99999/x',"
+                                                + " secret-env: S}\n"
+                                                + ROUTE,
+                                        Map.of("S", "s")))
+                .hasMessageContaining("receivers[0].url 'http://127.0.0.1:99999/x' is not a http")
+                .hasMessageContaining("its port 99999 is not between 1 and 65535");
+    }
 }
