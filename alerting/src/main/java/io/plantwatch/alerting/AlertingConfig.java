@@ -110,7 +110,7 @@ public record AlertingConfig(
                                 uri(r, "broker", "tcp://127.0.0.1:1883", where, "tcp", "ssl"),
                                 r.path("topic")
                                         .asText("plant/{site}/{area}/{line}/{machine}/alerts"),
-                                duration(r, "give-up-after", "1h", where)));
+                                duration(r, "give-up-after", "1h", where, GIVE_UP)));
                 continue;
             }
             if (type.equals("pagerduty")) {
@@ -141,8 +141,8 @@ public record AlertingConfig(
                                         "http",
                                         "https"),
                                 key,
-                                duration(r, "timeout", "5s", where),
-                                duration(r, "give-up-after", "1h", where)));
+                                duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
+                                duration(r, "give-up-after", "1h", where, GIVE_UP)));
                 continue;
             }
             if (type.equals("slack")) {
@@ -179,9 +179,9 @@ public record AlertingConfig(
                                 name,
                                 URI.create(url),
                                 null,
-                                duration(r, "timeout", "5s", where),
-                                duration(r, "max-backoff", "1m", where),
-                                duration(r, "give-up-after", "1h", where),
+                                duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
+                                duration(r, "max-backoff", "1m", where, BACKOFF),
+                                duration(r, "give-up-after", "1h", where, GIVE_UP),
                                 SlackFormat::render));
                 continue;
             }
@@ -206,9 +206,9 @@ public record AlertingConfig(
                             name,
                             uri(r, "url", null, where, "http", "https"),
                             secret(r, where, env),
-                            duration(r, "timeout", "5s", where),
-                            duration(r, "max-backoff", "1m", where),
-                            duration(r, "give-up-after", "1h", where)));
+                            duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
+                            duration(r, "max-backoff", "1m", where, BACKOFF),
+                            duration(r, "give-up-after", "1h", where, GIVE_UP)));
         }
         if (receivers.isEmpty()) {
             throw new ConfigException(source + ": receivers: name at least one receiver");
@@ -218,16 +218,42 @@ public record AlertingConfig(
                 root.path("kafka").path("alerts-topic").asText(Topics.ALERTS),
                 root.path("kafka").path("group-id").asText("plantwatch-alerting"),
                 Path.of(root.path("store").path("dir").asText("data/alerting")),
-                duration(root.path("store"), "retention", "30d", source + ": store"),
-                integer(root.path("flood"), "limit", 20, source + ": flood"),
-                duration(root.path("flood"), "window", "10m", source + ": flood"),
-                integer(root.path("flapping"), "max-changes", 6, source + ": flapping"),
-                duration(root.path("flapping"), "window", "30m", source + ": flapping"),
+                duration(
+                        root.path("store"),
+                        "retention",
+                        "30d",
+                        source + ": store",
+                        new Least(
+                                Duration.ZERO,
+                                "0 or more (0 drops resolved alerts at the next compaction)")),
+                integer(root.path("flood"), "limit", 20, source + ": flood", 1, MAX, "1 or more"),
+                duration(root.path("flood"), "window", "10m", source + ": flood", MORE_THAN_ZERO),
+                integer(
+                        root.path("flapping"),
+                        "max-changes",
+                        6,
+                        source + ": flapping",
+                        1,
+                        MAX,
+                        "1 or more"),
+                duration(
+                        root.path("flapping"),
+                        "window",
+                        "30m",
+                        source + ": flapping",
+                        MORE_THAN_ZERO),
                 receivers,
                 Routing.parse(root.get("route"), receivers.keySet(), source),
                 latching(root.path("latching"), source),
                 root.path("api").path("host").asText("0.0.0.0"),
-                integer(root.path("api"), "port", 9500, source + ": api"),
+                integer(
+                        root.path("api"),
+                        "port",
+                        9500,
+                        source + ": api",
+                        -1,
+                        65535,
+                        "-1 (the API off), 0 (any free port, logged at start) or 1 to 65535"),
                 apiToken(root.path("api"), source + ": api", env),
                 kafkaConsumer(
                         root.path("kafka").path("consumer"), source + ": kafka.consumer", env));
@@ -390,17 +416,33 @@ public record AlertingConfig(
         }
     }
 
-    /** A whole number, or {@code def} when absent. */
-    private static int integer(JsonNode n, String key, int def, String where) {
+    private static final int MAX = Integer.MAX_VALUE;
+
+    /**
+     * A whole number from {@code min} to {@code max}, or {@code def} when absent; {@code allowed}
+     * says the range in the error.
+     */
+    private static int integer(
+            JsonNode n, String key, int def, String where, int min, int max, String allowed) {
         JsonNode v = n.path(key);
         if (v.isMissingNode() || v.isNull()) {
             return def;
         }
-        if (v.canConvertToInt() && v.isIntegralNumber()) {
-            return v.intValue();
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+            throw new ConfigException(
+                    where + "." + key + " '" + v.asText() + "' is not a whole number");
         }
-        throw new ConfigException(
-                where + "." + key + " '" + v.asText() + "' is not a whole number");
+        if (v.intValue() < min || v.intValue() > max) {
+            throw new ConfigException(
+                    where
+                            + "."
+                            + key
+                            + " "
+                            + v.intValue()
+                            + " is out of range; allowed: "
+                            + allowed);
+        }
+        return v.intValue();
     }
 
     /** An absolute URI with one of {@code schemes}; {@code def} when absent (null: required). */
@@ -504,20 +546,39 @@ public record AlertingConfig(
         if (from.isBlank() || to.isEmpty()) {
             throw new ConfigException(where + " needs from and to (one address or a list)");
         }
+        // Checked here, or every message would be retried until give-up-after, then dropped.
+        emailAddress(from, where + ".from");
+        to.forEach(address -> emailAddress(address, where + ".to"));
         return new EmailReceiver(
                 name,
                 new EmailReceiver.Settings(
                         host,
-                        integer(r, "port", tls == EmailReceiver.Tls.IMPLICIT ? 465 : 587, where),
+                        integer(
+                                r,
+                                "port",
+                                tls == EmailReceiver.Tls.IMPLICIT ? 465 : 587,
+                                where,
+                                1,
+                                65535,
+                                "1 to 65535"),
                         tls,
                         username,
                         password,
                         from,
                         to,
-                        duration(r, "timeout", "10s", where),
-                        duration(r, "max-backoff", "1m", where),
-                        duration(r, "give-up-after", "1h", where),
+                        duration(r, "timeout", "10s", where, MORE_THAN_ZERO),
+                        duration(r, "max-backoff", "1m", where, BACKOFF),
+                        duration(r, "give-up-after", "1h", where, GIVE_UP),
                         r.hasNonNull("trust") ? r.get("trust").asText() : null));
+    }
+
+    private static void emailAddress(String address, String setting) {
+        try {
+            new jakarta.mail.internet.InternetAddress(address, true);
+        } catch (jakarta.mail.internet.AddressException e) {
+            throw new ConfigException(
+                    setting + " '" + address + "' is not an e-mail address: " + e.getMessage());
+        }
     }
 
     /** Matchers for alerts that stay open until acknowledged, even after they cleared. */
@@ -623,11 +684,37 @@ public record AlertingConfig(
         return secret;
     }
 
-    private static Duration duration(JsonNode n, String key, String def, String where) {
+    /** The shortest a duration may be, and how its error says so. */
+    record Least(Duration duration, String allowed) {}
+
+    /** A timeout or window of 0 would fail every attempt or switch off what it bounds. */
+    static final Least MORE_THAN_ZERO = new Least(Duration.ofMillis(1), "1ms or more");
+
+    /** Retries start 200 ms apart; a shorter cap would make them faster, not slower. */
+    static final Least BACKOFF =
+            new Least(Duration.ofMillis(200), "200ms or more (the first retry's wait)");
+
+    static final Least GIVE_UP = new Least(Duration.ZERO, "0 (one attempt, no retries) or more");
+
+    private static Duration duration(
+            JsonNode n, String key, String def, String where, Least least) {
+        String text = n.path(key).asText(def);
+        Duration d;
         try {
-            return Durations.parse(n.path(key).asText(def));
+            d = Durations.parse(text);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(where + "." + key + " " + e.getMessage(), e);
         }
+        if (d.compareTo(least.duration()) < 0) {
+            throw new ConfigException(
+                    where
+                            + "."
+                            + key
+                            + " "
+                            + text
+                            + " is out of range; allowed: "
+                            + least.allowed());
+        }
+        return d;
     }
 }

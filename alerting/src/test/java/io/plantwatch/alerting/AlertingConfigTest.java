@@ -381,4 +381,110 @@ class AlertingConfigTest {
                 .hasMessageContaining("receivers[0].url 'http://127.0.0.1:99999/x' is not a http")
                 .hasMessageContaining("its port 99999 is not between 1 and 65535");
     }
+
+    /**
+     * Counts, windows, timeouts and ports that would break the service later are refused at load
+     * with the allowed range: flood.limit -1 threw after the service had started, timeout 0s failed
+     * every delivery ("Invalid duration: PT0S"), a flood window of 0 switched flood control off and
+     * max-changes 0 called every alert flapping.
+     */
+    @Test
+    void valuesOutOfRangeAreOneLineNamingTheKeyAndTheAllowedRange() {
+        String hook = "receivers:\n  - {name: mail, url: 'http://h/x', secret-env: S%s}\n" + ROUTE;
+        Map<String, String> refused =
+                new java.util.LinkedHashMap<>(
+                        Map.ofEntries(
+                                Map.entry(
+                                        "flood: {limit: -1}\n" + CONSOLE,
+                                        "flood.limit -1 is out of range; allowed: 1 or more"),
+                                Map.entry(
+                                        "flood: {limit: 0}\n" + CONSOLE,
+                                        "flood.limit 0 is out of range; allowed: 1 or more"),
+                                Map.entry(
+                                        "flood: {window: 0s}\n" + CONSOLE,
+                                        "flood.window 0s is out of range; allowed: 1ms or more"),
+                                Map.entry(
+                                        "flapping: {max-changes: 0}\n" + CONSOLE,
+                                        "flapping.max-changes 0 is out of range; allowed: 1 or more"),
+                                Map.entry(
+                                        "flapping: {window: 0s}\n" + CONSOLE,
+                                        "flapping.window 0s is out of range"),
+                                Map.entry(
+                                        hook.formatted(", timeout: 0s"),
+                                        "receivers[0].timeout 0s is out of range; allowed: 1ms or"
+                                                + " more"),
+                                Map.entry(
+                                        hook.formatted(", max-backoff: 10ms"),
+                                        "receivers[0].max-backoff 10ms is out of range; allowed:"
+                                                + " 200ms or more"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: slack, timeout: 0s}\n"
+                                                + ROUTE,
+                                        "receivers[0].timeout 0s is out of range"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: pagerduty, timeout: 0s}\n"
+                                                + ROUTE,
+                                        "receivers[0].timeout 0s is out of range"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: email, host: h,"
+                                                + " from: a@b.example, to: c@d.example, port: 0}\n"
+                                                + ROUTE,
+                                        "receivers[0].port 0 is out of range; allowed: 1 to 65535"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: email, host: h,"
+                                                + " from: a@b.example, to: c@d.example, timeout: 0s}\n"
+                                                + ROUTE,
+                                        "receivers[0].timeout 0s is out of range"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: email, host: h,"
+                                                + " from: a@b.example, to: 'not an address'}\n"
+                                                + ROUTE,
+                                        "receivers[0].to 'not an address' is not an e-mail address"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail, repeat-interval: 0s}\n"
+                                                + "api: {port: -1}\n",
+                                        "route.repeat-interval 0s is out of range; allowed: 1m or"
+                                                + " more"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail}\napi: {port: -2}\n",
+                                        "api.port -2 is out of range; allowed: -1 (the API off)"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail}\napi: {port: 65536}\n",
+                                        "api.port 65536 is out of range")));
+        refused.forEach(
+                (yaml, message) ->
+                        assertThatThrownBy(
+                                        () ->
+                                                load(
+                                                        yaml,
+                                                        Map.of(
+                                                                "S",
+                                                                "s",
+                                                                "PLANTWATCH_SLACK_WEBHOOK_URL",
+                                                                "https://hooks.slack.example/T0",
+                                                                "PLANTWATCH_PAGERDUTY_ROUTING_KEY",
+                                                                "k")))
+                                .as(yaml)
+                                .isInstanceOf(ConfigException.class)
+                                .hasMessageStartingWith(dir.resolve("alerting.yaml").toString())
+                                .hasMessageContaining(message)
+                                .hasMessageNotContaining("\n"));
+    }
+
+    /** Zero has a meaning for these, so it is allowed. */
+    @Test
+    void zeroWhereItHasAMeaningIsAllowed() throws Exception {
+        AlertingConfig c =
+                load(
+                        "receivers:\n  - {name: mail, url: 'http://h/x', secret-env: S,"
+                                + " give-up-after: 0s}\n"
+                                + "route: {receiver: mail, group-wait: 0s}\n"
+                                + "store: {retention: 0s}\napi: {port: -1}\n",
+                        Map.of("S", "s"));
+        assertThat(c.route().groupWait()).isZero();
+        assertThat(c.storeRetention()).isZero();
+    }
 }
