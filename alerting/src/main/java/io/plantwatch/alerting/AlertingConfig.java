@@ -283,9 +283,13 @@ public record AlertingConfig(
                             where + "." + key + " names " + v.asText() + ", which is not set");
                 }
                 values.put(name, value);
+                checkJaas(
+                        name, value, where + "." + key + " names " + v.asText() + ", whose value");
             } else if (key.endsWith("-file")) {
                 String name = key.substring(0, key.length() - "-file".length());
-                values.put(name, new String(secretFile(node, key, where), StandardCharsets.UTF_8));
+                String value = new String(secretFile(node, key, where), StandardCharsets.UTF_8);
+                values.put(name, value);
+                checkJaas(name, value, where + "." + key + " " + v.asText());
             } else if (LayeredSettings.isSecret(key)) {
                 throw new ConfigException(
                         where
@@ -312,6 +316,38 @@ public record AlertingConfig(
             }
         }
         return new KafkaConsumerSettings(values);
+    }
+
+    /**
+     * Parses a {@code sasl.jaas.config} as the Kafka client will, so a mistake stops the start with
+     * one line rather than a Kafka stack trace. The value holds a password: the line names where it
+     * came from, and any part of it that Kafka's message quotes is masked.
+     */
+    private static void checkJaas(String key, String value, String source) {
+        if (!key.equals(org.apache.kafka.common.config.SaslConfigs.SASL_JAAS_CONFIG)) {
+            return;
+        }
+        try {
+            org.apache.kafka.common.security.JaasContext.loadClientContext(
+                    Map.of(key, new org.apache.kafka.common.config.types.Password(value)));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(
+                    source
+                            + " is not a JAAS login: "
+                            + masked(String.valueOf(e.getMessage()), value)
+                            + " (the value is a secret and not shown)");
+        }
+    }
+
+    /** {@code message} with every quoted part that occurs in {@code secret} masked. */
+    static String masked(String message, String secret) {
+        return java.util.regex.Pattern.compile("'([^']*)'")
+                .matcher(message)
+                .replaceAll(
+                        m ->
+                                !m.group(1).isEmpty() && secret.contains(m.group(1))
+                                        ? "'****'"
+                                        : java.util.regex.Matcher.quoteReplacement(m.group()));
     }
 
     /** The settings of each section; a key not here is a typo that would silently do nothing. */

@@ -182,6 +182,10 @@ class AlertingConfigTest {
                 .hasMessageContaining("Duplicate field 'flood'");
     }
 
+    private static final String LOGIN =
+            "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                    + " username=\"alerting\" password=\"from-the-environment\";";
+
     @Test
     void kafkaConsumerSettingsPassThroughWithTheirSecretsFromTheEnvironmentOrAFile()
             throws Exception {
@@ -199,11 +203,11 @@ class AlertingConfigTest {
                         """
                                         .formatted(jaas)
                                 + CONSOLE,
-                        Map.of("KAFKA_JAAS", "from-the-environment"));
+                        Map.of("KAFKA_JAAS", LOGIN));
         assertThat(c.kafkaConsumer().values())
                 .containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("sasl.mechanism", "PLAIN")
-                .containsEntry("sasl.jaas.config", "from-the-environment")
+                .containsEntry("sasl.jaas.config", LOGIN)
                 .containsEntry("ssl.truststore.password", "from-the-file")
                 .hasSize(4);
         assertThat(c.toString())
@@ -486,5 +490,53 @@ class AlertingConfigTest {
                         Map.of("S", "s"));
         assertThat(c.route().groupWait()).isZero();
         assertThat(c.storeRetention()).isZero();
+    }
+
+    /**
+     * A JAAS login Kafka cannot parse stops the start with one line naming the variable or file,
+     * not a Kafka stack trace, and never shows the value: it holds the password.
+     */
+    @Test
+    void aMalformedJaasLoginIsOneLineThatDoesNotShowIt() throws Exception {
+        String consumer = "kafka: {consumer: {security.protocol: SASL_PLAINTEXT, %s}}\n" + CONSOLE;
+        String login =
+                "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                        + " username=\"alerting\" password=\"hunter2\"";
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        consumer.formatted("sasl.jaas.config-env: KAFKA_LOGIN"),
+                                        Map.of("KAFKA_LOGIN", login)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(
+                        "kafka.consumer.sasl.jaas.config-env names KAFKA_LOGIN, whose value is not"
+                                + " a JAAS login: JAAS config entry not terminated by semi-colon")
+                .hasMessageNotContaining("hunter2")
+                .hasNoCause();
+        // Kafka's own message quotes the token it stumbled on, here the password.
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        consumer.formatted("sasl.jaas.config-env: KAFKA_LOGIN"),
+                                        Map.of(
+                                                "KAFKA_LOGIN",
+                                                "org.apache.kafka.common.security.plain.PlainLoginModule"
+                                                        + " required username=\"alerting\" hunter2;")))
+                .hasMessageContaining("Value not specified for key '****'")
+                .hasMessageNotContaining("hunter2");
+        Path file = dir.resolve("kafka-login");
+        Files.writeString(file, "hunter2\n");
+        assertThatThrownBy(
+                        () -> load(consumer.formatted("sasl.jaas.config-file: " + file), Map.of()))
+                .hasMessageContaining(
+                        "kafka.consumer.sasl.jaas.config-file " + file + " is not a JAAS login")
+                .hasMessageNotContaining("hunter2");
+        assertThat(
+                        load(
+                                        consumer.formatted("sasl.jaas.config-env: KAFKA_LOGIN"),
+                                        Map.of("KAFKA_LOGIN", login + ";"))
+                                .kafkaConsumer()
+                                .values())
+                .containsEntry("sasl.jaas.config", login + ";");
     }
 }
