@@ -142,6 +142,7 @@ public record AlertingConfig(
                                         "https"),
                                 key,
                                 duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
+                                duration(r, "max-backoff", "1m", where, BACKOFF),
                                 duration(r, "give-up-after", "1h", where, GIVE_UP)));
                 continue;
             }

@@ -429,6 +429,12 @@ class AlertingConfigTest {
                                         "receivers:\n  - {name: mail, type: pagerduty, timeout: 0s}\n"
                                                 + ROUTE,
                                         "receivers[0].timeout 0s is out of range"),
+                                // It was accepted and ignored: PagerDuty's backoff was fixed at 1m.
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: pagerduty,"
+                                                + " max-backoff: 10ms}\n"
+                                                + ROUTE,
+                                        "receivers[0].max-backoff 10ms is out of range"),
                                 Map.entry(
                                         "receivers:\n  - {name: mail, type: email, host: h,"
                                                 + " from: a@b.example, to: c@d.example, port: 0}\n"
