@@ -10,6 +10,7 @@ import io.plantwatch.model.Topics;
 import io.plantwatch.model.YamlFiles;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.LinkedHashMap;
@@ -109,7 +110,7 @@ public record AlertingConfig(
                                 uri(r, "broker", "tcp://127.0.0.1:1883", where, "tcp", "ssl"),
                                 r.path("topic")
                                         .asText("plant/{site}/{area}/{line}/{machine}/alerts"),
-                                duration(r, "give-up-after", "1h", where)));
+                                duration(r, "give-up-after", "1h", where, GIVE_UP)));
                 continue;
             }
             if (type.equals("pagerduty")) {
@@ -117,9 +118,7 @@ public record AlertingConfig(
                 if (r.has("routing-key-file")) {
                     key =
                             new String(
-                                    Secrets.firstLine(
-                                            Path.of(r.get("routing-key-file").asText()),
-                                            where + ".routing-key-file"),
+                                    secretFile(r, "routing-key-file", where),
                                     StandardCharsets.UTF_8);
                 } else {
                     key =
@@ -142,26 +141,38 @@ public record AlertingConfig(
                                         "http",
                                         "https"),
                                 key,
-                                duration(r, "timeout", "5s", where),
-                                duration(r, "give-up-after", "1h", where)));
+                                duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
+                                duration(r, "max-backoff", "1m", where, BACKOFF),
+                                duration(r, "give-up-after", "1h", where, GIVE_UP)));
                 continue;
             }
             if (type.equals("slack")) {
                 // An incoming-webhook URL is itself the secret: from the environment or a file.
                 String url;
+                String from;
                 if (r.has("url-file")) {
-                    url =
-                            new String(
-                                    Secrets.firstLine(
-                                            Path.of(r.get("url-file").asText()),
-                                            where + ".url-file"),
-                                    StandardCharsets.UTF_8);
+                    url = new String(secretFile(r, "url-file", where), StandardCharsets.UTF_8);
+                    from = ".url-file " + r.get("url-file").asText();
                 } else {
-                    url = env.apply(r.path("url-env").asText("PLANTWATCH_SLACK_WEBHOOK_URL"));
+                    String var = r.path("url-env").asText("PLANTWATCH_SLACK_WEBHOOK_URL");
+                    url = env.apply(var);
+                    from = ".url-env " + var;
                 }
                 if (url == null || url.isBlank()) {
                     throw new ConfigException(
                             where + " needs url-env or url-file (the webhook URL is a secret)");
+                }
+                String problem = urlProblem(url, "http", "https");
+                if (problem != null) {
+                    // The URL is the secret, so the line says where it came from, not what it is.
+                    throw new ConfigException(
+                            where
+                                    + from
+                                    + " (receiver "
+                                    + name
+                                    + ") is not a http or https URL with a host: "
+                                    + problem
+                                    + " (the value is a secret and not shown)");
                 }
                 receivers.put(
                         name,
@@ -169,9 +180,9 @@ public record AlertingConfig(
                                 name,
                                 URI.create(url),
                                 null,
-                                duration(r, "timeout", "5s", where),
-                                duration(r, "max-backoff", "1m", where),
-                                duration(r, "give-up-after", "1h", where),
+                                duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
+                                duration(r, "max-backoff", "1m", where, BACKOFF),
+                                duration(r, "give-up-after", "1h", where, GIVE_UP),
                                 SlackFormat::render));
                 continue;
             }
@@ -196,9 +207,9 @@ public record AlertingConfig(
                             name,
                             uri(r, "url", null, where, "http", "https"),
                             secret(r, where, env),
-                            duration(r, "timeout", "5s", where),
-                            duration(r, "max-backoff", "1m", where),
-                            duration(r, "give-up-after", "1h", where)));
+                            duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
+                            duration(r, "max-backoff", "1m", where, BACKOFF),
+                            duration(r, "give-up-after", "1h", where, GIVE_UP)));
         }
         if (receivers.isEmpty()) {
             throw new ConfigException(source + ": receivers: name at least one receiver");
@@ -208,16 +219,42 @@ public record AlertingConfig(
                 root.path("kafka").path("alerts-topic").asText(Topics.ALERTS),
                 root.path("kafka").path("group-id").asText("plantwatch-alerting"),
                 Path.of(root.path("store").path("dir").asText("data/alerting")),
-                duration(root.path("store"), "retention", "30d", source + ": store"),
-                integer(root.path("flood"), "limit", 20, source + ": flood"),
-                duration(root.path("flood"), "window", "10m", source + ": flood"),
-                integer(root.path("flapping"), "max-changes", 6, source + ": flapping"),
-                duration(root.path("flapping"), "window", "30m", source + ": flapping"),
+                duration(
+                        root.path("store"),
+                        "retention",
+                        "30d",
+                        source + ": store",
+                        new Least(
+                                Duration.ZERO,
+                                "0 or more (0 drops resolved alerts at the next compaction)")),
+                integer(root.path("flood"), "limit", 20, source + ": flood", 1, MAX, "1 or more"),
+                duration(root.path("flood"), "window", "10m", source + ": flood", MORE_THAN_ZERO),
+                integer(
+                        root.path("flapping"),
+                        "max-changes",
+                        6,
+                        source + ": flapping",
+                        1,
+                        MAX,
+                        "1 or more"),
+                duration(
+                        root.path("flapping"),
+                        "window",
+                        "30m",
+                        source + ": flapping",
+                        MORE_THAN_ZERO),
                 receivers,
                 Routing.parse(root.get("route"), receivers.keySet(), source),
                 latching(root.path("latching"), source),
                 root.path("api").path("host").asText("0.0.0.0"),
-                integer(root.path("api"), "port", 9500, source + ": api"),
+                integer(
+                        root.path("api"),
+                        "port",
+                        9500,
+                        source + ": api",
+                        -1,
+                        65535,
+                        "-1 (the API off), 0 (any free port, logged at start) or 1 to 65535"),
                 apiToken(root.path("api"), source + ": api", env),
                 kafkaConsumer(
                         root.path("kafka").path("consumer"), source + ": kafka.consumer", env));
@@ -242,18 +279,18 @@ public record AlertingConfig(
             if (key.endsWith("-env")) {
                 String name = key.substring(0, key.length() - "-env".length());
                 String value = env.apply(v.asText());
-                if (value == null || value.isEmpty()) {
+                if (value == null || value.isBlank()) {
                     throw new ConfigException(
                             where + "." + key + " names " + v.asText() + ", which is not set");
                 }
                 values.put(name, value);
+                checkJaas(
+                        name, value, where + "." + key + " names " + v.asText() + ", whose value");
             } else if (key.endsWith("-file")) {
                 String name = key.substring(0, key.length() - "-file".length());
-                values.put(
-                        name,
-                        new String(
-                                Secrets.firstLine(Path.of(v.asText()), where + "." + key),
-                                StandardCharsets.UTF_8));
+                String value = new String(secretFile(node, key, where), StandardCharsets.UTF_8);
+                values.put(name, value);
+                checkJaas(name, value, where + "." + key + " " + v.asText());
             } else if (LayeredSettings.isSecret(key)) {
                 throw new ConfigException(
                         where
@@ -280,6 +317,38 @@ public record AlertingConfig(
             }
         }
         return new KafkaConsumerSettings(values);
+    }
+
+    /**
+     * Parses a {@code sasl.jaas.config} as the Kafka client will, so a mistake stops the start with
+     * one line rather than a Kafka stack trace. The value holds a password: the line names where it
+     * came from, and any part of it that Kafka's message quotes is masked.
+     */
+    private static void checkJaas(String key, String value, String source) {
+        if (!key.equals(org.apache.kafka.common.config.SaslConfigs.SASL_JAAS_CONFIG)) {
+            return;
+        }
+        try {
+            org.apache.kafka.common.security.JaasContext.loadClientContext(
+                    Map.of(key, new org.apache.kafka.common.config.types.Password(value)));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(
+                    source
+                            + " is not a JAAS login: "
+                            + masked(String.valueOf(e.getMessage()), value)
+                            + " (the value is a secret and not shown)");
+        }
+    }
+
+    /** {@code message} with every quoted part that occurs in {@code secret} masked. */
+    static String masked(String message, String secret) {
+        return java.util.regex.Pattern.compile("'([^']*)'")
+                .matcher(message)
+                .replaceAll(
+                        m ->
+                                !m.group(1).isEmpty() && secret.contains(m.group(1))
+                                        ? "'****'"
+                                        : java.util.regex.Matcher.quoteReplacement(m.group()));
     }
 
     /** The settings of each section; a key not here is a typo that would silently do nothing. */
@@ -384,17 +453,33 @@ public record AlertingConfig(
         }
     }
 
-    /** A whole number, or {@code def} when absent. */
-    private static int integer(JsonNode n, String key, int def, String where) {
+    private static final int MAX = Integer.MAX_VALUE;
+
+    /**
+     * A whole number from {@code min} to {@code max}, or {@code def} when absent; {@code allowed}
+     * says the range in the error.
+     */
+    private static int integer(
+            JsonNode n, String key, int def, String where, int min, int max, String allowed) {
         JsonNode v = n.path(key);
         if (v.isMissingNode() || v.isNull()) {
             return def;
         }
-        if (v.canConvertToInt() && v.isIntegralNumber()) {
-            return v.intValue();
+        if (!v.canConvertToInt() || !v.isIntegralNumber()) {
+            throw new ConfigException(
+                    where + "." + key + " '" + v.asText() + "' is not a whole number");
         }
-        throw new ConfigException(
-                where + "." + key + " '" + v.asText() + "' is not a whole number");
+        if (v.intValue() < min || v.intValue() > max) {
+            throw new ConfigException(
+                    where
+                            + "."
+                            + key
+                            + " "
+                            + v.intValue()
+                            + " is out of range; allowed: "
+                            + allowed);
+        }
+        return v.intValue();
     }
 
     /** An absolute URI with one of {@code schemes}; {@code def} when absent (null: required). */
@@ -403,15 +488,9 @@ public record AlertingConfig(
         if (text == null || text.isBlank()) {
             throw new ConfigException(where + "." + key + " is required");
         }
-        try {
-            URI u = new URI(text);
-            if (u.getScheme() != null
-                    && List.of(schemes).contains(u.getScheme().toLowerCase(java.util.Locale.ROOT))
-                    && u.getHost() != null) {
-                return u;
-            }
-        } catch (java.net.URISyntaxException e) {
-            // Reported below with what is expected.
+        String problem = urlProblem(text, schemes);
+        if (problem == null) {
+            return URI.create(text);
         }
         throw new ConfigException(
                 where
@@ -423,7 +502,36 @@ public record AlertingConfig(
                         + String.join(" or ", schemes)
                         + " URL with a host, e.g. "
                         + schemes[0]
-                        + "://host:port/");
+                        + "://host:port/ ("
+                        + problem
+                        + ")");
+    }
+
+    /**
+     * What keeps {@code text} from being an absolute URL with one of {@code schemes}, a host and a
+     * port in range; null when nothing does. It never quotes the text, which may be a secret.
+     */
+    static String urlProblem(String text, String... schemes) {
+        URI u;
+        try {
+            u = new URI(text);
+        } catch (java.net.URISyntaxException e) {
+            // Its message repeats the input: only the reason and the position are told.
+            return e.getReason() + (e.getIndex() < 0 ? "" : " at index " + e.getIndex());
+        }
+        if (u.getScheme() == null) {
+            return "it has no scheme";
+        }
+        if (!List.of(schemes).contains(u.getScheme().toLowerCase(java.util.Locale.ROOT))) {
+            return "its scheme is not " + String.join(" or ", schemes);
+        }
+        if (u.getHost() == null) {
+            return "it has no host";
+        }
+        if (u.getPort() == 0 || u.getPort() > 65535) {
+            return "its port " + u.getPort() + " is not between 1 and 65535";
+        }
+        return null;
     }
 
     private static EmailReceiver email(
@@ -450,13 +558,11 @@ public record AlertingConfig(
         }
         if (username != null) {
             if (r.has("password-file")) {
-                password =
-                        Secrets.firstLine(
-                                Path.of(r.get("password-file").asText()), where + ".password-file");
+                password = secretFile(r, "password-file", where);
             } else {
                 String var = r.path("password-env").asText("PLANTWATCH_SMTP_PASSWORD");
                 String v = env.apply(var);
-                if (v == null || v.isEmpty()) {
+                if (v == null || v.isBlank()) {
                     throw new ConfigException(
                             where
                                     + " logs in as "
@@ -477,20 +583,39 @@ public record AlertingConfig(
         if (from.isBlank() || to.isEmpty()) {
             throw new ConfigException(where + " needs from and to (one address or a list)");
         }
+        // Checked here, or every message would be retried until give-up-after, then dropped.
+        emailAddress(from, where + ".from");
+        to.forEach(address -> emailAddress(address, where + ".to"));
         return new EmailReceiver(
                 name,
                 new EmailReceiver.Settings(
                         host,
-                        integer(r, "port", tls == EmailReceiver.Tls.IMPLICIT ? 465 : 587, where),
+                        integer(
+                                r,
+                                "port",
+                                tls == EmailReceiver.Tls.IMPLICIT ? 465 : 587,
+                                where,
+                                1,
+                                65535,
+                                "1 to 65535"),
                         tls,
                         username,
                         password,
                         from,
                         to,
-                        duration(r, "timeout", "10s", where),
-                        duration(r, "max-backoff", "1m", where),
-                        duration(r, "give-up-after", "1h", where),
+                        duration(r, "timeout", "10s", where, MORE_THAN_ZERO),
+                        duration(r, "max-backoff", "1m", where, BACKOFF),
+                        duration(r, "give-up-after", "1h", where, GIVE_UP),
                         r.hasNonNull("trust") ? r.get("trust").asText() : null));
+    }
+
+    private static void emailAddress(String address, String setting) {
+        try {
+            new jakarta.mail.internet.InternetAddress(address, true);
+        } catch (jakarta.mail.internet.AddressException e) {
+            throw new ConfigException(
+                    setting + " '" + address + "' is not an e-mail address: " + e.getMessage());
+        }
     }
 
     /** Matchers for alerts that stay open until acknowledged, even after they cleared. */
@@ -520,12 +645,11 @@ public record AlertingConfig(
                     where + ".token must not be written in the file; use token-file or token-env");
         }
         if (api.has("token-file")) {
-            return Secrets.firstLine(
-                    Path.of(api.get("token-file").asText()), where + ".token-file");
+            return secretFile(api, "token-file", where);
         }
         String var = api.path("token-env").asText("PLANTWATCH_ALERTING_TOKEN");
         String v = env.apply(var);
-        if (v == null || v.isEmpty()) {
+        if (v == null || v.isBlank()) {
             throw new ConfigException(
                     where
                             + " needs a token: set "
@@ -542,12 +666,11 @@ public record AlertingConfig(
                             + ".secret must not be written in the file; use secret-file or secret-env");
         }
         if (r.has("secret-file")) {
-            return Secrets.firstLine(
-                    Path.of(r.get("secret-file").asText()), where + ".secret-file");
+            return secretFile(r, "secret-file", where);
         }
         if (r.has("secret-env")) {
             String v = env.apply(r.get("secret-env").asText());
-            if (v == null || v.isEmpty()) {
+            if (v == null || v.isBlank()) {
                 throw new ConfigException(
                         where
                                 + ".secret-env names "
@@ -559,11 +682,76 @@ public record AlertingConfig(
         throw new ConfigException(where + " needs secret-file or secret-env to sign its webhooks");
     }
 
-    private static Duration duration(JsonNode n, String key, String def, String where) {
+    /**
+     * The secret in the first line of the file that {@code n.key} names. An empty one is refused
+     * here, since every delivery or request would fail with it later. Errors name the key and the
+     * file, never what it holds.
+     */
+    private static byte[] secretFile(JsonNode n, String key, String where) {
+        String setting = where + "." + key;
+        Path file = Path.of(n.get(key).asText());
+        if (Files.isDirectory(file)) {
+            throw new ConfigException(
+                    setting + " " + file + " is a directory; name the file that holds the secret");
+        }
+        if (!Files.exists(file)) {
+            throw new ConfigException(setting + " " + file + " does not exist");
+        }
+        byte[] secret;
         try {
-            return Durations.parse(n.path(key).asText(def));
+            secret = Secrets.firstLine(file, setting);
+        } catch (IllegalArgumentException e) {
+            Throwable why = e.getCause() == null ? e : e.getCause();
+            throw new ConfigException(
+                    setting
+                            + " "
+                            + file
+                            + " cannot be read ("
+                            + (why instanceof java.nio.file.AccessDeniedException
+                                    ? "permission denied"
+                                    : why instanceof java.nio.charset.CharacterCodingException
+                                            ? "not UTF-8 text"
+                                            : why.getClass().getSimpleName())
+                            + ")");
+        }
+        if (new String(secret, StandardCharsets.UTF_8).isBlank()) {
+            throw new ConfigException(
+                    setting + " " + file + " is empty; its first line must hold the secret");
+        }
+        return secret;
+    }
+
+    /** The shortest a duration may be, and how its error says so. */
+    record Least(Duration duration, String allowed) {}
+
+    /** A timeout or window of 0 would fail every attempt or switch off what it bounds. */
+    static final Least MORE_THAN_ZERO = new Least(Duration.ofMillis(1), "1ms or more");
+
+    /** Retries start 200 ms apart; a shorter cap would make them faster, not slower. */
+    static final Least BACKOFF =
+            new Least(Duration.ofMillis(200), "200ms or more (the first retry's wait)");
+
+    static final Least GIVE_UP = new Least(Duration.ZERO, "0 (one attempt, no retries) or more");
+
+    private static Duration duration(
+            JsonNode n, String key, String def, String where, Least least) {
+        String text = n.path(key).asText(def);
+        Duration d;
+        try {
+            d = Durations.parse(text);
         } catch (IllegalArgumentException e) {
             throw new ConfigException(where + "." + key + " " + e.getMessage(), e);
         }
+        if (d.compareTo(least.duration()) < 0) {
+            throw new ConfigException(
+                    where
+                            + "."
+                            + key
+                            + " "
+                            + text
+                            + " is out of range; allowed: "
+                            + least.allowed());
+        }
+        return d;
     }
 }

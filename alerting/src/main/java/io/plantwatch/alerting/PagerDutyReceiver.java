@@ -24,9 +24,13 @@ public final class PagerDutyReceiver implements Receiver {
     private final String routingKey;
 
     public PagerDutyReceiver(
-            String name, URI url, String routingKey, Duration timeout, Duration giveUpAfter) {
-        this.http =
-                new WebhookReceiver(name, url, null, timeout, Duration.ofMinutes(1), giveUpAfter);
+            String name,
+            URI url,
+            String routingKey,
+            Duration timeout,
+            Duration maxBackoff,
+            Duration giveUpAfter) {
+        this.http = new WebhookReceiver(name, url, null, timeout, maxBackoff, giveUpAfter);
         this.routingKey = routingKey;
     }
 

@@ -97,9 +97,33 @@ public final class Routing {
             }
         }
         AlertMatcher matcher = AlertMatcher.parse(node, source, path);
-        Duration wait = duration(node, "group-wait", inheritedWait, source, path);
-        Duration interval = duration(node, "group-interval", inheritedInterval, source, path);
-        Duration repeat = duration(node, "repeat-interval", inheritedRepeat, source, path);
+        Duration wait =
+                duration(
+                        node,
+                        "group-wait",
+                        inheritedWait,
+                        Duration.ZERO,
+                        "0 (a new group is notified at once) or more",
+                        source,
+                        path);
+        Duration interval =
+                duration(
+                        node,
+                        "group-interval",
+                        inheritedInterval,
+                        MIN_GROUP_INTERVAL,
+                        "1ms or more",
+                        source,
+                        path);
+        Duration repeat =
+                duration(
+                        node,
+                        "repeat-interval",
+                        inheritedRepeat,
+                        MIN_REPEAT_INTERVAL,
+                        "1m or more",
+                        source,
+                        path);
         List<Route> children = new ArrayList<>();
         JsonNode routes = node.get("routes");
         if (routes != null) {
@@ -137,16 +161,42 @@ public final class Routing {
                 children);
     }
 
+    /** A group's changes wait at least this long after its last notification. */
+    static final Duration MIN_GROUP_INTERVAL = Duration.ofMillis(1);
+
+    /**
+     * Reminders of open alerts come at most once a minute: at 0 the dispatcher re-sent every open
+     * group on every tick, and reminders count against the flood limit, so they would crowd out
+     * notifications of new alerts.
+     */
+    static final Duration MIN_REPEAT_INTERVAL = Duration.ofMinutes(1);
+
+    /**
+     * {@code node.key}, at least {@code least} ({@code allowed} says so in the error); {@code
+     * inherited} when absent.
+     */
     private static Duration duration(
-            JsonNode node, String key, Duration inherited, String source, String path) {
+            JsonNode node,
+            String key,
+            Duration inherited,
+            Duration least,
+            String allowed,
+            String source,
+            String path) {
         if (!node.has(key)) {
             return inherited;
         }
+        String text = node.get(key).asText();
+        Duration d;
         try {
-            return Durations.parse(node.get(key).asText());
+            d = Durations.parse(text);
         } catch (IllegalArgumentException e) {
             throw bad(source, path, key, e.getMessage());
         }
+        if (d.compareTo(least) < 0) {
+            throw bad(source, path, key, text + " is out of range; allowed: " + allowed);
+        }
+        return d;
     }
 
     private static ConfigException bad(String source, String path, String key, String why) {

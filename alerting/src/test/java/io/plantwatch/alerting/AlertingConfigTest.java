@@ -182,6 +182,10 @@ class AlertingConfigTest {
                 .hasMessageContaining("Duplicate field 'flood'");
     }
 
+    private static final String LOGIN =
+            "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                    + " username=\"alerting\" password=\"from-the-environment\";";
+
     @Test
     void kafkaConsumerSettingsPassThroughWithTheirSecretsFromTheEnvironmentOrAFile()
             throws Exception {
@@ -199,11 +203,11 @@ class AlertingConfigTest {
                         """
                                         .formatted(jaas)
                                 + CONSOLE,
-                        Map.of("KAFKA_JAAS", "from-the-environment"));
+                        Map.of("KAFKA_JAAS", LOGIN));
         assertThat(c.kafkaConsumer().values())
                 .containsEntry("security.protocol", "SASL_SSL")
                 .containsEntry("sasl.mechanism", "PLAIN")
-                .containsEntry("sasl.jaas.config", "from-the-environment")
+                .containsEntry("sasl.jaas.config", LOGIN)
                 .containsEntry("ssl.truststore.password", "from-the-file")
                 .hasSize(4);
         assertThat(c.toString())
@@ -243,5 +247,302 @@ class AlertingConfigTest {
                         "kafka.consumer.isolation.level is set by the service itself");
         assertThatThrownBy(() -> load("kafka: {consumer: [a]}\n" + CONSOLE, Map.of()))
                 .hasMessageContaining("kafka.consumer must be a mapping");
+    }
+
+    /**
+     * A secret file that is empty, missing or a directory is refused at start: an empty webhook
+     * secret failed every signature ("Empty key") and an empty API token made every request a 401,
+     * while a missing file gave a stack trace.
+     */
+    @Test
+    void aSecretFileThatIsEmptyMissingOrADirectoryIsOneLineNamingTheKey() throws Exception {
+        Path empty = dir.resolve("empty-secret");
+        Files.writeString(empty, "\n");
+        Path missing = dir.resolve("no-such-secret");
+        String webhook =
+                "receivers:\n  - {name: hook, url: 'http://127.0.0.1:8088/x', secret-file: %s}\n"
+                        + "route: {receiver: hook}\napi: {port: -1}\n";
+        for (Path file : new Path[] {empty, missing, dir}) {
+            assertThatThrownBy(() -> load(webhook.formatted(file), Map.of()))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith(dir.resolve("alerting.yaml").toString())
+                    .hasMessageContaining("receivers[0].secret-file " + file)
+                    .hasMessageContaining(
+                            file == empty
+                                    ? "is empty"
+                                    : file == missing ? "does not exist" : "is a directory")
+                    .hasNoCause();
+        }
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail}\n"
+                                                + "api: {token-file: %s}\n".formatted(empty),
+                                        Map.of()))
+                .hasMessageContaining("api.token-file " + empty + " is empty");
+        for (String receiver :
+                new String[] {
+                    "{name: r, type: slack, url-file: %s}",
+                    "{name: r, type: pagerduty, routing-key-file: %s}",
+                    "{name: r, type: email, host: h, username: u, password-file: %s,"
+                            + " from: a@b.example, to: c@d.example}"
+                }) {
+            assertThatThrownBy(
+                            () ->
+                                    load(
+                                            "receivers:\n  - "
+                                                    + receiver.formatted(empty)
+                                                    + "\nroute: {receiver: r}\napi: {port: -1}\n",
+                                            Map.of()))
+                    .hasMessageContaining("receivers[0].")
+                    .hasMessageContaining("-file " + empty + " is empty");
+        }
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "kafka: {consumer: {ssl.truststore.password-file: %s}}\n"
+                                                        .formatted(missing)
+                                                + CONSOLE,
+                                        Map.of()))
+                .hasMessageContaining(
+                        "kafka.consumer.ssl.truststore.password-file "
+                                + missing
+                                + " does not exist");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: hook, url: 'http://h/x',"
+                                                + " secret-env: S}\n"
+                                                + ROUTE.replace("mail", "hook"),
+                                        Map.of("S", "  ")))
+                .hasMessageContaining("receivers[0].secret-env names S, which is not set");
+    }
+
+    /**
+     * A Slack URL from the environment or a file is checked at start, and the error names where it
+     * came from, never the URL: it is the secret. One without a scheme started and failed every
+     * notification; one with a trailing space was printed in full.
+     */
+    @Test
+    void aSlackUrlThatIsNotAUrlIsRefusedWithoutShowingIt() throws Exception {
+        String slack =
+                "receivers:\n  - {name: ops-chat, type: slack}\n"
+                        + ROUTE.replace("mail", "ops-chat");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        slack,
+                                        Map.of(
+                                                "PLANTWATCH_SLACK_WEBHOOK_URL",
+                                                "hooks.slack.com/services/T0/B0/SECRET")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(
+                        "receivers[0].url-env PLANTWATCH_SLACK_WEBHOOK_URL (receiver ops-chat) is"
+                                + " not a http or https URL with a host: it has no scheme")
+                .hasMessageNotContaining("SECRET")
+                .hasNoCause();
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        slack,
+                                        Map.of(
+                                                "PLANTWATCH_SLACK_WEBHOOK_URL",
+                                                "https://hooks.slack.com/services/T0/B0/SECRET ")))
+                .hasMessageContaining("Illegal character in path at index 45")
+                .hasMessageNotContaining("SECRET")
+                .hasMessageNotContaining("hooks.slack.com");
+        Path file = dir.resolve("slack-url");
+        Files.writeString(file, "ftp://hooks.slack.com/services/T0/B0/SECRET\n");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        slack.replace(
+                                                "type: slack", "type: slack, url-file: " + file),
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].url-file " + file + " (receiver ops-chat)")
+                .hasMessageContaining("its scheme is not http or https")
+                .hasMessageNotContaining("SECRET");
+        assertThat(
+                        load(
+                                        slack,
+                                        Map.of(
+                                                "PLANTWATCH_SLACK_WEBHOOK_URL",
+                                                "https://hooks.slack.com/services/T0/B0/SECRET"))
+                                .receivers())
+                .containsKey("ops-chat");
+    }
+
+    @Test
+    void aReceiverUrlWithAPortOutOfRangeIsRefused() {
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, url: 'http://127.0.0.1:99999/x',"
+                                                + " secret-env: S}\n"
+                                                + ROUTE,
+                                        Map.of("S", "s")))
+                .hasMessageContaining("receivers[0].url 'http://127.0.0.1:99999/x' is not a http")
+                .hasMessageContaining("its port 99999 is not between 1 and 65535");
+    }
+
+    /**
+     * Counts, windows, timeouts and ports that would break the service later are refused at load
+     * with the allowed range: flood.limit -1 threw after the service had started, timeout 0s failed
+     * every delivery ("Invalid duration: PT0S"), a flood window of 0 switched flood control off and
+     * max-changes 0 called every alert flapping.
+     */
+    @Test
+    void valuesOutOfRangeAreOneLineNamingTheKeyAndTheAllowedRange() {
+        String hook = "receivers:\n  - {name: mail, url: 'http://h/x', secret-env: S%s}\n" + ROUTE;
+        Map<String, String> refused =
+                new java.util.LinkedHashMap<>(
+                        Map.ofEntries(
+                                Map.entry(
+                                        "flood: {limit: -1}\n" + CONSOLE,
+                                        "flood.limit -1 is out of range; allowed: 1 or more"),
+                                Map.entry(
+                                        "flood: {limit: 0}\n" + CONSOLE,
+                                        "flood.limit 0 is out of range; allowed: 1 or more"),
+                                Map.entry(
+                                        "flood: {window: 0s}\n" + CONSOLE,
+                                        "flood.window 0s is out of range; allowed: 1ms or more"),
+                                Map.entry(
+                                        "flapping: {max-changes: 0}\n" + CONSOLE,
+                                        "flapping.max-changes 0 is out of range; allowed: 1 or more"),
+                                Map.entry(
+                                        "flapping: {window: 0s}\n" + CONSOLE,
+                                        "flapping.window 0s is out of range"),
+                                Map.entry(
+                                        hook.formatted(", timeout: 0s"),
+                                        "receivers[0].timeout 0s is out of range; allowed: 1ms or"
+                                                + " more"),
+                                Map.entry(
+                                        hook.formatted(", max-backoff: 10ms"),
+                                        "receivers[0].max-backoff 10ms is out of range; allowed:"
+                                                + " 200ms or more"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: slack, timeout: 0s}\n"
+                                                + ROUTE,
+                                        "receivers[0].timeout 0s is out of range"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: pagerduty, timeout: 0s}\n"
+                                                + ROUTE,
+                                        "receivers[0].timeout 0s is out of range"),
+                                // It was accepted and ignored: PagerDuty's backoff was fixed at 1m.
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: pagerduty,"
+                                                + " max-backoff: 10ms}\n"
+                                                + ROUTE,
+                                        "receivers[0].max-backoff 10ms is out of range"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: email, host: h,"
+                                                + " from: a@b.example, to: c@d.example, port: 0}\n"
+                                                + ROUTE,
+                                        "receivers[0].port 0 is out of range; allowed: 1 to 65535"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: email, host: h,"
+                                                + " from: a@b.example, to: c@d.example, timeout: 0s}\n"
+                                                + ROUTE,
+                                        "receivers[0].timeout 0s is out of range"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: email, host: h,"
+                                                + " from: a@b.example, to: 'not an address'}\n"
+                                                + ROUTE,
+                                        "receivers[0].to 'not an address' is not an e-mail address"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail, repeat-interval: 0s}\n"
+                                                + "api: {port: -1}\n",
+                                        "route.repeat-interval 0s is out of range; allowed: 1m or"
+                                                + " more"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail}\napi: {port: -2}\n",
+                                        "api.port -2 is out of range; allowed: -1 (the API off)"),
+                                Map.entry(
+                                        "receivers:\n  - {name: mail, type: console}\n"
+                                                + "route: {receiver: mail}\napi: {port: 65536}\n",
+                                        "api.port 65536 is out of range")));
+        refused.forEach(
+                (yaml, message) ->
+                        assertThatThrownBy(
+                                        () ->
+                                                load(
+                                                        yaml,
+                                                        Map.of(
+                                                                "S",
+                                                                "s",
+                                                                "PLANTWATCH_SLACK_WEBHOOK_URL",
+                                                                "https://hooks.slack.example/T0",
+                                                                "PLANTWATCH_PAGERDUTY_ROUTING_KEY",
+                                                                "k")))
+                                .as(yaml)
+                                .isInstanceOf(ConfigException.class)
+                                .hasMessageStartingWith(dir.resolve("alerting.yaml").toString())
+                                .hasMessageContaining(message)
+                                .hasMessageNotContaining("\n"));
+    }
+
+    /** Zero has a meaning for these, so it is allowed. */
+    @Test
+    void zeroWhereItHasAMeaningIsAllowed() throws Exception {
+        AlertingConfig c =
+                load(
+                        "receivers:\n  - {name: mail, url: 'http://h/x', secret-env: S,"
+                                + " give-up-after: 0s}\n"
+                                + "route: {receiver: mail, group-wait: 0s}\n"
+                                + "store: {retention: 0s}\napi: {port: -1}\n",
+                        Map.of("S", "s"));
+        assertThat(c.route().groupWait()).isZero();
+        assertThat(c.storeRetention()).isZero();
+    }
+
+    /**
+     * A JAAS login Kafka cannot parse stops the start with one line naming the variable or file,
+     * not a Kafka stack trace, and never shows the value: it holds the password.
+     */
+    @Test
+    void aMalformedJaasLoginIsOneLineThatDoesNotShowIt() throws Exception {
+        String consumer = "kafka: {consumer: {security.protocol: SASL_PLAINTEXT, %s}}\n" + CONSOLE;
+        String login =
+                "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                        + " username=\"alerting\" password=\"hunter2\"";
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        consumer.formatted("sasl.jaas.config-env: KAFKA_LOGIN"),
+                                        Map.of("KAFKA_LOGIN", login)))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining(
+                        "kafka.consumer.sasl.jaas.config-env names KAFKA_LOGIN, whose value is not"
+                                + " a JAAS login: JAAS config entry not terminated by semi-colon")
+                .hasMessageNotContaining("hunter2")
+                .hasNoCause();
+        // Kafka's own message quotes the token it stumbled on, here the password.
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        consumer.formatted("sasl.jaas.config-env: KAFKA_LOGIN"),
+                                        Map.of(
+                                                "KAFKA_LOGIN",
+                                                "org.apache.kafka.common.security.plain.PlainLoginModule"
+                                                        + " required username=\"alerting\" hunter2;")))
+                .hasMessageContaining("Value not specified for key '****'")
+                .hasMessageNotContaining("hunter2");
+        Path file = dir.resolve("kafka-login");
+        Files.writeString(file, "hunter2\n");
+        assertThatThrownBy(
+                        () -> load(consumer.formatted("sasl.jaas.config-file: " + file), Map.of()))
+                .hasMessageContaining(
+                        "kafka.consumer.sasl.jaas.config-file " + file + " is not a JAAS login")
+                .hasMessageNotContaining("hunter2");
+        assertThat(
+                        load(
+                                        consumer.formatted("sasl.jaas.config-env: KAFKA_LOGIN"),
+                                        Map.of("KAFKA_LOGIN", login + ";"))
+                                .kafkaConsumer()
+                                .values())
+                .containsEntry("sasl.jaas.config", login + ";");
     }
 }

@@ -57,6 +57,7 @@ class PagerDutyReceiverTest {
                                             + "/v2/enqueue"),
                             "R0UTING",
                             Duration.ofSeconds(2),
+                            Duration.ofMinutes(1),
                             Duration.ofSeconds(10));
             for (AlertState state : List.of(AlertState.OPEN, AlertState.RESOLVED)) {
                 Notification n =

@@ -137,4 +137,41 @@ class RoutingTest {
                                         "alerting.yaml"))
                 .hasMessageContaining("route.group-wait");
     }
+
+    /**
+     * A repeat interval of 0 re-sent every open group on every tick of the dispatcher; a child
+     * route is checked as the root is.
+     */
+    @Test
+    void intervalsOutOfRangeAreRefusedWithTheAllowedRange() throws Exception {
+        assertThatThrownBy(
+                        () ->
+                                Routing.parse(
+                                        yaml("route: {receiver: pager, repeat-interval: 0s}"),
+                                        RECEIVERS,
+                                        "alerting.yaml"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(
+                        "alerting.yaml: route.repeat-interval 0s is out of range; allowed: 1m or"
+                                + " more");
+        assertThatThrownBy(
+                        () ->
+                                Routing.parse(
+                                        yaml(
+                                                "route: {receiver: pager, routes: [{match:"
+                                                        + " {severity: CRITICAL}, group-interval:"
+                                                        + " 0s}]}"),
+                                        RECEIVERS,
+                                        "alerting.yaml"))
+                .hasMessage(
+                        "alerting.yaml: route.routes[0].group-interval 0s is out of range;"
+                                + " allowed: 1ms or more");
+        assertThat(
+                        Routing.parse(
+                                        yaml("route: {receiver: pager, group-wait: 0s}"),
+                                        RECEIVERS,
+                                        "alerting.yaml")
+                                .groupWait())
+                .isZero();
+    }
 }
