@@ -77,6 +77,9 @@ public final class GatewayConfig {
     static final Duration MAX_DRAIN_TIMEOUT = Duration.ofHours(1);
     static final Duration MAX_PRODUCER_RESTART_AFTER = Duration.ofDays(1);
 
+    private static final java.util.regex.Pattern TOPIC_NAME =
+            java.util.regex.Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+
     private final LayeredSettings settings;
     private final Map<String, String> values;
     private final Properties producer;
@@ -121,6 +124,8 @@ public final class GatewayConfig {
         intValue("http.port", -1, 65_535);
         drainTimeout();
         producerRestartAfter();
+        readingsTopic();
+        dlqTopic();
         if (values.get("kafka.bootstrap") == null || values.get("kafka.bootstrap").isBlank()) {
             throw bad("kafka.bootstrap", "is required (host:port[,host:port])");
         }
@@ -369,11 +374,31 @@ public final class GatewayConfig {
     }
 
     public String readingsTopic() {
-        return values.get("kafka.readings-topic");
+        return topicName("kafka.readings-topic");
     }
 
+    /** Never the readings topic: the anomaly job would read what the contract rejected. */
     public String dlqTopic() {
-        return values.get("kafka.dlq-topic");
+        String dlq = topicName("kafka.dlq-topic");
+        if (dlq.equals(readingsTopic())) {
+            throw bad("kafka.dlq-topic", "must differ from kafka.readings-topic");
+        }
+        return dlq;
+    }
+
+    /**
+     * Kafka's rule for a topic's name. A name it refuses fails every request for the topic, which
+     * the gateway, waiting for partitions, would take for a Kafka that is away.
+     */
+    private String topicName(String key) {
+        String name = values.get(key);
+        if (name == null
+                || !TOPIC_NAME.matcher(name).matches()
+                || name.equals(".")
+                || name.equals("..")) {
+            throw bad(key, "must be 1 to 249 of the characters a-z A-Z 0-9 . _ - (Kafka's rule)");
+        }
+        return name;
     }
 
     /** Kafka client settings passed through as given, SASL and SSL included. */

@@ -394,4 +394,20 @@ class GatewayConfigTest {
         assertThat(withFlag("kafka.producer.linger.ms", "5").producerOverrides())
                 .containsEntry("linger.ms", "5");
     }
+
+    @Test
+    void topicNamesFollowKafkasRuleAndTheDlqIsNotTheReadingsTopic() {
+        assertThatThrownBy(() -> withFlag("kafka.readings-topic", "sensor readings"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.readings-topic ('sensor readings') from command line")
+                .hasMessageContaining("Kafka's rule");
+        assertThatThrownBy(() -> withFlag("kafka.dlq-topic", ""))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.dlq-topic");
+        assertThatThrownBy(() -> withFlag("kafka.dlq-topic", "sensor-readings"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("must differ from kafka.readings-topic");
+        assertThat(withFlag("kafka.readings-topic", "plant_1.readings").readingsTopic())
+                .isEqualTo("plant_1.readings");
+    }
 }
