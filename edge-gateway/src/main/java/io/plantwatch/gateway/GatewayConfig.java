@@ -17,6 +17,12 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.config.ConfigDef;
+import org.apache.kafka.common.config.SaslConfigs;
+import org.apache.kafka.common.config.types.Password;
+import org.apache.kafka.common.security.JaasContext;
 
 /**
  * Every setting of the gateway, resolved from four layers, each overriding the one before:
@@ -62,6 +68,18 @@ public final class GatewayConfig {
         DEFAULTS.put("shutdown.drain-timeout", "30s");
     }
 
+    /** MQTT 5's session expiry interval is an unsigned 32-bit number of seconds. */
+    static final long MAX_SESSION_EXPIRY_SECONDS = 0xFFFF_FFFFL;
+
+    // Upper bounds keep every duration far from the overflow of Duration.toNanos (292 years) and
+    // say plainly which values are mistakes.
+    static final Duration MAX_RECONNECT_DELAY = Duration.ofHours(1);
+    static final Duration MAX_DRAIN_TIMEOUT = Duration.ofHours(1);
+    static final Duration MAX_PRODUCER_RESTART_AFTER = Duration.ofDays(1);
+
+    private static final java.util.regex.Pattern TOPIC_NAME =
+            java.util.regex.Pattern.compile("[a-zA-Z0-9._-]{1,249}");
+
     private final LayeredSettings settings;
     private final Map<String, String> values;
     private final Properties producer;
@@ -96,18 +114,18 @@ public final class GatewayConfig {
         broker();
         mqttVersion();
         topics();
+        subscriptionFilter();
         sessionExpiry();
         positiveInt("mqtt.max-in-flight", 1, 65_535);
-        duration("mqtt.reconnect-initial-delay");
-        duration("mqtt.reconnect-max-delay");
+        reconnectInitialDelay();
+        reconnectMaxDelay();
         positiveInt("limits.max-payload-bytes", 64, 64 * 1024 * 1024);
-        duration("limits.max-future-skew");
+        maxFutureSkew();
         intValue("http.port", -1, 65_535);
-        duration("shutdown.drain-timeout");
-        Duration restartAfter = duration("kafka.producer-restart-after");
-        if (!restartAfter.isZero() && restartAfter.compareTo(Duration.ofSeconds(1)) < 0) {
-            throw bad("kafka.producer-restart-after", "must be 0 (never) or at least 1s");
-        }
+        drainTimeout();
+        producerRestartAfter();
+        readingsTopic();
+        dlqTopic();
         if (values.get("kafka.bootstrap") == null || values.get("kafka.bootstrap").isBlank()) {
             throw bad("kafka.bootstrap", "is required (host:port[,host:port])");
         }
@@ -116,16 +134,89 @@ public final class GatewayConfig {
         }
         if (values.containsKey("mqtt.password-file")) {
             Path p = Path.of(values.get("mqtt.password-file"));
-            if (!Files.isReadable(p)) {
+            if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
                 throw bad("mqtt.password-file", "names a file that cannot be read: " + p);
             }
         }
         if (values.containsKey("mqtt.ca-file")) {
             Path p = Path.of(values.get("mqtt.ca-file"));
-            if (!Files.isReadable(p)) {
+            if (!Files.isRegularFile(p) || !Files.isReadable(p)) {
                 throw bad("mqtt.ca-file", "names a file that cannot be read: " + p);
             }
+            // Read now, not at the TLS handshake: a wrong file is then a setting to fix, said
+            // at start, and not a failure of every connection attempt.
+            try {
+                Secrets.trustFromPem(p);
+            } catch (IllegalArgumentException e) {
+                throw bad("mqtt.ca-file", "holds no CA certificate in PEM: " + oneLine(e));
+            }
         }
+        producerSettings();
+    }
+
+    /**
+     * Kafka's producer checks its settings only when it is created, inside the gateway's start, and
+     * reports a bad one with a stack trace; so they are checked here, with Kafka's own rules, and a
+     * refusal names the key and where it came from.
+     */
+    private void producerSettings() {
+        String jaas = producer.getProperty(SaslConfigs.SASL_JAAS_CONFIG);
+        if (jaas != null) {
+            try {
+                // What the producer itself runs on the setting, without logging in.
+                JaasContext.loadClientContext(
+                        Map.of(SaslConfigs.SASL_JAAS_CONFIG, new Password(jaas)));
+            } catch (IllegalArgumentException | KafkaException e) {
+                throw bad(
+                        PRODUCER_PREFIX + SaslConfigs.SASL_JAAS_CONFIG,
+                        "is not a JAAS login Kafka accepts: " + withoutQuoted(e));
+            }
+        }
+        Map<String, ConfigDef.ConfigKey> known = ProducerConfig.configDef().configKeys();
+        for (String name : producer.stringPropertyNames()) {
+            ConfigDef.ConfigKey def = known.get(name);
+            if (def == null) {
+                continue;
+            }
+            try {
+                Object parsed = ConfigDef.parseType(name, producer.getProperty(name), def.type);
+                if (def.validator != null) {
+                    def.validator.ensureValid(name, parsed);
+                }
+            } catch (org.apache.kafka.common.config.ConfigException e) {
+                throw refusedByKafka(name, e);
+            }
+        }
+        try {
+            // The rules between settings, e.g. acks=all for the idempotent producer.
+            new ProducerConfig(MqttKafkaBridge.producerProperties(this));
+        } catch (org.apache.kafka.common.config.ConfigException e) {
+            String named =
+                    producer.stringPropertyNames().stream()
+                            .filter(n -> String.valueOf(e.getMessage()).contains(n))
+                            .findFirst()
+                            .orElse(null);
+            if (named != null) {
+                throw refusedByKafka(named, e);
+            }
+            throw new ConfigException(
+                    "kafka.producer settings are refused by Kafka's producer: " + oneLine(e));
+        }
+    }
+
+    private ConfigException refusedByKafka(String name, Exception e) {
+        String key = PRODUCER_PREFIX + name;
+        // Kafka's message can quote the value, which for a secret must not show.
+        return bad(
+                key,
+                LayeredSettings.isSecret(key)
+                        ? "is refused by Kafka's producer"
+                        : "is refused by Kafka's producer: " + oneLine(e));
+    }
+
+    /** Kafka's reason with what it quotes from the setting left out: that may be the secret. */
+    private static String withoutQuoted(Exception e) {
+        return oneLine(e).replaceAll("'[^']*'", "'...'");
     }
 
     /** The gateway's name in logs, metrics and DLQ headers: default {@code gateway-<host>}. */
@@ -237,20 +328,45 @@ public final class GatewayConfig {
         return group.isEmpty() ? filter : "$share/" + group + "/" + filter;
     }
 
+    /**
+     * How long the broker keeps the session, and so the unacknowledged messages, while the gateway
+     * is away: 1 s up to MQTT 5's largest (2^32 - 1 seconds, which the broker reads as never). Zero
+     * is refused: the broker would drop what waits at every disconnect.
+     */
     public Duration sessionExpiry() {
-        return duration("mqtt.session-expiry");
+        return durationBetween(
+                "mqtt.session-expiry",
+                Duration.ofSeconds(1),
+                Duration.ofSeconds(MAX_SESSION_EXPIRY_SECONDS),
+                " (MQTT 5 carries it in whole seconds as an unsigned 32-bit number)");
     }
 
     public int maxInFlight() {
         return positiveInt("mqtt.max-in-flight", 1, 65_535);
     }
 
+    /** The MQTT client takes the delay in whole milliseconds and refuses zero. */
     public Duration reconnectInitialDelay() {
-        return duration("mqtt.reconnect-initial-delay");
+        return durationBetween(
+                "mqtt.reconnect-initial-delay", Duration.ofMillis(1), MAX_RECONNECT_DELAY, "");
     }
 
+    /**
+     * Below the initial delay the backoff would be capped under its own start, and a zero one
+     * retries at once without end.
+     */
     public Duration reconnectMaxDelay() {
-        return duration("mqtt.reconnect-max-delay");
+        Duration initial = reconnectInitialDelay();
+        Duration max = duration("mqtt.reconnect-max-delay");
+        if (max.compareTo(initial) < 0 || max.compareTo(MAX_RECONNECT_DELAY) > 0) {
+            throw bad(
+                    "mqtt.reconnect-max-delay",
+                    "must be between mqtt.reconnect-initial-delay ("
+                            + human(initial)
+                            + ") and "
+                            + human(MAX_RECONNECT_DELAY));
+        }
+        return max;
     }
 
     public String kafkaBootstrap() {
@@ -258,11 +374,31 @@ public final class GatewayConfig {
     }
 
     public String readingsTopic() {
-        return values.get("kafka.readings-topic");
+        return topicName("kafka.readings-topic");
     }
 
+    /** Never the readings topic: the anomaly job would read what the contract rejected. */
     public String dlqTopic() {
-        return values.get("kafka.dlq-topic");
+        String dlq = topicName("kafka.dlq-topic");
+        if (dlq.equals(readingsTopic())) {
+            throw bad("kafka.dlq-topic", "must differ from kafka.readings-topic");
+        }
+        return dlq;
+    }
+
+    /**
+     * Kafka's rule for a topic's name. A name it refuses fails every request for the topic, which
+     * the gateway, waiting for partitions, would take for a Kafka that is away.
+     */
+    private String topicName(String key) {
+        String name = values.get(key);
+        if (name == null
+                || !TOPIC_NAME.matcher(name).matches()
+                || name.equals(".")
+                || name.equals("..")) {
+            throw bad(key, "must be 1 to 249 of the characters a-z A-Z 0-9 . _ - (Kafka's rule)");
+        }
+        return name;
     }
 
     /** Kafka client settings passed through as given, SASL and SSL included. */
@@ -276,8 +412,12 @@ public final class GatewayConfig {
         return positiveInt("limits.max-payload-bytes", 64, 64 * 1024 * 1024);
     }
 
+    /**
+     * How far ahead of the gateway's clock a reading's time may be; zero refuses any reading from
+     * the future. At most a day: beyond that a clock is broken, not skewed.
+     */
     public Duration maxFutureSkew() {
-        return duration("limits.max-future-skew");
+        return durationBetween("limits.max-future-skew", Duration.ZERO, Duration.ofDays(1), "");
     }
 
     public String httpBind() {
@@ -294,11 +434,25 @@ public final class GatewayConfig {
      * is replaced and every waiting record sent again; zero never replaces it.
      */
     public Duration producerRestartAfter() {
-        return duration("kafka.producer-restart-after");
+        Duration d = duration("kafka.producer-restart-after");
+        // A producer replaced every few hundred milliseconds would never get a record through.
+        if (!d.isZero()
+                && (d.compareTo(Duration.ofSeconds(1)) < 0
+                        || d.compareTo(MAX_PRODUCER_RESTART_AFTER) > 0)) {
+            throw bad(
+                    "kafka.producer-restart-after",
+                    "must be 0 (never) or at least 1s, at most "
+                            + human(MAX_PRODUCER_RESTART_AFTER));
+        }
+        return d;
     }
 
+    /**
+     * How long a stop waits for Kafka to acknowledge what is in flight; zero does not wait, and the
+     * broker redelivers what was not acknowledged to the next start.
+     */
     public Duration drainTimeout() {
-        return duration("shutdown.drain-timeout");
+        return durationBetween("shutdown.drain-timeout", Duration.ZERO, MAX_DRAIN_TIMEOUT, "");
     }
 
     private int positiveInt(String key, int min, int max) {
@@ -311,6 +465,37 @@ public final class GatewayConfig {
 
     private Duration duration(String key) {
         return settings.duration(key);
+    }
+
+    /** A duration in {@code [min, max]}, refused otherwise with the range and {@code why}. */
+    private Duration durationBetween(String key, Duration min, Duration max, String why) {
+        Duration d = duration(key);
+        if (d.compareTo(min) < 0 || d.compareTo(max) > 0) {
+            throw bad(key, "must be between " + human(min) + " and " + human(max) + why);
+        }
+        return d;
+    }
+
+    /** A duration as the settings are written: 0s, 500ms, 30s, 5m, 1h, 1d. */
+    static String human(Duration d) {
+        long ms = d.toMillis();
+        if (ms == 0) {
+            return "0s";
+        }
+        if (ms % 86_400_000 == 0) {
+            return ms / 86_400_000 + "d";
+        }
+        if (ms % 3_600_000 == 0) {
+            return ms / 3_600_000 + "h";
+        }
+        if (ms % 60_000 == 0) {
+            return ms / 60_000 + "m";
+        }
+        return ms % 1_000 == 0 ? ms / 1_000 + "s" : ms + "ms";
+    }
+
+    private static String oneLine(Throwable e) {
+        return String.valueOf(e.getMessage()).replaceAll("\\s+", " ").strip();
     }
 
     private ConfigException bad(String key, String why) {

@@ -11,6 +11,7 @@ import com.hivemq.client.mqtt.mqtt3.exceptions.Mqtt3ConnAckException;
 import com.hivemq.client.mqtt.mqtt3.message.publish.Mqtt3Publish;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
+import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.MqttPayloadCodec;
 import io.plantwatch.model.ReadingLimits;
 import io.plantwatch.model.Secrets;
@@ -175,7 +176,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
                         config.readingsTopic(),
                         config.dlqTopic(),
                         config.gatewayId());
-        this.producer = new KafkaProducer<>(producerProperties(config));
+        this.producer = createProducer(config);
         this.intake = Executors.newSingleThreadExecutor(daemon("gateway-intake"));
         this.retries = Executors.newSingleThreadScheduledExecutor(daemon("gateway-retry"));
         if (!config.producerRestartAfter().isZero()) {
@@ -218,6 +219,28 @@ public final class MqttKafkaBridge implements AutoCloseable {
                     (Mqtt3Publish p) ->
                             receive(p.getTopic().toString(), p.getPayloadAsBytes(), p::acknowledge),
                     true);
+        }
+    }
+
+    /**
+     * The first producer. Creating one does not reach Kafka, so a failure here is a setting (a
+     * bootstrap host no resolver knows, a trust store that cannot be read): said in one line naming
+     * where to look, as every other bad setting is, not as an unexpected error.
+     */
+    private static Producer<String, byte[]> createProducer(GatewayConfig config) {
+        try {
+            return new KafkaProducer<>(producerProperties(config));
+        } catch (KafkaException e) {
+            Throwable root = e;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            throw new ConfigException(
+                    "Kafka's producer cannot be created from kafka.bootstrap ("
+                            + config.kafkaBootstrap()
+                            + ") and the kafka.producer settings: "
+                            + String.valueOf(root.getMessage()).replaceAll("\\s+", " ").strip(),
+                    e);
         }
     }
 

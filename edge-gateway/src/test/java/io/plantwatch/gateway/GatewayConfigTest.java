@@ -191,4 +191,223 @@ class GatewayConfigTest {
                 .hasMessageContaining("mqtt.version")
                 .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
     }
+
+    private static GatewayConfig withFlag(String key, String value) {
+        return GatewayConfig.load(null, Map.of(), Map.of(key, value));
+    }
+
+    /** Each duration's allowed range, its ends included, and a refusal naming key and range. */
+    @Test
+    void everyDurationHasARangeAndARefusalNamesIt() {
+        assertThat(withFlag("mqtt.reconnect-initial-delay", "1ms").reconnectInitialDelay())
+                .isEqualTo(Duration.ofMillis(1));
+        assertThatThrownBy(() -> withFlag("mqtt.reconnect-initial-delay", "0s"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.reconnect-initial-delay ('0s') from command line")
+                .hasMessageContaining("between 1ms and 1h");
+        // The MQTT client takes whole milliseconds: half a millisecond would be zero to it.
+        assertThatThrownBy(() -> withFlag("mqtt.reconnect-initial-delay", "0.5ms"))
+                .hasMessageContaining("between 1ms and 1h");
+        assertThatThrownBy(() -> withFlag("mqtt.reconnect-max-delay", "500ms"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.reconnect-max-delay")
+                .hasMessageContaining("between mqtt.reconnect-initial-delay (1s) and 1h");
+        assertThatThrownBy(() -> withFlag("mqtt.reconnect-max-delay", "2h"))
+                .hasMessageContaining("between mqtt.reconnect-initial-delay (1s) and 1h");
+
+        assertThat(withFlag("mqtt.session-expiry", "4294967295s").sessionExpiry())
+                .isEqualTo(Duration.ofSeconds(4_294_967_295L));
+        assertThatThrownBy(() -> withFlag("mqtt.session-expiry", "4294967296s"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.session-expiry")
+                .hasMessageContaining("between 1s and 4294967295s");
+        assertThatThrownBy(() -> withFlag("mqtt.session-expiry", "0s"))
+                .hasMessageContaining("between 1s and 4294967295s");
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of("PLANTWATCH_GATEWAY_MQTT_SESSION_EXPIRY", "PT-1H"),
+                                        Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.session-expiry")
+                .hasMessageContaining("PLANTWATCH_GATEWAY_MQTT_SESSION_EXPIRY");
+
+        assertThat(withFlag("shutdown.drain-timeout", "0s").drainTimeout()).isZero();
+        assertThatThrownBy(() -> withFlag("shutdown.drain-timeout", "2h"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("shutdown.drain-timeout ('2h')")
+                .hasMessageContaining("between 0s and 1h");
+        assertThatThrownBy(() -> withFlag("shutdown.drain-timeout", "PT-1S"))
+                .hasMessageContaining("shutdown.drain-timeout");
+
+        assertThat(withFlag("limits.max-future-skew", "0s").maxFutureSkew()).isZero();
+        assertThatThrownBy(() -> withFlag("limits.max-future-skew", "2d"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("limits.max-future-skew")
+                .hasMessageContaining("between 0s and 1d");
+
+        assertThat(withFlag("kafka.producer-restart-after", "1d").producerRestartAfter())
+                .isEqualTo(Duration.ofDays(1));
+        assertThatThrownBy(() -> withFlag("kafka.producer-restart-after", "300000000d"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("0 (never) or at least 1s, at most 1d");
+    }
+
+    @Test
+    void aSharedGroupThatCannotBeSubscribedIsRefusedAtLoad() {
+        assertThatThrownBy(() -> withFlag("mqtt.shared-group", "north/south"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.shared-group ('north/south') from command line")
+                .hasMessageContaining("must not contain /, + or #");
+    }
+
+    @Test
+    void theCaFileMustBeAReadablePemWithACertificate() throws Exception {
+        Path notPem = dir.resolve("ca.pem");
+        Files.writeString(notPem, "this is not a certificate\n");
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of(),
+                                        Map.of(
+                                                "mqtt.broker",
+                                                "ssl://broker:8883",
+                                                "mqtt.ca-file",
+                                                notPem.toString())))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.ca-file ('" + notPem + "') from command line")
+                .hasMessageContaining("holds no CA certificate in PEM")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("\n"));
+        assertThatThrownBy(() -> withFlag("mqtt.ca-file", dir.resolve("missing.pem").toString()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.ca-file")
+                .hasMessageContaining("cannot be read");
+        assertThatThrownBy(() -> withFlag("mqtt.ca-file", dir.toString()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("cannot be read");
+        assertThatThrownBy(() -> withFlag("mqtt.password-file", dir.toString()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.password-file")
+                .hasMessageContaining("cannot be read");
+
+        Path good = dir.resolve("good-ca.pem");
+        Files.writeString(good, aTrustedCaAsPem());
+        assertThat(
+                        GatewayConfig.load(
+                                        null,
+                                        Map.of(),
+                                        Map.of(
+                                                "mqtt.broker",
+                                                "ssl://broker:8883",
+                                                "mqtt.ca-file",
+                                                good.toString()))
+                                .caFile())
+                .isEqualTo(good);
+    }
+
+    /** One of the JDK's own trusted CAs, written as PEM: a real certificate without keytool. */
+    private static String aTrustedCaAsPem() throws Exception {
+        java.security.KeyStore cacerts = java.security.KeyStore.getInstance("PKCS12");
+        try (var in =
+                Files.newInputStream(
+                        Path.of(System.getProperty("java.home"), "lib", "security", "cacerts"))) {
+            cacerts.load(in, null);
+        }
+        String alias = cacerts.aliases().nextElement();
+        byte[] der = cacerts.getCertificate(alias).getEncoded();
+        return "-----BEGIN CERTIFICATE-----\n"
+                + java.util.Base64.getMimeEncoder(64, "\n".getBytes()).encodeToString(der)
+                + "\n-----END CERTIFICATE-----\n";
+    }
+
+    /**
+     * Kafka parses the JAAS login only when the producer is created, inside the start; the refusal
+     * comes at load now, naming the variable and never showing the login.
+     */
+    @Test
+    void aJaasLoginKafkaWouldRefuseIsRefusedAtLoadWithoutShowingIt() throws Exception {
+        String unterminated =
+                "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                        + " username=\"gw\" password=\"kafka-secret\"";
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of(
+                                                "PLANTWATCH_GATEWAY_KAFKA_PRODUCER_SASL_JAAS_CONFIG",
+                                                unterminated),
+                                        Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.producer.sasl.jaas.config from environment")
+                .hasMessageContaining("PLANTWATCH_GATEWAY_KAFKA_PRODUCER_SASL_JAAS_CONFIG")
+                .hasMessageContaining("not terminated by semi-colon")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("kafka-secret"));
+        // A secret where Kafka expects the control flag: Kafka's reason would quote it.
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of(
+                                                "PLANTWATCH_GATEWAY_KAFKA_PRODUCER_SASL_JAAS_CONFIG",
+                                                "PlainLoginModule hunter2;"),
+                                        Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("control flag")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("hunter2"));
+
+        Path login = dir.resolve("kafka-login");
+        Files.writeString(login, unterminated + "\n");
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of(),
+                                        Map.of(
+                                                "kafka.producer.sasl.jaas.config-file",
+                                                login.toString())))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.producer.sasl.jaas.config-file")
+                .satisfies(e -> assertThat(e.getMessage()).doesNotContain("kafka-secret"));
+    }
+
+    @Test
+    void aProducerSettingKafkaWouldRefuseIsRefusedAtLoadNamingIt() {
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of(
+                                                "PLANTWATCH_GATEWAY_KAFKA_PRODUCER_LINGER_MS",
+                                                "soon"),
+                                        Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.producer.linger.ms ('soon') from environment")
+                .hasMessageContaining("PLANTWATCH_GATEWAY_KAFKA_PRODUCER_LINGER_MS")
+                .hasMessageContaining("refused by Kafka's producer");
+        // Only all replicas acknowledging suits the gateway's idempotent producer.
+        assertThatThrownBy(() -> withFlag("kafka.producer.acks", "1"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.producer.acks ('1') from command line")
+                .hasMessageContaining("idempotent");
+        assertThat(withFlag("kafka.producer.linger.ms", "5").producerOverrides())
+                .containsEntry("linger.ms", "5");
+    }
+
+    @Test
+    void topicNamesFollowKafkasRuleAndTheDlqIsNotTheReadingsTopic() {
+        assertThatThrownBy(() -> withFlag("kafka.readings-topic", "sensor readings"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.readings-topic ('sensor readings') from command line")
+                .hasMessageContaining("Kafka's rule");
+        assertThatThrownBy(() -> withFlag("kafka.dlq-topic", ""))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("kafka.dlq-topic");
+        assertThatThrownBy(() -> withFlag("kafka.dlq-topic", "sensor-readings"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("must differ from kafka.readings-topic");
+        assertThat(withFlag("kafka.readings-topic", "plant_1.readings").readingsTopic())
+                .isEqualTo("plant_1.readings");
+    }
 }
