@@ -6,6 +6,7 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.plantwatch.infra.EmbeddedMqttBroker;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
@@ -22,9 +23,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.xpath.XPath;
+import javax.xml.xpath.XPathFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
 
 /**
  * docker/compose.yaml against the repository it ships with: images pinned, Dockerfiles copying jars
@@ -379,6 +384,42 @@ class DockerComposeConsistencyTest {
                     .as("%s's FLINK_PROPERTIES", name)
                     .contains("state.backend.type: " + backend);
         }
+    }
+
+    @Test
+    void theMqttBrokerQueuesAsMuchAsTheEmbeddedOne() throws Exception {
+        // HiveMQ's default queue (1,000 per client, newer messages discarded) loses readings
+        // silently once the gateway is away for seconds; the compose broker gets the embedded
+        // broker's queue through its own config.xml.
+        JsonNode mqtt = service("mqtt");
+        assertThat(strings(mqtt.path("volumes")))
+                .as("mqtt's volumes")
+                .contains("./hivemq/config.xml:/opt/hivemq/conf/config.xml:ro");
+        Document config =
+                DocumentBuilderFactory.newInstance()
+                        .newDocumentBuilder()
+                        .parse(DOCKER.resolve("hivemq/config.xml").toFile());
+        XPath xpath = XPathFactory.newInstance().newXPath();
+        assertThat(xpath.evaluate("/hivemq/mqtt/queued-messages/max-queue-size", config))
+                .as("max-queue-size in docker/hivemq/config.xml")
+                .isEqualTo(Long.toString(EmbeddedMqttBroker.DEFAULT_MAX_QUEUE_SIZE));
+        assertThat(xpath.evaluate("/hivemq/mqtt/queued-messages/strategy", config))
+                .as("strategy in docker/hivemq/config.xml, as EmbeddedMqttBroker writes it")
+                .isEqualTo("discard");
+        // Replacing the image's config.xml must keep the listener the others connect to.
+        assertThat(xpath.evaluate("/hivemq/listeners/tcp-listener/bind-address", config))
+                .isEqualTo("0.0.0.0");
+        assertThat(containerPorts("mqtt"))
+                .as("mqtt's ports against the listener in config.xml")
+                .contains(
+                        Integer.valueOf(
+                                xpath.evaluate("/hivemq/listeners/tcp-listener/port", config)));
+        // The same HiveMQ CE as the embedded broker, whose tests exercise this configuration.
+        Matcher version =
+                Pattern.compile("<hivemq-ce.version>([^<]+)</hivemq-ce.version>")
+                        .matcher(Files.readString(ROOT.resolve("pom.xml")));
+        assertThat(version.find()).as("hivemq-ce.version in pom.xml").isTrue();
+        assertThat(tag(mqtt.path("image").asText())).isEqualTo(version.group(1));
     }
 
     @Test
