@@ -12,6 +12,7 @@ import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -44,6 +45,8 @@ class DockerComposeConsistencyTest {
     private static final Path CONFIG = ROOT.resolve("config");
     private static final String CONFIG_MOUNT = "/opt/plantwatch/config";
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Path RESTORE_SCRIPT = DOCKER.resolve("flink/restore-entrypoint.sh");
+    private static final String RESTORE_SCRIPT_IN_IMAGE = "/opt/plantwatch/restore-entrypoint.sh";
 
     /** module/target/name.jar, as a Dockerfile copies it out of its build stage. */
     private static final Pattern MODULE_JAR = Pattern.compile("([\\w-]+)/target/([\\w.-]+)\\.jar");
@@ -420,6 +423,111 @@ class DockerComposeConsistencyTest {
                         .matcher(Files.readString(ROOT.resolve("pom.xml")));
         assertThat(version.find()).as("hivemq-ce.version in pom.xml").isTrue();
         assertThat(tag(mqtt.path("image").asText())).isEqualTo(version.group(1));
+    }
+
+    @Test
+    void theJobManagerResumesFromTheRetainedCheckpoints() throws IOException {
+        JsonNode jobmanager = service("jobmanager");
+        String script = Files.readString(RESTORE_SCRIPT);
+        // The image ships the script where the service's entrypoint names it.
+        assertThat(strings(jobmanager.path("entrypoint")))
+                .as("jobmanager's entrypoint")
+                .containsExactly(RESTORE_SCRIPT_IN_IMAGE);
+        assertThat(Files.readString(DOCKER.resolve("anomaly-job.Dockerfile")))
+                .contains(
+                        "COPY --chmod=0755 docker/flink/restore-entrypoint.sh "
+                                + RESTORE_SCRIPT_IN_IMAGE);
+        // It looks where the checkpoints are, which both Flink processes see in the same volume.
+        Matcher dir = Pattern.compile("PLANTWATCH_CHECKPOINT_DIR:-([^}]+)}").matcher(script);
+        assertThat(dir.find()).as("the script's default checkpoint directory").isTrue();
+        String checkpoints = dir.group(1);
+        String flink = environment(jobmanager).get("FLINK_PROPERTIES");
+        assertThat(flink)
+                .contains("execution.checkpointing.dir: file://" + checkpoints + "\n")
+                // Savepoints in the same volume, where the script finds them too.
+                .contains("execution.checkpointing.savepoint-dir: file://" + checkpoints + "/")
+                // Flink's default deletes the checkpoints when the job is suspended, as at every
+                // container stop without high availability, and when it is cancelled.
+                .contains(
+                        "execution.checkpointing.externalized-checkpoint-retention:"
+                                + " RETAIN_ON_CANCELLATION");
+        for (String name : List.of("jobmanager", "taskmanager")) {
+            assertThat(strings(service(name).path("volumes")))
+                    .as("%s's volumes", name)
+                    .contains("flink-checkpoints:" + checkpoints);
+            assertThat(environment(service(name)).get("FLINK_PROPERTIES"))
+                    .contains("execution.checkpointing.dir: file://" + checkpoints + "\n");
+        }
+        // The job's own checkpoint.dir would override the cluster's and hide them from the script.
+        String jobDir = yaml(CONFIG.resolve("job.yaml")).at("/checkpoint/dir").asText("");
+        assertThat(jobDir)
+                .as("checkpoint.dir in config/job.yaml")
+                .isIn("", "file://" + checkpoints);
+        assertThat(String.join(" ", command(jobmanager))).doesNotContain("checkpoint.dir=");
+    }
+
+    @Test
+    void theRestoreScriptPicksTheNewestCompleteSnapshot(@TempDir Path tmp) throws Exception {
+        List<String> job = List.of("standalone-job", "--job-classname", "io.plantwatch.job.X");
+        // First start: no volume content yet, or nothing in it.
+        assertThat(restoreScript(tmp.resolve("missing"), false, job)).isEqualTo(job);
+        Path dir = Files.createDirectories(tmp.resolve("checkpoints"));
+        Files.createDirectories(dir.resolve("savepoints"));
+        assertThat(restoreScript(dir, false, job)).isEqualTo(job);
+        // Two earlier runs (each start has its own job id) with their retained checkpoints.
+        Path older = metadata(dir.resolve("a1b2/chk-41"), 1_000);
+        Path newest = metadata(dir.resolve("c3d4/chk-7"), 2_000);
+        Files.createDirectories(dir.resolve("c3d4/shared"));
+        // Written later but not complete: no _metadata yet, or an empty one.
+        Files.writeString(
+                Files.createDirectories(dir.resolve("c3d4/chk-8")).resolve("state-file"), "x");
+        Files.setLastModifiedTime(dir.resolve("c3d4/chk-8"), FileTime.fromMillis(9_000_000));
+        Path empty = Files.createDirectories(dir.resolve("c3d4/chk-9")).resolve("_metadata");
+        Files.createFile(empty);
+        Files.setLastModifiedTime(empty, FileTime.fromMillis(9_000_000));
+        assertThat(older).isRegularFile();
+        assertThat(restoreScript(dir, false, job))
+                .containsExactly(
+                        "standalone-job",
+                        "--fromSavepoint",
+                        "file://" + newest.getParent(),
+                        "--job-classname",
+                        "io.plantwatch.job.X");
+        assertThat(restoreScript(dir, true, job))
+                .containsSubsequence(
+                        "--fromSavepoint", "--allowNonRestoredState", "--job-classname");
+        // A savepoint taken after the last checkpoint, as for an upgrade, wins.
+        Path savepoint = metadata(dir.resolve("savepoints/savepoint-c3d4aa-0123456789ab"), 3_000);
+        assertThat(restoreScript(dir, false, job)).contains("file://" + savepoint.getParent());
+        // Only the JobManager's standalone-job is touched.
+        assertThat(restoreScript(dir, false, List.of("taskmanager")))
+                .containsExactly("taskmanager");
+    }
+
+    /** A complete snapshot: a non-empty _metadata, written at the given second. */
+    private static Path metadata(Path snapshot, long seconds) throws IOException {
+        Path file = Files.createDirectories(snapshot).resolve("_metadata");
+        Files.writeString(file, "metadata");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(seconds * 1000));
+        return file;
+    }
+
+    /** The arguments docker/flink/restore-entrypoint.sh hands Flink's entrypoint. */
+    private static List<String> restoreScript(
+            Path checkpoints, boolean allowNonRestored, List<String> args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("sh", RESTORE_SCRIPT.toString()));
+        command.addAll(args);
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().put("PLANTWATCH_CHECKPOINT_DIR", checkpoints.toString());
+        builder.environment().put("PLANTWATCH_FLINK_ENTRYPOINT", "echo");
+        builder.environment()
+                .put("PLANTWATCH_ALLOW_NON_RESTORED_STATE", Boolean.toString(allowNonRestored));
+        Process p = builder.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("exit of %s", command).isZero();
+        return Arrays.asList(out.trim().split("\\s+"));
     }
 
     @Test
