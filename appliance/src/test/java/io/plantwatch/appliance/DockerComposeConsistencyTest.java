@@ -467,6 +467,35 @@ class DockerComposeConsistencyTest {
     }
 
     @Test
+    void theInfluxSpoolIsOnAVolumeOfTheTaskManager() throws IOException {
+        // The job's setting, from job.yaml or the jobmanager's command (where main runs).
+        String spool = yaml(CONFIG.resolve("job.yaml")).at("/influx/spool-dir").asText("");
+        List<String> args = command(service("jobmanager"));
+        for (int i = 0; i + 1 < args.size(); i++) {
+            if (args.get(i).equals("--set") && args.get(i + 1).startsWith("influx.spool-dir=")) {
+                spool = args.get(i + 1).substring("influx.spool-dir=".length());
+            }
+        }
+        // Unset, the spool is under the TaskManager's /tmp and dies with its container.
+        assertThat(spool).as("influx.spool-dir of the job in compose").startsWith("/");
+        // The writers run in the TaskManager: a named volume there, owned by flink in the image.
+        String volume = null;
+        for (String v : strings(service("taskmanager").path("volumes"))) {
+            String[] parts = v.split(":");
+            if (parts[1].equals(spool)) {
+                volume = parts[0];
+            }
+        }
+        assertThat(volume).as("taskmanager's volume at %s", spool).isNotNull();
+        assertThat(compose.path("volumes").has(volume))
+                .as("%s is a declared named volume", volume)
+                .isTrue();
+        assertThat(Files.readString(DOCKER.resolve("anomaly-job.Dockerfile")))
+                .as("anomaly-job.Dockerfile creates the spool directory")
+                .contains("mkdir -p " + spool);
+    }
+
+    @Test
     void theRestoreScriptPicksTheNewestCompleteSnapshot(@TempDir Path tmp) throws Exception {
         List<String> job = List.of("standalone-job", "--job-classname", "io.plantwatch.job.X");
         // First start: no volume content yet, or nothing in it.
