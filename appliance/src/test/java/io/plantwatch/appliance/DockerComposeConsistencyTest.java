@@ -560,6 +560,48 @@ class DockerComposeConsistencyTest {
     }
 
     @Test
+    void openAlertsAreOnePerAlertIdentityWhateverTheTimeRange() throws IOException {
+        JsonNode dashboard =
+                new ObjectMapper()
+                        .readTree(
+                                DOCKER.resolve("grafana/dashboards/plant-overview.json").toFile());
+        JsonNode panel = null;
+        for (JsonNode p : dashboard.path("panels")) {
+            if (p.path("title").asText().equals("Open alerts")) {
+                panel = p;
+            }
+        }
+        assertThat(panel).as("the Open alerts panel of plant-overview.json").isNotNull();
+        String query = panel.at("/targets/0/query").asText();
+        // The sensor tag is the sensor's short name (oil-temp on press-1 and on press-2): an alert
+        // is told apart by the whole sensor id and the rule, as the job tags it.
+        List<String> identity = List.of("site", "area", "line", "machine", "sensor", "rule");
+        String lineProtocol =
+                Files.readString(
+                        ROOT.resolve(
+                                "anomaly-job/src/main/java/io/plantwatch/job/series/LineProtocol.java"));
+        for (String tag : identity) {
+            assertThat(lineProtocol)
+                    .as("the job writes tag %s", tag)
+                    .contains("tag(b, \"" + tag + "\"");
+        }
+        Matcher group = Pattern.compile("group\\(columns: \\[([^]]*)]\\)").matcher(query);
+        assertThat(group.find()).as("Open alerts groups by columns: %s", query).isTrue();
+        assertThat(group.group(1).replace("\"", "").split(",\\s*"))
+                .containsExactlyInAnyOrderElementsOf(identity);
+        // Each alert's last event, kept only when it is OPEN.
+        assertThat(query).containsSubsequence(group.group(), "last()", "r._value == \"OPEN\"");
+        // An alert has points only at OPEN and RESOLVED: one opened before the dashboard's range
+        // must not drop out while open, so the look-back is fixed and the panel says so.
+        assertThat(query)
+                .doesNotContain("v.timeRangeStart")
+                .containsPattern("range\\(start: -\\d+d\\)");
+        Matcher days = Pattern.compile("range\\(start: -(\\d+)d\\)").matcher(query);
+        assertThat(days.find()).isTrue();
+        assertThat(panel.path("description").asText()).contains(days.group(1) + " days");
+    }
+
+    @Test
     void dockerComposeAcceptsTheFile(@TempDir Path tmp) throws Exception {
         assumeTrue(
                 succeeds(new ProcessBuilder("docker", "compose", "version")),
