@@ -11,8 +11,17 @@ RUN --mount=type=cache,target=/root/.m2 \
 
 # Flink and Java as the job is built against (flink.version in pom.xml, Java 17).
 FROM flink:2.2.1-java17
-# The image's entrypoint drops from root to the user flink. The checkpoint volume takes this
-# directory's owner on first use, so flink can write checkpoints into it.
+# The image runs as the user flink. The checkpoint volume takes this directory's owner on first
+# use, so flink can write checkpoints into it.
 RUN mkdir -p /tmp/flink-checkpoints && chown flink:flink /tmp/flink-checkpoints
+# The same for the InfluxDB writer's spool (influx.spool-dir in compose.yaml), which needs root to
+# create below /var/lib.
+USER root
+RUN mkdir -p /var/lib/plantwatch/influx-spool \
+    && chown -R flink:flink /var/lib/plantwatch
+USER flink
 COPY --from=build --chown=flink:flink \
     /src/anomaly-job/target/anomaly-job.jar /opt/flink/usrlib/anomaly-job.jar
+# The JobManager's entrypoint (compose.yaml): resume from the newest retained checkpoint or
+# savepoint in /tmp/flink-checkpoints, then Flink's own /docker-entrypoint.sh.
+COPY --chmod=0755 docker/flink/restore-entrypoint.sh /opt/plantwatch/restore-entrypoint.sh

@@ -6,11 +6,13 @@ import static org.junit.jupiter.api.Assumptions.assumeTrue;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
+import io.plantwatch.infra.EmbeddedMqttBroker;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -22,9 +24,13 @@ import java.util.concurrent.TimeUnit;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import javax.xml.parsers.DocumentBuilderFactory;
+import javax.xml.xpath.XPath;
+import javax.xml.xpath.XPathFactory;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.w3c.dom.Document;
 
 /**
  * docker/compose.yaml against the repository it ships with: images pinned, Dockerfiles copying jars
@@ -39,6 +45,8 @@ class DockerComposeConsistencyTest {
     private static final Path CONFIG = ROOT.resolve("config");
     private static final String CONFIG_MOUNT = "/opt/plantwatch/config";
     private static final ObjectMapper YAML = new ObjectMapper(new YAMLFactory());
+    private static final Path RESTORE_SCRIPT = DOCKER.resolve("flink/restore-entrypoint.sh");
+    private static final String RESTORE_SCRIPT_IN_IMAGE = "/opt/plantwatch/restore-entrypoint.sh";
 
     /** module/target/name.jar, as a Dockerfile copies it out of its build stage. */
     private static final Pattern MODULE_JAR = Pattern.compile("([\\w-]+)/target/([\\w.-]+)\\.jar");
@@ -379,6 +387,218 @@ class DockerComposeConsistencyTest {
                     .as("%s's FLINK_PROPERTIES", name)
                     .contains("state.backend.type: " + backend);
         }
+    }
+
+    @Test
+    void theMqttBrokerQueuesAsMuchAsTheEmbeddedOne() throws Exception {
+        // HiveMQ's default queue (1,000 per client, newer messages discarded) loses readings
+        // silently once the gateway is away for seconds; the compose broker gets the embedded
+        // broker's queue through its own config.xml.
+        JsonNode mqtt = service("mqtt");
+        assertThat(strings(mqtt.path("volumes")))
+                .as("mqtt's volumes")
+                .contains("./hivemq/config.xml:/opt/hivemq/conf/config.xml:ro");
+        Document config =
+                DocumentBuilderFactory.newInstance()
+                        .newDocumentBuilder()
+                        .parse(DOCKER.resolve("hivemq/config.xml").toFile());
+        XPath xpath = XPathFactory.newInstance().newXPath();
+        assertThat(xpath.evaluate("/hivemq/mqtt/queued-messages/max-queue-size", config))
+                .as("max-queue-size in docker/hivemq/config.xml")
+                .isEqualTo(Long.toString(EmbeddedMqttBroker.DEFAULT_MAX_QUEUE_SIZE));
+        assertThat(xpath.evaluate("/hivemq/mqtt/queued-messages/strategy", config))
+                .as("strategy in docker/hivemq/config.xml, as EmbeddedMqttBroker writes it")
+                .isEqualTo("discard");
+        // Replacing the image's config.xml must keep the listener the others connect to.
+        assertThat(xpath.evaluate("/hivemq/listeners/tcp-listener/bind-address", config))
+                .isEqualTo("0.0.0.0");
+        assertThat(containerPorts("mqtt"))
+                .as("mqtt's ports against the listener in config.xml")
+                .contains(
+                        Integer.valueOf(
+                                xpath.evaluate("/hivemq/listeners/tcp-listener/port", config)));
+        // The same HiveMQ CE as the embedded broker, whose tests exercise this configuration.
+        Matcher version =
+                Pattern.compile("<hivemq-ce.version>([^<]+)</hivemq-ce.version>")
+                        .matcher(Files.readString(ROOT.resolve("pom.xml")));
+        assertThat(version.find()).as("hivemq-ce.version in pom.xml").isTrue();
+        assertThat(tag(mqtt.path("image").asText())).isEqualTo(version.group(1));
+    }
+
+    @Test
+    void theJobManagerResumesFromTheRetainedCheckpoints() throws IOException {
+        JsonNode jobmanager = service("jobmanager");
+        String script = Files.readString(RESTORE_SCRIPT);
+        // The image ships the script where the service's entrypoint names it.
+        assertThat(strings(jobmanager.path("entrypoint")))
+                .as("jobmanager's entrypoint")
+                .containsExactly(RESTORE_SCRIPT_IN_IMAGE);
+        assertThat(Files.readString(DOCKER.resolve("anomaly-job.Dockerfile")))
+                .contains(
+                        "COPY --chmod=0755 docker/flink/restore-entrypoint.sh "
+                                + RESTORE_SCRIPT_IN_IMAGE);
+        // It looks where the checkpoints are, which both Flink processes see in the same volume.
+        Matcher dir = Pattern.compile("PLANTWATCH_CHECKPOINT_DIR:-([^}]+)}").matcher(script);
+        assertThat(dir.find()).as("the script's default checkpoint directory").isTrue();
+        String checkpoints = dir.group(1);
+        String flink = environment(jobmanager).get("FLINK_PROPERTIES");
+        assertThat(flink)
+                .contains("execution.checkpointing.dir: file://" + checkpoints + "\n")
+                // Savepoints in the same volume, where the script finds them too.
+                .contains("execution.checkpointing.savepoint-dir: file://" + checkpoints + "/")
+                // Flink's default deletes the checkpoints when the job is suspended, as at every
+                // container stop without high availability, and when it is cancelled.
+                .contains(
+                        "execution.checkpointing.externalized-checkpoint-retention:"
+                                + " RETAIN_ON_CANCELLATION");
+        for (String name : List.of("jobmanager", "taskmanager")) {
+            assertThat(strings(service(name).path("volumes")))
+                    .as("%s's volumes", name)
+                    .contains("flink-checkpoints:" + checkpoints);
+            assertThat(environment(service(name)).get("FLINK_PROPERTIES"))
+                    .contains("execution.checkpointing.dir: file://" + checkpoints + "\n");
+        }
+        // The job's own checkpoint.dir would override the cluster's and hide them from the script.
+        String jobDir = yaml(CONFIG.resolve("job.yaml")).at("/checkpoint/dir").asText("");
+        assertThat(jobDir)
+                .as("checkpoint.dir in config/job.yaml")
+                .isIn("", "file://" + checkpoints);
+        assertThat(String.join(" ", command(jobmanager))).doesNotContain("checkpoint.dir=");
+    }
+
+    @Test
+    void theInfluxSpoolIsOnAVolumeOfTheTaskManager() throws IOException {
+        // The job's setting, from job.yaml or the jobmanager's command (where main runs).
+        String spool = yaml(CONFIG.resolve("job.yaml")).at("/influx/spool-dir").asText("");
+        List<String> args = command(service("jobmanager"));
+        for (int i = 0; i + 1 < args.size(); i++) {
+            if (args.get(i).equals("--set") && args.get(i + 1).startsWith("influx.spool-dir=")) {
+                spool = args.get(i + 1).substring("influx.spool-dir=".length());
+            }
+        }
+        // Unset, the spool is under the TaskManager's /tmp and dies with its container.
+        assertThat(spool).as("influx.spool-dir of the job in compose").startsWith("/");
+        // The writers run in the TaskManager: a named volume there, owned by flink in the image.
+        String volume = null;
+        for (String v : strings(service("taskmanager").path("volumes"))) {
+            String[] parts = v.split(":");
+            if (parts[1].equals(spool)) {
+                volume = parts[0];
+            }
+        }
+        assertThat(volume).as("taskmanager's volume at %s", spool).isNotNull();
+        assertThat(compose.path("volumes").has(volume))
+                .as("%s is a declared named volume", volume)
+                .isTrue();
+        assertThat(Files.readString(DOCKER.resolve("anomaly-job.Dockerfile")))
+                .as("anomaly-job.Dockerfile creates the spool directory")
+                .contains("mkdir -p " + spool);
+    }
+
+    @Test
+    void theRestoreScriptPicksTheNewestCompleteSnapshot(@TempDir Path tmp) throws Exception {
+        List<String> job = List.of("standalone-job", "--job-classname", "io.plantwatch.job.X");
+        // First start: no volume content yet, or nothing in it.
+        assertThat(restoreScript(tmp.resolve("missing"), false, job)).isEqualTo(job);
+        Path dir = Files.createDirectories(tmp.resolve("checkpoints"));
+        Files.createDirectories(dir.resolve("savepoints"));
+        assertThat(restoreScript(dir, false, job)).isEqualTo(job);
+        // Two earlier runs (each start has its own job id) with their retained checkpoints.
+        Path older = metadata(dir.resolve("a1b2/chk-41"), 1_000);
+        Path newest = metadata(dir.resolve("c3d4/chk-7"), 2_000);
+        Files.createDirectories(dir.resolve("c3d4/shared"));
+        // Written later but not complete: no _metadata yet, or an empty one.
+        Files.writeString(
+                Files.createDirectories(dir.resolve("c3d4/chk-8")).resolve("state-file"), "x");
+        Files.setLastModifiedTime(dir.resolve("c3d4/chk-8"), FileTime.fromMillis(9_000_000));
+        Path empty = Files.createDirectories(dir.resolve("c3d4/chk-9")).resolve("_metadata");
+        Files.createFile(empty);
+        Files.setLastModifiedTime(empty, FileTime.fromMillis(9_000_000));
+        assertThat(older).isRegularFile();
+        assertThat(restoreScript(dir, false, job))
+                .containsExactly(
+                        "standalone-job",
+                        "--fromSavepoint",
+                        "file://" + newest.getParent(),
+                        "--job-classname",
+                        "io.plantwatch.job.X");
+        assertThat(restoreScript(dir, true, job))
+                .containsSubsequence(
+                        "--fromSavepoint", "--allowNonRestoredState", "--job-classname");
+        // A savepoint taken after the last checkpoint, as for an upgrade, wins.
+        Path savepoint = metadata(dir.resolve("savepoints/savepoint-c3d4aa-0123456789ab"), 3_000);
+        assertThat(restoreScript(dir, false, job)).contains("file://" + savepoint.getParent());
+        // Only the JobManager's standalone-job is touched.
+        assertThat(restoreScript(dir, false, List.of("taskmanager")))
+                .containsExactly("taskmanager");
+    }
+
+    /** A complete snapshot: a non-empty _metadata, written at the given second. */
+    private static Path metadata(Path snapshot, long seconds) throws IOException {
+        Path file = Files.createDirectories(snapshot).resolve("_metadata");
+        Files.writeString(file, "metadata");
+        Files.setLastModifiedTime(file, FileTime.fromMillis(seconds * 1000));
+        return file;
+    }
+
+    /** The arguments docker/flink/restore-entrypoint.sh hands Flink's entrypoint. */
+    private static List<String> restoreScript(
+            Path checkpoints, boolean allowNonRestored, List<String> args) throws Exception {
+        List<String> command = new ArrayList<>(List.of("sh", RESTORE_SCRIPT.toString()));
+        command.addAll(args);
+        ProcessBuilder builder =
+                new ProcessBuilder(command).redirectError(ProcessBuilder.Redirect.DISCARD);
+        builder.environment().put("PLANTWATCH_CHECKPOINT_DIR", checkpoints.toString());
+        builder.environment().put("PLANTWATCH_FLINK_ENTRYPOINT", "echo");
+        builder.environment()
+                .put("PLANTWATCH_ALLOW_NON_RESTORED_STATE", Boolean.toString(allowNonRestored));
+        Process p = builder.start();
+        String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+        assertThat(p.waitFor(30, TimeUnit.SECONDS)).isTrue();
+        assertThat(p.exitValue()).as("exit of %s", command).isZero();
+        return Arrays.asList(out.trim().split("\\s+"));
+    }
+
+    @Test
+    void openAlertsAreOnePerAlertIdentityWhateverTheTimeRange() throws IOException {
+        JsonNode dashboard =
+                new ObjectMapper()
+                        .readTree(
+                                DOCKER.resolve("grafana/dashboards/plant-overview.json").toFile());
+        JsonNode panel = null;
+        for (JsonNode p : dashboard.path("panels")) {
+            if (p.path("title").asText().equals("Open alerts")) {
+                panel = p;
+            }
+        }
+        assertThat(panel).as("the Open alerts panel of plant-overview.json").isNotNull();
+        String query = panel.at("/targets/0/query").asText();
+        // The sensor tag is the sensor's short name (oil-temp on press-1 and on press-2): an alert
+        // is told apart by the whole sensor id and the rule, as the job tags it.
+        List<String> identity = List.of("site", "area", "line", "machine", "sensor", "rule");
+        String lineProtocol =
+                Files.readString(
+                        ROOT.resolve(
+                                "anomaly-job/src/main/java/io/plantwatch/job/series/LineProtocol.java"));
+        for (String tag : identity) {
+            assertThat(lineProtocol)
+                    .as("the job writes tag %s", tag)
+                    .contains("tag(b, \"" + tag + "\"");
+        }
+        Matcher group = Pattern.compile("group\\(columns: \\[([^]]*)]\\)").matcher(query);
+        assertThat(group.find()).as("Open alerts groups by columns: %s", query).isTrue();
+        assertThat(group.group(1).replace("\"", "").split(",\\s*"))
+                .containsExactlyInAnyOrderElementsOf(identity);
+        // Each alert's last event, kept only when it is OPEN.
+        assertThat(query).containsSubsequence(group.group(), "last()", "r._value == \"OPEN\"");
+        // An alert has points only at OPEN and RESOLVED: one opened before the dashboard's range
+        // must not drop out while open, so the look-back is fixed and the panel says so.
+        assertThat(query)
+                .doesNotContain("v.timeRangeStart")
+                .containsPattern("range\\(start: -\\d+d\\)");
+        Matcher days = Pattern.compile("range\\(start: -(\\d+)d\\)").matcher(query);
+        assertThat(days.find()).isTrue();
+        assertThat(panel.path("description").asText()).contains(days.group(1) + " days");
     }
 
     @Test
