@@ -103,11 +103,20 @@ public record AlertingConfig(
                 known(r, keys, where + ".", "a " + type + " receiver's setting");
             }
             if (type.equals("mqtt")) {
+                URI broker = uri(r, "broker", "tcp://127.0.0.1:1883", where, "tcp", "ssl");
+                if (broker.getRawUserInfo() != null) {
+                    // A login in the file is a secret in the file, and the receiver sends none.
+                    throw new ConfigException(
+                            where
+                                    + ".broker carries a login (user:password@); the MQTT receiver"
+                                    + " connects without one, and a password must not be written"
+                                    + " in the file");
+                }
                 receivers.put(
                         name,
                         new MqttReceiver(
                                 name,
-                                uri(r, "broker", "tcp://127.0.0.1:1883", where, "tcp", "ssl"),
+                                broker,
                                 r.path("topic")
                                         .asText("plant/{site}/{area}/{line}/{machine}/alerts"),
                                 duration(r, "give-up-after", "1h", where, GIVE_UP)));
@@ -335,20 +344,9 @@ public record AlertingConfig(
             throw new ConfigException(
                     source
                             + " is not a JAAS login: "
-                            + masked(String.valueOf(e.getMessage()), value)
+                            + io.plantwatch.model.Secrets.maskQuotedParts(e.getMessage(), value)
                             + " (the value is a secret and not shown)");
         }
-    }
-
-    /** {@code message} with every quoted part that occurs in {@code secret} masked. */
-    static String masked(String message, String secret) {
-        return java.util.regex.Pattern.compile("'([^']*)'")
-                .matcher(message)
-                .replaceAll(
-                        m ->
-                                !m.group(1).isEmpty() && secret.contains(m.group(1))
-                                        ? "'****'"
-                                        : java.util.regex.Matcher.quoteReplacement(m.group()));
     }
 
     /** The settings of each section; a key not here is a typo that would silently do nothing. */
@@ -496,9 +494,9 @@ public record AlertingConfig(
                 where
                         + "."
                         + key
-                        + " '"
-                        + text
-                        + "' is not a "
+                        // A URL with a login in it is not repeated: the login may hold a password.
+                        + (text.contains("@") ? "" : " '" + text + "'")
+                        + " is not a "
                         + String.join(" or ", schemes)
                         + " URL with a host, e.g. "
                         + schemes[0]

@@ -94,13 +94,17 @@ public final class MqttReceiver implements Receiver {
 
     private Mqtt5BlockingClient connected() {
         if (client == null) {
-            Mqtt5BlockingClient c =
+            boolean tls = "ssl".equalsIgnoreCase(broker.getScheme());
+            var builder =
                     MqttClient.builder()
                             .useMqttVersion5()
                             .identifier("plantwatch-alerting-" + name)
                             .serverHost(broker.getHost())
-                            .serverPort(broker.getPort() > 0 ? broker.getPort() : 1883)
-                            .buildBlocking();
+                            .serverPort(
+                                    broker.getPort() > 0 ? broker.getPort() : tls ? 8883 : 1883);
+            // ssl:// was accepted and then spoken to in plain text: the JVM's trust store now.
+            Mqtt5BlockingClient c =
+                    (tls ? builder.sslWithDefaultConfig() : builder).buildBlocking();
             c.connectWith().cleanStart(true).send();
             client = c;
         }

@@ -545,4 +545,32 @@ class AlertingConfigTest {
                                 .values())
                 .containsEntry("sasl.jaas.config", login + ";");
     }
+
+    /**
+     * An MQTT receiver's broker URL with a login in it is refused without repeating it: the
+     * receiver sends no login, and a password must not be written in the file.
+     */
+    @Test
+    void anMqttBrokerUrlWithALoginIsRefusedWithoutShowingIt() {
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: andon, type: mqtt, broker:"
+                                                + " 'ssl://andon:s3cret@broker:8883'}\n"
+                                                + "route: {receiver: andon}\napi: {port: -1}\n",
+                                        Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("broker carries a login")
+                .hasMessageNotContaining("s3cret");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: andon, type: mqtt, broker:"
+                                                + " 'http://andon:s3cret@broker:8883'}\n"
+                                                + "route: {receiver: andon}\napi: {port: -1}\n",
+                                        Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("is not a tcp or ssl URL")
+                .hasMessageNotContaining("s3cret");
+    }
 }

@@ -8,8 +8,6 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import java.util.regex.Matcher;
-import java.util.regex.Pattern;
 import org.apache.kafka.common.config.SaslConfigs;
 import org.apache.kafka.common.config.types.Password;
 import org.apache.kafka.common.security.JaasContext;
@@ -192,22 +190,11 @@ public final class JobSettings {
             JaasContext.loadClientContext(
                     Map.of(SaslConfigs.SASL_JAAS_CONFIG, new Password(login)));
         } catch (IllegalArgumentException | SecurityException e) {
-            throw settings.bad(key, "is not a valid JAAS login: " + withoutQuoted(e, login));
+            throw settings.bad(
+                    key,
+                    "is not a valid JAAS login: "
+                            + io.plantwatch.model.Secrets.maskQuotedParts(e.getMessage(), login));
         }
-    }
-
-    private static final Pattern QUOTED = Pattern.compile("\"([^\"]*)\"");
-
-    /** Kafka's reason, unless it repeats a quoted value of the login (a password). */
-    private static String withoutQuoted(RuntimeException e, String login) {
-        String why = String.valueOf(e.getMessage());
-        Matcher m = QUOTED.matcher(login);
-        while (m.find()) {
-            if (!m.group(1).isEmpty() && why.contains(m.group(1))) {
-                return "Kafka's reason quotes the login, so it is not shown";
-            }
-        }
-        return why;
     }
 
     public Properties consumerOverrides() {

@@ -89,6 +89,19 @@ class AnomalyJobCommandTest {
                 .contains("semi-colon")
                 .doesNotContain("pa55-w0rd");
 
+        // Kafka's reason quotes the token it stumbled on: here the password itself.
+        Run stumbled =
+                run(
+                        "--kafka-bootstrap",
+                        "127.0.0.1:9092",
+                        "--set",
+                        "kafka.producer.sasl.jaas.config="
+                                + "org.apache.kafka.common.security.plain.PlainLoginModule"
+                                + " required username=\"job\" pa55-w0rd;",
+                        "--print-config");
+        assertThat(stumbled.code()).isEqualTo(2);
+        assertThat(stumbled.err()).contains("'****'").doesNotContain("pa55-w0rd");
+
         Run negative =
                 run(
                         "--kafka-bootstrap",

@@ -198,7 +198,9 @@ final class Appliance implements AutoCloseable {
                                         + (cause.getMessage() == null
                                                 ? cause.getClass().getSimpleName()
                                                 : cause.getMessage()));
-        LOG.error("{}; the appliance stops", why, e);
+        // One line on the console; the trace, at INFO, in the log file only.
+        LOG.error("{}; the appliance stops", why);
+        LOG.info("What stopped {}", part, e);
         failure.complete(why);
     }
 
@@ -476,7 +478,7 @@ final class Appliance implements AutoCloseable {
                         alertingLoop.get(AlertingService.STOP_GRACE_SECONDS + 10, TimeUnit.SECONDS);
                     });
         }
-        if (job != null) {
+        if (job != null && !job.getJobExecutionResult().isDone()) {
             quietly("anomaly job", () -> job.cancel().get(30, TimeUnit.SECONDS));
         }
         if (files != null) {

@@ -169,7 +169,8 @@ public final class GatewayConfig {
             } catch (IllegalArgumentException | KafkaException e) {
                 throw bad(
                         PRODUCER_PREFIX + SaslConfigs.SASL_JAAS_CONFIG,
-                        "is not a JAAS login Kafka accepts: " + withoutQuoted(e));
+                        "is not a JAAS login Kafka accepts: "
+                                + io.plantwatch.model.Secrets.maskQuotedParts(oneLine(e), jaas));
             }
         }
         Map<String, ConfigDef.ConfigKey> known = ProducerConfig.configDef().configKeys();
@@ -212,11 +213,6 @@ public final class GatewayConfig {
                 LayeredSettings.isSecret(key)
                         ? "is refused by Kafka's producer"
                         : "is refused by Kafka's producer: " + oneLine(e));
-    }
-
-    /** Kafka's reason with what it quotes from the setting left out: that may be the secret. */
-    private static String withoutQuoted(Exception e) {
-        return oneLine(e).replaceAll("'[^']*'", "'...'");
     }
 
     /** The gateway's name in logs, metrics and DLQ headers: default {@code gateway-<host>}. */

@@ -37,6 +37,23 @@ public final class Secrets {
         }
     }
 
+    /**
+     * {@code message} with every quoted part that occurs in {@code secret} masked: a library's
+     * reason for refusing a secret (Kafka's for a JAAS login) can quote the token it stumbled on,
+     * which may be the password.
+     */
+    public static String maskQuotedParts(String message, String secret) {
+        return java.util.regex.Pattern.compile("'([^']*)'|\"([^\"]*)\"")
+                .matcher(String.valueOf(message))
+                .replaceAll(
+                        m -> {
+                            String quoted = m.group(1) != null ? m.group(1) : m.group(2);
+                            return !quoted.isEmpty() && secret.contains(quoted)
+                                    ? "'****'"
+                                    : java.util.regex.Matcher.quoteReplacement(m.group());
+                        });
+    }
+
     /** A trust manager factory that trusts exactly the CA certificates in a PEM file. */
     public static TrustManagerFactory trustFromPem(Path pem) {
         try (InputStream in = Files.newInputStream(pem)) {

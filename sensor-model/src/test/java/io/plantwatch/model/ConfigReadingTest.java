@@ -67,4 +67,16 @@ class ConfigReadingTest {
         assertThat(LayeredSettings.isSecret("kafka.readings-keyed-by-sensor")).isFalse();
         assertThat(LayeredSettings.isSecret("kafka.producer.ssl.truststore.location")).isFalse();
     }
+
+    @Test
+    void aLibrarysReasonKeepsWhatItQuotesOnlyWhenTheSecretDoesNotHoldIt() {
+        String login = "PlainLoginModule required username=\"svc\" hunter2;";
+        assertThat(Secrets.maskQuotedParts("Value not specified for key 'hunter2'", login))
+                .isEqualTo("Value not specified for key '****'");
+        assertThat(Secrets.maskQuotedParts("user \"svc\" refused", login))
+                .isEqualTo("user '****' refused");
+        assertThat(Secrets.maskQuotedParts("Invalid control flag 'requird'", login))
+                .isEqualTo("Invalid control flag 'requird'");
+        assertThat(Secrets.maskQuotedParts(null, login)).isEqualTo("null");
+    }
 }
