@@ -4,6 +4,7 @@ import java.time.Instant;
 import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.LongSupplier;
+import java.util.function.ToLongFunction;
 
 /** The service's counters and gauges in Prometheus' text format, for {@code GET /metrics}. */
 final class PrometheusMetrics {
@@ -46,26 +47,17 @@ final class PrometheusMetrics {
         }
         // Counted per attempt, so a receiver that is down shows here while it still retries;
         // notifications_total counts it failed only once it gives up.
-        b.append("# HELP plantwatch_alerting_delivery_attempts_failed_total Delivery attempts")
-                .append(" that failed, retries included, per receiver\n")
-                .append("# TYPE plantwatch_alerting_delivery_attempts_failed_total counter\n");
-        for (String r : dispatcher.receiverNames()) {
-            b.append("plantwatch_alerting_delivery_attempts_failed_total{receiver=\"")
-                    .append(escape(r))
-                    .append("\"} ")
-                    .append(dispatcher.failedAttempts(r))
-                    .append('\n');
-        }
-        b.append("# HELP plantwatch_alerting_flood_held_total Notifications held back by the")
-                .append(" receiver's flood limit (the one a summary stands in for is not)\n")
-                .append("# TYPE plantwatch_alerting_flood_held_total counter\n");
-        for (String r : dispatcher.receiverNames()) {
-            b.append("plantwatch_alerting_flood_held_total{receiver=\"")
-                    .append(escape(r))
-                    .append("\"} ")
-                    .append(dispatcher.floodHeld(r))
-                    .append('\n');
-        }
+        perReceiver(
+                b,
+                "delivery_attempts_failed",
+                "Delivery attempts that failed, retries included, per receiver",
+                dispatcher::failedAttempts);
+        perReceiver(
+                b,
+                "flood_held",
+                "Notifications held back by the receiver's flood limit (the one a summary stands"
+                        + " in for is not)",
+                dispatcher::floodHeld);
         Map<AlertStore.Status, Integer> byStatus = new EnumMap<>(AlertStore.Status.class);
         for (AlertStore.Status s : AlertStore.Status.values()) {
             byStatus.put(s, 0);
@@ -92,6 +84,22 @@ final class PrometheusMetrics {
                 "Alert groups waiting to be notified",
                 dispatcher.pendingGroups());
         return b.toString();
+    }
+
+    /** A counter with one sample per receiver. */
+    private void perReceiver(
+            StringBuilder b, String name, String help, ToLongFunction<String> byReceiver) {
+        String full = "plantwatch_alerting_" + name + "_total";
+        b.append("# HELP ").append(full).append(' ').append(help).append('\n');
+        b.append("# TYPE ").append(full).append(" counter\n");
+        for (String r : dispatcher.receiverNames()) {
+            b.append(full)
+                    .append("{receiver=\"")
+                    .append(escape(r))
+                    .append("\"} ")
+                    .append(byReceiver.applyAsLong(r))
+                    .append('\n');
+        }
     }
 
     private static void sample(StringBuilder b, String receiver, String outcome, long v) {
