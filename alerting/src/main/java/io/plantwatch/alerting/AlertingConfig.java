@@ -729,6 +729,12 @@ public record AlertingConfig(
     static final Least BACKOFF =
             new Least(Duration.ofMillis(200), "200ms or more (the first retry's wait)");
 
+    /**
+     * No alerting time means anything past a year, and longer ones overflow the clocks that time
+     * them: a give-up-after of 300 years made a deadline in the past, so receivers gave up at once.
+     */
+    static final Duration LONGEST = Duration.ofDays(365);
+
     static final Least GIVE_UP = new Least(Duration.ZERO, "0 (one attempt, no retries) or more");
 
     private static Duration duration(
@@ -740,7 +746,7 @@ public record AlertingConfig(
         } catch (IllegalArgumentException e) {
             throw new ConfigException(where + "." + key + " " + e.getMessage(), e);
         }
-        if (d.compareTo(least.duration()) < 0) {
+        if (d.compareTo(least.duration()) < 0 || d.compareTo(LONGEST) > 0) {
             throw new ConfigException(
                     where
                             + "."
@@ -748,7 +754,8 @@ public record AlertingConfig(
                             + " "
                             + text
                             + " is out of range; allowed: "
-                            + least.allowed());
+                            + least.allowed()
+                            + ", at most 365d");
         }
         return d;
     }

@@ -418,6 +418,11 @@ class AlertingConfigTest {
                                         "receivers[0].timeout 0s is out of range; allowed: 1ms or"
                                                 + " more"),
                                 Map.entry(
+                                        hook.formatted(", give-up-after: 109500d"),
+                                        "receivers[0].give-up-after 109500d is out of range;"
+                                                + " allowed: 0 (one attempt, no retries) or more,"
+                                                + " at most 365d"),
+                                Map.entry(
                                         hook.formatted(", max-backoff: 10ms"),
                                         "receivers[0].max-backoff 10ms is out of range; allowed:"
                                                 + " 200ms or more"),

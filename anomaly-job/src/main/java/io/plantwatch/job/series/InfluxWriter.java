@@ -374,8 +374,10 @@ public final class InfluxWriter implements SinkWriter<String> {
         String why =
                 switch (status) {
                     case 401, 403 ->
-                            "the token was refused: check influx.token or influx.token-file and"
-                                    + " its write permission on bucket "
+                            "the token was refused: check the token (the job's influx.token or"
+                                    + " influx.token-file; under plantwatch run, appliance.yaml's"
+                                    + " influx.token-env or influx.token-file) and its write"
+                                    + " permission on bucket "
                                     + settings.bucket();
                     case 404 ->
                             "organisation "
