@@ -235,7 +235,9 @@ public record AlertingConfig(
                         source + ": store",
                         new Least(
                                 Duration.ZERO,
-                                "0 or more (0 drops resolved alerts at the next compaction)")),
+                                "0 or more (0 drops resolved alerts at the next compaction)",
+                                // An audit may want years; the store only compares event times.
+                                Duration.ofDays(3650))),
                 integer(root.path("flood"), "limit", 20, source + ": flood", 1, MAX, "1 or more"),
                 duration(root.path("flood"), "window", "10m", source + ": flood", MORE_THAN_ZERO),
                 integer(
@@ -719,8 +721,12 @@ public record AlertingConfig(
         return secret;
     }
 
-    /** The shortest a duration may be, and how its error says so. */
-    record Least(Duration duration, String allowed) {}
+    /** The shortest a duration may be, how its error says so, and the longest. */
+    record Least(Duration duration, String allowed, Duration most) {
+        Least(Duration duration, String allowed) {
+            this(duration, allowed, LONGEST);
+        }
+    }
 
     /** A timeout or window of 0 would fail every attempt or switch off what it bounds. */
     static final Least MORE_THAN_ZERO = new Least(Duration.ofMillis(1), "1ms or more");
@@ -746,7 +752,7 @@ public record AlertingConfig(
         } catch (IllegalArgumentException e) {
             throw new ConfigException(where + "." + key + " " + e.getMessage(), e);
         }
-        if (d.compareTo(least.duration()) < 0 || d.compareTo(LONGEST) > 0) {
+        if (d.compareTo(least.duration()) < 0 || d.compareTo(least.most()) > 0) {
             throw new ConfigException(
                     where
                             + "."
@@ -755,7 +761,9 @@ public record AlertingConfig(
                             + text
                             + " is out of range; allowed: "
                             + least.allowed()
-                            + ", at most 365d");
+                            + ", at most "
+                            + least.most().toDays()
+                            + "d");
         }
         return d;
     }
