@@ -728,18 +728,18 @@ public record AlertingConfig(
         }
     }
 
+    /**
+     * No alerting time means anything past a year, and longer ones overflow the clocks that time
+     * them: a give-up-after of 300 years made a deadline in the past, so receivers gave up at once.
+     */
+    static final Duration LONGEST = Duration.ofDays(365);
+
     /** A timeout or window of 0 would fail every attempt or switch off what it bounds. */
     static final Least MORE_THAN_ZERO = new Least(Duration.ofMillis(1), "1ms or more");
 
     /** Retries start 200 ms apart; a shorter cap would make them faster, not slower. */
     static final Least BACKOFF =
             new Least(Duration.ofMillis(200), "200ms or more (the first retry's wait)");
-
-    /**
-     * No alerting time means anything past a year, and longer ones overflow the clocks that time
-     * them: a give-up-after of 300 years made a deadline in the past, so receivers gave up at once.
-     */
-    static final Duration LONGEST = Duration.ofDays(365);
 
     static final Least GIVE_UP = new Least(Duration.ZERO, "0 (one attempt, no retries) or more");
 
