@@ -729,8 +729,9 @@ public record AlertingConfig(
     }
 
     /**
-     * No alerting time means anything past a year, and longer ones overflow the clocks that time
-     * them: a give-up-after of 300 years made a deadline in the past, so receivers gave up at once.
+     * No alerting time means anything past a year, and centuries overflow the nanosecond clocks
+     * that time them: a give-up-after's deadline wrapped into the past (a receiver gave up at its
+     * first failure), or its conversion threw at every delivery.
      */
     static final Duration LONGEST = Duration.ofDays(365);
 
