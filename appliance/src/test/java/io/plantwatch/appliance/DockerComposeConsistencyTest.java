@@ -601,6 +601,40 @@ class DockerComposeConsistencyTest {
         assertThat(panel.path("description").asText()).contains(days.group(1) + " days");
     }
 
+    /**
+     * A machine is named within its line and a sensor within its machine (press-1 on line-1 and on
+     * line-2): a panel that groups by either must group by every level above it too.
+     */
+    @Test
+    void panelsGroupByAMachineOrSensorWithTheLevelsAboveIt() throws IOException {
+        List<String> levels = List.of("site", "area", "line", "machine", "sensor");
+        Pattern grouping = Pattern.compile("group\\(columns: \\[([^]]*)]\\)");
+        try (var files = Files.list(DOCKER.resolve("grafana/dashboards"))) {
+            for (Path f : files.toList()) {
+                for (JsonNode panel : new ObjectMapper().readTree(f.toFile()).path("panels")) {
+                    for (JsonNode target : panel.path("targets")) {
+                        Matcher m = grouping.matcher(target.path("query").asText());
+                        while (m.find()) {
+                            List<String> columns =
+                                    List.of(m.group(1).replace("\"", "").split(",\\s*"));
+                            int deepest = -1;
+                            for (int i = 0; i < levels.size(); i++) {
+                                if (columns.contains(levels.get(i))) {
+                                    deepest = i;
+                                }
+                            }
+                            if (deepest >= levels.indexOf("machine")) {
+                                assertThat(columns)
+                                        .as("%s, panel %s", f.getFileName(), panel.path("title"))
+                                        .containsAll(levels.subList(0, deepest + 1));
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
     @Test
     void dockerComposeAcceptsTheFile(@TempDir Path tmp) throws Exception {
         assumeTrue(
