@@ -339,14 +339,12 @@ public record AlertingConfig(
         if (!key.equals(org.apache.kafka.common.config.SaslConfigs.SASL_JAAS_CONFIG)) {
             return;
         }
-        try {
-            org.apache.kafka.common.security.JaasContext.loadClientContext(
-                    Map.of(key, new org.apache.kafka.common.config.types.Password(value)));
-        } catch (IllegalArgumentException e) {
+        String problem = io.plantwatch.model.KafkaClientSettings.jaasLoginProblem(value);
+        if (problem != null) {
             throw new ConfigException(
                     source
                             + " is not a JAAS login: "
-                            + io.plantwatch.model.Secrets.maskQuotedParts(e.getMessage(), value)
+                            + problem
                             + " (the value is a secret and not shown)");
         }
     }

@@ -1,5 +1,6 @@
 package io.plantwatch.job;
 
+import io.plantwatch.model.KafkaClientSettings;
 import io.plantwatch.model.LayeredSettings;
 import io.plantwatch.model.Topics;
 import java.nio.file.Path;
@@ -8,9 +9,9 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
-import org.apache.kafka.common.config.SaslConfigs;
-import org.apache.kafka.common.config.types.Password;
-import org.apache.kafka.common.security.JaasContext;
+import org.apache.kafka.clients.consumer.ConsumerConfig;
+import org.apache.kafka.clients.producer.ProducerConfig;
+import org.apache.kafka.common.config.ConfigDef;
 
 /**
  * Every setting of the anomaly job: defaults, then {@code config/job.yaml}, then environment
@@ -99,8 +100,7 @@ public final class JobSettings {
         stateBackend();
         checkpointInterval();
         transactionTimeout();
-        checkJaasLogin(CONSUMER_PREFIX);
-        checkJaasLogin(PRODUCER_PREFIX);
+        checkKafkaClientSettings();
         influx();
         if (settings.has("job.parallelism")) {
             parallelism();
@@ -177,23 +177,19 @@ public final class JobSettings {
     }
 
     /**
-     * A JAAS login is parsed here, as Kafka's clients parse it: on a cluster the clients are made
-     * inside the running job, where a mistake (a missing semicolon) restarts the job forever.
+     * Kafka's clients check their settings only when the running job creates them, where a mistake
+     * (a missing semicolon in a login, a misspelt value) restarts the job over and over; so they
+     * are checked at submission, with Kafka's own rules.
      */
-    private void checkJaasLogin(String prefix) {
-        String key = prefix + SaslConfigs.SASL_JAAS_CONFIG;
-        String login = settings.get(key);
-        if (login == null) {
-            return;
-        }
-        try {
-            JaasContext.loadClientContext(
-                    Map.of(SaslConfigs.SASL_JAAS_CONFIG, new Password(login)));
-        } catch (IllegalArgumentException | SecurityException e) {
-            throw settings.bad(
-                    key,
-                    "is not a valid JAAS login: "
-                            + io.plantwatch.model.Secrets.maskQuotedParts(e.getMessage(), login));
+    private void checkKafkaClientSettings() {
+        refuse(CONSUMER_PREFIX, consumerOverrides(), ConsumerConfig.configDef());
+        refuse(PRODUCER_PREFIX, producerOverrides(), ProducerConfig.configDef());
+    }
+
+    private void refuse(String prefix, Properties overrides, ConfigDef definition) {
+        KafkaClientSettings.Refusal refusal = KafkaClientSettings.refusal(overrides, definition);
+        if (refusal != null) {
+            throw settings.bad(prefix + refusal.key(), refusal.reason());
         }
     }
 

@@ -85,7 +85,7 @@ class AnomalyJobCommandTest {
         assertThat(login.code()).isEqualTo(2);
         assertThat(login.err())
                 .contains("kafka.consumer.sasl.jaas.config")
-                .contains("not a valid JAAS login")
+                .contains("is not a JAAS login Kafka accepts")
                 .contains("semi-colon")
                 .doesNotContain("pa55-w0rd");
 
@@ -101,6 +101,17 @@ class AnomalyJobCommandTest {
                         "--print-config");
         assertThat(stumbled.code()).isEqualTo(2);
         assertThat(stumbled.err()).contains("'****'").doesNotContain("pa55-w0rd");
+
+        Run misspelt =
+                run(
+                        "--kafka-bootstrap",
+                        "127.0.0.1:9092",
+                        "--set",
+                        "kafka.producer.compression.type=bogus");
+        assertThat(misspelt.code()).isEqualTo(2);
+        assertThat(misspelt.err())
+                .contains("kafka.producer.compression.type ('bogus')")
+                .contains("is refused by Kafka: Invalid value bogus");
 
         Run negative =
                 run(

@@ -1,6 +1,7 @@
 package io.plantwatch.gateway;
 
 import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.KafkaClientSettings;
 import io.plantwatch.model.LayeredSettings;
 import io.plantwatch.model.Secrets;
 import io.plantwatch.model.TopicTemplate;
@@ -18,11 +19,6 @@ import java.util.List;
 import java.util.Map;
 import java.util.Properties;
 import org.apache.kafka.clients.producer.ProducerConfig;
-import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.config.ConfigDef;
-import org.apache.kafka.common.config.SaslConfigs;
-import org.apache.kafka.common.config.types.Password;
-import org.apache.kafka.common.security.JaasContext;
 
 /**
  * Every setting of the gateway, resolved from four layers, each overriding the one before:
@@ -160,33 +156,10 @@ public final class GatewayConfig {
      * refusal names the key and where it came from.
      */
     private void producerSettings() {
-        String jaas = producer.getProperty(SaslConfigs.SASL_JAAS_CONFIG);
-        if (jaas != null) {
-            try {
-                // What the producer itself runs on the setting, without logging in.
-                JaasContext.loadClientContext(
-                        Map.of(SaslConfigs.SASL_JAAS_CONFIG, new Password(jaas)));
-            } catch (IllegalArgumentException | KafkaException e) {
-                throw bad(
-                        PRODUCER_PREFIX + SaslConfigs.SASL_JAAS_CONFIG,
-                        "is not a JAAS login Kafka accepts: "
-                                + io.plantwatch.model.Secrets.maskQuotedParts(oneLine(e), jaas));
-            }
-        }
-        Map<String, ConfigDef.ConfigKey> known = ProducerConfig.configDef().configKeys();
-        for (String name : producer.stringPropertyNames()) {
-            ConfigDef.ConfigKey def = known.get(name);
-            if (def == null) {
-                continue;
-            }
-            try {
-                Object parsed = ConfigDef.parseType(name, producer.getProperty(name), def.type);
-                if (def.validator != null) {
-                    def.validator.ensureValid(name, parsed);
-                }
-            } catch (org.apache.kafka.common.config.ConfigException e) {
-                throw refusedByKafka(name, e);
-            }
+        KafkaClientSettings.Refusal refusal =
+                KafkaClientSettings.refusal(producer, ProducerConfig.configDef());
+        if (refusal != null) {
+            throw bad(PRODUCER_PREFIX + refusal.key(), refusal.reason());
         }
         try {
             // The rules between settings, e.g. acks=all for the idempotent producer.

@@ -385,7 +385,7 @@ class GatewayConfigTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("kafka.producer.linger.ms ('soon') from environment")
                 .hasMessageContaining("PLANTWATCH_GATEWAY_KAFKA_PRODUCER_LINGER_MS")
-                .hasMessageContaining("refused by Kafka's producer");
+                .hasMessageContaining("is refused by Kafka: ");
         // Only all replicas acknowledging suits the gateway's idempotent producer.
         assertThatThrownBy(() -> withFlag("kafka.producer.acks", "1"))
                 .isInstanceOf(ConfigException.class)

@@ -79,4 +79,41 @@ class ConfigReadingTest {
                 .isEqualTo("Invalid control flag 'requird'");
         assertThat(Secrets.maskQuotedParts(null, login)).isEqualTo("null");
     }
+
+    @Test
+    void kafkaClientSettingsAreCheckedWithKafkasRulesWithoutShowingSecrets() {
+        java.util.Properties p = new java.util.Properties();
+        p.setProperty("compression.type", "bogus");
+        p.setProperty("some.plugin.setting", "anything");
+        KafkaClientSettings.Refusal r =
+                KafkaClientSettings.refusal(
+                        p, org.apache.kafka.clients.producer.ProducerConfig.configDef());
+        assertThat(r.key()).isEqualTo("compression.type");
+        assertThat(r.reason()).startsWith("is refused by Kafka: Invalid value bogus");
+
+        p.remove("compression.type");
+        assertThat(
+                        KafkaClientSettings.refusal(
+                                p, org.apache.kafka.clients.producer.ProducerConfig.configDef()))
+                .as("keys Kafka does not know pass: a plugin's")
+                .isNull();
+
+        p.setProperty(
+                "sasl.jaas.config",
+                "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                        + " username=\"svc\" hunter2;");
+        r =
+                KafkaClientSettings.refusal(
+                        p, org.apache.kafka.clients.consumer.ConsumerConfig.configDef());
+        assertThat(r.key()).isEqualTo("sasl.jaas.config");
+        assertThat(r.reason())
+                .startsWith("is not a JAAS login Kafka accepts: ")
+                .doesNotContain("hunter2");
+
+        assertThat(
+                        KafkaClientSettings.jaasLoginProblem(
+                                "org.apache.kafka.common.security.plain.PlainLoginModule required"
+                                        + " username=\"svc\" password=\"pw\";"))
+                .isNull();
+    }
 }
