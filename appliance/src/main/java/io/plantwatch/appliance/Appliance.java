@@ -111,7 +111,9 @@ final class Appliance implements AutoCloseable {
             bootstrap = settings.kafkaBootstrap();
         }
         if (settings.influxUrl() == null) {
-            files = new LineProtocolFiles(settings.dataDir().resolve("series"));
+            files =
+                    new LineProtocolFiles(
+                            settings.dataDir().resolve("series"), settings.seriesFilesKeepDays());
             seriesTarget = "line-protocol files in " + files.dir();
         } else {
             seriesTarget =
@@ -391,12 +393,40 @@ final class Appliance implements AutoCloseable {
                     throw e;
                 }
             }
+            if (settings.embeddedKafka()) {
+                applyRetention(admin, topics, settings.kafkaRetention());
+            }
             // The gateway and the simulator write as soon as they start.
             KafkaTopics.awaitWritable(admin, topics, Duration.ofSeconds(20));
             if (job.exactlyOnce()) {
                 requireTransactionTimeoutWithin(admin, job.transactionTimeout());
             }
         }
+    }
+
+    /**
+     * The embedded Kafka keeps {@code kafka.retention} of every topic, new or from an earlier run,
+     * deleted in 128 MiB segments rather than Kafka's 1 GiB (about 165 bytes per reading). A
+     * plant's own brokers keep what their admins set.
+     */
+    static void applyRetention(Admin admin, List<String> topics, Duration retention)
+            throws Exception {
+        Map<ConfigResource, java.util.Collection<org.apache.kafka.clients.admin.AlterConfigOp>>
+                changes = new HashMap<>();
+        for (String t : topics) {
+            changes.put(
+                    new ConfigResource(ConfigResource.Type.TOPIC, t),
+                    List.of(
+                            set("retention.ms", retention.toMillis()),
+                            set("segment.bytes", 128L << 20)));
+        }
+        admin.incrementalAlterConfigs(changes).all().get(20, TimeUnit.SECONDS);
+    }
+
+    private static org.apache.kafka.clients.admin.AlterConfigOp set(String key, long value) {
+        return new org.apache.kafka.clients.admin.AlterConfigOp(
+                new org.apache.kafka.clients.admin.ConfigEntry(key, Long.toString(value)),
+                org.apache.kafka.clients.admin.AlterConfigOp.OpType.SET);
     }
 
     /**

@@ -22,6 +22,8 @@ import java.util.Set;
  * @param influxUrl InfluxDB 2's URL; null writes line-protocol files under the data folder
  * @param influxTokenEnv the environment variable holding InfluxDB's token
  * @param influxTokenFile a file holding InfluxDB's token (a mounted secret); null: the variable
+ * @param kafkaRetention how long the embedded Kafka keeps the records of the topics it creates
+ * @param seriesFilesKeepDays how many UTC days of line-protocol files are kept without InfluxDB
  */
 public record ApplianceSettings(
         String mqttBroker,
@@ -37,7 +39,9 @@ public record ApplianceSettings(
         String influxOrg,
         String influxBucket,
         String influxTokenEnv,
-        Path influxTokenFile) {
+        Path influxTokenFile,
+        java.time.Duration kafkaRetention,
+        int seriesFilesKeepDays) {
 
     public static final String EMBEDDED = "embedded";
 
@@ -50,6 +54,7 @@ public record ApplianceSettings(
         DEFAULTS.put("mqtt.port", "1883");
         DEFAULTS.put("mqtt.bind", "127.0.0.1");
         DEFAULTS.put("kafka.bootstrap", EMBEDDED);
+        DEFAULTS.put("kafka.retention", "7d");
         DEFAULTS.put("data-dir", "data/plantwatch");
         DEFAULTS.put("job.config", "config/job.yaml");
         DEFAULTS.put("job.rules", "config/rules.yaml");
@@ -60,6 +65,7 @@ public record ApplianceSettings(
         DEFAULTS.put("influx.bucket", "plantwatch");
         DEFAULTS.put("influx.token-env", "PLANTWATCH_INFLUX_TOKEN");
         DEFAULTS.put("influx.token-file", "");
+        DEFAULTS.put("influx.files-keep-days", "14");
     }
 
     public boolean embeddedMqtt() {
@@ -135,7 +141,43 @@ public record ApplianceSettings(
                         : existing(
                                 v.get("influx.token-file"),
                                 origin.get("influx.token-file"),
-                                "influx.token-file"));
+                                "influx.token-file"),
+                kafkaRetention(v.get("kafka.retention"), origin.get("kafka.retention")),
+                keepDays(v.get("influx.files-keep-days"), origin.get("influx.files-keep-days")));
+    }
+
+    private static java.time.Duration kafkaRetention(String text, String origin) {
+        java.time.Duration d;
+        try {
+            d = io.plantwatch.model.Durations.parse(text);
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(origin + ": kafka.retention " + e.getMessage());
+        }
+        if (d.compareTo(java.time.Duration.ofHours(1)) < 0) {
+            throw new ConfigException(
+                    origin
+                            + ": kafka.retention '"
+                            + text
+                            + "' must be at least 1h: the job and alerting may be stopped longer"
+                            + " and must find what they have not read");
+        }
+        return d;
+    }
+
+    private static int keepDays(String text, String origin) {
+        try {
+            int n = Integer.parseInt(text.strip());
+            if (n >= 1 && n <= 3650) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new ConfigException(
+                origin
+                        + ": influx.files-keep-days '"
+                        + text
+                        + "' must be a whole number of days from 1 to 3650");
     }
 
     private static void flatten(String prefix, JsonNode n, Map<String, String> out, String source) {

@@ -17,16 +17,22 @@ import java.util.zip.GZIPInputStream;
  * InfluxDB 2's write endpoint on loopback, writing what it is sent to line-protocol files, for an
  * appliance without an InfluxDB. The job writes through its one InfluxDB sink either way (same
  * batching, retries and metrics); the files import later with {@code influx write --bucket
- * plantwatch --precision ns --file <file>}. One file per bucket and UTC day.
+ * plantwatch --precision ns --file <file>}. One file per bucket and UTC day; the files of days more
+ * than {@code keepDays} ago are deleted (at start and when a day begins), so a long run without an
+ * InfluxDB does not fill the disk (about 125 bytes per reading).
  */
 final class LineProtocolFiles implements AutoCloseable {
     private final Path dir;
     private final HttpServer server;
     private final AtomicLong points = new AtomicLong();
+    private final int keepDays;
+    private String today = "";
 
-    LineProtocolFiles(Path dir) throws IOException {
+    LineProtocolFiles(Path dir, int keepDays) throws IOException {
         this.dir = dir;
+        this.keepDays = keepDays;
         Files.createDirectories(dir);
+        dropOldDays(java.time.LocalDate.now(java.time.ZoneOffset.UTC));
         server = HttpServer.create(new InetSocketAddress(InetAddress.getLoopbackAddress(), 0), 0);
         server.createContext("/api/v2/write", this::write);
         server.createContext("/ping", ex -> answer(ex, 204));
@@ -59,7 +65,12 @@ final class LineProtocolFiles implements AutoCloseable {
             in = new GZIPInputStream(in);
         }
         byte[] body = in.readAllBytes();
-        String day = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+        java.time.LocalDate date = java.time.LocalDate.now(java.time.ZoneOffset.UTC);
+        String day = date.toString();
+        if (!day.equals(today)) {
+            today = day;
+            dropOldDays(date);
+        }
         Path file = dir.resolve(bucket + "-" + day + ".lp");
         try (OutputStream out =
                 Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
@@ -76,6 +87,21 @@ final class LineProtocolFiles implements AutoCloseable {
         }
         points.addAndGet(body.length > 0 && body[body.length - 1] != '\n' ? lines + 1 : lines);
         answer(ex, 204);
+    }
+
+    /** Deletes the files of days before {@code today} minus the days kept. */
+    void dropOldDays(java.time.LocalDate today) throws IOException {
+        java.time.LocalDate oldestKept = today.minusDays(keepDays - 1L);
+        java.util.regex.Pattern dated =
+                java.util.regex.Pattern.compile(".*-(\\d{4}-\\d{2}-\\d{2})\\.lp");
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                java.util.regex.Matcher m = dated.matcher(f.getFileName().toString());
+                if (m.matches() && java.time.LocalDate.parse(m.group(1)).isBefore(oldestKept)) {
+                    Files.deleteIfExists(f);
+                }
+            }
+        }
     }
 
     private static void answer(HttpExchange ex, int status) throws IOException {

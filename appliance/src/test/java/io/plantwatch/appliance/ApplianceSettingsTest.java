@@ -218,4 +218,19 @@ class ApplianceSettingsTest {
         LocalJob.requireSameStateBackend(checkpoints, "ROCKSDB", false);
         assertThat(checkpoints.resolve("state-backend")).hasContent("rocksdb");
     }
+
+    @Test
+    void retentionSettingsAreCheckedAndHaveDefaults() throws Exception {
+        ApplianceSettings s = ApplianceSettings.load(file(FILES), Map.of());
+        assertThat(s.kafkaRetention()).isEqualTo(java.time.Duration.ofDays(7));
+        assertThat(s.seriesFilesKeepDays()).isEqualTo(14);
+        assertThatThrownBy(
+                        () -> ApplianceSettings.load(file(FILES), Map.of("kafka.retention", "5m")))
+                .hasMessageContaining("kafka.retention '5m' must be at least 1h");
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file(FILES), Map.of("influx.files-keep-days", "0")))
+                .hasMessageContaining("influx.files-keep-days '0' must be a whole number");
+    }
 }
