@@ -63,7 +63,10 @@ public final class AlertStore implements AutoCloseable {
     static final int MAX_HISTORY = 1000;
 
     private final ObjectMapper json = new ObjectMapper();
-    private final FileChannel journal;
+    private FileChannel journal;
+    private final Path dir;
+    private final Path file;
+    private final Duration retention;
     private final Map<String, Alert> alerts = new LinkedHashMap<>();
     private final Map<String, Status> statuses = new HashMap<>();
     private final Map<String, List<String>> history = new HashMap<>();
@@ -83,21 +86,52 @@ public final class AlertStore implements AutoCloseable {
      * silences that ended more than {@code retention} before {@code now}.
      */
     public AlertStore(Path dir, Duration retention, long now) {
+        this.dir = dir;
+        this.file = dir.resolve("alerts.journal");
+        this.retention = retention;
         try {
             Files.createDirectories(dir);
-            Path file = dir.resolve("alerts.journal");
             if (Files.exists(file)) {
                 replay(file);
-                if (records > 4L * (alerts.size() + silences.size()) + 1000) {
+                if (grown()) {
                     compact(dir, file, now - retention.toMillis());
                 }
             }
-            journal = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
-            // A crash can leave half a line at the end; cut it so the next record starts clean.
-            journal.truncate(completeLength(file));
-            journal.position(journal.size());
+            openJournal();
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the alert journal in " + dir, e);
+        }
+    }
+
+    private boolean grown() {
+        return records > 4L * (alerts.size() + silences.size()) + 1000;
+    }
+
+    private void openJournal() throws IOException {
+        journal = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        // A crash can leave half a line at the end; cut it so the next record starts clean.
+        journal.truncate(completeLength(file));
+        journal.position(journal.size());
+    }
+
+    /**
+     * Compacts the journal, as at start, when it has grown to several times what it describes: a
+     * service that runs for months would otherwise keep every resolved alert, on disk and in
+     * memory, until its next start.
+     *
+     * @return whether it compacted
+     */
+    public synchronized boolean compactIfGrown(long now) {
+        if (!grown()) {
+            return false;
+        }
+        try {
+            journal.close();
+            compact(dir, file, now - retention.toMillis());
+            openJournal();
+            return true;
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot compact the alert journal in " + dir, e);
         }
     }
 

@@ -177,6 +177,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     c.storeDir(),
                     api == null ? "off" : "http://" + c.apiHost() + ":" + api.port());
             AvroAlertCodec codec = new AvroAlertCodec();
+            long compactionChecked = System.currentTimeMillis();
             while (running.get()) {
                 for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
                     Alert a;
@@ -194,7 +195,13 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     }
                     dispatcher.onEvent(a, r.partition(), r.offset(), System.currentTimeMillis());
                 }
-                dispatcher.dispatchDue(System.currentTimeMillis());
+                long now = System.currentTimeMillis();
+                dispatcher.dispatchDue(now);
+                // A journal is compacted at start; a service that runs for months needs it too.
+                if (now - compactionChecked >= 60_000) {
+                    compactionChecked = now;
+                    store.compactIfGrown(now);
+                }
             }
             dispatcher.drain(STOP_GRACE_SECONDS);
         } finally {

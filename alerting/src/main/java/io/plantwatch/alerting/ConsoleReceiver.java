@@ -7,8 +7,8 @@ import java.io.PrintStream;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
-import java.util.HashSet;
 import java.util.Locale;
+import java.util.Map;
 import java.util.Set;
 
 /**
@@ -21,7 +21,19 @@ public final class ConsoleReceiver implements Receiver {
 
     private final String name;
     private final PrintStream out;
-    private final Set<String> printed = new HashSet<>();
+
+    /**
+     * The alert states printed, the latest 100,000: a group's notification repeats its open alerts
+     * only while they are recent, and a service that runs for months must not keep every one.
+     */
+    private final Set<String> printed =
+            java.util.Collections.newSetFromMap(
+                    new java.util.LinkedHashMap<>() {
+                        @Override
+                        protected boolean removeEldestEntry(Map.Entry<String, Boolean> eldest) {
+                            return size() > 100_000;
+                        }
+                    });
 
     public ConsoleReceiver(String name, PrintStream out) {
         this.name = name;

@@ -170,4 +170,31 @@ class AlertStoreTest {
             assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 1201L));
         }
     }
+
+    /**
+     * A running store compacts as one that starts does: a service up for months would otherwise
+     * keep every resolved alert on disk and in memory. Writes after the compaction still land.
+     */
+    @Test
+    void aRunningStoreCompactsOnceItsJournalHasGrownAndGoesOnWriting() throws Exception {
+        long day = 86_400_000L;
+        Path journal = dir.resolve("alerts.journal");
+        try (AlertStore store = new AlertStore(dir, java.time.Duration.ofDays(1), 0)) {
+            assertThat(store.compactIfGrown(0)).as("nothing to compact yet").isFalse();
+            for (int i = 0; i < 1200; i++) {
+                store.event(
+                        alert("old", i % 2 == 0 ? AlertState.OPEN : AlertState.RESOLVED), 0, i, i);
+            }
+            long before = Files.size(journal);
+            assertThat(store.compactIfGrown(10 * day)).isTrue();
+            assertThat(Files.size(journal)).isLessThan(before / 10);
+            assertThat(store.all()).isEmpty();
+            store.event(alert("open", AlertState.OPEN), 0, 1200, 10 * day);
+            assertThat(store.compactIfGrown(10 * day)).as("just compacted").isFalse();
+        }
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.all()).extracting(e -> e.alert().alertId()).containsExactly("open");
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 1201L));
+        }
+    }
 }
