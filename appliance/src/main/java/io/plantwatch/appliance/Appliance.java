@@ -9,12 +9,15 @@ import io.plantwatch.infra.EmbeddedMqttBroker;
 import io.plantwatch.infra.KafkaTopics;
 import io.plantwatch.job.JobSettings;
 import io.plantwatch.model.ConfigException;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -139,11 +142,11 @@ final class Appliance implements AutoCloseable {
                         .toList();
         createTopics(kafkaLogin(gatewayConfig.producerOverrides()), jobSettings);
 
-        job = LocalJob.resume(jobSettings, settings.dataDir().resolve("checkpoints"));
+        job = LocalJob.resume(jobSettings, checkpoints(), settings.jobRestarts());
         job.getJobExecutionResult().whenComplete((r, e) -> stoppedOnItsOwn("the anomaly job", e));
-        Thread restarts = new Thread(this::reportRestarts, "job-restart-watch");
-        restarts.setDaemon(true);
-        restarts.start();
+        Thread health = new Thread(this::watchJobHealth, "job-health-watch");
+        health.setDaemon(true);
+        health.start();
         gateway = Gateway.start(gatewayConfig);
 
         AlertingConfig ac =
@@ -207,25 +210,47 @@ final class Appliance implements AutoCloseable {
     }
 
     /**
-     * Says on the console each time the job fails and restarts: Flink logs the cause in the log
-     * file only, and while it restarts no reading is detected on.
+     * Says on the console each time the job fails and restarts, and when its checkpoints begin to
+     * fail and succeed again: Flink logs the causes in the log file only. While the job restarts no
+     * reading is detected on; while checkpoints fail, a restart goes back further (to the last good
+     * one) and the Kafka offsets the job has read are not committed.
      */
-    private void reportRestarts() {
-        long told = JobRestarts.count();
+    private void watchJobHealth() {
+        long told = JobHealth.restarts();
+        long failedTold = JobHealth.failedCheckpoints();
+        long completedWhenFailing = -1;
+        Path log = settings.dataDir().resolve("plantwatch.log");
         try {
             while (!closing
                     && !job.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
-                long restarts = JobRestarts.count();
+                long restarts = JobHealth.restarts();
                 if (restarts > told) {
                     told = restarts;
                     LOG.warn(
                             "The anomaly job failed and restarts: nothing is detected until it"
                                     + " runs again (restart {} since the start; the cause is in"
-                                    + " {}; after {} failures in a row it stops, and the appliance"
-                                    + " with it)",
+                                    + " {}; a failure after {} restarts in a row stops it, and the"
+                                    + " appliance with it)",
                             restarts,
-                            settings.dataDir().resolve("plantwatch.log"),
-                            LocalJob.RESTART_ATTEMPTS);
+                            log,
+                            settings.jobRestarts().maxRestarts());
+                }
+                long failed = JobHealth.failedCheckpoints();
+                if (failed > failedTold) {
+                    failedTold = failed;
+                    if (completedWhenFailing < 0) {
+                        completedWhenFailing = JobHealth.completedCheckpoints();
+                        LOG.warn(
+                                "The anomaly job's checkpoints fail ({} free in {}; the cause is"
+                                        + " in {}): a restart now goes back to the last good one",
+                                freeSpace(checkpoints()),
+                                checkpoints(),
+                                log);
+                    }
+                } else if (completedWhenFailing >= 0
+                        && JobHealth.completedCheckpoints() > completedWhenFailing) {
+                    completedWhenFailing = -1;
+                    LOG.warn("The anomaly job's checkpoints succeed again");
                 }
                 Thread.sleep(1_000);
             }
@@ -233,7 +258,23 @@ final class Appliance implements AutoCloseable {
             Thread.currentThread().interrupt();
         } catch (Exception e) {
             // The job has gone (closing, or failed for good): the result handler reports that.
-            LOG.debug("Restart watch ends: {}", e.toString());
+            LOG.debug("Job health watch ends: {}", e.toString());
+        }
+    }
+
+    private Path checkpoints() {
+        return settings.dataDir().resolve("checkpoints");
+    }
+
+    /** The usable space on {@code dir}'s disk, for people: "12.3 GB". */
+    static String freeSpace(Path dir) {
+        try {
+            long bytes = Files.getFileStore(dir).getUsableSpace();
+            return bytes >= 1L << 30
+                    ? String.format(Locale.ROOT, "%.1f GB", bytes / (double) (1L << 30))
+                    : String.format(Locale.ROOT, "%d MB", bytes >> 20);
+        } catch (IOException e) {
+            return "unknown space";
         }
     }
 

@@ -24,6 +24,7 @@ import java.util.Set;
  * @param influxTokenFile a file holding InfluxDB's token (a mounted secret); null: the variable
  * @param kafkaRetention how long the embedded Kafka keeps the records of the topics it creates
  * @param seriesFilesKeepDays how many UTC days of line-protocol files are kept without InfluxDB
+ * @param jobRestarts how the local job restarts after a failure, and when it gives up
  */
 public record ApplianceSettings(
         String mqttBroker,
@@ -41,13 +42,25 @@ public record ApplianceSettings(
         String influxTokenEnv,
         Path influxTokenFile,
         java.time.Duration kafkaRetention,
-        int seriesFilesKeepDays) {
+        int seriesFilesKeepDays,
+        RestartPolicy jobRestarts) {
+
+    /**
+     * The local job's restarts: after a failure it restarts after {@code backoff}, doubled at each
+     * failure in a row up to {@code maxBackoff}; a failure after {@code maxRestarts} restarts in a
+     * row ends it, and the appliance with it. {@code resetAfter} of running starts the count again.
+     */
+    public record RestartPolicy(
+            int maxRestarts,
+            java.time.Duration backoff,
+            java.time.Duration maxBackoff,
+            java.time.Duration resetAfter) {}
 
     public static final String EMBEDDED = "embedded";
 
     private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
     private static final Set<String> SECTIONS =
-            Set.of("mqtt", "kafka", "job", "gateway", "alerting", "influx");
+            Set.of("mqtt", "kafka", "job", "job.restart", "gateway", "alerting", "influx");
 
     static {
         DEFAULTS.put("mqtt.broker", EMBEDDED);
@@ -58,6 +71,10 @@ public record ApplianceSettings(
         DEFAULTS.put("data-dir", "data/plantwatch");
         DEFAULTS.put("job.config", "config/job.yaml");
         DEFAULTS.put("job.rules", "config/rules.yaml");
+        DEFAULTS.put("job.restart.max-restarts", "10");
+        DEFAULTS.put("job.restart.backoff", "1s");
+        DEFAULTS.put("job.restart.max-backoff", "30s");
+        DEFAULTS.put("job.restart.reset-after", "5m");
         DEFAULTS.put("gateway.config", "config/gateway.yaml");
         DEFAULTS.put("alerting.config", "config/alerting.yaml");
         DEFAULTS.put("influx.url", "");
@@ -143,7 +160,68 @@ public record ApplianceSettings(
                                 origin.get("influx.token-file"),
                                 "influx.token-file"),
                 kafkaRetention(v.get("kafka.retention"), origin.get("kafka.retention")),
-                keepDays(v.get("influx.files-keep-days"), origin.get("influx.files-keep-days")));
+                keepDays(v.get("influx.files-keep-days"), origin.get("influx.files-keep-days")),
+                restartPolicy(v, origin));
+    }
+
+    private static RestartPolicy restartPolicy(Map<String, String> v, Map<String, String> origin) {
+        String restartsKey = "job.restart.max-restarts";
+        int restarts;
+        try {
+            restarts = Integer.parseInt(v.get(restartsKey).strip());
+        } catch (NumberFormatException e) {
+            restarts = -1;
+        }
+        if (restarts < 0 || restarts > 10_000) {
+            throw new ConfigException(
+                    origin.get(restartsKey)
+                            + ": "
+                            + restartsKey
+                            + " '"
+                            + v.get(restartsKey)
+                            + "' must be a whole number from 0 (stop at the first failure) to"
+                            + " 10000");
+        }
+        java.time.Duration backoff = duration(v, origin, "job.restart.backoff", "10ms");
+        java.time.Duration maxBackoff = duration(v, origin, "job.restart.max-backoff", "10ms");
+        if (maxBackoff.compareTo(backoff) < 0) {
+            throw new ConfigException(
+                    origin.get("job.restart.max-backoff")
+                            + ": job.restart.max-backoff '"
+                            + v.get("job.restart.max-backoff")
+                            + "' is below job.restart.backoff '"
+                            + v.get("job.restart.backoff")
+                            + "'");
+        }
+        return new RestartPolicy(
+                restarts,
+                backoff,
+                maxBackoff,
+                duration(v, origin, "job.restart.reset-after", "1s"));
+    }
+
+    /** {@code key}'s duration, at least {@code least} and at most a day. */
+    private static java.time.Duration duration(
+            Map<String, String> v, Map<String, String> origin, String key, String least) {
+        java.time.Duration d;
+        try {
+            d = io.plantwatch.model.Durations.parse(v.get(key));
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(origin.get(key) + ": " + key + " " + e.getMessage());
+        }
+        if (d.compareTo(io.plantwatch.model.Durations.parse(least)) < 0
+                || d.compareTo(java.time.Duration.ofDays(1)) > 0) {
+            throw new ConfigException(
+                    origin.get(key)
+                            + ": "
+                            + key
+                            + " '"
+                            + v.get(key)
+                            + "' must be from "
+                            + least
+                            + " to 1d");
+        }
+        return d;
     }
 
     private static java.time.Duration kafkaRetention(String text, String origin) {

@@ -30,9 +30,17 @@ final class LocalJob {
 
     private LocalJob() {}
 
-    /** The job with empty state. */
+    /** The job with empty state; it does not restart: its first failure ends it. */
     static JobClient start(JobSettings js) throws Exception {
-        return submit(js, flinkConfiguration(js));
+        return submit(
+                js,
+                flinkConfiguration(
+                        js,
+                        new ApplianceSettings.RestartPolicy(
+                                0,
+                                Duration.ofSeconds(1),
+                                Duration.ofSeconds(1),
+                                Duration.ofHours(1))));
     }
 
     /**
@@ -42,8 +50,10 @@ final class LocalJob {
      * restore claims the one it starts from, so Flink deletes it once a newer one is complete, and
      * the folders of older runs are deleted here.
      */
-    static JobClient resume(JobSettings js, Path checkpoints) throws Exception {
-        Configuration conf = flinkConfiguration(js);
+    static JobClient resume(
+            JobSettings js, Path checkpoints, ApplianceSettings.RestartPolicy restarts)
+            throws Exception {
+        Configuration conf = flinkConfiguration(js, restarts);
         conf.set(
                 CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
@@ -61,9 +71,6 @@ final class LocalJob {
         }
         return submit(js, conf);
     }
-
-    /** Failures in a row, with backoff, after which the job fails and the appliance stops. */
-    static final int RESTART_ATTEMPTS = 10;
 
     /**
      * A checkpoint is restored only by the state backend that wrote it: after a switch, Flink's
@@ -96,30 +103,31 @@ final class LocalJob {
         Files.writeString(marker, now + "\n");
     }
 
-    private static Configuration flinkConfiguration(JobSettings js) {
+    private static Configuration flinkConfiguration(
+            JobSettings js, ApplianceSettings.RestartPolicy restarts) {
         Configuration conf = AnomalyJob.flinkConfiguration(js);
         // Flink's default retries for ever: a job that fails at every start (a setting the
-        // brokers refuse) would restart unseen while the appliance looks healthy. With backoff,
-        // ten failures in a row take about three minutes, enough to ride out a broker restart;
-        // then the job fails and the appliance stops with the cause. Five minutes of running
-        // start the count again.
+        // brokers refuse) would restart unseen while the appliance looks healthy. With the
+        // shipped policy (job.restart in appliance.yaml), ten restarts in a row take about three
+        // minutes, enough to ride out a broker restart; then the job fails and the appliance
+        // stops with the cause.
         conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
         conf.set(
                 RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
-                Duration.ofSeconds(1));
+                restarts.backoff());
         conf.set(
                 RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
-                Duration.ofSeconds(30));
+                restarts.maxBackoff());
         conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
         conf.set(
                 RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
-                Duration.ofMinutes(5));
+                restarts.resetAfter());
         conf.set(
                 RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
-                RESTART_ATTEMPTS);
+                restarts.maxRestarts());
         conf.setString(
-                "metrics.reporter." + JobRestarts.NAME + ".factory.class",
-                JobRestarts.Factory.class.getName());
+                "metrics.reporter." + JobHealth.NAME + ".factory.class",
+                JobHealth.Factory.class.getName());
         // The MiniCluster's web UI and REST API can cancel the job and take no login: loopback
         // only.
         conf.setString("rest.bind-address", "127.0.0.1");

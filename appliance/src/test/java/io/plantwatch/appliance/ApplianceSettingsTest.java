@@ -233,4 +233,57 @@ class ApplianceSettingsTest {
                                         file(FILES), Map.of("influx.files-keep-days", "0")))
                 .hasMessageContaining("influx.files-keep-days '0' must be a whole number");
     }
+
+    @Test
+    void theJobsRestartPolicyIsCheckedAndHasDefaults() throws Exception {
+        ApplianceSettings s = ApplianceSettings.load(file(FILES), Map.of());
+        assertThat(s.jobRestarts())
+                .isEqualTo(
+                        new ApplianceSettings.RestartPolicy(
+                                10,
+                                java.time.Duration.ofSeconds(1),
+                                java.time.Duration.ofSeconds(30),
+                                java.time.Duration.ofMinutes(5)));
+        String nested =
+                FILES.replace(
+                        "rules: ../config/rules.yaml}",
+                        "rules: ../config/rules.yaml, restart: {max-restarts: 3, backoff: 2s}}");
+        ApplianceSettings.RestartPolicy fromFile =
+                ApplianceSettings.load(file(nested), Map.of()).jobRestarts();
+        assertThat(fromFile.maxRestarts()).isEqualTo(3);
+        assertThat(fromFile.backoff()).isEqualTo(java.time.Duration.ofSeconds(2));
+        assertThat(
+                        ApplianceSettings.load(file(FILES), Map.of("job.restart.max-restarts", "0"))
+                                .jobRestarts()
+                                .maxRestarts())
+                .isZero();
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file(FILES), Map.of("job.restart.max-restarts", "-1")))
+                .hasMessageContaining(
+                        "job.restart.max-restarts '-1' must be a whole number from 0 (stop at the"
+                                + " first failure) to 10000");
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file(FILES), Map.of("job.restart.backoff", "1ms")))
+                .hasMessageContaining("job.restart.backoff '1ms' must be from 10ms to 1d");
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file(FILES),
+                                        Map.of(
+                                                "job.restart.backoff",
+                                                "1m",
+                                                "job.restart.max-backoff",
+                                                "30s")))
+                .hasMessageContaining(
+                        "job.restart.max-backoff '30s' is below job.restart.backoff '1m'");
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file(FILES), Map.of("job.restart.reset-after", "soon")))
+                .hasMessageContaining("job.restart.reset-after");
+    }
 }
