@@ -17,7 +17,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Properties;
@@ -60,15 +59,24 @@ final class Appliance implements AutoCloseable {
     private String seriesTarget;
     private final CompletableFuture<String> failure = new CompletableFuture<>();
     private volatile boolean closing;
+    private Thread diskWatch;
 
     private Appliance(ApplianceSettings settings) {
         this.settings = settings;
+    }
+
+    /** The appliance cannot start for a reason outside its settings (a full disk). */
+    static final class CannotStart extends Exception {
+        CannotStart(String message) {
+            super(message);
+        }
     }
 
     /**
      * Starts everything; on any failure what was started is closed again.
      *
      * @throws ConfigException for a bad setting in any of the config files
+     * @throws CannotStart when the data folder's disk is already below {@code disk.stop-free-mb}
      */
     static Appliance start(ApplianceSettings s, PrintWriter err) throws Exception {
         Appliance a = new Appliance(s);
@@ -89,6 +97,13 @@ final class Appliance implements AutoCloseable {
                 settings.embeddedMqtt() ? "tcp://127.0.0.1:1883" : settings.mqttBroker(),
                 settings.influxUrl() == null ? "http://127.0.0.1:8086" : null);
         Files.createDirectories(settings.dataDir());
+        DiskWatch disk =
+                new DiskWatch(
+                        settings.dataDir(), settings.diskWarnFreeMb(), settings.diskStopFreeMb());
+        String full = disk.check();
+        if (full != null) {
+            throw new CannotStart(full);
+        }
         if (settings.embeddedMqtt()) {
             requireFreePort(settings.mqttBind(), settings.mqttPort());
             // Held before it starts, so that a failed start still has its folders removed.
@@ -103,6 +118,20 @@ final class Appliance implements AutoCloseable {
             mqttUri = settings.mqttBroker();
         }
         if (settings.embeddedKafka()) {
+            // Kafka halts the process when its log folder fails (a full disk): say why first,
+            // since nothing else will.
+            Path kafkaDir = settings.dataDir().resolve("kafka");
+            org.apache.kafka.common.utils.Exit.setHaltProcedure(
+                    (code, message) -> {
+                        LOG.error(
+                                "The embedded Kafka halts the appliance: its log folder {} failed"
+                                        + " ({} free on its disk){}; the cause is in {}",
+                                kafkaDir,
+                                freeSpace(settings.dataDir()),
+                                message == null ? "" : ": " + message,
+                                settings.dataDir().resolve("plantwatch.log"));
+                        Runtime.getRuntime().halt(code);
+                    });
             kafka =
                     EmbeddedKafka.builder()
                             .defaultPartitions(4)
@@ -180,6 +209,15 @@ final class Appliance implements AutoCloseable {
                             }
                         });
         alertingLoop.whenComplete((r, e) -> stoppedOnItsOwn("alerting", e));
+        diskWatch =
+                disk.watch(
+                        5_000,
+                        why -> {
+                            if (!closing) {
+                                LOG.error("{}; the appliance stops", why);
+                                failure.complete(why);
+                            }
+                        });
     }
 
     /**
@@ -269,10 +307,7 @@ final class Appliance implements AutoCloseable {
     /** The usable space on {@code dir}'s disk, for people: "12.3 GB". */
     static String freeSpace(Path dir) {
         try {
-            long bytes = Files.getFileStore(dir).getUsableSpace();
-            return bytes >= 1L << 30
-                    ? String.format(Locale.ROOT, "%.1f GB", bytes / (double) (1L << 30))
-                    : String.format(Locale.ROOT, "%d MB", bytes >> 20);
+            return DiskWatch.size(Files.getFileStore(dir).getUsableSpace());
         } catch (IOException e) {
             return "unknown space";
         }
@@ -538,6 +573,9 @@ final class Appliance implements AutoCloseable {
     @Override
     public void close() {
         closing = true;
+        if (diskWatch != null) {
+            diskWatch.interrupt();
+        }
         if (gateway != null) {
             quietly("gateway", gateway::close);
         }
@@ -557,6 +595,7 @@ final class Appliance implements AutoCloseable {
         }
         if (kafka != null) {
             quietly("Kafka", kafka::close);
+            org.apache.kafka.common.utils.Exit.resetHaltProcedure();
         }
         if (mqtt != null) {
             quietly("MQTT broker", mqtt::close);

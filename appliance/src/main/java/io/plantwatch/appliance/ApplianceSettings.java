@@ -25,6 +25,8 @@ import java.util.Set;
  * @param kafkaRetention how long the embedded Kafka keeps the records of the topics it creates
  * @param seriesFilesKeepDays how many UTC days of line-protocol files are kept without InfluxDB
  * @param jobRestarts how the local job restarts after a failure, and when it gives up
+ * @param diskWarnFreeMb below this many MB free on the data folder's disk, a warning; 0: none
+ * @param diskStopFreeMb below this many MB free, the appliance stops cleanly; 0: never
  */
 public record ApplianceSettings(
         String mqttBroker,
@@ -43,7 +45,9 @@ public record ApplianceSettings(
         Path influxTokenFile,
         java.time.Duration kafkaRetention,
         int seriesFilesKeepDays,
-        RestartPolicy jobRestarts) {
+        RestartPolicy jobRestarts,
+        long diskWarnFreeMb,
+        long diskStopFreeMb) {
 
     /**
      * The local job's restarts: after a failure it restarts after {@code backoff}, doubled at each
@@ -60,7 +64,7 @@ public record ApplianceSettings(
 
     private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
     private static final Set<String> SECTIONS =
-            Set.of("mqtt", "kafka", "job", "job.restart", "gateway", "alerting", "influx");
+            Set.of("mqtt", "kafka", "job", "job.restart", "gateway", "alerting", "influx", "disk");
 
     static {
         DEFAULTS.put("mqtt.broker", EMBEDDED);
@@ -83,6 +87,8 @@ public record ApplianceSettings(
         DEFAULTS.put("influx.token-env", "PLANTWATCH_INFLUX_TOKEN");
         DEFAULTS.put("influx.token-file", "");
         DEFAULTS.put("influx.files-keep-days", "14");
+        DEFAULTS.put("disk.warn-free-mb", "2048");
+        DEFAULTS.put("disk.stop-free-mb", "256");
     }
 
     public boolean embeddedMqtt() {
@@ -161,7 +167,42 @@ public record ApplianceSettings(
                                 "influx.token-file"),
                 kafkaRetention(v.get("kafka.retention"), origin.get("kafka.retention")),
                 keepDays(v.get("influx.files-keep-days"), origin.get("influx.files-keep-days")),
-                restartPolicy(v, origin));
+                restartPolicy(v, origin),
+                megabytes(v, origin, "disk.warn-free-mb"),
+                diskStopFreeMb(v, origin));
+    }
+
+    private static long diskStopFreeMb(Map<String, String> v, Map<String, String> origin) {
+        long warn = megabytes(v, origin, "disk.warn-free-mb");
+        long stop = megabytes(v, origin, "disk.stop-free-mb");
+        if (warn != 0 && warn < stop) {
+            throw new ConfigException(
+                    origin.get("disk.warn-free-mb")
+                            + ": disk.warn-free-mb ("
+                            + warn
+                            + ") is below disk.stop-free-mb ("
+                            + stop
+                            + "): the warning would come after the stop");
+        }
+        return stop;
+    }
+
+    private static long megabytes(Map<String, String> v, Map<String, String> origin, String key) {
+        try {
+            long n = Long.parseLong(v.get(key).strip());
+            if (n >= 0 && n <= 100_000_000) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // refused below
+        }
+        throw new ConfigException(
+                origin.get(key)
+                        + ": "
+                        + key
+                        + " '"
+                        + v.get(key)
+                        + "' must be a whole number of MB from 0 (off) to 100000000");
     }
 
     private static RestartPolicy restartPolicy(Map<String, String> v, Map<String, String> origin) {

@@ -172,6 +172,9 @@ final class DemoCommand implements Callable<Integer> {
         } catch (ConfigException e) {
             err.println("plantwatch demo: " + e.getMessage());
             return 2;
+        } catch (Appliance.CannotStart e) {
+            err.println("plantwatch demo: " + e.getMessage());
+            return 1;
         }
         try (appliance;
                 TopicWatcher watcher = new TopicWatcher(appliance.bootstrap())) {

@@ -73,6 +73,9 @@ final class RunCommand implements Callable<Integer> {
             } catch (ConfigException e) {
                 err.println("plantwatch run: " + e.getMessage());
                 return 2;
+            } catch (Appliance.CannotStart e) {
+                err.println("plantwatch run: " + e.getMessage());
+                return 1;
             }
             try (appliance) {
                 out.printf(

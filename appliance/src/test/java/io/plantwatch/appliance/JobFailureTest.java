@@ -5,9 +5,7 @@ import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
-import ch.qos.logback.classic.LoggerContext;
 import ch.qos.logback.classic.spi.ILoggingEvent;
-import ch.qos.logback.classic.spi.LoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import java.io.PrintWriter;
 import java.io.StringWriter;
@@ -113,32 +111,5 @@ class JobFailureTest {
         try (Stream<Path> files = Files.find(checkpoints, 3, (p, a) -> p.endsWith("_metadata"))) {
             return files.findFirst().map(m -> m.getParent().getParent()).orElse(null);
         }
-    }
-
-    /** On the console an exception is one line: its innermost cause; the file has the trace. */
-    @Test
-    void anExceptionOnTheConsoleIsOneLine() {
-        LoggerContext context = new LoggerContext();
-        OneLineThrowable converter = new OneLineThrowable();
-        converter.setContext(context);
-        converter.start();
-        LoggingEvent event =
-                new LoggingEvent(
-                        "x",
-                        context.getLogger("org.apache.flink.X"),
-                        Level.ERROR,
-                        "Caught exception",
-                        new RuntimeException(
-                                "wrapper",
-                                new IllegalStateException("Trying to open\n gateway  for 16")),
-                        null);
-        assertThat(converter.convert(event))
-                .isEqualTo(
-                        " (IllegalStateException: Trying to open gateway for 16; the trace is in"
-                                + " the log file)");
-        LoggingEvent plain =
-                new LoggingEvent(
-                        "x", context.getLogger("x"), Level.WARN, "no exception", null, null);
-        assertThat(converter.convert(plain)).isEmpty();
     }
 }
