@@ -40,7 +40,17 @@ public record CompletenessReport(
                 + duplicates
                 + ",\"late\":"
                 + late
-                + (received > 0 ? ",\"min\":" + min + ",\"max\":" + max + ",\"mean\":" + mean : "")
+                + finite("min", min)
+                + finite("max", max)
+                + finite("mean", mean)
                 + "}";
+    }
+
+    /**
+     * A number field, left out when there is none (NaN) or it overflowed (the mean of readings near
+     * Double.MAX_VALUE): JSON has no Infinity.
+     */
+    private static String finite(String field, double v) {
+        return Double.isFinite(v) ? ",\"" + field + "\":" + v : "";
     }
 }

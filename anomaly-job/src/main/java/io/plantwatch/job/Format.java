@@ -7,12 +7,19 @@ import java.math.MathContext;
 final class Format {
     private Format() {}
 
-    /** Four significant digits, no exponent, no trailing zeros: 65.43, 0.05, 1200. */
+    /**
+     * Four significant digits, no trailing zeros: 65.43, 0.05, 1200; an exponent only far outside
+     * any physical reading (1.7E+308), where plain digits would run to hundreds.
+     */
     static String number(double v) {
         if (!Double.isFinite(v)) {
             return Double.toString(v);
         }
-        return new BigDecimal(v).round(new MathContext(4)).stripTrailingZeros().toPlainString();
+        BigDecimal rounded = new BigDecimal(v).round(new MathContext(4)).stripTrailingZeros();
+        double magnitude = Math.abs(v);
+        return v != 0 && (magnitude >= 1e15 || magnitude < 1e-6)
+                ? rounded.toString()
+                : rounded.toPlainString();
     }
 
     static String duration(long millis) {

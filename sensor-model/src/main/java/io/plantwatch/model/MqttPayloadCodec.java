@@ -138,6 +138,17 @@ public final class MqttPayloadCodec {
                                             + SensorReading.MAX_UNIT_LENGTH
                                             + " characters");
                         }
+                        // A unit is printed in every alert about the sensor: an escape sequence
+                        // or a line break in it would rewrite the console or an e-mail.
+                        for (int i = 0; i < unit.length(); i++) {
+                            if (SensorId.invisible(unit.charAt(i))) {
+                                return Parsed.rejected(
+                                        RejectReason.INVALID_FIELD,
+                                        "unit '"
+                                                + SensorId.printable(unit)
+                                                + "' contains a control or format character");
+                            }
+                        }
                     }
                 }
                 case "quality" -> {
@@ -198,6 +209,32 @@ public final class MqttPayloadCodec {
         return Parsed.ok(new SensorReading(sensor, ts, value, unit, quality, seq));
     }
 
+    private static final java.util.regex.Pattern LEAP_SECOND =
+            java.util.regex.Pattern.compile("(.*T\\d{2}:\\d{2}):60(?:\\.\\d+)?(.*)");
+
+    /**
+     * An ISO-8601 time with its offset. A leap second (23:59:60, sent by clocks that follow UTC
+     * exactly) is valid ISO-8601 that Java does not parse; it is taken as the last millisecond
+     * before it, as Java's own instant parser and most time stores smear it.
+     */
+    static long isoMillis(String text) {
+        try {
+            return OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME)
+                    .toInstant()
+                    .toEpochMilli();
+        } catch (DateTimeParseException e) {
+            java.util.regex.Matcher leap = LEAP_SECOND.matcher(text);
+            if (!leap.matches()) {
+                throw e;
+            }
+            return OffsetDateTime.parse(
+                            leap.group(1) + ":59.999" + leap.group(2),
+                            DateTimeFormatter.ISO_OFFSET_DATE_TIME)
+                    .toInstant()
+                    .toEpochMilli();
+        }
+    }
+
     private Parsed<Long> parseTimestamp(JsonParser p, JsonToken v) throws IOException {
         long millis;
         if (v == JsonToken.VALUE_NUMBER_INT) {
@@ -208,10 +245,7 @@ public final class MqttPayloadCodec {
         } else if (v == JsonToken.VALUE_STRING) {
             String text = p.getText();
             try {
-                millis =
-                        OffsetDateTime.parse(text, DateTimeFormatter.ISO_OFFSET_DATE_TIME)
-                                .toInstant()
-                                .toEpochMilli();
+                millis = isoMillis(text);
             } catch (DateTimeParseException | ArithmeticException e) {
                 return Parsed.rejected(
                         RejectReason.INVALID_FIELD,

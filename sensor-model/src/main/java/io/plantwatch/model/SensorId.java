@@ -58,7 +58,7 @@ public record SensorId(String site, String area, String line, String machine, St
             if (c > '/' && c < 0x7f) {
                 continue;
             }
-            if (c == '/' || c == '+' || c == '#' || Character.isISOControl(c)) {
+            if (c == '/' || c == '+' || c == '#' || invisible(c)) {
                 return name + " '" + printable(level) + "' contains a forbidden character";
             }
         }
@@ -72,11 +72,30 @@ public record SensorId(String site, String area, String line, String machine, St
         }
     }
 
+    /**
+     * Whether {@code c} changes how text around it shows rather than showing itself: control
+     * characters (an ANSI escape erases a console line, CR/LF forge one), format characters such as
+     * bidi overrides (a name that reads backwards) and Unicode's line and paragraph separators.
+     * Names and units carry none of them.
+     */
+    public static boolean invisible(char c) {
+        if (c < 0x7f) {
+            return c < 0x20;
+        }
+        if (Character.isISOControl(c)) {
+            return true;
+        }
+        int type = Character.getType(c);
+        return type == Character.FORMAT
+                || type == Character.LINE_SEPARATOR
+                || type == Character.PARAGRAPH_SEPARATOR;
+    }
+
     static String printable(String s) {
         StringBuilder b = new StringBuilder(Math.min(s.length(), 80));
         for (int i = 0; i < s.length() && i < 80; i++) {
             char c = s.charAt(i);
-            b.append(Character.isISOControl(c) ? '?' : c);
+            b.append(invisible(c) ? '?' : c);
         }
         return s.length() > 80 ? b.append("...").toString() : b.toString();
     }

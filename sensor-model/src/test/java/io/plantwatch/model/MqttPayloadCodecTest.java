@@ -160,6 +160,56 @@ class MqttPayloadCodecTest {
                 .isEqualTo(RejectReason.TIMESTAMP_IN_FUTURE);
     }
 
+    /**
+     * Text that rewrites what shows around it: an ANSI escape erases a console line, CR/LF forge
+     * one, a bidi override reverses a name, U+2028 breaks a line. None may name a sensor or be a
+     * unit; printable non-ASCII may. Each case is written as JSON's escape of the characters.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        "'\\u001b[1A\\u001b[2K\\rdegC', '\u001b[1A\u001b[2K\rdegC'",
+        "'degC\\r\\n00:00:00  RESOLVED', 'degC\r\n00:00:00  RESOLVED'",
+        "'deg\\u202eC', 'deg\u202eC'",
+        "'deg\\u2028C', 'deg\u2028C'",
+        "'deg\\u200bC', 'deg\u200bC'"
+    })
+    void unitsAndNamesMayNotRewriteTheTextAroundThem(String inJson, String hostile) {
+        Parsed<SensorReading> unit =
+                decode("{\"ts\": 1764064800000, \"value\": 1, \"unit\": \"" + inJson + "\"}");
+        assertThat(reason(unit)).isEqualTo(RejectReason.INVALID_FIELD);
+        assertThat(((Parsed.Rejected<?>) unit).detail())
+                .contains("contains a control or format character")
+                .doesNotContain("\r", "\n", "\u001b", "\u202e", "\u2028");
+        byte[] ok = "{\"ts\": 1764064800000, \"value\": 1}".getBytes(StandardCharsets.UTF_8);
+        assertThat(reason(CODEC.decode("plant/a/b/c/d/t" + hostile, ok)))
+                .isEqualTo(RejectReason.TOPIC_MISMATCH);
+        assertThat(CODEC.decode("plant/a/b/c/d/Temperatur-\u00fc\u00df-\u6e29\u5ea6", ok).isOk())
+                .isTrue();
+    }
+
+    /** A leap second is valid ISO-8601: taken as the last millisecond before it. */
+    @Test
+    void aLeapSecondIsTheLastMillisecondBeforeIt() {
+        MqttPayloadCodec then =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults()
+                                .withClock(
+                                        Clock.fixed(
+                                                Instant.parse("2017-01-01T00:00:00Z"),
+                                                ZoneOffset.UTC)));
+        Parsed<SensorReading> r =
+                then.decode(
+                        TOPIC,
+                        "{\"ts\": \"2016-12-31T23:59:60.250Z\", \"value\": 1}"
+                                .getBytes(StandardCharsets.UTF_8));
+        assertThat(r.isOk()).as(r.toString()).isTrue();
+        assertThat(r.value().timestamp())
+                .isEqualTo(Instant.parse("2016-12-31T23:59:59.999Z").toEpochMilli());
+        assertThat(reason(decode("{\"ts\": \"2026-11-25T09:59:61Z\", \"value\": 1}")))
+                .isEqualTo(RejectReason.INVALID_FIELD);
+    }
+
     static RejectReason reason(Parsed<?> p) {
         return p instanceof Parsed.Rejected<?> r ? r.reason() : null;
     }

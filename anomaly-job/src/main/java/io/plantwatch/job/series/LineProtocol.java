@@ -42,11 +42,11 @@ public final class LineProtocol {
         StringBuilder b = new StringBuilder(200).append(STATS);
         sensorTags(b, sensor);
         b.append(" count=").append(c.received()).append('i');
-        if (c.received() > 0) {
-            b.append(",min=").append(c.min());
-            b.append(",max=").append(c.max());
-            b.append(",mean=").append(c.mean());
-        }
+        // InfluxDB refuses a line with a non-finite number, and the mean of readings near
+        // Double.MAX_VALUE overflows: such a field is left out, the rest of the line kept.
+        finite(b, "min", c.min());
+        finite(b, "max", c.max());
+        finite(b, "mean", c.mean());
         b.append(",missing=").append(c.missing()).append('i');
         b.append(",duplicates=").append(c.duplicates()).append('i');
         b.append(",late=").append(c.late()).append('i');
@@ -87,7 +87,17 @@ public final class LineProtocol {
         tag(b, "sensor", id.sensor());
     }
 
-    /** Tag keys and values escape commas, equals signs and spaces; empty values are left out. */
+    private static void finite(StringBuilder b, String field, double v) {
+        if (Double.isFinite(v)) {
+            b.append(',').append(field).append('=').append(v);
+        }
+    }
+
+    /**
+     * Tag keys and values escape commas, equals signs, spaces and backslashes; empty values are
+     * left out. An unescaped backslash at the end of a value would escape the separator after it:
+     * InfluxDB 2 reads two backslashes as one.
+     */
     private static void tag(StringBuilder b, String key, String value) {
         if (value == null || value.isEmpty()) {
             return;
@@ -95,7 +105,7 @@ public final class LineProtocol {
         b.append(',').append(key).append('=');
         for (int i = 0; i < value.length(); i++) {
             char c = value.charAt(i);
-            if (c == ',' || c == '=' || c == ' ') {
+            if (c == ',' || c == '=' || c == ' ' || c == '\\') {
                 b.append('\\');
             } else if (c == '\n' || c == '\r') {
                 c = ' ';
