@@ -18,12 +18,13 @@ import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import java.util.function.Function;
+import javax.net.ssl.TrustManagerFactory;
 
 /**
  * config/alerting.yaml: Kafka, the store, flood and flapping limits, the receivers and the routing
- * tree. Secrets (webhook secrets) come from a file ({@code secret-file}) or an environment variable
- * ({@code secret-env}), never from the file itself. Every mistake is one line naming the file and
- * the key.
+ * tree. Secrets (webhook secrets, passwords) come from a file ({@code secret-file}, {@code
+ * password-file}) or an environment variable ({@code secret-env}, {@code password-env}), never from
+ * the file itself. Every mistake is one line naming the file and the key.
  */
 public record AlertingConfig(
         String kafkaBootstrap,
@@ -105,18 +106,27 @@ public record AlertingConfig(
             if (type.equals("mqtt")) {
                 URI broker = uri(r, "broker", "tcp://127.0.0.1:1883", where, "tcp", "ssl");
                 if (broker.getRawUserInfo() != null) {
-                    // A login in the file is a secret in the file, and the receiver sends none.
+                    // A login in the URL is a secret in the file.
                     throw new ConfigException(
                             where
-                                    + ".broker carries a login (user:password@); the MQTT receiver"
-                                    + " connects without one, and a password must not be written"
-                                    + " in the file");
+                                    + ".broker carries a login (user:password@); give username"
+                                    + " and password-env or password-file instead, as a password"
+                                    + " must not be written in the file");
                 }
+                String username = r.hasNonNull("username") ? r.get("username").asText() : null;
                 receivers.put(
                         name,
                         new MqttReceiver(
                                 name,
                                 broker,
+                                caFile(r, broker, where),
+                                username,
+                                password(
+                                        r,
+                                        username,
+                                        where,
+                                        env,
+                                        "PLANTWATCH_ALERTING_MQTT_PASSWORD"),
                                 r.path("topic")
                                         .asText("plant/{site}/{area}/{line}/{machine}/alerts"),
                                 duration(r, "give-up-after", "1h", where, GIVE_UP)));
@@ -397,7 +407,15 @@ public record AlertingConfig(
                             "to",
                             "trust"),
                     "mqtt",
-                    Set.of("broker", "topic", "give-up-after"),
+                    Set.of(
+                            "broker",
+                            "topic",
+                            "give-up-after",
+                            "ca-file",
+                            "username",
+                            "password",
+                            "password-file",
+                            "password-env"),
                     "console",
                     Set.of());
 
@@ -547,31 +565,7 @@ public record AlertingConfig(
                     where + ".tls '" + tlsName + "' is not one of starttls, implicit, off", e);
         }
         String username = r.hasNonNull("username") ? r.get("username").asText() : null;
-        byte[] password = null;
-        if (r.has("password")) {
-            throw new ConfigException(
-                    where
-                            + ".password must not be written in the file; use password-file or"
-                            + " password-env");
-        }
-        if (username != null) {
-            if (r.has("password-file")) {
-                password = secretFile(r, "password-file", where);
-            } else {
-                String var = r.path("password-env").asText("PLANTWATCH_SMTP_PASSWORD");
-                String v = env.apply(var);
-                if (v == null || v.isBlank()) {
-                    throw new ConfigException(
-                            where
-                                    + " logs in as "
-                                    + username
-                                    + ": set "
-                                    + var
-                                    + " or password-file");
-                }
-                password = v.getBytes(StandardCharsets.UTF_8);
-            }
-        }
+        byte[] password = password(r, username, where, env, "PLANTWATCH_SMTP_PASSWORD");
         String from = r.path("from").asText("");
         java.util.List<String> to = new java.util.ArrayList<>();
         r.path("to").forEach(t -> to.add(t.asText()));
@@ -605,6 +599,84 @@ public record AlertingConfig(
                         duration(r, "max-backoff", "1m", where, BACKOFF),
                         duration(r, "give-up-after", "1h", where, GIVE_UP),
                         r.hasNonNull("trust") ? r.get("trust").asText() : null));
+    }
+
+    /**
+     * The password a receiver logs in with as {@code username}, null without one: from {@code
+     * password-file}, or from the variable {@code password-env} names ({@code defaultVariable} when
+     * absent). One written in the file is refused.
+     */
+    private static byte[] password(
+            JsonNode r,
+            String username,
+            String where,
+            Function<String, String> env,
+            String defaultVariable) {
+        if (r.has("password")) {
+            throw new ConfigException(
+                    where
+                            + ".password must not be written in the file; use password-file or"
+                            + " password-env");
+        }
+        if (username == null) {
+            for (String key : List.of("password-file", "password-env")) {
+                if (r.has(key)) {
+                    // It would be ignored: without a username the receiver sends no login.
+                    throw new ConfigException(
+                            where + "." + key + " is set but username is not; name the user");
+                }
+            }
+            return null;
+        }
+        if (r.has("password-file")) {
+            return secretFile(r, "password-file", where);
+        }
+        String var = r.path("password-env").asText(defaultVariable);
+        String v = env.apply(var);
+        if (v == null || v.isBlank()) {
+            throw new ConfigException(
+                    where + " logs in as " + username + ": set " + var + " or password-file");
+        }
+        return v.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /**
+     * The CA certificates an {@code ssl://} broker's certificate is checked against, from the PEM
+     * file {@code ca-file} names; null without one (the JVM's). Read here, not at the first
+     * delivery: a wrong file is a setting to fix, said at start, and not a failure of every
+     * notification for an hour.
+     */
+    private static TrustManagerFactory caFile(JsonNode r, URI broker, String where) {
+        if (!r.hasNonNull("ca-file")) {
+            return null;
+        }
+        String setting = where + ".ca-file";
+        if (!broker.getScheme().equalsIgnoreCase("ssl")) {
+            // Otherwise the file would suggest TLS while the alerts cross the network in clear.
+            throw new ConfigException(
+                    setting + " is for an ssl:// broker; " + broker + " is not one");
+        }
+        Path file = Path.of(r.get("ca-file").asText());
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new ConfigException(setting + " names a file that cannot be read: " + file);
+        }
+        try {
+            return Secrets.trustFromPem(file);
+        } catch (IllegalArgumentException e) {
+            Throwable why = e.getCause();
+            throw new ConfigException(
+                    setting
+                            + " "
+                            + file
+                            + " holds no CA certificate in PEM"
+                            + (why == null
+                                    ? ""
+                                    : ": "
+                                            + String.valueOf(why.getMessage())
+                                                    .lines()
+                                                    .findFirst()
+                                                    .orElse("")));
+        }
     }
 
     private static void emailAddress(String address, String setting) {

@@ -3,11 +3,15 @@ package io.plantwatch.alerting;
 import com.hivemq.client.mqtt.MqttClient;
 import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
+import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
+import com.hivemq.client.mqtt.mqtt5.message.connect.connack.Mqtt5ConnAckReasonCode;
 import io.plantwatch.model.Alert;
 import java.net.URI;
 import java.time.Duration;
+import java.util.Set;
 import java.util.concurrent.ThreadLocalRandom;
 import java.util.concurrent.atomic.AtomicLong;
+import javax.net.ssl.TrustManagerFactory;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -15,21 +19,52 @@ import org.slf4j.LoggerFactory;
  * Publishes a machine's alert state back to the plant for andon lights and HMIs: the notification's
  * JSON, QoS 1 and retained, on {@code plant/{site}/{area}/{line}/{machine}/alerts} by default, so a
  * panel that connects later sees the machine's last state at once. Connection and publish failures
- * are retried with backoff up to {@code giveUpAfter}, counted and logged.
+ * are retried with backoff up to {@code giveUpAfter}, counted and logged; a login the broker
+ * refuses is not retried, as it would be refused again.
+ *
+ * <p>With an {@code ssl://} broker it speaks TLS, trusting the CA certificates it is given ({@code
+ * ca-file}) or else the JVM's. With a username it logs in; the password is never logged.
  */
 public final class MqttReceiver implements Receiver {
     private static final Logger LOG = LoggerFactory.getLogger(MqttReceiver.class);
 
+    /** The broker's answers to a login it will not take; retrying would only repeat them. */
+    private static final Set<Mqtt5ConnAckReasonCode> LOGIN_REFUSED =
+            Set.of(
+                    Mqtt5ConnAckReasonCode.BAD_USER_NAME_OR_PASSWORD,
+                    Mqtt5ConnAckReasonCode.NOT_AUTHORIZED,
+                    Mqtt5ConnAckReasonCode.BAD_AUTHENTICATION_METHOD,
+                    Mqtt5ConnAckReasonCode.BANNED);
+
     private final String name;
     private final URI broker;
+    private final TrustManagerFactory trust;
+    private final String username;
+    private final byte[] password;
     private final String topicTemplate;
     private final Duration giveUpAfter;
     private final AtomicLong failedAttempts = new AtomicLong();
     private Mqtt5BlockingClient client;
 
-    public MqttReceiver(String name, URI broker, String topicTemplate, Duration giveUpAfter) {
+    /**
+     * @param broker {@code tcp://host:port} or {@code ssl://host:port}
+     * @param trust for {@code ssl://}: the CA certificates to trust, or null for the JVM's
+     * @param username null to connect without a login
+     * @param password the login's password; null without a username
+     */
+    public MqttReceiver(
+            String name,
+            URI broker,
+            TrustManagerFactory trust,
+            String username,
+            byte[] password,
+            String topicTemplate,
+            Duration giveUpAfter) {
         this.name = name;
         this.broker = broker;
+        this.trust = trust;
+        this.username = username;
+        this.password = password;
         this.topicTemplate = topicTemplate;
         this.giveUpAfter = giveUpAfter;
     }
@@ -72,6 +107,18 @@ public final class MqttReceiver implements Receiver {
             } catch (RuntimeException e) {
                 failedAttempts.incrementAndGet();
                 disconnectQuietly();
+                if (e instanceof Mqtt5ConnAckException refused
+                        && LOGIN_REFUSED.contains(refused.getMqttMessage().getReasonCode())) {
+                    LOG.error(
+                            "Receiver {}: broker {} refused the login{} ({}); notification {} is"
+                                    + " not sent",
+                            name,
+                            broker,
+                            username == null ? " (it sent none)" : " as " + username,
+                            refused.getMqttMessage().getReasonCode(),
+                            n.id());
+                    return WebhookReceiver.Outcome.REFUSED;
+                }
                 if (System.nanoTime() > deadline) {
                     LOG.error(
                             "Receiver {} gave up publishing notification {} to {}: {}",
@@ -102,10 +149,23 @@ public final class MqttReceiver implements Receiver {
                             .serverHost(broker.getHost())
                             .serverPort(
                                     broker.getPort() > 0 ? broker.getPort() : tls ? 8883 : 1883);
-            // ssl:// was accepted and then spoken to in plain text: the JVM's trust store now.
-            Mqtt5BlockingClient c =
-                    (tls ? builder.sslWithDefaultConfig() : builder).buildBlocking();
-            c.connectWith().cleanStart(true).send();
+            if (tls) {
+                // ssl:// was once accepted and then spoken to in plain text.
+                builder =
+                        trust == null
+                                ? builder.sslWithDefaultConfig()
+                                : builder.sslConfig().trustManagerFactory(trust).applySslConfig();
+            }
+            Mqtt5BlockingClient c = builder.buildBlocking();
+            var connect = c.connectWith().cleanStart(true);
+            if (username != null) {
+                connect =
+                        connect.simpleAuth()
+                                .username(username)
+                                .password(password == null ? new byte[0] : password)
+                                .applySimpleAuth();
+            }
+            connect.send();
             client = c;
         }
         return client;

@@ -552,8 +552,9 @@ class AlertingConfigTest {
     }
 
     /**
-     * An MQTT receiver's broker URL with a login in it is refused without repeating it: the
-     * receiver sends no login, and a password must not be written in the file.
+     * An MQTT receiver's broker URL with a login in it is refused without repeating it: a password
+     * must not be written in the file, and username with password-env or password-file is the one
+     * way to log in.
      */
     @Test
     void anMqttBrokerUrlWithALoginIsRefusedWithoutShowingIt() {
@@ -577,5 +578,84 @@ class AlertingConfigTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("is not a tcp or ssl URL")
                 .hasMessageNotContaining("s3cret");
+    }
+
+    private static final String ANDON =
+            "receivers:\n  - {name: andon, type: mqtt, broker: 'ssl://127.0.0.1:8883'%s}\n"
+                    + "route: {receiver: andon}\napi: {port: -1}\n";
+
+    /**
+     * An MQTT receiver's CA file and login are read at start, each mistake one line naming the key:
+     * a wrong CA file would otherwise fail every notification for an hour.
+     */
+    @Test
+    void anMqttReceiversCaFileAndLoginAreCheckedAtStart() throws Exception {
+        try (io.plantwatch.infra.SelfSignedCertificate cert =
+                io.plantwatch.infra.SelfSignedCertificate.generate()) {
+            Path password = dir.resolve("mqtt-password");
+            Files.writeString(password, "from-the-file\n");
+            AlertingConfig c =
+                    load(
+                            ANDON.formatted(
+                                    ", ca-file: '%s', username: andon, password-file: '%s'"
+                                            .formatted(cert.caFile(), password)),
+                            Map.of());
+            assertThat(c.receivers().get("andon")).isInstanceOf(MqttReceiver.class);
+            load(
+                    ANDON.formatted(", username: andon"),
+                    Map.of("PLANTWATCH_ALERTING_MQTT_PASSWORD", "pw"));
+            load(
+                    ANDON.formatted(", username: andon, password-env: ANDON_PW"),
+                    Map.of("ANDON_PW", "pw"));
+        }
+        Path notPem = dir.resolve("not.pem");
+        Files.writeString(notPem, "this is no certificate\n");
+        assertThatThrownBy(() -> load(ANDON.formatted(", ca-file: '" + notPem + "'"), Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("receivers[0].ca-file " + notPem)
+                .hasMessageContaining("holds no CA certificate in PEM");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        ANDON.formatted(
+                                                ", ca-file: '" + dir.resolve("missing.pem") + "'"),
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].ca-file names a file that cannot be read");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        ANDON.formatted(", ca-file: '" + notPem + "'")
+                                                .replace("ssl://", "tcp://"),
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].ca-file is for an ssl:// broker");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        ANDON.formatted(", username: andon, password: hunter2"),
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].password must not be written in the file")
+                .hasMessageNotContaining("hunter2");
+        assertThatThrownBy(() -> load(ANDON.formatted(", username: andon"), Map.of()))
+                .hasMessageContaining(
+                        "receivers[0] logs in as andon: set PLANTWATCH_ALERTING_MQTT_PASSWORD"
+                                + " or password-file");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        ANDON.formatted(
+                                                ", password-file: '" + dir.resolve("pw") + "'"),
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].password-file is set but username is not");
+        Files.writeString(dir.resolve("empty"), "");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        ANDON.formatted(
+                                                ", username: andon, password-file: '"
+                                                        + dir.resolve("empty")
+                                                        + "'"),
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].password-file")
+                .hasMessageContaining("is empty");
     }
 }

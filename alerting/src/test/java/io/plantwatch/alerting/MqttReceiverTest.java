@@ -31,6 +31,9 @@ class MqttReceiverTest {
                 new MqttReceiver(
                         "andon",
                         URI.create(mqtt.uri()),
+                        null,
+                        null,
+                        null,
                         "plant/{site}/{area}/{line}/{machine}/alerts",
                         Duration.ofSeconds(10));
         Alert a =

@@ -104,6 +104,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private final CompletableFuture<Void> firstSubscription = new CompletableFuture<>();
 
     /**
+     * Completed by the first attempt that fails before any connection succeeded. Under automatic
+     * reconnect the client retries without failing the first connect's future, so {@link #start()}
+     * waits for this one as well, rather than its whole timeout.
+     */
+    private final CompletableFuture<Throwable> firstAttemptFailed = new CompletableFuture<>();
+
+    /**
      * Acknowledgements in arrival order. Kafka acknowledges per partition, so completions come out
      * of arrival order; acknowledged out of order, the HiveMQ client frees receive-maximum slots in
      * order while the broker already has the PUBACKs, and the two disagree about how many messages
@@ -303,7 +310,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
             connect = c.send();
         }
         try {
-            connect.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            CompletableFuture.anyOf(connect, firstAttemptFailed)
+                    .get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
+            if (firstAttemptFailed.isDone() && !connect.isDone()) {
+                // onDisconnected said why; the client goes on retrying in the background.
+                return;
+            }
+            connect.get();
             firstSubscription.get(CONNECT_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
@@ -376,22 +389,55 @@ public final class MqttKafkaBridge implements AutoCloseable {
             context.getReconnector().reconnect(false);
             return;
         }
-        if (connects.get() > 0) {
-            LOG.warn(
-                    "MQTT connection to {} lost ({}); reconnecting with backoff",
-                    config.brokerForLog(),
-                    context.getCause().getMessage());
-            String cause = String.valueOf(context.getCause().getMessage());
-            if (cause.contains("receive maximum") && !receiveMaximumHinted) {
-                receiveMaximumHinted = true;
-                LOG.warn(
-                        "The broker sent more unacknowledged messages than the receive maximum"
-                                + " ({}) allows; mosquitto 2.0 does this under load. Set"
-                                + " mqtt.version: 3 for such a broker: its own"
-                                + " max_inflight_messages then bounds what is in flight",
-                        config.maxInFlight());
+        if (connects.get() == 0) {
+            Throwable cause = context.getCause();
+            if (isLoginRefusal(cause)) {
+                // Retried, a refused login would be refused for ever and the first connect would
+                // never fail: start() could not stop the gateway with exit code 4.
+                context.getReconnector().reconnect(false);
+                return;
             }
+            // Nothing else says why, e.g. a broker certificate that mqtt.ca-file does not trust.
+            LOG.warn(
+                    "MQTT broker {} not reachable yet ({}); retrying with backoff up to {}",
+                    config.brokerForLog(),
+                    cause.getMessage(),
+                    config.reconnectMaxDelay());
+            firstAttemptFailed.complete(cause);
+            return;
         }
+        LOG.warn(
+                "MQTT connection to {} lost ({}); reconnecting with backoff",
+                config.brokerForLog(),
+                context.getCause().getMessage());
+        String cause = String.valueOf(context.getCause().getMessage());
+        if (cause.contains("receive maximum") && !receiveMaximumHinted) {
+            receiveMaximumHinted = true;
+            LOG.warn(
+                    "The broker sent more unacknowledged messages than the receive maximum"
+                            + " ({}) allows; mosquitto 2.0 does this under load. Set"
+                            + " mqtt.version: 3 for such a broker: its own"
+                            + " max_inflight_messages then bounds what is in flight",
+                    config.maxInFlight());
+        }
+    }
+
+    /** A CONNACK refusing the login itself, which no retry can change. */
+    private static boolean isLoginRefusal(Throwable cause) {
+        if (cause instanceof Mqtt5ConnAckException refused) {
+            return switch (refused.getMqttMessage().getReasonCode()) {
+                case BAD_USER_NAME_OR_PASSWORD, NOT_AUTHORIZED, BAD_AUTHENTICATION_METHOD, BANNED ->
+                        true;
+                default -> false;
+            };
+        }
+        if (cause instanceof Mqtt3ConnAckException refused) {
+            return switch (refused.getMqttMessage().getReturnCode()) {
+                case BAD_USER_NAME_OR_PASSWORD, NOT_AUTHORIZED -> true;
+                default -> false;
+            };
+        }
+        return false;
     }
 
     /** On the client's thread: note the time, then hand over to the intake thread. */

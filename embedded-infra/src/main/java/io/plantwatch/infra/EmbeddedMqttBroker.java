@@ -1,13 +1,25 @@
 package io.plantwatch.infra;
 
 import com.hivemq.configuration.service.InternalConfigurations;
+import com.hivemq.embedded.EmbeddedExtension;
 import com.hivemq.embedded.EmbeddedHiveMQ;
+import com.hivemq.embedded.EmbeddedHiveMQBuilder;
+import com.hivemq.extension.sdk.api.ExtensionMain;
+import com.hivemq.extension.sdk.api.auth.SimpleAuthenticator;
+import com.hivemq.extension.sdk.api.packets.connect.ConnackReasonCode;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStartInput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStartOutput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStopInput;
+import com.hivemq.extension.sdk.api.parameter.ExtensionStopOutput;
+import com.hivemq.extension.sdk.api.services.Services;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.security.MessageDigest;
 import java.time.Duration;
+import java.util.Optional;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
@@ -25,6 +37,11 @@ import org.slf4j.LoggerFactory;
  * <p>The port is chosen at the first {@link #start()} and kept, so {@link #stop()} then {@link
  * #start()} brings the broker back on the same {@link #uri()}. Sessions and queued messages do not
  * survive a stop (in-memory persistence), like a real broker restarted without disk.
+ *
+ * <p>With {@link Builder#tls()} it also listens for MQTT over TLS ({@link #tlsUri()}), presenting a
+ * {@link SelfSignedCertificate} made at the first start and kept across restarts; clients trust
+ * {@link #caFile()}. With {@link Builder#credentials} every client, on either listener, must log in
+ * with that username and password.
  */
 public final class EmbeddedMqttBroker implements AutoCloseable {
     /** Enough for a 100k-message QoS 1 burst to one slow subscriber. */
@@ -41,6 +58,11 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     private final Path root = TempDirs.create("embedded-hivemq-");
     private int port;
     private final String bindAddress;
+    private final boolean tls;
+    private int tlsPort;
+    private SelfSignedCertificate certificate;
+    private final String username;
+    private final byte[] password;
     private EmbeddedHiveMQ hivemq;
     private boolean closed;
 
@@ -49,6 +71,9 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         this.inflightWindow = builder.inflightWindow;
         this.port = builder.port;
         this.bindAddress = builder.bindAddress;
+        this.tls = builder.tls;
+        this.username = builder.username;
+        this.password = builder.password;
     }
 
     /** A builder with a free port and {@link #DEFAULT_MAX_QUEUE_SIZE}. */
@@ -73,6 +98,13 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         if (port == 0) {
             port = Loopback.freePorts(1)[0];
         }
+        // The plain port is not bound yet, so the kernel may offer it again.
+        while (tls && (tlsPort == 0 || tlsPort == port)) {
+            tlsPort = Loopback.freePorts(1)[0];
+        }
+        if (tls && certificate == null) {
+            certificate = SelfSignedCertificate.generate();
+        }
         // HiveMQ CE keeps at most 50 unacknowledged messages per subscriber and polls its queue
         // 50 at a time: internal defaults, not settable in config.xml. A subscriber that
         // acknowledges only after its own write (the gateway, after Kafka) then runs at 50 per
@@ -85,17 +117,23 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         writeConfig(config);
         // A fresh instance per start: HiveMQ re-reads config.xml and starts from clean
         // in-memory state, as a restarted broker process would.
-        EmbeddedHiveMQ candidate =
+        EmbeddedHiveMQBuilder builder =
                 EmbeddedHiveMQ.builder()
                         .withConfigurationFolder(config)
                         .withDataFolder(directory("data"))
                         .withExtensionsFolder(directory("extensions"))
                         // Otherwise HiveMQ resets logback to its own INFO console setup.
-                        .withoutLoggingBootstrap()
-                        .build();
+                        .withoutLoggingBootstrap();
+        if (username != null) {
+            builder = builder.withEmbeddedExtension(loginExtension());
+        }
+        EmbeddedHiveMQ candidate = builder.build();
         try {
             candidate.start().get(START_TIMEOUT.toMillis(), TimeUnit.MILLISECONDS);
             Loopback.awaitListening(port, START_TIMEOUT, () -> true, "HiveMQ");
+            if (tls) {
+                Loopback.awaitListening(tlsPort, START_TIMEOUT, () -> true, "HiveMQ over TLS");
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             closeQuietly(candidate);
@@ -105,8 +143,64 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
             throw new IllegalStateException("HiveMQ did not start on port " + port, e);
         }
         hivemq = candidate;
-        LOG.info("HiveMQ CE ready at {} in {}", uri(), Loopback.seconds(startNanos));
+        LOG.info(
+                "HiveMQ CE ready at {}{}{} in {}",
+                uri(),
+                tls ? " and " + tlsUri() : "",
+                username != null ? " (login required)" : "",
+                Loopback.seconds(startNanos));
         return this;
+    }
+
+    /**
+     * HiveMQ CE has no login of its own; an extension's authenticator is its one way to ask for
+     * one. Once an authenticator is registered, a client it does not accept is refused.
+     */
+    private EmbeddedExtension loginExtension() {
+        SimpleAuthenticator authenticator =
+                (input, output) -> {
+                    Optional<String> user = input.getConnectPacket().getUserName();
+                    Optional<byte[]> given =
+                            input.getConnectPacket()
+                                    .getPassword()
+                                    .map(
+                                            buffer -> {
+                                                byte[] bytes = new byte[buffer.remaining()];
+                                                buffer.duplicate().get(bytes);
+                                                return bytes;
+                                            });
+                    if (user.filter(username::equals).isPresent()
+                            && given.filter(p -> MessageDigest.isEqual(p, password)).isPresent()) {
+                        output.authenticateSuccessfully();
+                    } else {
+                        output.failAuthentication(
+                                ConnackReasonCode.BAD_USER_NAME_OR_PASSWORD,
+                                "wrong username or password");
+                    }
+                };
+        return EmbeddedExtension.builder()
+                .withId("plantwatch-test-login")
+                .withName("Plantwatch test login")
+                .withVersion("1")
+                .withAuthor("plantwatch")
+                .withPriority(0)
+                .withStartPriority(0)
+                .withExtensionMain(
+                        new ExtensionMain() {
+                            @Override
+                            public void extensionStart(
+                                    ExtensionStartInput input, ExtensionStartOutput output) {
+                                Services.securityRegistry()
+                                        .setAuthenticatorProvider(provider -> authenticator);
+                            }
+
+                            @Override
+                            public void extensionStop(
+                                    ExtensionStopInput input, ExtensionStopOutput output) {
+                                // HiveMQ drops the extension's authenticator with it.
+                            }
+                        })
+                .build();
     }
 
     /** Stops the broker, keeping its port for a later {@link #start()}. */
@@ -138,6 +232,37 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
      */
     public String uri() {
         return "tcp://" + host() + ":" + port();
+    }
+
+    /**
+     * {@code ssl://127.0.0.1:TLS_PORT}, the TLS listener.
+     *
+     * @throws IllegalStateException when the broker was built without {@link Builder#tls()}, or
+     *     before its first start
+     */
+    public synchronized String tlsUri() {
+        if (!tls) {
+            throw new IllegalStateException("HiveMQ was built without TLS; use Builder.tls()");
+        }
+        if (tlsPort == 0) {
+            throw new IllegalStateException("HiveMQ has not been started yet");
+        }
+        return "ssl://" + host() + ":" + tlsPort;
+    }
+
+    /**
+     * The PEM file of the CA that signed the TLS listener's certificate (the certificate itself):
+     * what a client names as {@code mqtt.ca-file}, {@code ca-file} or {@code --ca-file}.
+     *
+     * @throws IllegalStateException when the broker was built without {@link Builder#tls()}, or
+     *     before its first start
+     */
+    public synchronized Path caFile() {
+        if (certificate == null) {
+            throw new IllegalStateException(
+                    tls ? "HiveMQ has not been started yet" : "HiveMQ was built without TLS");
+        }
+        return certificate.caFile();
     }
 
     /** {@code 127.0.0.1}, where this process reaches the broker whatever it listens on. */
@@ -173,10 +298,38 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         } finally {
             closed = true;
             TempDirs.deleteQuietly(root);
+            if (certificate != null) {
+                certificate.close();
+            }
         }
     }
 
     private void writeConfig(Path folder) {
+        // The certificate names only the loopback address, so the TLS listener stays on it even
+        // when the plain one serves the plant's network: elsewhere no client could verify it.
+        String tlsListener =
+                !tls
+                        ? ""
+                        : """
+                        <tls-tcp-listener>
+                            <port>%d</port>
+                            <bind-address>%s</bind-address>
+                            <tls>
+                                <keystore>
+                                    <path>%s</path>
+                                    <password>%s</password>
+                                    <private-key-password>%s</private-key-password>
+                                </keystore>
+                                <client-authentication-mode>NONE</client-authentication-mode>
+                            </tls>
+                        </tls-tcp-listener>
+                """
+                                .formatted(
+                                        tlsPort,
+                                        Loopback.HOST,
+                                        certificate.keyStore(),
+                                        certificate.keyStorePassword(),
+                                        certificate.keyStorePassword());
         String xml =
                 """
                 <?xml version="1.0"?>
@@ -186,7 +339,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
                             <port>%d</port>
                             <bind-address>%s</bind-address>
                         </tcp-listener>
-                    </listeners>
+                %s    </listeners>
                     <mqtt>
                         <queued-messages>
                             <max-queue-size>%d</max-queue-size>
@@ -201,7 +354,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
                     </anonymous-usage-statistics>
                 </hivemq>
                 """
-                        .formatted(port, bindAddress, maxQueueSize);
+                        .formatted(port, bindAddress, tlsListener, maxQueueSize);
         try {
             Files.writeString(folder.resolve("config.xml"), xml, StandardCharsets.UTF_8);
         } catch (IOException e) {
@@ -231,8 +384,33 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         private int inflightWindow = DEFAULT_INFLIGHT_WINDOW;
         private int port;
         private String bindAddress = Loopback.HOST;
+        private boolean tls;
+        private String username;
+        private byte[] password;
 
         private Builder() {}
+
+        /**
+         * Also listens for MQTT over TLS on 127.0.0.1 ({@link EmbeddedMqttBroker#tlsUri()}), with a
+         * certificate made at the first start ({@link EmbeddedMqttBroker#caFile()}).
+         */
+        public Builder tls() {
+            this.tls = true;
+            return this;
+        }
+
+        /**
+         * Requires this username and password from every client, as a plant broker with logins
+         * does; a wrong or missing login is refused with {@code BAD_USER_NAME_OR_PASSWORD}.
+         */
+        public Builder credentials(String username, String password) {
+            if (username == null || username.isEmpty() || password == null) {
+                throw new IllegalArgumentException("A username and a password are required");
+            }
+            this.username = username;
+            this.password = password.getBytes(StandardCharsets.UTF_8);
+            return this;
+        }
 
         /**
          * Where the broker listens: {@code 127.0.0.1} (the default; this machine only) or {@code

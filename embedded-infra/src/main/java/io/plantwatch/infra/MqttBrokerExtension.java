@@ -5,6 +5,8 @@ package io.plantwatch.infra;
  *
  * <pre>{@code
  * @RegisterExtension static final MqttBrokerExtension mqtt = new MqttBrokerExtension();
+ * @RegisterExtension static final MqttBrokerExtension secured =
+ *         new MqttBrokerExtension(EmbeddedMqttBroker.builder().tls().credentials("plant", "pw"));
  * }</pre>
  */
 public final class MqttBrokerExtension extends BrokerExtension<EmbeddedMqttBroker> {
@@ -33,6 +35,18 @@ public final class MqttBrokerExtension extends BrokerExtension<EmbeddedMqttBroke
     /** {@code tcp://127.0.0.1:PORT} of the running broker. */
     public String uri() {
         return current().uri();
+    }
+
+    /**
+     * {@code ssl://127.0.0.1:PORT} of the running broker's TLS listener ({@code Builder.tls()}).
+     */
+    public String tlsUri() {
+        return current().tlsUri();
+    }
+
+    /** The PEM file clients trust for {@link #tlsUri()}. */
+    public java.nio.file.Path caFile() {
+        return current().caFile();
     }
 
     /** {@code 127.0.0.1}. */

@@ -60,12 +60,17 @@ abstract class SensorSimBrokerContract {
 
     abstract int port();
 
+    /** What the simulator's {@code --broker} names: {@code tcp://host:port} unless overridden. */
+    String brokerUri() {
+        return "tcp://" + host() + ":" + port();
+    }
+
     /** Options every command needs for this broker besides {@code --broker}, e.g. credentials. */
     List<String> loginArgs() {
         return List.of();
     }
 
-    /** The same login for the test's own subscriber. */
+    /** The same login (and TLS, if the broker needs it) for the test's own subscriber. */
     Mqtt5ClientBuilder login(Mqtt5ClientBuilder builder) {
         return builder;
     }
@@ -330,7 +335,7 @@ abstract class SensorSimBrokerContract {
     }
 
     Run sim(String... args) {
-        return simAt("tcp://" + host() + ":" + port(), args);
+        return simAt(brokerUri(), args);
     }
 
     Run simAt(String broker, String... args) {

@@ -109,6 +109,20 @@ final class HiveMqPublisher implements MqttPublisher {
                 cause instanceof ConnectionFailedException && cause.getCause() != null
                         ? cause.getCause().getMessage()
                         : cause.getMessage();
+        if (cause.getCause() instanceof javax.net.ssl.SSLHandshakeException) {
+            // The JDK's message names its internal exception classes; the innermost says why.
+            Throwable root = cause;
+            while (root.getCause() != null && root.getCause() != root) {
+                root = root.getCause();
+            }
+            why =
+                    "TLS handshake failed ("
+                            + (s.trustedCaPem() == null
+                                    ? "the JVM's CAs"
+                                    : "--ca-file " + s.trustedCaPem())
+                            + " must hold the CA of the broker's certificate): "
+                            + root.getMessage();
+        }
         return new SimulatorException(
                 SimulatorException.EXIT_UNREACHABLE,
                 "cannot connect to MQTT broker " + s.describe() + ": " + why,
@@ -116,7 +130,22 @@ final class HiveMqPublisher implements MqttPublisher {
     }
 
     private static TrustManagerFactory trustFrom(MqttSettings s) {
-        return io.plantwatch.model.Secrets.trustFromPem(s.trustedCaPem());
+        try {
+            return io.plantwatch.model.Secrets.trustFromPem(s.trustedCaPem());
+        } catch (IllegalArgumentException e) {
+            // A bad input file (exit 2), said with the option that names it, as the gateway does.
+            java.nio.file.Path file = s.trustedCaPem();
+            Throwable why = e.getCause();
+            throw new IllegalArgumentException(
+                    "--ca-file "
+                            + file
+                            + (!java.nio.file.Files.isRegularFile(file)
+                                            || !java.nio.file.Files.isReadable(file)
+                                    ? " names a file that cannot be read"
+                                    : " holds no CA certificate in PEM"
+                                            + (why == null ? "" : ": " + why.getMessage())),
+                    e);
+        }
     }
 
     @Override
