@@ -146,6 +146,15 @@ public final class GatewayConfig {
             } catch (IllegalArgumentException e) {
                 throw bad("mqtt.ca-file", "holds no CA certificate in PEM: " + oneLine(e));
             }
+            // A CA file on a plain broker URL would be ignored, and the operator who set it
+            // believes the link is encrypted.
+            if (!tls()) {
+                throw bad(
+                        "mqtt.ca-file",
+                        "is set, but mqtt.broker "
+                                + broker()
+                                + " is not TLS: write ssl:// to use it, or leave ca-file out");
+            }
         }
         producerSettings();
     }

@@ -305,6 +305,10 @@ class GatewayConfigTest {
                                                 good.toString()))
                                 .caFile())
                 .isEqualTo(good);
+        assertThatThrownBy(() -> withFlag("mqtt.ca-file", good.toString()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("mqtt.ca-file")
+                .hasMessageContaining("is not TLS: write ssl:// to use it, or leave ca-file out");
     }
 
     /** One of the JDK's own trusted CAs, written as PEM: a real certificate without keytool. */
