@@ -858,10 +858,21 @@ public final class MqttKafkaBridge implements AutoCloseable {
     public boolean kafkaHealthy() {
         boolean noNewError =
                 lastKafkaErrorNanos == 0 || lastKafkaSuccessNanos - lastKafkaErrorNanos > 0;
-        boolean moving =
-                metrics.inFlight.get() == 0
-                        || System.nanoTime() - lastKafkaSuccessNanos < KAFKA_STALL.toNanos();
-        return noNewError && moving;
+        return noNewError
+                && waitedNanos(System.nanoTime(), lastKafkaSuccessNanos, oldestWaitingNanos())
+                        < KAFKA_STALL.toNanos();
+    }
+
+    /**
+     * How long Kafka has kept the oldest waiting record without acknowledging anything: counted
+     * from that record's arrival or the last acknowledgement, whichever is later, so a record after
+     * a quiet minute does not look stalled the moment it is sent. 0 when none waits.
+     */
+    static long waitedNanos(long now, long lastSuccessNanos, Long oldestWaitingNanos) {
+        if (oldestWaitingNanos == null) {
+            return 0;
+        }
+        return now - Math.max(lastSuccessNanos, oldestWaitingNanos);
     }
 
     /** Why Kafka is not healthy, for {@code /health}; null when it is. */
@@ -869,7 +880,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
         if (kafkaHealthy()) {
             return null;
         }
-        long waitingSeconds = (System.nanoTime() - lastKafkaSuccessNanos) / 1_000_000_000L;
+        long now = System.nanoTime();
+        Long oldest = oldestWaitingNanos();
+        long waitingSeconds =
+                (oldest == null
+                                ? now - lastKafkaSuccessNanos
+                                : waitedNanos(now, lastKafkaSuccessNanos, oldest))
+                        / 1_000_000_000L;
         String stall =
                 "no acknowledgement for "
                         + waitingSeconds

@@ -17,6 +17,7 @@ import java.time.Duration;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
@@ -86,5 +87,22 @@ class GatewayKafkaOutageTest {
                                             == 200);
             await().atMost(Duration.ofSeconds(5)).until(() -> log.warned("acknowledging again"));
         }
+    }
+
+    /**
+     * A stall counts from the waiting record's arrival: after a quiet minute the first record was
+     * "no acknowledgement for 60 s" the moment it was sent, a console warning and a 503 from
+     * /health until Kafka acknowledged it a few milliseconds later.
+     */
+    @Test
+    void aRecordAfterAQuietSpellIsNotAStall() {
+        long s = 1_000_000_000L;
+        long lastAck = 100 * s;
+        // Nothing waits: nothing is stalled, however long ago the last acknowledgement was.
+        assertThat(MqttKafkaBridge.waitedNanos(500 * s, lastAck, null)).isZero();
+        // A minute after the last acknowledgement, a record has waited 1 s.
+        assertThat(MqttKafkaBridge.waitedNanos(161 * s, lastAck, 160 * s)).isEqualTo(1 * s);
+        // Records arriving all along while Kafka acknowledged nothing since: since the last one.
+        assertThat(MqttKafkaBridge.waitedNanos(130 * s, lastAck, 95 * s)).isEqualTo(30 * s);
     }
 }
