@@ -8,6 +8,11 @@ import io.plantwatch.model.AlertState;
  * A notification as a Slack-compatible incoming-webhook message ({@code {"text": ...}}, mrkdwn):
  * the machine and status in the first line, one line per alert. Mattermost and Rocket.Chat take the
  * same shape.
+ *
+ * <p>Every value put into the text (machine, sensor, message, receiver) is {@linkplain #escape
+ * escaped}: sensor names and units come from the plant, and Slack reads {@code &}, {@code <} and
+ * {@code >} as control sequences ({@code <!channel>} notifies the whole channel, {@code
+ * <http://host|text>} is a link). The formatting added here is not escaped, so it keeps working.
  */
 public final class SlackFormat {
     private static final ObjectMapper JSON = new ObjectMapper();
@@ -22,10 +27,10 @@ public final class SlackFormat {
             case RESOLVED -> t.append(":white_check_mark: *RESOLVED* ");
             case SUMMARY ->
                     t.append(":warning: *Flood limit reached*: further notifications to ")
-                            .append(n.receiver())
+                            .append(escape(n.receiver()))
                             .append(" are held for now; see the alerting API. Latest from ");
         }
-        t.append('`').append(machine).append('`');
+        t.append('`').append(escape(machine)).append('`');
         for (Alert a : n.alerts()) {
             t.append("\n• ")
                     .append(a.state() == AlertState.RESOLVED ? "~resolved~ " : "")
@@ -34,14 +39,24 @@ public final class SlackFormat {
                     .append("* ")
                     .append(a.kind())
                     .append(" `")
-                    .append(a.sensorId().sensor())
+                    .append(escape(a.sensorId().sensor()))
                     .append("`: ")
-                    .append(a.message());
+                    .append(escape(a.message()));
         }
         try {
             return JSON.writeValueAsBytes(JSON.createObjectNode().put("text", t.toString()));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }
+    }
+
+    /**
+     * {@code s} as literal Slack text: {@code &}, {@code <} and {@code >} as {@code &amp;}, {@code
+     * &lt;} and {@code &gt;}, the only entities Slack decodes (its formatting reference, "Escaping
+     * text"); nothing else is changed.
+     */
+    static String escape(String s) {
+        // & first, so that the entities written for < and > are not escaped again.
+        return s.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;");
     }
 }

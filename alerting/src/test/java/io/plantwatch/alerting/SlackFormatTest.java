@@ -79,4 +79,65 @@ class SlackFormatTest {
                 .contains("*CRITICAL* SPIKE `oil-temp`: oil-temp rose 20 degC in 10 s");
         assertThat(signatures).isEmpty();
     }
+
+    /**
+     * Sensor names and units come from the plant (MQTT topic levels and payloads) and may hold
+     * {@code <}, {@code >} and {@code &}, which Slack reads as control sequences: {@code
+     * <!channel>} notified the whole channel and {@code <http://...|text>} rendered as a link.
+     * Every value is sent escaped; the formatting the message adds itself still works.
+     */
+    @Test
+    void namesAndMessagesAreEscapedAndOurOwnFormattingIsKept() throws Exception {
+        SensorId id = SensorId.parse("s/a/l/<!channel>/R&D-<temp>");
+        Alert a =
+                Alert.open(
+                        id,
+                        "out-of-range",
+                        AlertKind.OUT_OF_RANGE,
+                        Severity.WARNING,
+                        0,
+                        0,
+                        List.of(100.0),
+                        id + " is above its high limit 80: 100 <http://ev.il|Ack here>");
+        String text =
+                new ObjectMapper()
+                        .readTree(
+                                SlackFormat.render(
+                                        new Notification(
+                                                "n-1",
+                                                "slack",
+                                                Grouper.groupKey("slack", a),
+                                                Notification.Status.FIRING,
+                                                List.of(a))))
+                        .path("text")
+                        .asText();
+        assertThat(text)
+                .doesNotContain("<!channel>", "<http", "R&D", "<temp>")
+                .startsWith(":rotating_light: *FIRING* `s/a/l/&lt;!channel&gt;`")
+                .contains("*WARNING* OUT_OF_RANGE `R&amp;D-&lt;temp&gt;`: ")
+                .endsWith("100 &lt;http://ev.il|Ack here&gt;");
+        // No HTML entities beyond the three: Slack decodes only those.
+        assertThat(text.replace("&amp;", "").replace("&lt;", "").replace("&gt;", ""))
+                .doesNotContain("&", "<", ">");
+    }
+
+    @Test
+    void theFloodSummaryEscapesTheReceiverName() throws Exception {
+        String text =
+                new ObjectMapper()
+                        .readTree(
+                                SlackFormat.render(
+                                        new Notification(
+                                                "n-2",
+                                                "<!here>",
+                                                "<!here>/s/a/l/m",
+                                                Notification.Status.SUMMARY,
+                                                List.of())))
+                        .path("text")
+                        .asText();
+        assertThat(text)
+                .startsWith(
+                        ":warning: *Flood limit reached*: further notifications to &lt;!here&gt;")
+                .doesNotContain("<!here>");
+    }
 }
