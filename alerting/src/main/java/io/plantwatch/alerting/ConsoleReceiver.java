@@ -3,6 +3,7 @@ package io.plantwatch.alerting;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.AlertState;
+import io.plantwatch.model.SensorId;
 import java.io.PrintStream;
 import java.time.Instant;
 import java.time.ZoneId;
@@ -52,7 +53,7 @@ public final class ConsoleReceiver implements Receiver {
             // any number here would be the flood's first one and contradict the metric.
             out.println(
                     "ALERTS  flood limit reached for "
-                            + n.receiver()
+                            + SensorId.visible(n.receiver())
                             + ": further notifications in this window are held back (counted in"
                             + " plantwatch_alerting_flood_held_total); the alerting API lists every"
                             + " alert");
@@ -70,7 +71,9 @@ public final class ConsoleReceiver implements Receiver {
      * The time is the plant's, the event time of the reading that opened or resolved the alert, so
      * that lines read in the order things happened (missing data opens on the wall clock, as no
      * reading decides it); the sensor is a column of its own, and the message does not say it
-     * again.
+     * again. The id and message are shown through {@link SensorId#visible}: control and format
+     * characters from the plant (ANSI escapes, CR/LF, bidi overrides in a unit) show as {@code ?},
+     * so one alert is one line and nothing in it rewrites the terminal.
      */
     static String line(Alert a) {
         boolean open = a.state() != AlertState.RESOLVED;
@@ -90,7 +93,7 @@ public final class ConsoleReceiver implements Receiver {
                 open ? "OPEN" : "RESOLVED",
                 a.severity(),
                 a.kind(),
-                sensor,
-                message);
+                SensorId.visible(sensor),
+                SensorId.visible(message));
     }
 }

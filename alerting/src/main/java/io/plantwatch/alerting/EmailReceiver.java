@@ -2,6 +2,7 @@ package io.plantwatch.alerting;
 
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
+import io.plantwatch.model.SensorId;
 import jakarta.mail.AuthenticationFailedException;
 import jakarta.mail.Message;
 import jakarta.mail.MessagingException;
@@ -180,12 +181,18 @@ public final class EmailReceiver implements Receiver {
         }
     }
 
+    /**
+     * The subject and body show the plant's names and messages through {@link SensorId#visible}, as
+     * the console does: a CR/LF in a unit would forge a line in the body, a bidi override reverse
+     * what follows it.
+     */
     static String subject(Notification n) {
-        String machine = n.groupKey().substring(n.groupKey().indexOf('/') + 1);
+        String machine = SensorId.visible(n.groupKey().substring(n.groupKey().indexOf('/') + 1));
         return switch (n.status()) {
             case FIRING -> "[Plantwatch] FIRING " + n.alerts().size() + " on " + machine;
             case RESOLVED -> "[Plantwatch] RESOLVED on " + machine;
-            case SUMMARY -> "[Plantwatch] Flood limit reached for " + n.receiver();
+            case SUMMARY ->
+                    "[Plantwatch] Flood limit reached for " + SensorId.visible(n.receiver());
         };
     }
 
@@ -203,17 +210,17 @@ public final class EmailReceiver implements Receiver {
                     .append(' ')
                     .append(a.kind())
                     .append(" on ")
-                    .append(a.sensorId().id())
+                    .append(SensorId.visible(a.sensorId().id()))
                     .append('\n')
                     .append("  ")
-                    .append(a.message())
+                    .append(SensorId.visible(a.message()))
                     .append('\n')
                     .append("  since ")
                     .append(Instant.ofEpochMilli(a.episodeStart()))
                     .append(", rule ")
-                    .append(a.rule())
+                    .append(SensorId.visible(a.rule()))
                     .append(", alert ")
-                    .append(a.alertId())
+                    .append(SensorId.visible(a.alertId()))
                     .append("\n\n");
         }
         return b.toString();

@@ -89,4 +89,35 @@ class ConsoleReceiverTest {
         assertThat(ConsoleReceiver.line(silent))
                 .startsWith(TIME.format(Instant.ofEpochMilli(last + 300_000)) + "  OPEN");
     }
+
+    /**
+     * A message carries the unit from the plant. A unit of ANSI escapes and CR/LF erased the line
+     * above and forged a line of its own, a bidi override reversed the rest of the line. The
+     * gateway now refuses such units, but alerts made before (in Kafka, in the store) and other
+     * messages still reach the console: each such character shows as {@code ?}, one alert is one
+     * line.
+     */
+    @Test
+    void controlAndFormatCharactersInTheMessageShowAsQuestionMarks() {
+        SensorId id = SensorId.parse("fab/hall/l1/press-1/oil-temp");
+        String unit = "\u001b[1A\u001b[2K\rdegC\r\n00:00:00  RESOLVED\u2028\u202e";
+        Alert a =
+                Alert.open(
+                        id,
+                        "out-of-range",
+                        AlertKind.OUT_OF_RANGE,
+                        Severity.WARNING,
+                        0,
+                        0,
+                        List.of(100.0),
+                        id + " is above its high limit 80: 100 " + unit);
+
+        String line = ConsoleReceiver.line(a);
+
+        assertThat(line.chars().filter(c -> Character.isISOControl(c)).count()).isZero();
+        assertThat(line)
+                .containsOnlyOnce("fab/hall/l1/press-1/oil-temp")
+                .endsWith("is above its high limit 80: 100 ?[1A?[2K?degC??00:00:00  RESOLVED??")
+                .doesNotContain("\u202e", "\u2028");
+    }
 }

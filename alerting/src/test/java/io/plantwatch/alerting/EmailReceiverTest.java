@@ -168,4 +168,47 @@ class EmailReceiverTest {
         assertThat(r.failedAttempts()).isGreaterThanOrEqualTo(2);
         assertThat(mail.getReceivedMessages()).hasSize(1);
     }
+
+    /**
+     * A unit with CR/LF put a forged paragraph into the body ("RESOLVED CRITICAL ..."). The gateway
+     * now refuses such units, but alerts made before still reach the mail: each such character
+     * shows as {@code ?}, as on the console.
+     */
+    @Test
+    void controlAndFormatCharactersInTheMessageShowAsQuestionMarks() {
+        SensorId id = SensorId.parse("dresden/press-shop/line-1/press-3/oil-temp");
+        Alert a =
+                new Alert(
+                        "alert-1",
+                        id,
+                        "oil-temp-spike",
+                        AlertKind.SPIKE,
+                        Severity.CRITICAL,
+                        AlertState.OPEN,
+                        1_780_000_000_000L,
+                        1_780_000_001_000L,
+                        1_780_000_001_500L,
+                        List.of(61.0, 84.0),
+                        "oil-temp rose to 84 degC\r\n\r\nRESOLVED CRITICAL SPIKE on x\u0007\u202e");
+        Notification n =
+                new Notification(
+                        "n-43",
+                        "maintenance-mail",
+                        Grouper.groupKey("maintenance-mail", a),
+                        Notification.Status.FIRING,
+                        List.of(a));
+
+        String body = EmailReceiver.body(n);
+
+        assertThat(body.chars().filter(c -> c != '\n' && Character.isISOControl(c)).count())
+                .isZero();
+        assertThat(body)
+                .doesNotContain("\u202e")
+                .startsWith("CRITICAL SPIKE on dresden/press-shop/line-1/press-3/oil-temp\n")
+                .contains(
+                        "\n  oil-temp rose to 84 degC????RESOLVED CRITICAL SPIKE on x??\n  since ");
+        assertThat(body.lines().filter(l -> l.startsWith("RESOLVED"))).isEmpty();
+        assertThat(EmailReceiver.subject(n))
+                .isEqualTo("[Plantwatch] FIRING 1 on dresden/press-shop/line-1/press-3");
+    }
 }

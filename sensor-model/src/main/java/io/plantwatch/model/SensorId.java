@@ -78,7 +78,7 @@ public record SensorId(String site, String area, String line, String machine, St
      * bidi overrides (a name that reads backwards) and Unicode's line and paragraph separators.
      * Names and units carry none of them.
      */
-    public static boolean invisible(char c) {
+    public static boolean invisible(int c) {
         if (c < 0x7f) {
             return c < 0x20;
         }
@@ -91,12 +91,31 @@ public record SensorId(String site, String area, String line, String machine, St
                 || type == Character.PARAGRAPH_SEPARATOR;
     }
 
-    static String printable(String s) {
-        StringBuilder b = new StringBuilder(Math.min(s.length(), 80));
-        for (int i = 0; i < s.length() && i < 80; i++) {
-            char c = s.charAt(i);
-            b.append(invisible(c) ? '?' : c);
+    /**
+     * {@code s} as it may be shown to a person (a console line, a mail, a log line): each {@link
+     * #invisible} character as {@code ?}, the rest as it is. For text from the plant that was not
+     * checked on the way in, such as an alert's message or a record older than the checks.
+     */
+    public static String visible(String s) {
+        StringBuilder b = null;
+        for (int i = 0; i < s.length(); ) {
+            int c = s.codePointAt(i);
+            int next = i + Character.charCount(c);
+            if (invisible(c)) {
+                if (b == null) {
+                    b = new StringBuilder(s.length()).append(s, 0, i);
+                }
+                b.append('?');
+            } else if (b != null) {
+                b.append(s, i, next);
+            }
+            i = next;
         }
-        return s.length() > 80 ? b.append("...").toString() : b.toString();
+        return b == null ? s : b.toString();
+    }
+
+    /** {@code s} for an error message: {@link #visible}, cut at 80 characters. */
+    static String printable(String s) {
+        return s.length() > 80 ? visible(s.substring(0, 80)) + "..." : visible(s);
     }
 }
