@@ -76,12 +76,44 @@ public final class MqttReceiver implements Receiver {
 
     /** The topic for the machine of {@code a}. */
     String topic(Alert a) {
+        return topic(topicTemplate, a);
+    }
+
+    /**
+     * {@code template} with {@code {site}}, {@code {area}}, {@code {line}} and {@code {machine}}
+     * filled in one pass: a level named like a placeholder ({@code {line}} is a valid name) is
+     * taken as it is, not filled in again, which put one machine's alerts on another's retained
+     * topic. Anything else in braces stays as written.
+     */
+    static String topic(String template, Alert a) {
         var s = a.sensorId();
-        return topicTemplate
-                .replace("{site}", s.site())
-                .replace("{area}", s.area())
-                .replace("{line}", s.line())
-                .replace("{machine}", s.machine());
+        StringBuilder b = new StringBuilder(template.length() + 64);
+        int i = 0;
+        while (i < template.length()) {
+            int open = template.indexOf('{', i);
+            int close = open < 0 ? -1 : template.indexOf('}', open);
+            if (close < 0) {
+                b.append(template, i, template.length());
+                break;
+            }
+            String value =
+                    switch (template.substring(open + 1, close)) {
+                        case "site" -> s.site();
+                        case "area" -> s.area();
+                        case "line" -> s.line();
+                        case "machine" -> s.machine();
+                        default -> null;
+                    };
+            if (value == null) {
+                // Not a placeholder: keep the brace and look for the next one after it.
+                b.append(template, i, open + 1);
+                i = open + 1;
+            } else {
+                b.append(template, i, open).append(value);
+                i = close + 1;
+            }
+        }
+        return b.toString();
     }
 
     @Override

@@ -87,4 +87,39 @@ class MqttReceiverTest {
             panel.disconnect();
         }
     }
+
+    /**
+     * Levels may literally be named like a placeholder. Filled in one replacement after another,
+     * machine {@code s/{line}/l/m} published on {@code plant/s/l/l/m/alerts}, machine {@code
+     * s/l/l/m}'s retained topic; filled in one pass, each level is taken as it is.
+     */
+    @Test
+    void aLevelNamedLikeAPlaceholderStaysAsItIs() {
+        String template = "plant/{site}/{area}/{line}/{machine}/alerts";
+        assertThat(MqttReceiver.topic(template, alert("s/{line}/l/m/oil-temp")))
+                .isEqualTo("plant/s/{line}/l/m/alerts");
+        assertThat(MqttReceiver.topic(template, alert("{machine}/{area}/{site}/{x}/t")))
+                .isEqualTo("plant/{machine}/{area}/{site}/{x}/alerts");
+        // Placeholders in any order, repeated, unknown ones and stray braces as they were.
+        assertThat(
+                        MqttReceiver.topic(
+                                "{machine}/{unknown}/{site}{site}/{/x}{line",
+                                alert("s/a/l/m/oil-temp")))
+                .isEqualTo("m/{unknown}/ss/{/x}{line");
+    }
+
+    private static Alert alert(String sensor) {
+        return new Alert(
+                "id-1",
+                SensorId.parse(sensor),
+                "spike",
+                AlertKind.SPIKE,
+                Severity.CRITICAL,
+                AlertState.OPEN,
+                0,
+                0,
+                0,
+                List.of(1.0),
+                "m");
+    }
 }
