@@ -67,6 +67,16 @@ public final class MqttReceiver implements Receiver {
         this.password = password;
         this.topicTemplate = topicTemplate;
         this.giveUpAfter = giveUpAfter;
+        if (password != null && "tcp".equals(broker.getScheme())) {
+            // Allowed, as plant brokers often run so, but not silently: anyone on the network
+            // reads the password, and with it may publish on the andon topics.
+            LOG.warn(
+                    "Receiver {} logs in to {} as {} without TLS: its password crosses the network"
+                            + " readable; use ssl:// (with ca-file) where the broker offers it",
+                    name,
+                    broker,
+                    username);
+        }
     }
 
     @Override

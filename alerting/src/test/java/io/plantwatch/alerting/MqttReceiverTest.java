@@ -122,4 +122,52 @@ class MqttReceiverTest {
                 List.of(1.0),
                 "m");
     }
+
+    /** A password over plain tcp:// is allowed, as plant brokers often run so, but said. */
+    @Test
+    void aPasswordWithoutTlsIsAWarningNamingTheReceiver() {
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+                new ch.qos.logback.core.read.ListAppender<>();
+        log.start();
+        ch.qos.logback.classic.Logger receiverLog =
+                (ch.qos.logback.classic.Logger)
+                        org.slf4j.LoggerFactory.getLogger(MqttReceiver.class);
+        receiverLog.addAppender(log);
+        try {
+            byte[] password = "hunter2".getBytes(StandardCharsets.UTF_8);
+            new MqttReceiver(
+                    "andon",
+                    URI.create("ssl://broker:8883"),
+                    null,
+                    "panel",
+                    password,
+                    "plant/{machine}/alerts",
+                    Duration.ofMinutes(1));
+            new MqttReceiver(
+                    "andon-plain",
+                    URI.create("tcp://broker:1883"),
+                    null,
+                    null,
+                    null,
+                    "plant/{machine}/alerts",
+                    Duration.ofMinutes(1));
+            assertThat(log.list).isEmpty();
+            new MqttReceiver(
+                    "andon",
+                    URI.create("tcp://broker:1883"),
+                    null,
+                    "panel",
+                    password,
+                    "plant/{machine}/alerts",
+                    Duration.ofMinutes(1));
+            assertThat(log.list)
+                    .singleElement()
+                    .extracting(ch.qos.logback.classic.spi.ILoggingEvent::getFormattedMessage)
+                    .asString()
+                    .startsWith("Receiver andon logs in to tcp://broker:1883 as panel without TLS")
+                    .doesNotContain("hunter2");
+        } finally {
+            receiverLog.detachAppender(log);
+        }
+    }
 }

@@ -141,7 +141,7 @@ public final class MqttPayloadCodec {
                         // A unit is printed in every alert about the sensor: an escape sequence
                         // or a line break in it would rewrite the console or an e-mail.
                         for (int i = 0; i < unit.length(); i++) {
-                            if (SensorId.invisible(unit.charAt(i))) {
+                            if (SensorId.invisible(unit.codePointAt(i))) {
                                 return Parsed.rejected(
                                         RejectReason.INVALID_FIELD,
                                         "unit '"

@@ -58,7 +58,8 @@ public record SensorId(String site, String area, String line, String machine, St
             if (c > '/' && c < 0x7f) {
                 continue;
             }
-            if (c == '/' || c == '+' || c == '#' || invisible(c)) {
+            // A format character outside the basic plane (a tag, U+E0041) is a surrogate pair.
+            if (c == '/' || c == '+' || c == '#' || invisible(level.codePointAt(i))) {
                 return name + " '" + printable(level) + "' contains a forbidden character";
             }
         }

@@ -171,7 +171,8 @@ class MqttPayloadCodecTest {
         "'degC\\r\\n00:00:00  RESOLVED', 'degC\r\n00:00:00  RESOLVED'",
         "'deg\\u202eC', 'deg\u202eC'",
         "'deg\\u2028C', 'deg\u2028C'",
-        "'deg\\u200bC', 'deg\u200bC'"
+        "'deg\\u200bC', 'deg\u200bC'",
+        "'deg\\udb40\\udc41C', 'deg\udb40\udc41C'"
     })
     void unitsAndNamesMayNotRewriteTheTextAroundThem(String inJson, String hostile) {
         Parsed<SensorReading> unit =
