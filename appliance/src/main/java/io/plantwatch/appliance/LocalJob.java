@@ -111,20 +111,28 @@ final class LocalJob {
         // shipped policy (job.restart in appliance.yaml), ten restarts in a row take about three
         // minutes, enough to ride out a broker restart; then the job fails and the appliance
         // stops with the cause.
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
-        conf.set(
-                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
-                restarts.backoff());
-        conf.set(
-                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
-                restarts.maxBackoff());
-        conf.set(RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER, 2.0);
-        conf.set(
-                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
-                restarts.resetAfter());
-        conf.set(
-                RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
-                restarts.maxRestarts());
+        if (restarts.maxRestarts() == 0) {
+            // Flink's exponential-delay needs at least one attempt: none is its own strategy.
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "none");
+        } else {
+            conf.set(RestartStrategyOptions.RESTART_STRATEGY, "exponential-delay");
+            conf.set(
+                    RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_INITIAL_BACKOFF,
+                    restarts.backoff());
+            conf.set(
+                    RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_MAX_BACKOFF,
+                    restarts.maxBackoff());
+            conf.set(
+                    RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_BACKOFF_MULTIPLIER,
+                    2.0);
+            conf.set(
+                    RestartStrategyOptions
+                            .RESTART_STRATEGY_EXPONENTIAL_DELAY_RESET_BACKOFF_THRESHOLD,
+                    restarts.resetAfter());
+            conf.set(
+                    RestartStrategyOptions.RESTART_STRATEGY_EXPONENTIAL_DELAY_ATTEMPTS,
+                    restarts.maxRestarts());
+        }
         conf.setString(
                 "metrics.reporter." + JobHealth.NAME + ".factory.class",
                 JobHealth.Factory.class.getName());
