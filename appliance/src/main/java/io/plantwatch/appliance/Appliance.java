@@ -107,10 +107,14 @@ final class Appliance implements AutoCloseable {
         if (settings.embeddedMqtt()) {
             requireFreePort(settings.mqttBind(), settings.mqttPort());
             // Held before it starts, so that a failed start still has its folders removed.
+            // On disk, so that the gateway's session outlives a restart or a kill: in memory, what
+            // sensors sent before the gateway subscribed again (17 s after a kill -9, with
+            // Kafka's recovery and the job's restore first) was acknowledged and dropped.
             mqtt =
                     EmbeddedMqttBroker.builder()
                             .port(settings.mqttPort())
                             .bindAddress(settings.mqttBind())
+                            .dataDirectory(settings.dataDir().resolve("mqtt"))
                             .build();
             mqtt.start();
             mqttUri = mqtt.uri();

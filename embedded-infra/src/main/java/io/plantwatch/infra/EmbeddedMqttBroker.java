@@ -36,7 +36,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The port is chosen at the first {@link #start()} and kept, so {@link #stop()} then {@link
  * #start()} brings the broker back on the same {@link #uri()}. Sessions and queued messages do not
- * survive a stop (in-memory persistence), like a real broker restarted without disk.
+ * survive a stop (in-memory persistence), like a real broker restarted without disk, unless the
+ * broker has a {@link Builder#dataDirectory data directory}: then they are kept there on disk, and
+ * a broker started again on it, in this process or the next, has them back.
  *
  * <p>With {@link Builder#tls()} it also listens for MQTT over TLS ({@link #tlsUri()}), presenting a
  * {@link SelfSignedCertificate} made at the first start and kept across restarts; clients trust
@@ -56,6 +58,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     private final long maxQueueSize;
     private final int inflightWindow;
     private final Path root = TempDirs.create("embedded-hivemq-");
+    private final Path dataDirectory;
     private int port;
     private final String bindAddress;
     private final boolean tls;
@@ -74,6 +77,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         this.tls = builder.tls;
         this.username = builder.username;
         this.password = builder.password;
+        this.dataDirectory = builder.dataDirectory;
     }
 
     /** A builder with a free port and {@link #DEFAULT_MAX_QUEUE_SIZE}. */
@@ -115,12 +119,12 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
                 Math.max(InternalConfigurations.PUBLISH_POLL_BATCH_SIZE, inflightWindow);
         Path config = directory("conf");
         writeConfig(config);
-        // A fresh instance per start: HiveMQ re-reads config.xml and starts from clean
-        // in-memory state, as a restarted broker process would.
+        // A fresh instance per start: HiveMQ re-reads config.xml and starts from its data
+        // folder (clean, in memory, without a data directory), as a restarted broker would.
         EmbeddedHiveMQBuilder builder =
                 EmbeddedHiveMQ.builder()
                         .withConfigurationFolder(config)
-                        .withDataFolder(directory("data"))
+                        .withDataFolder(dataFolder())
                         .withExtensionsFolder(directory("extensions"))
                         // Otherwise HiveMQ resets logback to its own INFO console setup.
                         .withoutLoggingBootstrap();
@@ -287,7 +291,10 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         return maxQueueSize;
     }
 
-    /** Stops the broker and deletes its configuration and data folders. */
+    /**
+     * Stops the broker and deletes its configuration folder, and its data unless it has a data
+     * directory.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
@@ -347,18 +354,34 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
                         </queued-messages>
                     </mqtt>
                     <persistence>
-                        <mode>in-memory</mode>
+                        <mode>%s</mode>
                     </persistence>
                     <anonymous-usage-statistics>
                         <enabled>false</enabled>
                     </anonymous-usage-statistics>
                 </hivemq>
                 """
-                        .formatted(port, bindAddress, tlsListener, maxQueueSize);
+                        .formatted(
+                                port,
+                                bindAddress,
+                                tlsListener,
+                                maxQueueSize,
+                                dataDirectory == null ? "in-memory" : "file");
         try {
             Files.writeString(folder.resolve("config.xml"), xml, StandardCharsets.UTF_8);
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot write HiveMQ config.xml", e);
+        }
+    }
+
+    private Path dataFolder() {
+        if (dataDirectory == null) {
+            return directory("data");
+        }
+        try {
+            return Files.createDirectories(dataDirectory);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot create " + dataDirectory, e);
         }
     }
 
@@ -387,8 +410,21 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         private boolean tls;
         private String username;
         private byte[] password;
+        private Path dataDirectory;
 
         private Builder() {}
+
+        /**
+         * Keeps sessions, subscriptions and queued messages on disk in {@code directory}, which
+         * {@link EmbeddedMqttBroker#close()} leaves in place: a subscriber's persistent session
+         * then outlives a restart of the broker, or of the process (kill -9 included), and messages
+         * published for it meanwhile wait in it instead of being acknowledged to the publisher and
+         * dropped for want of a subscriber.
+         */
+        public Builder dataDirectory(Path directory) {
+            this.dataDirectory = directory;
+            return this;
+        }
 
         /**
          * Also listens for MQTT over TLS on 127.0.0.1 ({@link EmbeddedMqttBroker#tlsUri()}), with a

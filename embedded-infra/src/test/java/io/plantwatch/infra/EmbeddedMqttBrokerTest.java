@@ -8,6 +8,7 @@ import com.hivemq.client.mqtt.datatypes.MqttQos;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,6 +16,7 @@ import java.util.concurrent.CompletableFuture;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 class EmbeddedMqttBrokerTest {
     @RegisterExtension static final MqttBrokerExtension mqtt = new MqttBrokerExtension();
@@ -48,6 +50,55 @@ class EmbeddedMqttBrokerTest {
             subscriber.disconnect();
             publisher.disconnect().join();
         }
+    }
+
+    /**
+     * The appliance's case: its broker restarted (or its process killed) while sensors go on
+     * publishing for the gateway's persistent session. In memory the session died with the broker,
+     * and what sensors sent before the gateway subscribed again was acknowledged and dropped.
+     */
+    @Test
+    void withADataDirectoryAPersistentSessionAndItsQueueOutliveTheBroker(@TempDir Path dir) {
+        Path data = dir.resolve("mqtt");
+        String gatewayId = "gateway-" + java.util.UUID.randomUUID();
+        int port;
+        try (EmbeddedMqttBroker first =
+                EmbeddedMqttBroker.builder().dataDirectory(data).build().start()) {
+            port = first.port();
+            Mqtt5BlockingClient gateway =
+                    MqttClients.builder(first.host(), port).identifier(gatewayId).buildBlocking();
+            gateway.connectWith().cleanStart(false).sessionExpiryInterval(3600).send();
+            gateway.subscribeWith().topicFilter("plant/#").qos(MqttQos.AT_LEAST_ONCE).send();
+            gateway.disconnect();
+            Mqtt5BlockingClient sensor = MqttClients.connect(first.host(), port);
+            for (int i = 0; i < 10; i++) {
+                MqttClients.publish(sensor, "plant/a/b/c/d/t", "before-" + i);
+            }
+            sensor.disconnect();
+        }
+        assertThat(data).isNotEmptyDirectory();
+        try (EmbeddedMqttBroker second =
+                EmbeddedMqttBroker.builder().port(port).dataDirectory(data).build().start()) {
+            Mqtt5BlockingClient sensor = MqttClients.connect(second.host(), port);
+            for (int i = 0; i < 10; i++) {
+                MqttClients.publish(sensor, "plant/a/b/c/d/t", "after-" + i);
+            }
+            sensor.disconnect();
+            List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Mqtt5AsyncClient gateway =
+                    MqttClients.builder(second.host(), port).identifier(gatewayId).buildAsync();
+            gateway.publishes(
+                    com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL,
+                    p -> received.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
+            gateway.connectWith().cleanStart(false).sessionExpiryInterval(3600).send().join();
+            List<String> expected = new ArrayList<>();
+            IntStream.range(0, 10).forEach(i -> expected.add("before-" + i));
+            IntStream.range(0, 10).forEach(i -> expected.add("after-" + i));
+            await().atMost(Duration.ofSeconds(20)).until(() -> received.size() >= 20);
+            assertThat(received).containsExactlyElementsOf(expected);
+            gateway.disconnect().join();
+        }
+        assertThat(data).as("close() leaves a data directory in place").isNotEmptyDirectory();
     }
 
     @Test
