@@ -140,7 +140,8 @@ final class DemoCommand implements Callable<Integer> {
         Files.createDirectories(data);
         Files.writeString(data.resolve(OWN_FOLDER), "plantwatch demo data; deleted at each run\n");
         System.setProperty("plantwatch.log.file", data.resolve("plantwatch.log").toString());
-        for (String fresh : List.of("kafka", "alerting", "checkpoints", "series", "influx-spool")) {
+        for (String fresh :
+                List.of("kafka", "mqtt", "alerting", "checkpoints", "series", "influx-spool")) {
             deleteTree(data.resolve(fresh));
         }
         Path labels = data.resolve("labels.jsonl");
