@@ -166,7 +166,14 @@ public record ApplianceSettings(
                                 origin.get("influx.token-file"),
                                 "influx.token-file"),
                 kafkaRetention(v.get("kafka.retention"), origin.get("kafka.retention")),
-                keepDays(v.get("influx.files-keep-days"), origin.get("influx.files-keep-days")),
+                (int)
+                        wholeNumber(
+                                v,
+                                origin,
+                                "influx.files-keep-days",
+                                1,
+                                3650,
+                                "of days from 1 to 3650"),
                 restartPolicy(v, origin),
                 megabytes(v, origin, "disk.warn-free-mb"),
                 diskStopFreeMb(v, origin));
@@ -188,9 +195,23 @@ public record ApplianceSettings(
     }
 
     private static long megabytes(Map<String, String> v, Map<String, String> origin, String key) {
+        return wholeNumber(v, origin, key, 0, 100_000_000, "of MB from 0 (off) to 100000000");
+    }
+
+    /**
+     * {@code key}'s whole number from {@code min} to {@code max}; a refusal says "must be a whole
+     * number " and then {@code range}.
+     */
+    private static long wholeNumber(
+            Map<String, String> v,
+            Map<String, String> origin,
+            String key,
+            long min,
+            long max,
+            String range) {
         try {
             long n = Long.parseLong(v.get(key).strip());
-            if (n >= 0 && n <= 100_000_000) {
+            if (n >= min && n <= max) {
                 return n;
             }
         } catch (NumberFormatException e) {
@@ -202,27 +223,20 @@ public record ApplianceSettings(
                         + key
                         + " '"
                         + v.get(key)
-                        + "' must be a whole number of MB from 0 (off) to 100000000");
+                        + "' must be a whole number "
+                        + range);
     }
 
     private static RestartPolicy restartPolicy(Map<String, String> v, Map<String, String> origin) {
-        String restartsKey = "job.restart.max-restarts";
-        int restarts;
-        try {
-            restarts = Integer.parseInt(v.get(restartsKey).strip());
-        } catch (NumberFormatException e) {
-            restarts = -1;
-        }
-        if (restarts < 0 || restarts > 10_000) {
-            throw new ConfigException(
-                    origin.get(restartsKey)
-                            + ": "
-                            + restartsKey
-                            + " '"
-                            + v.get(restartsKey)
-                            + "' must be a whole number from 0 (stop at the first failure) to"
-                            + " 10000");
-        }
+        int restarts =
+                (int)
+                        wholeNumber(
+                                v,
+                                origin,
+                                "job.restart.max-restarts",
+                                0,
+                                10_000,
+                                "from 0 (stop at the first failure) to 10000");
         java.time.Duration backoff = duration(v, origin, "job.restart.backoff", "10ms");
         java.time.Duration maxBackoff = duration(v, origin, "job.restart.max-backoff", "10ms");
         if (maxBackoff.compareTo(backoff) < 0) {
@@ -281,22 +295,6 @@ public record ApplianceSettings(
                             + " and must find what they have not read");
         }
         return d;
-    }
-
-    private static int keepDays(String text, String origin) {
-        try {
-            int n = Integer.parseInt(text.strip());
-            if (n >= 1 && n <= 3650) {
-                return n;
-            }
-        } catch (NumberFormatException e) {
-            // refused below
-        }
-        throw new ConfigException(
-                origin
-                        + ": influx.files-keep-days '"
-                        + text
-                        + "' must be a whole number of days from 1 to 3650");
     }
 
     private static void flatten(String prefix, JsonNode n, Map<String, String> out, String source) {
