@@ -109,14 +109,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         try (AlertStore store =
                         new AlertStore(
                                 c.storeDir(), c.storeRetention(), System.currentTimeMillis());
-                Dispatcher dispatcher =
-                        new Dispatcher(
-                                store,
-                                c.route(),
-                                c.receivers(),
-                                new FloodGate(c.floodLimit(), c.floodWindow().toMillis()),
-                                new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
-                                c.latching());
+                Dispatcher dispatcher = Dispatcher.of(c, store);
                 AlertingApi api =
                         c.apiPort() < 0
                                 ? null

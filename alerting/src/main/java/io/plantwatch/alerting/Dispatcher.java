@@ -55,6 +55,19 @@ public final class Dispatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * The dispatcher {@code c} describes: its routes, receivers, flood gate, flapping, latching.
+     */
+    public static Dispatcher of(AlertingConfig c, AlertStore store) {
+        return new Dispatcher(
+                store,
+                c.route(),
+                c.receivers(),
+                new FloodGate(c.floodLimit(), c.floodWindow().toMillis()),
+                new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
+                c.latching());
+    }
+
     public Dispatcher(
             AlertStore store,
             Route root,

@@ -56,7 +56,7 @@ class MqttReceiverTlsTest {
                         "ca-file: '%s', username: %s, password-file: '%s', give-up-after: 10s"
                                 .formatted(mqtt.caFile(), USER, password));
         try (AlertStore store = new AlertStore(dir.resolve("store"));
-                Dispatcher d = dispatcher(c, store)) {
+                Dispatcher d = Dispatcher.of(c, store)) {
             d.onEvent(alert("press-1"), 0, 0, T0);
             d.dispatchDue(T0 + 1_000);
             await().atMost(Duration.ofSeconds(10)).until(() -> delivered(d) + failed(d) > 0);
@@ -124,7 +124,7 @@ class MqttReceiverTlsTest {
     private void assertFailsAndNothingIsRetained(AlertingConfig c, String machine)
             throws Exception {
         try (AlertStore store = new AlertStore(dir.resolve("store"));
-                Dispatcher d = dispatcher(c, store)) {
+                Dispatcher d = Dispatcher.of(c, store)) {
             d.onEvent(alert(machine), 0, 0, T0);
             d.dispatchDue(T0 + 1_000);
             await().atMost(Duration.ofSeconds(10)).until(() -> delivered(d) + failed(d) > 0);
@@ -163,16 +163,6 @@ class MqttReceiverTlsTest {
                                 + "api: {port: -1}\n")
                         .formatted(mqtt.tlsUri(), settings));
         return AlertingConfig.load(file, "127.0.0.1:9", name -> null);
-    }
-
-    private static Dispatcher dispatcher(AlertingConfig c, AlertStore store) {
-        return new Dispatcher(
-                store,
-                c.route(),
-                c.receivers(),
-                new FloodGate(c.floodLimit(), c.floodWindow().toMillis()),
-                new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
-                c.latching());
     }
 
     private Path secretFile(String secret) throws Exception {

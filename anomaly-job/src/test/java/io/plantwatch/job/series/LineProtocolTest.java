@@ -23,6 +23,11 @@ import org.junit.jupiter.api.Test;
 class LineProtocolTest {
     private static final long T = 1_795_564_800_000L;
 
+    /** Two readings of 1.7e308 in one minute: their sum overflows, so the mean is Infinity. */
+    private static final CompletenessReport HUGE_MINUTE =
+            new CompletenessReport(
+                    "s/a/l/m/big308", T, 2, 0, 0, 0, 1.7e308, 1.7e308, (1.7e308 + 1.7e308) / 2, "");
+
     @Test
     void aSensorNameEndingInABackslashKeepsItsOwnTagAndTheUnitTag() {
         SensorReading r =
@@ -71,20 +76,8 @@ class LineProtocolTest {
 
     @Test
     void minuteStatisticsOfHugeValuesAreFiniteNumbers() {
-        // Two readings of 1.7e308 in one minute: the sum overflows, the mean is Infinity, which
-        // is left out; the rest of the minute is kept.
-        CompletenessReport c =
-                new CompletenessReport(
-                        "s/a/l/m/big308",
-                        T,
-                        2,
-                        0,
-                        0,
-                        0,
-                        1.7e308,
-                        1.7e308,
-                        (1.7e308 + 1.7e308) / 2,
-                        "");
+        // The mean is left out; the rest of the minute is kept.
+        CompletenessReport c = HUGE_MINUTE;
         String line = LineProtocol.stats(SensorId.parse("s/a/l/m/big308"), c, null);
         // InfluxDB: 400 "unable to parse ...: invalid number" for Infinity/NaN.
         assertThat(line)
@@ -95,18 +88,7 @@ class LineProtocolTest {
 
     @Test
     void completenessJsonOfHugeValuesIsValidJson() throws Exception {
-        CompletenessReport c =
-                new CompletenessReport(
-                        "s/a/l/m/big308",
-                        T,
-                        2,
-                        0,
-                        0,
-                        0,
-                        1.7e308,
-                        1.7e308,
-                        (1.7e308 + 1.7e308) / 2,
-                        "");
+        CompletenessReport c = HUGE_MINUTE;
         ObjectMapper strict = new ObjectMapper();
         assertThat(strict.isEnabled(JsonReadFeature.ALLOW_NON_NUMERIC_NUMBERS.mappedFeature()))
                 .isFalse();
