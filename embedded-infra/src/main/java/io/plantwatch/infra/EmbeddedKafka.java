@@ -359,18 +359,24 @@ public final class EmbeddedKafka implements AutoCloseable {
         if (closed) {
             return;
         }
+        boolean stopped = false;
         try {
             stop();
+            stopped = true;
         } catch (IllegalStateException e) {
             // Seen rarely with three nodes, one already stopped: the last two shut down together,
             // the quorum goes, and a broker's controlled shutdown waits for a controller that is
             // gone. Closing is clean-up; its caller's assertions already ran.
             LOG.warn(
-                    "Kafka did not stop cleanly on close ({}); its threads are left to die",
-                    e.getMessage());
+                    "Kafka did not stop cleanly on close ({}); its threads are left to die, and"
+                            + " its data in {}",
+                    e.getMessage(),
+                    dataDirectory);
         } finally {
             closed = true;
-            if (ownsDataDirectory) {
+            // Not under threads still running: a broker whose log folder vanishes calls
+            // Exit.halt(1), which once ended a whole test JVM in the next test class.
+            if (ownsDataDirectory && stopped) {
                 TempDirs.deleteQuietly(dataDirectory);
             }
         }
