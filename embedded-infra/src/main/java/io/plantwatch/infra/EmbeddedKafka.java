@@ -353,7 +353,10 @@ public final class EmbeddedKafka implements AutoCloseable {
         }
     }
 
-    /** Stops the cluster and deletes the data directory unless the builder was given one. */
+    /**
+     * Stops the cluster and deletes its data directory, unless the builder gave it or it did not
+     * stop.
+     */
     @Override
     public synchronized void close() {
         if (closed) {
