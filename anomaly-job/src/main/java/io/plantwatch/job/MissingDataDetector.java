@@ -42,17 +42,35 @@ public final class MissingDataDetector {
     /**
      * One reading, released at processing time {@code now}: resolves an open silence and arms the
      * timer; returns the state to keep.
+     *
+     * @param unwatchedBefore readings stamped before this event time were sent while this run of
+     *     the job was not yet listening (its start, plus the clock skew allowed to sensors): a
+     *     silence that ended with this reading and lasted {@code after} from such a reading may
+     *     have opened in the run before, after its last checkpoint, or while no job ran
      */
     static Silence onReading(
             Silence s,
             SensorReading r,
             DetectorRules.MissingData rule,
             long now,
+            long unwatchedBefore,
             TimerService timers,
             Consumer<Alert> out) {
         if (s == null) {
             s = new Silence();
             s.sensorId = r.key();
+        } else if (!s.open
+                && s.lastEventTime < unwatchedBefore
+                && r.timestamp() - s.lastEventTime >= rule.afterMillis()) {
+            // The restored state says no alert is open, but a run killed after its last
+            // checkpoint may have sent the OPEN of this very episode (same sensor, rule and last
+            // reading, so the same id), and this run's timer, counting from its own start, did
+            // not reach it. Left so, that alert would stay open for good. The sensor's own
+            // timestamps prove the silence, so the episode is told whole: an OPEN the alerting
+            // service already has is a duplicate to it, and the RESOLVED closes it.
+            Alert missed = opened(s, rule, now, " (seen when its next reading arrived)");
+            out.accept(missed);
+            out.accept(missed.resolve(r.timestamp(), now, r.sensorId() + " sends again"));
         }
         if (s.open) {
             out.accept(
@@ -119,6 +137,11 @@ public final class MissingDataDetector {
     }
 
     private static Alert opened(Silence s, DetectorRules.MissingData rule, long detectedAt) {
+        return opened(s, rule, detectedAt, "");
+    }
+
+    private static Alert opened(
+            Silence s, DetectorRules.MissingData rule, long detectedAt, String note) {
         return Alert.open(
                 SensorId.parse(s.sensorId),
                 rule.alarm().rule(),
@@ -132,6 +155,7 @@ public final class MissingDataDetector {
                         + Format.duration(rule.afterMillis())
                         + " (last reading "
                         + Instant.ofEpochMilli(s.lastEventTime)
-                        + ")");
+                        + ")"
+                        + note);
     }
 }

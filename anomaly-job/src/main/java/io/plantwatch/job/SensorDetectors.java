@@ -170,12 +170,22 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                             r,
                             rs.missingData(),
                             now,
+                            unwatchedBefore(),
                             ctx.timerService(),
                             a -> ctx.output(MISSING, a));
             if (silence != s.silence) {
                 s.silence = silence;
             }
         }
+    }
+
+    /**
+     * Readings stamped before this were sent while this run was not yet listening, allowing for
+     * sensor clocks ahead by the skew the job accepts.
+     */
+    private long unwatchedBefore() {
+        long t = listeningSince + maxFutureSkewMillis;
+        return t < listeningSince ? Long.MAX_VALUE : t;
     }
 
     /**

@@ -454,6 +454,88 @@ class DetectorsTest {
         restored.close();
     }
 
+    /**
+     * A run killed after it opened a missing-data alert but before its next checkpoint: the
+     * restored state says nothing is open. If the sensor speaks again before this run's own timer
+     * reaches the silence, that alert must still be resolved, under the same id.
+     */
+    @Test
+    void aMissingDataAlertOpenedAfterTheLastCheckpointIsResolvedWhenTheRestoredJobHearsTheSensor()
+            throws Exception {
+        RuleBook book = rules("defaults: {missing-data: {after: 30s}}");
+        long skew = 60_000;
+        var killed = Harnesses.onReadings(new SensorDetectors<String>(book, skew, TTL, true));
+        killed.open();
+        // Processing time here is the wall clock the sensors' stamps follow.
+        killed.setProcessingTime(Harnesses.T0 + 100);
+        feed(killed, reading(0, 20, 0), reading(1_000, 20, 1));
+        OperatorSubtaskState checkpoint = killed.snapshot(1, Harnesses.T0 + 2_000);
+        killed.setProcessingTime(Harnesses.T0 + 31_100);
+        List<io.plantwatch.model.Alert> orphan = missing(killed);
+        assertThat(orphan)
+                .singleElement()
+                .extracting(a -> a.state())
+                .isEqualTo(io.plantwatch.model.AlertState.OPEN);
+        killed.close(); // kill -9: no checkpoint holds that OPEN
+
+        var restored =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(
+                                new SensorDetectors<String>(book, skew, TTL, true)),
+                        new AnomalyPipeline.ReadingKey(),
+                        Types.STRING);
+        restored.initializeState(checkpoint);
+        restored.open();
+        restored.setProcessingTime(Harnesses.T0 + 40_000);
+        restored.setProcessingTime(Harnesses.T0 + 45_000);
+        feed(restored, reading(45_000, 21, 2));
+        List<io.plantwatch.model.Alert> told = missing(restored);
+        assertThat(told)
+                .extracting(a -> a.alertId() + " " + a.state())
+                .containsExactly(
+                        orphan.get(0).alertId() + " OPEN", orphan.get(0).alertId() + " RESOLVED");
+        assertThat(told.get(1).eventTime()).isEqualTo(Harnesses.T0 + 45_000);
+
+        // Heard again: the next silence is this run's to watch, and nothing is told twice.
+        restored.setProcessingTime(Harnesses.T0 + 50_000);
+        feed(restored, reading(50_000, 21, 3));
+        assertThat(missing(restored)).isEmpty();
+        restored.close();
+    }
+
+    /**
+     * The other side of the reconciliation above: a sensor that kept sending while the job was
+     * stopped has no silence in its own timestamps, so its backlog opens nothing, however long the
+     * job was away.
+     */
+    @Test
+    void aRestoredJobReadingABacklogWithoutGapsTellsNoMissingData() throws Exception {
+        RuleBook book = rules("defaults: {missing-data: {after: 30s}}");
+        long skew = 60_000;
+        var before = Harnesses.onReadings(new SensorDetectors<String>(book, skew, TTL, true));
+        before.open();
+        before.setProcessingTime(Harnesses.T0 + 100);
+        feed(before, reading(0, 20, 0), reading(1_000, 20, 1));
+        OperatorSubtaskState checkpoint = before.snapshot(1, Harnesses.T0 + 2_000);
+        before.close();
+
+        var restored =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(
+                                new SensorDetectors<String>(book, skew, TTL, true)),
+                        new AnomalyPipeline.ReadingKey(),
+                        Types.STRING);
+        restored.initializeState(checkpoint);
+        restored.open();
+        restored.setProcessingTime(Harnesses.T0 + 600_000);
+        for (int i = 2; i < 600; i++) {
+            Harnesses.feed(restored, reading(i * 1_000L, 20 + (i % 3), i));
+        }
+        restored.processWatermark(new Watermark(Harnesses.T0 + 599_000));
+        assertThat(missing(restored)).isEmpty();
+        restored.close();
+    }
+
     @Test
     void featureExtractorTellsTheLifecycleWhenASpikeOrExcursionStartsAndEndsWithHysteresis()
             throws Exception {
