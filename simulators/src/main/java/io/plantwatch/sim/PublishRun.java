@@ -46,7 +46,13 @@ final class PublishRun {
                         },
                         "sensor-sim-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
-        try (MqttPublisher publisher = MqttPublisher.connect(settings)) {
+        try (MqttPublisher publisher =
+                MqttPublisher.connect(
+                        settings,
+                        line -> {
+                            err.println("sensor-sim: " + line);
+                            err.flush();
+                        })) {
             err.println("sensor-sim: connected to " + settings.describe());
             err.flush();
             PublishLoop loop = new PublishLoop(publisher, maxInFlight, paced);
@@ -54,6 +60,14 @@ final class PublishRun {
             try (Progress ignored =
                     Progress.start(err, quiet, () -> loop.stats().acknowledged(), expectedTotal)) {
                 stats = loop.run(emissions, () -> interrupted.get() || extraStop.getAsBoolean());
+            }
+            if (publisher.resent() > 0) {
+                err.printf(
+                        java.util.Locale.ROOT,
+                        "sensor-sim: %,d publishes sent again after the connection was lost; the"
+                                + " broker may have taken some of them twice (QoS 1 allows it)%n",
+                        publisher.resent());
+                err.flush();
             }
             return new Result(
                     stats,

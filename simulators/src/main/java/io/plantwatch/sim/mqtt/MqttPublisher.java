@@ -1,18 +1,28 @@
 package io.plantwatch.sim.mqtt;
 
 import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /** Publishes to one MQTT broker; the future completes when the broker acknowledged (QoS 1, 2). */
 public interface MqttPublisher extends AutoCloseable {
 
     CompletableFuture<Void> publish(String topic, byte[] payload);
 
+    /** Publishes made again because the connection was lost before the broker acknowledged. */
+    default long resent() {
+        return 0;
+    }
+
     /** Disconnects cleanly after in-flight publishes completed. */
     @Override
     void close();
 
-    /** Connects, or throws a {@link SimulatorException} with one line a person can act on. */
-    static MqttPublisher connect(MqttSettings settings) {
-        return HiveMqPublisher.connect(settings);
+    /**
+     * Connects, or throws a {@link SimulatorException} with one line a person can act on. Once
+     * connected, a lost connection is regained by itself; {@code notices} gets a line when it is
+     * lost and when it is back.
+     */
+    static MqttPublisher connect(MqttSettings settings, Consumer<String> notices) {
+        return HiveMqPublisher.connect(settings, notices);
     }
 }

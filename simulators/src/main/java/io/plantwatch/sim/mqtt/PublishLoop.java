@@ -78,6 +78,8 @@ public final class PublishLoop {
         // Drain: every publish started is acknowledged or failed before we report.
         if (!inFlight.tryAcquire(maxInFlight, 60, TimeUnit.SECONDS)) {
             firstError.compareAndSet(null, "acknowledgements still missing after 60 s");
+            // Counted as failed, so the run's exit code says it: unacknowledged is not delivered.
+            failed.addAndGet(Math.max(0, attempted.get() - acknowledged.get() - failed.get()));
         } else {
             inFlight.release(maxInFlight);
         }
