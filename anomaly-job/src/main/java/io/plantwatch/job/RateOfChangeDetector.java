@@ -137,13 +137,28 @@ public final class RateOfChangeDetector {
 
     /** Least-squares slope in units per second; times relative to the first, for precision. */
     static double slopePerSecond(Window w) {
+        double slope = slopePerSecond(w, 1);
+        if (Double.isNaN(slope)) {
+            // Values near the limits of a double (a broken sensor swinging to ±1.7e308) overflow
+            // the sums to infinities whose difference is NaN, and a NaN slope never fired. Scaled
+            // to at most 1 first, the slope is finite, or an infinity that fires.
+            double largest = 0;
+            for (int i = 0; i < w.size; i++) {
+                largest = Math.max(largest, Math.abs(w.value(i)));
+            }
+            slope = largest * slopePerSecond(w, 1 / largest);
+        }
+        return slope;
+    }
+
+    private static double slopePerSecond(Window w, double scale) {
         int n = w.size;
         long first = w.time(0);
         double meanT = 0;
         double meanV = 0;
         for (int i = 0; i < n; i++) {
             meanT += (w.time(i) - first) / 1000.0;
-            meanV += w.value(i);
+            meanV += w.value(i) * scale;
         }
         meanT /= n;
         meanV /= n;
@@ -151,7 +166,7 @@ public final class RateOfChangeDetector {
         double den = 0;
         for (int i = 0; i < n; i++) {
             double dt = (w.time(i) - first) / 1000.0 - meanT;
-            num += dt * (w.value(i) - meanV);
+            num += dt * (w.value(i) * scale - meanV);
             den += dt * dt;
         }
         return den == 0 ? 0 : num / den;

@@ -191,6 +191,45 @@ class DetectorsTest {
         h.close();
     }
 
+    /**
+     * A broken sensor jumping between the largest values a double holds: the sums of the least
+     * squares overflowed to infinities, the slope came out NaN, and no alert ever fired.
+     */
+    @Test
+    void rateOfChangeFiresOnAJumpAcrossTheLimitsOfADouble() throws Exception {
+        var h =
+                Harnesses.<Signal>onReadings(
+                        new SensorDetectors<String>(
+                                rules(
+                                        "defaults: {rate-of-change: {max-per-second: 1,"
+                                                + " window: 5s}}"),
+                                Long.MAX_VALUE / 4,
+                                TTL,
+                                true));
+        h.open();
+        for (int s = 0; s <= 5; s++) {
+            feed(h, reading(s * 1000L, 1.7e308, s));
+        }
+        assertThat(drain(h)).isEmpty();
+        for (int s = 6; s <= 8; s++) {
+            feed(h, reading(s * 1000L, -1.7e308, s));
+        }
+        List<Signal> signals = drain(h);
+        assertThat(describe(signals)).containsExactly("ACTIVE@6000/6000", "ONSET@6000/6000");
+        assertThat(signals.get(1).message()).contains("changes by -");
+        h.close();
+        assertThat(RateOfChangeDetector.slopePerSecond(window(0, 1.7e308, 1000, -1.7e308)))
+                .isEqualTo(Double.NEGATIVE_INFINITY);
+        assertThat(RateOfChangeDetector.slopePerSecond(window(0, 1e308, 1000, 1e308))).isZero();
+    }
+
+    private static RateOfChangeDetector.Window window(long t1, double v1, long t2, double v2) {
+        RateOfChangeDetector.Window w = new RateOfChangeDetector.Window();
+        w.add(t1, v1);
+        w.add(t2, v2);
+        return w;
+    }
+
     @Test
     void rateOfChangeIgnoresNoiseBelowTheLimit() throws Exception {
         var h =
