@@ -43,6 +43,14 @@ import org.slf4j.LoggerFactory;
 final class Appliance implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Appliance.class);
 
+    /**
+     * The embedded broker's drops are looked at every second, so the warning comes while the outage
+     * is on; an episode ends after 10 s without one.
+     */
+    private static final long DROP_CHECK_MILLIS = 1_000;
+
+    private static final int DROP_QUIET_CHECKS = 10;
+
     /** The topics the demo's job, gateway and alerting service use, as their configs name them. */
     private List<String> topics = List.of();
 
@@ -60,6 +68,7 @@ final class Appliance implements AutoCloseable {
     private final CompletableFuture<String> failure = new CompletableFuture<>();
     private volatile boolean closing;
     private Thread diskWatch;
+    private Thread dropWatch;
 
     private Appliance(ApplianceSettings settings) {
         this.settings = settings;
@@ -114,10 +123,20 @@ final class Appliance implements AutoCloseable {
                     EmbeddedMqttBroker.builder()
                             .port(settings.mqttPort())
                             .bindAddress(settings.mqttBind())
+                            .maxQueueSize(settings.mqttMaxQueueSize())
                             .dataDirectory(settings.dataDir().resolve("mqtt"))
                             .build();
             mqtt.start();
             mqttUri = mqtt.uri();
+            // Watched from here on: after a restart the gateway subscribes only once Kafka has
+            // recovered and the job has restored, and meanwhile its session's queue fills.
+            dropWatch =
+                    new BrokerDropWatch(
+                                    mqtt::droppedMessages,
+                                    settings.mqttMaxQueueSize(),
+                                    DROP_CHECK_MILLIS,
+                                    DROP_QUIET_CHECKS)
+                            .watch();
         } else {
             mqttUri = settings.mqttBroker();
         }
@@ -181,6 +200,15 @@ final class Appliance implements AutoCloseable {
         health.setDaemon(true);
         health.start();
         gateway = Gateway.start(gatewayConfig);
+        if (mqtt != null) {
+            gateway.metrics()
+                    .registerCounter(
+                            BrokerDropWatch.METRIC,
+                            "Messages the embedded MQTT broker dropped, most often because a"
+                                    + " subscriber's queue was full (mqtt.max-queue-size); HiveMQ's "
+                                    + EmbeddedMqttBroker.DROPPED_MESSAGES_METRIC,
+                            mqtt::droppedMessages);
+        }
 
         AlertingConfig ac =
                 new AlertingConfig(
@@ -573,12 +601,23 @@ final class Appliance implements AutoCloseable {
         return gateway;
     }
 
+    /**
+     * What the embedded MQTT broker dropped so far; 0 with the plant's broker, whose drops this
+     * process cannot see.
+     */
+    long mqttDropped() {
+        return mqtt == null ? 0 : mqtt.droppedMessages();
+    }
+
     /** Stops the edge first, so what is in flight drains through to Kafka and the job. */
     @Override
     public void close() {
         closing = true;
         if (diskWatch != null) {
             diskWatch.interrupt();
+        }
+        if (dropWatch != null) {
+            dropWatch.interrupt();
         }
         if (gateway != null) {
             quietly("gateway", gateway::close);

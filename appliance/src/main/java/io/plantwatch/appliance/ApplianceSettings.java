@@ -18,6 +18,8 @@ import java.util.Set;
  * @param mqttBroker {@code embedded} or a broker URI such as tcp://broker:1883
  * @param mqttPort the embedded broker's port (0: any free one)
  * @param mqttBind where the embedded broker listens: 127.0.0.1 or 0.0.0.0 (every interface)
+ * @param mqttMaxQueueSize the embedded broker's queue per client, in messages: what it keeps for
+ *     the gateway while the gateway does not take them, and drops beyond
  * @param kafkaBootstrap {@code embedded} or host:port[,...]
  * @param influxUrl InfluxDB 2's URL; null writes line-protocol files under the data folder
  * @param influxTokenEnv the environment variable holding InfluxDB's token
@@ -32,6 +34,7 @@ public record ApplianceSettings(
         String mqttBroker,
         int mqttPort,
         String mqttBind,
+        long mqttMaxQueueSize,
         String kafkaBootstrap,
         Path dataDir,
         Path jobConfig,
@@ -70,6 +73,7 @@ public record ApplianceSettings(
         DEFAULTS.put("mqtt.broker", EMBEDDED);
         DEFAULTS.put("mqtt.port", "1883");
         DEFAULTS.put("mqtt.bind", "127.0.0.1");
+        DEFAULTS.put("mqtt.max-queue-size", "100000");
         DEFAULTS.put("kafka.bootstrap", EMBEDDED);
         DEFAULTS.put("kafka.retention", "7d");
         DEFAULTS.put("data-dir", "data/plantwatch");
@@ -148,6 +152,13 @@ public record ApplianceSettings(
                 broker,
                 mqttPort,
                 mqttBind,
+                wholeNumber(
+                        v,
+                        origin,
+                        "mqtt.max-queue-size",
+                        1,
+                        Long.MAX_VALUE,
+                        "of messages, at least 1 (100000 by default)"),
                 v.get("kafka.bootstrap"),
                 Path.of(v.get("data-dir")),
                 existing(v.get("job.config"), origin.get("job.config"), "job.config"),

@@ -342,6 +342,13 @@ final class DemoCommand implements Callable<Integer> {
                     appliance.gateway().metrics().produced(),
                     Topics.SENSOR_READINGS);
         }
+        if (appliance.mqttDropped() > 0) {
+            out.printf(
+                    Locale.ROOT,
+                    "The MQTT broker dropped %,d messages, most likely for a full subscriber"
+                            + " queue (mqtt.max-queue-size)%n",
+                    appliance.mqttDropped());
+        }
         out.printf(
                 Locale.ROOT,
                 "Alerts: %d opened (%s), %d resolved%n",

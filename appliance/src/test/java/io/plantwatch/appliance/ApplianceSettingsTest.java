@@ -234,6 +234,47 @@ class ApplianceSettingsTest {
                 .hasMessageContaining("influx.files-keep-days '0' must be a whole number");
     }
 
+    /**
+     * The embedded broker's queue per client: a mistake is refused at start, not found out as
+     * readings HiveMQ dropped while the gateway was away.
+     */
+    @Test
+    void theBrokersQueueSizeIsCheckedAndHasTheBrokersDefault() throws Exception {
+        assertThat(ApplianceSettings.load(file(FILES), Map.of()).mqttMaxQueueSize())
+                .isEqualTo(io.plantwatch.infra.EmbeddedMqttBroker.DEFAULT_MAX_QUEUE_SIZE)
+                .isEqualTo(100_000);
+        assertThat(
+                        ApplianceSettings.load(
+                                        file("mqtt: {max-queue-size: 2000000}\n" + FILES), Map.of())
+                                .mqttMaxQueueSize())
+                .isEqualTo(2_000_000);
+        for (String wrong : new String[] {"0", "-5", "ten", "1.5", "1e6", ""}) {
+            assertThatThrownBy(
+                            () ->
+                                    ApplianceSettings.load(
+                                            file(
+                                                    "mqtt: {max-queue-size: '"
+                                                            + wrong
+                                                            + "'}\n"
+                                                            + FILES),
+                                            Map.of()))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessage(
+                            dir.resolve("appliance.yaml")
+                                    + ": mqtt.max-queue-size '"
+                                    + wrong
+                                    + "' must be a whole number of messages, at least 1 (100000 by"
+                                    + " default)");
+        }
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file(FILES), Map.of("mqtt.max-queue-size", "0")))
+                .hasMessage(
+                        "--set: mqtt.max-queue-size '0' must be a whole number of messages, at"
+                                + " least 1 (100000 by default)");
+    }
+
     @Test
     void theJobsRestartPolicyIsCheckedAndHasDefaults() throws Exception {
         ApplianceSettings s = ApplianceSettings.load(file(FILES), Map.of());

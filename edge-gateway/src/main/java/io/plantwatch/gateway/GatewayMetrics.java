@@ -1,10 +1,12 @@
 package io.plantwatch.gateway;
 
 import io.prometheus.metrics.core.metrics.Counter;
+import io.prometheus.metrics.core.metrics.CounterWithCallback;
 import io.prometheus.metrics.core.metrics.GaugeWithCallback;
 import io.prometheus.metrics.core.metrics.Histogram;
 import io.prometheus.metrics.model.registry.PrometheusRegistry;
 import java.util.concurrent.atomic.AtomicInteger;
+import java.util.function.LongSupplier;
 
 /**
  * The gateway's Prometheus metrics, in a registry of its own (several gateways per JVM in tests).
@@ -89,6 +91,21 @@ public final class GatewayMetrics {
                 .name("plantwatch_gateway_mqtt_connected")
                 .help("1 while connected to the MQTT broker")
                 .callback(cb -> cb.call(mqttConnected.get()))
+                .register(registry);
+    }
+
+    /**
+     * Adds a count kept outside the gateway to its {@code /metrics}, read at each scrape: a process
+     * that runs the gateway beside other parts (the appliance, with its embedded MQTT broker) then
+     * has one metrics endpoint.
+     *
+     * @param name a Prometheus counter name ending in {@code _total}
+     */
+    public void registerCounter(String name, String help, LongSupplier count) {
+        CounterWithCallback.builder()
+                .name(name)
+                .help(help)
+                .callback(cb -> cb.call(count.getAsLong()))
                 .register(registry);
     }
 

@@ -1,5 +1,6 @@
 package io.plantwatch.infra;
 
+import com.codahale.metrics.Counter;
 import com.hivemq.configuration.service.InternalConfigurations;
 import com.hivemq.embedded.EmbeddedExtension;
 import com.hivemq.embedded.EmbeddedHiveMQ;
@@ -32,7 +33,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The per-client queue ({@code max-queue-size}) is raised from HiveMQ's 1,000 to 100,000 by
  * default: HiveMQ silently discards QoS 1 messages beyond it, so a burst to a subscriber that lags
- * by more than a thousand messages would lose data without any error.
+ * by more than a thousand messages would lose data without any error. It still discards beyond
+ * 100,000, and tells no client: {@link #droppedMessages()} counts what it discarded, for whoever
+ * runs the broker to say so.
  *
  * <p>The port is chosen at the first {@link #start()} and kept, so {@link #stop()} then {@link
  * #start()} brings the broker back on the same {@link #uri()}. Sessions and queued messages do not
@@ -55,6 +58,13 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     /** Unacknowledged messages per subscriber; HiveMQ CE's own default is 50. */
     public static final int DEFAULT_INFLIGHT_WINDOW = 1000;
 
+    /**
+     * HiveMQ's counter of the PUBLISH messages it dropped, whatever the reason. HiveMQ CE 2025.5
+     * registers no count per reason (no {@code queue-full} counter): its event log names each
+     * drop's client and reason, at DEBUG on the logger {@code event.message-dropped}.
+     */
+    public static final String DROPPED_MESSAGES_METRIC = "com.hivemq.messages.dropped.count";
+
     private final long maxQueueSize;
     private final int inflightWindow;
     private final Path root = TempDirs.create("embedded-hivemq-");
@@ -68,6 +78,19 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     private final byte[] password;
     private EmbeddedHiveMQ hivemq;
     private boolean closed;
+    // Read by watchers on other threads while start() or stop() may hold the monitor for seconds,
+    // so the count is one immutable value swapped whole rather than two fields behind the lock.
+    private volatile DropCount drops = new DropCount(0, null);
+
+    /**
+     * HiveMQ's counter belongs to one started instance and begins at 0 with each: the drops of the
+     * instances already stopped, and the counter of the running one.
+     */
+    private record DropCount(long byStoppedInstances, Counter running) {
+        long total() {
+            return byStoppedInstances + (running == null ? 0 : running.getCount());
+        }
+    }
 
     private EmbeddedMqttBroker(Builder builder) {
         this.maxQueueSize = builder.maxQueueSize;
@@ -146,6 +169,17 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
             closeQuietly(candidate);
             throw new IllegalStateException("HiveMQ did not start on port " + port, e);
         }
+        // Looked up once it started: HiveMQ registers its metrics while starting.
+        Counter dropped = candidate.getMetricRegistry().getCounters().get(DROPPED_MESSAGES_METRIC);
+        if (dropped == null) {
+            closeQuietly(candidate);
+            throw new IllegalStateException(
+                    "HiveMQ has no counter "
+                            + DROPPED_MESSAGES_METRIC
+                            + ", so the messages it drops would go uncounted; has a new HiveMQ"
+                            + " version renamed it?");
+        }
+        drops = new DropCount(drops.byStoppedInstances(), dropped);
         hivemq = candidate;
         LOG.info(
                 "HiveMQ CE ready at {}{}{} in {}",
@@ -221,7 +255,28 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
             throw new IllegalStateException("Interrupted while stopping HiveMQ", e);
         } catch (ExecutionException e) {
             throw new IllegalStateException("HiveMQ did not stop cleanly", e.getCause());
+        } finally {
+            // After the close, so that what the instance dropped while stopping is in the sum.
+            drops = new DropCount(drops.total(), null);
         }
+    }
+
+    /**
+     * The messages HiveMQ dropped since this broker was built, over all its starts: the sum of
+     * HiveMQ's {@value #DROPPED_MESSAGES_METRIC}. It does so without telling publisher or
+     * subscriber. Mostly a subscriber's queue was full: its persistent session already held {@link
+     * #maxQueueSize()} messages while it was offline or did not acknowledge, and with strategy
+     * {@code discard} each newer message for it is dropped. HiveMQ counts there too a QoS 0 message
+     * over a client's memory limit or to a socket that is not writable, one larger than the
+     * client's maximum packet size, one an extension stopped, and an internal error; it keeps no
+     * count per reason.
+     *
+     * <p>Counted by this process only: a broker started again on the same {@link
+     * Builder#dataDirectory data directory} in a later process counts from 0. Any thread may ask,
+     * also while the broker starts or stops.
+     */
+    public long droppedMessages() {
+        return drops.total();
     }
 
     /** True between {@link #start()} and {@link #stop()}. */

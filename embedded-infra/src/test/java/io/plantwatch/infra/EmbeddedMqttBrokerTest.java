@@ -17,6 +17,8 @@ import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.junit.jupiter.params.ParameterizedTest;
+import org.junit.jupiter.params.provider.ValueSource;
 
 class EmbeddedMqttBrokerTest {
     @RegisterExtension static final MqttBrokerExtension mqtt = new MqttBrokerExtension();
@@ -99,6 +101,85 @@ class EmbeddedMqttBrokerTest {
             gateway.disconnect().join();
         }
         assertThat(data).as("close() leaves a data directory in place").isNotEmptyDirectory();
+    }
+
+    /**
+     * The gateway's case while it is away: its persistent session's queue fills, and HiveMQ drops
+     * every later message for it (strategy {@code discard}), acknowledging it to the sensor all the
+     * same. Only the broker's count shows it. In memory and on disk, since HiveMQ queues in a
+     * different store for each.
+     */
+    @ParameterizedTest(name = "on disk: {0}")
+    @ValueSource(booleans = {false, true})
+    void countsWhatItDropsBeyondAnOfflineSubscribersQueue(boolean onDisk, @TempDir Path dir) {
+        int queue = 10;
+        int published = 25;
+        EmbeddedMqttBroker.Builder builder = EmbeddedMqttBroker.builder().maxQueueSize(queue);
+        if (onDisk) {
+            builder.dataDirectory(dir.resolve("mqtt"));
+        }
+        try (EmbeddedMqttBroker broker = builder.build().start()) {
+            String subscriberId = "gateway-" + java.util.UUID.randomUUID();
+            Mqtt5BlockingClient away =
+                    MqttClients.builder(broker.host(), broker.port())
+                            .identifier(subscriberId)
+                            .buildBlocking();
+            away.connectWith().cleanStart(false).sessionExpiryInterval(3600).send();
+            away.subscribeWith().topicFilter("drops/#").qos(MqttQos.AT_LEAST_ONCE).send();
+            away.disconnect();
+            assertThat(broker.droppedMessages()).isZero();
+
+            Mqtt5BlockingClient sensor = MqttClients.connect(broker.host(), broker.port());
+            for (int i = 0; i < published; i++) {
+                MqttClients.publish(sensor, "drops/t", "m-" + i);
+            }
+            await().atMost(Duration.ofSeconds(20))
+                    .until(broker::droppedMessages, n -> n >= published - queue);
+
+            List<String> received = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Mqtt5AsyncClient back =
+                    MqttClients.builder(broker.host(), broker.port())
+                            .identifier(subscriberId)
+                            .buildAsync();
+            back.publishes(
+                    com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL,
+                    p -> received.add(new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8)));
+            back.connectWith().cleanStart(false).sessionExpiryInterval(3600).send().join();
+            // Queued behind the queue's contents, so once it arrives nothing more is on its way.
+            // The queue has room only once the broker has taken the returning subscriber's
+            // acknowledgements, which it does in the background: a marker that finds the queue
+            // still full is dropped and counted like the rest, and is sent again.
+            java.util.concurrent.atomic.AtomicLong drops =
+                    new java.util.concurrent.atomic.AtomicLong(published - queue);
+            MqttClients.publish(sensor, "drops/t", "end");
+            await().atMost(Duration.ofSeconds(20))
+                    .until(
+                            () -> {
+                                if (received.contains("end")) {
+                                    return true;
+                                }
+                                if (broker.droppedMessages() > drops.get()) {
+                                    drops.incrementAndGet();
+                                    MqttClients.publish(sensor, "drops/t", "end");
+                                }
+                                return false;
+                            });
+            List<String> expected = new ArrayList<>();
+            IntStream.range(0, queue).forEach(i -> expected.add("m-" + i));
+            expected.add("end");
+            assertThat(received).containsExactlyElementsOf(expected);
+            assertThat(broker.droppedMessages())
+                    .as("the %d beyond the queue and the markers dropped", published - queue)
+                    .isEqualTo(drops.get());
+            back.disconnect().join();
+            sensor.disconnect();
+
+            // HiveMQ's own counter starts at 0 with each start; the broker's count goes on.
+            broker.stop();
+            assertThat(broker.droppedMessages()).isEqualTo(drops.get());
+            broker.start();
+            assertThat(broker.droppedMessages()).isEqualTo(drops.get());
+        }
     }
 
     @Test
