@@ -287,8 +287,9 @@ final class Appliance implements AutoCloseable {
      */
     private void watchJobHealth() {
         long told = JobHealth.restarts();
-        long failedTold = JobHealth.failedCheckpoints();
-        long completedWhenFailing = -1;
+        CheckpointTrend checkpointsSeen =
+                new CheckpointTrend(
+                        JobHealth.failedCheckpoints(), JobHealth.completedCheckpoints());
         Path log = settings.dataDir().resolve("plantwatch.log");
         try {
             while (!closing
@@ -305,22 +306,18 @@ final class Appliance implements AutoCloseable {
                             log,
                             settings.jobRestarts().maxRestarts());
                 }
-                long failed = JobHealth.failedCheckpoints();
-                if (failed > failedTold) {
-                    failedTold = failed;
-                    if (completedWhenFailing < 0) {
-                        completedWhenFailing = JobHealth.completedCheckpoints();
-                        LOG.warn(
-                                "The anomaly job's checkpoints fail ({} free in {}; the cause is"
-                                        + " in {}): a restart now goes back to the last good one",
-                                freeSpace(checkpoints()),
-                                checkpoints(),
-                                log);
-                    }
-                } else if (completedWhenFailing >= 0
-                        && JobHealth.completedCheckpoints() > completedWhenFailing) {
-                    completedWhenFailing = -1;
-                    LOG.warn("The anomaly job's checkpoints succeed again");
+                switch (checkpointsSeen.next(
+                        JobHealth.failedCheckpoints(), JobHealth.completedCheckpoints())) {
+                    case FAILING ->
+                            LOG.warn(
+                                    "The anomaly job's checkpoints fail ({} free in {}; the cause"
+                                            + " is in {}): a restart now goes back to the last"
+                                            + " good one",
+                                    freeSpace(checkpoints()),
+                                    checkpoints(),
+                                    log);
+                    case RECOVERED -> LOG.warn("The anomaly job's checkpoints succeed again");
+                    case SAME -> {}
                 }
                 Thread.sleep(1_000);
             }

@@ -28,6 +28,12 @@ import org.slf4j.LoggerFactory;
 final class LocalJob {
     private static final Logger LOG = LoggerFactory.getLogger(LocalJob.class);
 
+    /**
+     * Checkpoints kept, newest first: Flink's one left nothing to fall back on when a power cut
+     * tore it. Each holds the whole state on the heap backend (about 1 KB per sensor).
+     */
+    static final int RETAINED_CHECKPOINTS = 3;
+
     private LocalJob() {}
 
     /** The job with empty state; it does not restart: its first failure ends it. */
@@ -57,7 +63,8 @@ final class LocalJob {
         conf.set(
                 CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
-        Optional<Path> latest = latestCheckpoint(checkpoints);
+        conf.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, RETAINED_CHECKPOINTS);
+        Optional<Path> latest = restorableCheckpoint(checkpoints);
         requireSameStateBackend(checkpoints, js.stateBackend(), latest.isPresent());
         if (latest.isPresent()) {
             Path chk = latest.get();
@@ -155,12 +162,84 @@ final class LocalJob {
      * being written when the process was killed has no metadata yet.
      */
     static Optional<Path> latestCheckpoint(Path dir) throws IOException {
+        return completeCheckpoints(dir).stream().findFirst();
+    }
+
+    /**
+     * The newest checkpoint under {@code dir} whose metadata Flink can read. A power cut can tear
+     * the newest one (a truncated or empty {@code _metadata}): Flink then refused the job at every
+     * start with an EOFException, and the appliance could not start until a person moved the
+     * checkpoints away. Now an older one is restored, with a warning, as the job keeps {@link
+     * #RETAINED_CHECKPOINTS}.
+     *
+     * @throws Appliance.CannotStart when there are checkpoints but none can be read: starting
+     *     afresh would silently forget every sensor's state and open alert, so a person decides
+     */
+    static Optional<Path> restorableCheckpoint(Path dir) throws IOException, Appliance.CannotStart {
+        List<String> torn = new java.util.ArrayList<>();
+        for (Path chk : completeCheckpoints(dir)) {
+            String why = unreadable(chk);
+            if (why == null) {
+                if (!torn.isEmpty()) {
+                    LOG.warn(
+                            "Restoring the anomaly job from an older checkpoint, {}: the newer"
+                                    + " cannot be read ({}); what they held since is read again"
+                                    + " from Kafka",
+                            chk,
+                            String.join("; ", torn));
+                }
+                return Optional.of(chk);
+            }
+            torn.add(chk + ": " + why);
+        }
+        if (!torn.isEmpty()) {
+            throw new Appliance.CannotStart(
+                    "no checkpoint of the anomaly job in "
+                            + dir
+                            + " can be read ("
+                            + String.join("; ", torn)
+                            + "), as after a power cut. Move "
+                            + dir
+                            + " away to start the job afresh: baselines learn again and open"
+                            + " alerts are forgotten");
+        }
+        return Optional.empty();
+    }
+
+    /** Why Flink could not read the checkpoint's metadata, or null when it can. */
+    static String unreadable(Path chk) {
+        Path metadata = chk.resolve("_metadata");
+        try (java.io.DataInputStream in =
+                new java.io.DataInputStream(
+                        new java.io.BufferedInputStream(Files.newInputStream(metadata)))) {
+            org.apache.flink.runtime.checkpoint.Checkpoints.loadCheckpointMetadata(
+                    in, LocalJob.class.getClassLoader(), chk.toUri().toString());
+            return null;
+        } catch (IOException | RuntimeException e) {
+            return (Files.isRegularFile(metadata) ? sizeOf(metadata) + " B of metadata, " : "")
+                    + e.getClass().getSimpleName()
+                    + (e.getMessage() != null ? " " + e.getMessage() : "");
+        }
+    }
+
+    private static long sizeOf(Path file) {
+        try {
+            return Files.size(file);
+        } catch (IOException e) {
+            return -1;
+        }
+    }
+
+    /** Every checkpoint with metadata under {@code dir}, newest first. */
+    private static List<Path> completeCheckpoints(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
-            return Optional.empty();
+            return List.of();
         }
         try (Stream<Path> files =
                 Files.find(dir, 3, (p, a) -> isMetadata(p) && a.isRegularFile())) {
-            return files.max(Comparator.comparing(LocalJob::modified)).map(Path::getParent);
+            return files.sorted(Comparator.comparing(LocalJob::modified).reversed())
+                    .map(Path::getParent)
+                    .toList();
         }
     }
 

@@ -76,6 +76,15 @@ final class RunCommand implements Callable<Integer> {
             } catch (Appliance.CannotStart e) {
                 err.println("plantwatch run: " + e.getMessage());
                 return 1;
+            } catch (Exception e) {
+                // Picocli printed the whole trace, some sixty lines, on the console; the log file
+                // keeps it, and the console gets its innermost cause in one line.
+                org.slf4j.LoggerFactory.getLogger(RunCommand.class)
+                        .error("The appliance could not start", e);
+                err.println(
+                        "plantwatch run: could not start; see "
+                                + settings.dataDir().resolve("plantwatch.log"));
+                return 1;
             }
             try (appliance) {
                 out.printf(
