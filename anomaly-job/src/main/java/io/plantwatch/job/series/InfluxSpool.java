@@ -1,8 +1,12 @@
 package io.plantwatch.job.series;
 
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.UncheckedIOException;
+import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CharsetDecoder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.NoSuchFileException;
@@ -22,11 +26,26 @@ import java.util.stream.Stream;
  * Points waiting on disk for InfluxDB, for {@link InfluxWriter}: a folder per subtask of segment
  * files, each one or more batches of line protocol, oldest first by a sequence number in its name
  * (which also carries its point count, so a restart needs no read to know what waits). A segment is
- * written under a temporary name and renamed, so a crash leaves whole segments only; it is deleted
- * once the server took every point in it.
+ * written under a temporary name and renamed, so a crash of the process leaves whole segments only;
+ * it is deleted once the server took every point in it.
+ *
+ * <p>A power cut is another matter: a segment renamed but not yet synced (the spool is synced
+ * before each checkpoint, not at every append) can come back with random bytes or zeros in place of
+ * its tail, or cut mid-line. Such a segment is read line by line: every whole line is sent, the
+ * rest is moved to {@code <segment>.bad} beside it, and nothing is deleted. Its points were spooled
+ * after the last checkpoint, so the job's replay from Kafka writes them again.
  */
 final class InfluxSpool {
     private static final Pattern SEGMENT = Pattern.compile("(\\d{19})-(\\d+)\\.lp");
+
+    /**
+     * What a segment holds.
+     *
+     * @param lines its whole lines, to send
+     * @param damage what was wrong with it; null when nothing was
+     * @param aside the file what could not be sent went to; null when nothing did
+     */
+    record Contents(List<String> lines, String damage, Path aside) {}
 
     /** One file of waiting points. */
     final class Segment {
@@ -40,13 +59,96 @@ final class InfluxSpool {
             this.bytes = bytes;
         }
 
-        List<String> read() throws IOException {
+        /**
+         * Its whole lines, anything else moved to {@link #aside()}: a segment that cannot be read
+         * at all goes there whole, since left in place it would hold every newer one back.
+         */
+        Contents read() throws IOException {
+            byte[] bytes;
             try {
-                return Files.readAllLines(file, StandardCharsets.UTF_8);
+                bytes = Files.readAllBytes(file);
             } catch (NoSuchFileException gone) {
                 // Another writer to the same server and bucket took it.
-                return List.of();
+                return new Contents(List.of(), null, null);
+            } catch (IOException unreadable) {
+                Path bad = Files.move(file, aside(), StandardCopyOption.REPLACE_EXISTING);
+                return new Contents(List.of(), "cannot be read (" + unreadable + ")", bad);
             }
+            List<String> lines = new ArrayList<>();
+            ByteArrayOutputStream bad = new ByteArrayOutputStream();
+            CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
+            int withNul = 0;
+            int notUtf8 = 0;
+            boolean torn = false;
+            for (int start = 0; start < bytes.length; ) {
+                int end = start;
+                boolean nul = false;
+                while (end < bytes.length && bytes[end] != '\n') {
+                    nul |= bytes[end] == 0;
+                    end++;
+                }
+                int next = Math.min(bytes.length, end + 1);
+                // Zeros are what a file system leaves in blocks whose data never reached the disk.
+                if (nul) {
+                    withNul++;
+                } else if (end == bytes.length) {
+                    // Every line is written with its newline: without one it may be cut short, and
+                    // a point cut inside its timestamp would be stored at the wrong time.
+                    torn = true;
+                } else {
+                    try {
+                        lines.add(
+                                utf8.decode(ByteBuffer.wrap(bytes, start, end - start)).toString());
+                        start = next;
+                        continue;
+                    } catch (CharacterCodingException garbage) {
+                        notUtf8++;
+                    }
+                }
+                bad.write(bytes, start, next - start);
+                start = next;
+            }
+            List<String> wrong = new ArrayList<>();
+            if (notUtf8 > 0) {
+                wrong.add(notUtf8 + (notUtf8 == 1 ? " line" : " lines") + " not UTF-8");
+            }
+            if (withNul > 0) {
+                wrong.add(withNul + (withNul == 1 ? " line" : " lines") + " with NUL bytes");
+            }
+            if (torn) {
+                wrong.add("a last line without its newline");
+            }
+            if (wrong.isEmpty() && lines.size() != points) {
+                // Cut at a line's end, or empty: nothing to set aside, but points are missing.
+                wrong.add(lines.size() + " whole lines where its name counts " + points);
+            }
+            if (wrong.isEmpty()) {
+                return new Contents(lines, null, null);
+            }
+            Path aside = null;
+            if (bad.size() > 0) {
+                Path tmp = dir.resolve(aside().getFileName() + ".tmp");
+                try (FileChannel c =
+                        FileChannel.open(
+                                tmp,
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.TRUNCATE_EXISTING,
+                                StandardOpenOption.WRITE)) {
+                    ByteBuffer b = ByteBuffer.wrap(bad.toByteArray());
+                    while (b.hasRemaining()) {
+                        c.write(b);
+                    }
+                    // On disk before the segment is deleted: nothing of it is lost then.
+                    c.force(true);
+                }
+                aside = Files.move(tmp, aside(), StandardCopyOption.REPLACE_EXISTING);
+            }
+            return new Contents(lines, String.join(", ", wrong), aside);
+        }
+
+        /** Where what cannot be sent of this segment goes: beside it, under a name never read. */
+        Path aside() {
+            return file.resolveSibling(file.getFileName() + ".bad");
         }
 
         /** The server took every point: gone from disk and from the counts. */

@@ -65,6 +65,7 @@ public final class InfluxWriter implements SinkWriter<String> {
     private final Counter rejected;
     private final Counter errors;
     private final Counter spooled;
+    private final Counter damaged;
 
     /** The batch being filled, on the task thread. */
     private List<String> buffer;
@@ -118,6 +119,7 @@ public final class InfluxWriter implements SinkWriter<String> {
         this.rejected = metrics.counter("influxPointsRejected");
         this.errors = metrics.counter("influxWriteErrors");
         this.spooled = metrics.counter("influxPointsSpooled");
+        this.damaged = metrics.counter("influxSpoolSegmentsDamaged");
         metrics.gauge("influxPointsBuffered", this::pointsInMemory);
         metrics.gauge("influxPointsInSpool", spool::points);
         metrics.gauge("influxSpoolBytes", spool::bytes);
@@ -248,49 +250,98 @@ public final class InfluxWriter implements SinkWriter<String> {
         }
     }
 
-    /** The sender: the spool's oldest points first, then the queue, each until stored. */
+    /**
+     * The sender: the spool's oldest points first, then the queue, each until stored. It outlives
+     * anything that goes wrong with one segment: a sender that stopped left segments piling up
+     * until the full spool stopped detection.
+     */
     private void sendLoop() {
-        try {
-            while (!closing) {
+        long delay = FIRST_RETRY_MILLIS;
+        while (!closing) {
+            String what = "the points in memory";
+            try {
                 InfluxSpool.Segment segment = spool.oldest();
                 if (segment != null) {
-                    List<String> lines = segment.read();
-                    for (int i = 0; i < lines.size() && !closing; i += settings.batchSize()) {
-                        write(
-                                lines.subList(i, Math.min(lines.size(), i + settings.batchSize())),
-                                false);
-                    }
-                    if (!closing) {
-                        segment.delete();
-                        signal();
-                    }
-                    continue;
-                }
-                List<String> batch;
-                synchronized (progress) {
-                    batch = queue.poll();
-                    sending = batch;
-                    sendingSpooled = false;
-                    if (batch == null) {
-                        progress.wait(50);
-                        continue;
-                    }
-                }
-                write(batch, true);
-                if (closing) {
-                    // Perhaps not written: close() spools what is still sending.
+                    what = segment.file.toString();
+                    sendSegment(segment);
+                } else if (!sendQueued()) {
                     return;
                 }
-                synchronized (progress) {
-                    sending = null;
-                    progress.notifyAll();
+                delay = FIRST_RETRY_MILLIS;
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (IOException | RuntimeException e) {
+                LOG.error(
+                        "The InfluxDB writer could not send {}: {}. Trying again in {} ms; newer"
+                                + " points wait in the spool {} meanwhile.",
+                        what,
+                        e.toString(),
+                        delay,
+                        spool.dir());
+                try {
+                    Thread.sleep(ThreadLocalRandom.current().nextLong(delay / 2, delay + 1));
+                } catch (InterruptedException stop) {
+                    Thread.currentThread().interrupt();
+                    return;
+                }
+                delay = Math.min(settings.maxRetryDelay().toMillis(), delay * 2);
+            }
+        }
+    }
+
+    private void sendSegment(InfluxSpool.Segment segment) throws IOException, InterruptedException {
+        InfluxSpool.Contents contents = segment.read();
+        if (contents.damage() != null) {
+            damaged.inc();
+            LOG.warn(
+                    "InfluxDB spool segment {} is damaged, a torn file after a crash perhaps: {}."
+                            + " Sending the {} whole lines of the {} points its name counts; {}",
+                    segment.file,
+                    contents.damage(),
+                    contents.lines().size(),
+                    segment.points,
+                    contents.aside() == null
+                            ? "nothing else in it to keep."
+                            : "the rest is kept in " + contents.aside() + ".");
+        }
+        List<String> lines = contents.lines();
+        for (int i = 0; i < lines.size() && !closing; i += settings.batchSize()) {
+            write(lines.subList(i, Math.min(lines.size(), i + settings.batchSize())), false);
+        }
+        if (!closing) {
+            segment.delete();
+            signal();
+        }
+    }
+
+    /** Sends the queue's oldest batch, or waits a moment for one; false when closing. */
+    private boolean sendQueued() throws InterruptedException {
+        List<String> batch;
+        synchronized (progress) {
+            if (sending != null && !sendingSpooled) {
+                // An attempt that ended in an exception: its batch is still this one's to send.
+                batch = sending;
+            } else {
+                batch = queue.poll();
+                sending = batch;
+                sendingSpooled = false;
+                if (batch == null) {
+                    progress.wait(50);
+                    return true;
                 }
             }
-        } catch (InterruptedException e) {
-            Thread.currentThread().interrupt();
-        } catch (IOException | RuntimeException e) {
-            LOG.error("The InfluxDB writer stopped: {}", e.toString());
         }
+        write(batch, true);
+        if (closing) {
+            // Perhaps not written: close() spools what is still sending.
+            return false;
+        }
+        synchronized (progress) {
+            sending = null;
+            progress.notifyAll();
+        }
+        return true;
     }
 
     /**

@@ -15,13 +15,20 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Random;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.Function;
 import java.util.zip.GZIPInputStream;
+import org.apache.flink.metrics.Counter;
+import org.apache.flink.metrics.MetricGroup;
+import org.apache.flink.metrics.SimpleCounter;
 import org.apache.flink.metrics.groups.UnregisteredMetricsGroup;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
@@ -79,6 +86,10 @@ class InfluxWriterTest {
     }
 
     private InfluxWriter writer(int batch, boolean gzip) {
+        return writer(batch, gzip, new UnregisteredMetricsGroup());
+    }
+
+    private InfluxWriter writer(int batch, boolean gzip, MetricGroup metrics) {
         return new InfluxWriter(
                 new InfluxSettings(
                         "http://127.0.0.1:" + server.getAddress().getPort(),
@@ -90,7 +101,17 @@ class InfluxWriterTest {
                         Duration.ofMillis(200),
                         spool.toString(),
                         InfluxSettings.DEFAULT_SPOOL_MAX_BYTES),
-                new UnregisteredMetricsGroup());
+                metrics);
+    }
+
+    /** Flink's metric group that reports nowhere, keeping the writer's counters to read. */
+    private static final class Counters extends UnregisteredMetricsGroup {
+        final Map<String, Counter> counters = new ConcurrentHashMap<>();
+
+        @Override
+        public Counter counter(String name) {
+            return counters.computeIfAbsent(name, n -> new SimpleCounter());
+        }
     }
 
     /** The points waiting in the spool, by the counts in its segments' names. */
@@ -217,5 +238,172 @@ class InfluxWriterTest {
                 .filteredOn(e -> e.getLevel() == Level.ERROR)
                 .singleElement()
                 .satisfies(e -> assertThat(e.getFormattedMessage()).contains("m,sensor=x broken"));
+    }
+
+    /**
+     * Three segments of ten points each left in the spool by a run that could not reach the server,
+     * oldest first: {@code m,sensor=s0 value=0 1} to {@code m,sensor=s29 value=29 1}.
+     */
+    private List<Path> segmentsLeftBehind() throws IOException {
+        InfluxSpool left = new InfluxSpool(spool, 0, 1);
+        for (int i = 0; i < 30; i += 10) {
+            left.append(List.of(points("s", i, i + 10)), true);
+        }
+        try (var files = Files.list(spool.resolve("subtask-0"))) {
+            return files.sorted().toList();
+        }
+    }
+
+    private static List<String> points(String prefix, int from, int to) {
+        return java.util.stream.IntStream.range(from, to)
+                .mapToObj(i -> "m,sensor=" + prefix + i + " value=" + i + " 1")
+                .toList();
+    }
+
+    /** The writer sends what comes after the damage: it did not stop at it. */
+    private void stillWrites(InfluxWriter w) throws Exception {
+        assertThat(writeAndFlush(w, "after", 5)).isTrue();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> stored.containsAll(points("after", 0, 5)));
+    }
+
+    private List<ILoggingEvent> warnings() {
+        return log.list.stream().filter(e -> e.getLevel() == Level.WARN).toList();
+    }
+
+    @Test
+    void aSegmentWithRandomBytesAfterAPowerCutKeepsItsPointsAndTheWriterGoesOn() throws Exception {
+        List<Path> segments = segmentsLeftBehind();
+        byte[] garbage = new byte[512];
+        new Random(7).nextBytes(garbage);
+        garbage[0] = (byte) 0xff; // never UTF-8
+        Files.write(segments.get(0), garbage, StandardOpenOption.APPEND);
+
+        Counters metrics = new Counters();
+        // Before, the sender died here on a MalformedInputException, and the spool only grew.
+        InfluxWriter w = writer(10, false, metrics);
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 30));
+        stillWrites(w);
+        w.close();
+
+        Path bad = Path.of(segments.get(0) + ".bad");
+        assertThat(Files.readAllBytes(bad)).isEqualTo(garbage);
+        assertThat(metrics.counters.get("influxSpoolSegmentsDamaged").getCount()).isEqualTo(1);
+        assertThat(warnings())
+                .singleElement()
+                .satisfies(
+                        e ->
+                                assertThat(e.getFormattedMessage())
+                                        .contains(
+                                                segments.get(0).toString(),
+                                                "not UTF-8",
+                                                "the 10 whole lines of the 10 points",
+                                                bad.toString()));
+    }
+
+    @Test
+    void aZeroFilledTailIsNotSentAsPoints() throws Exception {
+        List<Path> segments = segmentsLeftBehind();
+        Files.write(segments.get(1), new byte[4096], StandardOpenOption.APPEND);
+
+        Counters metrics = new Counters();
+        InfluxWriter w = writer(10, false, metrics);
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        // Before, the zeros went to the server as a point.
+        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 30));
+        stillWrites(w);
+        w.close();
+
+        assertThat(Files.readAllBytes(Path.of(segments.get(1) + ".bad"))).hasSize(4096);
+        assertThat(metrics.counters.get("influxSpoolSegmentsDamaged").getCount()).isEqualTo(1);
+        assertThat(warnings())
+                .singleElement()
+                .satisfies(
+                        e ->
+                                assertThat(e.getFormattedMessage())
+                                        .contains(segments.get(1).toString(), "NUL bytes"));
+    }
+
+    @Test
+    void aLastLineCutShortIsSetAsideNotStoredAtAWrongTime() throws Exception {
+        List<Path> segments = segmentsLeftBehind();
+        Path last = segments.get(2);
+        byte[] whole = Files.readAllBytes(last);
+        // "m,sensor=s29 value=29 1\n" cut inside its value: "m,sensor=s29 value=2".
+        Files.write(last, java.util.Arrays.copyOf(whole, whole.length - 4));
+
+        InfluxWriter w = writer(10, false);
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 29));
+        stillWrites(w);
+        w.close();
+
+        assertThat(Files.readString(Path.of(last + ".bad"))).isEqualTo("m,sensor=s29 value=2");
+        assertThat(warnings())
+                .singleElement()
+                .satisfies(
+                        e ->
+                                assertThat(e.getFormattedMessage())
+                                        .contains(
+                                                last.toString(),
+                                                "a last line without its newline",
+                                                "the 9 whole lines of the 10 points"));
+    }
+
+    @Test
+    void aSegmentThatCannotBeReadIsMovedAsideWhole() throws Exception {
+        segmentsLeftBehind();
+        // A name the spool takes for a segment, on something that cannot be read as one.
+        Path unreadable = spool.resolve("subtask-0").resolve("0000000000000000000-7.lp");
+        Files.createDirectories(unreadable);
+
+        Counters metrics = new Counters();
+        InfluxWriter w = writer(10, false, metrics);
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 30));
+        stillWrites(w);
+        w.close();
+
+        assertThat(Path.of(unreadable + ".bad")).isDirectory();
+        assertThat(metrics.counters.get("influxSpoolSegmentsDamaged").getCount()).isEqualTo(1);
+        assertThat(warnings())
+                .singleElement()
+                .satisfies(
+                        e ->
+                                assertThat(e.getFormattedMessage())
+                                        .contains(unreadable.toString(), "cannot be read"));
+    }
+
+    @Test
+    void aSegmentThatFailsIsRetriedAndTheSenderLivesOn() throws Exception {
+        segmentsLeftBehind();
+        Path unreadable = spool.resolve("subtask-0").resolve("0000000000000000000-7.lp");
+        Files.createDirectories(unreadable);
+        // Nor can it be moved aside while a folder with something in it has that name.
+        Path obstacle = Files.createDirectories(Path.of(unreadable + ".bad"));
+        Files.writeString(obstacle.resolve("in-the-way"), "x");
+
+        InfluxWriter w = writer(10, false);
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                log.list.stream()
+                                                .filter(e -> e.getLevel() == Level.ERROR)
+                                                .filter(
+                                                        e ->
+                                                                e.getFormattedMessage()
+                                                                        .contains(
+                                                                                "could not send "
+                                                                                        + unreadable))
+                                                .count()
+                                        >= 2);
+        Files.delete(obstacle.resolve("in-the-way"));
+
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 30));
+        stillWrites(w);
+        w.close();
+        assertThat(Path.of(unreadable + ".bad")).isDirectory();
     }
 }
