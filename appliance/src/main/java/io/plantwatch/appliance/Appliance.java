@@ -159,6 +159,16 @@ final class Appliance implements AutoCloseable {
                     EmbeddedKafka.builder()
                             .defaultPartitions(4)
                             .dataDirectory(settings.dataDir().resolve("kafka"))
+                            // One node has no replica to keep what it acknowledged: without a
+                            // sync, a power cut lost the last ~30 s of readings (the page cache's
+                            // writeback delay) that the gateway had already acknowledged to the
+                            // MQTT broker, and the job, its offsets past the log's end, read the
+                            // whole topic again.
+                            .brokerProperty(
+                                    "log.flush.interval.messages",
+                                    settings.kafkaSyncWrites()
+                                            ? "1"
+                                            : Long.toString(Long.MAX_VALUE))
                             .build()
                             .start();
             bootstrap = kafka.bootstrapServers();

@@ -21,6 +21,8 @@ import java.util.Set;
  * @param mqttMaxQueueSize the embedded broker's queue per client, in messages: what it keeps for
  *     the gateway while the gateway does not take them, and drops beyond
  * @param kafkaBootstrap {@code embedded} or host:port[,...]
+ * @param kafkaSyncWrites whether the embedded Kafka syncs its log to disk at every write, so that
+ *     what the gateway acknowledged to the MQTT broker survives a power cut
  * @param influxUrl InfluxDB 2's URL; null writes line-protocol files under the data folder
  * @param influxTokenEnv the environment variable holding InfluxDB's token
  * @param influxTokenFile a file holding InfluxDB's token (a mounted secret); null: the variable
@@ -36,6 +38,7 @@ public record ApplianceSettings(
         String mqttBind,
         long mqttMaxQueueSize,
         String kafkaBootstrap,
+        boolean kafkaSyncWrites,
         Path dataDir,
         Path jobConfig,
         Path rules,
@@ -76,6 +79,7 @@ public record ApplianceSettings(
         DEFAULTS.put("mqtt.max-queue-size", "100000");
         DEFAULTS.put("kafka.bootstrap", EMBEDDED);
         DEFAULTS.put("kafka.retention", "7d");
+        DEFAULTS.put("kafka.sync-writes", "true");
         DEFAULTS.put("data-dir", "data/plantwatch");
         DEFAULTS.put("job.config", "config/job.yaml");
         DEFAULTS.put("job.rules", "config/rules.yaml");
@@ -160,6 +164,7 @@ public record ApplianceSettings(
                         Long.MAX_VALUE,
                         "of messages, at least 1 (100000 by default)"),
                 v.get("kafka.bootstrap"),
+                bool(v, origin, "kafka.sync-writes"),
                 Path.of(v.get("data-dir")),
                 existing(v.get("job.config"), origin.get("job.config"), "job.config"),
                 existing(v.get("job.rules"), origin.get("job.rules"), "job.rules"),
@@ -203,6 +208,15 @@ public record ApplianceSettings(
                             + "): the warning would come after the stop");
         }
         return stop;
+    }
+
+    private static boolean bool(Map<String, String> v, Map<String, String> origin, String key) {
+        String value = v.get(key).strip().toLowerCase(java.util.Locale.ROOT);
+        if (!value.equals("true") && !value.equals("false")) {
+            throw new ConfigException(
+                    origin.get(key) + ": " + key + " '" + v.get(key) + "' must be true or false");
+        }
+        return value.equals("true");
     }
 
     private static long megabytes(Map<String, String> v, Map<String, String> origin, String key) {

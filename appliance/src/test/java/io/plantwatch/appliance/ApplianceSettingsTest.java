@@ -220,6 +220,22 @@ class ApplianceSettingsTest {
     }
 
     @Test
+    void kafkaSyncsEveryWriteUnlessToldNotToAndTakesOnlyTrueOrFalse() throws Exception {
+        assertThat(ApplianceSettings.load(file(FILES), Map.of()).kafkaSyncWrites()).isTrue();
+        assertThat(
+                        ApplianceSettings.load(file(FILES), Map.of("kafka.sync-writes", "false"))
+                                .kafkaSyncWrites())
+                .isFalse();
+        assertThatThrownBy(
+                        () ->
+                                ApplianceSettings.load(
+                                        file(FILES), Map.of("kafka.sync-writes", "yes")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("--set")
+                .hasMessageContaining("kafka.sync-writes 'yes' must be true or false");
+    }
+
+    @Test
     void retentionSettingsAreCheckedAndHaveDefaults() throws Exception {
         ApplianceSettings s = ApplianceSettings.load(file(FILES), Map.of());
         assertThat(s.kafkaRetention()).isEqualTo(java.time.Duration.ofDays(7));

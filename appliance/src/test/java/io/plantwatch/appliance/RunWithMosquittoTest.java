@@ -97,6 +97,19 @@ class RunWithMosquittoTest {
                 assertThat(admin.listTopics().names().get())
                         .contains("line-7-late", Topics.SENSOR_READINGS_DLQ)
                         .doesNotContain(Topics.SENSOR_READINGS_LATE);
+                // kafka.sync-writes, on by default: a power cut keeps what the gateway acked.
+                var broker =
+                        new org.apache.kafka.common.config.ConfigResource(
+                                org.apache.kafka.common.config.ConfigResource.Type.BROKER,
+                                admin.describeCluster().nodes().get().iterator().next().idString());
+                assertThat(
+                                admin.describeConfigs(List.of(broker))
+                                        .all()
+                                        .get()
+                                        .get(broker)
+                                        .get("log.flush.interval.messages")
+                                        .value())
+                        .isEqualTo("1");
             }
             assertThat(alerts)
                     .filteredOn(a -> a.kind() == AlertKind.OUT_OF_RANGE)

@@ -68,7 +68,19 @@ public final class GatewayThroughputBenchmark {
         int count = args.length > 0 ? Integer.parseInt(args[0]) : 80_000;
         int rounds = args.length > 1 ? Integer.parseInt(args[1]) : 3;
         List<String> rows = new ArrayList<>();
+        // -Dbench.synced-kafka=true: (d) the gateway again into a second broker that syncs its log
+        // to disk at every write (log.flush.interval.messages=1), as a single node needs to keep
+        // what it acknowledged through a power cut.
+        boolean synced = Boolean.getBoolean("bench.synced-kafka");
         try (EmbeddedKafka kafka = EmbeddedKafka.builder().defaultPartitions(3).build().start();
+                EmbeddedKafka syncedKafka =
+                        synced
+                                ? EmbeddedKafka.builder()
+                                        .defaultPartitions(3)
+                                        .brokerProperty("log.flush.interval.messages", "1")
+                                        .build()
+                                        .start()
+                                : null;
                 EmbeddedMqttBroker hivemq = EmbeddedMqttBroker.builder().build().start();
                 MosquittoBroker mosquitto =
                         MosquittoBroker.isInstalled()
@@ -116,6 +128,20 @@ public final class GatewayThroughputBenchmark {
                                     gateway / Math.min(broker, kafkaRate));
                     System.out.println(row);
                     rows.add(row);
+                    if (syncedKafka != null) {
+                        double syncedGateway = throughGateway(mqtt, syncedKafka, count, round);
+                        String syncedRow =
+                                String.format(
+                                        Locale.ROOT,
+                                        mqtt.name()
+                                                + " round %d: (d) gateway, Kafka synced at every"
+                                                + " write %,.0f readings/s  d/c = %.2f",
+                                        round,
+                                        syncedGateway,
+                                        syncedGateway / gateway);
+                        System.out.println(syncedRow);
+                        rows.add(syncedRow);
+                    }
                 }
                 rows.add(mqtt.name() + " " + latencyAt10k(mqtt, kafka));
                 System.out.println(rows.get(rows.size() - 1));
