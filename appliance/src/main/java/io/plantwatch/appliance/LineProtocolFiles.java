@@ -4,9 +4,10 @@ import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import java.io.IOException;
 import java.io.InputStream;
-import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
+import java.nio.ByteBuffer;
+import java.nio.channels.FileChannel;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
@@ -27,6 +28,12 @@ final class LineProtocolFiles implements AutoCloseable {
     private final AtomicLong points = new AtomicLong();
     private final int keepDays;
     private String today = "";
+
+    /** Files already checked for a torn tail in this process. */
+    private final java.util.Set<Path> checked = new java.util.HashSet<>();
+
+    private static final org.slf4j.Logger LOG =
+            org.slf4j.LoggerFactory.getLogger(LineProtocolFiles.class);
 
     LineProtocolFiles(Path dir, int keepDays) throws IOException {
         this.dir = dir;
@@ -72,11 +79,33 @@ final class LineProtocolFiles implements AutoCloseable {
             dropOldDays(date);
         }
         Path file = dir.resolve(bucket + "-" + day + ".lp");
-        try (OutputStream out =
-                Files.newOutputStream(file, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            out.write(body);
+        boolean created = !Files.exists(file);
+        try (FileChannel out =
+                FileChannel.open(
+                        file,
+                        StandardOpenOption.CREATE,
+                        StandardOpenOption.READ,
+                        StandardOpenOption.WRITE)) {
+            // Not APPEND, which Java will not open for reading too; writes are serialised here.
+            if (!created && checked.add(file)) {
+                cutTornTail(file, out);
+            }
+            out.position(out.size());
+            ByteBuffer data = ByteBuffer.wrap(body);
+            while (data.hasRemaining()) {
+                out.write(data);
+            }
             if (body.length > 0 && body[body.length - 1] != '\n') {
-                out.write('\n');
+                out.write(ByteBuffer.wrap(new byte[] {'\n'}));
+            }
+            // The 204 tells the job's writer the points are stored, and its checkpoint then
+            // counts them so: a power cut lost what sat in the page cache, for good, though
+            // Kafka still had it. InfluxDB's own 204 means the same.
+            out.force(false);
+        }
+        if (created) {
+            try (FileChannel folder = FileChannel.open(dir, StandardOpenOption.READ)) {
+                folder.force(true);
             }
         }
         long lines = 0;
@@ -87,6 +116,41 @@ final class LineProtocolFiles implements AutoCloseable {
         }
         points.addAndGet(body.length > 0 && body[body.length - 1] != '\n' ? lines + 1 : lines);
         answer(ex, 204);
+    }
+
+    /**
+     * A file written before this process began may end torn, as after a power cut: a last line
+     * without its newline, or zeros where the page cache never reached the disk. Appended to, the
+     * next batch's first point would join that fragment, and {@code influx write} refuse it. It is
+     * cut back to its last whole line, with a WARN; lines before it are not read.
+     */
+    private static void cutTornTail(Path file, FileChannel ch) throws IOException {
+        long size = ch.size();
+        long end = size;
+        ByteBuffer chunk = ByteBuffer.allocate(64 << 10);
+        scan:
+        while (end > 0) {
+            long from = Math.max(0, end - chunk.capacity());
+            chunk.clear().limit((int) (end - from));
+            while (chunk.hasRemaining() && ch.read(chunk, from + chunk.position()) >= 0) {
+                // read the whole chunk
+            }
+            for (int i = (int) (end - from) - 1; i >= 0; i--) {
+                if (chunk.get(i) == '\n') {
+                    end = from + i + 1;
+                    break scan;
+                }
+            }
+            end = from;
+        }
+        if (end < size) {
+            ch.truncate(end);
+            LOG.warn(
+                    "Series file {} ended torn, as after a power cut: {} bytes after its last"
+                            + " whole line cut off",
+                    file,
+                    size - end);
+        }
     }
 
     /** Deletes the files of days before {@code today} minus the days kept. */

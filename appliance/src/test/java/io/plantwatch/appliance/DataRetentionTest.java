@@ -3,6 +3,7 @@ package io.plantwatch.appliance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.plantwatch.infra.EmbeddedKafka;
+import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -37,6 +38,41 @@ class DataRetentionTest {
             files.dropOldDays(today.plusDays(1));
             assertThat(kept).doesNotExist();
         }
+    }
+
+    /**
+     * After a power cut today's file can end in a line cut short and zeros where the page cache
+     * never reached the disk; the next batch was appended to that fragment, a line {@code influx
+     * write} refuses. The file is cut back to its last whole line first, once.
+     */
+    @Test
+    void aTornSeriesFileIsCutBackToItsLastWholeLineBeforeTheNextBatch() throws Exception {
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        Path file = dir.resolve("plantwatch-" + today + ".lp");
+        String whole = "m,sensor=a value=1 1\nm,sensor=a value=2 2\n";
+        byte[] torn = (whole + "m,sensor=a val").getBytes(StandardCharsets.UTF_8);
+        Files.write(file, java.util.Arrays.copyOf(torn, torn.length + 70_000));
+        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14)) {
+            post(files.url(), "m,sensor=a value=3 3\n");
+            post(files.url(), "m,sensor=a value=4 4");
+        }
+        assertThat(Files.readString(file))
+                .isEqualTo(whole + "m,sensor=a value=3 3\nm,sensor=a value=4 4\n");
+    }
+
+    private static void post(String url, String lines) throws Exception {
+        var response =
+                java.net.http.HttpClient.newHttpClient()
+                        .send(
+                                java.net.http.HttpRequest.newBuilder(
+                                                java.net.URI.create(
+                                                        url + "/api/v2/write?bucket=plantwatch"))
+                                        .POST(
+                                                java.net.http.HttpRequest.BodyPublishers.ofString(
+                                                        lines))
+                                        .build(),
+                                java.net.http.HttpResponse.BodyHandlers.discarding());
+        assertThat(response.statusCode()).isEqualTo(204);
     }
 
     @Test
