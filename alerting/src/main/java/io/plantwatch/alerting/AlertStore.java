@@ -25,6 +25,7 @@ import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -71,6 +72,7 @@ public final class AlertStore implements AutoCloseable {
     private final Map<String, Status> statuses = new HashMap<>();
     private final Map<String, List<String>> history = new HashMap<>();
     private final Map<Integer, Long> offsets = new HashMap<>();
+    private final Map<Integer, Integer> epochs = new HashMap<>();
     private final Set<String> notified = new HashSet<>();
     private final Map<String, Long> shelvedUntil = new HashMap<>();
     private final Map<String, Silence> silences = new LinkedHashMap<>();
@@ -152,6 +154,10 @@ public final class AlertStore implements AutoCloseable {
         ObjectNode o = json.createObjectNode().put("t", "offsets");
         ObjectNode next = o.putObject("next");
         nextOffsets().forEach((p, n) -> next.put(Integer.toString(p), n));
+        if (!epochs.isEmpty()) {
+            ObjectNode ep = o.putObject("epochs");
+            epochs.forEach((p, e) -> ep.put(Integer.toString(p), e));
+        }
         out.add(o);
         for (Alert a : alerts.values()) {
             ObjectNode e = json.createObjectNode().put("t", "event");
@@ -215,6 +221,7 @@ public final class AlertStore implements AutoCloseable {
         statuses.clear();
         history.clear();
         offsets.clear();
+        epochs.clear();
         notified.clear();
         shelvedUntil.clear();
         silences.clear();
@@ -266,7 +273,13 @@ public final class AlertStore implements AutoCloseable {
             case "event" -> {
                 Alert a = json.treeToValue(n.get("alert"), Alert.class);
                 if (n.has("partition")) {
-                    offsets.put(n.path("partition").asInt(), n.path("offset").asLong());
+                    int p = n.path("partition").asInt();
+                    offsets.put(p, n.path("offset").asLong());
+                    if (n.has("epoch")) {
+                        epochs.put(p, n.path("epoch").asInt());
+                    } else {
+                        epochs.remove(p);
+                    }
                 }
                 alerts.put(a.alertId(), a);
                 Status before = statuses.getOrDefault(a.alertId(), Status.OPEN);
@@ -313,14 +326,23 @@ public final class AlertStore implements AutoCloseable {
                             e.getMessage());
                 }
             }
-            case "offsets" ->
-                    n.path("next")
-                            .fields()
-                            .forEachRemaining(
-                                    f ->
-                                            offsets.put(
-                                                    Integer.parseInt(f.getKey()),
-                                                    f.getValue().asLong() - 1));
+            case "offsets" -> {
+                n.path("next")
+                        .fields()
+                        .forEachRemaining(
+                                f -> {
+                                    int p = Integer.parseInt(f.getKey());
+                                    offsets.put(p, f.getValue().asLong() - 1);
+                                    epochs.remove(p);
+                                });
+                n.path("epochs")
+                        .fields()
+                        .forEachRemaining(
+                                f ->
+                                        epochs.put(
+                                                Integer.parseInt(f.getKey()),
+                                                f.getValue().asInt()));
+            }
             case "history" -> {
                 List<String> lines = new ArrayList<>();
                 n.path("lines").forEach(l -> lines.add(isoTime(l.asText())));
@@ -362,8 +384,19 @@ public final class AlertStore implements AutoCloseable {
 
     /** Records one alert event read from Kafka at (partition, offset). */
     public synchronized void event(Alert a, int partition, long offset, long now) {
+        event(a, partition, offset, Optional.empty(), now);
+    }
+
+    /**
+     * Records one alert event read from Kafka at (partition, offset), written in the partition
+     * leader's {@code epoch}: with it the consumer can ask Kafka after a restart whether its log
+     * still holds what was applied, or lost its tail and was written again.
+     */
+    public synchronized void event(
+            Alert a, int partition, long offset, Optional<Integer> epoch, long now) {
         ObjectNode r = json.createObjectNode();
         r.put("t", "event").put("partition", partition).put("offset", offset).put("at", now);
+        epoch.ifPresent(e -> r.put("epoch", e));
         r.set("alert", json.valueToTree(a));
         append(r);
     }
@@ -435,6 +468,22 @@ public final class AlertStore implements AutoCloseable {
 
     public synchronized List<Silence> silences() {
         return List.copyOf(silences.values());
+    }
+
+    /**
+     * Moves a partition's position to {@code next} without applying anything: Kafka no longer has
+     * the records between (lost or deleted), and a restart must not seek back past records written
+     * since. The position's leader epoch is unknown, so it is forgotten.
+     */
+    public synchronized void resume(int partition, long next) {
+        ObjectNode r = json.createObjectNode().put("t", "offsets");
+        r.putObject("next").put(Integer.toString(partition), next);
+        append(r);
+    }
+
+    /** The leader epoch of each partition's last applied record, where Kafka gave one. */
+    public synchronized Map<Integer, Integer> epochs() {
+        return Map.copyOf(epochs);
     }
 
     /** The offset to read next per partition: one past the last applied. */

@@ -60,6 +60,7 @@ public record AlertingConfig(
                         "group.id",
                         "enable.auto.commit",
                         "isolation.level",
+                        "auto.offset.reset",
                         "key.deserializer",
                         "value.deserializer");
 

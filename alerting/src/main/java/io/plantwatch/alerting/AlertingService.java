@@ -8,14 +8,17 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
+import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
+import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
+import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.serialization.ByteArrayDeserializer;
@@ -47,6 +50,8 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final CountDownLatch stopped = new CountDownLatch(1);
     private final AtomicLong undecodable = new AtomicLong();
+    private final AtomicLong lostRecords = new AtomicLong();
+    private final AtomicLong deletedUnreadRecords = new AtomicLong();
 
     public AlertingService(PrintWriter err) {
         this.err = err;
@@ -120,6 +125,8 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                                         dispatcher,
                                                         store,
                                                         undecodable::get,
+                                                        lostRecords::get,
+                                                        deletedUnreadRecords::get,
                                                         System::currentTimeMillis)
                                                 ::render,
                                         c.apiToken(),
@@ -144,21 +151,10 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                 partitions.add(new TopicPartition(p.topic(), p.partition()));
             }
             consumer.assign(partitions);
-            Map<Integer, Long> next = store.nextOffsets();
-            List<TopicPartition> fromStart = new ArrayList<>();
-            for (TopicPartition tp : partitions) {
-                Long o = next.get(tp.partition());
-                if (o == null) {
-                    fromStart.add(tp);
-                } else {
-                    consumer.seek(tp, o);
-                }
-            }
-            if (!fromStart.isEmpty()) {
-                // An empty collection means every assigned partition to Kafka, which would undo
-                // the seeks above and apply the whole topic again.
-                consumer.seekToBeginning(fromStart);
-            }
+            KafkaPositions positions =
+                    new KafkaPositions(
+                            consumer, store, KAFKA_TIMEOUT, lostRecords, deletedUnreadRecords);
+            positions.seek(partitions);
             dispatcher.restore(System.currentTimeMillis());
             LOG.info(
                     "alerting started: Kafka {} ({}, {} partitions, read_committed) -> receivers {};"
@@ -171,8 +167,19 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     api == null ? "off" : "http://" + c.apiHost() + ":" + api.port());
             AvroAlertCodec codec = new AvroAlertCodec();
             long compactionChecked = System.currentTimeMillis();
+            long partitionsChecked = compactionChecked;
             while (running.get()) {
-                for (ConsumerRecord<byte[], byte[]> r : consumer.poll(Duration.ofMillis(200))) {
+                ConsumerRecords<byte[], byte[]> records;
+                try {
+                    records = consumer.poll(Duration.ofMillis(200));
+                } catch (OffsetOutOfRangeException e) {
+                    placeOrRetry(() -> positions.outOfRange(e));
+                    continue;
+                } catch (NoOffsetForPartitionException e) {
+                    placeOrRetry(() -> positions.seek(e.partitions()));
+                    continue;
+                }
+                for (ConsumerRecord<byte[], byte[]> r : records) {
                     Alert a;
                     try {
                         a = codec.decode(r.value()).value();
@@ -186,9 +193,19 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                 e.getMessage());
                         continue;
                     }
-                    dispatcher.onEvent(a, r.partition(), r.offset(), System.currentTimeMillis());
+                    dispatcher.onEvent(
+                            a,
+                            r.partition(),
+                            r.offset(),
+                            r.leaderEpoch(),
+                            System.currentTimeMillis());
                 }
                 long now = System.currentTimeMillis();
+                // Assigned partitions are fixed, so ones added to the topic would never be read.
+                if (now - partitionsChecked >= PARTITIONS_CHECK_MILLIS) {
+                    partitionsChecked = now;
+                    addNewPartitions(consumer, c.alertsTopic(), partitions, positions);
+                }
                 dispatcher.dispatchDue(now);
                 // A journal is compacted at start; a service that runs for months needs it too.
                 if (now - compactionChecked >= 60_000) {
@@ -202,6 +219,58 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         }
     }
 
+    /** How long the service waits for Kafka's answer about its partitions and their offsets. */
+    private static final Duration KAFKA_TIMEOUT = Duration.ofSeconds(30);
+
+    /**
+     * How often the consumer's metadata is asked for partitions added to the topic. The metadata
+     * itself is refreshed every {@code metadata.max.age.ms} (5 minutes by default).
+     */
+    private static final long PARTITIONS_CHECK_MILLIS = 1_000;
+
+    private static void addNewPartitions(
+            KafkaConsumer<byte[], byte[]> consumer,
+            String topic,
+            List<TopicPartition> partitions,
+            KafkaPositions positions) {
+        List<TopicPartition> added = new ArrayList<>();
+        try {
+            // From the consumer's metadata, refreshed in the background: the loop must not wait
+            // on Kafka here, or notifications wait with it.
+            for (PartitionInfo p : consumer.partitionsFor(topic, Duration.ofMillis(100))) {
+                TopicPartition tp = new TopicPartition(p.topic(), p.partition());
+                if (!partitions.contains(tp)) {
+                    added.add(tp);
+                }
+            }
+        } catch (KafkaException e) {
+            LOG.debug("Could not look for new partitions of {}: {}", topic, e.toString());
+            return;
+        }
+        if (added.isEmpty()) {
+            return;
+        }
+        partitions.addAll(added);
+        consumer.assign(partitions);
+        positions.seek(added);
+        LOG.info("{} has new partitions {}; reading them from their start", topic, added);
+    }
+
+    /**
+     * A position Kafka does not have stays unplaced when Kafka does not answer in time, so the next
+     * poll raises it again; the service must not stop over it.
+     */
+    private static void placeOrRetry(Runnable place) {
+        try {
+            place.run();
+        } catch (org.apache.kafka.common.errors.TimeoutException e) {
+            LOG.warn(
+                    "Kafka did not tell within {} s where its log starts and ends; asking again: {}",
+                    KAFKA_TIMEOUT.toSeconds(),
+                    e.getMessage());
+        }
+    }
+
     private static KafkaConsumer<byte[], byte[]> consumer(AlertingConfig c) {
         Properties p = new Properties();
         p.putAll(c.kafkaConsumer().values());
@@ -209,6 +278,9 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         p.put("group.id", c.groupId());
         p.put("enable.auto.commit", "false");
         p.put("isolation.level", "read_committed");
+        // Kafka's own reset would move a position it no longer has to wherever its end is by
+        // then, skipping records without a word; KafkaPositions decides and says so instead.
+        p.put("auto.offset.reset", "none");
         p.put("client.id", "plantwatch-alerting");
         return new KafkaConsumer<>(p, new ByteArrayDeserializer(), new ByteArrayDeserializer());
     }

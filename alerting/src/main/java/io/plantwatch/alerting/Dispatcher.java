@@ -9,6 +9,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
 import java.util.concurrent.TimeUnit;
@@ -103,15 +104,22 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     /** One alert event from Kafka at (partition, offset). */
-    public synchronized void onEvent(Alert a, int partition, long offset, long now) {
+    public void onEvent(Alert a, int partition, long offset, long now) {
+        onEvent(a, partition, offset, Optional.empty(), now);
+    }
+
+    /** One alert event from Kafka at (partition, offset), written in leader epoch {@code epoch}. */
+    public synchronized void onEvent(
+            Alert a, int partition, long offset, Optional<Integer> epoch, long now) {
         metrics.events.incrementAndGet();
         if (store.wasNotified(a)) {
             metrics.duplicates.incrementAndGet();
-            store.event(a, partition, offset, now); // a duplicate: keep the position, tell nobody
+            // A duplicate: keep the position, tell nobody.
+            store.event(a, partition, offset, epoch, now);
             return;
         }
         AlertStore.Status before = store.statusOf(a.alertId());
-        store.event(a, partition, offset, now);
+        store.event(a, partition, offset, epoch, now);
         Instant t = Instant.ofEpochMilli(now);
         if (store.silences().stream().anyMatch(s -> s.mutes(a, t))) {
             metrics.silenced.incrementAndGet();

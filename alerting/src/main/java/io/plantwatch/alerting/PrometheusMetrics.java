@@ -11,13 +11,27 @@ final class PrometheusMetrics {
     private final Dispatcher dispatcher;
     private final AlertStore store;
     private final LongSupplier undecodable;
+    private final LongSupplier lost;
+    private final LongSupplier deletedUnread;
     private final LongSupplier clock;
 
     PrometheusMetrics(
             Dispatcher dispatcher, AlertStore store, LongSupplier undecodable, LongSupplier clock) {
+        this(dispatcher, store, undecodable, () -> 0, () -> 0, clock);
+    }
+
+    PrometheusMetrics(
+            Dispatcher dispatcher,
+            AlertStore store,
+            LongSupplier undecodable,
+            LongSupplier lost,
+            LongSupplier deletedUnread,
+            LongSupplier clock) {
         this.dispatcher = dispatcher;
         this.store = store;
         this.undecodable = undecodable;
+        this.lost = lost;
+        this.deletedUnread = deletedUnread;
         this.clock = clock;
     }
 
@@ -35,6 +49,17 @@ final class PrometheusMetrics {
                 "undecodable_records",
                 "Records on the alerts topic that are not alert events (left in Kafka)",
                 undecodable.getAsLong());
+        counter(
+                b,
+                "kafka_lost_records",
+                "Alert records this service had applied that Kafka lost (its log's tail, e.g. in a"
+                        + " broker crash); it read on where the log ends",
+                lost.getAsLong());
+        counter(
+                b,
+                "kafka_deleted_unread_records",
+                "Alert records Kafka deleted (retention) before this service read them",
+                deletedUnread.getAsLong());
         counter(b, "silenced", "Alert states recorded but muted by a silence", m.silenced.get());
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());

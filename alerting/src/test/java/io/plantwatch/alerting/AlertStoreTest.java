@@ -12,6 +12,7 @@ import java.nio.file.Path;
 import java.nio.file.StandardOpenOption;
 import java.util.List;
 import java.util.Map;
+import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -31,6 +32,31 @@ class AlertStoreTest {
                 6_000,
                 List.of(60.0, 80.5),
                 "oil-temp rose 20.5 degC \"fast\"");
+    }
+
+    /**
+     * The leader epoch of each partition's last applied record outlives a restart and a compaction,
+     * so the consumer can ask Kafka whether its log still holds it. A resume (Kafka lost or deleted
+     * the records up to there) moves the position without an epoch.
+     */
+    @Test
+    void positionsKeepTheirLeaderEpochThroughACompactionAndAResumeForgetsIt() throws Exception {
+        try (AlertStore store = new AlertStore(dir)) {
+            for (int i = 0; i < 1_100; i++) {
+                store.event(alert("a", AlertState.OPEN), 0, i, Optional.of(3), 100 + i);
+            }
+            store.event(alert("b", AlertState.OPEN), 1, 40, Optional.of(2), 2_000);
+            store.event(alert("c", AlertState.OPEN), 2, 9, 2_001);
+            store.resume(1, 25);
+        }
+        long before = Files.size(dir.resolve("alerts.journal"));
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(Files.size(dir.resolve("alerts.journal")))
+                    .as("compacted")
+                    .isLessThan(before);
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 1_100L, 1, 25L, 2, 10L));
+            assertThat(store.epochs()).isEqualTo(Map.of(0, 3));
+        }
     }
 
     @Test

@@ -245,6 +245,15 @@ class AlertingConfigTest {
                                         Map.of()))
                 .hasMessageContaining(
                         "kafka.consumer.isolation.level is set by the service itself");
+        // Kafka's own reset moved a position it no longer had without a word, skipping alerts.
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "kafka: {consumer: {auto.offset.reset: latest}}\n"
+                                                + CONSOLE,
+                                        Map.of()))
+                .hasMessageContaining(
+                        "kafka.consumer.auto.offset.reset is set by the service itself");
         assertThatThrownBy(() -> load("kafka: {consumer: [a]}\n" + CONSOLE, Map.of()))
                 .hasMessageContaining("kafka.consumer must be a mapping");
     }
