@@ -30,7 +30,6 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     private static final long serialVersionUID = 1L;
     private static final long NONE = Long.MIN_VALUE;
 
-    private final long stateTtlMillis;
     private transient MapState<Long, List<Signal>> pending;
     private transient MapState<String, Episode> episodes;
     private transient Counter opened;
@@ -47,31 +46,25 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         public Episode() {}
     }
 
-    public AlertLifecycle(long stateTtlMillis) {
-        this.stateTtlMillis = stateTtlMillis;
-    }
-
     @Override
     public void open(OpenContext context) {
+        // No state TTL here (Flink 2.2 restores the state written with one): Flink's counts wall
+        // time since the last write, the job's downtime included, so a restore more than
+        // state.ttl after the stop forgot every open episode, and its alert stayed open for good
+        // downstream. An episode leaves when it resolves; an open alert is not forgotten by a
+        // timeout, as alarm management asks; a waiting signal leaves when the watermark passes.
         pending =
                 getRuntimeContext()
                         .getMapState(
-                                StateTtl.expireAfter(
-                                        new MapStateDescriptor<>(
-                                                "pending-signals",
-                                                Types.LONG,
-                                                TypeInformation.of(
-                                                        new TypeHint<List<Signal>>() {})),
-                                        stateTtlMillis));
+                                new MapStateDescriptor<>(
+                                        "pending-signals",
+                                        Types.LONG,
+                                        TypeInformation.of(new TypeHint<List<Signal>>() {})));
         episodes =
                 getRuntimeContext()
                         .getMapState(
-                                StateTtl.expireAfter(
-                                        new MapStateDescriptor<>(
-                                                "episodes",
-                                                Types.STRING,
-                                                Types.POJO(Episode.class)),
-                                        stateTtlMillis));
+                                new MapStateDescriptor<>(
+                                        "episodes", Types.STRING, Types.POJO(Episode.class)));
         var metrics = getRuntimeContext().getMetricGroup();
         opened = metrics.counter("alertsOpened");
         resolved = metrics.counter("alertsResolved");

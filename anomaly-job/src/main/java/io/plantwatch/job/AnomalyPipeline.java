@@ -158,7 +158,7 @@ public final class AnomalyPipeline {
         }
         DataStream<Alert> lifecycle =
                 signals.keyBy(new SignalKey(), Types.STRING)
-                        .process(new AlertLifecycle(ttl))
+                        .process(new AlertLifecycle())
                         .uid("alert-lifecycle")
                         .name("Alert lifecycle");
         DataStream<Alert> missing = detected.getSideOutput(SensorDetectors.MISSING);

@@ -24,9 +24,7 @@ class AlertLifecycleTest {
     private void open() throws Exception {
         h =
                 ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                        new AlertLifecycle(3_600_000),
-                        new AnomalyPipeline.SignalKey(),
-                        Types.STRING);
+                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING);
         h.open();
     }
 
@@ -78,6 +76,39 @@ class AlertLifecycleTest {
                         .toList();
         h.getOutput().clear();
         return out;
+    }
+
+    /**
+     * The lifecycle's state had Flink's state TTL (24 h shipped), which counts wall time since the
+     * last write, downtime included: a job restored more than a day after its stop forgot its open
+     * episodes, and their alerts never resolved. A savepoint fixture turned this up a day after it
+     * was written.
+     */
+    @Test
+    void anOpenEpisodeOutlivesARestoreDaysLaterAndResolves() throws Exception {
+        open();
+        DetectorRules.Alarm a = alarm(0, 0);
+        h.setStateTtlProcessingTime(System.currentTimeMillis());
+        onset(a, 1_000, 1_000);
+        level(a, true, 1_000);
+        watermark(1_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000");
+        var snapshot = h.snapshot(1, 2_000);
+        h.close();
+
+        h =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new org.apache.flink.streaming.api.operators.KeyedProcessOperator<>(
+                                new AlertLifecycle()),
+                        new AnomalyPipeline.SignalKey(),
+                        Types.STRING);
+        h.setStateTtlProcessingTime(System.currentTimeMillis() + 3 * 86_400_000L);
+        h.initializeState(snapshot);
+        h.open();
+        level(a, false, 5_000);
+        watermark(5_000);
+        assertThat(drain()).containsExactly("RESOLVED@5000/1000");
+        assertThat(h.numKeyedStateEntries()).isZero();
     }
 
     @Test
