@@ -54,30 +54,7 @@ class SensorSimBrokerRestartTest {
             Set<String> received = ConcurrentHashMap.newKeySet();
             AtomicInteger messages = new AtomicInteger();
             Mqtt5AsyncClient subscriber =
-                    MqttClient.builder()
-                            .useMqttVersion5()
-                            .identifier("subscriber-" + prefix)
-                            .serverHost(broker.host())
-                            .serverPort(broker.port())
-                            .automaticReconnectWithDefaultConfig()
-                            .buildAsync();
-            subscriber.publishes(
-                    MqttGlobalPublishFilter.ALL,
-                    p -> {
-                        messages.incrementAndGet();
-                        received.add(
-                                p.getTopic()
-                                        + " "
-                                        + new String(
-                                                p.getPayloadAsBytes(), StandardCharsets.UTF_8));
-                    });
-            subscriber.connectWith().cleanStart(false).sessionExpiryInterval(600).send().join();
-            subscriber
-                    .subscribeWith()
-                    .topicFilter(prefix + "/#")
-                    .qos(MqttQos.AT_LEAST_ONCE)
-                    .send()
-                    .join();
+                    subscribe(broker.host(), broker.port(), prefix, received, messages);
             try {
                 Run run =
                         runThroughRestart(
@@ -112,31 +89,62 @@ class SensorSimBrokerRestartTest {
             String prefix = "restart-" + UUID.randomUUID().toString().substring(0, 8);
             AtomicInteger messages = new AtomicInteger();
             Mqtt5AsyncClient subscriber =
-                    MqttClient.builder()
-                            .useMqttVersion5()
-                            .serverHost(broker.host())
-                            .serverPort(broker.port())
-                            .buildAsync();
-            subscriber.publishes(MqttGlobalPublishFilter.ALL, p -> messages.incrementAndGet());
-            subscriber.connect().join();
-            subscriber
-                    .subscribeWith()
-                    .topicFilter(prefix + "/#")
-                    .qos(MqttQos.AT_LEAST_ONCE)
-                    .send()
-                    .join();
-            Run run =
-                    runThroughRestart(
-                            broker.uri(),
+                    subscribe(
+                            broker.host(),
+                            broker.port(),
                             prefix,
-                            messages::get,
-                            () -> {
-                                broker.stop();
-                                return broker::start;
-                            });
-            assertThat(run.failed()).as(run.err()).isZero();
-            assertThat(run.published()).isEqualTo(READINGS);
+                            ConcurrentHashMap.newKeySet(),
+                            messages);
+            try {
+                Run run =
+                        runThroughRestart(
+                                broker.uri(),
+                                prefix,
+                                messages::get,
+                                () -> {
+                                    broker.stop();
+                                    return broker::start;
+                                });
+                assertThat(run.failed()).as(run.err()).isZero();
+                assertThat(run.published()).isEqualTo(READINGS);
+            } finally {
+                subscriber.disconnect();
+            }
         }
+    }
+
+    /**
+     * A subscriber to {@code prefix/#} that keeps its session (where the broker keeps sessions) and
+     * reconnects: {@code received} gets each distinct "topic payload", {@code messages} counts
+     * every delivery.
+     */
+    private static Mqtt5AsyncClient subscribe(
+            String host, int port, String prefix, Set<String> received, AtomicInteger messages) {
+        Mqtt5AsyncClient subscriber =
+                MqttClient.builder()
+                        .useMqttVersion5()
+                        .identifier("subscriber-" + prefix)
+                        .serverHost(host)
+                        .serverPort(port)
+                        .automaticReconnectWithDefaultConfig()
+                        .buildAsync();
+        subscriber.publishes(
+                MqttGlobalPublishFilter.ALL,
+                p -> {
+                    messages.incrementAndGet();
+                    received.add(
+                            p.getTopic()
+                                    + " "
+                                    + new String(p.getPayloadAsBytes(), StandardCharsets.UTF_8));
+                });
+        subscriber.connectWith().cleanStart(false).sessionExpiryInterval(600).send().join();
+        subscriber
+                .subscribeWith()
+                .topicFilter(prefix + "/#")
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .send()
+                .join();
+        return subscriber;
     }
 
     record Run(
