@@ -258,7 +258,18 @@ public final class SequenceTracker {
         return t.highest != SensorReading.NO_SEQ
                 && offset >= 0
                 && offset < SEQ_WINDOW
-                && bit(t.bits, (int) offset);
+                && bit(t.bits, (int) offset)
+                && !restarted(r, t);
+    }
+
+    /**
+     * A sequence number already seen, on a reading newer than any released: the device restarted
+     * and counts from 0 again. A true duplicate carries its original's time, which is no later than
+     * the newest released. Before, a device that restarted within its first 256 readings had every
+     * reading dropped as a duplicate until it passed its old count.
+     */
+    private static boolean restarted(SensorReading r, Track t) {
+        return r.seq() <= t.highest && r.timestamp() > t.lastTime;
     }
 
     /** Records {@code r} in the window and the counts; false when it is a duplicate. */
@@ -272,8 +283,8 @@ public final class SequenceTracker {
             return true;
         }
         long seq = r.seq();
-        if (t.highest == SensorReading.NO_SEQ || t.highest - seq >= SEQ_WINDOW) {
-            // First reading, or far behind the window: a restarted device counting from 0 again.
+        if (t.highest == SensorReading.NO_SEQ || t.highest - seq >= SEQ_WINDOW || restarted(r, t)) {
+            // First reading, or a restarted device counting from 0 again.
             t.highest = seq;
             t.bits = new long[SEQ_WINDOW / 64];
             setBit(t.bits, 0);

@@ -257,6 +257,27 @@ class SequenceTrackerTest {
         assertThat(r.missing()).isZero();
     }
 
+    /**
+     * A device that restarts within its first 256 readings counts again from numbers the window has
+     * seen: each of its new readings was dropped as a duplicate until it passed its old count. A
+     * newer reading with an old number is a restart; a true duplicate keeps its original's time.
+     */
+    @Test
+    void aDeviceRestartedWithinTheWindowIsNotTakenForDuplicates() throws Exception {
+        for (int i = 0; i < 100; i++) {
+            feed(h, reading(1000 + i * 1000L, 20, i));
+        }
+        watermark(h, 100_000);
+        assertThat(drain(h)).hasSize(100);
+        feed(h, reading(50_000, 20, 49));
+        for (int i = 0; i < 10; i++) {
+            feed(h, reading(200_000 + i * 1000L, 21, i));
+        }
+        feed(h, reading(203_000, 21, 3));
+        watermark(h, 260_000);
+        assertThat(seqs(drain(h))).containsExactly(0L, 1L, 2L, 3L, 4L, 5L, 6L, 7L, 8L, 9L);
+    }
+
     @Test
     void keepsSensorsApart() throws Exception {
         feed(h, reading(1000, 1, 1), reading(OTHER, 1000, 1, 1));
