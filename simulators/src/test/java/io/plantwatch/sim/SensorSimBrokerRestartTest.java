@@ -58,13 +58,7 @@ class SensorSimBrokerRestartTest {
             try {
                 Run run =
                         runThroughRestart(
-                                broker.uri(),
-                                prefix,
-                                messages::get,
-                                () -> {
-                                    broker.stop();
-                                    return broker::start;
-                                });
+                                broker.uri(), prefix, messages::get, broker::stop, broker::start);
                 assertThat(run.failed()).as(run.err()).isZero();
                 assertThat(run.published()).isEqualTo(READINGS);
                 // Distinct messages: a reading the broker took twice arrives twice.
@@ -98,13 +92,7 @@ class SensorSimBrokerRestartTest {
             try {
                 Run run =
                         runThroughRestart(
-                                broker.uri(),
-                                prefix,
-                                messages::get,
-                                () -> {
-                                    broker.stop();
-                                    return broker::start;
-                                });
+                                broker.uri(), prefix, messages::get, broker::stop, broker::start);
                 assertThat(run.failed()).as(run.err()).isZero();
                 assertThat(run.published()).isEqualTo(READINGS);
             } finally {
@@ -150,18 +138,14 @@ class SensorSimBrokerRestartTest {
     record Run(
             int exitCode, String out, String err, long published, long duplicates, long failed) {}
 
-    /** Stops a broker; what it returns starts it again. */
-    @FunctionalInterface
-    interface Outage {
-        Runnable stop();
-    }
-
     /**
-     * Runs the simulator, stops the broker once {@code delivered} has passed 500 messages, starts
-     * it again once the simulator says the connection is lost, and returns the finished run.
+     * Runs the simulator, {@code stop}s the broker once {@code delivered} has passed 500 messages,
+     * {@code start}s it again once the simulator says the connection is lost, and returns the
+     * finished run.
      */
     private static Run runThroughRestart(
-            String uri, String prefix, IntSupplier delivered, Outage outage) throws Exception {
+            String uri, String prefix, IntSupplier delivered, Runnable stop, Runnable start)
+            throws Exception {
         StringWriter out = new StringWriter();
         StringWriter err = new StringWriter();
         List<String> args = new java.util.ArrayList<>(List.of(RUN));
@@ -175,7 +159,7 @@ class SensorSimBrokerRestartTest {
                                         args.toArray(String[]::new)));
         // Some way into the run: readings flow when the broker goes.
         await().atMost(Duration.ofSeconds(30)).until(() -> delivered.getAsInt() > 500);
-        Runnable start = outage.stop();
+        stop.run();
         await().atMost(Duration.ofSeconds(20))
                 .until(() -> err.toString().contains("lost") || exit.isDone());
         start.run();

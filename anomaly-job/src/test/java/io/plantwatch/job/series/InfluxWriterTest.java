@@ -267,6 +267,17 @@ class InfluxWriterTest {
                 .until(() -> stored.containsAll(points("after", 0, 5)));
     }
 
+    /**
+     * Waits until the spool is empty, checks the server holds exactly {@code expected} and that the
+     * writer still takes new points, then closes it.
+     */
+    private void drainsTo(InfluxWriter w, List<String> expected) throws Exception {
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        assertThat(stored).containsExactlyInAnyOrderElementsOf(expected);
+        stillWrites(w);
+        w.close();
+    }
+
     private List<ILoggingEvent> warnings() {
         return log.list.stream().filter(e -> e.getLevel() == Level.WARN).toList();
     }
@@ -282,10 +293,7 @@ class InfluxWriterTest {
         Counters metrics = new Counters();
         // Before, the sender died here on a MalformedInputException, and the spool only grew.
         InfluxWriter w = writer(10, false, metrics);
-        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
-        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 30));
-        stillWrites(w);
-        w.close();
+        drainsTo(w, points("s", 0, 30));
 
         Path bad = Path.of(segments.get(0) + ".bad");
         assertThat(Files.readAllBytes(bad)).isEqualTo(garbage);
@@ -309,11 +317,8 @@ class InfluxWriterTest {
 
         Counters metrics = new Counters();
         InfluxWriter w = writer(10, false, metrics);
-        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
         // Before, the zeros went to the server as a point.
-        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 30));
-        stillWrites(w);
-        w.close();
+        drainsTo(w, points("s", 0, 30));
 
         assertThat(Files.readAllBytes(Path.of(segments.get(1) + ".bad"))).hasSize(4096);
         assertThat(metrics.counters.get("influxSpoolSegmentsDamaged").getCount()).isEqualTo(1);
@@ -334,10 +339,7 @@ class InfluxWriterTest {
         Files.write(last, java.util.Arrays.copyOf(whole, whole.length - 4));
 
         InfluxWriter w = writer(10, false);
-        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
-        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 29));
-        stillWrites(w);
-        w.close();
+        drainsTo(w, points("s", 0, 29));
 
         assertThat(Files.readString(Path.of(last + ".bad"))).isEqualTo("m,sensor=s29 value=2");
         assertThat(warnings())
@@ -360,10 +362,7 @@ class InfluxWriterTest {
 
         Counters metrics = new Counters();
         InfluxWriter w = writer(10, false, metrics);
-        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
-        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 30));
-        stillWrites(w);
-        w.close();
+        drainsTo(w, points("s", 0, 30));
 
         assertThat(Path.of(unreadable + ".bad")).isDirectory();
         assertThat(metrics.counters.get("influxSpoolSegmentsDamaged").getCount()).isEqualTo(1);
@@ -400,10 +399,7 @@ class InfluxWriterTest {
                                         >= 2);
         Files.delete(obstacle.resolve("in-the-way"));
 
-        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
-        assertThat(stored).containsExactlyInAnyOrderElementsOf(points("s", 0, 30));
-        stillWrites(w);
-        w.close();
+        drainsTo(w, points("s", 0, 30));
         assertThat(Path.of(unreadable + ".bad")).isDirectory();
     }
 }
