@@ -68,6 +68,7 @@ final class Appliance implements AutoCloseable {
     private final CompletableFuture<String> failure = new CompletableFuture<>();
     private volatile boolean closing;
     private Thread diskWatch;
+    private DiskReclaim reclaim;
     private Thread dropWatch;
 
     private Appliance(ApplianceSettings settings) {
@@ -169,6 +170,9 @@ final class Appliance implements AutoCloseable {
                                     settings.kafkaSyncWrites()
                                             ? "1"
                                             : Long.toString(Long.MAX_VALUE))
+                            // Segments the disk watch gives up go at the next check; Kafka's
+                            // 5 minutes would leave a short disk waiting that long.
+                            .brokerProperty("log.retention.check.interval.ms", "30000")
                             .build()
                             .start();
             bootstrap = kafka.bootstrapServers();
@@ -251,6 +255,31 @@ final class Appliance implements AutoCloseable {
                             }
                         });
         alertingLoop.whenComplete((r, e) -> stoppedOnItsOwn("alerting", e));
+        if (settings.diskReclaimHistory()) {
+            Properties login = kafkaLogin(gatewayConfig.producerOverrides());
+            login.put("bootstrap.servers", bootstrap);
+            reclaim =
+                    new DiskReclaim(
+                            kafka == null ? null : settings.dataDir().resolve("kafka"),
+                            login,
+                            jobSettings.readingsTopic(),
+                            jobSettings.groupId(),
+                            files);
+            disk =
+                    new DiskWatch(
+                            settings.dataDir(),
+                            settings.diskWarnFreeMb(),
+                            settings.diskStopFreeMb(),
+                            reclaim);
+            DiskWatch watched = disk;
+            gateway.metrics()
+                    .registerCounter(
+                            DiskWatch.RECLAIMED_METRIC,
+                            "Bytes of the oldest history (checkpointed readings in the embedded"
+                                    + " Kafka, series files of past days) given up for room on"
+                                    + " the data folder's disk",
+                            watched::reclaimed);
+        }
         diskWatch =
                 disk.watch(
                         5_000,
@@ -509,7 +538,11 @@ final class Appliance implements AutoCloseable {
                 }
             }
             if (settings.embeddedKafka()) {
-                applyRetention(admin, topics, settings.kafkaRetention());
+                applyRetention(
+                        admin,
+                        topics,
+                        settings.kafkaRetention(),
+                        segmentBytes(Files.getFileStore(settings.dataDir()).getTotalSpace()));
             }
             // The gateway and the simulator write as soon as they start.
             KafkaTopics.awaitWritable(admin, topics, Duration.ofSeconds(20));
@@ -521,10 +554,11 @@ final class Appliance implements AutoCloseable {
 
     /**
      * The embedded Kafka keeps {@code kafka.retention} of every topic, new or from an earlier run,
-     * deleted in 128 MiB segments rather than Kafka's 1 GiB (about 165 bytes per reading). A
-     * plant's own brokers keep what their admins set.
+     * deleted in segments of {@code segmentBytes} (see {@link #segmentBytes}). A plant's own
+     * brokers keep what their admins set.
      */
-    static void applyRetention(Admin admin, List<String> topics, Duration retention)
+    static void applyRetention(
+            Admin admin, List<String> topics, Duration retention, long segmentBytes)
             throws Exception {
         Map<ConfigResource, java.util.Collection<org.apache.kafka.clients.admin.AlterConfigOp>>
                 changes = new HashMap<>();
@@ -533,9 +567,20 @@ final class Appliance implements AutoCloseable {
                     new ConfigResource(ConfigResource.Type.TOPIC, t),
                     List.of(
                             set("retention.ms", retention.toMillis()),
-                            set("segment.bytes", 128L << 20)));
+                            set("segment.bytes", segmentBytes)));
         }
         admin.incrementalAlterConfigs(changes).all().get(20, TimeUnit.SECONDS);
+    }
+
+    /**
+     * The embedded Kafka's segment size for a disk of {@code diskBytes}: a 256th of it, from 16 to
+     * 128 MiB (Kafka's 1 GiB would be a sixteenth of a 16 GB card per partition). Kafka deletes,
+     * and the disk watch gives up, whole segments only, and each topic's partitions keep their last
+     * one whatever their age: 7 topics of 4 partitions hold up to 28 of them.
+     */
+    static long segmentBytes(long diskBytes) {
+        long mib = 1L << 20;
+        return Math.max(16 * mib, Math.min(128 * mib, diskBytes / 256 / mib * mib));
     }
 
     private static org.apache.kafka.clients.admin.AlterConfigOp set(String key, long value) {
@@ -639,6 +684,9 @@ final class Appliance implements AutoCloseable {
         }
         if (job != null && !job.getJobExecutionResult().isDone()) {
             quietly("anomaly job", () -> job.cancel().get(30, TimeUnit.SECONDS));
+        }
+        if (reclaim != null) {
+            quietly("disk reclaim", reclaim::close);
         }
         if (files != null) {
             quietly("series files", files::close);

@@ -31,6 +31,8 @@ import java.util.Set;
  * @param jobRestarts how the local job restarts after a failure, and when it gives up
  * @param diskWarnFreeMb below this many MB free on the data folder's disk, a warning; 0: none
  * @param diskStopFreeMb below this many MB free, the appliance stops cleanly; 0: never
+ * @param diskReclaimHistory whether, below the warning margin, the oldest history makes room:
+ *     readings the job has checkpointed in the embedded Kafka, then series files of past days
  */
 public record ApplianceSettings(
         String mqttBroker,
@@ -53,7 +55,8 @@ public record ApplianceSettings(
         int seriesFilesKeepDays,
         RestartPolicy jobRestarts,
         long diskWarnFreeMb,
-        long diskStopFreeMb) {
+        long diskStopFreeMb,
+        boolean diskReclaimHistory) {
 
     /**
      * The local job's restarts: after a failure it restarts after {@code backoff}, doubled at each
@@ -97,6 +100,7 @@ public record ApplianceSettings(
         DEFAULTS.put("influx.files-keep-days", "14");
         DEFAULTS.put("disk.warn-free-mb", "2048");
         DEFAULTS.put("disk.stop-free-mb", "256");
+        DEFAULTS.put("disk.reclaim-history", "true");
     }
 
     public boolean embeddedMqtt() {
@@ -192,7 +196,8 @@ public record ApplianceSettings(
                                 "of days from 1 to 3650"),
                 restartPolicy(v, origin),
                 megabytes(v, origin, "disk.warn-free-mb"),
-                diskStopFreeMb(v, origin));
+                diskStopFreeMb(v, origin),
+                bool(v, origin, "disk.reclaim-history"));
     }
 
     private static long diskStopFreeMb(Map<String, String> v, Map<String, String> origin) {

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
 import org.slf4j.Logger;
@@ -17,35 +18,63 @@ import org.slf4j.LoggerFactory;
  * folder and halts the whole process at once: no word on the console, the gateway's and the job's
  * work cut off mid-way (seen with a 400 MB disk at 600 readings/s). So the appliance warns while
  * there is time to act, and below a last margin it stops cleanly, saying what fills the disk,
- * before Kafka would halt it.
+ * before Kafka would halt it. With a {@link DiskReclaim}, the oldest history makes room first, so
+ * that only what the appliance must not delete can stop it.
  */
 final class DiskWatch {
     private static final Logger LOG = LoggerFactory.getLogger(DiskWatch.class);
     private static final long MB = 1L << 20;
 
+    /** The gateway's /metrics counter of {@link #reclaimed()}. */
+    static final String RECLAIMED_METRIC = "plantwatch_disk_reclaimed_bytes_total";
+
     private final Path dataDir;
     private final long warnBelow;
     private final long stopBelow;
+    private final DiskReclaim reclaim;
+    private final long reclaimBelow;
+    private final AtomicLong reclaimed = new AtomicLong();
     private boolean warned;
+    private boolean reclaimFailing;
 
     /**
      * @param warnFreeMb below this many MB free, one warning (again after it recovered); 0: none
      * @param stopFreeMb below this many MB free, the appliance stops; 0: never
      */
     DiskWatch(Path dataDir, long warnFreeMb, long stopFreeMb) {
-        this.dataDir = dataDir;
-        this.warnBelow = warnFreeMb * MB;
-        this.stopBelow = stopFreeMb * MB;
+        this(dataDir, warnFreeMb, stopFreeMb, null);
     }
 
     /**
-     * Checks once: warns when free space fell below the warning margin.
+     * @param reclaim gives up the oldest history when free space falls below the warning margin (or
+     *     the stop margin, with no warning); null: nothing is given up
+     */
+    DiskWatch(Path dataDir, long warnFreeMb, long stopFreeMb, DiskReclaim reclaim) {
+        this.dataDir = dataDir;
+        this.warnBelow = warnFreeMb * MB;
+        this.stopBelow = stopFreeMb * MB;
+        this.reclaim = reclaim;
+        this.reclaimBelow = Math.max(warnBelow, stopBelow);
+    }
+
+    /** Bytes of history given up for room since the start. */
+    long reclaimed() {
+        return reclaimed.get();
+    }
+
+    /**
+     * Checks once: gives up the oldest history when room is short, warns when free space fell below
+     * the warning margin even so.
      *
      * @return why the appliance must stop, or null while there is room
      */
     String check() {
         long free = free();
-        if (free < stopBelow) {
+        // Bytes Kafka was told to give up are free within its next retention check: counted as
+        // free, or every check would give up more for the same shortfall, and a stop come early.
+        long coming = free < reclaimBelow ? makeRoom(free) : 0;
+        long room = free + coming;
+        if (room < stopBelow) {
             return "the data folder's disk is full: "
                     + size(free)
                     + " free in "
@@ -54,10 +83,13 @@ final class DiskWatch {
                     + stopBelow / MB
                     + "); "
                     + usage()
+                    + (reclaim == null
+                            ? ""
+                            : "; the oldest history the appliance may delete is already gone")
                     + ". Free space, or lower kafka.retention or influx.files-keep-days, then"
                     + " run again";
         }
-        if (free < warnBelow && !warned) {
+        if (room < warnBelow && !warned) {
             warned = true;
             LOG.warn(
                     "The data folder's disk is filling: {} free in {}, below disk.warn-free-mb"
@@ -67,11 +99,51 @@ final class DiskWatch {
                     warnBelow / MB,
                     usage(),
                     stopBelow / MB);
-        } else if (free >= warnBelow + warnBelow / 10 && warned) {
+        } else if (room >= warnBelow + warnBelow / 10 && warned) {
             warned = false;
             LOG.warn("The data folder's disk has room again: {} free in {}", size(free), dataDir);
         }
         return null;
+    }
+
+    /**
+     * Gives up the oldest history until the free space, with what is already on its way out, clears
+     * the margin by a tenth.
+     *
+     * @return bytes given up and not yet freed
+     */
+    private long makeRoom(long free) {
+        if (reclaim == null) {
+            return 0;
+        }
+        try {
+            long coming = reclaim.pending();
+            reclaimFailing = false;
+            long wanted = reclaimBelow + reclaimBelow / 10 - free - coming;
+            if (wanted <= 0) {
+                return coming;
+            }
+            DiskReclaim.Reclaimed r = reclaim.reclaim(wanted);
+            if (r.bytes() > 0) {
+                reclaimed.addAndGet(r.bytes());
+                LOG.warn(
+                        "The data folder's disk is short of room ({} free in {}, below {} MB):"
+                                + " the oldest history makes room, {} given up: {}",
+                        size(free),
+                        dataDir,
+                        reclaimBelow / MB,
+                        size(r.bytes()),
+                        String.join(", ", r.what()));
+            }
+            return coming + r.bytes();
+        } catch (Exception e) {
+            // Once per failing spell: Kafka may be restarting, and the check comes every 5 s.
+            if (!reclaimFailing) {
+                reclaimFailing = true;
+                LOG.warn("Could not make room on the data folder's disk: {}", e.toString());
+            }
+            return 0;
+        }
     }
 
     /** Checks every {@code periodMillis} until stopped, and hands on why it must stop. */

@@ -27,6 +27,11 @@ final class LineProtocolFiles implements AutoCloseable {
     private final HttpServer server;
     private final AtomicLong points = new AtomicLong();
     private final int keepDays;
+
+    /** A series file's name: bucket, then its UTC day. */
+    private static final java.util.regex.Pattern DATED =
+            java.util.regex.Pattern.compile(".*-(\\d{4}-\\d{2}-\\d{2})\\.lp");
+
     private String today = "";
 
     /** Files already checked for a torn tail in this process. */
@@ -153,14 +158,42 @@ final class LineProtocolFiles implements AutoCloseable {
         }
     }
 
+    /** A series file given up for room on the disk. */
+    record Deleted(Path file, long bytes) {}
+
+    /**
+     * Deletes the file of the oldest day before today (UTC), the one being written never; under the
+     * write lock, so no batch goes to a file deleted under it.
+     *
+     * @return what was deleted, or null when only today's files are left
+     */
+    synchronized Deleted deleteOldestDay() throws IOException {
+        String now = java.time.LocalDate.now(java.time.ZoneOffset.UTC).toString();
+        Path oldest = null;
+        String oldestDay = now;
+        try (var files = Files.list(dir)) {
+            for (Path f : files.toList()) {
+                java.util.regex.Matcher m = DATED.matcher(f.getFileName().toString());
+                if (m.matches() && m.group(1).compareTo(oldestDay) < 0) {
+                    oldest = f;
+                    oldestDay = m.group(1);
+                }
+            }
+        }
+        if (oldest == null) {
+            return null;
+        }
+        long bytes = Files.size(oldest);
+        Files.delete(oldest);
+        return new Deleted(oldest, bytes);
+    }
+
     /** Deletes the files of days before {@code today} minus the days kept. */
     void dropOldDays(java.time.LocalDate today) throws IOException {
         java.time.LocalDate oldestKept = today.minusDays(keepDays - 1L);
-        java.util.regex.Pattern dated =
-                java.util.regex.Pattern.compile(".*-(\\d{4}-\\d{2}-\\d{2})\\.lp");
         try (var files = Files.list(dir)) {
             for (Path f : files.toList()) {
-                java.util.regex.Matcher m = dated.matcher(f.getFileName().toString());
+                java.util.regex.Matcher m = DATED.matcher(f.getFileName().toString());
                 if (m.matches() && java.time.LocalDate.parse(m.group(1)).isBefore(oldestKept)) {
                     Files.deleteIfExists(f);
                 }

@@ -85,7 +85,10 @@ class DataRetentionTest {
                 Admin admin = kafka.createAdmin()) {
             kafka.createTopics(1, "sensor-readings", "alerts");
             Appliance.applyRetention(
-                    admin, List.of("sensor-readings", "alerts"), Duration.ofDays(3));
+                    admin,
+                    List.of("sensor-readings", "alerts"),
+                    Duration.ofDays(3),
+                    Appliance.segmentBytes(16_000_000_000L));
             ConfigResource readings =
                     new ConfigResource(ConfigResource.Type.TOPIC, "sensor-readings");
             Config config =
@@ -95,7 +98,14 @@ class DataRetentionTest {
                             .get(readings);
             assertThat(config.get("retention.ms").value())
                     .isEqualTo(Long.toString(Duration.ofDays(3).toMillis()));
-            assertThat(config.get("segment.bytes").value()).isEqualTo(Long.toString(128L << 20));
+            assertThat(config.get("segment.bytes").value()).isEqualTo(Long.toString(59L << 20));
         }
+    }
+
+    @Test
+    void kafkaSegmentsAreAFractionOfTheDiskFrom16To128MiB() {
+        assertThat(Appliance.segmentBytes(252_000_000_000L)).isEqualTo(128L << 20);
+        assertThat(Appliance.segmentBytes(16_000_000_000L)).isEqualTo(59L << 20);
+        assertThat(Appliance.segmentBytes(2_000_000_000L)).isEqualTo(16L << 20);
     }
 }

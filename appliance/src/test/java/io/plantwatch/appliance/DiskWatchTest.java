@@ -24,7 +24,7 @@ class DiskWatchTest {
     @TempDir Path dir;
 
     /** More MB than any disk here has free. */
-    private static final long ABOVE_ANY_DISK = 100_000_000;
+    static final long ABOVE_ANY_DISK = 100_000_000;
 
     @Test
     void belowTheStopMarginTheApplianceDoesNotStartAndSaysWhatFillsTheDisk() throws Exception {

@@ -1,0 +1,225 @@
+package io.plantwatch.appliance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.awaitility.Awaitility.await;
+
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
+import io.plantwatch.infra.EmbeddedKafka;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.LocalDate;
+import java.time.ZoneOffset;
+import java.util.List;
+import java.util.Map;
+import java.util.Properties;
+import java.util.concurrent.TimeUnit;
+import java.util.stream.Stream;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AlterConfigOp;
+import org.apache.kafka.clients.admin.ConfigEntry;
+import org.apache.kafka.clients.admin.OffsetSpec;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.TopicPartition;
+import org.apache.kafka.common.config.ConfigResource;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
+
+/**
+ * A disk running short: the oldest history the appliance no longer needs makes room, through a real
+ * Kafka's own deletion, and nothing it still needs goes.
+ */
+class DiskReclaimTest {
+    private static final String READINGS = "sensor-readings";
+    private static final String LATE = "sensor-readings-late";
+    private static final String JOB_GROUP = "plantwatch-anomaly-job";
+    private static final TopicPartition P0 = new TopicPartition(READINGS, 0);
+
+    /** Kafka 4's smallest segment. */
+    private static final int SEGMENT_BYTES = 1 << 20;
+
+    @TempDir Path dir;
+
+    @Test
+    void readingsTheJobHasReadGoOldestFirstThenPastDaysOfSeriesAndNothingElse() throws Exception {
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        Path series = Files.createDirectories(dir.resolve("series"));
+        Path oldest =
+                Files.write(series.resolve("plantwatch-" + today.minusDays(3) + ".lp"), kb(3));
+        Path older = Files.write(series.resolve("plantwatch-" + today.minusDays(2) + ".lp"), kb(2));
+        Path current = Files.write(series.resolve("plantwatch-" + today + ".lp"), kb(1));
+        try (EmbeddedKafka kafka =
+                        EmbeddedKafka.builder()
+                                .dataDirectory(dir.resolve("kafka"))
+                                // Kafka's first retention check comes 30 s after its start.
+                                .brokerProperty("log.initial.task.delay.ms", "500")
+                                .brokerProperty("log.retention.check.interval.ms", "500")
+                                .build()
+                                .start();
+                Admin admin = kafka.createAdmin();
+                LineProtocolFiles files = new LineProtocolFiles(series, 14)) {
+            kafka.createTopics(1, READINGS, LATE);
+            admin.incrementalAlterConfigs(
+                            Map.of(
+                                    topic(READINGS), smallSegments(),
+                                    topic(LATE), smallSegments()))
+                    .all()
+                    .get(20, TimeUnit.SECONDS);
+            // About six segments each; the job has read and checkpointed the first half.
+            long written = write(kafka, READINGS, 6 * SEGMENT_BYTES);
+            write(kafka, LATE, 3 * SEGMENT_BYTES);
+            long read = written / 2;
+            admin.alterConsumerGroupOffsets(JOB_GROUP, Map.of(P0, new OffsetAndMetadata(read)))
+                    .all()
+                    .get(20, TimeUnit.SECONDS);
+            List<Long> bases = segmentBases(kafka, READINGS);
+            assertThat(bases).hasSizeGreaterThan(4);
+
+            Properties login = new Properties();
+            login.put("bootstrap.servers", kafka.bootstrapServers());
+            try (DiskReclaim reclaim =
+                    new DiskReclaim(kafka.dataDirectory(), login, READINGS, JOB_GROUP, files)) {
+                // A small shortfall: the one oldest segment, no series file.
+                DiskReclaim.Reclaimed first = reclaim.reclaim(1);
+                assertThat(first.bytes()).isGreaterThanOrEqualTo(SEGMENT_BYTES - 64 * 1024);
+                assertThat(first.what()).singleElement().asString().startsWith("Kafka " + READINGS);
+                assertThat(earliest(admin, P0)).isEqualTo(bases.get(1));
+                assertThat(reclaim.pending()).isGreaterThan(0);
+                assertThat(oldest).exists();
+
+                // Any shortfall: every segment wholly read, then past days' series, oldest first.
+                DiskReclaim.Reclaimed all = reclaim.reclaim(Long.MAX_VALUE);
+                long lastWhollyRead = bases.stream().filter(b -> b <= read).reduce(0L, Math::max);
+                assertThat(earliest(admin, P0))
+                        .as(
+                                "every segment below the job's offset %d, and not one record more",
+                                read)
+                        .isEqualTo(lastWhollyRead);
+                assertThat(all.what()).hasSize(3);
+                assertThat(all.what().get(1)).startsWith("series " + oldest.getFileName());
+                assertThat(all.what().get(2)).startsWith("series " + older.getFileName());
+                assertThat(oldest).doesNotExist();
+                assertThat(older).doesNotExist();
+                assertThat(current).as("today's series are being written").exists();
+                assertThat(earliest(admin, new TopicPartition(LATE, 0)))
+                        .as("no other topic")
+                        .isZero();
+
+                // Kafka removes the files itself; until then they count as on their way.
+                await().atMost(Duration.ofSeconds(30))
+                        .untilAsserted(
+                                () -> {
+                                    assertThat(segmentBases(kafka, READINGS).get(0))
+                                            .isEqualTo(lastWhollyRead);
+                                    assertThat(reclaim.pending()).isZero();
+                                });
+                assertThat(reclaim.reclaim(Long.MAX_VALUE))
+                        .as("nothing more may go")
+                        .isEqualTo(DiskReclaim.Reclaimed.NOTHING);
+            }
+        }
+    }
+
+    @Test
+    void aDiskShortOfRoomIsToldWhatGaveWayAndThenThatItIsStillFilling() throws Exception {
+        LocalDate today = LocalDate.now(ZoneOffset.UTC);
+        Path old = Files.write(dir.resolve("plantwatch-" + today.minusDays(1) + ".lp"), kb(5));
+        Path current = Files.write(dir.resolve("plantwatch-" + today + ".lp"), kb(1));
+        Logger log = (Logger) LoggerFactory.getLogger(DiskWatch.class);
+        ListAppender<ILoggingEvent> said = new ListAppender<>();
+        said.start();
+        log.addAppender(said);
+        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
+                DiskReclaim reclaim = new DiskReclaim(null, null, READINGS, JOB_GROUP, files)) {
+            DiskWatch watch = new DiskWatch(dir, DiskWatchTest.ABOVE_ANY_DISK, 0, reclaim);
+            assertThat(watch.check()).isNull();
+            assertThat(watch.check()).isNull();
+            assertThat(old).doesNotExist();
+            assertThat(current).exists();
+            assertThat(watch.reclaimed()).isEqualTo(5 * 1024);
+            assertThat(said.list)
+                    .extracting(ILoggingEvent::getFormattedMessage)
+                    .satisfiesExactly(
+                            m ->
+                                    assertThat(m)
+                                            .startsWith("The data folder's disk is short of room")
+                                            .endsWith(
+                                                    "the oldest history makes room, 0 MB given"
+                                                            + " up: series "
+                                                            + old.getFileName()
+                                                            + " 0 MB"),
+                            m -> assertThat(m).startsWith("The data folder's disk is filling: "));
+            assertThat(said.list).allMatch(e -> e.getLevel() == Level.WARN);
+        } finally {
+            log.detachAppender(said);
+        }
+    }
+
+    @Test
+    void belowTheStopMarginTheStopSaysTheHistoryIsAlreadyGone() throws Exception {
+        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
+                DiskReclaim reclaim = new DiskReclaim(null, null, READINGS, JOB_GROUP, files)) {
+            assertThat(new DiskWatch(dir, 0, DiskWatchTest.ABOVE_ANY_DISK, reclaim).check())
+                    .startsWith("the data folder's disk is full: ")
+                    .contains("; the oldest history the appliance may delete is already gone. ");
+        }
+    }
+
+    private static ConfigResource topic(String name) {
+        return new ConfigResource(ConfigResource.Type.TOPIC, name);
+    }
+
+    /** Small segments, and their files removed half a second after Kafka let them go. */
+    private static List<AlterConfigOp> smallSegments() {
+        return List.of(
+                new AlterConfigOp(
+                        new ConfigEntry("segment.bytes", Integer.toString(SEGMENT_BYTES)),
+                        AlterConfigOp.OpType.SET),
+                new AlterConfigOp(
+                        new ConfigEntry("file.delete.delay.ms", "500"), AlterConfigOp.OpType.SET));
+    }
+
+    private static byte[] kb(int n) {
+        return new byte[n * 1024];
+    }
+
+    /** Writes about {@code bytes} in 10 KB records; returns how many. */
+    private static long write(EmbeddedKafka kafka, String topic, long bytes) throws Exception {
+        Map<String, Object> p = kafka.clientProperties(null);
+        long n = bytes / (10 * 1024);
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            for (long i = 0; i < n; i++) {
+                producer.send(new ProducerRecord<>(topic, 0, null, kb(10)));
+            }
+            producer.flush();
+        }
+        return n;
+    }
+
+    /** The base offsets of a partition's segment files on disk, in order. */
+    private static List<Long> segmentBases(EmbeddedKafka kafka, String topic) throws Exception {
+        try (Stream<Path> files = Files.walk(kafka.dataDirectory())) {
+            return files.filter(f -> f.getParent().getFileName().toString().equals(topic + "-0"))
+                    .map(f -> f.getFileName().toString())
+                    .filter(n -> n.matches("\\d{20}\\.log"))
+                    .map(n -> Long.parseLong(n.substring(0, 20)))
+                    .sorted()
+                    .toList();
+        }
+    }
+
+    private static long earliest(Admin admin, TopicPartition p) throws Exception {
+        return admin.listOffsets(Map.of(p, OffsetSpec.earliest()))
+                .partitionResult(p)
+                .get(20, TimeUnit.SECONDS)
+                .offset();
+    }
+}
