@@ -104,7 +104,7 @@ final class DiskReclaim implements AutoCloseable {
                                 + DiskWatch.size(freed)
                                 + " the job had read ("
                                 + upTo.size()
-                                + " partitions)");
+                                + (upTo.size() == 1 ? " partition)" : " partitions)"));
             }
         }
         while (series != null && freed < wanted) {

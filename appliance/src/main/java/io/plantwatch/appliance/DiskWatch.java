@@ -84,10 +84,12 @@ final class DiskWatch {
                     + "); "
                     + usage()
                     + (reclaim == null
-                            ? ""
-                            : "; the oldest history the appliance may delete is already gone")
-                    + ". Free space, or lower kafka.retention or influx.files-keep-days, then"
-                    + " run again";
+                            ? ". Free space, or lower kafka.retention or influx.files-keep-days,"
+                                    + " then run again"
+                            : "; the oldest history the appliance may delete is already gone,"
+                                    + " and what is left it still needs (readings the job has"
+                                    + " not read, today's series). Free space or move data-dir to"
+                                    + " a larger disk, then run again");
         }
         if (room < warnBelow && !warned) {
             warned = true;
@@ -192,7 +194,27 @@ final class DiskWatch {
         return "in it " + (parts.isEmpty() ? "nothing" : String.join(", ", parts));
     }
 
+    /**
+     * What {@code dir} takes on the disk. File lengths tell it wrong both ways: HiveMQ's RocksDB
+     * stores preallocate their logs (a 10 KB file holding 5 MB; its folder said 327 MB while it
+     * took 1.1 GB of a small disk), and Kafka's index files are sparse. So {@code du}'s count of
+     * allocated blocks, and lengths only where there is no {@code du}.
+     */
     private static long bytes(Path dir) {
+        try {
+            Process du =
+                    new ProcessBuilder("du", "-sk", dir.toString())
+                            .redirectError(ProcessBuilder.Redirect.DISCARD)
+                            .start();
+            String out = new String(du.getInputStream().readAllBytes()).strip();
+            if (du.waitFor() == 0 && out.matches("\\d+\\s.*")) {
+                return Long.parseLong(out.split("\\s")[0]) * 1024;
+            }
+        } catch (IOException | NumberFormatException e) {
+            // no du here: lengths below
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
         try (Stream<Path> files = Files.walk(dir)) {
             // Kafka sizes the index files of each partition's active segment to 10 MB at once, as
             // sparse files that take almost no disk: their length would hide what fills it.

@@ -168,7 +168,8 @@ class DiskReclaimTest {
                 DiskReclaim reclaim = new DiskReclaim(null, null, READINGS, JOB_GROUP, files)) {
             assertThat(new DiskWatch(dir, 0, DiskWatchTest.ABOVE_ANY_DISK, reclaim).check())
                     .startsWith("the data folder's disk is full: ")
-                    .contains("; the oldest history the appliance may delete is already gone. ");
+                    .contains("; the oldest history the appliance may delete is already gone")
+                    .endsWith("Free space or move data-dir to a larger disk, then run again");
         }
     }
 

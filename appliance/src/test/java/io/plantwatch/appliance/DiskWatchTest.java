@@ -84,6 +84,24 @@ class DiskWatchTest {
         }
     }
 
+    /**
+     * HiveMQ's stores preallocate their logs, Kafka's indexes are sparse: what a folder takes on
+     * the disk is its blocks, not its files' lengths.
+     */
+    @Test
+    void aFolderCountsWhatItTakesOnTheDiskNotItsFilesLengths() throws Exception {
+        Path data = dir.resolve("data");
+        Files.createDirectories(data.resolve("kafka"));
+        Files.createDirectories(data.resolve("mqtt"));
+        try (java.io.RandomAccessFile sparse =
+                new java.io.RandomAccessFile(
+                        data.resolve("kafka").resolve("index").toFile(), "rw")) {
+            sparse.setLength(500L << 20);
+        }
+        Files.write(data.resolve("mqtt").resolve("log"), new byte[2 << 20]);
+        assertThat(new DiskWatch(data, 0, 0).usage()).isEqualTo("in it mqtt 2 MB, kafka 0 MB");
+    }
+
     @Test
     void theWatchHandsOnWhyItMustStop() throws Exception {
         CompletableFuture<String> why = new CompletableFuture<>();
