@@ -69,6 +69,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     private final int inflightWindow;
     private final Path root = TempDirs.create("embedded-hivemq-");
     private final Path dataDirectory;
+    private final int fileBuckets;
     private int port;
     private final String bindAddress;
     private final boolean tls;
@@ -101,6 +102,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         this.username = builder.username;
         this.password = builder.password;
         this.dataDirectory = builder.dataDirectory;
+        this.fileBuckets = builder.fileBuckets;
     }
 
     /** A builder with a free port and {@link #DEFAULT_MAX_QUEUE_SIZE}. */
@@ -146,6 +148,18 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         // the same process. A queue that is read soon after it is written needs far less.
         InternalConfigurations.PAYLOAD_PERSISTENCE_MEMTABLE_SIZE_PORTION.set(
                 memtablePortion(physicalMemory()));
+        // On disk each of HiveMQ's 64 buckets per store preallocates RocksDB logs: 600 MB before
+        // the first message, 1.1 GB of a small disk once the gateway's queue ran. One broker of a
+        // few sessions needs few. A folder keeps the count it was written with: read with another,
+        // its queued messages were not found, and were lost without a word.
+        InternalConfigurations.PERSISTENCE_BUCKET_COUNT.set(
+                dataDirectory == null
+                        ? HIVEMQ_BUCKETS
+                        : bucketsIn(dataDirectory, "client_queue", fileBuckets));
+        InternalConfigurations.PAYLOAD_PERSISTENCE_BUCKET_COUNT.set(
+                dataDirectory == null
+                        ? HIVEMQ_BUCKETS
+                        : bucketsIn(dataDirectory, "publish_payload_store", fileBuckets));
         Path config = directory("conf");
         writeConfig(config);
         // A fresh instance per start: HiveMQ re-reads config.xml and starts from its data
@@ -348,6 +362,34 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     }
 
     /** The per-client queue limit written to HiveMQ's configuration. */
+    /** HiveMQ's own bucket count per store. */
+    static final int HIVEMQ_BUCKETS = 64;
+
+    /** Buckets per store of a new data directory. */
+    static final int FILE_BUCKETS = 4;
+
+    /**
+     * The buckets HiveMQ wrote {@code store} with in {@code data} ({@code <store>_<n>} folders
+     * under its version's folder), or {@code fresh} for a store not written yet.
+     */
+    static int bucketsIn(Path data, String store, int fresh) {
+        Path dir = data.resolve("persistence").resolve(store);
+        if (!Files.isDirectory(dir)) {
+            return fresh;
+        }
+        java.util.regex.Pattern bucket =
+                java.util.regex.Pattern.compile(java.util.regex.Pattern.quote(store) + "_(\\d+)");
+        try (java.util.stream.Stream<Path> found = Files.walk(dir, 2)) {
+            return found.map(f -> bucket.matcher(f.getFileName().toString()))
+                    .filter(java.util.regex.Matcher::matches)
+                    .mapToInt(m -> Integer.parseInt(m.group(1)) + 1)
+                    .max()
+                    .orElse(fresh);
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + dir, e);
+        }
+    }
+
     /** HiveMQ's payload memtables in all, at most: RAM divided by the portion HiveMQ is given. */
     static final long PAYLOAD_MEMTABLES_BYTES = 64L << 20;
 
@@ -491,6 +533,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         private String username;
         private byte[] password;
         private Path dataDirectory;
+        private int fileBuckets = FILE_BUCKETS;
 
         private Builder() {}
 
@@ -503,6 +546,12 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
          */
         public Builder dataDirectory(Path directory) {
             this.dataDirectory = directory;
+            return this;
+        }
+
+        /** Buckets per store of a new data directory; tests write HiveMQ's own 64 with it. */
+        Builder fileBuckets(int buckets) {
+            this.fileBuckets = buckets;
             return this;
         }
 

@@ -57,15 +57,23 @@ class EmbeddedMqttBrokerTest {
     /**
      * The appliance's case: its broker restarted (or its process killed) while sensors go on
      * publishing for the gateway's persistent session. In memory the session died with the broker,
-     * and what sensors sent before the gateway subscribed again was acknowledged and dropped.
+     * and what sensors sent before the gateway subscribed again was acknowledged and dropped. A new
+     * folder gets a few buckets per store; one written with HiveMQ's own 64 (the appliance's
+     * before) is read with them, or its queue would not be found.
      */
-    @Test
-    void withADataDirectoryAPersistentSessionAndItsQueueOutliveTheBroker(@TempDir Path dir) {
+    @ParameterizedTest(name = "written with {0} buckets")
+    @ValueSource(ints = {EmbeddedMqttBroker.FILE_BUCKETS, EmbeddedMqttBroker.HIVEMQ_BUCKETS})
+    void withADataDirectoryAPersistentSessionAndItsQueueOutliveTheBroker(
+            int writtenWithBuckets, @TempDir Path dir) {
         Path data = dir.resolve("mqtt");
         String gatewayId = "gateway-" + java.util.UUID.randomUUID();
         int port;
         try (EmbeddedMqttBroker first =
-                EmbeddedMqttBroker.builder().dataDirectory(data).build().start()) {
+                EmbeddedMqttBroker.builder()
+                        .dataDirectory(data)
+                        .fileBuckets(writtenWithBuckets)
+                        .build()
+                        .start()) {
             port = first.port();
             Mqtt5BlockingClient gateway =
                     MqttClients.builder(first.host(), port).identifier(gatewayId).buildBlocking();
@@ -101,6 +109,11 @@ class EmbeddedMqttBrokerTest {
             gateway.disconnect().join();
         }
         assertThat(data).as("close() leaves a data directory in place").isNotEmptyDirectory();
+        for (String store : List.of("client_queue", "publish_payload_store")) {
+            assertThat(EmbeddedMqttBroker.bucketsIn(data, store, 0))
+                    .as("%s keeps the buckets it was written with", store)
+                    .isEqualTo(writtenWithBuckets);
+        }
     }
 
     /**
