@@ -69,7 +69,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     private final int inflightWindow;
     private final Path root = TempDirs.create("embedded-hivemq-");
     private final Path dataDirectory;
-    private final int fileBuckets;
+    private final boolean hivemqDefaults;
     private int port;
     private final String bindAddress;
     private final boolean tls;
@@ -102,7 +102,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         this.username = builder.username;
         this.password = builder.password;
         this.dataDirectory = builder.dataDirectory;
-        this.fileBuckets = builder.fileBuckets;
+        this.hivemqDefaults = builder.hivemqDefaults;
     }
 
     /** A builder with a free port and {@link #DEFAULT_MAX_QUEUE_SIZE}. */
@@ -155,11 +155,20 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         InternalConfigurations.PERSISTENCE_BUCKET_COUNT.set(
                 dataDirectory == null
                         ? HIVEMQ_BUCKETS
-                        : bucketsIn(dataDirectory, "client_queue", fileBuckets));
+                        : bucketsIn(dataDirectory, "client_queue", freshBuckets()));
+        // Retained messages in RocksDB preallocated a 212 MB log in one bucket of an empty store
+        // (sized from the heap); Xodus grows its log as it is written. The appliance's sensors
+        // rarely retain anything. A store written in RocksDB stays there.
+        InternalConfigurations.RETAINED_MESSAGE_PERSISTENCE_TYPE.set(
+                dataDirectory != null
+                                && !hivemqDefaults
+                                && !writtenInRocksDb(dataDirectory, "retained_messages")
+                        ? com.hivemq.migration.meta.PersistenceType.FILE
+                        : com.hivemq.migration.meta.PersistenceType.FILE_NATIVE);
         InternalConfigurations.PAYLOAD_PERSISTENCE_BUCKET_COUNT.set(
                 dataDirectory == null
                         ? HIVEMQ_BUCKETS
-                        : bucketsIn(dataDirectory, "publish_payload_store", fileBuckets));
+                        : bucketsIn(dataDirectory, "publish_payload_store", freshBuckets()));
         Path config = directory("conf");
         writeConfig(config);
         // A fresh instance per start: HiveMQ re-reads config.xml and starts from its data
@@ -390,6 +399,23 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         }
     }
 
+    private int freshBuckets() {
+        return hivemqDefaults ? HIVEMQ_BUCKETS : FILE_BUCKETS;
+    }
+
+    /** Whether HiveMQ wrote {@code store} in RocksDB: its version folders end in {@code _R}. */
+    static boolean writtenInRocksDb(Path data, String store) {
+        Path dir = data.resolve("persistence").resolve(store);
+        if (!Files.isDirectory(dir)) {
+            return false;
+        }
+        try (java.util.stream.Stream<Path> versions = Files.list(dir)) {
+            return versions.anyMatch(v -> v.getFileName().toString().endsWith("_R"));
+        } catch (IOException e) {
+            throw new UncheckedIOException("Cannot read " + dir, e);
+        }
+    }
+
     /** HiveMQ's payload memtables in all, at most: RAM divided by the portion HiveMQ is given. */
     static final long PAYLOAD_MEMTABLES_BYTES = 64L << 20;
 
@@ -533,7 +559,7 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         private String username;
         private byte[] password;
         private Path dataDirectory;
-        private int fileBuckets = FILE_BUCKETS;
+        private boolean hivemqDefaults;
 
         private Builder() {}
 
@@ -549,9 +575,12 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
             return this;
         }
 
-        /** Buckets per store of a new data directory; tests write HiveMQ's own 64 with it. */
-        Builder fileBuckets(int buckets) {
-            this.fileBuckets = buckets;
+        /**
+         * Writes a new data directory in HiveMQ's own layout (64 buckets, retained messages in
+         * RocksDB), as the appliance did before: for tests that a later start reads it.
+         */
+        Builder hivemqDefaults() {
+            this.hivemqDefaults = true;
             return this;
         }
 

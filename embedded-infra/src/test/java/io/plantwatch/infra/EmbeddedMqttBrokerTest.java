@@ -13,6 +13,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.TimeUnit;
 import java.util.stream.IntStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
@@ -61,19 +62,18 @@ class EmbeddedMqttBrokerTest {
      * folder gets a few buckets per store; one written with HiveMQ's own 64 (the appliance's
      * before) is read with them, or its queue would not be found.
      */
-    @ParameterizedTest(name = "written with {0} buckets")
-    @ValueSource(ints = {EmbeddedMqttBroker.FILE_BUCKETS, EmbeddedMqttBroker.HIVEMQ_BUCKETS})
+    @ParameterizedTest(name = "written in HiveMQ's own layout: {0}")
+    @ValueSource(booleans = {false, true})
     void withADataDirectoryAPersistentSessionAndItsQueueOutliveTheBroker(
-            int writtenWithBuckets, @TempDir Path dir) {
+            boolean hivemqLayout, @TempDir Path dir) {
         Path data = dir.resolve("mqtt");
         String gatewayId = "gateway-" + java.util.UUID.randomUUID();
         int port;
-        try (EmbeddedMqttBroker first =
-                EmbeddedMqttBroker.builder()
-                        .dataDirectory(data)
-                        .fileBuckets(writtenWithBuckets)
-                        .build()
-                        .start()) {
+        EmbeddedMqttBroker.Builder firstBuilder = EmbeddedMqttBroker.builder().dataDirectory(data);
+        if (hivemqLayout) {
+            firstBuilder.hivemqDefaults();
+        }
+        try (EmbeddedMqttBroker first = firstBuilder.build().start()) {
             port = first.port();
             Mqtt5BlockingClient gateway =
                     MqttClients.builder(first.host(), port).identifier(gatewayId).buildBlocking();
@@ -84,6 +84,12 @@ class EmbeddedMqttBrokerTest {
             for (int i = 0; i < 10; i++) {
                 MqttClients.publish(sensor, "plant/a/b/c/d/t", "before-" + i);
             }
+            sensor.publishWith()
+                    .topic("status/line-1")
+                    .payload("running".getBytes(StandardCharsets.UTF_8))
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .retain(true)
+                    .send();
             sensor.disconnect();
         }
         assertThat(data).isNotEmptyDirectory();
@@ -107,13 +113,34 @@ class EmbeddedMqttBrokerTest {
             await().atMost(Duration.ofSeconds(20)).until(() -> received.size() >= 20);
             assertThat(received).containsExactlyElementsOf(expected);
             gateway.disconnect().join();
+            Mqtt5BlockingClient newcomer = MqttClients.connect(second.host(), port);
+            try (Mqtt5BlockingClient.Mqtt5Publishes retained =
+                    newcomer.publishes(com.hivemq.client.mqtt.MqttGlobalPublishFilter.ALL)) {
+                newcomer.subscribeWith().topicFilter("status/#").send();
+                assertThat(retained.receive(20, TimeUnit.SECONDS))
+                        .as("the retained message outlived the broker")
+                        .hasValueSatisfying(
+                                p ->
+                                        assertThat(p.getPayloadAsBytes())
+                                                .asString(StandardCharsets.UTF_8)
+                                                .isEqualTo("running"));
+            } catch (InterruptedException e) {
+                throw new AssertionError(e);
+            }
+            newcomer.disconnect();
         }
         assertThat(data).as("close() leaves a data directory in place").isNotEmptyDirectory();
         for (String store : List.of("client_queue", "publish_payload_store")) {
             assertThat(EmbeddedMqttBroker.bucketsIn(data, store, 0))
                     .as("%s keeps the buckets it was written with", store)
-                    .isEqualTo(writtenWithBuckets);
+                    .isEqualTo(
+                            hivemqLayout
+                                    ? EmbeddedMqttBroker.HIVEMQ_BUCKETS
+                                    : EmbeddedMqttBroker.FILE_BUCKETS);
         }
+        assertThat(EmbeddedMqttBroker.writtenInRocksDb(data, "retained_messages"))
+                .as("retained messages stay in the store they were written in")
+                .isEqualTo(hivemqLayout);
     }
 
     /**
