@@ -1,13 +1,15 @@
 package io.plantwatch.alerting;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.ConfigException;
-import java.io.BufferedReader;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -19,6 +21,7 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
 import java.util.HashMap;
 import java.util.HashSet;
@@ -41,7 +44,9 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What a restart keeps: the Kafka offsets applied (the consumer seeks past them, so nothing is
  * applied twice or skipped) and the alert states already notified (so nothing is re-sent, and what
- * was pending is notified). A line torn by a crash is the last one and is ignored.
+ * was pending is notified). Only the bytes after the last newline can be a write torn by a crash,
+ * and are cut; a complete line that cannot be applied is set aside in {@link #BAD}, and the lines
+ * after it are applied.
  */
 public final class AlertStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AlertStore.class);
@@ -76,7 +81,8 @@ public final class AlertStore implements AutoCloseable {
     private final Set<String> notified = new HashSet<>();
     private final Map<String, Long> shelvedUntil = new HashMap<>();
     private final Map<String, Silence> silences = new LinkedHashMap<>();
-    private int records;
+    private long records;
+    private long badLines;
 
     public AlertStore(Path dir) {
         this(dir, Duration.ofDays(30), System.currentTimeMillis());
@@ -89,31 +95,52 @@ public final class AlertStore implements AutoCloseable {
      */
     public AlertStore(Path dir, Duration retention, long now) {
         this.dir = dir;
-        this.file = dir.resolve("alerts.journal");
+        this.file = dir.resolve(JOURNAL);
         this.retention = retention;
         try {
             Files.createDirectories(dir);
+            // Left by a crash during a compaction, before it replaced the journal: not the journal.
+            Files.deleteIfExists(dir.resolve(COMPACTING));
+            long complete = 0;
+            List<BadLine> bad = List.of();
             if (Files.exists(file)) {
-                replay(file);
-                if (grown()) {
-                    compact(dir, file, now - retention.toMillis());
-                }
+                Replayed r = replay();
+                complete = r.complete();
+                bad = r.bad();
             }
-            openJournal();
+            openJournal(complete);
+            if (!bad.isEmpty()) {
+                setAside(bad, now);
+            }
+            // Rewritten without its bad lines, so they are set aside once, not at every start.
+            if (grown() || !bad.isEmpty()) {
+                journal.close();
+                compact(dir, file, now - retention.toMillis());
+                openJournal(Files.size(file));
+            }
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the alert journal in " + dir, e);
         }
     }
 
+    private static final String JOURNAL = "alerts.journal";
+    private static final String COMPACTING = "alerts.journal.compacting";
+
+    /** Where lines of the journal that cannot be read are kept for a person to look at. */
+    static final String BAD = "alerts.journal.bad";
+
     private boolean grown() {
         return records > 4L * (alerts.size() + silences.size()) + 1000;
     }
 
-    private void openJournal() throws IOException {
+    /** Opens the journal for appending after its first {@code complete} bytes. */
+    private void openJournal(long complete) throws IOException {
         journal = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         // A crash can leave half a line at the end; cut it so the next record starts clean.
-        journal.truncate(completeLength(file));
-        journal.position(journal.size());
+        if (journal.size() > complete) {
+            journal.truncate(complete);
+        }
+        journal.position(complete);
     }
 
     /**
@@ -130,7 +157,7 @@ public final class AlertStore implements AutoCloseable {
         try {
             journal.close();
             compact(dir, file, now - retention.toMillis());
-            openJournal();
+            openJournal(Files.size(file));
             return true;
         } catch (IOException e) {
             throw new UncheckedIOException("cannot compact the alert journal in " + dir, e);
@@ -143,7 +170,7 @@ public final class AlertStore implements AutoCloseable {
      */
     private void compact(Path dir, Path file, long keepAfter) throws IOException {
         long before = Files.size(file);
-        int recordsBefore = records;
+        long recordsBefore = records;
         alerts.values()
                 .removeIf(
                         a ->
@@ -192,7 +219,7 @@ public final class AlertStore implements AutoCloseable {
             r.set("silence", x.toJson(json));
             out.add(r);
         }
-        Path tmp = dir.resolve("alerts.journal.compacting");
+        Path tmp = dir.resolve(COMPACTING);
         try (FileChannel c =
                 FileChannel.open(
                         tmp,
@@ -226,7 +253,7 @@ public final class AlertStore implements AutoCloseable {
         shelvedUntil.clear();
         silences.clear();
         records = 0;
-        replay(file);
+        replay();
         LOG.info(
                 "Alert journal compacted: {} records ({} bytes) -> {} records ({} bytes)",
                 recordsBefore,
@@ -235,37 +262,128 @@ public final class AlertStore implements AutoCloseable {
                 Files.size(file));
     }
 
-    /** The length of the file up to and including its last newline. */
-    private static long completeLength(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        int end = bytes.length;
-        while (end > 0 && bytes[end - 1] != '\n') {
-            end--;
+    /** A line of the journal that could not be applied: its number, its bytes and why. */
+    private record BadLine(long number, byte[] bytes, String reason) {}
+
+    /** What a replay found: the length of the journal's complete lines, and the bad ones. */
+    private record Replayed(long complete, List<BadLine> bad) {}
+
+    /** A line's bytes, read without copying them once more. */
+    private static final class LineBuffer extends ByteArrayOutputStream {
+        byte[] bytes() {
+            return buf;
         }
-        return end;
     }
 
-    private void replay(Path file) throws IOException {
-        int lines = 0;
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            for (String line; (line = in.readLine()) != null; ) {
-                JsonNode n;
-                try {
-                    n = json.readTree(line);
-                } catch (IOException torn) {
-                    LOG.warn("Alert journal: ignoring a torn last line ({} bytes)", line.length());
-                    continue;
+    /**
+     * Applies every line of the journal. Only the bytes after the last newline are a torn write (a
+     * crash in the middle of an append); a complete line that cannot be applied is damage (a disk
+     * block, a hand edit) or a record this version does not know, and is returned with its number
+     * rather than taken for a torn tail. The lines after it are applied.
+     */
+    private Replayed replay() throws IOException {
+        List<BadLine> bad = new ArrayList<>();
+        long number = 0;
+        long complete = 0;
+        LineBuffer line = new LineBuffer();
+        byte[] chunk = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(chunk)) > 0; ) {
+                int from = 0;
+                for (int i = 0; i < n; i++) {
+                    if (chunk[i] == '\n') {
+                        line.write(chunk, from, i - from);
+                        number++;
+                        complete += line.size() + 1;
+                        replayLine(line.bytes(), line.size(), number, bad);
+                        line.reset();
+                        from = i + 1;
+                    }
                 }
-                apply(n);
-                lines++;
-                records++;
+                line.write(chunk, from, n - from);
             }
+        }
+        if (line.size() > 0) {
+            LOG.warn(
+                    "Alert journal: cutting a torn last line ({} bytes after line {}), the write a"
+                            + " crash interrupted",
+                    line.size(),
+                    number);
         }
         LOG.info(
                 "Alert journal replayed: {} records, {} alerts, offsets {}",
-                lines,
+                records,
                 alerts.size(),
                 offsets);
+        return new Replayed(complete, bad);
+    }
+
+    private void replayLine(byte[] bytes, int length, long number, List<BadLine> bad) {
+        try {
+            apply(json.readTree(bytes, 0, length));
+            records++;
+        } catch (IOException | RuntimeException e) {
+            String why =
+                    e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.toString();
+            bad.add(new BadLine(number, Arrays.copyOf(bytes, length), why));
+        }
+    }
+
+    /** Bad lines named in the log one by one up to this many; the rest only counted. */
+    private static final int BAD_LINES_LOGGED = 10;
+
+    /**
+     * Keeps bad lines as they were, each after a line naming where it was and why, in {@link #BAD},
+     * forced to disk before the journal is rewritten without them.
+     */
+    private void setAside(List<BadLine> bad, long now) throws IOException {
+        Path to = dir.resolve(BAD);
+        try (FileChannel c =
+                FileChannel.open(to, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            for (BadLine b : bad) {
+                String header =
+                        "# "
+                                + JOURNAL
+                                + " line "
+                                + b.number()
+                                + " set aside at "
+                                + Instant.ofEpochMilli(now)
+                                + ": "
+                                + b.reason().replace('\n', ' ')
+                                + "\n";
+                write(c, header.getBytes(StandardCharsets.UTF_8));
+                write(c, b.bytes());
+                write(c, new byte[] {'\n'});
+            }
+            c.force(true);
+        }
+        badLines += bad.size();
+        for (BadLine b : bad.subList(0, Math.min(bad.size(), BAD_LINES_LOGGED))) {
+            LOG.warn(
+                    "Alert journal line {} cannot be applied ({}); it is kept in {} and the"
+                            + " lines after it are applied",
+                    b.number(),
+                    b.reason().replace('\n', ' '),
+                    to);
+        }
+        if (bad.size() > BAD_LINES_LOGGED) {
+            LOG.warn(
+                    "Alert journal: {} lines in all cannot be applied, all kept in {}",
+                    bad.size(),
+                    to);
+        }
+    }
+
+    private static void write(FileChannel c, byte[] bytes) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) {
+            c.write(buf);
+        }
+    }
+
+    /** Journal lines set aside at this start because they could not be applied. */
+    public synchronized long badLines() {
+        return badLines;
     }
 
     private void apply(JsonNode n) throws IOException {
@@ -348,7 +466,9 @@ public final class AlertStore implements AutoCloseable {
                 n.path("lines").forEach(l -> lines.add(isoTime(l.asText())));
                 history.put(n.path("alertId").asText(), lines);
             }
-            default -> LOG.warn("Alert journal: unknown record {}", n.path("t").asText());
+            default ->
+                    throw new IllegalArgumentException(
+                            "not a record this version writes: t=" + n.path("t"));
         }
     }
 

@@ -60,6 +60,12 @@ final class PrometheusMetrics {
                 "kafka_deleted_unread_records",
                 "Alert records Kafka deleted (retention) before this service read them",
                 deletedUnread.getAsLong());
+        counter(
+                b,
+                "journal_bad_lines",
+                "Alert journal lines that could not be applied at start (damage, not a torn last"
+                        + " line), kept in alerts.journal.bad",
+                store.badLines());
         counter(b, "silenced", "Alert states recorded but muted by a silence", m.silenced.get());
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());

@@ -2,6 +2,9 @@ package io.plantwatch.alerting;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.AlertState;
@@ -15,6 +18,7 @@ import java.util.Map;
 import java.util.Optional;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 
 class AlertStoreTest {
     @TempDir Path dir;
@@ -93,6 +97,62 @@ class AlertStoreTest {
         try (AlertStore store = new AlertStore(dir)) {
             assertThat(store.unnotified()).extracting(Alert::alertId).containsExactly("a");
         }
+    }
+
+    /**
+     * A line in the middle that cannot be read (a damaged disk block, a hand edit, a record this
+     * version does not know) is no torn tail: it is named by its number, kept in
+     * alerts.journal.bad, counted, and every line after it is applied. The journal is rewritten
+     * without it, so the next start sets nothing aside again.
+     */
+    @Test
+    void aBadLineInTheMiddleIsNamedSetAsideAndTheLinesAfterItAreApplied() throws Exception {
+        try (AlertStore store = new AlertStore(dir)) {
+            store.event(alert("a", AlertState.OPEN), 0, 10, 100);
+            store.event(alert("b", AlertState.OPEN), 0, 11, 101);
+            store.event(alert("c", AlertState.OPEN), 0, 12, 102);
+            store.notified(List.of(alert("c", AlertState.OPEN)));
+        }
+        Path journal = dir.resolve("alerts.journal");
+        List<String> lines = new java.util.ArrayList<>(Files.readAllLines(journal));
+        // A block zeroed in the middle of line 2, as a damaged disk returns it.
+        String damaged =
+                lines.get(1).substring(0, 20) + "\0".repeat(16) + lines.get(1).substring(36);
+        lines.set(1, damaged);
+        String unknown = "{\"t\":\"from-a-later-version\"}";
+        lines.add(3, unknown);
+        Files.write(journal, lines);
+        Files.writeString(journal, "{\"t\":\"notif", StandardOpenOption.APPEND);
+
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        Logger storeLog = (Logger) LoggerFactory.getLogger(AlertStore.class);
+        storeLog.addAppender(log);
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.all()).extracting(e -> e.alert().alertId()).containsExactly("a", "c");
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 13L));
+            assertThat(store.unnotified()).extracting(Alert::alertId).containsExactly("a");
+            assertThat(store.badLines()).isEqualTo(2);
+        } finally {
+            storeLog.detachAppender(log);
+        }
+        List<String> logged = log.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        assertThat(logged)
+                .anySatisfy(m -> assertThat(m).contains("line 2 ", "alerts.journal.bad"))
+                .anySatisfy(m -> assertThat(m).contains("line 4 ", "alerts.journal.bad"))
+                .filteredOn(m -> m.contains("torn"))
+                .singleElement()
+                .satisfies(m -> assertThat(m).contains("11 bytes", "after line 5"));
+        Path bad = dir.resolve("alerts.journal.bad");
+        String setAside = Files.readString(bad);
+        assertThat(setAside).contains("line 2 ", damaged + "\n", "line 4 ", unknown + "\n");
+
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.badLines()).isZero();
+            assertThat(store.all()).extracting(e -> e.alert().alertId()).containsExactly("a", "c");
+            assertThat(store.unnotified()).extracting(Alert::alertId).containsExactly("a");
+        }
+        assertThat(Files.readString(bad)).isEqualTo(setAside);
     }
 
     /**

@@ -222,6 +222,7 @@ class AlertingApiTest {
                 .contains("plantwatch_alerting_alerts{status=\"SHELVED\"} 1")
                 .contains("plantwatch_alerting_alerts{status=\"OPEN\"} 1")
                 .contains("plantwatch_alerting_undecodable_records_total 3")
+                .contains("plantwatch_alerting_journal_bad_lines_total 0")
                 .contains("# TYPE plantwatch_alerting_events_total counter");
     }
 
