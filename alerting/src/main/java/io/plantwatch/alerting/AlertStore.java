@@ -3,15 +3,20 @@ package io.plantwatch.alerting;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.SensorId;
+import java.io.BufferedOutputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -23,13 +28,12 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -65,7 +69,7 @@ public final class AlertStore implements AutoCloseable {
     /** One alert as the API shows it. */
     public record Entry(Alert alert, Status status, List<String> history, boolean notified) {}
 
-    /** History lines kept per alert when the journal is compacted. */
+    /** History lines kept per alert: a chattering alert keeps its latest ones. */
     static final int MAX_HISTORY = 1000;
 
     private final ObjectMapper json = new ObjectMapper();
@@ -73,16 +77,75 @@ public final class AlertStore implements AutoCloseable {
     private final Path dir;
     private final Path file;
     private final Duration retention;
-    private final Map<String, Alert> alerts = new LinkedHashMap<>();
-    private final Map<String, Status> statuses = new HashMap<>();
-    private final Map<String, List<String>> history = new HashMap<>();
+
+    /**
+     * Every alert's state in one object, in the order first seen. A 30-day store holds hundreds of
+     * thousands; a map per aspect (status, history, notified keys) cost about 1.4 KB an alert.
+     */
+    private final Map<String, Held> alerts = new LinkedHashMap<>();
+
     private final Map<Integer, Long> offsets = new HashMap<>();
     private final Map<Integer, Integer> epochs = new HashMap<>();
-    private final Set<String> notified = new HashSet<>();
     private final Map<String, Long> shelvedUntil = new HashMap<>();
     private final Map<String, Silence> silences = new LinkedHashMap<>();
+
+    /**
+     * One instance per sensor and per rule name: alerts of a plant come from a few thousand
+     * sensors, and each event read would otherwise keep its own copy of their strings.
+     */
+    private final Map<SensorId, SensorId> sensorIds = new HashMap<>();
+
+    private final Map<String, String> rules = new HashMap<>();
     private long records;
     private long badLines;
+
+    private static final long[] NO_TIMES = {};
+    private static final String[] NO_LINES = {};
+
+    /** One alert: its latest event, its status, what was told and its history. */
+    private static final class Held {
+        Alert alert;
+        Status status = Status.OPEN;
+
+        /** A bit per {@link AlertState} a receiver was told (or deliberately not). */
+        byte told;
+
+        /** The history as times and texts, formatted when asked: most alerts are never shown. */
+        long[] times = NO_TIMES;
+
+        String[] lines = NO_LINES;
+        int size;
+
+        boolean told(AlertState s) {
+            return (told & (1 << s.ordinal())) != 0;
+        }
+
+        void history(long at, String what) {
+            if (size == times.length) {
+                if (size == MAX_HISTORY) {
+                    System.arraycopy(times, 1, times, 0, size - 1);
+                    System.arraycopy(lines, 1, lines, 0, size - 1);
+                    size--;
+                } else {
+                    // Most alerts open and resolve: two lines, then room for an acknowledgement.
+                    int grown = Math.min(MAX_HISTORY, Math.max(2, size * 2));
+                    times = Arrays.copyOf(times, grown);
+                    lines = Arrays.copyOf(lines, grown);
+                }
+            }
+            times[size] = at;
+            lines[size] = what;
+            size++;
+        }
+
+        List<String> history() {
+            String[] out = new String[size];
+            for (int i = 0; i < size; i++) {
+                out[i] = Instant.ofEpochMilli(times[i]) + " " + lines[i];
+            }
+            return List.of(out);
+        }
+    }
 
     public AlertStore(Path dir) {
         this(dir, Duration.ofDays(30), System.currentTimeMillis());
@@ -166,75 +229,78 @@ public final class AlertStore implements AutoCloseable {
 
     /**
      * Rewrites the journal as the state it describes: written beside it, forced to disk, then moved
-     * over it in one step, so a crash leaves the old journal or the new one, never half.
+     * over it in one step and the directory forced, so a crash leaves the old journal or the new
+     * one, never half. The state is written as memory holds it, record by record, so memory and
+     * journal agree without reading it back, and a large store is not built twice as JSON trees.
      */
     private void compact(Path dir, Path file, long keepAfter) throws IOException {
         long before = Files.size(file);
         long recordsBefore = records;
         alerts.values()
                 .removeIf(
-                        a ->
-                                statuses.get(a.alertId()) == Status.RESOLVED
-                                        && Math.max(a.eventTime(), a.detectedAt()) < keepAfter);
+                        h ->
+                                h.status == Status.RESOLVED
+                                        && Math.max(h.alert.eventTime(), h.alert.detectedAt())
+                                                < keepAfter);
         silences.values().removeIf(x -> x.endsAt().toEpochMilli() < keepAfter);
-        List<ObjectNode> out = new ArrayList<>();
-        ObjectNode o = json.createObjectNode().put("t", "offsets");
-        ObjectNode next = o.putObject("next");
-        nextOffsets().forEach((p, n) -> next.put(Integer.toString(p), n));
-        if (!epochs.isEmpty()) {
-            ObjectNode ep = o.putObject("epochs");
-            epochs.forEach((p, e) -> ep.put(Integer.toString(p), e));
-        }
-        out.add(o);
-        for (Alert a : alerts.values()) {
-            ObjectNode e = json.createObjectNode().put("t", "event");
-            e.set("alert", json.valueToTree(a));
-            out.add(e);
-            Status st = statuses.get(a.alertId());
-            if (st == Status.ACKNOWLEDGED || st == Status.SHELVED || st == Status.LATCHED) {
-                ObjectNode r =
-                        json.createObjectNode()
-                                .put("t", "status")
-                                .put("alertId", a.alertId())
-                                .put("status", st.name());
-                if (st == Status.SHELVED) {
-                    r.put("until", shelvedUntil.getOrDefault(a.alertId(), Long.MAX_VALUE));
-                }
-                out.add(r);
-            }
-            ObjectNode h = json.createObjectNode().put("t", "history").put("alertId", a.alertId());
-            List<String> lines = history.getOrDefault(a.alertId(), List.of());
-            // A chattering alert's history is kept to its latest part.
-            lines.subList(Math.max(0, lines.size() - MAX_HISTORY), lines.size())
-                    .forEach(h.putArray("lines")::add);
-            out.add(h);
-            if (notified.contains(key(a))) {
-                ObjectNode n = json.createObjectNode().put("t", "notified");
-                n.putArray("keys").add(key(a));
-                out.add(n);
-            }
-        }
-        for (Silence x : silences.values()) {
-            ObjectNode r = json.createObjectNode().put("t", "silence");
-            r.set("silence", x.toJson(json));
-            out.add(r);
-        }
         Path tmp = dir.resolve(COMPACTING);
+        long written = 0;
         try (FileChannel c =
-                FileChannel.open(
-                        tmp,
-                        StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (ObjectNode r : out) {
-                ByteBuffer buf =
-                        ByteBuffer.wrap(
-                                (json.writeValueAsString(r) + "\n")
-                                        .getBytes(StandardCharsets.UTF_8));
-                while (buf.hasRemaining()) {
-                    c.write(buf);
+                        FileChannel.open(
+                                tmp,
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.WRITE,
+                                StandardOpenOption.TRUNCATE_EXISTING);
+                OutputStream out = new BufferedOutputStream(Channels.newOutputStream(c), 1 << 16)) {
+            ObjectNode o = json.createObjectNode().put("t", "offsets");
+            ObjectNode next = o.putObject("next");
+            nextOffsets().forEach((p, n) -> next.put(Integer.toString(p), n));
+            if (!epochs.isEmpty()) {
+                ObjectNode ep = o.putObject("epochs");
+                epochs.forEach((p, e) -> ep.put(Integer.toString(p), e));
+            }
+            written += line(out, o);
+            for (Held h : alerts.values()) {
+                String id = h.alert.alertId();
+                ObjectNode e = json.createObjectNode().put("t", "event");
+                e.set("alert", json.valueToTree(h.alert));
+                written += line(out, e);
+                if (h.status == Status.ACKNOWLEDGED
+                        || h.status == Status.SHELVED
+                        || h.status == Status.LATCHED) {
+                    ObjectNode r =
+                            json.createObjectNode()
+                                    .put("t", "status")
+                                    .put("alertId", id)
+                                    .put("status", h.status.name());
+                    if (h.status == Status.SHELVED) {
+                        r.put("until", shelvedUntil.getOrDefault(id, Long.MAX_VALUE));
+                    }
+                    written += line(out, r);
+                }
+                ObjectNode history = json.createObjectNode().put("t", "history").put("alertId", id);
+                ArrayNode lines = history.putArray("lines");
+                h.history().forEach(lines::add);
+                written += line(out, history);
+                if (h.told != 0) {
+                    // Every state told, not only the latest: a repeat of an older one that
+                    // arrives after a restart is still known as told.
+                    ObjectNode n = json.createObjectNode().put("t", "notified");
+                    ArrayNode keys = n.putArray("keys");
+                    for (AlertState s : AlertState.values()) {
+                        if (h.told(s)) {
+                            keys.add(id + ":" + s);
+                        }
+                    }
+                    written += line(out, n);
                 }
             }
+            for (Silence x : silences.values()) {
+                ObjectNode r = json.createObjectNode().put("t", "silence");
+                r.set("silence", x.toJson(json));
+                written += line(out, r);
+            }
+            out.flush();
             c.force(true);
         }
         Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
@@ -243,23 +309,43 @@ public final class AlertStore implements AutoCloseable {
         } catch (IOException e) {
             // Not every file system lets a directory be forced; the move is still atomic.
         }
-        // Replay what was written, so memory and journal agree exactly.
-        alerts.clear();
-        statuses.clear();
-        history.clear();
-        offsets.clear();
-        epochs.clear();
-        notified.clear();
-        shelvedUntil.clear();
-        silences.clear();
-        records = 0;
-        replay();
+        records = written;
+        // The interned names of sensors and rules no alert has any more go too.
+        sensorIds.clear();
+        rules.clear();
+        alerts.values().forEach(h -> h.alert = canonical(h.alert, h.alert.alertId()));
         LOG.info(
                 "Alert journal compacted: {} records ({} bytes) -> {} records ({} bytes)",
                 recordsBefore,
                 before,
                 records,
                 Files.size(file));
+    }
+
+    /** Writes one record as a line; returns 1, the records it wrote. */
+    private int line(OutputStream out, ObjectNode record) throws IOException {
+        out.write(json.writeValueAsBytes(record));
+        out.write('\n');
+        return 1;
+    }
+
+    /**
+     * The alert as held: one string for its id (the map's key), and the store's one instance of its
+     * sensor and rule.
+     */
+    private Alert canonical(Alert a, String id) {
+        return new Alert(
+                id,
+                sensorIds.computeIfAbsent(a.sensorId(), k -> k),
+                rules.computeIfAbsent(a.rule(), k -> k),
+                a.kind(),
+                a.severity(),
+                a.state(),
+                a.episodeStart(),
+                a.eventTime(),
+                a.detectedAt(),
+                a.values(),
+                a.message());
     }
 
     /** A line of the journal that could not be applied: its number, its bytes and why. */
@@ -386,10 +472,17 @@ public final class AlertStore implements AutoCloseable {
         return badLines;
     }
 
+    /**
+     * Applies one record. Everything is read from it before anything changes, so a record that is
+     * not what it should be throws and changes nothing.
+     */
     private void apply(JsonNode n) throws IOException {
         switch (n.path("t").asText()) {
             case "event" -> {
                 Alert a = json.treeToValue(n.get("alert"), Alert.class);
+                if (a == null) {
+                    throw new IllegalArgumentException("an event without its alert");
+                }
                 if (n.has("partition")) {
                     int p = n.path("partition").asInt();
                     offsets.put(p, n.path("offset").asLong());
@@ -399,37 +492,57 @@ public final class AlertStore implements AutoCloseable {
                         epochs.remove(p);
                     }
                 }
-                alerts.put(a.alertId(), a);
-                Status before = statuses.getOrDefault(a.alertId(), Status.OPEN);
-                Status now =
+                Held h = alerts.get(a.alertId());
+                if (h == null) {
+                    h = new Held();
+                    h.alert = canonical(a, a.alertId());
+                    alerts.put(h.alert.alertId(), h);
+                } else {
+                    h.alert = canonical(a, h.alert.alertId());
+                }
+                h.status =
                         a.state() == AlertState.RESOLVED
                                 ? Status.RESOLVED
-                                : before == Status.RESOLVED || before == Status.LATCHED
+                                : h.status == Status.RESOLVED || h.status == Status.LATCHED
                                         ? Status.OPEN
-                                        : before;
-                statuses.put(a.alertId(), now);
-                if (now != Status.SHELVED) {
+                                        : h.status;
+                if (h.status != Status.SHELVED) {
                     shelvedUntil.remove(a.alertId());
                 }
                 if (n.has("at")) {
-                    history(a.alertId(), n.path("at").asLong(), a.state().name());
+                    h.history(n.path("at").asLong(), a.state().name());
                 }
             }
-            case "notified" -> n.path("keys").forEach(k -> notified.add(k.asText()));
+            case "notified" -> {
+                List<String> ids = new ArrayList<>();
+                List<AlertState> states = new ArrayList<>();
+                for (JsonNode k : n.path("keys")) {
+                    String key = k.asText();
+                    int colon = key.lastIndexOf(':');
+                    ids.add(key.substring(0, Math.max(colon, 0)));
+                    states.add(AlertState.valueOf(key.substring(colon + 1)));
+                }
+                for (int i = 0; i < ids.size(); i++) {
+                    Held h = alerts.get(ids.get(i));
+                    // An alert no longer held was told before it was dropped.
+                    if (h != null) {
+                        h.told |= (byte) (1 << states.get(i).ordinal());
+                    }
+                }
+            }
             case "status" -> {
                 String id = n.path("alertId").asText();
                 Status status = Status.valueOf(n.path("status").asText());
-                statuses.put(id, status);
+                Held h = held(id);
+                h.status = status;
                 if (status == Status.SHELVED) {
                     shelvedUntil.put(id, n.path("until").asLong(Long.MAX_VALUE));
                 } else {
                     shelvedUntil.remove(id);
                 }
                 if (n.has("by")) {
-                    history(
-                            id,
-                            n.path("at").asLong(),
-                            n.path("status").asText() + " by " + n.path("by").asText());
+                    h.history(
+                            n.path("at").asLong(), status.name() + " by " + n.path("by").asText());
                 }
             }
             case "silence" -> {
@@ -445,26 +558,53 @@ public final class AlertStore implements AutoCloseable {
                 }
             }
             case "offsets" -> {
+                Map<Integer, Long> next = new HashMap<>();
                 n.path("next")
                         .fields()
                         .forEachRemaining(
-                                f -> {
-                                    int p = Integer.parseInt(f.getKey());
-                                    offsets.put(p, f.getValue().asLong() - 1);
-                                    epochs.remove(p);
-                                });
+                                f -> next.put(Integer.parseInt(f.getKey()), f.getValue().asLong()));
+                Map<Integer, Integer> epochsThen = new HashMap<>();
                 n.path("epochs")
                         .fields()
                         .forEachRemaining(
                                 f ->
-                                        epochs.put(
+                                        epochsThen.put(
                                                 Integer.parseInt(f.getKey()),
                                                 f.getValue().asInt()));
+                next.forEach(
+                        (p, o) -> {
+                            offsets.put(p, o - 1);
+                            epochs.remove(p);
+                        });
+                epochs.putAll(epochsThen);
             }
             case "history" -> {
+                Held h = held(n.path("alertId").asText());
+                List<Long> times = new ArrayList<>();
                 List<String> lines = new ArrayList<>();
-                n.path("lines").forEach(l -> lines.add(isoTime(l.asText())));
-                history.put(n.path("alertId").asText(), lines);
+                for (JsonNode l : n.path("lines")) {
+                    Matcher m = HISTORY_LINE.matcher(l.asText());
+                    if (!m.matches()) {
+                        throw new IllegalArgumentException("a history line without its time");
+                    }
+                    times.add(
+                            EPOCH_MILLIS.matcher(m.group(1)).matches()
+                                    ? Long.parseLong(m.group(1))
+                                    : Instant.parse(m.group(1)).toEpochMilli());
+                    // The common ones shared, not one copy per alert.
+                    lines.add(
+                            switch (m.group(2)) {
+                                case "OPEN" -> AlertState.OPEN.name();
+                                case "RESOLVED" -> AlertState.RESOLVED.name();
+                                default -> m.group(2);
+                            });
+                }
+                h.times = NO_TIMES;
+                h.lines = NO_LINES;
+                h.size = 0;
+                for (int i = 0; i < times.size(); i++) {
+                    h.history(times.get(i), lines.get(i));
+                }
             }
             default ->
                     throw new IllegalArgumentException(
@@ -472,20 +612,22 @@ public final class AlertStore implements AutoCloseable {
         }
     }
 
-    private void history(String id, long at, String what) {
-        history.computeIfAbsent(id, k -> new ArrayList<>())
-                .add(Instant.ofEpochMilli(at) + " " + what);
+    /** The alert a record names, which an earlier record must have brought. */
+    private Held held(String id) {
+        Held h = alerts.get(id);
+        if (h == null) {
+            throw new IllegalArgumentException("alert " + id + " has no event before this record");
+        }
+        return h;
     }
 
-    private static final Pattern EPOCH_LINE = Pattern.compile("(\\d{1,19}) (.*)", Pattern.DOTALL);
+    /**
+     * A history line as written: its time, a space, what happened. The time is ISO-8601, or epoch
+     * milliseconds in a journal compacted before history lines carried ISO times.
+     */
+    private static final Pattern HISTORY_LINE = Pattern.compile("(\\S+) (.*)", Pattern.DOTALL);
 
-    /** A journal compacted before history lines carried ISO-8601 times holds epoch milliseconds. */
-    private static String isoTime(String line) {
-        Matcher m = EPOCH_LINE.matcher(line);
-        return m.matches()
-                ? Instant.ofEpochMilli(Long.parseLong(m.group(1))) + " " + m.group(2)
-                : line;
-    }
+    private static final Pattern EPOCH_MILLIS = Pattern.compile("\\d{1,19}");
 
     private void append(ObjectNode record) {
         try {
@@ -562,12 +704,34 @@ public final class AlertStore implements AutoCloseable {
     }
 
     public synchronized Status statusOf(String alertId) {
-        return statuses.get(alertId);
+        Held h = alerts.get(alertId);
+        return h == null ? null : h.status;
     }
 
     /** The alert's latest state as the detector sent it, or null. */
     public synchronized Alert alert(String alertId) {
-        return alerts.get(alertId);
+        Held h = alerts.get(alertId);
+        return h == null ? null : h.alert;
+    }
+
+    /** One alert as the API shows it, or null. */
+    public synchronized Entry entry(String alertId) {
+        Held h = alerts.get(alertId);
+        return h == null ? null : entry(h);
+    }
+
+    private static Entry entry(Held h) {
+        return new Entry(h.alert, h.status, h.history(), h.told(h.alert.state()));
+    }
+
+    /** How many alerts the store holds in each status, every status listed. */
+    public synchronized Map<Status, Integer> countByStatus() {
+        Map<Status, Integer> counts = new EnumMap<>(Status.class);
+        for (Status s : Status.values()) {
+            counts.put(s, 0);
+        }
+        alerts.values().forEach(h -> counts.merge(h.status, 1, Integer::sum));
+        return counts;
     }
 
     /** Shelved alerts whose time is up at {@code now}. */
@@ -619,29 +783,20 @@ public final class AlertStore implements AutoCloseable {
      */
     public synchronized List<Alert> unnotified() {
         return alerts.values().stream()
-                .filter(a -> !notified.contains(key(a)))
-                .filter(
-                        a -> {
-                            Status st = statuses.get(a.alertId());
-                            return st != Status.SHELVED && st != Status.LATCHED;
-                        })
+                .filter(h -> !h.told(h.alert.state()))
+                .filter(h -> h.status != Status.SHELVED && h.status != Status.LATCHED)
+                .map(h -> h.alert)
                 .toList();
     }
 
     public synchronized boolean wasNotified(Alert a) {
-        return notified.contains(key(a));
+        Held h = alerts.get(a.alertId());
+        return h != null && h.told(a.state());
     }
 
+    /** Every alert, in the order first seen; for a page of them, see the API. */
     public synchronized List<Entry> all() {
-        return alerts.values().stream()
-                .map(
-                        a ->
-                                new Entry(
-                                        a,
-                                        statuses.get(a.alertId()),
-                                        List.copyOf(history.getOrDefault(a.alertId(), List.of())),
-                                        notified.contains(key(a))))
-                .toList();
+        return alerts.values().stream().map(AlertStore::entry).toList();
     }
 
     private static String key(Alert a) {

@@ -117,7 +117,7 @@ public final class AlertingApi implements AutoCloseable {
                     send(ex, 200, alerts(query));
                 } else if (path.length == 2 && method.equals("GET")) {
                     known(query, List.of());
-                    AlertStore.Entry e = find(path[1]);
+                    AlertStore.Entry e = store.entry(path[1]);
                     send(
                             ex,
                             e == null ? 404 : 200,
@@ -290,13 +290,6 @@ public final class AlertingApi implements AutoCloseable {
                 param + "=" + v + " is not one of " + Arrays.toString(type.getEnumConstants()));
     }
 
-    private AlertStore.Entry find(String id) {
-        return store.all().stream()
-                .filter(e -> e.alert().alertId().equals(id))
-                .findFirst()
-                .orElse(null);
-    }
-
     private ObjectNode entry(AlertStore.Entry e) {
         ObjectNode o = json.createObjectNode();
         o.put("alert_id", e.alert().alertId());
@@ -319,7 +312,7 @@ public final class AlertingApi implements AutoCloseable {
     private void statusChange(HttpExchange ex, String id, String action, Map<String, String> q)
             throws IOException {
         String by = q.getOrDefault("by", "api");
-        AlertStore.Entry e = find(id);
+        AlertStore.Entry e = store.entry(id);
         if (e == null) {
             send(ex, 404, error("no alert " + id));
             return;
@@ -341,7 +334,7 @@ public final class AlertingApi implements AutoCloseable {
                 return;
             }
         }
-        send(ex, 200, entry(find(id)));
+        send(ex, 200, entry(store.entry(id)));
     }
 
     private static Duration shelving(String text) {

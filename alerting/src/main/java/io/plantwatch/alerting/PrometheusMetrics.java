@@ -1,7 +1,6 @@
 package io.plantwatch.alerting;
 
 import java.time.Instant;
-import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
@@ -89,11 +88,7 @@ final class PrometheusMetrics {
                 "Notifications held back by the receiver's flood limit (the one a summary stands"
                         + " in for is not)",
                 dispatcher::floodHeld);
-        Map<AlertStore.Status, Integer> byStatus = new EnumMap<>(AlertStore.Status.class);
-        for (AlertStore.Status s : AlertStore.Status.values()) {
-            byStatus.put(s, 0);
-        }
-        store.all().forEach(e -> byStatus.merge(e.status(), 1, Integer::sum));
+        Map<AlertStore.Status, Integer> byStatus = store.countByStatus();
         b.append("# HELP plantwatch_alerting_alerts Alerts in the store by status\n")
                 .append("# TYPE plantwatch_alerting_alerts gauge\n");
         byStatus.forEach(

@@ -181,8 +181,10 @@ class AlertStoreTest {
     void historyLinesCarryIsoTimesAlsoFromAJournalCompactedBeforeThey() throws Exception {
         try (AlertStore store = new AlertStore(dir)) {
             store.event(alert("a", AlertState.OPEN), 0, 10, 1_796_488_633_830L);
+            store.event(alert("b", AlertState.OPEN), 0, 11, 1_796_488_600_000L);
         }
-        // A compacted history record as written before: epoch milliseconds.
+        // A compacted history record as written before (epoch milliseconds); it replaces the
+        // history of the event before it, as compaction wrote them in that order.
         Files.writeString(
                 dir.resolve("alerts.journal"),
                 "{\"t\":\"history\",\"alertId\":\"b\",\"lines\":[\"1796488633830 OPEN\"]}\n",
@@ -190,7 +192,7 @@ class AlertStoreTest {
         try (AlertStore store = new AlertStore(dir)) {
             assertThat(store.all().get(0).history())
                     .containsExactly("2026-12-05T16:37:13.830Z OPEN");
-            store.event(alert("b", AlertState.OPEN), 0, 11, 1_796_488_633_831L);
+            store.event(alert("b", AlertState.OPEN), 0, 12, 1_796_488_633_831L);
             assertThat(store.all().get(1).history())
                     .containsExactly(
                             "2026-12-05T16:37:13.830Z OPEN", "2026-12-05T16:37:13.831Z OPEN");
@@ -222,13 +224,20 @@ class AlertStoreTest {
             store.shelve("a", "jan", 501, 9_000);
             store.status("b", AlertStore.Status.LATCHED, "latching rule", 502);
             store.silence(window);
+            store.event(alert("d", AlertState.OPEN), 1, 8, 503);
+            store.notified(List.of(alert("d", AlertState.OPEN)));
+            store.event(alert("d", AlertState.RESOLVED), 1, 9, 504);
+            store.notified(List.of(alert("d", AlertState.RESOLVED)));
         }
         long before = Files.size(dir.resolve("alerts.journal"));
         List<AlertStore.Entry> expected;
         try (AlertStore store = new AlertStore(dir, java.time.Duration.ofDays(30), 10_000)) {
             expected = store.all();
             assertThat(Files.size(dir.resolve("alerts.journal"))).isLessThan(before / 10);
-            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, offset, 1, 8L));
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, offset, 1, 10L));
+            // Both of d's states stay told: a late repeat of its OPEN is no news.
+            assertThat(store.wasNotified(alert("d", AlertState.OPEN))).isTrue();
+            assertThat(store.wasNotified(alert("d", AlertState.RESOLVED))).isTrue();
             assertThat(store.statusOf("a")).isEqualTo(AlertStore.Status.SHELVED);
             assertThat(store.shelvedUntil("a")).isEqualTo(9_000);
             assertThat(store.statusOf("b")).isEqualTo(AlertStore.Status.LATCHED);
