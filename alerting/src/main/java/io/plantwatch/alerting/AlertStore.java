@@ -98,6 +98,7 @@ public final class AlertStore implements AutoCloseable {
     private final Map<String, String> rules = new HashMap<>();
     private long records;
     private long badLines;
+    private long expired;
 
     private static final long[] NO_TIMES = {};
     private static final String[] NO_LINES = {};
@@ -115,6 +116,11 @@ public final class AlertStore implements AutoCloseable {
 
         String[] lines = NO_LINES;
         int size;
+
+        /** When it last changed: its latest history line, or its latest event's times. */
+        long changedAt() {
+            return size > 0 ? times[size - 1] : Math.max(alert.eventTime(), alert.detectedAt());
+        }
 
         boolean told(AlertState s) {
             return (told & (1 << s.ordinal())) != 0;
@@ -152,9 +158,10 @@ public final class AlertStore implements AutoCloseable {
     }
 
     /**
-     * Opens the journal in {@code dir}, replaying it. A journal that has grown to several times
-     * what it describes is rewritten to just the current state first, dropping resolved alerts and
-     * silences that ended more than {@code retention} before {@code now}.
+     * Opens the journal in {@code dir}, replaying it, and forgets what {@link #expire} would at
+     * {@code now}: resolved alerts told more than {@code retention} before, silences that ended
+     * then. A journal mostly made of records nothing needs any more is rewritten as the state it
+     * describes.
      */
     public AlertStore(Path dir, Duration retention, long now) {
         this.dir = dir;
@@ -176,11 +183,7 @@ public final class AlertStore implements AutoCloseable {
                 setAside(bad, now);
             }
             // Rewritten without its bad lines, so they are set aside once, not at every start.
-            if (grown() || !bad.isEmpty()) {
-                journal.close();
-                compact(dir, file, now - retention.toMillis());
-                openJournal(Files.size(file));
-            }
+            expire(now, !bad.isEmpty());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the alert journal in " + dir, e);
         }
@@ -191,10 +194,6 @@ public final class AlertStore implements AutoCloseable {
 
     /** Where lines of the journal that cannot be read are kept for a person to look at. */
     static final String BAD = "alerts.journal.bad";
-
-    private boolean grown() {
-        return records > 4L * (alerts.size() + silences.size()) + 1000;
-    }
 
     /** Opens the journal for appending after its first {@code complete} bytes. */
     private void openJournal(long complete) throws IOException {
@@ -207,24 +206,96 @@ public final class AlertStore implements AutoCloseable {
     }
 
     /**
-     * Compacts the journal, as at start, when it has grown to several times what it describes: a
-     * service that runs for months would otherwise keep every resolved alert, on disk and in
-     * memory, until its next start.
-     *
-     * @return whether it compacted
+     * Records the journal may hold that compaction would not write (lines of alerts forgotten,
+     * states replaced) before it is compacted, at least: a small journal is not rewritten for a
+     * handful.
      */
-    public synchronized boolean compactIfGrown(long now) {
-        if (!grown()) {
-            return false;
-        }
+    static final long MIN_DEAD_RECORDS = 1000;
+
+    /** Ids in one record that forgets alerts, so a sweep of many writes lines of a sane length. */
+    private static final int FORGET_PER_RECORD = 1000;
+
+    /**
+     * Forgets every alert that is over and was told more than the retention ago: its status is
+     * RESOLVED and its resolution reached a receiver (or was deliberately held back), and its last
+     * change is older than {@code now - retention}. Nothing else goes, however old: an open,
+     * acknowledged, shelved or latched alert waits for its operator or detector, and a state not
+     * yet told waits for its receiver. Silences that ended before the retention go at the
+     * compaction.
+     *
+     * <p>The journal is compacted once the records nothing needs any more are at least as many as
+     * those compaction writes (and {@link #MIN_DEAD_RECORDS}), so it stays within about twice the
+     * size of the state it describes; until then a record names the forgotten alerts, so a restart
+     * does not bring them back. The service calls this once a minute.
+     *
+     * @return how many alerts it forgot
+     */
+    public synchronized int expire(long now) {
         try {
-            journal.close();
-            compact(dir, file, now - retention.toMillis());
-            openJournal(Files.size(file));
-            return true;
+            return expire(now, false);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot compact the alert journal in " + dir, e);
+            throw new UncheckedIOException("cannot write the alert journal in " + dir, e);
         }
+    }
+
+    private int expire(long now, boolean compactAnyway) throws IOException {
+        long keepAfter = now - retention.toMillis();
+        List<String> over = new ArrayList<>();
+        for (Held h : alerts.values()) {
+            if (h.status == Status.RESOLVED
+                    && h.alert.state() == AlertState.RESOLVED
+                    && h.told(AlertState.RESOLVED)
+                    && h.changedAt() < keepAfter) {
+                over.add(h.alert.alertId());
+            }
+        }
+        alerts.keySet().removeAll(over);
+        expired += over.size();
+        if (!over.isEmpty()) {
+            LOG.debug(
+                    "Forgot {} resolved alerts told more than {} ago; {} held",
+                    over.size(),
+                    retention,
+                    alerts.size());
+        }
+        long live = liveRecords();
+        if (compactAnyway || records - live >= Math.max(live, MIN_DEAD_RECORDS)) {
+            try {
+                compact(keepAfter);
+                return over.size();
+            } catch (IOException e) {
+                // A disk with room for appends but not for a second copy: the journal keeps
+                // growing until there is room, nothing is lost meanwhile.
+                LOG.error("Cannot compact the alert journal in {}: {}", dir, e.toString());
+                Files.deleteIfExists(dir.resolve(COMPACTING));
+            }
+        }
+        for (int i = 0; i < over.size(); i += FORGET_PER_RECORD) {
+            ObjectNode r = json.createObjectNode().put("t", "forget").put("at", now);
+            ArrayNode ids = r.putArray("alertIds");
+            over.subList(i, Math.min(over.size(), i + FORGET_PER_RECORD)).forEach(ids::add);
+            append(r);
+        }
+        return over.size();
+    }
+
+    /** The records compaction would write now. */
+    private long liveRecords() {
+        long live = 1 + silences.size();
+        for (Held h : alerts.values()) {
+            live += 2 + (h.told != 0 ? 1 : 0);
+            if (h.status == Status.ACKNOWLEDGED
+                    || h.status == Status.SHELVED
+                    || h.status == Status.LATCHED) {
+                live++;
+            }
+        }
+        return live;
+    }
+
+    /** Resolved alerts forgotten since the start, their resolution told, after the retention. */
+    public synchronized long expired() {
+        return expired;
     }
 
     /**
@@ -233,15 +304,9 @@ public final class AlertStore implements AutoCloseable {
      * one, never half. The state is written as memory holds it, record by record, so memory and
      * journal agree without reading it back, and a large store is not built twice as JSON trees.
      */
-    private void compact(Path dir, Path file, long keepAfter) throws IOException {
+    private void compact(long keepAfter) throws IOException {
         long before = Files.size(file);
         long recordsBefore = records;
-        alerts.values()
-                .removeIf(
-                        h ->
-                                h.status == Status.RESOLVED
-                                        && Math.max(h.alert.eventTime(), h.alert.detectedAt())
-                                                < keepAfter);
         silences.values().removeIf(x -> x.endsAt().toEpochMilli() < keepAfter);
         Path tmp = dir.resolve(COMPACTING);
         long written = 0;
@@ -303,7 +368,14 @@ public final class AlertStore implements AutoCloseable {
             out.flush();
             c.force(true);
         }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        journal.close();
+        try {
+            Files.move(
+                    tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            // The new journal, or the old one if the move failed: either is whole.
+            openJournal(Files.size(file));
+        }
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException e) {
@@ -315,11 +387,13 @@ public final class AlertStore implements AutoCloseable {
         rules.clear();
         alerts.values().forEach(h -> h.alert = canonical(h.alert, h.alert.alertId()));
         LOG.info(
-                "Alert journal compacted: {} records ({} bytes) -> {} records ({} bytes)",
+                "Alert journal compacted: {} records ({} bytes) -> {} records ({} bytes), {}"
+                        + " alerts",
                 recordsBefore,
                 before,
                 records,
-                Files.size(file));
+                Files.size(file),
+                alerts.size());
     }
 
     /** Writes one record as a line; returns 1, the records it wrote. */
@@ -512,6 +586,11 @@ public final class AlertStore implements AutoCloseable {
                 if (n.has("at")) {
                     h.history(n.path("at").asLong(), a.state().name());
                 }
+            }
+            case "forget" -> {
+                List<String> ids = new ArrayList<>();
+                n.path("alertIds").forEach(id -> ids.add(id.asText()));
+                alerts.keySet().removeAll(ids);
             }
             case "notified" -> {
                 List<String> ids = new ArrayList<>();

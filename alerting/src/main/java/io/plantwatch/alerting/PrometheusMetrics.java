@@ -65,6 +65,11 @@ final class PrometheusMetrics {
                 "Alert journal lines that could not be applied at start (damage, not a torn last"
                         + " line), kept in alerts.journal.bad",
                 store.badLines());
+        counter(
+                b,
+                "alerts_expired",
+                "Resolved alerts forgotten, their resolution told more than store.retention ago",
+                store.expired());
         counter(b, "silenced", "Alert states recorded but muted by a silence", m.silenced.get());
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());
