@@ -28,12 +28,15 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.Collection;
+import java.util.Comparator;
 import java.util.EnumMap;
 import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
+import java.util.PriorityQueue;
+import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -873,7 +876,67 @@ public final class AlertStore implements AutoCloseable {
         return h != null && h.told(a.state());
     }
 
-    /** Every alert, in the order first seen; for a page of them, see the API. */
+    /**
+     * Where an alert stands in the list newest first: by episode start, then by id. Neither ever
+     * changes for an alert (its id is made of its episode's start), so a page that starts after a
+     * position neither repeats nor skips an alert when others arrive or leave meanwhile.
+     */
+    public record Position(long episodeStart, String alertId) {
+        /** Whether {@code a} comes after this position, newest first. */
+        boolean before(Alert a) {
+            return a.episodeStart() != episodeStart
+                    ? a.episodeStart() < episodeStart
+                    : a.alertId().compareTo(alertId) < 0;
+        }
+
+        static Position of(Alert a) {
+            return new Position(a.episodeStart(), a.alertId());
+        }
+    }
+
+    /**
+     * One page of alerts, newest first.
+     *
+     * @param total how many alerts match, on every page
+     * @param more whether alerts that match come after this page
+     */
+    public record Page(List<Entry> entries, int total, boolean more) {}
+
+    private static final Comparator<Held> NEWEST_FIRST =
+            Comparator.<Held>comparingLong(h -> h.alert.episodeStart())
+                    .thenComparing(h -> h.alert.alertId())
+                    .reversed();
+
+    /**
+     * The alerts {@code filter} takes, newest episode first, at most {@code limit} of those that
+     * come after {@code after} (null: from the newest). One pass that keeps the page in a heap of
+     * {@code limit}, so no list of every alert is made or sorted.
+     */
+    public synchronized Page newestFirst(
+            BiPredicate<Alert, Status> filter, int limit, Position after) {
+        PriorityQueue<Held> page = new PriorityQueue<>(limit + 1, NEWEST_FIRST.reversed());
+        int total = 0;
+        int following = 0;
+        for (Held h : alerts.values()) {
+            if (!filter.test(h.alert, h.status)) {
+                continue;
+            }
+            total++;
+            if (after != null && !after.before(h.alert)) {
+                continue;
+            }
+            following++;
+            page.add(h);
+            if (page.size() > limit) {
+                page.poll();
+            }
+        }
+        List<Held> sorted = new ArrayList<>(page);
+        sorted.sort(NEWEST_FIRST);
+        return new Page(sorted.stream().map(AlertStore::entry).toList(), total, following > limit);
+    }
+
+    /** Every alert, in the order first seen; for a page of them, {@link #newestFirst}. */
     public synchronized List<Entry> all() {
         return alerts.values().stream().map(AlertStore::entry).toList();
     }
