@@ -54,6 +54,10 @@ import org.slf4j.LoggerFactory;
  * was pending is notified). Only the bytes after the last newline can be a write torn by a crash,
  * and are cut; a complete line that cannot be applied is set aside in {@link #BAD}, and the lines
  * after it are applied.
+ *
+ * <p>What it forgets: resolved alerts whose resolution was told more than the retention ago ({@link
+ * #expire}), at start and once a minute, so memory and journal hold about the retention's worth of
+ * alerts, not everything since the service was installed.
  */
 public final class AlertStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AlertStore.class);
@@ -162,9 +166,9 @@ public final class AlertStore implements AutoCloseable {
 
     /**
      * Opens the journal in {@code dir}, replaying it, and forgets what {@link #expire} would at
-     * {@code now}: resolved alerts told more than {@code retention} before, silences that ended
-     * then. A journal mostly made of records nothing needs any more is rewritten as the state it
-     * describes.
+     * {@code now}: resolved alerts told more than {@code retention} before. A journal mostly made
+     * of records nothing needs any more is rewritten as the state it describes, without the
+     * silences that ended before the retention.
      */
     public AlertStore(Path dir, Duration retention, long now) {
         this.dir = dir;
@@ -327,12 +331,14 @@ public final class AlertStore implements AutoCloseable {
                 ObjectNode ep = o.putObject("epochs");
                 epochs.forEach((p, e) -> ep.put(Integer.toString(p), e));
             }
-            written += line(out, o);
+            line(out, o);
+            written++;
             for (Held h : alerts.values()) {
                 String id = h.alert.alertId();
                 ObjectNode e = json.createObjectNode().put("t", "event");
                 e.set("alert", json.valueToTree(h.alert));
-                written += line(out, e);
+                line(out, e);
+                written++;
                 if (h.status == Status.ACKNOWLEDGED
                         || h.status == Status.SHELVED
                         || h.status == Status.LATCHED) {
@@ -344,12 +350,14 @@ public final class AlertStore implements AutoCloseable {
                     if (h.status == Status.SHELVED) {
                         r.put("until", shelvedUntil.getOrDefault(id, Long.MAX_VALUE));
                     }
-                    written += line(out, r);
+                    line(out, r);
+                    written++;
                 }
                 ObjectNode history = json.createObjectNode().put("t", "history").put("alertId", id);
                 ArrayNode lines = history.putArray("lines");
                 h.history().forEach(lines::add);
-                written += line(out, history);
+                line(out, history);
+                written++;
                 if (h.told != 0) {
                     // Every state told, not only the latest: a repeat of an older one that
                     // arrives after a restart is still known as told.
@@ -360,13 +368,15 @@ public final class AlertStore implements AutoCloseable {
                             keys.add(id + ":" + s);
                         }
                     }
-                    written += line(out, n);
+                    line(out, n);
+                    written++;
                 }
             }
             for (Silence x : silences.values()) {
                 ObjectNode r = json.createObjectNode().put("t", "silence");
                 r.set("silence", x.toJson(json));
-                written += line(out, r);
+                line(out, r);
+                written++;
             }
             out.flush();
             c.force(true);
@@ -399,11 +409,9 @@ public final class AlertStore implements AutoCloseable {
                 alerts.size());
     }
 
-    /** Writes one record as a line; returns 1, the records it wrote. */
-    private int line(OutputStream out, ObjectNode record) throws IOException {
+    private void line(OutputStream out, ObjectNode record) throws IOException {
         out.write(json.writeValueAsBytes(record));
         out.write('\n');
-        return 1;
     }
 
     /**
