@@ -1,15 +1,22 @@
 package io.plantwatch.alerting;
 
+import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.ConfigException;
-import java.io.BufferedReader;
+import io.plantwatch.model.SensorId;
+import java.io.BufferedOutputStream;
+import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
+import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
+import java.nio.channels.Channels;
 import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
@@ -19,14 +26,17 @@ import java.nio.file.StandardOpenOption;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.Collection;
+import java.util.Comparator;
+import java.util.EnumMap;
 import java.util.HashMap;
-import java.util.HashSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
-import java.util.Set;
+import java.util.PriorityQueue;
+import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import org.slf4j.Logger;
@@ -41,7 +51,13 @@ import org.slf4j.LoggerFactory;
  *
  * <p>What a restart keeps: the Kafka offsets applied (the consumer seeks past them, so nothing is
  * applied twice or skipped) and the alert states already notified (so nothing is re-sent, and what
- * was pending is notified). A line torn by a crash is the last one and is ignored.
+ * was pending is notified). Only the bytes after the last newline can be a write torn by a crash,
+ * and are cut; a complete line that cannot be applied is set aside in {@link #BAD}, and the lines
+ * after it are applied.
+ *
+ * <p>What it forgets: resolved alerts whose resolution was told more than the retention ago ({@link
+ * #expire}), at start and once a minute, so memory and journal hold about the retention's worth of
+ * alerts, not everything since the service was installed.
  */
 public final class AlertStore implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AlertStore.class);
@@ -60,7 +76,7 @@ public final class AlertStore implements AutoCloseable {
     /** One alert as the API shows it. */
     public record Entry(Alert alert, Status status, List<String> history, boolean notified) {}
 
-    /** History lines kept per alert when the journal is compacted. */
+    /** History lines kept per alert: a chattering alert keeps its latest ones. */
     static final int MAX_HISTORY = 1000;
 
     private final ObjectMapper json = new ObjectMapper();
@@ -68,210 +84,490 @@ public final class AlertStore implements AutoCloseable {
     private final Path dir;
     private final Path file;
     private final Duration retention;
-    private final Map<String, Alert> alerts = new LinkedHashMap<>();
-    private final Map<String, Status> statuses = new HashMap<>();
-    private final Map<String, List<String>> history = new HashMap<>();
+
+    /**
+     * Every alert's state in one object, in the order first seen. A 30-day store holds hundreds of
+     * thousands; a map per aspect (status, history, notified keys) cost about 1.4 KB an alert.
+     */
+    private final Map<String, Held> alerts = new LinkedHashMap<>();
+
     private final Map<Integer, Long> offsets = new HashMap<>();
     private final Map<Integer, Integer> epochs = new HashMap<>();
-    private final Set<String> notified = new HashSet<>();
     private final Map<String, Long> shelvedUntil = new HashMap<>();
     private final Map<String, Silence> silences = new LinkedHashMap<>();
-    private int records;
+
+    /**
+     * One instance per sensor and per rule name: alerts of a plant come from a few thousand
+     * sensors, and each event read would otherwise keep its own copy of their strings.
+     */
+    private final Map<SensorId, SensorId> sensorIds = new HashMap<>();
+
+    private final Map<String, String> rules = new HashMap<>();
+    private long records;
+    private long badLines;
+    private long expired;
+
+    private static final long[] NO_TIMES = {};
+    private static final String[] NO_LINES = {};
+
+    /** One alert: its latest event, its status, what was told and its history. */
+    private static final class Held {
+        Alert alert;
+        Status status = Status.OPEN;
+
+        /** A bit per {@link AlertState} a receiver was told (or deliberately not). */
+        byte told;
+
+        /** The history as times and texts, formatted when asked: most alerts are never shown. */
+        long[] times = NO_TIMES;
+
+        String[] lines = NO_LINES;
+        int size;
+
+        /** When it last changed: its latest history line, or its latest event's times. */
+        long changedAt() {
+            return size > 0 ? times[size - 1] : Math.max(alert.eventTime(), alert.detectedAt());
+        }
+
+        boolean told(AlertState s) {
+            return (told & (1 << s.ordinal())) != 0;
+        }
+
+        void history(long at, String what) {
+            if (size == times.length) {
+                if (size == MAX_HISTORY) {
+                    System.arraycopy(times, 1, times, 0, size - 1);
+                    System.arraycopy(lines, 1, lines, 0, size - 1);
+                    size--;
+                } else {
+                    // Most alerts open and resolve: two lines, then room for an acknowledgement.
+                    int grown = Math.min(MAX_HISTORY, Math.max(2, size * 2));
+                    times = Arrays.copyOf(times, grown);
+                    lines = Arrays.copyOf(lines, grown);
+                }
+            }
+            times[size] = at;
+            lines[size] = what;
+            size++;
+        }
+
+        List<String> history() {
+            String[] out = new String[size];
+            for (int i = 0; i < size; i++) {
+                out[i] = Instant.ofEpochMilli(times[i]) + " " + lines[i];
+            }
+            return List.of(out);
+        }
+    }
 
     public AlertStore(Path dir) {
         this(dir, Duration.ofDays(30), System.currentTimeMillis());
     }
 
     /**
-     * Opens the journal in {@code dir}, replaying it. A journal that has grown to several times
-     * what it describes is rewritten to just the current state first, dropping resolved alerts and
-     * silences that ended more than {@code retention} before {@code now}.
+     * Opens the journal in {@code dir}, replaying it, and forgets what {@link #expire} would at
+     * {@code now}: resolved alerts told more than {@code retention} before. A journal mostly made
+     * of records nothing needs any more is rewritten as the state it describes, without the
+     * silences that ended before the retention.
      */
     public AlertStore(Path dir, Duration retention, long now) {
         this.dir = dir;
-        this.file = dir.resolve("alerts.journal");
+        this.file = dir.resolve(JOURNAL);
         this.retention = retention;
         try {
             Files.createDirectories(dir);
+            // Left by a crash during a compaction, before it replaced the journal: not the journal.
+            Files.deleteIfExists(dir.resolve(COMPACTING));
+            long complete = 0;
+            List<BadLine> bad = List.of();
             if (Files.exists(file)) {
-                replay(file);
-                if (grown()) {
-                    compact(dir, file, now - retention.toMillis());
-                }
+                Replayed r = replay();
+                complete = r.complete();
+                bad = r.bad();
             }
-            openJournal();
+            openJournal(complete);
+            if (!bad.isEmpty()) {
+                setAside(bad, now);
+            }
+            // Rewritten without its bad lines, so they are set aside once, not at every start.
+            expire(now, !bad.isEmpty());
         } catch (IOException e) {
             throw new UncheckedIOException("cannot open the alert journal in " + dir, e);
         }
     }
 
-    private boolean grown() {
-        return records > 4L * (alerts.size() + silences.size()) + 1000;
-    }
+    private static final String JOURNAL = "alerts.journal";
+    private static final String COMPACTING = "alerts.journal.compacting";
 
-    private void openJournal() throws IOException {
+    /** Where lines of the journal that cannot be read are kept for a person to look at. */
+    static final String BAD = "alerts.journal.bad";
+
+    /** Opens the journal for appending after its first {@code complete} bytes. */
+    private void openJournal(long complete) throws IOException {
         journal = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         // A crash can leave half a line at the end; cut it so the next record starts clean.
-        journal.truncate(completeLength(file));
-        journal.position(journal.size());
+        if (journal.size() > complete) {
+            journal.truncate(complete);
+        }
+        journal.position(complete);
     }
 
     /**
-     * Compacts the journal, as at start, when it has grown to several times what it describes: a
-     * service that runs for months would otherwise keep every resolved alert, on disk and in
-     * memory, until its next start.
-     *
-     * @return whether it compacted
+     * Records the journal may hold that compaction would not write (lines of alerts forgotten,
+     * states replaced) before it is compacted, at least: a small journal is not rewritten for a
+     * handful.
      */
-    public synchronized boolean compactIfGrown(long now) {
-        if (!grown()) {
-            return false;
-        }
+    static final long MIN_DEAD_RECORDS = 1000;
+
+    /** Ids in one record that forgets alerts, so a sweep of many writes lines of a sane length. */
+    private static final int FORGET_PER_RECORD = 1000;
+
+    /**
+     * Forgets every alert that is over and was told more than the retention ago: its status is
+     * RESOLVED and its resolution reached a receiver (or was deliberately held back), and its last
+     * change is older than {@code now - retention}. Nothing else goes, however old: an open,
+     * acknowledged, shelved or latched alert waits for its operator or detector, and a state not
+     * yet told waits for its receiver. Silences that ended before the retention go at the
+     * compaction.
+     *
+     * <p>The journal is compacted once the records nothing needs any more are at least as many as
+     * those compaction writes (and {@link #MIN_DEAD_RECORDS}), so it stays within about twice the
+     * size of the state it describes; until then a record names the forgotten alerts, so a restart
+     * does not bring them back. The service calls this once a minute.
+     *
+     * @return how many alerts it forgot
+     */
+    public synchronized int expire(long now) {
         try {
-            journal.close();
-            compact(dir, file, now - retention.toMillis());
-            openJournal();
-            return true;
+            return expire(now, false);
         } catch (IOException e) {
-            throw new UncheckedIOException("cannot compact the alert journal in " + dir, e);
+            throw new UncheckedIOException("cannot write the alert journal in " + dir, e);
         }
+    }
+
+    private int expire(long now, boolean compactAnyway) throws IOException {
+        long keepAfter = now - retention.toMillis();
+        List<String> over = new ArrayList<>();
+        for (Held h : alerts.values()) {
+            if (h.status == Status.RESOLVED
+                    && h.alert.state() == AlertState.RESOLVED
+                    && h.told(AlertState.RESOLVED)
+                    && h.changedAt() < keepAfter) {
+                over.add(h.alert.alertId());
+            }
+        }
+        alerts.keySet().removeAll(over);
+        expired += over.size();
+        if (!over.isEmpty()) {
+            LOG.debug(
+                    "Forgot {} resolved alerts told more than {} ago; {} held",
+                    over.size(),
+                    retention,
+                    alerts.size());
+        }
+        long live = liveRecords();
+        if (compactAnyway || records - live >= Math.max(live, MIN_DEAD_RECORDS)) {
+            try {
+                compact(keepAfter);
+                return over.size();
+            } catch (IOException e) {
+                // A disk with room for appends but not for a second copy: the journal keeps
+                // growing until there is room, nothing is lost meanwhile.
+                LOG.error("Cannot compact the alert journal in {}: {}", dir, e.toString());
+                Files.deleteIfExists(dir.resolve(COMPACTING));
+            }
+        }
+        for (int i = 0; i < over.size(); i += FORGET_PER_RECORD) {
+            ObjectNode r = json.createObjectNode().put("t", "forget").put("at", now);
+            ArrayNode ids = r.putArray("alertIds");
+            over.subList(i, Math.min(over.size(), i + FORGET_PER_RECORD)).forEach(ids::add);
+            append(r);
+        }
+        return over.size();
+    }
+
+    /** The records compaction would write now. */
+    private long liveRecords() {
+        long live = 1 + silences.size();
+        for (Held h : alerts.values()) {
+            live += 2 + (h.told != 0 ? 1 : 0);
+            if (h.status == Status.ACKNOWLEDGED
+                    || h.status == Status.SHELVED
+                    || h.status == Status.LATCHED) {
+                live++;
+            }
+        }
+        return live;
+    }
+
+    /** Resolved alerts forgotten since the start, their resolution told, after the retention. */
+    public synchronized long expired() {
+        return expired;
     }
 
     /**
      * Rewrites the journal as the state it describes: written beside it, forced to disk, then moved
-     * over it in one step, so a crash leaves the old journal or the new one, never half.
+     * over it in one step and the directory forced, so a crash leaves the old journal or the new
+     * one, never half. The state is written as memory holds it, record by record, so memory and
+     * journal agree without reading it back, and a large store is not built twice as JSON trees.
      */
-    private void compact(Path dir, Path file, long keepAfter) throws IOException {
+    private void compact(long keepAfter) throws IOException {
         long before = Files.size(file);
-        int recordsBefore = records;
-        alerts.values()
-                .removeIf(
-                        a ->
-                                statuses.get(a.alertId()) == Status.RESOLVED
-                                        && Math.max(a.eventTime(), a.detectedAt()) < keepAfter);
+        long recordsBefore = records;
         silences.values().removeIf(x -> x.endsAt().toEpochMilli() < keepAfter);
-        List<ObjectNode> out = new ArrayList<>();
-        ObjectNode o = json.createObjectNode().put("t", "offsets");
-        ObjectNode next = o.putObject("next");
-        nextOffsets().forEach((p, n) -> next.put(Integer.toString(p), n));
-        if (!epochs.isEmpty()) {
-            ObjectNode ep = o.putObject("epochs");
-            epochs.forEach((p, e) -> ep.put(Integer.toString(p), e));
-        }
-        out.add(o);
-        for (Alert a : alerts.values()) {
-            ObjectNode e = json.createObjectNode().put("t", "event");
-            e.set("alert", json.valueToTree(a));
-            out.add(e);
-            Status st = statuses.get(a.alertId());
-            if (st == Status.ACKNOWLEDGED || st == Status.SHELVED || st == Status.LATCHED) {
-                ObjectNode r =
-                        json.createObjectNode()
-                                .put("t", "status")
-                                .put("alertId", a.alertId())
-                                .put("status", st.name());
-                if (st == Status.SHELVED) {
-                    r.put("until", shelvedUntil.getOrDefault(a.alertId(), Long.MAX_VALUE));
-                }
-                out.add(r);
-            }
-            ObjectNode h = json.createObjectNode().put("t", "history").put("alertId", a.alertId());
-            List<String> lines = history.getOrDefault(a.alertId(), List.of());
-            // A chattering alert's history is kept to its latest part.
-            lines.subList(Math.max(0, lines.size() - MAX_HISTORY), lines.size())
-                    .forEach(h.putArray("lines")::add);
-            out.add(h);
-            if (notified.contains(key(a))) {
-                ObjectNode n = json.createObjectNode().put("t", "notified");
-                n.putArray("keys").add(key(a));
-                out.add(n);
-            }
-        }
-        for (Silence x : silences.values()) {
-            ObjectNode r = json.createObjectNode().put("t", "silence");
-            r.set("silence", x.toJson(json));
-            out.add(r);
-        }
-        Path tmp = dir.resolve("alerts.journal.compacting");
+        Path tmp = dir.resolve(COMPACTING);
+        long written = 0;
         try (FileChannel c =
-                FileChannel.open(
-                        tmp,
-                        StandardOpenOption.CREATE,
-                        StandardOpenOption.WRITE,
-                        StandardOpenOption.TRUNCATE_EXISTING)) {
-            for (ObjectNode r : out) {
-                ByteBuffer buf =
-                        ByteBuffer.wrap(
-                                (json.writeValueAsString(r) + "\n")
-                                        .getBytes(StandardCharsets.UTF_8));
-                while (buf.hasRemaining()) {
-                    c.write(buf);
+                        FileChannel.open(
+                                tmp,
+                                StandardOpenOption.CREATE,
+                                StandardOpenOption.WRITE,
+                                StandardOpenOption.TRUNCATE_EXISTING);
+                OutputStream out = new BufferedOutputStream(Channels.newOutputStream(c), 1 << 16)) {
+            ObjectNode o = json.createObjectNode().put("t", "offsets");
+            ObjectNode next = o.putObject("next");
+            nextOffsets().forEach((p, n) -> next.put(Integer.toString(p), n));
+            if (!epochs.isEmpty()) {
+                ObjectNode ep = o.putObject("epochs");
+                epochs.forEach((p, e) -> ep.put(Integer.toString(p), e));
+            }
+            line(out, o);
+            written++;
+            for (Held h : alerts.values()) {
+                String id = h.alert.alertId();
+                ObjectNode e = json.createObjectNode().put("t", "event");
+                e.set("alert", json.valueToTree(h.alert));
+                line(out, e);
+                written++;
+                if (h.status == Status.ACKNOWLEDGED
+                        || h.status == Status.SHELVED
+                        || h.status == Status.LATCHED) {
+                    ObjectNode r =
+                            json.createObjectNode()
+                                    .put("t", "status")
+                                    .put("alertId", id)
+                                    .put("status", h.status.name());
+                    if (h.status == Status.SHELVED) {
+                        r.put("until", shelvedUntil.getOrDefault(id, Long.MAX_VALUE));
+                    }
+                    line(out, r);
+                    written++;
+                }
+                ObjectNode history = json.createObjectNode().put("t", "history").put("alertId", id);
+                ArrayNode lines = history.putArray("lines");
+                h.history().forEach(lines::add);
+                line(out, history);
+                written++;
+                if (h.told != 0) {
+                    // Every state told, not only the latest: a repeat of an older one that
+                    // arrives after a restart is still known as told.
+                    ObjectNode n = json.createObjectNode().put("t", "notified");
+                    ArrayNode keys = n.putArray("keys");
+                    for (AlertState s : AlertState.values()) {
+                        if (h.told(s)) {
+                            keys.add(id + ":" + s);
+                        }
+                    }
+                    line(out, n);
+                    written++;
                 }
             }
+            for (Silence x : silences.values()) {
+                ObjectNode r = json.createObjectNode().put("t", "silence");
+                r.set("silence", x.toJson(json));
+                line(out, r);
+                written++;
+            }
+            out.flush();
             c.force(true);
         }
-        Files.move(tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        journal.close();
+        try {
+            Files.move(
+                    tmp, file, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
+        } finally {
+            // The new journal, or the old one if the move failed: either is whole.
+            openJournal(Files.size(file));
+        }
         try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
             d.force(true);
         } catch (IOException e) {
             // Not every file system lets a directory be forced; the move is still atomic.
         }
-        // Replay what was written, so memory and journal agree exactly.
-        alerts.clear();
-        statuses.clear();
-        history.clear();
-        offsets.clear();
-        epochs.clear();
-        notified.clear();
-        shelvedUntil.clear();
-        silences.clear();
-        records = 0;
-        replay(file);
+        records = written;
+        // The interned names of sensors and rules no alert has any more go too.
+        sensorIds.clear();
+        rules.clear();
+        alerts.values().forEach(h -> h.alert = canonical(h.alert, h.alert.alertId()));
         LOG.info(
-                "Alert journal compacted: {} records ({} bytes) -> {} records ({} bytes)",
+                "Alert journal compacted: {} records ({} bytes) -> {} records ({} bytes), {}"
+                        + " alerts",
                 recordsBefore,
                 before,
                 records,
-                Files.size(file));
+                Files.size(file),
+                alerts.size());
     }
 
-    /** The length of the file up to and including its last newline. */
-    private static long completeLength(Path file) throws IOException {
-        byte[] bytes = Files.readAllBytes(file);
-        int end = bytes.length;
-        while (end > 0 && bytes[end - 1] != '\n') {
-            end--;
+    private void line(OutputStream out, ObjectNode record) throws IOException {
+        out.write(json.writeValueAsBytes(record));
+        out.write('\n');
+    }
+
+    /**
+     * The alert as held: one string for its id (the map's key), and the store's one instance of its
+     * sensor and rule.
+     */
+    private Alert canonical(Alert a, String id) {
+        return new Alert(
+                id,
+                sensorIds.computeIfAbsent(a.sensorId(), k -> k),
+                rules.computeIfAbsent(a.rule(), k -> k),
+                a.kind(),
+                a.severity(),
+                a.state(),
+                a.episodeStart(),
+                a.eventTime(),
+                a.detectedAt(),
+                a.values(),
+                a.message());
+    }
+
+    /** A line of the journal that could not be applied: its number, its bytes and why. */
+    private record BadLine(long number, byte[] bytes, String reason) {}
+
+    /** What a replay found: the length of the journal's complete lines, and the bad ones. */
+    private record Replayed(long complete, List<BadLine> bad) {}
+
+    /** A line's bytes, read without copying them once more. */
+    private static final class LineBuffer extends ByteArrayOutputStream {
+        byte[] bytes() {
+            return buf;
         }
-        return end;
     }
 
-    private void replay(Path file) throws IOException {
-        int lines = 0;
-        try (BufferedReader in = Files.newBufferedReader(file, StandardCharsets.UTF_8)) {
-            for (String line; (line = in.readLine()) != null; ) {
-                JsonNode n;
-                try {
-                    n = json.readTree(line);
-                } catch (IOException torn) {
-                    LOG.warn("Alert journal: ignoring a torn last line ({} bytes)", line.length());
-                    continue;
+    /**
+     * Applies every line of the journal. Only the bytes after the last newline are a torn write (a
+     * crash in the middle of an append); a complete line that cannot be applied is damage (a disk
+     * block, a hand edit) or a record this version does not know, and is returned with its number
+     * rather than taken for a torn tail. The lines after it are applied.
+     */
+    private Replayed replay() throws IOException {
+        List<BadLine> bad = new ArrayList<>();
+        long number = 0;
+        long complete = 0;
+        LineBuffer line = new LineBuffer();
+        byte[] chunk = new byte[1 << 16];
+        try (InputStream in = Files.newInputStream(file)) {
+            for (int n; (n = in.read(chunk)) > 0; ) {
+                int from = 0;
+                for (int i = 0; i < n; i++) {
+                    if (chunk[i] == '\n') {
+                        line.write(chunk, from, i - from);
+                        number++;
+                        complete += line.size() + 1;
+                        replayLine(line.bytes(), line.size(), number, bad);
+                        line.reset();
+                        from = i + 1;
+                    }
                 }
-                apply(n);
-                lines++;
-                records++;
+                line.write(chunk, from, n - from);
             }
+        }
+        if (line.size() > 0) {
+            LOG.warn(
+                    "Alert journal: cutting a torn last line ({} bytes after line {}), the write a"
+                            + " crash interrupted",
+                    line.size(),
+                    number);
         }
         LOG.info(
                 "Alert journal replayed: {} records, {} alerts, offsets {}",
-                lines,
+                records,
                 alerts.size(),
                 offsets);
+        return new Replayed(complete, bad);
     }
 
+    private void replayLine(byte[] bytes, int length, long number, List<BadLine> bad) {
+        try {
+            apply(json.readTree(bytes, 0, length));
+            records++;
+        } catch (IOException | RuntimeException e) {
+            String why =
+                    e instanceof JsonProcessingException j ? j.getOriginalMessage() : e.toString();
+            bad.add(new BadLine(number, Arrays.copyOf(bytes, length), why));
+        }
+    }
+
+    /** Bad lines named in the log one by one up to this many; the rest only counted. */
+    private static final int BAD_LINES_LOGGED = 10;
+
+    /**
+     * Keeps bad lines as they were, each after a line naming where it was and why, in {@link #BAD},
+     * forced to disk before the journal is rewritten without them.
+     */
+    private void setAside(List<BadLine> bad, long now) throws IOException {
+        Path to = dir.resolve(BAD);
+        try (FileChannel c =
+                FileChannel.open(to, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
+            for (BadLine b : bad) {
+                String header =
+                        "# "
+                                + JOURNAL
+                                + " line "
+                                + b.number()
+                                + " set aside at "
+                                + Instant.ofEpochMilli(now)
+                                + ": "
+                                + b.reason().replace('\n', ' ')
+                                + "\n";
+                write(c, header.getBytes(StandardCharsets.UTF_8));
+                write(c, b.bytes());
+                write(c, new byte[] {'\n'});
+            }
+            c.force(true);
+        }
+        badLines += bad.size();
+        for (BadLine b : bad.subList(0, Math.min(bad.size(), BAD_LINES_LOGGED))) {
+            LOG.warn(
+                    "Alert journal line {} cannot be applied ({}); it is kept in {} and the"
+                            + " lines after it are applied",
+                    b.number(),
+                    b.reason().replace('\n', ' '),
+                    to);
+        }
+        if (bad.size() > BAD_LINES_LOGGED) {
+            LOG.warn(
+                    "Alert journal: {} lines in all cannot be applied, all kept in {}",
+                    bad.size(),
+                    to);
+        }
+    }
+
+    private static void write(FileChannel c, byte[] bytes) throws IOException {
+        ByteBuffer buf = ByteBuffer.wrap(bytes);
+        while (buf.hasRemaining()) {
+            c.write(buf);
+        }
+    }
+
+    /** Journal lines set aside at this start because they could not be applied. */
+    public synchronized long badLines() {
+        return badLines;
+    }
+
+    /**
+     * Applies one record. Everything is read from it before anything changes, so a record that is
+     * not what it should be throws and changes nothing.
+     */
     private void apply(JsonNode n) throws IOException {
         switch (n.path("t").asText()) {
             case "event" -> {
                 Alert a = json.treeToValue(n.get("alert"), Alert.class);
+                if (a == null) {
+                    throw new IllegalArgumentException("an event without its alert");
+                }
                 if (n.has("partition")) {
                     int p = n.path("partition").asInt();
                     offsets.put(p, n.path("offset").asLong());
@@ -281,37 +577,62 @@ public final class AlertStore implements AutoCloseable {
                         epochs.remove(p);
                     }
                 }
-                alerts.put(a.alertId(), a);
-                Status before = statuses.getOrDefault(a.alertId(), Status.OPEN);
-                Status now =
+                Held h = alerts.get(a.alertId());
+                if (h == null) {
+                    h = new Held();
+                    h.alert = canonical(a, a.alertId());
+                    alerts.put(h.alert.alertId(), h);
+                } else {
+                    h.alert = canonical(a, h.alert.alertId());
+                }
+                h.status =
                         a.state() == AlertState.RESOLVED
                                 ? Status.RESOLVED
-                                : before == Status.RESOLVED || before == Status.LATCHED
+                                : h.status == Status.RESOLVED || h.status == Status.LATCHED
                                         ? Status.OPEN
-                                        : before;
-                statuses.put(a.alertId(), now);
-                if (now != Status.SHELVED) {
+                                        : h.status;
+                if (h.status != Status.SHELVED) {
                     shelvedUntil.remove(a.alertId());
                 }
                 if (n.has("at")) {
-                    history(a.alertId(), n.path("at").asLong(), a.state().name());
+                    h.history(n.path("at").asLong(), a.state().name());
                 }
             }
-            case "notified" -> n.path("keys").forEach(k -> notified.add(k.asText()));
+            case "forget" -> {
+                List<String> ids = new ArrayList<>();
+                n.path("alertIds").forEach(id -> ids.add(id.asText()));
+                alerts.keySet().removeAll(ids);
+            }
+            case "notified" -> {
+                List<String> ids = new ArrayList<>();
+                List<AlertState> states = new ArrayList<>();
+                for (JsonNode k : n.path("keys")) {
+                    String key = k.asText();
+                    int colon = key.lastIndexOf(':');
+                    ids.add(key.substring(0, Math.max(colon, 0)));
+                    states.add(AlertState.valueOf(key.substring(colon + 1)));
+                }
+                for (int i = 0; i < ids.size(); i++) {
+                    Held h = alerts.get(ids.get(i));
+                    // An alert no longer held was told before it was dropped.
+                    if (h != null) {
+                        h.told |= (byte) (1 << states.get(i).ordinal());
+                    }
+                }
+            }
             case "status" -> {
                 String id = n.path("alertId").asText();
                 Status status = Status.valueOf(n.path("status").asText());
-                statuses.put(id, status);
+                Held h = held(id);
+                h.status = status;
                 if (status == Status.SHELVED) {
                     shelvedUntil.put(id, n.path("until").asLong(Long.MAX_VALUE));
                 } else {
                     shelvedUntil.remove(id);
                 }
                 if (n.has("by")) {
-                    history(
-                            id,
-                            n.path("at").asLong(),
-                            n.path("status").asText() + " by " + n.path("by").asText());
+                    h.history(
+                            n.path("at").asLong(), status.name() + " by " + n.path("by").asText());
                 }
             }
             case "silence" -> {
@@ -327,45 +648,76 @@ public final class AlertStore implements AutoCloseable {
                 }
             }
             case "offsets" -> {
+                Map<Integer, Long> next = new HashMap<>();
                 n.path("next")
                         .fields()
                         .forEachRemaining(
-                                f -> {
-                                    int p = Integer.parseInt(f.getKey());
-                                    offsets.put(p, f.getValue().asLong() - 1);
-                                    epochs.remove(p);
-                                });
+                                f -> next.put(Integer.parseInt(f.getKey()), f.getValue().asLong()));
+                Map<Integer, Integer> epochsThen = new HashMap<>();
                 n.path("epochs")
                         .fields()
                         .forEachRemaining(
                                 f ->
-                                        epochs.put(
+                                        epochsThen.put(
                                                 Integer.parseInt(f.getKey()),
                                                 f.getValue().asInt()));
+                next.forEach(
+                        (p, o) -> {
+                            offsets.put(p, o - 1);
+                            epochs.remove(p);
+                        });
+                epochs.putAll(epochsThen);
             }
             case "history" -> {
+                Held h = held(n.path("alertId").asText());
+                List<Long> times = new ArrayList<>();
                 List<String> lines = new ArrayList<>();
-                n.path("lines").forEach(l -> lines.add(isoTime(l.asText())));
-                history.put(n.path("alertId").asText(), lines);
+                for (JsonNode l : n.path("lines")) {
+                    Matcher m = HISTORY_LINE.matcher(l.asText());
+                    if (!m.matches()) {
+                        throw new IllegalArgumentException("a history line without its time");
+                    }
+                    times.add(
+                            EPOCH_MILLIS.matcher(m.group(1)).matches()
+                                    ? Long.parseLong(m.group(1))
+                                    : Instant.parse(m.group(1)).toEpochMilli());
+                    // The common ones shared, not one copy per alert.
+                    lines.add(
+                            switch (m.group(2)) {
+                                case "OPEN" -> AlertState.OPEN.name();
+                                case "RESOLVED" -> AlertState.RESOLVED.name();
+                                default -> m.group(2);
+                            });
+                }
+                h.times = NO_TIMES;
+                h.lines = NO_LINES;
+                h.size = 0;
+                for (int i = 0; i < times.size(); i++) {
+                    h.history(times.get(i), lines.get(i));
+                }
             }
-            default -> LOG.warn("Alert journal: unknown record {}", n.path("t").asText());
+            default ->
+                    throw new IllegalArgumentException(
+                            "not a record this version writes: t=" + n.path("t"));
         }
     }
 
-    private void history(String id, long at, String what) {
-        history.computeIfAbsent(id, k -> new ArrayList<>())
-                .add(Instant.ofEpochMilli(at) + " " + what);
+    /** The alert a record names, which an earlier record must have brought. */
+    private Held held(String id) {
+        Held h = alerts.get(id);
+        if (h == null) {
+            throw new IllegalArgumentException("alert " + id + " has no event before this record");
+        }
+        return h;
     }
 
-    private static final Pattern EPOCH_LINE = Pattern.compile("(\\d{1,19}) (.*)", Pattern.DOTALL);
+    /**
+     * A history line as written: its time, a space, what happened. The time is ISO-8601, or epoch
+     * milliseconds in a journal compacted before history lines carried ISO times.
+     */
+    private static final Pattern HISTORY_LINE = Pattern.compile("(\\S+) (.*)", Pattern.DOTALL);
 
-    /** A journal compacted before history lines carried ISO-8601 times holds epoch milliseconds. */
-    private static String isoTime(String line) {
-        Matcher m = EPOCH_LINE.matcher(line);
-        return m.matches()
-                ? Instant.ofEpochMilli(Long.parseLong(m.group(1))) + " " + m.group(2)
-                : line;
-    }
+    private static final Pattern EPOCH_MILLIS = Pattern.compile("\\d{1,19}");
 
     private void append(ObjectNode record) {
         try {
@@ -442,12 +794,34 @@ public final class AlertStore implements AutoCloseable {
     }
 
     public synchronized Status statusOf(String alertId) {
-        return statuses.get(alertId);
+        Held h = alerts.get(alertId);
+        return h == null ? null : h.status;
     }
 
     /** The alert's latest state as the detector sent it, or null. */
     public synchronized Alert alert(String alertId) {
-        return alerts.get(alertId);
+        Held h = alerts.get(alertId);
+        return h == null ? null : h.alert;
+    }
+
+    /** One alert as the API shows it, or null. */
+    public synchronized Entry entry(String alertId) {
+        Held h = alerts.get(alertId);
+        return h == null ? null : entry(h);
+    }
+
+    private static Entry entry(Held h) {
+        return new Entry(h.alert, h.status, h.history(), h.told(h.alert.state()));
+    }
+
+    /** How many alerts the store holds in each status, every status listed. */
+    public synchronized Map<Status, Integer> countByStatus() {
+        Map<Status, Integer> counts = new EnumMap<>(Status.class);
+        for (Status s : Status.values()) {
+            counts.put(s, 0);
+        }
+        alerts.values().forEach(h -> counts.merge(h.status, 1, Integer::sum));
+        return counts;
     }
 
     /** Shelved alerts whose time is up at {@code now}. */
@@ -499,29 +873,80 @@ public final class AlertStore implements AutoCloseable {
      */
     public synchronized List<Alert> unnotified() {
         return alerts.values().stream()
-                .filter(a -> !notified.contains(key(a)))
-                .filter(
-                        a -> {
-                            Status st = statuses.get(a.alertId());
-                            return st != Status.SHELVED && st != Status.LATCHED;
-                        })
+                .filter(h -> !h.told(h.alert.state()))
+                .filter(h -> h.status != Status.SHELVED && h.status != Status.LATCHED)
+                .map(h -> h.alert)
                 .toList();
     }
 
     public synchronized boolean wasNotified(Alert a) {
-        return notified.contains(key(a));
+        Held h = alerts.get(a.alertId());
+        return h != null && h.told(a.state());
     }
 
+    /**
+     * Where an alert stands in the list newest first: by episode start, then by id. Neither ever
+     * changes for an alert (its id is made of its episode's start), so a page that starts after a
+     * position neither repeats nor skips an alert when others arrive or leave meanwhile.
+     */
+    public record Position(long episodeStart, String alertId) {
+        /** Whether {@code a} comes after this position, newest first. */
+        boolean before(Alert a) {
+            return a.episodeStart() != episodeStart
+                    ? a.episodeStart() < episodeStart
+                    : a.alertId().compareTo(alertId) < 0;
+        }
+
+        static Position of(Alert a) {
+            return new Position(a.episodeStart(), a.alertId());
+        }
+    }
+
+    /**
+     * One page of alerts, newest first.
+     *
+     * @param total how many alerts match, on every page
+     * @param more whether alerts that match come after this page
+     */
+    public record Page(List<Entry> entries, int total, boolean more) {}
+
+    private static final Comparator<Held> NEWEST_FIRST =
+            Comparator.<Held>comparingLong(h -> h.alert.episodeStart())
+                    .thenComparing(h -> h.alert.alertId())
+                    .reversed();
+
+    /**
+     * The alerts {@code filter} takes, newest episode first, at most {@code limit} of those that
+     * come after {@code after} (null: from the newest). One pass that keeps the page in a heap of
+     * {@code limit}, so no list of every alert is made or sorted.
+     */
+    public synchronized Page newestFirst(
+            BiPredicate<Alert, Status> filter, int limit, Position after) {
+        PriorityQueue<Held> page = new PriorityQueue<>(limit + 1, NEWEST_FIRST.reversed());
+        int total = 0;
+        int following = 0;
+        for (Held h : alerts.values()) {
+            if (!filter.test(h.alert, h.status)) {
+                continue;
+            }
+            total++;
+            if (after != null && !after.before(h.alert)) {
+                continue;
+            }
+            following++;
+            page.add(h);
+            if (page.size() > limit) {
+                page.poll();
+            }
+        }
+        List<Held> sorted = new ArrayList<>(page);
+        sorted.sort(NEWEST_FIRST);
+        return new Page(sorted.stream().map(AlertStore::entry).toList(), total, following > limit);
+    }
+
+    /** Every alert, in the order first seen; for a page of them, {@link #newestFirst}. */
     public synchronized List<Entry> all() {
-        return alerts.values().stream()
-                .map(
-                        a ->
-                                new Entry(
-                                        a,
-                                        statuses.get(a.alertId()),
-                                        List.copyOf(history.getOrDefault(a.alertId(), List.of())),
-                                        notified.contains(key(a))))
-                .toList();
+        return alerts.values().stream().map(AlertStore::entry).toList();
     }
 
     private static String key(Alert a) {

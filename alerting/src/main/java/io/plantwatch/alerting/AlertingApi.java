@@ -21,6 +21,7 @@ import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.Base64;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -36,7 +37,8 @@ import org.slf4j.LoggerFactory;
  *
  * <ul>
  *   <li>{@code GET /api/alerts?status=OPEN&line=line-1} open alerts with filters (status, site,
- *       area, line, machine, sensor, severity, kind)
+ *       area, line, machine, sensor, severity, kind), a page at a time, newest first ({@code
+ *       limit}, and {@code before} from the {@code next} link)
  *   <li>{@code GET /api/alerts/{id}} one alert with its history
  *   <li>{@code POST /api/alerts/{id}/ack} acknowledge; {@code POST /api/alerts/{id}/shelve?for=2h}
  *   <li>{@code GET /api/silences}, {@code POST /api/silences} (one-off or weekly), {@code DELETE
@@ -114,10 +116,16 @@ public final class AlertingApi implements AutoCloseable {
             Map<String, String> query = query(ex.getRequestURI().getRawQuery());
             if (path[0].equals("alerts")) {
                 if (path.length == 1 && method.equals("GET")) {
-                    send(ex, 200, alerts(query));
+                    ObjectNode page = alerts(query);
+                    if (page.has("next")) {
+                        // RFC 8288, as GitHub pages: a client may follow it without reading JSON.
+                        ex.getResponseHeaders()
+                                .add("Link", "<" + page.path("next").asText() + ">; rel=\"next\"");
+                    }
+                    send(ex, 200, page);
                 } else if (path.length == 2 && method.equals("GET")) {
                     known(query, List.of());
-                    AlertStore.Entry e = find(path[1]);
+                    AlertStore.Entry e = store.entry(path[1]);
                     send(
                             ex,
                             e == null ? 404 : 200,
@@ -209,8 +217,18 @@ public final class AlertingApi implements AutoCloseable {
                 h.substring(space + 1).strip().getBytes(StandardCharsets.UTF_8), token);
     }
 
+    /** Alerts on a page unless {@code limit} says otherwise. */
+    static final int DEFAULT_LIMIT = 100;
+
+    /** The most on one page: a page is built and sent in one piece. */
+    static final int MAX_LIMIT = 1000;
+
+    /**
+     * A page of the alerts the filters take, newest episode first. {@code count} is every match, as
+     * before there were pages; {@code next} is the path of the page after, while there is one.
+     */
     private ObjectNode alerts(Map<String, String> q) {
-        known(q, ALERT_FILTERS);
+        known(q, ALERT_PARAMETERS);
         String status =
                 q.containsKey("status")
                         ? constant(AlertStore.Status.class, "status", q.get("status"))
@@ -228,38 +246,109 @@ public final class AlertingApi implements AutoCloseable {
                         });
             }
         }
+        int limit = limit(q.get("limit"));
+        AlertStore.Position before = q.containsKey("before") ? cursor(q.get("before")) : null;
+        AlertStore.Page page =
+                store.newestFirst(
+                        (alert, st) -> {
+                            if (status != null && !st.name().equals(status)) {
+                                return false;
+                            }
+                            for (Map.Entry<String, String> l : labels.entrySet()) {
+                                // The API shows an alert's sensor as its whole id, so that is
+                                // what a client filters by; the last level alone is the label as
+                                // routes know it.
+                                String has =
+                                        l.getKey().equals("sensor") && l.getValue().contains("/")
+                                                ? alert.sensorId().id()
+                                                : Route.label(alert, l.getKey());
+                                if (!l.getValue().equals(has)) {
+                                    return false;
+                                }
+                            }
+                            return true;
+                        },
+                        limit,
+                        before);
         ObjectNode out = json.createObjectNode();
+        out.put("count", page.total());
         ArrayNode list = out.putArray("alerts");
-        for (AlertStore.Entry e : store.all()) {
-            if (status != null && !e.status().name().equals(status)) {
-                continue;
-            }
-            boolean match = true;
-            for (Map.Entry<String, String> l : labels.entrySet()) {
-                // The API shows an alert's sensor as its whole id, so that is what a client
-                // filters by; the last level alone is the label as routes know it.
-                String has =
-                        l.getKey().equals("sensor") && l.getValue().contains("/")
-                                ? e.alert().sensorId().id()
-                                : Route.label(e.alert(), l.getKey());
-                if (!l.getValue().equals(has)) {
-                    match = false;
+        page.entries().forEach(e -> list.add(entry(e)));
+        if (page.more()) {
+            AlertStore.Entry last = page.entries().get(page.entries().size() - 1);
+            StringBuilder next = new StringBuilder("/api/alerts?");
+            for (String p : ALERT_FILTERS) {
+                if (q.containsKey(p)) {
+                    next.append(p).append('=').append(encode(q.get(p))).append('&');
                 }
             }
-            if (match) {
-                list.add(entry(e));
-            }
+            next.append("limit=").append(limit);
+            next.append("&before=").append(cursor(AlertStore.Position.of(last.alert())));
+            out.put("next", next.toString());
         }
-        out.put("count", list.size());
         return out;
     }
 
+    private static String encode(String v) {
+        return java.net.URLEncoder.encode(v, StandardCharsets.UTF_8);
+    }
+
+    private static int limit(String v) {
+        if (v == null) {
+            return DEFAULT_LIMIT;
+        }
+        try {
+            int n = Integer.parseInt(v.trim());
+            if (n >= 1 && n <= MAX_LIMIT) {
+                return n;
+            }
+        } catch (NumberFormatException e) {
+            // Said below, as for a number out of range.
+        }
+        throw new BadRequest(
+                "limit=" + v + " is not a number from 1 to " + MAX_LIMIT + " (alerts on a page)");
+    }
+
+    /**
+     * The cursor a {@code next} link carries: opaque to clients (base64url), so its form may
+     * change; it holds the position of the page's last alert.
+     */
+    private static String cursor(AlertStore.Position p) {
+        return Base64.getUrlEncoder()
+                .withoutPadding()
+                .encodeToString(
+                        (p.episodeStart() + ":" + p.alertId()).getBytes(StandardCharsets.UTF_8));
+    }
+
+    private static AlertStore.Position cursor(String v) {
+        try {
+            String text = new String(Base64.getUrlDecoder().decode(v), StandardCharsets.UTF_8);
+            int colon = text.indexOf(':');
+            return new AlertStore.Position(
+                    Long.parseLong(text.substring(0, colon)), text.substring(colon + 1));
+        } catch (IllegalArgumentException | IndexOutOfBoundsException e) {
+            throw new BadRequest(
+                    "before="
+                            + v
+                            + " is not a cursor this API gave; follow the next link of the page"
+                            + " before");
+        }
+    }
+
     private static final List<String> ALERT_FILTERS = filters();
+
+    private static final List<String> ALERT_PARAMETERS = parameters();
 
     private static List<String> filters() {
         List<String> f = new ArrayList<>(List.of("status"));
         f.addAll(Route.LABELS);
         return List.copyOf(f);
+    }
+
+    private static List<String> parameters() {
+        List<String> p = new ArrayList<>(ALERT_FILTERS);
+        p.addAll(List.of("limit", "before"));
+        return List.copyOf(p);
     }
 
     /** The longest shelving: an alert shelved for longer is forgotten, not shelved. */
@@ -290,13 +379,6 @@ public final class AlertingApi implements AutoCloseable {
                 param + "=" + v + " is not one of " + Arrays.toString(type.getEnumConstants()));
     }
 
-    private AlertStore.Entry find(String id) {
-        return store.all().stream()
-                .filter(e -> e.alert().alertId().equals(id))
-                .findFirst()
-                .orElse(null);
-    }
-
     private ObjectNode entry(AlertStore.Entry e) {
         ObjectNode o = json.createObjectNode();
         o.put("alert_id", e.alert().alertId());
@@ -319,7 +401,7 @@ public final class AlertingApi implements AutoCloseable {
     private void statusChange(HttpExchange ex, String id, String action, Map<String, String> q)
             throws IOException {
         String by = q.getOrDefault("by", "api");
-        AlertStore.Entry e = find(id);
+        AlertStore.Entry e = store.entry(id);
         if (e == null) {
             send(ex, 404, error("no alert " + id));
             return;
@@ -341,7 +423,7 @@ public final class AlertingApi implements AutoCloseable {
                 return;
             }
         }
-        send(ex, 200, entry(find(id)));
+        send(ex, 200, entry(store.entry(id)));
     }
 
     private static Duration shelving(String text) {

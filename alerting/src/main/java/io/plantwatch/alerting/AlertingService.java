@@ -166,8 +166,8 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     c.storeDir(),
                     api == null ? "off" : "http://" + c.apiHost() + ":" + api.port());
             AvroAlertCodec codec = new AvroAlertCodec();
-            long compactionChecked = System.currentTimeMillis();
-            long partitionsChecked = compactionChecked;
+            long expiryChecked = System.currentTimeMillis();
+            long partitionsChecked = expiryChecked;
             while (running.get()) {
                 ConsumerRecords<byte[], byte[]> records;
                 try {
@@ -207,10 +207,10 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     addNewPartitions(consumer, c.alertsTopic(), partitions, positions);
                 }
                 dispatcher.dispatchDue(now);
-                // A journal is compacted at start; a service that runs for months needs it too.
-                if (now - compactionChecked >= 60_000) {
-                    compactionChecked = now;
-                    store.compactIfGrown(now);
+                // A store that runs for months would otherwise hold every alert it ever saw.
+                if (now - expiryChecked >= 60_000) {
+                    expiryChecked = now;
+                    store.expire(now);
                 }
             }
             dispatcher.drain(STOP_GRACE_SECONDS);

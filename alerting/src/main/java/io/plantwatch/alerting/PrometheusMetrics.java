@@ -1,7 +1,6 @@
 package io.plantwatch.alerting;
 
 import java.time.Instant;
-import java.util.EnumMap;
 import java.util.Map;
 import java.util.function.LongSupplier;
 import java.util.function.ToLongFunction;
@@ -60,6 +59,17 @@ final class PrometheusMetrics {
                 "kafka_deleted_unread_records",
                 "Alert records Kafka deleted (retention) before this service read them",
                 deletedUnread.getAsLong());
+        counter(
+                b,
+                "journal_bad_lines",
+                "Alert journal lines that could not be applied at start (damage, not a torn last"
+                        + " line), kept in alerts.journal.bad",
+                store.badLines());
+        counter(
+                b,
+                "alerts_expired",
+                "Resolved alerts forgotten, their resolution told more than store.retention ago",
+                store.expired());
         counter(b, "silenced", "Alert states recorded but muted by a silence", m.silenced.get());
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());
@@ -83,11 +93,7 @@ final class PrometheusMetrics {
                 "Notifications held back by the receiver's flood limit (the one a summary stands"
                         + " in for is not)",
                 dispatcher::floodHeld);
-        Map<AlertStore.Status, Integer> byStatus = new EnumMap<>(AlertStore.Status.class);
-        for (AlertStore.Status s : AlertStore.Status.values()) {
-            byStatus.put(s, 0);
-        }
-        store.all().forEach(e -> byStatus.merge(e.status(), 1, Integer::sum));
+        Map<AlertStore.Status, Integer> byStatus = store.countByStatus();
         b.append("# HELP plantwatch_alerting_alerts Alerts in the store by status\n")
                 .append("# TYPE plantwatch_alerting_alerts gauge\n");
         byStatus.forEach(

@@ -39,6 +39,10 @@ class AlertingApiTest {
     }
 
     private static Alert alert(String id, String line, AlertState state) {
+        return alert(id, line, state, 1_000);
+    }
+
+    private static Alert alert(String id, String line, AlertState state, long episodeStart) {
         return new Alert(
                 id,
                 SensorId.parse("dresden/press-shop/" + line + "/press-1/oil-temp"),
@@ -46,9 +50,9 @@ class AlertingApiTest {
                 AlertKind.SPIKE,
                 Severity.CRITICAL,
                 state,
-                1_000,
-                1_000,
-                2_000,
+                episodeStart,
+                episodeStart,
+                episodeStart + 1_000,
                 List.of(1.0),
                 "oil-temp spiked");
     }
@@ -222,6 +226,7 @@ class AlertingApiTest {
                 .contains("plantwatch_alerting_alerts{status=\"SHELVED\"} 1")
                 .contains("plantwatch_alerting_alerts{status=\"OPEN\"} 1")
                 .contains("plantwatch_alerting_undecodable_records_total 3")
+                .contains("plantwatch_alerting_journal_bad_lines_total 0")
                 .contains("# TYPE plantwatch_alerting_events_total counter");
     }
 
@@ -373,6 +378,73 @@ class AlertingApiTest {
                 .isTrue();
     }
 
+    /**
+     * Hundreds of thousands of alerts come a page at a time, newest episode first: 100 by default,
+     * {@code limit} up to 1,000, and while more follow, a {@code next} path (and a Link header)
+     * with a cursor. Alerts that arrive while a client pages neither shift nor repeat what it sees;
+     * the filters hold on every page; {@code count} is every match, as before pages.
+     */
+    @Test
+    void alertsComeInPagesNewestFirstWithANextLink() throws Exception {
+        for (int i = 0; i < 250; i++) {
+            store.event(alert("p" + i, "line-3", AlertState.OPEN, 10_000 + i), 0, 2 + i, 20 + i);
+        }
+        HttpResponse<String> first = call("GET", "/api/alerts?line=line-3", TOKEN, null);
+        JsonNode page = json.readTree(first.body());
+        assertThat(page.path("count").asInt()).isEqualTo(250);
+        assertThat(ids(page)).hasSize(100).startsWith("p249", "p248").endsWith("p150");
+        String next = page.path("next").asText();
+        assertThat(next).startsWith("/api/alerts?line=line-3&limit=100&before=");
+        assertThat(first.headers().firstValue("Link")).contains("<" + next + ">; rel=\"next\"");
+
+        // Arrives between two pages: newer than the cursor, so on none of the following ones.
+        store.event(alert("p250", "line-3", AlertState.OPEN, 10_250), 0, 300, 300);
+        List<String> seen = new java.util.ArrayList<>(ids(page));
+        int pages = 1;
+        while (page.has("next")) {
+            HttpResponse<String> r = call("GET", page.path("next").asText(), TOKEN, null);
+            assertThat(r.statusCode()).isEqualTo(200);
+            page = json.readTree(r.body());
+            seen.addAll(ids(page));
+            pages++;
+            if (!page.has("next")) {
+                assertThat(r.headers().firstValue("Link")).isEmpty();
+            }
+        }
+        assertThat(pages).isEqualTo(3);
+        assertThat(seen)
+                .isEqualTo(
+                        java.util.stream.IntStream.range(0, 250)
+                                .mapToObj(i -> "p" + (249 - i))
+                                .toList());
+
+        JsonNode three = json.readTree(call("GET", "/api/alerts?limit=3", TOKEN, null).body());
+        assertThat(ids(three)).containsExactly("p250", "p249", "p248");
+        assertThat(three.path("count").asInt()).isEqualTo(253);
+        JsonNode upToP1 = get("/api/alerts?limit=250");
+        assertThat(ids(upToP1)).last().isEqualTo("p1");
+        String cursor = upToP1.path("next").asText().replaceAll(".*before=", "");
+        JsonNode tail = get("/api/alerts?status=open&limit=2&before=" + cursor);
+        // Same episode start: the id decides, so a and b keep one order on every page.
+        assertThat(ids(tail)).containsExactly("p0", "b");
+        assertThat(tail.path("next").asText()).startsWith("/api/alerts?status=open&limit=2&");
+        JsonNode end = get(tail.path("next").asText());
+        assertThat(ids(end)).containsExactly("a");
+        assertThat(end.has("next")).isFalse();
+    }
+
+    private JsonNode get(String path) throws Exception {
+        HttpResponse<String> r = call("GET", path, TOKEN, null);
+        assertThat(r.statusCode()).as(path).isEqualTo(200);
+        return json.readTree(r.body());
+    }
+
+    private static List<String> ids(JsonNode page) {
+        List<String> ids = new java.util.ArrayList<>();
+        page.path("alerts").forEach(a -> ids.add(a.path("alert_id").asText()));
+        return ids;
+    }
+
     @Test
     void filtersTakeTheSensorAsShownAndRefuseWhatCouldNotMatchAndShelvingIsBounded()
             throws Exception {
@@ -410,7 +482,20 @@ class AlertingApiTest {
         refused.put(
                 "GET /api/alerts?colour=red",
                 "unknown query parameter colour; use [status, site, area, line, machine, sensor,"
-                        + " severity, kind, rule]");
+                        + " severity, kind, rule, limit, before]");
+        refused.put(
+                "GET /api/alerts?limit=0",
+                "limit=0 is not a number from 1 to 1000 (alerts on a page)");
+        refused.put(
+                "GET /api/alerts?limit=1001",
+                "limit=1001 is not a number from 1 to 1000 (alerts on a page)");
+        refused.put(
+                "GET /api/alerts?limit=all",
+                "limit=all is not a number from 1 to 1000 (alerts on a page)");
+        refused.put(
+                "GET /api/alerts?before=p42",
+                "before=p42 is not a cursor this API gave; follow the next link of the page"
+                        + " before");
         refused.put(
                 "GET /api/silences?active", "unknown query parameter active; this path takes none");
         refused.put(

@@ -377,9 +377,9 @@ class KafkaPositionsTest {
                 .untilAsserted(() -> assertThat(applied()).containsAll(expected));
     }
 
-    /** The ids of the alerts in the service's store, from its API. */
+    /** The ids of the alerts in the service's store, from its API (one page holds them all). */
     private Set<String> applied() throws Exception {
-        JsonNode body = json.readTree(get("/api/alerts"));
+        JsonNode body = json.readTree(get("/api/alerts?limit=1000"));
         Set<String> ids = new HashSet<>();
         body.path("alerts").forEach(a -> ids.add(a.path("alert_id").asText()));
         return ids;
