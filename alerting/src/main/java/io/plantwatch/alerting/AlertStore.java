@@ -578,6 +578,9 @@ public final class AlertStore implements AutoCloseable {
                     }
                 }
                 Held h = alerts.get(a.alertId());
+                if (replaysAnEnded(h, a)) {
+                    return;
+                }
                 if (h == null) {
                     h = new Held();
                     h.alert = canonical(a, a.alertId());
@@ -877,6 +880,23 @@ public final class AlertStore implements AutoCloseable {
                 .filter(h -> h.status != Status.SHELVED && h.status != Status.LATCHED)
                 .map(h -> h.alert)
                 .toList();
+    }
+
+    /**
+     * Whether {@code a} opens an episode this store already has resolved. An episode never opens
+     * again (its id is its sensor, rule and start), so that is a replay: the job restored from a
+     * checkpoint before the resolution sends the OPEN again, at least once. Applied, it turned a
+     * resolved alert open again, for good should the replay not reach the resolution, and told
+     * nobody why.
+     */
+    public synchronized boolean endedBefore(Alert a) {
+        return replaysAnEnded(alerts.get(a.alertId()), a);
+    }
+
+    private static boolean replaysAnEnded(Held h, Alert a) {
+        return h != null
+                && h.alert.state() == AlertState.RESOLVED
+                && a.state() != AlertState.RESOLVED;
     }
 
     public synchronized boolean wasNotified(Alert a) {

@@ -112,7 +112,7 @@ public final class Dispatcher implements AutoCloseable {
     public synchronized void onEvent(
             Alert a, int partition, long offset, Optional<Integer> epoch, long now) {
         metrics.events.incrementAndGet();
-        if (store.wasNotified(a)) {
+        if (store.wasNotified(a) || store.endedBefore(a)) {
             metrics.duplicates.incrementAndGet();
             // A duplicate: keep the position, tell nobody.
             store.event(a, partition, offset, epoch, now);

@@ -328,6 +328,36 @@ class DispatcherTest {
                         "alert-0:RESOLVED");
     }
 
+    /**
+     * The job restored from a checkpoint taken before an episode's resolution sends its OPEN again
+     * (at-least-once); the resolution may follow, or not if the restored job resolves it later.
+     * Neither the store nor a person sees the alert open again.
+     */
+    @Test
+    void anOpenReplayedAfterItsResolutionChangesNothingAndTellsNobody() throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of())) {
+            d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            d.onEvent(alert(1, 1, AlertState.RESOLVED), 0, 1, T0 + 60_000);
+            d.dispatchDue(T0 + 400_000);
+            d.onEvent(alert(1, 1, AlertState.OPEN), 0, 2, T0 + 500_000);
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.RESOLVED);
+            assertThat(store.alert("alert-1").state()).isEqualTo(AlertState.RESOLVED);
+            d.dispatchDue(T0 + 1_000_000);
+            d.drain(10);
+        }
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.statusOf("alert-1"))
+                    .as("after a restart too")
+                    .isEqualTo(AlertStore.Status.RESOLVED);
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 3L));
+        }
+        List<String> told = new ArrayList<>();
+        received.forEach(n -> n.path("alerts").forEach(a -> told.add(a.path("state").asText())));
+        assertThat(told).containsExactly("OPEN", "RESOLVED");
+    }
+
     @Test
     void aLatchedAlertStaysOpenUntilAcknowledgedThenItsResolutionIsTold() throws Exception {
         AlertMatcher critical = new AlertMatcher(List.of(), Map.of("rule", List.of("spike")));
