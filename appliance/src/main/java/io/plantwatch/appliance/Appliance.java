@@ -264,6 +264,10 @@ final class Appliance implements AutoCloseable {
                             login,
                             jobSettings.readingsTopic(),
                             jobSettings.groupId(),
+                            java.util.stream.Stream.of(
+                                            gatewayConfig.dlqTopic(), jobSettings.lateTopic())
+                                    .distinct()
+                                    .toList(),
                             files);
             disk =
                     new DiskWatch(
@@ -275,9 +279,9 @@ final class Appliance implements AutoCloseable {
             gateway.metrics()
                     .registerCounter(
                             DiskWatch.RECLAIMED_METRIC,
-                            "Bytes of the oldest history (checkpointed readings in the embedded"
-                                    + " Kafka, series files of past days) given up for room on"
-                                    + " the data folder's disk",
+                            "Bytes of the oldest history (checkpointed readings, rejected and"
+                                    + " late readings in the embedded Kafka, series files of past"
+                                    + " days) given up for room on the data folder's disk",
                             watched::reclaimed);
         }
         diskWatch =

@@ -32,7 +32,8 @@ import java.util.Set;
  * @param diskWarnFreeMb below this many MB free on the data folder's disk, a warning; 0: none
  * @param diskStopFreeMb below this many MB free, the appliance stops cleanly; 0: never
  * @param diskReclaimHistory whether, below the warning margin, the oldest history makes room:
- *     readings the job has checkpointed in the embedded Kafka, then series files of past days
+ *     readings the job has checkpointed in the embedded Kafka, then rejected and late readings,
+ *     then series files of past days
  */
 public record ApplianceSettings(
         String mqttBroker,

@@ -32,6 +32,9 @@ import org.apache.kafka.common.TopicPartition;
  *   <li>Segments of the embedded Kafka's readings that the anomaly job has read and checkpointed
  *       (below its group's committed offset), oldest first. The job never reads them again; their
  *       values are in the series store too.
+ *   <li>Then segments of the topics no part of the appliance reads (the rejected and late
+ *       readings), oldest first: kept for people to look into, and a device flooding malformed
+ *       payloads must not stop detection for the whole plant.
  *   <li>Then series files of days before today, oldest first: the history itself, which a full disk
  *       would stop recording anyway.
  * </ol>
@@ -53,12 +56,14 @@ final class DiskReclaim implements AutoCloseable {
     private final Admin admin;
     private final String readingsTopic;
     private final String jobGroup;
+    private final List<String> unreadTopics;
     private final LineProtocolFiles series;
 
     /**
      * @param kafkaDir the embedded Kafka's data folder; null with a plant's Kafka, whose disk is
      *     not this appliance's to manage
      * @param kafkaLogin the admin client's properties (bootstrap and login); null without kafkaDir
+     * @param unreadTopics topics no part of the appliance reads, given up after the readings
      * @param series the series files; null when the series go to InfluxDB
      */
     DiskReclaim(
@@ -66,11 +71,13 @@ final class DiskReclaim implements AutoCloseable {
             Properties kafkaLogin,
             String readingsTopic,
             String jobGroup,
+            List<String> unreadTopics,
             LineProtocolFiles series) {
         this.kafkaDir = kafkaDir;
         this.admin = kafkaDir == null ? null : Admin.create(kafkaLogin);
         this.readingsTopic = readingsTopic;
         this.jobGroup = jobGroup;
+        this.unreadTopics = List.copyOf(unreadTopics);
         this.series = series;
     }
 
@@ -85,27 +92,8 @@ final class DiskReclaim implements AutoCloseable {
         List<String> what = new ArrayList<>();
         long freed = 0;
         if (admin != null) {
-            Map<TopicPartition, Long> upTo = new HashMap<>();
-            for (Segment s : readSegments()) {
-                if (freed >= wanted) {
-                    break;
-                }
-                upTo.merge(s.partition(), s.end(), Math::max);
-                freed += s.bytes();
-            }
-            if (!upTo.isEmpty()) {
-                Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
-                upTo.forEach((p, end) -> delete.put(p, RecordsToDelete.beforeOffset(end)));
-                admin.deleteRecords(delete).all().get(30, TimeUnit.SECONDS);
-                what.add(
-                        "Kafka "
-                                + readingsTopic
-                                + " "
-                                + DiskWatch.size(freed)
-                                + " the job had read ("
-                                + upTo.size()
-                                + (upTo.size() == 1 ? " partition)" : " partitions)"));
-            }
+            freed += giveUp(readSegments(), wanted, "the job had read", what);
+            freed += giveUp(unreadSegments(), wanted - freed, "nobody reads", what);
         }
         while (series != null && freed < wanted) {
             LineProtocolFiles.Deleted day = series.deleteOldestDay();
@@ -119,6 +107,50 @@ final class DiskReclaim implements AutoCloseable {
     }
 
     /**
+     * Gives up the first of {@code segments} until {@code wanted} bytes; says what per topic.
+     *
+     * @return the bytes given up
+     */
+    private long giveUp(List<Segment> segments, long wanted, String why, List<String> what)
+            throws Exception {
+        Map<TopicPartition, Long> upTo = new HashMap<>();
+        Map<String, Long> bytesByTopic = new java.util.TreeMap<>();
+        Map<String, Integer> partitionsByTopic = new java.util.TreeMap<>();
+        long freed = 0;
+        for (Segment s : segments) {
+            if (freed >= wanted) {
+                break;
+            }
+            if (upTo.put(s.partition(), s.end()) == null) {
+                partitionsByTopic.merge(s.partition().topic(), 1, Integer::sum);
+            }
+            bytesByTopic.merge(s.partition().topic(), s.bytes(), Long::sum);
+            freed += s.bytes();
+        }
+        if (upTo.isEmpty()) {
+            return 0;
+        }
+        Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
+        upTo.forEach((p, end) -> delete.put(p, RecordsToDelete.beforeOffset(end)));
+        admin.deleteRecords(delete).all().get(30, TimeUnit.SECONDS);
+        bytesByTopic.forEach(
+                (topic, bytes) -> {
+                    int partitions = partitionsByTopic.get(topic);
+                    what.add(
+                            "Kafka "
+                                    + topic
+                                    + " "
+                                    + DiskWatch.size(bytes)
+                                    + " "
+                                    + why
+                                    + " ("
+                                    + partitions
+                                    + (partitions == 1 ? " partition)" : " partitions)"));
+                });
+        return freed;
+    }
+
+    /**
      * Bytes Kafka was told to give up and has not deleted yet: segments wholly below their
      * partition's start, and files it has marked deleted.
      */
@@ -126,9 +158,10 @@ final class DiskReclaim implements AutoCloseable {
         if (admin == null) {
             return 0;
         }
-        Map<TopicPartition, Long> starts = logStarts();
+        Map<TopicPartition, List<Segment>> closed = closedSegments(topics());
+        Map<TopicPartition, Long> starts = logStarts(closed.keySet());
         long bytes = 0;
-        for (Map.Entry<TopicPartition, List<Segment>> p : closedSegments().entrySet()) {
+        for (Map.Entry<TopicPartition, List<Segment>> p : closed.entrySet()) {
             long start = starts.getOrDefault(p.getKey(), 0L);
             for (Segment s : p.getValue()) {
                 if (s.end() <= start) {
@@ -139,9 +172,15 @@ final class DiskReclaim implements AutoCloseable {
         return bytes + markedDeleted();
     }
 
-    /** The segments that may go and have not yet, oldest first. */
+    private List<String> topics() {
+        List<String> all = new ArrayList<>(unreadTopics);
+        all.add(readingsTopic);
+        return all;
+    }
+
+    /** The readings' segments the job has read and that have not gone yet, oldest first. */
     private List<Segment> readSegments() throws Exception {
-        Map<TopicPartition, List<Segment>> closed = closedSegments();
+        Map<TopicPartition, List<Segment>> closed = closedSegments(List.of(readingsTopic));
         if (closed.isEmpty()) {
             return List.of();
         }
@@ -149,27 +188,48 @@ final class DiskReclaim implements AutoCloseable {
                 admin.listConsumerGroupOffsets(jobGroup)
                         .partitionsToOffsetAndMetadata()
                         .get(30, TimeUnit.SECONDS);
-        Map<TopicPartition, Long> starts = logStarts();
+        return oldestFirst(
+                closed,
+                p -> {
+                    OffsetAndMetadata committed = read.get(p);
+                    return committed == null ? 0 : committed.offset();
+                });
+    }
+
+    /** Segments of the topics nobody reads that have not gone yet, oldest first. */
+    private List<Segment> unreadSegments() throws Exception {
+        return oldestFirst(closedSegments(unreadTopics), p -> Long.MAX_VALUE);
+    }
+
+    /**
+     * The segments below each partition's {@code bound} and above its start, oldest first. Within a
+     * partition, older segments were last written earlier: the order keeps each partition's
+     * deletions a prefix of its log.
+     */
+    private List<Segment> oldestFirst(
+            Map<TopicPartition, List<Segment>> closed,
+            java.util.function.ToLongFunction<TopicPartition> bound)
+            throws Exception {
+        Map<TopicPartition, Long> starts = logStarts(closed.keySet());
         List<Segment> out = new ArrayList<>();
         closed.forEach(
                 (p, segments) -> {
-                    OffsetAndMetadata committed = read.get(p);
                     long start = starts.getOrDefault(p, 0L);
+                    long below = bound.applyAsLong(p);
                     for (Segment s : segments) {
-                        if (committed != null && s.end() <= committed.offset() && s.end() > start) {
+                        if (s.end() <= below && s.end() > start) {
                             out.add(s);
                         }
                     }
                 });
-        // Within a partition, older segments were last written earlier: the order keeps each
-        // partition's deletions a prefix of its log.
         out.sort(Comparator.comparingLong(Segment::modified).thenComparingLong(Segment::end));
         return out;
     }
 
-    private Map<TopicPartition, Long> logStarts() throws Exception {
+    private Map<TopicPartition, Long> logStarts(java.util.Set<TopicPartition> partitions)
+            throws Exception {
         Map<TopicPartition, OffsetSpec> ask = new HashMap<>();
-        for (TopicPartition p : closedSegments().keySet()) {
+        for (TopicPartition p : partitions) {
             ask.put(p, OffsetSpec.earliest());
         }
         if (ask.isEmpty()) {
@@ -184,14 +244,15 @@ final class DiskReclaim implements AutoCloseable {
     }
 
     /**
-     * Every closed segment of the readings topic's partitions in the Kafka folder, by partition, in
+     * Every closed segment of {@code topics}' partitions in the Kafka folder, by partition, in
      * offset order. The active (last) segment is never closed: Kafka cannot give it up.
      */
-    private Map<TopicPartition, List<Segment>> closedSegments() throws IOException {
+    private Map<TopicPartition, List<Segment>> closedSegments(List<String> topics)
+            throws IOException {
         Map<TopicPartition, List<Segment>> out = new HashMap<>();
         for (Path dir : partitionDirs()) {
             Matcher m = PARTITION_DIR.matcher(dir.getFileName().toString());
-            if (!m.matches() || !m.group(1).equals(readingsTopic)) {
+            if (!m.matches() || !topics.contains(m.group(1))) {
                 continue;
             }
             TopicPartition p = new TopicPartition(m.group(1), Integer.parseInt(m.group(2)));
@@ -258,7 +319,7 @@ final class DiskReclaim implements AutoCloseable {
         }
         try (Stream<Path> found = Files.walk(kafkaDir, 2)) {
             return found.filter(Files::isDirectory)
-                    .filter(d -> d.getFileName().toString().startsWith(readingsTopic + "-"))
+                    .filter(d -> PARTITION_DIR.matcher(d.getFileName().toString()).matches())
                     .toList();
         }
     }

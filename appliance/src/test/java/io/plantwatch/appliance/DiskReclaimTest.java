@@ -39,6 +39,7 @@ import org.slf4j.LoggerFactory;
 class DiskReclaimTest {
     private static final String READINGS = "sensor-readings";
     private static final String LATE = "sensor-readings-late";
+    private static final String ALERTS = "alerts";
     private static final String JOB_GROUP = "plantwatch-anomaly-job";
     private static final TopicPartition P0 = new TopicPartition(READINGS, 0);
 
@@ -48,7 +49,8 @@ class DiskReclaimTest {
     @TempDir Path dir;
 
     @Test
-    void readingsTheJobHasReadGoOldestFirstThenPastDaysOfSeriesAndNothingElse() throws Exception {
+    void readingsTheJobHasReadGoOldestFirstThenTopicsNobodyReadsThenPastSeriesAndNothingElse()
+            throws Exception {
         LocalDate today = LocalDate.now(ZoneOffset.UTC);
         Path series = Files.createDirectories(dir.resolve("series"));
         Path oldest =
@@ -65,16 +67,18 @@ class DiskReclaimTest {
                                 .start();
                 Admin admin = kafka.createAdmin();
                 LineProtocolFiles files = new LineProtocolFiles(series, 14)) {
-            kafka.createTopics(1, READINGS, LATE);
+            kafka.createTopics(1, READINGS, LATE, ALERTS);
             admin.incrementalAlterConfigs(
                             Map.of(
                                     topic(READINGS), smallSegments(),
-                                    topic(LATE), smallSegments()))
+                                    topic(LATE), smallSegments(),
+                                    topic(ALERTS), smallSegments()))
                     .all()
                     .get(20, TimeUnit.SECONDS);
             // About six segments each; the job has read and checkpointed the first half.
             long written = write(kafka, READINGS, 6 * SEGMENT_BYTES);
             write(kafka, LATE, 3 * SEGMENT_BYTES);
+            write(kafka, ALERTS, 3 * SEGMENT_BYTES);
             long read = written / 2;
             admin.alterConsumerGroupOffsets(JOB_GROUP, Map.of(P0, new OffsetAndMetadata(read)))
                     .all()
@@ -85,7 +89,13 @@ class DiskReclaimTest {
             Properties login = new Properties();
             login.put("bootstrap.servers", kafka.bootstrapServers());
             try (DiskReclaim reclaim =
-                    new DiskReclaim(kafka.dataDirectory(), login, READINGS, JOB_GROUP, files)) {
+                    new DiskReclaim(
+                            kafka.dataDirectory(),
+                            login,
+                            READINGS,
+                            JOB_GROUP,
+                            List.of(LATE),
+                            files)) {
                 // A small shortfall: the one oldest segment, no series file.
                 DiskReclaim.Reclaimed first = reclaim.reclaim(1);
                 assertThat(first.bytes()).isGreaterThanOrEqualTo(SEGMENT_BYTES - 64 * 1024);
@@ -94,7 +104,8 @@ class DiskReclaimTest {
                 assertThat(reclaim.pending()).isGreaterThan(0);
                 assertThat(oldest).exists();
 
-                // Any shortfall: every segment wholly read, then past days' series, oldest first.
+                // Any shortfall: every segment wholly read, the closed ones of the late readings,
+                // then past days' series, oldest first.
                 DiskReclaim.Reclaimed all = reclaim.reclaim(Long.MAX_VALUE);
                 long lastWhollyRead = bases.stream().filter(b -> b <= read).reduce(0L, Math::max);
                 assertThat(earliest(admin, P0))
@@ -102,14 +113,19 @@ class DiskReclaimTest {
                                 "every segment below the job's offset %d, and not one record more",
                                 read)
                         .isEqualTo(lastWhollyRead);
-                assertThat(all.what()).hasSize(3);
-                assertThat(all.what().get(1)).startsWith("series " + oldest.getFileName());
-                assertThat(all.what().get(2)).startsWith("series " + older.getFileName());
+                assertThat(all.what()).hasSize(4);
+                assertThat(all.what().get(1)).startsWith("Kafka " + LATE).contains("nobody reads");
+                assertThat(all.what().get(2)).startsWith("series " + oldest.getFileName());
+                assertThat(all.what().get(3)).startsWith("series " + older.getFileName());
+                List<Long> lateBases = segmentBases(kafka, LATE);
+                assertThat(earliest(admin, new TopicPartition(LATE, 0)))
+                        .as("the late readings' active segment stays")
+                        .isEqualTo(lateBases.get(lateBases.size() - 1));
                 assertThat(oldest).doesNotExist();
                 assertThat(older).doesNotExist();
                 assertThat(current).as("today's series are being written").exists();
-                assertThat(earliest(admin, new TopicPartition(LATE, 0)))
-                        .as("no other topic")
+                assertThat(earliest(admin, new TopicPartition(ALERTS, 0)))
+                        .as("no topic the appliance reads but the readings")
                         .isZero();
 
                 // Kafka removes the files itself; until then they count as on their way.
@@ -137,7 +153,8 @@ class DiskReclaimTest {
         said.start();
         log.addAppender(said);
         try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
-                DiskReclaim reclaim = new DiskReclaim(null, null, READINGS, JOB_GROUP, files)) {
+                DiskReclaim reclaim =
+                        new DiskReclaim(null, null, READINGS, JOB_GROUP, List.of(LATE), files)) {
             DiskWatch watch = new DiskWatch(dir, DiskWatchTest.ABOVE_ANY_DISK, 0, reclaim);
             assertThat(watch.check()).isNull();
             assertThat(watch.check()).isNull();
@@ -165,7 +182,8 @@ class DiskReclaimTest {
     @Test
     void belowTheStopMarginTheStopSaysTheHistoryIsAlreadyGone() throws Exception {
         try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
-                DiskReclaim reclaim = new DiskReclaim(null, null, READINGS, JOB_GROUP, files)) {
+                DiskReclaim reclaim =
+                        new DiskReclaim(null, null, READINGS, JOB_GROUP, List.of(LATE), files)) {
             assertThat(new DiskWatch(dir, 0, DiskWatchTest.ABOVE_ANY_DISK, reclaim).check())
                     .startsWith("the data folder's disk is full: ")
                     .contains("; the oldest history the appliance may delete is already gone")
