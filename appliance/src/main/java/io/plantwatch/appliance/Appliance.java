@@ -170,9 +170,11 @@ final class Appliance implements AutoCloseable {
                                     settings.kafkaSyncWrites()
                                             ? "1"
                                             : Long.toString(Long.MAX_VALUE))
-                            // Segments the disk watch gives up go at the next check; Kafka's
-                            // 5 minutes would leave a short disk waiting that long.
-                            .brokerProperty("log.retention.check.interval.ms", "30000")
+                            // Segments the disk watch gives up go at the next check, and their
+                            // files a moment later: with Kafka's 5 minutes and 60 s, a flood of
+                            // rejected readings outran what the watch gave up on a small disk.
+                            .brokerProperty("log.retention.check.interval.ms", "10000")
+                            .brokerProperty("log.segment.delete.delay.ms", "5000")
                             .build()
                             .start();
             bootstrap = kafka.bootstrapServers();

@@ -47,9 +47,12 @@ final class DiskReclaim implements AutoCloseable {
     private static final Pattern SEGMENT = Pattern.compile("(\\d{20})\\.log");
     private static final Pattern PARTITION_DIR = Pattern.compile("(.+)-(\\d+)");
 
-    /** What one reclaim gave up: bytes, and for people what they were. */
-    record Reclaimed(long bytes, List<String> what) {
-        static final Reclaimed NOTHING = new Reclaimed(0, List.of());
+    /**
+     * What one reclaim gave up: bytes, and for people what they were ("Kafka sensor-readings the
+     * job had read", "series plantwatch-2026-12-05.lp") with the bytes of each, in the order given.
+     */
+    record Reclaimed(long bytes, Map<String, Long> what) {
+        static final Reclaimed NOTHING = new Reclaimed(0, Map.of());
     }
 
     private final Path kafkaDir;
@@ -89,7 +92,7 @@ final class DiskReclaim implements AutoCloseable {
      * more may go.
      */
     Reclaimed reclaim(long wanted) throws Exception {
-        List<String> what = new ArrayList<>();
+        Map<String, Long> what = new java.util.LinkedHashMap<>();
         long freed = 0;
         if (admin != null) {
             freed += giveUp(readSegments(), wanted, "the job had read", what);
@@ -101,7 +104,7 @@ final class DiskReclaim implements AutoCloseable {
                 break;
             }
             freed += day.bytes();
-            what.add("series " + day.file().getFileName() + " " + DiskWatch.size(day.bytes()));
+            what.put("series " + day.file().getFileName(), day.bytes());
         }
         return freed == 0 ? Reclaimed.NOTHING : new Reclaimed(freed, what);
     }
@@ -111,20 +114,16 @@ final class DiskReclaim implements AutoCloseable {
      *
      * @return the bytes given up
      */
-    private long giveUp(List<Segment> segments, long wanted, String why, List<String> what)
+    private long giveUp(List<Segment> segments, long wanted, String why, Map<String, Long> what)
             throws Exception {
         Map<TopicPartition, Long> upTo = new HashMap<>();
-        Map<String, Long> bytesByTopic = new java.util.TreeMap<>();
-        Map<String, Integer> partitionsByTopic = new java.util.TreeMap<>();
         long freed = 0;
         for (Segment s : segments) {
             if (freed >= wanted) {
                 break;
             }
-            if (upTo.put(s.partition(), s.end()) == null) {
-                partitionsByTopic.merge(s.partition().topic(), 1, Integer::sum);
-            }
-            bytesByTopic.merge(s.partition().topic(), s.bytes(), Long::sum);
+            upTo.put(s.partition(), s.end());
+            what.merge("Kafka " + s.partition().topic() + " " + why, s.bytes(), Long::sum);
             freed += s.bytes();
         }
         if (upTo.isEmpty()) {
@@ -133,20 +132,6 @@ final class DiskReclaim implements AutoCloseable {
         Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
         upTo.forEach((p, end) -> delete.put(p, RecordsToDelete.beforeOffset(end)));
         admin.deleteRecords(delete).all().get(30, TimeUnit.SECONDS);
-        bytesByTopic.forEach(
-                (topic, bytes) -> {
-                    int partitions = partitionsByTopic.get(topic);
-                    what.add(
-                            "Kafka "
-                                    + topic
-                                    + " "
-                                    + DiskWatch.size(bytes)
-                                    + " "
-                                    + why
-                                    + " ("
-                                    + partitions
-                                    + (partitions == 1 ? " partition)" : " partitions)"));
-                });
         return freed;
     }
 

@@ -7,6 +7,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
+import java.util.Map;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Consumer;
 import java.util.stream.Stream;
@@ -36,6 +37,16 @@ final class DiskWatch {
     private final AtomicLong reclaimed = new AtomicLong();
     private boolean warned;
     private boolean reclaimFailing;
+    private static final long TELL_EVERY_MILLIS = 60_000;
+
+    /** When the last reclaim WARN was; MIN_VALUE: none in this spell of short room. */
+    private long toldAt = Long.MIN_VALUE;
+
+    /** Given up since the last reclaim WARN. */
+    private final Map<String, Long> untold = new java.util.LinkedHashMap<>();
+
+    /** The clock of the reclaim WARNs; tests move it. */
+    java.util.function.LongSupplier millis = System::currentTimeMillis;
 
     /**
      * @param warnFreeMb below this many MB free, one warning (again after it recovered); 0: none
@@ -73,6 +84,16 @@ final class DiskWatch {
         // Bytes Kafka was told to give up are free within its next retention check: counted as
         // free, or every check would give up more for the same shortfall, and a stop come early.
         long coming = free < reclaimBelow ? makeRoom(free) : 0;
+        if (free >= reclaimBelow + reclaimBelow / 10 && toldAt != Long.MIN_VALUE) {
+            if (!untold.isEmpty()) {
+                LOG.warn(
+                        "The data folder's disk has room again; since the last word the oldest"
+                                + " history gave up {}",
+                        said(untold));
+                untold.clear();
+            }
+            toldAt = Long.MIN_VALUE;
+        }
         long room = free + coming;
         if (room < stopBelow) {
             return "the data folder's disk is full: "
@@ -128,14 +149,7 @@ final class DiskWatch {
             DiskReclaim.Reclaimed r = reclaim.reclaim(wanted);
             if (r.bytes() > 0) {
                 reclaimed.addAndGet(r.bytes());
-                LOG.warn(
-                        "The data folder's disk is short of room ({} free in {}, below {} MB):"
-                                + " the oldest history makes room, {} given up: {}",
-                        size(free),
-                        dataDir,
-                        reclaimBelow / MB,
-                        size(r.bytes()),
-                        String.join(", ", r.what()));
+                tell(free, r);
             }
             return coming + r.bytes();
         } catch (Exception e) {
@@ -146,6 +160,41 @@ final class DiskWatch {
             }
             return 0;
         }
+    }
+
+    /**
+     * One console WARN when the oldest history begins to make room, then at most one a minute
+     * summing up what went meanwhile: a flood of rejected readings gave up a segment every few
+     * seconds, each a WARN. Each reclaim is in the log file.
+     */
+    private void tell(long free, DiskReclaim.Reclaimed r) {
+        LOG.info("Gave up {} for room: {}", size(r.bytes()), said(r.what()));
+        long now = millis.getAsLong();
+        r.what().forEach((what, bytes) -> untold.merge(what, bytes, Long::sum));
+        if (toldAt != Long.MIN_VALUE && now - toldAt < TELL_EVERY_MILLIS) {
+            return;
+        }
+        long bytes = untold.values().stream().mapToLong(Long::longValue).sum();
+        LOG.warn(
+                toldAt == Long.MIN_VALUE
+                        ? "The data folder's disk is short of room ({} free in {}, below {} MB):"
+                                + " the oldest history makes room, {} given up: {}"
+                        : "The data folder's disk is still short of room ({} free in {}, below"
+                                + " {} MB): the oldest history went on making room, {} given up"
+                                + " in the last minute: {}",
+                size(free),
+                dataDir,
+                reclaimBelow / MB,
+                size(bytes),
+                said(untold));
+        untold.clear();
+        toldAt = now;
+    }
+
+    private static String said(Map<String, Long> what) {
+        List<String> parts = new ArrayList<>();
+        what.forEach((w, bytes) -> parts.add(w + " " + size(bytes)));
+        return String.join(", ", parts);
     }
 
     /** Checks every {@code periodMillis} until stopped, and hands on why it must stop. */

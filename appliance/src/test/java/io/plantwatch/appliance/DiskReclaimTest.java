@@ -99,7 +99,8 @@ class DiskReclaimTest {
                 // A small shortfall: the one oldest segment, no series file.
                 DiskReclaim.Reclaimed first = reclaim.reclaim(1);
                 assertThat(first.bytes()).isGreaterThanOrEqualTo(SEGMENT_BYTES - 64 * 1024);
-                assertThat(first.what()).singleElement().asString().startsWith("Kafka " + READINGS);
+                assertThat(first.what().keySet())
+                        .containsExactly("Kafka " + READINGS + " the job had read");
                 assertThat(earliest(admin, P0)).isEqualTo(bases.get(1));
                 assertThat(reclaim.pending()).isGreaterThan(0);
                 assertThat(oldest).exists();
@@ -113,10 +114,13 @@ class DiskReclaimTest {
                                 "every segment below the job's offset %d, and not one record more",
                                 read)
                         .isEqualTo(lastWhollyRead);
-                assertThat(all.what()).hasSize(4);
-                assertThat(all.what().get(1)).startsWith("Kafka " + LATE).contains("nobody reads");
-                assertThat(all.what().get(2)).startsWith("series " + oldest.getFileName());
-                assertThat(all.what().get(3)).startsWith("series " + older.getFileName());
+                assertThat(all.what().keySet())
+                        .containsExactly(
+                                "Kafka " + READINGS + " the job had read",
+                                "Kafka " + LATE + " nobody reads",
+                                "series " + oldest.getFileName(),
+                                "series " + older.getFileName());
+                assertThat(all.what().get("series " + oldest.getFileName())).isEqualTo(3 * 1024);
                 List<Long> lateBases = segmentBases(kafka, LATE);
                 assertThat(earliest(admin, new TopicPartition(LATE, 0)))
                         .as("the late readings' active segment stays")
@@ -143,25 +147,45 @@ class DiskReclaimTest {
         }
     }
 
+    /**
+     * One WARN when the history begins to make room, then at most one a minute summing up: a flood
+     * of rejected readings gave up a segment every few seconds, each a WARN.
+     */
     @Test
-    void aDiskShortOfRoomIsToldWhatGaveWayAndThenThatItIsStillFilling() throws Exception {
+    void aDiskShortOfRoomIsToldWhatGaveWayThenOnceAMinuteAndThatItIsStillFilling()
+            throws Exception {
         LocalDate today = LocalDate.now(ZoneOffset.UTC);
-        Path old = Files.write(dir.resolve("plantwatch-" + today.minusDays(1) + ".lp"), kb(5));
+        Path first = Files.write(dir.resolve("plantwatch-" + today.minusDays(3) + ".lp"), kb(5));
         Path current = Files.write(dir.resolve("plantwatch-" + today + ".lp"), kb(1));
         Logger log = (Logger) LoggerFactory.getLogger(DiskWatch.class);
         ListAppender<ILoggingEvent> said = new ListAppender<>();
         said.start();
         log.addAppender(said);
+        Level level = log.getLevel();
+        log.setLevel(Level.INFO);
         try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
                 DiskReclaim reclaim =
                         new DiskReclaim(null, null, READINGS, JOB_GROUP, List.of(LATE), files)) {
             DiskWatch watch = new DiskWatch(dir, DiskWatchTest.ABOVE_ANY_DISK, 0, reclaim);
+            long[] now = {1_000_000};
+            watch.millis = () -> now[0];
             assertThat(watch.check()).isNull();
-            assertThat(watch.check()).isNull();
-            assertThat(old).doesNotExist();
+            assertThat(first).doesNotExist();
             assertThat(current).exists();
-            assertThat(watch.reclaimed()).isEqualTo(5 * 1024);
+            // Two more days appear and go within the minute, then one after it.
+            Path second =
+                    Files.write(dir.resolve("plantwatch-" + today.minusDays(2) + ".lp"), kb(6));
+            now[0] += 20_000;
+            assertThat(watch.check()).isNull();
+            Path third =
+                    Files.write(dir.resolve("plantwatch-" + today.minusDays(1) + ".lp"), kb(7));
+            now[0] += 41_000;
+            assertThat(watch.check()).isNull();
+            assertThat(second).doesNotExist();
+            assertThat(third).doesNotExist();
+            assertThat(watch.reclaimed()).isEqualTo(18 * 1024);
             assertThat(said.list)
+                    .filteredOn(e -> e.getLevel() == Level.WARN)
                     .extracting(ILoggingEvent::getFormattedMessage)
                     .satisfiesExactly(
                             m ->
@@ -170,11 +194,25 @@ class DiskReclaimTest {
                                             .endsWith(
                                                     "the oldest history makes room, 0 MB given"
                                                             + " up: series "
-                                                            + old.getFileName()
+                                                            + first.getFileName()
                                                             + " 0 MB"),
-                            m -> assertThat(m).startsWith("The data folder's disk is filling: "));
-            assertThat(said.list).allMatch(e -> e.getLevel() == Level.WARN);
+                            m -> assertThat(m).startsWith("The data folder's disk is filling: "),
+                            m ->
+                                    assertThat(m)
+                                            .startsWith(
+                                                    "The data folder's disk is still short of room")
+                                            .endsWith(
+                                                    "given up in the last minute: series "
+                                                            + second.getFileName()
+                                                            + " 0 MB, series "
+                                                            + third.getFileName()
+                                                            + " 0 MB"));
+            assertThat(said.list)
+                    .as("each reclaim in the log file")
+                    .filteredOn(e -> e.getLevel() == Level.INFO)
+                    .hasSize(3);
         } finally {
+            log.setLevel(level);
             log.detachAppender(said);
         }
     }
