@@ -256,7 +256,9 @@ public final class AlertStore implements AutoCloseable {
                 over.add(h.alert.alertId());
             }
         }
-        alerts.keySet().removeAll(over);
+        // Not keySet().removeAll(list): with the list as long as the map it calls List.contains
+        // per key, 82 s for 100,000 alerts.
+        over.forEach(alerts::remove);
         expired += over.size();
         if (!over.isEmpty()) {
             LOG.debug(

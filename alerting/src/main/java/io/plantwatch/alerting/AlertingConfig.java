@@ -244,9 +244,11 @@ public record AlertingConfig(
                         "retention",
                         "30d",
                         source + ": store",
+                        // Shorter, a job restored from an older checkpoint replays states of
+                        // episodes the store has forgotten, and people are told them again.
                         new Least(
-                                Duration.ZERO,
-                                "0 or more (0 drops resolved alerts at the next compaction)",
+                                Duration.ofDays(1),
+                                "1d or more (a replayed alert state must find its episode)",
                                 // An audit may want years; the store only compares event times.
                                 Duration.ofDays(3650))),
                 integer(root.path("flood"), "limit", 20, source + ": flood", 1, MAX, "1 or more"),

@@ -506,10 +506,27 @@ class AlertingConfigTest {
                         "receivers:\n  - {name: mail, url: 'http://h/x', secret-env: S,"
                                 + " give-up-after: 0s}\n"
                                 + "route: {receiver: mail, group-wait: 0s}\n"
-                                + "store: {retention: 0s}\napi: {port: -1}\n",
+                                + "api: {port: -1}\n",
                         Map.of("S", "s"));
         assertThat(c.route().groupWait()).isZero();
-        assertThat(c.storeRetention()).isZero();
+    }
+
+    /**
+     * Resolved alerts forgotten within a day would be told again when a job restored from an older
+     * checkpoint replays their states: the store must still know the episode.
+     */
+    @Test
+    void theStoreKeepsResolvedAlertsAtLeastADay() {
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, url: 'http://h/x', secret-env:"
+                                                + " S}\nroute: {receiver: mail}\n"
+                                                + "store: {retention: 12h}\napi: {port: -1}\n",
+                                        Map.of("S", "s")))
+                .hasMessageContaining(
+                        "store.retention 12h is out of range; allowed: 1d or more (a replayed"
+                                + " alert state must find its episode)");
     }
 
     /**

@@ -347,7 +347,9 @@ class DispatcherTest {
             d.dispatchDue(T0 + 1_000_000);
             d.drain(10);
         }
-        try (AlertStore store = new AlertStore(dir)) {
+        // Restarted when the test's time says, not the wall clock's: 30 days after T0 the store
+        // forgets the resolved alert.
+        try (AlertStore store = new AlertStore(dir, Duration.ofDays(30), T0 + 2_000_000)) {
             assertThat(store.statusOf("alert-1"))
                     .as("after a restart too")
                     .isEqualTo(AlertStore.Status.RESOLVED);

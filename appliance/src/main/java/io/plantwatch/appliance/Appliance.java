@@ -257,7 +257,8 @@ final class Appliance implements AutoCloseable {
                             }
                         });
         alertingLoop.whenComplete((r, e) -> stoppedOnItsOwn("alerting", e));
-        if (settings.diskReclaimHistory()) {
+        // With the plant's Kafka and an InfluxDB there is no history here to give up.
+        if (settings.diskReclaimHistory() && (kafka != null || files != null)) {
             Properties login = kafkaLogin(gatewayConfig.producerOverrides());
             login.put("bootstrap.servers", bootstrap);
             reclaim =
@@ -266,11 +267,17 @@ final class Appliance implements AutoCloseable {
                             login,
                             jobSettings.readingsTopic(),
                             jobSettings.groupId(),
+                            // Beyond the checkpoints kept, one of which a start may restore.
+                            jobSettings
+                                    .checkpointInterval()
+                                    .multipliedBy(LocalJob.RETAINED_CHECKPOINTS + 1)
+                                    .plusSeconds(30),
                             java.util.stream.Stream.of(
                                             gatewayConfig.dlqTopic(), jobSettings.lateTopic())
                                     .distinct()
                                     .toList(),
-                            files);
+                            files,
+                            System::currentTimeMillis);
             disk =
                     new DiskWatch(
                             settings.dataDir(),

@@ -17,7 +17,6 @@ import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.ListOffsetsResult;
 import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.RecordsToDelete;
-import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 
 /**
@@ -29,9 +28,10 @@ import org.apache.kafka.common.TopicPartition;
  * <p>What goes, in this order, and nothing else:
  *
  * <ol>
- *   <li>Segments of the embedded Kafka's readings that the anomaly job has read and checkpointed
- *       (below its group's committed offset), oldest first. The job never reads them again; their
- *       values are in the series store too.
+ *   <li>Segments of the embedded Kafka's readings that the anomaly job has read and checkpointed,
+ *       oldest first: below where its group's committed offset stood {@code keepBehind} ago. The
+ *       offset Flink commits is its newest checkpoint's; a start whose newest checkpoint is torn
+ *       restores an older one of those it keeps, and reads again from there.
  *   <li>Then segments of the topics no part of the appliance reads (the rejected and late
  *       readings), oldest first: kept for people to look into, and a device flooding malformed
  *       payloads must not stop detection for the whole plant.
@@ -60,12 +60,22 @@ final class DiskReclaim implements AutoCloseable {
     private final String readingsTopic;
     private final String jobGroup;
     private final List<String> unreadTopics;
+    private final long keepBehindMillis;
+    private final java.util.function.LongSupplier millis;
+
+    /** Where the job's group stood, oldest first: one sample older than keepBehind at most. */
+    private final java.util.ArrayDeque<Sample> samples = new java.util.ArrayDeque<>();
+
+    private record Sample(long at, Map<TopicPartition, Long> offsets) {}
+
     private final LineProtocolFiles series;
 
     /**
      * @param kafkaDir the embedded Kafka's data folder; null with a plant's Kafka, whose disk is
      *     not this appliance's to manage
      * @param kafkaLogin the admin client's properties (bootstrap and login); null without kafkaDir
+     * @param keepBehind how long ago the job's committed offset bounds what may go: longer than its
+     *     retained checkpoints span
      * @param unreadTopics topics no part of the appliance reads, given up after the readings
      * @param series the series files; null when the series go to InfluxDB
      */
@@ -74,13 +84,17 @@ final class DiskReclaim implements AutoCloseable {
             Properties kafkaLogin,
             String readingsTopic,
             String jobGroup,
+            java.time.Duration keepBehind,
             List<String> unreadTopics,
-            LineProtocolFiles series) {
+            LineProtocolFiles series,
+            java.util.function.LongSupplier millis) {
         this.kafkaDir = kafkaDir;
         this.admin = kafkaDir == null ? null : Admin.create(kafkaLogin);
         this.readingsTopic = readingsTopic;
         this.jobGroup = jobGroup;
         this.unreadTopics = List.copyOf(unreadTopics);
+        this.keepBehindMillis = keepBehind.toMillis();
+        this.millis = millis;
         this.series = series;
     }
 
@@ -163,22 +177,44 @@ final class DiskReclaim implements AutoCloseable {
         return all;
     }
 
-    /** The readings' segments the job has read and that have not gone yet, oldest first. */
+    /**
+     * Notes where the job's group stands now; the disk watch calls it at every check, so that a
+     * reclaim knows where it stood {@code keepBehind} ago.
+     */
+    void observe() throws Exception {
+        if (admin == null) {
+            return;
+        }
+        Map<TopicPartition, Long> offsets = new HashMap<>();
+        admin.listConsumerGroupOffsets(jobGroup)
+                .partitionsToOffsetAndMetadata()
+                .get(30, TimeUnit.SECONDS)
+                .forEach(
+                        (p, o) -> {
+                            if (o != null && p.topic().equals(readingsTopic)) {
+                                offsets.put(p, o.offset());
+                            }
+                        });
+        long now = millis.getAsLong();
+        samples.addLast(new Sample(now, offsets));
+        while (samples.size() >= 2
+                && now - samples.stream().skip(1).findFirst().orElseThrow().at()
+                        >= keepBehindMillis) {
+            samples.removeFirst();
+        }
+    }
+
+    /**
+     * The readings' segments below where the job's group stood {@code keepBehind} ago, not gone
+     * yet, oldest first; none until it has been observed that long.
+     */
     private List<Segment> readSegments() throws Exception {
-        Map<TopicPartition, List<Segment>> closed = closedSegments(List.of(readingsTopic));
-        if (closed.isEmpty()) {
+        Sample then = samples.peekFirst();
+        if (then == null || millis.getAsLong() - then.at() < keepBehindMillis) {
             return List.of();
         }
-        Map<TopicPartition, OffsetAndMetadata> read =
-                admin.listConsumerGroupOffsets(jobGroup)
-                        .partitionsToOffsetAndMetadata()
-                        .get(30, TimeUnit.SECONDS);
         return oldestFirst(
-                closed,
-                p -> {
-                    OffsetAndMetadata committed = read.get(p);
-                    return committed == null ? 0 : committed.offset();
-                });
+                closedSegments(List.of(readingsTopic)), p -> then.offsets().getOrDefault(p, 0L));
     }
 
     /** Segments of the topics nobody reads that have not gone yet, oldest first. */

@@ -80,6 +80,7 @@ final class DiskWatch {
      * @return why the appliance must stop, or null while there is room
      */
     String check() {
+        observe();
         long free = free();
         // Bytes Kafka was told to give up are free within its next retention check: counted as
         // free, or every check would give up more for the same shortfall, and a stop come early.
@@ -107,10 +108,14 @@ final class DiskWatch {
                     + (reclaim == null
                             ? ". Free space, or lower kafka.retention or influx.files-keep-days,"
                                     + " then run again"
-                            : "; the oldest history the appliance may delete is already gone,"
-                                    + " and what is left it still needs (readings the job has"
-                                    + " not read, today's series). Free space or move data-dir to"
-                                    + " a larger disk, then run again");
+                            : reclaimFailing
+                                    ? "; the oldest history could not be given up (the log says"
+                                            + " why). Free space, or lower kafka.retention or"
+                                            + " influx.files-keep-days, then run again"
+                                    : "; the oldest history the appliance may delete is already gone,"
+                                            + " and what is left it still needs (readings the job has"
+                                            + " not read, today's series). Free space or move data-dir to"
+                                            + " a larger disk, then run again");
         }
         if (room < warnBelow && !warned) {
             warned = true;
@@ -139,26 +144,43 @@ final class DiskWatch {
         if (reclaim == null) {
             return 0;
         }
+        long coming = 0;
         try {
-            long coming = reclaim.pending();
-            reclaimFailing = false;
+            coming = reclaim.pending();
             long wanted = reclaimBelow + reclaimBelow / 10 - free - coming;
-            if (wanted <= 0) {
-                return coming;
+            if (wanted > 0) {
+                DiskReclaim.Reclaimed r = reclaim.reclaim(wanted);
+                if (r.bytes() > 0) {
+                    reclaimed.addAndGet(r.bytes());
+                    tell(free, r);
+                }
+                coming += r.bytes();
             }
-            DiskReclaim.Reclaimed r = reclaim.reclaim(wanted);
-            if (r.bytes() > 0) {
-                reclaimed.addAndGet(r.bytes());
-                tell(free, r);
-            }
-            return coming + r.bytes();
+            reclaimFailing = false;
+        } catch (InterruptedException e) {
+            // Closing: the watch ends at its next turn.
+            Thread.currentThread().interrupt();
         } catch (Exception e) {
             // Once per failing spell: Kafka may be restarting, and the check comes every 5 s.
             if (!reclaimFailing) {
                 reclaimFailing = true;
                 LOG.warn("Could not make room on the data folder's disk: {}", e.toString());
             }
-            return 0;
+        }
+        return coming;
+    }
+
+    /** Tells the reclaim where the job stands; quietly, since Kafka may be restarting. */
+    private void observe() {
+        if (reclaim == null) {
+            return;
+        }
+        try {
+            reclaim.observe();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (Exception e) {
+            LOG.debug("Where the job's group stands is unknown this time: {}", e.toString());
         }
     }
 

@@ -88,14 +88,32 @@ class DiskReclaimTest {
 
             Properties login = new Properties();
             login.put("bootstrap.servers", kafka.bootstrapServers());
+            long[] now = {1_000_000};
             try (DiskReclaim reclaim =
                     new DiskReclaim(
                             kafka.dataDirectory(),
                             login,
                             READINGS,
                             JOB_GROUP,
+                            Duration.ofSeconds(70),
                             List.of(LATE),
-                            files)) {
+                            files,
+                            () -> now[0])) {
+                // The job's offset bounds what goes only once it stood there longer than its
+                // retained checkpoints span: a start may restore the oldest of them.
+                reclaim.observe();
+                now[0] += 60_000;
+                admin.alterConsumerGroupOffsets(
+                                JOB_GROUP, Map.of(P0, new OffsetAndMetadata(written)))
+                        .all()
+                        .get(20, TimeUnit.SECONDS);
+                reclaim.observe();
+                assertThat(reclaim.reclaim(1).what().keySet())
+                        .as("nothing of the readings before the job stood anywhere 70 s")
+                        .doesNotContain("Kafka " + READINGS + " the job had read");
+                now[0] += 15_000;
+                reclaim.observe();
+
                 // A small shortfall: the one oldest segment, no series file.
                 DiskReclaim.Reclaimed first = reclaim.reclaim(1);
                 assertThat(first.bytes()).isGreaterThanOrEqualTo(SEGMENT_BYTES - 64 * 1024);
@@ -111,8 +129,9 @@ class DiskReclaimTest {
                 long lastWhollyRead = bases.stream().filter(b -> b <= read).reduce(0L, Math::max);
                 assertThat(earliest(admin, P0))
                         .as(
-                                "every segment below the job's offset %d, and not one record more",
-                                read)
+                                "every segment below the job's offset of 70 s ago, %d, and not"
+                                        + " one record more, though it stands at %d now",
+                                read, written)
                         .isEqualTo(lastWhollyRead);
                 assertThat(all.what().keySet())
                         .containsExactly(
@@ -165,7 +184,15 @@ class DiskReclaimTest {
         log.setLevel(Level.INFO);
         try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
                 DiskReclaim reclaim =
-                        new DiskReclaim(null, null, READINGS, JOB_GROUP, List.of(LATE), files)) {
+                        new DiskReclaim(
+                                null,
+                                null,
+                                READINGS,
+                                JOB_GROUP,
+                                Duration.ZERO,
+                                List.of(LATE),
+                                files,
+                                System::currentTimeMillis)) {
             DiskWatch watch = new DiskWatch(dir, DiskWatchTest.ABOVE_ANY_DISK, 0, reclaim);
             long[] now = {1_000_000};
             watch.millis = () -> now[0];
@@ -221,7 +248,15 @@ class DiskReclaimTest {
     void belowTheStopMarginTheStopSaysTheHistoryIsAlreadyGone() throws Exception {
         try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
                 DiskReclaim reclaim =
-                        new DiskReclaim(null, null, READINGS, JOB_GROUP, List.of(LATE), files)) {
+                        new DiskReclaim(
+                                null,
+                                null,
+                                READINGS,
+                                JOB_GROUP,
+                                Duration.ZERO,
+                                List.of(LATE),
+                                files,
+                                System::currentTimeMillis)) {
             assertThat(new DiskWatch(dir, 0, DiskWatchTest.ABOVE_ANY_DISK, reclaim).check())
                     .startsWith("the data folder's disk is full: ")
                     .contains("; the oldest history the appliance may delete is already gone")
