@@ -725,16 +725,28 @@ public final class AlertStore implements AutoCloseable {
     private static final Pattern EPOCH_MILLIS = Pattern.compile("\\d{1,19}");
 
     private void append(ObjectNode record) {
+        long end = -1;
         try {
             apply(record);
             records++;
             byte[] line = (json.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8);
+            end = journal.position();
             ByteBuffer buf = ByteBuffer.wrap(line);
             while (buf.hasRemaining()) {
                 journal.write(buf);
             }
             journal.force(false);
         } catch (IOException e) {
+            // Half a line written to a full disk would have the next record glued to it, and a
+            // start would set both aside as one bad line: cut back to where this one began.
+            if (end >= 0) {
+                try {
+                    journal.truncate(end);
+                    journal.position(end);
+                } catch (IOException again) {
+                    e.addSuppressed(again);
+                }
+            }
             throw new UncheckedIOException("cannot write the alert journal", e);
         }
     }
