@@ -333,16 +333,29 @@ final class DiskReclaim implements AutoCloseable {
         return bytes;
     }
 
-    /** Partition folders under each of the embedded Kafka's node folders. */
+    /**
+     * Partition folders under each of the embedded Kafka's node folders. Listed, not walked: a walk
+     * reads each entry's attributes, and Kafka's checkpoint files come and go as {@code .tmp}
+     * beside them (a walk failed with NoSuchFileException in a test).
+     */
     private List<Path> partitionDirs() throws IOException {
         if (!Files.isDirectory(kafkaDir)) {
             return List.of();
         }
-        try (Stream<Path> found = Files.walk(kafkaDir, 2)) {
-            return found.filter(Files::isDirectory)
-                    .filter(d -> PARTITION_DIR.matcher(d.getFileName().toString()).matches())
-                    .toList();
+        List<Path> out = new ArrayList<>();
+        try (Stream<Path> nodes = Files.list(kafkaDir)) {
+            for (Path node : nodes.toList()) {
+                if (!Files.isDirectory(node)) {
+                    continue;
+                }
+                try (Stream<Path> dirs = Files.list(node)) {
+                    dirs.filter(d -> PARTITION_DIR.matcher(d.getFileName().toString()).matches())
+                            .filter(Files::isDirectory)
+                            .forEach(out::add);
+                }
+            }
         }
+        return out;
     }
 
     @Override

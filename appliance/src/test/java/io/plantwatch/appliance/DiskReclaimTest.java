@@ -183,16 +183,7 @@ class DiskReclaimTest {
         Level level = log.getLevel();
         log.setLevel(Level.INFO);
         try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
-                DiskReclaim reclaim =
-                        new DiskReclaim(
-                                null,
-                                null,
-                                READINGS,
-                                JOB_GROUP,
-                                Duration.ZERO,
-                                List.of(LATE),
-                                files,
-                                System::currentTimeMillis)) {
+                DiskReclaim reclaim = seriesOnly(files)) {
             DiskWatch watch = new DiskWatch(dir, DiskWatchTest.ABOVE_ANY_DISK, 0, reclaim);
             long[] now = {1_000_000};
             watch.millis = () -> now[0];
@@ -247,21 +238,25 @@ class DiskReclaimTest {
     @Test
     void belowTheStopMarginTheStopSaysTheHistoryIsAlreadyGone() throws Exception {
         try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
-                DiskReclaim reclaim =
-                        new DiskReclaim(
-                                null,
-                                null,
-                                READINGS,
-                                JOB_GROUP,
-                                Duration.ZERO,
-                                List.of(LATE),
-                                files,
-                                System::currentTimeMillis)) {
+                DiskReclaim reclaim = seriesOnly(files)) {
             assertThat(new DiskWatch(dir, 0, DiskWatchTest.ABOVE_ANY_DISK, reclaim).check())
                     .startsWith("the data folder's disk is full: ")
                     .contains("; the oldest history the appliance may delete is already gone")
                     .endsWith("Free space or move data-dir to a larger disk, then run again");
         }
+    }
+
+    /** A reclaim of series files alone, as with the plant's Kafka. */
+    private static DiskReclaim seriesOnly(LineProtocolFiles files) {
+        return new DiskReclaim(
+                null,
+                null,
+                READINGS,
+                JOB_GROUP,
+                Duration.ZERO,
+                List.of(LATE),
+                files,
+                System::currentTimeMillis);
     }
 
     private static ConfigResource topic(String name) {
@@ -298,9 +293,10 @@ class DiskReclaimTest {
 
     /** The base offsets of a partition's segment files on disk, in order. */
     private static List<Long> segmentBases(EmbeddedKafka kafka, String topic) throws Exception {
-        try (Stream<Path> files = Files.walk(kafka.dataDirectory())) {
-            return files.filter(f -> f.getParent().getFileName().toString().equals(topic + "-0"))
-                    .map(f -> f.getFileName().toString())
+        // Listed, not walked: Kafka's checkpoint .tmp files vanish under a walk.
+        try (Stream<Path> files =
+                Files.list(kafka.dataDirectory().resolve("node-0").resolve(topic + "-0"))) {
+            return files.map(f -> f.getFileName().toString())
                     .filter(n -> n.matches("\\d{20}\\.log"))
                     .map(n -> Long.parseLong(n.substring(0, 20)))
                     .sorted()
