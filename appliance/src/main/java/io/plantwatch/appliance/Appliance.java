@@ -107,10 +107,40 @@ final class Appliance implements AutoCloseable {
                 settings.embeddedMqtt() ? "tcp://127.0.0.1:1883" : settings.mqttBroker(),
                 settings.influxUrl() == null ? "http://127.0.0.1:8086" : null);
         Files.createDirectories(settings.dataDir());
-        DiskWatch disk =
+        if (settings.influxUrl() == null) {
+            files =
+                    new LineProtocolFiles(
+                            settings.dataDir().resolve("series"), settings.seriesFilesKeepDays());
+            seriesTarget = "line-protocol files in " + files.dir();
+        } else {
+            seriesTarget =
+                    "InfluxDB " + settings.influxUrl() + " bucket " + settings.influxBucket();
+        }
+        DiskWatch atStart =
                 new DiskWatch(
                         settings.dataDir(), settings.diskWarnFreeMb(), settings.diskStopFreeMb());
-        String full = disk.check();
+        String full = atStart.check();
+        if (full != null && files != null && settings.diskReclaimHistory()) {
+            // A stop on a full disk leaves the hour it was writing; gzipped, it takes a twelfth.
+            files.awaitClosed();
+            full = atStart.check();
+            long stop = settings.diskStopFreeMb() << 20;
+            // Then past hours may go, up to the stop margin only, and only when that is enough:
+            // the embedded Kafka's history can go only through Kafka, once it runs, and history
+            // deleted for a start refused anyway helps nobody.
+            if (full != null && atStart.free() + files.closedBytes() >= stop + stop / 10) {
+                try (DiskReclaim seriesOnly =
+                        DiskReclaim.seriesOnly(files, settings.embeddedKafka())) {
+                    full =
+                            new DiskWatch(
+                                            settings.dataDir(),
+                                            0,
+                                            settings.diskStopFreeMb(),
+                                            seriesOnly)
+                                    .check();
+                }
+            }
+        }
         if (full != null) {
             throw new CannotStart(full);
         }
@@ -181,15 +211,6 @@ final class Appliance implements AutoCloseable {
         } else {
             bootstrap = settings.kafkaBootstrap();
         }
-        if (settings.influxUrl() == null) {
-            files =
-                    new LineProtocolFiles(
-                            settings.dataDir().resolve("series"), settings.seriesFilesKeepDays());
-            seriesTarget = "line-protocol files in " + files.dir();
-        } else {
-            seriesTarget =
-                    "InfluxDB " + settings.influxUrl() + " bucket " + settings.influxBucket();
-        }
         ModuleConfigs configs =
                 moduleConfigs(bootstrap, mqttUri, files == null ? null : files.url());
         JobSettings jobSettings = configs.job();
@@ -257,6 +278,9 @@ final class Appliance implements AutoCloseable {
                             }
                         });
         alertingLoop.whenComplete((r, e) -> stoppedOnItsOwn("alerting", e));
+        DiskWatch disk =
+                new DiskWatch(
+                        settings.dataDir(), settings.diskWarnFreeMb(), settings.diskStopFreeMb());
         // With the plant's Kafka and an InfluxDB there is no history here to give up.
         if (settings.diskReclaimHistory() && (kafka != null || files != null)) {
             Properties login = kafkaLogin(gatewayConfig.producerOverrides());
@@ -290,7 +314,7 @@ final class Appliance implements AutoCloseable {
                             DiskWatch.RECLAIMED_METRIC,
                             "Bytes of the oldest history (checkpointed readings, rejected and"
                                     + " late readings in the embedded Kafka, series files of past"
-                                    + " days) given up for room on the data folder's disk",
+                                    + " hours) given up for room on the data folder's disk",
                             watched::reclaimed);
         }
         diskWatch =

@@ -33,7 +33,7 @@ import java.util.Set;
  * @param diskStopFreeMb below this many MB free, the appliance stops cleanly; 0: never
  * @param diskReclaimHistory whether, below the warning margin, the oldest history makes room:
  *     readings the job has checkpointed in the embedded Kafka, then rejected and late readings,
- *     then series files of past days
+ *     then series files of past hours
  */
 public record ApplianceSettings(
         String mqttBroker,

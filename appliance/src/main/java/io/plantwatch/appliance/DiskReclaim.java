@@ -35,8 +35,8 @@ import org.apache.kafka.common.TopicPartition;
  *   <li>Then segments of the topics no part of the appliance reads (the rejected and late
  *       readings), oldest first: kept for people to look into, and a device flooding malformed
  *       payloads must not stop detection for the whole plant.
- *   <li>Then series files of days before today, oldest first: the history itself, which a full disk
- *       would stop recording anyway.
+ *   <li>Then series files of hours before the one being written, oldest first: the history itself,
+ *       which a full disk would stop recording anyway.
  * </ol>
  *
  * <p>A segment is given up through Kafka ({@code deleteRecords}), never by deleting its file under
@@ -49,7 +49,8 @@ final class DiskReclaim implements AutoCloseable {
 
     /**
      * What one reclaim gave up: bytes, and for people what they were ("Kafka sensor-readings the
-     * job had read", "series plantwatch-2026-12-05.lp") with the bytes of each, in the order given.
+     * job had read", "series plantwatch-2026-12-05T13.lp.gz") with the bytes of each, in the order
+     * given.
      */
     record Reclaimed(long bytes, Map<String, Long> what) {
         static final Reclaimed NOTHING = new Reclaimed(0, Map.of());
@@ -98,6 +99,46 @@ final class DiskReclaim implements AutoCloseable {
         this.series = series;
     }
 
+    /** Set for a reclaim at start: the embedded Kafka's history can go once it runs. */
+    private boolean kafkaLater;
+
+    /**
+     * A reclaim of the series files alone: with the plant's Kafka, whose disk is not this
+     * appliance's to manage, and at start, before the embedded Kafka runs.
+     *
+     * @param kafkaLater whether an embedded Kafka is still to start
+     */
+    static DiskReclaim seriesOnly(LineProtocolFiles series, boolean kafkaLater) {
+        DiskReclaim r =
+                new DiskReclaim(
+                        null,
+                        null,
+                        null,
+                        null,
+                        java.time.Duration.ZERO,
+                        List.of(),
+                        series,
+                        System::currentTimeMillis);
+        r.kafkaLater = kafkaLater;
+        return r;
+    }
+
+    /** What the stop says when this reclaim has given up all it may. */
+    String nothingLeftToGiveUp() {
+        if (admin != null) {
+            return "; the oldest history the appliance may delete is already gone, and what is left"
+                    + " it still needs (readings the job has not read, the hour's series being"
+                    + " written). Free space or move data-dir to a larger disk, then run again";
+        }
+        return "; the series files of past hours are already gone, and the hour's being written"
+                + " is still needed"
+                + (kafkaLater
+                        ? "; the embedded Kafka's history can go only once it runs. Free space,"
+                                + " lower kafka.retention (its oldest readings) or move data-dir"
+                                + " to a larger disk, then run again"
+                        : ". Free space or move data-dir to a larger disk, then run again");
+    }
+
     /** A closed segment of one partition: the offsets below {@code end} and its files' bytes. */
     private record Segment(TopicPartition partition, long end, long bytes, long modified) {}
 
@@ -113,12 +154,12 @@ final class DiskReclaim implements AutoCloseable {
             freed += giveUp(unreadSegments(), wanted - freed, "nobody reads", what);
         }
         while (series != null && freed < wanted) {
-            LineProtocolFiles.Deleted day = series.deleteOldestDay();
-            if (day == null) {
+            LineProtocolFiles.Deleted file = series.deleteOldest();
+            if (file == null) {
                 break;
             }
-            freed += day.bytes();
-            what.put("series " + day.file().getFileName(), day.bytes());
+            freed += file.bytes();
+            what.put("series " + file.file().getFileName(), file.bytes());
         }
         return freed == 0 ? Reclaimed.NOTHING : new Reclaimed(freed, what);
     }

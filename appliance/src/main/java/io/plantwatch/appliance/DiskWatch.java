@@ -112,10 +112,7 @@ final class DiskWatch {
                                     ? "; the oldest history could not be given up (the log says"
                                             + " why). Free space, or lower kafka.retention or"
                                             + " influx.files-keep-days, then run again"
-                                    : "; the oldest history the appliance may delete is already gone,"
-                                            + " and what is left it still needs (readings the job has"
-                                            + " not read, today's series). Free space or move data-dir to"
-                                            + " a larger disk, then run again");
+                                    : reclaim.nothingLeftToGiveUp());
         }
         if (room < warnBelow && !warned) {
             warned = true;

@@ -3,12 +3,12 @@ package io.plantwatch.appliance;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.plantwatch.infra.EmbeddedKafka;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.time.LocalDate;
-import java.time.ZoneOffset;
 import java.util.List;
 import java.util.concurrent.TimeUnit;
 import org.apache.kafka.clients.admin.Admin;
@@ -26,53 +26,24 @@ class DataRetentionTest {
 
     @Test
     void seriesFilesOfDaysNoLongerKeptAreDeleted() throws Exception {
-        LocalDate today = LocalDate.now(ZoneOffset.UTC);
-        Path old = Files.writeString(dir.resolve("plantwatch-" + today.minusDays(14) + ".lp"), "x");
-        Path kept =
-                Files.writeString(dir.resolve("plantwatch-" + today.minusDays(13) + ".lp"), "x");
+        // Hourly files, gzipped, and days' files from before them.
+        Path old = Files.writeString(dir.resolve("plantwatch-2026-02-24T23.lp.gz"), "x");
+        Path oldDay = Files.writeString(dir.resolve("plantwatch-2026-02-24.lp.gz"), "x");
+        Path kept = Files.writeString(dir.resolve("plantwatch-2026-02-25T00.lp.gz"), "x");
+        Path keptDay = Files.writeString(dir.resolve("plantwatch-2026-02-25.lp.gz"), "x");
         Path other = Files.writeString(dir.resolve("notes-2001-01-01.txt"), "x");
-        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14)) {
+        try (LineProtocolFiles files =
+                new LineProtocolFiles(
+                        dir, 14, InstantSource.fixed(Instant.parse("2026-03-10T05:30:00Z")))) {
             assertThat(old).doesNotExist();
+            assertThat(oldDay).doesNotExist();
             assertThat(kept).exists();
+            assertThat(keptDay).exists();
             assertThat(other).as("only the series' own files").exists();
-            files.dropOldDays(today.plusDays(1));
+            files.dropOldDays(LocalDate.parse("2026-03-11"));
             assertThat(kept).doesNotExist();
+            assertThat(keptDay).doesNotExist();
         }
-    }
-
-    /**
-     * After a power cut today's file can end in a line cut short and zeros where the page cache
-     * never reached the disk; the next batch was appended to that fragment, a line {@code influx
-     * write} refuses. The file is cut back to its last whole line first, once.
-     */
-    @Test
-    void aTornSeriesFileIsCutBackToItsLastWholeLineBeforeTheNextBatch() throws Exception {
-        LocalDate today = LocalDate.now(ZoneOffset.UTC);
-        Path file = dir.resolve("plantwatch-" + today + ".lp");
-        String whole = "m,sensor=a value=1 1\nm,sensor=a value=2 2\n";
-        byte[] torn = (whole + "m,sensor=a val").getBytes(StandardCharsets.UTF_8);
-        Files.write(file, java.util.Arrays.copyOf(torn, torn.length + 70_000));
-        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14)) {
-            post(files.url(), "m,sensor=a value=3 3\n");
-            post(files.url(), "m,sensor=a value=4 4");
-        }
-        assertThat(Files.readString(file))
-                .isEqualTo(whole + "m,sensor=a value=3 3\nm,sensor=a value=4 4\n");
-    }
-
-    private static void post(String url, String lines) throws Exception {
-        var response =
-                java.net.http.HttpClient.newHttpClient()
-                        .send(
-                                java.net.http.HttpRequest.newBuilder(
-                                                java.net.URI.create(
-                                                        url + "/api/v2/write?bucket=plantwatch"))
-                                        .POST(
-                                                java.net.http.HttpRequest.BodyPublishers.ofString(
-                                                        lines))
-                                        .build(),
-                                java.net.http.HttpResponse.BodyHandlers.discarding());
-        assertThat(response.statusCode()).isEqualTo(204);
     }
 
     @Test

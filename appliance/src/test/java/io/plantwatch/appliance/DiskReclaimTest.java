@@ -11,8 +11,8 @@ import io.plantwatch.infra.EmbeddedKafka;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
-import java.time.LocalDate;
-import java.time.ZoneOffset;
+import java.time.Instant;
+import java.time.InstantSource;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -48,15 +48,18 @@ class DiskReclaimTest {
 
     @TempDir Path dir;
 
+    /** The series files' clock: half past five, so earlier hours of the same day are closed. */
+    private static final Instant NOW = Instant.parse("2026-03-10T05:30:00Z");
+
+    private static final InstantSource CLOCK = InstantSource.fixed(NOW);
+
     @Test
     void readingsTheJobHasReadGoOldestFirstThenTopicsNobodyReadsThenPastSeriesAndNothingElse()
             throws Exception {
-        LocalDate today = LocalDate.now(ZoneOffset.UTC);
         Path series = Files.createDirectories(dir.resolve("series"));
-        Path oldest =
-                Files.write(series.resolve("plantwatch-" + today.minusDays(3) + ".lp"), kb(3));
-        Path older = Files.write(series.resolve("plantwatch-" + today.minusDays(2) + ".lp"), kb(2));
-        Path current = Files.write(series.resolve("plantwatch-" + today + ".lp"), kb(1));
+        Path oldest = Files.write(series.resolve("plantwatch-2026-03-07.lp.gz"), kb(3));
+        Path older = Files.write(series.resolve("plantwatch-2026-03-10T04.lp.gz"), kb(2));
+        Path current = Files.write(series.resolve("plantwatch-2026-03-10T05.lp"), kb(1));
         try (EmbeddedKafka kafka =
                         EmbeddedKafka.builder()
                                 .dataDirectory(dir.resolve("kafka"))
@@ -66,7 +69,7 @@ class DiskReclaimTest {
                                 .build()
                                 .start();
                 Admin admin = kafka.createAdmin();
-                LineProtocolFiles files = new LineProtocolFiles(series, 14)) {
+                LineProtocolFiles files = new LineProtocolFiles(series, 14, CLOCK)) {
             kafka.createTopics(1, READINGS, LATE, ALERTS);
             admin.incrementalAlterConfigs(
                             Map.of(
@@ -124,7 +127,8 @@ class DiskReclaimTest {
                 assertThat(oldest).exists();
 
                 // Any shortfall: every segment wholly read, the closed ones of the late readings,
-                // then past days' series, oldest first.
+                // then closed series files, oldest first: a day's from before hourly files, then
+                // an earlier hour of today's.
                 DiskReclaim.Reclaimed all = reclaim.reclaim(Long.MAX_VALUE);
                 long lastWhollyRead = bases.stream().filter(b -> b <= read).reduce(0L, Math::max);
                 assertThat(earliest(admin, P0))
@@ -146,7 +150,7 @@ class DiskReclaimTest {
                         .isEqualTo(lateBases.get(lateBases.size() - 1));
                 assertThat(oldest).doesNotExist();
                 assertThat(older).doesNotExist();
-                assertThat(current).as("today's series are being written").exists();
+                assertThat(current).as("this hour's series are being written").exists();
                 assertThat(earliest(admin, new TopicPartition(ALERTS, 0)))
                         .as("no topic the appliance reads but the readings")
                         .isZero();
@@ -162,6 +166,11 @@ class DiskReclaimTest {
                 assertThat(reclaim.reclaim(Long.MAX_VALUE))
                         .as("nothing more may go")
                         .isEqualTo(DiskReclaim.Reclaimed.NOTHING);
+                assertThat(new DiskWatch(dir, 0, DiskWatchTest.ABOVE_ANY_DISK, reclaim).check())
+                        .contains(
+                                "; the oldest history the appliance may delete is already gone,"
+                                        + " and what is left it still needs (readings the job has"
+                                        + " not read, the hour's series being written)");
             }
         }
     }
@@ -173,30 +182,27 @@ class DiskReclaimTest {
     @Test
     void aDiskShortOfRoomIsToldWhatGaveWayThenOnceAMinuteAndThatItIsStillFilling()
             throws Exception {
-        LocalDate today = LocalDate.now(ZoneOffset.UTC);
-        Path first = Files.write(dir.resolve("plantwatch-" + today.minusDays(3) + ".lp"), kb(5));
-        Path current = Files.write(dir.resolve("plantwatch-" + today + ".lp"), kb(1));
+        Path first = Files.write(dir.resolve("plantwatch-2026-03-09T01.lp.gz"), kb(5));
+        Path current = Files.write(dir.resolve("plantwatch-2026-03-10T05.lp"), kb(1));
         Logger log = (Logger) LoggerFactory.getLogger(DiskWatch.class);
         ListAppender<ILoggingEvent> said = new ListAppender<>();
         said.start();
         log.addAppender(said);
         Level level = log.getLevel();
         log.setLevel(Level.INFO);
-        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
-                DiskReclaim reclaim = seriesOnly(files)) {
+        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14, CLOCK);
+                DiskReclaim reclaim = DiskReclaim.seriesOnly(files, false)) {
             DiskWatch watch = new DiskWatch(dir, DiskWatchTest.ABOVE_ANY_DISK, 0, reclaim);
             long[] now = {1_000_000};
             watch.millis = () -> now[0];
             assertThat(watch.check()).isNull();
             assertThat(first).doesNotExist();
             assertThat(current).exists();
-            // Two more days appear and go within the minute, then one after it.
-            Path second =
-                    Files.write(dir.resolve("plantwatch-" + today.minusDays(2) + ".lp"), kb(6));
+            // Two more files appear and go within the minute, then one after it.
+            Path second = Files.write(dir.resolve("plantwatch-2026-03-09T02.lp.gz"), kb(6));
             now[0] += 20_000;
             assertThat(watch.check()).isNull();
-            Path third =
-                    Files.write(dir.resolve("plantwatch-" + today.minusDays(1) + ".lp"), kb(7));
+            Path third = Files.write(dir.resolve("plantwatch-2026-03-10T04.lp.gz"), kb(7));
             now[0] += 41_000;
             assertThat(watch.check()).isNull();
             assertThat(second).doesNotExist();
@@ -237,26 +243,15 @@ class DiskReclaimTest {
 
     @Test
     void belowTheStopMarginTheStopSaysTheHistoryIsAlreadyGone() throws Exception {
-        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14);
-                DiskReclaim reclaim = seriesOnly(files)) {
+        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14, CLOCK);
+                DiskReclaim reclaim = DiskReclaim.seriesOnly(files, false)) {
             assertThat(new DiskWatch(dir, 0, DiskWatchTest.ABOVE_ANY_DISK, reclaim).check())
                     .startsWith("the data folder's disk is full: ")
-                    .contains("; the oldest history the appliance may delete is already gone")
-                    .endsWith("Free space or move data-dir to a larger disk, then run again");
+                    .contains("; the series files of past hours are already gone")
+                    .endsWith(
+                            "still needed. Free space or move data-dir to a larger disk, then run"
+                                    + " again");
         }
-    }
-
-    /** A reclaim of series files alone, as with the plant's Kafka. */
-    private static DiskReclaim seriesOnly(LineProtocolFiles files) {
-        return new DiskReclaim(
-                null,
-                null,
-                READINGS,
-                JOB_GROUP,
-                Duration.ZERO,
-                List.of(LATE),
-                files,
-                System::currentTimeMillis);
     }
 
     private static ConfigResource topic(String name) {

@@ -31,6 +31,22 @@ class DiskWatchTest {
         Path data = dir.resolve("data");
         Files.createDirectories(data.resolve("kafka"));
         Files.write(data.resolve("kafka").resolve("segment"), new byte[3 << 20]);
+        // The hour a stop on a full disk was writing, now past: before refusing, the start gzips
+        // it. It gives up no series file, since all of them would not make room enough.
+        Path pastHour =
+                Files.createDirectories(data.resolve("series"))
+                        .resolve(
+                                "plantwatch-"
+                                        + java.time.format.DateTimeFormatter.ofPattern(
+                                                        "yyyy-MM-dd'T'HH")
+                                                .withZone(java.time.ZoneOffset.UTC)
+                                                .format(
+                                                        java.time.Instant.now()
+                                                                .minus(
+                                                                        java.time.Duration.ofHours(
+                                                                                2)))
+                                        + ".lp");
+        Files.writeString(pastHour, "m,sensor=a value=1 1\n");
         Path settings =
                 Files.writeString(
                         dir.resolve("appliance.yaml"),
@@ -55,6 +71,8 @@ class DiskWatchTest {
                         "Free space, or lower kafka.retention or influx.files-keep-days, then run"
                                 + " again")
                 .doesNotContain("\n");
+        assertThat(pastHour).doesNotExist();
+        assertThat(pastHour.resolveSibling(pastHour.getFileName() + ".gz")).exists();
         // Nothing was started: no broker wrote its folders.
         assertThat(data.resolve("checkpoints")).doesNotExist();
     }
