@@ -1,7 +1,9 @@
 package io.plantwatch.job.series;
 
+import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
+import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
@@ -21,22 +23,26 @@ import java.util.concurrent.atomic.AtomicLong;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
 import java.util.stream.Stream;
+import java.util.zip.GZIPInputStream;
+import java.util.zip.GZIPOutputStream;
 
 /**
  * Points waiting on disk for InfluxDB, for {@link InfluxWriter}: a folder per subtask of segment
- * files, each one or more batches of line protocol, oldest first by a sequence number in its name
- * (which also carries its point count, so a restart needs no read to know what waits). A segment is
- * written under a temporary name and renamed, so a crash of the process leaves whole segments only;
- * it is deleted once the server took every point in it.
+ * files, each one or more batches of line protocol, gzipped (a spool of plain segments, written
+ * before, is read as well), oldest first by a sequence number in its name (which also carries its
+ * point count, so a restart needs no read to know what waits). A segment is written under a
+ * temporary name and renamed, so a crash of the process leaves whole segments only; it is deleted
+ * once the server took every point in it.
  *
  * <p>A power cut is another matter: a segment renamed but not yet synced (the spool is synced
  * before each checkpoint, not at every append) can come back with random bytes or zeros in place of
- * its tail, or cut mid-line. Such a segment is read line by line: every whole line is sent, the
- * rest is moved to {@code <segment>.bad} beside it, and nothing is deleted. Its points were spooled
- * after the last checkpoint, so the job's replay from Kafka writes them again.
+ * its tail, or cut mid-line. Such a segment is read line by line, as far as it inflates: every
+ * whole line is sent, the rest of those lines is moved to {@code <segment>.bad} beside it. Its
+ * points were spooled after the last checkpoint, so the job's replay from Kafka writes them again.
  */
 final class InfluxSpool {
-    private static final Pattern SEGMENT = Pattern.compile("(\\d{19})-(\\d+)\\.lp");
+    /** A segment: its sequence number and point count; gzipped since, plain from before. */
+    private static final Pattern SEGMENT = Pattern.compile("(\\d{19})-(\\d+)\\.lp(\\.gz)?");
 
     /**
      * What a segment holds.
@@ -74,6 +80,21 @@ final class InfluxSpool {
                 Path bad = Files.move(file, aside(), StandardCopyOption.REPLACE_EXISTING);
                 return new Contents(List.of(), "cannot be read (" + unreadable + ")", bad);
             }
+            String cut = null;
+            if (file.getFileName().toString().endsWith(".gz")) {
+                // A power cut can leave a gzipped segment cut short or with zeros for its tail:
+                // what inflates before that is read on as any segment's lines.
+                ByteArrayOutputStream plain = new ByteArrayOutputStream(bytes.length * 8);
+                try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes))) {
+                    byte[] chunk = new byte[1 << 16];
+                    for (int n; (n = in.read(chunk)) > 0; ) {
+                        plain.write(chunk, 0, n);
+                    }
+                } catch (IOException damaged) {
+                    cut = "its compressed data ends damaged (" + damaged.getMessage() + ")";
+                }
+                bytes = plain.toByteArray();
+            }
             List<String> lines = new ArrayList<>();
             ByteArrayOutputStream bad = new ByteArrayOutputStream();
             CharsetDecoder utf8 = StandardCharsets.UTF_8.newDecoder();
@@ -109,6 +130,9 @@ final class InfluxSpool {
                 start = next;
             }
             List<String> wrong = new ArrayList<>();
+            if (cut != null) {
+                wrong.add(cut);
+            }
             if (notUtf8 > 0) {
                 wrong.add(notUtf8 + (notUtf8 == 1 ? " line" : " lines") + " not UTF-8");
             }
@@ -254,9 +278,15 @@ final class InfluxSpool {
                 points++;
             }
         }
-        String name = String.format("%019d-%d.lp", nextSeq++, points);
+        // Gzipped: line protocol takes about a twelfth, so the same influx.spool-max-mb holds
+        // twelve times the outage before it holds detection back.
+        String name = String.format("%019d-%d.lp.gz", nextSeq++, points);
         Path tmp = dir.resolve(name + ".tmp");
-        byte[] bytes = text.toString().getBytes(StandardCharsets.UTF_8);
+        ByteArrayOutputStream gzipped = new ByteArrayOutputStream(text.length() / 8 + 64);
+        try (GZIPOutputStream zip = new GZIPOutputStream(gzipped, 1 << 16)) {
+            zip.write(text.toString().getBytes(StandardCharsets.UTF_8));
+        }
+        byte[] bytes = gzipped.toByteArray();
         Files.write(tmp, bytes);
         Path file = Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
         unsynced.add(file);
