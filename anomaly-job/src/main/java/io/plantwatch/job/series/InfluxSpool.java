@@ -37,8 +37,9 @@ import java.util.zip.GZIPOutputStream;
  * <p>A power cut is another matter: a segment renamed but not yet synced (the spool is synced
  * before each checkpoint, not at every append) can come back with random bytes or zeros in place of
  * its tail, or cut mid-line. Such a segment is read line by line, as far as it inflates: every
- * whole line is sent, the rest of those lines is moved to {@code <segment>.bad} beside it. Its
- * points were spooled after the last checkpoint, so the job's replay from Kafka writes them again.
+ * whole line is sent, and the rest is kept in {@code <segment>.bad} beside it (a gzipped one whole,
+ * as it was), so nothing is deleted. Its points were spooled after the last checkpoint, so the
+ * job's replay from Kafka writes them again.
  */
 final class InfluxSpool {
     /** A segment: its sequence number and point count; gzipped since, plain from before. */
@@ -81,17 +82,19 @@ final class InfluxSpool {
                 return new Contents(List.of(), "cannot be read (" + unreadable + ")", bad);
             }
             String cut = null;
+            byte[] stored = bytes;
             if (file.getFileName().toString().endsWith(".gz")) {
                 // A power cut can leave a gzipped segment cut short or with zeros for its tail:
                 // what inflates before that is read on as any segment's lines.
-                ByteArrayOutputStream plain = new ByteArrayOutputStream(bytes.length * 8);
+                ByteArrayOutputStream plain =
+                        new ByteArrayOutputStream((int) Math.min(points * 160, 64 << 20));
                 try (InputStream in = new GZIPInputStream(new ByteArrayInputStream(bytes))) {
                     byte[] chunk = new byte[1 << 16];
                     for (int n; (n = in.read(chunk)) > 0; ) {
                         plain.write(chunk, 0, n);
                     }
                 } catch (IOException damaged) {
-                    cut = "its compressed data ends damaged (" + damaged.getMessage() + ")";
+                    cut = "its compressed data ends damaged (" + damaged + ")";
                 }
                 bytes = plain.toByteArray();
             }
@@ -150,6 +153,11 @@ final class InfluxSpool {
                 return new Contents(lines, null, null);
             }
             Path aside = null;
+            if (stored != bytes) {
+                // Gzipped: the file as it was goes aside, what did not inflate with it.
+                bad.reset();
+                bad.writeBytes(stored);
+            }
             if (bad.size() > 0) {
                 Path tmp = dir.resolve(aside().getFileName() + ".tmp");
                 try (FileChannel c =

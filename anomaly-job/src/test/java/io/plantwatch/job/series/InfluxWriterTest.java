@@ -260,12 +260,13 @@ class InfluxWriterTest {
     }
 
     /**
-     * The spool gzips its segments, twelve times more outage within {@code influx.spool-max-mb}. A
-     * gzipped one a power cut cut short (here its last bytes, in the gzip trailer) sends what
-     * inflates and says what was wrong; the writer goes on.
+     * The spool gzips its segments, twelve times more outage within {@code influx.spool-max-mb}.
+     * One a power cut cut short sends what inflates, keeps the file as it was in {@code .bad} and
+     * says what was wrong; the writer goes on. Cut in its trailer every line inflates; cut in its
+     * compressed lines, those before the cut.
      */
     @Test
-    void aGzippedSegmentCutShortSendsWhatInflatesAndTheWriterGoesOn() throws Exception {
+    void aGzippedSegmentCutShortSendsWhatInflatesKeepsTheFileAndTheWriterGoesOn() throws Exception {
         InfluxSpool left = new InfluxSpool(spool, 0, 1);
         for (int i = 0; i < 30; i += 10) {
             left.append(List.of(points("s", i, i + 10)), true);
@@ -277,23 +278,51 @@ class InfluxWriterTest {
         assertThat(segments)
                 .extracting(p -> p.getFileName().toString())
                 .allMatch(n -> n.endsWith("-10.lp.gz"));
-        byte[] whole = Files.readAllBytes(segments.get(1));
-        Files.write(segments.get(1), java.util.Arrays.copyOf(whole, whole.length - 4));
+        byte[] first = Files.readAllBytes(segments.get(0));
+        byte[] trailerCut = java.util.Arrays.copyOf(first, first.length - 4);
+        Files.write(segments.get(0), trailerCut);
+        byte[] second = Files.readAllBytes(segments.get(1));
+        // The trailer's 8 bytes and the last 4 of the compressed lines.
+        byte[] dataCut = java.util.Arrays.copyOf(second, second.length - 12);
+        Files.write(segments.get(1), dataCut);
 
         Counters metrics = new Counters();
         InfluxWriter w = writer(10, false, metrics);
-        drainsTo(w, points("s", 0, 30));
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        List<String> cutLines =
+                stored.stream().filter(l -> l.matches("m,sensor=s1\\d .*")).toList();
+        assertThat(cutLines)
+                .as("the lines before the cut, in order, and none after it")
+                .isEqualTo(points("s", 10, 10 + cutLines.size()))
+                .hasSizeBetween(1, 9);
+        List<String> expected = new java.util.ArrayList<>(points("s", 0, 10));
+        expected.addAll(cutLines);
+        expected.addAll(points("s", 20, 30));
+        assertThat(stored).containsExactlyInAnyOrderElementsOf(expected);
+        stillWrites(w);
+        w.close();
 
-        assertThat(metrics.counters.get("influxSpoolSegmentsDamaged").getCount()).isEqualTo(1);
+        assertThat(Files.readAllBytes(Path.of(segments.get(0) + ".bad"))).isEqualTo(trailerCut);
+        assertThat(Files.readAllBytes(Path.of(segments.get(1) + ".bad"))).isEqualTo(dataCut);
+        assertThat(metrics.counters.get("influxSpoolSegmentsDamaged").getCount()).isEqualTo(2);
         assertThat(warnings())
-                .singleElement()
-                .satisfies(
-                        e ->
-                                assertThat(e.getFormattedMessage())
+                .extracting(ILoggingEvent::getFormattedMessage)
+                .satisfiesExactly(
+                        m ->
+                                assertThat(m)
+                                        .contains(
+                                                segments.get(0).toString(),
+                                                "its compressed data ends damaged"
+                                                        + " (java.io.EOFException",
+                                                "the 10 whole lines of the 10 points"),
+                        m ->
+                                assertThat(m)
                                         .contains(
                                                 segments.get(1).toString(),
                                                 "its compressed data ends damaged",
-                                                "the 10 whole lines of the 10 points"));
+                                                "the "
+                                                        + cutLines.size()
+                                                        + " whole lines of the 10 points"));
     }
 
     private static List<String> points(String prefix, int from, int to) {
