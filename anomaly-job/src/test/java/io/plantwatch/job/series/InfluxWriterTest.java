@@ -267,17 +267,7 @@ class InfluxWriterTest {
      */
     @Test
     void aGzippedSegmentCutShortSendsWhatInflatesKeepsTheFileAndTheWriterGoesOn() throws Exception {
-        InfluxSpool left = new InfluxSpool(spool, 0, 1);
-        for (int i = 0; i < 30; i += 10) {
-            left.append(List.of(points("s", i, i + 10)), true);
-        }
-        List<Path> segments;
-        try (var files = Files.list(spool.resolve("subtask-0"))) {
-            segments = files.sorted().toList();
-        }
-        assertThat(segments)
-                .extracting(p -> p.getFileName().toString())
-                .allMatch(n -> n.endsWith("-10.lp.gz"));
+        List<Path> segments = gzippedSegmentsLeftBehind();
         byte[] first = Files.readAllBytes(segments.get(0));
         byte[] trailerCut = java.util.Arrays.copyOf(first, first.length - 4);
         Files.write(segments.get(0), trailerCut);
@@ -323,6 +313,52 @@ class InfluxWriterTest {
                                                 "the "
                                                         + cutLines.size()
                                                         + " whole lines of the 10 points"));
+    }
+
+    /**
+     * Zeros where the page cache never reached the disk, and a file left empty: what inflates of
+     * them is sent, nothing made up is, and the writer goes on.
+     */
+    @Test
+    void aGzippedSegmentWithZerosForItsTailOrEmptyMakesUpNoPoint() throws Exception {
+        List<Path> segments = gzippedSegmentsLeftBehind();
+        byte[] zeroed = Files.readAllBytes(segments.get(0));
+        java.util.Arrays.fill(zeroed, zeroed.length / 2, zeroed.length, (byte) 0);
+        Files.write(segments.get(0), zeroed);
+        Files.write(segments.get(1), new byte[0]);
+
+        Counters metrics = new Counters();
+        InfluxWriter w = writer(10, false, metrics);
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        // Blank lines, should zeros inflate to newlines, are no points: InfluxDB skips them.
+        List<String> points = stored.stream().filter(l -> !l.isBlank()).toList();
+        List<String> fromZeroed =
+                points.stream().filter(l -> l.matches("m,sensor=s\\d .*")).toList();
+        assertThat(fromZeroed).isEqualTo(points("s", 0, fromZeroed.size()));
+        List<String> expected = new java.util.ArrayList<>(fromZeroed);
+        expected.addAll(points("s", 20, 30));
+        assertThat(points).containsExactlyInAnyOrderElementsOf(expected);
+        stillWrites(w);
+        w.close();
+
+        assertThat(Files.readAllBytes(Path.of(segments.get(0) + ".bad"))).isEqualTo(zeroed);
+        assertThat(metrics.counters.get("influxSpoolSegmentsDamaged").getCount()).isEqualTo(2);
+    }
+
+    /** Three segments of ten points each, gzipped by the spool as it writes them now. */
+    private List<Path> gzippedSegmentsLeftBehind() throws IOException {
+        InfluxSpool left = new InfluxSpool(spool, 0, 1);
+        for (int i = 0; i < 30; i += 10) {
+            left.append(List.of(points("s", i, i + 10)), true);
+        }
+        List<Path> segments;
+        try (var files = Files.list(spool.resolve("subtask-0"))) {
+            segments = files.sorted().toList();
+        }
+        assertThat(segments)
+                .extracting(p -> p.getFileName().toString())
+                .allMatch(n -> n.endsWith("-10.lp.gz"));
+        return segments;
     }
 
     private static List<String> points(String prefix, int from, int to) {
