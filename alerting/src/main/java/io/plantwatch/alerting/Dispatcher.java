@@ -23,7 +23,8 @@ import org.slf4j.LoggerFactory;
  * alert stays open as LATCHED until acknowledged); otherwise it joins its routes' groups. Due
  * notifications pass the flood gate and go to their receivers, each on its own thread so a receiver
  * that is down delays only itself; once a receiver has the notification, its alert states are
- * marked notified in the store. Shelving that runs out puts a still-open alert back in its groups.
+ * marked notified in the store, and one it refused or gave up on goes back to its group, to be sent
+ * again a group interval later. Shelving that runs out puts a still-open alert back in its groups.
  */
 public final class Dispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -38,6 +39,9 @@ public final class Dispatcher implements AutoCloseable {
     private final List<AlertMatcher> latching;
     private final ObjectMapper json = new ObjectMapper();
     private final Metrics metrics = new Metrics();
+    // Filled by the receivers' threads, emptied under this object's lock with the caller's clock.
+    private final java.util.Queue<Notification> undelivered =
+            new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /** Counters for the metrics endpoint; per receiver where it says so. */
     public static final class Metrics {
@@ -209,6 +213,9 @@ public final class Dispatcher implements AutoCloseable {
 
     /** Sends what is due at {@code now}; returns when it is handed to the receivers' threads. */
     public synchronized void dispatchDue(long now) {
+        for (Notification n; (n = undelivered.poll()) != null; ) {
+            grouper.undelivered(n, now, id -> store.statusOf(id) == AlertStore.Status.SHELVED);
+        }
         for (String id : store.shelvingOver(now)) {
             Alert a = store.alert(id);
             AlertStore.Status back =
@@ -228,33 +235,43 @@ public final class Dispatcher implements AutoCloseable {
             for (Notification n : out) {
                 Receiver r = receivers.get(n.receiver());
                 byte[] body = body(n);
-                lanes.get(n.receiver())
-                        .execute(
-                                () -> {
-                                    try {
-                                        WebhookReceiver.Outcome o = r.deliver(n, body);
-                                        (o == WebhookReceiver.Outcome.DELIVERED
-                                                        ? metrics.delivered
-                                                        : metrics.failed)
-                                                .computeIfAbsent(
-                                                        n.receiver(), k -> new AtomicLong())
-                                                .incrementAndGet();
-                                        store.notified(due.alerts());
-                                    } catch (InterruptedException e) {
-                                        Thread.currentThread().interrupt();
-                                    } catch (RuntimeException e) {
-                                        metrics.failed
-                                                .computeIfAbsent(
-                                                        n.receiver(), k -> new AtomicLong())
-                                                .incrementAndGet();
-                                        LOG.error(
-                                                "Receiver {} failed: {}",
-                                                n.receiver(),
-                                                e.toString());
-                                    }
-                                });
+                lanes.get(n.receiver()).execute(() -> deliver(r, n, body, due));
             }
         }
+    }
+
+    /**
+     * On the receiver's own thread. Only a notification the receiver took marks its alert states
+     * told; one it refused or gave up on goes back to its group for the next {@link #dispatchDue}.
+     */
+    private void deliver(Receiver r, Notification n, byte[] body, Notification due) {
+        WebhookReceiver.Outcome o;
+        try {
+            o = r.deliver(n, body);
+        } catch (InterruptedException e) {
+            // A stop: what was not delivered stays untold in the store, for the next start.
+            Thread.currentThread().interrupt();
+            return;
+        } catch (RuntimeException e) {
+            LOG.error("Receiver {} failed: {}", n.receiver(), e.toString());
+            o = null;
+        }
+        if (o == WebhookReceiver.Outcome.DELIVERED) {
+            metrics.delivered
+                    .computeIfAbsent(n.receiver(), k -> new AtomicLong())
+                    .incrementAndGet();
+            store.notified(due.alerts());
+            return;
+        }
+        metrics.failed.computeIfAbsent(n.receiver(), k -> new AtomicLong()).incrementAndGet();
+        undelivered.add(due);
+        LOG.warn(
+                "Receiver {} did not take notification {} ({}); its {} alert state(s) stay untold"
+                        + " and are sent again after the group interval",
+                n.receiver(),
+                n.id(),
+                o == null ? "failed" : o,
+                due.alerts().size());
     }
 
     /** The earliest time something becomes due, -1 if nothing waits. */

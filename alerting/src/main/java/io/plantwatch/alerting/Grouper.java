@@ -5,6 +5,7 @@ import io.plantwatch.model.AlertState;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Comparator;
+import java.util.HashMap;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
@@ -20,6 +21,9 @@ import java.util.UUID;
  */
 public final class Grouper {
     private final Map<String, Group> groups = new LinkedHashMap<>();
+    // A group whose last alert resolved is gone; a notification of it its receiver did not take
+    // brings it back, on the route it had. Receivers times machines, so it stays small.
+    private final Map<String, Route> routeOfGroup = new HashMap<>();
 
     private static final class Group {
         final String key;
@@ -42,6 +46,7 @@ public final class Grouper {
         for (Route route : routes) {
             String key = groupKey(route.receiver(), a);
             Group g = groups.computeIfAbsent(key, k -> new Group(k, route.receiver(), route));
+            routeOfGroup.putIfAbsent(key, route);
             Alert before = g.alerts.put(a.alertId(), a);
             if (before != null && before.state() == a.state()) {
                 continue; // the same state again: nothing new to tell
@@ -55,6 +60,46 @@ public final class Grouper {
             }
             g.changed = true;
         }
+    }
+
+    /**
+     * A notification its receiver did not take (it refused it, gave up retrying, or failed): its
+     * alerts go back into their group, which is due again a {@code group-interval} from {@code
+     * now}. So a resolution that was flushed out of its group is told once the receiver answers
+     * again, as Alertmanager keeps resolved alerts in a group until a flush of it succeeds. A later
+     * state of an alert, which the group already holds, is kept over the one put back.
+     *
+     * @param withdrawn alerts not to put back (shelved since)
+     */
+    public void undelivered(
+            Notification n, long now, java.util.function.Predicate<String> withdrawn) {
+        Route route = routeOfGroup.get(n.groupKey());
+        if (route == null) {
+            return; // never a group of this grouper's
+        }
+        Group g = groups.computeIfAbsent(n.groupKey(), k -> new Group(k, n.receiver(), route));
+        boolean untold = false;
+        for (Alert a : n.alerts()) {
+            if (withdrawn.test(a.alertId())) {
+                continue;
+            }
+            Alert held = g.alerts.putIfAbsent(a.alertId(), a);
+            untold |= held == null || held.state() == a.state();
+        }
+        if (!untold) {
+            if (g.alerts.isEmpty()) {
+                groups.remove(g.key);
+            }
+            return;
+        }
+        long retry = now + millis(route.groupInterval());
+        if (g.lastFlush < 0) {
+            g.lastFlush = now;
+        }
+        if (!g.changed || retry < g.nextFlush) {
+            g.nextFlush = retry;
+        }
+        g.changed = true;
     }
 
     /** Takes an alert out of every group (shelved): nothing more is said of it until it is back. */

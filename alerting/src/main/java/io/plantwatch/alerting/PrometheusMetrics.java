@@ -111,6 +111,12 @@ final class PrometheusMetrics {
                 store.silences().stream().filter(s -> now.isBefore(s.endsAt())).count());
         gauge(
                 b,
+                "alert_states_untold",
+                "Alert states no receiver has taken yet: waiting for their group, or for a receiver"
+                        + " that refuses or is down (each is sent again a group interval later)",
+                store.unnotified().size());
+        gauge(
+                b,
                 "groups_pending",
                 "Alert groups waiting to be notified",
                 dispatcher.pendingGroups());

@@ -219,6 +219,84 @@ class DispatcherTest {
         }
     }
 
+    /**
+     * A receiver that refuses or gives up has told nobody: the resolution it did not take stays
+     * untold in the store (so a restart sends it too), goes back to its group, and is sent again a
+     * group interval later; only the delivery that succeeds marks it told. The old code marked it
+     * told at the give-up, and the resolution was never sent.
+     */
+    @Test
+    void aResolutionTheReceiverDidNotTakeIsSentAgainAfterTheGroupIntervalThenTold()
+            throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean up =
+                new java.util.concurrent.atomic.AtomicBoolean(true);
+        java.util.concurrent.atomic.AtomicInteger turnedAway =
+                new java.util.concurrent.atomic.AtomicInteger();
+        server.createContext(
+                "/flaky",
+                ex -> {
+                    byte[] body = ex.getRequestBody().readAllBytes();
+                    if (up.get()) {
+                        received.add(json.readTree(body));
+                        ex.sendResponseHeaders(204, -1);
+                    } else {
+                        turnedAway.incrementAndGet();
+                        ex.sendResponseHeaders(503, -1);
+                    }
+                    ex.close();
+                });
+        WebhookReceiver flaky =
+                new WebhookReceiver(
+                        "shift-lead",
+                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/flaky"),
+                        SECRET,
+                        Duration.ofSeconds(2),
+                        Duration.ofMillis(200),
+                        Duration.ZERO);
+        Alert open = alert(1, 1, AlertState.OPEN);
+        Alert resolved = alert(1, 1, AlertState.RESOLVED);
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcherTo(store, flaky)) {
+            PrometheusMetrics metrics = new PrometheusMetrics(d, store, () -> 0, () -> T0);
+            d.onEvent(open, 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.unnotified().isEmpty());
+
+            up.set(false);
+            d.onEvent(resolved, 0, 1, T0 + 60_000);
+            long flush = T0 + 330_000;
+            d.dispatchDue(flush);
+            await().atMost(Duration.ofSeconds(10))
+                    .until(
+                            () ->
+                                    metrics.render()
+                                            .contains(
+                                                    "plantwatch_alerting_notifications_total{receiver=\"shift-lead\","
+                                                            + "outcome=\"failed\"} 1"));
+            assertThat(turnedAway.get()).isEqualTo(1);
+            assertThat(store.unnotified()).containsExactly(resolved);
+            assertThat(metrics.render()).contains("plantwatch_alerting_alert_states_untold 1\n");
+
+            d.dispatchDue(flush + 1_000);
+            assertThat(d.nextDue()).isEqualTo(flush + 1_000 + 300_000);
+            up.set(true);
+            d.dispatchDue(flush + 300_999);
+            assertThat(d.nextDue()).isEqualTo(flush + 301_000);
+            d.dispatchDue(flush + 301_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.unnotified().isEmpty());
+            assertThat(received).hasSize(2);
+            assertThat(received.get(1).get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(received.get(1).get("alerts").get(0).get("alert_id").asText())
+                    .isEqualTo("alert-1");
+            assertThat(turnedAway.get()).isEqualTo(1);
+            assertThat(d.pendingGroups()).isZero();
+            assertThat(metrics.render()).contains("plantwatch_alerting_alert_states_untold 0\n");
+            d.dispatchDue(flush + Duration.ofHours(5).toMillis());
+            d.drain(10);
+            assertThat(received).hasSize(2);
+        }
+    }
+
     @Test
     void aThousandEventsFromFiveMachinesStayWithinTheFloodLimitGroupedPerMachineWithASummary()
             throws Exception {

@@ -88,4 +88,42 @@ class GrouperTest {
         assertThat(last.status()).isEqualTo(Notification.Status.RESOLVED);
         assertThat(g.nextDue()).isEqualTo(-1);
     }
+
+    @Test
+    void aNotificationNotTakenGoesBackToItsGroupDueAGroupIntervalLater() {
+        Grouper g = new Grouper();
+        g.accept(alert("a", "press-1", "oil-temp", AlertState.OPEN), List.of(ROUTE), 0);
+        g.due(30_000);
+        g.accept(alert("a", "press-1", "oil-temp", AlertState.RESOLVED), List.of(ROUTE), 40_000);
+        Notification resolved = g.due(330_000).get(0);
+        assertThat(g.size()).isZero();
+
+        g.undelivered(resolved, 400_000, id -> false);
+        assertThat(g.nextDue()).isEqualTo(700_000);
+        assertThat(g.due(699_999)).isEmpty();
+        Notification again = g.due(700_000).get(0);
+        assertThat(ids(again)).containsExactly("a:RESOLVED");
+        assertThat(again.status()).isEqualTo(Notification.Status.RESOLVED);
+        assertThat(g.nextDue()).isEqualTo(-1);
+    }
+
+    @Test
+    void aLaterStateOrAWithdrawnAlertIsNotPutBack() {
+        Grouper g = new Grouper();
+        g.accept(alert("a", "press-1", "oil-temp", AlertState.OPEN), List.of(ROUTE), 0);
+        g.accept(alert("b", "press-1", "pressure", AlertState.OPEN), List.of(ROUTE), 0);
+        Notification first = g.due(30_000).get(0);
+        g.accept(alert("a", "press-1", "oil-temp", AlertState.RESOLVED), List.of(ROUTE), 40_000);
+
+        // "a" has resolved since and "b" was shelved: the group's newer "a" stays, "b" stays out.
+        g.withdraw("b");
+        g.undelivered(first, 50_000, "b"::equals);
+        assertThat(ids(g.due(330_000).get(0))).containsExactly("a:RESOLVED");
+        assertThat(g.size()).isZero();
+
+        // A notification whose every alert was withdrawn brings no group back.
+        g.undelivered(first, 400_000, id -> true);
+        assertThat(g.size()).isZero();
+        assertThat(g.nextDue()).isEqualTo(-1);
+    }
 }
