@@ -98,17 +98,42 @@ public final class AlertStoreFootprint {
         // it forgets them and compacts the journal, all under the store's lock, which the
         // dispatcher, the Kafka loop and the API wait on meanwhile.
         long halfOut = now - n * step + (n / 2) * step + Duration.ofDays(30).toMillis() + 120_000;
+        // Meanwhile another thread asks the store what the API and the dispatcher would: the
+        // longest answer is how long they waited for its lock.
+        java.util.concurrent.atomic.AtomicLong longestWait =
+                new java.util.concurrent.atomic.AtomicLong();
+        java.util.concurrent.atomic.AtomicBoolean probing =
+                new java.util.concurrent.atomic.AtomicBoolean(true);
+        Thread probe =
+                new Thread(
+                        () -> {
+                            while (probing.get()) {
+                                long p0 = System.nanoTime();
+                                started.nextOffsets();
+                                longestWait.accumulateAndGet(System.nanoTime() - p0, Math::max);
+                                java.util.concurrent.locks.LockSupport.parkNanos(1_000_000);
+                            }
+                        });
+        probe.start();
         long e0 = System.nanoTime();
         int forgot = started.expire(halfOut);
         double expireSeconds = (System.nanoTime() - e0) / 1e9;
+        started.awaitCompaction();
+        double compactSeconds = (System.nanoTime() - e0) / 1e9;
+        probing.set(false);
+        probe.join();
         started.close();
         System.out.printf(
                 Locale.ROOT,
-                "round %d: expiry forgetting %,d of %,d alerts and compacting held the lock %.2f s%n",
+                "round %d: expiry forgetting %,d of %,d alerts: the sweep took %.2f s, the"
+                        + " compaction %.2f s in all; the longest wait for the store meanwhile"
+                        + " %.0f ms%n",
                 round,
                 forgot,
                 after,
-                expireSeconds);
+                expireSeconds,
+                compactSeconds,
+                longestWait.get() / 1e6);
         System.out.printf(
                 Locale.ROOT,
                 "round %d: written %,d alerts in %.1f s (%,d held); heap %,d B/alert; journal %,d"
