@@ -39,6 +39,7 @@ class GrafanaDashboardsTest {
     private static final Pattern TAG_VALUES = Pattern.compile("tag: \"(\\w+)\"");
     private static final Pattern GATEWAY_METRIC = Pattern.compile("plantwatch_gateway_\\w+");
     private static final Pattern JOB_METRIC = Pattern.compile("_operator_(influx\\w+)");
+    private static final Pattern ALERTING_METRIC = Pattern.compile("plantwatch_alerting_(\\w+)");
 
     record Schema(Set<String> tags, Set<String> fields) {}
 
@@ -191,8 +192,21 @@ class GrafanaDashboardsTest {
                                 "job",
                                 "series",
                                 "InfluxWriter.java"));
+        String alerting =
+                Files.readString(
+                        Path.of(
+                                "..",
+                                "alerting",
+                                "src",
+                                "main",
+                                "java",
+                                "io",
+                                "plantwatch",
+                                "alerting",
+                                "PrometheusMetrics.java"));
         String datasources =
                 Files.readString(GRAFANA.resolve("provisioning/datasources/plantwatch.yaml"));
+        int alertingChecked = 0;
         for (JsonNode d : dashboards()) {
             for (String expr : queries(d, "expr")) {
                 for (String metric : all(GATEWAY_METRIC, expr)) {
@@ -201,6 +215,16 @@ class GrafanaDashboardsTest {
                 }
                 for (String metric : all(JOB_METRIC, expr)) {
                     assertThat(writer).as(expr).contains("\"" + metric + "\"");
+                }
+                for (String metric : all(ALERTING_METRIC, expr)) {
+                    // Named whole, or by the part after the prefix (a counter's _total added).
+                    String name = metric.replaceAll("_total$", "");
+                    assertThat(
+                                    alerting.contains("\"" + name + "\"")
+                                            || alerting.contains("plantwatch_alerting_" + metric))
+                            .as(expr)
+                            .isTrue();
+                    alertingChecked++;
                 }
             }
             for (String uid :
@@ -211,6 +235,7 @@ class GrafanaDashboardsTest {
             }
         }
         assertThat(datasources).doesNotContain("token: ey").contains("$INFLUX_TOKEN");
+        assertThat(alertingChecked).isGreaterThanOrEqualTo(3);
     }
 
     private static List<String> all(Pattern p, String s) {
