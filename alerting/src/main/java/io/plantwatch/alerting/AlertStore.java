@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
+import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -326,26 +327,26 @@ public final class AlertStore implements AutoCloseable {
     private void compactInBackground(Snapshot snapshot, List<String> forgotten, long now) {
         Path tmp = dir.resolve(COMPACTING);
         long written = -1;
-        Exception failure = null;
+        Throwable failure = null;
         try {
             written = snapshot.write(tmp, () -> stopping());
             Runnable pause = afterCopy;
             if (pause != null) {
                 pause.run();
             }
-        } catch (IOException | RuntimeException e) {
+        } catch (Throwable e) {
+            // An Error too: this thread must end in the block below, or no compaction runs again.
             failure = e;
         }
         synchronized (this) {
+            boolean replaced = false;
             try {
-                if (closing) {
-                    Files.deleteIfExists(tmp);
-                } else if (failure != null) {
-                    compactionFailed(failure);
-                    // Not in the journal the copy would have replaced: named there now.
-                    forget(forgotten, now);
-                } else {
+                if (!closing && failure == null && written >= 0) {
                     finish(written, appendedSince);
+                    replaced = true;
+                } else if (failure != null) {
+                    LOG.error(
+                            "Cannot compact the alert journal in {}: {}", dir, failure.toString());
                 }
             } catch (IOException | RuntimeException e) {
                 LOG.error("Cannot compact the alert journal in {}: {}", dir, e.toString());
@@ -354,6 +355,29 @@ public final class AlertStore implements AutoCloseable {
                 compactor = null;
                 notifyAll();
             }
+            if (!replaced) {
+                abandoned(tmp, forgotten, now);
+            }
+        }
+    }
+
+    /**
+     * A compaction that did not replace the journal: its copy goes, and the alerts it left out are
+     * named in the journal as it is, so a restart does not bring them back. Not those a replay has
+     * brought back meanwhile: a forget record now would drop them again.
+     */
+    private void abandoned(Path tmp, List<String> forgotten, long now) {
+        try {
+            Files.deleteIfExists(tmp);
+            List<String> gone = new ArrayList<>();
+            for (String id : forgotten) {
+                if (!alerts.containsKey(id)) {
+                    gone.add(id);
+                }
+            }
+            forget(gone, now);
+        } catch (IOException | RuntimeException e) {
+            LOG.error("Cannot clear after a compaction in {}: {}", dir, e.toString());
         }
     }
 
@@ -382,10 +406,15 @@ public final class AlertStore implements AutoCloseable {
         return compactor != null;
     }
 
-    /** Waits until no compaction runs: for tests and measurements. */
+    /** Waits until no compaction runs, a minute at most: for tests and measurements. */
     synchronized void awaitCompaction() throws InterruptedException {
+        long deadline = System.nanoTime() + TimeUnit.MINUTES.toNanos(1);
         while (compactor != null) {
-            wait();
+            long left = TimeUnit.NANOSECONDS.toMillis(deadline - System.nanoTime());
+            if (left <= 0) {
+                throw new IllegalStateException("a compaction still runs after a minute");
+            }
+            wait(left);
         }
     }
 
@@ -463,8 +492,9 @@ public final class AlertStore implements AutoCloseable {
                 }
                 line(out, o);
                 written++;
+                int n = 0;
                 for (Kept k : kept) {
-                    if (written % 10_000 == 0 && abandon.getAsBoolean()) {
+                    if (++n % 10_000 == 0 && abandon.getAsBoolean()) {
                         return -1;
                     }
                     written += write(out, k);

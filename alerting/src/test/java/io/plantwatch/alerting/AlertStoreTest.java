@@ -436,8 +436,9 @@ class AlertStoreTest {
     }
 
     /**
-     * A stop while a compaction writes its copy abandons it: the copy goes, and the next start
-     * reads the old journal, with everything written until the stop.
+     * A stop while a compaction writes its copy abandons it: the copy goes, the alerts it left out
+     * are named in the old journal, and the next start reads that, with everything written until
+     * the stop.
      */
     @Test
     void aStopDuringACompactionAbandonsItAndTheJournalStaysWhole() throws Exception {
@@ -461,10 +462,60 @@ class AlertStoreTest {
         stop.join(10_000);
         assertThat(stop.isAlive()).isFalse();
         assertThat(Files.exists(copy)).isFalse();
-        try (AlertStore next = new AlertStore(dir, Duration.ofDays(30), 40 * DAY)) {
+        // The alerts the sweep forgot are named in the old journal: a clock behind the retention
+        // brings none back.
+        try (AlertStore next = new AlertStore(dir, Duration.ofDays(30), 20 * DAY)) {
             assertThat(ids(next)).containsExactly("new");
-            assertThat(next.expired()).isEqualTo(1000);
             assertThat(next.nextOffsets()).isEqualTo(Map.of(0, offset + 1));
+        }
+    }
+
+    /**
+     * A compaction that fails, even with an Error, deletes its copy, names the alerts it left out
+     * in the journal as it is (not one a replay brought back meanwhile), and the next sweep
+     * compacts.
+     */
+    @Test
+    void aCompactionThatFailsLeavesNoCopyForgetsWhatItLeftOutAndTheNextSweepCompacts()
+            throws Exception {
+        Path journal = dir.resolve("alerts.journal");
+        Path copy = dir.resolve("alerts.journal.compacting");
+        CountDownLatch copied = new CountDownLatch(1);
+        CountDownLatch released = new CountDownLatch(1);
+        long offset = 0;
+        try (AlertStore store = new AlertStore(dir, Duration.ofDays(30), 0)) {
+            for (int i = 0; i < 1000; i++) {
+                lived(store, "old-" + i, offset, DAY + i);
+                offset += 2;
+            }
+            store.afterCopyWritten(
+                    () -> {
+                        pause(copied, released).run();
+                        throw new OutOfMemoryError("a failure the test makes");
+                    });
+            assertThat(store.expire(40 * DAY)).isEqualTo(1000);
+            assertThat(copied.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+            store.event(alert("old-5", AlertState.OPEN), 0, offset++, 40 * DAY); // a replay
+            released.countDown();
+            store.awaitCompaction();
+            assertThat(store.compacting()).isFalse();
+            assertThat(Files.exists(copy)).isFalse();
+            assertThat(Files.readString(journal)).contains("old-999");
+            assertThat(ids(store)).containsExactly("old-5");
+
+            store.afterCopyWritten(null);
+            long before = Files.size(journal);
+            store.expire(40 * DAY);
+            store.awaitCompaction();
+            assertThat(Files.size(journal)).as("the next sweep compacts").isLessThan(before / 10);
+            assertThat(Files.readString(journal)).doesNotContain("old-999");
+            store.event(alert("after", AlertState.OPEN), 0, offset, 40 * DAY);
+        }
+        // The journal is as before plus forget records: a clock behind the retention brings
+        // nothing back, and the replayed alert stays.
+        try (AlertStore store = new AlertStore(dir, Duration.ofDays(30), 20 * DAY)) {
+            assertThat(ids(store)).containsExactly("old-5", "after");
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, offset + 1));
         }
     }
 
