@@ -40,7 +40,7 @@ public final class Dispatcher implements AutoCloseable {
     private final ObjectMapper json = new ObjectMapper();
     private final Metrics metrics = new Metrics();
     // Filled by the receivers' threads, emptied under this object's lock with the caller's clock.
-    private final java.util.Queue<Notification> undelivered =
+    private final java.util.Queue<Undelivered> undelivered =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
 
     /** Counters for the metrics endpoint; per receiver where it says so. */
@@ -99,7 +99,7 @@ public final class Dispatcher implements AutoCloseable {
     /** After a restart: what the store has that no receiver was told joins the groups again. */
     public synchronized void restore(long now) {
         List<Alert> pending = store.unnotified();
-        pending.forEach(a -> grouper.accept(a, root.resolve(a), now));
+        pending.forEach(a -> route(a, now));
         if (!pending.isEmpty()) {
             LOG.info(
                     "{} alert states not yet notified before the restart are queued",
@@ -127,6 +127,7 @@ public final class Dispatcher implements AutoCloseable {
         Instant t = Instant.ofEpochMilli(now);
         if (store.silences().stream().anyMatch(s -> s.mutes(a, t))) {
             metrics.silenced.incrementAndGet();
+            owed.remove(a.alertId());
             store.notified(List.of(a));
             return;
         }
@@ -141,15 +142,17 @@ public final class Dispatcher implements AutoCloseable {
         }
         if (a.state() != AlertState.RESOLVED && before == AlertStore.Status.SHELVED) {
             metrics.shelved.incrementAndGet();
+            owed.remove(a.alertId());
             store.notified(List.of(a));
             return;
         }
         if (flap.onTransition(a, now) == FlapDetector.Verdict.SUPPRESS) {
             metrics.flapping.incrementAndGet();
+            owed.remove(a.alertId());
             store.notified(List.of(a));
             return;
         }
-        grouper.accept(a, root.resolve(a), now);
+        route(a, now);
     }
 
     /**
@@ -163,7 +166,7 @@ public final class Dispatcher implements AutoCloseable {
         if (before == AlertStore.Status.LATCHED) {
             store.status(alertId, AlertStore.Status.RESOLVED, "acknowledgement of a latch", now);
             Alert resolved = store.alert(alertId);
-            grouper.accept(resolved, root.resolve(resolved), now);
+            route(resolved, now);
         }
         return store.statusOf(alertId);
     }
@@ -184,6 +187,7 @@ public final class Dispatcher implements AutoCloseable {
         }
         store.shelve(alertId, by, now, until);
         grouper.withdraw(alertId);
+        owed.remove(alertId);
     }
 
     /**
@@ -213,8 +217,19 @@ public final class Dispatcher implements AutoCloseable {
 
     /** Sends what is due at {@code now}; returns when it is handed to the receivers' threads. */
     public synchronized void dispatchDue(long now) {
-        for (Notification n; (n = undelivered.poll()) != null; ) {
-            grouper.undelivered(n, now, id -> store.statusOf(id) == AlertStore.Status.SHELVED);
+        for (Undelivered u; (u = undelivered.poll()) != null; ) {
+            String receiver = u.sent().receiver();
+            flood.refund(u.sent(), u.admittedAt());
+            grouper.undelivered(
+                    u.due(),
+                    now,
+                    u.outcome() == WebhookReceiver.Outcome.REFUSED,
+                    a -> {
+                        Owed o = owed.get(a.alertId());
+                        return o != null
+                                && o.state() == a.state()
+                                && o.receivers().contains(receiver);
+                    });
         }
         for (String id : store.shelvingOver(now)) {
             Alert a = store.alert(id);
@@ -224,27 +239,27 @@ public final class Dispatcher implements AutoCloseable {
                             : AlertStore.Status.OPEN;
             store.status(id, back, "end of shelving", now);
             if (back == AlertStore.Status.OPEN) {
-                grouper.accept(a, root.resolve(a), now);
+                route(a, now);
             }
         }
         for (Notification due : grouper.due(now)) {
             List<Notification> out = flood.admit(due, now);
             if (out.isEmpty()) {
-                store.notified(due.alerts()); // held back by the flood gate; visible in the API
+                taken(due, due.receiver()); // held back by the flood gate; visible in the API
             }
             for (Notification n : out) {
                 Receiver r = receivers.get(n.receiver());
                 byte[] body = body(n);
-                lanes.get(n.receiver()).execute(() -> deliver(r, n, body, due));
+                lanes.get(n.receiver()).execute(() -> deliver(r, n, body, due, now));
             }
         }
     }
 
     /**
-     * On the receiver's own thread. Only a notification the receiver took marks its alert states
-     * told; one it refused or gave up on goes back to its group for the next {@link #dispatchDue}.
+     * On the receiver's own thread. Only a notification the receiver took counts; one it refused or
+     * gave up on goes back to its group at the next {@link #dispatchDue}.
      */
-    private void deliver(Receiver r, Notification n, byte[] body, Notification due) {
+    private void deliver(Receiver r, Notification n, byte[] body, Notification due, long admitted) {
         WebhookReceiver.Outcome o;
         try {
             o = r.deliver(n, body);
@@ -254,24 +269,77 @@ public final class Dispatcher implements AutoCloseable {
             return;
         } catch (RuntimeException e) {
             LOG.error("Receiver {} failed: {}", n.receiver(), e.toString());
-            o = null;
+            o = WebhookReceiver.Outcome.GAVE_UP;
         }
         if (o == WebhookReceiver.Outcome.DELIVERED) {
             metrics.delivered
                     .computeIfAbsent(n.receiver(), k -> new AtomicLong())
                     .incrementAndGet();
-            store.notified(due.alerts());
+            taken(due, n.receiver());
             return;
         }
         metrics.failed.computeIfAbsent(n.receiver(), k -> new AtomicLong()).incrementAndGet();
-        undelivered.add(due);
+        undelivered.add(new Undelivered(due, n, admitted, o));
         LOG.warn(
-                "Receiver {} did not take notification {} ({}); its {} alert state(s) stay untold"
-                        + " and are sent again after the group interval",
+                "Receiver {} did not take notification {} ({}); its alert states stay untold and are"
+                        + " sent again after the {}",
                 n.receiver(),
                 n.id(),
-                o == null ? "failed" : o,
-                due.alerts().size());
+                o,
+                o == WebhookReceiver.Outcome.REFUSED ? "repeat interval" : "group interval");
+    }
+
+    /** A notification that did not reach its receiver, as it was admitted at {@code admittedAt}. */
+    private record Undelivered(
+            Notification due,
+            Notification sent,
+            long admittedAt,
+            WebhookReceiver.Outcome outcome) {}
+
+    /**
+     * What an alert state still owes its receivers. It counts as told (in the store, so a restart
+     * does not send it again) only once every receiver its routes name has taken it or held it back
+     * on purpose: one receiver that is down is not told off by another that is up.
+     */
+    private record Owed(AlertState state, java.util.Set<String> receivers) {}
+
+    /** By alert id, the latest state of each alert while a receiver still waits for it. */
+    private final Map<String, Owed> owed = new java.util.HashMap<>();
+
+    /** Joins {@code a} to its routes' groups and owes it to their receivers. */
+    private void route(Alert a, long now) {
+        List<Route> routes = root.resolve(a);
+        Owed before = owed.get(a.alertId());
+        if (before == null || before.state() != a.state()) {
+            java.util.Set<String> to = new java.util.HashSet<>();
+            routes.forEach(r -> to.add(r.receiver()));
+            if (to.isEmpty()) {
+                owed.remove(a.alertId());
+                store.notified(List.of(a)); // no route takes it: nobody to wait for
+                return;
+            }
+            owed.put(a.alertId(), new Owed(a.state(), to));
+        }
+        grouper.accept(a, routes, now);
+    }
+
+    /**
+     * {@code receiver} has {@code n}'s alert states: those no receiver waits for any more are told.
+     */
+    private synchronized void taken(Notification n, String receiver) {
+        List<Alert> told = new ArrayList<>();
+        for (Alert a : n.alerts()) {
+            Owed o = owed.get(a.alertId());
+            if (o != null && o.state() == a.state() && o.receivers().remove(receiver)) {
+                if (o.receivers().isEmpty()) {
+                    owed.remove(a.alertId());
+                    told.add(a);
+                }
+            }
+        }
+        if (!told.isEmpty()) {
+            store.notified(told);
+        }
     }
 
     /** The earliest time something becomes due, -1 if nothing waits. */

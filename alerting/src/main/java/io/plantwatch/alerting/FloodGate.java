@@ -56,6 +56,21 @@ public final class FloodGate {
         return List.of();
     }
 
+    /**
+     * A notification admitted at {@code admittedAt} that did not reach its receiver: it does not
+     * count towards the limit, so its retry, or the next notification, is not held for it.
+     */
+    public void refund(Notification n, long admittedAt) {
+        if (n.status() == Notification.Status.SUMMARY) {
+            summarySentAt.remove(n.receiver(), admittedAt);
+            return;
+        }
+        Deque<Long> times = sent.get(n.receiver());
+        if (times != null) {
+            times.removeLastOccurrence(admittedAt);
+        }
+    }
+
     /** Notifications held back for {@code receiver} since the start, for the metrics. */
     public long held(String receiver) {
         AtomicLong n = held.get(receiver);

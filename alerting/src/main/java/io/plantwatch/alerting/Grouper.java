@@ -64,35 +64,37 @@ public final class Grouper {
 
     /**
      * A notification its receiver did not take (it refused it, gave up retrying, or failed): its
-     * alerts go back into their group, which is due again a {@code group-interval} from {@code
-     * now}. So a resolution that was flushed out of its group is told once the receiver answers
-     * again, as Alertmanager keeps resolved alerts in a group until a flush of it succeeds. A later
-     * state of an alert, which the group already holds, is kept over the one put back.
+     * alerts still owed to the receiver go back into their group, due again a {@code
+     * group-interval} from {@code now}, or a {@code repeat-interval} after a refusal, which no
+     * retry soon would change. So a resolution that was flushed out of its group is told once the
+     * receiver answers again, as Alertmanager keeps resolved alerts in a group until a flush of it
+     * succeeds.
      *
-     * @param withdrawn alerts not to put back (shelved since)
+     * @param owed whether the receiver still waits for this alert state: not when a later state
+     *     replaced it, a later notification carried it, or it was shelved since
      */
     public void undelivered(
-            Notification n, long now, java.util.function.Predicate<String> withdrawn) {
+            Notification n, long now, boolean refused, java.util.function.Predicate<Alert> owed) {
         Route route = routeOfGroup.get(n.groupKey());
         if (route == null) {
             return; // never a group of this grouper's
         }
         Group g = groups.computeIfAbsent(n.groupKey(), k -> new Group(k, n.receiver(), route));
-        boolean untold = false;
+        boolean back = false;
         for (Alert a : n.alerts()) {
-            if (withdrawn.test(a.alertId())) {
-                continue;
+            Alert held = g.alerts.get(a.alertId());
+            if (owed.test(a) && (held == null || held.state() == a.state())) {
+                g.alerts.put(a.alertId(), a);
+                back = true;
             }
-            Alert held = g.alerts.putIfAbsent(a.alertId(), a);
-            untold |= held == null || held.state() == a.state();
         }
-        if (!untold) {
+        if (!back) {
             if (g.alerts.isEmpty()) {
                 groups.remove(g.key);
             }
             return;
         }
-        long retry = now + millis(route.groupInterval());
+        long retry = now + millis(refused ? route.repeatInterval() : route.groupInterval());
         if (g.lastFlush < 0) {
             g.lastFlush = now;
         }

@@ -297,6 +297,163 @@ class DispatcherTest {
         }
     }
 
+    /** A webhook receiver at {@code path}, one attempt per notification, no retries. */
+    private WebhookReceiver oneAttempt(String name, String path) {
+        return new WebhookReceiver(
+                name,
+                URI.create("http://127.0.0.1:" + server.getAddress().getPort() + path),
+                SECRET,
+                Duration.ofSeconds(5),
+                Duration.ofMillis(200),
+                Duration.ZERO);
+    }
+
+    /**
+     * Routed to two receivers, a resolution one of them took and the other did not is not told yet:
+     * it stays untold in the store until both have it, and a restart meanwhile sends it to the one
+     * that waits. The old code counted it told when the first receiver took it, and after a restart
+     * the second never got it.
+     */
+    @Test
+    void aStateOneReceiverTookAndAnotherDidNotStaysUntoldUntilBothHaveIt() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean pagerUp =
+                new java.util.concurrent.atomic.AtomicBoolean(true);
+        List<JsonNode> paged = new CopyOnWriteArrayList<>();
+        server.createContext(
+                "/pager",
+                ex -> {
+                    byte[] body = ex.getRequestBody().readAllBytes();
+                    if (pagerUp.get()) {
+                        paged.add(json.readTree(body));
+                    }
+                    ex.sendResponseHeaders(pagerUp.get() ? 204 : 503, -1);
+                    ex.close();
+                });
+        Route both =
+                new Route(
+                        "shift-lead",
+                        List.of(),
+                        Map.of(),
+                        false,
+                        Duration.ofSeconds(30),
+                        Duration.ofMinutes(5),
+                        Duration.ofHours(4),
+                        List.of(
+                                new Route(
+                                        "pager",
+                                        List.of(),
+                                        Map.of(),
+                                        true,
+                                        Duration.ofSeconds(30),
+                                        Duration.ofMinutes(5),
+                                        Duration.ofHours(4),
+                                        List.of()),
+                                new Route(
+                                        "shift-lead",
+                                        List.of(),
+                                        Map.of(),
+                                        false,
+                                        Duration.ofSeconds(30),
+                                        Duration.ofMinutes(5),
+                                        Duration.ofHours(4),
+                                        List.of())));
+        Alert open = alert(1, 1, AlertState.OPEN);
+        Alert resolved = alert(1, 1, AlertState.RESOLVED);
+        try (AlertStore store = new AlertStore(dir)) {
+            try (Dispatcher d =
+                    new Dispatcher(
+                            store,
+                            both,
+                            Map.of(
+                                    "shift-lead", oneAttempt("shift-lead", "/hook"),
+                                    "pager", oneAttempt("pager", "/pager")),
+                            new FloodGate(20, 600_000),
+                            new FlapDetector(6, 1_800_000),
+                            List.of())) {
+                d.onEvent(open, 0, 0, T0);
+                d.dispatchDue(T0 + 30_000);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> received.size() == 1 && paged.size() == 1);
+                await().atMost(Duration.ofSeconds(10)).until(() -> store.unnotified().isEmpty());
+
+                pagerUp.set(false);
+                d.onEvent(resolved, 0, 1, T0 + 60_000);
+                d.dispatchDue(T0 + 330_000);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> received.size() == 2 && d.metrics().failed.size() == 1);
+                assertThat(received.get(1).get("status").asText()).isEqualTo("RESOLVED");
+                assertThat(store.unnotified()).containsExactly(resolved);
+                d.drain(10);
+            }
+            pagerUp.set(true);
+            try (Dispatcher next =
+                    new Dispatcher(
+                            store,
+                            both,
+                            Map.of(
+                                    "shift-lead", oneAttempt("shift-lead", "/hook"),
+                                    "pager", oneAttempt("pager", "/pager")),
+                            new FloodGate(20, 600_000),
+                            new FlapDetector(6, 1_800_000),
+                            List.of())) {
+                next.restore(T0 + 400_000);
+                next.dispatchDue(T0 + 430_000);
+                await().atMost(Duration.ofSeconds(10)).until(() -> store.unnotified().isEmpty());
+                next.drain(10);
+            }
+            assertThat(paged).hasSize(2);
+            assertThat(paged.get(1).get("status").asText()).isEqualTo("RESOLVED");
+        }
+    }
+
+    /**
+     * A notification that fails after a later one already carried its alert's resolution does not
+     * bring back the older state. Before, its OPEN went back into the group after the resolution
+     * had been sent, and the receiver was told FIRING again, at every repeat interval.
+     */
+    @Test
+    void aFailureOfAnOlderStateAfterTheResolutionWasSentBringsNothingBack() throws Exception {
+        java.util.concurrent.CountDownLatch answerFirst =
+                new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger requests =
+                new java.util.concurrent.atomic.AtomicInteger();
+        server.createContext(
+                "/slow",
+                ex -> {
+                    byte[] body = ex.getRequestBody().readAllBytes();
+                    if (requests.incrementAndGet() == 1) {
+                        try {
+                            answerFirst.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                        ex.sendResponseHeaders(503, -1);
+                    } else {
+                        received.add(json.readTree(body));
+                        ex.sendResponseHeaders(204, -1);
+                    }
+                    ex.close();
+                });
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcherTo(store, oneAttempt("shift-lead", "/slow"))) {
+            d.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> requests.get() == 1);
+            d.onEvent(alert(1, 1, AlertState.RESOLVED), 0, 1, T0 + 60_000);
+            d.dispatchDue(T0 + 330_000); // the resolution waits behind the first on its lane
+            answerFirst.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> d.metrics().failed.size() == 1);
+            d.dispatchDue(T0 + 331_000);
+            d.dispatchDue(T0 + 331_000 + Duration.ofHours(5).toMillis());
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            assertThat(received.get(0).get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(d.pendingGroups()).isZero();
+            assertThat(store.unnotified()).isEmpty();
+        }
+    }
+
     @Test
     void aThousandEventsFromFiveMachinesStayWithinTheFloodLimitGroupedPerMachineWithASummary()
             throws Exception {

@@ -33,4 +33,23 @@ class FloodGateTest {
                 .extracting(Notification::id)
                 .containsExactly("n-100");
     }
+
+    /** A notification that did not reach its receiver, summary or not, uses up no room. */
+    @Test
+    void aNotificationNotDeliveredIsRefundedSoItsRetryIsNotHeld() {
+        FloodGate gate = new FloodGate(1, 600_000);
+        Notification first = gate.admit(n(1, "pager"), 1_000).get(0);
+        gate.refund(first, 1_000);
+        assertThat(gate.admit(n(2, "pager"), 2_000))
+                .extracting(Notification::id)
+                .containsExactly("n-2");
+        Notification summary = gate.admit(n(3, "pager"), 3_000).get(0);
+        assertThat(summary.status()).isEqualTo(Notification.Status.SUMMARY);
+        assertThat(gate.admit(n(4, "pager"), 4_000)).isEmpty();
+        gate.refund(summary, 3_000);
+        assertThat(gate.admit(n(5, "pager"), 5_000))
+                .extracting(Notification::status)
+                .containsExactly(Notification.Status.SUMMARY);
+        assertThat(gate.held("pager")).isEqualTo(1);
+    }
 }
