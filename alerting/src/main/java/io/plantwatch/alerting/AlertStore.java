@@ -36,6 +36,7 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.PriorityQueue;
+import java.util.Set;
 import java.util.concurrent.TimeUnit;
 import java.util.function.BiPredicate;
 import java.util.regex.Matcher;
@@ -130,6 +131,12 @@ public final class AlertStore implements AutoCloseable {
 
         /** A bit per {@link AlertState} a receiver was told (or deliberately not). */
         byte told;
+
+        /**
+         * The receivers that have the latest state while others still wait for it; null once it is
+         * told, or while none has it. Most alerts have one receiver and never need it.
+         */
+        String[] takenBy;
 
         /** The history as times and texts, formatted when asked: most alerts are never shown. */
         long[] times = NO_TIMES;
@@ -291,14 +298,20 @@ public final class AlertStore implements AutoCloseable {
             if (!inBackground) {
                 // At start nothing else waits on the store yet.
                 try {
-                    finish(snapshot.write(dir.resolve(COMPACTING), () -> false), List.of());
+                    finish(
+                            snapshot.write(dir.resolve(COMPACTING), () -> false),
+                            List.of(),
+                            snapshot.droppedSilences);
                     return over.size();
                 } catch (IOException e) {
                     compactionFailed(e);
                 }
             } else {
+                // Named now, in the journal as it is: whatever becomes of the copy, a restart
+                // does not bring them back, and an alert a replay brings back after this stays.
+                forget(over, now);
                 appendedSince = new ArrayList<>();
-                compactor = new Thread(() -> compactInBackground(snapshot, over, now), COMPACTOR);
+                compactor = new Thread(() -> compactInBackground(snapshot), COMPACTOR);
                 compactor.setDaemon(true);
                 compactor.start();
                 return over.size();
@@ -312,19 +325,25 @@ public final class AlertStore implements AutoCloseable {
 
     /** Records that name forgotten alerts, so a restart does not bring them back. */
     private void forget(List<String> over, long now) {
+        List<ObjectNode> batch = new ArrayList<>();
         for (int i = 0; i < over.size(); i += FORGET_PER_RECORD) {
             ObjectNode r = json.createObjectNode().put("t", "forget").put("at", now);
             ArrayNode ids = r.putArray("alertIds");
             over.subList(i, Math.min(over.size(), i + FORGET_PER_RECORD)).forEach(ids::add);
-            append(r);
+            batch.add(r);
+        }
+        if (!batch.isEmpty()) {
+            append(batch);
         }
     }
 
     /**
      * Writes the snapshot beside the journal without holding the store, then, holding it, adds the
-     * lines appended meanwhile and moves the copy over the journal. A stop meanwhile abandons it.
+     * lines appended meanwhile and moves the copy over the journal. A stop or a failure meanwhile
+     * abandons it: the copy goes, and the journal stays as it is, which already names the alerts
+     * the sweep forgot.
      */
-    private void compactInBackground(Snapshot snapshot, List<String> forgotten, long now) {
+    private void compactInBackground(Snapshot snapshot) {
         Path tmp = dir.resolve(COMPACTING);
         long written = -1;
         Throwable failure = null;
@@ -341,43 +360,27 @@ public final class AlertStore implements AutoCloseable {
         synchronized (this) {
             boolean replaced = false;
             try {
-                if (!closing && failure == null && written >= 0) {
-                    finish(written, appendedSince);
-                    replaced = true;
-                } else if (failure != null) {
+                if (failure != null) {
                     LOG.error(
                             "Cannot compact the alert journal in {}: {}", dir, failure.toString());
+                } else if (!closing && written >= 0) {
+                    finish(written, appendedSince, snapshot.droppedSilences);
+                    replaced = true;
                 }
-            } catch (IOException | RuntimeException e) {
+            } catch (Throwable e) {
                 LOG.error("Cannot compact the alert journal in {}: {}", dir, e.toString());
             } finally {
                 appendedSince = null;
                 compactor = null;
                 notifyAll();
-            }
-            if (!replaced) {
-                abandoned(tmp, forgotten, now);
-            }
-        }
-    }
-
-    /**
-     * A compaction that did not replace the journal: its copy goes, and the alerts it left out are
-     * named in the journal as it is, so a restart does not bring them back. Not those a replay has
-     * brought back meanwhile: a forget record now would drop them again.
-     */
-    private void abandoned(Path tmp, List<String> forgotten, long now) {
-        try {
-            Files.deleteIfExists(tmp);
-            List<String> gone = new ArrayList<>();
-            for (String id : forgotten) {
-                if (!alerts.containsKey(id)) {
-                    gone.add(id);
+                if (!replaced) {
+                    try {
+                        Files.deleteIfExists(tmp);
+                    } catch (IOException e) {
+                        LOG.error("Cannot delete {}: {}", tmp, e.toString());
+                    }
                 }
             }
-            forget(gone, now);
-        } catch (IOException | RuntimeException e) {
-            LOG.error("Cannot clear after a compaction in {}: {}", dir, e.toString());
         }
     }
 
@@ -422,7 +425,7 @@ public final class AlertStore implements AutoCloseable {
     private long liveRecords() {
         long live = 1 + silences.size();
         for (Held h : alerts.values()) {
-            live += 2 + (h.told != 0 ? 1 : 0);
+            live += 2 + (h.told != 0 ? 1 : 0) + (h.takenBy != null ? h.takenBy.length : 0);
             if (h.status == Status.ACKNOWLEDGED
                     || h.status == Status.SHELVED
                     || h.status == Status.LATCHED) {
@@ -449,11 +452,22 @@ public final class AlertStore implements AutoCloseable {
 
         /** One alert as compaction writes it. */
         private record Kept(
-                Alert alert, Status status, long until, long[] times, String[] lines, byte told) {}
+                Alert alert,
+                Status status,
+                long until,
+                long[] times,
+                String[] lines,
+                byte told,
+                String[] takenBy) {}
+
+        /** Silences that ended before the retention: left out, and dropped once the copy is in. */
+        final List<Silence> droppedSilences = new ArrayList<>();
 
         Snapshot(long keepAfter) {
-            silences.values().removeIf(x -> x.endsAt().toEpochMilli() < keepAfter);
-            silencesNow = new ArrayList<>(silences.values());
+            silencesNow = new ArrayList<>();
+            for (Silence x : silences.values()) {
+                (x.endsAt().toEpochMilli() < keepAfter ? droppedSilences : silencesNow).add(x);
+            }
             for (Held h : alerts.values()) {
                 String id = h.alert.alertId();
                 kept.add(
@@ -465,7 +479,8 @@ public final class AlertStore implements AutoCloseable {
                                         : -1,
                                 Arrays.copyOf(h.times, h.size),
                                 Arrays.copyOf(h.lines, h.size),
-                                h.told));
+                                h.told,
+                                h.takenBy));
             }
         }
 
@@ -549,6 +564,15 @@ public final class AlertStore implements AutoCloseable {
                 line(out, n);
                 written++;
             }
+            if (k.takenBy() != null) {
+                String key = id + ":" + k.alert().state();
+                for (String receiver : k.takenBy()) {
+                    ObjectNode t = json.createObjectNode().put("t", "taken");
+                    t.put("receiver", receiver).putArray("keys").add(key);
+                    line(out, t);
+                    written++;
+                }
+            }
             return written;
         }
     }
@@ -562,7 +586,8 @@ public final class AlertStore implements AutoCloseable {
      *
      * @param written the snapshot's records in the copy, -1 if it was abandoned
      */
-    private void finish(long written, List<byte[]> since) throws IOException {
+    private void finish(long written, List<byte[]> since, List<Silence> droppedSilences)
+            throws IOException {
         Path tmp = dir.resolve(COMPACTING);
         if (written < 0) {
             Files.deleteIfExists(tmp);
@@ -596,6 +621,8 @@ public final class AlertStore implements AutoCloseable {
             // Not every file system lets a directory be forced; the move is still atomic.
         }
         records = written + since.size();
+        // Not one that came back since: it is in the lines written meanwhile.
+        droppedSilences.forEach(x -> silences.remove(x.id(), x));
         // The interned names of sensors and rules no alert has any more go too.
         sensorIds.clear();
         rules.clear();
@@ -787,6 +814,9 @@ public final class AlertStore implements AutoCloseable {
                     h.alert = canonical(a, a.alertId());
                     alerts.put(h.alert.alertId(), h);
                 } else {
+                    if (h.alert.state() != a.state()) {
+                        h.takenBy = null;
+                    }
                     h.alert = canonical(a, h.alert.alertId());
                 }
                 h.status =
@@ -821,6 +851,25 @@ public final class AlertStore implements AutoCloseable {
                     // An alert no longer held was told before it was dropped.
                     if (h != null) {
                         h.told |= (byte) (1 << states.get(i).ordinal());
+                        if (states.get(i) == h.alert.state()) {
+                            h.takenBy = null;
+                        }
+                    }
+                }
+            }
+            case "taken" -> {
+                String receiver = n.path("receiver").asText();
+                if (receiver.isEmpty()) {
+                    throw new IllegalArgumentException("a taken record without its receiver");
+                }
+                for (JsonNode k : n.path("keys")) {
+                    String key = k.asText();
+                    int colon = key.lastIndexOf(':');
+                    Held h = alerts.get(key.substring(0, Math.max(colon, 0)));
+                    AlertState s = AlertState.valueOf(key.substring(colon + 1));
+                    // Only the latest state, not yet told, waits for its other receivers.
+                    if (h != null && h.alert.state() == s && !h.told(s)) {
+                        h.takenBy = withReceiver(h.takenBy, receiver);
                     }
                 }
             }
@@ -924,19 +973,30 @@ public final class AlertStore implements AutoCloseable {
     private static final Pattern EPOCH_MILLIS = Pattern.compile("\\d{1,19}");
 
     private void append(ObjectNode record) {
+        append(List.of(record));
+    }
+
+    /** Applies and writes {@code batch}, forced to disk once. */
+    private void append(List<ObjectNode> batch) {
         long end = -1;
         try {
-            apply(record);
-            records++;
-            byte[] line = (json.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8);
+            List<byte[]> lines = new ArrayList<>(batch.size());
+            for (ObjectNode record : batch) {
+                apply(record);
+                records++;
+                lines.add(
+                        (json.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8));
+            }
             end = journal.position();
-            ByteBuffer buf = ByteBuffer.wrap(line);
-            while (buf.hasRemaining()) {
-                journal.write(buf);
+            for (byte[] line : lines) {
+                ByteBuffer buf = ByteBuffer.wrap(line);
+                while (buf.hasRemaining()) {
+                    journal.write(buf);
+                }
             }
             journal.force(false);
             if (appendedSince != null) {
-                appendedSince.add(line);
+                appendedSince.addAll(lines);
             }
         } catch (IOException e) {
             // Half a line written to a full disk would have the next record glued to it, and a
@@ -979,6 +1039,41 @@ public final class AlertStore implements AutoCloseable {
         var keys = r.putArray("keys");
         told.forEach(a -> keys.add(key(a)));
         append(r);
+    }
+
+    /**
+     * Records that {@code receiver} has these alert states while other receivers still wait for
+     * them, so a restart sends them only to those that wait.
+     */
+    public synchronized void taken(String receiver, Collection<Alert> states) {
+        ObjectNode r = json.createObjectNode();
+        r.put("t", "taken").put("receiver", receiver);
+        var keys = r.putArray("keys");
+        states.forEach(a -> keys.add(key(a)));
+        append(r);
+    }
+
+    /** The receivers that have {@code a}'s state, while it is not yet told to all. */
+    public synchronized Set<String> takenBy(Alert a) {
+        Held h = alerts.get(a.alertId());
+        if (h == null || h.takenBy == null || h.alert.state() != a.state()) {
+            return Set.of();
+        }
+        return Set.of(h.takenBy);
+    }
+
+    private static String[] withReceiver(String[] takenBy, String receiver) {
+        if (takenBy == null) {
+            return new String[] {receiver};
+        }
+        for (String r : takenBy) {
+            if (r.equals(receiver)) {
+                return takenBy;
+            }
+        }
+        String[] more = Arrays.copyOf(takenBy, takenBy.length + 1);
+        more[takenBy.length] = receiver;
+        return more;
     }
 
     /** An operator's acknowledgement, or the service's own move (latching, shelving's end). */

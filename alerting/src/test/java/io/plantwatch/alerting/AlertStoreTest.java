@@ -436,9 +436,10 @@ class AlertStoreTest {
     }
 
     /**
-     * A stop while a compaction writes its copy abandons it: the copy goes, the alerts it left out
-     * are named in the old journal, and the next start reads that, with everything written until
-     * the stop.
+     * A stop while a compaction writes its copy abandons it: the copy goes, the alerts the sweep
+     * forgot are named in the old journal, and the next start reads that, with everything written
+     * until the stop: an alert a replay brought back meanwhile stays, as do silences the copy left
+     * out.
      */
     @Test
     void aStopDuringACompactionAbandonsItAndTheJournalStaysWhole() throws Exception {
@@ -451,9 +452,12 @@ class AlertStoreTest {
             lived(store, "old-" + i, offset, DAY + i);
             offset += 2;
         }
+        Silence ended = silence("ended", DAY, 2 * DAY);
+        store.silence(ended);
         store.afterCopyWritten(pause(copied, released));
         assertThat(store.expire(40 * DAY)).isEqualTo(1000);
         assertThat(copied.await(10, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        store.event(alert("old-7", AlertState.OPEN), 0, offset++, 40 * DAY); // a replay
         store.event(alert("new", AlertState.OPEN), 0, offset, 40 * DAY);
         Thread stop = new Thread(store::close);
         stop.start();
@@ -465,8 +469,11 @@ class AlertStoreTest {
         // The alerts the sweep forgot are named in the old journal: a clock behind the retention
         // brings none back.
         try (AlertStore next = new AlertStore(dir, Duration.ofDays(30), 20 * DAY)) {
-            assertThat(ids(next)).containsExactly("new");
+            assertThat(ids(next)).containsExactly("old-7", "new");
+            assertThat(next.statusOf("old-7")).isEqualTo(AlertStore.Status.OPEN);
             assertThat(next.nextOffsets()).isEqualTo(Map.of(0, offset + 1));
+            // Held as the store held it at the stop: the abandoned copy dropped nothing.
+            assertThat(next.silences()).containsExactly(ended);
         }
     }
 
@@ -516,6 +523,48 @@ class AlertStoreTest {
         try (AlertStore store = new AlertStore(dir, Duration.ofDays(30), 20 * DAY)) {
             assertThat(ids(store)).containsExactly("old-5", "after");
             assertThat(store.nextOffsets()).isEqualTo(Map.of(0, offset + 1));
+        }
+    }
+
+    /**
+     * Which receivers have a state that others still wait for outlives a restart and a compaction;
+     * a new state of the alert starts it over, and the state told to all clears it.
+     */
+    @Test
+    void whichReceiversHaveAStateOutlivesARestartAndACompaction() throws Exception {
+        Alert open = alert("a", AlertState.OPEN);
+        Alert resolved = alert("a", AlertState.RESOLVED);
+        try (AlertStore store = new AlertStore(dir, Duration.ofDays(30), 0)) {
+            store.event(open, 0, 0, 0);
+            store.taken("console", List.of(open));
+            store.taken("pager", List.of(open));
+            assertThat(store.takenBy(open)).containsExactlyInAnyOrder("console", "pager");
+            assertThat(store.unnotified()).containsExactly(open);
+        }
+        try (AlertStore store = new AlertStore(dir, Duration.ofDays(30), 0)) {
+            assertThat(store.takenBy(open)).containsExactlyInAnyOrder("console", "pager");
+            store.event(resolved, 0, 1, 0);
+            assertThat(store.takenBy(resolved)).isEmpty();
+            store.taken("console", List.of(resolved));
+            store.taken("console", List.of(open)); // an older state: nothing
+            assertThat(store.takenBy(resolved)).containsExactly("console");
+            assertThat(store.takenBy(open)).isEmpty();
+            // Compacted with the bad line a start rewrites the journal for.
+            Files.writeString(
+                    dir.resolve("alerts.journal"),
+                    "{\"t\":\"nonsense\"}\n",
+                    StandardOpenOption.APPEND);
+        }
+        try (AlertStore store = new AlertStore(dir, Duration.ofDays(30), 0)) {
+            assertThat(Files.readString(dir.resolve("alerts.journal"))).doesNotContain("nonsense");
+            assertThat(store.takenBy(resolved)).containsExactly("console");
+            store.notified(List.of(resolved));
+            assertThat(store.takenBy(resolved)).isEmpty();
+            assertThat(store.unnotified()).isEmpty();
+        }
+        try (AlertStore store = new AlertStore(dir, Duration.ofDays(30), 0)) {
+            assertThat(store.takenBy(resolved)).isEmpty();
+            assertThat(store.wasNotified(resolved)).isTrue();
         }
     }
 
