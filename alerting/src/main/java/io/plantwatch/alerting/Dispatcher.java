@@ -96,10 +96,13 @@ public final class Dispatcher implements AutoCloseable {
                                                 r -> new Thread(r, "receiver-" + name))));
     }
 
-    /** After a restart: what the store has that no receiver was told joins the groups again. */
+    /**
+     * After a restart: what the store has that not every receiver was told joins the groups of the
+     * receivers that still wait for it.
+     */
     public synchronized void restore(long now) {
         List<Alert> pending = store.unnotified();
-        pending.forEach(a -> route(a, now));
+        pending.forEach(a -> route(a, now, store.takenBy(a)));
         if (!pending.isEmpty()) {
             LOG.info(
                     "{} alert states not yet notified before the restart are queued",
@@ -128,6 +131,10 @@ public final class Dispatcher implements AutoCloseable {
         if (store.silences().stream().anyMatch(s -> s.mutes(a, t))) {
             metrics.silenced.incrementAndGet();
             owed.remove(a.alertId());
+            if (a.state() == AlertState.RESOLVED) {
+                // Its OPEN, still in the groups, would be repeated as firing for good.
+                grouper.withdraw(a.alertId());
+            }
             store.notified(List.of(a));
             return;
         }
@@ -149,6 +156,10 @@ public final class Dispatcher implements AutoCloseable {
         if (flap.onTransition(a, now) == FlapDetector.Verdict.SUPPRESS) {
             metrics.flapping.incrementAndGet();
             owed.remove(a.alertId());
+            if (a.state() == AlertState.RESOLVED) {
+                // Its OPEN, still in the groups, would be repeated as firing for good.
+                grouper.withdraw(a.alertId());
+            }
             store.notified(List.of(a));
             return;
         }
@@ -223,7 +234,6 @@ public final class Dispatcher implements AutoCloseable {
             grouper.undelivered(
                     u.due(),
                     now,
-                    u.outcome() == WebhookReceiver.Outcome.REFUSED,
                     a -> {
                         Owed o = owed.get(a.alertId());
                         return o != null
@@ -282,11 +292,10 @@ public final class Dispatcher implements AutoCloseable {
         undelivered.add(new Undelivered(due, n, admitted, o));
         LOG.warn(
                 "Receiver {} did not take notification {} ({}); its alert states stay untold and are"
-                        + " sent again after the {}",
+                        + " sent again after the group interval",
                 n.receiver(),
                 n.id(),
-                o,
-                o == WebhookReceiver.Outcome.REFUSED ? "repeat interval" : "group interval");
+                o);
     }
 
     /** A notification that did not reach its receiver, as it was admitted at {@code admittedAt}. */
@@ -308,9 +317,19 @@ public final class Dispatcher implements AutoCloseable {
 
     /** Joins {@code a} to its routes' groups and owes it to their receivers. */
     private void route(Alert a, long now) {
-        List<Route> routes = root.resolve(a);
+        route(a, now, java.util.Set.of());
+    }
+
+    /** As {@link #route(Alert, long)}, but not to the receivers in {@code had}. */
+    private void route(Alert a, long now, java.util.Set<String> had) {
+        List<Route> routes =
+                root.resolve(a).stream().filter(r -> !had.contains(r.receiver())).toList();
         Owed before = owed.get(a.alertId());
-        if (before == null || before.state() != a.state()) {
+        if (before != null && before.state() == a.state()) {
+            // The same state again (a replay): not to a receiver that has it already.
+            routes =
+                    routes.stream().filter(r -> before.receivers().contains(r.receiver())).toList();
+        } else {
             java.util.Set<String> to = new java.util.HashSet<>();
             routes.forEach(r -> to.add(r.receiver()));
             if (to.isEmpty()) {
@@ -328,18 +347,23 @@ public final class Dispatcher implements AutoCloseable {
      */
     private synchronized void taken(Notification n, String receiver) {
         List<Alert> told = new ArrayList<>();
+        List<Alert> others = new ArrayList<>();
         for (Alert a : n.alerts()) {
             Owed o = owed.get(a.alertId());
-            if (o != null && o.state() == a.state() && o.receivers().remove(receiver)) {
-                if (o.receivers().isEmpty()) {
-                    owed.remove(a.alertId());
-                    told.add(a);
-                }
+            if (o != null && o.state() == a.state() && o.receivers().contains(receiver)) {
+                (o.receivers().size() == 1 ? told : others).add(a);
             }
         }
+        // Written first: should the journal refuse, the state is still owed and sent again.
         if (!told.isEmpty()) {
             store.notified(told);
         }
+        if (!others.isEmpty()) {
+            // Other receivers still wait: a restart sends it to them, not again to this one.
+            store.taken(receiver, others);
+        }
+        told.forEach(a -> owed.remove(a.alertId()));
+        others.forEach(a -> owed.get(a.alertId()).receivers().remove(receiver));
     }
 
     /** The earliest time something becomes due, -1 if nothing waits. */

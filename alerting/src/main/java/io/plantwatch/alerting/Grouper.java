@@ -73,8 +73,7 @@ public final class Grouper {
      * @param owed whether the receiver still waits for this alert state: not when a later state
      *     replaced it, a later notification carried it, or it was shelved since
      */
-    public void undelivered(
-            Notification n, long now, boolean refused, java.util.function.Predicate<Alert> owed) {
+    public void undelivered(Notification n, long now, java.util.function.Predicate<Alert> owed) {
         Route route = routeOfGroup.get(n.groupKey());
         if (route == null) {
             return; // never a group of this grouper's
@@ -94,7 +93,7 @@ public final class Grouper {
             }
             return;
         }
-        long retry = now + millis(refused ? route.repeatInterval() : route.groupInterval());
+        long retry = now + millis(route.groupInterval());
         if (g.lastFlush < 0) {
             g.lastFlush = now;
         }

@@ -383,6 +383,13 @@ class DispatcherTest {
                         .until(() -> received.size() == 2 && d.metrics().failed.size() == 1);
                 assertThat(received.get(1).get("status").asText()).isEqualTo("RESOLVED");
                 assertThat(store.unnotified()).containsExactly(resolved);
+                // The same state replayed from Kafka goes to the receiver that waits, not again
+                // to the one that has it.
+                d.onEvent(resolved, 0, 2, T0 + 400_000);
+                d.dispatchDue(T0 + 700_000);
+                await().atMost(Duration.ofSeconds(10))
+                        .until(() -> Dispatcher.Metrics.get(d.metrics().failed, "pager") == 2);
+                assertThat(received).hasSize(2);
                 d.drain(10);
             }
             pagerUp.set(true);
@@ -403,6 +410,7 @@ class DispatcherTest {
             }
             assertThat(paged).hasSize(2);
             assertThat(paged.get(1).get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(received).as("the receiver that had it, not told twice").hasSize(2);
         }
     }
 
@@ -451,6 +459,35 @@ class DispatcherTest {
             assertThat(received.get(0).get("status").asText()).isEqualTo("RESOLVED");
             assertThat(d.pendingGroups()).isZero();
             assertThat(store.unnotified()).isEmpty();
+        }
+    }
+
+    /**
+     * A silenced resolution takes its alert out of the groups. Before, its OPEN stayed there and
+     * was repeated as firing at every repeat interval, for an alert that had cleared.
+     */
+    @Test
+    void aSilencedResolutionEndsTheRepeatsOfItsOpen() throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
+            d.silence(
+                    new Silence(
+                            "maintenance",
+                            List.of(),
+                            Map.of("line", List.of("line-1")),
+                            Instant.ofEpochMilli(T0),
+                            Instant.ofEpochMilli(T0 + Duration.ofDays(1).toMillis()),
+                            null,
+                            "maria",
+                            "line 1 down for maintenance"));
+            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 1, T0 + 60_000);
+            assertThat(d.pendingGroups()).isZero();
+            d.dispatchDue(T0 + Duration.ofHours(5).toMillis());
+            d.drain(10);
+            assertThat(received).hasSize(1);
         }
     }
 

@@ -98,7 +98,7 @@ class GrouperTest {
         Notification resolved = g.due(330_000).get(0);
         assertThat(g.size()).isZero();
 
-        g.undelivered(resolved, 400_000, false, a -> true);
+        g.undelivered(resolved, 400_000, a -> true);
         assertThat(g.nextDue()).isEqualTo(700_000);
         assertThat(g.due(699_999)).isEmpty();
         Notification again = g.due(700_000).get(0);
@@ -117,22 +117,13 @@ class GrouperTest {
 
         // "a" has resolved since and "b" was shelved: the group's newer "a" stays, "b" stays out.
         g.withdraw("b");
-        g.undelivered(first, 50_000, false, a -> !a.alertId().equals("b"));
+        g.undelivered(first, 50_000, a -> !a.alertId().equals("b"));
         assertThat(ids(g.due(330_000).get(0))).containsExactly("a:RESOLVED");
         assertThat(g.size()).isZero();
 
         // A notification none of whose alerts is still owed brings no group back.
-        g.undelivered(first, 400_000, false, a -> false);
+        g.undelivered(first, 400_000, a -> false);
         assertThat(g.size()).isZero();
         assertThat(g.nextDue()).isEqualTo(-1);
-    }
-
-    @Test
-    void aRefusedNotificationIsDueAgainARepeatIntervalLater() {
-        Grouper g = new Grouper();
-        g.accept(alert("a", "press-1", "oil-temp", AlertState.OPEN), List.of(ROUTE), 0);
-        Notification first = g.due(30_000).get(0);
-        g.undelivered(first, 40_000, true, a -> true);
-        assertThat(g.nextDue()).isEqualTo(40_000 + Duration.ofHours(4).toMillis());
     }
 }
