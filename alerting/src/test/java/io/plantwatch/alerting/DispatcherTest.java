@@ -32,16 +32,22 @@ import org.junit.jupiter.api.io.TempDir;
 class DispatcherTest {
     private static final byte[] SECRET = "s".getBytes(StandardCharsets.UTF_8);
     private static final long T0 = Instant.parse("2026-11-25T08:00:00Z").toEpochMilli();
-    private static final Route ROOT =
-            new Route(
-                    "shift-lead",
-                    List.of(),
-                    Map.of(),
-                    false,
-                    Duration.ofSeconds(30),
-                    Duration.ofMinutes(5),
-                    Duration.ofHours(4),
-                    List.of());
+    private static final Route ROOT = route("shift-lead", false, List.of());
+
+    /**
+     * A route to {@code receiver} with the shipped timings: 30 s wait, 5 min interval, 4 h repeat.
+     */
+    private static Route route(String receiver, boolean continueMatching, List<Route> children) {
+        return new Route(
+                receiver,
+                List.of(),
+                Map.of(),
+                continueMatching,
+                Duration.ofSeconds(30),
+                Duration.ofMinutes(5),
+                Duration.ofHours(4),
+                children);
+    }
 
     @TempDir Path dir;
     private HttpServer server;
@@ -232,27 +238,8 @@ class DispatcherTest {
                 new java.util.concurrent.atomic.AtomicBoolean(true);
         java.util.concurrent.atomic.AtomicInteger turnedAway =
                 new java.util.concurrent.atomic.AtomicInteger();
-        server.createContext(
-                "/flaky",
-                ex -> {
-                    byte[] body = ex.getRequestBody().readAllBytes();
-                    if (up.get()) {
-                        received.add(json.readTree(body));
-                        ex.sendResponseHeaders(204, -1);
-                    } else {
-                        turnedAway.incrementAndGet();
-                        ex.sendResponseHeaders(503, -1);
-                    }
-                    ex.close();
-                });
-        WebhookReceiver flaky =
-                new WebhookReceiver(
-                        "shift-lead",
-                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/flaky"),
-                        SECRET,
-                        Duration.ofSeconds(2),
-                        Duration.ofMillis(200),
-                        Duration.ZERO);
+        switchable("/flaky", up, received, turnedAway);
+        WebhookReceiver flaky = oneAttempt("shift-lead", "/flaky");
         Alert open = alert(1, 1, AlertState.OPEN);
         Alert resolved = alert(1, 1, AlertState.RESOLVED);
         try (AlertStore store = new AlertStore(dir);
@@ -297,6 +284,46 @@ class DispatcherTest {
         }
     }
 
+    /**
+     * Routes {@code root} over the receivers shift-lead (/hook) and pager (/pager), one attempt
+     * each.
+     */
+    private Dispatcher toHookAndPager(AlertStore store, Route root) {
+        return new Dispatcher(
+                store,
+                root,
+                Map.of(
+                        "shift-lead", oneAttempt("shift-lead", "/hook"),
+                        "pager", oneAttempt("pager", "/pager")),
+                new FloodGate(20, 600_000),
+                new FlapDetector(6, 1_800_000),
+                List.of());
+    }
+
+    /**
+     * An endpoint at {@code path} that takes notifications into {@code into} while {@code up}, and
+     * answers 503 otherwise, counted in {@code turnedAway}.
+     */
+    private void switchable(
+            String path,
+            java.util.concurrent.atomic.AtomicBoolean up,
+            List<JsonNode> into,
+            java.util.concurrent.atomic.AtomicInteger turnedAway) {
+        server.createContext(
+                path,
+                ex -> {
+                    byte[] body = ex.getRequestBody().readAllBytes();
+                    if (up.get()) {
+                        into.add(json.readTree(body));
+                        ex.sendResponseHeaders(204, -1);
+                    } else {
+                        turnedAway.incrementAndGet();
+                        ex.sendResponseHeaders(503, -1);
+                    }
+                    ex.close();
+                });
+    }
+
     /** A webhook receiver at {@code path}, one attempt per notification, no retries. */
     private WebhookReceiver oneAttempt(String name, String path) {
         return new WebhookReceiver(
@@ -319,57 +346,19 @@ class DispatcherTest {
         java.util.concurrent.atomic.AtomicBoolean pagerUp =
                 new java.util.concurrent.atomic.AtomicBoolean(true);
         List<JsonNode> paged = new CopyOnWriteArrayList<>();
-        server.createContext(
-                "/pager",
-                ex -> {
-                    byte[] body = ex.getRequestBody().readAllBytes();
-                    if (pagerUp.get()) {
-                        paged.add(json.readTree(body));
-                    }
-                    ex.sendResponseHeaders(pagerUp.get() ? 204 : 503, -1);
-                    ex.close();
-                });
+        switchable("/pager", pagerUp, paged, new java.util.concurrent.atomic.AtomicInteger());
+        // The pager's route goes on to the next, so every alert reaches both receivers.
         Route both =
-                new Route(
+                route(
                         "shift-lead",
-                        List.of(),
-                        Map.of(),
                         false,
-                        Duration.ofSeconds(30),
-                        Duration.ofMinutes(5),
-                        Duration.ofHours(4),
                         List.of(
-                                new Route(
-                                        "pager",
-                                        List.of(),
-                                        Map.of(),
-                                        true,
-                                        Duration.ofSeconds(30),
-                                        Duration.ofMinutes(5),
-                                        Duration.ofHours(4),
-                                        List.of()),
-                                new Route(
-                                        "shift-lead",
-                                        List.of(),
-                                        Map.of(),
-                                        false,
-                                        Duration.ofSeconds(30),
-                                        Duration.ofMinutes(5),
-                                        Duration.ofHours(4),
-                                        List.of())));
+                                route("pager", true, List.of()),
+                                route("shift-lead", false, List.of())));
         Alert open = alert(1, 1, AlertState.OPEN);
         Alert resolved = alert(1, 1, AlertState.RESOLVED);
         try (AlertStore store = new AlertStore(dir)) {
-            try (Dispatcher d =
-                    new Dispatcher(
-                            store,
-                            both,
-                            Map.of(
-                                    "shift-lead", oneAttempt("shift-lead", "/hook"),
-                                    "pager", oneAttempt("pager", "/pager")),
-                            new FloodGate(20, 600_000),
-                            new FlapDetector(6, 1_800_000),
-                            List.of())) {
+            try (Dispatcher d = toHookAndPager(store, both)) {
                 d.onEvent(open, 0, 0, T0);
                 d.dispatchDue(T0 + 30_000);
                 await().atMost(Duration.ofSeconds(10))
@@ -393,16 +382,7 @@ class DispatcherTest {
                 d.drain(10);
             }
             pagerUp.set(true);
-            try (Dispatcher next =
-                    new Dispatcher(
-                            store,
-                            both,
-                            Map.of(
-                                    "shift-lead", oneAttempt("shift-lead", "/hook"),
-                                    "pager", oneAttempt("pager", "/pager")),
-                            new FloodGate(20, 600_000),
-                            new FlapDetector(6, 1_800_000),
-                            List.of())) {
+            try (Dispatcher next = toHookAndPager(store, both)) {
                 next.restore(T0 + 400_000);
                 next.dispatchDue(T0 + 430_000);
                 await().atMost(Duration.ofSeconds(10)).until(() -> store.unnotified().isEmpty());
