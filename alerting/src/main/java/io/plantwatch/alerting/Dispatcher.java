@@ -154,6 +154,12 @@ public final class Dispatcher implements AutoCloseable {
             return;
         }
         if (flap.onTransition(a, now) == FlapDetector.Verdict.SUPPRESS) {
+            if (a.state() == AlertState.RESOLVED && grouper.holds(a.alertId())) {
+                // An episode its receivers were told of (the one that started the flapping) is
+                // closed, flapping or not: held back, it stayed open for them for good.
+                route(a, now);
+                return;
+            }
             metrics.flapping.incrementAndGet();
             owed.remove(a.alertId());
             if (a.state() == AlertState.RESOLVED) {

@@ -108,6 +108,11 @@ public final class Grouper {
         groups.values().removeIf(g -> g.alerts.remove(alertId) != null && g.alerts.isEmpty());
     }
 
+    /** Whether any group holds the alert: its receivers were told of it, or are about to be. */
+    public boolean holds(String alertId) {
+        return groups.values().stream().anyMatch(g -> g.alerts.containsKey(alertId));
+    }
+
     public int size() {
         return groups.size();
     }

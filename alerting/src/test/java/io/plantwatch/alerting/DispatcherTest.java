@@ -471,6 +471,60 @@ class DispatcherTest {
         }
     }
 
+    /** Episode {@code n} of one sensor's spike rule: each has its own alert id. */
+    private static Alert episode(int n, AlertState state) {
+        return new Alert(
+                "episode-" + n,
+                SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
+                "spike",
+                AlertKind.SPIKE,
+                Severity.WARNING,
+                state,
+                T0 + n,
+                T0 + n,
+                T0 + n,
+                List.of(1.0),
+                "m");
+    }
+
+    /**
+     * The episode that started a sensor's flapping was told as open; its resolution is told too,
+     * while the episodes after it are held back. Before, that resolution was held back like them:
+     * its receivers had the episode open for good (a pager's incident never resolved), and it was
+     * repeated as firing every repeat interval.
+     */
+    @Test
+    void theResolutionOfTheEpisodeThatStartedTheFlappingIsTold() throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 100, List.of())) {
+            d.onEvent(episode(1, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            long offset = 1;
+            d.onEvent(episode(1, AlertState.RESOLVED), 0, offset++, T0 + 60_000);
+            for (int n = 2; n <= 3; n++) {
+                d.onEvent(episode(n, AlertState.OPEN), 0, offset++, T0 + 60_000 + n);
+                d.onEvent(episode(n, AlertState.RESOLVED), 0, offset++, T0 + 60_000 + n);
+            }
+            d.onEvent(episode(4, AlertState.OPEN), 0, offset++, T0 + 65_000); // the 7th change
+            d.dispatchDue(T0 + 330_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 2);
+            assertThat(received.get(1).get("status").asText()).isEqualTo("FIRING");
+
+            d.onEvent(episode(4, AlertState.RESOLVED), 0, offset++, T0 + 400_000);
+            d.onEvent(episode(5, AlertState.OPEN), 0, offset++, T0 + 700_000);
+            d.onEvent(episode(5, AlertState.RESOLVED), 0, offset, T0 + 701_000);
+            d.dispatchDue(T0 + 630_000);
+            d.dispatchDue(T0 + Duration.ofHours(5).toMillis());
+            d.drain(10);
+            assertThat(received).hasSize(3);
+            JsonNode last = received.get(2);
+            assertThat(last.get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(last.get("alerts").get(0).get("alert_id").asText()).isEqualTo("episode-4");
+            assertThat(last.toString()).doesNotContain("episode-5");
+            assertThat(d.pendingGroups()).isZero();
+        }
+    }
+
     @Test
     void aThousandEventsFromFiveMachinesStayWithinTheFloodLimitGroupedPerMachineWithASummary()
             throws Exception {
