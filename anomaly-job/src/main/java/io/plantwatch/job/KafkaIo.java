@@ -32,23 +32,27 @@ import org.slf4j.LoggerFactory;
 public final class KafkaIo {
     private KafkaIo() {}
 
-    public static KafkaSource<SensorReading> readings(JobSettings s) {
+    public static ReadingsSource readings(JobSettings s) {
         OffsetsInitializer start =
                 switch (s.startingOffsets()) {
                     case "EARLIEST" -> OffsetsInitializer.earliest();
                     case "LATEST" -> OffsetsInitializer.latest();
                     default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
                 };
-        return KafkaSource.<SensorReading>builder()
-                .setBootstrapServers(s.kafkaBootstrap())
-                .setGroupId(s.groupId())
-                .setTopics(s.readingsTopic())
-                .setStartingOffsets(start)
-                .setDeserializer(new ReadingDeserializer(s.readingsKeyedBySensor()))
-                .setProperties(s.consumerOverrides())
-                // Only committed records, should a transactional producer ever write readings.
-                .setProperty("isolation.level", "read_committed")
-                .build();
+        ReadingDeserializer deserializer = new ReadingDeserializer(s.readingsKeyedBySensor());
+        return new ReadingsSource(
+                KafkaSource.<SensorReading>builder()
+                        .setBootstrapServers(s.kafkaBootstrap())
+                        .setGroupId(s.groupId())
+                        .setTopics(s.readingsTopic())
+                        .setStartingOffsets(start)
+                        .setDeserializer(deserializer)
+                        .setProperties(s.consumerOverrides())
+                        // Only committed records, should a transactional producer ever write
+                        // readings.
+                        .setProperty("isolation.level", "read_committed")
+                        .build(),
+                deserializer);
     }
 
     public static KafkaSink<Alert> alerts(JobSettings s) {
@@ -158,6 +162,14 @@ public final class KafkaIo {
      * <p>When the topic is to be keyed by sensor id, a record keyed otherwise is skipped the same
      * way ({@code readingsNotKeyedBySensor}): its sensor's other readings may be in another
      * partition, read by another subtask, and detected on there ({@link InPlaceKeys}).
+     *
+     * <p>A record whose offset lies past the one expected (the previous record's plus one, or where
+     * its partition resumed, from {@link ReadingsSource}) means Kafka no longer had the readings in
+     * between when the job came to read them: its retention deleted them while the job was stopped
+     * or too far behind, and the consumer moved on to the log's start without a word. They are
+     * counted ({@code readingsDeletedUnread}) and logged with the partition and offsets. The
+     * gateway's idempotent producer leaves no other gaps; a transactional producer's markers would
+     * count too.
      */
     static final class ReadingDeserializer
             implements KafkaRecordDeserializationSchema<SensorReading> {
@@ -167,6 +179,10 @@ public final class KafkaIo {
         private transient AvroReadingCodec codec;
         private transient Counter undecodable;
         private transient Counter notKeyedBySensor;
+        private transient Counter deletedUnread;
+
+        /** Per partition, the offset the next record should have; -1 where not known yet. */
+        private transient long[] nextOffsets;
 
         /**
          * @param keyedBySensor whether a record's key must be its reading's sensor id
@@ -180,11 +196,24 @@ public final class KafkaIo {
             codec = new AvroReadingCodec();
             undecodable = context.getMetricGroup().counter("readingsUndecodable");
             notKeyedBySensor = context.getMetricGroup().counter("readingsNotKeyedBySensor");
+            deletedUnread = context.getMetricGroup().counter("readingsDeletedUnread");
+        }
+
+        /** Partition {@code partition}'s reading resumes at {@code offset}. */
+        void resumesAt(int partition, long offset) {
+            nextOffset(partition);
+            nextOffsets[partition] = offset;
         }
 
         @Override
         public void deserialize(
                 ConsumerRecord<byte[], byte[]> record, Collector<SensorReading> out) {
+            int partition = record.partition();
+            long expected = nextOffset(partition);
+            if (expected >= 0 && record.offset() > expected) {
+                skipped(record, expected);
+            }
+            nextOffsets[partition] = record.offset() + 1;
             Parsed<SensorReading> parsed =
                     record.value() == null ? null : codec.decode(record.value());
             if (parsed != null && parsed.isOk()) {
@@ -219,6 +248,37 @@ public final class KafkaIo {
                     record.partition(),
                     record.offset(),
                     parsed == null ? "no value" : ((Parsed.Rejected<?>) parsed).message());
+        }
+
+        /** The offset partition {@code partition}'s next record should have, -1 if unknown. */
+        private long nextOffset(int partition) {
+            if (nextOffsets == null || partition >= nextOffsets.length) {
+                int had = nextOffsets == null ? 0 : nextOffsets.length;
+                nextOffsets =
+                        nextOffsets == null
+                                ? new long[partition + 1]
+                                : Arrays.copyOf(nextOffsets, partition + 1);
+                Arrays.fill(nextOffsets, had, nextOffsets.length, -1);
+            }
+            return nextOffsets[partition];
+        }
+
+        private void skipped(ConsumerRecord<byte[], byte[]> record, long expected) {
+            long n = record.offset() - expected;
+            deletedUnread.inc(n);
+            LOG.warn(
+                    "Kafka deleted {} readings on {}-{} (offsets {} to {}) before this job read"
+                            + " them, probably by the topic's retention while the job was stopped"
+                            + " or behind; resuming at {}. No detector saw them, and the"
+                            + " completeness reports count them as missing for their sensors."
+                            + " Raise the topic's retention.ms (kafka.retention of the appliance)"
+                            + " if it happens again",
+                    n,
+                    record.topic(),
+                    record.partition(),
+                    expected,
+                    record.offset() - 1,
+                    record.offset());
         }
 
         /**

@@ -197,7 +197,7 @@ class InPlaceKeysTest {
     }
 
     /** A reading deserializer as a source subtask opens it, its counters in {@code counters}. */
-    private static KafkaIo.ReadingDeserializer opened(
+    static KafkaIo.ReadingDeserializer opened(
             boolean keyedBySensor, Map<String, Counter> counters) {
         KafkaIo.ReadingDeserializer deserializer = new KafkaIo.ReadingDeserializer(keyedBySensor);
         deserializer.open(
