@@ -179,26 +179,32 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     placeOrRetry(() -> positions.seek(e.partitions()));
                     continue;
                 }
-                for (ConsumerRecord<byte[], byte[]> r : records) {
-                    Alert a;
-                    try {
-                        a = codec.decode(r.value()).value();
-                    } catch (RuntimeException e) {
-                        undecodable.incrementAndGet();
-                        LOG.warn(
-                                "Skipping an undecodable record at {}-{}@{}: {}",
-                                r.topic(),
+                // One force of the journal for the poll's records, before anything is sent.
+                store.beginBatch();
+                try {
+                    for (ConsumerRecord<byte[], byte[]> r : records) {
+                        Alert a;
+                        try {
+                            a = codec.decode(r.value()).value();
+                        } catch (RuntimeException e) {
+                            undecodable.incrementAndGet();
+                            LOG.warn(
+                                    "Skipping an undecodable record at {}-{}@{}: {}",
+                                    r.topic(),
+                                    r.partition(),
+                                    r.offset(),
+                                    e.getMessage());
+                            continue;
+                        }
+                        dispatcher.onEvent(
+                                a,
                                 r.partition(),
                                 r.offset(),
-                                e.getMessage());
-                        continue;
+                                r.leaderEpoch(),
+                                System.currentTimeMillis());
                     }
-                    dispatcher.onEvent(
-                            a,
-                            r.partition(),
-                            r.offset(),
-                            r.leaderEpoch(),
-                            System.currentTimeMillis());
+                } finally {
+                    store.endBatch();
                 }
                 long now = System.currentTimeMillis();
                 // Assigned partitions are fixed, so ones added to the topic would never be read.

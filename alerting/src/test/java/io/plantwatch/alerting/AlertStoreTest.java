@@ -67,6 +67,45 @@ class AlertStoreTest {
         }
     }
 
+    /**
+     * The Kafka loop's records of one poll are forced to disk once, at the batch's end; another
+     * thread's write meanwhile (the API, a receiver's thread) is forced at once, and with it what
+     * the batch had written.
+     */
+    @Test
+    void aBatchIsForcedOnceAtItsEndAndAnotherThreadsWriteAtOnce() throws Exception {
+        try (AlertStore store = new AlertStore(dir)) {
+            long before = store.forces();
+            store.beginBatch();
+            for (int i = 0; i < 500; i++) {
+                store.event(alert("a" + i, AlertState.OPEN), 0, i, 100 + i);
+            }
+            store.notified(List.of(alert("a0", AlertState.OPEN)));
+            assertThat(store.forces()).isEqualTo(before);
+            store.endBatch();
+            assertThat(store.forces()).isEqualTo(before + 1);
+
+            store.beginBatch();
+            store.event(alert("b", AlertState.OPEN), 0, 500, 700);
+            Thread api =
+                    new Thread(() -> store.status("a1", AlertStore.Status.ACKNOWLEDGED, "x", 8));
+            api.start();
+            api.join();
+            assertThat(store.forces()).as("the API's write").isEqualTo(before + 2);
+            store.endBatch();
+            assertThat(store.forces()).as("nothing left to force").isEqualTo(before + 2);
+
+            store.event(alert("c", AlertState.OPEN), 0, 501, 900);
+            assertThat(store.forces()).as("no batch: forced at once").isEqualTo(before + 3);
+        }
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.nextOffsets()).isEqualTo(Map.of(0, 502L));
+            assertThat(store.wasNotified(alert("a0", AlertState.OPEN))).isTrue();
+            assertThat(store.statusOf("a1")).isEqualTo(AlertStore.Status.ACKNOWLEDGED);
+            assertThat(store.alert("b")).isNotNull();
+        }
+    }
+
     @Test
     void aRestartKeepsStatesOffsetsAndWhatWasNotifiedAndIgnoresATornLastLine() throws Exception {
         try (AlertStore store = new AlertStore(dir)) {
