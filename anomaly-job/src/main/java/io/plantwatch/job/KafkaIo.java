@@ -40,6 +40,9 @@ public final class KafkaIo {
                     default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
                 };
         ReadingDeserializer deserializer = new ReadingDeserializer(s.readingsKeyedBySensor());
+        Properties consumer = new Properties();
+        consumer.putAll(s.consumerOverrides());
+        consumer.setProperty("bootstrap.servers", s.kafkaBootstrap());
         return new ReadingsSource(
                 KafkaSource.<SensorReading>builder()
                         .setBootstrapServers(s.kafkaBootstrap())
@@ -52,7 +55,9 @@ public final class KafkaIo {
                         // readings.
                         .setProperty("isolation.level", "read_committed")
                         .build(),
-                deserializer);
+                deserializer,
+                consumer,
+                s.groupId());
     }
 
     public static KafkaSink<Alert> alerts(JobSettings s) {

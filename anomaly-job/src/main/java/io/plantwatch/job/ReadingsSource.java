@@ -1,9 +1,18 @@
 package io.plantwatch.job;
 
 import io.plantwatch.model.SensorReading;
+import java.time.Duration;
+import java.util.ArrayList;
 import java.util.Collection;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
+import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.TimeoutException;
+import java.util.function.Function;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.connector.source.Boundedness;
 import org.apache.flink.api.connector.source.ReaderOutput;
@@ -21,15 +30,21 @@ import org.apache.flink.core.io.InputStatus;
 import org.apache.flink.core.io.SimpleVersionedSerializer;
 import org.apache.flink.streaming.api.lineage.LineageVertex;
 import org.apache.flink.streaming.api.lineage.LineageVertexProvider;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.ListConsumerGroupOffsetsSpec;
+import org.apache.kafka.common.TopicPartition;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
 
 /**
  * Flink's {@link KafkaSource} for the readings, telling its {@link KafkaIo.ReadingDeserializer}
- * where each partition resumes. A position restored from a checkpoint that Kafka's retention has
- * deleted meanwhile is moved to the log's start by the Kafka consumer without a word (its {@code
- * auto.offset.reset}, which the source sets itself); the deserializer sees the first record's
- * offset lie past the resumed one and counts and logs the readings skipped. Everything else is
- * Kafka's source as it is: same splits, serializers, state and metrics, so savepoints restore
- * across the change.
+ * where each partition resumes: the offset a checkpoint restores, or on a start without one the
+ * group's committed offset. A position that Kafka's retention has deleted meanwhile is moved to the
+ * log's start by the Kafka consumer without a word (its {@code auto.offset.reset}, which the source
+ * sets itself); the deserializer sees the first record's offset lie past the resumed one and counts
+ * and logs the readings skipped. Everything else is Kafka's source as it is: same splits,
+ * serializers, state and metrics, so savepoints restore across the change.
  */
 public final class ReadingsSource
         implements Source<SensorReading, KafkaPartitionSplit, KafkaSourceEnumState>,
@@ -37,7 +52,14 @@ public final class ReadingsSource
                 LineageVertexProvider {
     private static final long serialVersionUID = 1L;
 
+    private static final Logger LOG = LoggerFactory.getLogger(ReadingsSource.class);
+
     private final KafkaSource<SensorReading> kafka;
+
+    /** Kafka's address and login, for reading the group's committed offsets. */
+    private final Properties admin;
+
+    private final String groupId;
 
     /**
      * The very object {@link #kafka} decodes with: serialized with this source in one graph, each
@@ -45,9 +67,22 @@ public final class ReadingsSource
      */
     private final KafkaIo.ReadingDeserializer deserializer;
 
-    ReadingsSource(KafkaSource<SensorReading> kafka, KafkaIo.ReadingDeserializer deserializer) {
+    /**
+     * @param consumer the source's consumer properties: those an admin client knows are used to
+     *     read where {@code groupId} committed, for a start without a checkpoint
+     */
+    ReadingsSource(
+            KafkaSource<SensorReading> kafka,
+            KafkaIo.ReadingDeserializer deserializer,
+            Properties consumer,
+            String groupId) {
         this.kafka = kafka;
         this.deserializer = deserializer;
+        this.admin = new Properties();
+        consumer.stringPropertyNames().stream()
+                .filter(AdminClientConfig.configNames()::contains)
+                .forEach(k -> admin.setProperty(k, consumer.getProperty(k)));
+        this.groupId = groupId;
     }
 
     @Override
@@ -58,7 +93,7 @@ public final class ReadingsSource
     @Override
     public SourceReader<SensorReading, KafkaPartitionSplit> createReader(
             SourceReaderContext context) throws Exception {
-        return new Reader(kafka.createReader(context), deserializer);
+        return new Reader(kafka.createReader(context), deserializer, this::committedOffsets);
     }
 
     @Override
@@ -94,25 +129,74 @@ public final class ReadingsSource
         return kafka.getLineageVertex();
     }
 
+    /**
+     * Where the job's group committed on {@code partitions}; those without a committed offset, or
+     * all when Kafka does not answer in time, are left out (a gap there is then not counted).
+     */
+    private Map<TopicPartition, Long> committedOffsets(List<TopicPartition> partitions) {
+        Map<TopicPartition, Long> at = new HashMap<>();
+        Admin client = Admin.create(admin);
+        try {
+            client.listConsumerGroupOffsets(
+                            Map.of(
+                                    groupId,
+                                    new ListConsumerGroupOffsetsSpec().topicPartitions(partitions)))
+                    .partitionsToOffsetAndMetadata(groupId)
+                    .get(COMMITTED_TIMEOUT_SECONDS, TimeUnit.SECONDS)
+                    .forEach(
+                            (tp, o) -> {
+                                if (o != null) {
+                                    at.put(tp, o.offset());
+                                }
+                            });
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        } catch (ExecutionException | TimeoutException e) {
+            LOG.info(
+                    "Could not read where group {} committed on {} ({}); readings Kafka deleted"
+                            + " before them are not counted",
+                    groupId,
+                    partitions,
+                    e.toString());
+        } finally {
+            client.close(Duration.ofSeconds(1));
+        }
+        return at;
+    }
+
+    private static final long COMMITTED_TIMEOUT_SECONDS = 10;
+
     /** Kafka's reader, noting each added split's starting offset first. */
     private static final class Reader implements SourceReader<SensorReading, KafkaPartitionSplit> {
         private final SourceReader<SensorReading, KafkaPartitionSplit> kafka;
         private final KafkaIo.ReadingDeserializer deserializer;
+        private final Function<List<TopicPartition>, Map<TopicPartition, Long>> committed;
 
         Reader(
                 SourceReader<SensorReading, KafkaPartitionSplit> kafka,
-                KafkaIo.ReadingDeserializer deserializer) {
+                KafkaIo.ReadingDeserializer deserializer,
+                Function<List<TopicPartition>, Map<TopicPartition, Long>> committed) {
             this.kafka = kafka;
             this.deserializer = deserializer;
+            this.committed = committed;
         }
 
         @Override
         public void addSplits(List<KafkaPartitionSplit> splits) {
+            List<TopicPartition> atCommitted = new ArrayList<>();
             for (KafkaPartitionSplit s : splits) {
-                // Markers (earliest, latest, committed) are not positions: the first record is.
                 if (s.getStartingOffset() >= 0) {
                     deserializer.resumesAt(s.getPartition(), s.getStartingOffset());
+                } else if (s.getStartingOffset() == KafkaPartitionSplit.COMMITTED_OFFSET) {
+                    // A start without a checkpoint: Kafka's reader looks the offset up itself.
+                    atCommitted.add(s.getTopicPartition());
                 }
+                // Earliest and latest are no position a gap could be counted from.
+            }
+            if (!atCommitted.isEmpty()) {
+                committed
+                        .apply(atCommitted)
+                        .forEach((tp, o) -> deserializer.resumesAt(tp.partition(), o));
             }
             kafka.addSplits(splits);
         }

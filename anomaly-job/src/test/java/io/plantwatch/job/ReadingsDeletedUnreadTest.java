@@ -110,9 +110,7 @@ class ReadingsDeletedUnreadTest {
                             new TopicPartition(settings.readingsTopic(), 1));
             Map<TopicPartition, Long> resumeAt = endOffsets(admin, partitions);
             kafka.produce(settings.readingsTopic(), data.subList(half, data.size()));
-            Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
-            resumeAt.forEach((tp, o) -> delete.put(tp, RecordsToDelete.beforeOffset(o + GAP)));
-            admin.deleteRecords(delete).all().get();
+            deleteUnread(admin, resumeAt);
 
             Configuration conf = JobCounters.reportTo(AnomalyJob.flinkConfiguration(settings));
             conf.set(
@@ -138,8 +136,72 @@ class ReadingsDeletedUnreadTest {
         }
     }
 
+    /**
+     * A start without a checkpoint resumes at the group's committed offsets, which Kafka's reader
+     * looks up itself: the source reads them too, so readings deleted past them are counted.
+     */
+    @Test
+    void readingsDeletedBeforeAStartWithoutACheckpointCountFromTheCommittedOffsets()
+            throws Exception {
+        List<SensorReading> data = SavepointFixture.data();
+        int half = SavepointFixture.half(data);
+        String job = SavepointFixture.PREFIX + "job";
+        try (JobKafka kafka = new JobKafka();
+                Admin admin = kafka.kafka.createAdmin()) {
+            JobSettings settings = kafka.settings("deleted-committed-");
+            kafka.createTopics(settings);
+            JobClient first =
+                    SavepointFixture.start(
+                            settings,
+                            StreamExecutionEnvironment.getExecutionEnvironment(
+                                    JobCounters.reportTo(AnomalyJob.flinkConfiguration(settings))));
+            kafka.produce(settings.readingsTopic(), data.subList(0, half));
+            List<TopicPartition> partitions =
+                    List.of(
+                            new TopicPartition(settings.readingsTopic(), 0),
+                            new TopicPartition(settings.readingsTopic(), 1));
+            Map<TopicPartition, Long> end = endOffsets(admin, partitions);
+            // Offsets are committed when a checkpoint completes.
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> committed(admin, settings.groupId()).equals(end));
+            first.cancel().get();
+
+            kafka.produce(settings.readingsTopic(), data.subList(half, data.size()));
+            deleteUnread(admin, end);
+            JobClient fresh =
+                    SavepointFixture.start(
+                            settings,
+                            StreamExecutionEnvironment.getExecutionEnvironment(
+                                    JobCounters.reportTo(AnomalyJob.flinkConfiguration(settings))));
+            try {
+                kafka.finishStream(settings, data, SavepointFixture.START);
+                assertThat(JobCounters.sum(job, "Source", COUNTER))
+                        .isEqualTo(GAP * partitions.size());
+            } finally {
+                fresh.cancel().get();
+            }
+        }
+    }
+
     /** Readings deleted per partition. */
     private static final int GAP = 100;
+
+    /** Deletes the first {@link #GAP} records from {@code resumeAt} in each partition. */
+    private static void deleteUnread(Admin admin, Map<TopicPartition, Long> resumeAt)
+            throws Exception {
+        Map<TopicPartition, RecordsToDelete> delete = new HashMap<>();
+        resumeAt.forEach((tp, o) -> delete.put(tp, RecordsToDelete.beforeOffset(o + GAP)));
+        admin.deleteRecords(delete).all().get();
+    }
+
+    private static Map<TopicPartition, Long> committed(Admin admin, String group) throws Exception {
+        Map<TopicPartition, Long> at = new HashMap<>();
+        admin.listConsumerGroupOffsets(group)
+                .partitionsToOffsetAndMetadata()
+                .get()
+                .forEach((tp, o) -> at.put(tp, o.offset()));
+        return at;
+    }
 
     private static Map<TopicPartition, Long> endOffsets(
             Admin admin, List<TopicPartition> partitions) throws Exception {
