@@ -133,6 +133,16 @@ public final class AlertStore implements AutoCloseable {
     /** Whether the journal holds lines not yet forced. */
     private boolean unforced;
 
+    /** Whether the running batch has written its {@link #BATCH_MARKER}. */
+    private boolean batchMarked;
+
+    /**
+     * The line a batch's first append writes before its records: on replay, a hole in the lines
+     * after the last one is a power cut's, not old damage.
+     */
+    private static final byte[] BATCH_MARKER =
+            "{\"t\":\"batch\"}\n".getBytes(StandardCharsets.UTF_8);
+
     /** The journal's appends forced to disk so far, for tests. */
     private long forces;
 
@@ -219,10 +229,24 @@ public final class AlertStore implements AutoCloseable {
             Files.deleteIfExists(dir.resolve(COMPACTING));
             long complete = 0;
             List<BadLine> bad = List.of();
+            List<BadLine> unwritten = List.of();
             if (Files.exists(file)) {
                 Replayed r = replay();
                 complete = r.complete();
                 bad = r.bad();
+                unwritten = r.unwritten();
+            }
+            if (!unwritten.isEmpty()) {
+                // Kept before the journal is cut back to what was applied.
+                keep(unwritten, now);
+                LOG.warn(
+                        "Alert journal: from line {} on, a part of what was written after the last"
+                                + " force never reached the disk (the machine stopped, a power"
+                                + " cut); those {} lines are cut off and kept in {}, and the alert"
+                                + " events in them are read again from Kafka",
+                        unwritten.get(0).number(),
+                        unwritten.size(),
+                        dir.resolve(BAD));
             }
             openJournal(complete);
             if (!bad.isEmpty()) {
@@ -676,7 +700,11 @@ public final class AlertStore implements AutoCloseable {
     private record BadLine(long number, byte[] bytes, String reason) {}
 
     /** What a replay found: the length of the journal's complete lines, and the bad ones. */
-    private record Replayed(long complete, List<BadLine> bad) {}
+    /**
+     * What a replay found: the bytes applied, the lines that could not be, and the lines from the
+     * first one holding a NUL byte on, which are not applied (see {@link #replay}).
+     */
+    private record Replayed(long complete, List<BadLine> bad, List<BadLine> unwritten) {}
 
     /** A line's bytes, read without copying them once more. */
     private static final class LineBuffer extends ByteArrayOutputStream {
@@ -690,9 +718,21 @@ public final class AlertStore implements AutoCloseable {
      * crash in the middle of an append); a complete line that cannot be applied is damage (a disk
      * block, a hand edit) or a record this version does not know, and is returned with its number
      * rather than taken for a torn tail. The lines after it are applied.
+     *
+     * <p>A line holding NUL bytes after the last {@link #BATCH_MARKER} is neither: JSON lines hold
+     * none, and file systems read a block they were never given as zeros. A batch's lines are
+     * forced once, at its end, so a power cut can keep one of its pages from the disk while later
+     * ones got there. None of those lines was promised to anyone, and applying the ones after the
+     * hole would move a partition's position past the events lost in it: from that line on, nothing
+     * is applied ({@code unwritten}), and Kafka gives the events again. A marker after such a line
+     * shows that what followed it was forced: then it was old damage, set aside like any bad line,
+     * and the lines held back are applied.
      */
     private Replayed replay() throws IOException {
         List<BadLine> bad = new ArrayList<>();
+        List<BadLine> unwritten = new ArrayList<>();
+        boolean batches = false;
+        long held = 0;
         long number = 0;
         long complete = 0;
         LineBuffer line = new LineBuffer();
@@ -704,8 +744,30 @@ public final class AlertStore implements AutoCloseable {
                     if (chunk[i] == '\n') {
                         line.write(chunk, from, i - from);
                         number++;
-                        complete += line.size() + 1;
-                        replayLine(line.bytes(), line.size(), number, bad);
+                        byte[] bytes = line.bytes();
+                        int length = line.size();
+                        boolean marker = isBatchMarker(bytes, length);
+                        if (!unwritten.isEmpty() && marker) {
+                            complete += held;
+                            for (BadLine h : unwritten) {
+                                replayLine(h.bytes(), h.bytes().length, h.number(), bad);
+                            }
+                            unwritten.clear();
+                            held = 0;
+                        }
+                        if (!unwritten.isEmpty() || (batches && holdsNul(bytes, length))) {
+                            unwritten.add(
+                                    new BadLine(
+                                            number,
+                                            Arrays.copyOf(bytes, length),
+                                            "written after the journal's last force; part of it"
+                                                    + " never reached the disk"));
+                            held += length + 1;
+                        } else {
+                            batches |= marker;
+                            complete += length + 1;
+                            replayLine(bytes, length, number, bad);
+                        }
                         line.reset();
                         from = i + 1;
                     }
@@ -713,7 +775,15 @@ public final class AlertStore implements AutoCloseable {
                 line.write(chunk, from, n - from);
             }
         }
-        if (line.size() > 0) {
+        if (!unwritten.isEmpty()) {
+            if (line.size() > 0) {
+                unwritten.add(
+                        new BadLine(
+                                number + 1,
+                                Arrays.copyOf(line.bytes(), line.size()),
+                                "a torn last line"));
+            }
+        } else if (line.size() > 0) {
             LOG.warn(
                     "Alert journal: cutting a torn last line ({} bytes after line {}), the write a"
                             + " crash interrupted",
@@ -725,7 +795,21 @@ public final class AlertStore implements AutoCloseable {
                 records,
                 alerts.size(),
                 offsets);
-        return new Replayed(complete, bad);
+        return new Replayed(complete, bad, unwritten);
+    }
+
+    private static boolean isBatchMarker(byte[] bytes, int length) {
+        return length == BATCH_MARKER.length - 1
+                && Arrays.equals(bytes, 0, length, BATCH_MARKER, 0, length);
+    }
+
+    private static boolean holdsNul(byte[] bytes, int length) {
+        for (int i = 0; i < length; i++) {
+            if (bytes[i] == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     private void replayLine(byte[] bytes, int length, long number, List<BadLine> bad) {
@@ -743,14 +827,14 @@ public final class AlertStore implements AutoCloseable {
     private static final int BAD_LINES_LOGGED = 10;
 
     /**
-     * Keeps bad lines as they were, each after a line naming where it was and why, in {@link #BAD},
-     * forced to disk before the journal is rewritten without them.
+     * Keeps {@code lines} as they were, each after a line naming where it was and why, in {@link
+     * #BAD}, forced to disk before the journal is rewritten without them; returns that file.
      */
-    private void setAside(List<BadLine> bad, long now) throws IOException {
+    private Path keep(List<BadLine> lines, long now) throws IOException {
         Path to = dir.resolve(BAD);
         try (FileChannel c =
                 FileChannel.open(to, StandardOpenOption.CREATE, StandardOpenOption.APPEND)) {
-            for (BadLine b : bad) {
+            for (BadLine b : lines) {
                 String header =
                         "# "
                                 + JOURNAL
@@ -767,6 +851,12 @@ public final class AlertStore implements AutoCloseable {
             }
             c.force(true);
         }
+        return to;
+    }
+
+    /** Keeps bad lines ({@link #keep}), counts them and names them in the log. */
+    private void setAside(List<BadLine> bad, long now) throws IOException {
+        Path to = keep(bad, now);
         badLines += bad.size();
         for (BadLine b : bad.subList(0, Math.min(bad.size(), BAD_LINES_LOGGED))) {
             LOG.warn(
@@ -802,6 +892,9 @@ public final class AlertStore implements AutoCloseable {
      */
     private void apply(JsonNode n) throws IOException {
         switch (n.path("t").asText()) {
+            case "batch" -> {
+                // Where a batch's unforced lines begin; see replay().
+            }
             case "event" -> {
                 Alert a = json.treeToValue(n.get("alert"), Alert.class);
                 if (a == null) {
@@ -990,8 +1083,15 @@ public final class AlertStore implements AutoCloseable {
     /** Applies and writes {@code batch}, forced to disk once. */
     private void append(List<ObjectNode> batch) {
         long end = -1;
+        boolean marked = false;
         try {
-            List<byte[]> lines = new ArrayList<>(batch.size());
+            List<byte[]> lines = new ArrayList<>(batch.size() + 1);
+            boolean inBatch = batching == Thread.currentThread();
+            if (inBatch && !batchMarked) {
+                lines.add(BATCH_MARKER);
+                records++;
+                batchMarked = marked = true;
+            }
             for (ObjectNode record : batch) {
                 apply(record);
                 records++;
@@ -1005,7 +1105,7 @@ public final class AlertStore implements AutoCloseable {
                     journal.write(buf);
                 }
             }
-            if (batching == Thread.currentThread()) {
+            if (inBatch) {
                 unforced = true;
             } else {
                 journal.force(false);
@@ -1026,6 +1126,9 @@ public final class AlertStore implements AutoCloseable {
                     e.addSuppressed(again);
                 }
             }
+            if (marked) {
+                batchMarked = false; // cut with the rest
+            }
             throw new UncheckedIOException("cannot write the alert journal", e);
         }
     }
@@ -1041,6 +1144,7 @@ public final class AlertStore implements AutoCloseable {
     /** Forces what was appended since {@link #beginBatch}, and ends the batch. */
     public synchronized void endBatch() {
         batching = null;
+        batchMarked = false;
         if (unforced) {
             try {
                 journal.force(false);

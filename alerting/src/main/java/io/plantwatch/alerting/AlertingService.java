@@ -181,6 +181,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                 }
                 // One force of the journal for the poll's records, before anything is sent.
                 store.beginBatch();
+                RuntimeException failed = null;
                 try {
                     for (ConsumerRecord<byte[], byte[]> r : records) {
                         Alert a;
@@ -203,8 +204,18 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                 r.leaderEpoch(),
                                 System.currentTimeMillis());
                     }
+                } catch (RuntimeException e) {
+                    failed = e;
+                    throw e;
                 } finally {
-                    store.endBatch();
+                    try {
+                        store.endBatch();
+                    } catch (RuntimeException e) {
+                        if (failed == null) {
+                            throw e;
+                        }
+                        failed.addSuppressed(e); // the write that failed first says why
+                    }
                 }
                 long now = System.currentTimeMillis();
                 // Assigned partitions are fixed, so ones added to the topic would never be read.

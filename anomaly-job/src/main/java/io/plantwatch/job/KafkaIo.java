@@ -39,10 +39,14 @@ public final class KafkaIo {
                     case "LATEST" -> OffsetsInitializer.latest();
                     default -> OffsetsInitializer.committedOffsets(OffsetResetStrategy.EARLIEST);
                 };
-        ReadingDeserializer deserializer = new ReadingDeserializer(s.readingsKeyedBySensor());
+        ReadingDeserializer deserializer =
+                new ReadingDeserializer(
+                        s.readingsKeyedBySensor(), s.startingOffsets().equals("LATEST"));
+        // As the builder below has them: the overrides win.
         Properties consumer = new Properties();
-        consumer.putAll(s.consumerOverrides());
         consumer.setProperty("bootstrap.servers", s.kafkaBootstrap());
+        consumer.setProperty("group.id", s.groupId());
+        consumer.putAll(s.consumerOverrides());
         return new ReadingsSource(
                 KafkaSource.<SensorReading>builder()
                         .setBootstrapServers(s.kafkaBootstrap())
@@ -56,8 +60,7 @@ public final class KafkaIo {
                         .setProperty("isolation.level", "read_committed")
                         .build(),
                 deserializer,
-                consumer,
-                s.groupId());
+                consumer);
     }
 
     public static KafkaSink<Alert> alerts(JobSettings s) {
@@ -181,6 +184,13 @@ public final class KafkaIo {
         private static final long serialVersionUID = 1L;
         private static final Logger LOG = LoggerFactory.getLogger(ReadingDeserializer.class);
         private final boolean keyedBySensor;
+
+        /**
+         * Whether a position Kafka no longer has moves to the log's end ({@code starting-offsets:
+         * LATEST}) rather than its start: the readings skipped then include ones still in Kafka.
+         */
+        private final boolean resetsToLatest;
+
         private transient AvroReadingCodec codec;
         private transient Counter undecodable;
         private transient Counter notKeyedBySensor;
@@ -193,7 +203,12 @@ public final class KafkaIo {
          * @param keyedBySensor whether a record's key must be its reading's sensor id
          */
         ReadingDeserializer(boolean keyedBySensor) {
+            this(keyedBySensor, false);
+        }
+
+        ReadingDeserializer(boolean keyedBySensor, boolean resetsToLatest) {
             this.keyedBySensor = keyedBySensor;
+            this.resetsToLatest = resetsToLatest;
         }
 
         @Override
@@ -272,17 +287,22 @@ public final class KafkaIo {
             long n = record.offset() - expected;
             deletedUnread.inc(n);
             LOG.warn(
-                    "Kafka deleted {} readings on {}-{} (offsets {} to {}) before this job read"
-                            + " them, probably by the topic's retention while the job was stopped"
-                            + " or behind; resuming at {}. No detector saw them, and the"
-                            + " completeness reports count them as missing for their sensors."
-                            + " Raise the topic's retention.ms (kafka.retention of the appliance)"
-                            + " if it happens again",
+                    "Skipped {} readings on {}-{} (offsets {} to {}): Kafka no longer had them when"
+                            + " this job came to read them, probably deleted by the topic's"
+                            + " retention (or the appliance's disk reclaim) while the job was"
+                            + " stopped or behind{}; resuming at {}. The completeness reports"
+                            + " count them as missing for their sensors. Raise the topic's"
+                            + " retention.ms (kafka.retention of the appliance) if it happens"
+                            + " again",
                     n,
                     record.topic(),
                     record.partition(),
                     expected,
                     record.offset() - 1,
+                    resetsToLatest
+                            ? ", and with starting-offsets LATEST the job moved on to the log's"
+                                    + " end, past readings Kafka still had"
+                            : "",
                     record.offset());
         }
 

@@ -68,21 +68,20 @@ public final class ReadingsSource
     private final KafkaIo.ReadingDeserializer deserializer;
 
     /**
-     * @param consumer the source's consumer properties: those an admin client knows are used to
-     *     read where {@code groupId} committed, for a start without a checkpoint
+     * @param consumer the source's consumer properties, its group id among them: those an admin
+     *     client knows are used to read where the group committed, for a start without a checkpoint
      */
     ReadingsSource(
             KafkaSource<SensorReading> kafka,
             KafkaIo.ReadingDeserializer deserializer,
-            Properties consumer,
-            String groupId) {
+            Properties consumer) {
         this.kafka = kafka;
         this.deserializer = deserializer;
         this.admin = new Properties();
         consumer.stringPropertyNames().stream()
                 .filter(AdminClientConfig.configNames()::contains)
                 .forEach(k -> admin.setProperty(k, consumer.getProperty(k)));
-        this.groupId = groupId;
+        this.groupId = consumer.getProperty("group.id");
     }
 
     @Override
@@ -135,8 +134,9 @@ public final class ReadingsSource
      */
     private Map<TopicPartition, Long> committedOffsets(List<TopicPartition> partitions) {
         Map<TopicPartition, Long> at = new HashMap<>();
-        Admin client = Admin.create(admin);
+        Admin client = null;
         try {
+            client = Admin.create(admin);
             client.listConsumerGroupOffsets(
                             Map.of(
                                     groupId,
@@ -151,7 +151,7 @@ public final class ReadingsSource
                             });
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
-        } catch (ExecutionException | TimeoutException e) {
+        } catch (ExecutionException | TimeoutException | RuntimeException e) {
             LOG.info(
                     "Could not read where group {} committed on {} ({}); readings Kafka deleted"
                             + " before them are not counted",
@@ -159,7 +159,9 @@ public final class ReadingsSource
                     partitions,
                     e.toString());
         } finally {
-            client.close(Duration.ofSeconds(1));
+            if (client != null) {
+                client.close(Duration.ofSeconds(1));
+            }
         }
         return at;
     }
