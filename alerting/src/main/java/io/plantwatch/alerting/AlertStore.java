@@ -137,6 +137,13 @@ public final class AlertStore implements AutoCloseable {
     private boolean batchMarked;
 
     /**
+     * Whether a marker is on the disk in this journal file. The first batch's marker is forced
+     * before its records: otherwise it shares a page with them, and a power cut losing that page
+     * would leave the hole after no marker, taken for old damage.
+     */
+    private boolean markerForced;
+
+    /**
      * The line a batch's first append writes before its records: on replay, a hole in the lines
      * after the last one is a power cut's, not old damage.
      */
@@ -268,6 +275,7 @@ public final class AlertStore implements AutoCloseable {
     /** Opens the journal for appending after its first {@code complete} bytes. */
     private void openJournal(long complete) throws IOException {
         journal = FileChannel.open(file, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        markerForced = false;
         // A crash can leave half a line at the end; cut it so the next record starts clean.
         if (journal.size() > complete) {
             journal.truncate(complete);
@@ -699,7 +707,6 @@ public final class AlertStore implements AutoCloseable {
     /** A line of the journal that could not be applied: its number, its bytes and why. */
     private record BadLine(long number, byte[] bytes, String reason) {}
 
-    /** What a replay found: the length of the journal's complete lines, and the bad ones. */
     /**
      * What a replay found: the bytes applied, the lines that could not be, and the lines from the
      * first one holding a NUL byte on, which are not applied (see {@link #replay}).
@@ -720,13 +727,14 @@ public final class AlertStore implements AutoCloseable {
      * rather than taken for a torn tail. The lines after it are applied.
      *
      * <p>A line holding NUL bytes after the last {@link #BATCH_MARKER} is neither: JSON lines hold
-     * none, and file systems read a block they were never given as zeros. A batch's lines are
-     * forced once, at its end, so a power cut can keep one of its pages from the disk while later
-     * ones got there. None of those lines was promised to anyone, and applying the ones after the
-     * hole would move a partition's position past the events lost in it: from that line on, nothing
-     * is applied ({@code unwritten}), and Kafka gives the events again. A marker after such a line
-     * shows that what followed it was forced: then it was old damage, set aside like any bad line,
-     * and the lines held back are applied.
+     * none, and file systems read a block they were never given as zeros. (The first batch after a
+     * start or a compaction forces its marker first, so a hole always has a marker before it.) A
+     * batch's lines are forced once, at its end, so a power cut can keep one of its pages from the
+     * disk while later ones got there. None of those lines was promised to anyone, and applying the
+     * ones after the hole would move a partition's position past the events lost in it: from that
+     * line on, nothing is applied ({@code unwritten}), and Kafka gives the events again. A marker
+     * after such a line shows that what followed it was forced: then it was old damage, set aside
+     * like any bad line, and the lines held back are applied.
      */
     private Replayed replay() throws IOException {
         List<BadLine> bad = new ArrayList<>();
@@ -1086,19 +1094,30 @@ public final class AlertStore implements AutoCloseable {
         boolean marked = false;
         try {
             List<byte[]> lines = new ArrayList<>(batch.size() + 1);
-            boolean inBatch = batching == Thread.currentThread();
-            if (inBatch && !batchMarked) {
-                lines.add(BATCH_MARKER);
-                records++;
-                batchMarked = marked = true;
-            }
             for (ObjectNode record : batch) {
                 apply(record);
                 records++;
                 lines.add(
                         (json.writeValueAsString(record) + "\n").getBytes(StandardCharsets.UTF_8));
             }
+            boolean inBatch = batching == Thread.currentThread();
             end = journal.position();
+            if (inBatch && !batchMarked) {
+                if (markerForced) {
+                    lines.add(0, BATCH_MARKER);
+                } else {
+                    write(journal, BATCH_MARKER);
+                    journal.force(false);
+                    forces++;
+                    markerForced = true;
+                    end = journal.position();
+                    if (appendedSince != null) {
+                        appendedSince.add(BATCH_MARKER);
+                    }
+                }
+                records++;
+                batchMarked = marked = true;
+            }
             for (byte[] line : lines) {
                 ByteBuffer buf = ByteBuffer.wrap(line);
                 while (buf.hasRemaining()) {

@@ -181,7 +181,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                 }
                 // One force of the journal for the poll's records, before anything is sent.
                 store.beginBatch();
-                RuntimeException failed = null;
+                Throwable failed = null;
                 try {
                     for (ConsumerRecord<byte[], byte[]> r : records) {
                         Alert a;
@@ -204,7 +204,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                 r.leaderEpoch(),
                                 System.currentTimeMillis());
                     }
-                } catch (RuntimeException e) {
+                } catch (RuntimeException | Error e) {
                     failed = e;
                     throw e;
                 } finally {
