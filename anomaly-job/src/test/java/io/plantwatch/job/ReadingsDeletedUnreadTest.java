@@ -89,11 +89,7 @@ class ReadingsDeletedUnreadTest {
                 Admin admin = kafka.kafka.createAdmin()) {
             JobSettings settings = kafka.settings("deleted-unread-");
             kafka.createTopics(settings);
-            JobClient first =
-                    SavepointFixture.start(
-                            settings,
-                            StreamExecutionEnvironment.getExecutionEnvironment(
-                                    JobCounters.reportTo(AnomalyJob.flinkConfiguration(settings))));
+            JobClient first = start(settings, AnomalyJob.flinkConfiguration(settings));
             kafka.produce(settings.readingsTopic(), data.subList(0, half));
             await().atMost(Duration.ofSeconds(60))
                     .until(() -> JobCounters.sum(job, "Source", "numRecordsOut") == half);
@@ -104,21 +100,16 @@ class ReadingsDeletedUnreadTest {
             Map<String, List<Map<String, Long>>> reports = new HashMap<>();
             SavepointFixture.readAllCompleteness(kafka, settings, reports);
 
-            List<TopicPartition> partitions =
-                    List.of(
-                            new TopicPartition(settings.readingsTopic(), 0),
-                            new TopicPartition(settings.readingsTopic(), 1));
+            List<TopicPartition> partitions = partitions(settings);
             Map<TopicPartition, Long> resumeAt = endOffsets(admin, partitions);
             kafka.produce(settings.readingsTopic(), data.subList(half, data.size()));
             deleteUnread(admin, resumeAt);
 
-            Configuration conf = JobCounters.reportTo(AnomalyJob.flinkConfiguration(settings));
+            Configuration conf = AnomalyJob.flinkConfiguration(settings);
             conf.set(
                     StateRecoveryOptions.SAVEPOINT_PATH,
                     Path.of(URI.create(savepoint)).toUri().toString());
-            JobClient restored =
-                    SavepointFixture.start(
-                            settings, StreamExecutionEnvironment.getExecutionEnvironment(conf));
+            JobClient restored = start(settings, conf);
             try {
                 kafka.finishStream(settings, data, SavepointFixture.START, reports);
                 assertThat(JobCounters.sum(job, "Source", COUNTER))
@@ -150,16 +141,9 @@ class ReadingsDeletedUnreadTest {
                 Admin admin = kafka.kafka.createAdmin()) {
             JobSettings settings = kafka.settings("deleted-committed-");
             kafka.createTopics(settings);
-            JobClient first =
-                    SavepointFixture.start(
-                            settings,
-                            StreamExecutionEnvironment.getExecutionEnvironment(
-                                    JobCounters.reportTo(AnomalyJob.flinkConfiguration(settings))));
+            JobClient first = start(settings, AnomalyJob.flinkConfiguration(settings));
             kafka.produce(settings.readingsTopic(), data.subList(0, half));
-            List<TopicPartition> partitions =
-                    List.of(
-                            new TopicPartition(settings.readingsTopic(), 0),
-                            new TopicPartition(settings.readingsTopic(), 1));
+            List<TopicPartition> partitions = partitions(settings);
             Map<TopicPartition, Long> end = endOffsets(admin, partitions);
             // Offsets are committed when a checkpoint completes.
             await().atMost(Duration.ofSeconds(60))
@@ -168,11 +152,7 @@ class ReadingsDeletedUnreadTest {
 
             kafka.produce(settings.readingsTopic(), data.subList(half, data.size()));
             deleteUnread(admin, end);
-            JobClient fresh =
-                    SavepointFixture.start(
-                            settings,
-                            StreamExecutionEnvironment.getExecutionEnvironment(
-                                    JobCounters.reportTo(AnomalyJob.flinkConfiguration(settings))));
+            JobClient fresh = start(settings, AnomalyJob.flinkConfiguration(settings));
             try {
                 kafka.finishStream(settings, data, SavepointFixture.START);
                 assertThat(JobCounters.sum(job, "Source", COUNTER))
@@ -181,6 +161,19 @@ class ReadingsDeletedUnreadTest {
                 fresh.cancel().get();
             }
         }
+    }
+
+    /** The job as {@code flink run} wires it, its counters read by {@link JobCounters}. */
+    private static JobClient start(JobSettings settings, Configuration conf) throws Exception {
+        return SavepointFixture.start(
+                settings,
+                StreamExecutionEnvironment.getExecutionEnvironment(JobCounters.reportTo(conf)));
+    }
+
+    private static List<TopicPartition> partitions(JobSettings settings) {
+        return List.of(
+                new TopicPartition(settings.readingsTopic(), 0),
+                new TopicPartition(settings.readingsTopic(), 1));
     }
 
     /** Readings deleted per partition. */
