@@ -91,8 +91,9 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         List<Signal> due = pending.get(time);
         if (due != null) {
             pending.remove(time);
-            // ONSET before ACTIVE before CLEAR at one instant: a match and its level agree.
-            due.sort((a, b) -> a.type().compareTo(b.type()));
+            // ONSET before ACTIVE before CLEAR at one instant: a match and its level agree. The
+            // rules in force come first: a restarted detector's level at the same instant wins.
+            due.sort(java.util.Comparator.comparingInt(AlertLifecycle::order));
             for (Signal s : due) {
                 apply(s, ctx, out);
             }
@@ -116,6 +117,13 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     }
 
     private void apply(Signal s, Context ctx, Collector<Alert> out) throws Exception {
+        if (s.type() == Signal.Type.RULES || s.type() == Signal.Type.STARTED_OVER) {
+            retireRulesNotInForce(s, ctx, out);
+            if (s.type() == Signal.Type.STARTED_OVER) {
+                clearWhatStartedOver(s, ctx, out);
+            }
+            return;
+        }
         Episode e = episodes.get(s.rule());
         switch (s.type()) {
             case ONSET -> {
@@ -166,6 +174,77 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         }
     }
 
+    /**
+     * The job restarted with rules that no longer give this sensor some rule (removed, renamed,
+     * switched off): no detector will clear that rule's episode again, and its alert would stay
+     * open downstream for good. It resolves now, saying why; one still in its on-delay is dropped.
+     */
+    private void retireRulesNotInForce(Signal s, Context ctx, Collector<Alert> out)
+            throws Exception {
+        java.util.Set<String> inForce = s.rulesInForce();
+        List<String> retired = new ArrayList<>();
+        for (String rule : episodes.keys()) {
+            if (!inForce.contains(rule)) {
+                retired.add(rule);
+            }
+        }
+        for (String rule : retired) {
+            Episode e = episodes.get(rule);
+            if (!e.open) {
+                suppressed.inc();
+                episodes.remove(rule);
+                continue;
+            }
+            e.clearSince = Math.max(s.time(), e.onset.episodeStart());
+            resolve(
+                    rule,
+                    e,
+                    ctx,
+                    out,
+                    e.onset.sensorId()
+                            + " no longer has rule "
+                            + rule
+                            + " (the rules changed); resolved at "
+                            + Instant.ofEpochMilli(e.clearSince)
+                            + " without a reading clearing it");
+        }
+    }
+
+    /**
+     * The sensor's detectors start from nothing and know no level: each episode still open is taken
+     * as clear from here (its off-delay runs), and one a detector finds active again stays.
+     * Otherwise an alert open when its sensor was forgotten after a silence of state.ttl stayed
+     * open for good once it came back normal.
+     */
+    private void clearWhatStartedOver(Signal s, Context ctx, Collector<Alert> out)
+            throws Exception {
+        List<String> rules = new ArrayList<>();
+        for (String rule : episodes.keys()) {
+            rules.add(rule);
+        }
+        for (String rule : rules) {
+            Episode e = episodes.get(rule);
+            if (!e.open) {
+                suppressed.inc();
+                episodes.remove(rule);
+            } else if (e.clearSince == NONE) {
+                // Due by a timer even without an off-delay, so that a level told at this very
+                // instant, applied after this, can still keep it open.
+                e.clearSince = s.time();
+                e.dueAt = s.time() + e.onset.alarm().offDelayMillis();
+                ctx.timerService().registerEventTimeTimer(e.dueAt);
+                episodes.put(rule, e);
+            }
+        }
+    }
+
+    private static int order(Signal s) {
+        return switch (s.type()) {
+            case RULES, STARTED_OVER -> -1;
+            default -> s.type().ordinal();
+        };
+    }
+
     private void openEpisode(Episode e, Context ctx, Collector<Alert> out) {
         Signal s = e.onset;
         long openedAt = e.dueAt == NONE ? s.time() : e.dueAt;
@@ -187,6 +266,20 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
 
     private void resolve(String rule, Episode e, Context ctx, Collector<Alert> out)
             throws Exception {
+        resolve(
+                rule,
+                e,
+                ctx,
+                out,
+                e.onset.sensorId()
+                        + " back to normal for "
+                        + rule
+                        + " since "
+                        + Instant.ofEpochMilli(e.clearSince));
+    }
+
+    private void resolve(String rule, Episode e, Context ctx, Collector<Alert> out, String message)
+            throws Exception {
         Signal s = e.onset;
         resolved.inc();
         Alert open =
@@ -203,11 +296,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
                 open.resolve(
                         Math.max(e.clearSince, s.episodeStart()),
                         System.currentTimeMillis(),
-                        s.sensorId()
-                                + " back to normal for "
-                                + s.rule()
-                                + " since "
-                                + Instant.ofEpochMilli(e.clearSince)));
+                        message));
         episodes.remove(rule);
     }
 }

@@ -5,6 +5,7 @@ import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
+import io.plantwatch.model.Severity;
 import java.time.Instant;
 import java.util.List;
 import java.util.function.Consumer;
@@ -33,6 +34,14 @@ public final class MissingDataDetector {
         public long timerAt;
         public boolean open;
         public String sensorId;
+
+        /**
+         * The rule and severity of the open alert, which its resolution needs whatever the rules
+         * say by then (its id holds the rule's name); null in states written before 2026-12-06.
+         */
+        public String rule;
+
+        public Severity severity;
 
         public Silence() {}
     }
@@ -73,13 +82,13 @@ public final class MissingDataDetector {
             out.accept(missed.resolve(r.timestamp(), now, r.sensorId() + " sends again"));
         }
         if (s.open) {
-            out.accept(
-                    opened(s, rule, now)
-                            .resolve(
-                                    Math.max(r.timestamp(), s.lastEventTime),
-                                    now,
-                                    r.sensorId() + " sends again"));
-            s.open = false;
+            resolve(
+                    s,
+                    rule,
+                    Math.max(r.timestamp(), s.lastEventTime),
+                    now,
+                    r.sensorId() + " sends again",
+                    out);
         }
         s.lastSeen = now;
         s.lastEventTime = Math.max(s.lastEventTime, r.timestamp());
@@ -128,6 +137,8 @@ public final class MissingDataDetector {
         long heard = Math.max(s.lastSeen, listeningSince);
         if (time >= heard + rule.afterMillis()) {
             s.open = true;
+            s.rule = rule.alarm().rule();
+            s.severity = rule.alarm().severity();
             s.timerAt = 0;
             out.accept(opened(s, rule, time));
         } else {
@@ -136,23 +147,77 @@ public final class MissingDataDetector {
         }
     }
 
+    /**
+     * The sensor's rules no longer ask for missing data: its open alert, if any, resolves now, as
+     * nothing else would resolve it. Returns the state to keep, none.
+     *
+     * @param eventTime when it resolves: the sensor's reading, or its last one when still silent
+     */
+    static Silence retire(Silence s, long eventTime, long now, Consumer<Alert> out) {
+        if (s != null && s.open) {
+            resolve(
+                    s,
+                    null,
+                    Math.max(eventTime, s.lastEventTime),
+                    now,
+                    s.sensorId
+                            + ": the rules no longer ask for "
+                            + (s.rule != null ? s.rule : FALLBACK_RULE)
+                            + " here; resolved",
+                    out);
+        }
+        return null;
+    }
+
+    /**
+     * The name of an open alert's rule in a state written before the silence kept it: the rule's
+     * default name, right unless the rules file named it otherwise.
+     */
+    private static final String FALLBACK_RULE = io.plantwatch.job.rules.RuleBook.MISSING_DATA;
+
+    private static void resolve(
+            Silence s,
+            DetectorRules.MissingData rule,
+            long eventTime,
+            long now,
+            String message,
+            Consumer<Alert> out) {
+        DetectorRules.Alarm alarm =
+                s.rule != null
+                        ? new DetectorRules.Alarm(s.rule, s.severity, 0, 0)
+                        : rule != null
+                                ? rule.alarm()
+                                : new DetectorRules.Alarm(FALLBACK_RULE, Severity.WARNING, 0, 0);
+        out.accept(
+                opened(s, alarm, rule == null ? 0 : rule.afterMillis(), now, "")
+                        .resolve(eventTime, now, message));
+        s.open = false;
+        s.rule = null;
+        s.severity = null;
+    }
+
     private static Alert opened(Silence s, DetectorRules.MissingData rule, long detectedAt) {
         return opened(s, rule, detectedAt, "");
     }
 
     private static Alert opened(
             Silence s, DetectorRules.MissingData rule, long detectedAt, String note) {
+        return opened(s, rule.alarm(), rule.afterMillis(), detectedAt, note);
+    }
+
+    private static Alert opened(
+            Silence s, DetectorRules.Alarm alarm, long afterMillis, long detectedAt, String note) {
         return Alert.open(
                 SensorId.parse(s.sensorId),
-                rule.alarm().rule(),
+                alarm.rule(),
                 AlertKind.MISSING_DATA,
-                rule.alarm().severity(),
+                alarm.severity(),
                 s.lastEventTime,
                 detectedAt,
                 List.of(s.lastValue),
                 s.sensorId
                         + " sent nothing for "
-                        + Format.duration(rule.afterMillis())
+                        + Format.duration(afterMillis)
                         + " (last reading "
                         + Instant.ofEpochMilli(s.lastEventTime)
                         + ")"

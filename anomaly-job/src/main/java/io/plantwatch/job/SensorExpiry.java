@@ -29,6 +29,12 @@ public final class SensorExpiry {
         }
     }
 
+    /** Keeps a sensor that {@link #expired} at {@code now} for another TTL. */
+    static void keep(Expiring s, long now, long ttlMillis, TimerService timers) {
+        s.expiryAt = now + ttlMillis;
+        timers.registerProcessingTimeTimer(s.expiryAt);
+    }
+
     /**
      * A processing-time timer fired at {@code time}: true when the sensor has been silent for the
      * TTL and its state is to be cleared; otherwise re-arms from the last reading if this was the

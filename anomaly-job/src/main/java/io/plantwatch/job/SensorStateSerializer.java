@@ -1,9 +1,10 @@
 package io.plantwatch.job;
 
 import io.plantwatch.model.SensorReading;
+import io.plantwatch.model.Severity;
 import java.io.IOException;
-import org.apache.flink.api.common.typeutils.SimpleTypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.TypeSerializer;
+import org.apache.flink.api.common.typeutils.TypeSerializerSchemaCompatibility;
 import org.apache.flink.api.common.typeutils.TypeSerializerSnapshot;
 import org.apache.flink.api.common.typeutils.base.TypeSerializerSingleton;
 import org.apache.flink.core.memory.DataInputView;
@@ -16,13 +17,19 @@ import org.apache.flink.core.memory.DataOutputView;
  * written: that copy alone was about an eighth of the keyed task's time. The copy here also keeps
  * the resolved rules, which are not checkpointed.
  *
- * <p>The layout is version 1 of {@link Snapshot}; a change to any state class's fields needs a new
- * version that still reads the old one.
+ * <p>The layout has a number, kept in savepoints by {@link Snapshot}; a change to any state class's
+ * fields needs a new one, and the old ones must still be read. Layout 2 (2026-12-06) added the open
+ * missing-data alert's rule and severity.
  */
 public final class SensorStateSerializer extends TypeSerializerSingleton<SensorDetectors.State> {
     private static final long serialVersionUID = 1L;
 
     public static final SensorStateSerializer INSTANCE = new SensorStateSerializer();
+
+    /** Until 2026-12-06: a silence without the rule of its open alert. */
+    static final int SILENCE_WITHOUT_RULE = 1;
+
+    static final int LAYOUT = 2;
 
     private static final TypeSerializer<SensorReading> READING =
             SensorReadingTypeInfo.Serializer.INSTANCE;
@@ -49,6 +56,8 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         to.baseline = copy(from.baseline);
         to.silence = copy(from.silence);
         to.rules = from.rules;
+        to.restored = from.restored;
+        to.startedOver = from.startedOver;
         return to;
     }
 
@@ -64,6 +73,11 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
 
     @Override
     public void serialize(SensorDetectors.State s, DataOutputView out) throws IOException {
+        write(s, out, LAYOUT);
+    }
+
+    private static void write(SensorDetectors.State s, DataOutputView out, int layout)
+            throws IOException {
         out.writeLong(s.touchedAt);
         out.writeLong(s.expiryAt);
         write(s.track, out);
@@ -71,11 +85,15 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         write(s.rate, out);
         write(s.flatline, out);
         write(s.baseline, out);
-        write(s.silence, out);
+        write(s.silence, out, layout);
     }
 
     @Override
     public SensorDetectors.State deserialize(DataInputView in) throws IOException {
+        return read(in, LAYOUT);
+    }
+
+    private static SensorDetectors.State read(DataInputView in, int layout) throws IOException {
         SensorDetectors.State s = new SensorDetectors.State();
         s.touchedAt = in.readLong();
         s.expiryAt = in.readLong();
@@ -84,7 +102,8 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         s.rate = readWindow(in);
         s.flatline = readFlatline(in);
         s.baseline = readBaseline(in);
-        s.silence = readSilence(in);
+        s.silence = readSilence(in, layout);
+        s.restored = true;
         return s;
     }
 
@@ -104,10 +123,131 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         return new Snapshot();
     }
 
-    /** Written into savepoints with the state. */
-    public static final class Snapshot extends SimpleTypeSerializerSnapshot<SensorDetectors.State> {
-        public Snapshot() {
-            super(() -> INSTANCE);
+    /**
+     * Written into savepoints with the state; its version names the layout. Versions 2 and 3 were
+     * written by Flink's {@code SimpleTypeSerializerSnapshot}, which this was until layout 2 (its
+     * version 2 also holds a class name): they hold layout 1, and such state is read with {@link
+     * FirstLayout} and written anew.
+     */
+    public static final class Snapshot implements TypeSerializerSnapshot<SensorDetectors.State> {
+        private static final int VERSION_OF_LAYOUT_2 = 4;
+        private int layout = LAYOUT;
+
+        public Snapshot() {}
+
+        @Override
+        public int getCurrentVersion() {
+            return VERSION_OF_LAYOUT_2;
+        }
+
+        @Override
+        public void writeSnapshot(DataOutputView out) {}
+
+        @Override
+        public void readSnapshot(int readVersion, DataInputView in, ClassLoader classLoader)
+                throws IOException {
+            switch (readVersion) {
+                case 2 -> {
+                    in.readUTF();
+                    layout = SILENCE_WITHOUT_RULE;
+                }
+                case 3 -> layout = SILENCE_WITHOUT_RULE;
+                case VERSION_OF_LAYOUT_2 -> layout = LAYOUT;
+                default ->
+                        throw new IOException(
+                                "sensor state of an unknown layout (snapshot version "
+                                        + readVersion
+                                        + "), written by a newer version of the job");
+            }
+        }
+
+        @Override
+        public TypeSerializer<SensorDetectors.State> restoreSerializer() {
+            return layout == LAYOUT ? INSTANCE : new FirstLayout();
+        }
+
+        @Override
+        public TypeSerializerSchemaCompatibility<SensorDetectors.State> resolveSchemaCompatibility(
+                TypeSerializerSnapshot<SensorDetectors.State> old) {
+            if (!(old instanceof Snapshot was)) {
+                return TypeSerializerSchemaCompatibility.incompatible();
+            }
+            return was.layout == LAYOUT
+                    ? TypeSerializerSchemaCompatibility.compatibleAsIs()
+                    : TypeSerializerSchemaCompatibility.compatibleAfterMigration();
+        }
+    }
+
+    /** Reads (and writes) layout 1, for state restored from savepoints written with it. */
+    static final class FirstLayout extends TypeSerializer<SensorDetectors.State> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public boolean isImmutableType() {
+            return false;
+        }
+
+        @Override
+        public TypeSerializer<SensorDetectors.State> duplicate() {
+            return this;
+        }
+
+        @Override
+        public SensorDetectors.State createInstance() {
+            return INSTANCE.createInstance();
+        }
+
+        @Override
+        public SensorDetectors.State copy(SensorDetectors.State from) {
+            return INSTANCE.copy(from);
+        }
+
+        @Override
+        public SensorDetectors.State copy(SensorDetectors.State from, SensorDetectors.State reuse) {
+            return INSTANCE.copy(from);
+        }
+
+        @Override
+        public int getLength() {
+            return -1;
+        }
+
+        @Override
+        public void serialize(SensorDetectors.State s, DataOutputView out) throws IOException {
+            write(s, out, SILENCE_WITHOUT_RULE);
+        }
+
+        @Override
+        public SensorDetectors.State deserialize(DataInputView in) throws IOException {
+            return read(in, SILENCE_WITHOUT_RULE);
+        }
+
+        @Override
+        public SensorDetectors.State deserialize(SensorDetectors.State reuse, DataInputView in)
+                throws IOException {
+            return deserialize(in);
+        }
+
+        @Override
+        public void copy(DataInputView in, DataOutputView out) throws IOException {
+            serialize(deserialize(in), out);
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof FirstLayout;
+        }
+
+        @Override
+        public int hashCode() {
+            return FirstLayout.class.hashCode();
+        }
+
+        @Override
+        public TypeSerializerSnapshot<SensorDetectors.State> snapshotConfiguration() {
+            Snapshot s = new Snapshot();
+            s.layout = SILENCE_WITHOUT_RULE;
+            return s;
         }
     }
 
@@ -419,10 +559,12 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         t.timerAt = f.timerAt;
         t.open = f.open;
         t.sensorId = f.sensorId;
+        t.rule = f.rule;
+        t.severity = f.severity;
         return t;
     }
 
-    private static void write(MissingDataDetector.Silence s, DataOutputView out)
+    private static void write(MissingDataDetector.Silence s, DataOutputView out, int layout)
             throws IOException {
         out.writeBoolean(s != null);
         if (s == null) {
@@ -435,9 +577,14 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         out.writeLong(s.timerAt);
         out.writeBoolean(s.open);
         writeString(s.sensorId, out);
+        if (layout >= 2) {
+            writeString(s.rule, out);
+            writeString(s.severity == null ? null : s.severity.name(), out);
+        }
     }
 
-    private static MissingDataDetector.Silence readSilence(DataInputView in) throws IOException {
+    private static MissingDataDetector.Silence readSilence(DataInputView in, int layout)
+            throws IOException {
         if (!in.readBoolean()) {
             return null;
         }
@@ -449,6 +596,11 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         s.timerAt = in.readLong();
         s.open = in.readBoolean();
         s.sensorId = readString(in);
+        if (layout >= 2) {
+            s.rule = readString(in);
+            String severity = readString(in);
+            s.severity = severity == null ? null : Severity.valueOf(severity);
+        }
         return s;
     }
 

@@ -3,16 +3,26 @@ package io.plantwatch.job;
 import io.plantwatch.job.rules.DetectorRules;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorId;
+import java.util.Collection;
+import java.util.Set;
 
 /**
  * What a detector tells the {@link AlertLifecycle} about one rule on one sensor, at an event time.
  *
  * @param type {@link Type#ONSET}: the rule's condition was detected (opens an episode unless one is
- *     open); {@link Type#ACTIVE}: the condition holds again; {@link Type#CLEAR}: it no longer holds
+ *     open); {@link Type#ACTIVE}: the condition holds again; {@link Type#CLEAR}: it no longer
+ *     holds; {@link Type#RULES}: which rules are in force for the sensor, told once per sensor
+ *     after each restore, so that an episode of a rule the rules file no longer gives it resolves
+ *     (no detector would ever clear it); {@link Type#STARTED_OVER}: the same, told when the
+ *     sensor's detectors start from nothing (a sensor new to them, one forgotten after state.ttl,
+ *     or every sensor after a restore at another parallelism). Their levels are then unknown, and a
+ *     detector tells a level only when it changes, so a fresh one would never clear an episode left
+ *     open: each one open is taken as clear from there, unless a detector finds it active again
  * @param time event time of the reading that decided it
  * @param episodeStart for ONSET: event time of the first reading of the episode
  * @param values for ONSET: the readings' values that triggered it, oldest first
- * @param message for ONSET: the alert's text
+ * @param message for ONSET: the alert's text; for RULES and STARTED_OVER: the names of the rules in
+ *     force, one per line
  */
 public record Signal(
         SensorId sensorId,
@@ -27,7 +37,10 @@ public record Signal(
     public enum Type {
         ONSET,
         ACTIVE,
-        CLEAR
+        CLEAR,
+        // Appended: signals are in savepoints. At one instant these two are applied first.
+        RULES,
+        STARTED_OVER
     }
 
     public static Signal onset(
@@ -54,7 +67,38 @@ public record Signal(
                 "");
     }
 
+    /**
+     * The lifecycle's rules in force for {@code sensor} from event time {@code time} on. Carried in
+     * {@link #message} rather than a field of its own: signals wait in the lifecycle's state, which
+     * savepoints of earlier versions hold in the old layout.
+     */
+    public static Signal rulesInForce(
+            SensorId sensor, long time, Collection<String> rules, boolean startedOver) {
+        for (String rule : rules) {
+            if (rule.indexOf('\n') >= 0) {
+                throw new IllegalArgumentException("a rule name with a line break: " + rule);
+            }
+        }
+        return new Signal(
+                sensor,
+                null,
+                null,
+                startedOver ? Type.STARTED_OVER : Type.RULES,
+                time,
+                time,
+                new double[0],
+                String.join("\n", rules));
+    }
+
+    /** For {@link Type#RULES} and {@link Type#STARTED_OVER}: the names of the rules in force. */
+    public Set<String> rulesInForce() {
+        return message.isEmpty()
+                ? Set.of()
+                : Set.copyOf(java.util.Arrays.asList(message.split("\n")));
+    }
+
+    /** The rule this signal is about; null for the rules in force. */
     public String rule() {
-        return alarm.rule();
+        return alarm == null ? null : alarm.rule();
     }
 }

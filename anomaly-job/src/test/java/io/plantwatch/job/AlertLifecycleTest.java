@@ -111,6 +111,107 @@ class AlertLifecycleTest {
         assertThat(h.numKeyedStateEntries()).isZero();
     }
 
+    /**
+     * A job restarted with rules that no longer give a sensor one of its rules: no detector clears
+     * that rule's episode again. The detectors tell the lifecycle which rules are in force, and an
+     * open episode of another resolves at that event time; one in its on-delay is dropped; the
+     * rules still in force keep theirs.
+     */
+    @Test
+    void anEpisodeOfARuleTheSensorNoLongerHasResolvesWhenTheRulesInForceAreTold() throws Exception {
+        open();
+        DetectorRules.Alarm range = alarm(0, 0);
+        DetectorRules.Alarm flat = new DetectorRules.Alarm("stuck", Severity.WARNING, 0, 0);
+        DetectorRules.Alarm slope = new DetectorRules.Alarm("slope", Severity.WARNING, 60_000, 0);
+        onset(range, 1_000, 1_000);
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.FLATLINE,
+                        flat,
+                        T0 + 1_000,
+                        T0 + 500,
+                        new double[] {4},
+                        "stuck"));
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.RATE_OF_CHANGE,
+                        slope,
+                        T0 + 2_000,
+                        T0 + 2_000,
+                        new double[] {9},
+                        "steep"));
+        watermark(2_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
+
+        send(Signal.rulesInForce(SENSOR, T0 + 5_000, List.of("oil-range", "spike"), false));
+        watermark(4_999);
+        assertThat(drain()).isEmpty();
+        watermark(5_000);
+        List<Alert> resolved = h.extractOutputValues();
+        assertThat(resolved)
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.rule()).isEqualTo("stuck");
+                            assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
+                            assertThat(a.eventTime()).isEqualTo(T0 + 5_000);
+                            assertThat(a.episodeStart()).isEqualTo(T0 + 500);
+                            assertThat(a.message()).contains("no longer has rule stuck");
+                        });
+        h.getOutput().clear();
+
+        // The slope's on-delay would have opened it at 62 s: dropped instead, its timer idle.
+        watermark(70_000);
+        assertThat(drain()).isEmpty();
+        // The range rule, still in force, resolves as ever.
+        level(range, false, 71_000);
+        watermark(71_000);
+        assertThat(drain()).containsExactly("RESOLVED@71000/1000");
+        assertThat(h.numKeyedStateEntries()).isZero();
+        assertThat(h.numEventTimeTimers()).isZero();
+    }
+
+    /**
+     * A sensor's detectors started from nothing (forgotten after state.ttl, or reset by a restore
+     * at another parallelism) tell a level only when it changes, so an episode left open would
+     * never hear its condition clear. From the moment they start over it is taken as clear, and a
+     * detector that finds it active again, at that instant or later, keeps it open.
+     */
+    @Test
+    void anEpisodeOpenWhenTheDetectorsStartOverClearsUnlessTheyFindItActiveAgain()
+            throws Exception {
+        open();
+        DetectorRules.Alarm range = alarm(0, 0);
+        DetectorRules.Alarm flat = new DetectorRules.Alarm("stuck", Severity.WARNING, 0, 0);
+        onset(range, 1_000, 1_000);
+        level(range, true, 1_000);
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.FLATLINE,
+                        flat,
+                        T0 + 1_000,
+                        T0 + 500,
+                        new double[] {4},
+                        "stuck"));
+        watermark(1_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
+
+        level(range, true, 90_000);
+        send(Signal.rulesInForce(SENSOR, T0 + 90_000, List.of("oil-range", "stuck"), true));
+        watermark(90_000);
+        assertThat(drain()).containsExactly("RESOLVED@90000/500");
+        watermark(200_000);
+        assertThat(drain()).isEmpty();
+        level(range, false, 210_000);
+        watermark(210_000);
+        assertThat(drain()).containsExactly("RESOLVED@210000/1000");
+        assertThat(h.numKeyedStateEntries()).isZero();
+        assertThat(h.numEventTimeTimers()).isZero();
+    }
+
     @Test
     void opensOnOnsetOnlyOnceTheWatermarkPassesItAndResolvesAfterTheOffDelay() throws Exception {
         // OPEN carries the event time it opened at (the deciding reading, 3000) and the

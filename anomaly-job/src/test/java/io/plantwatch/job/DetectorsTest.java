@@ -1,12 +1,12 @@
 package io.plantwatch.job;
 
-import static io.plantwatch.job.Harnesses.drain;
 import static io.plantwatch.job.Harnesses.reading;
 import static io.plantwatch.job.Harnesses.rules;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
 import org.apache.flink.api.common.typeinfo.Types;
@@ -34,6 +34,17 @@ import org.junit.jupiter.params.provider.ValueSource;
  */
 class DetectorsTest {
     private static final long TTL = 3_600_000;
+
+    /**
+     * The signals about rules: which rules are in force, told once per sensor and run, is left out
+     * (aRestoredSensorTellsItsRulesInForceOnce... and the lifecycle's tests cover it).
+     */
+    private static List<Signal> drain(
+            KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal> h) {
+        return Harnesses.drain(h).stream()
+                .filter(s -> s.type() != Signal.Type.RULES && s.type() != Signal.Type.STARTED_OVER)
+                .toList();
+    }
 
     private static List<String> describe(List<Signal> signals) {
         return signals.stream()
@@ -123,6 +134,62 @@ class DetectorsTest {
         assertThat(stateOf(restored).track.received).isEqualTo(5);
         assertThat(stateOf(restored).silence.lastValue).isEqualTo(24);
         restored.close();
+    }
+
+    /**
+     * Once per sensor and run the detectors tell the lifecycle which of its rules are in force, so
+     * that an alert of a rule a new rules file took away resolves, and whether they start from
+     * nothing (a sensor new to them), when an episode left open must not wait for a level change a
+     * fresh detector would never tell ({@code AlertLifecycle}).
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void eachSensorTellsItsRulesInForceOncePerRunAndWhetherItsDetectorsStartedOver(String backend)
+            throws Exception {
+        var h =
+                detectorsOn(
+                        backend,
+                        rules(
+                                "defaults: {flatline: {count: 3, name: stuck},"
+                                        + " spike: {delta: 5, within: 10s}}"));
+        h.open();
+        feed(h, reading(0, 20, 0), reading(1_000, 21, 1));
+        feed(h, reading(2_000, 21, 2));
+        assertThat(rulesTold(h)).containsExactly("STARTED_OVER@0 [spike, stuck]");
+        OperatorSubtaskState checkpoint = h.snapshot(1, 2_000);
+        h.close();
+
+        var restored =
+                detectorsOn(
+                        backend,
+                        rules(
+                                "defaults: {spike: {delta: 5, within: 10s}, baseline: {name: drift}}\n"
+                                        + "sensors: [{match: '**/press-1/oil-temp',"
+                                        + " out-of-range: {high: 90}}]"));
+        restored.initializeState(checkpoint);
+        restored.open();
+        feed(restored, reading(3_000, 21, 3), reading(4_000, 21, 4));
+        feed(restored, reading(Harnesses.OTHER, 4_500, 21, 0));
+        feed(restored, reading(5_000, 21, 5), reading(Harnesses.OTHER, 5_500, 21, 1));
+        assertThat(rulesTold(restored))
+                .containsExactly(
+                        "RULES@3000 [drift, out-of-range, spike]",
+                        "STARTED_OVER@4500 [drift, spike]");
+        restored.close();
+    }
+
+    private static List<String> rulesTold(
+            KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal> h) {
+        return Harnesses.drain(h).stream()
+                .filter(s -> s.type() == Signal.Type.RULES || s.type() == Signal.Type.STARTED_OVER)
+                .map(
+                        s ->
+                                s.type()
+                                        + "@"
+                                        + (s.time() - Harnesses.T0)
+                                        + " "
+                                        + new java.util.TreeSet<>(s.rulesInForce()))
+                .toList();
     }
 
     private static KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal>
@@ -486,10 +553,30 @@ class DetectorsTest {
         assertThat(open.get(0).state()).isEqualTo(io.plantwatch.model.AlertState.OPEN);
         assertThat(open.get(0).episodeStart()).isEqualTo(Harnesses.T0);
 
-        // And forgotten a full TTL after the restore, timers and all.
-        restored.setProcessingTime(back + TTL);
-        assertThat(restored.numKeyedStateEntries()).isZero();
-        assertThat(restored.numProcessingTimeTimers()).isZero();
+        // Its alert open, it is not forgotten a TTL later: forgotten, its return could not
+        // resolve that alert, nor any other of its open alerts.
+        restored.setProcessingTime(back + TTL + 30_000);
+        assertThat(restored.numKeyedStateEntries()).isPositive();
+        feed(restored, reading(1_000, 20, 1));
+        assertThat(missing(restored))
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.alertId()).isEqualTo(open.get(0).alertId());
+                            assertThat(a.state())
+                                    .isEqualTo(io.plantwatch.model.AlertState.RESOLVED);
+                        });
+
+        // Silent again: a new episode opens 30 s on, and the sensor is kept while it is open.
+        restored.setProcessingTime(back + TTL + 60_000);
+        assertThat(missing(restored))
+                .singleElement()
+                .extracting(a -> a.state())
+                .isEqualTo(io.plantwatch.model.AlertState.OPEN);
+        restored.setProcessingTime(back + 3 * TTL);
+        assertThat(missing(restored)).isEmpty();
+        assertThat(restored.numKeyedStateEntries()).isPositive();
+        assertThat(restored.numProcessingTimeTimers()).isEqualTo(1);
         restored.close();
     }
 
@@ -540,6 +627,91 @@ class DetectorsTest {
         feed(restored, reading(50_000, 21, 3));
         assertThat(missing(restored)).isEmpty();
         restored.close();
+    }
+
+    /**
+     * A missing-data alert is resolved under the id it opened with, though the rules changed while
+     * it was open: renamed, its sensor's return resolves it by the old name; taken away, it
+     * resolves at the sensor's return or, if it stays silent, once its state expires. Before, the
+     * first stayed open under the old name and the second for good.
+     */
+    @Test
+    void aMissingDataAlertResolvesUnderItsOwnRuleThoughTheRulesChangedWhileItWasOpen()
+            throws Exception {
+        var before =
+                Harnesses.onReadings(
+                        new SensorDetectors<String>(
+                                rules(
+                                        "defaults: {missing-data:"
+                                                + " {after: 30s, name: silent, severity: CRITICAL}}"),
+                                Long.MAX_VALUE / 4,
+                                TTL,
+                                true));
+        before.open();
+        before.setProcessingTime(1_000);
+        feed(before, reading(0, 20, 0), reading(Harnesses.OTHER, 0, 20, 0));
+        before.setProcessingTime(31_000);
+        List<io.plantwatch.model.Alert> opened = missing(before);
+        assertThat(opened)
+                .extracting(a -> a.rule() + " " + a.state() + " " + a.severity())
+                .containsExactly("silent OPEN CRITICAL", "silent OPEN CRITICAL");
+        OperatorSubtaskState checkpoint = before.snapshot(1, 32_000);
+        before.close();
+
+        var after =
+                new KeyedOneInputStreamOperatorTestHarness<>(
+                        new KeyedProcessOperator<>(
+                                new SensorDetectors<String>(
+                                        rules(
+                                                "sensors: [{match: '**/press-1/oil-temp',"
+                                                        + " missing-data: {after: 30s, name: quiet}}]"),
+                                        Long.MAX_VALUE / 4,
+                                        TTL,
+                                        true)),
+                        new AnomalyPipeline.ReadingKey(),
+                        Types.STRING);
+        after.initializeState(checkpoint);
+        after.open();
+        after.setProcessingTime(50_000);
+        feed(after, reading(1_000, 20, 1));
+        assertThat(missing(after))
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.alertId()).isEqualTo(idOf(opened, Harnesses.SENSOR));
+                            assertThat(a.state())
+                                    .isEqualTo(io.plantwatch.model.AlertState.RESOLVED);
+                            assertThat(a.severity())
+                                    .isEqualTo(io.plantwatch.model.Severity.CRITICAL);
+                        });
+        after.setProcessingTime(80_000);
+        assertThat(missing(after))
+                .singleElement()
+                .extracting(a -> a.rule() + " " + a.state())
+                .isEqualTo("quiet OPEN");
+
+        // The other sensor no longer has the rule and stays silent: resolved when its state
+        // expires, a TTL after this run began to listen, and forgotten.
+        after.setProcessingTime(50_000 + TTL);
+        assertThat(missing(after))
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.alertId()).isEqualTo(idOf(opened, Harnesses.OTHER));
+                            assertThat(a.state())
+                                    .isEqualTo(io.plantwatch.model.AlertState.RESOLVED);
+                            assertThat(a.message()).contains("no longer ask for silent");
+                        });
+        assertThat(after.numKeyedStateEntries()).isEqualTo(1);
+        after.close();
+    }
+
+    private static String idOf(List<io.plantwatch.model.Alert> alerts, SensorId sensor) {
+        return alerts.stream()
+                .filter(a -> a.sensorId().equals(sensor))
+                .findFirst()
+                .orElseThrow()
+                .alertId();
     }
 
     /**

@@ -70,6 +70,8 @@ class SensorStateSerializerTest {
         s.silence.timerAt = 28;
         s.silence.open = true;
         s.silence.sensorId = Harnesses.SENSOR.id();
+        s.silence.rule = "silent";
+        s.silence.severity = io.plantwatch.model.Severity.CRITICAL;
         return s;
     }
 
@@ -81,11 +83,17 @@ class SensorStateSerializerTest {
         serializer.serialize(sparse, out);
 
         DataInputDeserializer in = new DataInputDeserializer(out.getCopyOfBuffer());
+        SensorDetectors.State read = serializer.deserialize(in);
+        assertThat(read)
+                .usingRecursiveComparison()
+                .ignoringFields("rules", "restored")
+                .isEqualTo(full());
+        // Read back, it has yet to tell the lifecycle its rules in force.
+        assertThat(read.restored).isTrue();
         assertThat(serializer.deserialize(in))
                 .usingRecursiveComparison()
-                .ignoringFields("rules")
-                .isEqualTo(full());
-        assertThat(serializer.deserialize(in)).usingRecursiveComparison().isEqualTo(sparse);
+                .ignoringFields("restored")
+                .isEqualTo(sparse);
         assertThat(in.available()).isZero();
     }
 
@@ -134,5 +142,43 @@ class SensorStateSerializerTest {
                                 .isCompatibleAsIs())
                 .isTrue();
         assertThat(read.restoreSerializer()).isSameAs(serializer);
+    }
+
+    /**
+     * Savepoints written before layout 2 hold the snapshot Flink's SimpleTypeSerializerSnapshot
+     * wrote (version 3, no bytes): their state is read in layout 1, without the silence's rule, and
+     * migrated.
+     */
+    @Test
+    void stateOfTheFirstLayoutIsReadAndMigrated() throws Exception {
+        DataOutputSerializer snapshot = new DataOutputSerializer(64);
+        snapshot.writeUTF(SensorStateSerializer.Snapshot.class.getName());
+        snapshot.writeInt(3);
+        TypeSerializerSnapshot<SensorDetectors.State> old =
+                TypeSerializerSnapshot.readVersionedSnapshot(
+                        new DataInputDeserializer(snapshot.getCopyOfBuffer()),
+                        getClass().getClassLoader());
+        assertThat(
+                        serializer
+                                .snapshotConfiguration()
+                                .resolveSchemaCompatibility(old)
+                                .isCompatibleAfterMigration())
+                .isTrue();
+        var firstLayout = old.restoreSerializer();
+        assertThat(firstLayout).isNotSameAs(serializer);
+
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        firstLayout.serialize(full(), out);
+        SensorDetectors.State back =
+                firstLayout.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back)
+                .usingRecursiveComparison()
+                .ignoringFields("rules", "restored", "silence.rule", "silence.severity")
+                .isEqualTo(full());
+        assertThat(back.silence.rule).isNull();
+        // Layout 2 is longer by the rule and severity.
+        DataOutputSerializer now = new DataOutputSerializer(256);
+        serializer.serialize(full(), now);
+        assertThat(now.length()).isGreaterThan(out.length());
     }
 }

@@ -19,6 +19,27 @@ public record DetectorRules(
     /** No rule at all: for sensors nothing in the rule book matches. */
     public static final DetectorRules NONE = new DetectorRules(null, null, null, null, null, null);
 
+    /**
+     * The names of the rules whose alerts go through the event-time alert lifecycle: every rule on
+     * but missing data, which keeps its own.
+     */
+    public java.util.List<String> alarmRules() {
+        java.util.List<String> names = new java.util.ArrayList<>(5);
+        for (Alarm a :
+                new Alarm[] {
+                    spike == null ? null : spike.alarm(),
+                    outOfRange == null ? null : outOfRange.alarm(),
+                    rateOfChange == null ? null : rateOfChange.alarm(),
+                    flatline == null ? null : flatline.alarm(),
+                    baseline == null ? null : baseline.alarm()
+                }) {
+            if (a != null) {
+                names.add(a.rule());
+            }
+        }
+        return names;
+    }
+
     /** Common to every rule: its name in alerts, its severity and the alarm delays. */
     public record Alarm(String rule, Severity severity, long onDelayMillis, long offDelayMillis)
             implements Serializable {}

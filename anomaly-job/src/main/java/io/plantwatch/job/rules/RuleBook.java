@@ -36,7 +36,7 @@ public final class RuleBook implements Serializable {
     static final String OUT_OF_RANGE = "out-of-range";
     static final String RATE_OF_CHANGE = "rate-of-change";
     static final String FLATLINE = "flatline";
-    static final String MISSING_DATA = "missing-data";
+    public static final String MISSING_DATA = "missing-data";
     static final String BASELINE = "baseline";
     private static final List<String> RULE_TYPES =
             List.of(SPIKE, OUT_OF_RANGE, RATE_OF_CHANGE, FLATLINE, MISSING_DATA, BASELINE);

@@ -31,6 +31,10 @@ final class RuleParams {
 
     String name(String fallback) {
         String n = values.get("name");
+        if (n != null && (n.indexOf('\n') >= 0 || n.indexOf('\r') >= 0)) {
+            // The name is in alert ids and messages, one line each.
+            throw bad("name", "must be one line");
+        }
         return n == null || n.isBlank() ? fallback : n;
     }
 
