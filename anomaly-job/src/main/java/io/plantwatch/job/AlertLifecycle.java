@@ -35,6 +35,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     private transient Counter opened;
     private transient Counter resolved;
     private transient Counter suppressed;
+    private transient Counter retired;
 
     /** One rule's episode on one sensor: pending (waiting out its on-delay) or open. */
     public static final class Episode {
@@ -69,6 +70,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         opened = metrics.counter("alertsOpened");
         resolved = metrics.counter("alertsResolved");
         suppressed = metrics.counter("alertsSuppressedByOnDelay");
+        retired = metrics.counter("alertsRetiredByRulesChange");
     }
 
     @Override
@@ -92,7 +94,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         if (due != null) {
             pending.remove(time);
             // ONSET before ACTIVE before CLEAR at one instant: a match and its level agree. The
-            // rules in force come first: a restarted detector's level at the same instant wins.
+            // rules in force come first: what the detectors tell at that instant is under them.
             due.sort(java.util.Comparator.comparingInt(AlertLifecycle::order));
             for (Signal s : due) {
                 apply(s, ctx, out);
@@ -117,11 +119,8 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     }
 
     private void apply(Signal s, Context ctx, Collector<Alert> out) throws Exception {
-        if (s.type() == Signal.Type.RULES || s.type() == Signal.Type.STARTED_OVER) {
+        if (s.type() == Signal.Type.RULES) {
             retireRulesNotInForce(s, ctx, out);
-            if (s.type() == Signal.Type.STARTED_OVER) {
-                clearWhatStartedOver(s, ctx, out);
-            }
             return;
         }
         Episode e = episodes.get(s.rule());
@@ -182,16 +181,16 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     private void retireRulesNotInForce(Signal s, Context ctx, Collector<Alert> out)
             throws Exception {
         java.util.Set<String> inForce = s.rulesInForce();
-        List<String> retired = new ArrayList<>();
+        List<String> gone = new ArrayList<>();
         for (String rule : episodes.keys()) {
             if (!inForce.contains(rule)) {
-                retired.add(rule);
+                gone.add(rule);
             }
         }
-        for (String rule : retired) {
+        for (String rule : gone) {
             Episode e = episodes.get(rule);
+            retired.inc();
             if (!e.open) {
-                suppressed.inc();
                 episodes.remove(rule);
                 continue;
             }
@@ -210,37 +209,9 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         }
     }
 
-    /**
-     * The sensor's detectors start from nothing and know no level: each episode still open is taken
-     * as clear from here (its off-delay runs), and one a detector finds active again stays.
-     * Otherwise an alert open when its sensor was forgotten after a silence of state.ttl stayed
-     * open for good once it came back normal.
-     */
-    private void clearWhatStartedOver(Signal s, Context ctx, Collector<Alert> out)
-            throws Exception {
-        List<String> rules = new ArrayList<>();
-        for (String rule : episodes.keys()) {
-            rules.add(rule);
-        }
-        for (String rule : rules) {
-            Episode e = episodes.get(rule);
-            if (!e.open) {
-                suppressed.inc();
-                episodes.remove(rule);
-            } else if (e.clearSince == NONE) {
-                // Due by a timer even without an off-delay, so that a level told at this very
-                // instant, applied after this, can still keep it open.
-                e.clearSince = s.time();
-                e.dueAt = s.time() + e.onset.alarm().offDelayMillis();
-                ctx.timerService().registerEventTimeTimer(e.dueAt);
-                episodes.put(rule, e);
-            }
-        }
-    }
-
     private static int order(Signal s) {
         return switch (s.type()) {
-            case RULES, STARTED_OVER -> -1;
+            case RULES -> -1;
             default -> s.type().ordinal();
         };
     }

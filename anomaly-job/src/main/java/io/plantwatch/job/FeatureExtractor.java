@@ -127,6 +127,18 @@ public final class FeatureExtractor {
 
     private static final int UNKNOWN = -2;
 
+    /**
+     * The job restarted, its rules possibly changed: a run of high (outside) readings under way is
+     * sent to the patterns again from its next reading, as a new one. Under an unchanged rule its
+     * match only repeats an open episode, which the lifecycle ignores; under a renamed one it opens
+     * the episode the old name's resolution left the condition without. The levels stay, so a
+     * condition that clears still says so.
+     */
+    static void restarted(Features f) {
+        f.inSpikeRun = false;
+        f.inRangeRun = false;
+    }
+
     private FeatureExtractor() {}
 
     /**

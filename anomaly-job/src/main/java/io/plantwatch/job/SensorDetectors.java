@@ -64,14 +64,10 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     private transient boolean stateIsLive;
 
     /**
-     * On RocksDB, where each access reads the state afresh: the sensors already told their rules in
-     * force in this run, and those whose state this run began, yet to tell. About 60 B per sensor
-     * read. On the heap the live state object remembers ({@link State#restored}, {@link
-     * State#startedOver}).
+     * This run of the operator, drawn at its start: a sensor whose state has another told the
+     * lifecycle its rules in force in an earlier run ({@link State#toldRun}).
      */
-    private transient java.util.Set<Object> toldRules;
-
-    private transient java.util.Set<Object> startedOver;
+    private transient long run;
 
     /**
      * The processing time of this run's first reading or timer: silence and expiry count from here
@@ -99,14 +95,10 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         transient DetectorRules rules;
 
         /**
-         * Read from a checkpoint or savepoint (or, on RocksDB, from the backend at each access) and
-         * not yet told to the lifecycle which rules are in force: the rules file may have changed
-         * meanwhile.
+         * The run of the operator that last told the lifecycle this sensor's rules in force:
+         * another run (a restore, possibly with a changed rules file) tells them again.
          */
-        transient boolean restored;
-
-        /** Begun by this run and not yet told: the detectors start from nothing. */
-        transient boolean startedOver;
+        public long toldRun;
 
         public State() {}
     }
@@ -132,8 +124,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         tracker = new SequenceTracker(maxFutureSkewMillis, getRuntimeContext().getMetricGroup());
         state = getRuntimeContext().getState(stateDescriptor());
         stateIsLive = state instanceof AbstractHeapState;
-        toldRules = stateIsLive ? null : new java.util.HashSet<>();
-        startedOver = stateIsLive ? null : new java.util.HashSet<>();
+        run = java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L;
         listeningSince = Long.MIN_VALUE;
     }
 
@@ -154,10 +145,6 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         boolean known = s != null;
         if (!known) {
             s = new State();
-            s.startedOver = true;
-            if (startedOver != null) {
-                startedOver.add(ctx.getCurrentKey());
-            }
         }
         State sensor = s;
         // The clock once per reading: the tracker, expiry and missing data each read it before.
@@ -187,7 +174,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         if (rs == null) {
             rs = rules.rulesFor(r);
             s.rules = rs;
-            tellRulesInForce(r, s, rs, ctx, out);
+            tellRulesInForce(r, s, rs, out);
         }
         onReading(s, r, rs, spikeShapes, rangeShapes, out, o -> ctx.output(OBSERVATIONS, o));
         if (rs.missingData() != null) {
@@ -211,26 +198,20 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     }
 
     /**
-     * Once per sensor and run, when its rules are first resolved: which rules are in force, for the
-     * lifecycle to retire the episodes of any other, and whether the detectors started from nothing
-     * ({@link Signal.Type#STARTED_OVER}).
+     * Once per sensor and run, when its rules are first resolved (on the heap; on RocksDB at every
+     * reading, which reads the state afresh): which rules are in force, for the lifecycle to retire
+     * the episodes of any other. A run of the patterns' condition under way starts again, so a rule
+     * renamed while it holds alerts under its new name ({@link FeatureExtractor#restarted}).
      */
     private void tellRulesInForce(
-            SensorReading r, State s, DetectorRules rs, Context ctx, Collector<Signal> out) {
-        boolean tell;
-        boolean fresh;
-        if (toldRules == null) {
-            tell = s.restored || s.startedOver;
-            fresh = s.startedOver;
-            s.restored = false;
-            s.startedOver = false;
-        } else {
-            Object key = ctx.getCurrentKey();
-            tell = toldRules.add(key);
-            fresh = startedOver.remove(key);
+            SensorReading r, State s, DetectorRules rs, Collector<Signal> out) {
+        if (s.toldRun == run) {
+            return;
         }
-        if (tell) {
-            out.collect(Signal.rulesInForce(r.sensorId(), r.timestamp(), rs.alarmRules(), fresh));
+        s.toldRun = run;
+        out.collect(Signal.rulesInForce(r.sensorId(), r.timestamp(), rs.alarmRules()));
+        if (s.features != null) {
+            FeatureExtractor.restarted(s.features);
         }
     }
 
@@ -316,10 +297,6 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
             }
             if (s.silence == null || !s.silence.open) {
                 state.clear();
-                if (toldRules != null) {
-                    toldRules.remove(ctx.getCurrentKey());
-                    startedOver.remove(ctx.getCurrentKey());
-                }
                 return;
             }
             // Its missing-data alert is open: forgotten, the sensor's return could not resolve

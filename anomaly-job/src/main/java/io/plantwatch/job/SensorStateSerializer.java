@@ -18,16 +18,16 @@ import org.apache.flink.core.memory.DataOutputView;
  * the resolved rules, which are not checkpointed.
  *
  * <p>The layout has a number, kept in savepoints by {@link Snapshot}; a change to any state class's
- * fields needs a new one, and the old ones must still be read. Layout 2 (2026-12-06) added the open
- * missing-data alert's rule and severity.
+ * fields needs a new one, and the old ones must still be read. Layout 2 (2026-12-06) added the run
+ * that last told the sensor's rules in force and the open missing-data alert's rule and severity.
  */
 public final class SensorStateSerializer extends TypeSerializerSingleton<SensorDetectors.State> {
     private static final long serialVersionUID = 1L;
 
     public static final SensorStateSerializer INSTANCE = new SensorStateSerializer();
 
-    /** Until 2026-12-06: a silence without the rule of its open alert. */
-    static final int SILENCE_WITHOUT_RULE = 1;
+    /** Until 2026-12-06: no run that told the rules, a silence without its open alert's rule. */
+    static final int FIRST_LAYOUT = 1;
 
     static final int LAYOUT = 2;
 
@@ -56,8 +56,7 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         to.baseline = copy(from.baseline);
         to.silence = copy(from.silence);
         to.rules = from.rules;
-        to.restored = from.restored;
-        to.startedOver = from.startedOver;
+        to.toldRun = from.toldRun;
         return to;
     }
 
@@ -80,6 +79,9 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
             throws IOException {
         out.writeLong(s.touchedAt);
         out.writeLong(s.expiryAt);
+        if (layout >= 2) {
+            out.writeLong(s.toldRun);
+        }
         write(s.track, out);
         write(s.features, out);
         write(s.rate, out);
@@ -97,13 +99,15 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         SensorDetectors.State s = new SensorDetectors.State();
         s.touchedAt = in.readLong();
         s.expiryAt = in.readLong();
+        if (layout >= 2) {
+            s.toldRun = in.readLong();
+        }
         s.track = readTrack(in);
         s.features = readFeatures(in);
         s.rate = readWindow(in);
         s.flatline = readFlatline(in);
         s.baseline = readBaseline(in);
         s.silence = readSilence(in, layout);
-        s.restored = true;
         return s;
     }
 
@@ -130,14 +134,19 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
      * FirstLayout} and written anew.
      */
     public static final class Snapshot implements TypeSerializerSnapshot<SensorDetectors.State> {
+        private static final int VERSION_OF_LAYOUT_1 = 3;
         private static final int VERSION_OF_LAYOUT_2 = 4;
         private int layout = LAYOUT;
 
         public Snapshot() {}
 
+        /**
+         * The version names the layout, the only thing a snapshot holds: a snapshot of {@link
+         * FirstLayout} (state restored but not yet written anew) is written as version 3 again.
+         */
         @Override
         public int getCurrentVersion() {
-            return VERSION_OF_LAYOUT_2;
+            return layout == LAYOUT ? VERSION_OF_LAYOUT_2 : VERSION_OF_LAYOUT_1;
         }
 
         @Override
@@ -149,9 +158,9 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
             switch (readVersion) {
                 case 2 -> {
                     in.readUTF();
-                    layout = SILENCE_WITHOUT_RULE;
+                    layout = FIRST_LAYOUT;
                 }
-                case 3 -> layout = SILENCE_WITHOUT_RULE;
+                case VERSION_OF_LAYOUT_1 -> layout = FIRST_LAYOUT;
                 case VERSION_OF_LAYOUT_2 -> layout = LAYOUT;
                 default ->
                         throw new IOException(
@@ -214,12 +223,12 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
 
         @Override
         public void serialize(SensorDetectors.State s, DataOutputView out) throws IOException {
-            write(s, out, SILENCE_WITHOUT_RULE);
+            write(s, out, FIRST_LAYOUT);
         }
 
         @Override
         public SensorDetectors.State deserialize(DataInputView in) throws IOException {
-            return read(in, SILENCE_WITHOUT_RULE);
+            return read(in, FIRST_LAYOUT);
         }
 
         @Override
@@ -246,7 +255,7 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         @Override
         public TypeSerializerSnapshot<SensorDetectors.State> snapshotConfiguration() {
             Snapshot s = new Snapshot();
-            s.layout = SILENCE_WITHOUT_RULE;
+            s.layout = FIRST_LAYOUT;
             return s;
         }
     }

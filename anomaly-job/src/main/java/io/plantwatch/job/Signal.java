@@ -11,18 +11,14 @@ import java.util.Set;
  *
  * @param type {@link Type#ONSET}: the rule's condition was detected (opens an episode unless one is
  *     open); {@link Type#ACTIVE}: the condition holds again; {@link Type#CLEAR}: it no longer
- *     holds; {@link Type#RULES}: which rules are in force for the sensor, told once per sensor
- *     after each restore, so that an episode of a rule the rules file no longer gives it resolves
- *     (no detector would ever clear it); {@link Type#STARTED_OVER}: the same, told when the
- *     sensor's detectors start from nothing (a sensor new to them, one forgotten after state.ttl,
- *     or every sensor after a restore at another parallelism). Their levels are then unknown, and a
- *     detector tells a level only when it changes, so a fresh one would never clear an episode left
- *     open: each one open is taken as clear from there, unless a detector finds it active again
+ *     holds; {@link Type#RULES}: which rules are in force for the sensor, told once per sensor and
+ *     run of the job, so that an episode of a rule the rules file no longer gives it (removed,
+ *     renamed, switched off) resolves: no detector would ever clear it
  * @param time event time of the reading that decided it
  * @param episodeStart for ONSET: event time of the first reading of the episode
  * @param values for ONSET: the readings' values that triggered it, oldest first
- * @param message for ONSET: the alert's text; for RULES and STARTED_OVER: the names of the rules in
- *     force, one per line
+ * @param message for ONSET: the alert's text; for RULES: the names of the rules in force, one per
+ *     line
  */
 public record Signal(
         SensorId sensorId,
@@ -38,9 +34,8 @@ public record Signal(
         ONSET,
         ACTIVE,
         CLEAR,
-        // Appended: signals are in savepoints. At one instant these two are applied first.
-        RULES,
-        STARTED_OVER
+        /** Appended: signals are in savepoints. At one instant it is applied first. */
+        RULES
     }
 
     public static Signal onset(
@@ -72,8 +67,7 @@ public record Signal(
      * {@link #message} rather than a field of its own: signals wait in the lifecycle's state, which
      * savepoints of earlier versions hold in the old layout.
      */
-    public static Signal rulesInForce(
-            SensorId sensor, long time, Collection<String> rules, boolean startedOver) {
+    public static Signal rulesInForce(SensorId sensor, long time, Collection<String> rules) {
         for (String rule : rules) {
             if (rule.indexOf('\n') >= 0) {
                 throw new IllegalArgumentException("a rule name with a line break: " + rule);
@@ -83,14 +77,14 @@ public record Signal(
                 sensor,
                 null,
                 null,
-                startedOver ? Type.STARTED_OVER : Type.RULES,
+                Type.RULES,
                 time,
                 time,
                 new double[0],
                 String.join("\n", rules));
     }
 
-    /** For {@link Type#RULES} and {@link Type#STARTED_OVER}: the names of the rules in force. */
+    /** For {@link Type#RULES}: the names of the rules in force. */
     public Set<String> rulesInForce() {
         return message.isEmpty()
                 ? Set.of()

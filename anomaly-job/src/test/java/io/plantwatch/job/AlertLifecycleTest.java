@@ -145,7 +145,7 @@ class AlertLifecycleTest {
         watermark(2_000);
         assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
 
-        send(Signal.rulesInForce(SENSOR, T0 + 5_000, List.of("oil-range", "spike"), false));
+        send(Signal.rulesInForce(SENSOR, T0 + 5_000, List.of("oil-range", "spike")));
         watermark(4_999);
         assertThat(drain()).isEmpty();
         watermark(5_000);
@@ -169,45 +169,6 @@ class AlertLifecycleTest {
         level(range, false, 71_000);
         watermark(71_000);
         assertThat(drain()).containsExactly("RESOLVED@71000/1000");
-        assertThat(h.numKeyedStateEntries()).isZero();
-        assertThat(h.numEventTimeTimers()).isZero();
-    }
-
-    /**
-     * A sensor's detectors started from nothing (forgotten after state.ttl, or reset by a restore
-     * at another parallelism) tell a level only when it changes, so an episode left open would
-     * never hear its condition clear. From the moment they start over it is taken as clear, and a
-     * detector that finds it active again, at that instant or later, keeps it open.
-     */
-    @Test
-    void anEpisodeOpenWhenTheDetectorsStartOverClearsUnlessTheyFindItActiveAgain()
-            throws Exception {
-        open();
-        DetectorRules.Alarm range = alarm(0, 0);
-        DetectorRules.Alarm flat = new DetectorRules.Alarm("stuck", Severity.WARNING, 0, 0);
-        onset(range, 1_000, 1_000);
-        level(range, true, 1_000);
-        send(
-                Signal.onset(
-                        SENSOR,
-                        AlertKind.FLATLINE,
-                        flat,
-                        T0 + 1_000,
-                        T0 + 500,
-                        new double[] {4},
-                        "stuck"));
-        watermark(1_000);
-        assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
-
-        level(range, true, 90_000);
-        send(Signal.rulesInForce(SENSOR, T0 + 90_000, List.of("oil-range", "stuck"), true));
-        watermark(90_000);
-        assertThat(drain()).containsExactly("RESOLVED@90000/500");
-        watermark(200_000);
-        assertThat(drain()).isEmpty();
-        level(range, false, 210_000);
-        watermark(210_000);
-        assertThat(drain()).containsExactly("RESOLVED@210000/1000");
         assertThat(h.numKeyedStateEntries()).isZero();
         assertThat(h.numEventTimeTimers()).isZero();
     }

@@ -37,13 +37,11 @@ class DetectorsTest {
 
     /**
      * The signals about rules: which rules are in force, told once per sensor and run, is left out
-     * (aRestoredSensorTellsItsRulesInForceOnce... and the lifecycle's tests cover it).
+     * (eachSensorTellsItsRulesInForceOncePerRun and the lifecycle's tests cover it).
      */
     private static List<Signal> drain(
             KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal> h) {
-        return Harnesses.drain(h).stream()
-                .filter(s -> s.type() != Signal.Type.RULES && s.type() != Signal.Type.STARTED_OVER)
-                .toList();
+        return Harnesses.drain(h).stream().filter(s -> s.type() != Signal.Type.RULES).toList();
     }
 
     private static List<String> describe(List<Signal> signals) {
@@ -138,24 +136,25 @@ class DetectorsTest {
 
     /**
      * Once per sensor and run the detectors tell the lifecycle which of its rules are in force, so
-     * that an alert of a rule a new rules file took away resolves, and whether they start from
-     * nothing (a sensor new to them), when an episode left open must not wait for a level change a
-     * fresh detector would never tell ({@code AlertLifecycle}).
+     * that an alert of a rule a new rules file took away resolves ({@code AlertLifecycle}); a run
+     * of an excursion under way is sent to the patterns again, so that a renamed rule alerts under
+     * its new name.
      */
     @ParameterizedTest(name = "{0}")
     @ValueSource(strings = {"hashmap", "rocksdb"})
-    void eachSensorTellsItsRulesInForceOncePerRunAndWhetherItsDetectorsStartedOver(String backend)
-            throws Exception {
+    void eachSensorTellsItsRulesInForceOncePerRun(String backend) throws Exception {
         var h =
                 detectorsOn(
                         backend,
                         rules(
                                 "defaults: {flatline: {count: 3, name: stuck},"
-                                        + " spike: {delta: 5, within: 10s}}"));
+                                        + " out-of-range: {high: 30, name: hot}}"));
         h.open();
-        feed(h, reading(0, 20, 0), reading(1_000, 21, 1));
-        feed(h, reading(2_000, 21, 2));
-        assertThat(rulesTold(h)).containsExactly("STARTED_OVER@0 [spike, stuck]");
+        feed(h, reading(0, 20, 0), reading(1_000, 40, 1));
+        feed(h, reading(2_000, 40, 2));
+        List<Signal> first = Harnesses.drain(h);
+        assertThat(rulesTold(first)).containsExactly("RULES@0 [hot, stuck]");
+        assertThat(sentToPatterns(h)).isEqualTo(1); // the excursion's run, matched at once
         OperatorSubtaskState checkpoint = h.snapshot(1, 2_000);
         h.close();
 
@@ -163,25 +162,39 @@ class DetectorsTest {
                 detectorsOn(
                         backend,
                         rules(
-                                "defaults: {spike: {delta: 5, within: 10s}, baseline: {name: drift}}\n"
+                                "defaults: {out-of-range: {high: 30, name: too-hot},"
+                                        + " baseline: {name: drift}}\n"
                                         + "sensors: [{match: '**/press-1/oil-temp',"
-                                        + " out-of-range: {high: 90}}]"));
+                                        + " spike: {delta: 5, within: 10s}}]"));
         restored.initializeState(checkpoint);
         restored.open();
-        feed(restored, reading(3_000, 21, 3), reading(4_000, 21, 4));
+        feed(restored, reading(3_000, 40, 3), reading(4_000, 40, 4));
         feed(restored, reading(Harnesses.OTHER, 4_500, 21, 0));
-        feed(restored, reading(5_000, 21, 5), reading(Harnesses.OTHER, 5_500, 21, 1));
-        assertThat(rulesTold(restored))
+        feed(restored, reading(5_000, 40, 5), reading(Harnesses.OTHER, 5_500, 21, 1));
+        assertThat(rulesTold(Harnesses.drain(restored)))
                 .containsExactly(
-                        "RULES@3000 [drift, out-of-range, spike]",
-                        "STARTED_OVER@4500 [drift, spike]");
+                        "RULES@3000 [drift, spike, too-hot]", "RULES@4500 [drift, too-hot]");
+        // The excursion under way goes to the patterns again, as a new run.
+        assertThat(sentToPatterns(restored)).isEqualTo(1);
         restored.close();
     }
 
-    private static List<String> rulesTold(
+    private static int sentToPatterns(
             KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal> h) {
-        return Harnesses.drain(h).stream()
-                .filter(s -> s.type() == Signal.Type.RULES || s.type() == Signal.Type.STARTED_OVER)
+        var side = h.getSideOutput(SensorDetectors.OBSERVATIONS);
+        int n =
+                side == null
+                        ? 0
+                        : (int) side.stream().filter(o -> o.getValue().outOfRange()).count();
+        if (side != null) {
+            side.clear();
+        }
+        return n;
+    }
+
+    private static List<String> rulesTold(List<Signal> signals) {
+        return signals.stream()
+                .filter(s -> s.type() == Signal.Type.RULES)
                 .map(
                         s ->
                                 s.type()

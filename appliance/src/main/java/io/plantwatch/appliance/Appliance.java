@@ -58,7 +58,16 @@ final class Appliance implements AutoCloseable {
     private EmbeddedMqttBroker mqtt;
     private EmbeddedKafka kafka;
     private LineProtocolFiles files;
-    private JobClient job;
+    private volatile JobClient job;
+
+    /** Held while the job is replaced by a rules change, and by {@link #close} for the job. */
+    private final Object jobLock = new Object();
+
+    /** Set while a rules change stops the job on purpose: its end is not a failure. */
+    private volatile boolean replacingJob;
+
+    private JobSettings jobSettings;
+    private Thread rulesWatch;
     private Gateway gateway;
     private AlertingService alerting;
     private CompletableFuture<Void> alertingLoop;
@@ -231,12 +240,26 @@ final class Appliance implements AutoCloseable {
                         .toList();
         createTopics(kafkaLogin(gatewayConfig.producerOverrides()), jobSettings);
 
-        job = LocalJob.resume(jobSettings, checkpoints(), settings.jobRestarts());
-        job.getJobExecutionResult().whenComplete((r, e) -> stoppedOnItsOwn("the anomaly job", e));
-        Thread health = new Thread(this::watchJobHealth, "job-health-watch");
-        health.setDaemon(true);
-        health.start();
+        this.jobSettings = jobSettings;
+        // Its content taken before the job reads the file, so a change in between is not missed.
+        RulesWatch rules =
+                settings.watchRules() ? new RulesWatch(settings.rules(), this::applyRules) : null;
+        watch(LocalJob.resume(jobSettings, checkpoints(), settings.jobRestarts()));
         gateway = Gateway.start(gatewayConfig);
+        if (rules != null) {
+            gateway.metrics()
+                    .registerCounter(
+                            RulesWatch.APPLIED_METRIC,
+                            "Changes to the rules file applied to the running anomaly job",
+                            rules::applied);
+            gateway.metrics()
+                    .registerCounter(
+                            RulesWatch.REFUSED_METRIC,
+                            "Changes to the rules file not applied: a mistake in the file, or"
+                                    + " the job could not take a savepoint",
+                            rules::refused);
+            rulesWatch = rules.watch(RULES_CHECK_MILLIS);
+        }
         if (mqtt != null) {
             gateway.metrics()
                     .registerCounter(
@@ -337,23 +360,88 @@ final class Appliance implements AutoCloseable {
         if (closing) {
             return;
         }
-        Throwable cause = e;
-        while (cause != null && cause.getCause() != null && cause.getCause() != cause) {
-            cause = cause.getCause();
-        }
-        String why =
-                part
-                        + (cause == null
-                                ? " ended"
-                                : " stopped: "
-                                        + (cause.getMessage() == null
-                                                ? cause.getClass().getSimpleName()
-                                                : cause.getMessage()));
+        String why = part + (e == null ? " ended" : " stopped: " + rootCause(e));
         // One line on the console; the trace, at INFO, in the log file only.
         LOG.error("{}; the appliance stops", why);
         LOG.info("What stopped {}", part, e);
         failure.complete(why);
     }
+
+    /** Makes {@code started} the job: its end, unless replaced, stops the appliance. */
+    private void watch(JobClient started) {
+        job = started;
+        started.getJobExecutionResult()
+                .whenComplete(
+                        (r, e) -> {
+                            if (job == started && !replacingJob) {
+                                stoppedOnItsOwn("the anomaly job", e);
+                            }
+                        });
+        Thread health = new Thread(() -> watchJobHealth(started), "job-health-watch");
+        health.setDaemon(true);
+        health.start();
+    }
+
+    /**
+     * The rules file changed and its new rules are valid ({@link RulesWatch} checked them): the job
+     * stops with a savepoint and resumes from it, reading the file again. Its state, open alerts
+     * and Kafka positions are kept, and readings sent meanwhile wait in Kafka; rules taken away
+     * resolve their open alerts at each sensor's next reading. Until then detection pauses for a
+     * few seconds.
+     *
+     * @return why it was not applied, or null when it was
+     */
+    String applyRules() {
+        synchronized (jobLock) {
+            if (closing) {
+                return "the appliance is stopping";
+            }
+            long startNanos = System.nanoTime();
+            JobClient old = job;
+            Path savepoint;
+            replacingJob = true;
+            try {
+                savepoint = LocalJob.stopWithSavepoint(old, checkpoints(), SAVEPOINT_TIMEOUT);
+            } catch (Exception e) {
+                replacingJob = false;
+                if (old.getJobExecutionResult().isDone()) {
+                    stoppedOnItsOwn("the anomaly job", e);
+                }
+                return "the job could not take a savepoint ("
+                        + rootCause(e)
+                        + "); it goes on with the rules it has";
+            }
+            try {
+                watch(LocalJob.resumeFromSavepoint(jobSettings, savepoint, settings.jobRestarts()));
+            } catch (Exception e) {
+                stoppedOnItsOwn("the anomaly job (restarting with the new rules)", e);
+                return "the job did not start again: " + rootCause(e);
+            } finally {
+                replacingJob = false;
+            }
+            LOG.warn(
+                    "The anomaly job runs with the changed rules of {}, resumed in {} from {}",
+                    settings.rules(),
+                    since(startNanos).toMillis() + " ms",
+                    savepoint);
+            return null;
+        }
+    }
+
+    /** The innermost cause's message, or its type when it has none. */
+    static String rootCause(Throwable e) {
+        Throwable cause = e;
+        while (cause.getCause() != null && cause.getCause() != cause) {
+            cause = cause.getCause();
+        }
+        return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
+    }
+
+    /** How often the rules file is looked at. */
+    private static final long RULES_CHECK_MILLIS = 2_000;
+
+    /** How long a rules change waits for the job's savepoint. */
+    private static final Duration SAVEPOINT_TIMEOUT = Duration.ofMinutes(2);
 
     /**
      * Says on the console each time the job fails and restarts, and when its checkpoints begin to
@@ -361,7 +449,7 @@ final class Appliance implements AutoCloseable {
      * reading is detected on; while checkpoints fail, a restart goes back further (to the last good
      * one) and the Kafka offsets the job has read are not committed.
      */
-    private void watchJobHealth() {
+    private void watchJobHealth(JobClient job) {
         long told = JobHealth.restarts();
         CheckpointTrend checkpointsSeen =
                 new CheckpointTrend(
@@ -708,6 +796,9 @@ final class Appliance implements AutoCloseable {
         if (dropWatch != null) {
             dropWatch.interrupt();
         }
+        if (rulesWatch != null) {
+            rulesWatch.interrupt();
+        }
         if (gateway != null) {
             quietly("gateway", gateway::close);
         }
@@ -719,8 +810,11 @@ final class Appliance implements AutoCloseable {
                         alertingLoop.get(AlertingService.STOP_GRACE_SECONDS + 10, TimeUnit.SECONDS);
                     });
         }
-        if (job != null && !job.getJobExecutionResult().isDone()) {
-            quietly("anomaly job", () -> job.cancel().get(30, TimeUnit.SECONDS));
+        synchronized (jobLock) {
+            JobClient last = job;
+            if (last != null && !last.getJobExecutionResult().isDone()) {
+                quietly("anomaly job", () -> last.cancel().get(30, TimeUnit.SECONDS));
+            }
         }
         if (reclaim != null) {
             quietly("disk reclaim", reclaim::close);

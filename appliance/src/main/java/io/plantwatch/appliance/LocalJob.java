@@ -59,24 +59,60 @@ final class LocalJob {
     static JobClient resume(
             JobSettings js, Path checkpoints, ApplianceSettings.RestartPolicy restarts)
             throws Exception {
+        Optional<Path> latest = restorableCheckpoint(checkpoints);
+        requireSameStateBackend(checkpoints, js.stateBackend(), latest.isPresent());
+        if (latest.isPresent()) {
+            deleteOtherRuns(checkpoints, latest.get().getParent());
+            LOG.info("Restoring the anomaly job from {}", latest.get());
+        }
+        return submit(js, restoring(js, restarts, latest.orElse(null)));
+    }
+
+    /**
+     * The job again, from the savepoint {@link #stopWithSavepoint} took: with the rules file as it
+     * is now, since a sensor's rules are not part of its state.
+     */
+    static JobClient resumeFromSavepoint(
+            JobSettings js, Path savepoint, ApplianceSettings.RestartPolicy restarts)
+            throws Exception {
+        return submit(js, restoring(js, restarts, savepoint));
+    }
+
+    /**
+     * Stops the job with a savepoint under {@code checkpoints}, where a start after a kill finds it
+     * too ({@link #restorableCheckpoint}) until the next job's first checkpoint.
+     */
+    static Path stopWithSavepoint(JobClient job, Path checkpoints, Duration timeout)
+            throws Exception {
+        String taken =
+                job.stopWithSavepoint(
+                                false,
+                                checkpoints.resolve(SAVEPOINTS).toAbsolutePath().toUri().toString(),
+                                org.apache.flink.core.execution.SavepointFormatType.CANONICAL)
+                        .get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+        return taken.contains(":") ? Path.of(java.net.URI.create(taken)) : Path.of(taken);
+    }
+
+    /** Where the appliance's savepoints go, beside the job runs' checkpoint folders. */
+    static final String SAVEPOINTS = "savepoints";
+
+    private static Configuration restoring(
+            JobSettings js, ApplianceSettings.RestartPolicy restarts, Path snapshot) {
         Configuration conf = flinkConfiguration(js, restarts);
         conf.set(
                 CheckpointingOptions.EXTERNALIZED_CHECKPOINT_RETENTION,
                 ExternalizedCheckpointRetention.RETAIN_ON_CANCELLATION);
         conf.set(CheckpointingOptions.MAX_RETAINED_CHECKPOINTS, RETAINED_CHECKPOINTS);
-        Optional<Path> latest = restorableCheckpoint(checkpoints);
-        requireSameStateBackend(checkpoints, js.stateBackend(), latest.isPresent());
-        if (latest.isPresent()) {
-            Path chk = latest.get();
-            deleteOtherRuns(checkpoints, chk.getParent());
-            conf.set(StateRecoveryOptions.SAVEPOINT_PATH, chk.toAbsolutePath().toUri().toString());
+        if (snapshot != null) {
+            conf.set(
+                    StateRecoveryOptions.SAVEPOINT_PATH,
+                    snapshot.toAbsolutePath().toUri().toString());
             conf.set(StateRecoveryOptions.RESTORE_MODE, RecoveryClaimMode.CLAIM);
             // A rules change that drops a pattern shape leaves that shape's state unclaimed; the
             // rest of the job's state still applies.
             conf.set(StateRecoveryOptions.SAVEPOINT_IGNORE_UNCLAIMED_STATE, true);
-            LOG.info("Restoring the anomaly job from {}", chk);
         }
-        return submit(js, conf);
+        return conf;
     }
 
     /**
@@ -230,7 +266,10 @@ final class LocalJob {
         }
     }
 
-    /** Every checkpoint with metadata under {@code dir}, newest first. */
+    /**
+     * Every checkpoint with metadata under {@code dir}, newest first, and the savepoints a rules
+     * change took ({@code savepoints/savepoint-*}).
+     */
     private static List<Path> completeCheckpoints(Path dir) throws IOException {
         if (!Files.isDirectory(dir)) {
             return List.of();
@@ -244,8 +283,9 @@ final class LocalJob {
     }
 
     private static boolean isMetadata(Path p) {
+        String folder = p.getParent().getFileName().toString();
         return p.getFileName().toString().equals("_metadata")
-                && p.getParent().getFileName().toString().startsWith("chk-");
+                && (folder.startsWith("chk-") || folder.startsWith("savepoint-"));
     }
 
     private static FileTime modified(Path p) {

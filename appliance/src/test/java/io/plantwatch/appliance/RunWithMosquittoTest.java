@@ -3,6 +3,10 @@ package io.plantwatch.appliance;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import ch.qos.logback.classic.Level;
+import ch.qos.logback.classic.Logger;
+import ch.qos.logback.classic.spi.ILoggingEvent;
+import ch.qos.logback.core.read.ListAppender;
 import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.infra.MosquittoExtension;
 import io.plantwatch.model.Alert;
@@ -36,6 +40,7 @@ import org.apache.kafka.common.serialization.ByteArrayDeserializer;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
 import org.junit.jupiter.api.io.TempDir;
+import org.slf4j.LoggerFactory;
 import picocli.CommandLine;
 
 /**
@@ -278,6 +283,86 @@ class RunWithMosquittoTest {
     }
 
     /**
+     * A changed rules file is applied while the appliance runs: the job stops with a savepoint and
+     * resumes from it with the new rules, its open alerts kept. An alert of a rule the new file
+     * took away resolves at the sensor's next reading, a new rule alerts, and a file with a mistake
+     * is refused with its reason while the job goes on with the rules it has.
+     */
+    @Test
+    void aChangedRulesFileIsAppliedWhileTheApplianceRuns() throws Exception {
+        Path job = dir.resolve("job.yaml");
+        Files.writeString(job, "watermark: {idleness: 1s}\ncheckpoint: {interval: 1s}\n");
+        Path gateway = dir.resolve("gateway.yaml");
+        Files.writeString(gateway, "gateway: {id: gateway-rules-changed}\n");
+        String sensor = "dresden/press-shop/line-1/press-3/oil-temp";
+        Path rules = dir.resolve("rules.yaml");
+        Files.writeString(
+                rules,
+                "sensors: [{match: '**/press-3/oil-temp', out-of-range: {high: 100, name: too-hot}}]\n");
+        Path settings =
+                settings("embedded", job, Path.of("../config/alerting-demo.yaml"), gateway, rules);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        List<Logger> loggers =
+                List.of(
+                        (Logger) LoggerFactory.getLogger(RulesWatch.class),
+                        (Logger) LoggerFactory.getLogger(Appliance.class));
+        loggers.forEach(l -> l.addAppender(log));
+        long start = System.currentTimeMillis() - 60_000;
+        StringWriter out = new StringWriter();
+        Running running = Running.start(settings, out);
+        try {
+            publish(sensor, start, 0, 10, 5);
+            String tooHot =
+                    awaitAlerts(
+                                    bootstrap(out),
+                                    a -> a.state() == AlertState.OPEN && a.rule().equals("too-hot"))
+                            .get(0)
+                            .alertId();
+
+            Files.writeString(
+                    rules,
+                    "sensors: [{match: '**/press-3/oil-temp', out-of-range: {high: lots}}]\n");
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> said(log, Level.ERROR, "is not applied"));
+            assertThat(said(log, Level.ERROR, "'high' (lots) is not a number")).isTrue();
+
+            Files.writeString(
+                    rules,
+                    "sensors: [{match: '**/press-3/oil-temp', out-of-range: {low: 200, name:"
+                            + " too-cold}}]\n");
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> said(log, Level.WARN, "runs with the changed rules"));
+            assertThat(running.exit()).isNotDone();
+
+            publish(sensor, start, 10, 20, 10);
+            // Both at the sensor's first reading after the change, in either order.
+            Map<String, Alert> told = new java.util.concurrent.ConcurrentHashMap<>();
+            awaitAlerts(
+                    bootstrap(out),
+                    a -> {
+                        if (a.state() == AlertState.RESOLVED && a.alertId().equals(tooHot)) {
+                            told.put("resolved", a);
+                        } else if (a.state() == AlertState.OPEN && a.rule().equals("too-cold")) {
+                            told.put("opened", a);
+                        }
+                        return told.size() == 2;
+                    });
+            assertThat(told.get("resolved").message()).contains("no longer has rule too-hot");
+            assertThat(told.get("opened").message()).contains("below its low limit 200");
+        } finally {
+            loggers.forEach(l -> l.detachAppender(log));
+            running.command().stop();
+        }
+        assertThat(running.exit().get()).isZero();
+    }
+
+    private static boolean said(ListAppender<ILoggingEvent> log, Level level, String text) {
+        return log.list.stream()
+                .anyMatch(e -> e.getLevel() == level && e.getFormattedMessage().contains(text));
+    }
+
+    /**
      * A part that stops on its own stops the appliance with exit 1 and says which, rather than
      * leaving the rest running without it: here alerting, whose API port is taken.
      */
@@ -324,6 +409,13 @@ class RunWithMosquittoTest {
     /** The same against {@code kafka}: {@code embedded} or a plant's bootstrap servers. */
     private Path settings(String kafka, Path jobConfig, Path alertingConfig, Path gatewayConfig)
             throws Exception {
+        return settings(
+                kafka, jobConfig, alertingConfig, gatewayConfig, Path.of("../config/rules.yaml"));
+    }
+
+    private Path settings(
+            String kafka, Path jobConfig, Path alertingConfig, Path gatewayConfig, Path rules)
+            throws Exception {
         Path settings = dir.resolve("appliance.yaml");
         Files.writeString(
                 settings,
@@ -331,7 +423,7 @@ class RunWithMosquittoTest {
                 mqtt: {broker: %s}
                 kafka: {bootstrap: '%s'}
                 data-dir: %s
-                job: {config: %s, rules: ../config/rules.yaml}
+                job: {config: %s, rules: %s}
                 gateway: {config: %s}
                 alerting: {config: %s}
                 """
@@ -340,6 +432,7 @@ class RunWithMosquittoTest {
                                 kafka,
                                 dir.resolve("data"),
                                 jobConfig,
+                                rules,
                                 gatewayConfig,
                                 alertingConfig));
         return settings;
