@@ -21,7 +21,7 @@ import org.apache.flink.core.memory.DataOutputView;
  * fields needs a new one, and the old ones must still be read. Layout 2 (2026-12-06) added the run
  * that last told the sensor's rules in force and the open missing-data alert's rule and severity.
  */
-public final class SensorStateSerializer extends TypeSerializerSingleton<SensorDetectors.State> {
+public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetectors.State> {
     private static final long serialVersionUID = 1L;
 
     public static final SensorStateSerializer INSTANCE = new SensorStateSerializer();
@@ -70,9 +70,16 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
         return -1;
     }
 
+    SensorStateSerializer() {}
+
+    /** The layout this serializer reads and writes. */
+    int layout() {
+        return LAYOUT;
+    }
+
     @Override
     public void serialize(SensorDetectors.State s, DataOutputView out) throws IOException {
-        write(s, out, LAYOUT);
+        write(s, out, layout());
     }
 
     private static void write(SensorDetectors.State s, DataOutputView out, int layout)
@@ -92,7 +99,7 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
 
     @Override
     public SensorDetectors.State deserialize(DataInputView in) throws IOException {
-        return read(in, LAYOUT);
+        return read(in, layout());
     }
 
     private static SensorDetectors.State read(DataInputView in, int layout) throws IOException {
@@ -188,68 +195,12 @@ public final class SensorStateSerializer extends TypeSerializerSingleton<SensorD
     }
 
     /** Reads (and writes) layout 1, for state restored from savepoints written with it. */
-    static final class FirstLayout extends TypeSerializer<SensorDetectors.State> {
+    static final class FirstLayout extends SensorStateSerializer {
         private static final long serialVersionUID = 1L;
 
         @Override
-        public boolean isImmutableType() {
-            return false;
-        }
-
-        @Override
-        public TypeSerializer<SensorDetectors.State> duplicate() {
-            return this;
-        }
-
-        @Override
-        public SensorDetectors.State createInstance() {
-            return INSTANCE.createInstance();
-        }
-
-        @Override
-        public SensorDetectors.State copy(SensorDetectors.State from) {
-            return INSTANCE.copy(from);
-        }
-
-        @Override
-        public SensorDetectors.State copy(SensorDetectors.State from, SensorDetectors.State reuse) {
-            return INSTANCE.copy(from);
-        }
-
-        @Override
-        public int getLength() {
-            return -1;
-        }
-
-        @Override
-        public void serialize(SensorDetectors.State s, DataOutputView out) throws IOException {
-            write(s, out, FIRST_LAYOUT);
-        }
-
-        @Override
-        public SensorDetectors.State deserialize(DataInputView in) throws IOException {
-            return read(in, FIRST_LAYOUT);
-        }
-
-        @Override
-        public SensorDetectors.State deserialize(SensorDetectors.State reuse, DataInputView in)
-                throws IOException {
-            return deserialize(in);
-        }
-
-        @Override
-        public void copy(DataInputView in, DataOutputView out) throws IOException {
-            serialize(deserialize(in), out);
-        }
-
-        @Override
-        public boolean equals(Object o) {
-            return o instanceof FirstLayout;
-        }
-
-        @Override
-        public int hashCode() {
-            return FirstLayout.class.hashCode();
+        int layout() {
+            return FIRST_LAYOUT;
         }
 
         @Override

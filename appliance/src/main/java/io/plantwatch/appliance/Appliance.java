@@ -7,6 +7,7 @@ import io.plantwatch.gateway.GatewayConfig;
 import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.infra.EmbeddedMqttBroker;
 import io.plantwatch.infra.KafkaTopics;
+import io.plantwatch.job.AnomalyJob;
 import io.plantwatch.job.JobSettings;
 import io.plantwatch.model.ConfigException;
 import java.io.IOException;
@@ -67,10 +68,16 @@ final class Appliance implements AutoCloseable {
     private volatile boolean replacingJob;
 
     private JobSettings jobSettings;
-    private Thread rulesWatch;
+    private final List<Thread> configWatches = new ArrayList<>();
+    private PrintWriter err;
+
+    /** Held while alerting restarts with a changed file, and by {@link #close} for alerting. */
+    private final Object alertingLock = new Object();
+
+    private volatile AlertingConfig alertingConfig;
     private Gateway gateway;
-    private AlertingService alerting;
-    private CompletableFuture<Void> alertingLoop;
+    private volatile AlertingService alerting;
+    private volatile CompletableFuture<Void> alertingLoop;
     private String mqttUri;
     private String bootstrap;
     private String seriesTarget;
@@ -241,25 +248,27 @@ final class Appliance implements AutoCloseable {
         createTopics(kafkaLogin(gatewayConfig.producerOverrides()), jobSettings);
 
         this.jobSettings = jobSettings;
-        // Its content taken before the job reads the file, so a change in between is not missed.
-        RulesWatch rules =
-                settings.watchRules() ? new RulesWatch(settings.rules(), this::applyRules) : null;
+        this.err = err;
+        // Their contents taken before the parts read the files, so a change between is not missed.
+        List<ConfigWatch> watches = new ArrayList<>();
+        if (settings.watchConfig()) {
+            watches.add(
+                    new ConfigWatch(
+                            "rules file",
+                            "the anomaly job",
+                            settings.rules(),
+                            AnomalyJob::loadRules,
+                            this::applyRules));
+            watches.add(
+                    new ConfigWatch(
+                            "alerting file",
+                            "alerting",
+                            settings.alertingConfig(),
+                            file -> checkAlerting(alertingConfig),
+                            this::applyAlerting));
+        }
         watch(LocalJob.resume(jobSettings, checkpoints(), settings.jobRestarts()));
         gateway = Gateway.start(gatewayConfig);
-        if (rules != null) {
-            gateway.metrics()
-                    .registerCounter(
-                            RulesWatch.APPLIED_METRIC,
-                            "Changes to the rules file applied to the running anomaly job",
-                            rules::applied);
-            gateway.metrics()
-                    .registerCounter(
-                            RulesWatch.REFUSED_METRIC,
-                            "Changes to the rules file not applied: a mistake in the file, or"
-                                    + " the job could not take a savepoint",
-                            rules::refused);
-            rulesWatch = rules.watch(RULES_CHECK_MILLIS);
-        }
         if (mqtt != null) {
             gateway.metrics()
                     .registerCounter(
@@ -269,38 +278,26 @@ final class Appliance implements AutoCloseable {
                                     + EmbeddedMqttBroker.DROPPED_MESSAGES_METRIC,
                             mqtt::droppedMessages);
         }
-
-        AlertingConfig ac =
-                new AlertingConfig(
-                        loaded.kafkaBootstrap(),
-                        loaded.alertsTopic(),
-                        loaded.groupId(),
-                        settings.dataDir().resolve("alerting"),
-                        loaded.storeRetention(),
-                        loaded.floodLimit(),
-                        loaded.floodWindow(),
-                        loaded.flapMaxChanges(),
-                        loaded.flapWindow(),
-                        loaded.receivers(),
-                        loaded.route(),
-                        loaded.latching(),
-                        loaded.apiHost(),
-                        loaded.apiPort(),
-                        loaded.apiToken(),
-                        loaded.kafkaConsumer());
-        alerting = new AlertingService(err);
-        alertingLoop =
-                CompletableFuture.runAsync(
-                        () -> {
-                            try {
-                                alerting.run(ac);
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            } catch (java.io.IOException e) {
-                                throw new java.io.UncheckedIOException(e);
-                            }
-                        });
-        alertingLoop.whenComplete((r, e) -> stoppedOnItsOwn("alerting", e));
+        startAlerting(loaded);
+        for (int i = 0; i < watches.size(); i++) {
+            ConfigWatch w = watches.get(i);
+            String prefix = i == 0 ? "rules" : "alerting_config";
+            String file = i == 0 ? "the rules file" : "alerting's file";
+            gateway.metrics()
+                    .registerCounter(
+                            ConfigWatch.appliedMetric(prefix),
+                            "Changes to " + file + " applied while the appliance runs",
+                            w::applied);
+            gateway.metrics()
+                    .registerCounter(
+                            ConfigWatch.refusedMetric(prefix),
+                            "Changes to "
+                                    + file
+                                    + " not applied: a mistake in the file, or its part could not"
+                                    + " take it",
+                            w::refused);
+            configWatches.add(w.watch(CONFIG_CHECK_MILLIS));
+        }
         DiskWatch disk =
                 new DiskWatch(
                         settings.dataDir(), settings.diskWarnFreeMb(), settings.diskStopFreeMb());
@@ -352,6 +349,109 @@ final class Appliance implements AutoCloseable {
     }
 
     /**
+     * Alerting from its file's settings, its journal under the data folder; its end, unless
+     * replaced by a change of the file, stops the appliance.
+     */
+    private void startAlerting(AlertingConfig loaded) {
+        AlertingConfig ac =
+                new AlertingConfig(
+                        loaded.kafkaBootstrap(),
+                        loaded.alertsTopic(),
+                        loaded.groupId(),
+                        settings.dataDir().resolve("alerting"),
+                        loaded.storeRetention(),
+                        loaded.floodLimit(),
+                        loaded.floodWindow(),
+                        loaded.flapMaxChanges(),
+                        loaded.flapWindow(),
+                        loaded.receivers(),
+                        loaded.route(),
+                        loaded.latching(),
+                        loaded.apiHost(),
+                        loaded.apiPort(),
+                        loaded.apiToken(),
+                        loaded.kafkaConsumer());
+        AlertingService service = new AlertingService(err);
+        CompletableFuture<Void> loop =
+                CompletableFuture.runAsync(
+                        () -> {
+                            try {
+                                service.run(ac);
+                            } catch (InterruptedException e) {
+                                Thread.currentThread().interrupt();
+                            } catch (java.io.IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            }
+                        });
+        alerting = service;
+        alertingLoop = loop;
+        alertingConfig = loaded;
+        loop.whenComplete(
+                (r, e) -> {
+                    if (alerting == service) {
+                        stoppedOnItsOwn("alerting", e);
+                    }
+                });
+    }
+
+    /**
+     * Alerting's file as it is now, checked as at the start: its receivers, routes and limits may
+     * change while the appliance runs; what it reads from Kafka may not.
+     *
+     * @param running the settings alerting runs with
+     */
+    private AlertingConfig checkAlerting(AlertingConfig running) {
+        AlertingConfig changed =
+                AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv);
+        if (!changed.alertsTopic().equals(running.alertsTopic())
+                || !changed.groupId().equals(running.groupId())
+                || !changed.kafkaConsumer().equals(running.kafkaConsumer())) {
+            throw new ConfigException(
+                    settings.alertingConfig()
+                            + ": its kafka settings (topic, group, consumer) changed; they are"
+                            + " applied only at a start of the appliance");
+        }
+        return changed;
+    }
+
+    /**
+     * Alerting's file changed and is valid: alerting stops (deliveries under way get {@link
+     * AlertingService#STOP_GRACE_SECONDS}) and starts again with it, from its journal, so what was
+     * not yet told is sent, to the receivers the new routes name.
+     *
+     * @return why it was not applied, or null when it was
+     */
+    String applyAlerting() {
+        synchronized (alertingLock) {
+            if (closing) {
+                return "the appliance is stopping";
+            }
+            AlertingConfig changed;
+            try {
+                changed = checkAlerting(alertingConfig);
+            } catch (RuntimeException e) {
+                return e.getMessage();
+            }
+            long startNanos = System.nanoTime();
+            AlertingService old = alerting;
+            CompletableFuture<Void> oldLoop = alertingLoop;
+            alerting = null;
+            old.close();
+            try {
+                oldLoop.get(AlertingService.STOP_GRACE_SECONDS + 10, TimeUnit.SECONDS);
+            } catch (Exception e) {
+                LOG.warn("Alerting did not stop cleanly before its restart: {}", rootCause(e));
+            }
+            startAlerting(changed);
+            LOG.warn(
+                    "Alerting runs with the changed {}, restarted in {}",
+                    settings.alertingConfig(),
+                    since(startNanos).toMillis() + " ms");
+            return null;
+        }
+    }
+
+    /**
      * A part stopped while the appliance was not closing: the job cancelled from its web UI or
      * failed for good, alerting unable to serve. The rest would run on without it, looking healthy,
      * so the appliance reports it and its command stops.
@@ -383,11 +483,11 @@ final class Appliance implements AutoCloseable {
     }
 
     /**
-     * The rules file changed and its new rules are valid ({@link RulesWatch} checked them): the job
-     * stops with a savepoint and resumes from it, reading the file again. Its state, open alerts
-     * and Kafka positions are kept, and readings sent meanwhile wait in Kafka; rules taken away
-     * resolve their open alerts at each sensor's next reading. Until then detection pauses for a
-     * few seconds.
+     * The rules file changed and its new rules are valid ({@link ConfigWatch} checked them): the
+     * job stops with a savepoint and resumes from it, reading the file again. Its state, open
+     * alerts and Kafka positions are kept, and readings sent meanwhile wait in Kafka; rules taken
+     * away resolve their open alerts at each sensor's next reading. Until then detection pauses for
+     * a few seconds.
      *
      * @return why it was not applied, or null when it was
      */
@@ -437,8 +537,8 @@ final class Appliance implements AutoCloseable {
         return cause.getMessage() == null ? cause.getClass().getSimpleName() : cause.getMessage();
     }
 
-    /** How often the rules file is looked at. */
-    private static final long RULES_CHECK_MILLIS = 2_000;
+    /** How often the rules file and alerting's file are looked at. */
+    private static final long CONFIG_CHECK_MILLIS = 2_000;
 
     /** How long a rules change waits for the job's savepoint. */
     private static final Duration SAVEPOINT_TIMEOUT = Duration.ofMinutes(2);
@@ -796,19 +896,21 @@ final class Appliance implements AutoCloseable {
         if (dropWatch != null) {
             dropWatch.interrupt();
         }
-        if (rulesWatch != null) {
-            rulesWatch.interrupt();
-        }
+        configWatches.forEach(Thread::interrupt);
         if (gateway != null) {
             quietly("gateway", gateway::close);
         }
-        if (alerting != null) {
-            quietly(
-                    "alerting",
-                    () -> {
-                        alerting.close();
-                        alertingLoop.get(AlertingService.STOP_GRACE_SECONDS + 10, TimeUnit.SECONDS);
-                    });
+        synchronized (alertingLock) {
+            AlertingService last = alerting;
+            if (last != null) {
+                quietly(
+                        "alerting",
+                        () -> {
+                            last.close();
+                            alertingLoop.get(
+                                    AlertingService.STOP_GRACE_SECONDS + 10, TimeUnit.SECONDS);
+                        });
+            }
         }
         synchronized (jobLock) {
             JobClient last = job;

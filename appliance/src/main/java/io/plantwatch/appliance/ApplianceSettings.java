@@ -29,8 +29,9 @@ import java.util.Set;
  * @param kafkaRetention how long the embedded Kafka keeps the records of the topics it creates
  * @param seriesFilesKeepDays how many UTC days of line-protocol files are kept without InfluxDB
  * @param jobRestarts how the local job restarts after a failure, and when it gives up
- * @param watchRules whether a change to the rules file is applied while the appliance runs: the job
- *     stops with a savepoint and resumes from it with the new rules
+ * @param watchConfig whether a change to the rules file or to alerting's file is applied while the
+ *     appliance runs: the job stops with a savepoint and resumes from it with the new rules,
+ *     alerting stops and starts again with its new file
  * @param diskWarnFreeMb below this many MB free on the data folder's disk, a warning; 0: none
  * @param diskStopFreeMb below this many MB free, the appliance stops cleanly; 0: never
  * @param diskReclaimHistory whether, below the warning margin, the oldest history makes room:
@@ -47,7 +48,7 @@ public record ApplianceSettings(
         Path dataDir,
         Path jobConfig,
         Path rules,
-        boolean watchRules,
+        boolean watchConfig,
         Path gatewayConfig,
         Path alertingConfig,
         String influxUrl,
@@ -88,9 +89,9 @@ public record ApplianceSettings(
         DEFAULTS.put("kafka.retention", "7d");
         DEFAULTS.put("kafka.sync-writes", "true");
         DEFAULTS.put("data-dir", "data/plantwatch");
+        DEFAULTS.put("watch-config", "true");
         DEFAULTS.put("job.config", "config/job.yaml");
         DEFAULTS.put("job.rules", "config/rules.yaml");
-        DEFAULTS.put("job.watch-rules", "true");
         DEFAULTS.put("job.restart.max-restarts", "10");
         DEFAULTS.put("job.restart.backoff", "1s");
         DEFAULTS.put("job.restart.max-backoff", "30s");
@@ -177,7 +178,7 @@ public record ApplianceSettings(
                 Path.of(v.get("data-dir")),
                 existing(v.get("job.config"), origin.get("job.config"), "job.config"),
                 existing(v.get("job.rules"), origin.get("job.rules"), "job.rules"),
-                bool(v, origin, "job.watch-rules"),
+                bool(v, origin, "watch-config"),
                 existing(v.get("gateway.config"), origin.get("gateway.config"), "gateway.config"),
                 existing(
                         v.get("alerting.config"), origin.get("alerting.config"), "alerting.config"),

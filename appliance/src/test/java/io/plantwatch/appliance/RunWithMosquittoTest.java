@@ -305,7 +305,7 @@ class RunWithMosquittoTest {
         log.start();
         List<Logger> loggers =
                 List.of(
-                        (Logger) LoggerFactory.getLogger(RulesWatch.class),
+                        (Logger) LoggerFactory.getLogger(ConfigWatch.class),
                         (Logger) LoggerFactory.getLogger(Appliance.class));
         loggers.forEach(l -> l.addAppender(log));
         long start = System.currentTimeMillis() - 60_000;
@@ -355,6 +355,102 @@ class RunWithMosquittoTest {
             running.command().stop();
         }
         assertThat(running.exit().get()).isZero();
+    }
+
+    /**
+     * A changed alerting file is applied while the appliance runs: alerting restarts with it from
+     * its journal, and the next notification goes to the receiver the new routes name, while the
+     * job keeps running; a change to what alerting reads from Kafka is refused.
+     */
+    @Test
+    void aChangedAlertingFileIsAppliedWhileTheApplianceRuns() throws Exception {
+        List<String> toFirst = new CopyOnWriteArrayList<>();
+        List<String> toSecond = new CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer first = webhook(toFirst);
+        com.sun.net.httpserver.HttpServer second = webhook(toSecond);
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        List<Logger> loggers =
+                List.of(
+                        (Logger) LoggerFactory.getLogger(ConfigWatch.class),
+                        (Logger) LoggerFactory.getLogger(Appliance.class));
+        loggers.forEach(l -> l.addAppender(log));
+        try {
+            Path job = dir.resolve("job.yaml");
+            Files.writeString(job, "watermark: {idleness: 1s}\ncheckpoint: {interval: 1s}\n");
+            Path gateway = dir.resolve("gateway.yaml");
+            Files.writeString(gateway, "gateway: {id: gateway-alerting-changed}\n");
+            Path alerting = dir.resolve("alerting.yaml");
+            Files.writeString(alerting, alertingTo("first", first));
+            String sensor = "dresden/press-shop/line-1/press-4/oil-temp";
+            long start = System.currentTimeMillis() - 60_000;
+            StringWriter out = new StringWriter();
+            Running running = Running.start(settings(job, alerting, gateway), out);
+            try {
+                publish(sensor, start, 0, 10, 5);
+                await().atMost(Duration.ofSeconds(90))
+                        .until(() -> toFirst.stream().anyMatch(b -> b.contains("\"OPEN\"")));
+
+                Files.writeString(
+                        alerting,
+                        alertingTo("first", first) + "kafka: {alerts-topic: other-alerts}\n");
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> said(log, Level.ERROR, "applied only at a start"));
+
+                Files.writeString(alerting, alertingTo("second", second));
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> said(log, Level.WARN, "Alerting runs with the changed"));
+                publish(sensor, start, 10, 30, Integer.MAX_VALUE);
+                await().atMost(Duration.ofSeconds(90))
+                        .until(() -> toSecond.stream().anyMatch(b -> b.contains("\"RESOLVED\"")));
+                assertThat(running.exit()).isNotDone();
+            } finally {
+                running.command().stop();
+            }
+            assertThat(running.exit().get()).isZero();
+        } finally {
+            loggers.forEach(l -> l.detachAppender(log));
+            first.stop(0);
+            second.stop(0);
+        }
+    }
+
+    /** Alerting's settings with one webhook receiver, {@code name}, at {@code server}. */
+    private String alertingTo(String name, com.sun.net.httpserver.HttpServer server)
+            throws Exception {
+        Path secret = dir.resolve("webhook-secret");
+        Files.writeString(secret, UUID.randomUUID().toString());
+        return """
+                receivers:
+                  - name: %s
+                    type: webhook
+                    url: http://127.0.0.1:%d/hook
+                    secret-file: %s
+                route:
+                  receiver: %s
+                  group-wait: 0s
+                  group-interval: 1s
+                api:
+                  port: -1
+                """
+                .formatted(name, server.getAddress().getPort(), secret, name);
+    }
+
+    /** A webhook receiver on loopback that keeps each body it is sent. */
+    private static com.sun.net.httpserver.HttpServer webhook(List<String> bodies) throws Exception {
+        com.sun.net.httpserver.HttpServer server =
+                com.sun.net.httpserver.HttpServer.create(
+                        new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        server.createContext(
+                "/hook",
+                ex -> {
+                    bodies.add(
+                            new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
+                    ex.sendResponseHeaders(204, -1);
+                    ex.close();
+                });
+        server.start();
+        return server;
     }
 
     private static boolean said(ListAppender<ILoggingEvent> log, Level level, String text) {

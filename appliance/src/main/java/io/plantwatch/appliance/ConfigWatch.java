@@ -1,6 +1,5 @@
 package io.plantwatch.appliance;
 
-import io.plantwatch.job.AnomalyJob;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -8,30 +7,30 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.function.Consumer;
 import java.util.function.Supplier;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * Applies a changed rules file while the appliance runs, as Prometheus and Alertmanager reload
- * theirs: thresholds are tuned far more often than a plant can stop watching its sensors for a
- * restart of every part. The file is read every period; new content is checked first (the same
- * checks as at the start), and only valid rules reach the job ({@link Appliance#applyRules}). A
- * file with a mistake is refused with its reason on the console, once per content, and the job goes
- * on with the rules it has; a half-written file is refused, then applied when it is whole.
+ * Applies a changed config file while the appliance runs, as Prometheus and Alertmanager reload
+ * theirs: thresholds and receivers change far more often than a plant can stop watching its sensors
+ * for a restart of every part. The file is read every period; new content is checked first (the
+ * same checks as at the start), and only a valid file reaches its part, which restarts with it
+ * ({@link Appliance#applyRules}, {@link Appliance#applyAlerting}). A file with a mistake is refused
+ * with its reason on the console, once per content, and the part goes on with what it has; a
+ * half-written file is refused, then applied when it is whole.
  */
-final class RulesWatch {
-    private static final Logger LOG = LoggerFactory.getLogger(RulesWatch.class);
+final class ConfigWatch {
+    private static final Logger LOG = LoggerFactory.getLogger(ConfigWatch.class);
 
-    /** The gateway's {@code /metrics} names of the counts, as {@link Appliance} registers them. */
-    static final String APPLIED_METRIC = "plantwatch_rules_changes_applied_total";
-
-    static final String REFUSED_METRIC = "plantwatch_rules_changes_refused_total";
-
-    /** After a change the job could not take, how long until it is tried again. */
+    /** After a change its part could not take, how long until it is tried again. */
     static final long RETRY_MILLIS = 30_000;
 
+    private final String what;
+    private final String part;
     private final Path file;
+    private final Consumer<Path> check;
     private final Supplier<String> apply;
     private byte[] applied;
     private byte[] refused;
@@ -40,13 +39,29 @@ final class RulesWatch {
     private final AtomicLong refusedCount = new AtomicLong();
 
     /**
-     * @param file the rules file, whose content now is the one the job runs with
-     * @param apply restarts the job with the file's rules; returns why it could not, or null
+     * @param what the file, for people: "rules file"
+     * @param part what runs with it, for people: "the anomaly job"
+     * @param file the file, whose content now is the one its part runs with
+     * @param check throws, with a message naming the file, the key and the fix, when the content is
+     *     not valid
+     * @param apply restarts the part with the file; returns why it could not, or null
      */
-    RulesWatch(Path file, Supplier<String> apply) {
+    ConfigWatch(String what, String part, Path file, Consumer<Path> check, Supplier<String> apply) {
+        this.what = what;
+        this.part = part;
         this.file = file;
+        this.check = check;
         this.apply = apply;
         this.applied = digest(read());
+    }
+
+    /** The gateway's {@code /metrics} name of the count of changes applied: {@code prefix}. */
+    static String appliedMetric(String prefix) {
+        return "plantwatch_" + prefix + "_changes_applied_total";
+    }
+
+    static String refusedMetric(String prefix) {
+        return "plantwatch_" + prefix + "_changes_refused_total";
     }
 
     long applied() {
@@ -71,17 +86,18 @@ final class RulesWatch {
             return;
         }
         try {
-            AnomalyJob.loadRules(file);
+            check.accept(file);
         } catch (RuntimeException e) {
             refused = digest;
             refusedCount.incrementAndGet();
             LOG.error(
-                    "The changed rules file is not applied: {}. The anomaly job goes on with the"
-                            + " rules it has",
-                    e.getMessage());
+                    "The changed {} is not applied: {}. {} goes on as it is",
+                    what,
+                    e.getMessage(),
+                    capitalized(part));
             return;
         }
-        LOG.warn("The rules file {} changed: the anomaly job restarts with it", file);
+        LOG.warn("The {} {} changed: {} restarts with it", what, file, part);
         String why = apply.get();
         if (why == null) {
             applied = digest;
@@ -92,7 +108,8 @@ final class RulesWatch {
             retryAt = nowMillis + RETRY_MILLIS;
             refusedCount.incrementAndGet();
             LOG.error(
-                    "The changed rules file {} is not applied: {}; tried again in {} s",
+                    "The changed {} {} is not applied: {}; tried again in {} s",
+                    what,
                     file,
                     why,
                     RETRY_MILLIS / 1000);
@@ -113,10 +130,14 @@ final class RulesWatch {
                                 Thread.currentThread().interrupt();
                             }
                         },
-                        "rules-watch");
+                        "config-watch");
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    private static String capitalized(String s) {
+        return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
     /** The file's bytes; null while it cannot be read (an editor replacing it). */
