@@ -64,11 +64,15 @@ final class Appliance implements AutoCloseable {
     /** Held while the job is replaced by a rules change, and by {@link #close} for the job. */
     private final Object jobLock = new Object();
 
-    /** Set while a rules change stops the job on purpose: its end is not a failure. */
-    private volatile boolean replacingJob;
-
     private JobSettings jobSettings;
-    private final List<Thread> configWatches = new ArrayList<>();
+    private final List<ConfigWatch<?>> configWatches = new ArrayList<>();
+
+    /** The rules the job runs with: what a failed change falls back to. */
+    private volatile io.plantwatch.job.rules.RuleBook rulesInForce;
+
+    /** The job a rules change is stopping: its end is not a failure. */
+    private volatile JobClient beingReplaced;
+
     private PrintWriter err;
 
     /** Held while alerting restarts with a changed file, and by {@link #close} for alerting. */
@@ -161,7 +165,12 @@ final class Appliance implements AutoCloseable {
             throw new CannotStart(full);
         }
         if (settings.embeddedMqtt()) {
-            requireFreePort(settings.mqttBind(), settings.mqttPort());
+            requireFreePort(
+                    settings.mqttBind(),
+                    settings.mqttPort(),
+                    "mqtt.port",
+                    "another broker runs here? Point mqtt.broker at it, stop it, or set mqtt.port"
+                            + " (0: any free port)");
             // Held before it starts, so that a failed start still has its folders removed.
             // On disk, so that the gateway's session outlives a restart or a kill: in memory, what
             // sensors sent before the gateway subscribed again (17 s after a kill -9, with
@@ -227,6 +236,25 @@ final class Appliance implements AutoCloseable {
         } else {
             bootstrap = settings.kafkaBootstrap();
         }
+        this.err = err;
+        // Their contents taken before the parts read the files, so a change between is not missed.
+        List<ConfigWatch<?>> watches = new ArrayList<>();
+        if (settings.watchConfig()) {
+            watches.add(
+                    new ConfigWatch<>(
+                            "rules file",
+                            "the anomaly job",
+                            settings.rules(),
+                            AnomalyJob::loadRules,
+                            this::applyRules));
+            watches.add(
+                    new ConfigWatch<>(
+                            "alerting file",
+                            "alerting",
+                            settings.alertingConfig(),
+                            file -> checkAlerting(alertingConfig),
+                            this::applyAlerting));
+        }
         ModuleConfigs configs =
                 moduleConfigs(bootstrap, mqttUri, files == null ? null : files.url());
         JobSettings jobSettings = configs.job();
@@ -248,26 +276,8 @@ final class Appliance implements AutoCloseable {
         createTopics(kafkaLogin(gatewayConfig.producerOverrides()), jobSettings);
 
         this.jobSettings = jobSettings;
-        this.err = err;
-        // Their contents taken before the parts read the files, so a change between is not missed.
-        List<ConfigWatch> watches = new ArrayList<>();
-        if (settings.watchConfig()) {
-            watches.add(
-                    new ConfigWatch(
-                            "rules file",
-                            "the anomaly job",
-                            settings.rules(),
-                            AnomalyJob::loadRules,
-                            this::applyRules));
-            watches.add(
-                    new ConfigWatch(
-                            "alerting file",
-                            "alerting",
-                            settings.alertingConfig(),
-                            file -> checkAlerting(alertingConfig),
-                            this::applyAlerting));
-        }
-        watch(LocalJob.resume(jobSettings, checkpoints(), settings.jobRestarts()));
+        rulesInForce = AnomalyJob.loadRules(jobSettings.rulesFile());
+        watch(LocalJob.resume(jobSettings, checkpoints(), settings.jobRestarts(), rulesInForce));
         gateway = Gateway.start(gatewayConfig);
         if (mqtt != null) {
             gateway.metrics()
@@ -280,7 +290,7 @@ final class Appliance implements AutoCloseable {
         }
         startAlerting(loaded);
         for (int i = 0; i < watches.size(); i++) {
-            ConfigWatch w = watches.get(i);
+            ConfigWatch<?> w = watches.get(i);
             String prefix = i == 0 ? "rules" : "alerting_config";
             String file = i == 0 ? "the rules file" : "alerting's file";
             gateway.metrics()
@@ -296,7 +306,8 @@ final class Appliance implements AutoCloseable {
                                     + " not applied: a mistake in the file, or its part could not"
                                     + " take it",
                             w::refused);
-            configWatches.add(w.watch(CONFIG_CHECK_MILLIS));
+            w.watch(CONFIG_CHECK_MILLIS);
+            configWatches.add(w);
         }
         DiskWatch disk =
                 new DiskWatch(
@@ -411,6 +422,16 @@ final class Appliance implements AutoCloseable {
                             + ": its kafka settings (topic, group, consumer) changed; they are"
                             + " applied only at a start of the appliance");
         }
+        if (changed.apiPort() >= 0
+                && (changed.apiPort() != running.apiPort()
+                        || !changed.apiHost().equals(running.apiHost()))) {
+            // Found now rather than by the restarted service, whose failure stops the appliance.
+            requireFreePort(
+                    changed.apiHost(),
+                    changed.apiPort(),
+                    settings.alertingConfig() + ": api.port",
+                    "stop what holds it, or choose another (-1: no API)");
+        }
         return changed;
     }
 
@@ -421,16 +442,10 @@ final class Appliance implements AutoCloseable {
      *
      * @return why it was not applied, or null when it was
      */
-    String applyAlerting() {
+    String applyAlerting(AlertingConfig changed) {
         synchronized (alertingLock) {
             if (closing) {
                 return "the appliance is stopping";
-            }
-            AlertingConfig changed;
-            try {
-                changed = checkAlerting(alertingConfig);
-            } catch (RuntimeException e) {
-                return e.getMessage();
             }
             long startNanos = System.nanoTime();
             AlertingService old = alerting;
@@ -438,9 +453,25 @@ final class Appliance implements AutoCloseable {
             alerting = null;
             old.close();
             try {
-                oldLoop.get(AlertingService.STOP_GRACE_SECONDS + 10, TimeUnit.SECONDS);
-            } catch (Exception e) {
-                LOG.warn("Alerting did not stop cleanly before its restart: {}", rootCause(e));
+                oldLoop.get(ALERTING_STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+            } catch (java.util.concurrent.TimeoutException e) {
+                // Two services on one journal would corrupt it: none is started.
+                stoppedOnItsOwn(
+                        "alerting (restarting with its changed file)",
+                        new IllegalStateException(
+                                "it did not stop within "
+                                        + ALERTING_STOP_TIMEOUT.toSeconds()
+                                        + " s"));
+                return "alerting did not stop for its restart";
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted";
+            } catch (ExecutionException e) {
+                // It ended, with a failure of its own: the new one starts all the same.
+                LOG.warn("Alerting stopped for its restart with: {}", rootCause(e));
+            }
+            if (closing) {
+                return "the appliance is stopping";
             }
             startAlerting(changed);
             LOG.warn(
@@ -450,6 +481,14 @@ final class Appliance implements AutoCloseable {
             return null;
         }
     }
+
+    /**
+     * How long alerting's restart waits for the old service to end: its loop may be waiting on
+     * Kafka (30 s for the partitions, 30 s for the positions) before it sees the stop, then gives
+     * deliveries under way their grace.
+     */
+    private static final Duration ALERTING_STOP_TIMEOUT =
+            Duration.ofSeconds(70 + AlertingService.STOP_GRACE_SECONDS);
 
     /**
      * A part stopped while the appliance was not closing: the job cancelled from its web UI or
@@ -467,13 +506,13 @@ final class Appliance implements AutoCloseable {
         failure.complete(why);
     }
 
-    /** Makes {@code started} the job: its end, unless replaced, stops the appliance. */
+    /** Makes {@code started} the job: its end, unless it is being replaced, stops the appliance. */
     private void watch(JobClient started) {
         job = started;
         started.getJobExecutionResult()
                 .whenComplete(
                         (r, e) -> {
-                            if (job == started && !replacingJob) {
+                            if (job == started && beingReplaced != started) {
                                 stoppedOnItsOwn("the anomaly job", e);
                             }
                         });
@@ -483,15 +522,15 @@ final class Appliance implements AutoCloseable {
     }
 
     /**
-     * The rules file changed and its new rules are valid ({@link ConfigWatch} checked them): the
-     * job stops with a savepoint and resumes from it, reading the file again. Its state, open
+     * The rules file changed and {@code book}, its rules as {@link ConfigWatch} read and checked
+     * them, is valid: the job stops with a savepoint and resumes from it with them. Its state, open
      * alerts and Kafka positions are kept, and readings sent meanwhile wait in Kafka; rules taken
-     * away resolve their open alerts at each sensor's next reading. Until then detection pauses for
-     * a few seconds.
+     * away resolve their open alerts at each sensor's next reading. Detection pauses for a few
+     * seconds. If the job does not start with the new rules, it resumes with those it had.
      *
      * @return why it was not applied, or null when it was
      */
-    String applyRules() {
+    String applyRules(io.plantwatch.job.rules.RuleBook book) {
         synchronized (jobLock) {
             if (closing) {
                 return "the appliance is stopping";
@@ -499,32 +538,55 @@ final class Appliance implements AutoCloseable {
             long startNanos = System.nanoTime();
             JobClient old = job;
             Path savepoint;
-            replacingJob = true;
+            beingReplaced = old;
             try {
                 savepoint = LocalJob.stopWithSavepoint(old, checkpoints(), SAVEPOINT_TIMEOUT);
             } catch (Exception e) {
-                replacingJob = false;
+                beingReplaced = null;
+                if (e instanceof InterruptedException) {
+                    Thread.currentThread().interrupt();
+                }
                 if (old.getJobExecutionResult().isDone()) {
-                    stoppedOnItsOwn("the anomaly job", e);
+                    // Flink ended it all the same: the appliance stops, and its next start
+                    // restores the newest snapshot.
+                    stoppedOnItsOwn("the anomaly job (stopping for changed rules)", e);
+                    return "the job ended while taking a savepoint: " + rootCause(e);
                 }
                 return "the job could not take a savepoint ("
                         + rootCause(e)
                         + "); it goes on with the rules it has";
             }
+            if (closing) {
+                // The next start restores the savepoint, with the file as it is then.
+                return "the appliance is stopping";
+            }
+            String refused = null;
             try {
-                watch(LocalJob.resumeFromSavepoint(jobSettings, savepoint, settings.jobRestarts()));
+                watch(
+                        LocalJob.resumeFromSavepoint(
+                                jobSettings, savepoint, settings.jobRestarts(), book));
+                rulesInForce = book;
             } catch (Exception e) {
-                stoppedOnItsOwn("the anomaly job (restarting with the new rules)", e);
-                return "the job did not start again: " + rootCause(e);
-            } finally {
-                replacingJob = false;
+                refused =
+                        "the job did not start with them ("
+                                + rootCause(e)
+                                + "); it runs on with the rules it had";
+                try {
+                    watch(
+                            LocalJob.resumeFromSavepoint(
+                                    jobSettings, savepoint, settings.jobRestarts(), rulesInForce));
+                } catch (Exception again) {
+                    stoppedOnItsOwn("the anomaly job (restarting with the rules it had)", again);
+                    return "the job did not start again: " + rootCause(again);
+                }
             }
             LOG.warn(
-                    "The anomaly job runs with the changed rules of {}, resumed in {} from {}",
+                    "The anomaly job runs with {} rules of {}, resumed in {} from {}",
+                    refused == null ? "the changed" : "the former",
                     settings.rules(),
                     since(startNanos).toMillis() + " ms",
                     savepoint);
-            return null;
+            return refused;
         }
     }
 
@@ -541,7 +603,7 @@ final class Appliance implements AutoCloseable {
     private static final long CONFIG_CHECK_MILLIS = 2_000;
 
     /** How long a rules change waits for the job's savepoint. */
-    private static final Duration SAVEPOINT_TIMEOUT = Duration.ofMinutes(2);
+    private static final Duration SAVEPOINT_TIMEOUT = Duration.ofMinutes(11);
 
     /**
      * Says on the console each time the job fails and restarts, and when its checkpoints begin to
@@ -667,7 +729,11 @@ final class Appliance implements AutoCloseable {
     }
 
     /** The embedded broker's port is free, or a one-line error says what to do. */
-    private static void requireFreePort(String address, int port) {
+    /**
+     * @param setting the setting that names the port, for the message
+     * @param fix what to do about it, for the message
+     */
+    private static void requireFreePort(String address, int port, String setting, String fix) {
         if (port == 0) {
             return;
         }
@@ -675,12 +741,7 @@ final class Appliance implements AutoCloseable {
             probe.bind(new java.net.InetSocketAddress(address, port));
         } catch (java.io.IOException e) {
             throw new ConfigException(
-                    "mqtt.port "
-                            + port
-                            + " is taken ("
-                            + e.getMessage()
-                            + "): another broker runs here? Point mqtt.broker at it, stop it, or"
-                            + " set mqtt.port (0: any free port)");
+                    setting + " " + port + " is taken (" + e.getMessage() + "): " + fix);
         }
     }
 
@@ -896,7 +957,8 @@ final class Appliance implements AutoCloseable {
         if (dropWatch != null) {
             dropWatch.interrupt();
         }
-        configWatches.forEach(Thread::interrupt);
+        // Not interrupted: a change being applied finishes first (close waits for it below).
+        configWatches.forEach(ConfigWatch::stop);
         if (gateway != null) {
             quietly("gateway", gateway::close);
         }

@@ -7,8 +7,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.Arrays;
 import java.util.concurrent.atomic.AtomicLong;
-import java.util.function.Consumer;
-import java.util.function.Supplier;
+import java.util.function.Function;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
@@ -21,32 +20,41 @@ import org.slf4j.LoggerFactory;
  * with its reason on the console, once per content, and the part goes on with what it has; a
  * half-written file is refused, then applied when it is whole.
  */
-final class ConfigWatch {
+final class ConfigWatch<T> {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigWatch.class);
 
-    /** After a change its part could not take, how long until it is tried again. */
+    /** After a change its part could not take, how long until the same content is tried again. */
     static final long RETRY_MILLIS = 30_000;
 
     private final String what;
     private final String part;
     private final Path file;
-    private final Consumer<Path> check;
-    private final Supplier<String> apply;
+    private final Function<Path, T> check;
+    private final Function<T, String> apply;
     private byte[] applied;
     private byte[] refused;
+    private byte[] failed;
     private long retryAt;
     private final AtomicLong appliedCount = new AtomicLong();
     private final AtomicLong refusedCount = new AtomicLong();
+    private final Object wake = new Object();
+    private boolean stopped;
 
     /**
      * @param what the file, for people: "rules file"
      * @param part what runs with it, for people: "the anomaly job"
      * @param file the file, whose content now is the one its part runs with
-     * @param check throws, with a message naming the file, the key and the fix, when the content is
-     *     not valid
-     * @param apply restarts the part with the file; returns why it could not, or null
+     * @param check reads and checks the file as at the start, and returns what its part is to run
+     *     with; throws, with a message naming the file, the key and the fix, when it is not valid
+     * @param apply restarts the part with what {@code check} returned; returns why it could not, or
+     *     null
      */
-    ConfigWatch(String what, String part, Path file, Consumer<Path> check, Supplier<String> apply) {
+    ConfigWatch(
+            String what,
+            String part,
+            Path file,
+            Function<Path, T> check,
+            Function<T, String> apply) {
         this.what = what;
         this.part = part;
         this.file = file;
@@ -82,11 +90,14 @@ final class ConfigWatch {
         if (Arrays.equals(digest, applied) || Arrays.equals(digest, refused)) {
             return;
         }
-        if (nowMillis < retryAt) {
+        if (Arrays.equals(digest, failed) && nowMillis < retryAt) {
             return;
         }
+        T checked;
         try {
-            check.accept(file);
+            // What the part gets is what was checked: the file is not read again after its part
+            // stopped, when a second save or an editor's half-written file could stop it for good.
+            checked = check.apply(file);
         } catch (RuntimeException e) {
             refused = digest;
             refusedCount.incrementAndGet();
@@ -98,13 +109,14 @@ final class ConfigWatch {
             return;
         }
         LOG.warn("The {} {} changed: {} restarts with it", what, file, part);
-        String why = apply.get();
+        String why = apply.apply(checked);
         if (why == null) {
             applied = digest;
             refused = null;
-            retryAt = 0;
+            failed = null;
             appliedCount.incrementAndGet();
         } else {
+            failed = digest;
             retryAt = nowMillis + RETRY_MILLIS;
             refusedCount.incrementAndGet();
             LOG.error(
@@ -116,24 +128,46 @@ final class ConfigWatch {
         }
     }
 
-    /** Checks every period until interrupted. */
+    /**
+     * Checks every period until {@link #stop}. Not by interrupts: one during an apply would leave
+     * its part half restarted.
+     */
     Thread watch(long periodMillis) {
         Thread t =
                 new Thread(
                         () -> {
-                            try {
-                                while (!Thread.currentThread().isInterrupted()) {
-                                    Thread.sleep(periodMillis);
-                                    check(System.currentTimeMillis());
+                            while (true) {
+                                synchronized (wake) {
+                                    if (!stopped) {
+                                        try {
+                                            wake.wait(periodMillis);
+                                        } catch (InterruptedException e) {
+                                            return;
+                                        }
+                                    }
+                                    if (stopped) {
+                                        return;
+                                    }
                                 }
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
+                                try {
+                                    check(System.currentTimeMillis());
+                                } catch (RuntimeException e) {
+                                    LOG.error("Watching the {} {}: {}", what, file, e.toString());
+                                }
                             }
                         },
                         "config-watch");
         t.setDaemon(true);
         t.start();
         return t;
+    }
+
+    /** Ends {@link #watch} after the check under way, if any. */
+    void stop() {
+        synchronized (wake) {
+            stopped = true;
+            wake.notifyAll();
+        }
     }
 
     private static String capitalized(String s) {

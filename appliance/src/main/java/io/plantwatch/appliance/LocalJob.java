@@ -57,7 +57,10 @@ final class LocalJob {
      * the folders of older runs are deleted here.
      */
     static JobClient resume(
-            JobSettings js, Path checkpoints, ApplianceSettings.RestartPolicy restarts)
+            JobSettings js,
+            Path checkpoints,
+            ApplianceSettings.RestartPolicy restarts,
+            RuleBook book)
             throws Exception {
         Optional<Path> latest = restorableCheckpoint(checkpoints);
         requireSameStateBackend(checkpoints, js.stateBackend(), latest.isPresent());
@@ -65,17 +68,17 @@ final class LocalJob {
             deleteOtherRuns(checkpoints, latest.get().getParent());
             LOG.info("Restoring the anomaly job from {}", latest.get());
         }
-        return submit(js, restoring(js, restarts, latest.orElse(null)));
+        return submit(js, restoring(js, restarts, latest.orElse(null)), book);
     }
 
     /**
-     * The job again, from the savepoint {@link #stopWithSavepoint} took: with the rules file as it
-     * is now, since a sensor's rules are not part of its state.
+     * The job again, from the savepoint {@link #stopWithSavepoint} took, with {@code book}: a
+     * sensor's rules are not part of its state.
      */
     static JobClient resumeFromSavepoint(
-            JobSettings js, Path savepoint, ApplianceSettings.RestartPolicy restarts)
+            JobSettings js, Path savepoint, ApplianceSettings.RestartPolicy restarts, RuleBook book)
             throws Exception {
-        return submit(js, restoring(js, restarts, savepoint));
+        return submit(js, restoring(js, restarts, savepoint), book);
     }
 
     /**
@@ -90,7 +93,9 @@ final class LocalJob {
                                 checkpoints.resolve(SAVEPOINTS).toAbsolutePath().toUri().toString(),
                                 org.apache.flink.core.execution.SavepointFormatType.CANONICAL)
                         .get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
-        return taken.contains(":") ? Path.of(java.net.URI.create(taken)) : Path.of(taken);
+        // Flink's path, unescaped ("file:/data dir/..."), which java.net.URI would refuse.
+        java.net.URI uri = new org.apache.flink.core.fs.Path(taken).toUri();
+        return uri.getScheme() == null ? Path.of(uri.getPath()) : Path.of(uri);
     }
 
     /** Where the appliance's savepoints go, beside the job runs' checkpoint folders. */
@@ -187,7 +192,11 @@ final class LocalJob {
     }
 
     private static JobClient submit(JobSettings js, Configuration conf) throws Exception {
-        RuleBook book = AnomalyJob.loadRules(js.rulesFile());
+        return submit(js, conf, AnomalyJob.loadRules(js.rulesFile()));
+    }
+
+    private static JobClient submit(JobSettings js, Configuration conf, RuleBook book)
+            throws Exception {
         StreamExecutionEnvironment env = StreamExecutionEnvironment.getExecutionEnvironment(conf);
         AnomalyJob.wire(env, js, book);
         return env.executeAsync(js.jobName());

@@ -1,0 +1,96 @@
+package io.plantwatch.appliance;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.model.ConfigException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * A config file's changes reach its part checked, once per content: a mistake is refused without
+ * touching the part, a change the part could not take is tried again only after a pause, and new
+ * content is taken at once.
+ */
+class ConfigWatchTest {
+    @TempDir Path dir;
+
+    @Test
+    void validContentIsAppliedOnceAsCheckedAndInvalidContentNever() throws Exception {
+        Path file = Files.writeString(dir.resolve("rules.yaml"), "threshold: 1\n");
+        List<String> applied = new ArrayList<>();
+        List<String> answers = new ArrayList<>(List.of());
+        ConfigWatch<String> watch =
+                new ConfigWatch<>(
+                        "rules file",
+                        "the job",
+                        file,
+                        ConfigWatchTest::parse,
+                        v -> {
+                            applied.add(v);
+                            return answers.isEmpty() ? null : answers.remove(0);
+                        });
+
+        watch.check(0);
+        assertThat(applied).as("the content it started with").isEmpty();
+
+        Files.writeString(file, "threshold: lots\n");
+        watch.check(1_000);
+        watch.check(2_000);
+        assertThat(applied).isEmpty();
+        assertThat(watch.refused()).isEqualTo(1);
+
+        Files.writeString(file, "threshold: 2\n");
+        watch.check(3_000);
+        watch.check(4_000);
+        assertThat(applied).containsExactly("2");
+        assertThat(watch.applied()).isEqualTo(1);
+
+        // The part could not take it: the same content waits, new content goes at once.
+        answers.add("the job could not take a savepoint");
+        Files.writeString(file, "threshold: 3\n");
+        watch.check(5_000);
+        watch.check(5_000 + ConfigWatch.RETRY_MILLIS - 1);
+        assertThat(applied).containsExactly("2", "3");
+        watch.check(5_000 + ConfigWatch.RETRY_MILLIS);
+        assertThat(applied).containsExactly("2", "3", "3");
+        Files.writeString(file, "threshold: 4\n");
+        answers.add("not now");
+        watch.check(6_000 + ConfigWatch.RETRY_MILLIS);
+        Files.writeString(file, "threshold: 5\n");
+        watch.check(6_001 + ConfigWatch.RETRY_MILLIS);
+        assertThat(applied).containsExactly("2", "3", "3", "4", "5");
+        assertThat(watch.applied()).isEqualTo(3);
+        assertThat(watch.refused()).isEqualTo(3);
+
+        // A file being replaced (gone for a moment) is no change.
+        Files.delete(file);
+        watch.check(7_000 + ConfigWatch.RETRY_MILLIS);
+        assertThat(applied).hasSize(5);
+    }
+
+    @Test
+    void aStoppedWatchEndsItsThread() throws Exception {
+        Path file = Files.writeString(dir.resolve("alerting.yaml"), "threshold: 1\n");
+        ConfigWatch<String> watch =
+                new ConfigWatch<>(
+                        "alerting file", "alerting", file, ConfigWatchTest::parse, v -> null);
+        Thread t = watch.watch(10);
+        watch.stop();
+        t.join(5_000);
+        assertThat(t.isAlive()).isFalse();
+    }
+
+    private static String parse(Path file) {
+        try {
+            String v = Files.readString(file).strip().substring("threshold: ".length());
+            Integer.parseInt(v);
+            return v;
+        } catch (java.io.IOException | NumberFormatException e) {
+            throw new ConfigException(file + ": 'threshold' is not a number");
+        }
+    }
+}
