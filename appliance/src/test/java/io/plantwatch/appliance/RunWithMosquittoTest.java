@@ -301,13 +301,7 @@ class RunWithMosquittoTest {
                 "sensors: [{match: '**/press-3/oil-temp', out-of-range: {high: 100, name: too-hot}}]\n");
         Path settings =
                 settings("embedded", job, Path.of("../config/alerting-demo.yaml"), gateway, rules);
-        ListAppender<ILoggingEvent> log = new ListAppender<>();
-        log.start();
-        List<Logger> loggers =
-                List.of(
-                        (Logger) LoggerFactory.getLogger(ConfigWatch.class),
-                        (Logger) LoggerFactory.getLogger(Appliance.class));
-        loggers.forEach(l -> l.addAppender(log));
+        ListAppender<ILoggingEvent> log = configChangesLog();
         long start = System.currentTimeMillis() - 60_000;
         StringWriter out = new StringWriter();
         Running running = Running.start(settings, out);
@@ -351,7 +345,7 @@ class RunWithMosquittoTest {
             assertThat(told.get("resolved").message()).contains("no longer has rule too-hot");
             assertThat(told.get("opened").message()).contains("below its low limit 200");
         } finally {
-            loggers.forEach(l -> l.detachAppender(log));
+            stopLogging(log);
             running.command().stop();
         }
         assertThat(running.exit().get()).isZero();
@@ -368,13 +362,7 @@ class RunWithMosquittoTest {
         List<String> toSecond = new CopyOnWriteArrayList<>();
         com.sun.net.httpserver.HttpServer first = webhook(toFirst);
         com.sun.net.httpserver.HttpServer second = webhook(toSecond);
-        ListAppender<ILoggingEvent> log = new ListAppender<>();
-        log.start();
-        List<Logger> loggers =
-                List.of(
-                        (Logger) LoggerFactory.getLogger(ConfigWatch.class),
-                        (Logger) LoggerFactory.getLogger(Appliance.class));
-        loggers.forEach(l -> l.addAppender(log));
+        ListAppender<ILoggingEvent> log = configChangesLog();
         try {
             Path job = dir.resolve("job.yaml");
             Files.writeString(job, "watermark: {idleness: 1s}\ncheckpoint: {interval: 1s}\n");
@@ -409,7 +397,7 @@ class RunWithMosquittoTest {
             }
             assertThat(running.exit().get()).isZero();
         } finally {
-            loggers.forEach(l -> l.detachAppender(log));
+            stopLogging(log);
             first.stop(0);
             second.stop(0);
         }
@@ -452,6 +440,23 @@ class RunWithMosquittoTest {
         server.start();
         return server;
     }
+
+    /** What the config watch and the appliance log about changes, until {@link #stopLogging}. */
+    private static ListAppender<ILoggingEvent> configChangesLog() {
+        ListAppender<ILoggingEvent> log = new ListAppender<>();
+        log.start();
+        CONFIG_CHANGE_LOGGERS.forEach(l -> l.addAppender(log));
+        return log;
+    }
+
+    private static void stopLogging(ListAppender<ILoggingEvent> log) {
+        CONFIG_CHANGE_LOGGERS.forEach(l -> l.detachAppender(log));
+    }
+
+    private static final List<Logger> CONFIG_CHANGE_LOGGERS =
+            List.of(
+                    (Logger) LoggerFactory.getLogger(ConfigWatch.class),
+                    (Logger) LoggerFactory.getLogger(Appliance.class));
 
     private static boolean said(ListAppender<ILoggingEvent> log, Level level, String text) {
         return log.list.stream()
