@@ -95,7 +95,43 @@ final class LocalJob {
                         .get(timeout.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
         // Flink's path, unescaped ("file:/data dir/..."), which java.net.URI would refuse.
         java.net.URI uri = new org.apache.flink.core.fs.Path(taken).toUri();
-        return uri.getScheme() == null ? Path.of(uri.getPath()) : Path.of(uri);
+        Path savepoint = uri.getScheme() == null ? Path.of(uri.getPath()) : Path.of(uri);
+        // The stopped job ended FINISHED, and Flink deleted its checkpoints: until the next job's
+        // first checkpoint this is the only snapshot, and Flink does not force its files. A power
+        // cut then tore it, and the start after it found nothing to restore.
+        forceToDisk(savepoint);
+        return savepoint;
+    }
+
+    /**
+     * Forces every file under {@code dir} to the disk, then every folder, then the two above it.
+     */
+    static void forceToDisk(Path dir) throws IOException {
+        List<Path> all;
+        try (Stream<Path> tree = Files.walk(dir)) {
+            all = tree.toList();
+        }
+        for (Path p : all) {
+            if (Files.isRegularFile(p)) {
+                force(p);
+            }
+        }
+        for (Path p : all) {
+            if (Files.isDirectory(p)) {
+                force(p);
+            }
+        }
+        // And the entries naming it: the savepoint's own, and the savepoints folder's, made with
+        // it.
+        force(dir.getParent());
+        force(dir.getParent().getParent());
+    }
+
+    private static void force(Path p) throws IOException {
+        try (java.nio.channels.FileChannel c =
+                java.nio.channels.FileChannel.open(p, java.nio.file.StandardOpenOption.READ)) {
+            c.force(true);
+        }
     }
 
     /** Where the appliance's savepoints go, beside the job runs' checkpoint folders. */
