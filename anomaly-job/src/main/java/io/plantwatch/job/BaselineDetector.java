@@ -106,9 +106,18 @@ public final class BaselineDetector {
 
     private BaselineDetector() {}
 
-    /** One reading; returns the sensor's baseline, to be kept. */
+    /**
+     * One reading; returns the sensor's baseline, to be kept.
+     *
+     * @param retell whether a departure that holds is told again as an onset, which opens an
+     *     episode only where the lifecycle has none: under a rule renamed while it held
+     */
     static Baseline onReading(
-            Baseline b, SensorReading r, DetectorRules.Baseline rule, Collector<Signal> out) {
+            Baseline b,
+            SensorReading r,
+            DetectorRules.Baseline rule,
+            boolean retell,
+            Collector<Signal> out) {
         if (b == null) {
             b = new Baseline();
         }
@@ -146,25 +155,9 @@ public final class BaselineDetector {
                 out.collect(
                         Signal.level(
                                 r.sensorId(), AlertKind.DRIFT, rule.alarm(), true, r.timestamp()));
-                out.collect(
-                        Signal.onset(
-                                r.sensorId(),
-                                AlertKind.DRIFT,
-                                rule.alarm(),
-                                r.timestamp(),
-                                b.streakStart,
-                                new double[] {b.mean, x},
-                                String.format(
-                                        Locale.ROOT,
-                                        "%s departs from its baseline: %s %s against a usual %s ±"
-                                                + " %s (%s deviations, limit %s)",
-                                        r.sensorId(),
-                                        Format.number(x),
-                                        r.unit(),
-                                        Format.number(b.mean),
-                                        Format.number(sigma),
-                                        Format.number(score),
-                                        Format.number(rule.k()))));
+                out.collect(onset(b, r, rule, sigma, score));
+            } else if (retell && b.active) {
+                out.collect(onset(b, r, rule, sigma, score));
             }
         } else {
             b.streak = 0;
@@ -173,10 +166,34 @@ public final class BaselineDetector {
                 out.collect(
                         Signal.level(
                                 r.sensorId(), AlertKind.DRIFT, rule.alarm(), false, r.timestamp()));
+            } else if (retell && b.active) {
+                out.collect(onset(b, r, rule, sigma, score));
             }
         }
         learn(b, x, rule);
         b.n++;
         return b;
+    }
+
+    private static Signal onset(
+            Baseline b, SensorReading r, DetectorRules.Baseline rule, double sigma, double score) {
+        return Signal.onset(
+                r.sensorId(),
+                AlertKind.DRIFT,
+                rule.alarm(),
+                r.timestamp(),
+                b.streak > 0 ? b.streakStart : r.timestamp(),
+                new double[] {b.mean, r.value()},
+                String.format(
+                        Locale.ROOT,
+                        "%s departs from its baseline: %s %s against a usual %s ± %s (%s"
+                                + " deviations, limit %s)",
+                        r.sensorId(),
+                        Format.number(r.value()),
+                        r.unit(),
+                        Format.number(b.mean),
+                        Format.number(sigma),
+                        Format.number(score),
+                        Format.number(rule.k())));
     }
 }

@@ -26,9 +26,18 @@ public final class FlatlineDetector {
 
     private FlatlineDetector() {}
 
-    /** One reading; returns the sensor's run, to be kept. */
+    /**
+     * One reading; returns the sensor's run, to be kept.
+     *
+     * @param retell whether a run that holds is told again as an onset, which opens an episode only
+     *     where the lifecycle has none: under a rule renamed while the sensor was stuck
+     */
     static Run onReading(
-            Run run, SensorReading r, DetectorRules.Flatline rule, Collector<Signal> out) {
+            Run run,
+            SensorReading r,
+            DetectorRules.Flatline rule,
+            boolean retell,
+            Collector<Signal> out) {
         double v = r.value();
         if (run != null && Math.max(run.max, v) - Math.min(run.min, v) <= rule.epsilon()) {
             run.count++;
@@ -61,24 +70,29 @@ public final class FlatlineDetector {
             out.collect(
                     Signal.level(
                             r.sensorId(), AlertKind.FLATLINE, rule.alarm(), true, r.timestamp()));
-            out.collect(
-                    Signal.onset(
-                            r.sensorId(),
-                            AlertKind.FLATLINE,
-                            rule.alarm(),
-                            r.timestamp(),
-                            run.start,
-                            new double[] {run.min, run.max},
-                            String.format(
-                                    Locale.ROOT,
-                                    "%s is stuck at %s %s: %d readings over %s within %s",
-                                    r.sensorId(),
-                                    Format.number(v),
-                                    r.unit(),
-                                    run.count,
-                                    Format.duration(r.timestamp() - run.start),
-                                    Format.number(rule.epsilon()))));
+            out.collect(onset(run, r, rule));
+        } else if (retell && run.active) {
+            out.collect(onset(run, r, rule));
         }
         return run;
+    }
+
+    private static Signal onset(Run run, SensorReading r, DetectorRules.Flatline rule) {
+        return Signal.onset(
+                r.sensorId(),
+                AlertKind.FLATLINE,
+                rule.alarm(),
+                r.timestamp(),
+                run.start,
+                new double[] {run.min, run.max},
+                String.format(
+                        Locale.ROOT,
+                        "%s is stuck at %s %s: %d readings over %s within %s",
+                        r.sensorId(),
+                        Format.number(r.value()),
+                        r.unit(),
+                        run.count,
+                        Format.duration(r.timestamp() - run.start),
+                        Format.number(rule.epsilon())));
     }
 }

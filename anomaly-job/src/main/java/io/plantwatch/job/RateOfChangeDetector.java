@@ -80,9 +80,18 @@ public final class RateOfChangeDetector {
 
     private RateOfChangeDetector() {}
 
-    /** One reading; returns the sensor's window, to be kept. */
+    /**
+     * One reading; returns the sensor's window, to be kept.
+     *
+     * @param retell whether a slope still too steep is told again as an onset, which opens an
+     *     episode only where the lifecycle has none: under a rule renamed while it held
+     */
     static Window onReading(
-            Window w, SensorReading r, DetectorRules.RateOfChange rule, Collector<Signal> out) {
+            Window w,
+            SensorReading r,
+            DetectorRules.RateOfChange rule,
+            boolean retell,
+            Collector<Signal> out) {
         if (w == null) {
             w = new Window();
         }
@@ -104,23 +113,7 @@ public final class RateOfChangeDetector {
                                 rule.alarm(),
                                 true,
                                 r.timestamp()));
-                out.collect(
-                        Signal.onset(
-                                r.sensorId(),
-                                AlertKind.RATE_OF_CHANGE,
-                                rule.alarm(),
-                                r.timestamp(),
-                                r.timestamp(),
-                                w.valuesInOrder(),
-                                String.format(
-                                        Locale.ROOT,
-                                        "%s changes by %s %s/s over %s (limit %s %s/s)",
-                                        r.sensorId(),
-                                        Format.number(slope),
-                                        r.unit(),
-                                        Format.duration(rule.windowMillis()),
-                                        Format.number(rule.maxPerSecond()),
-                                        r.unit())));
+                out.collect(onset(w, r, rule, slope));
             } else if (w.active && steepness < rule.maxPerSecond() * CLEAR_FRACTION) {
                 w.active = false;
                 out.collect(
@@ -130,9 +123,31 @@ public final class RateOfChangeDetector {
                                 rule.alarm(),
                                 false,
                                 r.timestamp()));
+            } else if (retell && w.active) {
+                out.collect(onset(w, r, rule, slope));
             }
         }
         return w;
+    }
+
+    private static Signal onset(
+            Window w, SensorReading r, DetectorRules.RateOfChange rule, double slope) {
+        return Signal.onset(
+                r.sensorId(),
+                AlertKind.RATE_OF_CHANGE,
+                rule.alarm(),
+                r.timestamp(),
+                r.timestamp(),
+                w.valuesInOrder(),
+                String.format(
+                        Locale.ROOT,
+                        "%s changes by %s %s/s over %s (limit %s %s/s)",
+                        r.sensorId(),
+                        Format.number(slope),
+                        r.unit(),
+                        Format.duration(rule.windowMillis()),
+                        Format.number(rule.maxPerSecond()),
+                        r.unit()));
     }
 
     /** Least-squares slope in units per second; times relative to the first, for precision. */

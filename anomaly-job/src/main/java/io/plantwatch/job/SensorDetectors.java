@@ -171,12 +171,13 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
             ctx.output(READINGS, r);
         }
         DetectorRules rs = s.rules;
+        boolean told = false;
         if (rs == null) {
             rs = rules.rulesFor(r);
             s.rules = rs;
-            tellRulesInForce(r, s, rs, out);
+            told = tellRulesInForce(r, s, rs, out);
         }
-        onReading(s, r, rs, spikeShapes, rangeShapes, out, o -> ctx.output(OBSERVATIONS, o));
+        onReading(s, r, rs, told, spikeShapes, rangeShapes, out, o -> ctx.output(OBSERVATIONS, o));
         if (rs.missingData() != null) {
             MissingDataDetector.Silence silence =
                     MissingDataDetector.onReading(
@@ -201,18 +202,22 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
      * Once per sensor and run, when its rules are first resolved (on the heap; on RocksDB at every
      * reading, which reads the state afresh): which rules are in force, for the lifecycle to retire
      * the episodes of any other. A run of the patterns' condition under way starts again, so a rule
-     * renamed while it holds alerts under its new name ({@link FeatureExtractor#restarted}).
+     * renamed while it holds alerts under its new name ({@link FeatureExtractor#restarted}); the
+     * other detectors tell a level that holds again at this reading.
+     *
+     * @return whether the rules were told at this reading
      */
-    private void tellRulesInForce(
+    private boolean tellRulesInForce(
             SensorReading r, State s, DetectorRules rs, Collector<Signal> out) {
         if (s.toldRun == run) {
-            return;
+            return false;
         }
         s.toldRun = run;
         out.collect(Signal.rulesInForce(r.sensorId(), r.timestamp(), rs.alarmRules()));
         if (s.features != null) {
             FeatureExtractor.restarted(s.features);
         }
+        return true;
     }
 
     /**
@@ -227,11 +232,16 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     /**
      * The detectors that need no timer on one reading: features for the patterns, rate of change,
      * flatline and baseline. Also what {@code DetectorsBenchmark} measures.
+     *
+     * @param retell whether the level detectors tell a condition that holds again, as an onset: the
+     *     lifecycle opens an episode for it only under a rule it has none for, one renamed while
+     *     the condition held (they tell a level only when it changes)
      */
     static void onReading(
             State s,
             SensorReading r,
             DetectorRules rs,
+            boolean retell,
             List<PatternShape> spikeShapes,
             List<PatternShape> rangeShapes,
             Collector<Signal> out,
@@ -249,20 +259,21 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         }
         if (rs.rateOfChange() != null) {
             RateOfChangeDetector.Window w =
-                    RateOfChangeDetector.onReading(s.rate, r, rs.rateOfChange(), out);
+                    RateOfChangeDetector.onReading(s.rate, r, rs.rateOfChange(), retell, out);
             if (w != s.rate) {
                 s.rate = w;
             }
         }
         if (rs.flatline() != null) {
-            FlatlineDetector.Run f = FlatlineDetector.onReading(s.flatline, r, rs.flatline(), out);
+            FlatlineDetector.Run f =
+                    FlatlineDetector.onReading(s.flatline, r, rs.flatline(), retell, out);
             if (f != s.flatline) {
                 s.flatline = f;
             }
         }
         if (rs.baseline() != null) {
             BaselineDetector.Baseline b =
-                    BaselineDetector.onReading(s.baseline, r, rs.baseline(), out);
+                    BaselineDetector.onReading(s.baseline, r, rs.baseline(), retell, out);
             if (b != s.baseline) {
                 s.baseline = b;
             }

@@ -179,6 +179,78 @@ class DetectorsTest {
         restored.close();
     }
 
+    /**
+     * Flatline, rate of change and the baseline tell a level only when it changes. A rule renamed
+     * while its condition held retired the old name's episode (the rules changed) and opened none
+     * under the new name until the condition cleared and came back. At a run's first reading, a
+     * condition that still holds is told again as an onset; under an unchanged name the lifecycle
+     * has that episode open and ignores it.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aLevelConditionThatHoldsIsToldUnderTheRulesOfANewRun(String backend) throws Exception {
+        SensorId drifting = SensorId.parse("dresden/press-shop/line-1/press-3/oil-temp");
+        String before =
+                "defaults: {flatline: {count: 3, name: stuck},"
+                        + " rate-of-change: {max-per-second: 2, window: 4s, name: steep}}\n"
+                        + "sensors: [{match: '**/press-3/oil-temp', flatline: false,"
+                        + " rate-of-change: false,"
+                        + " baseline: {warmup: 31, k: 4, consecutive: 1, name: drift}}]";
+        var h = detectorsOn(backend, rules(before));
+        h.open();
+        for (int i = 0; i < 31; i++) {
+            feed(h, reading(drifting, i * 1_000L, i % 2 == 0 ? 20.0 : 20.2, i));
+        }
+        for (int i = 0; i < 5; i++) {
+            feed(
+                    h,
+                    reading(31_000 + i * 1_000L, 21.0, i),
+                    reading(Harnesses.OTHER, 31_000 + i * 1_000L, 20 + 5 * i, i),
+                    reading(drifting, 31_000 + i * 1_000L, 30, 31 + i));
+        }
+        assertThat(onsets(drain(h)))
+                .containsExactlyInAnyOrder(
+                        "stuck " + Harnesses.SENSOR + " from 31000",
+                        "steep " + Harnesses.OTHER + " from 33000",
+                        "drift " + drifting + " from 31000");
+        OperatorSubtaskState checkpoint = h.snapshot(1, 35_000);
+        h.close();
+
+        var renamed =
+                detectorsOn(
+                        backend,
+                        rules(before.replace("stuck", "frozen").replace("drift", "departs")));
+        renamed.initializeState(checkpoint);
+        renamed.open();
+        for (int i = 5; i < 7; i++) {
+            feed(
+                    renamed,
+                    reading(31_000 + i * 1_000L, 21.0, i),
+                    reading(Harnesses.OTHER, 31_000 + i * 1_000L, 20 + 5 * i, i),
+                    reading(drifting, 31_000 + i * 1_000L, 30, 31 + i));
+        }
+        // Told once, at each sensor's first reading of the run; the unchanged name too.
+        assertThat(onsets(drain(renamed)))
+                .containsExactlyInAnyOrder(
+                        "frozen " + Harnesses.SENSOR + " from 31000",
+                        "steep " + Harnesses.OTHER + " from 36000",
+                        "departs " + drifting + " from 31000");
+        renamed.close();
+    }
+
+    private static List<String> onsets(List<Signal> signals) {
+        return signals.stream()
+                .filter(s -> s.type() == Signal.Type.ONSET)
+                .map(
+                        s ->
+                                s.rule()
+                                        + " "
+                                        + s.sensorId()
+                                        + " from "
+                                        + (s.episodeStart() - Harnesses.T0))
+                .toList();
+    }
+
     private static int sentToPatterns(
             KeyedOneInputStreamOperatorTestHarness<String, SensorReading, Signal> h) {
         var side = h.getSideOutput(SensorDetectors.OBSERVATIONS);

@@ -103,7 +103,8 @@ public class DetectorsBenchmark {
         double value = LEVELS[kind] + NOISE[kind] * noise[(int) ((i + seq * 31) & 4095)];
         SensorReading r = new SensorReading(ids[i], time, value, UNITS[kind], Quality.GOOD, seq);
         SensorDetectors.State s = states[i];
-        SensorDetectors.onReading(s, r, rules[i], spikeShapes, rangeShapes, signals, hole::consume);
+        SensorDetectors.onReading(
+                s, r, rules[i], false, spikeShapes, rangeShapes, signals, hole::consume);
         return s;
     }
 }
