@@ -467,5 +467,8 @@ public final class Dispatcher implements AutoCloseable {
     @Override
     public void close() {
         lanes.values().forEach(ExecutorService::shutdownNow);
+        // A receiver's open connection outlived its service: an alerting restart for a changed
+        // file left one per MQTT receiver, for good when the new file no longer had it.
+        receivers.values().forEach(Receiver::close);
     }
 }

@@ -44,7 +44,9 @@ public final class MqttReceiver implements Receiver {
     private final String topicTemplate;
     private final Duration giveUpAfter;
     private final AtomicLong failedAttempts = new AtomicLong();
-    private Mqtt5BlockingClient client;
+    // Set by the delivering lane, cleared by it or by close() from the stopping service.
+    private volatile Mqtt5BlockingClient client;
+    private volatile boolean closed;
 
     /**
      * @param broker {@code tcp://host:port} or {@code ssl://host:port}
@@ -136,6 +138,14 @@ public final class MqttReceiver implements Receiver {
         long deadline = System.nanoTime() + giveUpAfter.toNanos();
         long backoff = 200;
         while (true) {
+            if (closed) {
+                LOG.warn(
+                        "Receiver {} stopped before it published notification {}; it is sent at"
+                                + " the next start",
+                        name,
+                        n.id());
+                return WebhookReceiver.Outcome.GAVE_UP;
+            }
             try {
                 connected()
                         .publishWith()
@@ -209,19 +219,32 @@ public final class MqttReceiver implements Receiver {
             }
             connect.send();
             client = c;
+            if (closed) {
+                // close() ran while this connected: nothing else would end this connection.
+                disconnectQuietly();
+                throw new IllegalStateException("receiver " + name + " is closed");
+            }
+            return c;
         }
         return client;
     }
 
     private void disconnectQuietly() {
-        if (client != null) {
+        Mqtt5BlockingClient c = client;
+        client = null;
+        if (c != null) {
             try {
-                client.disconnect();
+                c.disconnect();
             } catch (RuntimeException ignored) {
                 // Already gone; a new connection is made on the next attempt.
             }
-            client = null;
         }
+    }
+
+    @Override
+    public void close() {
+        closed = true;
+        disconnectQuietly();
     }
 
     @Override

@@ -1,7 +1,7 @@
 package io.plantwatch.alerting;
 
 /** Where notifications go: a webhook, Slack, e-mail, MQTT, PagerDuty. */
-public interface Receiver {
+public interface Receiver extends AutoCloseable {
     String name();
 
     /**
@@ -19,4 +19,11 @@ public interface Receiver {
     default long failedAttempts() {
         return 0;
     }
+
+    /**
+     * Lets go of what the receiver holds open between deliveries (a broker connection), when its
+     * service stops or restarts with a changed configuration. A delivery still running ends.
+     */
+    @Override
+    default void close() {}
 }

@@ -147,6 +147,43 @@ class DispatcherTest {
                 "m");
     }
 
+    /** What a receiver holds open (an MQTT connection) ends with its dispatcher. */
+    @Test
+    void closingTheDispatcherClosesItsReceivers() throws Exception {
+        java.util.concurrent.atomic.AtomicBoolean closed =
+                new java.util.concurrent.atomic.AtomicBoolean();
+        Receiver receiver =
+                new Receiver() {
+                    @Override
+                    public String name() {
+                        return "shift-lead";
+                    }
+
+                    @Override
+                    public WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
+                        return WebhookReceiver.Outcome.DELIVERED;
+                    }
+
+                    @Override
+                    public void close() {
+                        closed.set(true);
+                    }
+                };
+        try (AlertStore store = new AlertStore(dir)) {
+            Dispatcher d =
+                    new Dispatcher(
+                            store,
+                            ROOT,
+                            Map.of("shift-lead", receiver),
+                            new FloodGate(20, 600_000),
+                            new FlapDetector(6, 1_800_000),
+                            List.of());
+            assertThat(closed).isFalse();
+            d.close();
+            assertThat(closed).isTrue();
+        }
+    }
+
     /**
      * A receiver answering 500 is retried for a long while before it gives up; its failed attempts
      * must show in /metrics meanwhile, not only once the notification is counted failed.

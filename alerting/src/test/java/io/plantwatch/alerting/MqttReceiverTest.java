@@ -89,6 +89,54 @@ class MqttReceiverTest {
     }
 
     /**
+     * The receiver keeps its connection between deliveries. Its service stops at every change of
+     * the alerting file the appliance applies; until close let go of it, each stop left one
+     * connection open, for good when the new file no longer had the receiver.
+     */
+    @Test
+    void closingTheReceiverLetsGoOfItsConnectionAndSendsNothingMore() throws Exception {
+        MqttReceiver receiver =
+                new MqttReceiver(
+                        "andon-closing",
+                        URI.create(mqtt.uri()),
+                        null,
+                        null,
+                        null,
+                        "plant/{site}/{area}/{line}/{machine}/alerts",
+                        Duration.ofSeconds(10));
+        Alert a =
+                new Alert(
+                        "id-1",
+                        SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
+                        "spike",
+                        AlertKind.SPIKE,
+                        Severity.CRITICAL,
+                        AlertState.OPEN,
+                        0,
+                        0,
+                        0,
+                        List.of(1.0),
+                        "m");
+        Notification n =
+                new Notification("n-1", "andon", "g", Notification.Status.FIRING, List.of(a));
+        // A client id of its own: another receiver named alike would be taken over, not added.
+        long before = mqtt.broker().openConnections();
+        assertThat(receiver.deliver(n, new byte[] {'{', '}'}))
+                .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> mqtt.broker().openConnections() == before + 1);
+
+        receiver.close();
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .until(() -> mqtt.broker().openConnections() == before);
+        assertThat(receiver.deliver(n, new byte[] {'{', '}'}))
+                .isEqualTo(WebhookReceiver.Outcome.GAVE_UP);
+        assertThat(mqtt.broker().openConnections()).isEqualTo(before);
+    }
+
+    /**
      * Levels may literally be named like a placeholder. Filled in one replacement after another,
      * machine {@code s/{line}/l/m} published on {@code plant/s/l/l/m/alerts}, machine {@code
      * s/l/l/m}'s retained topic; filled in one pass, each level is taken as it is.

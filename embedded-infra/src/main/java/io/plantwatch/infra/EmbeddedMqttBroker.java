@@ -308,6 +308,28 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
         return drops.total();
     }
 
+    /** HiveMQ's gauge of the MQTT connections open now. */
+    public static final String OPEN_CONNECTIONS_METRIC =
+            "com.hivemq.networking.connections.current";
+
+    /**
+     * MQTT connections open now ({@value #OPEN_CONNECTIONS_METRIC}), so a test can see a client let
+     * go of its connection; 0 while the broker is stopped.
+     */
+    public synchronized long openConnections() {
+        if (hivemq == null) {
+            return 0;
+        }
+        var gauge = hivemq.getMetricRegistry().getGauges().get(OPEN_CONNECTIONS_METRIC);
+        if (gauge == null) {
+            throw new IllegalStateException(
+                    "HiveMQ has no gauge "
+                            + OPEN_CONNECTIONS_METRIC
+                            + "; has a new HiveMQ renamed it?");
+        }
+        return ((Number) gauge.getValue()).longValue();
+    }
+
     /** True between {@link #start()} and {@link #stop()}. */
     public synchronized boolean isRunning() {
         return hivemq != null;
