@@ -76,6 +76,38 @@ public record AlertingConfig(
         }
     }
 
+    /**
+     * Alerting's file and the files it names (every {@code *-file} key: secrets, CA certificates),
+     * as far as it can be read: what a watch of alerting's settings reads again for a change, so a
+     * secret rotated in its file is taken up. Checks nothing; {@link #load} does.
+     */
+    public static List<Path> files(Path file) {
+        List<Path> files = new java.util.ArrayList<>();
+        files.add(file);
+        try {
+            collectFiles(YamlFiles.readMapping(file), files);
+        } catch (RuntimeException e) {
+            // Not valid yet: it names nothing; load says what is wrong.
+        }
+        return files;
+    }
+
+    private static void collectFiles(JsonNode node, List<Path> files) {
+        if (node.isArray()) {
+            node.forEach(n -> collectFiles(n, files));
+        } else if (node.isObject()) {
+            node.fields()
+                    .forEachRemaining(
+                            e -> {
+                                if (e.getKey().endsWith("-file") && e.getValue().isTextual()) {
+                                    files.add(Path.of(e.getValue().asText()));
+                                } else {
+                                    collectFiles(e.getValue(), files);
+                                }
+                            });
+        }
+    }
+
     public static AlertingConfig load(
             Path file, String kafkaBootstrapFlag, Function<String, String> env) {
         String source = file == null ? "(no file)" : file.toString();

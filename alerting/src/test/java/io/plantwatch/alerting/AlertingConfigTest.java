@@ -217,6 +217,36 @@ class AlertingConfigTest {
         assertThat(load(CONSOLE, Map.of()).kafkaConsumer().values()).isEmpty();
     }
 
+    /**
+     * The files a watch of alerting's settings reads again: the file and every file it names, so a
+     * secret rotated in its file is a change of the settings.
+     */
+    @Test
+    void theFilesOfTheSettingsAreTheFileAndEveryFileItNames() throws Exception {
+        Path file = dir.resolve("alerting.yaml");
+        Files.writeString(
+                file,
+                """
+                kafka:
+                  bootstrap: 127.0.0.1:9092
+                  consumer:
+                    ssl.truststore.password-file: /run/secrets/truststore
+                api: {token-file: /run/secrets/api-token}
+                receivers:
+                  - {name: hook, url: 'http://127.0.0.1:8088/x', secret-file: /run/secrets/hook}
+                  - {name: andon, type: mqtt, broker: 'ssl://10.0.0.5:8883', ca-file: ca.pem}
+                """);
+        assertThat(AlertingConfig.files(file))
+                .containsExactly(
+                        file,
+                        Path.of("/run/secrets/truststore"),
+                        Path.of("/run/secrets/api-token"),
+                        Path.of("/run/secrets/hook"),
+                        Path.of("ca.pem"));
+        Files.writeString(file, "receivers: [");
+        assertThat(AlertingConfig.files(file)).containsExactly(file);
+    }
+
     @Test
     void kafkaConsumerSettingsRefuseSecretsInTheFileAndWhatTheServiceSetsItself() {
         assertThatThrownBy(

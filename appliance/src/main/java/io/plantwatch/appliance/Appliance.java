@@ -245,6 +245,7 @@ final class Appliance implements AutoCloseable {
                             "rules file",
                             "the anomaly job",
                             settings.rules(),
+                            io.plantwatch.job.rules.RuleBook::files,
                             AnomalyJob::loadRules,
                             this::applyRules));
             watches.add(
@@ -252,6 +253,7 @@ final class Appliance implements AutoCloseable {
                             "alerting file",
                             "alerting",
                             settings.alertingConfig(),
+                            AlertingConfig::files,
                             file -> checkAlerting(alertingConfig),
                             this::applyAlerting));
         }

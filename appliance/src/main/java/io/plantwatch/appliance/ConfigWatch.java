@@ -5,7 +5,12 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
-import java.util.Arrays;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.function.Function;
 import org.slf4j.Logger;
@@ -19,6 +24,10 @@ import org.slf4j.LoggerFactory;
  * ({@link Appliance#applyRules}, {@link Appliance#applyAlerting}). A file with a mistake is refused
  * with its reason on the console, once per content, and the part goes on with what it has; a
  * half-written file is refused, then applied when it is whole.
+ *
+ * <p>The files the config names are watched with it (a rules file's {@code include}, alerting's
+ * secret and CA files): a secret rotated in its file, or a threshold changed in the shared rules a
+ * site includes, is a change of the config as much as an edit of the file itself.
  */
 final class ConfigWatch<T> {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigWatch.class);
@@ -29,21 +38,38 @@ final class ConfigWatch<T> {
     private final String what;
     private final String part;
     private final Path file;
+    private final Function<Path, List<Path>> filesOf;
     private final Function<Path, T> check;
     private final Function<T, String> apply;
-    private byte[] applied;
-    private byte[] refused;
-    private byte[] failed;
+
+    /** Each file's SHA-256, the config first, as its part runs with them. */
+    private Map<Path, String> applied;
+
+    private Map<Path, String> refused;
+    private Map<Path, String> failed;
     private long retryAt;
     private final AtomicLong appliedCount = new AtomicLong();
     private final AtomicLong refusedCount = new AtomicLong();
     private final Object wake = new Object();
     private boolean stopped;
 
+    /** A watch of {@code file} alone. */
+    ConfigWatch(
+            String what,
+            String part,
+            Path file,
+            Function<Path, T> check,
+            Function<T, String> apply) {
+        this(what, part, file, List::of, check, apply);
+    }
+
     /**
      * @param what the file, for people: "rules file"
      * @param part what runs with it, for people: "the anomaly job"
      * @param file the file, whose content now is the one its part runs with
+     * @param filesOf the config's file and the files it names, as the config is now; it need not
+     *     check the config ({@code check} does), and is asked again at every read, so a file named
+     *     from now on is watched from now on
      * @param check reads and checks the file as at the start, and returns what its part is to run
      *     with; throws, with a message naming the file, the key and the fix, when it is not valid
      * @param apply restarts the part with what {@code check} returned; returns why it could not, or
@@ -53,14 +79,16 @@ final class ConfigWatch<T> {
             String what,
             String part,
             Path file,
+            Function<Path, List<Path>> filesOf,
             Function<Path, T> check,
             Function<T, String> apply) {
         this.what = what;
         this.part = part;
         this.file = file;
+        this.filesOf = filesOf;
         this.check = check;
         this.apply = apply;
-        this.applied = digest(read());
+        this.applied = read();
     }
 
     /** The gateway's {@code /metrics} name of the count of changes applied: {@code prefix}. */
@@ -80,17 +108,16 @@ final class ConfigWatch<T> {
         return refusedCount.get();
     }
 
-    /** Reads the file once: applies new valid content, refuses invalid content. */
+    /** Reads the files once: applies new valid content, refuses invalid content. */
     void check(long nowMillis) {
-        byte[] content = read();
+        Map<Path, String> content = read();
         if (content == null) {
             return;
         }
-        byte[] digest = digest(content);
-        if (Arrays.equals(digest, applied) || Arrays.equals(digest, refused)) {
+        if (content.equals(applied) || content.equals(refused)) {
             return;
         }
-        if (Arrays.equals(digest, failed) && nowMillis < retryAt) {
+        if (content.equals(failed) && nowMillis < retryAt) {
             return;
         }
         T checked;
@@ -99,7 +126,7 @@ final class ConfigWatch<T> {
             // stopped, when a second save or an editor's half-written file could stop it for good.
             checked = check.apply(file);
         } catch (RuntimeException e) {
-            refused = digest;
+            refused = content;
             refusedCount.incrementAndGet();
             LOG.error(
                     "The changed {} is not applied: {}. {} goes on as it is",
@@ -108,15 +135,15 @@ final class ConfigWatch<T> {
                     capitalized(part));
             return;
         }
-        LOG.warn("The {} {} changed: {} restarts with it", what, file, part);
+        LOG.warn("The {} changed ({}): {} restarts with it", what, changed(content), part);
         String why = apply.apply(checked);
         if (why == null) {
-            applied = digest;
+            applied = content;
             refused = null;
             failed = null;
             appliedCount.incrementAndGet();
         } else {
-            failed = digest;
+            failed = content;
             retryAt = nowMillis + RETRY_MILLIS;
             refusedCount.incrementAndGet();
             LOG.error(
@@ -126,6 +153,23 @@ final class ConfigWatch<T> {
                     why,
                     RETRY_MILLIS / 1000);
         }
+    }
+
+    /** The files whose content is not what their part runs with, for the log. */
+    private String changed(Map<Path, String> content) {
+        List<String> names = new ArrayList<>();
+        content.forEach(
+                (f, digest) -> {
+                    if (!Objects.equals(digest, applied == null ? null : applied.get(f))) {
+                        names.add(f.toString());
+                    }
+                });
+        if (applied != null) {
+            applied.keySet().stream()
+                    .filter(f -> !content.containsKey(f))
+                    .forEach(f -> names.add(f + " no longer named"));
+        }
+        return names.isEmpty() ? file.toString() : String.join(", ", names);
     }
 
     /**
@@ -174,21 +218,45 @@ final class ConfigWatch<T> {
         return s.isEmpty() ? s : Character.toUpperCase(s.charAt(0)) + s.substring(1);
     }
 
-    /** The file's bytes; null while it cannot be read (an editor replacing it). */
-    private byte[] read() {
+    /**
+     * Each file's SHA-256, the config's first; null while the config itself cannot be read (an
+     * editor replacing it). A named file that cannot be read counts as content of its own, which
+     * the check then refuses with its reason.
+     */
+    private Map<Path, String> read() {
+        byte[] config = bytes(file);
+        if (config == null) {
+            return null;
+        }
+        Map<Path, String> digests = new LinkedHashMap<>();
+        digests.put(file.toAbsolutePath().normalize(), digest(config));
+        List<Path> named;
         try {
-            return Files.readAllBytes(file);
+            named = filesOf.apply(file);
+        } catch (RuntimeException e) {
+            // A config that does not parse names nothing yet; the check says what is wrong.
+            named = List.of();
+        }
+        for (Path f : named) {
+            digests.computeIfAbsent(f.toAbsolutePath().normalize(), n -> digest(bytes(n)));
+        }
+        return digests;
+    }
+
+    private static byte[] bytes(Path f) {
+        try {
+            return Files.readAllBytes(f);
         } catch (IOException e) {
             return null;
         }
     }
 
-    private static byte[] digest(byte[] content) {
+    private static String digest(byte[] content) {
         if (content == null) {
-            return null;
+            return "unreadable";
         }
         try {
-            return MessageDigest.getInstance("SHA-256").digest(content);
+            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(content));
         } catch (NoSuchAlgorithmException e) {
             throw new IllegalStateException(e);
         }

@@ -72,6 +72,66 @@ class ConfigWatchTest {
         assertThat(applied).hasSize(5);
     }
 
+    /**
+     * A config's named files (an include, a secret file) are watched with it: a change in one is a
+     * change of the config, a file named from some point on is watched from then on, and one that
+     * cannot be read is refused (the check says why) until it can.
+     */
+    @Test
+    void aChangeInAFileTheConfigNamesIsAppliedAsAChangeOfTheConfig() throws Exception {
+        Path shared = Files.writeString(dir.resolve("shared.txt"), "5\n");
+        Path other = Files.writeString(dir.resolve("other.txt"), "7\n");
+        Path file = Files.writeString(dir.resolve("rules.yaml"), "threshold-from: shared.txt\n");
+        List<String> applied = new ArrayList<>();
+        ConfigWatch<String> watch =
+                new ConfigWatch<>(
+                        "rules file",
+                        "the job",
+                        file,
+                        f -> List.of(f, named(f)),
+                        f -> parse(named(f)),
+                        v -> {
+                            applied.add(v);
+                            return null;
+                        });
+
+        watch.check(0);
+        assertThat(applied).isEmpty();
+        Files.writeString(shared, "threshold: 6\n");
+        watch.check(1_000);
+        watch.check(2_000);
+        assertThat(applied).containsExactly("6");
+
+        Files.writeString(file, "threshold-from: other.txt\n");
+        Files.writeString(other, "threshold: 7\n");
+        watch.check(3_000);
+        assertThat(applied).containsExactly("6", "7");
+        Files.writeString(shared, "threshold: 8\n");
+        watch.check(4_000);
+        assertThat(applied).as("a file no longer named").containsExactly("6", "7");
+        Files.writeString(other, "threshold: 9\n");
+        watch.check(5_000);
+        assertThat(applied).containsExactly("6", "7", "9");
+
+        Files.delete(other);
+        watch.check(6_000);
+        watch.check(7_000);
+        assertThat(watch.refused()).isEqualTo(1);
+        Files.writeString(other, "threshold: 10\n");
+        watch.check(8_000);
+        assertThat(applied).containsExactly("6", "7", "9", "10");
+    }
+
+    /** The file a toy config names in its one line, relative to it. */
+    private static Path named(Path file) {
+        try {
+            return file.resolveSibling(
+                    Files.readString(file).strip().substring("threshold-from: ".length()));
+        } catch (java.io.IOException e) {
+            throw new java.io.UncheckedIOException(e);
+        }
+    }
+
     @Test
     void aStoppedWatchEndsItsThread() throws Exception {
         Path file = Files.writeString(dir.resolve("alerting.yaml"), "threshold: 1\n");

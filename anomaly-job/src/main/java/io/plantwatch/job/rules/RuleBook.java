@@ -86,7 +86,21 @@ public final class RuleBook implements Serializable {
 
     /** Reads and checks a rules file. */
     public static RuleBook load(Path file) {
-        return parse(tree(file), file.toString());
+        return parse(tree(file, new ArrayList<>()), file.toString());
+    }
+
+    /**
+     * The rules file and the files its {@code include}s name, in order, as far as they can be read:
+     * what a watch of the rules reads again for a change. Checks nothing; {@link #load} does.
+     */
+    public static List<Path> files(Path file) {
+        List<Path> chain = new ArrayList<>();
+        try {
+            tree(file, chain);
+        } catch (ConfigException e) {
+            // The chain so far: the file that cannot be read or parsed is in it.
+        }
+        return chain;
     }
 
     /**
@@ -94,7 +108,22 @@ public final class RuleBook implements Serializable {
      * one) comes first; this file's defaults and kinds are merged over it key by key, and its
      * sensor overrides come after the included ones, so they win.
      */
-    private static JsonNode tree(Path file) {
+    private static JsonNode tree(Path file, List<Path> chain) {
+        Path normalized = file.toAbsolutePath().normalize();
+        if (chain.contains(normalized)) {
+            throw new ConfigException(
+                    "rules file "
+                            + file
+                            + " includes itself: "
+                            + String.join(
+                                    " -> ",
+                                    java.util.stream.Stream.concat(
+                                                    chain.stream(),
+                                                    java.util.stream.Stream.of(normalized))
+                                            .map(Path::toString)
+                                            .toList()));
+        }
+        chain.add(normalized);
         String text;
         try {
             text = Files.readString(file, StandardCharsets.UTF_8);
@@ -106,7 +135,7 @@ public final class RuleBook implements Serializable {
             return root;
         }
         Path base = file.toAbsolutePath().getParent().resolve(root.get("include").asText());
-        JsonNode included = tree(base);
+        JsonNode included = tree(base, chain);
         ObjectNode merged =
                 included != null && included.isObject()
                         ? ((ObjectNode) included).deepCopy()

@@ -45,6 +45,39 @@ class RuleBookTest {
         assertThat(demo.resolve(OVEN, "degC").outOfRange().low()).isEqualTo(150);
     }
 
+    /** The files a watch of the rules reads again: the file and its includes, in order. */
+    @Test
+    void theFilesOfARulesFileAreItAndItsIncludes() {
+        Path demo = Path.of("..", "config", "rules-demo.yaml");
+        assertThat(RuleBook.files(demo))
+                .containsExactly(
+                        demo.toAbsolutePath().normalize(),
+                        Path.of("..", "config", "rules.yaml").toAbsolutePath().normalize());
+    }
+
+    /**
+     * Files that include each other are a mistake to name, not a stack overflow: an Error, which
+     * ended the thread that watches the rules file.
+     */
+    @Test
+    void rulesFilesThatIncludeEachOtherAreRefusedWithTheChain(
+            @org.junit.jupiter.api.io.TempDir Path dir) throws Exception {
+        Path a = java.nio.file.Files.writeString(dir.resolve("a.yaml"), "include: b.yaml\n");
+        Path b = java.nio.file.Files.writeString(dir.resolve("b.yaml"), "include: a.yaml\n");
+        assertThatThrownBy(() -> RuleBook.load(a))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(
+                        "rules file "
+                                + dir.resolve("a.yaml")
+                                + " includes itself: "
+                                + a
+                                + " -> "
+                                + b
+                                + " -> "
+                                + a);
+        assertThat(RuleBook.files(a)).containsExactly(a, b);
+    }
+
     private static DetectorRules withMissingAfter(DetectorRules r, long after) {
         return new DetectorRules(
                 r.spike(),
