@@ -286,7 +286,8 @@ class RunWithMosquittoTest {
      * A changed rules file is applied while the appliance runs: the job stops with a savepoint and
      * resumes from it with the new rules, its open alerts kept. An alert of a rule the new file
      * took away resolves at the sensor's next reading, a new rule alerts, and a file with a mistake
-     * is refused with its reason while the job goes on with the rules it has.
+     * is refused with its reason while the job goes on with the rules it has. The changes are made
+     * in the file the rules file includes.
      */
     @Test
     void aChangedRulesFileIsAppliedWhileTheApplianceRuns() throws Exception {
@@ -295,9 +296,11 @@ class RunWithMosquittoTest {
         Path gateway = dir.resolve("gateway.yaml");
         Files.writeString(gateway, "gateway: {id: gateway-rules-changed}\n");
         String sensor = "dresden/press-shop/line-1/press-3/oil-temp";
-        Path rules = dir.resolve("rules.yaml");
+        // The rules are changed in the file the rules file includes, which is watched with it.
+        Path rules = Files.writeString(dir.resolve("rules.yaml"), "include: site-rules.yaml\n");
+        Path siteRules = dir.resolve("site-rules.yaml");
         Files.writeString(
-                rules,
+                siteRules,
                 "sensors: [{match: '**/press-3/oil-temp', out-of-range: {high: 100, name: too-hot}}]\n");
         Path settings =
                 settings("embedded", job, Path.of("../config/alerting-demo.yaml"), gateway, rules);
@@ -315,14 +318,14 @@ class RunWithMosquittoTest {
                             .alertId();
 
             Files.writeString(
-                    rules,
+                    siteRules,
                     "sensors: [{match: '**/press-3/oil-temp', out-of-range: {high: lots}}]\n");
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> said(log, Level.ERROR, "is not applied"));
             assertThat(said(log, Level.ERROR, "'high' (lots) is not a number")).isTrue();
 
             Files.writeString(
-                    rules,
+                    siteRules,
                     "sensors: [{match: '**/press-3/oil-temp', out-of-range: {low: 200, name:"
                             + " too-cold}}]\n");
             await().atMost(Duration.ofSeconds(60))
