@@ -306,12 +306,17 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                                 time,
                                 a -> ctx.output(MISSING, a));
             }
-            if (s.silence == null || !s.silence.open) {
+            if (holdsALevel(s)) {
+                retireLevelsNotInForce(s, ctx, out);
+            }
+            if ((s.silence == null || !s.silence.open) && !holdsALevel(s)) {
                 state.clear();
                 return;
             }
-            // Its missing-data alert is open: forgotten, the sensor's return could not resolve
-            // it, nor its other open alerts. It is kept, another state.ttl at a time.
+            // Its missing-data alert is open, or a detector's condition held at its last reading:
+            // forgotten, the sensor's return would start its detectors afresh, which tell a level
+            // only when it changes, and nothing would resolve those alerts. It is kept, another
+            // state.ttl at a time.
             SensorExpiry.keep(s, time, stateTtlMillis, ctx.timerService());
         }
         if (s.silence != null && s.silence.timerAt != 0 && time >= s.silence.timerAt) {
@@ -324,6 +329,56 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                     a -> ctx.output(MISSING, a));
         }
         state.update(s);
+    }
+
+    /** Whether a detector's condition held at the sensor's last reading. */
+    private static boolean holdsALevel(State s) {
+        return s.features != null && (s.features.spikeActive || s.features.rangeActive)
+                || s.rate != null && s.rate.active
+                || s.flatline != null && s.flatline.active
+                || s.baseline != null && s.baseline.active;
+    }
+
+    /**
+     * A silent sensor kept for a condition that held: the lifecycle is told the rules in force now,
+     * at the last reading's time, so the episodes of rules taken away or renamed since resolve
+     * though the sensor never speaks again; a detector whose rule is gone lets its level go, so the
+     * sensor can be forgotten.
+     */
+    private void retireLevelsNotInForce(State s, OnTimerContext ctx, Collector<Signal> out) {
+        if (s.track.unit == null || s.track.lastTime == Long.MIN_VALUE) {
+            return;
+        }
+        Object key = ctx.getCurrentKey();
+        String id = key instanceof SensorKey k ? k.id() : key.toString();
+        SensorReading last =
+                new SensorReading(
+                        io.plantwatch.model.SensorId.parse(id),
+                        s.track.lastTime,
+                        s.track.lastValue,
+                        s.track.unit,
+                        io.plantwatch.model.Quality.GOOD,
+                        SensorReading.NO_SEQ);
+        DetectorRules now = rules.rulesFor(last);
+        if (out instanceof TimestampedCollector<Signal> stamped) {
+            stamped.setAbsoluteTimestamp(last.timestamp());
+        }
+        out.collect(Signal.rulesInForce(last.sensorId(), last.timestamp(), now.alarmRules()));
+        if (s.features != null && now.spike() == null) {
+            s.features.spikeActive = false;
+        }
+        if (s.features != null && now.outOfRange() == null) {
+            s.features.rangeActive = false;
+        }
+        if (s.rate != null && now.rateOfChange() == null) {
+            s.rate.active = false;
+        }
+        if (s.flatline != null && now.flatline() == null) {
+            s.flatline.active = false;
+        }
+        if (s.baseline != null && now.baseline() == null) {
+            s.baseline.active = false;
+        }
     }
 
     /** The sensor's missing-data rule now, looked up by its last reading if it has no rules yet. */

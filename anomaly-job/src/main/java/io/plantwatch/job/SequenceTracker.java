@@ -63,6 +63,8 @@ public final class SequenceTracker {
         public double min;
         public double max;
         public double sum;
+
+        /** The unit of the sensor's last reading. */
         public String unit;
 
         public SensorReading[] pending = NONE;
@@ -239,9 +241,9 @@ public final class SequenceTracker {
                         t.received > 0 ? t.min : Double.NaN,
                         t.received > 0 ? t.max : Double.NaN,
                         t.received > 0 ? t.sum / t.received : Double.NaN,
-                        t.unit));
+                        t.received > 0 ? t.unit : null));
+        // The unit stays: a silent sensor's rules are looked up by it (SensorDetectors' expiry).
         t.counting = false;
-        t.unit = null;
     }
 
     private static boolean isDuplicate(SensorReading r, Track t) {

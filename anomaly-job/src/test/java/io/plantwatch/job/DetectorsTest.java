@@ -941,6 +941,75 @@ class DetectorsTest {
         h.close();
     }
 
+    /**
+     * A sensor whose detector's condition held at its last reading is not forgotten when it falls
+     * silent: forgotten, its return started the detectors afresh, which tell a level only when it
+     * changes, and the open alert was never resolved (without a missing-data rule nothing else kept
+     * the sensor).
+     */
+    @Test
+    void aSilentSensorWhoseConditionHeldIsKeptUntilItsReturnClearsIt() throws Exception {
+        var h =
+                Harnesses.onReadings(
+                        new SensorDetectors<String>(
+                                rules("defaults: {flatline: {epsilon: 0.01, count: 3}}"),
+                                Long.MAX_VALUE / 4,
+                                60_000,
+                                true));
+        h.open();
+        h.setProcessingTime(0);
+        feed(h, reading(0, 20, 0), reading(1_000, 20, 1), reading(2_000, 20, 2));
+        assertThat(describe(drain(h))).containsExactly("ACTIVE@2000/2000", "ONSET@2000/0");
+        Harnesses.watermark(h, 60_000); // the minute's completeness report
+
+        h.setProcessingTime(60_000);
+        h.setProcessingTime(180_000);
+        assertThat(h.numKeyedStateEntries()).isEqualTo(1);
+        assertThat(h.numProcessingTimeTimers()).as("the expiry, re-armed").isEqualTo(1);
+        // Told the rules in force at each expiry (60, 120 and 180 s), at its last reading's time:
+        // they are the same.
+        assertThat(rulesTold(Harnesses.drain(h)))
+                .containsExactly(
+                        "RULES@2000 [flatline]", "RULES@2000 [flatline]", "RULES@2000 [flatline]");
+
+        feed(h, reading(200_000, 23, 3));
+        assertThat(describe(drain(h))).containsExactly("CLEAR@200000/200000");
+        h.setProcessingTime(400_000);
+        assertThat(h.numKeyedStateEntries()).isZero();
+        h.close();
+    }
+
+    /**
+     * A silent sensor kept for a condition that held, whose rule was taken away meanwhile: the
+     * lifecycle is told the rules in force at its expiry, so the rule's episode resolves though the
+     * sensor never speaks again, and the sensor is then forgotten.
+     */
+    @ParameterizedTest(name = "{0}")
+    @ValueSource(strings = {"hashmap", "rocksdb"})
+    void aSilentSensorsConditionOfARuleTakenAwayIsRetiredAtItsExpiry(String backend)
+            throws Exception {
+        var h =
+                detectorsOn(
+                        backend,
+                        rules("defaults: {flatline: {epsilon: 0.01, count: 3, name: stuck}}"));
+        h.open();
+        h.setProcessingTime(0);
+        feed(h, reading(0, 20, 0), reading(1_000, 20, 1), reading(2_000, 20, 2));
+        assertThat(describe(drain(h))).containsExactly("ACTIVE@2000/2000", "ONSET@2000/0");
+        OperatorSubtaskState checkpoint = h.snapshot(1, 2_000);
+        h.close();
+
+        var restored = detectorsOn(backend, rules("defaults: {baseline: {name: drift}}"));
+        restored.initializeState(checkpoint);
+        restored.open();
+        // Silence counts from the restore's first timer at the earliest.
+        restored.setProcessingTime(TTL);
+        restored.setProcessingTime(3 * TTL);
+        assertThat(rulesTold(Harnesses.drain(restored))).containsExactly("RULES@2000 [drift]");
+        assertThat(stateOf(restored)).isNull();
+        restored.close();
+    }
+
     @Test
     void aSensorWithoutRulesIsTrackedButCostsNoDetector() throws Exception {
         var h =
