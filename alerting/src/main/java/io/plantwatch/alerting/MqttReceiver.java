@@ -157,8 +157,11 @@ public final class MqttReceiver implements Receiver {
                         .send();
                 return WebhookReceiver.Outcome.DELIVERED;
             } catch (RuntimeException e) {
-                failedAttempts.incrementAndGet();
                 disconnectQuietly();
+                if (closed) {
+                    continue; // not a failure of the broker: said once, at the loop's top
+                }
+                failedAttempts.incrementAndGet();
                 if (e instanceof Mqtt5ConnAckException refused
                         && LOGIN_REFUSED.contains(refused.getMqttMessage().getReasonCode())) {
                     LOG.error(
@@ -192,7 +195,8 @@ public final class MqttReceiver implements Receiver {
     }
 
     private Mqtt5BlockingClient connected() {
-        if (client == null) {
+        Mqtt5BlockingClient connected = client;
+        if (connected == null) {
             boolean tls = "ssl".equalsIgnoreCase(broker.getScheme());
             var builder =
                     MqttClient.builder()
@@ -226,7 +230,7 @@ public final class MqttReceiver implements Receiver {
             }
             return c;
         }
-        return client;
+        return connected;
     }
 
     private void disconnectQuietly() {

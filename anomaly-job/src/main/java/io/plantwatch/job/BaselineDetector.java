@@ -155,9 +155,10 @@ public final class BaselineDetector {
                 out.collect(
                         Signal.level(
                                 r.sensorId(), AlertKind.DRIFT, rule.alarm(), true, r.timestamp()));
-                out.collect(onset(b, r, rule, sigma, score));
+                out.collect(onset(b, r, rule, sigma, score, b.streakStart));
             } else if (retell && b.active) {
-                out.collect(onset(b, r, rule, sigma, score));
+                // Starting now, as for a flatline: the streak's start may name a resolved alert.
+                out.collect(onset(b, r, rule, sigma, score, r.timestamp()));
             }
         } else {
             b.streak = 0;
@@ -167,7 +168,7 @@ public final class BaselineDetector {
                         Signal.level(
                                 r.sensorId(), AlertKind.DRIFT, rule.alarm(), false, r.timestamp()));
             } else if (retell && b.active) {
-                out.collect(onset(b, r, rule, sigma, score));
+                out.collect(onset(b, r, rule, sigma, score, r.timestamp()));
             }
         }
         learn(b, x, rule);
@@ -176,13 +177,18 @@ public final class BaselineDetector {
     }
 
     private static Signal onset(
-            Baseline b, SensorReading r, DetectorRules.Baseline rule, double sigma, double score) {
+            Baseline b,
+            SensorReading r,
+            DetectorRules.Baseline rule,
+            double sigma,
+            double score,
+            long episodeStart) {
         return Signal.onset(
                 r.sensorId(),
                 AlertKind.DRIFT,
                 rule.alarm(),
                 r.timestamp(),
-                b.streak > 0 ? b.streakStart : r.timestamp(),
+                episodeStart,
                 new double[] {b.mean, r.value()},
                 String.format(
                         Locale.ROOT,

@@ -128,6 +128,14 @@ public final class FeatureExtractor {
     private static final int UNKNOWN = -2;
 
     /**
+     * Whether {@code run} had the readings a pattern of {@code count} needs to match, so that its
+     * alert may be open: a level set by one reading out of range opens none.
+     */
+    static boolean mayHaveMatched(Run run, int count) {
+        return run.matched || run.sent >= count;
+    }
+
+    /**
      * The job restarted, its rules possibly changed: a run of high (outside) readings under way is
      * sent to the patterns again from its next reading, as a new one. Under an unchanged rule its
      * match only repeats an open episode, which the lifecycle ignores; under a renamed one it opens

@@ -70,20 +70,23 @@ public final class FlatlineDetector {
             out.collect(
                     Signal.level(
                             r.sensorId(), AlertKind.FLATLINE, rule.alarm(), true, r.timestamp()));
-            out.collect(onset(run, r, rule));
+            out.collect(onset(run, r, rule, run.start));
         } else if (retell && run.active) {
-            out.collect(onset(run, r, rule));
+            // Starting now: an id of the run's start may be one the lifecycle already resolved
+            // (a rule renamed back, or switched off and on, while the sensor stayed stuck).
+            out.collect(onset(run, r, rule, r.timestamp()));
         }
         return run;
     }
 
-    private static Signal onset(Run run, SensorReading r, DetectorRules.Flatline rule) {
+    private static Signal onset(
+            Run run, SensorReading r, DetectorRules.Flatline rule, long episodeStart) {
         return Signal.onset(
                 r.sensorId(),
                 AlertKind.FLATLINE,
                 rule.alarm(),
                 r.timestamp(),
-                run.start,
+                episodeStart,
                 new double[] {run.min, run.max},
                 String.format(
                         Locale.ROOT,

@@ -214,6 +214,20 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         }
         s.toldRun = run;
         out.collect(Signal.rulesInForce(r.sensorId(), r.timestamp(), rs.alarmRules()));
+        // A detector whose rule is off lets its state go: kept, it went stale (a level, a run, a
+        // mean) and, were the rule switched on again, went on from there as if never stopped.
+        if (rs.spike() == null && rs.outOfRange() == null) {
+            s.features = null;
+        }
+        if (rs.rateOfChange() == null) {
+            s.rate = null;
+        }
+        if (rs.flatline() == null) {
+            s.flatline = null;
+        }
+        if (rs.baseline() == null) {
+            s.baseline = null;
+        }
         if (s.features != null) {
             FeatureExtractor.restarted(s.features);
         }
@@ -306,10 +320,10 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                                 time,
                                 a -> ctx.output(MISSING, a));
             }
-            if (holdsALevel(s)) {
+            if (holdsALevel(s, ctx.getCurrentKey())) {
                 retireLevelsNotInForce(s, ctx, out);
             }
-            if ((s.silence == null || !s.silence.open) && !holdsALevel(s)) {
+            if ((s.silence == null || !s.silence.open) && !holdsALevel(s, ctx.getCurrentKey())) {
                 state.clear();
                 return;
             }
@@ -331,12 +345,31 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         state.update(s);
     }
 
-    /** Whether a detector's condition held at the sensor's last reading. */
-    private static boolean holdsALevel(State s) {
-        return s.features != null && (s.features.spikeActive || s.features.rangeActive)
-                || s.rate != null && s.rate.active
+    /**
+     * Whether a detector's condition held at the sensor's last reading, with an alert possibly open
+     * for it: a spike or an excursion only once its run had the pattern's count of readings (a
+     * single reading out of range sets the level, but no pattern matches it).
+     */
+    private boolean holdsALevel(State s, Object key) {
+        if (s.rate != null && s.rate.active
                 || s.flatline != null && s.flatline.active
-                || s.baseline != null && s.baseline.active;
+                || s.baseline != null && s.baseline.active) {
+            return true;
+        }
+        FeatureExtractor.Features f = s.features;
+        if (f == null || !f.spikeActive && !f.rangeActive) {
+            return false;
+        }
+        DetectorRules now = rulesNow(s, key);
+        return now == null
+                || f.spikeActive
+                        && (now.spike() == null
+                                || FeatureExtractor.mayHaveMatched(
+                                        f.spikeRun, now.spike().confirm() + 1))
+                || f.rangeActive
+                        && (now.outOfRange() == null
+                                || FeatureExtractor.mayHaveMatched(
+                                        f.rangeRun, now.outOfRange().count()));
     }
 
     /**
@@ -346,24 +379,17 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
      * sensor can be forgotten.
      */
     private void retireLevelsNotInForce(State s, OnTimerContext ctx, Collector<Signal> out) {
-        if (s.track.unit == null || s.track.lastTime == Long.MIN_VALUE) {
+        SensorReading last = lastReading(s, ctx.getCurrentKey());
+        if (last == null) {
             return;
         }
-        Object key = ctx.getCurrentKey();
-        String id = key instanceof SensorKey k ? k.id() : key.toString();
-        SensorReading last =
-                new SensorReading(
-                        io.plantwatch.model.SensorId.parse(id),
-                        s.track.lastTime,
-                        s.track.lastValue,
-                        s.track.unit,
-                        io.plantwatch.model.Quality.GOOD,
-                        SensorReading.NO_SEQ);
         DetectorRules now = rules.rulesFor(last);
         if (out instanceof TimestampedCollector<Signal> stamped) {
-            stamped.setAbsoluteTimestamp(last.timestamp());
+            stamped.setAbsoluteTimestamp(last.timestamp() + 1);
         }
-        out.collect(Signal.rulesInForce(last.sensorId(), last.timestamp(), now.alarmRules()));
+        // Just after the last reading: at its instant, the signals of that reading still waiting
+        // for the watermark would come after the rules, which sort first.
+        out.collect(Signal.rulesInForce(last.sensorId(), last.timestamp() + 1, now.alarmRules()));
         if (s.features != null && now.spike() == null) {
             s.features.spikeActive = false;
         }
@@ -379,6 +405,36 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         if (s.baseline != null && now.baseline() == null) {
             s.baseline.active = false;
         }
+    }
+
+    /**
+     * The sensor's last reading as far as its state keeps it (its id from its key), to look its
+     * rules up by; null without a unit (state of an earlier version keeps none after a minute's
+     * report, unless its missing-data detector has one).
+     */
+    private static SensorReading lastReading(State s, Object key) {
+        String unit =
+                s.track.unit != null ? s.track.unit : s.silence != null ? s.silence.unit : null;
+        if (unit == null || s.track.lastTime == Long.MIN_VALUE) {
+            return null;
+        }
+        String id = key instanceof SensorKey k ? k.id() : key.toString();
+        return new SensorReading(
+                io.plantwatch.model.SensorId.parse(id),
+                s.track.lastTime,
+                s.track.lastValue,
+                unit,
+                io.plantwatch.model.Quality.GOOD,
+                SensorReading.NO_SEQ);
+    }
+
+    /** The sensor's rules now: those of this run, else looked up by its last reading, or null. */
+    private DetectorRules rulesNow(State s, Object key) {
+        if (s.rules != null) {
+            return s.rules;
+        }
+        SensorReading last = lastReading(s, key);
+        return last == null ? null : rules.rulesFor(last);
     }
 
     /** The sensor's missing-data rule now, looked up by its last reading if it has no rules yet. */

@@ -176,6 +176,9 @@ class DetectorsTest {
                         "RULES@3000 [drift, spike, too-hot]", "RULES@4500 [drift, too-hot]");
         // The excursion under way goes to the patterns again, as a new run.
         assertThat(sentToPatterns(restored)).isEqualTo(1);
+        // The flatline's rule is gone: its state goes too, rather than going stale.
+        assertThat(stateOf(restored).flatline).isNull();
+        assertThat(stateOf(restored).features).isNotNull();
         restored.close();
     }
 
@@ -229,12 +232,13 @@ class DetectorsTest {
                     reading(Harnesses.OTHER, 31_000 + i * 1_000L, 20 + 5 * i, i),
                     reading(drifting, 31_000 + i * 1_000L, 30, 31 + i));
         }
-        // Told once, at each sensor's first reading of the run; the unchanged name too.
+        // Told once, at each sensor's first reading of the run; the unchanged name too. It starts
+        // then: an id of the condition's start may be one the lifecycle resolved already.
         assertThat(onsets(drain(renamed)))
                 .containsExactlyInAnyOrder(
-                        "frozen " + Harnesses.SENSOR + " from 31000",
+                        "frozen " + Harnesses.SENSOR + " from 36000",
                         "steep " + Harnesses.OTHER + " from 36000",
-                        "departs " + drifting + " from 31000");
+                        "departs " + drifting + " from 36000");
         renamed.close();
     }
 
@@ -966,16 +970,45 @@ class DetectorsTest {
         h.setProcessingTime(180_000);
         assertThat(h.numKeyedStateEntries()).isEqualTo(1);
         assertThat(h.numProcessingTimeTimers()).as("the expiry, re-armed").isEqualTo(1);
-        // Told the rules in force at each expiry (60, 120 and 180 s), at its last reading's time:
+        // Told the rules in force at each expiry (60, 120 and 180 s), just after its last reading:
         // they are the same.
         assertThat(rulesTold(Harnesses.drain(h)))
                 .containsExactly(
-                        "RULES@2000 [flatline]", "RULES@2000 [flatline]", "RULES@2000 [flatline]");
+                        "RULES@2001 [flatline]", "RULES@2001 [flatline]", "RULES@2001 [flatline]");
 
         feed(h, reading(200_000, 23, 3));
         assertThat(describe(drain(h))).containsExactly("CLEAR@200000/200000");
         h.setProcessingTime(400_000);
         assertThat(h.numKeyedStateEntries()).isZero();
+        h.close();
+    }
+
+    /**
+     * One reading out of range sets the excursion's level, but no pattern of three readings can
+     * have matched it: a sensor whose last reading it was is forgotten after its TTL as before.
+     */
+    @Test
+    void aSilentSensorWhoseLastReadingAloneWasOutOfRangeIsForgotten() throws Exception {
+        var h =
+                Harnesses.onReadings(
+                        new SensorDetectors<String>(
+                                rules("defaults: {out-of-range: {high: 30, count: 3}}"),
+                                Long.MAX_VALUE / 4,
+                                60_000,
+                                true));
+        h.open();
+        h.setProcessingTime(0);
+        feed(h, reading(0, 20, 0), reading(1_000, 20, 1), reading(2_000, 40, 2));
+        assertThat(describe(drain(h))).containsExactly("ACTIVE@2000/2000");
+        Harnesses.watermark(h, 60_000);
+        h.setProcessingTime(60_000);
+        assertThat(h.numKeyedStateEntries()).isZero();
+
+        // With the pattern's three readings it may be open: the sensor is kept.
+        feed(h, reading(61_000, 40, 3), reading(62_000, 40, 4), reading(63_000, 40, 5));
+        Harnesses.watermark(h, 120_000);
+        h.setProcessingTime(180_000);
+        assertThat(h.numKeyedStateEntries()).isEqualTo(1);
         h.close();
     }
 
@@ -1005,7 +1038,7 @@ class DetectorsTest {
         // Silence counts from the restore's first timer at the earliest.
         restored.setProcessingTime(TTL);
         restored.setProcessingTime(3 * TTL);
-        assertThat(rulesTold(Harnesses.drain(restored))).containsExactly("RULES@2000 [drift]");
+        assertThat(rulesTold(Harnesses.drain(restored))).containsExactly("RULES@2001 [drift]");
         assertThat(stateOf(restored)).isNull();
         restored.close();
     }
