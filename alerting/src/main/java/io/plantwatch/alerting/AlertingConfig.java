@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Durations;
+import io.plantwatch.model.FreePorts;
 import io.plantwatch.model.LayeredSettings;
 import io.plantwatch.model.Secrets;
 import io.plantwatch.model.Topics;
@@ -74,6 +75,33 @@ public record AlertingConfig(
             values.forEach((k, v) -> shown.put(k, LayeredSettings.isSecret(k) ? "****" : v));
             return "KafkaConsumerSettings" + shown;
         }
+    }
+
+    /**
+     * This config, read from {@code file} while alerting runs with {@code running}, if alerting can
+     * restart with it: its receivers, routes, limits and API may change; what it reads from Kafka
+     * may not (its journal holds positions in that topic for that group). A changed API port is
+     * found taken here, before alerting stops for it, rather than by the restarted service.
+     *
+     * @throws ConfigException naming the file and what cannot change
+     */
+    public AlertingConfig checkedAsChangeOf(AlertingConfig running, Path file) {
+        if (!alertsTopic.equals(running.alertsTopic())
+                || !groupId.equals(running.groupId())
+                || !kafkaConsumer.equals(running.kafkaConsumer())) {
+            throw new ConfigException(
+                    file
+                            + ": its kafka settings (topic, group, consumer) changed; they are"
+                            + " applied only at a start");
+        }
+        if (apiPort >= 0 && (apiPort != running.apiPort() || !apiHost.equals(running.apiHost()))) {
+            FreePorts.requireFree(
+                    apiHost,
+                    apiPort,
+                    file + ": api.port",
+                    "stop what holds it, or choose another (-1: no API)");
+        }
+        return this;
     }
 
     /**

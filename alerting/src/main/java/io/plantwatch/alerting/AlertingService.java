@@ -3,6 +3,7 @@ package io.plantwatch.alerting;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AvroAlertCodec;
 import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.ConfigWatch;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -46,6 +47,30 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     @Option(names = "--kafka-bootstrap", description = "Kafka bootstrap servers host:port[,...]")
     String kafkaBootstrap;
 
+    @Option(
+            names = "--watch-config",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description =
+                    "Apply a saved change to the --config file (and the secret and CA files it"
+                            + " names) while running: restart from the journal with it (default:"
+                            + " ${DEFAULT-VALUE})")
+    boolean watchConfig = true;
+
+    /** The service of the file as it is now, while the command watches it, and its settings. */
+    private volatile AlertingService current;
+
+    private volatile AlertingConfig currentConfig;
+
+    /** A checked change, handed from the watch to the loop that restarts the service. */
+    private final java.util.concurrent.atomic.AtomicReference<AlertingConfig> changed =
+            new java.util.concurrent.atomic.AtomicReference<>();
+
+    /** Counts the services started with a change, for the watch to wait on. */
+    private final java.util.concurrent.atomic.AtomicInteger restarts =
+            new java.util.concurrent.atomic.AtomicInteger();
+
     private final PrintWriter err;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -75,6 +100,19 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
 
     @Override
     public Integer call() throws Exception {
+        // Its files' contents taken before they are read to start, so a change between is seen.
+        ConfigWatch<AlertingConfig> watch =
+                watchConfig && config != null
+                        ? new ConfigWatch<>(
+                                "alerting file",
+                                "alerting",
+                                config,
+                                AlertingConfig::files,
+                                file ->
+                                        AlertingConfig.load(file, kafkaBootstrap, System::getenv)
+                                                .checkedAsChangeOf(currentConfig, file),
+                                this::restartWith)
+                        : null;
         AlertingConfig c;
         try {
             c = AlertingConfig.load(config, kafkaBootstrap, System::getenv);
@@ -83,7 +121,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             return 2;
         }
         try {
-            serve(c);
+            serve(c, watch);
         } catch (ConfigException e) {
             // A port taken, a Kafka that does not answer: one line, not a stack trace.
             err.println("alerting: " + e.getMessage());
@@ -93,7 +131,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         return 0;
     }
 
-    private void serve(AlertingConfig c) throws Exception {
+    private void serve(AlertingConfig c, ConfigWatch<AlertingConfig> watch) throws Exception {
         Runtime.getRuntime()
                 .addShutdownHook(
                         new Thread(
@@ -106,7 +144,77 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                     }
                                 },
                                 "alerting-shutdown"));
-        run(c);
+        if (watch != null) {
+            runWatching(c, watch);
+        } else {
+            run(c);
+        }
+    }
+
+    /** How often the file is looked at. */
+    private static final long CONFIG_CHECK_MILLIS = 2_000;
+
+    /**
+     * Runs a service with {@code first}, and each time alerting's file changes into a valid one,
+     * stops it (deliveries under way get {@link #STOP_GRACE_SECONDS}) and runs the next with the
+     * change, from the same journal, until {@link #close()}: as the appliance does with its
+     * alerting, and as Alertmanager reloads.
+     */
+    private void runWatching(AlertingConfig first, ConfigWatch<AlertingConfig> watch)
+            throws InterruptedException, java.io.IOException {
+        currentConfig = first;
+        Thread watching = watch.watch(CONFIG_CHECK_MILLIS);
+        try {
+            AlertingConfig c = first;
+            while (running.get()) {
+                AlertingService service = new AlertingService(err);
+                current = service;
+                currentConfig = c;
+                if (!running.get()) {
+                    break; // closed while this one was made: close() may have missed it
+                }
+                service.run(c);
+                AlertingConfig next = changed.getAndSet(null);
+                if (next == null) {
+                    break; // closed, not restarted
+                }
+                c = next;
+                restarts.incrementAndGet();
+                LOG.warn("Alerting runs with the changed {}", config);
+            }
+        } finally {
+            watch.stop();
+            watching.join(10_000);
+            stopped.countDown();
+        }
+    }
+
+    /** Hands a checked change to the loop and waits until a service runs with it. */
+    private String restartWith(AlertingConfig next) {
+        AlertingService service = current;
+        int before = restarts.get();
+        changed.set(next);
+        if (service != null) {
+            service.close();
+        }
+        long deadline = System.nanoTime() + RESTART_TIMEOUT.toNanos();
+        while (restarts.get() == before) {
+            if (!running.get()) {
+                return "alerting is stopping";
+            }
+            if (System.nanoTime() > deadline) {
+                return "alerting did not stop for its restart within "
+                        + RESTART_TIMEOUT.toSeconds()
+                        + " s";
+            }
+            try {
+                Thread.sleep(50);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return "interrupted";
+            }
+        }
+        return null;
     }
 
     /** Consumes and notifies until {@link #close()}; the loop of the service. */
@@ -308,10 +416,21 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
      */
     public static final long STOP_GRACE_SECONDS = 10;
 
+    /**
+     * How long a restart waits for the old service to end: its loop may be waiting on Kafka (30 s
+     * for the partitions, 30 s for the positions) before it sees the stop, then gives deliveries
+     * under way their grace.
+     */
+    public static final Duration RESTART_TIMEOUT = Duration.ofSeconds(70 + STOP_GRACE_SECONDS);
+
     /** Stops the loop; queued deliveries get up to {@link #STOP_GRACE_SECONDS} to finish. */
     @Override
     public void close() {
         running.set(false);
+        AlertingService service = current;
+        if (service != null) {
+            service.close();
+        }
     }
 
     /** Waits until the loop has ended. */

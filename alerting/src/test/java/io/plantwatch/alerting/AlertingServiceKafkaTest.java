@@ -49,6 +49,10 @@ class AlertingServiceKafkaTest {
     private final List<JsonNode> notifications = new CopyOnWriteArrayList<>();
     private final ObjectMapper json = new ObjectMapper();
 
+    /** The secret the receiver checks signatures with. */
+    private final java.util.concurrent.atomic.AtomicReference<String> hookSecret =
+            new java.util.concurrent.atomic.AtomicReference<>("k3y");
+
     @BeforeEach
     void start() throws Exception {
         startReceiver(0);
@@ -67,7 +71,9 @@ class AlertingServiceKafkaTest {
                     String expected =
                             "sha256="
                                     + WebhookReceiver.sign(
-                                            "k3y".getBytes(StandardCharsets.UTF_8), ts, body);
+                                            hookSecret.get().getBytes(StandardCharsets.UTF_8),
+                                            ts,
+                                            body);
                     if (!expected.equals(
                             ex.getRequestHeaders().getFirst(WebhookReceiver.SIGNATURE_HEADER))) {
                         ex.sendResponseHeaders(401, -1);
@@ -184,6 +190,82 @@ class AlertingServiceKafkaTest {
                         throw new java.io.UncheckedIOException(e);
                     }
                 });
+    }
+
+    /**
+     * The service on its own ({@code java -jar alerting.jar --config ...}, as in the docker stack)
+     * applies a saved change of its file while it runs, as the appliance does: a webhook secret
+     * rotated in its secret file restarts it from its journal, and the next notification is signed
+     * with the new secret; a file with a mistake is refused and the service goes on as it is.
+     */
+    @Test
+    void onItsOwnTheServiceAppliesARotatedSecretWhileItRuns() throws Exception {
+        topic = "svc-alerts-" + java.util.UUID.randomUUID();
+        kafka.kafka().createTopics(2, topic);
+        Path secret = Files.writeString(dir.resolve("hook-secret"), "first-secret\n");
+        hookSecret.set("first-secret");
+        Path file = dir.resolve("alerting.yaml");
+        String yaml =
+                """
+                kafka: {alerts-topic: %s}
+                store: {dir: %s}
+                api: {port: -1}
+                receivers:
+                  - {name: shift-lead, type: webhook, url: 'http://127.0.0.1:%d/hook',
+                     secret-file: %s, max-backoff: 1s}
+                route: {receiver: shift-lead, group-wait: 200ms, group-interval: 200ms}
+                """
+                        .formatted(
+                                topic, dir.resolve("store"), server.getAddress().getPort(), secret);
+        Files.writeString(file, yaml);
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+                new ch.qos.logback.core.read.ListAppender<>();
+        ch.qos.logback.classic.Logger watchLog =
+                (ch.qos.logback.classic.Logger)
+                        org.slf4j.LoggerFactory.getLogger(io.plantwatch.model.ConfigWatch.class);
+        log.start();
+        watchLog.addAppender(log);
+        AlertingService command = new AlertingService(new java.io.PrintWriter(System.err, true));
+        CompletableFuture<Integer> exit =
+                CompletableFuture.supplyAsync(
+                        () ->
+                                new picocli.CommandLine(command)
+                                        .execute(
+                                                "--config",
+                                                file.toString(),
+                                                "--kafka-bootstrap",
+                                                kafka.bootstrapServers()));
+        try {
+            produce(List.of(alert(1, AlertState.OPEN)));
+            await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
+
+            Files.writeString(file, yaml.replace("api: {port: -1}", "api: {port: lots}"));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(
+                            () ->
+                                    log.list.stream()
+                                            .anyMatch(
+                                                    e ->
+                                                            e.getFormattedMessage()
+                                                                    .contains(
+                                                                            "The changed alerting"
+                                                                                    + " file is not"
+                                                                                    + " applied")));
+            assertThat(exit).isNotDone();
+
+            // The file whole again, the secret rotated: alerting restarts and signs with it.
+            Files.writeString(file, yaml);
+            Files.writeString(secret, "second-secret\n");
+            hookSecret.set("second-secret");
+            produce(List.of(alert(2, AlertState.OPEN)));
+            await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-2:OPEN"));
+            assertThat(exit).isNotDone();
+        } finally {
+            command.close();
+            watchLog.detachAppender(log);
+        }
+        assertThat(exit.get(60, java.util.concurrent.TimeUnit.SECONDS)).isZero();
+        assertThat(told).containsExactlyInAnyOrder("alert-1:OPEN", "alert-2:OPEN");
     }
 
     /**

@@ -10,6 +10,8 @@ import io.plantwatch.infra.KafkaTopics;
 import io.plantwatch.job.AnomalyJob;
 import io.plantwatch.job.JobSettings;
 import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.ConfigWatch;
+import io.plantwatch.model.FreePorts;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -165,7 +167,7 @@ final class Appliance implements AutoCloseable {
             throw new CannotStart(full);
         }
         if (settings.embeddedMqtt()) {
-            requireFreePort(
+            FreePorts.requireFree(
                     settings.mqttBind(),
                     settings.mqttPort(),
                     "mqtt.port",
@@ -414,27 +416,8 @@ final class Appliance implements AutoCloseable {
      * @param running the settings alerting runs with
      */
     private AlertingConfig checkAlerting(AlertingConfig running) {
-        AlertingConfig changed =
-                AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv);
-        if (!changed.alertsTopic().equals(running.alertsTopic())
-                || !changed.groupId().equals(running.groupId())
-                || !changed.kafkaConsumer().equals(running.kafkaConsumer())) {
-            throw new ConfigException(
-                    settings.alertingConfig()
-                            + ": its kafka settings (topic, group, consumer) changed; they are"
-                            + " applied only at a start of the appliance");
-        }
-        if (changed.apiPort() >= 0
-                && (changed.apiPort() != running.apiPort()
-                        || !changed.apiHost().equals(running.apiHost()))) {
-            // Found now rather than by the restarted service, whose failure stops the appliance.
-            requireFreePort(
-                    changed.apiHost(),
-                    changed.apiPort(),
-                    settings.alertingConfig() + ": api.port",
-                    "stop what holds it, or choose another (-1: no API)");
-        }
-        return changed;
+        return AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv)
+                .checkedAsChangeOf(running, settings.alertingConfig());
     }
 
     /**
@@ -455,14 +438,14 @@ final class Appliance implements AutoCloseable {
             alerting = null;
             old.close();
             try {
-                oldLoop.get(ALERTING_STOP_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
+                oldLoop.get(AlertingService.RESTART_TIMEOUT.toSeconds(), TimeUnit.SECONDS);
             } catch (java.util.concurrent.TimeoutException e) {
                 // Two services on one journal would corrupt it: none is started.
                 stoppedOnItsOwn(
                         "alerting (restarting with its changed file)",
                         new IllegalStateException(
                                 "it did not stop within "
-                                        + ALERTING_STOP_TIMEOUT.toSeconds()
+                                        + AlertingService.RESTART_TIMEOUT.toSeconds()
                                         + " s"));
                 return "alerting did not stop for its restart";
             } catch (InterruptedException e) {
@@ -483,14 +466,6 @@ final class Appliance implements AutoCloseable {
             return null;
         }
     }
-
-    /**
-     * How long alerting's restart waits for the old service to end: its loop may be waiting on
-     * Kafka (30 s for the partitions, 30 s for the positions) before it sees the stop, then gives
-     * deliveries under way their grace.
-     */
-    private static final Duration ALERTING_STOP_TIMEOUT =
-            Duration.ofSeconds(70 + AlertingService.STOP_GRACE_SECONDS);
 
     /**
      * A part stopped while the appliance was not closing: the job cancelled from its web UI or
@@ -728,23 +703,6 @@ final class Appliance implements AutoCloseable {
                 JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags),
                 GatewayConfig.load(settings.gatewayConfig(), System.getenv(), gatewayFlags),
                 AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv));
-    }
-
-    /** The embedded broker's port is free, or a one-line error says what to do. */
-    /**
-     * @param setting the setting that names the port, for the message
-     * @param fix what to do about it, for the message
-     */
-    private static void requireFreePort(String address, int port, String setting, String fix) {
-        if (port == 0) {
-            return;
-        }
-        try (java.net.ServerSocket probe = new java.net.ServerSocket()) {
-            probe.bind(new java.net.InetSocketAddress(address, port));
-        } catch (java.io.IOException e) {
-            throw new ConfigException(
-                    setting + " " + port + " is taken (" + e.getMessage() + "): " + fix);
-        }
     }
 
     /**

@@ -13,6 +13,7 @@ import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.AvroAlertCodec;
+import io.plantwatch.model.ConfigWatch;
 import io.plantwatch.model.Topics;
 import java.io.PrintWriter;
 import java.io.StringWriter;

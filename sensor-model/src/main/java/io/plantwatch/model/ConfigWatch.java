@@ -1,4 +1,4 @@
-package io.plantwatch.appliance;
+package io.plantwatch.model;
 
 import java.io.IOException;
 import java.nio.file.Files;
@@ -20,8 +20,8 @@ import org.slf4j.LoggerFactory;
  * Applies a changed config file while the appliance runs, as Prometheus and Alertmanager reload
  * theirs: thresholds and receivers change far more often than a plant can stop watching its sensors
  * for a restart of every part. The file is read every period; new content is checked first (the
- * same checks as at the start), and only a valid file reaches its part, which restarts with it
- * ({@link Appliance#applyRules}, {@link Appliance#applyAlerting}). A file with a mistake is refused
+ * same checks as at the start), and only a valid file reaches its part, which restarts with it (the
+ * appliance's job and alerting, the alerting service on its own). A file with a mistake is refused
  * with its reason on the console, once per content, and the part goes on with what it has; a
  * half-written file is refused, then applied when it is whole.
  *
@@ -29,11 +29,11 @@ import org.slf4j.LoggerFactory;
  * secret and CA files): a secret rotated in its file, or a threshold changed in the shared rules a
  * site includes, is a change of the config as much as an edit of the file itself.
  */
-final class ConfigWatch<T> {
+public final class ConfigWatch<T> {
     private static final Logger LOG = LoggerFactory.getLogger(ConfigWatch.class);
 
     /** After a change its part could not take, how long until the same content is tried again. */
-    static final long RETRY_MILLIS = 30_000;
+    public static final long RETRY_MILLIS = 30_000;
 
     private final String what;
     private final String part;
@@ -54,7 +54,7 @@ final class ConfigWatch<T> {
     private boolean stopped;
 
     /** A watch of {@code file} alone. */
-    ConfigWatch(
+    public ConfigWatch(
             String what,
             String part,
             Path file,
@@ -75,7 +75,7 @@ final class ConfigWatch<T> {
      * @param apply restarts the part with what {@code check} returned; returns why it could not, or
      *     null
      */
-    ConfigWatch(
+    public ConfigWatch(
             String what,
             String part,
             Path file,
@@ -92,24 +92,24 @@ final class ConfigWatch<T> {
     }
 
     /** The gateway's {@code /metrics} name of the count of changes applied: {@code prefix}. */
-    static String appliedMetric(String prefix) {
+    public static String appliedMetric(String prefix) {
         return "plantwatch_" + prefix + "_changes_applied_total";
     }
 
-    static String refusedMetric(String prefix) {
+    public static String refusedMetric(String prefix) {
         return "plantwatch_" + prefix + "_changes_refused_total";
     }
 
-    long applied() {
+    public long applied() {
         return appliedCount.get();
     }
 
-    long refused() {
+    public long refused() {
         return refusedCount.get();
     }
 
     /** Reads the files once: applies new valid content, refuses invalid content. */
-    void check(long nowMillis) {
+    public void check(long nowMillis) {
         Map<Path, String> content = read();
         if (content == null) {
             return;
@@ -176,7 +176,7 @@ final class ConfigWatch<T> {
      * Checks every period until {@link #stop}. Not by interrupts: one during an apply would leave
      * its part half restarted.
      */
-    Thread watch(long periodMillis) {
+    public Thread watch(long periodMillis) {
         Thread t =
                 new Thread(
                         () -> {
@@ -207,7 +207,7 @@ final class ConfigWatch<T> {
     }
 
     /** Ends {@link #watch} after the check under way, if any. */
-    void stop() {
+    public void stop() {
         synchronized (wake) {
             stopped = true;
             wake.notifyAll();

@@ -1,8 +1,7 @@
-package io.plantwatch.appliance;
+package io.plantwatch.model;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import io.plantwatch.model.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
