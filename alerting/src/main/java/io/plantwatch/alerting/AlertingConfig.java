@@ -110,30 +110,7 @@ public record AlertingConfig(
      * secret rotated in its file is taken up. Checks nothing; {@link #load} does.
      */
     public static List<Path> files(Path file) {
-        List<Path> files = new java.util.ArrayList<>();
-        files.add(file);
-        try {
-            collectFiles(YamlFiles.readMapping(file), files);
-        } catch (RuntimeException e) {
-            // Not valid yet: it names nothing; load says what is wrong.
-        }
-        return files;
-    }
-
-    private static void collectFiles(JsonNode node, List<Path> files) {
-        if (node.isArray()) {
-            node.forEach(n -> collectFiles(n, files));
-        } else if (node.isObject()) {
-            node.fields()
-                    .forEachRemaining(
-                            e -> {
-                                if (e.getKey().endsWith("-file") && e.getValue().isTextual()) {
-                                    files.add(Path.of(e.getValue().asText()));
-                                } else {
-                                    collectFiles(e.getValue(), files);
-                                }
-                            });
-        }
+        return YamlFiles.namedFiles(file);
     }
 
     public static AlertingConfig load(

@@ -107,6 +107,42 @@ public final class JobSettings {
         }
     }
 
+    /**
+     * Settings a running job cannot take from a savepoint of itself: the topics it reads and writes
+     * and their Kafka group (the savepoint holds positions in those topics), how readings are keyed
+     * and the parallelism (where each sensor's state lies), the delivery's transactions, and where
+     * checkpoints and spooled series are kept.
+     */
+    private static final List<String> FRESH_START_ONLY =
+            List.of(
+                    "job.parallelism",
+                    "kafka.bootstrap",
+                    "kafka.group-id",
+                    "kafka.readings-topic",
+                    "kafka.alerts-topic",
+                    "kafka.late-topic",
+                    "kafka.completeness-topic",
+                    "kafka.readings-keyed-by-sensor",
+                    "kafka.delivery",
+                    "kafka.transactional-id-prefix",
+                    "checkpoint.dir",
+                    "rules.file",
+                    "influx.spool-dir");
+
+    /**
+     * The settings of these that differ from {@code running}'s and that the job takes only at a
+     * fresh start, not when it resumes from a savepoint with them, each as {@code key (old ->
+     * new)}; empty when it can.
+     */
+    public List<String> freshStartOnlyChanges(JobSettings running) {
+        Map<String, String> now = settings.describeUnmasked();
+        Map<String, String> before = running.settings.describeUnmasked();
+        return FRESH_START_ONLY.stream()
+                .filter(k -> !java.util.Objects.equals(now.get(k), before.get(k)))
+                .map(k -> k + " (" + before.get(k) + " -> " + now.get(k) + ")")
+                .toList();
+    }
+
     public String jobName() {
         return settings.required("job.name", "the job's name on the cluster");
     }

@@ -130,6 +130,39 @@ class AnomalyJobCommandTest {
         assertThat(checkpoints.err()).contains("checkpoint.interval").contains("0 (off)");
     }
 
+    /**
+     * What a running job can take from its own savepoint and what only a fresh start: the appliance
+     * applies a changed job file by the first and refuses the second, naming the keys.
+     */
+    @Test
+    void theSettingsAJobTakesOnlyAtAFreshStartAreTheOnesItsStateDependsOn() throws Exception {
+        Path file =
+                Files.writeString(
+                        dir.resolve("job.yaml"),
+                        "watermark: {out-of-orderness: 2s}\nkafka: {alerts-topic: alerts}\n");
+        JobSettings running = JobSettings.load(file, java.util.Map.of(), java.util.Map.of());
+        Files.writeString(
+                file,
+                "watermark: {out-of-orderness: 5s}\nlimits: {max-future-skew: 10m}\n"
+                        + "state: {ttl: 48h}\ncheckpoint: {interval: 30s}\n"
+                        + "kafka: {alerts-topic: alerts}\n");
+        assertThat(
+                        JobSettings.load(file, java.util.Map.of(), java.util.Map.of())
+                                .freshStartOnlyChanges(running))
+                .isEmpty();
+        Files.writeString(
+                file,
+                "job: {parallelism: 4}\nkafka: {alerts-topic: line-7-alerts, delivery:"
+                        + " exactly-once}\n");
+        assertThat(
+                        JobSettings.load(file, java.util.Map.of(), java.util.Map.of())
+                                .freshStartOnlyChanges(running))
+                .containsExactly(
+                        "job.parallelism (null -> 4)",
+                        "kafka.alerts-topic (alerts -> line-7-alerts)",
+                        "kafka.delivery (at-least-once -> exactly-once)");
+    }
+
     @Test
     void anEmptyRulesFileIsRefused() throws Exception {
         Path rules = Files.writeString(dir.resolve("rules.yaml"), "");

@@ -66,7 +66,8 @@ final class Appliance implements AutoCloseable {
     /** Held while the job is replaced by a rules change, and by {@link #close} for the job. */
     private final Object jobLock = new Object();
 
-    private JobSettings jobSettings;
+    // Replaced by a change of the job's file, under jobLock; read by the watches' checks too.
+    private volatile JobSettings jobSettings;
     private final List<ConfigWatch<?>> configWatches = new ArrayList<>();
 
     /** The rules the job runs with: what a failed change falls back to. */
@@ -258,6 +259,17 @@ final class Appliance implements AutoCloseable {
                             AlertingConfig::files,
                             file -> checkAlerting(alertingConfig),
                             this::applyAlerting));
+            if (settings.jobConfig() != null) {
+                String seriesUrl = files == null ? null : files.url();
+                watches.add(
+                        new ConfigWatch<>(
+                                "job file",
+                                "the anomaly job",
+                                settings.jobConfig(),
+                                this::jobFiles,
+                                file -> checkJobSettings(seriesUrl),
+                                this::applyJobSettings));
+            }
         }
         ModuleConfigs configs =
                 moduleConfigs(bootstrap, mqttUri, files == null ? null : files.url());
@@ -295,8 +307,8 @@ final class Appliance implements AutoCloseable {
         startAlerting(loaded);
         for (int i = 0; i < watches.size(); i++) {
             ConfigWatch<?> w = watches.get(i);
-            String prefix = i == 0 ? "rules" : "alerting_config";
-            String file = i == 0 ? "the rules file" : "alerting's file";
+            String prefix = List.of("rules", "alerting_config", "job_config").get(i);
+            String file = List.of("the rules file", "alerting's file", "the job's file").get(i);
             gateway.metrics()
                     .registerCounter(
                             ConfigWatch.appliedMetric(prefix),
@@ -508,10 +520,69 @@ final class Appliance implements AutoCloseable {
      * @return why it was not applied, or null when it was
      */
     String applyRules(io.plantwatch.job.rules.RuleBook book) {
+        return replaceJob(null, book, "rules");
+    }
+
+    /** The job file and the files it and the appliance's settings name for the job. */
+    private List<Path> jobFiles(Path jobFile) {
+        List<Path> named = new ArrayList<>(io.plantwatch.model.YamlFiles.namedFiles(jobFile));
+        if (settings.influxTokenFile() != null) {
+            named.add(settings.influxTokenFile());
+        }
+        return named;
+    }
+
+    /**
+     * The job's file as it is now, checked as at the start: its watermarks, limits, state TTL,
+     * checkpoint interval and InfluxDB settings may change while the appliance runs; what the
+     * savepoint's state depends on (topics, keying, parallelism, transactions, folders) may not.
+     */
+    private JobSettings checkJobSettings(String seriesUrl) {
+        JobSettings changed = jobSettings(bootstrap, seriesUrl);
+        List<String> freshOnly = changed.freshStartOnlyChanges(jobSettings);
+        if (!freshOnly.isEmpty()) {
+            throw new ConfigException(
+                    settings.jobConfig()
+                            + ": "
+                            + String.join(", ", freshOnly)
+                            + " changed; the job takes "
+                            + (freshOnly.size() == 1 ? "it" : "them")
+                            + " only at a start of the appliance, not from its savepoint");
+        }
+        return changed;
+    }
+
+    /**
+     * The job's file changed and {@code changed}, its settings as {@link ConfigWatch} read and
+     * checked them, is valid: the job stops with a savepoint and resumes from it with them, as for
+     * a rules change.
+     */
+    String applyJobSettings(JobSettings changed) {
+        return replaceJob(changed, null, "settings");
+    }
+
+    /**
+     * The job stops with a savepoint and resumes from it with {@code changedSettings} and {@code
+     * changedRules}. If it does not start with them, it resumes from the same savepoint with those
+     * it had.
+     *
+     * @param changedSettings null: those in force, read under the lock, so that a change of the
+     *     other file applied meanwhile is kept
+     * @param changedRules null: those in force
+     * @param what what changed, for the log: "rules", "settings"
+     * @return why it was not applied, or null when it was
+     */
+    private String replaceJob(
+            JobSettings changedSettings,
+            io.plantwatch.job.rules.RuleBook changedRules,
+            String what) {
         synchronized (jobLock) {
             if (closing) {
                 return "the appliance is stopping";
             }
+            JobSettings js = changedSettings != null ? changedSettings : jobSettings;
+            io.plantwatch.job.rules.RuleBook book =
+                    changedRules != null ? changedRules : rulesInForce;
             long startNanos = System.nanoTime();
             JobClient old = job;
             Path savepoint;
@@ -526,41 +597,47 @@ final class Appliance implements AutoCloseable {
                 if (old.getJobExecutionResult().isDone()) {
                     // Flink ended it all the same: the appliance stops, and its next start
                     // restores the newest snapshot.
-                    stoppedOnItsOwn("the anomaly job (stopping for changed rules)", e);
+                    stoppedOnItsOwn("the anomaly job (stopping for changed " + what + ")", e);
                     return "the job ended while taking a savepoint: " + rootCause(e);
                 }
                 return "the job could not take a savepoint ("
                         + rootCause(e)
-                        + "); it goes on with the rules it has";
+                        + "); it goes on with the "
+                        + what
+                        + " it has";
             }
             if (closing) {
-                // The next start restores the savepoint, with the file as it is then.
+                // The next start restores the savepoint, with the files as they are then.
                 return "the appliance is stopping";
             }
             String refused = null;
             try {
-                watch(
-                        LocalJob.resumeFromSavepoint(
-                                jobSettings, savepoint, settings.jobRestarts(), book));
+                watch(LocalJob.resumeFromSavepoint(js, savepoint, settings.jobRestarts(), book));
+                jobSettings = js;
                 rulesInForce = book;
             } catch (Exception e) {
                 refused =
                         "the job did not start with them ("
                                 + rootCause(e)
-                                + "); it runs on with the rules it had";
+                                + "); it runs on with the "
+                                + what
+                                + " it had";
                 try {
                     watch(
                             LocalJob.resumeFromSavepoint(
                                     jobSettings, savepoint, settings.jobRestarts(), rulesInForce));
                 } catch (Exception again) {
-                    stoppedOnItsOwn("the anomaly job (restarting with the rules it had)", again);
+                    stoppedOnItsOwn(
+                            "the anomaly job (restarting with the " + what + " it had)", again);
                     return "the job did not start again: " + rootCause(again);
                 }
             }
             LOG.warn(
-                    "The anomaly job runs with {} rules of {}, resumed in {} from {}",
+                    "The anomaly job runs with {} {}, resumed in {} from {}",
                     refused == null ? "the changed" : "the former",
-                    settings.rules(),
+                    what.equals("rules")
+                            ? "rules of " + settings.rules()
+                            : "settings of " + settings.jobConfig(),
                     since(startNanos).toMillis() + " ms",
                     savepoint);
             return refused;
@@ -662,12 +739,30 @@ final class Appliance implements AutoCloseable {
      * @param seriesUrl the local line-protocol endpoint; null when the settings name an InfluxDB
      */
     private ModuleConfigs moduleConfigs(String bootstrap, String mqttUri, String seriesUrl) {
+        Map<String, String> gatewayFlags = new HashMap<>();
+        gatewayFlags.put("mqtt.broker", mqttUri);
+        gatewayFlags.put("kafka.bootstrap", bootstrap);
+        return new ModuleConfigs(
+                jobSettings(bootstrap, seriesUrl),
+                GatewayConfig.load(settings.gatewayConfig(), System.getenv(), gatewayFlags),
+                AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv));
+    }
+
+    /** The job's settings from its file, with the addresses and folders of this appliance. */
+    private JobSettings jobSettings(String bootstrap, String seriesUrl) {
         Map<String, String> jobFlags = new HashMap<>();
         jobFlags.put("kafka.bootstrap", bootstrap);
         jobFlags.put("rules.file", settings.rules().toString());
+        // Path.toUri ends in a slash only once the folder exists: the same either way, so a
+        // changed job file read after the start does not seem to move the checkpoints.
         jobFlags.put(
                 "checkpoint.dir",
-                settings.dataDir().resolve("checkpoints").toAbsolutePath().toUri().toString());
+                settings.dataDir()
+                        .resolve("checkpoints")
+                        .toAbsolutePath()
+                        .toUri()
+                        .toString()
+                        .replaceFirst("/$", ""));
         // Series wait here while InfluxDB is away, beside the checkpoints that count on them.
         jobFlags.put(
                 "influx.spool-dir",
@@ -696,13 +791,7 @@ final class Appliance implements AutoCloseable {
                 jobFlags.put("influx.token-file", "");
             }
         }
-        Map<String, String> gatewayFlags = new HashMap<>();
-        gatewayFlags.put("mqtt.broker", mqttUri);
-        gatewayFlags.put("kafka.bootstrap", bootstrap);
-        return new ModuleConfigs(
-                JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags),
-                GatewayConfig.load(settings.gatewayConfig(), System.getenv(), gatewayFlags),
-                AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv));
+        return JobSettings.load(settings.jobConfig(), System.getenv(), jobFlags);
     }
 
     /**

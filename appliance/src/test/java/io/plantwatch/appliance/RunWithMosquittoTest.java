@@ -356,6 +356,69 @@ class RunWithMosquittoTest {
     }
 
     /**
+     * A changed job file is applied while the appliance runs, as a rules change is: the job stops
+     * with a savepoint and resumes with the new settings. Readings stamped 3 minutes ahead are set
+     * aside while {@code limits.max-future-skew} is 1 minute and detected once it is 10; a change
+     * the savepoint cannot take (a topic) is refused with its reason.
+     */
+    @Test
+    void aChangedJobFileIsAppliedWhileTheApplianceRuns() throws Exception {
+        Path job = dir.resolve("job.yaml");
+        String settingsBefore =
+                "watermark: {idleness: 1s}\ncheckpoint: {interval: 1s}\n"
+                        + "limits: {max-future-skew: 1m}\n";
+        Files.writeString(job, settingsBefore);
+        Path gateway = dir.resolve("gateway.yaml");
+        Files.writeString(gateway, "gateway: {id: gateway-job-changed}\n");
+        String sensor = "dresden/press-shop/line-1/press-5/oil-temp";
+        Path rules =
+                Files.writeString(
+                        dir.resolve("rules.yaml"),
+                        "sensors: [{match: '**/press-5/oil-temp', out-of-range: {high: 100, name:"
+                                + " too-hot}}]\n");
+        Path settings =
+                settings("embedded", job, Path.of("../config/alerting-demo.yaml"), gateway, rules);
+        ListAppender<ILoggingEvent> log = configChangesLog();
+        StringWriter out = new StringWriter();
+        Running running = Running.start(settings, out);
+        try {
+            long ahead = System.currentTimeMillis() + 180_000;
+            publish(sensor, ahead, 0, 5, 0);
+
+            Files.writeString(job, settingsBefore + "kafka: {alerts-topic: other-alerts}\n");
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> said(log, Level.ERROR, "is not applied"));
+            assertThat(
+                            said(
+                                    log,
+                                    Level.ERROR,
+                                    "kafka.alerts-topic (alerts -> other-alerts) changed"))
+                    .isTrue();
+
+            Files.writeString(job, settingsBefore.replace("1m", "10m"));
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> said(log, Level.WARN, "runs with the changed settings"));
+            assertThat(running.exit()).isNotDone();
+
+            publish(sensor, ahead, 5, 10, 5);
+            List<Alert> tooHot =
+                    awaitAlerts(
+                            bootstrap(out),
+                            a -> a.state() == AlertState.OPEN && a.rule().equals("too-hot"));
+            // Opened by the readings sent after the change: those before it were set aside.
+            assertThat(tooHot)
+                    .allSatisfy(
+                            a ->
+                                    assertThat(a.episodeStart())
+                                            .isGreaterThanOrEqualTo(ahead + 5_000));
+        } finally {
+            stopLogging(log);
+            running.command().stop();
+        }
+        assertThat(running.exit().get()).isZero();
+    }
+
+    /**
      * A changed alerting file is applied while the appliance runs: alerting restarts with it from
      * its journal, and the next notification goes to the receiver the new routes name, while the
      * job keeps running; a change to what alerting reads from Kafka is refused.

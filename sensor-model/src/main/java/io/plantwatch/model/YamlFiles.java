@@ -26,6 +26,38 @@ public final class YamlFiles {
     private YamlFiles() {}
 
     /**
+     * The file and every file it names in a {@code *-file} key (secrets, CA certificates), at any
+     * depth, as far as it can be read: what a watch of the file reads again for a change ({@link
+     * ConfigWatch}). Checks nothing; the module's own loading does.
+     */
+    public static java.util.List<Path> namedFiles(Path file) {
+        java.util.List<Path> files = new java.util.ArrayList<>();
+        files.add(file);
+        try {
+            collectNamedFiles(readMapping(file), files);
+        } catch (RuntimeException e) {
+            // Not valid yet: it names nothing; loading says what is wrong.
+        }
+        return files;
+    }
+
+    private static void collectNamedFiles(JsonNode node, java.util.List<Path> files) {
+        if (node.isArray()) {
+            node.forEach(n -> collectNamedFiles(n, files));
+        } else if (node.isObject()) {
+            node.fields()
+                    .forEachRemaining(
+                            e -> {
+                                if (e.getKey().endsWith("-file") && e.getValue().isTextual()) {
+                                    files.add(Path.of(e.getValue().asText()));
+                                } else {
+                                    collectNamedFiles(e.getValue(), files);
+                                }
+                            });
+        }
+    }
+
+    /**
      * The file's mapping. An empty file is refused: it is more often a truncated copy or a wrong
      * path than a wish for every default (and an empty rules file would detect nothing), so every
      * default is asked for with <code>{}</code>.
