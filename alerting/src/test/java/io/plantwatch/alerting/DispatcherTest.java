@@ -97,7 +97,7 @@ class DispatcherTest {
     }
 
     /** A dispatcher with the shipped-like limits and {@code receiver} as its one receiver. */
-    private static Dispatcher dispatcherTo(AlertStore store, WebhookReceiver receiver) {
+    private static Dispatcher dispatcherTo(AlertStore store, Receiver receiver) {
         return new Dispatcher(
                 store,
                 ROOT,
@@ -170,14 +170,7 @@ class DispatcherTest {
                     }
                 };
         try (AlertStore store = new AlertStore(dir)) {
-            Dispatcher d =
-                    new Dispatcher(
-                            store,
-                            ROOT,
-                            Map.of("shift-lead", receiver),
-                            new FloodGate(20, 600_000),
-                            new FlapDetector(6, 1_800_000),
-                            List.of());
+            Dispatcher d = dispatcherTo(store, receiver);
             assertThat(closed).isFalse();
             d.close();
             assertThat(closed).isTrue();

@@ -27,28 +27,8 @@ class MqttReceiverTest {
 
     @Test
     void theMachineStateIsPublishedRetainedOnItsTopic() throws Exception {
-        MqttReceiver receiver =
-                new MqttReceiver(
-                        "andon",
-                        URI.create(mqtt.uri()),
-                        null,
-                        null,
-                        null,
-                        "plant/{site}/{area}/{line}/{machine}/alerts",
-                        Duration.ofSeconds(10));
-        Alert a =
-                new Alert(
-                        "id-1",
-                        SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
-                        "spike",
-                        AlertKind.SPIKE,
-                        Severity.CRITICAL,
-                        AlertState.OPEN,
-                        0,
-                        0,
-                        0,
-                        List.of(1.0),
-                        "m");
+        MqttReceiver receiver = machineStateReceiver("andon");
+        Alert a = pressAlert();
         byte[] body = "{\"status\":\"FIRING\"}".getBytes(StandardCharsets.UTF_8);
         assertThat(
                         receiver.deliver(
@@ -95,31 +75,11 @@ class MqttReceiverTest {
      */
     @Test
     void closingTheReceiverLetsGoOfItsConnectionAndSendsNothingMore() throws Exception {
-        MqttReceiver receiver =
-                new MqttReceiver(
-                        "andon-closing",
-                        URI.create(mqtt.uri()),
-                        null,
-                        null,
-                        null,
-                        "plant/{site}/{area}/{line}/{machine}/alerts",
-                        Duration.ofSeconds(10));
-        Alert a =
-                new Alert(
-                        "id-1",
-                        SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
-                        "spike",
-                        AlertKind.SPIKE,
-                        Severity.CRITICAL,
-                        AlertState.OPEN,
-                        0,
-                        0,
-                        0,
-                        List.of(1.0),
-                        "m");
-        Notification n =
-                new Notification("n-1", "andon", "g", Notification.Status.FIRING, List.of(a));
         // A client id of its own: another receiver named alike would be taken over, not added.
+        MqttReceiver receiver = machineStateReceiver("andon-closing");
+        Notification n =
+                new Notification(
+                        "n-1", "andon", "g", Notification.Status.FIRING, List.of(pressAlert()));
         long before = mqtt.broker().openConnections();
         assertThat(receiver.deliver(n, new byte[] {'{', '}'}))
                 .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
@@ -134,6 +94,33 @@ class MqttReceiverTest {
         assertThat(receiver.deliver(n, new byte[] {'{', '}'}))
                 .isEqualTo(WebhookReceiver.Outcome.GAVE_UP);
         assertThat(mqtt.broker().openConnections()).isEqualTo(before);
+    }
+
+    /** A receiver publishing each machine's state on its topic, at the test's broker. */
+    private static MqttReceiver machineStateReceiver(String name) {
+        return new MqttReceiver(
+                name,
+                URI.create(mqtt.uri()),
+                null,
+                null,
+                null,
+                "plant/{site}/{area}/{line}/{machine}/alerts",
+                Duration.ofSeconds(10));
+    }
+
+    private static Alert pressAlert() {
+        return new Alert(
+                "id-1",
+                SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
+                "spike",
+                AlertKind.SPIKE,
+                Severity.CRITICAL,
+                AlertState.OPEN,
+                0,
+                0,
+                0,
+                List.of(1.0),
+                "m");
     }
 
     /**
