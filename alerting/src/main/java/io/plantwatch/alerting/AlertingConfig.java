@@ -86,12 +86,13 @@ public record AlertingConfig(
      * @throws ConfigException naming the file and what cannot change
      */
     public AlertingConfig checkedAsChangeOf(AlertingConfig running, Path file) {
-        if (!alertsTopic.equals(running.alertsTopic())
+        if (!kafkaBootstrap.equals(running.kafkaBootstrap())
+                || !alertsTopic.equals(running.alertsTopic())
                 || !groupId.equals(running.groupId())
                 || !kafkaConsumer.equals(running.kafkaConsumer())) {
             throw new ConfigException(
                     file
-                            + ": its kafka settings (topic, group, consumer) changed; they are"
+                            + ": its kafka settings (bootstrap, topic, group, consumer) changed; they are"
                             + " applied only at a start");
         }
         if (apiPort >= 0 && (apiPort != running.apiPort() || !apiHost.equals(running.apiHost()))) {

@@ -166,6 +166,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         Thread watching = watch.watch(CONFIG_CHECK_MILLIS);
         try {
             AlertingConfig c = first;
+            boolean restarted = false;
             while (running.get()) {
                 AlertingService service = new AlertingService(err);
                 current = service;
@@ -173,23 +174,85 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                 if (!running.get()) {
                     break; // closed while this one was made: close() may have missed it
                 }
-                service.run(c);
+                try {
+                    service.run(c);
+                } catch (java.io.IOException | RuntimeException e) {
+                    if (!restarted) {
+                        throw e; // as at any start: one line, exit 2
+                    }
+                    // Kafka away for a moment, the port taken meanwhile: the service had run,
+                    // and a restart for a change must not end it for good.
+                    LOG.error(
+                            "Alerting stopped: {}. It starts again in {} s with {} as it is then",
+                            e.getMessage(),
+                            RETRY_SECONDS,
+                            config);
+                    c = reloadWhenItCan(c);
+                    if (c == null) {
+                        break;
+                    }
+                    continue;
+                }
                 AlertingConfig next = changed.getAndSet(null);
                 if (next == null) {
                     break; // closed, not restarted
                 }
                 c = next;
+                restarted = true;
                 restarts.incrementAndGet();
                 LOG.warn("Alerting runs with the changed {}", config);
             }
         } finally {
+            running.set(false);
             watch.stop();
             watching.join(10_000);
             stopped.countDown();
         }
     }
 
-    /** Hands a checked change to the loop and waits until a service runs with it. */
+    /** How long a service that stopped after a restart waits before it starts again. */
+    private static final long RETRY_SECONDS = 10;
+
+    /**
+     * The file as it is, checked as a change of {@code before}, once it can be read; a change the
+     * watch handed over meanwhile is taken instead. Null once closed. The settings that stopped
+     * cannot run again as they are: their receivers were closed with their service.
+     */
+    private AlertingConfig reloadWhenItCan(AlertingConfig before) throws InterruptedException {
+        while (running.get()) {
+            long until =
+                    System.nanoTime()
+                            + java.util.concurrent.TimeUnit.SECONDS.toNanos(RETRY_SECONDS);
+            while (running.get() && System.nanoTime() < until) {
+                Thread.sleep(100);
+            }
+            if (!running.get()) {
+                return null;
+            }
+            AlertingConfig next = changed.getAndSet(null);
+            if (next != null) {
+                restarts.incrementAndGet();
+                return next;
+            }
+            try {
+                return AlertingConfig.load(config, kafkaBootstrap, System::getenv)
+                        .checkedAsChangeOf(before, config);
+            } catch (ConfigException e) {
+                LOG.error(
+                        "Alerting cannot start again with {}: {}; tried again in {} s",
+                        config,
+                        e.getMessage(),
+                        RETRY_SECONDS);
+            }
+        }
+        return null;
+    }
+
+    /**
+     * Hands a checked change to the loop and waits until the loop takes it: the old service has
+     * ended by then, so two never run on one journal. Not bounded by a time: a change reported as
+     * refused while the loop would still take it was tried again and applied twice.
+     */
     private String restartWith(AlertingConfig next) {
         AlertingService service = current;
         int before = restarts.get();
@@ -197,15 +260,9 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         if (service != null) {
             service.close();
         }
-        long deadline = System.nanoTime() + RESTART_TIMEOUT.toNanos();
         while (restarts.get() == before) {
             if (!running.get()) {
                 return "alerting is stopping";
-            }
-            if (System.nanoTime() > deadline) {
-                return "alerting did not stop for its restart within "
-                        + RESTART_TIMEOUT.toSeconds()
-                        + " s";
             }
             try {
                 Thread.sleep(50);

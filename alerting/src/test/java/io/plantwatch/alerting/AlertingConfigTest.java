@@ -100,6 +100,47 @@ class AlertingConfigTest {
 
     private static final String CONSOLE = "receivers:\n  - {name: mail, type: console}\n" + ROUTE;
 
+    /**
+     * A change alerting can restart with: receivers and routes may change, what it reads from Kafka
+     * may not (its journal holds positions in that topic of that cluster), and a new API port that
+     * is taken is refused before the running service stops.
+     */
+    @Test
+    void aChangeOfWhatAlertingReadsFromKafkaOrToATakenPortIsRefused() throws Exception {
+        AlertingConfig running = load(CONSOLE, Map.of());
+        Path file = dir.resolve("alerting.yaml");
+        Files.writeString(
+                file,
+                CONSOLE.replace("mail, type: console", "shift, type: console")
+                        .replace("receiver: mail", "receiver: shift"));
+        AlertingConfig receiversChanged = AlertingConfig.load(file, "127.0.0.1:9092", k -> null);
+        assertThat(receiversChanged.checkedAsChangeOf(running, file)).isSameAs(receiversChanged);
+        AlertingConfig otherCluster = AlertingConfig.load(file, "10.0.0.7:9092", k -> null);
+        assertThatThrownBy(() -> otherCluster.checkedAsChangeOf(running, file))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(
+                        file
+                                + ": its kafka settings (bootstrap, topic, group, consumer) changed;"
+                                + " they are applied only at a start");
+        try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
+            Path token = Files.writeString(dir.resolve("token"), "t0ken\n");
+            Files.writeString(
+                    file,
+                    CONSOLE.replace(
+                            "api: {port: -1}",
+                            "api: {host: 127.0.0.1, port: "
+                                    + taken.getLocalPort()
+                                    + ", token-file: "
+                                    + token
+                                    + "}"));
+            AlertingConfig portTaken = AlertingConfig.load(file, "127.0.0.1:9092", k -> null);
+            assertThatThrownBy(() -> portTaken.checkedAsChangeOf(running, file))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith(
+                            file + ": api.port " + taken.getLocalPort() + " is taken");
+        }
+    }
+
     /** An API port another program holds stops the service with one line and exit 2. */
     @Test
     void anApiPortThatIsTakenIsOneLineWithExit2() throws Exception {

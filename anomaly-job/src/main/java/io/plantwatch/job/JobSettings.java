@@ -110,14 +110,19 @@ public final class JobSettings {
     /**
      * Settings a running job cannot take from a savepoint of itself: the topics it reads and writes
      * and their Kafka group (the savepoint holds positions in those topics), how readings are keyed
-     * and the parallelism (where each sensor's state lies), the delivery's transactions, and where
-     * checkpoints and spooled series are kept.
+     * and the parallelism (where each sensor's state lies), the delivery's transactions, where
+     * checkpoints and spooled series are kept, and what the appliance sized at its start from them:
+     * the state backend its checkpoint folder is marked with (a start refuses checkpoints of
+     * another), and the checkpoint interval its disk reclaim keeps readings behind by.
      */
     private static final List<String> FRESH_START_ONLY =
             List.of(
                     "job.parallelism",
                     "kafka.bootstrap",
                     "kafka.group-id",
+                    "kafka.consumer.group.id",
+                    "state.backend",
+                    "checkpoint.interval",
                     "kafka.readings-topic",
                     "kafka.alerts-topic",
                     "kafka.late-topic",
@@ -141,6 +146,11 @@ public final class JobSettings {
                 .filter(k -> !java.util.Objects.equals(now.get(k), before.get(k)))
                 .map(k -> k + " (" + before.get(k) + " -> " + now.get(k) + ")")
                 .toList();
+    }
+
+    /** Whether every setting is as in {@code other}: a job file changed only in its comments. */
+    public boolean sameAs(JobSettings other) {
+        return settings.describeUnmasked().equals(other.settings.describeUnmasked());
     }
 
     public String jobName() {

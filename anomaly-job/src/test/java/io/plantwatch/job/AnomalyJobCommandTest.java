@@ -143,22 +143,29 @@ class AnomalyJobCommandTest {
         JobSettings running = JobSettings.load(file, java.util.Map.of(), java.util.Map.of());
         Files.writeString(
                 file,
-                "watermark: {out-of-orderness: 5s}\nlimits: {max-future-skew: 10m}\n"
-                        + "state: {ttl: 48h}\ncheckpoint: {interval: 30s}\n"
+                "# only a comment more\nwatermark: {out-of-orderness: 2s}\n"
                         + "kafka: {alerts-topic: alerts}\n");
-        assertThat(
-                        JobSettings.load(file, java.util.Map.of(), java.util.Map.of())
-                                .freshStartOnlyChanges(running))
-                .isEmpty();
+        assertThat(JobSettings.load(file, java.util.Map.of(), java.util.Map.of()).sameAs(running))
+                .isTrue();
+        Files.writeString(
+                file,
+                "watermark: {out-of-orderness: 5s}\nlimits: {max-future-skew: 10m}\n"
+                        + "state: {ttl: 48h}\nkafka: {alerts-topic: alerts}\n");
+        JobSettings live = JobSettings.load(file, java.util.Map.of(), java.util.Map.of());
+        assertThat(live.sameAs(running)).isFalse();
+        assertThat(live.freshStartOnlyChanges(running)).isEmpty();
         Files.writeString(
                 file,
                 "job: {parallelism: 4}\nkafka: {alerts-topic: line-7-alerts, delivery:"
-                        + " exactly-once}\n");
+                        + " exactly-once}\nstate: {backend: rocksdb}\ncheckpoint: {interval:"
+                        + " 30s}\n");
         assertThat(
                         JobSettings.load(file, java.util.Map.of(), java.util.Map.of())
                                 .freshStartOnlyChanges(running))
                 .containsExactly(
                         "job.parallelism (null -> 4)",
+                        "state.backend (hashmap -> rocksdb)",
+                        "checkpoint.interval (10s -> 30s)",
                         "kafka.alerts-topic (alerts -> line-7-alerts)",
                         "kafka.delivery (at-least-once -> exactly-once)");
     }

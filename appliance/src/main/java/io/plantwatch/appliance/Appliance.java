@@ -539,6 +539,10 @@ final class Appliance implements AutoCloseable {
      */
     private JobSettings checkJobSettings(String seriesUrl) {
         JobSettings changed = jobSettings(bootstrap, seriesUrl);
+        if (changed.sameAs(jobSettings)) {
+            // A comment, or a key this appliance sets itself: the job need not stop for it.
+            return null;
+        }
         List<String> freshOnly = changed.freshStartOnlyChanges(jobSettings);
         if (!freshOnly.isEmpty()) {
             throw new ConfigException(

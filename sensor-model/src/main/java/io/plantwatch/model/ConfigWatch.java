@@ -71,7 +71,8 @@ public final class ConfigWatch<T> {
      *     check the config ({@code check} does), and is asked again at every read, so a file named
      *     from now on is watched from now on
      * @param check reads and checks the file as at the start, and returns what its part is to run
-     *     with; throws, with a message naming the file, the key and the fix, when it is not valid
+     *     with, or null when that is what it runs with already; throws, with a message naming the
+     *     file, the key and the fix, when it is not valid
      * @param apply restarts the part with what {@code check} returned; returns why it could not, or
      *     null
      */
@@ -133,6 +134,14 @@ public final class ConfigWatch<T> {
                     what,
                     e.getMessage(),
                     capitalized(part));
+            return;
+        }
+        if (checked == null) {
+            // Changed in nothing its part runs with (a comment): no restart for it.
+            LOG.info("The {} changed ({}), in nothing {} runs with", what, changed(content), part);
+            applied = content;
+            refused = null;
+            failed = null;
             return;
         }
         LOG.warn("The {} changed ({}): {} restarts with it", what, changed(content), part);

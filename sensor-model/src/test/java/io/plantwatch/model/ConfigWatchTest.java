@@ -121,6 +121,37 @@ class ConfigWatchTest {
         assertThat(applied).containsExactly("6", "7", "9", "10");
     }
 
+    /**
+     * A file changed in nothing its part runs with (a comment, a key another layer sets): the check
+     * says so with null, and the part does not restart for it.
+     */
+    @Test
+    void aChangeInNothingThePartRunsWithRestartsNothing() throws Exception {
+        Path file = Files.writeString(dir.resolve("job.yaml"), "threshold: 1\n");
+        List<String> applied = new ArrayList<>();
+        ConfigWatch<String> watch =
+                new ConfigWatch<>(
+                        "job file",
+                        "the job",
+                        file,
+                        f -> {
+                            String v = parse(f);
+                            return v.equals("1") ? null : v;
+                        },
+                        v -> {
+                            applied.add(v);
+                            return null;
+                        });
+        Files.writeString(file, "# a comment\nthreshold: 1\n");
+        watch.check(1_000);
+        assertThat(applied).isEmpty();
+        assertThat(watch.applied()).isZero();
+        assertThat(watch.refused()).isZero();
+        Files.writeString(file, "threshold: 2\n");
+        watch.check(2_000);
+        assertThat(applied).containsExactly("2");
+    }
+
     /** The file a toy config names in its one line, relative to it. */
     private static Path named(Path file) {
         try {
@@ -145,10 +176,17 @@ class ConfigWatchTest {
 
     private static String parse(Path file) {
         try {
-            String v = Files.readString(file).strip().substring("threshold: ".length());
+            // Comment lines are left out, as YAML does.
+            String v =
+                    Files.readAllLines(file).stream()
+                            .filter(l -> !l.startsWith("#"))
+                            .findFirst()
+                            .orElse("")
+                            .strip()
+                            .substring("threshold: ".length());
             Integer.parseInt(v);
             return v;
-        } catch (java.io.IOException | NumberFormatException e) {
+        } catch (java.io.IOException | NumberFormatException | StringIndexOutOfBoundsException e) {
             throw new ConfigException(file + ": 'threshold' is not a number");
         }
     }
