@@ -124,11 +124,12 @@ final class Appliance implements AutoCloseable {
 
     private void startAll(PrintWriter err) throws Exception {
         // Every module's file is read before anything starts, with stand-in addresses: a
-        // mistake in one is reported at once, not after the brokers' start-up.
-        moduleConfigs(
-                "127.0.0.1:9092",
-                settings.embeddedMqtt() ? "tcp://127.0.0.1:1883" : settings.mqttBroker(),
-                settings.influxUrl() == null ? "http://127.0.0.1:8086" : null);
+        // mistake in one is reported at once, not after the brokers' start-up (the rules' too).
+        for (FileCheck c : checkFiles(settings)) {
+            if (c.problem() != null) {
+                throw new ConfigException(c.problem());
+            }
+        }
         Files.createDirectories(settings.dataDir());
         if (settings.influxUrl() == null) {
             files =
@@ -743,17 +744,70 @@ final class Appliance implements AutoCloseable {
      * @param seriesUrl the local line-protocol endpoint; null when the settings name an InfluxDB
      */
     private ModuleConfigs moduleConfigs(String bootstrap, String mqttUri, String seriesUrl) {
-        Map<String, String> gatewayFlags = new HashMap<>();
-        gatewayFlags.put("mqtt.broker", mqttUri);
-        gatewayFlags.put("kafka.bootstrap", bootstrap);
         return new ModuleConfigs(
-                jobSettings(bootstrap, seriesUrl),
-                GatewayConfig.load(settings.gatewayConfig(), System.getenv(), gatewayFlags),
+                jobSettings(settings, bootstrap, seriesUrl),
+                gatewayConfig(settings, bootstrap, mqttUri),
                 AlertingConfig.load(settings.alertingConfig(), bootstrap, System::getenv));
     }
 
-    /** The job's settings from its file, with the addresses and folders of this appliance. */
     private JobSettings jobSettings(String bootstrap, String seriesUrl) {
+        return jobSettings(settings, bootstrap, seriesUrl);
+    }
+
+    private static GatewayConfig gatewayConfig(
+            ApplianceSettings settings, String bootstrap, String mqttUri) {
+        Map<String, String> gatewayFlags = new HashMap<>();
+        gatewayFlags.put("mqtt.broker", mqttUri);
+        gatewayFlags.put("kafka.bootstrap", bootstrap);
+        return GatewayConfig.load(settings.gatewayConfig(), System.getenv(), gatewayFlags);
+    }
+
+    /** One config file the appliance runs with, as {@code plantwatch check} reports it. */
+    record FileCheck(String part, Path file, String problem) {}
+
+    /**
+     * Every module's file {@code settings} name, each read and checked as a start reads it, with
+     * stand-in addresses for the parts a start would start: nothing starts, no port is taken, so a
+     * running appliance's files can be checked beside it before a change is saved.
+     */
+    static List<FileCheck> checkFiles(ApplianceSettings settings) {
+        String bootstrap = settings.embeddedKafka() ? "127.0.0.1:9092" : settings.kafkaBootstrap();
+        String mqttUri = settings.embeddedMqtt() ? "tcp://127.0.0.1:1883" : settings.mqttBroker();
+        String seriesUrl = settings.influxUrl() == null ? "http://127.0.0.1:8086" : null;
+        List<FileCheck> checks = new ArrayList<>();
+        checks.add(check("rules", settings.rules(), () -> AnomalyJob.loadRules(settings.rules())));
+        checks.add(
+                check(
+                        "job",
+                        settings.jobConfig(),
+                        () -> jobSettings(settings, bootstrap, seriesUrl)));
+        checks.add(
+                check(
+                        "gateway",
+                        settings.gatewayConfig(),
+                        () -> gatewayConfig(settings, bootstrap, mqttUri)));
+        checks.add(
+                check(
+                        "alerting",
+                        settings.alertingConfig(),
+                        () ->
+                                AlertingConfig.load(
+                                        settings.alertingConfig(), bootstrap, System::getenv)));
+        return checks;
+    }
+
+    private static FileCheck check(String part, Path file, java.util.function.Supplier<?> load) {
+        try {
+            load.get();
+            return new FileCheck(part, file, null);
+        } catch (ConfigException e) {
+            return new FileCheck(part, file, e.getMessage());
+        }
+    }
+
+    /** The job's settings from its file, with the addresses and folders of this appliance. */
+    private static JobSettings jobSettings(
+            ApplianceSettings settings, String bootstrap, String seriesUrl) {
         Map<String, String> jobFlags = new HashMap<>();
         jobFlags.put("kafka.bootstrap", bootstrap);
         jobFlags.put("rules.file", settings.rules().toString());

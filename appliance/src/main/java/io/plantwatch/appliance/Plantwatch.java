@@ -21,7 +21,12 @@ import picocli.CommandLine.Command;
         mixinStandardHelpOptions = true,
         versionProvider = Plantwatch.Version.class,
         description = "Plantwatch: industrial IoT anomaly detection.",
-        subcommands = {DemoCommand.class, RunCommand.class, EvaluateCommand.class},
+        subcommands = {
+            DemoCommand.class,
+            RunCommand.class,
+            CheckCommand.class,
+            EvaluateCommand.class
+        },
         footer = {
             "",
             "The modules' command lines, with their own --help:",

@@ -2,15 +2,12 @@ package io.plantwatch.appliance;
 
 import io.plantwatch.model.ConfigException;
 import java.io.PrintWriter;
-import java.nio.file.Path;
-import java.util.LinkedHashMap;
-import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
-import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
 
 /**
@@ -26,17 +23,7 @@ import picocli.CommandLine.Spec;
 final class RunCommand implements Callable<Integer> {
     @Spec CommandSpec spec;
 
-    @Option(
-            names = "--config",
-            defaultValue = "config/appliance.yaml",
-            description = "Appliance settings (default: ${DEFAULT-VALUE}).")
-    Path config;
-
-    @Option(
-            names = "--set",
-            paramLabel = "KEY=VALUE",
-            description = "A setting over the file's, e.g. --set mqtt.broker=tcp://10.0.0.5:1883")
-    Map<String, String> sets = new LinkedHashMap<>();
+    @Mixin ApplianceOptions options;
 
     private final CountDownLatch stop = new CountDownLatch(1);
     private final CountDownLatch stopped = new CountDownLatch(1);
@@ -47,7 +34,7 @@ final class RunCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ApplianceSettings settings;
         try {
-            settings = ApplianceSettings.load(config, sets);
+            settings = options.load();
         } catch (ConfigException e) {
             err.println("plantwatch run: " + e.getMessage());
             return 2;

@@ -6,6 +6,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import io.plantwatch.model.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -141,6 +142,51 @@ class ApplianceSettingsTest {
                 .contains("flood.limt is not a flood setting")
                 .doesNotContain("\n");
         assertThat(dir.resolve("data").resolve("kafka")).doesNotExist();
+    }
+
+    /**
+     * {@code plantwatch check} reads every file as {@code run} does, each on its own line, and
+     * starts nothing: it can run beside the appliance whose files it checks, before a change is
+     * saved in their place. A broken rules file and a broken alerting file are both named.
+     */
+    @Test
+    void checkReportsEachFileAndStartsNothing() throws Exception {
+        String settings = "data-dir: %s\n".formatted(dir.resolve("data")) + FILES;
+        CliRun valid = CliRun.plantwatch("check", "--config", file(settings).toString());
+        assertThat(valid.code()).as(valid.err()).isZero();
+        assertThat(valid.out().lines())
+                .containsExactly(
+                        "valid     settings  " + dir.resolve("appliance.yaml"),
+                        "valid     rules     ../config/rules.yaml",
+                        "valid     job       ../config/job.yaml",
+                        "valid     gateway   ../config/gateway.yaml",
+                        "valid     alerting  ../config/alerting-demo.yaml");
+
+        Path rules =
+                Files.writeString(dir.resolve("rules.yaml"), "defaults: {spike: {delta: lots}}\n");
+        Path alerting = dir.resolve("alerting.yaml");
+        Files.writeString(
+                alerting,
+                Files.readString(Path.of("../config/alerting-demo.yaml"))
+                        .replace("limit: 100", "limt: 100"));
+        CliRun broken =
+                CliRun.plantwatch(
+                        "check",
+                        "--config",
+                        file(settings.replace("../config/rules.yaml", rules.toString())
+                                        .replace(
+                                                "../config/alerting-demo.yaml",
+                                                alerting.toString()))
+                                .toString());
+        assertThat(broken.code()).isEqualTo(2);
+        List<String> lines = broken.out().lines().toList();
+        assertThat(lines).hasSize(5);
+        assertThat(lines.get(1)).startsWith("INVALID   rules     ").contains("'delta' (lots)");
+        assertThat(lines.get(2)).startsWith("valid     job");
+        assertThat(lines.get(4))
+                .startsWith("INVALID   alerting  ")
+                .contains("flood.limt is not a flood setting");
+        assertThat(dir.resolve("data")).doesNotExist();
     }
 
     @Test
