@@ -515,8 +515,9 @@ final class Appliance implements AutoCloseable {
      * The rules file changed and {@code book}, its rules as {@link ConfigWatch} read and checked
      * them, is valid: the job stops with a savepoint and resumes from it with them. Its state, open
      * alerts and Kafka positions are kept, and readings sent meanwhile wait in Kafka; rules taken
-     * away resolve their open alerts at each sensor's next reading. Detection pauses for a few
-     * seconds. If the job does not start with the new rules, it resumes with those it had.
+     * away resolve their open alerts at each sensor's next reading (a silent sensor's when its
+     * state.ttl runs out). Detection pauses for a few seconds. If the job does not start with the
+     * new rules, it resumes with those it had.
      *
      * @return why it was not applied, or null when it was
      */
@@ -535,8 +536,9 @@ final class Appliance implements AutoCloseable {
 
     /**
      * The job's file as it is now, checked as at the start: its watermarks, limits, state TTL,
-     * checkpoint interval and InfluxDB settings may change while the appliance runs; what the
-     * savepoint's state depends on (topics, keying, parallelism, transactions, folders) may not.
+     * Kafka client and InfluxDB batching settings may change while the appliance runs; what the
+     * savepoint's state or the appliance's start depend on ({@link
+     * JobSettings#freshStartOnlyChanges}) may not. Null when nothing the job runs with changed.
      */
     private JobSettings checkJobSettings(String seriesUrl) {
         JobSettings changed = jobSettings(bootstrap, seriesUrl);

@@ -29,9 +29,10 @@ import java.util.Set;
  * @param kafkaRetention how long the embedded Kafka keeps the records of the topics it creates
  * @param seriesFilesKeepDays how many UTC days of line-protocol files are kept without InfluxDB
  * @param jobRestarts how the local job restarts after a failure, and when it gives up
- * @param watchConfig whether a change to the rules file or to alerting's file is applied while the
- *     appliance runs: the job stops with a savepoint and resumes from it with the new rules,
- *     alerting stops and starts again with its new file
+ * @param watchConfig whether a change to the rules file, the job's file or alerting's file (or a
+ *     file they name) is applied while the appliance runs: the job stops with a savepoint and
+ *     resumes from it with the new rules or settings, alerting stops and starts again with its new
+ *     file
  * @param diskWarnFreeMb below this many MB free on the data folder's disk, a warning; 0: none
  * @param diskStopFreeMb below this many MB free, the appliance stops cleanly; 0: never
  * @param diskReclaimHistory whether, below the warning margin, the oldest history makes room:
