@@ -28,7 +28,7 @@ class MqttReceiverTest {
     @Test
     void theMachineStateIsPublishedRetainedOnItsTopic() throws Exception {
         MqttReceiver receiver = machineStateReceiver("andon");
-        Alert a = pressAlert();
+        Alert a = alert("dresden/press-shop/line-1/press-1/oil-temp");
         byte[] body = "{\"status\":\"FIRING\"}".getBytes(StandardCharsets.UTF_8);
         assertThat(
                         receiver.deliver(
@@ -79,7 +79,11 @@ class MqttReceiverTest {
         MqttReceiver receiver = machineStateReceiver("andon-closing");
         Notification n =
                 new Notification(
-                        "n-1", "andon", "g", Notification.Status.FIRING, List.of(pressAlert()));
+                        "n-1",
+                        "andon",
+                        "g",
+                        Notification.Status.FIRING,
+                        List.of(alert("dresden/press-shop/line-1/press-1/oil-temp")));
         long before = mqtt.broker().openConnections();
         assertThat(receiver.deliver(n, new byte[] {'{', '}'}))
                 .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
@@ -106,21 +110,6 @@ class MqttReceiverTest {
                 null,
                 "plant/{site}/{area}/{line}/{machine}/alerts",
                 Duration.ofSeconds(10));
-    }
-
-    private static Alert pressAlert() {
-        return new Alert(
-                "id-1",
-                SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
-                "spike",
-                AlertKind.SPIKE,
-                Severity.CRITICAL,
-                AlertState.OPEN,
-                0,
-                0,
-                0,
-                List.of(1.0),
-                "m");
     }
 
     /**

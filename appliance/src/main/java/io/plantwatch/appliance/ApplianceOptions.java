@@ -1,6 +1,7 @@
 package io.plantwatch.appliance;
 
 import io.plantwatch.model.ConfigException;
+import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -21,9 +22,15 @@ final class ApplianceOptions {
     Map<String, String> sets = new LinkedHashMap<>();
 
     /**
-     * @throws ConfigException naming the file or flag and the key
+     * The settings, or null after one line on {@code err} naming the file or flag, the key and the
+     * mistake, as {@code plantwatch <command>: ...} (the command then exits 2).
      */
-    ApplianceSettings load() {
-        return ApplianceSettings.load(config, sets);
+    ApplianceSettings loadOrSay(PrintWriter err, String command) {
+        try {
+            return ApplianceSettings.load(config, sets);
+        } catch (ConfigException e) {
+            err.println("plantwatch " + command + ": " + e.getMessage());
+            return null;
+        }
     }
 }

@@ -1,6 +1,5 @@
 package io.plantwatch.appliance;
 
-import io.plantwatch.model.ConfigException;
 import java.io.PrintWriter;
 import java.util.List;
 import java.util.concurrent.Callable;
@@ -31,11 +30,8 @@ final class CheckCommand implements Callable<Integer> {
     public Integer call() {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ApplianceSettings settings;
-        try {
-            settings = options.load();
-        } catch (ConfigException e) {
-            err.println("plantwatch check: " + e.getMessage());
+        ApplianceSettings settings = options.loadOrSay(err, "check");
+        if (settings == null) {
             return 2;
         }
         List<Appliance.FileCheck> checks = Appliance.checkFiles(settings);

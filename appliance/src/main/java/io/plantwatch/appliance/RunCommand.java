@@ -32,11 +32,8 @@ final class RunCommand implements Callable<Integer> {
     public Integer call() throws Exception {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
-        ApplianceSettings settings;
-        try {
-            settings = options.load();
-        } catch (ConfigException e) {
-            err.println("plantwatch run: " + e.getMessage());
+        ApplianceSettings settings = options.loadOrSay(err, "run");
+        if (settings == null) {
             return 2;
         }
         System.setProperty(
