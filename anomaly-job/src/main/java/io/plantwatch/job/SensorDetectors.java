@@ -320,10 +320,12 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                                 time,
                                 a -> ctx.output(MISSING, a));
             }
-            if (holdsALevel(s, ctx.getCurrentKey())) {
-                retireLevelsNotInForce(s, ctx, out);
+            // Looked up once: the retirement and both questions are about the rules now.
+            DetectorRules now = rulesNow(s, ctx.getCurrentKey());
+            if (holdsALevel(s, now)) {
+                retireLevelsNotInForce(s, now, ctx, out);
             }
-            if ((s.silence == null || !s.silence.open) && !holdsALevel(s, ctx.getCurrentKey())) {
+            if ((s.silence == null || !s.silence.open) && !holdsALevel(s, now)) {
                 state.clear();
                 return;
             }
@@ -350,7 +352,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
      * for it: a spike or an excursion only once its run had the pattern's count of readings (a
      * single reading out of range sets the level, but no pattern matches it).
      */
-    private boolean holdsALevel(State s, Object key) {
+    private static boolean holdsALevel(State s, DetectorRules now) {
         if (s.rate != null && s.rate.active
                 || s.flatline != null && s.flatline.active
                 || s.baseline != null && s.baseline.active) {
@@ -360,7 +362,6 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         if (f == null || !f.spikeActive && !f.rangeActive) {
             return false;
         }
-        DetectorRules now = rulesNow(s, key);
         return now == null
                 || f.spikeActive
                         && (now.spike() == null
@@ -378,12 +379,12 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
      * though the sensor never speaks again; a detector whose rule is gone lets its level go, so the
      * sensor can be forgotten.
      */
-    private void retireLevelsNotInForce(State s, OnTimerContext ctx, Collector<Signal> out) {
+    private void retireLevelsNotInForce(
+            State s, DetectorRules now, OnTimerContext ctx, Collector<Signal> out) {
         SensorReading last = lastReading(s, ctx.getCurrentKey());
-        if (last == null) {
+        if (last == null || now == null) {
             return;
         }
-        DetectorRules now = rules.rulesFor(last);
         if (out instanceof TimestampedCollector<Signal> stamped) {
             stamped.setAbsoluteTimestamp(last.timestamp() + 1);
         }
