@@ -76,6 +76,24 @@ final class Appliance implements AutoCloseable {
     /** The job a rules change is stopping: its end is not a failure. */
     private volatile JobClient beingReplaced;
 
+    /** The job a change of its files started, while that change may still be rolled back. */
+    private volatile Probation probation;
+
+    /** Changes the job failed with soon after it resumed with them, and that were rolled back. */
+    private final java.util.concurrent.atomic.AtomicLong rolledBack =
+            new java.util.concurrent.atomic.AtomicLong();
+
+    /**
+     * A job resumed with changed files, and what it ran with before: if it fails within {@code
+     * job.restart.reset-after} of its start, the change is taken to be what broke it.
+     */
+    private record Probation(
+            JobClient job,
+            JobSettings formerSettings,
+            io.plantwatch.job.rules.RuleBook formerRules,
+            String what,
+            long startNanos) {}
+
     private PrintWriter err;
 
     /** Held while alerting restarts with a changed file, and by {@link #close} for alerting. */
@@ -326,6 +344,12 @@ final class Appliance implements AutoCloseable {
             w.watch(CONFIG_CHECK_MILLIS);
             configWatches.add(w);
         }
+        gateway.metrics()
+                .registerCounter(
+                        "plantwatch_job_changes_rolled_back_total",
+                        "Changes to the rules or the job's file that the job failed with soon after"
+                                + " it resumed with them, rolled back to what it ran with before",
+                        rolledBack::get);
         DiskWatch disk =
                 new DiskWatch(
                         settings.dataDir(), settings.diskWarnFreeMb(), settings.diskStopFreeMb());
@@ -496,13 +520,29 @@ final class Appliance implements AutoCloseable {
         failure.complete(why);
     }
 
-    /** Makes {@code started} the job: its end, unless it is being replaced, stops the appliance. */
+    /**
+     * Makes {@code started} the job: its end, unless it is being replaced, stops the appliance, or
+     * rolls back the change it runs on probation with.
+     */
     private void watch(JobClient started) {
         job = started;
         started.getJobExecutionResult()
                 .whenComplete(
                         (r, e) -> {
-                            if (job == started && beingReplaced != started) {
+                            if (job != started || beingReplaced == started) {
+                                return;
+                            }
+                            Probation p = probation;
+                            if (e != null && onProbation(p, started)) {
+                                // Not on Flink's thread that completes the result: the rollback
+                                // waits for a new job.
+                                Thread t =
+                                        new Thread(
+                                                () -> rollBack(p, "failed (" + rootCause(e) + ")"),
+                                                "job-change-rollback");
+                                t.setDaemon(true);
+                                t.start();
+                            } else {
                                 stoppedOnItsOwn("the anomaly job", e);
                             }
                         });
@@ -619,10 +659,15 @@ final class Appliance implements AutoCloseable {
             }
             String refused = null;
             try {
-                watch(LocalJob.resumeFromSavepoint(js, savepoint, settings.jobRestarts(), book));
+                JobClient resumed =
+                        LocalJob.resumeFromSavepoint(js, savepoint, settings.jobRestarts(), book);
+                probation =
+                        new Probation(resumed, jobSettings, rulesInForce, what, System.nanoTime());
+                watch(resumed);
                 jobSettings = js;
                 rulesInForce = book;
             } catch (Exception e) {
+                probation = null;
                 refused =
                         "the job did not start with them ("
                                 + rootCause(e)
@@ -648,6 +693,77 @@ final class Appliance implements AutoCloseable {
                     since(startNanos).toMillis() + " ms",
                     savepoint);
             return refused;
+        }
+    }
+
+    /**
+     * Whether {@code started} runs with a change that is rolled back if it fails: one of its files
+     * changed less than {@code job.restart.reset-after} ago. A failure that soon is taken to be the
+     * change's (a Kafka login the broker refuses, a rule that breaks a detector): without the
+     * rollback, the job restarted over and over and then stopped the appliance, and detection with
+     * it. A failure later restarts and, after its restarts, stops the appliance, as without a
+     * change: by then the change has worked, and the appliance does not undo a file on its own.
+     */
+    private boolean onProbation(Probation p, JobClient started) {
+        return p != null
+                && p.job() == started
+                && since(p.startNanos()).compareTo(settings.jobRestarts().resetAfter()) < 0;
+    }
+
+    /**
+     * The job on probation failed ({@code how}): it is cancelled, and the job resumes with the
+     * files it had, from the newest snapshot (the changed job's last checkpoint, or the savepoint
+     * the change took). The files stay as they are; the change is applied once they change again.
+     */
+    private void rollBack(Probation p, String how) {
+        synchronized (jobLock) {
+            if (closing || probation != p || job != p.job()) {
+                return;
+            }
+            probation = null;
+            long startNanos = System.nanoTime();
+            long failedAfter = since(p.startNanos()).toSeconds();
+            beingReplaced = p.job();
+            try {
+                if (!p.job().getJobExecutionResult().isDone()) {
+                    p.job().cancel().get(60, TimeUnit.SECONDS);
+                }
+                p.job().getJobExecutionResult().handle((r, e) -> r).get(60, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                return;
+            } catch (Exception e) {
+                // Ended meanwhile, or cancelled with a failure: it has stopped either way.
+                LOG.debug("Cancelling the failing job: {}", e.toString());
+            }
+            String file =
+                    p.what().equals("rules")
+                            ? "the rules of " + settings.rules()
+                            : "the settings of " + settings.jobConfig();
+            try {
+                watch(
+                        LocalJob.resume(
+                                p.formerSettings(),
+                                checkpoints(),
+                                settings.jobRestarts(),
+                                p.formerRules()));
+            } catch (Exception e) {
+                stoppedOnItsOwn("the anomaly job (resuming with the " + p.what() + " it had)", e);
+                return;
+            }
+            jobSettings = p.formerSettings();
+            rulesInForce = p.formerRules();
+            rolledBack.incrementAndGet();
+            LOG.error(
+                    "The anomaly job {} {} after it resumed with {}: it runs again with the {} it"
+                            + " had, resumed in {} from its last snapshot (the cause is in {}). The"
+                            + " file is left as it is; the job takes it when it changes again",
+                    how,
+                    failedAfter + " s",
+                    file,
+                    p.what(),
+                    since(startNanos).toMillis() + " ms",
+                    settings.dataDir().resolve("plantwatch.log"));
         }
     }
 
@@ -682,6 +798,11 @@ final class Appliance implements AutoCloseable {
             while (!closing
                     && !job.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
                 long restarts = JobHealth.restarts();
+                Probation p = probation;
+                if (restarts > told && onProbation(p, job)) {
+                    rollBack(p, "failed and restarted");
+                    return;
+                }
                 if (restarts > told) {
                     told = restarts;
                     LOG.warn(

@@ -136,66 +136,11 @@ class RunWithMosquittoTest {
     @Test
     void runsAgainstTheRightsOfASecuredKafka() throws Exception {
         String user = "plantwatch";
-        try (EmbeddedKafka plant =
-                EmbeddedKafka.builder()
-                        .saslPlain(Map.of(user, UUID.randomUUID().toString()))
-                        .build()
-                        .start()) {
-            plant.createTopics(
-                    4,
-                    Topics.SENSOR_READINGS,
-                    Topics.SENSOR_READINGS_DLQ,
-                    Topics.SENSOR_READINGS_LATE,
-                    Topics.SENSOR_COMPLETENESS,
-                    Topics.ALERTS);
-            plant.allow(
-                    user,
-                    Topics.SENSOR_READINGS,
-                    AclOperation.READ,
-                    AclOperation.WRITE,
-                    AclOperation.DESCRIBE);
-            plant.allow(
-                    user,
-                    Topics.ALERTS,
-                    AclOperation.READ,
-                    AclOperation.WRITE,
-                    AclOperation.DESCRIBE);
-            for (String t :
-                    List.of(
-                            Topics.SENSOR_READINGS_DLQ,
-                            Topics.SENSOR_READINGS_LATE,
-                            Topics.SENSOR_COMPLETENESS)) {
-                plant.allow(user, t, AclOperation.WRITE, AclOperation.DESCRIBE);
-            }
-            plant.allowGroup(user, "plantwatch-anomaly-job", AclOperation.READ);
-
+        try (EmbeddedKafka plant = securedPlant(user, UUID.randomUUID().toString())) {
             // The login in a file of its own, as a mounted secret; the config files name it.
             String login = (String) plant.clientProperties(user).get("sasl.jaas.config");
-            Path loginFile = dir.resolve("kafka-login");
-            Files.writeString(loginFile, login);
-            String security =
-                    "{security.protocol: SASL_PLAINTEXT, sasl.mechanism: PLAIN,"
-                            + " sasl.jaas.config-file: '%s'}".formatted(loginFile);
-            Path gateway = dir.resolve("gateway.yaml");
-            Files.writeString(gateway, "kafka: {producer: %s}\n".formatted(security));
-            Path job = dir.resolve("job.yaml");
-            Files.writeString(
-                    job,
-                    "watermark: {idleness: 1s}\nkafka: {consumer: %s, producer: %s}\n"
-                            .formatted(security, security));
-            Path alerting = dir.resolve("alerting.yaml");
-            Files.writeString(
-                    alerting,
-                    Files.readString(Path.of("../config/alerting-demo.yaml"))
-                            + """
-                            kafka:
-                              consumer:
-                                security.protocol: SASL_PLAINTEXT
-                                sasl.mechanism: PLAIN
-                                sasl.jaas.config-file: %s
-                            """
-                                    .formatted(loginFile));
-            Path settings = settings(plant.bootstrapServers(), job, alerting, gateway);
+            Path loginFile = Files.writeString(dir.resolve("kafka-login"), login);
+            Path settings = securedSettings(plant, loginFile, loginFile);
             StringWriter out = new StringWriter();
             Running running = Running.start(settings, out);
             try {
@@ -220,6 +165,116 @@ class RunWithMosquittoTest {
             }
             assertThat(running.exit().get()).isZero();
             assertThat(out.toString()).doesNotContain(login);
+        }
+    }
+
+    /**
+     * A plant's Kafka with SASL/PLAIN, its topics made, and {@code user} allowed what the appliance
+     * needs and no more.
+     */
+    private static EmbeddedKafka securedPlant(String user, String password) throws Exception {
+        EmbeddedKafka plant =
+                EmbeddedKafka.builder().saslPlain(Map.of(user, password)).build().start();
+        plant.createTopics(
+                4,
+                Topics.SENSOR_READINGS,
+                Topics.SENSOR_READINGS_DLQ,
+                Topics.SENSOR_READINGS_LATE,
+                Topics.SENSOR_COMPLETENESS,
+                Topics.ALERTS);
+        plant.allow(
+                user,
+                Topics.SENSOR_READINGS,
+                AclOperation.READ,
+                AclOperation.WRITE,
+                AclOperation.DESCRIBE);
+        plant.allow(
+                user, Topics.ALERTS, AclOperation.READ, AclOperation.WRITE, AclOperation.DESCRIBE);
+        for (String t :
+                List.of(
+                        Topics.SENSOR_READINGS_DLQ,
+                        Topics.SENSOR_READINGS_LATE,
+                        Topics.SENSOR_COMPLETENESS)) {
+            plant.allow(user, t, AclOperation.WRITE, AclOperation.DESCRIBE);
+        }
+        plant.allowGroup(user, "plantwatch-anomaly-job", AclOperation.READ);
+        return plant;
+    }
+
+    /**
+     * The appliance's settings against {@code plant}, each part logging in with the login in {@code
+     * loginFile}, the job with the one in {@code jobLoginFile}.
+     */
+    private Path securedSettings(EmbeddedKafka plant, Path loginFile, Path jobLoginFile)
+            throws Exception {
+        String security =
+                "{security.protocol: SASL_PLAINTEXT, sasl.mechanism: PLAIN,"
+                        + " sasl.jaas.config-file: '%s'}";
+        Path gateway =
+                Files.writeString(
+                        dir.resolve("gateway.yaml"),
+                        "kafka: {producer: %s}\n".formatted(security.formatted(loginFile)));
+        String jobSecurity = security.formatted(jobLoginFile);
+        Path job =
+                Files.writeString(
+                        dir.resolve("job.yaml"),
+                        "watermark: {idleness: 1s}\nkafka: {consumer: %s, producer: %s}\n"
+                                .formatted(jobSecurity, jobSecurity));
+        Path alerting =
+                Files.writeString(
+                        dir.resolve("alerting.yaml"),
+                        Files.readString(Path.of("../config/alerting-demo.yaml"))
+                                + """
+                                kafka:
+                                  consumer:
+                                    security.protocol: SASL_PLAINTEXT
+                                    sasl.mechanism: PLAIN
+                                    sasl.jaas.config-file: %s
+                                """
+                                        .formatted(loginFile));
+        return settings(plant.bootstrapServers(), job, alerting, gateway);
+    }
+
+    /**
+     * A change the job fails with soon after it resumed is rolled back: a wrong password in the
+     * job's login file, which the broker refuses only once the job runs. Without the rollback the
+     * job restarted ten times over three minutes and then stopped the appliance; now it runs again
+     * with the login it had, and goes on alerting.
+     */
+    @Test
+    void aChangeTheJobFailsWithSoonAfterItResumedIsRolledBack() throws Exception {
+        String user = "plantwatch";
+        String password = UUID.randomUUID().toString();
+        try (EmbeddedKafka plant = securedPlant(user, password)) {
+            String login = (String) plant.clientProperties(user).get("sasl.jaas.config");
+            Path loginFile = Files.writeString(dir.resolve("kafka-login"), login);
+            // The job's login in a file of its own: the mistake is the job's alone.
+            Path jobLoginFile = Files.writeString(dir.resolve("job-kafka-login"), login);
+            Path settings = securedSettings(plant, loginFile, jobLoginFile);
+            ListAppender<ILoggingEvent> log = configChangesLog();
+            StringWriter out = new StringWriter();
+            Running running = Running.start(settings, out);
+            try {
+                Files.writeString(jobLoginFile, login.replace(password, "not-" + password));
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> said(log, Level.WARN, "runs with the changed settings"));
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> said(log, Level.ERROR, "runs again with the settings it had"));
+                assertThat(running.exit()).isNotDone();
+
+                // Readings sent after the rollback are detected on, with the login it had.
+                publishExcursion();
+                awaitAlerts(
+                        consumer(plant.clientProperties(EmbeddedKafka.ADMIN)),
+                        a ->
+                                a.kind() == AlertKind.OUT_OF_RANGE
+                                        && a.sensorId().id().equals(SENSOR));
+                assertThat(running.exit()).isNotDone();
+            } finally {
+                stopLogging(log);
+                running.command().stop();
+            }
+            assertThat(running.exit().get()).isZero();
         }
     }
 
