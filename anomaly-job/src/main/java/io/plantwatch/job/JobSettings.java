@@ -140,17 +140,12 @@ public final class JobSettings {
      * new)}; empty when it can.
      */
     public List<String> freshStartOnlyChanges(JobSettings running) {
-        Map<String, String> now = settings.describeUnmasked();
-        Map<String, String> before = running.settings.describeUnmasked();
-        return FRESH_START_ONLY.stream()
-                .filter(k -> !java.util.Objects.equals(now.get(k), before.get(k)))
-                .map(k -> k + " (" + before.get(k) + " -> " + now.get(k) + ")")
-                .toList();
+        return settings.changesOf(running.settings, FRESH_START_ONLY);
     }
 
     /** Whether every setting is as in {@code other}: a job file changed only in its comments. */
     public boolean sameAs(JobSettings other) {
-        return settings.describeUnmasked().equals(other.settings.describeUnmasked());
+        return settings.sameAs(other.settings);
     }
 
     public String jobName() {

@@ -92,6 +92,7 @@ final class Appliance implements AutoCloseable {
             JobSettings formerSettings,
             io.plantwatch.job.rules.RuleBook formerRules,
             String what,
+            String files,
             long startNanos) {}
 
     private PrintWriter err;
@@ -289,6 +290,14 @@ final class Appliance implements AutoCloseable {
                                 file -> checkJobSettings(seriesUrl),
                                 this::applyJobSettings));
             }
+            watches.add(
+                    new ConfigWatch<>(
+                            "gateway file",
+                            "the gateway",
+                            settings.gatewayConfig(),
+                            GatewayConfig::files,
+                            file -> checkGateway(),
+                            this::applyGateway));
         }
         ModuleConfigs configs =
                 moduleConfigs(bootstrap, mqttUri, files == null ? null : files.url());
@@ -324,10 +333,15 @@ final class Appliance implements AutoCloseable {
                             mqtt::droppedMessages);
         }
         startAlerting(loaded);
-        for (int i = 0; i < watches.size(); i++) {
-            ConfigWatch<?> w = watches.get(i);
-            String prefix = List.of("rules", "alerting_config", "job_config").get(i);
-            String file = List.of("the rules file", "alerting's file", "the job's file").get(i);
+        for (ConfigWatch<?> w : watches) {
+            String prefix =
+                    switch (w.what()) {
+                        case "rules file" -> "rules";
+                        case "alerting file" -> "alerting_config";
+                        case "job file" -> "job_config";
+                        default -> "gateway_config";
+                    };
+            String file = "the " + w.what();
             gateway.metrics()
                     .registerCounter(
                             ConfigWatch.appliedMetric(prefix),
@@ -533,12 +547,17 @@ final class Appliance implements AutoCloseable {
                                 return;
                             }
                             Probation p = probation;
-                            if (e != null && onProbation(p, started)) {
+                            // Cancelled from Flink's web UI: a person's doing, not the change's.
+                            if (e != null && onProbation(p, started) && !cancelled(e)) {
                                 // Not on Flink's thread that completes the result: the rollback
                                 // waits for a new job.
                                 Thread t =
                                         new Thread(
-                                                () -> rollBack(p, "failed (" + rootCause(e) + ")"),
+                                                () ->
+                                                        rollBack(
+                                                                p,
+                                                                "failed (" + rootCause(e) + ")",
+                                                                System.nanoTime()),
                                                 "job-change-rollback");
                                 t.setDaemon(true);
                                 t.start();
@@ -641,6 +660,14 @@ final class Appliance implements AutoCloseable {
                 if (e instanceof InterruptedException) {
                     Thread.currentThread().interrupt();
                 }
+                Probation p = probation;
+                if (old.getJobExecutionResult().isDone() && onProbation(p, old)) {
+                    // It failed with the change before, and the rollback waits for this lock.
+                    rollBack(p, "failed", System.nanoTime());
+                    return "the job had failed with the changed "
+                            + p.what()
+                            + " before, which were rolled back; this change is tried again";
+                }
                 if (old.getJobExecutionResult().isDone()) {
                     // Flink ended it all the same: the appliance stops, and its next start
                     // restores the newest snapshot.
@@ -661,8 +688,31 @@ final class Appliance implements AutoCloseable {
             try {
                 JobClient resumed =
                         LocalJob.resumeFromSavepoint(js, savepoint, settings.jobRestarts(), book);
+                String files =
+                        what.equals("rules")
+                                ? "the rules of " + settings.rules()
+                                : "the settings of " + settings.jobConfig();
+                Probation before = probation;
                 probation =
-                        new Probation(resumed, jobSettings, rulesInForce, what, System.nanoTime());
+                        onProbation(before, old)
+                                // The change before has not proven itself yet: a failure now
+                                // may be either's, and what ran before both is what is known to.
+                                ? new Probation(
+                                        resumed,
+                                        before.formerSettings(),
+                                        before.formerRules(),
+                                        before.what().equals(what)
+                                                ? what
+                                                : before.what() + " and " + what,
+                                        before.files() + " and " + files,
+                                        System.nanoTime())
+                                : new Probation(
+                                        resumed,
+                                        jobSettings,
+                                        rulesInForce,
+                                        what,
+                                        files,
+                                        System.nanoTime());
                 watch(resumed);
                 jobSettings = js;
                 rulesInForce = book;
@@ -711,35 +761,49 @@ final class Appliance implements AutoCloseable {
     }
 
     /**
-     * The job on probation failed ({@code how}): it is cancelled, and the job resumes with the
-     * files it had, from the newest snapshot (the changed job's last checkpoint, or the savepoint
-     * the change took). The files stay as they are; the change is applied once they change again.
+     * The job on probation failed ({@code how}, seen at {@code failedAtNanos}): it is cancelled,
+     * and the job resumes with the settings and rules it had, from the newest snapshot. That is the
+     * changed job's last checkpoint when it completed one: its alert lifecycle knows the episodes
+     * the change opened, and the rules in force, told again at each sensor's next reading, resolve
+     * those of rules the rollback takes away; from the change's savepoint they would stay open for
+     * good. The files stay as they are; the change is applied once they change again.
      */
-    private void rollBack(Probation p, String how) {
+    private void rollBack(Probation p, String how, long failedAtNanos) {
         synchronized (jobLock) {
-            if (closing || probation != p || job != p.job()) {
+            if (closing || failure.isDone() || probation != p || job != p.job()) {
                 return;
             }
             probation = null;
+            long failedAfter = Duration.ofNanos(failedAtNanos - p.startNanos()).toSeconds();
             long startNanos = System.nanoTime();
-            long failedAfter = since(p.startNanos()).toSeconds();
             beingReplaced = p.job();
             try {
                 if (!p.job().getJobExecutionResult().isDone()) {
                     p.job().cancel().get(60, TimeUnit.SECONDS);
                 }
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (Exception e) {
+                // Ended meanwhile, or its cancellation failed: whether it stopped is told below.
+                LOG.debug("Cancelling the failing job: {}", e.toString());
+            }
+            try {
                 p.job().getJobExecutionResult().handle((r, e) -> r).get(60, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
-                return;
             } catch (Exception e) {
-                // Ended meanwhile, or cancelled with a failure: it has stopped either way.
-                LOG.debug("Cancelling the failing job: {}", e.toString());
+                LOG.debug("Waiting for the failing job to end: {}", e.toString());
             }
-            String file =
-                    p.what().equals("rules")
-                            ? "the rules of " + settings.rules()
-                            : "the settings of " + settings.jobConfig();
+            if (!p.job().getJobExecutionResult().isDone()) {
+                // A second job beside it would read the same group and delete its checkpoints.
+                stoppedOnItsOwn(
+                        "the anomaly job (failing with the changed " + p.what() + ")",
+                        new IllegalStateException("it did not stop to be rolled back"));
+                return;
+            }
+            if (closing || failure.isDone()) {
+                return;
+            }
             try {
                 watch(
                         LocalJob.resume(
@@ -757,13 +821,51 @@ final class Appliance implements AutoCloseable {
             LOG.error(
                     "The anomaly job {} {} after it resumed with {}: it runs again with the {} it"
                             + " had, resumed in {} from its last snapshot (the cause is in {}). The"
-                            + " file is left as it is; the job takes it when it changes again",
+                            + " files are left as they are; the job takes them when they change"
+                            + " again",
                     how,
                     failedAfter + " s",
-                    file,
+                    p.files(),
                     p.what(),
                     since(startNanos).toMillis() + " ms",
                     settings.dataDir().resolve("plantwatch.log"));
+        }
+    }
+
+    /** Whether {@code e} says the job was cancelled, as from Flink's web UI. */
+    private static boolean cancelled(Throwable e) {
+        for (Throwable c = e; c != null; c = c.getCause() == c ? null : c.getCause()) {
+            if (c instanceof org.apache.flink.runtime.client.JobCancellationException) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The gateway's file as it is now, checked as at the start and as a change of the running
+     * gateway's ({@link GatewayConfig#checkedAsChangeOf}); null when nothing it runs with changed.
+     */
+    private GatewayConfig checkGateway() {
+        return gatewayConfig(settings, bootstrap, mqttUri)
+                .checkedAsChangeOf(gateway.config(), settings.gatewayConfig());
+    }
+
+    /**
+     * The gateway's file changed and {@code changed} is valid: the gateway's bridge drains and
+     * reconnects with it, under the same MQTT session, so what sensors send meanwhile waits in the
+     * broker; its metrics and endpoint go on.
+     */
+    String applyGateway(GatewayConfig changed) {
+        if (closing) {
+            return "the appliance is stopping";
+        }
+        try {
+            return gateway.apply(changed, settings.gatewayConfig());
+        } catch (RuntimeException e) {
+            // Not even with the settings it had: no reading reaches Kafka any more.
+            stoppedOnItsOwn("the gateway (reconnecting with the settings it had)", e);
+            return "the gateway did not start again: " + rootCause(e);
         }
     }
 
@@ -789,18 +891,19 @@ final class Appliance implements AutoCloseable {
      * one) and the Kafka offsets the job has read are not committed.
      */
     private void watchJobHealth(JobClient job) {
-        long told = JobHealth.restarts();
+        org.apache.flink.api.common.JobID id = job.getJobID();
+        long told = 0;
         CheckpointTrend checkpointsSeen =
                 new CheckpointTrend(
-                        JobHealth.failedCheckpoints(), JobHealth.completedCheckpoints());
+                        JobHealth.failedCheckpoints(id), JobHealth.completedCheckpoints(id));
         Path log = settings.dataDir().resolve("plantwatch.log");
         try {
             while (!closing
                     && !job.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
-                long restarts = JobHealth.restarts();
+                long restarts = JobHealth.restarts(id);
                 Probation p = probation;
                 if (restarts > told && onProbation(p, job)) {
-                    rollBack(p, "failed and restarted");
+                    rollBack(p, "failed and restarted", System.nanoTime());
                     return;
                 }
                 if (restarts > told) {
@@ -815,7 +918,7 @@ final class Appliance implements AutoCloseable {
                             settings.jobRestarts().maxRestarts());
                 }
                 switch (checkpointsSeen.next(
-                        JobHealth.failedCheckpoints(), JobHealth.completedCheckpoints())) {
+                        JobHealth.failedCheckpoints(id), JobHealth.completedCheckpoints(id))) {
                     case FAILING ->
                             LOG.warn(
                                     "The anomaly job's checkpoints fail ({} free in {}; the cause"

@@ -474,6 +474,74 @@ class RunWithMosquittoTest {
     }
 
     /**
+     * A changed gateway file is applied while the appliance runs: the bridge reconnects under its
+     * session with the new settings while the job and alerting go on. Readings stamped 3 min ahead
+     * go to the DLQ while the gateway's {@code limits.max-future-skew} is 1 min, and are alerted on
+     * once it is 10 min; a change of the gateway's id (its MQTT session) is refused first.
+     */
+    @Test
+    void aChangedGatewayFileIsAppliedWhileTheApplianceRuns() throws Exception {
+        Path job =
+                Files.writeString(
+                        dir.resolve("job.yaml"),
+                        "watermark: {idleness: 1s}\nlimits: {max-future-skew: 10m}\n");
+        String before = "gateway: {id: gateway-changed}\nlimits: {max-future-skew: 1m}\n";
+        Path gateway = Files.writeString(dir.resolve("gateway.yaml"), before);
+        String sensor = "dresden/press-shop/line-1/press-6/oil-temp";
+        Path rules =
+                Files.writeString(
+                        dir.resolve("rules.yaml"),
+                        "sensors: [{match: '**/press-6/oil-temp', out-of-range: {high: 100, name:"
+                                + " too-hot}}]\n");
+        Path settings =
+                settings("embedded", job, Path.of("../config/alerting-demo.yaml"), gateway, rules);
+        ListAppender<ILoggingEvent> log = configChangesLog();
+        StringWriter out = new StringWriter();
+        Running running = Running.start(settings, out);
+        try {
+            long ahead = System.currentTimeMillis() + 180_000;
+            publish(sensor, ahead, 0, 5, 0);
+            try (KafkaConsumer<byte[], byte[]> dlq = consumer(bootstrap(out))) {
+                dlq.subscribe(List.of(Topics.SENSOR_READINGS_DLQ));
+                List<ConsumerRecord<byte[], byte[]>> rejected = new CopyOnWriteArrayList<>();
+                await().atMost(Duration.ofSeconds(30))
+                        .until(
+                                () -> {
+                                    dlq.poll(Duration.ofMillis(200)).forEach(rejected::add);
+                                    return rejected.size() >= 5;
+                                });
+            }
+
+            Files.writeString(gateway, before.replace("gateway-changed", "gateway-other"));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> said(log, Level.ERROR, "is not applied"));
+            assertThat(said(log, Level.ERROR, "gateway.id (gateway-changed -> gateway-other)"))
+                    .isTrue();
+
+            Files.writeString(gateway, before.replace("1m", "10m"));
+            await().atMost(Duration.ofSeconds(60))
+                    .until(() -> said(log, Level.WARN, "gateway runs with the changed settings"));
+            assertThat(running.exit()).isNotDone();
+
+            publish(sensor, ahead, 5, 10, 5);
+            List<Alert> tooHot =
+                    awaitAlerts(
+                            bootstrap(out),
+                            a -> a.state() == AlertState.OPEN && a.rule().equals("too-hot"));
+            // Opened by the readings sent after the change: those before it were set aside.
+            assertThat(tooHot)
+                    .allSatisfy(
+                            a ->
+                                    assertThat(a.episodeStart())
+                                            .isGreaterThanOrEqualTo(ahead + 5_000));
+        } finally {
+            stopLogging(log);
+            running.command().stop();
+        }
+        assertThat(running.exit().get()).isZero();
+    }
+
+    /**
      * A changed alerting file is applied while the appliance runs: alerting restarts with it from
      * its journal, and the next notification goes to the receiver the new routes name, while the
      * job keeps running; a change to what alerting reads from Kafka is refused.
@@ -578,7 +646,8 @@ class RunWithMosquittoTest {
     private static final List<Logger> CONFIG_CHANGE_LOGGERS =
             List.of(
                     (Logger) LoggerFactory.getLogger(ConfigWatch.class),
-                    (Logger) LoggerFactory.getLogger(Appliance.class));
+                    (Logger) LoggerFactory.getLogger(Appliance.class),
+                    (Logger) LoggerFactory.getLogger(io.plantwatch.gateway.Gateway.class));
 
     private static boolean said(ListAppender<ILoggingEvent> log, Level level, String text) {
         return log.list.stream()

@@ -1,12 +1,14 @@
 package io.plantwatch.gateway;
 
 import io.plantwatch.model.ConfigException;
+import io.plantwatch.model.ConfigWatch;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Model.CommandSpec;
@@ -72,6 +74,20 @@ public final class EdgeGateway implements Callable<Integer> {
             names = "--print-config",
             description = "Print the resolved settings (secrets masked) and exit.")
     boolean printConfig;
+
+    @Option(
+            names = "--watch-config",
+            negatable = true,
+            defaultValue = "true",
+            fallbackValue = "true",
+            description =
+                    "Apply a saved change to the --config file (and the password, CA and Kafka"
+                            + " login files it names) while running: the bridge reconnects under"
+                            + " its session with it (default: ${DEFAULT-VALUE})")
+    boolean watchConfig = true;
+
+    /** How often the file is looked at. */
+    private static final long CONFIG_CHECK_MILLIS = 2_000;
 
     private final CountDownLatch stop = new CountDownLatch(1);
 
@@ -142,16 +158,60 @@ public final class EdgeGateway implements Callable<Integer> {
             out.flush();
             return 0;
         }
+        // The files' contents taken before the gateway reads them, so a change between is seen.
+        AtomicReference<Gateway> running = new AtomicReference<>();
+        ConfigWatch<GatewayConfig> watch =
+                watchConfig && config != null
+                        ? new ConfigWatch<>(
+                                "gateway file",
+                                "the gateway",
+                                config,
+                                GatewayConfig::files,
+                                file ->
+                                        resolve(System.getenv())
+                                                .checkedAsChangeOf(running.get().config(), file),
+                                next -> applyOrStop(running.get(), next))
+                        : null;
         Gateway gateway = Gateway.start(resolved);
+        running.set(gateway);
+        if (watch != null) {
+            watch.watch(CONFIG_CHECK_MILLIS);
+        }
         Thread hook =
                 new Thread(
                         () -> {
+                            if (watch != null) {
+                                watch.stop();
+                            }
                             gateway.close();
                             stop.countDown();
                         },
                         "edge-gateway-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         stop.await();
-        return 0;
+        return stoppedOnItsOwn ? 1 : 0;
+    }
+
+    /** Set when the bridge could not connect again at all after a change: the command ends. */
+    private volatile boolean stoppedOnItsOwn;
+
+    /** {@link Gateway#apply}; a gateway left without a bridge stops, rather than run on deaf. */
+    private String applyOrStop(Gateway gateway, GatewayConfig next) {
+        try {
+            return gateway.apply(next, config);
+        } catch (RuntimeException e) {
+            spec.commandLine()
+                    .getErr()
+                    .println(
+                            "edge-gateway: the bridge did not connect again, not even with the"
+                                    + " settings it had ("
+                                    + e.getMessage()
+                                    + "); the gateway stops");
+            spec.commandLine().getErr().flush();
+            stoppedOnItsOwn = true;
+            gateway.close();
+            stop.countDown();
+            return "the gateway stopped";
+        }
     }
 }

@@ -2,6 +2,7 @@ package io.plantwatch.gateway;
 
 import io.plantwatch.model.ConfigException;
 import java.io.IOException;
+import java.nio.file.Path;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -13,9 +14,9 @@ import org.slf4j.LoggerFactory;
 public final class Gateway implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Gateway.class);
 
-    private final GatewayConfig config;
+    private volatile GatewayConfig config;
     private final GatewayMetrics metrics = new GatewayMetrics();
-    private final MqttKafkaBridge bridge;
+    private volatile MqttKafkaBridge bridge;
     private final HttpEndpoint http;
 
     private Gateway(GatewayConfig config) throws IOException {
@@ -120,9 +121,68 @@ public final class Gateway implements AutoCloseable {
         return config;
     }
 
+    /**
+     * Runs the bridge with {@code next}, a change of {@link #config()} that {@link
+     * GatewayConfig#freshStartOnlyChanges} allows: the bridge drains and disconnects as at a stop,
+     * and a new one connects with the same client id, so the broker's session hands it what sensors
+     * sent meanwhile. The HTTP endpoint and the metrics go on. If the new bridge does not start
+     * (the broker refuses a changed login), one with the settings it had starts instead.
+     *
+     * @return why {@code next} was not taken, or null when it was
+     * @throws InterruptedException when interrupted while connecting; the gateway is then closed
+     */
+    public synchronized String restartBridge(GatewayConfig next) throws InterruptedException {
+        GatewayConfig before = config;
+        bridge.close();
+        // What the old bridge left unacknowledged is the broker's again, redelivered to the next.
+        metrics.inFlight.set(0);
+        try {
+            connect(next);
+            return null;
+        } catch (RuntimeException e) {
+            LOG.debug("The gateway did not start with the changed settings", e);
+            connect(before);
+            return "it did not start with them (" + e.getMessage() + ")";
+        }
+    }
+
+    /**
+     * {@link #restartBridge} for a watch of the gateway's {@code file}: says in one WARN line which
+     * settings it runs with and how long the reconnection took.
+     *
+     * @return why {@code next} was not taken, or null when it was
+     */
+    public String apply(GatewayConfig next, Path file) {
+        long startNanos = System.nanoTime();
+        try {
+            String refused = restartBridge(next);
+            LOG.warn(
+                    "The gateway runs with {} settings of {}, reconnected in {} ms",
+                    refused == null ? "the changed" : "the former",
+                    file,
+                    (System.nanoTime() - startNanos) / 1_000_000);
+            return refused;
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        }
+    }
+
+    private void connect(GatewayConfig c) throws InterruptedException {
+        MqttKafkaBridge b = new MqttKafkaBridge(c, metrics);
+        try {
+            b.start();
+        } catch (RuntimeException | InterruptedException e) {
+            b.close();
+            throw e;
+        }
+        bridge = b;
+        config = c;
+    }
+
     /** Drains in-flight messages and disconnects; see {@link MqttKafkaBridge#close()}. */
     @Override
-    public void close() {
+    public synchronized void close() {
         try {
             bridge.close();
         } finally {

@@ -64,6 +64,27 @@ public final class GatewayConfig {
         DEFAULTS.put("shutdown.drain-timeout", "30s");
     }
 
+    /**
+     * Settings a running gateway does not take from a changed file, as they name its session and
+     * what it subscribes to (a new filter would leave the old one in the broker's session), where
+     * it writes, or its endpoint; the rest (logins, limits, delays, producer settings) it takes
+     * with a new bridge.
+     */
+    private static final List<String> FRESH_START_ONLY =
+            List.of(
+                    "gateway.id",
+                    "mqtt.client-id",
+                    "mqtt.broker",
+                    "mqtt.version",
+                    "mqtt.shared-group",
+                    "mqtt.topic-prefix",
+                    "mqtt.topic-template",
+                    "kafka.bootstrap",
+                    "kafka.readings-topic",
+                    "kafka.dlq-topic",
+                    "http.bind",
+                    "http.port");
+
     /** MQTT 5's session expiry interval is an unsigned 32-bit number of seconds. */
     static final long MAX_SESSION_EXPIRY_SECONDS = 0xFFFF_FFFFL;
 
@@ -100,6 +121,39 @@ public final class GatewayConfig {
         return new GatewayConfig(
                 LayeredSettings.load(
                         DEFAULTS, List.of(PRODUCER_PREFIX), ENV_PREFIX, file, env, flags));
+    }
+
+    /**
+     * The gateway's file and the files it names (every {@code *-file} key: passwords, CA
+     * certificates, Kafka logins): what a watch of the gateway's settings reads again for a change.
+     * Checks nothing; {@link #load} does.
+     */
+    public static List<Path> files(Path file) {
+        return io.plantwatch.model.YamlFiles.namedFiles(file);
+    }
+
+    /**
+     * These settings, read from {@code file}, as a change of the gateway running with {@code
+     * running}: null when nothing it runs with changed (a comment), else this.
+     *
+     * @throws ConfigException naming each setting a running gateway does not take ({@link
+     *     #FRESH_START_ONLY}) with its old and new value
+     */
+    public GatewayConfig checkedAsChangeOf(GatewayConfig running, Path file) {
+        if (settings.sameAs(running.settings)) {
+            return null;
+        }
+        List<String> freshOnly = settings.changesOf(running.settings, FRESH_START_ONLY);
+        if (!freshOnly.isEmpty()) {
+            throw new ConfigException(
+                    file
+                            + ": "
+                            + String.join(", ", freshOnly)
+                            + " changed; the gateway takes "
+                            + (freshOnly.size() == 1 ? "it" : "them")
+                            + " only at a start");
+        }
+        return this;
     }
 
     static String envName(String key) {

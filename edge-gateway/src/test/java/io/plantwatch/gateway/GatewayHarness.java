@@ -1,11 +1,14 @@
 package io.plantwatch.gateway;
 
+import static org.awaitility.Awaitility.await;
+
 import ch.qos.logback.classic.Level;
 import ch.qos.logback.classic.Logger;
 import ch.qos.logback.classic.spi.ILoggingEvent;
 import ch.qos.logback.core.read.ListAppender;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.sim.SensorSim;
+import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;
 import java.net.URI;
@@ -13,6 +16,9 @@ import java.net.http.HttpClient;
 import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.HashSet;
@@ -97,6 +103,43 @@ final class GatewayHarness {
     /** {@link #simulate} on another thread, for a test that breaks something meanwhile. */
     static CompletableFuture<Long> simulateInBackground(String... args) {
         return CompletableFuture.supplyAsync(() -> simulate(args));
+    }
+
+    /**
+     * {@code edge-gateway} as its own JVM with {@code args}, its output appended to {@code log};
+     * the caller destroys it.
+     */
+    static Process startProcess(Path log, String... args) throws IOException {
+        String javaBin = Path.of(System.getProperty("java.home"), "bin", "java").toString();
+        List<String> command = new ArrayList<>();
+        command.addAll(
+                List.of(
+                        javaBin,
+                        "-Xmx256m",
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        EdgeGateway.class.getName()));
+        command.addAll(List.of(args));
+        return new ProcessBuilder(command)
+                .redirectErrorStream(true)
+                .redirectOutput(ProcessBuilder.Redirect.appendTo(log.toFile()))
+                .start();
+    }
+
+    /** Waits until {@code log} says {@code text}; fails with the log if the process ends first. */
+    static void awaitLog(Process p, Path log, String text) {
+        await().atMost(Duration.ofSeconds(60))
+                .until(
+                        () -> {
+                            if (!p.isAlive()) {
+                                throw new AssertionError(
+                                        "gateway exited "
+                                                + p.exitValue()
+                                                + ": "
+                                                + Files.readString(log));
+                            }
+                            return Files.readString(log).contains(text);
+                        });
     }
 
     /** A Kafka record's last header of that name, as text; null when it has none. */

@@ -5,14 +5,11 @@ import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
 import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.awaitility.Awaitility.await;
 
 import io.plantwatch.infra.KafkaExtension;
 import io.plantwatch.infra.MqttBrokerExtension;
 import io.plantwatch.model.SensorReading;
 import java.io.IOException;
-import java.lang.ProcessBuilder.Redirect;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -72,46 +69,27 @@ class GatewayKillTest {
     }
 
     private Process startGateway(Path log) throws IOException {
-        String java = Path.of(System.getProperty("java.home"), "bin", "java").toString();
         Process p =
-                new ProcessBuilder(
-                                java,
-                                "-Xmx256m",
-                                "-cp",
-                                System.getProperty("java.class.path"),
-                                EdgeGateway.class.getName(),
-                                "--mqtt-broker",
-                                mqtt.uri(),
-                                "--kafka-bootstrap",
-                                kafka.bootstrapServers(),
-                                "--gateway-id",
-                                "killed",
-                                "--http-port",
-                                "-1",
-                                "--set",
-                                "mqtt.topic-prefix=killed",
-                                "--set",
-                                "mqtt.shared-group=killed-group",
-                                "--set",
-                                "kafka.readings-topic=killed-readings",
-                                "--set",
-                                "kafka.dlq-topic=killed-dlq")
-                        .redirectErrorStream(true)
-                        .redirectOutput(Redirect.appendTo(log.toFile()))
-                        .start();
+                GatewayHarness.startProcess(
+                        log,
+                        "--mqtt-broker",
+                        mqtt.uri(),
+                        "--kafka-bootstrap",
+                        kafka.bootstrapServers(),
+                        "--gateway-id",
+                        "killed",
+                        "--http-port",
+                        "-1",
+                        "--set",
+                        "mqtt.topic-prefix=killed",
+                        "--set",
+                        "mqtt.shared-group=killed-group",
+                        "--set",
+                        "kafka.readings-topic=killed-readings",
+                        "--set",
+                        "kafka.dlq-topic=killed-dlq");
         children.add(p);
-        await().atMost(Duration.ofSeconds(60))
-                .until(
-                        () -> {
-                            if (!p.isAlive()) {
-                                throw new AssertionError(
-                                        "gateway exited "
-                                                + p.exitValue()
-                                                + ": "
-                                                + Files.readString(log));
-                            }
-                            return Files.readString(log).contains("edge-gateway killed started");
-                        });
+        GatewayHarness.awaitLog(p, log, "edge-gateway killed started");
         return p;
     }
 }

@@ -92,6 +92,11 @@ public final class ConfigWatch<T> {
         this.applied = read();
     }
 
+    /** The file, for people: "rules file". */
+    public String what() {
+        return what;
+    }
+
     /** The gateway's {@code /metrics} name of the count of changes applied: {@code prefix}. */
     public static String appliedMetric(String prefix) {
         return "plantwatch_" + prefix + "_changes_applied_total";

@@ -294,6 +294,26 @@ public final class LayeredSettings {
                         || k.endsWith("key"));
     }
 
+    /**
+     * Those of {@code keys} set otherwise than in {@code before}, each as {@code key (old -> new)}:
+     * what a running part refuses to take from a changed file. Not for secrets, whose values it
+     * shows.
+     */
+    public List<String> changesOf(LayeredSettings before, List<String> keys) {
+        return keys.stream()
+                .filter(k -> !java.util.Objects.equals(values.get(k), before.values.get(k)))
+                .map(k -> k + " (" + before.values.get(k) + " -> " + values.get(k) + ")")
+                .toList();
+    }
+
+    /**
+     * Whether every setting, secrets read from files included, is as in {@code other}: a file
+     * changed only in its comments, or in a key its part sets itself.
+     */
+    public boolean sameAs(LayeredSettings other) {
+        return values.equals(other.values);
+    }
+
     /** Every setting as set, secrets included: for the service's own typed getters only. */
     public Map<String, String> describeUnmasked() {
         return java.util.Collections.unmodifiableMap(values);

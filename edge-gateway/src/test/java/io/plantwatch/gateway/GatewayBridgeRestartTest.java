@@ -1,0 +1,163 @@
+package io.plantwatch.gateway;
+
+import static io.plantwatch.gateway.GatewayHarness.config;
+import static io.plantwatch.gateway.GatewayHarness.firstCopies;
+import static io.plantwatch.gateway.GatewayHarness.gapsAndDisorder;
+import static io.plantwatch.gateway.GatewayHarness.run;
+import static io.plantwatch.gateway.GatewayHarness.settings;
+import static io.plantwatch.gateway.GatewayHarness.simulate;
+import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
+import static org.assertj.core.api.Assertions.assertThat;
+
+import io.plantwatch.infra.EmbeddedMqttBroker;
+import io.plantwatch.infra.KafkaExtension;
+import io.plantwatch.infra.MqttBrokerExtension;
+import io.plantwatch.model.SensorReading;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.CompletableFuture;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * The gateway's bridge restarted with changed settings while sensors publish, as the appliance does
+ * for a saved gateway file ({@link Gateway#restartBridge}): the broker's session holds what is sent
+ * meanwhile, so nothing is lost, and the metrics go on counting.
+ */
+class GatewayBridgeRestartTest {
+    private static final String USER = "gateway";
+    private static final String PASSWORD = "gateway-pw";
+
+    @RegisterExtension static final KafkaExtension kafka = new KafkaExtension();
+
+    @RegisterExtension
+    static final MqttBrokerExtension mqtt =
+            new MqttBrokerExtension(EmbeddedMqttBroker.builder().credentials(USER, PASSWORD));
+
+    @TempDir Path dir;
+
+    private Map<String, String> settingsFor(String name) throws Exception {
+        Map<String, String> s = settings(name, mqtt.uri(), kafka.bootstrapServers());
+        s.put("mqtt.username", USER);
+        s.put("mqtt.password-file", passwordFile(PASSWORD).toString());
+        kafka.kafka().createTopics(3, name + "-readings", name + "-dlq");
+        return s;
+    }
+
+    @Test
+    void aBridgeRestartedMidStreamLosesNothingAndItsMetricsGoOn() throws Exception {
+        Map<String, String> s = settingsFor("restarted");
+        try (Gateway gateway = Gateway.start(config(s));
+                KafkaReadings readings =
+                        new KafkaReadings(kafka.bootstrapServers(), "restarted-readings")) {
+            CompletableFuture<Long> sim = simulateInBackground(sim("restarted", 20, 1000, "10s"));
+            readings.readAtLeast(3_000, Duration.ofSeconds(60));
+
+            s.put("limits.max-payload-bytes", "8192");
+            assertThat(gateway.restartBridge(config(s))).isNull();
+            assertThat(gateway.config().maxPayloadBytes()).isEqualTo(8192);
+            assertThat(sim).isNotDone();
+
+            long published = sim.get();
+            List<ConsumerRecord<String, byte[]>> all =
+                    readings.readUntil(
+                            Duration.ofSeconds(60),
+                            r -> GatewayHarness.distinct(KafkaReadings.bySensor(r)) >= published);
+            Map<String, List<SensorReading>> bySensor = KafkaReadings.bySensor(all);
+            assertThat(GatewayHarness.distinct(bySensor)).isEqualTo(published);
+            assertThat(gapsAndDisorder(firstCopies(bySensor))).isEmpty();
+            // Counted across both bridges, not from 0 at the restart.
+            assertThat(gateway.metrics().produced()).isGreaterThanOrEqualTo(published);
+            assertThat(GatewayHarness.get(gateway.httpPort(), "/health").statusCode())
+                    .isEqualTo(200);
+            System.out.printf(
+                    "bridge restarted mid-stream: published=%d in Kafka=%d duplicates=%d%n",
+                    published, all.size(), all.size() - GatewayHarness.distinct(bySensor));
+        }
+    }
+
+    /**
+     * A changed login the broker refuses is not taken: the bridge connects again with the one it
+     * had, says why, and goes on forwarding.
+     */
+    @Test
+    void aChangedLoginTheBrokerRefusesLeavesTheBridgeWithTheOneItHad() throws Exception {
+        Map<String, String> s = settingsFor("refused-change");
+        try (Gateway gateway = Gateway.start(config(s));
+                KafkaReadings readings =
+                        new KafkaReadings(kafka.bootstrapServers(), "refused-change-readings")) {
+            s.put("mqtt.password-file", passwordFile("not-it").toString());
+            String refused = gateway.restartBridge(config(s));
+
+            assertThat(refused).contains("BAD_USER_NAME_OR_PASSWORD").doesNotContain("not-it");
+            assertThat(gateway.config().password())
+                    .isEqualTo(PASSWORD.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+            long published = simulate(sim("refused-change", 2, 100, "1s"));
+            assertThat(readings.readDistinct(published, Duration.ofSeconds(30))).hasSize(2);
+        }
+    }
+
+    /**
+     * The gateway run on its own, as the docker stack runs it, applies a saved change of its file
+     * too ({@code --watch-config}, on by default), after refusing a change of its id.
+     */
+    @Test
+    void runOnItsOwnTheGatewayAppliesAChangeOfItsFile() throws Exception {
+        kafka.kafka().createTopics(1, "own-readings", "own-dlq");
+        String yaml =
+                """
+                gateway: {id: %s}
+                mqtt: {broker: '%s', topic-prefix: own, username: %s, password-file: '%s'}
+                kafka: {bootstrap: '%s', readings-topic: own-readings, dlq-topic: own-dlq}
+                http: {port: -1}
+                limits: {max-payload-bytes: %d}
+                """;
+        String password = passwordFile(PASSWORD).toString();
+        String bootstrap = kafka.bootstrapServers();
+        Path config =
+                Files.writeString(
+                        dir.resolve("gateway.yaml"),
+                        yaml.formatted("own", mqtt.uri(), USER, password, bootstrap, 16384));
+        Path log = dir.resolve("gateway.log");
+        Process gateway = GatewayHarness.startProcess(log, "--config", config.toString());
+        try (KafkaReadings readings = new KafkaReadings(bootstrap, "own-readings")) {
+            GatewayHarness.awaitLog(gateway, log, "edge-gateway own started");
+            Files.writeString(
+                    config, yaml.formatted("other", mqtt.uri(), USER, password, bootstrap, 16384));
+            GatewayHarness.awaitLog(gateway, log, "gateway.id (own -> other) changed");
+
+            Files.writeString(
+                    config, yaml.formatted("own", mqtt.uri(), USER, password, bootstrap, 8192));
+            GatewayHarness.awaitLog(gateway, log, "The gateway runs with the changed settings");
+            long published = simulate(sim("own", 2, 100, "1s"));
+            assertThat(readings.readDistinct(published, Duration.ofSeconds(30))).hasSize(2);
+        } finally {
+            gateway.destroyForcibly();
+        }
+    }
+
+    /** The simulator's arguments, logged in. */
+    private String[] sim(String prefix, int sensors, int rate, String duration) throws Exception {
+        return run(
+                mqtt.uri(),
+                prefix,
+                sensors,
+                rate,
+                duration,
+                "--username",
+                USER,
+                "--password-file",
+                passwordFile(PASSWORD).toString());
+    }
+
+    private Path passwordFile(String password) throws Exception {
+        Path file = Files.createTempFile(dir, "mqtt-password", "");
+        Files.writeString(file, password + "\n");
+        return file;
+    }
+}
