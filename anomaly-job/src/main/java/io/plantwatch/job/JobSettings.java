@@ -148,6 +148,22 @@ public final class JobSettings {
         return settings.sameAs(other.settings);
     }
 
+    /**
+     * These settings, read from {@code file}, as a change of the job running with {@code running}
+     * that it resumes from its savepoint with: null when nothing it runs with changed (a comment, a
+     * key its caller sets itself), else this.
+     *
+     * @throws ConfigException naming each of {@link #freshStartOnlyChanges} with its old and new
+     *     value
+     */
+    public JobSettings checkedAsChangeOf(JobSettings running, Path file) {
+        if (sameAs(running)) {
+            return null;
+        }
+        settings.refuseChangesOf(running.settings, FRESH_START_ONLY, file, "the job");
+        return this;
+    }
+
     public String jobName() {
         return settings.required("job.name", "the job's name on the cluster");
     }

@@ -600,22 +600,8 @@ final class Appliance implements AutoCloseable {
      * JobSettings#freshStartOnlyChanges}) may not. Null when nothing the job runs with changed.
      */
     private JobSettings checkJobSettings(String seriesUrl) {
-        JobSettings changed = jobSettings(bootstrap, seriesUrl);
-        if (changed.sameAs(jobSettings)) {
-            // A comment, or a key this appliance sets itself: the job need not stop for it.
-            return null;
-        }
-        List<String> freshOnly = changed.freshStartOnlyChanges(jobSettings);
-        if (!freshOnly.isEmpty()) {
-            throw new ConfigException(
-                    settings.jobConfig()
-                            + ": "
-                            + String.join(", ", freshOnly)
-                            + " changed; the job takes "
-                            + (freshOnly.size() == 1 ? "it" : "them")
-                            + " only at a start of the appliance, not from its savepoint");
-        }
-        return changed;
+        return jobSettings(bootstrap, seriesUrl)
+                .checkedAsChangeOf(jobSettings, settings.jobConfig());
     }
 
     /**
@@ -862,6 +848,8 @@ final class Appliance implements AutoCloseable {
         }
         try {
             return gateway.apply(changed, settings.gatewayConfig());
+        } catch (ConfigException e) {
+            throw e; // not taken; the bridge runs with the settings it had
         } catch (RuntimeException e) {
             // Not even with the settings it had: no reading reaches Kafka any more.
             stoppedOnItsOwn("the gateway (reconnecting with the settings it had)", e);

@@ -451,21 +451,8 @@ class RunWithMosquittoTest {
                     .isTrue();
 
             Files.writeString(job, settingsBefore.replace("1m", "10m"));
-            await().atMost(Duration.ofSeconds(60))
-                    .until(() -> said(log, Level.WARN, "runs with the changed settings"));
+            awaitAlertsAheadOnceApplied(log, "runs with the changed settings", sensor, ahead, out);
             assertThat(running.exit()).isNotDone();
-
-            publish(sensor, ahead, 5, 10, 5);
-            List<Alert> tooHot =
-                    awaitAlerts(
-                            bootstrap(out),
-                            a -> a.state() == AlertState.OPEN && a.rule().equals("too-hot"));
-            // Opened by the readings sent after the change: those before it were set aside.
-            assertThat(tooHot)
-                    .allSatisfy(
-                            a ->
-                                    assertThat(a.episodeStart())
-                                            .isGreaterThanOrEqualTo(ahead + 5_000));
         } finally {
             stopLogging(log);
             running.command().stop();
@@ -519,21 +506,9 @@ class RunWithMosquittoTest {
                     .isTrue();
 
             Files.writeString(gateway, before.replace("1m", "10m"));
-            await().atMost(Duration.ofSeconds(60))
-                    .until(() -> said(log, Level.WARN, "gateway runs with the changed settings"));
+            awaitAlertsAheadOnceApplied(
+                    log, "gateway runs with the changed settings", sensor, ahead, out);
             assertThat(running.exit()).isNotDone();
-
-            publish(sensor, ahead, 5, 10, 5);
-            List<Alert> tooHot =
-                    awaitAlerts(
-                            bootstrap(out),
-                            a -> a.state() == AlertState.OPEN && a.rule().equals("too-hot"));
-            // Opened by the readings sent after the change: those before it were set aside.
-            assertThat(tooHot)
-                    .allSatisfy(
-                            a ->
-                                    assertThat(a.episodeStart())
-                                            .isGreaterThanOrEqualTo(ahead + 5_000));
         } finally {
             stopLogging(log);
             running.command().stop();
@@ -629,6 +604,29 @@ class RunWithMosquittoTest {
                 });
         server.start();
         return server;
+    }
+
+    /**
+     * Once the log says {@code applied} (a change of a limit on readings stamped ahead), readings
+     * of {@code sensor} 5 to 10 s after {@code ahead}, above its range, open a {@code too-hot}
+     * alert: only they, those sent before the change having been set aside.
+     */
+    private static void awaitAlertsAheadOnceApplied(
+            ListAppender<ILoggingEvent> log,
+            String applied,
+            String sensor,
+            long ahead,
+            StringWriter out)
+            throws Exception {
+        await().atMost(Duration.ofSeconds(60)).until(() -> said(log, Level.WARN, applied));
+        publish(sensor, ahead, 5, 10, 5);
+        List<Alert> tooHot =
+                awaitAlerts(
+                        bootstrap(out),
+                        a -> a.state() == AlertState.OPEN && a.rule().equals("too-hot"));
+        assertThat(tooHot)
+                .allSatisfy(
+                        a -> assertThat(a.episodeStart()).isGreaterThanOrEqualTo(ahead + 5_000));
     }
 
     /** What the config watch and the appliance log about changes, until {@link #stopLogging}. */

@@ -151,17 +151,10 @@ public final class EdgeGateway implements Callable<Integer> {
 
     @Override
     public Integer call() throws Exception {
-        GatewayConfig resolved = resolve(System.getenv());
-        if (printConfig) {
-            PrintWriter out = spec.commandLine().getOut();
-            resolved.describe().forEach((k, v) -> out.println(k + "=" + v));
-            out.flush();
-            return 0;
-        }
         // The files' contents taken before the gateway reads them, so a change between is seen.
         AtomicReference<Gateway> running = new AtomicReference<>();
         ConfigWatch<GatewayConfig> watch =
-                watchConfig && config != null
+                watchConfig && config != null && !printConfig
                         ? new ConfigWatch<>(
                                 "gateway file",
                                 "the gateway",
@@ -172,6 +165,13 @@ public final class EdgeGateway implements Callable<Integer> {
                                                 .checkedAsChangeOf(running.get().config(), file),
                                 next -> applyOrStop(running.get(), next))
                         : null;
+        GatewayConfig resolved = resolve(System.getenv());
+        if (printConfig) {
+            PrintWriter out = spec.commandLine().getOut();
+            resolved.describe().forEach((k, v) -> out.println(k + "=" + v));
+            out.flush();
+            return 0;
+        }
         Gateway gateway = Gateway.start(resolved);
         running.set(gateway);
         if (watch != null) {
@@ -189,6 +189,9 @@ public final class EdgeGateway implements Callable<Integer> {
                         "edge-gateway-shutdown");
         Runtime.getRuntime().addShutdownHook(hook);
         stop.await();
+        if (watch != null) {
+            watch.stop();
+        }
         return stoppedOnItsOwn ? 1 : 0;
     }
 
@@ -199,6 +202,8 @@ public final class EdgeGateway implements Callable<Integer> {
     private String applyOrStop(Gateway gateway, GatewayConfig next) {
         try {
             return gateway.apply(next, config);
+        } catch (ConfigException e) {
+            throw e; // not taken; the bridge runs with the settings it had
         } catch (RuntimeException e) {
             spec.commandLine()
                     .getErr()

@@ -19,6 +19,9 @@ public final class Gateway implements AutoCloseable {
     private volatile MqttKafkaBridge bridge;
     private final HttpEndpoint http;
 
+    /** Set by {@link #close}: a change applied after it must not bring a bridge back. */
+    private boolean closed;
+
     private Gateway(GatewayConfig config) throws IOException {
         this.config = config;
         this.bridge = new MqttKafkaBridge(config, metrics);
@@ -123,45 +126,59 @@ public final class Gateway implements AutoCloseable {
 
     /**
      * Runs the bridge with {@code next}, a change of {@link #config()} that {@link
-     * GatewayConfig#freshStartOnlyChanges} allows: the bridge drains and disconnects as at a stop,
-     * and a new one connects with the same client id, so the broker's session hands it what sensors
-     * sent meanwhile. The HTTP endpoint and the metrics go on. If the new bridge does not start
-     * (the broker refuses a changed login), one with the settings it had starts instead.
+     * GatewayConfig#checkedAsChangeOf} allows: the bridge drains and disconnects as at a stop, and
+     * a new one connects with the same client id, so the broker's session hands it what sensors
+     * sent meanwhile. The HTTP endpoint and the metrics go on. A new bridge that the broker refuses
+     * (a changed login), or that does not connect where the old one was connected (a CA file the
+     * broker's certificate does not match), is closed, and one with the settings it had starts
+     * instead. A wrong Kafka login is not noticed here: Kafka is not asked until a reading goes
+     * out, and the readings then wait, with {@code /health} down, until the file is put right.
      *
-     * @return why {@code next} was not taken, or null when it was
-     * @throws InterruptedException when interrupted while connecting; the gateway is then closed
+     * @throws ConfigException when {@code next} was not taken: the bridge runs with the settings it
+     *     had
+     * @throws InterruptedException when interrupted while connecting
      */
-    public synchronized String restartBridge(GatewayConfig next) throws InterruptedException {
+    public synchronized void restartBridge(GatewayConfig next) throws InterruptedException {
+        if (closed) {
+            throw new IllegalStateException("the gateway is closed");
+        }
         GatewayConfig before = config;
+        boolean wasConnected = bridge.mqttConnected();
         bridge.close();
         // What the old bridge left unacknowledged is the broker's again, redelivered to the next.
         metrics.inFlight.set(0);
+        String notTaken;
         try {
             connect(next);
-            return null;
-        } catch (RuntimeException e) {
-            LOG.debug("The gateway did not start with the changed settings", e);
-            connect(before);
-            return "it did not start with them (" + e.getMessage() + ")";
+            if (!wasConnected || bridge.mqttConnected()) {
+                return;
+            }
+            bridge.close();
+            notTaken = "it did not connect to " + next.brokerForLog() + " with them";
+        } catch (MqttKafkaBridge.LoginRefusedException e) {
+            notTaken = e.getMessage();
         }
+        connect(before);
+        throw new ConfigException(
+                "the gateway did not run with them (" + notTaken + "); it runs with those it had");
     }
 
     /**
-     * {@link #restartBridge} for a watch of the gateway's {@code file}: says in one WARN line which
-     * settings it runs with and how long the reconnection took.
+     * {@link #restartBridge} for a watch of the gateway's {@code file}, with one WARN line saying
+     * how long the reconnection took.
      *
-     * @return why {@code next} was not taken, or null when it was
+     * @return null, or why the bridge could not restart this time (interrupted)
+     * @throws ConfigException as {@link #restartBridge}
      */
     public String apply(GatewayConfig next, Path file) {
         long startNanos = System.nanoTime();
         try {
-            String refused = restartBridge(next);
+            restartBridge(next);
             LOG.warn(
-                    "The gateway runs with {} settings of {}, reconnected in {} ms",
-                    refused == null ? "the changed" : "the former",
+                    "The gateway runs with the changed settings of {}, reconnected in {} ms",
                     file,
                     (System.nanoTime() - startNanos) / 1_000_000);
-            return refused;
+            return null;
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
             return "interrupted";
@@ -183,6 +200,7 @@ public final class Gateway implements AutoCloseable {
     /** Drains in-flight messages and disconnects; see {@link MqttKafkaBridge#close()}. */
     @Override
     public synchronized void close() {
+        closed = true;
         try {
             bridge.close();
         } finally {

@@ -80,6 +80,7 @@ public final class GatewayConfig {
                     "mqtt.topic-prefix",
                     "mqtt.topic-template",
                     "kafka.bootstrap",
+                    "kafka.producer.bootstrap.servers",
                     "kafka.readings-topic",
                     "kafka.dlq-topic",
                     "http.bind",
@@ -101,11 +102,30 @@ public final class GatewayConfig {
     private final Map<String, String> values;
     private final Properties producer;
 
+    /**
+     * The MQTT password and CA files as they were read: their settings hold only their paths (the
+     * bridge reads them at each connection), so a secret rotated in place is a change only here.
+     */
+    private final List<byte[]> mqttFiles;
+
     private GatewayConfig(LayeredSettings settings) {
         this.settings = settings;
         this.values = settings.describeUnmasked();
         this.producer = settings.withPrefix(PRODUCER_PREFIX);
         validate();
+        this.mqttFiles =
+                java.util.stream.Stream.of("mqtt.password-file", "mqtt.ca-file")
+                        .map(this::contentOf)
+                        .toList();
+    }
+
+    private byte[] contentOf(String key) {
+        String f = values.get(key);
+        try {
+            return f == null ? new byte[0] : Files.readAllBytes(Path.of(f));
+        } catch (java.io.IOException e) {
+            throw bad(key, "names a file that cannot be read: " + f);
+        }
     }
 
     /**
@@ -140,19 +160,14 @@ public final class GatewayConfig {
      *     #FRESH_START_ONLY}) with its old and new value
      */
     public GatewayConfig checkedAsChangeOf(GatewayConfig running, Path file) {
-        if (settings.sameAs(running.settings)) {
+        boolean sameFiles = true;
+        for (int i = 0; i < mqttFiles.size(); i++) {
+            sameFiles &= java.util.Arrays.equals(mqttFiles.get(i), running.mqttFiles.get(i));
+        }
+        if (sameFiles && settings.sameAs(running.settings)) {
             return null;
         }
-        List<String> freshOnly = settings.changesOf(running.settings, FRESH_START_ONLY);
-        if (!freshOnly.isEmpty()) {
-            throw new ConfigException(
-                    file
-                            + ": "
-                            + String.join(", ", freshOnly)
-                            + " changed; the gateway takes "
-                            + (freshOnly.size() == 1 ? "it" : "them")
-                            + " only at a start");
-        }
+        settings.refuseChangesOf(running.settings, FRESH_START_ONLY, file, "the gateway");
         return this;
     }
 

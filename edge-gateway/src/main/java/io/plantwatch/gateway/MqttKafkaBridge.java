@@ -147,6 +147,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     private final AtomicLong connects = new AtomicLong();
     private volatile boolean stopping;
+
+    /**
+     * Whether this bridge's client is connected: the shared {@code mqtt_connected} gauge is the
+     * newest bridge's, and a stopped one's late callbacks leave it alone.
+     */
+    private volatile boolean connected;
+
     private volatile long lastKafkaErrorNanos;
     private volatile long lastRefusedLogNanos;
     private final AtomicLong refusedSinceLog = new AtomicLong();
@@ -352,6 +359,14 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     private void onConnected(MqttClientConnectedContext context) {
+        if (stopping) {
+            // A reconnect that was under way when this bridge stopped: another bridge may hold the
+            // session under the same client id by now, and the metrics are its.
+            (v5 != null ? v5.disconnect() : v3.disconnect())
+                    .whenComplete((ok, e) -> LOG.debug("Stopped bridge disconnected again"));
+            return;
+        }
+        connected = true;
         metrics.mqttConnected.set(1);
         if (connects.incrementAndGet() > 1) {
             metrics.reconnects.inc();
@@ -384,11 +399,12 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     private void onDisconnected(MqttClientDisconnectedContext context) {
-        metrics.mqttConnected.set(0);
         if (stopping) {
             context.getReconnector().reconnect(false);
             return;
         }
+        connected = false;
+        metrics.mqttConnected.set(0);
         if (connects.get() == 0) {
             Throwable cause = context.getCause();
             if (isLoginRefusal(cause)) {
@@ -843,11 +859,11 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     /** Connected to MQTT, and Kafka took a record since its last error. */
     public boolean healthy() {
-        return metrics.mqttConnected.get() == 1 && kafkaHealthy();
+        return connected && kafkaHealthy();
     }
 
     public boolean mqttConnected() {
-        return metrics.mqttConnected.get() == 1;
+        return connected;
     }
 
     /**

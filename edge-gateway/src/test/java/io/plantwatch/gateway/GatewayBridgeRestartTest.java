@@ -8,10 +8,12 @@ import static io.plantwatch.gateway.GatewayHarness.settings;
 import static io.plantwatch.gateway.GatewayHarness.simulate;
 import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.plantwatch.infra.EmbeddedMqttBroker;
 import io.plantwatch.infra.KafkaExtension;
 import io.plantwatch.infra.MqttBrokerExtension;
+import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.SensorReading;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -59,7 +61,7 @@ class GatewayBridgeRestartTest {
             readings.readAtLeast(3_000, Duration.ofSeconds(60));
 
             s.put("limits.max-payload-bytes", "8192");
-            assertThat(gateway.restartBridge(config(s))).isNull();
+            gateway.restartBridge(config(s));
             assertThat(gateway.config().maxPayloadBytes()).isEqualTo(8192);
             assertThat(sim).isNotDone();
 
@@ -92,9 +94,12 @@ class GatewayBridgeRestartTest {
                 KafkaReadings readings =
                         new KafkaReadings(kafka.bootstrapServers(), "refused-change-readings")) {
             s.put("mqtt.password-file", passwordFile("not-it").toString());
-            String refused = gateway.restartBridge(config(s));
+            GatewayConfig refused = config(s);
 
-            assertThat(refused).contains("BAD_USER_NAME_OR_PASSWORD").doesNotContain("not-it");
+            assertThatThrownBy(() -> gateway.restartBridge(refused))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("BAD_USER_NAME_OR_PASSWORD")
+                    .hasMessageNotContaining("not-it");
             assertThat(gateway.config().password())
                     .isEqualTo(PASSWORD.getBytes(java.nio.charset.StandardCharsets.UTF_8));
             long published = simulate(sim("refused-change", 2, 100, "1s"));
@@ -156,8 +161,6 @@ class GatewayBridgeRestartTest {
     }
 
     private Path passwordFile(String password) throws Exception {
-        Path file = Files.createTempFile(dir, "mqtt-password", "");
-        Files.writeString(file, password + "\n");
-        return file;
+        return GatewayHarness.passwordFile(dir, password);
     }
 }

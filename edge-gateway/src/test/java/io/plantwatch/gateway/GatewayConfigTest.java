@@ -414,4 +414,41 @@ class GatewayConfigTest {
         assertThat(withFlag("kafka.readings-topic", "plant_1.readings").readingsTopic())
                 .isEqualTo("plant_1.readings");
     }
+
+    /**
+     * A change of a running gateway: its password rotated in the same file is a change, though the
+     * settings name the same path; a comment is none; a change of what names its session or where
+     * it writes is refused with the old and new value, the producer's own bootstrap included.
+     */
+    @Test
+    void aChangeOfARunningGatewayIsCheckedAsSuch() throws Exception {
+        Path password = Files.writeString(dir.resolve("mqtt-password"), "one\n");
+        Path file = dir.resolve("gateway.yaml");
+        String yaml =
+                "gateway: {id: g1}\nmqtt: {username: gw, password-file: '%s'}\n"
+                        .formatted(password);
+        Files.writeString(file, yaml);
+        GatewayConfig running = GatewayConfig.load(file, Map.of(), Map.of());
+
+        Files.writeString(file, yaml + "# a comment\n");
+        assertThat(GatewayConfig.load(file, Map.of(), Map.of()).checkedAsChangeOf(running, file))
+                .isNull();
+
+        Files.writeString(password, "two\n");
+        GatewayConfig rotated = GatewayConfig.load(file, Map.of(), Map.of());
+        assertThat(rotated.checkedAsChangeOf(running, file)).isSameAs(rotated);
+
+        Files.writeString(
+                file,
+                yaml.replace("g1", "g2")
+                        + "kafka: {producer: {bootstrap.servers: 'elsewhere:9092'}}\n");
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(file, Map.of(), Map.of())
+                                        .checkedAsChangeOf(running, file))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("gateway.id (g1 -> g2)")
+                .hasMessageContaining("kafka.producer.bootstrap.servers (null -> elsewhere:9092)")
+                .hasMessageContaining("the gateway takes them only at a start");
+    }
 }

@@ -142,6 +142,13 @@ final class GatewayHarness {
                         });
     }
 
+    /** A new file in {@code dir} holding {@code password}, as a mounted secret does. */
+    static Path passwordFile(Path dir, String password) throws IOException {
+        Path file = Files.createTempFile(dir, "mqtt-password", "");
+        Files.writeString(file, password + "\n");
+        return file;
+    }
+
     /** A Kafka record's last header of that name, as text; null when it has none. */
     static String header(ConsumerRecord<String, byte[]> r, String name) {
         Header h = r.headers().lastHeader(name);

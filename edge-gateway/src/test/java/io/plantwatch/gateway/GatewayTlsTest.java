@@ -15,7 +15,6 @@ import io.plantwatch.infra.MqttBrokerExtension;
 import io.plantwatch.infra.SelfSignedCertificate;
 import io.plantwatch.model.SensorReading;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -116,8 +115,6 @@ class GatewayTlsTest {
     }
 
     private Path passwordFile(String password) throws Exception {
-        Path file = Files.createTempFile(dir, "mqtt-password", "");
-        Files.writeString(file, password + "\n");
-        return file;
+        return GatewayHarness.passwordFile(dir, password);
     }
 }

@@ -73,8 +73,9 @@ public final class ConfigWatch<T> {
      * @param check reads and checks the file as at the start, and returns what its part is to run
      *     with, or null when that is what it runs with already; throws, with a message naming the
      *     file, the key and the fix, when it is not valid
-     * @param apply restarts the part with what {@code check} returned; returns why it could not, or
-     *     null
+     * @param apply restarts the part with what {@code check} returned; returns why it could not
+     *     this time (tried again after {@link #RETRY_MILLIS}), or null; throws {@link
+     *     ConfigException} when the part cannot run with this content at all and went on as it was
      */
     public ConfigWatch(
             String what,
@@ -150,7 +151,21 @@ public final class ConfigWatch<T> {
             return;
         }
         LOG.warn("The {} changed ({}): {} restarts with it", what, changed(content), part);
-        String why = apply.apply(checked);
+        String why;
+        try {
+            why = apply.apply(checked);
+        } catch (ConfigException e) {
+            // Its part tried and could not run with it (a broker refused a changed login): the
+            // same content would fail again, so it waits for the next change, as a mistake does.
+            refused = content;
+            refusedCount.incrementAndGet();
+            LOG.error(
+                    "The changed {} is not applied: {}. {} goes on as it was",
+                    what,
+                    e.getMessage(),
+                    capitalized(part));
+            return;
+        }
         if (why == null) {
             applied = content;
             refused = null;

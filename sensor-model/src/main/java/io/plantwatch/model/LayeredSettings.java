@@ -307,6 +307,27 @@ public final class LayeredSettings {
     }
 
     /**
+     * Refuses a change of {@code file} that sets any of {@code keys} otherwise than {@code before}:
+     * what {@code part} takes only at a start.
+     *
+     * @throws ConfigException naming the file and each such key with its old and new value
+     */
+    public void refuseChangesOf(LayeredSettings before, List<String> keys, Path file, String part) {
+        List<String> changed = changesOf(before, keys);
+        if (!changed.isEmpty()) {
+            throw new ConfigException(
+                    file
+                            + ": "
+                            + String.join(", ", changed)
+                            + " changed; "
+                            + part
+                            + " takes "
+                            + (changed.size() == 1 ? "it" : "them")
+                            + " only at a start");
+        }
+    }
+
+    /**
      * Whether every setting, secrets read from files included, is as in {@code other}: a file
      * changed only in its comments, or in a key its part sets itself.
      */

@@ -72,6 +72,42 @@ class ConfigWatchTest {
     }
 
     /**
+     * A change its part tried and cannot run with at all (a broker refused a changed login) is
+     * refused, as a mistake is: the same content is not tried again every 30 s, new content is.
+     */
+    @Test
+    void aChangeThePartCannotRunWithWaitsForTheNextChange() throws Exception {
+        Path file = Files.writeString(dir.resolve("gateway.yaml"), "threshold: 1\n");
+        List<String> tried = new ArrayList<>();
+        ConfigWatch<String> watch =
+                new ConfigWatch<>(
+                        "gateway file",
+                        "the gateway",
+                        file,
+                        ConfigWatchTest::parse,
+                        v -> {
+                            tried.add(v);
+                            if (v.equals("2")) {
+                                throw new ConfigException("the broker refused the login");
+                            }
+                            return null;
+                        });
+        watch.check(0);
+
+        Files.writeString(file, "threshold: 2\n");
+        watch.check(1_000);
+        watch.check(1_000 + ConfigWatch.RETRY_MILLIS);
+        assertThat(tried).containsExactly("2");
+        assertThat(watch.refused()).isEqualTo(1);
+        assertThat(watch.applied()).isZero();
+
+        Files.writeString(file, "threshold: 3\n");
+        watch.check(2_000 + ConfigWatch.RETRY_MILLIS);
+        assertThat(tried).containsExactly("2", "3");
+        assertThat(watch.applied()).isEqualTo(1);
+    }
+
+    /**
      * A config's named files (an include, a secret file) are watched with it: a change in one is a
      * change of the config, a file named from some point on is watched from then on, and one that
      * cannot be read is refused (the check says why) until it can.
