@@ -74,12 +74,31 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     private final PrintWriter err;
     private final AtomicBoolean running = new AtomicBoolean(true);
     private final CountDownLatch stopped = new CountDownLatch(1);
-    private final AtomicLong undecodable = new AtomicLong();
-    private final AtomicLong lostRecords = new AtomicLong();
-    private final AtomicLong deletedUnreadRecords = new AtomicLong();
+    private final AtomicLong undecodable;
+    private final AtomicLong lostRecords;
+    private final AtomicLong deletedUnreadRecords;
+
+    /** The watch of the command whose loop runs this service, or null. */
+    private final ConfigWatch<AlertingConfig> watchOfCommand;
 
     public AlertingService(PrintWriter err) {
         this.err = err;
+        this.undecodable = new AtomicLong();
+        this.lostRecords = new AtomicLong();
+        this.deletedUnreadRecords = new AtomicLong();
+        this.watchOfCommand = null;
+    }
+
+    /**
+     * A service of the command's watch loop: its counters are the command's, so a restart for a
+     * changed file does not start them from 0, and its {@code /metrics} count the file's changes.
+     */
+    private AlertingService(AlertingService command, ConfigWatch<AlertingConfig> watch) {
+        this.err = command.err;
+        this.undecodable = command.undecodable;
+        this.lostRecords = command.lostRecords;
+        this.deletedUnreadRecords = command.deletedUnreadRecords;
+        this.watchOfCommand = watch;
     }
 
     public static void main(String[] args) {
@@ -168,7 +187,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             AlertingConfig c = first;
             boolean restarted = false;
             while (running.get()) {
-                AlertingService service = new AlertingService(err);
+                AlertingService service = new AlertingService(this, watch);
                 current = service;
                 currentConfig = c;
                 if (!running.get()) {
@@ -274,6 +293,20 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         return null;
     }
 
+    private PrometheusMetrics metrics(Dispatcher dispatcher, AlertStore store) {
+        PrometheusMetrics m =
+                new PrometheusMetrics(
+                        dispatcher,
+                        store,
+                        undecodable::get,
+                        lostRecords::get,
+                        deletedUnreadRecords::get,
+                        System::currentTimeMillis);
+        return watchOfCommand == null
+                ? m
+                : m.withConfigChanges(watchOfCommand::applied, watchOfCommand::refused);
+    }
+
     /** Consumes and notifies until {@link #close()}; the loop of the service. */
     public void run(AlertingConfig c) throws InterruptedException, java.io.IOException {
         try (AlertStore store =
@@ -286,14 +319,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                 : new AlertingApi(
                                         store,
                                         dispatcher,
-                                        new PrometheusMetrics(
-                                                        dispatcher,
-                                                        store,
-                                                        undecodable::get,
-                                                        lostRecords::get,
-                                                        deletedUnreadRecords::get,
-                                                        System::currentTimeMillis)
-                                                ::render,
+                                        metrics(dispatcher, store)::render,
                                         c.apiToken(),
                                         c.apiHost(),
                                         c.apiPort(),

@@ -14,9 +14,21 @@ final class PrometheusMetrics {
     private final LongSupplier deletedUnread;
     private final LongSupplier clock;
 
+    /** The watch of alerting's file, when the service watches it: changes applied and refused. */
+    private LongSupplier configApplied;
+
+    private LongSupplier configRefused;
+
     PrometheusMetrics(
             Dispatcher dispatcher, AlertStore store, LongSupplier undecodable, LongSupplier clock) {
         this(dispatcher, store, undecodable, () -> 0, () -> 0, clock);
+    }
+
+    /** Also renders the counts of changes to alerting's file applied and refused while it runs. */
+    PrometheusMetrics withConfigChanges(LongSupplier applied, LongSupplier refused) {
+        this.configApplied = applied;
+        this.configRefused = refused;
+        return this;
     }
 
     PrometheusMetrics(
@@ -70,6 +82,19 @@ final class PrometheusMetrics {
                 "alerts_expired",
                 "Resolved alerts forgotten, their resolution told more than store.retention ago",
                 store.expired());
+        if (configApplied != null) {
+            counter(
+                    b,
+                    "config_changes_applied",
+                    "Changes to alerting's file applied while the service runs",
+                    configApplied.getAsLong());
+            counter(
+                    b,
+                    "config_changes_refused",
+                    "Changes to alerting's file not applied: a mistake in the file, or a change"
+                            + " of what it reads from Kafka",
+                    configRefused.getAsLong());
+        }
         counter(b, "silenced", "Alert states recorded but muted by a silence", m.silenced.get());
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());

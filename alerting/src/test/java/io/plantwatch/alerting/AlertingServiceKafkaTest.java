@@ -205,18 +205,27 @@ class AlertingServiceKafkaTest {
         Path secret = Files.writeString(dir.resolve("hook-secret"), "first-secret\n");
         hookSecret.set("first-secret");
         Path file = dir.resolve("alerting.yaml");
+        int apiPort;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            apiPort = free.getLocalPort();
+        }
         String yaml =
                 """
                 kafka: {alerts-topic: %s}
                 store: {dir: %s}
-                api: {port: -1}
+                api: {host: 127.0.0.1, port: %d, token-file: %s}
                 receivers:
                   - {name: shift-lead, type: webhook, url: 'http://127.0.0.1:%d/hook',
                      secret-file: %s, max-backoff: 1s}
                 route: {receiver: shift-lead, group-wait: 200ms, group-interval: 200ms}
                 """
                         .formatted(
-                                topic, dir.resolve("store"), server.getAddress().getPort(), secret);
+                                topic,
+                                dir.resolve("store"),
+                                apiPort,
+                                Files.writeString(dir.resolve("api-token"), "metrics-reader\n"),
+                                server.getAddress().getPort(),
+                                secret);
         Files.writeString(file, yaml);
         ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
                 new ch.qos.logback.core.read.ListAppender<>();
@@ -239,7 +248,7 @@ class AlertingServiceKafkaTest {
             produce(List.of(alert(1, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
 
-            Files.writeString(file, yaml.replace("api: {port: -1}", "api: {port: lots}"));
+            Files.writeString(file, yaml.replace("port: " + apiPort, "port: lots"));
             await().atMost(Duration.ofSeconds(30))
                     .until(
                             () ->
@@ -260,6 +269,23 @@ class AlertingServiceKafkaTest {
             produce(List.of(alert(2, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-2:OPEN"));
             assertThat(exit).isNotDone();
+            // The restarted service's /metrics count the file's changes, and its counters go on.
+            String metrics =
+                    java.net.http.HttpClient.newHttpClient()
+                            .send(
+                                    java.net.http.HttpRequest.newBuilder(
+                                                    java.net.URI.create(
+                                                            "http://127.0.0.1:"
+                                                                    + apiPort
+                                                                    + "/metrics"))
+                                            .header("Authorization", "Bearer metrics-reader")
+                                            .build(),
+                                    java.net.http.HttpResponse.BodyHandlers.ofString())
+                            .body();
+            // One restart, or two when the watch read the file between the two saves.
+            assertThat(metrics)
+                    .containsPattern("(?m)^plantwatch_alerting_config_changes_applied_total [12]$")
+                    .contains("plantwatch_alerting_config_changes_refused_total 1\n");
         } finally {
             command.close();
             watchLog.detachAppender(log);

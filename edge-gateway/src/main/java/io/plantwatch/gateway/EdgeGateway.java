@@ -175,6 +175,18 @@ public final class EdgeGateway implements Callable<Integer> {
         Gateway gateway = Gateway.start(resolved);
         running.set(gateway);
         if (watch != null) {
+            gateway.metrics()
+                    .registerCounter(
+                            ConfigWatch.appliedMetric("gateway_config"),
+                            "Changes to the gateway's file applied while it runs",
+                            watch::applied);
+            gateway.metrics()
+                    .registerCounter(
+                            ConfigWatch.refusedMetric("gateway_config"),
+                            "Changes to the gateway's file not applied: a mistake in the file, a"
+                                    + " setting taken only at a start, or a login the broker"
+                                    + " refused",
+                            watch::refused);
             watch.watch(CONFIG_CHECK_MILLIS);
         }
         Thread hook =

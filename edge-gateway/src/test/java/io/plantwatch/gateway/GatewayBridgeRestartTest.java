@@ -119,7 +119,7 @@ class GatewayBridgeRestartTest {
                 gateway: {id: %s}
                 mqtt: {broker: '%s', topic-prefix: own, username: %s, password-file: '%s'}
                 kafka: {bootstrap: '%s', readings-topic: own-readings, dlq-topic: own-dlq}
-                http: {port: -1}
+                http: {bind: 127.0.0.1, port: 0}
                 limits: {max-payload-bytes: %d}
                 """;
         String password = passwordFile(PASSWORD).toString();
@@ -141,6 +141,15 @@ class GatewayBridgeRestartTest {
             GatewayHarness.awaitLog(gateway, log, "The gateway runs with the changed settings");
             long published = simulate(sim("own", 2, 100, "1s"));
             assertThat(readings.readDistinct(published, Duration.ofSeconds(30))).hasSize(2);
+            java.util.regex.Matcher port =
+                    java.util.regex.Pattern.compile("metrics http://127.0.0.1:(\\d+)/metrics")
+                            .matcher(Files.readString(log));
+            assertThat(port.find()).isTrue();
+            assertThat(GatewayHarness.get(Integer.parseInt(port.group(1)), "/metrics").body())
+                    .containsPattern(
+                            "(?m)^plantwatch_gateway_config_changes_applied_total 1(\\.0)?$")
+                    .containsPattern(
+                            "(?m)^plantwatch_gateway_config_changes_refused_total 1(\\.0)?$");
         } finally {
             gateway.destroyForcibly();
         }
