@@ -119,6 +119,8 @@ public final class JobSettings {
             List.of(
                     "job.parallelism",
                     "kafka.bootstrap",
+                    "kafka.consumer.bootstrap.servers",
+                    "kafka.producer.bootstrap.servers",
                     "kafka.group-id",
                     "kafka.consumer.group.id",
                     "state.backend",

@@ -157,13 +157,14 @@ class AnomalyJobCommandTest {
         Files.writeString(
                 file,
                 "job: {parallelism: 4}\nkafka: {alerts-topic: line-7-alerts, delivery:"
-                        + " exactly-once}\nstate: {backend: rocksdb}\ncheckpoint: {interval:"
-                        + " 30s}\n");
+                        + " exactly-once, producer: {bootstrap.servers: 'elsewhere:9092'}}\n"
+                        + "state: {backend: rocksdb}\ncheckpoint: {interval: 30s}\n");
         assertThat(
                         JobSettings.load(file, java.util.Map.of(), java.util.Map.of())
                                 .freshStartOnlyChanges(running))
                 .containsExactly(
                         "job.parallelism (null -> 4)",
+                        "kafka.producer.bootstrap.servers (null -> elsewhere:9092)",
                         "state.backend (hashmap -> rocksdb)",
                         "checkpoint.interval (10s -> 30s)",
                         "kafka.alerts-topic (alerts -> line-7-alerts)",
