@@ -128,19 +128,23 @@ public final class Gateway implements AutoCloseable {
      * Runs the bridge with {@code next}, a change of {@link #config()} that {@link
      * GatewayConfig#checkedAsChangeOf} allows: the bridge drains and disconnects as at a stop, and
      * a new one connects with the same client id, so the broker's session hands it what sensors
-     * sent meanwhile. The HTTP endpoint and the metrics go on. A new bridge that the broker refuses
-     * (a changed login), or that does not connect where the old one was connected (a CA file the
-     * broker's certificate does not match), is closed, and one with the settings it had starts
-     * instead. A wrong Kafka login is not noticed here: Kafka is not asked until a reading goes
-     * out, and the readings then wait, with {@code /health} down, until the file is put right.
+     * sent meanwhile. The HTTP endpoint and the metrics go on. A new bridge that does not start
+     * (the broker refuses a changed login, a producer setting Kafka's client refuses), or that does
+     * not connect where the old one was connected (a CA file the broker's certificate does not
+     * match), is closed, and one with the settings it had starts instead, with the secrets as they
+     * were read then. A wrong Kafka login shows in {@code /health} within seconds (a new bridge
+     * asks Kafka for the topic's partitions as it starts), but the bridge keeps it: the readings
+     * wait, nothing lost, until the file is put right.
      *
+     * @return null, or "the gateway is closed" when it was closed meanwhile
      * @throws ConfigException when {@code next} was not taken: the bridge runs with the settings it
      *     had
+     * @throws IllegalStateException when not even a bridge with the settings it had starts
      * @throws InterruptedException when interrupted while connecting
      */
-    public synchronized void restartBridge(GatewayConfig next) throws InterruptedException {
+    public synchronized String restartBridge(GatewayConfig next) throws InterruptedException {
         if (closed) {
-            throw new IllegalStateException("the gateway is closed");
+            return "the gateway is closed";
         }
         GatewayConfig before = config;
         boolean wasConnected = bridge.mqttConnected();
@@ -151,14 +155,18 @@ public final class Gateway implements AutoCloseable {
         try {
             connect(next);
             if (!wasConnected || bridge.mqttConnected()) {
-                return;
+                return null;
             }
             bridge.close();
             notTaken = "it did not connect to " + next.brokerForLog() + " with them";
-        } catch (MqttKafkaBridge.LoginRefusedException e) {
+        } catch (RuntimeException e) {
             notTaken = e.getMessage();
         }
-        connect(before);
+        try {
+            connect(before);
+        } catch (RuntimeException e) {
+            throw new IllegalStateException("nor with the settings it had: " + e.getMessage(), e);
+        }
         throw new ConfigException(
                 "the gateway did not run with them (" + notTaken + "); it runs with those it had");
     }
@@ -167,13 +175,16 @@ public final class Gateway implements AutoCloseable {
      * {@link #restartBridge} for a watch of the gateway's {@code file}, with one WARN line saying
      * how long the reconnection took.
      *
-     * @return null, or why the bridge could not restart this time (interrupted)
+     * @return null, or why the bridge was not restarted (closed meanwhile, interrupted)
      * @throws ConfigException as {@link #restartBridge}
      */
     public String apply(GatewayConfig next, Path file) {
         long startNanos = System.nanoTime();
         try {
-            restartBridge(next);
+            String notRestarted = restartBridge(next);
+            if (notRestarted != null) {
+                return notRestarted;
+            }
             LOG.warn(
                     "The gateway runs with the changed settings of {}, reconnected in {} ms",
                     file,
@@ -200,6 +211,9 @@ public final class Gateway implements AutoCloseable {
     /** Drains in-flight messages and disconnects; see {@link MqttKafkaBridge#close()}. */
     @Override
     public synchronized void close() {
+        if (closed) {
+            return;
+        }
         closed = true;
         try {
             bridge.close();

@@ -103,8 +103,9 @@ public final class GatewayConfig {
     private final Properties producer;
 
     /**
-     * The MQTT password and CA files as they were read: their settings hold only their paths (the
-     * bridge reads them at each connection), so a secret rotated in place is a change only here.
+     * The MQTT password and CA files as they were read, which the bridge connects with: their
+     * settings hold only their paths, so a secret rotated in place is a change only here, and a
+     * bridge going back to the settings it had goes back to these, not to the files as they are.
      */
     private final List<byte[]> mqttFiles;
 
@@ -333,10 +334,18 @@ public final class GatewayConfig {
             return values.get("mqtt.password").getBytes(StandardCharsets.UTF_8);
         }
         if (values.containsKey("mqtt.password-file")) {
-            return Secrets.firstLine(
-                    Path.of(values.get("mqtt.password-file")), "mqtt.password-file");
+            String content = new String(mqttFiles.get(0), StandardCharsets.UTF_8);
+            return content.lines().findFirst().orElse("").getBytes(StandardCharsets.UTF_8);
         }
         return null;
+    }
+
+    /**
+     * Trust in exactly the CA certificates of {@code mqtt.ca-file} as it was read; null if unset.
+     */
+    public javax.net.ssl.TrustManagerFactory caTrust() {
+        String f = values.get("mqtt.ca-file");
+        return f == null ? null : Secrets.trustFromPem(mqttFiles.get(1), f);
     }
 
     public Path caFile() {

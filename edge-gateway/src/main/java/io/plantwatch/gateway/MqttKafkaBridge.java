@@ -14,7 +14,6 @@ import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.MqttPayloadCodec;
 import io.plantwatch.model.ReadingLimits;
-import io.plantwatch.model.Secrets;
 import java.time.Clock;
 import java.time.Duration;
 import java.util.Properties;
@@ -215,7 +214,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
                     config.caFile() == null
                             ? builder.sslWithDefaultConfig()
                             : builder.sslConfig()
-                                    .trustManagerFactory(Secrets.trustFromPem(config.caFile()))
+                                    .trustManagerFactory(config.caTrust())
                                     .applySslConfig();
         }
         if (config.mqttVersion() == 5) {
@@ -956,6 +955,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
         retries.shutdownNow();
         intake.shutdownNow();
         producer.close(Duration.ofSeconds(5));
+        // Its callbacks leave the gauge alone once stopping; a bridge that replaces it sets it
+        // when it connects.
+        connected = false;
+        metrics.mqttConnected.set(0);
     }
 
     private static java.util.concurrent.ThreadFactory daemon(String name) {

@@ -56,7 +56,21 @@ public final class Secrets {
 
     /** A trust manager factory that trusts exactly the CA certificates in a PEM file. */
     public static TrustManagerFactory trustFromPem(Path pem) {
-        try (InputStream in = Files.newInputStream(pem)) {
+        try {
+            return trustFromPem(Files.readAllBytes(pem), pem.toString());
+        } catch (IOException e) {
+            throw new IllegalArgumentException(
+                    "cannot read CA certificates from " + pem + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * A trust manager factory that trusts exactly the CA certificates in {@code pem}, the content
+     * of the file named {@code name} as it was read.
+     */
+    public static TrustManagerFactory trustFromPem(byte[] pem, String name) {
+        String source = name;
+        try (InputStream in = new java.io.ByteArrayInputStream(pem)) {
             KeyStore ks = KeyStore.getInstance(KeyStore.getDefaultType());
             ks.load(null, null);
             int i = 0;
@@ -64,7 +78,7 @@ public final class Secrets {
                 ks.setCertificateEntry("ca-" + i++, c);
             }
             if (i == 0) {
-                throw new IllegalArgumentException("no certificate in " + pem);
+                throw new IllegalArgumentException("no certificate in " + source);
             }
             TrustManagerFactory tmf =
                     TrustManagerFactory.getInstance(TrustManagerFactory.getDefaultAlgorithm());
@@ -72,7 +86,7 @@ public final class Secrets {
             return tmf;
         } catch (IOException | GeneralSecurityException e) {
             throw new IllegalArgumentException(
-                    "cannot read CA certificates from " + pem + ": " + e.getMessage(), e);
+                    "cannot read CA certificates from " + source + ": " + e.getMessage(), e);
         }
     }
 }
