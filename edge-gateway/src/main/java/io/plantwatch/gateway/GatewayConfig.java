@@ -113,11 +113,12 @@ public final class GatewayConfig {
         this.settings = settings;
         this.values = settings.describeUnmasked();
         this.producer = settings.withPrefix(PRODUCER_PREFIX);
-        validate();
+        // Read once, before they are checked: what is checked is what the bridge connects with.
         this.mqttFiles =
                 java.util.stream.Stream.of("mqtt.password-file", "mqtt.ca-file")
                         .map(this::contentOf)
                         .toList();
+        validate();
     }
 
     private byte[] contentOf(String key) {
@@ -212,7 +213,7 @@ public final class GatewayConfig {
             // Read now, not at the TLS handshake: a wrong file is then a setting to fix, said
             // at start, and not a failure of every connection attempt.
             try {
-                Secrets.trustFromPem(p);
+                Secrets.trustFromPem(mqttFiles.get(1), p.toString());
             } catch (IllegalArgumentException e) {
                 throw bad("mqtt.ca-file", "holds no CA certificate in PEM: " + oneLine(e));
             }
@@ -334,8 +335,8 @@ public final class GatewayConfig {
             return values.get("mqtt.password").getBytes(StandardCharsets.UTF_8);
         }
         if (values.containsKey("mqtt.password-file")) {
-            String content = new String(mqttFiles.get(0), StandardCharsets.UTF_8);
-            return content.lines().findFirst().orElse("").getBytes(StandardCharsets.UTF_8);
+            return Secrets.firstLine(
+                    mqttFiles.get(0), "mqtt.password-file " + values.get("mqtt.password-file"));
         }
         return null;
     }

@@ -104,11 +104,22 @@ class GatewayBridgeRestartTest {
                     .hasMessageNotContaining("not-it");
             assertThat(gateway.config().password())
                     .isEqualTo(PASSWORD.getBytes(java.nio.charset.StandardCharsets.UTF_8));
+
+            // Nor does a producer Kafka's client cannot create (a trust store that is not there).
+            Files.writeString(Path.of(s.get("mqtt.password-file")), PASSWORD + "\n");
+            s.put("kafka.producer.security.protocol", "SSL");
+            s.put("kafka.producer.ssl.truststore.location", dir.resolve("absent.jks").toString());
+            GatewayConfig noProducer = config(s);
+            assertThatThrownBy(() -> gateway.restartBridge(noProducer))
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageContaining("runs with those it had");
+            assertThat(gateway.config().producerOverrides()).doesNotContainKey("security.protocol");
             long published = simulate(sim("refused-change", 2, 100, "1s"));
             assertThat(readings.readDistinct(published, Duration.ofSeconds(30))).hasSize(2);
 
             // A change that comes after the gateway was closed brings no bridge back.
             gateway.close();
+            assertThat(gateway.metrics().mqttConnected.get()).isZero();
             assertThat(gateway.restartBridge(config(settingsFor("after-close"))))
                     .isEqualTo("the gateway is closed");
         }
@@ -157,7 +168,7 @@ class GatewayBridgeRestartTest {
                             "(?m)^plantwatch_gateway_config_changes_applied_total 1(\\.0)?$")
                     // A check that reads the file half written refuses it once more.
                     .containsPattern(
-                            "(?m)^plantwatch_gateway_config_changes_refused_total [1-9](\\.0)?$");
+                            "(?m)^plantwatch_gateway_config_changes_refused_total [12](\\.0)?$");
         } finally {
             gateway.destroyForcibly();
         }

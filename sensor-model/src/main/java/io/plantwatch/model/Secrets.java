@@ -26,14 +26,29 @@ public final class Secrets {
      */
     public static byte[] firstLine(Path file, String what) {
         try {
-            String first =
-                    Files.readAllLines(file, StandardCharsets.UTF_8).stream()
-                            .findFirst()
-                            .orElse("");
-            return first.getBytes(StandardCharsets.UTF_8);
+            return firstLine(Files.readAllBytes(file), what + " " + file);
         } catch (IOException e) {
             throw new IllegalArgumentException(
                     "cannot read " + what + " " + file + ": " + e.getMessage(), e);
+        }
+    }
+
+    /**
+     * {@link #firstLine(Path, String)} of a file's {@code content} as it was read; {@code what}
+     * names the file.
+     *
+     * @throws IllegalArgumentException naming the file (never its content) when it is not UTF-8
+     */
+    public static byte[] firstLine(byte[] content, String what) {
+        try {
+            String text =
+                    StandardCharsets.UTF_8
+                            .newDecoder()
+                            .decode(java.nio.ByteBuffer.wrap(content))
+                            .toString();
+            return text.lines().findFirst().orElse("").getBytes(StandardCharsets.UTF_8);
+        } catch (java.nio.charset.CharacterCodingException e) {
+            throw new IllegalArgumentException("cannot read " + what + ": " + e, e);
         }
     }
 
