@@ -162,6 +162,21 @@ class AlertingServiceKafkaTest {
         produce(Map.of("bootstrap.servers", kafka.bootstrapServers()), alerts);
     }
 
+    /** A record on the alerts topic that is not an alert event. */
+    private void produceUndecodable() {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            producer.send(
+                    new ProducerRecord<>(
+                            topic,
+                            "line-1".getBytes(StandardCharsets.UTF_8),
+                            "not an alert".getBytes(StandardCharsets.UTF_8)));
+            producer.flush();
+        }
+    }
+
     private void produce(Map<String, Object> client, List<Alert> alerts) {
         Properties p = new Properties();
         p.putAll(client);
@@ -245,6 +260,8 @@ class AlertingServiceKafkaTest {
                                                 "--kafka-bootstrap",
                                                 kafka.bootstrapServers()));
         try {
+            // Before the alert, so a restart resumes past it: counted once, by the first service.
+            produceUndecodable();
             produce(List.of(alert(1, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
 
@@ -285,6 +302,7 @@ class AlertingServiceKafkaTest {
             // Restored, the file is what the service runs with, so the rotated secret is the one
             // change applied. A check that reads a file half written refuses it once more.
             assertThat(metrics)
+                    .contains("plantwatch_alerting_undecodable_records_total 1\n")
                     .containsPattern("(?m)^plantwatch_alerting_config_changes_applied_total 1$")
                     .containsPattern("(?m)^plantwatch_alerting_config_changes_refused_total [12]$");
         } finally {
