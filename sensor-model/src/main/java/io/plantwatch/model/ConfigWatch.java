@@ -133,13 +133,7 @@ public final class ConfigWatch<T> {
             // stopped, when a second save or an editor's half-written file could stop it for good.
             checked = check.apply(file);
         } catch (RuntimeException e) {
-            refused = content;
-            refusedCount.incrementAndGet();
-            LOG.error(
-                    "The changed {} is not applied: {}. {} goes on as it is",
-                    what,
-                    e.getMessage(),
-                    capitalized(part));
+            refuse(content, e, "is");
             return;
         }
         if (checked == null) {
@@ -157,13 +151,7 @@ public final class ConfigWatch<T> {
         } catch (ConfigException e) {
             // Its part tried and could not run with it (a broker refused a changed login): the
             // same content would fail again, so it waits for the next change, as a mistake does.
-            refused = content;
-            refusedCount.incrementAndGet();
-            LOG.error(
-                    "The changed {} is not applied: {}. {} goes on as it was",
-                    what,
-                    e.getMessage(),
-                    capitalized(part));
+            refuse(content, e, "was");
             return;
         }
         if (why == null) {
@@ -182,6 +170,18 @@ public final class ConfigWatch<T> {
                     why,
                     RETRY_MILLIS / 1000);
         }
+    }
+
+    /** {@code content} is not applied, for {@code why}; it is tried again once it changes. */
+    private void refuse(Map<Path, String> content, RuntimeException why, String partIsOrWas) {
+        refused = content;
+        refusedCount.incrementAndGet();
+        LOG.error(
+                "The changed {} is not applied: {}. {} goes on as it {}",
+                what,
+                why.getMessage(),
+                capitalized(part),
+                partIsOrWas);
     }
 
     /** The files whose content is not what their part runs with, for the log. */
