@@ -84,7 +84,20 @@ class MqttReceiverTest {
                         "g",
                         Notification.Status.FIRING,
                         List.of(alert("dresden/press-shop/line-1/press-1/oil-temp")));
-        long before = mqtt.broker().openConnections();
+        // The broker is the class's: another test's client may still be going. Counted once the
+        // number of connections has held for half a second.
+        long[] seen = {-1};
+        org.awaitility.Awaitility.await()
+                .atMost(Duration.ofSeconds(10))
+                .during(Duration.ofMillis(500))
+                .until(
+                        () -> {
+                            long now = mqtt.broker().openConnections();
+                            boolean held = now == seen[0];
+                            seen[0] = now;
+                            return held;
+                        });
+        long before = seen[0];
         assertThat(receiver.deliver(n, new byte[] {'{', '}'}))
                 .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
         org.awaitility.Awaitility.await()
