@@ -3,6 +3,7 @@ package io.plantwatch.gateway;
 import io.plantwatch.model.ConfigException;
 import java.io.IOException;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Locale;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -18,6 +19,12 @@ public final class Gateway implements AutoCloseable {
     private final GatewayMetrics metrics = new GatewayMetrics();
     private volatile MqttKafkaBridge bridge;
     private final HttpEndpoint http;
+
+    /**
+     * How long changed Kafka producer settings may take to be answered before the change is
+     * refused: Kafka answers a login at once, and one that took records a moment ago is not slow.
+     */
+    static final Duration KAFKA_CHECK_TIMEOUT = Duration.ofSeconds(10);
 
     /** Set by {@link #close}: a change applied after it must not bring a bridge back. */
     private boolean closed;
@@ -132,9 +139,10 @@ public final class Gateway implements AutoCloseable {
      * (the broker refuses a changed login, a producer setting Kafka's client refuses), or that does
      * not connect where the old one was connected (a CA file the broker's certificate does not
      * match), is closed, and one with the settings it had starts instead, with the secrets as they
-     * were read then. A wrong Kafka login shows in {@code /health} within seconds (a new bridge
-     * asks Kafka for the topic's partitions as it starts), but the bridge keeps it: the readings
-     * wait, nothing lost, until the file is put right.
+     * were read then. Changed Kafka producer settings are tried first, while the old bridge runs
+     * on, by a producer of their own ({@link #KAFKA_CHECK_TIMEOUT}): if Kafka took the records
+     * until now and does not answer with them (a wrong login, a login without the topics), the
+     * bridge is not restarted at all. With Kafka already away, nothing is lost by taking them.
      *
      * @return null, or "the gateway is closed" when it was closed meanwhile
      * @throws ConfigException when {@code next} was not taken: the bridge runs with the settings it
@@ -148,6 +156,20 @@ public final class Gateway implements AutoCloseable {
         }
         GatewayConfig before = config;
         boolean wasConnected = bridge.mqttConnected();
+        // Checked before the bridge lets go: while Kafka takes the records, it goes on doing so.
+        if (bridge.kafkaHealthy()
+                && !MqttKafkaBridge.producerProperties(before)
+                        .equals(MqttKafkaBridge.producerProperties(next))) {
+            String refusal = MqttKafkaBridge.kafkaRefusal(next, KAFKA_CHECK_TIMEOUT);
+            if (refusal != null) {
+                throw new ConfigException(
+                        "the gateway did not run with them (Kafka "
+                                + next.kafkaBootstrap()
+                                + " did not answer its producer with them: "
+                                + refusal
+                                + "); it runs with those it had");
+            }
+        }
         bridge.close();
         // What the old bridge left unacknowledged is the broker's again, redelivered to the next.
         metrics.inFlight.set(0);

@@ -241,8 +241,12 @@ public final class MqttKafkaBridge implements AutoCloseable {
      * where to look, as every other bad setting is, not as an unexpected error.
      */
     private static Producer<String, byte[]> createProducer(GatewayConfig config) {
+        return createProducer(config, producerProperties(config));
+    }
+
+    private static Producer<String, byte[]> createProducer(GatewayConfig config, Properties p) {
         try {
-            return new KafkaProducer<>(producerProperties(config));
+            return new KafkaProducer<>(p);
         } catch (KafkaException e) {
             Throwable root = e;
             while (root.getCause() != null && root.getCause() != root) {
@@ -254,6 +258,35 @@ public final class MqttKafkaBridge implements AutoCloseable {
                             + ") and the kafka.producer settings: "
                             + String.valueOf(root.getMessage()).replaceAll("\\s+", " ").strip(),
                     e);
+        }
+    }
+
+    /**
+     * Whether Kafka takes {@code config}'s producer settings: a producer of its own, with them,
+     * asks for the readings and DLQ topics' partitions within {@code timeout}. A running bridge
+     * checks a change this way before it lets go of its producer: Kafka refuses a wrong login only
+     * once records are sent, where it would show as readings waiting, not as a refusal.
+     *
+     * @return null when Kafka answered, else why not
+     */
+    static String kafkaRefusal(GatewayConfig config, Duration timeout) {
+        Properties p = producerProperties(config);
+        p.put(ProducerConfig.CLIENT_ID_CONFIG, config.gatewayId() + "-check");
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(timeout.toMillis()));
+        Producer<String, byte[]> check;
+        try {
+            check = createProducer(config, p);
+        } catch (ConfigException e) {
+            return e.getMessage();
+        }
+        try {
+            check.partitionsFor(config.readingsTopic());
+            check.partitionsFor(config.dlqTopic());
+            return null;
+        } catch (KafkaException e) {
+            return e.toString();
+        } finally {
+            check.close(Duration.ZERO);
         }
     }
 

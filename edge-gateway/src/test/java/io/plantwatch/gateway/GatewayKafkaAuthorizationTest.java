@@ -6,10 +6,12 @@ import static io.plantwatch.gateway.GatewayHarness.run;
 import static io.plantwatch.gateway.GatewayHarness.settings;
 import static io.plantwatch.gateway.GatewayHarness.simulateInBackground;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import io.plantwatch.infra.EmbeddedKafka;
 import io.plantwatch.infra.MosquittoExtension;
+import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.SensorReading;
 import java.net.http.HttpResponse;
 import java.time.Duration;
@@ -48,9 +50,7 @@ class GatewayKafkaAuthorizationTest {
             s.put("kafka.producer.security.protocol", "SASL_PLAINTEXT");
             s.put("kafka.producer.sasl.mechanism", "PLAIN");
             Map<String, String> env =
-                    Map.of(
-                            "PLANTWATCH_GATEWAY_KAFKA_PRODUCER_SASL_JAAS_CONFIG",
-                            (String) kafka.clientProperties("gateway").get("sasl.jaas.config"));
+                    jaas((String) kafka.clientProperties("gateway").get("sasl.jaas.config"));
             try (Gateway gateway = Gateway.start(GatewayConfig.load(null, env, s))) {
                 CompletableFuture<Long> published =
                         simulateInBackground(run(mosquitto.uri(), name, 10, 500, "10s"));
@@ -85,5 +85,78 @@ class GatewayKafkaAuthorizationTest {
                         .doesNotContain(password);
             }
         }
+    }
+
+    /**
+     * A changed Kafka login applied to a running gateway. One Kafka refuses is tried beside the
+     * running producer and not taken: the bridge is not even restarted, and no reading waits.
+     * Before, the bridge took it and the readings waited in the broker until the file was put
+     * right. One Kafka takes is taken.
+     */
+    @Test
+    void aChangedKafkaLoginKafkaRefusesIsNotTakenAndTheReadingsGoOn() throws Exception {
+        String name = "login";
+        String password = UUID.randomUUID().toString();
+        String rotated = UUID.randomUUID().toString();
+        try (EmbeddedKafka kafka =
+                EmbeddedKafka.builder()
+                        .saslPlain(Map.of("gateway", password, "gateway-2", rotated))
+                        .build()
+                        .start()) {
+            kafka.createTopics(3, name + "-readings", name + "-dlq");
+            for (String user : List.of("gateway", "gateway-2")) {
+                for (String topic : List.of(name + "-readings", name + "-dlq")) {
+                    kafka.allow(user, topic, AclOperation.DESCRIBE, AclOperation.WRITE);
+                }
+            }
+            Map<String, String> s = settings(name, mosquitto.uri(), kafka.bootstrapServers());
+            s.put("mqtt.version", "3");
+            s.put("kafka.producer.security.protocol", "SASL_PLAINTEXT");
+            s.put("kafka.producer.sasl.mechanism", "PLAIN");
+            String login = (String) kafka.clientProperties("gateway").get("sasl.jaas.config");
+            GatewayConfig running = GatewayConfig.load(null, jaas(login), s);
+            try (Gateway gateway = Gateway.start(running)) {
+                CompletableFuture<Long> published =
+                        simulateInBackground(run(mosquitto.uri(), name, 10, 500, "10s"));
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> gateway.metrics().produced() >= 500);
+                double reconnects = gateway.metrics().reconnects.get();
+
+                GatewayConfig wrongPassword =
+                        GatewayConfig.load(null, jaas(login.replace(password, "not-it")), s);
+                assertThatThrownBy(() -> gateway.restartBridge(wrongPassword))
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining("SaslAuthenticationException")
+                        .hasMessageContaining("it runs with those it had")
+                        .hasMessageNotContaining(password);
+                assertThat(gateway.config()).isSameAs(running);
+                assertThat(gateway.metrics().reconnects.get()).isEqualTo(reconnects);
+                assertThat(gateway.metrics().kafkaRetries.get()).isZero();
+                assertThat(GatewayHarness.get(gateway.httpPort(), "/health").statusCode())
+                        .isEqualTo(200);
+
+                String rotatedLogin =
+                        (String) kafka.clientProperties("gateway-2").get("sasl.jaas.config");
+                GatewayConfig changed = GatewayConfig.load(null, jaas(rotatedLogin), s);
+                assertThat(gateway.restartBridge(changed)).isNull();
+                assertThat(gateway.config()).isSameAs(changed);
+
+                long sent = published.get(60, TimeUnit.SECONDS);
+                assertThat(sent).isEqualTo(5_000);
+                try (KafkaReadings readings =
+                        new KafkaReadings(
+                                kafka.clientProperties(EmbeddedKafka.ADMIN), name + "-readings")) {
+                    Map<String, List<SensorReading>> bySensor =
+                            readings.readDistinct(sent, Duration.ofSeconds(30));
+                    assertThat(distinct(bySensor)).isEqualTo(sent);
+                    assertThat(gapsAndDisorder(GatewayHarness.firstCopies(bySensor))).isEmpty();
+                }
+                assertThat(gateway.metrics().kafkaRetries.get()).isZero();
+            }
+        }
+    }
+
+    private static Map<String, String> jaas(String login) {
+        return Map.of("PLANTWATCH_GATEWAY_KAFKA_PRODUCER_SASL_JAAS_CONFIG", login);
     }
 }
