@@ -77,6 +77,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     private final AtomicLong undecodable;
     private final AtomicLong lostRecords;
     private final AtomicLong deletedUnreadRecords;
+    private final Dispatcher.Metrics dispatcherMetrics;
 
     /** The watch of the command whose loop runs this service, or null. */
     private final ConfigWatch<AlertingConfig> watchOfCommand;
@@ -86,7 +87,16 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         this.undecodable = new AtomicLong();
         this.lostRecords = new AtomicLong();
         this.deletedUnreadRecords = new AtomicLong();
+        this.dispatcherMetrics = new Dispatcher.Metrics();
         this.watchOfCommand = null;
+    }
+
+    /**
+     * The service that takes over from {@code before}, stopped for a changed file: its counters go
+     * on from {@code before}'s instead of starting from 0, as Alertmanager's go on across a reload.
+     */
+    public AlertingService(AlertingService before) {
+        this(before, null);
     }
 
     /**
@@ -98,6 +108,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         this.undecodable = command.undecodable;
         this.lostRecords = command.lostRecords;
         this.deletedUnreadRecords = command.deletedUnreadRecords;
+        this.dispatcherMetrics = command.dispatcherMetrics;
         this.watchOfCommand = watch;
     }
 
@@ -312,7 +323,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         try (AlertStore store =
                         new AlertStore(
                                 c.storeDir(), c.storeRetention(), System.currentTimeMillis());
-                Dispatcher dispatcher = Dispatcher.of(c, store);
+                Dispatcher dispatcher = Dispatcher.of(c, store, dispatcherMetrics);
                 AlertingApi api =
                         c.apiPort() < 0
                                 ? null

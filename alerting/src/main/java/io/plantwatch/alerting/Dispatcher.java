@@ -38,12 +38,20 @@ public final class Dispatcher implements AutoCloseable {
     private final FlapDetector flap;
     private final List<AlertMatcher> latching;
     private final ObjectMapper json = new ObjectMapper();
-    private final Metrics metrics = new Metrics();
+    private final Metrics metrics;
+
+    /** Set by {@link #close}, once its receivers' counts went to {@link #metrics}. */
+    private volatile boolean closed;
+
     // Filled by the receivers' threads, emptied under this object's lock with the caller's clock.
     private final java.util.Queue<Undelivered> undelivered =
             new java.util.concurrent.ConcurrentLinkedQueue<>();
 
-    /** Counters for the metrics endpoint; per receiver where it says so. */
+    /**
+     * Counters for the metrics endpoint; per receiver where it says so. One object goes from a
+     * dispatcher to the next when alerting restarts for a changed file, so they do not start from 0
+     * again: a counter reset would read as a gap in an operator's graph of deliveries.
+     */
     public static final class Metrics {
         final AtomicLong events = new AtomicLong();
         final AtomicLong duplicates = new AtomicLong();
@@ -53,6 +61,11 @@ public final class Dispatcher implements AutoCloseable {
         final AtomicLong latched = new AtomicLong();
         final Map<String, AtomicLong> delivered = new java.util.concurrent.ConcurrentHashMap<>();
         final Map<String, AtomicLong> failed = new java.util.concurrent.ConcurrentHashMap<>();
+        // What closed dispatchers' receivers and flood gates counted, which live with them.
+        final Map<String, AtomicLong> failedAttemptsBefore =
+                new java.util.concurrent.ConcurrentHashMap<>();
+        final Map<String, AtomicLong> floodHeldBefore =
+                new java.util.concurrent.ConcurrentHashMap<>();
 
         static long get(Map<String, AtomicLong> m, String receiver) {
             AtomicLong v = m.get(receiver);
@@ -64,13 +77,19 @@ public final class Dispatcher implements AutoCloseable {
      * The dispatcher {@code c} describes: its routes, receivers, flood gate, flapping, latching.
      */
     public static Dispatcher of(AlertingConfig c, AlertStore store) {
+        return of(c, store, new Metrics());
+    }
+
+    /** The dispatcher {@code c} describes, counting on from {@code metrics}. */
+    static Dispatcher of(AlertingConfig c, AlertStore store, Metrics metrics) {
         return new Dispatcher(
                 store,
                 c.route(),
                 c.receivers(),
                 new FloodGate(c.floodLimit(), c.floodWindow().toMillis()),
                 new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
-                c.latching());
+                c.latching(),
+                metrics);
     }
 
     public Dispatcher(
@@ -80,6 +99,18 @@ public final class Dispatcher implements AutoCloseable {
             FloodGate flood,
             FlapDetector flap,
             List<AlertMatcher> latching) {
+        this(store, root, receivers, flood, flap, latching, new Metrics());
+    }
+
+    Dispatcher(
+            AlertStore store,
+            Route root,
+            Map<String, Receiver> receivers,
+            FloodGate flood,
+            FlapDetector flap,
+            List<AlertMatcher> latching,
+            Metrics metrics) {
+        this.metrics = metrics;
         this.store = store;
         this.root = root;
         this.receivers = Map.copyOf(receivers);
@@ -421,13 +452,14 @@ public final class Dispatcher implements AutoCloseable {
 
     /** Notifications the flood limit held back for {@code receiver} since the start. */
     public long floodHeld(String receiver) {
-        return flood.held(receiver);
+        return Metrics.get(metrics.floodHeldBefore, receiver) + (closed ? 0 : flood.held(receiver));
     }
 
     /** Failed delivery attempts of {@code receiver} so far, retries included. */
     public long failedAttempts(String receiver) {
         Receiver r = receivers.get(receiver);
-        return r == null ? 0 : r.failedAttempts();
+        return Metrics.get(metrics.failedAttemptsBefore, receiver)
+                + (r == null || closed ? 0 : r.failedAttempts());
     }
 
     /** Notifications waiting in groups, for the metrics endpoint. */
@@ -466,9 +498,26 @@ public final class Dispatcher implements AutoCloseable {
 
     @Override
     public void close() {
+        if (closed) {
+            return;
+        }
+        closed = true;
         lanes.values().forEach(ExecutorService::shutdownNow);
         // A receiver's open connection outlived its service: an alerting restart for a changed
         // file left one per MQTT receiver, for good when the new file no longer had it.
         receivers.values().forEach(Receiver::close);
+        // Handed on to the next dispatcher with the metrics; counted once, here.
+        receivers.forEach(
+                (name, r) ->
+                        metrics.failedAttemptsBefore
+                                .computeIfAbsent(name, k -> new AtomicLong())
+                                .addAndGet(r.failedAttempts()));
+        receivers
+                .keySet()
+                .forEach(
+                        name ->
+                                metrics.floodHeldBefore
+                                        .computeIfAbsent(name, k -> new AtomicLong())
+                                        .addAndGet(flood.held(name)));
     }
 }

@@ -286,22 +286,37 @@ class AlertingServiceKafkaTest {
             produce(List.of(alert(2, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-2:OPEN"));
             assertThat(exit).isNotDone();
-            // The restarted service's /metrics count the file's changes, and its counters go on.
+            // The restarted service's /metrics count the file's changes, and its counters go on:
+            // each service read and delivered one alert. The count of a delivery follows the
+            // receiver's answer, which the hook gives after it recorded the alert.
+            java.util.concurrent.Callable<String> scrape =
+                    () ->
+                            java.net.http.HttpClient.newHttpClient()
+                                    .send(
+                                            java.net.http.HttpRequest.newBuilder(
+                                                            java.net.URI.create(
+                                                                    "http://127.0.0.1:"
+                                                                            + apiPort
+                                                                            + "/metrics"))
+                                                    .header(
+                                                            "Authorization",
+                                                            "Bearer metrics-reader")
+                                                    .build(),
+                                            java.net.http.HttpResponse.BodyHandlers.ofString())
+                                    .body();
             String metrics =
-                    java.net.http.HttpClient.newHttpClient()
-                            .send(
-                                    java.net.http.HttpRequest.newBuilder(
-                                                    java.net.URI.create(
-                                                            "http://127.0.0.1:"
-                                                                    + apiPort
-                                                                    + "/metrics"))
-                                            .header("Authorization", "Bearer metrics-reader")
-                                            .build(),
-                                    java.net.http.HttpResponse.BodyHandlers.ofString())
-                            .body();
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(
+                                    scrape,
+                                    m ->
+                                            m.contains(
+                                                    "plantwatch_alerting_notifications_total{receiver"
+                                                            + "=\"shift-lead\",outcome=\"delivered\"}"
+                                                            + " 2\n"));
             // Restored, the file is what the service runs with, so the rotated secret is the one
             // change applied. A check that reads a file half written refuses it once more.
             assertThat(metrics)
+                    .contains("plantwatch_alerting_events_total 2\n")
                     .contains("plantwatch_alerting_undecodable_records_total 1\n")
                     .containsPattern("(?m)^plantwatch_alerting_config_changes_applied_total 1$")
                     .containsPattern("(?m)^plantwatch_alerting_config_changes_refused_total [12]$");

@@ -98,13 +98,19 @@ class DispatcherTest {
 
     /** A dispatcher with the shipped-like limits and {@code receiver} as its one receiver. */
     private static Dispatcher dispatcherTo(AlertStore store, Receiver receiver) {
+        return dispatcherTo(store, receiver, new Dispatcher.Metrics());
+    }
+
+    private static Dispatcher dispatcherTo(
+            AlertStore store, Receiver receiver, Dispatcher.Metrics counters) {
         return new Dispatcher(
                 store,
                 ROOT,
                 Map.of("shift-lead", receiver),
                 new FloodGate(20, 600_000),
                 new FlapDetector(6, 1_800_000),
-                List.of());
+                List.of(),
+                counters);
     }
 
     /** A webhook receiver whose endpoint answers 500 to every attempt, counted. */
@@ -174,6 +180,46 @@ class DispatcherTest {
             assertThat(closed).isFalse();
             d.close();
             assertThat(closed).isTrue();
+        }
+    }
+
+    /**
+     * The dispatcher of an alerting restarted for a changed file counts on from its predecessor's
+     * counters, those its receivers and flood gate kept included, each counted once.
+     */
+    @Test
+    void theDispatcherThatTakesOverCountsOnFromTheOneBefore() throws Exception {
+        Receiver failedThrice =
+                new Receiver() {
+                    @Override
+                    public String name() {
+                        return "shift-lead";
+                    }
+
+                    @Override
+                    public WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
+                        return WebhookReceiver.Outcome.DELIVERED;
+                    }
+
+                    @Override
+                    public long failedAttempts() {
+                        return 3;
+                    }
+                };
+        Dispatcher.Metrics counters = new Dispatcher.Metrics();
+        try (AlertStore store = new AlertStore(dir)) {
+            Dispatcher first = dispatcherTo(store, failedThrice, counters);
+            first.onEvent(alert(1, 1, AlertState.OPEN), 0, 0, T0);
+            assertThat(first.failedAttempts("shift-lead")).isEqualTo(3);
+            first.close();
+            first.close();
+            assertThat(first.failedAttempts("shift-lead")).isEqualTo(3);
+            try (Dispatcher next = dispatcherTo(store, failedThrice, counters)) {
+                next.onEvent(alert(2, 1, AlertState.OPEN), 0, 1, T0);
+                assertThat(next.failedAttempts("shift-lead")).isEqualTo(6);
+                assertThat(new PrometheusMetrics(next, store, () -> 0, () -> T0).render())
+                        .contains("plantwatch_alerting_events_total 2\n");
+            }
         }
     }
 
