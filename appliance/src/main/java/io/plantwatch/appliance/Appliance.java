@@ -332,7 +332,7 @@ final class Appliance implements AutoCloseable {
                                     + EmbeddedMqttBroker.DROPPED_MESSAGES_METRIC,
                             mqtt::droppedMessages);
         }
-        startAlerting(loaded);
+        startAlerting(loaded, null);
         for (ConfigWatch<?> w : watches) {
             String prefix =
                     switch (w.what()) {
@@ -416,9 +416,10 @@ final class Appliance implements AutoCloseable {
 
     /**
      * Alerting from its file's settings, its journal under the data folder; its end, unless
-     * replaced by a change of the file, stops the appliance.
+     * replaced by a change of the file, stops the appliance. Its counters go on from those of
+     * {@code before}, the service it replaces, if any.
      */
-    private void startAlerting(AlertingConfig loaded) {
+    private void startAlerting(AlertingConfig loaded, AlertingService before) {
         AlertingConfig ac =
                 new AlertingConfig(
                         loaded.kafkaBootstrap(),
@@ -437,7 +438,8 @@ final class Appliance implements AutoCloseable {
                         loaded.apiPort(),
                         loaded.apiToken(),
                         loaded.kafkaConsumer());
-        AlertingService service = new AlertingService(err);
+        AlertingService service =
+                before == null ? new AlertingService(err) : new AlertingService(before);
         CompletableFuture<Void> loop =
                 CompletableFuture.runAsync(
                         () -> {
@@ -509,7 +511,7 @@ final class Appliance implements AutoCloseable {
             if (closing) {
                 return "the appliance is stopping";
             }
-            startAlerting(changed);
+            startAlerting(changed, old);
             LOG.warn(
                     "Alerting runs with the changed {}, restarted in {}",
                     settings.alertingConfig(),
@@ -761,6 +763,8 @@ final class Appliance implements AutoCloseable {
             }
             probation = null;
             long failedAfter = Duration.ofNanos(failedAtNanos - p.startNanos()).toSeconds();
+            // Read before the cancellation, which the failed job's graph would then end with.
+            String cause = LocalJob.lastFailure(p.job());
             long startNanos = System.nanoTime();
             beingReplaced = p.job();
             try {
@@ -805,13 +809,14 @@ final class Appliance implements AutoCloseable {
             rulesInForce = p.formerRules();
             rolledBack.incrementAndGet();
             LOG.error(
-                    "The anomaly job {} {} after it resumed with {}: it runs again with the {} it"
-                            + " had, resumed in {} from its last snapshot (the cause is in {}). The"
-                            + " files are left as they are; the job takes them when they change"
-                            + " again",
+                    "The anomaly job {} {} after it resumed with {} ({}): it runs again with the"
+                            + " {} it had, resumed in {} from its last snapshot (the trace is in"
+                            + " {}). The files are left as they are; the job takes them when they"
+                            + " change again",
                     how,
                     failedAfter + " s",
                     p.files(),
+                    cause,
                     p.what(),
                     since(startNanos).toMillis() + " ms",
                     settings.dataDir().resolve("plantwatch.log"));
@@ -897,12 +902,13 @@ final class Appliance implements AutoCloseable {
                 if (restarts > told) {
                     told = restarts;
                     LOG.warn(
-                            "The anomaly job failed and restarts: nothing is detected until it"
-                                    + " runs again (restart {} since the start; the cause is in"
-                                    + " {}; a failure after {} restarts in a row stops it, and the"
-                                    + " appliance with it)",
+                            "The anomaly job failed and restarts: {}. Nothing is detected until it"
+                                    + " runs again (restart {} since the start; {}; a failure"
+                                    + " after {} restarts in a row stops it, and the appliance"
+                                    + " with it)",
+                            LocalJob.lastFailure(job),
                             restarts,
-                            log,
+                            "the trace is in " + log,
                             settings.jobRestarts().maxRestarts());
                 }
                 switch (checkpointsSeen.next(

@@ -20,6 +20,9 @@ import org.apache.flink.configuration.RestartStrategyOptions;
 import org.apache.flink.configuration.StateRecoveryOptions;
 import org.apache.flink.core.execution.JobClient;
 import org.apache.flink.core.execution.RecoveryClaimMode;
+import org.apache.flink.runtime.executiongraph.ErrorInfo;
+import org.apache.flink.runtime.minicluster.MiniCluster;
+import org.apache.flink.runtime.minicluster.MiniClusterJobClient;
 import org.apache.flink.streaming.api.environment.StreamExecutionEnvironment;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -237,6 +240,39 @@ final class LocalJob {
         AnomalyJob.wire(env, js, book);
         return env.executeAsync(js.jobName());
     }
+
+    /**
+     * Why {@code job} last failed, restarts included, in a few words (the innermost cause), or
+     * {@link #CAUSE_IN_LOG} when it has not or this cannot be told. Flink gives a restart's cause
+     * only to its log and its REST API, whose port a MiniCluster picks at random; the cluster's
+     * execution graph keeps it, and the job's client holds the cluster in a field of its own, read
+     * here. A Flink whose client no longer has it gives {@link #CAUSE_IN_LOG}, as the console said
+     * before (the appliance's tests assert the cause, so an upgrade that loses it shows).
+     */
+    static String lastFailure(JobClient job) {
+        if (!(job instanceof MiniClusterJobClient)) {
+            return CAUSE_IN_LOG;
+        }
+        try {
+            java.lang.reflect.Field field =
+                    MiniClusterJobClient.class.getDeclaredField("miniCluster");
+            field.setAccessible(true);
+            MiniCluster cluster = (MiniCluster) field.get(job);
+            ErrorInfo failure =
+                    cluster.getExecutionGraph(job.getJobID())
+                            .get(5, java.util.concurrent.TimeUnit.SECONDS)
+                            .getFailureInfo();
+            return failure == null ? CAUSE_IN_LOG : OneLineThrowable.of(failure.getException());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return CAUSE_IN_LOG;
+        } catch (Exception | LinkageError e) {
+            LOG.debug("The job's last failure cannot be read: {}", e.toString());
+            return CAUSE_IN_LOG;
+        }
+    }
+
+    static final String CAUSE_IN_LOG = "the cause is in the log file";
 
     /**
      * The newest complete checkpoint under {@code dir} ({@code <job id>/chk-<n>/_metadata}); one

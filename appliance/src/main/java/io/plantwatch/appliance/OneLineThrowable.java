@@ -24,12 +24,37 @@ public final class OneLineThrowable extends ThrowableHandlingConverter {
     }
 
     private static String summary(IThrowableProxy t) {
-        String type = t.getClassName().substring(t.getClassName().lastIndexOf('.') + 1);
-        String message = t.getMessage();
+        return summary(t.getClassName(), t.getMessage());
+    }
+
+    /**
+     * {@code t}'s innermost cause in a few words, as the console shows a logged one. A cause Flink
+     * kept serialized is named by the class it was thrown as.
+     */
+    static String of(Throwable t) {
+        Throwable root = t;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        if (!(root instanceof org.apache.flink.util.SerializedThrowable s)) {
+            return summary(root.getClass().getName(), root.getMessage());
+        }
+        // Its message is the original's toString(): the class name, then the message.
+        String type = s.getOriginalErrorClassName();
+        String message = s.getMessage();
+        if (message != null && message.startsWith(type)) {
+            message = message.substring(type.length()).replaceFirst("^: ?", "");
+        }
+        return summary(type, message);
+    }
+
+    private static String summary(String className, String message) {
+        String type = className.substring(className.lastIndexOf('.') + 1);
         if (message == null || message.isBlank()) {
             return type;
         }
-        String line = message.strip().replaceAll("\\s+", " ");
+        // Without its closing full stop: the line it goes into goes on.
+        String line = message.strip().replaceAll("\\s+", " ").replaceAll("\\.$", "");
         return type + ": " + (line.length() > 300 ? line.substring(0, 300) + "..." : line);
     }
 }

@@ -62,4 +62,26 @@ class ConsoleLoggingTest {
                         "x", context.getLogger("x"), Level.WARN, "no exception", null, null);
         assertThat(converter.convert(plain)).isEmpty();
     }
+
+    /**
+     * A failure Flink kept serialized (a job's restart cause) in the same few words, named by the
+     * class it was thrown as, not "SerializedThrowable", and its name not said twice.
+     */
+    @Test
+    void aSerializedFailureReadsAsTheOriginal() {
+        Exception original =
+                new RuntimeException(
+                        "wrapper",
+                        new org.apache.kafka.common.errors.SaslAuthenticationException(
+                                "Authentication failed: Invalid username or password"));
+        assertThat(OneLineThrowable.of(new org.apache.flink.util.SerializedThrowable(original)))
+                .isEqualTo(
+                        "SaslAuthenticationException: Authentication failed: Invalid username or"
+                                + " password");
+        assertThat(
+                        OneLineThrowable.of(
+                                new org.apache.flink.util.SerializedThrowable(
+                                        new IllegalStateException())))
+                .isEqualTo("IllegalStateException");
+    }
 }

@@ -260,6 +260,8 @@ class RunWithMosquittoTest {
                         .until(() -> said(log, Level.WARN, "runs with the changed settings"));
                 await().atMost(Duration.ofSeconds(60))
                         .until(() -> said(log, Level.ERROR, "runs again with the settings it had"));
+                // The line says why, not only where the trace is.
+                assertThat(said(log, Level.ERROR, "(SaslAuthenticationException: ")).isTrue();
                 assertThat(running.exit()).isNotDone();
 
                 // Readings sent after the rollback are detected on, with the login it had.
