@@ -452,14 +452,19 @@ public final class Dispatcher implements AutoCloseable {
 
     /** Notifications the flood limit held back for {@code receiver} since the start. */
     public long floodHeld(String receiver) {
-        return Metrics.get(metrics.floodHeldBefore, receiver) + (closed ? 0 : flood.held(receiver));
+        synchronized (metrics) {
+            return Metrics.get(metrics.floodHeldBefore, receiver)
+                    + (closed ? 0 : flood.held(receiver));
+        }
     }
 
     /** Failed delivery attempts of {@code receiver} so far, retries included. */
     public long failedAttempts(String receiver) {
         Receiver r = receivers.get(receiver);
-        return Metrics.get(metrics.failedAttemptsBefore, receiver)
-                + (r == null || closed ? 0 : r.failedAttempts());
+        synchronized (metrics) {
+            return Metrics.get(metrics.failedAttemptsBefore, receiver)
+                    + (r == null || closed ? 0 : r.failedAttempts());
+        }
     }
 
     /** Notifications waiting in groups, for the metrics endpoint. */
@@ -498,26 +503,29 @@ public final class Dispatcher implements AutoCloseable {
 
     @Override
     public void close() {
-        if (closed) {
-            return;
-        }
-        closed = true;
         lanes.values().forEach(ExecutorService::shutdownNow);
         // A receiver's open connection outlived its service: an alerting restart for a changed
         // file left one per MQTT receiver, for good when the new file no longer had it.
         receivers.values().forEach(Receiver::close);
-        // Handed on to the next dispatcher with the metrics; counted once, here.
-        receivers.forEach(
-                (name, r) ->
-                        metrics.failedAttemptsBefore
-                                .computeIfAbsent(name, k -> new AtomicLong())
-                                .addAndGet(r.failedAttempts()));
-        receivers
-                .keySet()
-                .forEach(
-                        name ->
-                                metrics.floodHeldBefore
-                                        .computeIfAbsent(name, k -> new AtomicLong())
-                                        .addAndGet(flood.held(name)));
+        // Handed on to the next dispatcher with the metrics, counted once: a reading sees either
+        // this dispatcher's counts or the sum they went into.
+        synchronized (metrics) {
+            if (closed) {
+                return;
+            }
+            receivers.forEach(
+                    (name, r) ->
+                            metrics.failedAttemptsBefore
+                                    .computeIfAbsent(name, k -> new AtomicLong())
+                                    .addAndGet(r.failedAttempts()));
+            receivers
+                    .keySet()
+                    .forEach(
+                            name ->
+                                    metrics.floodHeldBefore
+                                            .computeIfAbsent(name, k -> new AtomicLong())
+                                            .addAndGet(flood.held(name)));
+            closed = true;
+        }
     }
 }

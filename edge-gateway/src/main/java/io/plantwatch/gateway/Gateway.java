@@ -21,8 +21,9 @@ public final class Gateway implements AutoCloseable {
     private final HttpEndpoint http;
 
     /**
-     * How long changed Kafka producer settings may take to be answered before the change is
-     * refused: Kafka answers a login at once, and one that took records a moment ago is not slow.
+     * How long the check of changed Kafka producer settings waits for Kafka's answer before the
+     * change waits to be tried again: Kafka answers a login at once, and one that took records a
+     * moment ago is not slow.
      */
     static final Duration KAFKA_CHECK_TIMEOUT = Duration.ofSeconds(10);
 
@@ -139,37 +140,63 @@ public final class Gateway implements AutoCloseable {
      * (the broker refuses a changed login, a producer setting Kafka's client refuses), or that does
      * not connect where the old one was connected (a CA file the broker's certificate does not
      * match), is closed, and one with the settings it had starts instead, with the secrets as they
-     * were read then. Changed Kafka producer settings are tried first, while the old bridge runs
-     * on, by a producer of their own ({@link #KAFKA_CHECK_TIMEOUT}): if Kafka took the records
-     * until now and does not answer with them (a wrong login, a login without the topics), the
-     * bridge is not restarted at all. With Kafka already away, nothing is lost by taking them.
+     * were read then. Changed Kafka producer settings are checked first, while the old bridge runs
+     * on, by a client of their own ({@link MqttKafkaBridge#checkKafka}), when the bridge's Kafka is
+     * taking records: one Kafka refuses (a wrong login, no right to write a topic) is not taken,
+     * and the bridge is not restarted at all; one Kafka does not answer within {@link
+     * #KAFKA_CHECK_TIMEOUT} waits, to be tried again. A bridge whose Kafka is failing already takes
+     * them unchecked: nothing works that they could break.
      *
-     * @return null, or "the gateway is closed" when it was closed meanwhile
+     * @return null, or why the bridge was not restarted this time: closed meanwhile, Kafka did not
+     *     answer the check
      * @throws ConfigException when {@code next} was not taken: the bridge runs with the settings it
      *     had
      * @throws IllegalStateException when not even a bridge with the settings it had starts
      * @throws InterruptedException when interrupted while connecting
      */
-    public synchronized String restartBridge(GatewayConfig next) throws InterruptedException {
-        if (closed) {
-            return "the gateway is closed";
+    public String restartBridge(GatewayConfig next) throws InterruptedException {
+        GatewayConfig before;
+        boolean checkKafka;
+        synchronized (this) {
+            if (closed) {
+                return "the gateway is closed";
+            }
+            before = config;
+            checkKafka =
+                    bridge.kafkaHealthy()
+                            && !MqttKafkaBridge.producerProperties(before)
+                                    .equals(MqttKafkaBridge.producerProperties(next));
         }
-        GatewayConfig before = config;
-        boolean wasConnected = bridge.mqttConnected();
-        // Checked before the bridge lets go: while Kafka takes the records, it goes on doing so.
-        if (bridge.kafkaHealthy()
-                && !MqttKafkaBridge.producerProperties(before)
-                        .equals(MqttKafkaBridge.producerProperties(next))) {
-            String refusal = MqttKafkaBridge.kafkaRefusal(next, KAFKA_CHECK_TIMEOUT);
-            if (refusal != null) {
+        if (checkKafka) {
+            // Outside the lock, so a stop does not wait for Kafka's answer.
+            String noAnswer;
+            try {
+                noAnswer = MqttKafkaBridge.checkKafka(next, KAFKA_CHECK_TIMEOUT);
+            } catch (ConfigException e) {
                 throw new ConfigException(
-                        "the gateway did not run with them (Kafka "
-                                + next.kafkaBootstrap()
-                                + " did not answer its producer with them: "
-                                + refusal
-                                + "); it runs with those it had");
+                        "the gateway did not run with them ("
+                                + e.getMessage()
+                                + "); it runs with those it had",
+                        e);
+            }
+            if (noAnswer != null) {
+                return noAnswer;
             }
         }
+        synchronized (this) {
+            if (closed) {
+                return "the gateway is closed";
+            }
+            if (config != before) {
+                return "the gateway's settings changed meanwhile";
+            }
+            return restartBridgeChecked(before, next);
+        }
+    }
+
+    private String restartBridgeChecked(GatewayConfig before, GatewayConfig next)
+            throws InterruptedException {
+        boolean wasConnected = bridge.mqttConnected();
         bridge.close();
         // What the old bridge left unacknowledged is the broker's again, redelivered to the next.
         metrics.inFlight.set(0);
@@ -197,7 +224,8 @@ public final class Gateway implements AutoCloseable {
      * {@link #restartBridge} for a watch of the gateway's {@code file}, with one WARN line saying
      * how long the reconnection took.
      *
-     * @return null, or why the bridge was not restarted (closed meanwhile, interrupted)
+     * @return null, or why the bridge was not restarted (closed meanwhile, Kafka did not answer the
+     *     check, interrupted)
      * @throws ConfigException as {@link #restartBridge}
      */
     public String apply(GatewayConfig next, Path file) {

@@ -16,6 +16,8 @@ import io.plantwatch.model.MqttPayloadCodec;
 import io.plantwatch.model.ReadingLimits;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
@@ -26,11 +28,18 @@ import java.util.concurrent.ScheduledExecutorService;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
+import org.apache.kafka.clients.admin.Admin;
+import org.apache.kafka.clients.admin.AdminClientConfig;
+import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.acl.AclOperation;
+import org.apache.kafka.common.errors.AuthenticationException;
+import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
@@ -241,53 +250,105 @@ public final class MqttKafkaBridge implements AutoCloseable {
      * where to look, as every other bad setting is, not as an unexpected error.
      */
     private static Producer<String, byte[]> createProducer(GatewayConfig config) {
-        return createProducer(config, producerProperties(config));
-    }
-
-    private static Producer<String, byte[]> createProducer(GatewayConfig config, Properties p) {
         try {
-            return new KafkaProducer<>(p);
+            return new KafkaProducer<>(producerProperties(config));
         } catch (KafkaException e) {
-            Throwable root = e;
-            while (root.getCause() != null && root.getCause() != root) {
-                root = root.getCause();
-            }
             throw new ConfigException(
                     "Kafka's producer cannot be created from kafka.bootstrap ("
                             + config.kafkaBootstrap()
                             + ") and the kafka.producer settings: "
-                            + String.valueOf(root.getMessage()).replaceAll("\\s+", " ").strip(),
+                            + rootMessage(e),
                     e);
         }
     }
 
     /**
-     * Whether Kafka takes {@code config}'s producer settings: a producer of its own, with them,
-     * asks for the readings and DLQ topics' partitions within {@code timeout}. A running bridge
-     * checks a change this way before it lets go of its producer: Kafka refuses a wrong login only
-     * once records are sent, where it would show as readings waiting, not as a refusal.
+     * Whether Kafka lets {@code config}'s login write to the readings and DLQ topics: an admin
+     * client of its own, with the producer's connection and login settings, asks for the topics and
+     * what it may do with them, within {@code timeout}. A running bridge checks a change this way
+     * before it lets go of its producer: a producer finds a wrong login or a missing right only
+     * once it sends, where it shows as readings waiting, not as a refusal.
      *
-     * @return null when Kafka answered, else why not
+     * @return null when Kafka lets it write, else why Kafka did not answer (away, slow): the change
+     *     may be tried again
+     * @throws ConfigException when Kafka refused the login, or the right to describe or write a
+     *     topic, or Kafka's client refused a setting
      */
-    static String kafkaRefusal(GatewayConfig config, Duration timeout) {
-        Properties p = producerProperties(config);
-        p.put(ProducerConfig.CLIENT_ID_CONFIG, config.gatewayId() + "-check");
-        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, Long.toString(timeout.toMillis()));
-        Producer<String, byte[]> check;
-        try {
-            check = createProducer(config, p);
-        } catch (ConfigException e) {
-            return e.getMessage();
+    static String checkKafka(GatewayConfig config, Duration timeout) {
+        Properties producer = producerProperties(config);
+        Properties p = new Properties();
+        for (String key : producer.stringPropertyNames()) {
+            if (AdminClientConfig.configNames().contains(key)) {
+                p.put(key, producer.get(key));
+            }
         }
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, config.gatewayId() + "-check");
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
+        List<String> topics = List.of(config.readingsTopic(), config.dlqTopic());
+        Admin admin;
         try {
-            check.partitionsFor(config.readingsTopic());
-            check.partitionsFor(config.dlqTopic());
-            return null;
+            admin = Admin.create(p);
         } catch (KafkaException e) {
-            return e.toString();
-        } finally {
-            check.close(Duration.ZERO);
+            throw new ConfigException(
+                    "Kafka's client cannot be created from kafka.bootstrap ("
+                            + config.kafkaBootstrap()
+                            + ") and the kafka.producer settings: "
+                            + rootMessage(e),
+                    e);
         }
+        try {
+            Map<String, TopicDescription> described =
+                    admin.describeTopics(
+                                    topics,
+                                    new DescribeTopicsOptions()
+                                            .includeAuthorizedOperations(true)
+                                            .timeoutMs((int) timeout.toMillis()))
+                            .allTopicNames()
+                            .get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+            for (String topic : topics) {
+                // Null when the broker does not tell; every operation when it has no authorizer.
+                java.util.Set<AclOperation> may = described.get(topic).authorizedOperations();
+                if (may != null
+                        && !may.contains(AclOperation.WRITE)
+                        && !may.contains(AclOperation.ALL)) {
+                    throw new ConfigException(
+                            "Kafka "
+                                    + config.kafkaBootstrap()
+                                    + " does not let them write to "
+                                    + topic);
+                }
+            }
+            return null;
+        } catch (ExecutionException e) {
+            Throwable cause = e.getCause();
+            if (cause instanceof AuthenticationException
+                    || cause instanceof AuthorizationException) {
+                throw new ConfigException(
+                        "Kafka " + config.kafkaBootstrap() + " refused them: " + cause, cause);
+            }
+            return "Kafka " + config.kafkaBootstrap() + " did not answer with them: " + cause;
+        } catch (TimeoutException e) {
+            return "Kafka "
+                    + config.kafkaBootstrap()
+                    + " did not answer with them within "
+                    + timeout.toSeconds()
+                    + " s";
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            return "interrupted";
+        } finally {
+            admin.close(Duration.ZERO);
+        }
+    }
+
+    /** The innermost cause's message on one line: what Kafka's client says is wrong. */
+    private static String rootMessage(Throwable e) {
+        Throwable root = e;
+        while (root.getCause() != null && root.getCause() != root) {
+            root = root.getCause();
+        }
+        return String.valueOf(root.getMessage()).replaceAll("\\s+", " ").strip();
     }
 
     /** The producer settings: ours first, then whatever the operator passed through. */

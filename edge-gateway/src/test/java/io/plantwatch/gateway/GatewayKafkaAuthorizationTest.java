@@ -100,7 +100,11 @@ class GatewayKafkaAuthorizationTest {
         String rotated = UUID.randomUUID().toString();
         try (EmbeddedKafka kafka =
                 EmbeddedKafka.builder()
-                        .saslPlain(Map.of("gateway", password, "gateway-2", rotated))
+                        .saslPlain(
+                                Map.of(
+                                        "gateway", password,
+                                        "gateway-2", rotated,
+                                        "reader", rotated))
                         .build()
                         .start()) {
             kafka.createTopics(3, name + "-readings", name + "-dlq");
@@ -108,6 +112,9 @@ class GatewayKafkaAuthorizationTest {
                 for (String topic : List.of(name + "-readings", name + "-dlq")) {
                     kafka.allow(user, topic, AclOperation.DESCRIBE, AclOperation.WRITE);
                 }
+            }
+            for (String topic : List.of(name + "-readings", name + "-dlq")) {
+                kafka.allow("reader", topic, AclOperation.DESCRIBE);
             }
             Map<String, String> s = settings(name, mosquitto.uri(), kafka.bootstrapServers());
             s.put("mqtt.version", "3");
@@ -128,7 +135,18 @@ class GatewayKafkaAuthorizationTest {
                         .isInstanceOf(ConfigException.class)
                         .hasMessageContaining("SaslAuthenticationException")
                         .hasMessageContaining("it runs with those it had")
-                        .hasMessageNotContaining(password);
+                        .hasMessageNotContaining(password)
+                        .hasMessageNotContaining("not-it");
+                assertThat(gateway.config()).isSameAs(running);
+                // A login Kafka takes, but that may not write: the same.
+                String readerLogin =
+                        (String) kafka.clientProperties("reader").get("sasl.jaas.config");
+                assertThatThrownBy(
+                                () ->
+                                        gateway.restartBridge(
+                                                GatewayConfig.load(null, jaas(readerLogin), s)))
+                        .isInstanceOf(ConfigException.class)
+                        .hasMessageContaining("does not let them write to " + name + "-readings");
                 assertThat(gateway.config()).isSameAs(running);
                 assertThat(gateway.metrics().reconnects.get()).isEqualTo(reconnects);
                 assertThat(gateway.metrics().kafkaRetries.get()).isZero();
@@ -154,6 +172,23 @@ class GatewayKafkaAuthorizationTest {
                 assertThat(gateway.metrics().kafkaRetries.get()).isZero();
             }
         }
+    }
+
+    /**
+     * A Kafka that does not answer the check refuses nothing: the change waits, to be tried again,
+     * where a refusal would wait for the file's next change.
+     */
+    @Test
+    void aKafkaThatDoesNotAnswerTheCheckRefusesNothing() throws Exception {
+        int closed;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            closed = free.getLocalPort();
+        }
+        GatewayConfig c =
+                GatewayConfig.load(
+                        null, Map.of(), settings("away", mosquitto.uri(), "127.0.0.1:" + closed));
+        assertThat(MqttKafkaBridge.checkKafka(c, Duration.ofSeconds(1)))
+                .startsWith("Kafka 127.0.0.1:" + closed + " did not answer with them");
     }
 
     private static Map<String, String> jaas(String login) {
