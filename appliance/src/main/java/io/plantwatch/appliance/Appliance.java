@@ -57,7 +57,22 @@ final class Appliance implements AutoCloseable {
     /** The topics the demo's job, gateway and alerting service use, as their configs name them. */
     private List<String> topics = List.of();
 
-    private final ApplianceSettings settings;
+    /**
+     * Replaced by a change of the appliance's file (what {@link ApplianceSettings#LIVE} allows).
+     */
+    private volatile ApplianceSettings settings;
+
+    /** The appliance's file and the {@code --set} flags over it; null file: not watched. */
+    private final Path settingsFile;
+
+    private final Map<String, String> settingsFlags;
+
+    /** Held while a change of the appliance's file is applied. */
+    private final Object settingsLock = new Object();
+
+    /** The disk watch's margins, which a change of the appliance's file moves. */
+    private volatile DiskWatch disk;
+
     private EmbeddedMqttBroker mqtt;
     private EmbeddedKafka kafka;
     private LineProtocolFiles files;
@@ -113,8 +128,10 @@ final class Appliance implements AutoCloseable {
     private DiskReclaim reclaim;
     private Thread dropWatch;
 
-    private Appliance(ApplianceSettings settings) {
+    private Appliance(ApplianceSettings settings, Path file, Map<String, String> flags) {
         this.settings = settings;
+        this.settingsFile = file;
+        this.settingsFlags = Map.copyOf(flags);
     }
 
     /** The appliance cannot start for a reason outside its settings (a full disk). */
@@ -131,7 +148,18 @@ final class Appliance implements AutoCloseable {
      * @throws CannotStart when the data folder's disk is already below {@code disk.stop-free-mb}
      */
     static Appliance start(ApplianceSettings s, PrintWriter err) throws Exception {
-        Appliance a = new Appliance(s);
+        return start(s, null, Map.of(), err);
+    }
+
+    /**
+     * {@link #start(ApplianceSettings, PrintWriter)} with the file and the {@code --set} flags
+     * {@code s} was read from: with {@code watch-config}, a change of the file while the appliance
+     * runs is applied where {@link ApplianceSettings#LIVE} allows, and refused otherwise.
+     */
+    static Appliance start(
+            ApplianceSettings s, Path file, Map<String, String> flags, PrintWriter err)
+            throws Exception {
+        Appliance a = new Appliance(s, file, flags);
         try {
             a.startAll(err);
             return a;
@@ -298,6 +326,17 @@ final class Appliance implements AutoCloseable {
                             GatewayConfig::files,
                             file -> checkGateway(),
                             this::applyGateway));
+            if (settingsFile != null) {
+                watches.add(
+                        new ConfigWatch<>(
+                                "appliance file",
+                                "the appliance",
+                                settingsFile,
+                                file ->
+                                        ApplianceSettings.load(file, settingsFlags)
+                                                .checkedAsChangeOf(settings, file),
+                                this::applySettings));
+            }
         }
         ModuleConfigs configs =
                 moduleConfigs(bootstrap, mqttUri, files == null ? null : files.url());
@@ -339,6 +378,7 @@ final class Appliance implements AutoCloseable {
                         case "rules file" -> "rules";
                         case "alerting file" -> "alerting_config";
                         case "job file" -> "job_config";
+                        case "appliance file" -> "appliance_config";
                         default -> "gateway_config";
                     };
             String file = "the " + w.what();
@@ -403,6 +443,7 @@ final class Appliance implements AutoCloseable {
                                     + " hours) given up for room on the data folder's disk",
                             watched::reclaimed);
         }
+        this.disk = disk;
         diskWatch =
                 disk.watch(
                         5_000,
@@ -558,7 +599,8 @@ final class Appliance implements AutoCloseable {
                                                 () ->
                                                         rollBack(
                                                                 p,
-                                                                "failed (" + rootCause(e) + ")",
+                                                                "failed",
+                                                                OneLineThrowable.of(e),
                                                                 System.nanoTime()),
                                                 "job-change-rollback");
                                 t.setDaemon(true);
@@ -651,7 +693,12 @@ final class Appliance implements AutoCloseable {
                 Probation p = probation;
                 if (old.getJobExecutionResult().isDone() && onProbation(p, old)) {
                     // It failed with the change before, and the rollback waits for this lock.
-                    rollBack(p, "failed", System.nanoTime());
+                    Throwable failed = old.getJobExecutionResult().handle((r, x) -> x).getNow(null);
+                    rollBack(
+                            p,
+                            "failed",
+                            failed == null ? LocalJob.CAUSE_IN_LOG : OneLineThrowable.of(failed),
+                            System.nanoTime());
                     return "the job had failed with the changed "
                             + p.what()
                             + " before, which were rolled back; this change is tried again";
@@ -749,22 +796,21 @@ final class Appliance implements AutoCloseable {
     }
 
     /**
-     * The job on probation failed ({@code how}, seen at {@code failedAtNanos}): it is cancelled,
-     * and the job resumes with the settings and rules it had, from the newest snapshot. That is the
-     * changed job's last checkpoint when it completed one: its alert lifecycle knows the episodes
-     * the change opened, and the rules in force, told again at each sensor's next reading, resolve
-     * those of rules the rollback takes away; from the change's savepoint they would stay open for
-     * good. The files stay as they are; the change is applied once they change again.
+     * The job on probation failed ({@code how}, for {@code cause} in a few words, seen at {@code
+     * failedAtNanos}): it is cancelled, and the job resumes with the settings and rules it had,
+     * from the newest snapshot. That is the changed job's last checkpoint when it completed one:
+     * its alert lifecycle knows the episodes the change opened, and the rules in force, told again
+     * at each sensor's next reading, resolve those of rules the rollback takes away; from the
+     * change's savepoint they would stay open for good. The files stay as they are; the change is
+     * applied once they change again.
      */
-    private void rollBack(Probation p, String how, long failedAtNanos) {
+    private void rollBack(Probation p, String how, String cause, long failedAtNanos) {
         synchronized (jobLock) {
             if (closing || failure.isDone() || probation != p || job != p.job()) {
                 return;
             }
             probation = null;
             long failedAfter = Duration.ofNanos(failedAtNanos - p.startNanos()).toSeconds();
-            // Read before the cancellation, which the failed job's graph would then end with.
-            String cause = LocalJob.lastFailure(p.job());
             long startNanos = System.nanoTime();
             beingReplaced = p.job();
             try {
@@ -820,6 +866,67 @@ final class Appliance implements AutoCloseable {
                     p.what(),
                     since(startNanos).toMillis() + " ms",
                     settings.dataDir().resolve("plantwatch.log"));
+        }
+    }
+
+    /**
+     * The appliance's file changed, and {@code changed} is what it says, checked: only what {@link
+     * ApplianceSettings#LIVE} allows differs. The embedded Kafka's topics take the new retention
+     * (their older records go at its next retention check), series files of days no longer kept go
+     * at once, and the disk watch's next check uses the new margins.
+     *
+     * @return why it was not applied (tried again later), or null when it was
+     */
+    String applySettings(ApplianceSettings changed) {
+        synchronized (settingsLock) {
+            if (closing) {
+                return "the appliance is stopping";
+            }
+            ApplianceSettings before = settings;
+            if (kafka != null && !changed.kafkaRetention().equals(before.kafkaRetention())) {
+                Properties p = new Properties();
+                p.put("bootstrap.servers", bootstrap);
+                p.put("request.timeout.ms", "10000");
+                p.put("default.api.timeout.ms", "15000");
+                try (Admin admin = Admin.create(p)) {
+                    applyRetention(
+                            admin,
+                            topics,
+                            changed.kafkaRetention(),
+                            segmentBytes(Files.getFileStore(settings.dataDir()).getTotalSpace()));
+                } catch (InterruptedException e) {
+                    Thread.currentThread().interrupt();
+                    return "interrupted";
+                } catch (Exception e) {
+                    return "the embedded Kafka did not take kafka.retention: " + rootCause(e);
+                }
+            }
+            if (files != null && changed.seriesFilesKeepDays() != before.seriesFilesKeepDays()) {
+                try {
+                    files.keepDays(changed.seriesFilesKeepDays());
+                } catch (IOException e) {
+                    // Taken all the same: the files go when the next day begins.
+                    LOG.warn(
+                            "Could not delete series files of days no longer kept: {}",
+                            e.toString());
+                }
+            }
+            if (disk != null) {
+                disk.margins(changed.diskWarnFreeMb(), changed.diskStopFreeMb());
+            }
+            settings = changed;
+            Map<String, String> now = changed.byKey();
+            Map<String, String> was = before.byKey();
+            LOG.warn(
+                    "The appliance runs with the changed {}: {}",
+                    settingsFile,
+                    String.join(
+                            ", ",
+                            now.keySet().stream()
+                                    .filter(k -> !now.get(k).equals(was.get(k)))
+                                    .map(k -> k + " " + was.get(k) + " -> " + now.get(k))
+                                    .toList()));
+            return null;
         }
     }
 
@@ -896,7 +1003,11 @@ final class Appliance implements AutoCloseable {
                 long restarts = JobHealth.restarts(id);
                 Probation p = probation;
                 if (restarts > told && onProbation(p, job)) {
-                    rollBack(p, "failed and restarted", System.nanoTime());
+                    rollBack(
+                            p,
+                            "failed and restarted",
+                            LocalJob.lastFailure(job),
+                            System.nanoTime());
                     return;
                 }
                 if (restarts > told) {

@@ -110,6 +110,103 @@ public record ApplianceSettings(
         DEFAULTS.put("disk.reclaim-history", "true");
     }
 
+    /**
+     * What a change of the file may set while the appliance runs: the disk's margins, how long
+     * series files and the embedded Kafka's topics keep history. The rest names the brokers, the
+     * data folder, the other parts' files or the job's restarts, which the parts took at their
+     * start.
+     */
+    static final Set<String> LIVE =
+            Set.of(
+                    "disk.warn-free-mb",
+                    "disk.stop-free-mb",
+                    "influx.files-keep-days",
+                    "kafka.retention");
+
+    /**
+     * These settings, read from {@code file}, as a change of those the appliance runs with: null
+     * when nothing changed (a comment), else this.
+     *
+     * @throws ConfigException naming each changed setting the appliance takes only at a start
+     *     (every one but {@link #LIVE}) with its old and new value
+     */
+    ApplianceSettings checkedAsChangeOf(ApplianceSettings running, Path file) {
+        if (equals(running)) {
+            return null;
+        }
+        Map<String, String> now = byKey();
+        Map<String, String> was = running.byKey();
+        java.util.List<String> startOnly =
+                now.keySet().stream()
+                        .filter(k -> !LIVE.contains(k))
+                        .filter(k -> !java.util.Objects.equals(now.get(k), was.get(k)))
+                        .map(k -> k + " (" + was.get(k) + " -> " + now.get(k) + ")")
+                        .toList();
+        if (!startOnly.isEmpty()) {
+            throw new ConfigException(
+                    file
+                            + ": "
+                            + String.join(", ", startOnly)
+                            + " changed; the appliance takes "
+                            + (startOnly.size() == 1 ? "it" : "them")
+                            + " only at a start");
+        }
+        return this;
+    }
+
+    /** Every setting's key. */
+    static Set<String> keys() {
+        return java.util.Collections.unmodifiableSet(DEFAULTS.keySet());
+    }
+
+    /** Every setting by its key, as these settings hold it: what a change is told by. */
+    Map<String, String> byKey() {
+        Map<String, String> m = new LinkedHashMap<>();
+        m.put("mqtt.broker", mqttBroker);
+        m.put("mqtt.port", Integer.toString(mqttPort));
+        m.put("mqtt.bind", mqttBind);
+        m.put("mqtt.max-queue-size", Long.toString(mqttMaxQueueSize));
+        m.put("kafka.bootstrap", kafkaBootstrap);
+        m.put("kafka.retention", text(kafkaRetention));
+        m.put("kafka.sync-writes", Boolean.toString(kafkaSyncWrites));
+        m.put("data-dir", dataDir.toString());
+        m.put("watch-config", Boolean.toString(watchConfig));
+        m.put("job.config", String.valueOf(jobConfig));
+        m.put("job.rules", String.valueOf(rules));
+        m.put("job.restart.max-restarts", Integer.toString(jobRestarts.maxRestarts()));
+        m.put("job.restart.backoff", text(jobRestarts.backoff()));
+        m.put("job.restart.max-backoff", text(jobRestarts.maxBackoff()));
+        m.put("job.restart.reset-after", text(jobRestarts.resetAfter()));
+        m.put("gateway.config", String.valueOf(gatewayConfig));
+        m.put("alerting.config", String.valueOf(alertingConfig));
+        m.put("influx.url", influxUrl == null ? "" : influxUrl);
+        m.put("influx.org", influxOrg);
+        m.put("influx.bucket", influxBucket);
+        m.put("influx.token-env", influxTokenEnv);
+        m.put("influx.token-file", influxTokenFile == null ? "" : influxTokenFile.toString());
+        m.put("influx.files-keep-days", Integer.toString(seriesFilesKeepDays));
+        m.put("disk.warn-free-mb", Long.toString(diskWarnFreeMb));
+        m.put("disk.stop-free-mb", Long.toString(diskStopFreeMb));
+        m.put("disk.reclaim-history", Boolean.toString(diskReclaimHistory));
+        return m;
+    }
+
+    /** A duration as the file writes one: 7d, 30s, 250ms. */
+    private static String text(java.time.Duration d) {
+        long ms = d.toMillis();
+        for (Map.Entry<String, Long> unit :
+                java.util.List.of(
+                        Map.entry("d", 86_400_000L),
+                        Map.entry("h", 3_600_000L),
+                        Map.entry("m", 60_000L),
+                        Map.entry("s", 1_000L))) {
+            if (ms % unit.getValue() == 0) {
+                return ms / unit.getValue() + unit.getKey();
+            }
+        }
+        return ms + "ms";
+    }
+
     public boolean embeddedMqtt() {
         return EMBEDDED.equals(mqttBroker);
     }

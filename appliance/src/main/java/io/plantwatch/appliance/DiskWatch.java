@@ -30,10 +30,19 @@ final class DiskWatch {
     static final String RECLAIMED_METRIC = "plantwatch_disk_reclaimed_bytes_total";
 
     private final Path dataDir;
-    private final long warnBelow;
-    private final long stopBelow;
     private final DiskReclaim reclaim;
-    private final long reclaimBelow;
+
+    /**
+     * The margins in bytes, as the file says; replaced when it changes while the appliance runs.
+     */
+    private volatile Margins margins;
+
+    private record Margins(long warnBelow, long stopBelow) {}
+
+    // The margins of the check under way, taken from margins as it begins: one check, one pair.
+    private long warnBelow;
+    private long stopBelow;
+    private long reclaimBelow;
     private final AtomicLong reclaimed = new AtomicLong();
     private boolean warned;
     private boolean reclaimFailing;
@@ -62,10 +71,13 @@ final class DiskWatch {
      */
     DiskWatch(Path dataDir, long warnFreeMb, long stopFreeMb, DiskReclaim reclaim) {
         this.dataDir = dataDir;
-        this.warnBelow = warnFreeMb * MB;
-        this.stopBelow = stopFreeMb * MB;
         this.reclaim = reclaim;
-        this.reclaimBelow = Math.max(warnBelow, stopBelow);
+        margins(warnFreeMb, stopFreeMb);
+    }
+
+    /** The margins from the next check on: a change of the appliance's file while it runs. */
+    void margins(long warnFreeMb, long stopFreeMb) {
+        margins = new Margins(warnFreeMb * MB, stopFreeMb * MB);
     }
 
     /** Bytes of history given up for room since the start. */
@@ -80,6 +92,10 @@ final class DiskWatch {
      * @return why the appliance must stop, or null while there is room
      */
     String check() {
+        Margins m = margins;
+        warnBelow = m.warnBelow();
+        stopBelow = m.stopBelow();
+        reclaimBelow = Math.max(warnBelow, stopBelow);
         observe();
         long free = free();
         // Bytes Kafka was told to give up are free within its next retention check: counted as

@@ -46,7 +46,7 @@ final class LineProtocolFiles implements AutoCloseable {
     private final Path dir;
     private final HttpServer server;
     private final AtomicLong points = new AtomicLong();
-    private final int keepDays;
+    private volatile int keepDays;
     private final InstantSource clock;
 
     /** A series file's name: bucket, then its UTC day and hour (or day alone), gzipped or not. */
@@ -265,6 +265,15 @@ final class LineProtocolFiles implements AutoCloseable {
             }
         }
         return bytes;
+    }
+
+    /**
+     * Keeps {@code days} UTC days of files from now on, and deletes those of days before them at
+     * once: a change of the appliance's file while it runs, often to make room.
+     */
+    void keepDays(int days) throws IOException {
+        keepDays = days;
+        dropOldDays(LocalDate.ofInstant(clock.instant(), ZoneOffset.UTC));
     }
 
     /** Deletes the files of days before {@code today} minus the days kept. */

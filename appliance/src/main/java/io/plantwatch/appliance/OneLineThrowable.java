@@ -39,7 +39,8 @@ public final class OneLineThrowable extends ThrowableHandlingConverter {
         if (!(root instanceof org.apache.flink.util.SerializedThrowable s)) {
             return summary(root.getClass().getName(), root.getMessage());
         }
-        // Its message is the original's toString(): the class name, then the message.
+        // An exception made from its cause alone has the cause's toString() as its message: its
+        // class name is said once.
         String type = s.getOriginalErrorClassName();
         String message = s.getMessage();
         if (message != null && message.startsWith(type)) {

@@ -53,7 +53,7 @@ final class RunCommand implements Callable<Integer> {
         try {
             Appliance appliance;
             try {
-                appliance = Appliance.start(settings, err);
+                appliance = Appliance.start(settings, options.config, options.sets, err);
             } catch (ConfigException e) {
                 err.println("plantwatch run: " + e.getMessage());
                 return 2;

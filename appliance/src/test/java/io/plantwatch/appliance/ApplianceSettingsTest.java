@@ -40,6 +40,38 @@ class ApplianceSettingsTest {
         assertThat(s.influxUrl()).isNull();
     }
 
+    /**
+     * A change of the file while the appliance runs: a comment is none; the disk's margins and how
+     * long history is kept are taken; what a part took at its start is refused with its old and new
+     * value, the flags over the file kept.
+     */
+    @Test
+    void aChangeIsCheckedAgainstWhatTheApplianceRunsWith() throws Exception {
+        Map<String, String> flags = Map.of("mqtt.port", "1884");
+        Path f = file(FILES);
+        ApplianceSettings running = ApplianceSettings.load(f, flags);
+        assertThat(running.byKey().keySet()).isEqualTo(ApplianceSettings.keys());
+
+        file("# a comment\n" + FILES);
+        assertThat(ApplianceSettings.load(f, flags).checkedAsChangeOf(running, f)).isNull();
+
+        file(FILES + "kafka: {retention: 36h}\ndisk: {warn-free-mb: 4096, stop-free-mb: 512}\n");
+        ApplianceSettings live = ApplianceSettings.load(f, flags).checkedAsChangeOf(running, f);
+        assertThat(live.kafkaRetention()).hasHours(36);
+        assertThat(live.byKey()).containsEntry("kafka.retention", "36h");
+        assertThat(live.mqttPort()).isEqualTo(1884);
+
+        file(
+                FILES.replace("rules.yaml}", "rules.yaml, restart: {backoff: 2s}}")
+                        + "mqtt: {bind: 0.0.0.0}\ndisk: {stop-free-mb: 1}\n");
+        assertThatThrownBy(() -> ApplianceSettings.load(f, flags).checkedAsChangeOf(running, f))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(
+                        f
+                                + ": mqtt.bind (127.0.0.1 -> 0.0.0.0), job.restart.backoff (1s ->"
+                                + " 2s) changed; the appliance takes them only at a start");
+    }
+
     @Test
     void mistakesNameTheFileTheKeyAndTheFix() throws Exception {
         assertThatThrownBy(

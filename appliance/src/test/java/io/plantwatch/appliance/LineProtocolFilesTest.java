@@ -163,6 +163,26 @@ class LineProtocolFilesTest {
         }
     }
 
+    /**
+     * Fewer days kept, changed while the appliance runs: the files of days no longer kept go at
+     * once, not when the next day begins; today's stay.
+     */
+    @Test
+    void fewerDaysKeptDeleteTheDaysNoLongerKeptAtOnce() throws Exception {
+        Path lastWeek = gzip(dir.resolve("plantwatch-2026-03-03T10.lp.gz"), "w\n");
+        Path yesterday = gzip(dir.resolve("plantwatch-2026-03-09T23.lp.gz"), "y\n");
+        Path current = Files.writeString(dir.resolve("plantwatch-2026-03-10T05.lp"), "c\n");
+        try (LineProtocolFiles files = new LineProtocolFiles(dir, 14, now::get)) {
+            files.awaitClosed();
+            files.keepDays(2);
+            assertThat(lastWeek).doesNotExist();
+            assertThat(yesterday).exists();
+            files.keepDays(1);
+            assertThat(yesterday).doesNotExist();
+            assertThat(current).exists();
+        }
+    }
+
     private static Path gzip(Path file, String text) throws IOException {
         try (var out = new java.util.zip.GZIPOutputStream(Files.newOutputStream(file))) {
             out.write(text.getBytes(StandardCharsets.UTF_8));

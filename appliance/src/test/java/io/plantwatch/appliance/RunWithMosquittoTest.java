@@ -27,6 +27,7 @@ import java.util.Properties;
 import java.util.UUID;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.concurrent.TimeUnit;
 import java.util.function.Predicate;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
@@ -512,6 +513,78 @@ class RunWithMosquittoTest {
                     log, "gateway runs with the changed settings", sensor, ahead, out);
             assertThat(running.exit()).isNotDone();
         } finally {
+            stopLogging(log);
+            running.command().stop();
+        }
+        assertThat(running.exit().get()).isZero();
+    }
+
+    /**
+     * A changed appliance file is applied while the appliance runs where it can be: the embedded
+     * Kafka's topics take a new {@code kafka.retention}, the disk watch's next check a new {@code
+     * disk.warn-free-mb}. A change of what a part took at its start is refused with its old and new
+     * value, and nothing of it is taken. Before, the file was read at the start only.
+     */
+    @Test
+    void aChangedApplianceFileIsAppliedWhereItCanBe() throws Exception {
+        Path settings =
+                settings(Path.of("../config/job.yaml"), Path.of("../config/alerting-demo.yaml"));
+        String before =
+                Files.readString(settings) + "disk: {reclaim-history: false, warn-free-mb: 2048}\n";
+        Files.writeString(settings, before);
+        ListAppender<ILoggingEvent> log = configChangesLog();
+        Logger diskLog = (Logger) LoggerFactory.getLogger(DiskWatch.class);
+        diskLog.addAppender(log);
+        StringWriter out = new StringWriter();
+        Running running = Running.start(settings, out);
+        try {
+            String muchRoom = "warn-free-mb: 100000000";
+            Files.writeString(
+                    settings,
+                    before.replace("reclaim-history: false", "reclaim-history: true")
+                            .replace("warn-free-mb: 2048", muchRoom));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> said(log, Level.ERROR, "is not applied"));
+            assertThat(said(log, Level.ERROR, "disk.reclaim-history (false -> true) changed"))
+                    .isTrue();
+            assertThat(said(log, Level.WARN, "The data folder's disk is filling")).isFalse();
+
+            Files.writeString(
+                    settings,
+                    before.replace("warn-free-mb: 2048", muchRoom)
+                            .replace(
+                                    "bootstrap: 'embedded'",
+                                    "bootstrap: 'embedded', retention: 2d"));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> said(log, Level.WARN, "The appliance runs with the changed"));
+            assertThat(
+                            said(
+                                    log,
+                                    Level.WARN,
+                                    "kafka.retention 7d -> 2d, disk.warn-free-mb 2048 -> 100000000"))
+                    .isTrue();
+            Properties p = new Properties();
+            p.put("bootstrap.servers", bootstrap(out));
+            try (Admin admin = Admin.create(p)) {
+                org.apache.kafka.common.config.ConfigResource readings =
+                        new org.apache.kafka.common.config.ConfigResource(
+                                org.apache.kafka.common.config.ConfigResource.Type.TOPIC,
+                                Topics.SENSOR_READINGS);
+                assertThat(
+                                admin.describeConfigs(List.of(readings))
+                                        .all()
+                                        .get(10, TimeUnit.SECONDS)
+                                        .get(readings)
+                                        .get("retention.ms")
+                                        .value())
+                        .isEqualTo(Long.toString(Duration.ofDays(2).toMillis()));
+            }
+            // Checked every 5 s.
+            await().atMost(Duration.ofSeconds(15))
+                    .until(() -> said(log, Level.WARN, "The data folder's disk is filling"));
+            assertThat(running.exit()).isNotDone();
+        } finally {
+            diskLog.detachAppender(log);
             stopLogging(log);
             running.command().stop();
         }
