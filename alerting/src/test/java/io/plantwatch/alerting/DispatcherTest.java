@@ -97,6 +97,35 @@ class DispatcherTest {
     }
 
     /** A dispatcher with the shipped-like limits and {@code receiver} as its one receiver. */
+    /**
+     * A receiver "shift-lead" that takes every notification, says it failed {@code failedAttempts}
+     * times before, and sets {@code closed} when closed.
+     */
+    private static Receiver shiftLeadTaking(
+            long failedAttempts, java.util.concurrent.atomic.AtomicBoolean closed) {
+        return new Receiver() {
+            @Override
+            public String name() {
+                return "shift-lead";
+            }
+
+            @Override
+            public WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
+                return WebhookReceiver.Outcome.DELIVERED;
+            }
+
+            @Override
+            public long failedAttempts() {
+                return failedAttempts;
+            }
+
+            @Override
+            public void close() {
+                closed.set(true);
+            }
+        };
+    }
+
     private static Dispatcher dispatcherTo(AlertStore store, Receiver receiver) {
         return dispatcherTo(store, receiver, new Dispatcher.Metrics());
     }
@@ -158,23 +187,7 @@ class DispatcherTest {
     void closingTheDispatcherClosesItsReceivers() throws Exception {
         java.util.concurrent.atomic.AtomicBoolean closed =
                 new java.util.concurrent.atomic.AtomicBoolean();
-        Receiver receiver =
-                new Receiver() {
-                    @Override
-                    public String name() {
-                        return "shift-lead";
-                    }
-
-                    @Override
-                    public WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
-                        return WebhookReceiver.Outcome.DELIVERED;
-                    }
-
-                    @Override
-                    public void close() {
-                        closed.set(true);
-                    }
-                };
+        Receiver receiver = shiftLeadTaking(0, closed);
         try (AlertStore store = new AlertStore(dir)) {
             Dispatcher d = dispatcherTo(store, receiver);
             assertThat(closed).isFalse();
@@ -189,23 +202,7 @@ class DispatcherTest {
      */
     @Test
     void theDispatcherThatTakesOverCountsOnFromTheOneBefore() throws Exception {
-        Receiver failedThrice =
-                new Receiver() {
-                    @Override
-                    public String name() {
-                        return "shift-lead";
-                    }
-
-                    @Override
-                    public WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
-                        return WebhookReceiver.Outcome.DELIVERED;
-                    }
-
-                    @Override
-                    public long failedAttempts() {
-                        return 3;
-                    }
-                };
+        Receiver failedThrice = shiftLeadTaking(3, new java.util.concurrent.atomic.AtomicBoolean());
         Dispatcher.Metrics counters = new Dispatcher.Metrics();
         try (AlertStore store = new AlertStore(dir)) {
             Dispatcher first = dispatcherTo(store, failedThrice, counters);

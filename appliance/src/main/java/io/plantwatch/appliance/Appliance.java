@@ -67,6 +67,8 @@ final class Appliance implements AutoCloseable {
 
     private final Map<String, String> settingsFlags;
 
+    private final ConfigWatch<ApplianceSettings> settingsWatch;
+
     /** Held while a change of the appliance's file is applied. */
     private final Object settingsLock = new Object();
 
@@ -132,6 +134,19 @@ final class Appliance implements AutoCloseable {
         this.settings = settings;
         this.settingsFile = file;
         this.settingsFlags = Map.copyOf(flags);
+        // Its content taken now, just after the command read the file, not once the brokers
+        // are up: a change saved during the start is applied, not missed.
+        this.settingsWatch =
+                file == null || !settings.watchConfig()
+                        ? null
+                        : new ConfigWatch<>(
+                                "appliance file",
+                                "the appliance",
+                                file,
+                                f ->
+                                        ApplianceSettings.load(f, settingsFlags)
+                                                .checkedAsChangeOf(this.settings, f),
+                                this::applySettings);
     }
 
     /** The appliance cannot start for a reason outside its settings (a full disk). */
@@ -326,16 +341,8 @@ final class Appliance implements AutoCloseable {
                             GatewayConfig::files,
                             file -> checkGateway(),
                             this::applyGateway));
-            if (settingsFile != null) {
-                watches.add(
-                        new ConfigWatch<>(
-                                "appliance file",
-                                "the appliance",
-                                settingsFile,
-                                file ->
-                                        ApplianceSettings.load(file, settingsFlags)
-                                                .checkedAsChangeOf(settings, file),
-                                this::applySettings));
+            if (settingsWatch != null) {
+                watches.add(settingsWatch);
             }
         }
         ModuleConfigs configs =
@@ -404,16 +411,23 @@ final class Appliance implements AutoCloseable {
                         "Changes to the rules or the job's file that the job failed with soon after"
                                 + " it resumed with them, rolled back to what it ran with before",
                         rolledBack::get);
-        DiskWatch disk =
-                new DiskWatch(
-                        settings.dataDir(), settings.diskWarnFreeMb(), settings.diskStopFreeMb());
+        synchronized (settingsLock) {
+            // Under the lock, with the settings read once: a change of the appliance's file
+            // applied meanwhile finds the disk watch with its margins, or is what it is built with.
+            startDiskWatch(settings, gatewayConfig, jobSettings);
+        }
+    }
+
+    private void startDiskWatch(
+            ApplianceSettings now, GatewayConfig gatewayConfig, JobSettings jobSettings) {
+        DiskWatch disk = new DiskWatch(now.dataDir(), now.diskWarnFreeMb(), now.diskStopFreeMb());
         // With the plant's Kafka and an InfluxDB there is no history here to give up.
-        if (settings.diskReclaimHistory() && (kafka != null || files != null)) {
+        if (now.diskReclaimHistory() && (kafka != null || files != null)) {
             Properties login = kafkaLogin(gatewayConfig.producerOverrides());
             login.put("bootstrap.servers", bootstrap);
             reclaim =
                     new DiskReclaim(
-                            kafka == null ? null : settings.dataDir().resolve("kafka"),
+                            kafka == null ? null : now.dataDir().resolve("kafka"),
                             login,
                             jobSettings.readingsTopic(),
                             jobSettings.groupId(),
@@ -430,10 +444,7 @@ final class Appliance implements AutoCloseable {
                             System::currentTimeMillis);
             disk =
                     new DiskWatch(
-                            settings.dataDir(),
-                            settings.diskWarnFreeMb(),
-                            settings.diskStopFreeMb(),
-                            reclaim);
+                            now.dataDir(), now.diskWarnFreeMb(), now.diskStopFreeMb(), reclaim);
             DiskWatch watched = disk;
             gateway.metrics()
                     .registerCounter(
@@ -876,6 +887,7 @@ final class Appliance implements AutoCloseable {
      * at once, and the disk watch's next check uses the new margins.
      *
      * @return why it was not applied (tried again later), or null when it was
+     * @throws ConfigException for a {@code disk.stop-free-mb} raised above the space free now
      */
     String applySettings(ApplianceSettings changed) {
         synchronized (settingsLock) {
@@ -883,6 +895,21 @@ final class Appliance implements AutoCloseable {
                 return "the appliance is stopping";
             }
             ApplianceSettings before = settings;
+            DiskWatch watching = disk;
+            long stopBelow = changed.diskStopFreeMb() << 20;
+            if (watching != null
+                    && changed.diskStopFreeMb() > before.diskStopFreeMb()
+                    && watching.free() < stopBelow) {
+                // A slip of the keyboard would stop the appliance within seconds.
+                throw new ConfigException(
+                        settingsFile
+                                + ": disk.stop-free-mb "
+                                + changed.diskStopFreeMb()
+                                + " is more than the "
+                                + DiskWatch.size(watching.free())
+                                + " free now: the appliance would stop at its next check. Make"
+                                + " room first, or choose less");
+            }
             if (kafka != null && !changed.kafkaRetention().equals(before.kafkaRetention())) {
                 Properties p = new Properties();
                 p.put("bootstrap.servers", bootstrap);
@@ -911,8 +938,8 @@ final class Appliance implements AutoCloseable {
                             e.toString());
                 }
             }
-            if (disk != null) {
-                disk.margins(changed.diskWarnFreeMb(), changed.diskStopFreeMb());
+            if (watching != null) {
+                watching.margins(changed.diskWarnFreeMb(), changed.diskStopFreeMb());
             }
             settings = changed;
             Map<String, String> now = changed.byKey();
@@ -924,10 +951,28 @@ final class Appliance implements AutoCloseable {
                             ", ",
                             now.keySet().stream()
                                     .filter(k -> !now.get(k).equals(was.get(k)))
-                                    .map(k -> k + " " + was.get(k) + " -> " + now.get(k))
+                                    .map(
+                                            k ->
+                                                    k
+                                                            + " "
+                                                            + was.get(k)
+                                                            + " -> "
+                                                            + now.get(k)
+                                                            + unused(k))
                                     .toList()));
             return null;
         }
+    }
+
+    /** Why a setting of the appliance's file has no use in this appliance, or "". */
+    private String unused(String key) {
+        if (key.equals("kafka.retention") && kafka == null) {
+            return " (not used: the plant's Kafka keeps what its admins set)";
+        }
+        if (key.equals("influx.files-keep-days") && files == null) {
+            return " (not used: the series go to InfluxDB)";
+        }
+        return "";
     }
 
     /** Whether {@code e} says the job was cancelled, as from Flink's web UI. */
@@ -1397,6 +1442,10 @@ final class Appliance implements AutoCloseable {
         }
         // Not interrupted: a change being applied finishes first (close waits for it below).
         configWatches.forEach(ConfigWatch::stop);
+        synchronized (settingsLock) {
+            // A change of the appliance's file being applied has finished: Kafka and the series
+            // files close after it.
+        }
         if (gateway != null) {
             quietly("gateway", gateway::close);
         }

@@ -142,15 +142,7 @@ public record ApplianceSettings(
                         .filter(k -> !java.util.Objects.equals(now.get(k), was.get(k)))
                         .map(k -> k + " (" + was.get(k) + " -> " + now.get(k) + ")")
                         .toList();
-        if (!startOnly.isEmpty()) {
-            throw new ConfigException(
-                    file
-                            + ": "
-                            + String.join(", ", startOnly)
-                            + " changed; the appliance takes "
-                            + (startOnly.size() == 1 ? "it" : "them")
-                            + " only at a start");
-        }
+        io.plantwatch.model.LayeredSettings.refuseChanges(startOnly, file, "the appliance");
         return this;
     }
 

@@ -61,6 +61,10 @@ class ApplianceSettingsTest {
         assertThat(live.byKey()).containsEntry("kafka.retention", "36h");
         assertThat(live.mqttPort()).isEqualTo(1884);
 
+        // A flag over the key hides the file's change of it.
+        file("mqtt: {port: 1999}\n" + FILES);
+        assertThat(ApplianceSettings.load(f, flags).checkedAsChangeOf(running, f)).isNull();
+
         file(
                 FILES.replace("rules.yaml}", "rules.yaml, restart: {backoff: 2s}}")
                         + "mqtt: {bind: 0.0.0.0}\ndisk: {stop-free-mb: 1}\n");

@@ -523,7 +523,8 @@ class RunWithMosquittoTest {
      * A changed appliance file is applied while the appliance runs where it can be: the embedded
      * Kafka's topics take a new {@code kafka.retention}, the disk watch's next check a new {@code
      * disk.warn-free-mb}. A change of what a part took at its start is refused with its old and new
-     * value, and nothing of it is taken. Before, the file was read at the start only.
+     * value, and nothing of it is taken, and so is a stop margin above the space free. Before, the
+     * file was read at the start only.
      */
     @Test
     void aChangedApplianceFileIsAppliedWhereItCanBe() throws Exception {
@@ -547,7 +548,18 @@ class RunWithMosquittoTest {
                     .until(() -> said(log, Level.ERROR, "is not applied"));
             assertThat(said(log, Level.ERROR, "disk.reclaim-history (false -> true) changed"))
                     .isTrue();
-            assertThat(said(log, Level.WARN, "The data folder's disk is filling")).isFalse();
+
+            // A stop margin above the space free now would stop the appliance at once.
+            Files.writeString(
+                    settings,
+                    before.replace("warn-free-mb: 2048", muchRoom + ", stop-free-mb: 100000000"));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(
+                            () ->
+                                    said(
+                                            log,
+                                            Level.ERROR,
+                                            "disk.stop-free-mb 100000000 is more than the"));
 
             Files.writeString(
                     settings,

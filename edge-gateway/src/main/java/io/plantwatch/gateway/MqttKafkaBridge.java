@@ -38,10 +38,9 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.acl.AclOperation;
-import org.apache.kafka.common.errors.AuthenticationException;
-import org.apache.kafka.common.errors.AuthorizationException;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.RetriableException;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.apache.kafka.common.serialization.StringSerializer;
 import org.slf4j.Logger;
@@ -322,12 +321,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
             return null;
         } catch (ExecutionException e) {
             Throwable cause = e.getCause();
-            if (cause instanceof AuthenticationException
-                    || cause instanceof AuthorizationException) {
-                throw new ConfigException(
-                        "Kafka " + config.kafkaBootstrap() + " refused them: " + cause, cause);
+            if (cause instanceof RetriableException) {
+                return "Kafka " + config.kafkaBootstrap() + " did not answer with them: " + cause;
             }
-            return "Kafka " + config.kafkaBootstrap() + " did not answer with them: " + cause;
+            // A login or right refused, a version or setting the broker does not take: the same
+            // settings would fail the same way.
+            throw new ConfigException(
+                    "Kafka " + config.kafkaBootstrap() + " refused them: " + cause, cause);
         } catch (TimeoutException e) {
             return "Kafka "
                     + config.kafkaBootstrap()
@@ -342,13 +342,20 @@ public final class MqttKafkaBridge implements AutoCloseable {
         }
     }
 
-    /** The innermost cause's message on one line: what Kafka's client says is wrong. */
+    /**
+     * The innermost cause's message on one line: what Kafka's client says is wrong. Not for a login
+     * it cannot parse: its message quotes a piece of it, which may be of the password.
+     */
     private static String rootMessage(Throwable e) {
         Throwable root = e;
         while (root.getCause() != null && root.getCause() != root) {
             root = root.getCause();
         }
-        return String.valueOf(root.getMessage()).replaceAll("\\s+", " ").strip();
+        String message = String.valueOf(root.getMessage()).replaceAll("\\s+", " ").strip();
+        return message.contains("JAAS")
+                ? "the login (sasl.jaas.config) cannot be parsed; check its quotes and the ; at"
+                        + " its end"
+                : message;
     }
 
     /** The producer settings: ours first, then whatever the operator passed through. */

@@ -65,16 +65,7 @@ class GatewayKafkaAuthorizationTest {
 
                 kafka.allow("gateway", name + "-readings", AclOperation.WRITE);
 
-                long sent = published.get(60, TimeUnit.SECONDS);
-                assertThat(sent).isEqualTo(5_000);
-                try (KafkaReadings readings =
-                        new KafkaReadings(
-                                kafka.clientProperties(EmbeddedKafka.ADMIN), name + "-readings")) {
-                    Map<String, List<SensorReading>> bySensor =
-                            readings.readDistinct(sent, Duration.ofSeconds(30));
-                    assertThat(distinct(bySensor)).isEqualTo(sent);
-                    assertThat(gapsAndDisorder(GatewayHarness.firstCopies(bySensor))).isEmpty();
-                }
+                assertEveryReadingInKafkaInOrder(kafka, name, published);
                 // Sent again by a new producer after each refusal, not record by record.
                 assertThat(gateway.metrics().producerRestarts.get()).isPositive();
                 await().atMost(Duration.ofSeconds(10))
@@ -159,16 +150,7 @@ class GatewayKafkaAuthorizationTest {
                 assertThat(gateway.restartBridge(changed)).isNull();
                 assertThat(gateway.config()).isSameAs(changed);
 
-                long sent = published.get(60, TimeUnit.SECONDS);
-                assertThat(sent).isEqualTo(5_000);
-                try (KafkaReadings readings =
-                        new KafkaReadings(
-                                kafka.clientProperties(EmbeddedKafka.ADMIN), name + "-readings")) {
-                    Map<String, List<SensorReading>> bySensor =
-                            readings.readDistinct(sent, Duration.ofSeconds(30));
-                    assertThat(distinct(bySensor)).isEqualTo(sent);
-                    assertThat(gapsAndDisorder(GatewayHarness.firstCopies(bySensor))).isEmpty();
-                }
+                assertEveryReadingInKafkaInOrder(kafka, name, published);
                 assertThat(gateway.metrics().kafkaRetries.get()).isZero();
             }
         }
@@ -189,6 +171,21 @@ class GatewayKafkaAuthorizationTest {
                         null, Map.of(), settings("away", mosquitto.uri(), "127.0.0.1:" + closed));
         assertThat(MqttKafkaBridge.checkKafka(c, Duration.ofSeconds(1)))
                 .startsWith("Kafka 127.0.0.1:" + closed + " did not answer with them");
+    }
+
+    /** All 5,000 readings the simulator sent are in Kafka, each sensor's first copies in order. */
+    private static void assertEveryReadingInKafkaInOrder(
+            EmbeddedKafka kafka, String name, CompletableFuture<Long> published) throws Exception {
+        long sent = published.get(60, TimeUnit.SECONDS);
+        assertThat(sent).isEqualTo(5_000);
+        try (KafkaReadings readings =
+                new KafkaReadings(
+                        kafka.clientProperties(EmbeddedKafka.ADMIN), name + "-readings")) {
+            Map<String, List<SensorReading>> bySensor =
+                    readings.readDistinct(sent, Duration.ofSeconds(30));
+            assertThat(distinct(bySensor)).isEqualTo(sent);
+            assertThat(gapsAndDisorder(GatewayHarness.firstCopies(bySensor))).isEmpty();
+        }
     }
 
     private static Map<String, String> jaas(String login) {

@@ -144,7 +144,7 @@ public final class ConfigWatch<T> {
             failed = null;
             return;
         }
-        LOG.warn("The {} changed ({}): {} restarts with it", what, changed(content), part);
+        LOG.warn("The {} changed ({}): {} takes it", what, changed(content), part);
         String why;
         try {
             why = apply.apply(checked);

@@ -313,7 +313,16 @@ public final class LayeredSettings {
      * @throws ConfigException naming the file and each such key with its old and new value
      */
     public void refuseChangesOf(LayeredSettings before, List<String> keys, Path file, String part) {
-        List<String> changed = changesOf(before, keys);
+        refuseChanges(changesOf(before, keys), file, part);
+    }
+
+    /**
+     * Refuses a change of {@code file} when {@code changed} (each "key (old -> new)") is not empty:
+     * what {@code part} takes only at a start.
+     *
+     * @throws ConfigException naming the file and each change
+     */
+    public static void refuseChanges(List<String> changed, Path file, String part) {
         if (!changed.isEmpty()) {
             throw new ConfigException(
                     file
