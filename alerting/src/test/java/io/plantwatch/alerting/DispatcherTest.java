@@ -96,7 +96,6 @@ class DispatcherTest {
                 latching);
     }
 
-    /** A dispatcher with the shipped-like limits and {@code receiver} as its one receiver. */
     /**
      * A receiver "shift-lead" that takes every notification, says it failed {@code failedAttempts}
      * times before, and sets {@code closed} when closed.
@@ -126,6 +125,7 @@ class DispatcherTest {
         };
     }
 
+    /** A dispatcher with the shipped-like limits and {@code receiver} as its one receiver. */
     private static Dispatcher dispatcherTo(AlertStore store, Receiver receiver) {
         return dispatcherTo(store, receiver, new Dispatcher.Metrics());
     }

@@ -379,6 +379,11 @@ final class Appliance implements AutoCloseable {
                             mqtt::droppedMessages);
         }
         startAlerting(loaded, null);
+        synchronized (settingsLock) {
+            // Before the watches start, and with the settings read once: a change of the
+            // appliance's file finds the disk watch and its margins.
+            startDiskWatch(settings, gatewayConfig, jobSettings);
+        }
         for (ConfigWatch<?> w : watches) {
             String prefix =
                     switch (w.what()) {
@@ -411,11 +416,6 @@ final class Appliance implements AutoCloseable {
                         "Changes to the rules or the job's file that the job failed with soon after"
                                 + " it resumed with them, rolled back to what it ran with before",
                         rolledBack::get);
-        synchronized (settingsLock) {
-            // Under the lock, with the settings read once: a change of the appliance's file
-            // applied meanwhile finds the disk watch with its margins, or is what it is built with.
-            startDiskWatch(settings, gatewayConfig, jobSettings);
-        }
     }
 
     private void startDiskWatch(
@@ -886,8 +886,8 @@ final class Appliance implements AutoCloseable {
      * (their older records go at its next retention check), series files of days no longer kept go
      * at once, and the disk watch's next check uses the new margins.
      *
-     * @return why it was not applied (tried again later), or null when it was
-     * @throws ConfigException for a {@code disk.stop-free-mb} raised above the space free now
+     * @return why it was not applied (tried again later: the embedded Kafka did not answer, a
+     *     {@code disk.stop-free-mb} raised above the space free now), or null when it was
      */
     String applySettings(ApplianceSettings changed) {
         synchronized (settingsLock) {
@@ -896,19 +896,23 @@ final class Appliance implements AutoCloseable {
             }
             ApplianceSettings before = settings;
             DiskWatch watching = disk;
-            long stopBelow = changed.diskStopFreeMb() << 20;
-            if (watching != null
-                    && changed.diskStopFreeMb() > before.diskStopFreeMb()
-                    && watching.free() < stopBelow) {
-                // A slip of the keyboard would stop the appliance within seconds.
-                throw new ConfigException(
-                        settingsFile
-                                + ": disk.stop-free-mb "
-                                + changed.diskStopFreeMb()
-                                + " is more than the "
-                                + DiskWatch.size(watching.free())
-                                + " free now: the appliance would stop at its next check. Make"
-                                + " room first, or choose less");
+            if (watching != null && changed.diskStopFreeMb() > before.diskStopFreeMb()) {
+                long free;
+                try {
+                    free = watching.free();
+                } catch (java.io.UncheckedIOException e) {
+                    return "the data folder's free space cannot be read: " + rootCause(e);
+                }
+                if (free < changed.diskStopFreeMb() << 20) {
+                    // A slip of the keyboard would stop the appliance within seconds; a margin
+                    // meant is taken once there is room.
+                    return "disk.stop-free-mb "
+                            + changed.diskStopFreeMb()
+                            + " is more than the "
+                            + DiskWatch.size(free)
+                            + " free now: the appliance would stop at its next check. It is"
+                            + " taken once there is room";
+                }
             }
             if (kafka != null && !changed.kafkaRetention().equals(before.kafkaRetention())) {
                 Properties p = new Properties();

@@ -523,8 +523,8 @@ class RunWithMosquittoTest {
      * A changed appliance file is applied while the appliance runs where it can be: the embedded
      * Kafka's topics take a new {@code kafka.retention}, the disk watch's next check a new {@code
      * disk.warn-free-mb}. A change of what a part took at its start is refused with its old and new
-     * value, and nothing of it is taken, and so is a stop margin above the space free. Before, the
-     * file was read at the start only.
+     * value, and nothing of it is taken; a stop margin above the space free waits. Before, the file
+     * was read at the start only.
      */
     @Test
     void aChangedApplianceFileIsAppliedWhereItCanBe() throws Exception {
@@ -560,6 +560,8 @@ class RunWithMosquittoTest {
                                             log,
                                             Level.ERROR,
                                             "disk.stop-free-mb 100000000 is more than the"));
+            // Neither refused change's warn margin was taken.
+            assertThat(said(log, Level.WARN, "The data folder's disk is filling")).isFalse();
 
             Files.writeString(
                     settings,

@@ -289,6 +289,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
         try {
             admin = Admin.create(p);
         } catch (KafkaException e) {
+            if (rootMessage(e).contains("No resolvable bootstrap urls")) {
+                // A name server away for a moment: not the settings' fault.
+                return "Kafka " + config.kafkaBootstrap() + " did not answer: " + rootMessage(e);
+            }
             throw new ConfigException(
                     "Kafka's client cannot be created from kafka.bootstrap ("
                             + config.kafkaBootstrap()
@@ -352,7 +356,8 @@ public final class MqttKafkaBridge implements AutoCloseable {
             root = root.getCause();
         }
         String message = String.valueOf(root.getMessage()).replaceAll("\\s+", " ").strip();
-        return message.contains("JAAS")
+        // Not "... entry in the JAAS configuration": a login missing, which quotes nothing.
+        return message.matches(".*JAAS config(?!uration).*")
                 ? "the login (sasl.jaas.config) cannot be parsed; check its quotes and the ; at"
                         + " its end"
                 : message;

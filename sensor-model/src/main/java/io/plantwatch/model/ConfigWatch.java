@@ -20,10 +20,11 @@ import org.slf4j.LoggerFactory;
  * Applies a changed config file while the appliance runs, as Prometheus and Alertmanager reload
  * theirs: thresholds and receivers change far more often than a plant can stop watching its sensors
  * for a restart of every part. The file is read every period; new content is checked first (the
- * same checks as at the start), and only a valid file reaches its part, which restarts with it (the
- * appliance's job and alerting, the alerting service on its own). A file with a mistake is refused
- * with its reason on the console, once per content, and the part goes on with what it has; a
- * half-written file is refused, then applied when it is whole.
+ * same checks as at the start), and only a valid file reaches its part, which takes it (the
+ * appliance's job and alerting restart with it, the gateway reconnects, the appliance's own file
+ * moves its margins). A file with a mistake is refused with its reason on the console, once per
+ * content, and the part goes on with what it has; a half-written file is refused, then applied when
+ * it is whole.
  *
  * <p>The files the config names are watched with it (a rules file's {@code include}, alerting's
  * secret and CA files): a secret rotated in its file, or a threshold changed in the shared rules a
@@ -73,9 +74,9 @@ public final class ConfigWatch<T> {
      * @param check reads and checks the file as at the start, and returns what its part is to run
      *     with, or null when that is what it runs with already; throws, with a message naming the
      *     file, the key and the fix, when it is not valid
-     * @param apply restarts the part with what {@code check} returned; returns why it could not
-     *     this time (tried again after {@link #RETRY_MILLIS}), or null; throws {@link
-     *     ConfigException} when the part cannot run with this content at all and went on as it was
+     * @param apply gives the part what {@code check} returned; returns why it could not this time
+     *     (tried again after {@link #RETRY_MILLIS}), or null; throws {@link ConfigException} when
+     *     the part cannot run with this content at all and went on as it was
      */
     public ConfigWatch(
             String what,
