@@ -87,6 +87,12 @@ final class Appliance implements AutoCloseable {
     private volatile JobSettings jobSettings;
     private final List<ConfigWatch<?>> configWatches = new ArrayList<>();
 
+    /**
+     * How the job restarts after a failure, as it was submitted with: appliance.yaml's {@code
+     * job.restart}, replaced when a change of it resumes the job.
+     */
+    private volatile ApplianceSettings.RestartPolicy jobRestarts;
+
     /** The rules the job runs with: what a failed change falls back to. */
     private volatile io.plantwatch.job.rules.RuleBook rulesInForce;
 
@@ -132,6 +138,7 @@ final class Appliance implements AutoCloseable {
 
     private Appliance(ApplianceSettings settings, Path file, Map<String, String> flags) {
         this.settings = settings;
+        this.jobRestarts = settings.jobRestarts();
         this.settingsFile = file;
         this.settingsFlags = Map.copyOf(flags);
         // Its content taken now, just after the command read the file, not once the brokers
@@ -367,7 +374,7 @@ final class Appliance implements AutoCloseable {
 
         this.jobSettings = jobSettings;
         rulesInForce = AnomalyJob.loadRules(jobSettings.rulesFile());
-        watch(LocalJob.resume(jobSettings, checkpoints(), settings.jobRestarts(), rulesInForce));
+        watch(LocalJob.resume(jobSettings, checkpoints(), jobRestarts, rulesInForce));
         gateway = Gateway.start(gatewayConfig);
         if (mqtt != null) {
             gateway.metrics()
@@ -636,7 +643,7 @@ final class Appliance implements AutoCloseable {
      * @return why it was not applied, or null when it was
      */
     String applyRules(io.plantwatch.job.rules.RuleBook book) {
-        return replaceJob(null, book, "rules");
+        return replaceJob(null, book, null, "rules");
     }
 
     /** The job file and the files it and the appliance's settings name for the job. */
@@ -665,7 +672,7 @@ final class Appliance implements AutoCloseable {
      * a rules change.
      */
     String applyJobSettings(JobSettings changed) {
-        return replaceJob(changed, null, "settings");
+        return replaceJob(changed, null, null, "settings");
     }
 
     /**
@@ -676,12 +683,15 @@ final class Appliance implements AutoCloseable {
      * @param changedSettings null: those in force, read under the lock, so that a change of the
      *     other file applied meanwhile is kept
      * @param changedRules null: those in force
-     * @param what what changed, for the log: "rules", "settings"
+     * @param changedRestarts null: the restart policy in force. A change of it alone is not put on
+     *     probation: it cannot break the job; a probation under way goes on with the new job
+     * @param what what changed, for the log: "rules", "settings", "restart policy"
      * @return why it was not applied, or null when it was
      */
     private String replaceJob(
             JobSettings changedSettings,
             io.plantwatch.job.rules.RuleBook changedRules,
+            ApplianceSettings.RestartPolicy changedRestarts,
             String what) {
         synchronized (jobLock) {
             if (closing) {
@@ -690,6 +700,8 @@ final class Appliance implements AutoCloseable {
             JobSettings js = changedSettings != null ? changedSettings : jobSettings;
             io.plantwatch.job.rules.RuleBook book =
                     changedRules != null ? changedRules : rulesInForce;
+            ApplianceSettings.RestartPolicy restarts =
+                    changedRestarts != null ? changedRestarts : jobRestarts;
             long startNanos = System.nanoTime();
             JobClient old = job;
             Path savepoint;
@@ -732,36 +744,45 @@ final class Appliance implements AutoCloseable {
             }
             String refused = null;
             try {
-                JobClient resumed =
-                        LocalJob.resumeFromSavepoint(js, savepoint, settings.jobRestarts(), book);
-                String files =
-                        what.equals("rules")
-                                ? "the rules of " + settings.rules()
-                                : "the settings of " + settings.jobConfig();
+                JobClient resumed = LocalJob.resumeFromSavepoint(js, savepoint, restarts, book);
+                String files = "the " + changedFiles(what);
                 Probation before = probation;
                 probation =
-                        onProbation(before, old)
-                                // The change before has not proven itself yet: a failure now
-                                // may be either's, and what ran before both is what is known to.
-                                ? new Probation(
-                                        resumed,
-                                        before.formerSettings(),
-                                        before.formerRules(),
-                                        before.what().equals(what)
-                                                ? what
-                                                : before.what() + " and " + what,
-                                        before.files() + " and " + files,
-                                        System.nanoTime())
-                                : new Probation(
-                                        resumed,
-                                        jobSettings,
-                                        rulesInForce,
-                                        what,
-                                        files,
-                                        System.nanoTime());
+                        changedRestarts != null
+                                ? (onProbation(before, old)
+                                        ? new Probation(
+                                                resumed,
+                                                before.formerSettings(),
+                                                before.formerRules(),
+                                                before.what(),
+                                                before.files(),
+                                                before.startNanos())
+                                        : null)
+                                : onProbation(before, old)
+                                        // The change before has not proven itself yet: a failure
+                                        // now
+                                        // may be either's, and what ran before both is what is
+                                        // known to.
+                                        ? new Probation(
+                                                resumed,
+                                                before.formerSettings(),
+                                                before.formerRules(),
+                                                before.what().equals(what)
+                                                        ? what
+                                                        : before.what() + " and " + what,
+                                                before.files() + " and " + files,
+                                                System.nanoTime())
+                                        : new Probation(
+                                                resumed,
+                                                jobSettings,
+                                                rulesInForce,
+                                                what,
+                                                files,
+                                                System.nanoTime());
                 watch(resumed);
                 jobSettings = js;
                 rulesInForce = book;
+                jobRestarts = restarts;
             } catch (Exception e) {
                 probation = null;
                 refused =
@@ -773,7 +794,7 @@ final class Appliance implements AutoCloseable {
                 try {
                     watch(
                             LocalJob.resumeFromSavepoint(
-                                    jobSettings, savepoint, settings.jobRestarts(), rulesInForce));
+                                    jobSettings, savepoint, jobRestarts, rulesInForce));
                 } catch (Exception again) {
                     stoppedOnItsOwn(
                             "the anomaly job (restarting with the " + what + " it had)", again);
@@ -783,13 +804,20 @@ final class Appliance implements AutoCloseable {
             LOG.warn(
                     "The anomaly job runs with {} {}, resumed in {} from {}",
                     refused == null ? "the changed" : "the former",
-                    what.equals("rules")
-                            ? "rules of " + settings.rules()
-                            : "settings of " + settings.jobConfig(),
+                    changedFiles(what),
                     since(startNanos).toMillis() + " ms",
                     savepoint);
             return refused;
         }
+    }
+
+    /** What {@link #replaceJob} changed, with its file: "rules of config/rules.yaml". */
+    private String changedFiles(String what) {
+        return switch (what) {
+            case "rules" -> "rules of " + settings.rules();
+            case "settings" -> "settings of " + settings.jobConfig();
+            default -> "job.restart settings of " + settingsFile;
+        };
     }
 
     /**
@@ -803,7 +831,7 @@ final class Appliance implements AutoCloseable {
     private boolean onProbation(Probation p, JobClient started) {
         return p != null
                 && p.job() == started
-                && since(p.startNanos()).compareTo(settings.jobRestarts().resetAfter()) < 0;
+                && since(p.startNanos()).compareTo(jobRestarts.resetAfter()) < 0;
     }
 
     /**
@@ -854,10 +882,7 @@ final class Appliance implements AutoCloseable {
             try {
                 watch(
                         LocalJob.resume(
-                                p.formerSettings(),
-                                checkpoints(),
-                                settings.jobRestarts(),
-                                p.formerRules()));
+                                p.formerSettings(), checkpoints(), jobRestarts, p.formerRules()));
             } catch (Exception e) {
                 stoppedOnItsOwn("the anomaly job (resuming with the " + p.what() + " it had)", e);
                 return;
@@ -882,9 +907,11 @@ final class Appliance implements AutoCloseable {
 
     /**
      * The appliance's file changed, and {@code changed} is what it says, checked: only what {@link
-     * ApplianceSettings#LIVE} allows differs. The embedded Kafka's topics take the new retention
-     * (their older records go at its next retention check), series files of days no longer kept go
-     * at once, and the disk watch's next check uses the new margins.
+     * ApplianceSettings#LIVE} allows differs. A changed {@code job.restart} resumes the job from a
+     * savepoint with it, as a change of the job's file does (Flink fixes a job's restart strategy
+     * when it is submitted). The embedded Kafka's topics take the new retention (their older
+     * records go at its next retention check), series files of days no longer kept go at once, and
+     * the disk watch's next check uses the new margins.
      *
      * @return why it was not applied (tried again later: the embedded Kafka did not answer, a
      *     {@code disk.stop-free-mb} raised above the space free now), or null when it was
@@ -912,6 +939,14 @@ final class Appliance implements AutoCloseable {
                             + DiskWatch.size(free)
                             + " free now: the appliance would stop at its next check. It is"
                             + " taken once there is room";
+                }
+            }
+            // First, as the one step that can fail for the job's own reasons; compared with what
+            // the job runs with, so a retry after a later step failed does not resume it again.
+            if (!changed.jobRestarts().equals(jobRestarts)) {
+                String notResumed = replaceJob(null, null, changed.jobRestarts(), "restart policy");
+                if (notResumed != null) {
+                    return notResumed;
                 }
             }
             if (kafka != null && !changed.kafkaRetention().equals(before.kafkaRetention())) {
@@ -1069,7 +1104,7 @@ final class Appliance implements AutoCloseable {
                             LocalJob.lastFailure(job),
                             restarts,
                             "the trace is in " + log,
-                            settings.jobRestarts().maxRestarts());
+                            jobRestarts.maxRestarts());
                 }
                 switch (checkpointsSeen.next(
                         JobHealth.failedCheckpoints(id), JobHealth.completedCheckpoints(id))) {

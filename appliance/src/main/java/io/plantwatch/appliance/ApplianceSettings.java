@@ -112,8 +112,8 @@ public record ApplianceSettings(
 
     /**
      * What a change of the file may set while the appliance runs: the disk's margins, how long
-     * series files and the embedded Kafka's topics keep history. The rest names the brokers, the
-     * data folder, the other parts' files or the job's restarts, which the parts took at their
+     * series files and the embedded Kafka's topics keep history, the job's restart policy. The rest
+     * names the brokers, the data folder or the other parts' files, which the parts took at their
      * start.
      */
     static final Set<String> LIVE =
@@ -121,7 +121,11 @@ public record ApplianceSettings(
                     "disk.warn-free-mb",
                     "disk.stop-free-mb",
                     "influx.files-keep-days",
-                    "kafka.retention");
+                    "kafka.retention",
+                    "job.restart.max-restarts",
+                    "job.restart.backoff",
+                    "job.restart.max-backoff",
+                    "job.restart.reset-after");
 
     /**
      * These settings, read from {@code file}, as a change of those the appliance runs with: null

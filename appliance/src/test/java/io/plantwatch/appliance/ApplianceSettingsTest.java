@@ -65,15 +65,24 @@ class ApplianceSettingsTest {
         file("mqtt: {port: 1999}\n" + FILES);
         assertThat(ApplianceSettings.load(f, flags).checkedAsChangeOf(running, f)).isNull();
 
+        String slowerRestarts = FILES.replace("rules.yaml}", "rules.yaml, restart: {backoff: 2s}}");
+        file(slowerRestarts);
+        assertThat(
+                        ApplianceSettings.load(f, flags)
+                                .checkedAsChangeOf(running, f)
+                                .jobRestarts()
+                                .backoff())
+                .hasSeconds(2);
+
         file(
-                FILES.replace("rules.yaml}", "rules.yaml, restart: {backoff: 2s}}")
-                        + "mqtt: {bind: 0.0.0.0}\ndisk: {stop-free-mb: 1}\n");
+                slowerRestarts
+                        + "mqtt: {bind: 0.0.0.0}\ndata-dir: elsewhere\ndisk: {stop-free-mb: 1}\n");
         assertThatThrownBy(() -> ApplianceSettings.load(f, flags).checkedAsChangeOf(running, f))
                 .isInstanceOf(ConfigException.class)
                 .hasMessage(
                         f
-                                + ": mqtt.bind (127.0.0.1 -> 0.0.0.0), job.restart.backoff (1s ->"
-                                + " 2s) changed; the appliance takes them only at a start");
+                                + ": mqtt.bind (127.0.0.1 -> 0.0.0.0), data-dir (data/plantwatch ->"
+                                + " elsewhere) changed; the appliance takes them only at a start");
     }
 
     @Test

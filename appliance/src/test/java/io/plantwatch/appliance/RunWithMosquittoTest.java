@@ -522,9 +522,9 @@ class RunWithMosquittoTest {
     /**
      * A changed appliance file is applied while the appliance runs where it can be: the embedded
      * Kafka's topics take a new {@code kafka.retention}, the disk watch's next check a new {@code
-     * disk.warn-free-mb}. A change of what a part took at its start is refused with its old and new
-     * value, and nothing of it is taken; a stop margin above the space free waits. Before, the file
-     * was read at the start only.
+     * disk.warn-free-mb}, the job, resumed from a savepoint, a new {@code job.restart}. A change of
+     * what a part took at its start is refused with its old and new value, and nothing of it is
+     * taken; a stop margin above the space free waits. Before, the file was read at the start only.
      */
     @Test
     void aChangedApplianceFileIsAppliedWhereItCanBe() throws Exception {
@@ -567,15 +567,24 @@ class RunWithMosquittoTest {
                     settings,
                     before.replace("warn-free-mb: 2048", muchRoom)
                             .replace(
-                                    "bootstrap: 'embedded'",
-                                    "bootstrap: 'embedded', retention: 2d"));
-            await().atMost(Duration.ofSeconds(30))
+                                    "bootstrap: 'embedded'", "bootstrap: 'embedded', retention: 2d")
+                            .replace("rules.yaml}", "rules.yaml, restart: {max-restarts: 20}}"));
+            await().atMost(Duration.ofSeconds(60))
                     .until(() -> said(log, Level.WARN, "The appliance runs with the changed"));
+            // The job resumed from a savepoint with the restart policy, as for its own file.
             assertThat(
                             said(
                                     log,
                                     Level.WARN,
-                                    "kafka.retention 7d -> 2d, disk.warn-free-mb 2048 -> 100000000"))
+                                    "The anomaly job runs with the changed job.restart settings of "
+                                            + settings))
+                    .isTrue();
+            assertThat(
+                            said(
+                                    log,
+                                    Level.WARN,
+                                    "kafka.retention 7d -> 2d, job.restart.max-restarts 10 -> 20,"
+                                            + " disk.warn-free-mb 2048 -> 100000000"))
                     .isTrue();
             Properties p = new Properties();
             p.put("bootstrap.servers", bootstrap(out));
