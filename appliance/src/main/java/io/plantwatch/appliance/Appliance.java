@@ -108,7 +108,8 @@ final class Appliance implements AutoCloseable {
 
     /**
      * A job resumed with changed files, and what it ran with before: if it fails within {@code
-     * job.restart.reset-after} of its start, the change is taken to be what broke it.
+     * window} ({@code job.restart.reset-after} as it was then) of its start, the change is taken to
+     * be what broke it.
      */
     private record Probation(
             JobClient job,
@@ -116,7 +117,15 @@ final class Appliance implements AutoCloseable {
             io.plantwatch.job.rules.RuleBook formerRules,
             String what,
             String files,
-            long startNanos) {}
+            long startNanos,
+            Duration window) {
+
+        /** The same probation, for {@code next}, which runs with what its job ran with. */
+        Probation carriedTo(JobClient next) {
+            return new Probation(
+                    next, formerSettings, formerRules, what, files, startNanos, window);
+        }
+    }
 
     private PrintWriter err;
 
@@ -743,42 +752,40 @@ final class Appliance implements AutoCloseable {
                 return "the appliance is stopping";
             }
             String refused = null;
+            Probation before = probation;
+            // Unproven yet, it goes on with whichever job runs with what its job ran with.
+            boolean underWay = onProbation(before, old);
             try {
                 JobClient resumed = LocalJob.resumeFromSavepoint(js, savepoint, restarts, book);
                 String files = "the " + changedFiles(what);
-                Probation before = probation;
-                probation =
-                        changedRestarts != null
-                                ? (onProbation(before, old)
-                                        ? new Probation(
-                                                resumed,
-                                                before.formerSettings(),
-                                                before.formerRules(),
-                                                before.what(),
-                                                before.files(),
-                                                before.startNanos())
-                                        : null)
-                                : onProbation(before, old)
-                                        // The change before has not proven itself yet: a failure
-                                        // now
-                                        // may be either's, and what ran before both is what is
-                                        // known to.
-                                        ? new Probation(
-                                                resumed,
-                                                before.formerSettings(),
-                                                before.formerRules(),
-                                                before.what().equals(what)
-                                                        ? what
-                                                        : before.what() + " and " + what,
-                                                before.files() + " and " + files,
-                                                System.nanoTime())
-                                        : new Probation(
-                                                resumed,
-                                                jobSettings,
-                                                rulesInForce,
-                                                what,
-                                                files,
-                                                System.nanoTime());
+                if (changedRestarts != null) {
+                    // A restart policy cannot break the job: no probation of its own.
+                    probation = underWay ? before.carriedTo(resumed) : null;
+                } else if (underWay) {
+                    // The change before has not proven itself yet: a failure now may be either's,
+                    // and what ran before both is what is known to work.
+                    probation =
+                            new Probation(
+                                    resumed,
+                                    before.formerSettings(),
+                                    before.formerRules(),
+                                    before.what().equals(what)
+                                            ? what
+                                            : before.what() + " and " + what,
+                                    before.files() + " and " + files,
+                                    System.nanoTime(),
+                                    jobRestarts.resetAfter());
+                } else {
+                    probation =
+                            new Probation(
+                                    resumed,
+                                    jobSettings,
+                                    rulesInForce,
+                                    what,
+                                    files,
+                                    System.nanoTime(),
+                                    jobRestarts.resetAfter());
+                }
                 watch(resumed);
                 jobSettings = js;
                 rulesInForce = book;
@@ -792,9 +799,11 @@ final class Appliance implements AutoCloseable {
                                 + what
                                 + " it had";
                 try {
-                    watch(
+                    JobClient fallback =
                             LocalJob.resumeFromSavepoint(
-                                    jobSettings, savepoint, jobRestarts, rulesInForce));
+                                    jobSettings, savepoint, jobRestarts, rulesInForce);
+                    probation = underWay ? before.carriedTo(fallback) : null;
+                    watch(fallback);
                 } catch (Exception again) {
                     stoppedOnItsOwn(
                             "the anomaly job (restarting with the " + what + " it had)", again);
@@ -829,9 +838,7 @@ final class Appliance implements AutoCloseable {
      * change: by then the change has worked, and the appliance does not undo a file on its own.
      */
     private boolean onProbation(Probation p, JobClient started) {
-        return p != null
-                && p.job() == started
-                && since(p.startNanos()).compareTo(jobRestarts.resetAfter()) < 0;
+        return p != null && p.job() == started && since(p.startNanos()).compareTo(p.window()) < 0;
     }
 
     /**
@@ -941,14 +948,6 @@ final class Appliance implements AutoCloseable {
                             + " taken once there is room";
                 }
             }
-            // First, as the one step that can fail for the job's own reasons; compared with what
-            // the job runs with, so a retry after a later step failed does not resume it again.
-            if (!changed.jobRestarts().equals(jobRestarts)) {
-                String notResumed = replaceJob(null, null, changed.jobRestarts(), "restart policy");
-                if (notResumed != null) {
-                    return notResumed;
-                }
-            }
             if (kafka != null && !changed.kafkaRetention().equals(before.kafkaRetention())) {
                 Properties p = new Properties();
                 p.put("bootstrap.servers", bootstrap);
@@ -979,6 +978,16 @@ final class Appliance implements AutoCloseable {
             }
             if (watching != null) {
                 watching.margins(changed.diskWarnFreeMb(), changed.diskStopFreeMb());
+            }
+            // Last: a savepoint can take minutes on a full disk, and must not hold up the steps
+            // that make room. On its failure the rest stays taken, and the settings say what is in
+            // force, so a retry resumes the job only, and a file put back is seen as a change.
+            if (!changed.jobRestarts().equals(jobRestarts)) {
+                String notResumed = replaceJob(null, null, changed.jobRestarts(), "restart policy");
+                if (notResumed != null) {
+                    settings = changed.withJobRestarts(jobRestarts);
+                    return notResumed;
+                }
             }
             settings = changed;
             Map<String, String> now = changed.byKey();

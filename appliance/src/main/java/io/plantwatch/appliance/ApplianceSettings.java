@@ -150,6 +150,34 @@ public record ApplianceSettings(
         return this;
     }
 
+    /** These settings with {@code restarts} as the job's restart policy. */
+    ApplianceSettings withJobRestarts(RestartPolicy restarts) {
+        return new ApplianceSettings(
+                mqttBroker,
+                mqttPort,
+                mqttBind,
+                mqttMaxQueueSize,
+                kafkaBootstrap,
+                kafkaSyncWrites,
+                dataDir,
+                jobConfig,
+                rules,
+                watchConfig,
+                gatewayConfig,
+                alertingConfig,
+                influxUrl,
+                influxOrg,
+                influxBucket,
+                influxTokenEnv,
+                influxTokenFile,
+                kafkaRetention,
+                seriesFilesKeepDays,
+                restarts,
+                diskWarnFreeMb,
+                diskStopFreeMb,
+                diskReclaimHistory);
+    }
+
     /** Every setting's key. */
     static Set<String> keys() {
         return java.util.Collections.unmodifiableSet(DEFAULTS.keySet());

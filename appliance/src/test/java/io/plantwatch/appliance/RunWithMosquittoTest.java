@@ -569,7 +569,8 @@ class RunWithMosquittoTest {
                             .replace(
                                     "bootstrap: 'embedded'", "bootstrap: 'embedded', retention: 2d")
                             .replace("rules.yaml}", "rules.yaml, restart: {max-restarts: 20}}"));
-            await().atMost(Duration.ofSeconds(60))
+            // A savepoint taken before the job's tasks all ran is tried again 30 s later.
+            await().atMost(Duration.ofSeconds(90))
                     .until(() -> said(log, Level.WARN, "The appliance runs with the changed"));
             // The job resumed from a savepoint with the restart policy, as for its own file.
             assertThat(

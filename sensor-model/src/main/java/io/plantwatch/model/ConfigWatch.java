@@ -122,7 +122,9 @@ public final class ConfigWatch<T> {
         if (content == null) {
             return;
         }
-        if (content.equals(applied) || content.equals(refused)) {
+        // The content applied before, put back while a change waits to be tried again: checked
+        // once more, as the part may have taken some of that change (the appliance's file).
+        if (content.equals(applied) && failed == null || content.equals(refused)) {
             return;
         }
         if (content.equals(failed) && nowMillis < retryAt) {

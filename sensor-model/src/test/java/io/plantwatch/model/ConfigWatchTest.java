@@ -72,6 +72,45 @@ class ConfigWatchTest {
     }
 
     /**
+     * The applied content put back while a change waits to be tried again is checked once more: the
+     * part may have taken some of that change (the appliance's file), and what it runs with
+     * decides. Here it took none, so the wait ends, and the change saved again goes at once.
+     */
+    @Test
+    void contentPutBackWhileAChangeWaitsIsCheckedAgain() throws Exception {
+        Path file = Files.writeString(dir.resolve("appliance.yaml"), "threshold: 1\n");
+        List<String> checked = new ArrayList<>();
+        List<String> tried = new ArrayList<>();
+        ConfigWatch<String> watch =
+                new ConfigWatch<>(
+                        "appliance file",
+                        "the appliance",
+                        file,
+                        f -> {
+                            String v = parse(f);
+                            checked.add(v);
+                            return v.equals("1") ? null : v;
+                        },
+                        v -> {
+                            tried.add(v);
+                            return tried.size() == 1 ? "not now" : null;
+                        });
+        watch.check(0);
+        Files.writeString(file, "threshold: 2\n");
+        watch.check(1_000);
+        assertThat(tried).containsExactly("2");
+
+        Files.writeString(file, "threshold: 1\n");
+        watch.check(2_000);
+        assertThat(checked).containsExactly("2", "1");
+        Files.writeString(file, "threshold: 2\n");
+        watch.check(3_000);
+        assertThat(tried).as("at once, not after the retry pause").containsExactly("2", "2");
+        watch.check(4_000);
+        assertThat(checked).containsExactly("2", "1", "2");
+    }
+
+    /**
      * A change its part tried and cannot run with at all (a broker refused a changed login) is
      * refused, as a mistake is: the same content is not tried again every 30 s, new content is.
      */
