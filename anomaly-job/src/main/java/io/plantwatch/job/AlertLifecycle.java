@@ -5,6 +5,7 @@ import java.time.Instant;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.MapState;
 import org.apache.flink.api.common.state.MapStateDescriptor;
@@ -36,6 +37,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     private transient Counter resolved;
     private transient Counter suppressed;
     private transient Counter retired;
+    private transient Counter unconfirmed;
 
     /** One rule's episode on one sensor: pending (waiting out its on-delay) or open. */
     public static final class Episode {
@@ -43,6 +45,13 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         public boolean open;
         public long clearSince = NONE;
         public long dueAt = NONE;
+
+        /**
+         * Clearing because the sensor's detectors started afresh ({@link Signal#startedOver}), not
+         * because one saw the condition clear: resolved if none sees it again in time. Added to the
+         * POJO later; episodes of earlier savepoints restore it false.
+         */
+        public boolean unconfirmed;
 
         public Episode() {}
     }
@@ -71,6 +80,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         resolved = metrics.counter("alertsResolved");
         suppressed = metrics.counter("alertsSuppressedByOnDelay");
         retired = metrics.counter("alertsRetiredByRulesChange");
+        unconfirmed = metrics.counter("alertsResolvedUnconfirmedAfterDetectorsStartedOver");
     }
 
     @Override
@@ -119,8 +129,21 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     }
 
     private void apply(Signal s, Context ctx, Collector<Alert> out) throws Exception {
+        if (s.type() == Signal.Type.HANDED_OVER) {
+            if (episodes.get(s.rule()) == null) {
+                Episode e = new Episode();
+                e.onset = s;
+                e.open = true;
+                episodes.put(s.rule(), e);
+            }
+            return;
+        }
         if (s.type() == Signal.Type.RULES) {
+            resolveHandedOver(s, ctx, out);
             retireRulesNotInForce(s, ctx, out);
+            if (s.startedOver()) {
+                awaitConfirmation(s, ctx);
+            }
             return;
         }
         Episode e = episodes.get(s.rule());
@@ -130,6 +153,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
                     if (e.open) {
                         e.clearSince = NONE;
                         e.dueAt = NONE;
+                        e.unconfirmed = false;
                         episodes.put(s.rule(), e);
                     }
                     return;
@@ -148,6 +172,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
                 if (e != null && e.open && e.clearSince != NONE) {
                     e.clearSince = NONE;
                     e.dueAt = NONE;
+                    e.unconfirmed = false;
                     episodes.put(s.rule(), e);
                 }
             }
@@ -209,8 +234,55 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         }
     }
 
+    /**
+     * The sensor's detectors started afresh: none remembers a condition that held, and one that
+     * starts afresh tells a level only when it changes, so nothing would ever clear an open
+     * episode. Each open one now clears unless a detector sees its condition again within the grace
+     * the signal gives (how long they may take) and the rule's off-delay; seen again, it goes on
+     * under its id. One still in its on-delay is dropped: a condition that still holds is told
+     * again.
+     */
+    private void awaitConfirmation(Signal s, Context ctx) throws Exception {
+        List<String> rules = new ArrayList<>();
+        for (String rule : episodes.keys()) {
+            rules.add(rule);
+        }
+        for (String rule : rules) {
+            Episode e = episodes.get(rule);
+            if (!e.open) {
+                suppressed.inc();
+                episodes.remove(rule);
+            } else if (e.clearSince == NONE) {
+                e.clearSince = Math.max(s.time(), e.onset.episodeStart());
+                e.unconfirmed = true;
+                e.dueAt = e.clearSince + s.graceMillis() + e.onset.alarm().offDelayMillis();
+                ctx.timerService().registerEventTimeTimer(e.dueAt);
+                episodes.put(rule, e);
+            }
+        }
+    }
+
+    /**
+     * The sensor is heard again (its detectors tell their rules at its first reading of a run):
+     * each missing-data alert handed over resolves, as the detector that opened it would have.
+     */
+    private void resolveHandedOver(Signal s, Context ctx, Collector<Alert> out) throws Exception {
+        List<String> heard = new ArrayList<>();
+        for (Map.Entry<String, Episode> e : episodes.entries()) {
+            if (e.getValue().onset.type() == Signal.Type.HANDED_OVER) {
+                heard.add(e.getKey());
+            }
+        }
+        for (String rule : heard) {
+            Episode e = episodes.get(rule);
+            e.clearSince = Math.max(s.time(), e.onset.episodeStart());
+            resolve(rule, e, ctx, out, e.onset.sensorId() + " sends again");
+        }
+    }
+
     private static int order(Signal s) {
         return switch (s.type()) {
+            case HANDED_OVER -> -2;
             case RULES -> -1;
             default -> s.type().ordinal();
         };
@@ -237,6 +309,23 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
 
     private void resolve(String rule, Episode e, Context ctx, Collector<Alert> out)
             throws Exception {
+        if (e.unconfirmed) {
+            unconfirmed.inc();
+            resolve(
+                    rule,
+                    e,
+                    ctx,
+                    out,
+                    e.onset.sensorId()
+                            + ": its detectors started afresh at "
+                            + Instant.ofEpochMilli(e.clearSince)
+                            + " (the job was restored at another parallelism, or the sensor's state"
+                            + " expired) and have not seen "
+                            + rule
+                            + " hold since; resolved without a reading clearing it, and alerted"
+                            + " anew if they see it again");
+            return;
+        }
         resolve(
                 rule,
                 e,

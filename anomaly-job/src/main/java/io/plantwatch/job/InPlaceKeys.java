@@ -22,6 +22,7 @@ import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
 import org.apache.flink.streaming.api.datastream.KeyedStream;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.MathUtils;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -149,6 +150,7 @@ public final class InPlaceKeys {
 
         private transient int restoredParallelism;
         private transient long sensorsReset;
+        private transient long handedOver;
 
         public DetectorsOperator(SensorDetectors<SensorKey> detectors) {
             super(detectors);
@@ -197,13 +199,21 @@ public final class InPlaceKeys {
                             "Restored at parallelism {} from state written at {}: sensors' readings"
                                     + " now reach other subtasks than their state, so the detector"
                                     + " state of {} sensors on subtask {} starts over (baselines"
-                                    + " warm up again; alert lifecycle and patterns keep theirs)",
+                                    + " warm up again; alert lifecycle and patterns keep theirs;"
+                                    + " {} open missing-data alerts handed to the lifecycle, to"
+                                    + " resolve when their sensors send again)",
                             task.getNumberOfParallelSubtasks(),
                             restoredParallelism < 0 ? "another" : restoredParallelism,
                             n,
-                            task.getIndexOfThisSubtask());
+                            task.getIndexOfThisSubtask(),
+                            handedOver);
                 }
             }
+        }
+
+        /** How many open missing-data alerts were handed to the lifecycle at that. */
+        long missingDataHandedOver() {
+            return handedOver;
         }
 
         /** How many sensors' state was started over when this subtask was restored. */
@@ -226,6 +236,14 @@ public final class InPlaceKeys {
                             SensorDetectors.stateDescriptor());
             for (SensorKey k : keys) {
                 setCurrentKey(k);
+                SensorDetectors.State s = state.value();
+                Signal open = s == null ? null : MissingDataDetector.handedOver(s.silence);
+                if (open != null) {
+                    // Its sensor's next reading reaches a state begun afresh, which could not
+                    // resolve it: the lifecycle, keyed by sensor wherever it runs, keeps it.
+                    output.collect(new StreamRecord<>(open, open.time()));
+                    handedOver++;
+                }
                 state.clear();
             }
             return keys.size();

@@ -170,6 +170,30 @@ public final class MissingDataDetector {
     }
 
     /**
+     * The open alert of a silence whose state is started over, for the {@link AlertLifecycle} to
+     * keep until the sensor is heard again; null if none is open.
+     */
+    static Signal handedOver(Silence s) {
+        if (s == null || !s.open) {
+            return null;
+        }
+        DetectorRules.Alarm alarm =
+                new DetectorRules.Alarm(
+                        s.rule != null ? s.rule : FALLBACK_RULE,
+                        s.severity != null ? s.severity : Severity.WARNING,
+                        0,
+                        0);
+        return Signal.handedOver(
+                SensorId.parse(s.sensorId),
+                alarm,
+                s.lastEventTime,
+                s.lastValue,
+                s.sensorId
+                        + " sent nothing since its last reading at "
+                        + Instant.ofEpochMilli(s.lastEventTime));
+    }
+
+    /**
      * The name of an open alert's rule in a state written before the silence kept it: the rule's
      * default name, right unless the rules file named it otherwise.
      */

@@ -96,9 +96,19 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
 
         /**
          * The run of the operator that last told the lifecycle this sensor's rules in force:
-         * another run (a restore, possibly with a changed rules file) tells them again.
+         * another run (a restore, possibly with a changed rules file) tells them again. {@link
+         * #NEVER_TOLD} in a state begun afresh, whose detectors remember nothing.
          */
-        public long toldRun;
+        public long toldRun = NEVER_TOLD;
+
+        /** {@link #toldRun} of a state begun afresh; runs are odd. */
+        public static final long NEVER_TOLD = 0;
+
+        /**
+         * {@link #toldRun} of a state restored from a layout that kept none: told in some earlier
+         * run, and its detectors remember.
+         */
+        public static final long TOLD_BEFORE_IT_WAS_KEPT = 2;
 
         public State() {}
     }
@@ -212,8 +222,18 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         if (s.toldRun == run) {
             return false;
         }
+        // Detectors begun afresh (a new sensor, one forgotten, or every sensor after a restore at
+        // another parallelism) tell a level only when it changes: the lifecycle is told, so that
+        // an episode they no longer see does not stay open for good.
+        out.collect(
+                s.toldRun == State.NEVER_TOLD
+                        ? Signal.rulesInForceStartedOver(
+                                r.sensorId(),
+                                r.timestamp(),
+                                rs.alarmRules(),
+                                rs.redetectionMillis())
+                        : Signal.rulesInForce(r.sensorId(), r.timestamp(), rs.alarmRules()));
         s.toldRun = run;
-        out.collect(Signal.rulesInForce(r.sensorId(), r.timestamp(), rs.alarmRules()));
         // A detector whose rule is off lets its state go: kept, it went stale (a level, a run, a
         // mean) and, were the rule switched on again, went on from there as if never stopped.
         if (rs.spike() == null && rs.outOfRange() == null) {

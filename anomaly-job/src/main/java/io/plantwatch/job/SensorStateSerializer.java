@@ -106,9 +106,7 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
         SensorDetectors.State s = new SensorDetectors.State();
         s.touchedAt = in.readLong();
         s.expiryAt = in.readLong();
-        if (layout >= 2) {
-            s.toldRun = in.readLong();
-        }
+        s.toldRun = layout >= 2 ? in.readLong() : SensorDetectors.State.TOLD_BEFORE_IT_WAS_KEPT;
         s.track = readTrack(in);
         s.features = readFeatures(in);
         s.rate = readWindow(in);

@@ -16,7 +16,9 @@ import java.util.Set;
  *     renamed, switched off) resolves: no detector would ever clear it
  * @param time event time of the reading that decided it
  * @param episodeStart for ONSET: event time of the first reading of the episode
- * @param values for ONSET: the readings' values that triggered it, oldest first
+ * @param values for ONSET: the readings' values that triggered it, oldest first; for RULES: empty,
+ *     or, when the sensor's detectors started afresh (see {@link #startedOver}), how long they may
+ *     take to see a condition that still holds
  * @param message for ONSET: the alert's text; for RULES: the names of the rules in force, one per
  *     line
  */
@@ -35,7 +37,14 @@ public record Signal(
         ACTIVE,
         CLEAR,
         /** Appended: signals are in savepoints. At one instant it is applied first. */
-        RULES
+        RULES,
+        /**
+         * Appended. A missing-data alert open when a restore at another parallelism started its
+         * sensor's detector state over: the lifecycle keeps it and resolves it when the sensor is
+         * heard again (its first reading's RULES), since the missing-data detector that opened it
+         * remembers nothing.
+         */
+        HANDED_OVER
     }
 
     public static Signal onset(
@@ -63,6 +72,27 @@ public record Signal(
     }
 
     /**
+     * An open missing-data alert handed to the lifecycle: {@code lastReading} is the sensor's last
+     * reading's time, the episode's start and so the alert's id.
+     */
+    public static Signal handedOver(
+            SensorId sensor,
+            DetectorRules.Alarm alarm,
+            long lastReading,
+            double lastValue,
+            String message) {
+        return new Signal(
+                sensor,
+                AlertKind.MISSING_DATA,
+                alarm,
+                Type.HANDED_OVER,
+                lastReading,
+                lastReading,
+                new double[] {lastValue},
+                message);
+    }
+
+    /**
      * The lifecycle's rules in force for {@code sensor} from event time {@code time} on. Carried in
      * {@link #message} rather than a field of its own: signals wait in the lifecycle's state, which
      * savepoints of earlier versions hold in the old layout.
@@ -82,6 +112,40 @@ public record Signal(
                 time,
                 new double[0],
                 String.join("\n", rules));
+    }
+
+    /**
+     * The rules in force for {@code sensor} from {@code time} on, told by detectors that start
+     * afresh there: they have no memory of a condition that held before (a restore at another
+     * parallelism started every sensor's detector state over, or the sensor's state expired). An
+     * open episode of a rule in force is kept only if they see its condition again within {@code
+     * graceMillis} and the rule's off-delay; nothing else would ever clear it.
+     */
+    public static Signal rulesInForceStartedOver(
+            SensorId sensor, long time, Collection<String> rules, long graceMillis) {
+        Signal told = rulesInForce(sensor, time, rules);
+        return new Signal(
+                sensor,
+                null,
+                null,
+                Type.RULES,
+                time,
+                time,
+                new double[] {Math.max(0, graceMillis)},
+                told.message());
+    }
+
+    /**
+     * For {@link Type#RULES}: whether the detectors that told them started afresh at {@link #time}.
+     * Signals of earlier versions, waiting in savepoints, carry no values and did not.
+     */
+    public boolean startedOver() {
+        return type == Type.RULES && values.length == 1;
+    }
+
+    /** For a {@link #startedOver} RULES signal: how long the detectors may take to see again. */
+    public long graceMillis() {
+        return startedOver() ? (long) values[0] : 0;
     }
 
     /** For {@link Type#RULES}: the names of the rules in force. */

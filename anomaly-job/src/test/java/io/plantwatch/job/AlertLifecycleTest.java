@@ -174,6 +174,84 @@ class AlertLifecycleTest {
     }
 
     @Test
+    void anEpisodeDetectorsStartedAfreshDoNotSeeAgainResolvesAndOneTheySeeGoesOn()
+            throws Exception {
+        open();
+        DetectorRules.Alarm range = alarm(0, 5_000);
+        DetectorRules.Alarm flat = new DetectorRules.Alarm("stuck", Severity.WARNING, 0, 2_000);
+        DetectorRules.Alarm slope = new DetectorRules.Alarm("slope", Severity.WARNING, 60_000, 0);
+        onset(range, 1_000, 1_000);
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.FLATLINE,
+                        flat,
+                        T0 + 1_000,
+                        T0 + 500,
+                        new double[] {4},
+                        "stuck"));
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.RATE_OF_CHANGE,
+                        slope,
+                        T0 + 2_000,
+                        T0 + 2_000,
+                        new double[] {9},
+                        "steep"));
+        watermark(2_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
+
+        // A restore at another parallelism: the detectors remember nothing, and may take 10 s
+        // to see a condition again. They see the range's at once; the flatline's never.
+        send(
+                Signal.rulesInForceStartedOver(
+                        SENSOR, T0 + 5_000, List.of("oil-range", "stuck", "slope"), 10_000));
+        level(range, true, 5_000);
+        watermark(16_999);
+        assertThat(drain()).as("10 s of grace and the 2 s off-delay not yet over").isEmpty();
+        watermark(17_000);
+        List<Alert> resolved = h.extractOutputValues();
+        assertThat(resolved)
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.rule()).isEqualTo("stuck");
+                            assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
+                            assertThat(a.eventTime()).isEqualTo(T0 + 5_000);
+                            assertThat(a.episodeStart()).isEqualTo(T0 + 500);
+                            assertThat(a.message())
+                                    .contains("its detectors started afresh")
+                                    .contains("have not seen stuck hold since");
+                        });
+        h.getOutput().clear();
+
+        // The slope's on-delay would have opened it at 62 s: dropped, as the detectors that
+        // start afresh tell a condition that still holds again.
+        watermark(70_000);
+        assertThat(drain()).isEmpty();
+        // The range episode, seen again, goes on under its id and resolves as ever.
+        level(range, false, 71_000);
+        watermark(76_000);
+        assertThat(drain()).containsExactly("RESOLVED@71000/1000");
+        assertThat(h.numKeyedStateEntries()).isZero();
+        assertThat(h.numEventTimeTimers()).isZero();
+    }
+
+    @Test
+    void rulesToldByDetectorsThatRememberLeaveOpenEpisodesOpen() throws Exception {
+        open();
+        DetectorRules.Alarm range = alarm(0, 5_000);
+        onset(range, 1_000, 1_000);
+        watermark(1_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000");
+        send(Signal.rulesInForce(SENSOR, T0 + 5_000, List.of("oil-range")));
+        watermark(1_000_000);
+        assertThat(drain()).isEmpty();
+        assertThat(h.numKeyedStateEntries()).isOne();
+    }
+
+    @Test
     void opensOnOnsetOnlyOnceTheWatermarkPassesItAndResolvesAfterTheOffDelay() throws Exception {
         // OPEN carries the event time it opened at (the deciding reading, 3000) and the
         // episode's start (the first reading of the condition, 1000).

@@ -7,6 +7,8 @@ import static io.plantwatch.job.Harnesses.watermark;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.plantwatch.job.rules.RuleBook;
+import io.plantwatch.model.AlertState;
 import io.plantwatch.model.AvroReadingCodec;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
@@ -20,6 +22,7 @@ import java.util.Random;
 import java.util.Set;
 import org.apache.flink.api.common.functions.util.ListCollector;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
+import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.core.memory.DataInputDeserializer;
 import org.apache.flink.core.memory.DataOutputSerializer;
 import org.apache.flink.metrics.Counter;
@@ -31,6 +34,7 @@ import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
 import org.apache.flink.streaming.util.KeyedOneInputStreamOperatorTestHarness;
+import org.apache.flink.streaming.util.ProcessFunctionTestHarnesses;
 import org.apache.flink.util.MathUtils;
 import org.apache.flink.util.UserCodeClassLoader;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
@@ -95,6 +99,9 @@ class InPlaceKeysTest {
             feed(h, reading(1000, 1, 1), reading(OTHER, 1000, 1, 1));
             watermark(h, 1000);
             assertThat(released(h)).containsExactly(1L, 1L);
+            assertThat(rulesTold(h))
+                    .as("new sensors' detectors start afresh")
+                    .containsExactly("started over", "started over");
             assertThat(h.numKeyedStateEntries()).isEqualTo(2);
             snapshot = h.snapshot(1, 1);
         }
@@ -108,6 +115,9 @@ class InPlaceKeysTest {
             assertThat(released(h))
                     .as("the gateway's duplicate of 1 dropped, 2 released at once after 1")
                     .containsExactly(2L);
+            assertThat(rulesTold(h))
+                    .as("a new run tells the rules again; its detectors remember")
+                    .containsExactly("remembered");
             assertThat(h.numKeyedStateEntries()).isEqualTo(2);
             later = h.snapshot(2, 2);
         }
@@ -143,6 +153,9 @@ class InPlaceKeysTest {
                 assertThat(released(h)).isEmpty();
                 watermark(h, 1000);
                 assertThat(released(h)).containsExactly(1L);
+                assertThat(rulesTold(h))
+                        .as("the lifecycle is told, so that episodes not seen again resolve")
+                        .containsExactly("started over");
             }
         }
         assertThat(reset).as("sensor states found after the rescale").isEqualTo(2);
@@ -274,14 +287,191 @@ class InPlaceKeysTest {
 
     private static KeyedOneInputStreamOperatorTestHarness<SensorKey, SensorReading, Signal> harness(
             int parallelism, int index) throws Exception {
+        return harness(parallelism, index, Harnesses.rules("{}"));
+    }
+
+    private static KeyedOneInputStreamOperatorTestHarness<SensorKey, SensorReading, Signal> harness(
+            int parallelism, int index, RuleBook rules) throws Exception {
         return new KeyedOneInputStreamOperatorTestHarness<>(
                 new InPlaceKeys.DetectorsOperator(
-                        new SensorDetectors<>(Harnesses.rules("{}"), Long.MAX_VALUE / 4, 0, true)),
+                        new SensorDetectors<>(rules, Long.MAX_VALUE / 4, 0, true)),
                 new InPlaceKeys.Selector(),
                 SensorKey.TypeInfo.INSTANCE,
                 MAX_PARALLELISM,
                 parallelism,
                 index);
+    }
+
+    /**
+     * Before, detectors started afresh by a rescale never told the lifecycle that a stuck sensor
+     * moved again (they tell a level only when it changes), and its alert stayed open for good.
+     */
+    @Test
+    void anAlertOpenAcrossARescaleResolvesOnceTheDetectorsThatStartedAfreshDoNotSeeItAgain()
+            throws Exception {
+        RuleBook stuck =
+                Harnesses.rules(
+                        "defaults: {flatline: {epsilon: 0.01, duration: 5s, count: 3, name: stuck,"
+                                + " off-delay: 2s}}");
+        try (var lifecycle =
+                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING)) {
+            lifecycle.open();
+            OperatorSubtaskState snapshot;
+            try (var h = harness(2, 1, stuck)) {
+                h.open();
+                for (int i = 0; i <= 10; i++) {
+                    feed(h, reading(i * 1000L, 4.0, i + 1));
+                }
+                watermark(h, 10_000);
+                toLifecycle(h, lifecycle, 10_000);
+                assertThat(Harnesses.drain(lifecycle))
+                        .singleElement()
+                        .satisfies(a -> assertThat(a.state()).isEqualTo(AlertState.OPEN));
+                snapshot = h.snapshot(1, 1);
+            }
+
+            OperatorSubtaskState other;
+            try (var h = harness(2, 0, stuck)) {
+                h.open();
+                other = h.snapshot(1, 1);
+            }
+            // Three subtasks; the sensor's partition now read by subtask 0, its state elsewhere.
+            OperatorSubtaskState part =
+                    AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                            AbstractStreamOperatorTestHarness.repackageState(other, snapshot),
+                            MAX_PARALLELISM,
+                            2,
+                            3,
+                            0);
+            try (var h = harness(3, 0, stuck)) {
+                h.initializeState(part);
+                h.open();
+                // The sensor moves again while the job is down; the next readings vary.
+                for (int i = 20; i <= 40; i++) {
+                    feed(h, reading(i * 1000L, 4.0 + i % 2, i + 1));
+                }
+                watermark(h, 40_000);
+                List<Signal> told = h.extractOutputValues();
+                assertThat(told)
+                        .filteredOn(sig -> sig.type() == Signal.Type.RULES)
+                        .singleElement()
+                        .satisfies(
+                                sig -> {
+                                    assertThat(sig.startedOver()).isTrue();
+                                    assertThat(sig.graceMillis())
+                                            .as("the flatline's duration")
+                                            .isEqualTo(5_000);
+                                });
+                toLifecycle(h, lifecycle, 40_000);
+                assertThat(Harnesses.drain(lifecycle))
+                        .singleElement()
+                        .satisfies(
+                                a -> {
+                                    assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
+                                    assertThat(a.episodeStart()).isEqualTo(Harnesses.T0);
+                                    assertThat(a.eventTime()).isEqualTo(Harnesses.T0 + 20_000);
+                                });
+                assertThat(lifecycle.numKeyedStateEntries()).isZero();
+            }
+        }
+    }
+
+    /**
+     * Before, a rescale dropped an open missing-data alert with its sensor's state, and the
+     * sensor's return, reaching a state begun afresh, never resolved it.
+     */
+    @Test
+    void aMissingDataAlertOpenAcrossARescaleResolvesWhenItsSensorSendsAgain() throws Exception {
+        RuleBook silent = Harnesses.rules("defaults: {missing-data: {after: 10s, name: silent}}");
+        try (var lifecycle =
+                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING)) {
+            lifecycle.open();
+            OperatorSubtaskState snapshot;
+            io.plantwatch.model.Alert opened;
+            try (var h = harness(2, 1, silent)) {
+                h.open();
+                h.setProcessingTime(1_000);
+                feed(h, reading(1000, 4.0, 1));
+                watermark(h, 1000);
+                h.setProcessingTime(20_000);
+                opened = h.getSideOutput(SensorDetectors.MISSING).poll().getValue();
+                assertThat(opened.state()).isEqualTo(AlertState.OPEN);
+                toLifecycle(h, lifecycle, 1000);
+                snapshot = h.snapshot(1, 1);
+            }
+            OperatorSubtaskState other;
+            try (var h = harness(2, 0, silent)) {
+                h.open();
+                other = h.snapshot(1, 1);
+            }
+            OperatorSubtaskState both =
+                    AbstractStreamOperatorTestHarness.repackageState(other, snapshot);
+            long handedOver = 0;
+            for (int index = 0; index < 3; index++) {
+                try (var h = harness(3, index, silent)) {
+                    h.initializeState(
+                            AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                                    both, MAX_PARALLELISM, 2, 3, index));
+                    h.open();
+                    handedOver +=
+                            ((InPlaceKeys.DetectorsOperator) h.getOperator())
+                                    .missingDataHandedOver();
+                    toLifecycle(h, lifecycle, 1000);
+                }
+            }
+            assertThat(handedOver).isOne();
+            assertThat(Harnesses.drain(lifecycle)).as("kept, not told again").isEmpty();
+
+            // The sensor sends again, its partition read by subtask 2 now.
+            try (var h = harness(3, 2, silent)) {
+                h.open();
+                h.setProcessingTime(60_000);
+                feed(h, reading(50_000, 4.0, 2));
+                watermark(h, 50_000);
+                assertThat(h.getSideOutput(SensorDetectors.MISSING))
+                        .as("the detector begun afresh knows of no open alert")
+                        .isNullOrEmpty();
+                toLifecycle(h, lifecycle, 50_000);
+            }
+            assertThat(Harnesses.drain(lifecycle))
+                    .singleElement()
+                    .satisfies(
+                            a -> {
+                                assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
+                                assertThat(a.alertId()).isEqualTo(opened.alertId());
+                                assertThat(a.eventTime()).isEqualTo(Harnesses.T0 + 50_000);
+                                assertThat(a.message()).endsWith("sends again");
+                            });
+            assertThat(lifecycle.numKeyedStateEntries()).isZero();
+        }
+    }
+
+    /** Hands the detectors' signals so far to the lifecycle, then the watermark. */
+    private static void toLifecycle(
+            KeyedOneInputStreamOperatorTestHarness<SensorKey, SensorReading, Signal> h,
+            KeyedOneInputStreamOperatorTestHarness<String, Signal, io.plantwatch.model.Alert>
+                    lifecycle,
+            long watermark)
+            throws Exception {
+        for (Signal sig : h.extractOutputValues()) {
+            lifecycle.processElement(new StreamRecord<>(sig, sig.time()));
+        }
+        h.getOutput().clear();
+        watermark(lifecycle, watermark);
+    }
+
+    /** Whether each RULES signal since the last call came from detectors that started afresh. */
+    private static List<String> rulesTold(
+            KeyedOneInputStreamOperatorTestHarness<SensorKey, SensorReading, Signal> h) {
+        List<String> told =
+                h.extractOutputValues().stream()
+                        .filter(s -> s.type() == Signal.Type.RULES)
+                        .map(s -> s.startedOver() ? "started over" : "remembered")
+                        .toList();
+        h.getOutput().clear();
+        return told;
     }
 
     /** The sequence numbers the tracker released to the detectors since the last call. */

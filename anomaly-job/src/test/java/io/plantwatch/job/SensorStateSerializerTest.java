@@ -171,7 +171,9 @@ class SensorStateSerializerTest {
                 .ignoringFields("rules", "toldRun", "silence.rule", "silence.severity")
                 .isEqualTo(full());
         assertThat(back.silence.rule).isNull();
-        assertThat(back.toldRun).isZero();
+        assertThat(back.toldRun)
+                .as("told in an earlier run, its detectors remembering, not begun afresh")
+                .isEqualTo(SensorDetectors.State.TOLD_BEFORE_IT_WAS_KEPT);
 
         // Its snapshot, taken before the state is written anew, still says layout 1.
         DataOutputSerializer again = new DataOutputSerializer(64);

@@ -40,6 +40,29 @@ public record DetectorRules(
         return names;
     }
 
+    /**
+     * How long, in event time, detectors that start afresh take at most to see again a condition of
+     * these rules that still holds, given readings enough: the longest window of spike, range, rate
+     * of change and flatline. Not the baseline's: it counts its warm-up in readings, and one that
+     * starts afresh learns the present as normal, so a departure it saw before is not seen again.
+     */
+    public long redetectionMillis() {
+        long most = 0;
+        if (spike != null) {
+            most = Math.max(most, spike.withinMillis());
+        }
+        if (outOfRange != null) {
+            most = Math.max(most, outOfRange.withinMillis());
+        }
+        if (rateOfChange != null) {
+            most = Math.max(most, rateOfChange.windowMillis());
+        }
+        if (flatline != null) {
+            most = Math.max(most, flatline.minMillis());
+        }
+        return most;
+    }
+
     /** Common to every rule: its name in alerts, its severity and the alarm delays. */
     public record Alarm(String rule, Severity severity, long onDelayMillis, long offDelayMillis)
             implements Serializable {}
