@@ -130,16 +130,16 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
 
     private void apply(Signal s, Context ctx, Collector<Alert> out) throws Exception {
         if (s.type() == Signal.Type.HANDED_OVER) {
-            if (episodes.get(s.rule()) == null) {
-                Episode e = new Episode();
-                e.onset = s;
-                e.open = true;
-                episodes.put(s.rule(), e);
-            }
+            Episode e = new Episode();
+            e.onset = s;
+            e.open = true;
+            episodes.put(handedOverKey(s.rule()), e);
             return;
         }
         if (s.type() == Signal.Type.RULES) {
-            resolveHandedOver(s, ctx, out);
+            if (s.startedOver()) {
+                resolveHandedOver(s, ctx, out);
+            }
             retireRulesNotInForce(s, ctx, out);
             if (s.startedOver()) {
                 awaitConfirmation(s, ctx);
@@ -208,7 +208,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         java.util.Set<String> inForce = s.rulesInForce();
         List<String> gone = new ArrayList<>();
         for (String rule : episodes.keys()) {
-            if (!inForce.contains(rule)) {
+            if (!inForce.contains(rule) && !isHandedOver(rule)) {
                 gone.add(rule);
             }
         }
@@ -245,7 +245,9 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     private void awaitConfirmation(Signal s, Context ctx) throws Exception {
         List<String> rules = new ArrayList<>();
         for (String rule : episodes.keys()) {
-            rules.add(rule);
+            if (!isHandedOver(rule)) {
+                rules.add(rule);
+            }
         }
         for (String rule : rules) {
             Episode e = episodes.get(rule);
@@ -255,11 +257,33 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
             } else if (e.clearSince == NONE) {
                 e.clearSince = Math.max(s.time(), e.onset.episodeStart());
                 e.unconfirmed = true;
-                e.dueAt = e.clearSince + s.graceMillis() + e.onset.alarm().offDelayMillis();
+                e.dueAt = e.clearSince + confirmWithin(s, e) + e.onset.alarm().offDelayMillis();
                 ctx.timerService().registerEventTimeTimer(e.dueAt);
                 episodes.put(rule, e);
             }
         }
+    }
+
+    /**
+     * How long detectors begun afresh get to see an episode's condition again: twice the longer of
+     * their windows and the time the episode's own detection took from its start. The latter is
+     * what a rule counted in readings takes at the sensor's own rate (a flatline's 30 readings a
+     * minute apart); twice, because a detector decides at its first reading past the window, and a
+     * sensor's readings are not evenly spaced.
+     */
+    private static long confirmWithin(Signal rules, Episode e) {
+        long took = Math.max(0, e.onset.time() - e.onset.episodeStart());
+        long within = Math.max(rules.graceMillis(), took);
+        return within > Long.MAX_VALUE / 4 ? Long.MAX_VALUE / 4 : 2 * within;
+    }
+
+    /** Missing-data alerts handed over are kept apart: a rule of another type may share a name. */
+    private static String handedOverKey(String rule) {
+        return "\n" + rule;
+    }
+
+    private static boolean isHandedOver(String key) {
+        return key.startsWith("\n");
     }
 
     /**
@@ -269,7 +293,9 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     private void resolveHandedOver(Signal s, Context ctx, Collector<Alert> out) throws Exception {
         List<String> heard = new ArrayList<>();
         for (Map.Entry<String, Episode> e : episodes.entries()) {
-            if (e.getValue().onset.type() == Signal.Type.HANDED_OVER) {
+            // Heard after its last reading: rules told by the run before the restore, still
+            // waiting here, are not its return.
+            if (isHandedOver(e.getKey()) && s.time() > e.getValue().onset.time()) {
                 heard.add(e.getKey());
             }
         }

@@ -224,6 +224,7 @@ public final class InPlaceKeys {
         /** Clears every sensor's state here; its timers then find none and do nothing. */
         private long dropSensors() throws Exception {
             List<SensorKey> keys;
+            SensorDetectors<?> detectors = (SensorDetectors<?>) userFunction;
             KeyedStateBackend<SensorKey> backend = getKeyedStateBackend();
             try (Stream<SensorKey> restored =
                     backend.getKeys(SensorDetectors.STATE_NAME, VoidNamespace.INSTANCE)) {
@@ -237,7 +238,7 @@ public final class InPlaceKeys {
             for (SensorKey k : keys) {
                 setCurrentKey(k);
                 SensorDetectors.State s = state.value();
-                Signal open = s == null ? null : MissingDataDetector.handedOver(s.silence);
+                Signal open = s == null ? null : detectors.missingDataHandedOver(s);
                 if (open != null) {
                     // Its sensor's next reading reaches a state begun afresh, which could not
                     // resolve it: the lifecycle, keyed by sensor wherever it runs, keeps it.

@@ -172,17 +172,19 @@ public final class MissingDataDetector {
     /**
      * The open alert of a silence whose state is started over, for the {@link AlertLifecycle} to
      * keep until the sensor is heard again; null if none is open.
+     *
+     * @param rule the sensor's rule now, for a state that kept none (as {@link #resolve} names it)
      */
-    static Signal handedOver(Silence s) {
+    static Signal handedOver(Silence s, DetectorRules.MissingData rule) {
         if (s == null || !s.open) {
             return null;
         }
         DetectorRules.Alarm alarm =
-                new DetectorRules.Alarm(
-                        s.rule != null ? s.rule : FALLBACK_RULE,
-                        s.severity != null ? s.severity : Severity.WARNING,
-                        0,
-                        0);
+                s.rule != null
+                        ? new DetectorRules.Alarm(s.rule, s.severity, 0, 0)
+                        : rule != null
+                                ? rule.alarm()
+                                : new DetectorRules.Alarm(FALLBACK_RULE, Severity.WARNING, 0, 0);
         return Signal.handedOver(
                 SensorId.parse(s.sensorId),
                 alarm,

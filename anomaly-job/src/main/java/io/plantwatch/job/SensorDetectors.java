@@ -458,6 +458,18 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         return last == null ? null : rules.rulesFor(last);
     }
 
+    /**
+     * The open missing-data alert of a sensor whose state is started over, for the lifecycle to
+     * keep; null if none is open.
+     */
+    Signal missingDataHandedOver(State s) {
+        if (s.silence == null || !s.silence.open) {
+            return null;
+        }
+        return MissingDataDetector.handedOver(
+                s.silence, s.silence.rule != null ? null : missingDataRule(s));
+    }
+
     /** The sensor's missing-data rule now, looked up by its last reading if it has no rules yet. */
     private DetectorRules.MissingData missingDataRule(State s) {
         return (s.rules != null

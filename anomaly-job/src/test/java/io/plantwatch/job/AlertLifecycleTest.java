@@ -203,14 +203,15 @@ class AlertLifecycleTest {
         assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
 
         // A restore at another parallelism: the detectors remember nothing, and may take 10 s
-        // to see a condition again. They see the range's at once; the flatline's never.
+        // to see a condition again (its detection took 0.5 s). They see the range's at once; the
+        // flatline's never.
         send(
                 Signal.rulesInForceStartedOver(
                         SENSOR, T0 + 5_000, List.of("oil-range", "stuck", "slope"), 10_000));
         level(range, true, 5_000);
-        watermark(16_999);
-        assertThat(drain()).as("10 s of grace and the 2 s off-delay not yet over").isEmpty();
-        watermark(17_000);
+        watermark(26_999);
+        assertThat(drain()).as("twice the 10 s and the 2 s off-delay not yet over").isEmpty();
+        watermark(27_000);
         List<Alert> resolved = h.extractOutputValues();
         assertThat(resolved)
                 .singleElement()
@@ -236,6 +237,79 @@ class AlertLifecycleTest {
         assertThat(drain()).containsExactly("RESOLVED@71000/1000");
         assertThat(h.numKeyedStateEntries()).isZero();
         assertThat(h.numEventTimeTimers()).isZero();
+    }
+
+    @Test
+    void detectorsBegunAfreshGetTwiceWhatTheEpisodesOwnDetectionTook() throws Exception {
+        open();
+        DetectorRules.Alarm flat = new DetectorRules.Alarm("stuck", Severity.WARNING, 0, 0);
+        // 30 readings a minute apart: the flatline decided 29 minutes after its run began.
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.FLATLINE,
+                        flat,
+                        T0 + 29 * 60_000,
+                        T0,
+                        new double[] {4},
+                        "stuck"));
+        watermark(29 * 60_000);
+        assertThat(drain()).hasSize(1);
+        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 40 * 60_000, List.of("stuck"), 60_000));
+        // Seen again 29 minutes later, a reading past the first 58: the episode goes on.
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.FLATLINE,
+                        flat,
+                        T0 + 69 * 60_000,
+                        T0 + 40 * 60_000,
+                        new double[] {4},
+                        "stuck"));
+        watermark(200 * 60_000);
+        assertThat(drain()).isEmpty();
+        assertThat(h.numKeyedStateEntries()).isOne();
+    }
+
+    @Test
+    void aHandedOverMissingDataAlertResolvesOnlyWhenItsSensorIsHeardAfterItsLastReading()
+            throws Exception {
+        open();
+        // A flatline rule and a missing-data rule of one name: neither hides the other.
+        DetectorRules.Alarm fault = new DetectorRules.Alarm("fault", Severity.WARNING, 0, 0);
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.FLATLINE,
+                        fault,
+                        T0 + 1_000,
+                        T0,
+                        new double[] {4},
+                        "stuck"));
+        send(Signal.handedOver(SENSOR, fault, T0 + 2_000, 4.0, "silent"));
+        // Rules told by the run before, at its last reading, waiting here: not its return.
+        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 2_000, List.of("fault"), 0));
+        send(Signal.rulesInForce(SENSOR, T0 + 2_001, List.of("fault")));
+        send(Signal.level(SENSOR, AlertKind.FLATLINE, fault, true, T0 + 2_500));
+        watermark(3_000);
+        assertThat(drain()).containsExactly("OPEN@1000/0");
+
+        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 60_000, List.of("fault"), 0));
+        watermark(60_000);
+        List<Alert> resolved = h.extractOutputValues();
+        assertThat(resolved)
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.kind()).isEqualTo(AlertKind.MISSING_DATA);
+                            assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
+                            assertThat(a.alertId())
+                                    .isEqualTo(Alert.idFor(SENSOR, "fault", T0 + 2_000));
+                            assertThat(a.eventTime()).isEqualTo(T0 + 60_000);
+                            assertThat(a.message()).endsWith("sends again");
+                        });
+        h.getOutput().clear();
+        assertThat(h.numKeyedStateEntries()).as("the flatline's episode goes on").isOne();
     }
 
     @Test

@@ -35,6 +35,7 @@ class RescaleRestoreTest {
                     + " missing-data: {after: 2s, name: silent}}";
     private static final SensorId STUCK = SensorId.parse("plant/area/line/press-1/oil-temp");
     private static final SensorId SILENT = SensorId.parse("plant/area/line/press-2/oil-temp");
+    private static final SensorId STILL_STUCK = SensorId.parse("plant/area/line/press-3/oil-temp");
 
     @Test
     void alertsOpenAtASavepointResolveAfterARestoreAtAnotherParallelism(@TempDir Path dir)
@@ -58,6 +59,7 @@ class RescaleRestoreTest {
                                 () -> {
                                     read(kafka, settings, alerts);
                                     return alerts.containsKey("stuck " + AlertState.OPEN)
+                                            && alerts.containsKey("still " + AlertState.OPEN)
                                             && alerts.containsKey("silent " + AlertState.OPEN);
                                 });
                 savepoint =
@@ -87,6 +89,18 @@ class RescaleRestoreTest {
             } finally {
                 rescaled.cancel().get();
             }
+            // The sensor stuck throughout is seen again by its fresh flatline (5 s after the
+            // restore's first reading, within twice the 5 s it took before): its alert goes on.
+            await().during(Duration.ofSeconds(3))
+                    .atMost(Duration.ofSeconds(10))
+                    .until(
+                            () -> {
+                                read(kafka, settings, alerts);
+                                return !alerts.containsKey("still " + AlertState.RESOLVED);
+                            });
+            assertThat(alerts.get("still " + AlertState.OPEN).eventTime())
+                    .as("one episode, opened before the savepoint")
+                    .isLessThan(Harnesses.T0 + 30_000);
             for (String rule : List.of("stuck", "silent")) {
                 assertThat(alerts.get(rule + " " + AlertState.RESOLVED).alertId())
                         .as("%s resolves the alert it opened", rule)
@@ -126,6 +140,8 @@ class RescaleRestoreTest {
         for (int t = from; t <= to; t++) {
             long at = Harnesses.T0 + t * 1000L;
             out.add(reading(seqs, STUCK, at, stuck ? 4.0 : 4.0 + t % 2));
+            // Unevenly spaced: its fresh flatline decides at a reading past the 5 s, not at them.
+            out.add(reading(seqs, STILL_STUCK, at + (t % 3) * 300L, 3.0));
             if (t <= silentAfter) {
                 out.add(reading(seqs, SILENT, at, 5.0 + t % 2));
             }
@@ -149,7 +165,8 @@ class RescaleRestoreTest {
 
     /**
      * The first event of each state of the stuck sensor's flatline and the silent sensor's missing
-     * data so far, as "rule STATE" (every sensor goes silent after the last reading).
+     * data so far, as "rule STATE" (every sensor goes silent after the last reading), and the last
+     * of the flatline of the sensor stuck throughout, as "still STATE".
      */
     private static void read(JobKafka kafka, JobSettings settings, Map<String, Alert> into) {
         AvroAlertCodec codec = new AvroAlertCodec();
@@ -160,6 +177,10 @@ class RescaleRestoreTest {
                             if (a.sensorId().equals(STUCK) && a.rule().equals("stuck")
                                     || a.sensorId().equals(SILENT) && a.rule().equals("silent")) {
                                 into.putIfAbsent(a.rule() + " " + a.state(), a);
+                            } else if (a.sensorId().equals(STILL_STUCK)
+                                    && a.rule().equals("stuck")) {
+                                // A second OPEN would be a new episode: the last one is kept.
+                                into.put("still " + a.state(), a);
                             }
                         });
     }
