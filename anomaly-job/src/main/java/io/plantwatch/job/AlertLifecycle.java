@@ -133,7 +133,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
             Episode e = new Episode();
             e.onset = s;
             e.open = true;
-            episodes.put(handedOverKey(s.rule()), e);
+            episodes.put(handedOverKey(s), e);
             return;
         }
         if (s.type() == Signal.Type.RULES) {
@@ -257,7 +257,11 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
             } else if (e.clearSince == NONE) {
                 e.clearSince = Math.max(s.time(), e.onset.episodeStart());
                 e.unconfirmed = true;
-                e.dueAt = e.clearSince + confirmWithin(s, e) + e.onset.alarm().offDelayMillis();
+                long wait =
+                        confirmWithin(s, e)
+                                + Math.min(e.onset.alarm().offDelayMillis(), Long.MAX_VALUE / 8);
+                e.dueAt =
+                        e.clearSince > Long.MAX_VALUE - wait ? Long.MAX_VALUE : e.clearSince + wait;
                 ctx.timerService().registerEventTimeTimer(e.dueAt);
                 episodes.put(rule, e);
             }
@@ -273,13 +277,15 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
      */
     private static long confirmWithin(Signal rules, Episode e) {
         long took = Math.max(0, e.onset.time() - e.onset.episodeStart());
-        long within = Math.max(rules.graceMillis(), took);
-        return within > Long.MAX_VALUE / 4 ? Long.MAX_VALUE / 4 : 2 * within;
+        return 2 * Math.min(Math.max(rules.graceMillis(), took), Long.MAX_VALUE / 8);
     }
 
-    /** Missing-data alerts handed over are kept apart: a rule of another type may share a name. */
-    private static String handedOverKey(String rule) {
-        return "\n" + rule;
+    /**
+     * Missing-data alerts handed over are kept apart, each under its own episode: a rule of another
+     * type may share a name, and a sensor silent across two rescales has two.
+     */
+    private static String handedOverKey(Signal s) {
+        return "\n" + s.rule() + "\n" + s.episodeStart();
     }
 
     private static boolean isHandedOver(String key) {
@@ -293,9 +299,9 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
     private void resolveHandedOver(Signal s, Context ctx, Collector<Alert> out) throws Exception {
         List<String> heard = new ArrayList<>();
         for (Map.Entry<String, Episode> e : episodes.entries()) {
-            // Heard after its last reading: rules told by the run before the restore, still
-            // waiting here, are not its return.
-            if (isHandedOver(e.getKey()) && s.time() > e.getValue().onset.time()) {
+            // Told by the run that handed it over or a later one: rules told by the run before the
+            // restore, still waiting here, are not its return.
+            if (isHandedOver(e.getKey()) && s.restoredFrom() >= e.getValue().onset.restoredFrom()) {
                 heard.add(e.getKey());
             }
         }
@@ -329,7 +335,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
                         s.episodeStart(),
                         openedAt,
                         System.currentTimeMillis(),
-                        Arrays.stream(s.values()).boxed().toList(),
+                        Arrays.stream(s.alertValues()).boxed().toList(),
                         s.message()));
     }
 
@@ -376,7 +382,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
                         s.alarm().severity(),
                         s.episodeStart(),
                         System.currentTimeMillis(),
-                        Arrays.stream(s.values()).boxed().toList(),
+                        Arrays.stream(s.alertValues()).boxed().toList(),
                         s.message());
         out.collect(
                 open.resolve(

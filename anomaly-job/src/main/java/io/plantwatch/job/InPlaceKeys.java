@@ -166,6 +166,8 @@ public final class InPlaceKeys {
                                     new ListStateDescriptor<>(
                                             "parallelism", IntSerializer.INSTANCE));
             restoredParallelism = parallelism;
+            ((SensorDetectors<?>) userFunction)
+                    .restoredFrom(context.getRestoredCheckpointId().orElse(-1));
             if (context.isRestored()) {
                 List<Integer> before = new ArrayList<>();
                 recorded.get().forEach(before::add);

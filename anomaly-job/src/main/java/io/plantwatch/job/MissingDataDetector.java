@@ -174,8 +174,9 @@ public final class MissingDataDetector {
      * keep until the sensor is heard again; null if none is open.
      *
      * @param rule the sensor's rule now, for a state that kept none (as {@link #resolve} names it)
+     * @param restoredFrom the checkpoint the run handing it over was restored from
      */
-    static Signal handedOver(Silence s, DetectorRules.MissingData rule) {
+    static Signal handedOver(Silence s, DetectorRules.MissingData rule, long restoredFrom) {
         if (s == null || !s.open) {
             return null;
         }
@@ -192,7 +193,8 @@ public final class MissingDataDetector {
                 s.lastValue,
                 s.sensorId
                         + " sent nothing since its last reading at "
-                        + Instant.ofEpochMilli(s.lastEventTime));
+                        + Instant.ofEpochMilli(s.lastEventTime),
+                restoredFrom);
     }
 
     /**

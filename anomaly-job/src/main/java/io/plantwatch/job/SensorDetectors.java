@@ -70,6 +70,18 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     private transient long run;
 
     /**
+     * The checkpoint this run was restored from, -1 for none: set by {@link
+     * InPlaceKeys.DetectorsOperator}, the one operator that hands missing-data alerts over, before
+     * {@link #open}. Checkpoint ids grow across a job's restores, so the lifecycle tells the rules
+     * of this run from those of the run before it.
+     */
+    private transient long restoredFrom;
+
+    void restoredFrom(long checkpointId) {
+        restoredFrom = checkpointId;
+    }
+
+    /**
      * The processing time of this run's first reading or timer: silence and expiry count from here
      * at the earliest, as the job could not hear the sensors while it was stopped.
      */
@@ -231,7 +243,8 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                                 r.sensorId(),
                                 r.timestamp(),
                                 rs.alarmRules(),
-                                rs.redetectionMillis())
+                                rs.redetectionMillis(),
+                                restoredFrom)
                         : Signal.rulesInForce(r.sensorId(), r.timestamp(), rs.alarmRules()));
         s.toldRun = run;
         // A detector whose rule is off lets its state go: kept, it went stale (a level, a run, a
@@ -467,7 +480,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
             return null;
         }
         return MissingDataDetector.handedOver(
-                s.silence, s.silence.rule != null ? null : missingDataRule(s));
+                s.silence, s.silence.rule != null ? null : missingDataRule(s), restoredFrom);
     }
 
     /** The sensor's missing-data rule now, looked up by its last reading if it has no rules yet. */

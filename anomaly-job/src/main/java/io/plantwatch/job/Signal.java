@@ -73,14 +73,16 @@ public record Signal(
 
     /**
      * An open missing-data alert handed to the lifecycle: {@code lastReading} is the sensor's last
-     * reading's time, the episode's start and so the alert's id.
+     * reading's time, the episode's start and so the alert's id; {@code restoredFrom} the
+     * checkpoint the run that hands it over was restored from.
      */
     public static Signal handedOver(
             SensorId sensor,
             DetectorRules.Alarm alarm,
             long lastReading,
             double lastValue,
-            String message) {
+            String message,
+            long restoredFrom) {
         return new Signal(
                 sensor,
                 AlertKind.MISSING_DATA,
@@ -88,7 +90,7 @@ public record Signal(
                 Type.HANDED_OVER,
                 lastReading,
                 lastReading,
-                new double[] {lastValue},
+                new double[] {lastValue, restoredFrom},
                 message);
     }
 
@@ -118,11 +120,18 @@ public record Signal(
      * The rules in force for {@code sensor} from {@code time} on, told by detectors that start
      * afresh there: they have no memory of a condition that held before (a restore at another
      * parallelism started every sensor's detector state over, or the sensor's state expired). An
-     * open episode of a rule in force is kept only if they see its condition again within {@code
-     * graceMillis} and the rule's off-delay; nothing else would ever clear it.
+     * open episode of a rule in force is kept only if they see its condition again in time (within
+     * about {@code graceMillis}); nothing else would ever clear it.
+     *
+     * @param restoredFrom the checkpoint this run of the detectors was restored from, -1 for none:
+     *     a missing-data alert handed over by this run or an earlier one resolves with these rules
      */
     public static Signal rulesInForceStartedOver(
-            SensorId sensor, long time, Collection<String> rules, long graceMillis) {
+            SensorId sensor,
+            long time,
+            Collection<String> rules,
+            long graceMillis,
+            long restoredFrom) {
         Signal told = rulesInForce(sensor, time, rules);
         return new Signal(
                 sensor,
@@ -131,7 +140,7 @@ public record Signal(
                 Type.RULES,
                 time,
                 time,
-                new double[] {Math.max(0, graceMillis)},
+                new double[] {Math.max(0, graceMillis), restoredFrom},
                 told.message());
     }
 
@@ -140,12 +149,25 @@ public record Signal(
      * Signals of earlier versions, waiting in savepoints, carry no values and did not.
      */
     public boolean startedOver() {
-        return type == Type.RULES && values.length == 1;
+        return type == Type.RULES && values.length == 2;
     }
 
     /** For a {@link #startedOver} RULES signal: how long the detectors may take to see again. */
     public long graceMillis() {
         return startedOver() ? (long) values[0] : 0;
+    }
+
+    /**
+     * For a {@link #startedOver} RULES or a {@link Type#HANDED_OVER} signal: the checkpoint the run
+     * that sent it was restored from (checkpoint ids grow across a job's restores), -1 for none.
+     */
+    public long restoredFrom() {
+        return startedOver() || type == Type.HANDED_OVER ? (long) values[1] : -1;
+    }
+
+    /** The values an alert of this signal carries: a handed-over one's last reading only. */
+    public double[] alertValues() {
+        return type == Type.HANDED_OVER ? new double[] {values[0]} : values;
     }
 
     /** For {@link Type#RULES}: the names of the rules in force. */

@@ -207,7 +207,7 @@ class AlertLifecycleTest {
         // flatline's never.
         send(
                 Signal.rulesInForceStartedOver(
-                        SENSOR, T0 + 5_000, List.of("oil-range", "stuck", "slope"), 10_000));
+                        SENSOR, T0 + 5_000, List.of("oil-range", "stuck", "slope"), 10_000, -1));
         level(range, true, 5_000);
         watermark(26_999);
         assertThat(drain()).as("twice the 10 s and the 2 s off-delay not yet over").isEmpty();
@@ -243,36 +243,54 @@ class AlertLifecycleTest {
     void detectorsBegunAfreshGetTwiceWhatTheEpisodesOwnDetectionTook() throws Exception {
         open();
         DetectorRules.Alarm flat = new DetectorRules.Alarm("stuck", Severity.WARNING, 0, 0);
-        // 30 readings a minute apart: the flatline decided 29 minutes after its run began.
-        send(
-                Signal.onset(
-                        SENSOR,
-                        AlertKind.FLATLINE,
-                        flat,
-                        T0 + 29 * 60_000,
-                        T0,
-                        new double[] {4},
-                        "stuck"));
+        DetectorRules.Alarm other = new DetectorRules.Alarm("frozen", Severity.WARNING, 0, 0);
+        // 30 readings a minute apart: each flatline decided 29 minutes after its run began.
+        for (DetectorRules.Alarm a : List.of(flat, other)) {
+            send(
+                    Signal.onset(
+                            SENSOR,
+                            AlertKind.FLATLINE,
+                            a,
+                            T0 + 29 * 60_000,
+                            T0,
+                            new double[] {4},
+                            "stuck"));
+        }
         watermark(29 * 60_000);
-        assertThat(drain()).hasSize(1);
-        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 40 * 60_000, List.of("stuck"), 60_000));
-        // Seen again 29 minutes later, a reading past the first 58: the episode goes on.
+        assertThat(drain()).hasSize(2);
+        send(
+                Signal.rulesInForceStartedOver(
+                        SENSOR, T0 + 40 * 60_000, List.of("stuck", "frozen"), 60_000, 7));
+        // Seen again 39 minutes later, past a wait of 29 (once what detection took) but within
+        // 58: that episode goes on. The other, not seen again, resolves at 98 minutes.
         send(
                 Signal.onset(
                         SENSOR,
                         AlertKind.FLATLINE,
                         flat,
-                        T0 + 69 * 60_000,
-                        T0 + 40 * 60_000,
+                        T0 + 79 * 60_000,
+                        T0 + 50 * 60_000,
                         new double[] {4},
                         "stuck"));
-        watermark(200 * 60_000);
+        watermark(98 * 60_000 - 1);
         assertThat(drain()).isEmpty();
-        assertThat(h.numKeyedStateEntries()).isOne();
+        watermark(98 * 60_000);
+        assertThat(h.extractOutputValues())
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.rule()).isEqualTo("frozen");
+                            assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
+                            assertThat(a.eventTime()).isEqualTo(T0 + 40 * 60_000);
+                        });
+        h.getOutput().clear();
+        watermark(500 * 60_000);
+        assertThat(drain()).isEmpty();
+        assertThat(h.numKeyedStateEntries()).as("the stuck episode goes on").isOne();
     }
 
     @Test
-    void aHandedOverMissingDataAlertResolvesOnlyWhenItsSensorIsHeardAfterItsLastReading()
+    void aHandedOverMissingDataAlertResolvesWhenItsSensorIsHeardByTheRunThatHandedItOver()
             throws Exception {
         open();
         // A flatline rule and a missing-data rule of one name: neither hides the other.
@@ -286,16 +304,19 @@ class AlertLifecycleTest {
                         T0,
                         new double[] {4},
                         "stuck"));
-        send(Signal.handedOver(SENSOR, fault, T0 + 2_000, 4.0, "silent"));
-        // Rules told by the run before, at its last reading, waiting here: not its return.
-        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 2_000, List.of("fault"), 0));
-        send(Signal.rulesInForce(SENSOR, T0 + 2_001, List.of("fault")));
-        send(Signal.level(SENSOR, AlertKind.FLATLINE, fault, true, T0 + 2_500));
+        // Handed over by the run restored from checkpoint 5.
+        send(Signal.handedOver(SENSOR, fault, T0 + 2_000, 4.0, "silent", 5));
+        // Rules told by the run before, restored from checkpoint 3, waiting here: not its return,
+        // whatever their time; nor rules told by detectors that remember.
+        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 2_500, List.of("fault"), 0, 3));
+        send(Signal.rulesInForce(SENSOR, T0 + 2_600, List.of("fault")));
+        send(Signal.level(SENSOR, AlertKind.FLATLINE, fault, true, T0 + 2_700));
         watermark(3_000);
         assertThat(drain()).containsExactly("OPEN@1000/0");
 
-        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 60_000, List.of("fault"), 0));
-        watermark(60_000);
+        // The run restored from 5 hears it: a redelivered duplicate of its last reading will do.
+        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 2_000, List.of("fault"), 60_000, 5));
+        watermark(3_000);
         List<Alert> resolved = h.extractOutputValues();
         assertThat(resolved)
                 .singleElement()
@@ -305,11 +326,13 @@ class AlertLifecycleTest {
                             assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
                             assertThat(a.alertId())
                                     .isEqualTo(Alert.idFor(SENSOR, "fault", T0 + 2_000));
-                            assertThat(a.eventTime()).isEqualTo(T0 + 60_000);
+                            assertThat(a.values()).containsExactly(4.0);
                             assertThat(a.message()).endsWith("sends again");
                         });
         h.getOutput().clear();
-        assertThat(h.numKeyedStateEntries()).as("the flatline's episode goes on").isOne();
+        assertThat(h.numKeyedStateEntries())
+                .as("the flatline's episode, waiting for its detector to see it again")
+                .isOne();
     }
 
     @Test

@@ -409,6 +409,7 @@ class InPlaceKeysTest {
             OperatorSubtaskState both =
                     AbstractStreamOperatorTestHarness.repackageState(other, snapshot);
             long handedOver = 0;
+            OperatorSubtaskState third = null;
             for (int index = 0; index < 3; index++) {
                 try (var h = harness(3, index, silent)) {
                     h.initializeState(
@@ -419,13 +420,16 @@ class InPlaceKeysTest {
                             ((InPlaceKeys.DetectorsOperator) h.getOperator())
                                     .missingDataHandedOver();
                     toLifecycle(h, lifecycle, 1000);
+                    third = h.snapshot(2, 2);
                 }
             }
             assertThat(handedOver).isOne();
             assertThat(Harnesses.drain(lifecycle)).as("kept, not told again").isEmpty();
 
-            // The sensor sends again, its partition read by subtask 2 now.
+            // The sensor sends again, its partition read by subtask 2 now, after a restore of
+            // that run (at the same parallelism: the sensor has no state there yet).
             try (var h = harness(3, 2, silent)) {
+                h.initializeState(third);
                 h.open();
                 h.setProcessingTime(60_000);
                 feed(h, reading(50_000, 4.0, 2));
