@@ -180,12 +180,7 @@ public final class MissingDataDetector {
         if (s == null || !s.open) {
             return null;
         }
-        DetectorRules.Alarm alarm =
-                s.rule != null
-                        ? new DetectorRules.Alarm(s.rule, s.severity, 0, 0)
-                        : rule != null
-                                ? rule.alarm()
-                                : new DetectorRules.Alarm(FALLBACK_RULE, Severity.WARNING, 0, 0);
+        DetectorRules.Alarm alarm = openAlarm(s, rule);
         return Signal.handedOver(
                 SensorId.parse(s.sensorId),
                 alarm,
@@ -203,6 +198,18 @@ public final class MissingDataDetector {
      */
     private static final String FALLBACK_RULE = io.plantwatch.job.rules.RuleBook.MISSING_DATA;
 
+    /**
+     * The rule and severity the open alert was sent with (its id holds the rule's name); for a
+     * state that kept none, the rule's now, or the default name.
+     */
+    private static DetectorRules.Alarm openAlarm(Silence s, DetectorRules.MissingData rule) {
+        return s.rule != null
+                ? new DetectorRules.Alarm(s.rule, s.severity, 0, 0)
+                : rule != null
+                        ? rule.alarm()
+                        : new DetectorRules.Alarm(FALLBACK_RULE, Severity.WARNING, 0, 0);
+    }
+
     private static void resolve(
             Silence s,
             DetectorRules.MissingData rule,
@@ -210,12 +217,7 @@ public final class MissingDataDetector {
             long now,
             String message,
             Consumer<Alert> out) {
-        DetectorRules.Alarm alarm =
-                s.rule != null
-                        ? new DetectorRules.Alarm(s.rule, s.severity, 0, 0)
-                        : rule != null
-                                ? rule.alarm()
-                                : new DetectorRules.Alarm(FALLBACK_RULE, Severity.WARNING, 0, 0);
+        DetectorRules.Alarm alarm = openAlarm(s, rule);
         out.accept(
                 opened(s, alarm, rule == null ? 0 : rule.afterMillis(), now, "")
                         .resolve(eventTime, now, message));

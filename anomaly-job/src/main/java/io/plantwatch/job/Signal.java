@@ -100,20 +100,18 @@ public record Signal(
      * savepoints of earlier versions hold in the old layout.
      */
     public static Signal rulesInForce(SensorId sensor, long time, Collection<String> rules) {
+        return rules(sensor, time, rules, new double[0]);
+    }
+
+    private static Signal rules(
+            SensorId sensor, long time, Collection<String> rules, double[] values) {
         for (String rule : rules) {
             if (rule.indexOf('\n') >= 0) {
                 throw new IllegalArgumentException("a rule name with a line break: " + rule);
             }
         }
         return new Signal(
-                sensor,
-                null,
-                null,
-                Type.RULES,
-                time,
-                time,
-                new double[0],
-                String.join("\n", rules));
+                sensor, null, null, Type.RULES, time, time, values, String.join("\n", rules));
     }
 
     /**
@@ -132,16 +130,7 @@ public record Signal(
             Collection<String> rules,
             long graceMillis,
             long restoredFrom) {
-        Signal told = rulesInForce(sensor, time, rules);
-        return new Signal(
-                sensor,
-                null,
-                null,
-                Type.RULES,
-                time,
-                time,
-                new double[] {Math.max(0, graceMillis), restoredFrom},
-                told.message());
+        return rules(sensor, time, rules, new double[] {Math.max(0, graceMillis), restoredFrom});
     }
 
     /**

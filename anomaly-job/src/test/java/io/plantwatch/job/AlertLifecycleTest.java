@@ -55,6 +55,36 @@ class AlertLifecycleTest {
         send(Signal.level(SENSOR, AlertKind.OUT_OF_RANGE, a, active, T0 + time));
     }
 
+    /**
+     * A range episode open from 1 s, a flatline one open from 0.5 s, a slope in its on-delay from 2
+     * s; the watermark at 2 s.
+     */
+    private void openRangeAndFlatlineWithASlopeInItsOnDelay(
+            DetectorRules.Alarm range, DetectorRules.Alarm flat, DetectorRules.Alarm slope)
+            throws Exception {
+        onset(range, 1_000, 1_000);
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.FLATLINE,
+                        flat,
+                        T0 + 1_000,
+                        T0 + 500,
+                        new double[] {4},
+                        "stuck"));
+        send(
+                Signal.onset(
+                        SENSOR,
+                        AlertKind.RATE_OF_CHANGE,
+                        slope,
+                        T0 + 2_000,
+                        T0 + 2_000,
+                        new double[] {9},
+                        "steep"));
+        watermark(2_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
+    }
+
     private void send(Signal s) throws Exception {
         h.processElement(new StreamRecord<>(s, s.time()));
     }
@@ -123,27 +153,7 @@ class AlertLifecycleTest {
         DetectorRules.Alarm range = alarm(0, 0);
         DetectorRules.Alarm flat = new DetectorRules.Alarm("stuck", Severity.WARNING, 0, 0);
         DetectorRules.Alarm slope = new DetectorRules.Alarm("slope", Severity.WARNING, 60_000, 0);
-        onset(range, 1_000, 1_000);
-        send(
-                Signal.onset(
-                        SENSOR,
-                        AlertKind.FLATLINE,
-                        flat,
-                        T0 + 1_000,
-                        T0 + 500,
-                        new double[] {4},
-                        "stuck"));
-        send(
-                Signal.onset(
-                        SENSOR,
-                        AlertKind.RATE_OF_CHANGE,
-                        slope,
-                        T0 + 2_000,
-                        T0 + 2_000,
-                        new double[] {9},
-                        "steep"));
-        watermark(2_000);
-        assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
+        openRangeAndFlatlineWithASlopeInItsOnDelay(range, flat, slope);
 
         send(Signal.rulesInForce(SENSOR, T0 + 5_000, List.of("oil-range", "spike")));
         watermark(4_999);
@@ -180,27 +190,7 @@ class AlertLifecycleTest {
         DetectorRules.Alarm range = alarm(0, 5_000);
         DetectorRules.Alarm flat = new DetectorRules.Alarm("stuck", Severity.WARNING, 0, 2_000);
         DetectorRules.Alarm slope = new DetectorRules.Alarm("slope", Severity.WARNING, 60_000, 0);
-        onset(range, 1_000, 1_000);
-        send(
-                Signal.onset(
-                        SENSOR,
-                        AlertKind.FLATLINE,
-                        flat,
-                        T0 + 1_000,
-                        T0 + 500,
-                        new double[] {4},
-                        "stuck"));
-        send(
-                Signal.onset(
-                        SENSOR,
-                        AlertKind.RATE_OF_CHANGE,
-                        slope,
-                        T0 + 2_000,
-                        T0 + 2_000,
-                        new double[] {9},
-                        "steep"));
-        watermark(2_000);
-        assertThat(drain()).containsExactly("OPEN@1000/1000", "OPEN@1000/500");
+        openRangeAndFlatlineWithASlopeInItsOnDelay(range, flat, slope);
 
         // A restore at another parallelism: the detectors remember nothing, and may take 10 s
         // to see a condition again (its detection took 0.5 s). They see the range's at once; the

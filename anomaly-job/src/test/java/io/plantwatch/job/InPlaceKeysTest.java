@@ -331,19 +331,8 @@ class InPlaceKeysTest {
                 snapshot = h.snapshot(1, 1);
             }
 
-            OperatorSubtaskState other;
-            try (var h = harness(2, 0, stuck)) {
-                h.open();
-                other = h.snapshot(1, 1);
-            }
             // Three subtasks; the sensor's partition now read by subtask 0, its state elsewhere.
-            OperatorSubtaskState part =
-                    AbstractStreamOperatorTestHarness.repartitionOperatorState(
-                            AbstractStreamOperatorTestHarness.repackageState(other, snapshot),
-                            MAX_PARALLELISM,
-                            2,
-                            3,
-                            0);
+            OperatorSubtaskState part = rescaledToThree(snapshot, stuck, 0);
             try (var h = harness(3, 0, stuck)) {
                 h.initializeState(part);
                 h.open();
@@ -401,20 +390,11 @@ class InPlaceKeysTest {
                 toLifecycle(h, lifecycle, 1000);
                 snapshot = h.snapshot(1, 1);
             }
-            OperatorSubtaskState other;
-            try (var h = harness(2, 0, silent)) {
-                h.open();
-                other = h.snapshot(1, 1);
-            }
-            OperatorSubtaskState both =
-                    AbstractStreamOperatorTestHarness.repackageState(other, snapshot);
             long handedOver = 0;
             OperatorSubtaskState third = null;
             for (int index = 0; index < 3; index++) {
                 try (var h = harness(3, index, silent)) {
-                    h.initializeState(
-                            AbstractStreamOperatorTestHarness.repartitionOperatorState(
-                                    both, MAX_PARALLELISM, 2, 3, index));
+                    h.initializeState(rescaledToThree(snapshot, silent, index));
                     h.open();
                     handedOver +=
                             ((InPlaceKeys.DetectorsOperator) h.getOperator())
@@ -450,6 +430,25 @@ class InPlaceKeysTest {
                             });
             assertThat(lifecycle.numKeyedStateEntries()).isZero();
         }
+    }
+
+    /**
+     * Subtask {@code index} of three's part of the state of two subtasks: {@code second}, subtask
+     * 1's snapshot, and an empty subtask 0's.
+     */
+    private static OperatorSubtaskState rescaledToThree(
+            OperatorSubtaskState second, RuleBook rules, int index) throws Exception {
+        OperatorSubtaskState first;
+        try (var h = harness(2, 0, rules)) {
+            h.open();
+            first = h.snapshot(1, 1);
+        }
+        return AbstractStreamOperatorTestHarness.repartitionOperatorState(
+                AbstractStreamOperatorTestHarness.repackageState(first, second),
+                MAX_PARALLELISM,
+                2,
+                3,
+                index);
     }
 
     /** Hands the detectors' signals so far to the lifecycle, then the watermark. */
