@@ -183,9 +183,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
                 if (!e.open) {
                     suppressed.inc();
                     episodes.remove(s.rule());
-                } else if (e.clearSince == NONE || e.unconfirmed) {
-                    // Unconfirmed, it waited for detectors begun afresh; one saw it clear.
-                    e.unconfirmed = false;
+                } else if (e.clearSince == NONE) {
                     e.clearSince = s.time();
                     if (s.alarm().offDelayMillis() == 0) {
                         resolve(s.rule(), e, ctx, out);

@@ -147,17 +147,6 @@ public final class FeatureExtractor {
         f.inRangeRun = false;
     }
 
-    /**
-     * Features begun afresh whose spike and range levels are taken as held: the first reading that
-     * clears one tells the lifecycle so.
-     */
-    static Features assumingHeld(DetectorRules rs) {
-        Features f = new Features();
-        f.spikeActive = rs.spike() != null;
-        f.rangeActive = rs.outOfRange() != null;
-        return f;
-    }
-
     private FeatureExtractor() {}
 
     /**

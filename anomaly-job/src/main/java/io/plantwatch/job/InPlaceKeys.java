@@ -193,7 +193,6 @@ public final class InPlaceKeys {
             super.open();
             Counter reset = getMetricGroup().counter("sensorStatesReset");
             if (restoredParallelism != task.getNumberOfParallelSubtasks()) {
-                ((SensorDetectors<?>) userFunction).detectorsReset(true);
                 long n = dropSensors();
                 sensorsReset = n;
                 reset.inc(n);

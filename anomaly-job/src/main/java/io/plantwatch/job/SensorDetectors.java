@@ -82,17 +82,6 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     }
 
     /**
-     * Whether this run started every sensor's detector state over (a restore at another
-     * parallelism, set by {@link InPlaceKeys.DetectorsOperator}): a sensor's alerts may be open
-     * though its detectors remember nothing.
-     */
-    private transient boolean detectorsReset;
-
-    void detectorsReset(boolean reset) {
-        detectorsReset = reset;
-    }
-
-    /**
      * The processing time of this run's first reading or timer: silence and expiry count from here
      * at the earliest, as the job could not hear the sensors while it was stopped.
      */
@@ -248,9 +237,8 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         // Detectors begun afresh (a new sensor, one forgotten, or every sensor after a restore at
         // another parallelism) tell a level only when it changes: the lifecycle is told, so that
         // an episode they no longer see does not stay open for good.
-        boolean startedOver = s.toldRun == State.NEVER_TOLD;
         out.collect(
-                startedOver
+                s.toldRun == State.NEVER_TOLD
                         ? Signal.rulesInForceStartedOver(
                                 r.sensorId(),
                                 r.timestamp(),
@@ -275,14 +263,6 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         }
         if (s.features != null) {
             FeatureExtractor.restarted(s.features);
-        } else if (startedOver
-                && detectorsReset
-                && (rs.spike() != null || rs.outOfRange() != null)) {
-            // The spike and range levels follow each reading, so they can say at once that a
-            // condition no longer holds: taken as held, the first reading back inside tells the
-            // lifecycle so, and an episode open since before the restore resolves after its
-            // off-delay instead of waiting for the detectors to have had their chance.
-            s.features = FeatureExtractor.assumingHeld(rs);
         }
         return true;
     }

@@ -7,7 +7,6 @@ import static io.plantwatch.job.Harnesses.watermark;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import io.plantwatch.job.rules.DetectorRules;
 import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.AvroReadingCodec;
@@ -363,74 +362,6 @@ class InPlaceKeysTest {
                                     assertThat(a.eventTime()).isEqualTo(Harnesses.T0 + 20_000);
                                 });
                 assertThat(lifecycle.numKeyedStateEntries()).isZero();
-            }
-        }
-    }
-
-    /**
-     * A range's level follows each reading: after a rescale, the first reading back inside tells
-     * the lifecycle, and an excursion open across it resolves after its off-delay rather than after
-     * the wait for detectors begun afresh (twice the pattern's minute). One still outside says
-     * nothing, and its episode waits for the pattern to match it again.
-     */
-    @Test
-    void afterARescaleTheFirstReadingBackInsideResolvesAnExcursionAfterItsOffDelay()
-            throws Exception {
-        RuleBook hot =
-                Harnesses.rules(
-                        "defaults: {out-of-range: {high: 10, count: 2, within: 1m, deadband: 1,"
-                                + " off-delay: 2s, name: hot}}");
-        DetectorRules.Alarm alarm =
-                hot.resolve(Harnesses.SENSOR.toString(), "degC").outOfRange().alarm();
-        try (var lifecycle =
-                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING)) {
-            lifecycle.open();
-            OperatorSubtaskState snapshot;
-            try (var h = harness(2, 1, hot)) {
-                h.open();
-                feed(h, reading(0, 12.0, 1), reading(1000, 12.0, 2));
-                watermark(h, 1000);
-                toLifecycle(h, lifecycle, 0);
-                // The pattern's match, as its CEP operator sends it.
-                lifecycle.processElement(
-                        new StreamRecord<>(
-                                Signal.onset(
-                                        Harnesses.SENSOR,
-                                        io.plantwatch.model.AlertKind.OUT_OF_RANGE,
-                                        alarm,
-                                        Harnesses.T0 + 1000,
-                                        Harnesses.T0,
-                                        new double[] {12, 12},
-                                        "hot"),
-                                Harnesses.T0 + 1000));
-                watermark(lifecycle, 1000);
-                assertThat(Harnesses.drain(lifecycle))
-                        .singleElement()
-                        .satisfies(a -> assertThat(a.state()).isEqualTo(AlertState.OPEN));
-                snapshot = h.snapshot(1, 1);
-            }
-            try (var h = harness(3, 0, hot)) {
-                h.initializeState(rescaledToThree(snapshot, hot, 0));
-                h.open();
-                feed(h, reading(20_000, 9.5, 3), reading(21_000, 5.0, 4));
-                watermark(h, 21_000);
-                assertThat(h.extractOutputValues())
-                        .filteredOn(sig -> sig.type() == Signal.Type.CLEAR)
-                        .as("in the deadband, nothing; back inside, the level clears")
-                        .singleElement()
-                        .satisfies(sig -> assertThat(sig.time()).isEqualTo(Harnesses.T0 + 21_000));
-                toLifecycle(h, lifecycle, 22_999);
-                assertThat(Harnesses.drain(lifecycle)).isEmpty();
-                watermark(lifecycle, 23_000);
-                assertThat(Harnesses.drain(lifecycle))
-                        .singleElement()
-                        .satisfies(
-                                a -> {
-                                    assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
-                                    assertThat(a.eventTime()).isEqualTo(Harnesses.T0 + 21_000);
-                                    assertThat(a.message()).contains("back to normal");
-                                });
             }
         }
     }
