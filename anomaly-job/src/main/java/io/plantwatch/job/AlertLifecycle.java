@@ -183,7 +183,9 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
                 if (!e.open) {
                     suppressed.inc();
                     episodes.remove(s.rule());
-                } else if (e.clearSince == NONE) {
+                } else if (e.clearSince == NONE || e.unconfirmed) {
+                    // Unconfirmed, it waited for detectors begun afresh; one saw it clear.
+                    e.unconfirmed = false;
                     e.clearSince = s.time();
                     if (s.alarm().offDelayMillis() == 0) {
                         resolve(s.rule(), e, ctx, out);
@@ -239,8 +241,9 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
      * starts afresh tells a level only when it changes, so nothing would ever clear an open
      * episode. Each open one now clears unless a detector sees its condition again within the grace
      * the signal gives (how long they may take) and the rule's off-delay; seen again, it goes on
-     * under its id. One still in its on-delay is dropped: a condition that still holds is told
-     * again.
+     * under its id, and seen gone (a detector's CLEAR at its first judgement) it resolves after the
+     * off-delay from then. One still in its on-delay is dropped: a condition that still holds is
+     * told again.
      */
     private void awaitConfirmation(Signal s, Context ctx) throws Exception {
         List<String> rules = new ArrayList<>();

@@ -147,6 +147,11 @@ public final class FeatureExtractor {
         f.inRangeRun = false;
     }
 
+    /** Whether {@code value} is back inside the range by its deadband, which clears its level. */
+    static boolean insideByDeadband(double value, DetectorRules.OutOfRange range) {
+        return value >= range.low() + range.deadband() && value <= range.high() - range.deadband();
+    }
+
     private FeatureExtractor() {}
 
     /**
@@ -204,9 +209,7 @@ public final class FeatureExtractor {
             }
             rangeShape = f.rangeShape;
             outside = r.value() < range.low() || r.value() > range.high();
-            boolean inside =
-                    r.value() >= range.low() + range.deadband()
-                            && r.value() <= range.high() - range.deadband();
+            boolean inside = insideByDeadband(r.value(), range);
             if (outside && !f.rangeActive || inside && f.rangeActive) {
                 f.rangeActive = outside;
                 levels.collect(

@@ -193,6 +193,7 @@ public final class InPlaceKeys {
             super.open();
             Counter reset = getMetricGroup().counter("sensorStatesReset");
             if (restoredParallelism != task.getNumberOfParallelSubtasks()) {
+                ((SensorDetectors<?>) userFunction).detectorsReset(true);
                 long n = dropSensors();
                 sensorsReset = n;
                 reset.inc(n);

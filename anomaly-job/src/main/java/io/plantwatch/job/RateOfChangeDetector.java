@@ -98,10 +98,7 @@ public final class RateOfChangeDetector {
         w.dropOlderThan(r.timestamp() - rule.windowMillis());
         w.add(r.timestamp(), r.value());
 
-        // A slope needs the window's span: over the first fraction of a second (a new sensor, one
-        // that just came back) a 10 Hz sensor's ordinary noise is a slope of tens per second.
-        int n = w.size;
-        if (n >= rule.minReadings() && w.time(n - 1) - w.time(0) >= rule.windowMillis() / 2) {
+        if (judgeable(w, rule)) {
             double slope = slopePerSecond(w);
             double steepness = Math.abs(slope);
             if (!w.active && steepness > rule.maxPerSecond()) {
@@ -128,6 +125,22 @@ public final class RateOfChangeDetector {
             }
         }
         return w;
+    }
+
+    /**
+     * Whether the window can give a slope. It needs its span: over the first fraction of a second
+     * (a new sensor, one that just came back) a 10 Hz sensor's ordinary noise is a slope of tens
+     * per second.
+     */
+    private static boolean judgeable(Window w, DetectorRules.RateOfChange rule) {
+        int n = w.size;
+        return n >= rule.minReadings() && w.time(n - 1) - w.time(0) >= rule.windowMillis() / 2;
+    }
+
+    /** Whether the window gives a slope gentle enough to clear the condition. */
+    static boolean judgedCalm(Window w, DetectorRules.RateOfChange rule) {
+        return judgeable(w, rule)
+                && Math.abs(slopePerSecond(w)) < rule.maxPerSecond() * CLEAR_FRACTION;
     }
 
     private static Signal onset(

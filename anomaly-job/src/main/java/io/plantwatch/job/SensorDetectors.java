@@ -4,6 +4,7 @@ import io.plantwatch.job.rules.DetectorRules;
 import io.plantwatch.job.rules.PatternShape;
 import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
 import java.util.function.Consumer;
@@ -82,6 +83,16 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     }
 
     /**
+     * Whether this run started every sensor's detector state over (a restore at another
+     * parallelism, set by {@link InPlaceKeys.DetectorsOperator} before {@link #open}).
+     */
+    private transient boolean detectorsReset;
+
+    void detectorsReset(boolean reset) {
+        detectorsReset = reset;
+    }
+
+    /**
      * The processing time of this run's first reading or timer: silence and expiry count from here
      * at the earliest, as the job could not hear the sensors while it was stopped.
      */
@@ -112,6 +123,19 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
          * #NEVER_TOLD} in a state begun afresh, whose detectors remember nothing.
          */
         public long toldRun = NEVER_TOLD;
+
+        /**
+         * The levels (range, flatline, rate of change: {@link #RANGE}, {@link #FLATLINE}, {@link
+         * #RATE}) not yet judged since a restore at another parallelism started this sensor's
+         * detectors afresh. An alert of theirs may be open though they remember nothing; the first
+         * reading that shows such a level held or gone tells the lifecycle, which otherwise waits
+         * for the detectors to have had their chance. 0 in every other state.
+         */
+        public byte unjudged;
+
+        static final byte RANGE = 1;
+        static final byte FLATLINE = 2;
+        static final byte RATE = 4;
 
         /** {@link #toldRun} of a state begun afresh; runs are odd. */
         public static final long NEVER_TOLD = 0;
@@ -237,8 +261,16 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         // Detectors begun afresh (a new sensor, one forgotten, or every sensor after a restore at
         // another parallelism) tell a level only when it changes: the lifecycle is told, so that
         // an episode they no longer see does not stay open for good.
+        boolean startedOver = s.toldRun == State.NEVER_TOLD;
+        if (startedOver && detectorsReset) {
+            s.unjudged =
+                    (byte)
+                            ((rs.outOfRange() != null ? State.RANGE : 0)
+                                    | (rs.flatline() != null ? State.FLATLINE : 0)
+                                    | (rs.rateOfChange() != null ? State.RATE : 0));
+        }
         out.collect(
-                s.toldRun == State.NEVER_TOLD
+                startedOver
                         ? Signal.rulesInForceStartedOver(
                                 r.sensorId(),
                                 r.timestamp(),
@@ -296,6 +328,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         // Each detector returns the state it was given but on a sensor's first reading. Stored
         // again, that same object cost the garbage collector a card to refine per reading: the
         // state lives in the old generation, spread over regions.
+        long flatBefore = s.flatline == null ? 0 : s.flatline.count;
         if (rs.spike() != null || rs.outOfRange() != null) {
             FeatureExtractor.Features f =
                     FeatureExtractor.onReading(
@@ -318,6 +351,9 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                 s.flatline = f;
             }
         }
+        if (s.unjudged != 0) {
+            judgeLevels(s, r, rs, flatBefore, out);
+        }
         if (rs.baseline() != null) {
             BaselineDetector.Baseline b =
                     BaselineDetector.onReading(s.baseline, r, rs.baseline(), retell, out);
@@ -325,6 +361,44 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                 s.baseline = b;
             }
         }
+    }
+
+    /**
+     * After a restore at another parallelism: a level begun afresh is told when first judged, held
+     * or gone. Held, its detector has told it already (ACTIVE, a level it had not); gone, it would
+     * tell nothing, as it never held for it, so the CLEAR is told here, once.
+     */
+    private static void judgeLevels(
+            State s, SensorReading r, DetectorRules rs, long flatBefore, Collector<Signal> out) {
+        if ((s.unjudged & State.RANGE) != 0 && rs.outOfRange() != null) {
+            if (s.features.rangeActive) {
+                s.unjudged &= ~State.RANGE;
+            } else if (FeatureExtractor.insideByDeadband(r.value(), rs.outOfRange())) {
+                out.collect(clear(r, AlertKind.OUT_OF_RANGE, rs.outOfRange().alarm()));
+                s.unjudged &= ~State.RANGE;
+            }
+        }
+        if ((s.unjudged & State.FLATLINE) != 0 && rs.flatline() != null) {
+            if (s.flatline.active) {
+                s.unjudged &= ~State.FLATLINE;
+            } else if (flatBefore > 0 && s.flatline.count == 1) {
+                // The run broke: the value moved beyond epsilon, so the sensor is not stuck.
+                out.collect(clear(r, AlertKind.FLATLINE, rs.flatline().alarm()));
+                s.unjudged &= ~State.FLATLINE;
+            }
+        }
+        if ((s.unjudged & State.RATE) != 0 && rs.rateOfChange() != null) {
+            if (s.rate.active) {
+                s.unjudged &= ~State.RATE;
+            } else if (RateOfChangeDetector.judgedCalm(s.rate, rs.rateOfChange())) {
+                out.collect(clear(r, AlertKind.RATE_OF_CHANGE, rs.rateOfChange().alarm()));
+                s.unjudged &= ~State.RATE;
+            }
+        }
+    }
+
+    private static Signal clear(SensorReading r, AlertKind kind, DetectorRules.Alarm alarm) {
+        return Signal.level(r.sensorId(), kind, alarm, false, r.timestamp());
     }
 
     @Override

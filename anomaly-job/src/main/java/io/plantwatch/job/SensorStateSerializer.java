@@ -19,7 +19,8 @@ import org.apache.flink.core.memory.DataOutputView;
  *
  * <p>The layout has a number, kept in savepoints by {@link Snapshot}; a change to any state class's
  * fields needs a new one, and the old ones must still be read. Layout 2 (2026-12-06) added the run
- * that last told the sensor's rules in force and the open missing-data alert's rule and severity.
+ * that last told the sensor's rules in force and the open missing-data alert's rule and severity;
+ * layout 3 (2026-12-07) the levels not yet judged since the detectors started afresh.
  */
 public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetectors.State> {
     private static final long serialVersionUID = 1L;
@@ -29,7 +30,10 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
     /** Until 2026-12-06: no run that told the rules, a silence without its open alert's rule. */
     static final int FIRST_LAYOUT = 1;
 
-    static final int LAYOUT = 2;
+    /** Until 2026-12-07: no levels not yet judged. */
+    static final int SECOND_LAYOUT = 2;
+
+    static final int LAYOUT = 3;
 
     private static final TypeSerializer<SensorReading> READING =
             SensorReadingTypeInfo.Serializer.INSTANCE;
@@ -57,6 +61,7 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
         to.silence = copy(from.silence);
         to.rules = from.rules;
         to.toldRun = from.toldRun;
+        to.unjudged = from.unjudged;
         return to;
     }
 
@@ -89,6 +94,9 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
         if (layout >= 2) {
             out.writeLong(s.toldRun);
         }
+        if (layout >= 3) {
+            out.writeByte(s.unjudged);
+        }
         write(s.track, out);
         write(s.features, out);
         write(s.rate, out);
@@ -107,6 +115,9 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
         s.touchedAt = in.readLong();
         s.expiryAt = in.readLong();
         s.toldRun = layout >= 2 ? in.readLong() : SensorDetectors.State.TOLD_BEFORE_IT_WAS_KEPT;
+        if (layout >= 3) {
+            s.unjudged = in.readByte();
+        }
         s.track = readTrack(in);
         s.features = readFeatures(in);
         s.rate = readWindow(in);
@@ -135,23 +146,29 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
     /**
      * Written into savepoints with the state; its version names the layout. Versions 2 and 3 were
      * written by Flink's {@code SimpleTypeSerializerSnapshot}, which this was until layout 2 (its
-     * version 2 also holds a class name): they hold layout 1, and such state is read with {@link
-     * FirstLayout} and written anew.
+     * version 2 also holds a class name): they hold layout 1. State of an earlier layout is read
+     * with {@link EarlierLayout} and written anew.
      */
     public static final class Snapshot implements TypeSerializerSnapshot<SensorDetectors.State> {
         private static final int VERSION_OF_LAYOUT_1 = 3;
         private static final int VERSION_OF_LAYOUT_2 = 4;
+        private static final int VERSION_OF_LAYOUT_3 = 5;
         private int layout = LAYOUT;
 
         public Snapshot() {}
 
         /**
          * The version names the layout, the only thing a snapshot holds: a snapshot of {@link
-         * FirstLayout} (state restored but not yet written anew) is written as version 3 again.
+         * EarlierLayout} (state restored but not yet written anew) is written with its version
+         * again.
          */
         @Override
         public int getCurrentVersion() {
-            return layout == LAYOUT ? VERSION_OF_LAYOUT_2 : VERSION_OF_LAYOUT_1;
+            return switch (layout) {
+                case FIRST_LAYOUT -> VERSION_OF_LAYOUT_1;
+                case SECOND_LAYOUT -> VERSION_OF_LAYOUT_2;
+                default -> VERSION_OF_LAYOUT_3;
+            };
         }
 
         @Override
@@ -166,7 +183,8 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
                     layout = FIRST_LAYOUT;
                 }
                 case VERSION_OF_LAYOUT_1 -> layout = FIRST_LAYOUT;
-                case VERSION_OF_LAYOUT_2 -> layout = LAYOUT;
+                case VERSION_OF_LAYOUT_2 -> layout = SECOND_LAYOUT;
+                case VERSION_OF_LAYOUT_3 -> layout = LAYOUT;
                 default ->
                         throw new IOException(
                                 "sensor state of an unknown layout (snapshot version "
@@ -177,7 +195,7 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
 
         @Override
         public TypeSerializer<SensorDetectors.State> restoreSerializer() {
-            return layout == LAYOUT ? INSTANCE : new FirstLayout();
+            return layout == LAYOUT ? INSTANCE : new EarlierLayout(layout);
         }
 
         @Override
@@ -192,20 +210,35 @@ public class SensorStateSerializer extends TypeSerializerSingleton<SensorDetecto
         }
     }
 
-    /** Reads (and writes) layout 1, for state restored from savepoints written with it. */
-    static final class FirstLayout extends SensorStateSerializer {
+    /** Reads (and writes) an earlier layout, for state restored from savepoints written with it. */
+    static final class EarlierLayout extends SensorStateSerializer {
         private static final long serialVersionUID = 1L;
+        private final int layout;
+
+        EarlierLayout(int layout) {
+            this.layout = layout;
+        }
 
         @Override
         int layout() {
-            return FIRST_LAYOUT;
+            return layout;
         }
 
         @Override
         public TypeSerializerSnapshot<SensorDetectors.State> snapshotConfiguration() {
             Snapshot s = new Snapshot();
-            s.layout = FIRST_LAYOUT;
+            s.layout = layout;
             return s;
+        }
+
+        @Override
+        public boolean equals(Object o) {
+            return o instanceof EarlierLayout e && e.layout == layout;
+        }
+
+        @Override
+        public int hashCode() {
+            return layout;
         }
     }
 

@@ -7,6 +7,7 @@ import static io.plantwatch.job.Harnesses.watermark;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.plantwatch.job.rules.DetectorRules;
 import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.AvroReadingCodec;
@@ -359,9 +360,95 @@ class InPlaceKeysTest {
                                 a -> {
                                     assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
                                     assertThat(a.episodeStart()).isEqualTo(Harnesses.T0);
-                                    assertThat(a.eventTime()).isEqualTo(Harnesses.T0 + 20_000);
+                                    assertThat(a.eventTime())
+                                            .as("the first reading that broke the run")
+                                            .isEqualTo(Harnesses.T0 + 21_000);
                                 });
                 assertThat(lifecycle.numKeyedStateEntries()).isZero();
+            }
+        }
+    }
+
+    /**
+     * Levels begun afresh by a rescale are told at their first judgement: a range reading in its
+     * deadband says nothing, one outside confirms the excursion open across the restore (ACTIVE),
+     * and a flatline's run that breaks clears the stuck alert at once, where the lifecycle would
+     * otherwise wait twice the flatline's minute.
+     */
+    @Test
+    void afterARescaleEachLevelIsToldAtItsFirstJudgement() throws Exception {
+        RuleBook rules =
+                Harnesses.rules(
+                        "defaults: {out-of-range: {high: 10, count: 2, within: 1m, deadband: 1,"
+                                + " off-delay: 2s, name: hot}, flatline: {epsilon: 0.01,"
+                                + " duration: 1m, count: 3, name: stuck}}");
+        DetectorRules rs = rules.resolve(Harnesses.SENSOR.toString(), "degC");
+        try (var lifecycle =
+                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING)) {
+            lifecycle.open();
+            OperatorSubtaskState snapshot;
+            try (var h = harness(2, 1, rules)) {
+                h.open();
+                feed(h, reading(0, 12.0, 1));
+                watermark(h, 0);
+                toLifecycle(h, lifecycle, 0);
+                // Both opened before the restore (as the range pattern and the flatline do).
+                for (Signal onset :
+                        List.of(
+                                Signal.onset(
+                                        Harnesses.SENSOR,
+                                        io.plantwatch.model.AlertKind.OUT_OF_RANGE,
+                                        rs.outOfRange().alarm(),
+                                        Harnesses.T0 + 1000,
+                                        Harnesses.T0,
+                                        new double[] {12, 12},
+                                        "hot"),
+                                Signal.onset(
+                                        Harnesses.SENSOR,
+                                        io.plantwatch.model.AlertKind.FLATLINE,
+                                        rs.flatline().alarm(),
+                                        Harnesses.T0 + 60_000,
+                                        Harnesses.T0,
+                                        new double[] {12, 12},
+                                        "stuck"))) {
+                    lifecycle.processElement(new StreamRecord<>(onset, onset.time()));
+                }
+                watermark(lifecycle, 60_000);
+                assertThat(Harnesses.drain(lifecycle)).hasSize(2);
+                snapshot = h.snapshot(1, 1);
+            }
+            try (var h = harness(3, 0, rules)) {
+                h.initializeState(rescaledToThree(snapshot, rules, 0));
+                h.open();
+                feed(h, reading(100_000, 9.5, 3));
+                watermark(h, 100_000);
+                toLifecycle(h, lifecycle, 100_000);
+                assertThat(Harnesses.drain(lifecycle))
+                        .as("in the deadband, one reading: nothing judged yet")
+                        .isEmpty();
+                feed(h, reading(101_000, 11.0, 4), reading(102_000, 5.0, 5));
+                watermark(h, 102_000);
+                toLifecycle(h, lifecycle, 104_000);
+                assertThat(Harnesses.drain(lifecycle))
+                        .as(
+                                "stuck cleared by the run's break at 101 s, hot confirmed at 101 s"
+                                        + " and cleared at 102 s plus its 2 s off-delay")
+                        .extracting(
+                                a ->
+                                        a.rule()
+                                                + " "
+                                                + a.state()
+                                                + "@"
+                                                + (a.eventTime() - Harnesses.T0))
+                        .containsExactly("stuck RESOLVED@101000", "hot RESOLVED@102000");
+                assertThat(lifecycle.numKeyedStateEntries()).isZero();
+                // Judged once: a later break tells the lifecycle nothing more.
+                feed(h, reading(103_000, 7.0, 6));
+                watermark(h, 103_000);
+                assertThat(h.extractOutputValues())
+                        .filteredOn(sig -> sig.time() == Harnesses.T0 + 103_000)
+                        .isEmpty();
             }
         }
     }

@@ -110,8 +110,13 @@ class RescaleRestoreTest {
             }
             assertThat(alerts.get("silent " + AlertState.RESOLVED).message())
                     .endsWith("sends again");
-            assertThat(alerts.get("stuck " + AlertState.RESOLVED).message())
-                    .contains("its detectors started afresh");
+            assertThat(alerts.get("stuck " + AlertState.RESOLVED))
+                    .as("cleared by the first reading that broke its fresh flatline's run")
+                    .satisfies(
+                            a -> {
+                                assertThat(a.message()).contains("back to normal");
+                                assertThat(a.eventTime()).isEqualTo(Harnesses.T0 + 32_000);
+                            });
         }
     }
 

@@ -73,6 +73,7 @@ class SensorStateSerializerTest {
         s.silence.rule = "silent";
         s.silence.severity = io.plantwatch.model.Severity.CRITICAL;
         s.toldRun = 29;
+        s.unjudged = SensorDetectors.State.RANGE | SensorDetectors.State.RATE;
         return s;
     }
 
@@ -144,6 +145,43 @@ class SensorStateSerializerTest {
      * wrote (version 3, no bytes): their state is read in layout 1, without the silence's rule, and
      * migrated.
      */
+    /** Layout 2 (until 2026-12-07) kept no levels not yet judged: read and migrated. */
+    @Test
+    void stateOfTheSecondLayoutIsReadAndMigrated() throws Exception {
+        DataOutputSerializer snapshot = new DataOutputSerializer(64);
+        snapshot.writeUTF(SensorStateSerializer.Snapshot.class.getName());
+        snapshot.writeInt(4);
+        TypeSerializerSnapshot<SensorDetectors.State> old =
+                TypeSerializerSnapshot.readVersionedSnapshot(
+                        new DataInputDeserializer(snapshot.getCopyOfBuffer()),
+                        getClass().getClassLoader());
+        assertThat(
+                        serializer
+                                .snapshotConfiguration()
+                                .resolveSchemaCompatibility(old)
+                                .isCompatibleAfterMigration())
+                .isTrue();
+        var secondLayout = old.restoreSerializer();
+        DataOutputSerializer out = new DataOutputSerializer(256);
+        secondLayout.serialize(full(), out);
+        SensorDetectors.State back =
+                secondLayout.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
+        assertThat(back)
+                .usingRecursiveComparison()
+                .ignoringFields("rules", "unjudged")
+                .isEqualTo(full());
+        assertThat(back.unjudged).isZero();
+        DataOutputSerializer again = new DataOutputSerializer(64);
+        TypeSerializerSnapshot.writeVersionedSnapshot(again, secondLayout.snapshotConfiguration());
+        assertThat(
+                        TypeSerializerSnapshot.<SensorDetectors.State>readVersionedSnapshot(
+                                        new DataInputDeserializer(again.getCopyOfBuffer()),
+                                        getClass().getClassLoader())
+                                .getCurrentVersion())
+                .as("still says layout 2 until written anew")
+                .isEqualTo(4);
+    }
+
     @Test
     void stateOfTheFirstLayoutIsReadAndMigrated() throws Exception {
         DataOutputSerializer snapshot = new DataOutputSerializer(64);
@@ -168,7 +206,7 @@ class SensorStateSerializerTest {
                 firstLayout.deserialize(new DataInputDeserializer(out.getCopyOfBuffer()));
         assertThat(back)
                 .usingRecursiveComparison()
-                .ignoringFields("rules", "toldRun", "silence.rule", "silence.severity")
+                .ignoringFields("rules", "toldRun", "unjudged", "silence.rule", "silence.severity")
                 .isEqualTo(full());
         assertThat(back.silence.rule).isNull();
         assertThat(back.toldRun)
@@ -183,7 +221,7 @@ class SensorStateSerializerTest {
                                         new DataInputDeserializer(again.getCopyOfBuffer()),
                                         getClass().getClassLoader())
                                 .restoreSerializer())
-                .isInstanceOf(SensorStateSerializer.FirstLayout.class);
+                .isInstanceOf(SensorStateSerializer.EarlierLayout.class);
         // Layout 2 is longer by the rule and severity.
         DataOutputSerializer now = new DataOutputSerializer(256);
         serializer.serialize(full(), now);
