@@ -10,6 +10,7 @@ import org.apache.flink.api.common.state.ListState;
 import org.apache.flink.api.common.state.ListStateDescriptor;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.typeutils.base.IntSerializer;
+import org.apache.flink.api.common.typeutils.base.LongSerializer;
 import org.apache.flink.api.java.functions.KeySelector;
 import org.apache.flink.metrics.Counter;
 import org.apache.flink.runtime.state.KeyGroupRange;
@@ -152,6 +153,15 @@ public final class InPlaceKeys {
         private transient long sensorsReset;
         private transient long handedOver;
 
+        /**
+         * Until when (processing time) a sensor whose state begins afresh here may have had an
+         * alert open when a restore at another parallelism dropped its state: a run that fails and
+         * restores at the same parallelism before every sensor sent again goes on marking their
+         * levels not yet judged. One state TTL after the restore, a sensor that sent nothing since
+         * would have been forgotten anyway.
+         */
+        private transient ListState<Long> resetUntil;
+
         public DetectorsOperator(SensorDetectors<SensorKey> detectors) {
             super(detectors);
         }
@@ -177,6 +187,11 @@ public final class InPlaceKeys {
                 }
             }
             recorded.update(List.of(parallelism));
+            resetUntil =
+                    context.getOperatorStateStore()
+                            .getListState(
+                                    new ListStateDescriptor<>(
+                                            "detectors-reset-until", LongSerializer.INSTANCE));
         }
 
         @Override
@@ -192,8 +207,19 @@ public final class InPlaceKeys {
                     task.getMaxNumberOfParallelSubtasks());
             super.open();
             Counter reset = getMetricGroup().counter("sensorStatesReset");
+            SensorDetectors<?> detectors = (SensorDetectors<?>) userFunction;
+            long now = getProcessingTimeService().getCurrentProcessingTime();
+            long until = Long.MIN_VALUE;
+            for (Long t : resetUntil.get()) {
+                until = Math.max(until, t);
+            }
             if (restoredParallelism != task.getNumberOfParallelSubtasks()) {
-                ((SensorDetectors<?>) userFunction).detectorsReset(true);
+                long ttl = detectors.stateTtlMillis();
+                until = ttl > 0 && now < Long.MAX_VALUE - ttl ? now + ttl : Long.MAX_VALUE;
+            }
+            resetUntil.update(until > now ? List.of(until) : List.of());
+            detectors.detectorsReset(now < until);
+            if (restoredParallelism != task.getNumberOfParallelSubtasks()) {
                 long n = dropSensors();
                 sensorsReset = n;
                 reset.inc(n);

@@ -83,13 +83,19 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     }
 
     /**
-     * Whether this run started every sensor's detector state over (a restore at another
-     * parallelism, set by {@link InPlaceKeys.DetectorsOperator} before {@link #open}).
+     * Whether a sensor whose state begins afresh in this run may have had an alert open when a
+     * restore at another parallelism dropped its state: set by {@link
+     * InPlaceKeys.DetectorsOperator} in its {@code open}, before any reading, for that run and,
+     * after a restore at the same parallelism, for a state TTL after it.
      */
     private transient boolean detectorsReset;
 
     void detectorsReset(boolean reset) {
         detectorsReset = reset;
+    }
+
+    long stateTtlMillis() {
+        return stateTtlMillis;
     }
 
     /**
@@ -328,7 +334,8 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         // Each detector returns the state it was given but on a sensor's first reading. Stored
         // again, that same object cost the garbage collector a card to refine per reading: the
         // state lives in the old generation, spread over regions.
-        long flatBefore = s.flatline == null ? 0 : s.flatline.count;
+        long flatBefore =
+                (s.unjudged & State.FLATLINE) != 0 && s.flatline != null ? s.flatline.count : 0;
         if (rs.spike() != null || rs.outOfRange() != null) {
             FeatureExtractor.Features f =
                     FeatureExtractor.onReading(

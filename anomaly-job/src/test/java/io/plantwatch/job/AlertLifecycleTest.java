@@ -326,6 +326,33 @@ class AlertLifecycleTest {
     }
 
     @Test
+    void aClearFromADetectorBegunAfreshEndsTheWaitAndResolvesAfterTheOffDelay() throws Exception {
+        open();
+        DetectorRules.Alarm a = alarm(0, 2_000);
+        onset(a, 1_000, 1_000);
+        watermark(1_000);
+        assertThat(drain()).containsExactly("OPEN@1000/1000");
+        send(Signal.rulesInForceStartedOver(SENSOR, T0 + 5_000, List.of("oil-range"), 60_000, 3));
+        // Its first judgement: gone at 7 s. Resolved 2 s later, not after the two minutes' wait.
+        level(a, false, 7_000);
+        watermark(8_999);
+        assertThat(drain()).isEmpty();
+        watermark(9_000);
+        assertThat(h.extractOutputValues())
+                .singleElement()
+                .satisfies(
+                        alert -> {
+                            assertThat(alert.state()).isEqualTo(AlertState.RESOLVED);
+                            assertThat(alert.eventTime()).isEqualTo(T0 + 7_000);
+                            assertThat(alert.message()).contains("back to normal");
+                        });
+        h.getOutput().clear();
+        watermark(1_000_000);
+        assertThat(drain()).isEmpty();
+        assertThat(h.numKeyedStateEntries()).isZero();
+    }
+
+    @Test
     void rulesToldByDetectorsThatRememberLeaveOpenEpisodesOpen() throws Exception {
         open();
         DetectorRules.Alarm range = alarm(0, 5_000);

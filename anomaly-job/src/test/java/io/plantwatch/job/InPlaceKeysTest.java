@@ -305,10 +305,11 @@ class InPlaceKeysTest {
 
     /**
      * Before, detectors started afresh by a rescale never told the lifecycle that a stuck sensor
-     * moved again (they tell a level only when it changes), and its alert stayed open for good.
+     * moved again (they tell a level only when it changes), and its alert stayed open for good. Now
+     * the first reading that breaks the fresh flatline's run clears it.
      */
     @Test
-    void anAlertOpenAcrossARescaleResolvesOnceTheDetectorsThatStartedAfreshDoNotSeeItAgain()
+    void aStuckAlertOpenAcrossARescaleResolvesAtTheFirstReadingThatBreaksTheFreshRun()
             throws Exception {
         RuleBook stuck =
                 Harnesses.rules(
@@ -421,34 +422,75 @@ class InPlaceKeysTest {
             try (var h = harness(3, 0, rules)) {
                 h.initializeState(rescaledToThree(snapshot, rules, 0));
                 h.open();
-                feed(h, reading(100_000, 9.5, 3));
-                watermark(h, 100_000);
-                toLifecycle(h, lifecycle, 100_000);
-                assertThat(Harnesses.drain(lifecycle))
-                        .as("in the deadband, one reading: nothing judged yet")
-                        .isEmpty();
-                feed(h, reading(101_000, 11.0, 4), reading(102_000, 5.0, 5));
+                // In the deadband; outside; in the deadband again: the range is judged held once.
+                feed(
+                        h,
+                        reading(100_000, 9.5, 3),
+                        reading(101_000, 11.0, 4),
+                        reading(102_000, 9.5, 5));
                 watermark(h, 102_000);
-                toLifecycle(h, lifecycle, 104_000);
-                assertThat(Harnesses.drain(lifecycle))
-                        .as(
-                                "stuck cleared by the run's break at 101 s, hot confirmed at 101 s"
-                                        + " and cleared at 102 s plus its 2 s off-delay")
+                List<Signal> told = h.extractOutputValues();
+                assertThat(told)
+                        .filteredOn(sig -> sig.type() != Signal.Type.RULES)
                         .extracting(
-                                a ->
-                                        a.rule()
+                                sig ->
+                                        sig.rule()
                                                 + " "
-                                                + a.state()
+                                                + sig.type()
                                                 + "@"
-                                                + (a.eventTime() - Harnesses.T0))
-                        .containsExactly("stuck RESOLVED@101000", "hot RESOLVED@102000");
+                                                + (sig.time() - Harnesses.T0))
+                        .as("the range held at 101 s (its ACTIVE), the flatline's run broken then")
+                        .containsExactlyInAnyOrder("hot ACTIVE@101000", "stuck CLEAR@101000");
+                toLifecycle(h, lifecycle, 110_000);
+                assertThat(Harnesses.drain(lifecycle))
+                        .extracting(a -> a.rule() + " " + a.state())
+                        .as("the excursion, confirmed, stays open past its off-delay")
+                        .containsExactly("stuck RESOLVED");
+                feed(h, reading(111_000, 5.0, 6));
+                watermark(h, 111_000);
+                toLifecycle(h, lifecycle, 113_000);
+                assertThat(Harnesses.drain(lifecycle))
+                        .singleElement()
+                        .satisfies(
+                                a -> {
+                                    assertThat(a.rule()).isEqualTo("hot");
+                                    assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
+                                    assertThat(a.eventTime()).isEqualTo(Harnesses.T0 + 111_000);
+                                });
                 assertThat(lifecycle.numKeyedStateEntries()).isZero();
                 // Judged once: a later break tells the lifecycle nothing more.
-                feed(h, reading(103_000, 7.0, 6));
-                watermark(h, 103_000);
+                feed(h, reading(112_000, 7.0, 7));
+                watermark(h, 112_000);
                 assertThat(h.extractOutputValues())
-                        .filteredOn(sig -> sig.time() == Harnesses.T0 + 103_000)
+                        .filteredOn(sig -> sig.time() == Harnesses.T0 + 112_000)
                         .isEmpty();
+                snapshot = h.snapshot(2, 2);
+            }
+            // Restored at the same parallelism soon after: a sensor that had not sent since the
+            // rescale (here OTHER) still has its levels judged; without a rescale, none are.
+            for (boolean afterRescale : List.of(true, false)) {
+                try (var h = harness(3, 0, rules)) {
+                    if (afterRescale) {
+                        h.initializeState(snapshot);
+                    }
+                    h.open();
+                    feed(
+                            h,
+                            reading(Harnesses.OTHER, 120_000, 5.0, 1),
+                            reading(Harnesses.OTHER, 121_000, 6.0, 2));
+                    watermark(h, 121_000);
+                    assertThat(h.extractOutputValues())
+                            .filteredOn(sig -> sig.type() == Signal.Type.CLEAR)
+                            .extracting(sig -> sig.rule() + "@" + (sig.time() - Harnesses.T0))
+                            .as(
+                                    afterRescale
+                                            ? "inside the range at once, the run broken at 121 s"
+                                            : "without a rescale")
+                            .containsExactlyElementsOf(
+                                    afterRescale
+                                            ? List.of("hot@120000", "stuck@121000")
+                                            : List.of());
+                }
             }
         }
     }

@@ -53,7 +53,7 @@ class RescaleRestoreTest {
             String savepoint;
             try {
                 // The silent sensor sends for 5 s of the 30; the stuck one holds 4.0 throughout.
-                kafka.produce(settings.readingsTopic(), readings(seqs, 0, 30, 5, true));
+                kafka.produce(settings.readingsTopic(), readings(seqs, 0, 30, 5, 0));
                 await().atMost(Duration.ofSeconds(60))
                         .until(
                                 () -> {
@@ -77,19 +77,21 @@ class RescaleRestoreTest {
             restore.set(StateRecoveryOptions.SAVEPOINT_PATH, savepoint);
             JobClient rescaled = start(settings, rules, 3, restore);
             try {
-                // Both sensors speak again, the stuck one moving.
-                kafka.produce(settings.readingsTopic(), readings(seqs, 31, 60, 60, false));
+                // Both sensors speak again, the stuck one moving, and stuck again from 50 s.
+                kafka.produce(settings.readingsTopic(), readings(seqs, 31, 60, 60, 50));
                 await().atMost(Duration.ofSeconds(60))
                         .until(
                                 () -> {
                                     read(kafka, settings, alerts);
                                     return alerts.containsKey("stuck " + AlertState.RESOLVED)
-                                            && alerts.containsKey("silent " + AlertState.RESOLVED);
+                                            && alerts.containsKey("silent " + AlertState.RESOLVED)
+                                            && alerts.containsKey("stuck-again " + AlertState.OPEN);
                                 });
                 // The sensor stuck throughout is seen again by its fresh flatline (at 37.3 s, 6 s
                 // after the restore's first reading at 31.3 s, within twice the 5.6 s its
-                // detection took before, not within once): its alert goes on. The watermark is
-                // past 41 s by now, the wait of the other stuck sensor, which resolved.
+                // detection took before, not within once): its alert goes on. The lifecycle's
+                // watermark is past 55 s by now (the second flatline of the sensor that moved
+                // opened), well past the end of that wait at 42.5 s.
                 await().during(Duration.ofSeconds(3))
                         .atMost(Duration.ofSeconds(10))
                         .until(
@@ -137,16 +139,16 @@ class RescaleRestoreTest {
     }
 
     /**
-     * One reading a second from {@code from} to {@code to} s of event time for the two sensors and
-     * eight others that keep both partitions' watermarks going; the silent sensor only until {@code
-     * silentAfter}.
+     * One reading a second from {@code from} to {@code to} s of event time for the sensors watched
+     * and eight others that keep both partitions' watermarks going; the silent sensor only until
+     * {@code silentAfter}, the stuck one moving until {@code stuckFrom}.
      */
     private static List<SensorReading> readings(
-            Map<SensorId, Long> seqs, int from, int to, int silentAfter, boolean stuck) {
+            Map<SensorId, Long> seqs, int from, int to, int silentAfter, int stuckFrom) {
         List<SensorReading> out = new ArrayList<>();
         for (int t = from; t <= to; t++) {
             long at = Harnesses.T0 + t * 1000L;
-            out.add(reading(seqs, STUCK, at, stuck ? 4.0 : 4.0 + t % 2));
+            out.add(reading(seqs, STUCK, at, t >= stuckFrom ? 4.0 : 4.0 + t % 2));
             // Unevenly spaced: its fresh flatline decides at a reading past the 5 s, not at them.
             out.add(reading(seqs, STILL_STUCK, at + (t % 3) * 300L, 3.0));
             if (t <= silentAfter) {
@@ -181,7 +183,11 @@ class RescaleRestoreTest {
                 .forEach(
                         r -> {
                             Alert a = codec.decode(r.value()).value();
-                            if (a.sensorId().equals(STUCK) && a.rule().equals("stuck")
+                            if (a.sensorId().equals(STUCK)
+                                    && a.rule().equals("stuck")
+                                    && a.eventTime() >= Harnesses.T0 + 50_000) {
+                                into.putIfAbsent("stuck-again " + a.state(), a);
+                            } else if (a.sensorId().equals(STUCK) && a.rule().equals("stuck")
                                     || a.sensorId().equals(SILENT) && a.rule().equals("silent")) {
                                 into.putIfAbsent(a.rule() + " " + a.state(), a);
                             } else if (a.sensorId().equals(STILL_STUCK)

@@ -140,11 +140,6 @@ class SensorStateSerializerTest {
         assertThat(read.restoreSerializer()).isSameAs(serializer);
     }
 
-    /**
-     * Savepoints written before layout 2 hold the snapshot Flink's SimpleTypeSerializerSnapshot
-     * wrote (version 3, no bytes): their state is read in layout 1, without the silence's rule, and
-     * migrated.
-     */
     /** Layout 2 (until 2026-12-07) kept no levels not yet judged: read and migrated. */
     @Test
     void stateOfTheSecondLayoutIsReadAndMigrated() throws Exception {
@@ -171,6 +166,9 @@ class SensorStateSerializerTest {
                 .ignoringFields("rules", "unjudged")
                 .isEqualTo(full());
         assertThat(back.unjudged).isZero();
+        DataOutputSerializer now = new DataOutputSerializer(256);
+        serializer.serialize(full(), now);
+        assertThat(now.length()).as("layout 3 adds one byte").isEqualTo(out.length() + 1);
         DataOutputSerializer again = new DataOutputSerializer(64);
         TypeSerializerSnapshot.writeVersionedSnapshot(again, secondLayout.snapshotConfiguration());
         assertThat(
@@ -182,6 +180,11 @@ class SensorStateSerializerTest {
                 .isEqualTo(4);
     }
 
+    /**
+     * Savepoints written before layout 2 hold the snapshot Flink's SimpleTypeSerializerSnapshot
+     * wrote (version 3, no bytes): their state is read in layout 1, without the silence's rule, and
+     * migrated.
+     */
     @Test
     void stateOfTheFirstLayoutIsReadAndMigrated() throws Exception {
         DataOutputSerializer snapshot = new DataOutputSerializer(64);
@@ -221,8 +224,8 @@ class SensorStateSerializerTest {
                                         new DataInputDeserializer(again.getCopyOfBuffer()),
                                         getClass().getClassLoader())
                                 .restoreSerializer())
-                .isInstanceOf(SensorStateSerializer.EarlierLayout.class);
-        // Layout 2 is longer by the rule and severity.
+                .isEqualTo(new SensorStateSerializer.EarlierLayout(1));
+        // The current layout is longer by the rule, the severity and the levels not yet judged.
         DataOutputSerializer now = new DataOutputSerializer(256);
         serializer.serialize(full(), now);
         assertThat(now.length()).isGreaterThan(out.length());
