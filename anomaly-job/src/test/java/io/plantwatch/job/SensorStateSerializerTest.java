@@ -143,19 +143,7 @@ class SensorStateSerializerTest {
     /** Layout 2 (until 2026-12-07) kept no levels not yet judged: read and migrated. */
     @Test
     void stateOfTheSecondLayoutIsReadAndMigrated() throws Exception {
-        DataOutputSerializer snapshot = new DataOutputSerializer(64);
-        snapshot.writeUTF(SensorStateSerializer.Snapshot.class.getName());
-        snapshot.writeInt(4);
-        TypeSerializerSnapshot<SensorDetectors.State> old =
-                TypeSerializerSnapshot.readVersionedSnapshot(
-                        new DataInputDeserializer(snapshot.getCopyOfBuffer()),
-                        getClass().getClassLoader());
-        assertThat(
-                        serializer
-                                .snapshotConfiguration()
-                                .resolveSchemaCompatibility(old)
-                                .isCompatibleAfterMigration())
-                .isTrue();
+        TypeSerializerSnapshot<SensorDetectors.State> old = migratedFromSnapshotVersion(4);
         var secondLayout = old.restoreSerializer();
         DataOutputSerializer out = new DataOutputSerializer(256);
         secondLayout.serialize(full(), out);
@@ -187,19 +175,7 @@ class SensorStateSerializerTest {
      */
     @Test
     void stateOfTheFirstLayoutIsReadAndMigrated() throws Exception {
-        DataOutputSerializer snapshot = new DataOutputSerializer(64);
-        snapshot.writeUTF(SensorStateSerializer.Snapshot.class.getName());
-        snapshot.writeInt(3);
-        TypeSerializerSnapshot<SensorDetectors.State> old =
-                TypeSerializerSnapshot.readVersionedSnapshot(
-                        new DataInputDeserializer(snapshot.getCopyOfBuffer()),
-                        getClass().getClassLoader());
-        assertThat(
-                        serializer
-                                .snapshotConfiguration()
-                                .resolveSchemaCompatibility(old)
-                                .isCompatibleAfterMigration())
-                .isTrue();
+        TypeSerializerSnapshot<SensorDetectors.State> old = migratedFromSnapshotVersion(3);
         var firstLayout = old.restoreSerializer();
         assertThat(firstLayout).isNotSameAs(serializer);
 
@@ -229,5 +205,27 @@ class SensorStateSerializerTest {
         DataOutputSerializer now = new DataOutputSerializer(256);
         serializer.serialize(full(), now);
         assertThat(now.length()).isGreaterThan(out.length());
+    }
+
+    /**
+     * The snapshot of an earlier layout, as a savepoint holds it (its class name, then its version,
+     * no bytes): read back, it asks for the state to be migrated.
+     */
+    private TypeSerializerSnapshot<SensorDetectors.State> migratedFromSnapshotVersion(int version)
+            throws Exception {
+        DataOutputSerializer snapshot = new DataOutputSerializer(64);
+        snapshot.writeUTF(SensorStateSerializer.Snapshot.class.getName());
+        snapshot.writeInt(version);
+        TypeSerializerSnapshot<SensorDetectors.State> old =
+                TypeSerializerSnapshot.readVersionedSnapshot(
+                        new DataInputDeserializer(snapshot.getCopyOfBuffer()),
+                        getClass().getClassLoader());
+        assertThat(
+                        serializer
+                                .snapshotConfiguration()
+                                .resolveSchemaCompatibility(old)
+                                .isCompatibleAfterMigration())
+                .isTrue();
+        return old;
     }
 }
