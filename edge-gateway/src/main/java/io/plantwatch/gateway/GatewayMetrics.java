@@ -25,6 +25,9 @@ public final class GatewayMetrics {
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger mqttConnected = new AtomicInteger();
 
+    /** The running bridge's, which each bridge sets as it starts. */
+    volatile java.util.function.BooleanSupplier kafkaHealthy = () -> false;
+
     GatewayMetrics() {
         received =
                 Counter.builder()
@@ -91,6 +94,13 @@ public final class GatewayMetrics {
                 .name("plantwatch_gateway_mqtt_connected")
                 .help("1 while connected to the MQTT broker")
                 .callback(cb -> cb.call(mqttConnected.get()))
+                .register(registry);
+        GaugeWithCallback.builder()
+                .name("plantwatch_gateway_kafka_healthy")
+                .help(
+                        "1 while Kafka acknowledges what the gateway sends, or answers it when"
+                                + " there is nothing to send, as /health says")
+                .callback(cb -> cb.call(kafkaHealthy.getAsBoolean() ? 1 : 0))
                 .register(registry);
     }
 

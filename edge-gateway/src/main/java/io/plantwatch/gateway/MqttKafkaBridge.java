@@ -37,6 +37,7 @@ import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
 import org.apache.kafka.common.errors.RecordTooLargeException;
@@ -69,6 +70,14 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private static final Duration CONNECT_TIMEOUT = Duration.ofSeconds(15);
     private static final long MAX_RETRY_BACKOFF_MILLIS = 5_000;
     static final Duration KAFKA_STALL = Duration.ofSeconds(10);
+
+    /**
+     * With nothing acknowledged for this long and nothing waiting, Kafka is asked if it answers.
+     */
+    static final Duration KAFKA_QUIET_PROBE_AFTER = Duration.ofSeconds(5);
+
+    /** How long that question may go unanswered before Kafka counts as failing. */
+    static final Duration KAFKA_PROBE_TIMEOUT = Duration.ofSeconds(5);
 
     /** How often a Kafka that does not acknowledge is reported while it lasts. */
     static final Duration HEALTH_LOG_EVERY = Duration.ofSeconds(30);
@@ -104,6 +113,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private final java.util.Set<String> topicsKnown = new java.util.HashSet<>();
 
     private final ExecutorService intake;
+    private final Thread kafkaWatch;
     private volatile boolean receiveMaximumHinted;
     private final ScheduledExecutorService retries;
     private final Mqtt5AsyncClient v5;
@@ -198,13 +208,15 @@ public final class MqttKafkaBridge implements AutoCloseable {
                         config.dlqTopic(),
                         config.gatewayId());
         this.producer = createProducer(config);
+        metrics.kafkaHealthy = this::kafkaHealthy;
         this.intake = Executors.newSingleThreadExecutor(daemon("gateway-intake"));
         this.retries = Executors.newSingleThreadScheduledExecutor(daemon("gateway-retry"));
         if (!config.producerRestartAfter().isZero()) {
             retries.scheduleWithFixedDelay(this::checkStall, 1, 1, TimeUnit.SECONDS);
         }
         retries.scheduleWithFixedDelay(this::reportKafkaHealth, 1, 1, TimeUnit.SECONDS);
-        daemon("gateway-kafka-probe").newThread(this::probeKafka).start();
+        kafkaWatch = daemon("gateway-kafka-watch").newThread(this::watchKafka);
+        kafkaWatch.start();
         MqttClientBuilder builder =
                 MqttClient.builder()
                         .identifier(config.clientId())
@@ -274,20 +286,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
      *     topic, or Kafka's client refused a setting
      */
     static String checkKafka(GatewayConfig config, Duration timeout) {
-        Properties producer = producerProperties(config);
-        Properties p = new Properties();
-        for (String key : producer.stringPropertyNames()) {
-            if (AdminClientConfig.configNames().contains(key)) {
-                p.put(key, producer.get(key));
-            }
-        }
-        p.put(AdminClientConfig.CLIENT_ID_CONFIG, config.gatewayId() + "-check");
-        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
-        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
         List<String> topics = List.of(config.readingsTopic(), config.dlqTopic());
         Admin admin;
         try {
-            admin = Admin.create(p);
+            admin = Admin.create(adminProperties(config, "-check", timeout));
         } catch (KafkaException e) {
             if (rootMessage(e).contains("No resolvable bootstrap urls")) {
                 // A name server away for a moment: not the settings' fault.
@@ -344,6 +346,22 @@ public final class MqttKafkaBridge implements AutoCloseable {
         } finally {
             admin.close(Duration.ZERO);
         }
+    }
+
+    /** An admin client's settings: the producer's connection and login, answers within timeout. */
+    private static Properties adminProperties(
+            GatewayConfig config, String clientIdSuffix, Duration timeout) {
+        Properties producer = producerProperties(config);
+        Properties p = new Properties();
+        for (String key : producer.stringPropertyNames()) {
+            if (AdminClientConfig.configNames().contains(key)) {
+                p.put(key, producer.get(key));
+            }
+        }
+        p.put(AdminClientConfig.CLIENT_ID_CONFIG, config.gatewayId() + clientIdSuffix);
+        p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
+        p.put(AdminClientConfig.DEFAULT_API_TIMEOUT_MS_CONFIG, Long.toString(timeout.toMillis()));
+        return p;
     }
 
     /**
@@ -901,26 +919,105 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     /**
-     * Until Kafka first answers, asks it for the readings topic's partitions, so that a Kafka away
-     * or a topic missing at start shows in {@code /health} and the log before any reading waits:
-     * with nothing to send, the producer would not notice.
+     * Keeps {@code /health} true while there is nothing to send: the producer only notices a Kafka
+     * gone when it sends, so a quiet gateway (a line stopped, a night shift) said UP through a
+     * whole outage. Until Kafka first answers, the producer is asked for the readings topic's
+     * partitions, which also readies it; after that, whenever nothing has been acknowledged for
+     * {@link #KAFKA_QUIET_PROBE_AFTER} and nothing waits, an admin client with the producer's
+     * connection and login asks for them. Records waiting show a stall on their own.
      */
-    private void probeKafka() {
+    private void watchKafka() {
         while (!stopping) {
             try {
                 producer.partitionsFor(config.readingsTopic());
                 lastKafkaSuccessNanos = System.nanoTime();
-                return;
+                break;
             } catch (KafkaException | IllegalStateException e) {
                 // A timeout after max.block.ms: Kafka away, or the topic missing.
                 lastKafkaError = e.toString();
                 lastKafkaErrorNanos = System.nanoTime();
             }
-            try {
-                Thread.sleep(1_000);
-            } catch (InterruptedException e) {
+            if (!pause(1_000)) {
                 return;
             }
+        }
+        Admin admin = null;
+        try {
+            while (pause(1_000) && !stopping) {
+                long asked = System.nanoTime();
+                if (inFlight() > 0
+                        || asked - lastKafkaSuccessNanos < KAFKA_QUIET_PROBE_AFTER.toNanos()) {
+                    continue;
+                }
+                String failure;
+                try {
+                    if (admin == null) {
+                        admin =
+                                Admin.create(
+                                        adminProperties(config, "-probe", KAFKA_PROBE_TIMEOUT));
+                    }
+                    failure = askForPartitions(admin, config.readingsTopic(), KAFKA_PROBE_TIMEOUT);
+                } catch (KafkaException e) {
+                    // A bootstrap name no resolver knows at the moment.
+                    failure = e.toString();
+                } catch (InterruptedException e) {
+                    return;
+                }
+                if (failure == null) {
+                    // Dated at the question: Kafka answered at some point after it.
+                    if (asked - lastKafkaSuccessNanos > 0) {
+                        lastKafkaSuccessNanos = asked;
+                    }
+                } else {
+                    lastKafkaError = failure;
+                    lastKafkaErrorNanos = System.nanoTime();
+                }
+            }
+        } finally {
+            if (admin != null) {
+                admin.close(Duration.ZERO);
+            }
+        }
+    }
+
+    /** False when interrupted, which a stopping bridge does. */
+    private static boolean pause(long millis) {
+        try {
+            Thread.sleep(millis);
+            return true;
+        } catch (InterruptedException e) {
+            return false;
+        }
+    }
+
+    /**
+     * Null when Kafka named a leader for every partition of {@code topic} within {@code timeout};
+     * else what went wrong, as {@code /health} and the log say it.
+     */
+    static String askForPartitions(Admin admin, String topic, Duration timeout)
+            throws InterruptedException {
+        try {
+            TopicDescription described =
+                    admin.describeTopics(
+                                    List.of(topic),
+                                    new DescribeTopicsOptions().timeoutMs((int) timeout.toMillis()))
+                            .allTopicNames()
+                            .get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS)
+                            .get(topic);
+            for (TopicPartitionInfo partition : described.partitions()) {
+                if (partition.leader() == null || partition.leader().isEmpty()) {
+                    return "partition " + partition.partition() + " of " + topic + " has no leader";
+                }
+            }
+            return null;
+        } catch (ExecutionException e) {
+            return "asked for the partitions of " + topic + ": " + e.getCause();
+        } catch (TimeoutException e) {
+            return "asked for the partitions of "
+                    + topic
+                    + ", no answer within "
+                    + timeout.toSeconds()
+                    + " s";
         }
     }
 
@@ -1009,11 +1106,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
                                 : waitedNanos(now, lastKafkaSuccessNanos, oldest))
                         / 1_000_000_000L;
         String stall =
-                "no acknowledgement for "
-                        + waitingSeconds
-                        + " s, "
-                        + inFlight()
-                        + " records waiting";
+                oldest == null
+                        ? "no answer for " + waitingSeconds + " s, no record waiting"
+                        : "no acknowledgement for "
+                                + waitingSeconds
+                                + " s, "
+                                + inFlight()
+                                + " records waiting";
         return lastKafkaError == null ? stall : stall + "; last error: " + lastKafkaError;
     }
 
@@ -1060,6 +1159,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
         }
         retries.shutdownNow();
         intake.shutdownNow();
+        kafkaWatch.interrupt();
         producer.close(Duration.ofSeconds(5));
         // Its callbacks leave the gauge alone once stopping; a bridge that replaces it sets it
         // when it connects.

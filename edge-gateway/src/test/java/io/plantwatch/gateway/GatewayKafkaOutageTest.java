@@ -91,6 +91,53 @@ class GatewayKafkaOutageTest {
     }
 
     /**
+     * Kafka gone while the gateway has nothing to send (a line stopped, a night shift): the
+     * producer notices only when it sends, and {@code /health} said UP through the whole outage.
+     * The gateway asks Kafka for the readings topic's partitions when it has been quiet.
+     */
+    @Test
+    void kafkaGoneWhileNothingIsSentShowsInHealthAndTheLog() throws Exception {
+        String name = "quiet-outage";
+        Map<String, String> s = settings(name, mqtt.uri(), kafka.bootstrapServers());
+        kafka.kafka().createTopics(3, name + "-readings", name + "-dlq");
+        try (GatewayHarness.BridgeLog log = new GatewayHarness.BridgeLog();
+                Gateway gateway = Gateway.start(config(s))) {
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> metric(gateway, "plantwatch_gateway_kafka_healthy").equals("1.0"));
+            kafka.kafka().stop();
+            await().atMost(Duration.ofSeconds(25))
+                    .until(
+                            () ->
+                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
+                                            == 503);
+            assertThat(GatewayHarness.get(gateway.httpPort(), "/health").body())
+                    .contains("no record waiting", name + "-readings");
+            assertThat(metric(gateway, "plantwatch_gateway_kafka_healthy")).isEqualTo("0.0");
+            await().atMost(Duration.ofSeconds(5))
+                    .until(() -> log.warned(kafka.bootstrapServers(), "no answer for"));
+            assertThat(gateway.metrics().received.get()).isZero();
+            kafka.kafka().start();
+            await().atMost(Duration.ofSeconds(30))
+                    .until(
+                            () ->
+                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
+                                            == 200);
+            await().atMost(Duration.ofSeconds(5)).until(() -> log.warned("acknowledging again"));
+        }
+    }
+
+    /** A metric's value as /metrics shows it, or "" when it does not. */
+    private static String metric(Gateway gateway, String name) throws Exception {
+        return GatewayHarness.get(gateway.httpPort(), "/metrics")
+                .body()
+                .lines()
+                .filter(line -> line.startsWith(name + " "))
+                .map(line -> line.substring(name.length() + 1).strip())
+                .findFirst()
+                .orElse("");
+    }
+
+    /**
      * A stall counts from the waiting record's arrival: after a quiet minute the first record was
      * "no acknowledgement for 60 s" the moment it was sent, a console warning and a 503 from
      * /health until Kafka acknowledged it a few milliseconds later.
