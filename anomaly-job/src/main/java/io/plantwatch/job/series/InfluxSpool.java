@@ -78,7 +78,21 @@ final class InfluxSpool {
                 // Another writer to the same server and bucket took it.
                 return new Contents(List.of(), null, null);
             } catch (IOException unreadable) {
-                Path bad = Files.move(file, aside(), StandardCopyOption.REPLACE_EXISTING);
+                if (!Files.isDirectory(file)) {
+                    // Too many open files, a read error of the disk: perhaps gone at the next try,
+                    // and its points were checkpointed, so no replay would write them again. It
+                    // stays, tried again after the newer segments, which it does not hold back.
+                    if (segments.remove(this)) {
+                        segments.addLast(this);
+                    }
+                    throw new IOException(
+                            "cannot read it now ("
+                                    + unreadable
+                                    + "); it stays in the spool and is tried again after the"
+                                    + " newer segments",
+                            unreadable);
+                }
+                Path bad = Files.move(file, aside());
                 return new Contents(List.of(), "cannot be read (" + unreadable + ")", bad);
             }
             String cut = null;
@@ -173,14 +187,21 @@ final class InfluxSpool {
                     // On disk before the segment is deleted: nothing of it is lost then.
                     c.force(true);
                 }
-                aside = Files.move(tmp, aside(), StandardCopyOption.REPLACE_EXISTING);
+                aside = Files.move(tmp, aside());
             }
             return new Contents(lines, String.join(", ", wrong), aside);
         }
 
-        /** Where what cannot be sent of this segment goes: beside it, under a name never read. */
+        /**
+         * Where what cannot be sent of this segment goes: beside it, under a name never read, and
+         * never one that holds what an earlier segment of the same name set aside.
+         */
         Path aside() {
-            return file.resolveSibling(file.getFileName() + ".bad");
+            Path bad = file.resolveSibling(file.getFileName() + ".bad");
+            for (int n = 2; Files.exists(bad, java.nio.file.LinkOption.NOFOLLOW_LINKS); n++) {
+                bad = file.resolveSibling(file.getFileName() + ".bad." + n);
+            }
+            return bad;
         }
 
         /** The server took every point: gone from disk and from the counts. */
@@ -231,7 +252,7 @@ final class InfluxSpool {
                 for (Path f : files) {
                     Matcher m = SEGMENT.matcher(f.getFileName().toString());
                     if (m.matches()) {
-                        add(new Segment(f, Long.parseLong(m.group(2)), Files.size(f)));
+                        add(new Segment(f, Long.parseLong(m.group(2)), sizeOf(f)));
                         if (folder.equals(dir)) {
                             nextSeq = Math.max(nextSeq, Long.parseLong(m.group(1)) + 1);
                         }
@@ -243,6 +264,15 @@ final class InfluxSpool {
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot use the InfluxDB spool folder " + dir, e);
+        }
+    }
+
+    /** 0 for a file that cannot be read now: it is tried like any other, and says why then. */
+    private static long sizeOf(Path f) {
+        try {
+            return Files.size(f);
+        } catch (IOException e) {
+            return 0;
         }
     }
 
@@ -288,15 +318,27 @@ final class InfluxSpool {
         }
         // Gzipped: line protocol takes about a twelfth, so the same influx.spool-max-mb holds
         // twelve times the outage before it holds detection back.
-        String name = String.format("%019d-%d.lp.gz", nextSeq++, points);
+        String name = String.format("%019d-%d.lp.gz", nextSeq, points);
         Path tmp = dir.resolve(name + ".tmp");
         ByteArrayOutputStream gzipped = new ByteArrayOutputStream(text.length() / 8 + 64);
         try (GZIPOutputStream zip = new GZIPOutputStream(gzipped, 1 << 16)) {
             zip.write(text.toString().getBytes(StandardCharsets.UTF_8));
         }
         byte[] bytes = gzipped.toByteArray();
-        Files.write(tmp, bytes);
-        Path file = Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        Path file;
+        try {
+            Files.write(tmp, bytes);
+            file = Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
+        } catch (IOException e) {
+            // A full disk: what was written of it goes, so the space is there for the next try.
+            try {
+                Files.deleteIfExists(tmp);
+            } catch (IOException alsoFailed) {
+                e.addSuppressed(alsoFailed);
+            }
+            throw e;
+        }
+        nextSeq++;
         unsynced.add(file);
         add(new Segment(file, points, bytes.length));
         if (sync) {

@@ -66,6 +66,7 @@ public final class InfluxWriter implements SinkWriter<String> {
     private final Counter errors;
     private final Counter spooled;
     private final Counter damaged;
+    private final Counter spoolErrors;
 
     /** The batch being filled, on the task thread. */
     private List<String> buffer;
@@ -86,6 +87,8 @@ public final class InfluxWriter implements SinkWriter<String> {
     private final Thread sender;
     private final Object progress = new Object();
     private int lastLoggedStatus = -1;
+    private boolean tooLargeLogged;
+    private long lastSpoolErrorLog;
     private long lastFullSpoolLog;
 
     public InfluxWriter(InfluxSettings settings, MetricGroup metrics) {
@@ -120,6 +123,7 @@ public final class InfluxWriter implements SinkWriter<String> {
         this.errors = metrics.counter("influxWriteErrors");
         this.spooled = metrics.counter("influxPointsSpooled");
         this.damaged = metrics.counter("influxSpoolSegmentsDamaged");
+        this.spoolErrors = metrics.counter("influxSpoolWriteErrors");
         metrics.gauge("influxPointsBuffered", this::pointsInMemory);
         metrics.gauge("influxPointsInSpool", spool::points);
         metrics.gauge("influxSpoolBytes", spool::bytes);
@@ -171,17 +175,19 @@ public final class InfluxWriter implements SinkWriter<String> {
         toSpool(out, false);
     }
 
-    private void toSpool(List<List<String>> batches, boolean sync)
+    /**
+     * @return whether every batch is in the spool (with {@code sync}, on disk); false when the
+     *     spool could not be written and some went to the sender's queue instead
+     */
+    private boolean toSpool(List<List<String>> batches, boolean sync)
             throws IOException, InterruptedException {
-        int points = 0;
-        for (List<String> b : batches) {
-            points += b.size();
-        }
-        if (points == 0) {
+        List<List<String>> left = new ArrayList<>(batches);
+        left.removeIf(List::isEmpty);
+        if (left.isEmpty()) {
             if (sync) {
                 spool.sync();
             }
-            return;
+            return true;
         }
         while (spool.bytes() >= settings.spoolMaxBytes() && !closing) {
             long now = System.nanoTime();
@@ -198,9 +204,53 @@ public final class InfluxWriter implements SinkWriter<String> {
                 progress.wait(100);
             }
         }
-        spool.append(batches, sync);
-        spooled.inc(points);
+        boolean whole = true;
+        while (true) {
+            try {
+                spool.append(left, sync);
+                break;
+            } catch (IOException e) {
+                // A full disk, a folder taken away: failing the task would only replay into the
+                // same error, in a loop of restarts without detection until the restarts ran out.
+                // The batches go to the sender as far as its queue has room, and the rest wait
+                // here, holding the job as a full spool does, until the server or the disk takes
+                // them.
+                if (closing) {
+                    throw e;
+                }
+                spoolErrors.inc();
+                long now = System.nanoTime();
+                if (now - lastSpoolErrorLog > REMINDER_NANOS || lastSpoolErrorLog == 0) {
+                    lastSpoolErrorLog = now;
+                    LOG.error(
+                            "Cannot write to the InfluxDB spool {} ({}): points wait in memory"
+                                    + " for InfluxDB at {} instead, and once that is full the job"
+                                    + " waits, and detection with it, until the server or the"
+                                    + " spool takes them",
+                            spool.dir(),
+                            e.toString(),
+                            settings.url());
+                }
+                whole = false;
+                while (!left.isEmpty() && queue.offer(left.get(0))) {
+                    left.remove(0);
+                }
+                signal();
+                if (left.isEmpty()) {
+                    return false;
+                }
+                synchronized (progress) {
+                    progress.wait(1_000);
+                }
+            }
+        }
+        if (lastSpoolErrorLog != 0) {
+            lastSpoolErrorLog = 0;
+            LOG.info("The InfluxDB spool {} takes points again", spool.dir());
+        }
+        spooled.inc(left.stream().mapToInt(List::size).sum());
         signal();
+        return whole;
     }
 
     @Override
@@ -208,11 +258,14 @@ public final class InfluxWriter implements SinkWriter<String> {
         handOver();
         if (endOfInput) {
             // A bounded input ends: everything to the server before the job finishes.
-            awaitIdle(Long.MAX_VALUE);
+            awaitIdle(Long.MAX_VALUE, true);
             return;
         }
-        // Before a checkpoint: stored, or synced in the spool. A healthy server gets a moment.
-        if (!awaitIdle(System.nanoTime() + 2_000_000_000L)) {
+        // Before a checkpoint: stored, or synced in the spool. A healthy server gets a moment for
+        // what is in memory; what waits in the spool is on disk already, and waiting for it too
+        // held the detectors' chain for the whole moment at every checkpoint while the server
+        // caught up.
+        while (!awaitIdle(System.nanoTime() + 2_000_000_000L, false)) {
             List<List<String>> out = new ArrayList<>();
             // With the sender's lock: a batch it takes from the queue is then the one it sends.
             synchronized (progress) {
@@ -225,16 +278,25 @@ public final class InfluxWriter implements SinkWriter<String> {
                 }
                 queue.drainTo(out);
             }
-            toSpool(out, true);
-        } else {
-            spool.sync();
+            if (toSpool(out, true)) {
+                return;
+            }
+            // Some went back to the sender, the spool not writable: held until the server or the
+            // spool takes them, tried again at the sender's next attempt or in a second.
+            synchronized (progress) {
+                progress.wait(1_000);
+            }
         }
+        spool.sync();
     }
 
-    /** Waits until nothing waits in memory or the spool; false at the deadline or on failure. */
-    private boolean awaitIdle(long deadline) throws InterruptedException {
+    /**
+     * Waits until nothing waits in memory, nor with {@code spoolToo} in the spool; false at the
+     * deadline or on failure.
+     */
+    private boolean awaitIdle(long deadline, boolean spoolToo) throws InterruptedException {
         synchronized (progress) {
-            while (!queue.isEmpty() || sending != null || spool.hasWaiting()) {
+            while (!queue.isEmpty() || sending != null || (spoolToo && spool.hasWaiting())) {
                 if (deadline != Long.MAX_VALUE && (failing || System.nanoTime() >= deadline)) {
                     return false;
                 }
@@ -370,6 +432,12 @@ public final class InfluxWriter implements SinkWriter<String> {
                     rejectedIn(batch, e);
                     return;
                 }
+                if (e.status() == 413) {
+                    // Sent again as it was, it would be refused for good, and every newer point
+                    // would wait behind it until the full spool held detection back.
+                    tooLarge(batch, e);
+                    return;
+                }
                 errors.inc();
                 failing = true;
                 logOnce(e.status(), e.getMessage());
@@ -399,6 +467,24 @@ public final class InfluxWriter implements SinkWriter<String> {
             Thread.sleep(ThreadLocalRandom.current().nextLong(delay / 2, delay + 1));
             delay = Math.min(max, delay * 2);
         }
+    }
+
+    /**
+     * A batch larger than the server (or a proxy before it) takes, 413: written in halves, each
+     * halved again as long as it is refused; a single point refused so is rejected.
+     */
+    private void tooLarge(List<String> batch, InfluxException e) throws InterruptedException {
+        if (batch.size() > 1 && !tooLargeLogged) {
+            tooLargeLogged = true;
+            LOG.warn(
+                    "InfluxDB at {} refused a batch of {} points as too large (413): writing it"
+                            + " in smaller parts. Lower influx.batch-size below {} to spare the"
+                            + " refused requests.",
+                    settings.url(),
+                    batch.size(),
+                    batch.size());
+        }
+        rejectedIn(batch, e);
     }
 
     /** Halves a rejected batch until the points the server refuses are alone. */
@@ -473,10 +559,21 @@ public final class InfluxWriter implements SinkWriter<String> {
         out.add(buffer);
         buffer = new ArrayList<>();
         out.removeIf(List::isEmpty);
-        if (!out.isEmpty()) {
-            spool.append(out, true);
+        try {
+            if (!out.isEmpty()) {
+                spool.append(out, true);
+            }
+            spool.removeIfEmpty(settings.spoolDir() == null || settings.spoolDir().isBlank());
+        } catch (IOException e) {
+            // Points since the last checkpoint only: the job's replay from it writes them again.
+            LOG.error(
+                    "Could not keep {} points in the InfluxDB spool {} at the writer's close ({});"
+                            + " a restore from the last checkpoint writes them again",
+                    out.stream().mapToInt(List::size).sum(),
+                    spool.dir(),
+                    e.toString());
+        } finally {
+            client.close();
         }
-        spool.removeIfEmpty(settings.spoolDir() == null || settings.spoolDir().isBlank());
-        client.close();
     }
 }
