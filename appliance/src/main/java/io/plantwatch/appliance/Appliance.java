@@ -1204,7 +1204,12 @@ final class Appliance implements AutoCloseable {
                 check(
                         "job",
                         settings.jobConfig(),
-                        () -> jobSettings(settings, bootstrap, seriesUrl)));
+                        () -> {
+                            JobSettings js = jobSettings(settings, bootstrap, seriesUrl);
+                            LocalJob.refuseAnotherStateBackendOfCheckpoints(
+                                    settings.dataDir().resolve("checkpoints"), js.stateBackend());
+                            return js;
+                        }));
         checks.add(
                 check(
                         "gateway",

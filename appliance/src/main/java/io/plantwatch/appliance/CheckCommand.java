@@ -32,6 +32,9 @@ final class CheckCommand implements Callable<Integer> {
         PrintWriter err = spec.commandLine().getErr();
         ApplianceSettings settings = options.loadOrSay(err, "check");
         if (settings == null) {
+            // On stdout too, one line as for every other file: a script reading it sees INVALID.
+            out.printf("%-8s  %-8s  %s%n", "INVALID", "settings", options.config);
+            out.flush();
             return 2;
         }
         List<Appliance.FileCheck> checks = Appliance.checkFiles(settings);

@@ -58,8 +58,12 @@ final class DemoCommand implements Callable<Integer> {
             names = "--config",
             description =
                     "Appliance settings (config/appliance.yaml) instead of the demo's embedded"
-                            + " defaults, e.g. to name an InfluxDB or more receivers. Its data-dir"
-                            + " is not used: the demo deletes and writes only --data-dir.")
+                            + " defaults, e.g. to name an InfluxDB or more receivers. Its"
+                            + " mqtt.broker and kafka.bootstrap must be embedded; its data-dir and"
+                            + " mqtt.port are not used (the demo deletes and writes only"
+                            + " --data-dir, on a free port); its job.rules and alerting.config"
+                            + " are, so name config/rules-demo.yaml (missing data after 15 s)"
+                            + " and a receiver that prints, such as config/alerting-demo.yaml's.")
     Path config;
 
     @Option(names = "--fleet", defaultValue = "config/fleet.yaml", description = "The plant.")
@@ -108,15 +112,16 @@ final class DemoCommand implements Callable<Integer> {
         ApplianceSettings settings;
         try {
             d = Durations.parse(duration);
-            if (config == null) {
-                requireFile(fleet, "--fleet");
-                requireFile(scenario, "--scenario");
-            }
-            // With a config file too, the demo keeps to its own folder: it starts afresh by
-            // deleting what is there, and a plant's file names the live appliance's data.
+            requireFile(fleet, "--fleet");
+            requireFile(scenario, "--scenario");
+            // With a config file too, the demo keeps to its own folder (it starts afresh by
+            // deleting what is there, and a plant's file names the live appliance's data) and to
+            // a free port of its own broker, beside a running appliance's 1883.
             settings =
                     config != null
-                            ? ApplianceSettings.load(config, Map.of("data-dir", dataDir.toString()))
+                            ? ApplianceSettings.load(
+                                    config,
+                                    Map.of("mqtt.port", "0", "data-dir", dataDir.toString()))
                             : ApplianceSettings.load(
                                     null,
                                     Map.of(
@@ -124,6 +129,20 @@ final class DemoCommand implements Callable<Integer> {
                                             "data-dir", dataDir.toString(),
                                             "job.rules", "config/rules-demo.yaml",
                                             "alerting.config", "config/alerting-demo.yaml"));
+            if (!settings.embeddedMqtt() || !settings.embeddedKafka()) {
+                // Its injected faults would reach a plant's broker, its gateway would take the
+                // live gateway's MQTT session, and its alerting would read the plant's alerts.
+                err.println(
+                        "plantwatch demo: "
+                                + config
+                                + " names a broker or Kafka of a plant (mqtt.broker "
+                                + settings.mqttBroker()
+                                + ", kafka.bootstrap "
+                                + settings.kafkaBootstrap()
+                                + "); the demo injects faults and runs only on its own embedded"
+                                + " ones: set both to embedded in a copy of the file");
+                return 2;
+            }
         } catch (ConfigException | IllegalArgumentException e) {
             err.println("plantwatch demo: " + e.getMessage());
             return 2;

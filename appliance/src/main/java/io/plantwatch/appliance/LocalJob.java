@@ -166,9 +166,34 @@ final class LocalJob {
      */
     static void requireSameStateBackend(Path checkpoints, String backend, boolean restoring)
             throws IOException {
+        if (restoring) {
+            refuseAnotherStateBackend(checkpoints, backend);
+        }
+        Files.createDirectories(checkpoints);
+        Files.writeString(
+                checkpoints.resolve("state-backend"),
+                backend.toLowerCase(java.util.Locale.ROOT) + "\n");
+    }
+
+    /**
+     * What {@code plantwatch check} says of a state.backend the next start would refuse: only when
+     * there are checkpoints to restore, as the start refuses it.
+     */
+    static void refuseAnotherStateBackendOfCheckpoints(Path checkpoints, String backend) {
+        try {
+            if (!completeCheckpoints(checkpoints).isEmpty()) {
+                refuseAnotherStateBackend(checkpoints, backend);
+            }
+        } catch (IOException unreadable) {
+            // The start reads them again and says what is wrong with them.
+        }
+    }
+
+    private static void refuseAnotherStateBackend(Path checkpoints, String backend)
+            throws IOException {
         String now = backend.toLowerCase(java.util.Locale.ROOT);
         Path marker = checkpoints.resolve("state-backend");
-        if (restoring && Files.isRegularFile(marker)) {
+        if (Files.isRegularFile(marker)) {
             String was = Files.readString(marker).strip();
             if (!was.equals(now)) {
                 throw new ConfigException(
@@ -186,8 +211,6 @@ final class LocalJob {
                                 + " forgotten)");
             }
         }
-        Files.createDirectories(checkpoints);
-        Files.writeString(marker, now + "\n");
     }
 
     private static Configuration flinkConfiguration(

@@ -232,6 +232,16 @@ class ApplianceSettingsTest {
                 .startsWith("INVALID   alerting  ")
                 .contains("flood.limt is not a flood setting");
         assertThat(dir.resolve("data")).doesNotExist();
+
+        CliRun badSettings =
+                CliRun.plantwatch(
+                        "check",
+                        "--config",
+                        file("influx: {url: influx:8086}\n" + FILES).toString());
+        assertThat(badSettings.code()).isEqualTo(2);
+        assertThat(badSettings.out().lines())
+                .containsExactly("INVALID   settings  " + dir.resolve("appliance.yaml"));
+        assertThat(badSettings.err()).contains("influx.url must start with http://");
     }
 
     @Test
@@ -292,6 +302,30 @@ class ApplianceSettingsTest {
                         "plantwatch run: kafka.transaction-timeout PT1H is above the brokers'"
                                 + " transaction.max.timeout.ms (PT15M)")
                 .doesNotContain("\n");
+    }
+
+    /**
+     * A switch of state.backend with checkpoints to restore is refused at the next start; check
+     * said valid. Now it says what the start would.
+     */
+    @Test
+    void checkSaysANewStateBackendCannotRestoreTheCheckpoints() throws Exception {
+        Path data = dir.resolve("data");
+        Path checkpoints = data.resolve("checkpoints");
+        Files.createDirectories(checkpoints.resolve("run-1").resolve("chk-3"));
+        Files.writeString(checkpoints.resolve("run-1").resolve("chk-3").resolve("_metadata"), "x");
+        Files.writeString(checkpoints.resolve("state-backend"), "rocksdb\n");
+        String settings = "data-dir: %s\n".formatted(data) + FILES;
+
+        CliRun check = CliRun.plantwatch("check", "--config", file(settings).toString());
+        assertThat(check.code()).isEqualTo(2);
+        assertThat(check.out().lines().toList().get(2))
+                .startsWith("INVALID   job       ")
+                .contains("hold rocksdb state, which state.backend hashmap cannot restore");
+
+        Files.writeString(checkpoints.resolve("state-backend"), "hashmap\n");
+        CliRun same = CliRun.plantwatch("check", "--config", file(settings).toString());
+        assertThat(same.code()).as(same.out()).isZero();
     }
 
     /** Checkpoints of one state backend are not restored by the other: refused, with what to do. */

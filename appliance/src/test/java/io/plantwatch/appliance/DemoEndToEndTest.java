@@ -130,6 +130,43 @@ class DemoEndToEndTest {
         assertThat(journal).hasContent("the plant's alerts");
     }
 
+    /**
+     * A plant's appliance.yaml given to the demo: its injected faults would go to the plant's
+     * broker, its gateway would take the live gateway's session, its alerting would read the
+     * plant's alerts and notify their receivers again. Refused before anything starts.
+     */
+    @Test
+    void refusesAPlantsBrokerOrKafka() throws Exception {
+        Path settings = dir.resolve("appliance.yaml");
+        Files.writeString(
+                settings,
+                """
+                mqtt: {broker: "tcp://127.0.0.1:1"}
+                kafka: {bootstrap: embedded}
+                job: {config: ../config/job.yaml, rules: ../config/rules-demo.yaml}
+                gateway: {config: ../config/gateway.yaml}
+                alerting: {config: ../config/alerting-demo.yaml}
+                """);
+
+        CliRun run =
+                CliRun.plantwatch(
+                        "demo",
+                        "--config",
+                        settings.toString(),
+                        "--data-dir",
+                        dir.resolve("data").toString(),
+                        "--fleet",
+                        "../config/fleet.yaml",
+                        "--scenario",
+                        "../config/scenario-demo.yaml");
+
+        assertThat(run.code()).isEqualTo(2);
+        assertThat(run.err())
+                .contains("mqtt.broker tcp://127.0.0.1:1")
+                .contains("runs only on its own embedded ones");
+        assertThat(dir.resolve("data")).doesNotExist();
+    }
+
     private static Map<String, Long> parse(String line) {
         Map<String, Long> m = new HashMap<>();
         for (String kv : line.split(" ")) {
