@@ -54,11 +54,32 @@ final class InfluxSpool {
      */
     record Contents(List<String> lines, String damage, Path aside) {}
 
+    private static final long FIRST_RETRY_NANOS = 1_000_000_000L;
+    private static final long MAX_RETRY_NANOS = 300_000_000_000L;
+
+    /** A segment that could not be read for now: tried again once its time has come. */
+    static final class SetApart extends IOException {
+        private static final long serialVersionUID = 1L;
+
+        SetApart(String message, IOException cause) {
+            super(message, cause);
+        }
+    }
+
     /** One file of waiting points. */
     final class Segment {
         final Path file;
         final long points;
         final long bytes;
+
+        /** When a segment that could not be read is tried again; 0 for any other. */
+        private volatile long retryAtNanos;
+
+        private long retryDelayNanos;
+
+        private boolean due(long now) {
+            return retryAtNanos == 0 || now - retryAtNanos >= 0;
+        }
 
         private Segment(Path file, long points, long bytes) {
             this.file = file;
@@ -79,17 +100,22 @@ final class InfluxSpool {
                 return new Contents(List.of(), null, null);
             } catch (IOException unreadable) {
                 if (!Files.isDirectory(file)) {
-                    // Too many open files, a read error of the disk: perhaps gone at the next try,
-                    // and its points were checkpointed, so no replay would write them again. It
-                    // stays, tried again after the newer segments, which it does not hold back.
-                    if (segments.remove(this)) {
-                        segments.addLast(this);
-                    }
-                    throw new IOException(
+                    // Too many open files, a file's rights, a read error of the disk: perhaps gone
+                    // at the next try, and its points were checkpointed, so no replay would write
+                    // them again. It stays, set apart from the newer segments, which it does not
+                    // hold back, and is tried again later and later, up to every 5 minutes.
+                    retryDelayNanos =
+                            Math.min(
+                                    MAX_RETRY_NANOS,
+                                    Math.max(FIRST_RETRY_NANOS, retryDelayNanos * 2));
+                    retryAtNanos = System.nanoTime() + retryDelayNanos;
+                    throw new SetApart(
                             "cannot read it now ("
                                     + unreadable
-                                    + "); it stays in the spool and is tried again after the"
-                                    + " newer segments",
+                                    + "); it stays in the spool, set apart from the newer"
+                                    + " segments, and is tried again in "
+                                    + retryDelayNanos / 1_000_000_000L
+                                    + " s",
                             unreadable);
                 }
                 Path bad = Files.move(file, aside());
@@ -286,8 +312,17 @@ final class InfluxSpool {
         return dir;
     }
 
+    /**
+     * Whether a segment waits to be sent; one set apart, that could not be read, does not: new
+     * points need not wait behind it, nor go to disk for it.
+     */
     boolean hasWaiting() {
-        return !segments.isEmpty();
+        for (Segment s : segments) {
+            if (s.retryAtNanos == 0) {
+                return true;
+            }
+        }
+        return false;
     }
 
     long points() {
@@ -298,9 +333,15 @@ final class InfluxSpool {
         return bytesWaiting.get();
     }
 
-    /** The oldest segment, or null. */
+    /** The oldest segment to send now, or null. */
     Segment oldest() {
-        return segments.peekFirst();
+        long now = System.nanoTime();
+        for (Segment s : segments) {
+            if (s.due(now)) {
+                return s;
+            }
+        }
+        return null;
     }
 
     /**

@@ -169,21 +169,32 @@ public final class InfluxWriter implements SinkWriter<String> {
             return;
         }
         // Behind the spool, a batch waits its turn there: oldest first keeps the catch-up in order.
-        List<List<String>> out = new ArrayList<>();
-        queue.drainTo(out);
-        out.add(batch);
-        toSpool(out, false);
+        List<List<String>> drained = new ArrayList<>();
+        queue.drainTo(drained);
+        toSpool(null, drained, batch, false);
     }
 
     /**
-     * @return whether every batch is in the spool (with {@code sync}, on disk); false when the
-     *     spool could not be written and some went to the sender's queue instead
+     * Writes a segment of: a copy of {@code inFlight} (the batch the sender is writing, which it
+     * stops retrying once that is spooled), the {@code drained} queue and the {@code fresh} batch;
+     * with {@code sync}, on disk with every segment before it.
+     *
+     * @return whether they are in the spool; false when it could not be written, the drained
+     *     batches are back at the head of the sender's queue and the fresh one behind them
      */
-    private boolean toSpool(List<List<String>> batches, boolean sync)
+    private boolean toSpool(
+            List<String> inFlight, List<List<String>> drained, List<String> fresh, boolean sync)
             throws IOException, InterruptedException {
-        List<List<String>> left = new ArrayList<>(batches);
-        left.removeIf(List::isEmpty);
-        if (left.isEmpty()) {
+        List<List<String>> batches = new ArrayList<>();
+        if (inFlight != null) {
+            batches.add(new ArrayList<>(inFlight));
+        }
+        batches.addAll(drained);
+        if (fresh != null) {
+            batches.add(fresh);
+        }
+        batches.removeIf(List::isEmpty);
+        if (batches.isEmpty()) {
             if (sync) {
                 spool.sync();
             }
@@ -207,40 +218,47 @@ public final class InfluxWriter implements SinkWriter<String> {
         boolean whole = true;
         while (true) {
             try {
-                spool.append(left, sync);
+                spool.append(batches, false);
                 break;
             } catch (IOException e) {
                 // A full disk, a folder taken away: failing the task would only replay into the
                 // same error, in a loop of restarts without detection until the restarts ran out.
-                // The batches go to the sender as far as its queue has room, and the rest wait
-                // here, holding the job as a full spool does, until the server or the disk takes
+                // The batches stay in memory for the sender, as far as its queue has room; the
+                // rest hold the job, as a full spool does, until the server or the spool takes
                 // them.
                 if (closing) {
                     throw e;
                 }
-                spoolErrors.inc();
-                long now = System.nanoTime();
-                if (now - lastSpoolErrorLog > REMINDER_NANOS || lastSpoolErrorLog == 0) {
-                    lastSpoolErrorLog = now;
-                    LOG.error(
-                            "Cannot write to the InfluxDB spool {} ({}): points wait in memory"
-                                    + " for InfluxDB at {} instead, and once that is full the job"
-                                    + " waits, and detection with it, until the server or the"
-                                    + " spool takes them",
-                            spool.dir(),
-                            e.toString(),
-                            settings.url());
-                }
+                spoolWriteFailed(e);
                 whole = false;
-                while (!left.isEmpty() && queue.offer(left.get(0))) {
-                    left.remove(0);
+                for (int i = drained.size() - 1; i >= 0; i--) {
+                    // Taken from the queue by this thread, the only one that adds: there is room.
+                    queue.offerFirst(drained.get(i));
                 }
-                signal();
-                if (left.isEmpty()) {
+                drained = List.of();
+                // The sender still has it: a copy would only be sent twice.
+                inFlight = null;
+                if (fresh == null || queue.offer(fresh)) {
+                    signal();
                     return false;
                 }
-                synchronized (progress) {
-                    progress.wait(1_000);
+                signal();
+                // At most once a second: each attempt writes a whole segment.
+                Thread.sleep(1_000);
+                batches = List.of(fresh);
+            }
+        }
+        if (sync) {
+            // Outside the retry: after a failed fsync, a second one can succeed with the pages
+            // never written, and a checkpoint must not count on them. The task fails instead,
+            // and its restore writes them again.
+            spool.sync();
+        }
+        if (inFlight != null) {
+            synchronized (progress) {
+                if (sending == inFlight) {
+                    // Should the attempt under way succeed after all, the server gets it twice.
+                    sendingSpooled = true;
                 }
             }
         }
@@ -248,9 +266,24 @@ public final class InfluxWriter implements SinkWriter<String> {
             lastSpoolErrorLog = 0;
             LOG.info("The InfluxDB spool {} takes points again", spool.dir());
         }
-        spooled.inc(left.stream().mapToInt(List::size).sum());
+        spooled.inc(batches.stream().mapToInt(List::size).sum());
         signal();
         return whole;
+    }
+
+    private void spoolWriteFailed(IOException e) {
+        spoolErrors.inc();
+        long now = System.nanoTime();
+        if (now - lastSpoolErrorLog > REMINDER_NANOS || lastSpoolErrorLog == 0) {
+            lastSpoolErrorLog = now;
+            LOG.error(
+                    "Cannot write to the InfluxDB spool {} ({}): points wait in memory for InfluxDB"
+                            + " at {} instead, and once that is full the job waits, and detection"
+                            + " with it, until the server or the spool takes them",
+                    spool.dir(),
+                    e.toString(),
+                    settings.url());
+        }
     }
 
     @Override
@@ -266,26 +299,19 @@ public final class InfluxWriter implements SinkWriter<String> {
         // held the detectors' chain for the whole moment at every checkpoint while the server
         // caught up.
         while (!awaitIdle(System.nanoTime() + 2_000_000_000L, false)) {
-            List<List<String>> out = new ArrayList<>();
+            List<String> inFlight;
+            List<List<String>> drained = new ArrayList<>();
             // With the sender's lock: a batch it takes from the queue is then the one it sends.
             synchronized (progress) {
-                List<String> inFlight = sending;
-                if (inFlight != null && !sendingSpooled) {
-                    // It is retried from the spool from now on; should the attempt under way
-                    // succeed after all, the server gets it twice.
-                    out.add(new ArrayList<>(inFlight));
-                    sendingSpooled = true;
-                }
-                queue.drainTo(out);
+                inFlight = sending != null && !sendingSpooled ? sending : null;
+                queue.drainTo(drained);
             }
-            if (toSpool(out, true)) {
+            if (toSpool(inFlight, drained, null, true)) {
                 return;
             }
-            // Some went back to the sender, the spool not writable: held until the server or the
-            // spool takes them, tried again at the sender's next attempt or in a second.
-            synchronized (progress) {
-                progress.wait(1_000);
-            }
+            // The spool not writable, the server not taking them: held until one of them does,
+            // the spool tried again each second.
+            Thread.sleep(1_000);
         }
         spool.sync();
     }
@@ -333,6 +359,9 @@ public final class InfluxWriter implements SinkWriter<String> {
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
                 return;
+            } catch (InfluxSpool.SetApart e) {
+                // The newer segments go on at once; it says so again at its next try.
+                LOG.error("The InfluxDB writer could not send {}: {}", what, e.getMessage());
             } catch (IOException | RuntimeException e) {
                 LOG.error(
                         "The InfluxDB writer could not send {}: {}. Trying again in {} ms; newer"

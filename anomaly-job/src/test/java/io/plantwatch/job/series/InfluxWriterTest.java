@@ -485,7 +485,8 @@ class InfluxWriterTest {
         Path unreadable = spool.resolve("subtask-0").resolve("0000000000000000000-05.lp");
         Files.createSymbolicLink(unreadable, unreadable.getFileName());
 
-        InfluxWriter w = writer(10, false);
+        Counters metrics = new Counters();
+        InfluxWriter w = writer(10, false, metrics);
         await().atMost(Duration.ofSeconds(30)).until(() -> stored.containsAll(points("s", 0, 30)));
         await().atMost(Duration.ofSeconds(30))
                 .until(
@@ -503,12 +504,18 @@ class InfluxWriterTest {
             assertThat(files.map(f -> f.getFileName().toString()))
                     .noneMatch(n -> n.contains(".bad"));
         }
+        // New points do not wait behind it, nor go to disk for it.
+        assertThat(writeAndFlush(w, "meanwhile", 10)).isTrue();
+        await().atMost(Duration.ofSeconds(30))
+                .until(() -> stored.containsAll(points("meanwhile", 0, 10)));
+        assertThat(metrics.counters.get("influxPointsSpooled").getCount()).isZero();
 
         Files.delete(unreadable);
         StringBuilder text = new StringBuilder();
         points("late", 0, 5).forEach(line -> text.append(line).append('\n'));
         Files.writeString(unreadable, text.toString());
         List<String> expected = new java.util.ArrayList<>(points("s", 0, 30));
+        expected.addAll(points("meanwhile", 0, 10));
         expected.addAll(points("late", 0, 5));
         drainsTo(w, expected);
     }
@@ -619,6 +626,15 @@ class InfluxWriterTest {
         await().atMost(Duration.ofSeconds(30))
                 .until(() -> metrics.counters.get("influxSpoolWriteErrors").getCount() > 1);
         assertThat(second).isNotDone();
+        // Each attempt writes a whole segment: at most one a second, not at every wake-up.
+        long attempts = metrics.counters.get("influxSpoolWriteErrors").getCount();
+        long since = System.nanoTime();
+        await().atMost(Duration.ofSeconds(30))
+                .until(
+                        () ->
+                                metrics.counters.get("influxSpoolWriteErrors").getCount()
+                                        >= attempts + 3);
+        assertThat(System.nanoTime() - since).isGreaterThan(Duration.ofMillis(1_500).toNanos());
         Files.delete(folder);
         Files.createDirectories(folder);
         assertThat(second.get(30, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
