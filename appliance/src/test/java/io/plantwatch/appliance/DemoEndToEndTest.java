@@ -104,26 +104,7 @@ class DemoEndToEndTest {
         Path journal = dir.resolve("alerting").resolve("alerts.journal");
         Files.createDirectories(journal.getParent());
         Files.writeString(journal, "the plant's alerts\n");
-        Path settings = dir.resolve("appliance.yaml");
-        Files.writeString(
-                settings,
-                """
-                job: {config: ../config/job.yaml, rules: ../config/rules-demo.yaml}
-                gateway: {config: ../config/gateway.yaml}
-                alerting: {config: ../config/alerting-demo.yaml}
-                """);
-
-        CliRun run =
-                CliRun.plantwatch(
-                        "demo",
-                        "--config",
-                        settings.toString(),
-                        "--data-dir",
-                        dir.toString(),
-                        "--fleet",
-                        "../config/fleet.yaml",
-                        "--scenario",
-                        "../config/scenario-demo.yaml");
+        CliRun run = refusedDemo("", dir);
 
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err()).contains("holds data the demo did not write").contains("--data-dir");
@@ -137,34 +118,42 @@ class DemoEndToEndTest {
      */
     @Test
     void refusesAPlantsBrokerOrKafka() throws Exception {
-        Path settings = dir.resolve("appliance.yaml");
-        Files.writeString(
-                settings,
-                """
-                mqtt: {broker: "tcp://127.0.0.1:1"}
-                kafka: {bootstrap: embedded}
-                job: {config: ../config/job.yaml, rules: ../config/rules-demo.yaml}
-                gateway: {config: ../config/gateway.yaml}
-                alerting: {config: ../config/alerting-demo.yaml}
-                """);
-
         CliRun run =
-                CliRun.plantwatch(
-                        "demo",
-                        "--config",
-                        settings.toString(),
-                        "--data-dir",
-                        dir.resolve("data").toString(),
-                        "--fleet",
-                        "../config/fleet.yaml",
-                        "--scenario",
-                        "../config/scenario-demo.yaml");
+                refusedDemo(
+                        """
+                        mqtt: {broker: "tcp://127.0.0.1:1"}
+                        kafka: {bootstrap: embedded}
+                        """,
+                        dir.resolve("data"));
 
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err())
                 .contains("mqtt.broker tcp://127.0.0.1:1")
                 .contains("runs only on its own embedded ones");
         assertThat(dir.resolve("data")).doesNotExist();
+    }
+
+    /** A demo with the shipped files and {@code settings} before them, which should not start. */
+    private CliRun refusedDemo(String settings, Path dataDir) throws Exception {
+        Path file = dir.resolve("appliance.yaml");
+        Files.writeString(
+                file,
+                settings
+                        + """
+                        job: {config: ../config/job.yaml, rules: ../config/rules-demo.yaml}
+                        gateway: {config: ../config/gateway.yaml}
+                        alerting: {config: ../config/alerting-demo.yaml}
+                        """);
+        return CliRun.plantwatch(
+                "demo",
+                "--config",
+                file.toString(),
+                "--data-dir",
+                dataDir.toString(),
+                "--fleet",
+                "../config/fleet.yaml",
+                "--scenario",
+                "../config/scenario-demo.yaml");
     }
 
     private static Map<String, Long> parse(String line) {

@@ -31,12 +31,15 @@ import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.admin.Admin;
 import org.apache.kafka.clients.admin.AdminClientConfig;
 import org.apache.kafka.clients.admin.DescribeTopicsOptions;
+import org.apache.kafka.clients.admin.ListOffsetsOptions;
+import org.apache.kafka.clients.admin.OffsetSpec;
 import org.apache.kafka.clients.admin.TopicDescription;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.Producer;
 import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.TopicPartition;
 import org.apache.kafka.common.TopicPartitionInfo;
 import org.apache.kafka.common.acl.AclOperation;
 import org.apache.kafka.common.errors.RecordBatchTooLargeException;
@@ -172,6 +175,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private volatile boolean connected;
 
     private volatile long lastKafkaErrorNanos;
+
+    /** The last question a quiet gateway asked Kafka went unanswered. */
+    private volatile boolean quietKafkaFailing;
+
     private volatile long lastRefusedLogNanos;
     private final AtomicLong refusedSinceLog = new AtomicLong();
     private volatile long lastKafkaSuccessNanos = System.nanoTime();
@@ -676,6 +683,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     private void delivered(PendingAck pending) {
         lastKafkaSuccessNanos = System.nanoTime();
+        if (quietKafkaFailing) {
+            quietKafkaFailing = false;
+        }
         if (holds.get() != 0) {
             holds.set(0);
         }
@@ -964,13 +974,16 @@ public final class MqttKafkaBridge implements AutoCloseable {
                     return;
                 }
                 if (failure == null) {
+                    quietKafkaFailing = false;
                     // Dated at the question: Kafka answered at some point after it.
                     if (asked - lastKafkaSuccessNanos > 0) {
                         lastKafkaSuccessNanos = asked;
                     }
                 } else {
+                    // Not an error at once: a leader moving in a rolling restart, one slow answer.
+                    // Unhealthy once nothing went through for KAFKA_STALL, as for a busy gateway.
                     lastKafkaError = failure;
-                    lastKafkaErrorNanos = System.nanoTime();
+                    quietKafkaFailing = true;
                 }
             }
         } finally {
@@ -991,8 +1004,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     /**
-     * Null when Kafka named a leader for every partition of {@code topic} within {@code timeout};
-     * else what went wrong, as {@code /health} and the log say it.
+     * Null when the leader of every partition of {@code topic} answered within {@code timeout} (for
+     * its latest offset, which only the leader answers, as only the leader takes a record); else
+     * what went wrong, as {@code /health} and the log say it.
      */
     static String askForPartitions(Admin admin, String topic, Duration timeout)
             throws InterruptedException {
@@ -1004,11 +1018,16 @@ public final class MqttKafkaBridge implements AutoCloseable {
                             .allTopicNames()
                             .get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS)
                             .get(topic);
+            Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
             for (TopicPartitionInfo partition : described.partitions()) {
                 if (partition.leader() == null || partition.leader().isEmpty()) {
                     return "partition " + partition.partition() + " of " + topic + " has no leader";
                 }
+                latest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.latest());
             }
+            admin.listOffsets(latest, new ListOffsetsOptions().timeoutMs((int) timeout.toMillis()))
+                    .all()
+                    .get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS);
             return null;
         } catch (ExecutionException e) {
             return "asked for the partitions of " + topic + ": " + e.getCause();
@@ -1076,9 +1095,15 @@ public final class MqttKafkaBridge implements AutoCloseable {
     public boolean kafkaHealthy() {
         boolean noNewError =
                 lastKafkaErrorNanos == 0 || lastKafkaSuccessNanos - lastKafkaErrorNanos > 0;
+        long now = System.nanoTime();
+        Long oldest = oldestWaitingNanos();
+        boolean quietAndUnanswered =
+                quietKafkaFailing
+                        && oldest == null
+                        && now - lastKafkaSuccessNanos >= KAFKA_STALL.toNanos();
         return noNewError
-                && waitedNanos(System.nanoTime(), lastKafkaSuccessNanos, oldestWaitingNanos())
-                        < KAFKA_STALL.toNanos();
+                && !quietAndUnanswered
+                && waitedNanos(now, lastKafkaSuccessNanos, oldest) < KAFKA_STALL.toNanos();
     }
 
     /**

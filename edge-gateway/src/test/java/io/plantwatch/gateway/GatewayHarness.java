@@ -155,6 +155,13 @@ final class GatewayHarness {
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
+    /** Waits until the gateway's {@code /health} answers {@code status}. */
+    static void awaitHealth(Gateway gateway, int status, int seconds) {
+        org.awaitility.Awaitility.await()
+                .atMost(java.time.Duration.ofSeconds(seconds))
+                .until(() -> get(gateway.httpPort(), "/health").statusCode() == status);
+    }
+
     static HttpResponse<String> get(int port, String path) throws Exception {
         return HttpClient.newHttpClient()
                 .send(

@@ -72,21 +72,13 @@ class GatewayKafkaAwayAtStartTest {
         kafka.kafka().stop();
         try (GatewayHarness.BridgeLog log = new GatewayHarness.BridgeLog();
                 Gateway gateway = Gateway.start(config(s))) {
-            await().atMost(Duration.ofSeconds(20))
-                    .until(
-                            () ->
-                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
-                                            == 503);
+            GatewayHarness.awaitHealth(gateway, 503, 20);
             assertThat(GatewayHarness.get(gateway.httpPort(), "/health").body())
                     .contains(name + "-readings");
             await().atMost(Duration.ofSeconds(5))
                     .until(() -> log.warned(kafka.bootstrapServers(), "nothing is lost"));
             kafka.kafka().start();
-            await().atMost(Duration.ofSeconds(30))
-                    .until(
-                            () ->
-                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
-                                            == 200);
+            GatewayHarness.awaitHealth(gateway, 200, 30);
             await().atMost(Duration.ofSeconds(5)).until(() -> log.warned("acknowledging again"));
         }
     }

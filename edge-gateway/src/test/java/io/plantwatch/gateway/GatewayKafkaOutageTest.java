@@ -50,11 +50,7 @@ class GatewayKafkaOutageTest {
             kafka.kafka().stop();
             long stoppedAt = System.nanoTime();
             // While Kafka is down the gateway holds acknowledgements and says so.
-            await().atMost(Duration.ofSeconds(25))
-                    .until(
-                            () ->
-                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
-                                            == 503);
+            GatewayHarness.awaitHealth(gateway, 503, 25);
             assertThat(gateway.metrics().inFlight.get())
                     .isLessThanOrEqualTo(gateway.config().maxInFlight());
             await().atMost(Duration.ofSeconds(5))
@@ -81,11 +77,7 @@ class GatewayKafkaOutageTest {
                     assertThat(gapsAndDisorder(firstCopies(bySensor))).isEmpty();
                 }
             }
-            await().atMost(Duration.ofSeconds(30))
-                    .until(
-                            () ->
-                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
-                                            == 200);
+            GatewayHarness.awaitHealth(gateway, 200, 30);
             await().atMost(Duration.ofSeconds(5)).until(() -> log.warned("acknowledging again"));
         }
     }
@@ -105,11 +97,7 @@ class GatewayKafkaOutageTest {
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> metric(gateway, "plantwatch_gateway_kafka_healthy").equals("1.0"));
             kafka.kafka().stop();
-            await().atMost(Duration.ofSeconds(25))
-                    .until(
-                            () ->
-                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
-                                            == 503);
+            GatewayHarness.awaitHealth(gateway, 503, 25);
             assertThat(GatewayHarness.get(gateway.httpPort(), "/health").body())
                     .contains("no record waiting", name + "-readings");
             assertThat(metric(gateway, "plantwatch_gateway_kafka_healthy")).isEqualTo("0.0");
@@ -117,11 +105,7 @@ class GatewayKafkaOutageTest {
                     .until(() -> log.warned(kafka.bootstrapServers(), "no answer for"));
             assertThat(gateway.metrics().received.get()).isZero();
             kafka.kafka().start();
-            await().atMost(Duration.ofSeconds(30))
-                    .until(
-                            () ->
-                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
-                                            == 200);
+            GatewayHarness.awaitHealth(gateway, 200, 30);
             await().atMost(Duration.ofSeconds(5)).until(() -> log.warned("acknowledging again"));
         }
     }
