@@ -77,10 +77,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
     /**
      * With nothing acknowledged for this long and nothing waiting, Kafka is asked if it answers.
      */
-    static final Duration KAFKA_QUIET_PROBE_AFTER = Duration.ofSeconds(5);
+    static final Duration KAFKA_QUIET_PROBE_AFTER = Duration.ofSeconds(3);
 
     /** How long that question may go unanswered before Kafka counts as failing. */
-    static final Duration KAFKA_PROBE_TIMEOUT = Duration.ofSeconds(5);
+    static final Duration KAFKA_PROBE_TIMEOUT = Duration.ofSeconds(3);
 
     /** How often a Kafka that does not acknowledge is reported while it lasts. */
     static final Duration HEALTH_LOG_EVERY = Duration.ofSeconds(30);
@@ -952,9 +952,11 @@ public final class MqttKafkaBridge implements AutoCloseable {
             }
         }
         Admin admin = null;
+        int failedInARow = 0;
         try {
             while (pause(1_000) && !stopping) {
                 long asked = System.nanoTime();
+                long successBefore = lastKafkaSuccessNanos;
                 if (inFlight() > 0
                         || asked - lastKafkaSuccessNanos < KAFKA_QUIET_PROBE_AFTER.toNanos()) {
                     continue;
@@ -974,16 +976,20 @@ public final class MqttKafkaBridge implements AutoCloseable {
                     return;
                 }
                 if (failure == null) {
+                    failedInARow = 0;
                     quietKafkaFailing = false;
                     // Dated at the question: Kafka answered at some point after it.
                     if (asked - lastKafkaSuccessNanos > 0) {
                         lastKafkaSuccessNanos = asked;
                     }
-                } else {
+                } else if (lastKafkaSuccessNanos == successBefore) {
                     // Not an error at once: a leader moving in a rolling restart, one slow answer.
-                    // Unhealthy once nothing went through for KAFKA_STALL, as for a busy gateway.
+                    // Twice in a row, and nothing through for KAFKA_STALL, as for a busy gateway.
                     lastKafkaError = failure;
-                    quietKafkaFailing = true;
+                    quietKafkaFailing = ++failedInARow >= 2;
+                } else {
+                    // A record went through meanwhile: Kafka answers.
+                    failedInARow = 0;
                 }
             }
         } finally {
@@ -991,6 +997,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
                 admin.close(Duration.ZERO);
             }
         }
+    }
+
+    private static int millisLeft(long deadlineNanos) {
+        return (int) Math.max(1, TimeUnit.NANOSECONDS.toMillis(deadlineNanos - System.nanoTime()));
     }
 
     /** False when interrupted, which a stopping bridge does. */
@@ -1010,13 +1020,15 @@ public final class MqttKafkaBridge implements AutoCloseable {
      */
     static String askForPartitions(Admin admin, String topic, Duration timeout)
             throws InterruptedException {
+        // One deadline for both questions: the whole probe answers within timeout.
+        long deadline = System.nanoTime() + timeout.toNanos();
         try {
             TopicDescription described =
                     admin.describeTopics(
                                     List.of(topic),
-                                    new DescribeTopicsOptions().timeoutMs((int) timeout.toMillis()))
+                                    new DescribeTopicsOptions().timeoutMs(millisLeft(deadline)))
                             .allTopicNames()
-                            .get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS)
+                            .get(millisLeft(deadline), TimeUnit.MILLISECONDS)
                             .get(topic);
             Map<TopicPartition, OffsetSpec> latest = new java.util.HashMap<>();
             for (TopicPartitionInfo partition : described.partitions()) {
@@ -1025,9 +1037,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
                 }
                 latest.put(new TopicPartition(topic, partition.partition()), OffsetSpec.latest());
             }
-            admin.listOffsets(latest, new ListOffsetsOptions().timeoutMs((int) timeout.toMillis()))
+            admin.listOffsets(latest, new ListOffsetsOptions().timeoutMs(millisLeft(deadline)))
                     .all()
-                    .get(timeout.toMillis() + 1_000, TimeUnit.MILLISECONDS);
+                    .get(millisLeft(deadline), TimeUnit.MILLISECONDS);
             return null;
         } catch (ExecutionException e) {
             return "asked for the partitions of " + topic + ": " + e.getCause();
@@ -1097,10 +1109,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
                 lastKafkaErrorNanos == 0 || lastKafkaSuccessNanos - lastKafkaErrorNanos > 0;
         long now = System.nanoTime();
         Long oldest = oldestWaitingNanos();
+        // Records that came since do not make it healthy: only an acknowledgement does.
         boolean quietAndUnanswered =
-                quietKafkaFailing
-                        && oldest == null
-                        && now - lastKafkaSuccessNanos >= KAFKA_STALL.toNanos();
+                quietKafkaFailing && now - lastKafkaSuccessNanos >= KAFKA_STALL.toNanos();
         return noNewError
                 && !quietAndUnanswered
                 && waitedNanos(now, lastKafkaSuccessNanos, oldest) < KAFKA_STALL.toNanos();
@@ -1126,7 +1137,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
         long now = System.nanoTime();
         Long oldest = oldestWaitingNanos();
         long waitingSeconds =
-                (oldest == null
+                (oldest == null || quietKafkaFailing
                                 ? now - lastKafkaSuccessNanos
                                 : waitedNanos(now, lastKafkaSuccessNanos, oldest))
                         / 1_000_000_000L;

@@ -104,9 +104,24 @@ class GatewayKafkaOutageTest {
             await().atMost(Duration.ofSeconds(5))
                     .until(() -> log.warned(kafka.bootstrapServers(), "no answer for"));
             assertThat(gateway.metrics().received.get()).isZero();
+            // A reading while Kafka is away does not make it UP: only an answer from Kafka does.
+            long published = GatewayHarness.simulate(run(mqtt.uri(), name, 1, 2, "2s"));
+            await().atMost(Duration.ofSeconds(10))
+                    .until(() -> gateway.metrics().received.get() > 0);
+            await().during(Duration.ofSeconds(3))
+                    .atMost(Duration.ofSeconds(5))
+                    .until(
+                            () ->
+                                    GatewayHarness.get(gateway.httpPort(), "/health").statusCode()
+                                            == 503);
             kafka.kafka().start();
             GatewayHarness.awaitHealth(gateway, 200, 30);
             await().atMost(Duration.ofSeconds(5)).until(() -> log.warned("acknowledging again"));
+            try (KafkaReadings readings =
+                    new KafkaReadings(kafka.bootstrapServers(), name + "-readings")) {
+                assertThat(distinct(readings.readDistinct(published, Duration.ofSeconds(60))))
+                        .isEqualTo(published);
+            }
         }
     }
 

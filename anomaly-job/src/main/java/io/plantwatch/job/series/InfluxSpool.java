@@ -42,8 +42,18 @@ import java.util.zip.GZIPOutputStream;
  * job's replay from Kafka writes them again.
  */
 final class InfluxSpool {
-    /** A segment: its sequence number and point count; gzipped since, plain from before. */
-    private static final Pattern SEGMENT = Pattern.compile("(\\d{19})-(\\d+)\\.lp(\\.gz)?");
+    /**
+     * A segment: its sequence number, point count and writer (since, so that two writers that share
+     * a folder never write one name); gzipped since, plain from before.
+     */
+    private static final Pattern SEGMENT =
+            Pattern.compile("(\\d{19})-(\\d+)(\\.[0-9a-f]{8})?\\.lp(\\.gz)?");
+
+    /**
+     * A temporary file older than this was left by a crash: a live writer renames its own within
+     * milliseconds of writing it.
+     */
+    private static final long ABANDONED_TMP_MILLIS = 60_000;
 
     /**
      * What a segment holds.
@@ -121,6 +131,9 @@ final class InfluxSpool {
                 Path bad = Files.move(file, aside());
                 return new Contents(List.of(), "cannot be read (" + unreadable + ")", bad);
             }
+            // Read at last: sent as any other, and new points wait behind it again.
+            retryAtNanos = 0;
+            retryDelayNanos = 0;
             String cut = null;
             byte[] stored = bytes;
             if (file.getFileName().toString().endsWith(".gz")) {
@@ -247,6 +260,10 @@ final class InfluxSpool {
     private final AtomicLong bytesWaiting = new AtomicLong();
     private long nextSeq;
 
+    /** This writer's mark in its segments' names. */
+    private final String writer =
+            String.format("%08x", java.util.concurrent.ThreadLocalRandom.current().nextInt());
+
     /**
      * @param root the spool folder of the job's writers
      * @param subtask whose folder this is
@@ -282,14 +299,25 @@ final class InfluxSpool {
                         if (folder.equals(dir)) {
                             nextSeq = Math.max(nextSeq, Long.parseLong(m.group(1)) + 1);
                         }
-                    } else if (f.getFileName().toString().endsWith(".tmp")) {
-                        // Cut short by a crash before its rename: never counted as stored.
+                    } else if (f.getFileName().toString().endsWith(".tmp") && abandoned(f)) {
+                        // Cut short by a crash before its rename: never counted as stored. A newer
+                        // one may be another writer's, sharing the folder (two jobs writing one
+                        // bucket with the default spool, a TaskManager not yet gone).
                         Files.deleteIfExists(f);
                     }
                 }
             }
         } catch (IOException e) {
             throw new UncheckedIOException("Cannot use the InfluxDB spool folder " + dir, e);
+        }
+    }
+
+    private static boolean abandoned(Path tmp) {
+        try {
+            return System.currentTimeMillis() - Files.getLastModifiedTime(tmp).toMillis()
+                    > ABANDONED_TMP_MILLIS;
+        } catch (IOException gone) {
+            return false;
         }
     }
 
@@ -333,6 +361,11 @@ final class InfluxSpool {
         return bytesWaiting.get();
     }
 
+    /** The segments set apart, that could not be read; what they hold stays for the next run. */
+    List<Segment> setApart() {
+        return segments.stream().filter(s -> s.retryAtNanos != 0).toList();
+    }
+
     /** The oldest segment to send now, or null. */
     Segment oldest() {
         long now = System.nanoTime();
@@ -359,7 +392,7 @@ final class InfluxSpool {
         }
         // Gzipped: line protocol takes about a twelfth, so the same influx.spool-max-mb holds
         // twelve times the outage before it holds detection back.
-        String name = String.format("%019d-%d.lp.gz", nextSeq, points);
+        String name = String.format("%019d-%d.%s.lp.gz", nextSeq, points, writer);
         Path tmp = dir.resolve(name + ".tmp");
         ByteArrayOutputStream gzipped = new ByteArrayOutputStream(text.length() / 8 + 64);
         try (GZIPOutputStream zip = new GZIPOutputStream(gzipped, 1 << 16)) {
@@ -368,6 +401,8 @@ final class InfluxSpool {
         byte[] bytes = gzipped.toByteArray();
         Path file;
         try {
+            // Another writer sharing the folder may have removed it, empty, as it closed.
+            Files.createDirectories(dir);
             Files.write(tmp, bytes);
             file = Files.move(tmp, dir.resolve(name), StandardCopyOption.ATOMIC_MOVE);
         } catch (IOException e) {

@@ -592,6 +592,16 @@ public final class InfluxWriter implements SinkWriter<String> {
             if (!out.isEmpty()) {
                 spool.append(out, true);
             }
+            List<InfluxSpool.Segment> unread = spool.setApart();
+            if (!unread.isEmpty()) {
+                LOG.warn(
+                        "{} InfluxDB spool segments that could not be read stay in {} for the next"
+                                + " run, {} points: {}",
+                        unread.size(),
+                        spool.dir(),
+                        unread.stream().mapToLong(seg -> seg.points).sum(),
+                        unread.stream().map(seg -> seg.file.getFileName().toString()).toList());
+            }
             spool.removeIfEmpty(settings.spoolDir() == null || settings.spoolDir().isBlank());
         } catch (IOException e) {
             // Points since the last checkpoint only: the job's replay from it writes them again.
