@@ -114,6 +114,47 @@ public record AlertingConfig(
         return YamlFiles.namedFiles(file);
     }
 
+    /**
+     * A single value: a mapping or a list where one is asked for became "" (the store in the
+     * working folder, an empty topic).
+     */
+    private static String scalar(JsonNode parent, String key, String otherwise, String where) {
+        JsonNode v = parent.get(key);
+        if (v == null || v.isNull()) {
+            return otherwise;
+        }
+        if (!v.isValueNode() || v.asText().isBlank()) {
+            throw new ConfigException(where + "." + key + " must be one value, not " + v);
+        }
+        return v.asText();
+    }
+
+    /**
+     * A topic one can publish to: with a wildcard, every publish was refused as if the broker were
+     * away, retried for give-up-after, then given up, andon after andon.
+     */
+    private static String mqttTopic(String template, String where) {
+        if (template.isBlank() || template.contains("+") || template.contains("#")) {
+            throw new ConfigException(
+                    where
+                            + ".topic '"
+                            + template
+                            + "' is not a topic to publish to: no '+' or '#', not empty");
+        }
+        return template;
+    }
+
+    /** As Kafka names topics; refused here rather than by Kafka at the first poll. */
+    private static String topicName(String name) {
+        if (!name.matches("[a-zA-Z0-9._-]{1,249}") || name.equals(".") || name.equals("..")) {
+            throw new ConfigException(
+                    "kafka.alerts-topic '"
+                            + name
+                            + "' is not a Kafka topic name (letters, digits, '.', '_', '-')");
+        }
+        return name;
+    }
+
     public static AlertingConfig load(
             Path file, String kafkaBootstrapFlag, Function<String, String> env) {
         String source = file == null ? "(no file)" : file.toString();
@@ -136,6 +177,15 @@ public record AlertingConfig(
             String name = r.path("name").asText("");
             if (name.isBlank()) {
                 throw new ConfigException(where + ".name is required");
+            }
+            if (receivers.containsKey(name)) {
+                // The later one silently took the earlier one's place, and its routes with it.
+                throw new ConfigException(
+                        where
+                                + ".name "
+                                + name
+                                + " is an earlier receiver's name; routes name receivers, so each"
+                                + " needs its own");
             }
             String type = r.path("type").asText("webhook");
             Set<String> keys = RECEIVER_KEYS.get(type);
@@ -166,8 +216,11 @@ public record AlertingConfig(
                                         where,
                                         env,
                                         "PLANTWATCH_ALERTING_MQTT_PASSWORD"),
-                                r.path("topic")
-                                        .asText("plant/{site}/{area}/{line}/{machine}/alerts"),
+                                mqttTopic(
+                                        r.path("topic")
+                                                .asText(
+                                                        "plant/{site}/{area}/{line}/{machine}/alerts"),
+                                        where),
                                 duration(r, "give-up-after", "1h", where, GIVE_UP)));
                 continue;
             }
@@ -274,9 +327,14 @@ public record AlertingConfig(
         }
         return new AlertingConfig(
                 bootstrap,
-                root.path("kafka").path("alerts-topic").asText(Topics.ALERTS),
-                root.path("kafka").path("group-id").asText("plantwatch-alerting"),
-                Path.of(root.path("store").path("dir").asText("data/alerting")),
+                topicName(
+                        scalar(
+                                root.path("kafka"),
+                                "alerts-topic",
+                                Topics.ALERTS,
+                                source + ": kafka")),
+                scalar(root.path("kafka"), "group-id", "plantwatch-alerting", source + ": kafka"),
+                Path.of(scalar(root.path("store"), "dir", "data/alerting", source + ": store")),
                 duration(
                         root.path("store"),
                         "retention",

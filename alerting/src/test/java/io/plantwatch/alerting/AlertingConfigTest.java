@@ -221,6 +221,25 @@ class AlertingConfigTest {
                         () -> load("flood: {limit: 5}\nflood: {limit: 50}\n" + CONSOLE, Map.of()))
                 .hasMessageContaining("is not valid YAML (line 2)")
                 .hasMessageContaining("Duplicate field 'flood'");
+        // Two receivers of one name: the second took the first's place, and its routes.
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: andon, type: console}\n"
+                                                + "  - {name: andon, type: console}\n",
+                                        Map.of()))
+                .hasMessageContaining("receivers[1].name andon is an earlier receiver's name");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: andon, type: mqtt, topic: 'a/#/b'}\n",
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].topic 'a/#/b' is not a topic to publish to");
+        // A mapping where one value is asked for became "": the journal in the working folder.
+        assertThatThrownBy(() -> load("store: {dir: {a: 1}}\n" + CONSOLE, Map.of()))
+                .hasMessageContaining("store.dir must be one value");
+        assertThatThrownBy(() -> load("kafka: {alerts-topic: \"al erts\"}\n" + CONSOLE, Map.of()))
+                .hasMessageContaining("'al erts' is not a Kafka topic name");
     }
 
     private static final String LOGIN =

@@ -34,6 +34,9 @@ public final class SequenceTracker {
     /** How many sequence numbers below the highest one are remembered for de-duplication. */
     static final int SEQ_WINDOW = 256;
 
+    /** Faster than any sensor on MQTT samples: 10 kHz. */
+    static final long MAX_READINGS_PER_MILLI = 10;
+
     private static final long MINUTE = 60_000;
     static final SensorReading[] NONE = new SensorReading[0];
 
@@ -42,6 +45,7 @@ public final class SequenceTracker {
     private final Counter futureCount;
     private final Counter duplicateCount;
     private final Counter missingCount;
+    private final Counter sequenceJumpCount;
 
     /**
      * Everything kept per sensor: the sequence numbers seen lately (bit i of {@code bits} is {@code
@@ -101,7 +105,7 @@ public final class SequenceTracker {
 
     /**
      * Counts into {@code metrics}: readingsLate, readingsFuture, readingsDuplicate,
-     * readingsMissing.
+     * readingsMissing, readingsSequenceJumps.
      */
     SequenceTracker(long maxFutureSkewMillis, MetricGroup metrics) {
         this.maxFutureSkewMillis = maxFutureSkewMillis;
@@ -109,6 +113,7 @@ public final class SequenceTracker {
         futureCount = metrics.counter("readingsFuture");
         duplicateCount = metrics.counter("readingsDuplicate");
         missingCount = metrics.counter("readingsMissing");
+        sequenceJumpCount = metrics.counter("readingsSequenceJumps");
     }
 
     /**
@@ -274,6 +279,16 @@ public final class SequenceTracker {
         return r.seq() <= t.highest && r.timestamp() > t.lastTime;
     }
 
+    /**
+     * More readings missed than the time since the last one could hold even at {@link
+     * #MAX_READINGS_PER_MILLI}: a seq of 2^62 after 5 counted 10^18 readings missing, in the
+     * completeness reports and {@code readingsMissing}, for good.
+     */
+    private static boolean jumped(long gap, SensorReading r, Track t) {
+        long elapsedMillis = Math.max(0, r.timestamp() - t.lastTime);
+        return gap >= SEQ_WINDOW && gap / MAX_READINGS_PER_MILLI > elapsedMillis;
+    }
+
     /** Records {@code r} in the window and the counts; false when it is a duplicate. */
     private boolean accept(SensorReading r, Track t) {
         if (!r.hasSeq()) {
@@ -287,6 +302,13 @@ public final class SequenceTracker {
         long seq = r.seq();
         if (t.highest == SensorReading.NO_SEQ || t.highest - seq >= SEQ_WINDOW || restarted(r, t)) {
             // First reading, or a restarted device counting from 0 again.
+            t.highest = seq;
+            t.bits = new long[SEQ_WINDOW / 64];
+            setBit(t.bits, 0);
+        } else if (seq > t.highest && jumped(seq - t.highest - 1, r, t)) {
+            // Not loss: a counter set to a stored value, a corrupt seq. Counted, and counted on
+            // from there, as after a restart.
+            sequenceJumpCount.inc();
             t.highest = seq;
             t.bits = new long[SEQ_WINDOW / 64];
             setBit(t.bits, 0);

@@ -260,6 +260,23 @@ class SequenceTrackerTest {
     }
 
     /**
+     * A seq far ahead of the time since the last reading (a counter set to a stored value, a
+     * corrupt seq the gateway takes as any number): 2^62 after 5 counted 10^18 readings missing.
+     * The counter goes on from there; a real gap after it is still counted.
+     */
+    @Test
+    void aSequenceThatJumpsFurtherThanTimeAllowsIsNotCountedMissing() throws Exception {
+        long far = 1L << 62;
+        feed(h, reading(1000, 1, 5), reading(2000, 2, far), reading(3000, 3, far + 1));
+        feed(h, reading(4000, 4, far + 3));
+        watermark(h, 59_999);
+        CompletenessReport r = h.getSideOutput(SequenceTracker.COMPLETENESS).poll().getValue();
+        assertThat(r.received()).isEqualTo(4);
+        assertThat(r.missing()).isEqualTo(1);
+        assertThat(drain(h)).hasSize(4);
+    }
+
+    /**
      * A device that restarts within its first 256 readings counts again from numbers the window has
      * seen: each of its new readings was dropped as a duplicate until it passed its old count. A
      * newer reading with an old number is a restart; a true duplicate keeps its original's time.

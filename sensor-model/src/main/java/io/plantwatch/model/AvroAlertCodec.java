@@ -77,7 +77,7 @@ public final class AvroAlertCodec {
         try {
             if (v >= HISTORY.currentVersion()) {
                 // Newer writers only append fields: what this reader knows comes first.
-                return Parsed.ok(decodeCurrent(bytes));
+                return Parsed.ok(decodeCurrent(bytes, v > HISTORY.currentVersion()));
             }
             GenericDatumReader<GenericRecord> reader =
                     new GenericDatumReader<>(HISTORY.version(v), CURRENT, GenericData.get());
@@ -96,7 +96,8 @@ public final class AvroAlertCodec {
         }
     }
 
-    private static Alert decodeCurrent(byte[] bytes) {
+    /** With {@code newer}, a newer writer's record: unknown symbols and appended fields are its. */
+    private static Alert decodeCurrent(byte[] bytes, boolean newer) {
         AvroBinaryReader d = new AvroBinaryReader(bytes, AvroFrame.HEADER_BYTES);
         String alertId = d.readString();
         SensorId id =
@@ -107,9 +108,12 @@ public final class AvroAlertCodec {
                         d.readString(),
                         d.readString());
         String rule = d.readString();
-        int kind = d.readEnum(KINDS.length);
-        int severity = d.readEnum(SEVERITIES.length);
-        int state = d.readEnum(STATES.length);
+        int kind = newer ? d.readEnum(KINDS.length) : d.readKnownEnum(KINDS.length, "kind");
+        int severity =
+                newer
+                        ? d.readEnum(SEVERITIES.length)
+                        : d.readKnownEnum(SEVERITIES.length, "severity");
+        int state = newer ? d.readEnum(STATES.length) : d.readKnownEnum(STATES.length, "state");
         long episodeStart = d.readLong();
         long eventTime = d.readLong();
         long detectedAt = d.readLong();
@@ -118,6 +122,9 @@ public final class AvroAlertCodec {
             values.add(x);
         }
         String message = d.readString();
+        if (!newer) {
+            d.requireEnd();
+        }
         return new Alert(
                 alertId,
                 id,

@@ -101,6 +101,25 @@ final class AvroBinaryReader {
         return i;
     }
 
+    /**
+     * An enum symbol a writer of this reader's version wrote: one out of range is a corrupt record,
+     * not a newer writer's symbol, and taking the default would make one up (an OPEN alert).
+     */
+    int readKnownEnum(int symbols, String what) {
+        int i = readInt();
+        if (i < 0 || i >= symbols) {
+            throw new IllegalArgumentException(what + " symbol " + i + " is not one of " + symbols);
+        }
+        return i;
+    }
+
+    /** Throws when bytes are left: a record of this reader's version ends where its fields do. */
+    void requireEnd() {
+        if (pos != buf.length) {
+            throw new IllegalArgumentException((buf.length - pos) + " bytes after the record");
+        }
+    }
+
     /** Reads an array of doubles, bounded by the bytes actually left. */
     double[] readDoubleArray() {
         double[] out = new double[0];

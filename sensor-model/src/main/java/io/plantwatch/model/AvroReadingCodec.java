@@ -64,7 +64,7 @@ public final class AvroReadingCodec {
         try {
             if (v >= HISTORY.currentVersion()) {
                 // Newer writers only append fields: what this reader knows comes first.
-                return Parsed.ok(decodeCurrent(bytes));
+                return Parsed.ok(decodeCurrent(bytes, v > HISTORY.currentVersion()));
             }
             return Parsed.ok(fromRecord(decodeOlder(bytes, HISTORY.version(v))));
         } catch (IOException | RuntimeException e) {
@@ -74,7 +74,8 @@ public final class AvroReadingCodec {
         }
     }
 
-    private static SensorReading decodeCurrent(byte[] bytes) {
+    /** With {@code newer}, a newer writer's record: unknown symbols and appended fields are its. */
+    private static SensorReading decodeCurrent(byte[] bytes, boolean newer) {
         AvroBinaryReader d = new AvroBinaryReader(bytes, AvroFrame.HEADER_BYTES);
         SensorId id =
                 new SensorId(
@@ -86,9 +87,12 @@ public final class AvroReadingCodec {
         long ts = d.readLong();
         double value = d.readDouble();
         String unit = d.readString();
-        int q = d.readEnum(QUALITIES.length);
+        int q = newer ? d.readEnum(QUALITIES.length) : d.readKnownEnum(QUALITIES.length, "quality");
         Quality quality = q < 0 ? Quality.UNCERTAIN : QUALITIES[q];
         long seq = d.readLong();
+        if (!newer) {
+            d.requireEnd();
+        }
         return new SensorReading(id, ts, value, unit, quality, seq);
     }
 

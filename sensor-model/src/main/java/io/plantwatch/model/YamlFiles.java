@@ -58,24 +58,46 @@ public final class YamlFiles {
     }
 
     /**
+     * YAML text as a tree, null when it holds nothing; {@code source} names it in the one line a
+     * syntax error or a key written twice makes (with the line, not the parser's several lines
+     * quoting the text).
+     */
+    public static JsonNode parse(String text, String source) {
+        try {
+            return YAML.readTree(text);
+        } catch (JacksonException e) {
+            String where =
+                    e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+            String message = String.valueOf(e.getOriginalMessage()).strip();
+            int newline = message.indexOf('\n');
+            throw new ConfigException(
+                    source
+                            + " is not valid YAML"
+                            + where
+                            + ": "
+                            + (newline < 0 ? message : message.substring(0, newline).strip()),
+                    e);
+        }
+    }
+
+    /**
      * The file's mapping. An empty file is refused: it is more often a truncated copy or a wrong
      * path than a wish for every default (and an empty rules file would detect nothing), so every
      * default is asked for with <code>{}</code>.
      */
     public static JsonNode readMapping(Path file) {
-        JsonNode root;
+        String text;
         try {
-            root = YAML.readTree(Files.readString(file, StandardCharsets.UTF_8));
+            text = Files.readString(file, StandardCharsets.UTF_8);
         } catch (NoSuchFileException e) {
             throw new ConfigException(file + " does not exist", e);
-        } catch (JacksonException e) {
-            String where =
-                    e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+        } catch (java.nio.charset.CharacterCodingException e) {
             throw new ConfigException(
-                    file + " is not valid YAML" + where + ": " + e.getOriginalMessage().strip(), e);
+                    file + " is not UTF-8 text (saved in another encoding, or not a text file)", e);
         } catch (IOException e) {
             throw new ConfigException("cannot read " + file + ": " + e.getMessage(), e);
         }
+        JsonNode root = parse(text, file.toString());
         if (root == null || root.isMissingNode() || root.isNull()) {
             throw new ConfigException(
                     file + " is empty (or only comments); write {} in it to take every default");

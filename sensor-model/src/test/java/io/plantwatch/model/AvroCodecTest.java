@@ -121,6 +121,40 @@ class AvroCodecTest {
         assertThat(reason(alerts.decode(framed))).isEqualTo(RejectReason.CORRUPT_RECORD);
     }
 
+    /**
+     * A symbol out of range, or bytes after the fields, in a record of this reader's own version is
+     * corruption: taking the enum's default made one up (a corrupt state byte read as OPEN opened a
+     * phantom alert). From a newer writer, both are its additions and are read as before.
+     */
+    @Test
+    void aCurrentRecordWithAnUnknownSymbolOrTrailingBytesIsCorrupt() {
+        byte[] info =
+                alerts.encode(
+                        Alert.open(ID, "r", AlertKind.DRIFT, Severity.INFO, 1, 2, List.of(), "m"));
+        byte[] critical =
+                alerts.encode(
+                        Alert.open(
+                                ID, "r", AlertKind.DRIFT, Severity.CRITICAL, 1, 2, List.of(), "m"));
+        int at = Arrays.mismatch(info, critical);
+        assertThat(
+                        Arrays.mismatch(
+                                Arrays.copyOfRange(info, at + 1, info.length),
+                                Arrays.copyOfRange(critical, at + 1, critical.length)))
+                .as("the records differ in the severity's byte only")
+                .isEqualTo(-1);
+        byte[] unknownSeverity = info.clone();
+        unknownSeverity[at] = 100; // zig-zag 50: no severity has that index
+        assertThat(reason(alerts.decode(unknownSeverity))).isEqualTo(RejectReason.CORRUPT_RECORD);
+        unknownSeverity[1] = (byte) (AvroAlertCodec.history().currentVersion() + 1);
+        assertThat(alerts.decode(unknownSeverity).value().severity()).isEqualTo(Severity.WARNING);
+
+        byte[] reading = readings.encode(READING);
+        byte[] trailing = Arrays.copyOf(reading, reading.length + 1);
+        assertThat(reason(readings.decode(trailing))).isEqualTo(RejectReason.CORRUPT_RECORD);
+        byte[] alertTrailing = Arrays.copyOf(info, info.length + 1);
+        assertThat(reason(alerts.decode(alertTrailing))).isEqualTo(RejectReason.CORRUPT_RECORD);
+    }
+
     static RejectReason reason(Parsed<?> p) {
         return p instanceof Parsed.Rejected<?> r ? r.reason() : null;
     }

@@ -52,8 +52,9 @@ final class LoadCommand implements Callable<Integer> {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
         Duration d = Durations.parse(duration);
-        // A nominal 1,000,000 readings/s of event time: timestamps stay distinct per sensor,
-        // and the loop is unpaced, so the broker sets the real rate.
+        // A nominal 1,000,000 readings/s of event time, unpaced, so the broker sets the real
+        // rate: event time runs slower than the clock, so no reading is stamped in the future.
+        // Below 1,000 sensors a sensor's readings share milliseconds; their seq tells them apart.
         double nominalRate = 1_000_000;
         Duration covered =
                 count != null ? Duration.ofNanos((long) (count / nominalRate * 1e9) + 1) : null;

@@ -1,10 +1,8 @@
 package io.plantwatch.job.rules;
 
-import com.fasterxml.jackson.core.JacksonException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
-import com.fasterxml.jackson.dataformat.yaml.YAMLFactory;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.SensorGlob;
 import java.io.IOException;
@@ -173,13 +171,9 @@ public final class RuleBook implements Serializable {
         return out;
     }
 
+    /** A key written twice is refused: YAML would keep the last, a threshold silently changed. */
     private static JsonNode yaml(String text, String source) {
-        try {
-            return new ObjectMapper(new YAMLFactory()).readTree(text);
-        } catch (JacksonException e) {
-            throw new ConfigException(
-                    source + " is not valid YAML: " + e.getOriginalMessage().strip(), e);
-        }
+        return io.plantwatch.model.YamlFiles.parse(text, source);
     }
 
     /** Parses and checks rules from YAML text; {@code source} names it in errors. */

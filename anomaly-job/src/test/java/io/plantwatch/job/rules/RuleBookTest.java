@@ -208,6 +208,20 @@ class RuleBookTest {
                 .hasMessageContaining("r is empty")
                 .hasMessageContaining("defaults: {}");
         assertThatThrownBy(() -> RuleBook.parse("defaults: [", "r"))
-                .hasMessageContaining("not valid YAML");
+                .hasMessageContaining("not valid YAML")
+                .message()
+                .doesNotContain("\n");
+        // YAML keeps the last of a key written twice: a threshold changed without a word.
+        assertThatThrownBy(
+                        () ->
+                                RuleBook.parse(
+                                        """
+                                        defaults:
+                                          out-of-range: {low: 0, high: 100, count: 3, within: 1m}
+                                          out-of-range: {low: 0, high: 1000000, count: 3, within: 1m}
+                                        """,
+                                        "r"))
+                .hasMessageContaining("r is not valid YAML (line 3)")
+                .hasMessageContaining("Duplicate field 'out-of-range'");
     }
 }
