@@ -66,16 +66,28 @@ public final class YamlFiles {
         try {
             return YAML.readTree(text);
         } catch (JacksonException e) {
-            String where =
-                    e.getLocation() == null ? "" : " (line " + e.getLocation().getLineNr() + ")";
+            int line = e.getLocation() == null ? -1 : e.getLocation().getLineNr();
             String message = String.valueOf(e.getOriginalMessage()).strip();
             int newline = message.indexOf('\n');
+            String problem = newline < 0 ? message : message.substring(0, newline).strip();
+            for (Throwable c = e; c != null; c = c.getCause()) {
+                if (c instanceof org.yaml.snakeyaml.error.MarkedYAMLException m
+                        && m.getProblem() != null) {
+                    // The parser's first line is its context ("while parsing a block mapping");
+                    // what is wrong, and where, is its problem.
+                    problem = m.getProblem().strip();
+                    if (m.getProblemMark() != null) {
+                        line = m.getProblemMark().getLine() + 1;
+                    }
+                    break;
+                }
+            }
             throw new ConfigException(
                     source
                             + " is not valid YAML"
-                            + where
+                            + (line < 0 ? "" : " (line " + line + ")")
                             + ": "
-                            + (newline < 0 ? message : message.substring(0, newline).strip()),
+                            + problem.replaceAll("\\s+", " "),
                     e);
         }
     }

@@ -211,6 +211,12 @@ class RuleBookTest {
                 .hasMessageContaining("not valid YAML")
                 .message()
                 .doesNotContain("\n");
+        // What is wrong and where, not the parser's context ("while scanning for the next token").
+        assertThatThrownBy(() -> RuleBook.parse("defaults:\n\tspike: {delta: 5}\n", "r"))
+                .hasMessageContaining("r is not valid YAML (line 2)")
+                .hasMessageContaining("TAB")
+                .message()
+                .doesNotContain("while scanning");
         // YAML keeps the last of a key written twice: a threshold changed without a word.
         assertThatThrownBy(
                         () ->
