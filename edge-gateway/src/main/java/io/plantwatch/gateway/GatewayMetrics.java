@@ -99,7 +99,7 @@ public final class GatewayMetrics {
                 .name("plantwatch_gateway_kafka_healthy")
                 .help(
                         "1 while Kafka acknowledges what the gateway sends, or answers it when"
-                                + " there is nothing to send, as /health says")
+                                + " there is nothing to send: /health's kafka field")
                 .callback(cb -> cb.call(kafkaHealthy.getAsBoolean() ? 1 : 0))
                 .register(registry);
     }

@@ -76,12 +76,31 @@ public final class MqttPayloadCodec {
                             + " bytes, the limit is "
                             + limits.maxPayloadBytes());
         }
+        if (notUtf8(payload)) {
+            return Parsed.rejected(
+                    RejectReason.MALFORMED_JSON,
+                    "payload is not UTF-8 (UTF-16 or UTF-32, by its first bytes); readings are"
+                            + " UTF-8 JSON");
+        }
         try (JsonParser p = JSON.createParser(payload)) {
             return parseObject(sensor, p);
         } catch (IOException | RuntimeException e) {
             // Jackson reports syntax errors, bad UTF-8 and constraint violations as exceptions.
             return Parsed.rejected(RejectReason.MALFORMED_JSON, oneLine(e.getMessage()));
         }
+    }
+
+    /**
+     * UTF-16 or UTF-32 by their first bytes: a byte order mark, or a zero byte, which UTF-8 JSON
+     * never has there. Jackson would detect and take them.
+     */
+    private static boolean notUtf8(byte[] payload) {
+        byte b0 = payload[0];
+        byte b1 = payload.length > 1 ? payload[1] : 1;
+        return b0 == 0
+                || b1 == 0
+                || (b0 == (byte) 0xFE && b1 == (byte) 0xFF)
+                || (b0 == (byte) 0xFF && b1 == (byte) 0xFE);
     }
 
     private Parsed<SensorReading> parseObject(SensorId sensor, JsonParser p) throws IOException {

@@ -7,6 +7,7 @@ import java.time.Clock;
 import java.time.Duration;
 import java.time.Instant;
 import java.time.ZoneOffset;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.CsvSource;
@@ -132,6 +133,26 @@ class MqttPayloadCodecTest {
     void rejectsInvalidUtf8AsMalformed() {
         byte[] bad = {'{', '"', 't', 's', '"', ':', '"', (byte) 0xC3, (byte) 0x28, '"', '}'};
         assertThat(reason(CODEC.decode(TOPIC, bad))).isEqualTo(RejectReason.MALFORMED_JSON);
+    }
+
+    /**
+     * The contract is UTF-8 JSON; Jackson detects UTF-16 and UTF-32 on its own and took them, so a
+     * device that sent them looked fine here and broke any other consumer of the topic.
+     */
+    @Test
+    void rejectsJsonInUtf16OrUtf32() {
+        String json = "{\"ts\": 1764064800000, \"value\": 1}";
+        for (java.nio.charset.Charset other :
+                List.of(
+                        StandardCharsets.UTF_16BE,
+                        StandardCharsets.UTF_16LE,
+                        StandardCharsets.UTF_16,
+                        java.nio.charset.Charset.forName("UTF-32"))) {
+            Parsed<SensorReading> p = CODEC.decode(TOPIC, json.getBytes(other));
+            assertThat(reason(p)).as(other.name()).isEqualTo(RejectReason.MALFORMED_JSON);
+            assertThat(((Parsed.Rejected<?>) p).detail()).contains("not UTF-8");
+        }
+        assertThat(CODEC.decode(TOPIC, json.getBytes(StandardCharsets.UTF_8)).isOk()).isTrue();
     }
 
     @Test
