@@ -315,10 +315,7 @@ class InPlaceKeysTest {
                 Harnesses.rules(
                         "defaults: {flatline: {epsilon: 0.01, duration: 5s, count: 3, name: stuck,"
                                 + " off-delay: 2s}}");
-        try (var lifecycle =
-                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING)) {
-            lifecycle.open();
+        try (var lifecycle = lifecycle()) {
             OperatorSubtaskState snapshot;
             try (var h = harness(2, 1, stuck)) {
                 h.open();
@@ -384,10 +381,7 @@ class InPlaceKeysTest {
                                 + " off-delay: 2s, name: hot}, flatline: {epsilon: 0.01,"
                                 + " duration: 1m, count: 3, name: stuck}}");
         DetectorRules rs = rules.resolve(Harnesses.SENSOR.toString(), "degC");
-        try (var lifecycle =
-                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING)) {
-            lifecycle.open();
+        try (var lifecycle = lifecycle()) {
             OperatorSubtaskState snapshot;
             try (var h = harness(2, 1, rules)) {
                 h.open();
@@ -502,10 +496,7 @@ class InPlaceKeysTest {
     @Test
     void aMissingDataAlertOpenAcrossARescaleResolvesWhenItsSensorSendsAgain() throws Exception {
         RuleBook silent = Harnesses.rules("defaults: {missing-data: {after: 10s, name: silent}}");
-        try (var lifecycle =
-                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
-                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING)) {
-            lifecycle.open();
+        try (var lifecycle = lifecycle()) {
             OperatorSubtaskState snapshot;
             io.plantwatch.model.Alert opened;
             try (var h = harness(2, 1, silent)) {
@@ -578,6 +569,16 @@ class InPlaceKeysTest {
                 2,
                 3,
                 index);
+    }
+
+    /** The alert lifecycle, keyed by sensor as in the job, opened. */
+    private static KeyedOneInputStreamOperatorTestHarness<String, Signal, io.plantwatch.model.Alert>
+            lifecycle() throws Exception {
+        var lifecycle =
+                ProcessFunctionTestHarnesses.forKeyedProcessFunction(
+                        new AlertLifecycle(), new AnomalyPipeline.SignalKey(), Types.STRING);
+        lifecycle.open();
+        return lifecycle;
     }
 
     /** Hands the detectors' signals so far to the lifecycle, then the watermark. */
