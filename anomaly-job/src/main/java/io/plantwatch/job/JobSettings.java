@@ -35,6 +35,7 @@ public final class JobSettings {
         DEFAULTS.put("kafka.alerts-topic", Topics.ALERTS);
         DEFAULTS.put("kafka.late-topic", Topics.SENSOR_READINGS_LATE);
         DEFAULTS.put("kafka.completeness-topic", Topics.SENSOR_COMPLETENESS);
+        DEFAULTS.put("kafka.dlq-topic", Topics.SENSOR_READINGS_DLQ);
         DEFAULTS.put("kafka.readings-keyed-by-sensor", "true");
         DEFAULTS.put("kafka.starting-offsets", "committed");
         DEFAULTS.put("kafka.delivery", "at-least-once");
@@ -88,6 +89,7 @@ public final class JobSettings {
 
     private void validate() {
         kafkaBootstrap();
+        dlqTopic();
         readingsKeyedBySensor();
         startingOffsets();
         delivery();
@@ -129,6 +131,7 @@ public final class JobSettings {
                     "kafka.alerts-topic",
                     "kafka.late-topic",
                     "kafka.completeness-topic",
+                    "kafka.dlq-topic",
                     "kafka.readings-keyed-by-sensor",
                     "kafka.delivery",
                     "kafka.transactional-id-prefix",
@@ -199,6 +202,18 @@ public final class JobSettings {
 
     public String completenessTopic() {
         return settings.required("kafka.completeness-topic", "a topic");
+    }
+
+    /**
+     * Where records of the readings topic the job cannot take are kept: the gateway's DLQ by
+     * default, told apart by their {@code dlq.rejected.by} header.
+     */
+    public String dlqTopic() {
+        String dlq = settings.required("kafka.dlq-topic", "a topic");
+        if (dlq.equals(readingsTopic())) {
+            throw settings.bad("kafka.dlq-topic", "must differ from kafka.readings-topic");
+        }
+        return dlq;
     }
 
     /**

@@ -3,7 +3,9 @@ package io.plantwatch.job;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AvroAlertCodec;
 import io.plantwatch.model.AvroReadingCodec;
+import io.plantwatch.model.DeadLetters;
 import io.plantwatch.model.Parsed;
+import io.plantwatch.model.RejectReason;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.model.Topics;
@@ -41,7 +43,10 @@ public final class KafkaIo {
                 };
         ReadingDeserializer deserializer =
                 new ReadingDeserializer(
-                        s.readingsKeyedBySensor(), s.startingOffsets().equals("LATEST"));
+                        s.readingsKeyedBySensor(),
+                        s.startingOffsets().equals("LATEST"),
+                        new DeadLetterSettings(
+                                s.kafkaBootstrap(), s.producerOverrides(), s.dlqTopic()));
         // As the builder below has them: the overrides win.
         Properties consumer = new Properties();
         consumer.setProperty("bootstrap.servers", s.kafkaBootstrap());
@@ -162,10 +167,21 @@ public final class KafkaIo {
         return s.getBytes(StandardCharsets.UTF_8);
     }
 
+    /** Where and how the readings' dead letters are written: serializable, for each subtask. */
+    record DeadLetterSettings(String bootstrap, Properties producerOverrides, String topic)
+            implements java.io.Serializable {
+        DeadLetters open() {
+            return new DeadLetters(bootstrap, producerOverrides, topic, "anomaly-job");
+        }
+    }
+
     /**
      * Decodes the Avro frame. A record that does not decode is skipped, counted ({@code
-     * readingsUndecodable}) and logged with its topic, partition and offset: it stays in Kafka,
-     * where it can be inspected; the gateway never writes such records, so another producer did.
+     * readingsUndecodable}), logged with its topic, partition and offset, and kept in the DLQ topic
+     * as it came ({@link DeadLetters}, {@code readingsDeadLettered} counts those Kafka
+     * acknowledged); the gateway never writes such records, so another producer did. {@link
+     * ReadingsSource} waits for the DLQ's acknowledgements before its checkpoint, so a rejected
+     * record is either kept or read again after a restore.
      *
      * <p>When the topic is to be keyed by sensor id, a record keyed otherwise is skipped the same
      * way ({@code readingsNotKeyedBySensor}): its sensor's other readings may be in another
@@ -191,7 +207,11 @@ public final class KafkaIo {
          */
         private final boolean resetsToLatest;
 
+        /** Null only in tests that give no Kafka: rejected records are then only counted. */
+        private final DeadLetterSettings deadLetterSettings;
+
         private transient AvroReadingCodec codec;
+        private transient DeadLetters deadLetters;
         private transient Counter undecodable;
         private transient Counter notKeyedBySensor;
         private transient Counter deletedUnread;
@@ -202,21 +222,55 @@ public final class KafkaIo {
         /**
          * @param keyedBySensor whether a record's key must be its reading's sensor id
          */
-        ReadingDeserializer(boolean keyedBySensor) {
-            this(keyedBySensor, false);
+        ReadingDeserializer(boolean keyedBySensor, DeadLetterSettings deadLetterSettings) {
+            this(keyedBySensor, false, deadLetterSettings);
         }
 
-        ReadingDeserializer(boolean keyedBySensor, boolean resetsToLatest) {
+        ReadingDeserializer(
+                boolean keyedBySensor,
+                boolean resetsToLatest,
+                DeadLetterSettings deadLetterSettings) {
             this.keyedBySensor = keyedBySensor;
             this.resetsToLatest = resetsToLatest;
+            this.deadLetterSettings = deadLetterSettings;
         }
 
         @Override
         public void open(DeserializationSchema.InitializationContext context) {
             codec = new AvroReadingCodec();
+            if (deadLetterSettings != null) {
+                DeadLetters letters = deadLetterSettings.open();
+                deadLetters = letters;
+                context.getMetricGroup()
+                        .gauge(
+                                "readingsDeadLettered",
+                                (org.apache.flink.metrics.Gauge<Long>) letters::kept);
+                context.getMetricGroup()
+                        .gauge(
+                                "readingsDeadLetterRefused",
+                                (org.apache.flink.metrics.Gauge<Long>) letters::refused);
+            }
             undecodable = context.getMetricGroup().counter("readingsUndecodable");
             notKeyedBySensor = context.getMetricGroup().counter("readingsNotKeyedBySensor");
             deletedUnread = context.getMetricGroup().counter("readingsDeletedUnread");
+        }
+
+        /**
+         * Waits until Kafka has acknowledged every record kept in the DLQ so far: before the
+         * source's checkpoint records a position past them.
+         *
+         * @throws DeadLetters.DeadLetterException when one could not be written
+         */
+        void awaitDeadLettersKept() {
+            if (deadLetters != null) {
+                deadLetters.awaitKept();
+            }
+        }
+
+        void close() {
+            if (deadLetters != null) {
+                deadLetters.close();
+            }
         }
 
         /** Partition {@code partition}'s reading resumes at {@code offset}. */
@@ -243,6 +297,10 @@ public final class KafkaIo {
                     return;
                 }
                 notKeyedBySensor.inc();
+                reject(
+                        record,
+                        RejectReason.NOT_KEYED_BY_SENSOR,
+                        "keyed otherwise than by its sensor id " + r.key());
                 // One line per thousand: a topic keyed otherwise would flood the log.
                 if (notKeyedBySensor.getCount() % 1000 == 1) {
                     LOG.warn(
@@ -262,12 +320,25 @@ public final class KafkaIo {
                 return;
             }
             undecodable.inc();
+            Parsed.Rejected<?> rejected =
+                    parsed == null
+                            ? new Parsed.Rejected<>(RejectReason.CORRUPT_RECORD, "no value")
+                            : (Parsed.Rejected<?>) parsed;
             LOG.warn(
-                    "Skipped an undecodable record at {}-{} offset {}: {}",
+                    "Skipped an undecodable record at {}-{} offset {}: {}{}",
                     record.topic(),
                     record.partition(),
                     record.offset(),
-                    parsed == null ? "no value" : ((Parsed.Rejected<?>) parsed).message());
+                    rejected.message(),
+                    deadLetters == null ? "" : "; kept in " + deadLetters.topic());
+            reject(record, rejected.reason(), rejected.detail());
+        }
+
+        private void reject(
+                ConsumerRecord<byte[], byte[]> record, RejectReason reason, String why) {
+            if (deadLetters != null) {
+                deadLetters.keep(record, reason, why);
+            }
         }
 
         /** The offset partition {@code partition}'s next record should have, -1 if unknown. */

@@ -215,6 +215,9 @@ public final class ReadingsSource
 
         @Override
         public List<KafkaPartitionSplit> snapshotState(long checkpointId) {
+            // The positions taken here lie past every record decoded so far: the rejected ones
+            // among them must be in the DLQ first, or a failed write would lose them.
+            deserializer.awaitDeadLettersKept();
             return kafka.snapshotState(checkpointId);
         }
 
@@ -251,7 +254,11 @@ public final class ReadingsSource
 
         @Override
         public void close() throws Exception {
-            kafka.close();
+            try {
+                kafka.close();
+            } finally {
+                deserializer.close();
+            }
         }
     }
 }

@@ -213,7 +213,8 @@ class InPlaceKeysTest {
     /** A reading deserializer as a source subtask opens it, its counters in {@code counters}. */
     static KafkaIo.ReadingDeserializer opened(
             boolean keyedBySensor, Map<String, Counter> counters) {
-        KafkaIo.ReadingDeserializer deserializer = new KafkaIo.ReadingDeserializer(keyedBySensor);
+        KafkaIo.ReadingDeserializer deserializer =
+                new KafkaIo.ReadingDeserializer(keyedBySensor, null);
         deserializer.open(
                 new DeserializationSchema.InitializationContext() {
                     @Override

@@ -173,6 +173,7 @@ final class JobKafka implements AutoCloseable {
         s.put("kafka.alerts-topic", prefix + Topics.ALERTS);
         s.put("kafka.late-topic", prefix + Topics.SENSOR_READINGS_LATE);
         s.put("kafka.completeness-topic", prefix + Topics.SENSOR_COMPLETENESS);
+        s.put("kafka.dlq-topic", prefix + Topics.SENSOR_READINGS_DLQ);
         s.put("checkpoint.interval", "1s");
         s.put("state.backend", "hashmap");
         s.put("watermark.out-of-orderness", "2s");
@@ -186,7 +187,8 @@ final class JobKafka implements AutoCloseable {
                 settings.readingsTopic(),
                 settings.alertsTopic(),
                 settings.lateTopic(),
-                settings.completenessTopic());
+                settings.completenessTopic(),
+                settings.dlqTopic());
     }
 
     /**

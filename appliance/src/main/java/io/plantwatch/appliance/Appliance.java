@@ -375,6 +375,7 @@ final class Appliance implements AutoCloseable {
                                 jobSettings.readingsTopic(),
                                 jobSettings.lateTopic(),
                                 jobSettings.completenessTopic(),
+                                jobSettings.dlqTopic(),
                                 jobSettings.alertsTopic(),
                                 loaded.alertsTopic())
                         .distinct()
@@ -453,7 +454,9 @@ final class Appliance implements AutoCloseable {
                                     .multipliedBy(LocalJob.RETAINED_CHECKPOINTS + 1)
                                     .plusSeconds(30),
                             java.util.stream.Stream.of(
-                                            gatewayConfig.dlqTopic(), jobSettings.lateTopic())
+                                            gatewayConfig.dlqTopic(),
+                                            jobSettings.dlqTopic(),
+                                            jobSettings.lateTopic())
                                     .distinct()
                                     .toList(),
                             files,

@@ -344,7 +344,12 @@ class DockerComposeConsistencyTest {
         used.add(gateway.path("dlq-topic").asText());
         JsonNode job = yaml(CONFIG.resolve("job.yaml")).path("kafka");
         for (String key :
-                List.of("readings-topic", "alerts-topic", "late-topic", "completeness-topic")) {
+                List.of(
+                        "readings-topic",
+                        "alerts-topic",
+                        "late-topic",
+                        "completeness-topic",
+                        "dlq-topic")) {
             used.add(job.path(key).asText());
         }
         used.add(yaml(CONFIG.resolve("alerting.yaml")).at("/kafka/alerts-topic").asText());

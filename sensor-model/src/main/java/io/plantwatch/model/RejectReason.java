@@ -32,7 +32,12 @@ public enum RejectReason {
     /** A Kafka record claims a known schema but its bytes do not decode. */
     CORRUPT_RECORD,
     /** Kafka refused the record for good, e.g. larger than its topic takes. */
-    KAFKA_REFUSED;
+    KAFKA_REFUSED,
+    /**
+     * A Kafka reading keyed otherwise than by its sensor id, in a topic the job reads as keyed by
+     * sensor ({@code kafka.readings-keyed-by-sensor}).
+     */
+    NOT_KEYED_BY_SENSOR;
 
     public String code() {
         return name().toLowerCase(Locale.ROOT);

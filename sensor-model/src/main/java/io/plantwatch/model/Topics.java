@@ -27,8 +27,28 @@ public final class Topics {
     /** Alert events keyed by sensor id. */
     public static final String ALERTS = "alerts";
 
-    /** DLQ header: the MQTT topic the bytes arrived on. */
+    /** Records of {@link #ALERTS} alerting could not decode, with the {@code dlq.*} headers. */
+    public static final String ALERTS_DLQ = "alerts-dlq";
+
+    /**
+     * DLQ header: the MQTT topic the bytes arrived on; for a Kafka record a consumer rejected, its
+     * Kafka topic.
+     */
     public static final String HEADER_SOURCE_TOPIC = "dlq.source.topic";
+
+    /** DLQ header: a rejected Kafka record's partition in its source topic, as decimal text. */
+    public static final String HEADER_SOURCE_PARTITION = "dlq.source.partition";
+
+    /**
+     * DLQ header: a rejected Kafka record's offset in its source partition, as decimal text. With
+     * the partition it tells a record kept twice (read again after a restore) from two records.
+     */
+    public static final String HEADER_SOURCE_OFFSET = "dlq.source.offset";
+
+    /**
+     * DLQ header: which consumer rejected a Kafka record ({@code anomaly-job}, {@code alerting}).
+     */
+    public static final String HEADER_REJECTED_BY = "dlq.rejected.by";
 
     /** DLQ header: the {@link RejectReason#code()}. */
     public static final String HEADER_REASON = "dlq.reason";

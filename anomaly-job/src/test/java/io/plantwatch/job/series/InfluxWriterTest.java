@@ -152,7 +152,7 @@ class InfluxWriterTest {
         await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
         assertThat(stored).hasSize(115).doesNotHaveDuplicates();
         w.close();
-        assertThat(log.list)
+        assertThat(logged())
                 .anySatisfy(
                         e ->
                                 assertThat(e.getFormattedMessage())
@@ -200,13 +200,13 @@ class InfluxWriterTest {
         assertThat(stored).containsExactly("m,sensor=a value=1 1", "m,sensor=b value=2 2");
         assertThat(attempts).hasValue(6);
         List<String> errors =
-                log.list.stream()
+                logged().stream()
                         .filter(e -> e.getLevel() == Level.ERROR)
                         .map(ILoggingEvent::getFormattedMessage)
                         .toList();
         assertThat(errors).hasSize(1);
         assertThat(errors.get(0)).contains("the token was refused").doesNotContain("wrong-token");
-        assertThat(log.list)
+        assertThat(logged())
                 .anySatisfy(
                         e -> assertThat(e.getFormattedMessage()).contains("takes writes again"));
     }
@@ -222,7 +222,7 @@ class InfluxWriterTest {
         w.close();
 
         assertThat(stored).hasSize(9).noneMatch(l -> l.contains("broken"));
-        assertThat(log.list)
+        assertThat(logged())
                 .filteredOn(e -> e.getLevel() == Level.ERROR)
                 .singleElement()
                 .satisfies(e -> assertThat(e.getFormattedMessage()).contains("m,sensor=x broken"));
@@ -378,7 +378,17 @@ class InfluxWriterTest {
     }
 
     private List<ILoggingEvent> warnings() {
-        return log.list.stream().filter(e -> e.getLevel() == Level.WARN).toList();
+        return logged().stream().filter(e -> e.getLevel() == Level.WARN).toList();
+    }
+
+    /**
+     * What was logged so far, copied while the appender appends none: the writer's threads log
+     * while a test reads, and the appender's list is a plain ArrayList.
+     */
+    private List<ILoggingEvent> logged() {
+        synchronized (log) {
+            return new java.util.ArrayList<>(log.list);
+        }
     }
 
     @Test
@@ -495,7 +505,7 @@ class InfluxWriterTest {
         await().atMost(Duration.ofSeconds(30))
                 .until(
                         () ->
-                                log.list.stream()
+                                logged().stream()
                                         .filter(e -> e.getLevel() == Level.ERROR)
                                         .map(ILoggingEvent::getFormattedMessage)
                                         .anyMatch(
@@ -611,7 +621,7 @@ class InfluxWriterTest {
         await().atMost(Duration.ofSeconds(30))
                 .until(
                         () ->
-                                log.list.stream()
+                                logged().stream()
                                         .filter(e -> e.getLevel() == Level.ERROR)
                                         .anyMatch(
                                                 e ->

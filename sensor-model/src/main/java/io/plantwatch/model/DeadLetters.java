@@ -1,0 +1,195 @@
+package io.plantwatch.model;
+
+import java.nio.charset.StandardCharsets;
+import java.time.Duration;
+import java.util.Properties;
+import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.AtomicReference;
+import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.producer.KafkaProducer;
+import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.KafkaException;
+import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.header.internals.RecordHeaders;
+import org.apache.kafka.common.serialization.ByteArraySerializer;
+import org.slf4j.Logger;
+import org.slf4j.LoggerFactory;
+
+/**
+ * Kafka records a consumer cannot take, kept in a dead-letter topic as they came (key, value,
+ * headers, timestamp) with the {@code dlq.*} headers saying why, where they were read and who
+ * rejected them. Their source topic is no place to keep them: its retention, or the appliance's
+ * disk reclaim, deletes them with the readings around them.
+ *
+ * <p>At least once: a caller waits in {@link #awaitKept} before it records a position past a
+ * rejected record (a Flink source's checkpoint, a service's stored offset). When a record could not
+ * be written for now (Kafka away, the topic missing) that wait fails, and stays failed: the caller
+ * must not move on, and reads the record again from its last position. A record Kafka refuses for
+ * good (larger than the topic takes, no permission) is counted in {@link #refused} and logged with
+ * its source position instead; failing over it would stop the consumer on one record.
+ *
+ * <p>Its producer starts with the first rejected record, so a consumer that never rejects one opens
+ * no second connection.
+ */
+public final class DeadLetters implements AutoCloseable {
+    private static final Logger LOG = LoggerFactory.getLogger(DeadLetters.class);
+
+    private final Properties producerProperties;
+    private final String topic;
+    private final byte[] rejectedBy;
+    private KafkaProducer<byte[], byte[]> producer;
+    private final AtomicLong kept = new AtomicLong();
+    private final AtomicLong refused = new AtomicLong();
+    private final AtomicReference<Exception> failed = new AtomicReference<>();
+
+    /**
+     * @param producerOverrides the consumer's own producer settings (login, TLS), applied last
+     * @param rejectedBy who rejects, in the {@link Topics#HEADER_REJECTED_BY} header
+     */
+    public DeadLetters(
+            String bootstrap, Properties producerOverrides, String topic, String rejectedBy) {
+        this.topic = topic;
+        this.rejectedBy = rejectedBy.getBytes(StandardCharsets.UTF_8);
+        Properties p = new Properties();
+        p.setProperty("bootstrap.servers", bootstrap);
+        p.setProperty("client.id", "plantwatch-dlq-" + rejectedBy);
+        p.setProperty("acks", "all");
+        p.setProperty("enable.idempotence", "true");
+        p.setProperty("compression.type", "lz4");
+        p.setProperty("linger.ms", "5");
+        // The caller's thread waits in send() for the topic's metadata: a missing topic or an
+        // absent Kafka must fail the wait soon (Kafka's default is a minute), not hold a Flink
+        // task or a service's loop.
+        p.setProperty("max.block.ms", "10000");
+        p.setProperty("request.timeout.ms", "10000");
+        p.setProperty("delivery.timeout.ms", "30000");
+        p.putAll(producerOverrides);
+        this.producerProperties = p;
+    }
+
+    public String topic() {
+        return topic;
+    }
+
+    /** Records Kafka acknowledged. */
+    public long kept() {
+        return kept.get();
+    }
+
+    /** Records Kafka refused for good; each was logged with its source position. */
+    public long refused() {
+        return refused.get();
+    }
+
+    /**
+     * Sends {@code record} to the dead-letter topic; {@link #awaitKept} tells whether it arrived.
+     *
+     * @param detail the rejection in words, for the {@link Topics#HEADER_DETAIL} header
+     */
+    public void keep(ConsumerRecord<byte[], byte[]> record, RejectReason reason, String detail) {
+        if (failed.get() != null) {
+            // Read again from the last position anyway; another send would only wait out
+            // max.block.ms on a missing topic.
+            return;
+        }
+        RecordHeaders headers = new RecordHeaders(record.headers().toArray());
+        headers.add(Topics.HEADER_SOURCE_TOPIC, utf8(record.topic()));
+        headers.add(Topics.HEADER_SOURCE_PARTITION, utf8(Integer.toString(record.partition())));
+        headers.add(Topics.HEADER_SOURCE_OFFSET, utf8(Long.toString(record.offset())));
+        headers.add(Topics.HEADER_REASON, utf8(reason.code()));
+        headers.add(Topics.HEADER_DETAIL, utf8(detail));
+        headers.add(Topics.HEADER_REJECTED_BY, rejectedBy);
+        headers.add(Topics.HEADER_RECEIVED_AT, utf8(Long.toString(System.currentTimeMillis())));
+        ProducerRecord<byte[], byte[]> letter =
+                new ProducerRecord<>(
+                        topic,
+                        null,
+                        record.timestamp() >= 0 ? record.timestamp() : null,
+                        record.key(),
+                        record.value(),
+                        headers);
+        try {
+            producer().send(letter, (m, e) -> done(record, e));
+        } catch (KafkaException e) {
+            done(record, e);
+        }
+    }
+
+    /**
+     * Waits until every record given to {@link #keep} so far is acknowledged or refused for good.
+     *
+     * @throws DeadLetterException when one could not be written for now; every later wait throws it
+     *     too
+     */
+    public void awaitKept() {
+        if (producer != null) {
+            producer.flush();
+        }
+        Exception e = failed.get();
+        if (e != null) {
+            throw new DeadLetterException(
+                    "could not keep rejected records in Kafka topic "
+                            + topic
+                            + " ("
+                            + e
+                            + "); they are read again from the last position. Is the topic"
+                            + " there, and Kafka?",
+                    e);
+        }
+    }
+
+    private void done(ConsumerRecord<byte[], byte[]> record, Exception e) {
+        if (e == null) {
+            kept.incrementAndGet();
+        } else if (e instanceof RetriableException) {
+            failed.compareAndSet(null, e);
+        } else {
+            long n = refused.incrementAndGet();
+            // One line per thousand: a flood of records Kafka refuses would flood the log.
+            if (n % 1000 == 1) {
+                LOG.error(
+                        "Kafka refused to keep the rejected record at {}-{} offset {} in {} ({},"
+                                + " {} so far); it is only in its source topic until that"
+                                + " topic's retention deletes it",
+                        record.topic(),
+                        record.partition(),
+                        record.offset(),
+                        topic,
+                        e.toString(),
+                        n);
+            }
+        }
+    }
+
+    private KafkaProducer<byte[], byte[]> producer() {
+        if (producer == null) {
+            producer =
+                    new KafkaProducer<>(
+                            producerProperties,
+                            new ByteArraySerializer(),
+                            new ByteArraySerializer());
+        }
+        return producer;
+    }
+
+    @Override
+    public void close() {
+        if (producer != null) {
+            producer.close(Duration.ofSeconds(5));
+            producer = null;
+        }
+    }
+
+    private static byte[] utf8(String s) {
+        return s.getBytes(StandardCharsets.UTF_8);
+    }
+
+    /** Rejected records could not be kept for now; the consumer must not move past them. */
+    public static final class DeadLetterException extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        DeadLetterException(String message, Throwable cause) {
+            super(message, cause);
+        }
+    }
+}
