@@ -30,6 +30,7 @@ import javax.net.ssl.TrustManagerFactory;
 public record AlertingConfig(
         String kafkaBootstrap,
         String alertsTopic,
+        String dlqTopic,
         String groupId,
         Path storeDir,
         Duration storeRetention,
@@ -88,11 +89,12 @@ public record AlertingConfig(
     public AlertingConfig checkedAsChangeOf(AlertingConfig running, Path file) {
         if (!kafkaBootstrap.equals(running.kafkaBootstrap())
                 || !alertsTopic.equals(running.alertsTopic())
+                || !dlqTopic.equals(running.dlqTopic())
                 || !groupId.equals(running.groupId())
                 || !kafkaConsumer.equals(running.kafkaConsumer())) {
             throw new ConfigException(
                     file
-                            + ": its kafka settings (bootstrap, topic, group, consumer) changed; they are"
+                            + ": its kafka settings (bootstrap, topics, group, consumer) changed; they are"
                             + " applied only at a start");
         }
         if (apiPort >= 0 && (apiPort != running.apiPort() || !apiHost.equals(running.apiHost()))) {
@@ -145,10 +147,12 @@ public record AlertingConfig(
     }
 
     /** As Kafka names topics; refused here rather than by Kafka at the first poll. */
-    private static String topicName(String name) {
+    private static String topicName(String key, String name) {
         if (!name.matches("[a-zA-Z0-9._-]{1,249}") || name.equals(".") || name.equals("..")) {
             throw new ConfigException(
-                    "kafka.alerts-topic '"
+                    "kafka."
+                            + key
+                            + " '"
                             + name
                             + "' is not a Kafka topic name (letters, digits, '.', '_', '-')");
         }
@@ -325,14 +329,30 @@ public record AlertingConfig(
         if (receivers.isEmpty()) {
             throw new ConfigException(source + ": receivers: name at least one receiver");
         }
-        return new AlertingConfig(
-                bootstrap,
+        String alertsTopic =
                 topicName(
+                        "alerts-topic",
                         scalar(
                                 root.path("kafka"),
                                 "alerts-topic",
                                 Topics.ALERTS,
-                                source + ": kafka")),
+                                source + ": kafka"));
+        String dlqTopic =
+                topicName(
+                        "dlq-topic",
+                        scalar(
+                                root.path("kafka"),
+                                "dlq-topic",
+                                Topics.ALERTS_DLQ,
+                                source + ": kafka"));
+        if (dlqTopic.equals(alertsTopic)) {
+            throw new ConfigException(
+                    source + ": kafka.dlq-topic must differ from kafka.alerts-topic");
+        }
+        return new AlertingConfig(
+                bootstrap,
+                alertsTopic,
+                dlqTopic,
                 scalar(root.path("kafka"), "group-id", "plantwatch-alerting", source + ": kafka"),
                 Path.of(scalar(root.path("store"), "dir", "data/alerting", source + ": store")),
                 duration(
@@ -472,7 +492,7 @@ public record AlertingConfig(
                             "latching",
                             "api"),
                     "kafka",
-                    Set.of("bootstrap", "alerts-topic", "group-id", "consumer"),
+                    Set.of("bootstrap", "alerts-topic", "dlq-topic", "group-id", "consumer"),
                     "store",
                     Set.of("dir", "retention"),
                     "flood",

@@ -12,6 +12,7 @@ final class PrometheusMetrics {
     private final LongSupplier undecodable;
     private final LongSupplier lost;
     private final LongSupplier deletedUnread;
+    private final LongSupplier deadLetterHolds;
     private final LongSupplier clock;
 
     /** The watch of alerting's file, when the service watches it: changes applied and refused. */
@@ -21,7 +22,7 @@ final class PrometheusMetrics {
 
     PrometheusMetrics(
             Dispatcher dispatcher, AlertStore store, LongSupplier undecodable, LongSupplier clock) {
-        this(dispatcher, store, undecodable, () -> 0, () -> 0, clock);
+        this(dispatcher, store, undecodable, () -> 0, () -> 0, () -> 0, clock);
     }
 
     /** Also renders the counts of changes to alerting's file applied and refused while it runs. */
@@ -37,12 +38,14 @@ final class PrometheusMetrics {
             LongSupplier undecodable,
             LongSupplier lost,
             LongSupplier deletedUnread,
+            LongSupplier deadLetterHolds,
             LongSupplier clock) {
         this.dispatcher = dispatcher;
         this.store = store;
         this.undecodable = undecodable;
         this.lost = lost;
         this.deletedUnread = deletedUnread;
+        this.deadLetterHolds = deadLetterHolds;
         this.clock = clock;
     }
 
@@ -58,8 +61,14 @@ final class PrometheusMetrics {
         counter(
                 b,
                 "undecodable_records",
-                "Records on the alerts topic that are not alert events (left in Kafka)",
+                "Records on the alerts topic that are not alert events, kept in the alerts DLQ",
                 undecodable.getAsLong());
+        counter(
+                b,
+                "dead_letter_holds",
+                "Times a partition of the alerts topic was held for 5 s because the DLQ could not"
+                        + " take a record that is not an alert event",
+                deadLetterHolds.getAsLong());
         counter(
                 b,
                 "kafka_lost_records",

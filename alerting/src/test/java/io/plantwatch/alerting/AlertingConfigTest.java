@@ -120,7 +120,7 @@ class AlertingConfigTest {
                 .isInstanceOf(ConfigException.class)
                 .hasMessage(
                         file
-                                + ": its kafka settings (bootstrap, topic, group, consumer) changed;"
+                                + ": its kafka settings (bootstrap, topics, group, consumer) changed;"
                                 + " they are applied only at a start");
         try (java.net.ServerSocket taken = new java.net.ServerSocket(0)) {
             Path token = Files.writeString(dir.resolve("token"), "t0ken\n");
@@ -240,6 +240,10 @@ class AlertingConfigTest {
                 .hasMessageContaining("store.dir must be one value");
         assertThatThrownBy(() -> load("kafka: {alerts-topic: \"al erts\"}\n" + CONSOLE, Map.of()))
                 .hasMessageContaining("'al erts' is not a Kafka topic name");
+        assertThatThrownBy(() -> load("kafka: {dlq-topic: \"dl q\"}\n" + CONSOLE, Map.of()))
+                .hasMessageContaining("kafka.dlq-topic 'dl q' is not a Kafka topic name");
+        assertThatThrownBy(() -> load("kafka: {dlq-topic: alerts}\n" + CONSOLE, Map.of()))
+                .hasMessageContaining("kafka.dlq-topic must differ from kafka.alerts-topic");
     }
 
     private static final String LOGIN =

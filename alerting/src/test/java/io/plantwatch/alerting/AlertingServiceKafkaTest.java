@@ -107,14 +107,20 @@ class AlertingServiceKafkaTest {
         return config(1000, -1);
     }
 
+    /** Whether {@link #config} creates the DLQ topic too. */
+    private boolean withDlq = true;
+
     private AlertingConfig config(int floodLimit, int apiPort) throws Exception {
         topic = "svc-alerts-" + java.util.UUID.randomUUID();
         kafka.kafka().createTopics(2, topic);
+        if (withDlq) {
+            kafka.kafka().createTopics(1, topic + "-dlq");
+        }
         Path file = dir.resolve("alerting.yaml");
         Files.writeString(
                 file,
                 """
-                kafka: {alerts-topic: %s}
+                kafka: {alerts-topic: %s, dlq-topic: %1$s-dlq}
                 store: {dir: %s}
                 flood: {limit: %d}
                 api: {host: 127.0.0.1, port: %d}
@@ -217,6 +223,7 @@ class AlertingServiceKafkaTest {
     void onItsOwnTheServiceAppliesARotatedSecretWhileItRuns() throws Exception {
         topic = "svc-alerts-" + java.util.UUID.randomUUID();
         kafka.kafka().createTopics(2, topic);
+        kafka.kafka().createTopics(1, topic + "-dlq");
         Path secret = Files.writeString(dir.resolve("hook-secret"), "first-secret\n");
         hookSecret.set("first-secret");
         Path file = dir.resolve("alerting.yaml");
@@ -226,7 +233,7 @@ class AlertingServiceKafkaTest {
         }
         String yaml =
                 """
-                kafka: {alerts-topic: %s}
+                kafka: {alerts-topic: %s, dlq-topic: %1$s-dlq}
                 store: {dir: %s}
                 api: {host: 127.0.0.1, port: %d, token-file: %s}
                 receivers:
@@ -387,6 +394,119 @@ class AlertingServiceKafkaTest {
             assertThat(told).containsExactlyInAnyOrderElementsOf(expected);
             assertThat(c.toString()).doesNotContain((String) login);
         }
+    }
+
+    /**
+     * A record that is not an alert event, while the DLQ topic does not exist yet: its partition
+     * waits at it while the other partition's alerts are told; once the topic is there, the record
+     * is kept in it as it came, and the alert behind it is told.
+     */
+    @Test
+    void aRecordTheDlqCannotTakeHoldsItsPartitionUntilItCan() throws Exception {
+        withDlq = false;
+        AlertingConfig c = config();
+        ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log =
+                new ch.qos.logback.core.read.ListAppender<>();
+        ch.qos.logback.classic.Logger serviceLog =
+                (ch.qos.logback.classic.Logger)
+                        org.slf4j.LoggerFactory.getLogger(AlertingService.class);
+        log.start();
+        serviceLog.addAppender(log);
+        AlertingService service = new AlertingService(new java.io.PrintWriter(System.err, true));
+        CompletableFuture<Void> running = runService(service, c);
+        long junkAt;
+        try {
+            Properties p = new Properties();
+            p.put("bootstrap.servers", kafka.bootstrapServers());
+            AvroAlertCodec codec = new AvroAlertCodec();
+            try (KafkaProducer<byte[], byte[]> producer =
+                    new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+                ProducerRecord<byte[], byte[]> junk =
+                        new ProducerRecord<>(
+                                topic, 0, "line-1".getBytes(), "not an alert".getBytes());
+                junk.headers().add("origin", "test".getBytes());
+                junkAt = producer.send(junk).get().offset();
+                producer.send(
+                                new ProducerRecord<>(
+                                        topic, 0, null, codec.encode(alert(1, AlertState.OPEN))))
+                        .get();
+                producer.send(
+                                new ProducerRecord<>(
+                                        topic, 1, null, codec.encode(alert(2, AlertState.OPEN))))
+                        .get();
+            }
+            await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-2:OPEN"));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(
+                            () -> {
+                                synchronized (log) {
+                                    return log.list.stream()
+                                            .anyMatch(
+                                                    e ->
+                                                            e.getFormattedMessage()
+                                                                    .startsWith(
+                                                                            "Alerting holds "
+                                                                                    + topic
+                                                                                    + "-0 at"
+                                                                                    + " offset "
+                                                                                    + junkAt));
+                                }
+                            });
+            assertThat(told).doesNotContain("alert-1:OPEN");
+
+            kafka.kafka().createTopics(1, c.dlqTopic());
+            await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
+        } finally {
+            service.close();
+            running.get();
+            serviceLog.detachAppender(log);
+        }
+        List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> kept =
+                readAll(c.dlqTopic());
+        assertThat(kept).hasSize(1);
+        var r = kept.get(0);
+        assertThat(new String(r.value())).isEqualTo("not an alert");
+        assertThat(new String(r.key())).isEqualTo("line-1");
+        assertThat(header(r, "origin")).isEqualTo("test");
+        assertThat(header(r, io.plantwatch.model.Topics.HEADER_REASON)).isEqualTo("unknown_schema");
+        assertThat(header(r, io.plantwatch.model.Topics.HEADER_SOURCE_TOPIC)).isEqualTo(topic);
+        assertThat(header(r, io.plantwatch.model.Topics.HEADER_SOURCE_PARTITION)).isEqualTo("0");
+        assertThat(header(r, io.plantwatch.model.Topics.HEADER_SOURCE_OFFSET))
+                .isEqualTo(Long.toString(junkAt));
+        assertThat(header(r, io.plantwatch.model.Topics.HEADER_REJECTED_BY)).isEqualTo("alerting");
+        assertThat(told).containsExactlyInAnyOrder("alert-1:OPEN", "alert-2:OPEN");
+    }
+
+    /** Every record of partition 0 of {@code name}, up to its end. */
+    private static List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> readAll(
+            String name) {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> all =
+                new ArrayList<>();
+        try (var consumer =
+                new org.apache.kafka.clients.consumer.KafkaConsumer<>(
+                        p,
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer(),
+                        new org.apache.kafka.common.serialization.ByteArrayDeserializer())) {
+            var tp = new org.apache.kafka.common.TopicPartition(name, 0);
+            consumer.assign(List.of(tp));
+            consumer.seekToBeginning(List.of(tp));
+            long end = consumer.endOffsets(List.of(tp)).get(tp);
+            await().atMost(Duration.ofSeconds(30))
+                    .until(
+                            () -> {
+                                consumer.poll(Duration.ofMillis(200)).forEach(all::add);
+                                return consumer.position(tp) >= end;
+                            });
+        }
+        return all;
+    }
+
+    private static String header(
+            org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]> r, String name) {
+        var h = r.headers().lastHeader(name);
+        return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
     @Test

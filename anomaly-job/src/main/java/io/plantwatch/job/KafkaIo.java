@@ -330,7 +330,7 @@ public final class KafkaIo {
                     record.partition(),
                     record.offset(),
                     rejected.message(),
-                    deadLetters == null ? "" : "; kept in " + deadLetters.topic());
+                    deadLetters == null ? "" : "; sent to " + deadLetters.topic());
             reject(record, rejected.reason(), rejected.detail());
         }
 

@@ -39,7 +39,8 @@ class AnomalyJobSecuredKafkaTest {
                     List.of(
                             settings.alertsTopic(),
                             settings.lateTopic(),
-                            settings.completenessTopic())) {
+                            settings.completenessTopic(),
+                            settings.dlqTopic())) {
                 kafka.kafka.allow(USER, out, AclOperation.WRITE, AclOperation.DESCRIBE);
             }
             long start =

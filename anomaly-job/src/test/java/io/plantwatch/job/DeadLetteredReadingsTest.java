@@ -131,6 +131,44 @@ class DeadLetteredReadingsTest {
         }
     }
 
+    /**
+     * A record larger than the DLQ topic takes is refused for itself: counted, and the wait for the
+     * DLQ passes, so the job is not stopped over one record; the next record is kept.
+     */
+    @Test
+    void aRecordTheDlqRefusesForItselfIsCountedAndTheNextIsKept() throws Exception {
+        try (JobKafka kafka = new JobKafka();
+                org.apache.kafka.clients.admin.Admin admin = kafka.kafka.createAdmin()) {
+            String dlq = "small-dlq";
+            admin.createTopics(
+                            List.of(
+                                    new org.apache.kafka.clients.admin.NewTopic(dlq, 1, (short) 1)
+                                            .configs(Map.of("max.message.bytes", "2048"))))
+                    .all()
+                    .get();
+            try (io.plantwatch.model.DeadLetters letters =
+                    new io.plantwatch.model.DeadLetters(
+                            kafka.bootstrapServers(), new Properties(), dlq, "test")) {
+                // Random, so that compression cannot bring it under the topic's limit.
+                byte[] big = new byte[8192];
+                new java.util.Random(1).nextBytes(big);
+                letters.keep(
+                        new ConsumerRecord<>("readings", 0, 5L, null, big),
+                        io.plantwatch.model.RejectReason.CORRUPT_RECORD,
+                        "big");
+                letters.awaitKept();
+                assertThat(letters.refused()).isEqualTo(1);
+                assertThat(letters.kept()).isZero();
+                letters.keep(
+                        new ConsumerRecord<>("readings", 0, 6L, null, new byte[16]),
+                        io.plantwatch.model.RejectReason.CORRUPT_RECORD,
+                        "small");
+                letters.awaitKept();
+                assertThat(letters.kept()).isEqualTo(1);
+            }
+        }
+    }
+
     private static String firstOf(Map<String, String> reasons, String reason) {
         return reasons.entrySet().stream()
                 .filter(e -> e.getValue().equals(reason))

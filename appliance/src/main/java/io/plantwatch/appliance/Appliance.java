@@ -377,7 +377,8 @@ final class Appliance implements AutoCloseable {
                                 jobSettings.completenessTopic(),
                                 jobSettings.dlqTopic(),
                                 jobSettings.alertsTopic(),
-                                loaded.alertsTopic())
+                                loaded.alertsTopic(),
+                                loaded.dlqTopic())
                         .distinct()
                         .toList();
         createTopics(kafkaLogin(gatewayConfig.producerOverrides()), jobSettings);
@@ -495,6 +496,7 @@ final class Appliance implements AutoCloseable {
                 new AlertingConfig(
                         loaded.kafkaBootstrap(),
                         loaded.alertsTopic(),
+                        loaded.dlqTopic(),
                         loaded.groupId(),
                         settings.dataDir().resolve("alerting"),
                         loaded.storeRetention(),

@@ -353,6 +353,7 @@ class DockerComposeConsistencyTest {
             used.add(job.path(key).asText());
         }
         used.add(yaml(CONFIG.resolve("alerting.yaml")).at("/kafka/alerts-topic").asText());
+        used.add(yaml(CONFIG.resolve("alerting.yaml")).at("/kafka/dlq-topic").asText());
         assertThat(created)
                 .as("topics kafka-topics creates, against config/*.yaml")
                 .isEqualTo(used);

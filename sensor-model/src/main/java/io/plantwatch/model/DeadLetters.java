@@ -8,8 +8,11 @@ import java.util.concurrent.atomic.AtomicReference;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.apache.kafka.clients.producer.KafkaProducer;
 import org.apache.kafka.clients.producer.ProducerRecord;
+import org.apache.kafka.common.InvalidRecordException;
 import org.apache.kafka.common.KafkaException;
-import org.apache.kafka.common.errors.RetriableException;
+import org.apache.kafka.common.errors.InterruptException;
+import org.apache.kafka.common.errors.RecordTooLargeException;
+import org.apache.kafka.common.errors.SerializationException;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 import org.apache.kafka.common.serialization.ByteArraySerializer;
 import org.slf4j.Logger;
@@ -23,16 +26,18 @@ import org.slf4j.LoggerFactory;
  *
  * <p>At least once: a caller waits in {@link #awaitKept} before it records a position past a
  * rejected record (a Flink source's checkpoint, a service's stored offset). When a record could not
- * be written for now (Kafka away, the topic missing) that wait fails, and stays failed: the caller
- * must not move on, and reads the record again from its last position. A record Kafka refuses for
- * good (larger than the topic takes, no permission) is counted in {@link #refused} and logged with
- * its source position instead; failing over it would stop the consumer on one record.
+ * be written (Kafka away, the topic missing, no permission to write it) that wait fails, and stays
+ * failed: the caller must not move on, and reads the record again from its last position. A record
+ * Kafka refuses for itself and would refuse again (larger than the topic takes, invalid) is counted
+ * in {@link #refused} and logged with its source position instead: failing over it would stop the
+ * consumer on one record for good.
  *
  * <p>Its producer starts with the first rejected record, so a consumer that never rejects one opens
  * no second connection.
  */
 public final class DeadLetters implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetters.class);
+    private static final AtomicLong INSTANCES = new AtomicLong();
 
     private final Properties producerProperties;
     private final String topic;
@@ -52,7 +57,9 @@ public final class DeadLetters implements AutoCloseable {
         this.rejectedBy = rejectedBy.getBytes(StandardCharsets.UTF_8);
         Properties p = new Properties();
         p.setProperty("bootstrap.servers", bootstrap);
-        p.setProperty("client.id", "plantwatch-dlq-" + rejectedBy);
+        // One per instance: subtasks in one JVM would otherwise share a client id and its MBean.
+        p.setProperty(
+                "client.id", "plantwatch-dlq-" + rejectedBy + "-" + INSTANCES.incrementAndGet());
         p.setProperty("acks", "all");
         p.setProperty("enable.idempotence", "true");
         p.setProperty("compression.type", "lz4");
@@ -64,6 +71,14 @@ public final class DeadLetters implements AutoCloseable {
         p.setProperty("request.timeout.ms", "10000");
         p.setProperty("delivery.timeout.ms", "30000");
         p.putAll(producerOverrides);
+        // Kafka refuses a delivery timeout below the request timeout plus the linger: a plant's
+        // longer request timeout must not make this producer impossible to start.
+        long floor =
+                Long.parseLong(p.getProperty("request.timeout.ms").trim())
+                        + Long.parseLong(p.getProperty("linger.ms").trim());
+        if (Long.parseLong(p.getProperty("delivery.timeout.ms").trim()) < floor) {
+            p.setProperty("delivery.timeout.ms", Long.toString(floor));
+        }
         this.producerProperties = p;
     }
 
@@ -104,7 +119,9 @@ public final class DeadLetters implements AutoCloseable {
                 new ProducerRecord<>(
                         topic,
                         null,
-                        record.timestamp() >= 0 ? record.timestamp() : null,
+                        // Stamped now, as the gateway's: the DLQ's retention counts from the
+                        // rejection, not from when a late reader came to the record.
+                        null,
                         record.key(),
                         record.value(),
                         headers);
@@ -141,8 +158,17 @@ public final class DeadLetters implements AutoCloseable {
     private void done(ConsumerRecord<byte[], byte[]> record, Exception e) {
         if (e == null) {
             kept.incrementAndGet();
-        } else if (e instanceof RetriableException) {
-            failed.compareAndSet(null, e);
+        } else if (!refusedForGood(e)) {
+            if (failed.compareAndSet(null, e) && !(e instanceof InterruptException)) {
+                LOG.error(
+                        "Cannot keep the rejected record at {}-{} offset {} in {} ({}): it is read"
+                                + " again from the last position once the DLQ takes records",
+                        record.topic(),
+                        record.partition(),
+                        record.offset(),
+                        topic,
+                        e.toString());
+            }
         } else {
             long n = refused.incrementAndGet();
             // One line per thousand: a flood of records Kafka refuses would flood the log.
@@ -159,6 +185,17 @@ public final class DeadLetters implements AutoCloseable {
                         n);
             }
         }
+    }
+
+    /**
+     * Whether Kafka refuses this one record and would refuse it again: only errors of the record
+     * itself. A missing permission, a failed login or a bad setting refuses every record, and is a
+     * failure to keep them, not a refusal of one.
+     */
+    private static boolean refusedForGood(Exception e) {
+        return e instanceof RecordTooLargeException
+                || e instanceof InvalidRecordException
+                || e instanceof SerializationException;
     }
 
     private KafkaProducer<byte[], byte[]> producer() {
