@@ -4,17 +4,14 @@ import io.plantwatch.model.Alert;
 import io.plantwatch.model.AvroAlertCodec;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.ConfigWatch;
-import io.plantwatch.model.DeadLetters;
 import io.plantwatch.model.Parsed;
 import io.plantwatch.model.RejectReason;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HashSet;
 import java.util.List;
 import java.util.Properties;
-import java.util.Set;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.atomic.AtomicBoolean;
@@ -24,7 +21,6 @@ import org.apache.kafka.clients.consumer.ConsumerRecords;
 import org.apache.kafka.clients.consumer.KafkaConsumer;
 import org.apache.kafka.clients.consumer.NoOffsetForPartitionException;
 import org.apache.kafka.clients.consumer.OffsetOutOfRangeException;
-import org.apache.kafka.clients.producer.ProducerConfig;
 import org.apache.kafka.common.KafkaException;
 import org.apache.kafka.common.PartitionInfo;
 import org.apache.kafka.common.TopicPartition;
@@ -348,7 +344,9 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                         c.apiHost(),
                                         c.apiPort(),
                                         System::currentTimeMillis);
-                KafkaConsumer<byte[], byte[]> consumer = consumer(c)) {
+                KafkaConsumer<byte[], byte[]> consumer = consumer(c);
+                AlertDeadLetters dlq =
+                        new AlertDeadLetters(c, consumer, undecodable, deadLetterHolds)) {
             List<TopicPartition> partitions = new ArrayList<>();
             List<PartitionInfo> found;
             try {
@@ -381,7 +379,6 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     c.storeDir(),
                     api == null ? "off" : "http://" + c.apiHost() + ":" + api.port());
             AvroAlertCodec codec = new AvroAlertCodec();
-            DeadLetterHold dlq = new DeadLetterHold(c, consumer, deadLetterHolds);
             long expiryChecked = System.currentTimeMillis();
             long partitionsChecked = expiryChecked;
             while (running.get()) {
@@ -405,17 +402,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                         }
                         Parsed<Alert> parsed = decode(codec, r);
                         if (!parsed.isOk()) {
-                            Parsed.Rejected<?> why = (Parsed.Rejected<?>) parsed;
-                            if (dlq.keep(r, why)) {
-                                undecodable.incrementAndGet();
-                                LOG.warn(
-                                        "Skipped an undecodable record at {}-{}@{}: {}; kept in {}",
-                                        r.topic(),
-                                        r.partition(),
-                                        r.offset(),
-                                        why.message(),
-                                        c.dlqTopic());
-                            }
+                            dlq.hold(r, (Parsed.Rejected<?>) parsed);
                             continue;
                         }
                         Alert a = parsed.value();
@@ -440,7 +427,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     }
                 }
                 long now = System.currentTimeMillis();
-                dlq.releaseWhenDue(now);
+                dlq.settle(now);
                 // Assigned partitions are fixed, so ones added to the topic would never be read.
                 if (now - partitionsChecked >= PARTITIONS_CHECK_MILLIS) {
                     partitionsChecked = now;
@@ -453,7 +440,6 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     store.expire(now);
                 }
             }
-            dlq.close();
             dispatcher.drain(STOP_GRACE_SECONDS);
         } finally {
             stopped.countDown();
@@ -469,106 +455,6 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         } catch (RuntimeException e) {
             // The codec returns its rejections; anything it throws is a fault of the bytes too.
             return Parsed.rejected(RejectReason.CORRUPT_RECORD, String.valueOf(e.getMessage()));
-        }
-    }
-
-    /**
-     * Keeps the records of the alerts topic that are not alert events in the DLQ ({@link
-     * DeadLetters}), each acknowledged before the loop goes on, so the journal never records a
-     * position past one that is not kept. When the DLQ cannot take one (Kafka away, the topic
-     * missing), its partition is paused and set back to it for {@link #HOLD_MILLIS}, then read
-     * again: that partition's later alerts wait, the other partitions and the notifications under
-     * way go on, and alerting does not stop over one record.
-     */
-    private static final class DeadLetterHold {
-        private static final long HOLD_MILLIS = 5_000;
-        private final AlertingConfig config;
-        private final KafkaConsumer<byte[], byte[]> consumer;
-        private final AtomicLong holdsCounted;
-        private final Set<TopicPartition> held = new HashSet<>();
-        private DeadLetters letters;
-        private long releaseAt;
-        private long lastLogged = -60_000;
-
-        DeadLetterHold(
-                AlertingConfig config, KafkaConsumer<byte[], byte[]> consumer, AtomicLong holds) {
-            this.config = config;
-            this.consumer = consumer;
-            this.holdsCounted = holds;
-        }
-
-        boolean holds(ConsumerRecord<byte[], byte[]> r) {
-            return !held.isEmpty() && held.contains(new TopicPartition(r.topic(), r.partition()));
-        }
-
-        /** Whether {@code r} is kept (or refused by Kafka for good, and logged); else held. */
-        boolean keep(ConsumerRecord<byte[], byte[]> r, Parsed.Rejected<?> why) {
-            if (letters == null) {
-                letters =
-                        new DeadLetters(
-                                config.kafkaBootstrap(),
-                                producerLogin(config),
-                                config.dlqTopic(),
-                                "alerting");
-            }
-            try {
-                letters.keep(r, why.reason(), why.detail());
-                letters.awaitKept();
-                return true;
-            } catch (DeadLetters.DeadLetterException e) {
-                TopicPartition tp = new TopicPartition(r.topic(), r.partition());
-                held.add(tp);
-                consumer.pause(List.of(tp));
-                consumer.seek(tp, r.offset());
-                long now = System.currentTimeMillis();
-                releaseAt = now + HOLD_MILLIS;
-                holdsCounted.incrementAndGet();
-                // Once a minute: a DLQ that stays away would otherwise log every 5 s.
-                if (now - lastLogged >= 60_000) {
-                    lastLogged = now;
-                    LOG.error(
-                            "Alerting holds {} at offset {}: the record there is not an alert"
-                                    + " event ({}), and {}. Its later alerts wait; tried again"
-                                    + " every {} s",
-                            tp,
-                            r.offset(),
-                            why.message(),
-                            e.getMessage(),
-                            HOLD_MILLIS / 1000);
-                }
-                // Failed for good: the next try needs a producer of its own.
-                letters.close();
-                letters = null;
-                return false;
-            }
-        }
-
-        void releaseWhenDue(long now) {
-            if (!held.isEmpty() && now >= releaseAt) {
-                consumer.resume(held);
-                held.clear();
-            }
-        }
-
-        void close() {
-            if (letters != null) {
-                letters.close();
-            }
-        }
-
-        /** The consumer's connection and login settings, as far as a producer knows them. */
-        private static Properties producerLogin(AlertingConfig c) {
-            Properties p = new Properties();
-            c.kafkaConsumer()
-                    .values()
-                    .forEach(
-                            (k, v) -> {
-                                if (ProducerConfig.configNames().contains(k)
-                                        && !k.equals("client.id")) {
-                                    p.setProperty(k, v);
-                                }
-                            });
-            return p;
         }
     }
 

@@ -61,13 +61,14 @@ final class PrometheusMetrics {
         counter(
                 b,
                 "undecodable_records",
-                "Records on the alerts topic that are not alert events, kept in the alerts DLQ",
+                "Records on the alerts topic that are not alert events, kept in the alerts DLQ (or"
+                        + " refused by it for themselves, which is logged)",
                 undecodable.getAsLong());
         counter(
                 b,
                 "dead_letter_holds",
-                "Times a partition of the alerts topic was held for 5 s because the DLQ could not"
-                        + " take a record that is not an alert event",
+                "Failed tries to keep a record that is not an alert event in the alerts DLQ; its"
+                        + " partition waits 5 s after each",
                 deadLetterHolds.getAsLong());
         counter(
                 b,

@@ -274,16 +274,7 @@ class AlertingServiceKafkaTest {
 
             Files.writeString(file, yaml.replace("port: " + apiPort, "port: lots"));
             await().atMost(Duration.ofSeconds(30))
-                    .until(
-                            () ->
-                                    log.list.stream()
-                                            .anyMatch(
-                                                    e ->
-                                                            e.getFormattedMessage()
-                                                                    .contains(
-                                                                            "The changed alerting"
-                                                                                    + " file is not"
-                                                                                    + " applied")));
+                    .until(() -> logged(log, "The changed alerting file is not applied"));
             assertThat(exit).isNotDone();
 
             // The file whole again, the secret rotated: alerting restarts and signs with it.
@@ -409,7 +400,7 @@ class AlertingServiceKafkaTest {
                 new ch.qos.logback.core.read.ListAppender<>();
         ch.qos.logback.classic.Logger serviceLog =
                 (ch.qos.logback.classic.Logger)
-                        org.slf4j.LoggerFactory.getLogger(AlertingService.class);
+                        org.slf4j.LoggerFactory.getLogger(AlertDeadLetters.class);
         log.start();
         serviceLog.addAppender(log);
         AlertingService service = new AlertingService(new java.io.PrintWriter(System.err, true));
@@ -430,28 +421,22 @@ class AlertingServiceKafkaTest {
                                 new ProducerRecord<>(
                                         topic, 0, null, codec.encode(alert(1, AlertState.OPEN))))
                         .get();
+                await().atMost(Duration.ofSeconds(30))
+                        .until(
+                                () ->
+                                        logged(
+                                                log,
+                                                "Alerting holds "
+                                                        + topic
+                                                        + "-0 at offset "
+                                                        + junkAt));
+                // While the DLQ is away, the other partition's alerts are told.
                 producer.send(
                                 new ProducerRecord<>(
                                         topic, 1, null, codec.encode(alert(2, AlertState.OPEN))))
                         .get();
             }
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-2:OPEN"));
-            await().atMost(Duration.ofSeconds(30))
-                    .until(
-                            () -> {
-                                synchronized (log) {
-                                    return log.list.stream()
-                                            .anyMatch(
-                                                    e ->
-                                                            e.getFormattedMessage()
-                                                                    .startsWith(
-                                                                            "Alerting holds "
-                                                                                    + topic
-                                                                                    + "-0 at"
-                                                                                    + " offset "
-                                                                                    + junkAt));
-                                }
-                            });
             assertThat(told).doesNotContain("alert-1:OPEN");
 
             kafka.kafka().createTopics(1, c.dlqTopic());
@@ -475,6 +460,15 @@ class AlertingServiceKafkaTest {
                 .isEqualTo(Long.toString(junkAt));
         assertThat(header(r, io.plantwatch.model.Topics.HEADER_REJECTED_BY)).isEqualTo("alerting");
         assertThat(told).containsExactlyInAnyOrder("alert-1:OPEN", "alert-2:OPEN");
+    }
+
+    /** Whether a line containing {@code text} was logged, read under the appender's lock. */
+    private static boolean logged(
+            ch.qos.logback.core.read.ListAppender<ch.qos.logback.classic.spi.ILoggingEvent> log,
+            String text) {
+        synchronized (log) {
+            return log.list.stream().anyMatch(e -> e.getFormattedMessage().contains(text));
+        }
     }
 
     /** Every record of partition 0 of {@code name}, up to its end. */

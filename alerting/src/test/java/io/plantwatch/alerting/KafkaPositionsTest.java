@@ -406,11 +406,14 @@ class KafkaPositionsTest {
     }
 
     private List<String> warnings(String start) {
-        return log.list.stream()
-                .filter(e -> e.getLevel() == Level.WARN)
-                .map(ILoggingEvent::getFormattedMessage)
-                .filter(m -> m.startsWith(start))
-                .toList();
+        // Under the appender's lock: the service's thread appends while a test polls.
+        synchronized (log) {
+            return log.list.stream()
+                    .filter(e -> e.getLevel() == Level.WARN)
+                    .map(ILoggingEvent::getFormattedMessage)
+                    .filter(m -> m.startsWith(start))
+                    .toList();
+        }
     }
 
     private List<String> lostWarnings() {

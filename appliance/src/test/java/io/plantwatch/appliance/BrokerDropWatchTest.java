@@ -147,7 +147,10 @@ class BrokerDropWatchTest {
     }
 
     private List<String> messages() {
-        return said.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        // Under the appender's lock: the watch's thread appends while a test polls.
+        synchronized (said) {
+            return said.list.stream().map(ILoggingEvent::getFormattedMessage).toList();
+        }
     }
 
     private static Mqtt5BlockingClient client(URI broker, String id) {

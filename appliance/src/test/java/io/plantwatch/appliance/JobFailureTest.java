@@ -79,11 +79,14 @@ class JobFailureTest {
             assertThat(err.toString().strip())
                     .startsWith("plantwatch run: the anomaly job stopped: ")
                     .doesNotContain("\n");
-            List<String> said =
-                    warnings.list.stream()
-                            .filter(e -> e.getLevel() == Level.WARN)
-                            .map(ILoggingEvent::getFormattedMessage)
-                            .toList();
+            List<String> said;
+            synchronized (warnings) { // the appliance's threads may still append
+                said =
+                        warnings.list.stream()
+                                .filter(e -> e.getLevel() == Level.WARN)
+                                .map(ILoggingEvent::getFormattedMessage)
+                                .toList();
+            }
             List<String> restarts =
                     said.stream()
                             .filter(m -> m.startsWith("The anomaly job failed and restarts"))

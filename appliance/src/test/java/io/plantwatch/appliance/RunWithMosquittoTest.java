@@ -182,7 +182,8 @@ class RunWithMosquittoTest {
                 Topics.SENSOR_READINGS_DLQ,
                 Topics.SENSOR_READINGS_LATE,
                 Topics.SENSOR_COMPLETENESS,
-                Topics.ALERTS);
+                Topics.ALERTS,
+                Topics.ALERTS_DLQ);
         plant.allow(
                 user,
                 Topics.SENSOR_READINGS,
@@ -195,7 +196,8 @@ class RunWithMosquittoTest {
                 List.of(
                         Topics.SENSOR_READINGS_DLQ,
                         Topics.SENSOR_READINGS_LATE,
-                        Topics.SENSOR_COMPLETENESS)) {
+                        Topics.SENSOR_COMPLETENESS,
+                        Topics.ALERTS_DLQ)) {
             plant.allow(user, t, AclOperation.WRITE, AclOperation.DESCRIBE);
         }
         plant.allowGroup(user, "plantwatch-anomaly-job", AclOperation.READ);
@@ -747,8 +749,11 @@ class RunWithMosquittoTest {
                     (Logger) LoggerFactory.getLogger(io.plantwatch.gateway.Gateway.class));
 
     private static boolean said(ListAppender<ILoggingEvent> log, Level level, String text) {
-        return log.list.stream()
-                .anyMatch(e -> e.getLevel() == level && e.getFormattedMessage().contains(text));
+        // Under the appender's lock: the appliance's threads append while a test polls.
+        synchronized (log) {
+            return log.list.stream()
+                    .anyMatch(e -> e.getLevel() == level && e.getFormattedMessage().contains(text));
+        }
     }
 
     /**

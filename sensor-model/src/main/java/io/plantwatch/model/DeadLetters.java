@@ -20,9 +20,9 @@ import org.slf4j.LoggerFactory;
 
 /**
  * Kafka records a consumer cannot take, kept in a dead-letter topic as they came (key, value,
- * headers, timestamp) with the {@code dlq.*} headers saying why, where they were read and who
- * rejected them. Their source topic is no place to keep them: its retention, or the appliance's
- * disk reclaim, deletes them with the readings around them.
+ * headers) with the {@code dlq.*} headers saying why, where they were read and who rejected them,
+ * stamped with the time of the rejection. Their source topic is no place to keep them: its
+ * retention, or the appliance's disk reclaim, deletes them with the readings around them.
  *
  * <p>At least once: a caller waits in {@link #awaitKept} before it records a position past a
  * rejected record (a Flink source's checkpoint, a service's stored offset). When a record could not
@@ -38,6 +38,12 @@ import org.slf4j.LoggerFactory;
 public final class DeadLetters implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetters.class);
     private static final AtomicLong INSTANCES = new AtomicLong();
+
+    /**
+     * When a failure to keep was last logged, over all instances: a caller that retries with a
+     * fresh instance every few seconds would otherwise log at every try.
+     */
+    private static final AtomicLong LAST_FAILURE_LOGGED = new AtomicLong(Long.MIN_VALUE / 2);
 
     private final Properties producerProperties;
     private final String topic;
@@ -159,7 +165,9 @@ public final class DeadLetters implements AutoCloseable {
         if (e == null) {
             kept.incrementAndGet();
         } else if (!refusedForGood(e)) {
-            if (failed.compareAndSet(null, e) && !(e instanceof InterruptException)) {
+            if (failed.compareAndSet(null, e)
+                    && !(e instanceof InterruptException)
+                    && loggedNow(LAST_FAILURE_LOGGED)) {
                 LOG.error(
                         "Cannot keep the rejected record at {}-{} offset {} in {} ({}): it is read"
                                 + " again from the last position once the DLQ takes records",
@@ -185,6 +193,13 @@ public final class DeadLetters implements AutoCloseable {
                         n);
             }
         }
+    }
+
+    /** Whether a minute has passed since {@code last}, which then becomes now. */
+    private static boolean loggedNow(AtomicLong last) {
+        long now = System.currentTimeMillis();
+        long before = last.get();
+        return now - before >= 60_000 && last.compareAndSet(before, now);
     }
 
     /**

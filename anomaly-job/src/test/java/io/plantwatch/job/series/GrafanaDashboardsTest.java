@@ -39,8 +39,13 @@ class GrafanaDashboardsTest {
     private static final Pattern TAG_VALUES = Pattern.compile("tag: \"(\\w+)\"");
     private static final Pattern GATEWAY_METRIC = Pattern.compile("plantwatch_gateway_\\w+");
 
-    /** The job's own counters; Flink's (KafkaSourceReader_...) start with a capital. */
-    private static final Pattern JOB_METRIC = Pattern.compile("_operator_([a-z]\\w+)");
+    /**
+     * The job's own metrics; Flink's (KafkaSourceReader_...) start with a capital. Those the
+     * readings' deserializer registers are in the {@code deserializer} group Flink's Kafka source
+     * gives it, so their names carry it.
+     */
+    private static final Pattern JOB_METRIC =
+            Pattern.compile("_operator_(deserializer_)?([a-z]\\w+)");
 
     private static final Pattern ALERTING_METRIC = Pattern.compile("plantwatch_alerting_(\\w+)");
 
@@ -190,6 +195,9 @@ class GrafanaDashboardsTest {
                 job.append(Files.readString(p));
             }
         }
+        String deserializer =
+                Files.readString(
+                        Path.of("src", "main", "java", "io", "plantwatch", "job", "KafkaIo.java"));
         String alerting =
                 Files.readString(
                         Path.of(
@@ -211,8 +219,15 @@ class GrafanaDashboardsTest {
                     String base = metric.replaceAll("_(bucket|sum|count)$", "");
                     assertThat(gateway.toString()).as(expr).contains("\"" + base + "\"");
                 }
-                for (String metric : all(JOB_METRIC, expr)) {
+                Matcher m = JOB_METRIC.matcher(expr);
+                while (m.find()) {
+                    String metric = m.group(2);
                     assertThat(job.toString()).as(expr).contains("\"" + metric + "\"");
+                    assertThat(m.group(1) != null)
+                            .as(
+                                    expr
+                                            + ": in the deserializer group as the deserializer registers it")
+                            .isEqualTo(deserializer.contains("\"" + metric + "\""));
                 }
                 for (String metric : all(ALERTING_METRIC, expr)) {
                     // Named whole, or by the part after the prefix (a counter's _total added).
