@@ -25,8 +25,10 @@ import org.slf4j.LoggerFactory;
  * it while its own thread sends it, so the service's loop never waits on the DLQ: the other
  * partitions and the notifications go on. Once Kafka acknowledges it (or refuses it for itself),
  * the partition reads on after it; while the DLQ cannot take it (Kafka away, the topic missing, no
- * permission), the partition waits at it and it is tried again every {@link #RETRY_MILLIS}. A stop
- * meanwhile leaves the journal before it, so the next start reads it again.
+ * permission), the partition waits at it and it is tried again {@link #RETRY_MILLIS} after each
+ * failed try (which itself waits up to 10 s for a missing topic). A kept record's position is
+ * journaled, so a start does not keep it again; a stop while it waits leaves the journal before it,
+ * so the next start reads it again.
  */
 final class AlertDeadLetters implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AlertDeadLetters.class);
@@ -47,6 +49,7 @@ final class AlertDeadLetters implements AutoCloseable {
 
     private final AlertingConfig config;
     private final Consumer<byte[], byte[]> consumer;
+    private final AlertStore store;
     private final AtomicLong undecodable;
     private final AtomicLong holds;
     private final Map<TopicPartition, Held> held = new HashMap<>();
@@ -58,8 +61,7 @@ final class AlertDeadLetters implements AutoCloseable {
                         return t;
                     });
 
-    /** Only on {@link #sender}'s thread, until {@link #close}. */
-    private DeadLetters letters;
+    private final DeadLetters letters;
 
     /** What the last failed try said, for the loop's log line. */
     private volatile String lastFailure;
@@ -73,10 +75,19 @@ final class AlertDeadLetters implements AutoCloseable {
     AlertDeadLetters(
             AlertingConfig config,
             Consumer<byte[], byte[]> consumer,
+            AlertStore store,
             AtomicLong undecodable,
             AtomicLong holds) {
         this.config = config;
         this.consumer = consumer;
+        this.store = store;
+        // Its producer starts with the first record to keep, on the sender's thread.
+        this.letters =
+                new DeadLetters(
+                        config.kafkaBootstrap(),
+                        producerLogin(config),
+                        config.dlqTopic(),
+                        "alerting");
         this.undecodable = undecodable;
         this.holds = holds;
     }
@@ -90,7 +101,7 @@ final class AlertDeadLetters implements AutoCloseable {
     void hold(ConsumerRecord<byte[], byte[]> r, Parsed.Rejected<?> why) {
         TopicPartition tp = new TopicPartition(r.topic(), r.partition());
         consumer.pause(List.of(tp));
-        consumer.seek(tp, r.offset());
+        consumer.seek(tp, at(r.offset(), r));
         held.put(tp, new Held(r, why, sender.submit(() -> keep(r, why)), 0));
     }
 
@@ -119,7 +130,7 @@ final class AlertDeadLetters implements AutoCloseable {
                     LOG.error(
                             "Alerting holds {} at offset {}: the record there is not an alert"
                                     + " event ({}), and {}. Its later alerts wait; tried again"
-                                    + " every {} s",
+                                    + " {} s after each failed try",
                             e.getKey(),
                             r.offset(),
                             h.why().message(),
@@ -129,8 +140,10 @@ final class AlertDeadLetters implements AutoCloseable {
                 e.setValue(new Held(r, h.why(), null, now + RETRY_MILLIS));
                 continue;
             }
-            consumer.seek(e.getKey(), r.offset() + 1);
+            consumer.seek(e.getKey(), at(r.offset() + 1, r));
             consumer.resume(List.of(e.getKey()));
+            // Else a record with no alert event after it would be kept again at every start.
+            store.resume(r.partition(), r.offset() + 1);
             it.remove();
             undecodable.incrementAndGet();
             LOG.warn(
@@ -143,6 +156,12 @@ final class AlertDeadLetters implements AutoCloseable {
                             ? "kept in " + config.dlqTopic()
                             : "Kafka refused to keep it in " + config.dlqTopic());
         }
+    }
+
+    /** {@code offset} with {@code r}'s leader epoch, so that a truncated log is found. */
+    private static org.apache.kafka.clients.consumer.OffsetAndMetadata at(
+            long offset, ConsumerRecord<byte[], byte[]> r) {
+        return new org.apache.kafka.clients.consumer.OffsetAndMetadata(offset, r.leaderEpoch(), "");
     }
 
     private static Outcome outcome(Future<Outcome> f) {
@@ -158,14 +177,6 @@ final class AlertDeadLetters implements AutoCloseable {
 
     /** On {@link #sender}'s thread. */
     private Outcome keep(ConsumerRecord<byte[], byte[]> r, Parsed.Rejected<?> why) {
-        if (letters == null) {
-            letters =
-                    new DeadLetters(
-                            config.kafkaBootstrap(),
-                            producerLogin(config),
-                            config.dlqTopic(),
-                            "alerting");
-        }
         long refusedBefore = letters.refused();
         try {
             letters.keep(r, why.reason(), why.detail());
@@ -173,9 +184,8 @@ final class AlertDeadLetters implements AutoCloseable {
             return letters.refused() > refusedBefore ? Outcome.REFUSED : Outcome.KEPT;
         } catch (RuntimeException e) {
             lastFailure = e.getMessage();
-            // A failed DeadLetters stays failed: the next try needs one of its own.
-            letters.close();
-            letters = null;
+            // The partition waits at the record, so it is given again at the next try.
+            letters.retry();
             return Outcome.FAILED;
         }
     }
@@ -203,12 +213,16 @@ final class AlertDeadLetters implements AutoCloseable {
     public void close() {
         sender.shutdownNow();
         try {
-            sender.awaitTermination(2, TimeUnit.SECONDS);
+            if (!sender.awaitTermination(2, TimeUnit.SECONDS)) {
+                // Still in a Kafka call that ignored the interrupt: closing the producer under
+                // it would race; the daemon thread ends with it.
+                LOG.warn("Alerting's DLQ sender did not stop within 2 s; left to end on its own");
+                return;
+            }
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
+            return;
         }
-        if (letters != null) {
-            letters.close();
-        }
+        letters.close();
     }
 }

@@ -80,7 +80,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     private final AtomicLong lostRecords;
     private final AtomicLong deletedUnreadRecords;
 
-    /** Times a partition was held because the DLQ could not take a record. */
+    /** Failed tries to keep a record that is not an alert event in the DLQ. */
     private final AtomicLong deadLetterHolds;
 
     private final Dispatcher.Metrics dispatcherMetrics;
@@ -346,7 +346,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                         System::currentTimeMillis);
                 KafkaConsumer<byte[], byte[]> consumer = consumer(c);
                 AlertDeadLetters dlq =
-                        new AlertDeadLetters(c, consumer, undecodable, deadLetterHolds)) {
+                        new AlertDeadLetters(c, consumer, store, undecodable, deadLetterHolds)) {
             List<TopicPartition> partitions = new ArrayList<>();
             List<PartitionInfo> found;
             try {

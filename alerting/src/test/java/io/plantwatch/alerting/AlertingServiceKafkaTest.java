@@ -389,8 +389,10 @@ class AlertingServiceKafkaTest {
 
     /**
      * A record that is not an alert event, while the DLQ topic does not exist yet: its partition
-     * waits at it while the other partition's alerts are told; once the topic is there, the record
-     * is kept in it as it came, and the alert behind it is told.
+     * waits at it, and the other partition's alert is told meanwhile, sooner than the 10 s the
+     * first try to keep it waits for the topic (the loop does not wait with it). Once the topic is
+     * there, the record is kept in it as it came and the alert behind it is told; its position is
+     * journaled, so a restart does not keep it again.
      */
     @Test
     void aRecordTheDlqCannotTakeHoldsItsPartitionUntilItCan() throws Exception {
@@ -407,48 +409,49 @@ class AlertingServiceKafkaTest {
         CompletableFuture<Void> running = runService(service, c);
         long junkAt;
         try {
-            Properties p = new Properties();
-            p.put("bootstrap.servers", kafka.bootstrapServers());
-            AvroAlertCodec codec = new AvroAlertCodec();
-            try (KafkaProducer<byte[], byte[]> producer =
-                    new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
-                ProducerRecord<byte[], byte[]> junk =
-                        new ProducerRecord<>(
-                                topic, 0, "line-1".getBytes(), "not an alert".getBytes());
-                junk.headers().add("origin", "test".getBytes());
-                junkAt = producer.send(junk).get().offset();
-                producer.send(
-                                new ProducerRecord<>(
-                                        topic, 0, null, codec.encode(alert(1, AlertState.OPEN))))
-                        .get();
-                await().atMost(Duration.ofSeconds(30))
-                        .until(
-                                () ->
-                                        logged(
-                                                log,
-                                                "Alerting holds "
-                                                        + topic
-                                                        + "-0 at offset "
-                                                        + junkAt));
-                // While the DLQ is away, the other partition's alerts are told.
-                producer.send(
-                                new ProducerRecord<>(
-                                        topic, 1, null, codec.encode(alert(2, AlertState.OPEN))))
-                        .get();
-            }
-            await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-2:OPEN"));
+            ProducerRecord<byte[], byte[]> junk =
+                    new ProducerRecord<>(topic, 0, "line-1".getBytes(), "not an alert".getBytes());
+            junk.headers().add("origin", "test".getBytes());
+            junkAt = send(junk);
+            send(alertAt(0, alert(1, AlertState.OPEN)));
+            send(alertAt(1, alert(2, AlertState.OPEN)));
+            await().atMost(Duration.ofSeconds(8)).until(() -> told.contains("alert-2:OPEN"));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> logged(log, "Alerting holds " + topic + "-0 at offset " + junkAt));
             assertThat(told).doesNotContain("alert-1:OPEN");
 
             kafka.kafka().createTopics(1, c.dlqTopic());
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
+            // A second one, with nothing after it: kept at once.
+            long lastAt = send(new ProducerRecord<>(topic, 0, null, "nor this".getBytes()));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(
+                            () ->
+                                    logged(
+                                            log,
+                                            "Skipped an undecodable record at "
+                                                    + topic
+                                                    + "-0@"
+                                                    + lastAt));
         } finally {
             service.close();
             running.get();
             serviceLog.detachAppender(log);
         }
+        // Started again: the last kept record's position was journaled, so it is not kept again.
+        AlertingService again = new AlertingService(new java.io.PrintWriter(System.err, true));
+        CompletableFuture<Void> runningAgain = runService(again, c);
+        try {
+            send(alertAt(0, alert(3, AlertState.OPEN)));
+            await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-3:OPEN"));
+        } finally {
+            again.close();
+            runningAgain.get();
+        }
         List<org.apache.kafka.clients.consumer.ConsumerRecord<byte[], byte[]>> kept =
                 readAll(c.dlqTopic());
-        assertThat(kept).hasSize(1);
+        assertThat(kept).hasSize(2);
+        assertThat(new String(kept.get(1).value())).isEqualTo("nor this");
         var r = kept.get(0);
         assertThat(new String(r.value())).isEqualTo("not an alert");
         assertThat(new String(r.key())).isEqualTo("line-1");
@@ -459,7 +462,21 @@ class AlertingServiceKafkaTest {
         assertThat(header(r, io.plantwatch.model.Topics.HEADER_SOURCE_OFFSET))
                 .isEqualTo(Long.toString(junkAt));
         assertThat(header(r, io.plantwatch.model.Topics.HEADER_REJECTED_BY)).isEqualTo("alerting");
-        assertThat(told).containsExactlyInAnyOrder("alert-1:OPEN", "alert-2:OPEN");
+        assertThat(told).containsExactlyInAnyOrder("alert-1:OPEN", "alert-2:OPEN", "alert-3:OPEN");
+    }
+
+    private ProducerRecord<byte[], byte[]> alertAt(int partition, Alert a) {
+        return new ProducerRecord<>(topic, partition, null, new AvroAlertCodec().encode(a));
+    }
+
+    /** Writes {@code r} and returns its offset. */
+    private static long send(ProducerRecord<byte[], byte[]> r) throws Exception {
+        Properties p = new Properties();
+        p.put("bootstrap.servers", kafka.bootstrapServers());
+        try (KafkaProducer<byte[], byte[]> producer =
+                new KafkaProducer<>(p, new ByteArraySerializer(), new ByteArraySerializer())) {
+            return producer.send(r).get().offset();
+        }
     }
 
     /** Whether a line containing {@code text} was logged, read under the appender's lock. */

@@ -39,12 +39,6 @@ public final class DeadLetters implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(DeadLetters.class);
     private static final AtomicLong INSTANCES = new AtomicLong();
 
-    /**
-     * When a failure to keep was last logged, over all instances: a caller that retries with a
-     * fresh instance every few seconds would otherwise log at every try.
-     */
-    private static final AtomicLong LAST_FAILURE_LOGGED = new AtomicLong(Long.MIN_VALUE / 2);
-
     private final Properties producerProperties;
     private final String topic;
     private final byte[] rejectedBy;
@@ -52,6 +46,9 @@ public final class DeadLetters implements AutoCloseable {
     private final AtomicLong kept = new AtomicLong();
     private final AtomicLong refused = new AtomicLong();
     private final AtomicReference<Exception> failed = new AtomicReference<>();
+
+    /** When a failure to keep was last logged: once a minute, over {@link #retry}s too. */
+    private final AtomicLong lastFailureLogged = new AtomicLong(Long.MIN_VALUE / 2);
 
     /**
      * @param producerOverrides the consumer's own producer settings (login, TLS), applied last
@@ -161,13 +158,22 @@ public final class DeadLetters implements AutoCloseable {
         }
     }
 
+    /**
+     * Clears a failure to keep, with the producer that had it, so that the records not kept can be
+     * given again: for a caller that holds its position itself rather than reading them again.
+     */
+    public void retry() {
+        close();
+        failed.set(null);
+    }
+
     private void done(ConsumerRecord<byte[], byte[]> record, Exception e) {
         if (e == null) {
             kept.incrementAndGet();
         } else if (!refusedForGood(e)) {
             if (failed.compareAndSet(null, e)
                     && !(e instanceof InterruptException)
-                    && loggedNow(LAST_FAILURE_LOGGED)) {
+                    && loggedNow(lastFailureLogged)) {
                 LOG.error(
                         "Cannot keep the rejected record at {}-{} offset {} in {} ({}): it is read"
                                 + " again from the last position once the DLQ takes records",
@@ -226,9 +232,10 @@ public final class DeadLetters implements AutoCloseable {
 
     @Override
     public void close() {
-        if (producer != null) {
-            producer.close(Duration.ofSeconds(5));
-            producer = null;
+        KafkaProducer<byte[], byte[]> p = producer;
+        producer = null;
+        if (p != null) {
+            p.close(Duration.ofSeconds(5));
         }
     }
 

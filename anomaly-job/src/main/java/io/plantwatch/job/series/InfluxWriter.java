@@ -89,6 +89,7 @@ public final class InfluxWriter implements SinkWriter<String> {
     private int lastLoggedStatus = -1;
     private boolean tooLargeLogged;
     private long lastSpoolErrorLog;
+    private long lastDroppedLog;
     private long lastFullSpoolLog;
 
     public InfluxWriter(InfluxSettings settings, MetricGroup metrics) {
@@ -457,6 +458,9 @@ public final class InfluxWriter implements SinkWriter<String> {
                 }
                 return;
             } catch (InfluxException e) {
+                if (e.status() == 422 && partlyWritten(batch, e)) {
+                    return;
+                }
                 if (e.status() == 400 || e.status() == 422) {
                     rejectedIn(batch, e);
                     return;
@@ -497,6 +501,39 @@ public final class InfluxWriter implements SinkWriter<String> {
             delay = Math.min(max, delay * 2);
         }
     }
+
+    /**
+     * InfluxDB 2 stores the points of a 422 it does not reject, and says how many it dropped as
+     * outside the bucket's retention ({@code partial write: points beyond retention policy
+     * dropped=N}): those are counted, and the batch is not written again in parts (about two
+     * requests a point, each writing its good points again). False when the answer does not say.
+     */
+    private boolean partlyWritten(List<String> batch, InfluxException e) {
+        java.util.regex.Matcher m = DROPPED.matcher(String.valueOf(e.getMessage()));
+        if (!m.find()) {
+            return false;
+        }
+        long dropped = Math.min(batch.size(), Long.parseLong(m.group(1)));
+        rejected.inc(dropped);
+        written.inc(batch.size() - dropped);
+        long now = System.nanoTime();
+        // Once a minute: a spool replayed after a long outage sends many such batches.
+        if (lastDroppedLog == 0 || now - lastDroppedLog > TimeUnit.MINUTES.toNanos(1)) {
+            lastDroppedLog = now;
+            LOG.error(
+                    "InfluxDB dropped {} of {} points as older than bucket {}'s retention: {}."
+                            + " Counted in influxPointsRejected; lengthen the bucket's retention"
+                            + " to keep such points",
+                    dropped,
+                    batch.size(),
+                    settings.bucket(),
+                    firstLine(e.getMessage()));
+        }
+        return true;
+    }
+
+    private static final java.util.regex.Pattern DROPPED =
+            java.util.regex.Pattern.compile("partial write:.*dropped=(\\d{1,18})");
 
     /**
      * A batch larger than the server (or a proxy before it) takes, 413: written in halves, each
