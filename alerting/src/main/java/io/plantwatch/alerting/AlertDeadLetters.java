@@ -143,7 +143,7 @@ final class AlertDeadLetters implements AutoCloseable {
             consumer.seek(e.getKey(), at(r.offset() + 1, r));
             consumer.resume(List.of(e.getKey()));
             // Else a record with no alert event after it would be kept again at every start.
-            store.resume(r.partition(), r.offset() + 1);
+            store.resume(r.partition(), r.offset() + 1, r.leaderEpoch());
             it.remove();
             undecodable.incrementAndGet();
             LOG.warn(

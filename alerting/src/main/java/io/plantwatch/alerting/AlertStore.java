@@ -1331,8 +1331,17 @@ public final class AlertStore implements AutoCloseable {
      * since. The position's leader epoch is unknown, so it is forgotten.
      */
     public synchronized void resume(int partition, long next) {
+        resume(partition, next, java.util.Optional.empty());
+    }
+
+    /**
+     * Moves a partition's position past a record not applied (one kept in the DLQ), at {@code
+     * epoch}, the leader epoch of that record, if Kafka gave one.
+     */
+    public synchronized void resume(int partition, long next, java.util.Optional<Integer> epoch) {
         ObjectNode r = json.createObjectNode().put("t", "offsets");
         r.putObject("next").put(Integer.toString(partition), next);
+        epoch.ifPresent(e -> r.putObject("epochs").put(Integer.toString(partition), e));
         append(r);
     }
 

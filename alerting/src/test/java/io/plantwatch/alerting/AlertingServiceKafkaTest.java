@@ -403,12 +403,18 @@ class AlertingServiceKafkaTest {
         ch.qos.logback.classic.Logger serviceLog =
                 (ch.qos.logback.classic.Logger)
                         org.slf4j.LoggerFactory.getLogger(AlertDeadLetters.class);
+        ch.qos.logback.classic.Logger startLog =
+                (ch.qos.logback.classic.Logger)
+                        org.slf4j.LoggerFactory.getLogger(AlertingService.class);
         log.start();
         serviceLog.addAppender(log);
+        startLog.addAppender(log);
         AlertingService service = new AlertingService(new java.io.PrintWriter(System.err, true));
         CompletableFuture<Void> running = runService(service, c);
         long junkAt;
         try {
+            // The 8 s below are the loop's, not the start's.
+            await().atMost(Duration.ofSeconds(60)).until(() -> logged(log, "alerting started"));
             ProducerRecord<byte[], byte[]> junk =
                     new ProducerRecord<>(topic, 0, "line-1".getBytes(), "not an alert".getBytes());
             junk.headers().add("origin", "test".getBytes());
@@ -437,6 +443,7 @@ class AlertingServiceKafkaTest {
             service.close();
             running.get();
             serviceLog.detachAppender(log);
+            startLog.detachAppender(log);
         }
         // Started again: the last kept record's position was journaled, so it is not kept again.
         AlertingService again = new AlertingService(new java.io.PrintWriter(System.err, true));

@@ -163,8 +163,11 @@ public final class DeadLetters implements AutoCloseable {
      * given again: for a caller that holds its position itself rather than reading them again.
      */
     public void retry() {
-        close();
-        failed.set(null);
+        try {
+            close();
+        } finally {
+            failed.set(null);
+        }
     }
 
     private void done(ConsumerRecord<byte[], byte[]> record, Exception e) {

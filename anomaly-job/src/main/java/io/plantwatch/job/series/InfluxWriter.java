@@ -503,10 +503,11 @@ public final class InfluxWriter implements SinkWriter<String> {
     }
 
     /**
-     * InfluxDB 2 stores the points of a 422 it does not reject, and says how many it dropped as
-     * outside the bucket's retention ({@code partial write: points beyond retention policy
-     * dropped=N}): those are counted, and the batch is not written again in parts (about two
-     * requests a point, each writing its good points again). False when the answer does not say.
+     * InfluxDB 2 stores the points of a 422 it does not reject, and says how many it dropped
+     * ({@code partial write: points beyond retention policy dropped=N}, or since 2.7 {@code partial
+     * write: field type conflict: ... dropped=N}): those are counted, and the batch is not written
+     * again in parts (about two requests a point, each writing its good points again). False when
+     * the answer does not say.
      */
     private boolean partlyWritten(List<String> batch, InfluxException e) {
         java.util.regex.Matcher m = DROPPED.matcher(String.valueOf(e.getMessage()));
@@ -520,14 +521,26 @@ public final class InfluxWriter implements SinkWriter<String> {
         // Once a minute: a spool replayed after a long outage sends many such batches.
         if (lastDroppedLog == 0 || now - lastDroppedLog > TimeUnit.MINUTES.toNanos(1)) {
             lastDroppedLog = now;
-            LOG.error(
-                    "InfluxDB dropped {} of {} points as older than bucket {}'s retention: {}."
-                            + " Counted in influxPointsRejected; lengthen the bucket's retention"
-                            + " to keep such points",
-                    dropped,
-                    batch.size(),
-                    settings.bucket(),
-                    firstLine(e.getMessage()));
+            String message = firstLine(e.getMessage());
+            if (message.contains("beyond retention")) {
+                LOG.error(
+                        "InfluxDB dropped {} of {} points as older than bucket {}'s retention: {}."
+                                + " Counted in influxPointsRejected; lengthen the bucket's"
+                                + " retention to keep such points",
+                        dropped,
+                        batch.size(),
+                        settings.bucket(),
+                        message);
+            } else {
+                // A field type conflict, since InfluxDB 2.7 a 422 of its own: the message names
+                // the field and the measurement.
+                LOG.error(
+                        "InfluxDB rejected {} of {} points and stored the rest: {}. Counted in"
+                                + " influxPointsRejected",
+                        dropped,
+                        batch.size(),
+                        message);
+            }
         }
         return true;
     }
