@@ -1,12 +1,12 @@
 package io.plantwatch.alerting;
 
 import io.plantwatch.model.DeadLetters;
+import io.plantwatch.model.KafkaClientSettings;
 import io.plantwatch.model.Parsed;
 import java.util.HashMap;
 import java.util.Iterator;
 import java.util.List;
 import java.util.Map;
-import java.util.Properties;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.ExecutorService;
 import java.util.concurrent.Executors;
@@ -15,6 +15,7 @@ import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
 import org.apache.kafka.clients.consumer.Consumer;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
+import org.apache.kafka.clients.consumer.OffsetAndMetadata;
 import org.apache.kafka.common.TopicPartition;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -32,7 +33,7 @@ import org.slf4j.LoggerFactory;
  */
 final class AlertDeadLetters implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(AlertDeadLetters.class);
-    static final long RETRY_MILLIS = 5_000;
+    private static final long RETRY_MILLIS = 5_000;
 
     private enum Outcome {
         KEPT,
@@ -85,7 +86,8 @@ final class AlertDeadLetters implements AutoCloseable {
         this.letters =
                 new DeadLetters(
                         config.kafkaBootstrap(),
-                        producerLogin(config),
+                        // The consumer's login: the DLQ's producer is the same user.
+                        KafkaClientSettings.login(config.kafkaConsumer().values()),
                         config.dlqTopic(),
                         "alerting");
         this.undecodable = undecodable;
@@ -159,9 +161,8 @@ final class AlertDeadLetters implements AutoCloseable {
     }
 
     /** {@code offset} with {@code r}'s leader epoch, so that a truncated log is found. */
-    private static org.apache.kafka.clients.consumer.OffsetAndMetadata at(
-            long offset, ConsumerRecord<byte[], byte[]> r) {
-        return new org.apache.kafka.clients.consumer.OffsetAndMetadata(offset, r.leaderEpoch(), "");
+    private static OffsetAndMetadata at(long offset, ConsumerRecord<byte[], byte[]> r) {
+        return new OffsetAndMetadata(offset, r.leaderEpoch(), "");
     }
 
     private static Outcome outcome(Future<Outcome> f) {
@@ -188,25 +189,6 @@ final class AlertDeadLetters implements AutoCloseable {
             letters.retry();
             return Outcome.FAILED;
         }
-    }
-
-    /**
-     * The consumer's login and encryption settings, which the DLQ's producer needs too; not its
-     * other settings (an interceptor, a client id), which are the consumer's.
-     */
-    private static Properties producerLogin(AlertingConfig c) {
-        Properties p = new Properties();
-        c.kafkaConsumer()
-                .values()
-                .forEach(
-                        (k, v) -> {
-                            if (k.startsWith("security.")
-                                    || k.startsWith("sasl.")
-                                    || k.startsWith("ssl.")) {
-                                p.setProperty(k, v);
-                            }
-                        });
-        return p;
     }
 
     @Override

@@ -68,7 +68,7 @@ final class PrometheusMetrics {
                 b,
                 "dead_letter_holds",
                 "Failed tries to keep a record that is not an alert event in the alerts DLQ; its"
-                        + " partition waits 5 s after each",
+                        + " partition waits at the record, tried again 5 s after each",
                 deadLetterHolds.getAsLong());
         counter(
                 b,

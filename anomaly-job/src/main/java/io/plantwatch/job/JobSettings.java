@@ -218,7 +218,8 @@ public final class JobSettings {
 
     /**
      * Whether the readings topic is keyed by sensor id, as the gateway writes it: then readings are
-     * detected on where they are read, and a record keyed otherwise is skipped and counted.
+     * detected on where they are read, and a record keyed otherwise is skipped, counted and kept in
+     * the DLQ.
      */
     public boolean readingsKeyedBySensor() {
         return settings.booleanValue("kafka.readings-keyed-by-sensor");

@@ -322,7 +322,9 @@ public final class KafkaIo {
             undecodable.inc();
             Parsed.Rejected<?> rejected =
                     parsed == null
-                            ? new Parsed.Rejected<>(RejectReason.CORRUPT_RECORD, "no value")
+                            ? (Parsed.Rejected<?>)
+                                    Parsed.<SensorReading>rejected(
+                                            RejectReason.CORRUPT_RECORD, "no value")
                             : (Parsed.Rejected<?>) parsed;
             LOG.warn(
                     "Skipped an undecodable record at {}-{} offset {}: {}{}",

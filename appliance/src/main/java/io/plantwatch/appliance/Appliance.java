@@ -1291,17 +1291,7 @@ final class Appliance implements AutoCloseable {
      * admin client: one appliance, one Kafka user, and the gateway is the first to write.
      */
     static Properties kafkaLogin(Properties producer) {
-        Properties login = new Properties();
-        producer.forEach(
-                (k, v) -> {
-                    String key = k.toString();
-                    if (key.startsWith("security.")
-                            || key.startsWith("sasl.")
-                            || key.startsWith("ssl.")) {
-                        login.put(key, v);
-                    }
-                });
-        return login;
+        return io.plantwatch.model.KafkaClientSettings.login(producer);
     }
 
     private void createTopics(Properties login, JobSettings job) throws Exception {

@@ -27,10 +27,11 @@ import org.slf4j.LoggerFactory;
  * <p>At least once: a caller waits in {@link #awaitKept} before it records a position past a
  * rejected record (a Flink source's checkpoint, a service's stored offset). When a record could not
  * be written (Kafka away, the topic missing, no permission to write it) that wait fails, and stays
- * failed: the caller must not move on, and reads the record again from its last position. A record
- * Kafka refuses for itself and would refuse again (larger than the topic takes, invalid) is counted
- * in {@link #refused} and logged with its source position instead: failing over it would stop the
- * consumer on one record for good.
+ * failed: the caller must not move on. It reads the record again from its last position (the job's
+ * restore), or holds its position at the record and gives it again after {@link #retry} (alerting).
+ * A record Kafka refuses for itself and would refuse again (larger than the topic takes, invalid)
+ * is counted in {@link #refused} and logged with its source position instead: failing over it would
+ * stop the consumer on one record for good.
  *
  * <p>Its producer starts with the first rejected record, so a consumer that never rejects one opens
  * no second connection.
@@ -69,7 +70,7 @@ public final class DeadLetters implements AutoCloseable {
         p.setProperty("linger.ms", "5");
         // The caller's thread waits in send() for the topic's metadata: a missing topic or an
         // absent Kafka must fail the wait soon (Kafka's default is a minute), not hold a Flink
-        // task or a service's loop.
+        // task or alerting's sender thread for long.
         p.setProperty("max.block.ms", "10000");
         p.setProperty("request.timeout.ms", "10000");
         p.setProperty("delivery.timeout.ms", "30000");
@@ -176,7 +177,7 @@ public final class DeadLetters implements AutoCloseable {
         } else if (!refusedForGood(e)) {
             if (failed.compareAndSet(null, e)
                     && !(e instanceof InterruptException)
-                    && loggedNow(lastFailureLogged)) {
+                    && aMinuteSinceLastFailureLogged()) {
                 LOG.error(
                         "Cannot keep the rejected record at {}-{} offset {} in {} ({}): it is read"
                                 + " again from the last position once the DLQ takes records",
@@ -204,11 +205,11 @@ public final class DeadLetters implements AutoCloseable {
         }
     }
 
-    /** Whether a minute has passed since {@code last}, which then becomes now. */
-    private static boolean loggedNow(AtomicLong last) {
+    /** Whether a minute has passed since a failure was last logged; if so, now it is. */
+    private boolean aMinuteSinceLastFailureLogged() {
         long now = System.currentTimeMillis();
-        long before = last.get();
-        return now - before >= 60_000 && last.compareAndSet(before, now);
+        long before = lastFailureLogged.get();
+        return now - before >= 60_000 && lastFailureLogged.compareAndSet(before, now);
     }
 
     /**

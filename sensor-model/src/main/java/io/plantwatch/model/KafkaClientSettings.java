@@ -15,6 +15,26 @@ import org.apache.kafka.common.security.JaasContext;
  * key password) never appear in a reason, nor any part of them that Kafka's message quotes.
  */
 public final class KafkaClientSettings {
+
+    /**
+     * The login and encryption settings of a Kafka client's {@code settings} (security protocol,
+     * SASL, SSL), for another client of the same user: not its other settings (an interceptor, a
+     * client id), which are that client's own.
+     */
+    public static Properties login(Map<?, ?> settings) {
+        Properties login = new Properties();
+        settings.forEach(
+                (k, v) -> {
+                    String key = k.toString();
+                    if (key.startsWith("security.")
+                            || key.startsWith("sasl.")
+                            || key.startsWith("ssl.")) {
+                        login.put(key, v);
+                    }
+                });
+        return login;
+    }
+
     private KafkaClientSettings() {}
 
     /** The first setting Kafka would refuse, and why. */

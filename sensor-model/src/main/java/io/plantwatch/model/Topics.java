@@ -59,7 +59,10 @@ public final class Topics {
     /** DLQ header: which gateway rejected it. */
     public static final String HEADER_GATEWAY_ID = "dlq.gateway.id";
 
-    /** DLQ header: receive time, epoch millis as decimal text. */
+    /**
+     * DLQ header: receive time (for a Kafka record a consumer rejected, the time of the rejection),
+     * epoch millis as decimal text.
+     */
     public static final String HEADER_RECEIVED_AT = "dlq.received.at";
 
     private Topics() {}
