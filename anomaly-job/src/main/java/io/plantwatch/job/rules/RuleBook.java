@@ -21,8 +21,8 @@ import java.util.Set;
 /**
  * The detector rules of {@code config/rules.yaml}: defaults for every sensor, then per sensor kind
  * (chosen by the reading's unit or by a sensor-id glob, first kind that matches), then overrides by
- * sensor-id glob in file order, later entries winning key by key. See config/rules.yaml for the
- * format.
+ * sensor-id glob, optionally only for some units, in file order, later entries winning key by key.
+ * See config/rules.yaml for the format.
  *
  * <p>Every combination is checked when the book is loaded, so a bad value fails the job at start
  * with the file, the section and the key, never on the first reading of some sensor.
@@ -56,8 +56,17 @@ public final class RuleBook implements Serializable {
             Map<String, Map<String, String>> rules)
             implements Serializable {}
 
-    private record Override(SensorGlob match, Map<String, Map<String, String>> rules)
-            implements Serializable {}
+    /**
+     * @param units the units whose sensors it applies to; empty for every unit. A threshold is in
+     *     some unit, and a glob such as {@code **}{@code /oil-temp} matches a sensor in another.
+     */
+    private record Override(
+            SensorGlob match, Set<String> units, Map<String, Map<String, String>> rules)
+            implements Serializable {
+        boolean appliesTo(String sensorId, String unit) {
+            return (units.isEmpty() || units.contains(unit)) && match.matches(sensorId);
+        }
+    }
 
     private final String source;
     private final Map<String, Map<String, String>> defaults;
@@ -236,17 +245,20 @@ public final class RuleBook implements Serializable {
                 if (!s.path("match").isTextual()) {
                     throw new ConfigException(where + ": 'match' (a sensor-id glob) is required");
                 }
+                Set<String> units = new LinkedHashSet<>(strings(s.path("units"), where + ".units"));
                 Map<String, JsonNode> ruleNodes = new LinkedHashMap<>();
                 s.fields()
                         .forEachRemaining(
                                 f -> {
-                                    if (!f.getKey().equals("match")) {
+                                    if (!f.getKey().equals("match")
+                                            && !f.getKey().equals("units")) {
                                         ruleNodes.put(f.getKey(), f.getValue());
                                     }
                                 });
                 overrides.add(
                         new Override(
                                 glob(s.path("match").asText(), where),
+                                units,
                                 rules(new ObjectMapper().valueToTree(ruleNodes), where)));
             }
         }
@@ -261,6 +273,9 @@ public final class RuleBook implements Serializable {
         for (Kind kind : candidates) {
             build(merge(kind, List.of()), kind == null ? "defaults" : "kind " + kind.name());
             for (Override o : overrides) {
+                if (!canMeet(kind, o)) {
+                    continue;
+                }
                 build(
                         merge(kind, List.of(o)),
                         "sensors entry '"
@@ -273,13 +288,30 @@ public final class RuleBook implements Serializable {
         }
     }
 
+    /**
+     * Whether a sensor of {@code kind} (null: of none) can come in a unit the override is for: a
+     * Kelvin kind's range is not checked against a degC override's threshold.
+     */
+    private boolean canMeet(Kind kind, Override o) {
+        if (o.units().isEmpty()) {
+            return true;
+        }
+        if (kind == null) {
+            // A unit a kind claims makes its sensors of that kind.
+            return o.units().stream()
+                    .anyMatch(u -> kinds.stream().noneMatch(k -> k.units().contains(u)));
+        }
+        // A kind chosen by a glob takes sensors in any unit.
+        return !kind.match().isEmpty() || o.units().stream().anyMatch(kind.units()::contains);
+    }
+
     /** The rules for one sensor whose readings come in {@code unit}. */
     public DetectorRules resolve(String sensorId, String unit) {
         Kind kind = kindOf(sensorId, unit);
         List<Integer> recipe = new ArrayList<>();
         recipe.add(kinds.indexOf(kind));
         for (int i = 0; i < overrides.size(); i++) {
-            if (overrides.get(i).match().matches(sensorId)) {
+            if (overrides.get(i).appliesTo(sensorId, unit)) {
                 recipe.add(i);
             }
         }

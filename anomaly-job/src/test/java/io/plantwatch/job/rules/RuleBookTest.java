@@ -5,8 +5,11 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Severity;
+import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 class RuleBookTest {
     private static final String OVEN = "dresden/press-shop/line-2/oven-1/zone-1-temp";
@@ -33,6 +36,52 @@ class RuleBookTest {
         assertThat(vibration.rateOfChange()).isNull();
         assertThat(book.kindName("s/a/l/m/x", "%RH")).isEqualTo("humidity");
         assertThat(book.kindName("s/a/l/m/x", "furlongs")).isNull();
+    }
+
+    /**
+     * The job compares readings as they come, so a threshold holds in one unit: a Kelvin sensor
+     * under degC's range was out of range at every reading, a degF oil temperature under its 80.
+     */
+    @Test
+    void theShippedRulesSetEachUnitsThresholdsInThatUnit() {
+        RuleBook book = shipped();
+        DetectorRules k = book.resolve("s/a/l/m/coolant-temp", "K");
+        assertThat(k.outOfRange().low()).isEqualTo(293.15);
+        assertThat(k.outOfRange().high()).isEqualTo(363.15);
+        DetectorRules f = book.resolve(PRESS, "degF");
+        assertThat(f.outOfRange().low()).isEqualTo(68);
+        assertThat(f.outOfRange().high()).as("not oil-temp's degC override").isEqualTo(194);
+        assertThat(f.spike().delta()).isEqualTo(14.4);
+        assertThat(book.resolve(OVEN, "degF").outOfRange().low()).isEqualTo(68);
+        assertThat(book.resolve("s/a/l/m/inlet", "kPa").outOfRange().high()).isEqualTo(800);
+        assertThat(book.resolve("s/a/l/m/inlet", "psi").outOfRange().low()).isEqualTo(58);
+        assertThat(book.resolve("s/a/l/m/inlet", "bar").outOfRange().low()).isEqualTo(4);
+        for (String unit : List.of("degC", "degF", "K", "bar", "kPa", "psi")) {
+            assertThat(book.unitOf(book.kindName("s/a/l/m/x", unit))).isEqualTo(unit);
+        }
+    }
+
+    @Test
+    void aSensorsEntryWithUnitsAppliesOnlyToSensorsInThem(@TempDir Path dir) throws Exception {
+        Path file =
+                Files.writeString(
+                        dir.resolve("rules.yaml"),
+                        """
+                        defaults: {out-of-range: {high: 100}}
+                        sensors:
+                          - match: "**/oil-temp"
+                            units: [degC, K]
+                            out-of-range: {high: 80}
+                          - match: "**/oil-temp"
+                            units: degF
+                            out-of-range: {high: 176}
+                        """);
+        RuleBook book = RuleBook.load(file);
+        assertThat(book.resolve(PRESS, "degC").outOfRange().high()).isEqualTo(80);
+        assertThat(book.resolve(PRESS, "K").outOfRange().high()).isEqualTo(80);
+        assertThat(book.resolve(PRESS, "degF").outOfRange().high()).isEqualTo(176);
+        assertThat(book.resolve(PRESS, "bar").outOfRange().high()).isEqualTo(100);
+        assertThat(book.resolve("s/a/l/m/coolant-temp", "degC").outOfRange().high()).isEqualTo(100);
     }
 
     @Test
