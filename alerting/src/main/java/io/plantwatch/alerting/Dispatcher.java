@@ -24,7 +24,9 @@ import org.slf4j.LoggerFactory;
  * notifications pass the flood gate and go to their receivers, each on its own thread so a receiver
  * that is down delays only itself; once a receiver has the notification, its alert states are
  * marked notified in the store, and one it refused or gave up on goes back to its group, to be sent
- * again a group interval later. Shelving that runs out puts a still-open alert back in its groups.
+ * again a group interval later. Shelving that runs out puts a still-open alert back in its groups,
+ * and so does a silence that ends. The resolution of an alert its receivers were told of is told,
+ * silenced or held by the flood gate: it would stay open for them for good.
  */
 public final class Dispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -134,6 +136,17 @@ public final class Dispatcher implements AutoCloseable {
     public synchronized void restore(long now) {
         List<Alert> pending = store.unnotified();
         pending.forEach(a -> route(a, now, store.takenBy(a)));
+        List<Silence> silences = store.silences();
+        Instant t = Instant.ofEpochMilli(now);
+        for (AlertStore.Entry e : store.all()) {
+            Alert a = e.alert();
+            if (e.notified()
+                    && e.status() == AlertStore.Status.OPEN
+                    && a.state() != AlertState.RESOLVED
+                    && silences.stream().anyMatch(s -> s.mutes(a, t))) {
+                mutedOpen.put(a.alertId(), a);
+            }
+        }
         if (!pending.isEmpty()) {
             LOG.info(
                     "{} alert states not yet notified before the restart are queued",
@@ -159,16 +172,21 @@ public final class Dispatcher implements AutoCloseable {
         AlertStore.Status before = store.statusOf(a.alertId());
         store.event(a, partition, offset, epoch, now);
         Instant t = Instant.ofEpochMilli(now);
-        if (store.silences().stream().anyMatch(s -> s.mutes(a, t))) {
+        // A resolution whose OPEN its receivers were told (a silence begun since) is told: held
+        // back, the alert stayed open for them for good (a PagerDuty incident, an andon light).
+        if ((a.state() != AlertState.RESOLVED || !grouper.holds(a.alertId()))
+                && store.silences().stream().anyMatch(s -> s.mutes(a, t))) {
             metrics.silenced.incrementAndGet();
             owed.remove(a.alertId());
             if (a.state() == AlertState.RESOLVED) {
-                // Its OPEN, still in the groups, would be repeated as firing for good.
-                grouper.withdraw(a.alertId());
+                mutedOpen.remove(a.alertId());
+            } else {
+                mutedOpen.put(a.alertId(), a);
             }
             store.notified(List.of(a));
             return;
         }
+        mutedOpen.remove(a.alertId());
         if (a.state() == AlertState.RESOLVED
                 && before != AlertStore.Status.ACKNOWLEDGED
                 && latching.stream().anyMatch(m -> m.matches(a))) {
@@ -258,6 +276,33 @@ public final class Dispatcher implements AutoCloseable {
         }
     }
 
+    /**
+     * Alert states a silence muted as they came, by alert id, while their alerts stay open: told
+     * once no silence mutes them, so a fault that began in a maintenance window and outlasts it is
+     * told when the window ends. Not journaled: {@link #restore} finds them again among the open
+     * alerts a silence mutes at the start.
+     */
+    private final Map<String, Alert> mutedOpen = new java.util.LinkedHashMap<>();
+
+    /** The open alerts whose silence has ended join their groups, if nobody took them meanwhile. */
+    private void tellWhatSilencesNoLongerMute(long now, List<Silence> silences) {
+        Instant t = Instant.ofEpochMilli(now);
+        for (var it = mutedOpen.values().iterator(); it.hasNext(); ) {
+            Alert a = it.next();
+            if (silences.stream().anyMatch(s -> s.mutes(a, t))) {
+                continue;
+            }
+            it.remove();
+            Alert latest = store.alert(a.alertId());
+            // Acknowledged, shelved or latched since, a person has it; resolved, it is over.
+            if (latest != null
+                    && latest.state() != AlertState.RESOLVED
+                    && store.statusOf(a.alertId()) == AlertStore.Status.OPEN) {
+                route(latest, now);
+            }
+        }
+    }
+
     /** Adds or replaces a silence (an expiry replaces it with one that has ended). */
     public synchronized void silence(Silence s) {
         store.silence(s);
@@ -289,10 +334,20 @@ public final class Dispatcher implements AutoCloseable {
                 route(a, now);
             }
         }
-        for (Notification due : grouper.due(now)) {
+        List<Silence> silences = store.silences();
+        if (!mutedOpen.isEmpty()) {
+            tellWhatSilencesNoLongerMute(now, silences);
+        }
+        Instant t = Instant.ofEpochMilli(now);
+        // A silence begun after an alert was told mutes its reminders too, as Alertmanager's does.
+        java.util.function.Predicate<Alert> muted =
+                silences.isEmpty()
+                        ? a -> false
+                        : a -> silences.stream().anyMatch(s -> s.mutes(a, t));
+        for (Notification due : grouper.due(now, muted)) {
             List<Notification> out = flood.admit(due, now);
             if (out.isEmpty()) {
-                taken(due, due.receiver()); // held back by the flood gate; visible in the API
+                heldByFlood(due, now);
             }
             for (Notification n : out) {
                 Receiver r = receivers.get(n.receiver());
@@ -300,6 +355,33 @@ public final class Dispatcher implements AutoCloseable {
                 lanes.get(n.receiver()).execute(() -> deliver(r, n, body, due, now));
             }
         }
+    }
+
+    /**
+     * A notification the flood gate held back: its open alerts count as told (visible in the API,
+     * reminded at the repeat interval, which is how Alertmanager's repeats work too); a resolution
+     * goes back to its group, due again a group interval later, for the receivers told of its OPEN
+     * would otherwise keep it open for good.
+     */
+    private void heldByFlood(Notification due, long now) {
+        List<Alert> open =
+                due.alerts().stream().filter(a -> a.state() != AlertState.RESOLVED).toList();
+        if (open.size() < due.alerts().size()) {
+            String receiver = due.receiver();
+            grouper.undelivered(
+                    due,
+                    now,
+                    a -> {
+                        Owed o = owed.get(a.alertId());
+                        return a.state() == AlertState.RESOLVED
+                                && o != null
+                                && o.state() == a.state()
+                                && o.receivers().contains(receiver);
+                    });
+        }
+        taken(
+                new Notification(due.id(), due.receiver(), due.groupKey(), due.status(), open),
+                due.receiver());
     }
 
     /**

@@ -119,6 +119,15 @@ public final class Grouper {
 
     /** The notifications due at {@code now}, in the order their groups became due. */
     public List<Notification> due(long now) {
+        return due(now, a -> false);
+    }
+
+    /**
+     * As {@link #due(long)}, leaving out the open alerts {@code muted} (by a silence): they stay in
+     * their groups, to be reminded of once it ends, and a group with nothing else to say is not
+     * notified. A resolution is never left out: its receivers were told it opened.
+     */
+    public List<Notification> due(long now, java.util.function.Predicate<Alert> muted) {
         List<Group> ready = new ArrayList<>();
         for (Group g : groups.values()) {
             boolean repeat =
@@ -133,10 +142,23 @@ public final class Grouper {
         ready.sort(Comparator.comparingLong(g -> g.changed ? g.nextFlush : g.lastFlush));
         List<Notification> out = new ArrayList<>();
         for (Group g : ready) {
-            List<Alert> alerts = new ArrayList<>(g.alerts.values());
-            Notification.Status status =
-                    anyOpen(g) ? Notification.Status.FIRING : Notification.Status.RESOLVED;
-            out.add(new Notification(id(g.key, alerts, now), g.receiver, g.key, status, alerts));
+            List<Alert> alerts = new ArrayList<>();
+            boolean open = false;
+            for (Alert a : g.alerts.values()) {
+                if (a.state() == AlertState.RESOLVED) {
+                    alerts.add(a);
+                } else if (!muted.test(a)) {
+                    alerts.add(a);
+                    open = true;
+                }
+            }
+            if (!alerts.isEmpty()) {
+                Notification.Status status =
+                        open ? Notification.Status.FIRING : Notification.Status.RESOLVED;
+                out.add(
+                        new Notification(
+                                id(g.key, alerts, now), g.receiver, g.key, status, alerts));
+            }
             g.alerts.values().removeIf(a -> a.state() == AlertState.RESOLVED);
             g.lastFlush = now;
             g.changed = false;

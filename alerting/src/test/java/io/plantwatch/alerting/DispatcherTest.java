@@ -515,32 +515,139 @@ class DispatcherTest {
         }
     }
 
+    /** A maintenance window on line 1 (machine 2's alerts) from {@code from} to {@code to}. */
+    private static Silence lineOne(long from, long to) {
+        return new Silence(
+                "maintenance",
+                List.of(),
+                Map.of("line", List.of("line-1")),
+                Instant.ofEpochMilli(from),
+                Instant.ofEpochMilli(to),
+                null,
+                "maria",
+                "line 1 down for maintenance");
+    }
+
+    private static final long HOUR = Duration.ofHours(1).toMillis();
+
     /**
-     * A silenced resolution takes its alert out of the groups. Before, its OPEN stayed there and
-     * was repeated as firing at every repeat interval, for an alert that had cleared.
+     * A silence begun after an alert was told mutes its reminders, as Alertmanager's does, and its
+     * resolution is told: held back (as it was before), the alert stayed open for good for the
+     * receivers told it opened, a PagerDuty incident or an andon light never cleared.
      */
     @Test
-    void aSilencedResolutionEndsTheRepeatsOfItsOpen() throws Exception {
+    void aSilenceBegunAfterAnAlertWasToldMutesItsRemindersAndTellsItsResolution() throws Exception {
         try (AlertStore store = new AlertStore(dir);
                 Dispatcher d = dispatcher(store, 20, List.of())) {
             d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
             d.dispatchDue(T0 + 30_000);
             await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
-            d.silence(
-                    new Silence(
-                            "maintenance",
-                            List.of(),
-                            Map.of("line", List.of("line-1")),
-                            Instant.ofEpochMilli(T0),
-                            Instant.ofEpochMilli(T0 + Duration.ofDays(1).toMillis()),
-                            null,
-                            "maria",
-                            "line 1 down for maintenance"));
-            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 1, T0 + 60_000);
+            d.silence(lineOne(T0, T0 + 24 * HOUR));
+            // Its 4-hour reminder is due, and muted.
+            d.dispatchDue(T0 + 30_000 + 4 * HOUR);
+            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 1, T0 + 5 * HOUR);
+            d.dispatchDue(T0 + 5 * HOUR + 30_000);
+            d.dispatchDue(T0 + 5 * HOUR + 6 * 60_000);
+            d.dispatchDue(T0 + 10 * HOUR);
+            d.drain(10);
+            assertThat(received).hasSize(2);
+            assertThat(received.get(1).get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(received.get(1).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("alert-1");
             assertThat(d.pendingGroups()).isZero();
-            d.dispatchDue(T0 + Duration.ofHours(5).toMillis());
+            assertThat(store.unnotified()).isEmpty();
+        }
+    }
+
+    /**
+     * A fault that begins in a maintenance window and outlasts it is told when the window ends,
+     * across a restart during the window too; one that cleared within it is never told. Before,
+     * both were recorded as told and nobody heard of the first.
+     */
+    @Test
+    void anAlertOpenedUnderASilenceIsToldWhenTheSilenceEndsIfStillOpen() throws Exception {
+        Silence window = lineOne(T0, T0 + 2 * HOUR);
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of(window))) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0 + 60_000);
+            d.onEvent(alert(2, 2, AlertState.OPEN), 0, 1, T0 + 60_000);
+            d.onEvent(alert(2, 2, AlertState.RESOLVED), 0, 2, T0 + HOUR);
+            d.dispatchDue(T0 + HOUR + 30_000);
+            d.drain(10);
+            assertThat(received).isEmpty();
+            assertThat(d.metrics().silenced.get()).isEqualTo(3);
+        }
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.restore(T0 + HOUR + 60_000);
+            d.dispatchDue(T0 + HOUR + 90_000);
+            d.dispatchDue(T0 + 2 * HOUR - 1);
+            assertThat(d.pendingGroups()).as("still silenced").isZero();
+            d.dispatchDue(T0 + 2 * HOUR);
+            d.dispatchDue(T0 + 2 * HOUR + 30_000);
             d.drain(10);
             assertThat(received).hasSize(1);
+            assertThat(received.get(0).get("status").asText()).isEqualTo("FIRING");
+            assertThat(received.get(0).path("alerts")).hasSize(1);
+            assertThat(received.get(0).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("alert-1");
+            assertThat(store.unnotified()).isEmpty();
+        }
+    }
+
+    /**
+     * Ended early through the API (an expiry), a silence lets the open alerts it muted be told at
+     * once; not one acknowledged meanwhile: a person has it.
+     */
+    @Test
+    void anAlertAcknowledgedUnderASilenceIsNotToldWhenItEnds() throws Exception {
+        Silence window = lineOne(T0, T0 + 2 * HOUR);
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of(window))) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0 + 60_000);
+            d.onEvent(alert(2, 2, AlertState.OPEN), 0, 1, T0 + 60_000);
+            d.acknowledge("alert-2", "maria", T0 + 120_000);
+            d.silence(window.expiredAt(Instant.ofEpochMilli(T0 + 180_000)));
+            d.dispatchDue(T0 + 180_000);
+            d.dispatchDue(T0 + 210_000);
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            assertThat(received.get(0).path("alerts")).hasSize(1);
+            assertThat(received.get(0).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("alert-1");
+        }
+    }
+
+    /**
+     * A resolution the flood gate holds back goes back to its group and is told once the flood has
+     * passed. Before, it counted as told, and the receiver told the alert opened kept it open.
+     */
+    @Test
+    void aResolutionTheFloodGateHeldIsToldOnceTheFloodHasPassed() throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 1, List.of())) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            // The limit (1 in 10 minutes) is reached: the next is a summary, the one after held.
+            d.onEvent(alert(2, 3, AlertState.OPEN), 0, 1, T0 + 40_000);
+            d.dispatchDue(T0 + 70_000);
+            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 2, T0 + 80_000);
+            d.dispatchDue(T0 + 30_000 + 5 * 60_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 2);
+            await().atMost(Duration.ofSeconds(10))
+                    .untilAsserted(
+                            () ->
+                                    assertThat(store.unnotified())
+                                            .extracting(Alert::alertId)
+                                            .containsExactly("alert-1"));
+            // Its group interval later, the first notification has left the 10-minute window.
+            d.dispatchDue(T0 + 30_000 + 10 * 60_000);
+            d.drain(10);
+            assertThat(received).hasSize(3);
+            assertThat(received.get(2).get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(received.get(2).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("alert-1");
+            assertThat(store.unnotified()).isEmpty();
         }
     }
 
