@@ -232,6 +232,60 @@ public final class AlertStore implements AutoCloseable {
         this.retention = retention;
         try {
             Files.createDirectories(dir);
+            lock = lock(dir);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot open the alert journal in " + dir, e);
+        }
+        try {
+            open(now);
+        } catch (RuntimeException | Error e) {
+            unlock();
+            throw e;
+        }
+    }
+
+    /**
+     * Holds {@link #LOCK} in {@code dir} while this store is open. Two services on one journal (a
+     * second start by mistake, an old container still running beside its replacement) would each
+     * truncate and append to it, corrupting it, and both would notify every alert.
+     */
+    private static FileChannel lock(Path dir) throws IOException {
+        Path at = dir.resolve(LOCK);
+        FileChannel channel =
+                FileChannel.open(at, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        java.nio.channels.FileLock held;
+        try {
+            held = channel.tryLock();
+        } catch (java.nio.channels.OverlappingFileLockException e) {
+            held = null; // this JVM holds it: another store on the same folder is open
+        } catch (IOException | RuntimeException e) {
+            channel.close();
+            throw e;
+        }
+        if (held == null) {
+            channel.close();
+            // A ConfigException: at start, one line and exit 2, as for a port another holds.
+            throw new ConfigException(
+                    "Another alerting service is using the alert store "
+                            + dir.toAbsolutePath()
+                            + " (it holds "
+                            + at.getFileName()
+                            + "): two on one journal would corrupt it and send every notification"
+                            + " twice. Stop the other one, or give this one a store.dir of its own.");
+        }
+        return channel;
+    }
+
+    private void unlock() {
+        try {
+            lock.close(); // releases the lock
+        } catch (IOException e) {
+            LOG.warn("releasing the alert store's lock in {}: {}", dir, e.toString());
+        }
+    }
+
+    private void open(long now) {
+        try {
             // Left by a crash during a compaction, before it replaced the journal: not the journal.
             Files.deleteIfExists(dir.resolve(COMPACTING));
             long complete = 0;
@@ -267,6 +321,11 @@ public final class AlertStore implements AutoCloseable {
     }
 
     private static final String JOURNAL = "alerts.journal";
+    static final String LOCK = "alerts.lock";
+
+    /** The open channel of {@link #LOCK}, whose lock this store holds until closed. */
+    private final FileChannel lock;
+
     private static final String COMPACTING = "alerts.journal.compacting";
 
     /** Where lines of the journal that cannot be read are kept for a person to look at. */
@@ -1483,6 +1542,7 @@ public final class AlertStore implements AutoCloseable {
         }
         synchronized (this) {
             closeJournal();
+            unlock();
         }
     }
 

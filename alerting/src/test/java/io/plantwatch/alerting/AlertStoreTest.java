@@ -1,6 +1,7 @@
 package io.plantwatch.alerting;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.awaitility.Awaitility.await;
 
 import ch.qos.logback.classic.Logger;
@@ -40,6 +41,28 @@ class AlertStoreTest {
                 6_000,
                 List.of(60.0, 80.5),
                 "oil-temp rose 20.5 degC \"fast\"");
+    }
+
+    /**
+     * A second store on a folder whose store is open is refused with what to do, and writes
+     * nothing: two services on one journal corrupted it and notified everything twice. Once the
+     * first is closed, the folder opens again.
+     */
+    @Test
+    void aSecondStoreOnAnOpenStoresFolderIsRefusedAndChangesNothing() throws Exception {
+        try (AlertStore first = new AlertStore(dir)) {
+            first.event(alert("a", AlertState.OPEN), 0, 0, 100);
+            long size = Files.size(dir.resolve("alerts.journal"));
+            assertThatThrownBy(() -> new AlertStore(dir))
+                    .isInstanceOf(io.plantwatch.model.ConfigException.class)
+                    .hasMessageContaining("Another alerting service is using the alert store")
+                    .hasMessageContaining("store.dir");
+            assertThat(Files.size(dir.resolve("alerts.journal"))).isEqualTo(size);
+            first.event(alert("b", AlertState.OPEN), 0, 1, 101);
+        }
+        try (AlertStore again = new AlertStore(dir)) {
+            assertThat(again.all()).hasSize(2);
+        }
     }
 
     /**
