@@ -340,10 +340,15 @@ public final class Dispatcher implements AutoCloseable {
         }
         Instant t = Instant.ofEpochMilli(now);
         // A silence begun after an alert was told mutes its reminders too, as Alertmanager's does.
+        // So does an acknowledgement, as alarm management asks: a person has it, and reminding
+        // them every repeat interval pages them for what they are already doing. Not an alert
+        // acknowledged before it was told at all: the others on its routes have yet to hear of it.
         java.util.function.Predicate<Alert> muted =
-                silences.isEmpty()
-                        ? a -> false
-                        : a -> silences.stream().anyMatch(s -> s.mutes(a, t));
+                a ->
+                        store.statusOf(a.alertId()) == AlertStore.Status.ACKNOWLEDGED
+                                        && !owed.containsKey(a.alertId())
+                                || !silences.isEmpty()
+                                        && silences.stream().anyMatch(s -> s.mutes(a, t));
         for (Notification due : grouper.due(now, muted)) {
             List<Notification> out = flood.admit(due, now);
             if (out.isEmpty()) {

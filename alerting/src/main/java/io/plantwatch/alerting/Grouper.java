@@ -123,9 +123,10 @@ public final class Grouper {
     }
 
     /**
-     * As {@link #due(long)}, leaving out the open alerts {@code muted} (by a silence): they stay in
-     * their groups, to be reminded of once it ends, and a group with nothing else to say is not
-     * notified. A resolution is never left out: its receivers were told it opened.
+     * As {@link #due(long)}, leaving out the open alerts {@code muted} (by a silence, or an
+     * acknowledgement): they stay in their groups, to be reminded of once it ends, and a group with
+     * nothing else to say is not notified. A resolution is never left out: its receivers were told
+     * it opened.
      */
     public List<Notification> due(long now, java.util.function.Predicate<Alert> muted) {
         List<Group> ready = new ArrayList<>();

@@ -560,6 +560,39 @@ class DispatcherTest {
     }
 
     /**
+     * An acknowledged alert is not reminded of: a person has it. Before, its receivers were paged
+     * every repeat interval until it cleared. Its resolution is told, and the alert beside it in
+     * its group still reminded.
+     */
+    @Test
+    void anAcknowledgedAlertIsNotRemindedOfAndItsResolutionIsTold() throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.onEvent(alert(2, 2, AlertState.OPEN), 0, 1, T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
+            assertThat(received.get(0).path("alerts")).hasSize(2);
+            d.acknowledge("alert-1", "maria", T0 + 60_000);
+            d.dispatchDue(T0 + 30_000 + 4 * HOUR);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 2);
+            assertThat(received.get(1).get("status").asText()).isEqualTo("FIRING");
+            assertThat(received.get(1).path("alerts")).hasSize(1);
+            assertThat(received.get(1).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("alert-2");
+            d.acknowledge("alert-2", "maria", T0 + 5 * HOUR);
+            d.dispatchDue(T0 + 30_000 + 8 * HOUR);
+            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 2, T0 + 9 * HOUR);
+            d.dispatchDue(T0 + 9 * HOUR);
+            d.drain(10);
+            assertThat(received).hasSize(3);
+            assertThat(received.get(2).path("alerts")).hasSize(1);
+            assertThat(received.get(2).path("alerts").get(0).path("state").asText())
+                    .isEqualTo("RESOLVED");
+        }
+    }
+
+    /**
      * A fault that begins in a maintenance window and outlasts it is told when the window ends,
      * across a restart during the window too; one that cleared within it is never told. Before,
      * both were recorded as told and nobody heard of the first.
