@@ -165,6 +165,13 @@ public final class AlertStore implements AutoCloseable {
         byte told;
 
         /**
+         * Of {@link #told}, the states a silence held back: nobody heard them. An OPEN held back is
+         * told once the silence ends, a restart between included; a resolution is told only where
+         * the OPEN was heard.
+         */
+        byte muted;
+
+        /**
          * The receivers that have the latest state while others still wait for it; null once it is
          * told, or while none has it. Most alerts have one receiver and never need it.
          */
@@ -183,6 +190,10 @@ public final class AlertStore implements AutoCloseable {
 
         boolean told(AlertState s) {
             return (told & (1 << s.ordinal())) != 0;
+        }
+
+        boolean heard(AlertState s) {
+            return told(s) && (muted & (1 << s.ordinal())) == 0;
         }
 
         void history(long at, String what) {
@@ -564,6 +575,7 @@ public final class AlertStore implements AutoCloseable {
                 long[] times,
                 String[] lines,
                 byte told,
+                byte muted,
                 String[] takenBy) {}
 
         /** Silences that ended before the retention: left out, and dropped once the copy is in. */
@@ -586,6 +598,7 @@ public final class AlertStore implements AutoCloseable {
                                 Arrays.copyOf(h.times, h.size),
                                 Arrays.copyOf(h.lines, h.size),
                                 h.told,
+                                h.muted,
                                 h.takenBy));
             }
         }
@@ -662,13 +675,22 @@ public final class AlertStore implements AutoCloseable {
                 // after a restart is still known as told.
                 ObjectNode n = json.createObjectNode().put("t", "notified");
                 ArrayNode keys = n.putArray("keys");
+                ObjectNode m = json.createObjectNode().put("t", "notified").put("muted", true);
+                ArrayNode mutedKeys = m.putArray("keys");
                 for (AlertState s : AlertState.values()) {
-                    if ((k.told() & (1 << s.ordinal())) != 0) {
-                        keys.add(id + ":" + s);
+                    int bit = 1 << s.ordinal();
+                    if ((k.told() & bit) != 0) {
+                        ((k.muted() & bit) != 0 ? mutedKeys : keys).add(id + ":" + s);
                     }
                 }
-                line(out, n);
-                written++;
+                if (!keys.isEmpty()) {
+                    line(out, n);
+                    written++;
+                }
+                if (!mutedKeys.isEmpty()) {
+                    line(out, m);
+                    written++;
+                }
             }
             if (k.takenBy() != null) {
                 String key = id + ":" + k.alert().state();
@@ -1017,11 +1039,14 @@ public final class AlertStore implements AutoCloseable {
                     ids.add(key.substring(0, Math.max(colon, 0)));
                     states.add(AlertState.valueOf(key.substring(colon + 1)));
                 }
+                boolean muted = n.path("muted").asBoolean(false);
                 for (int i = 0; i < ids.size(); i++) {
                     Held h = alerts.get(ids.get(i));
                     // An alert no longer held was told before it was dropped.
                     if (h != null) {
-                        h.told |= (byte) (1 << states.get(i).ordinal());
+                        byte bit = (byte) (1 << states.get(i).ordinal());
+                        h.told |= bit;
+                        h.muted = (byte) (muted ? h.muted | bit : h.muted & ~bit);
                         if (states.get(i) == h.alert.state()) {
                             h.takenBy = null;
                         }
@@ -1265,6 +1290,33 @@ public final class AlertStore implements AutoCloseable {
         var keys = r.putArray("keys");
         told.forEach(a -> keys.add(key(a)));
         append(r);
+    }
+
+    /**
+     * Records states a silence held back: not to be sent again by a restart, as {@link #notified},
+     * but nobody heard them ({@link #heard}, {@link #mutedOpen}).
+     */
+    public synchronized void muted(Collection<Alert> held) {
+        ObjectNode r = json.createObjectNode();
+        r.put("t", "notified").put("muted", true);
+        var keys = r.putArray("keys");
+        held.forEach(a -> keys.add(key(a)));
+        append(r);
+    }
+
+    /** Whether the alert's receivers were told of its state {@code s}: told, and not muted. */
+    public synchronized boolean heard(String alertId, AlertState s) {
+        Held h = alerts.get(alertId);
+        return h != null && h.heard(s);
+    }
+
+    /** The open alerts (status OPEN) whose latest state a silence held back. */
+    public synchronized List<Alert> mutedOpen() {
+        return alerts.values().stream()
+                .filter(h -> h.status == Status.OPEN && h.alert.state() != AlertState.RESOLVED)
+                .filter(h -> h.told(h.alert.state()) && !h.heard(h.alert.state()))
+                .map(h -> h.alert)
+                .toList();
     }
 
     /**

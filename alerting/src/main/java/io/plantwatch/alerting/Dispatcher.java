@@ -136,17 +136,9 @@ public final class Dispatcher implements AutoCloseable {
     public synchronized void restore(long now) {
         List<Alert> pending = store.unnotified();
         pending.forEach(a -> route(a, now, store.takenBy(a)));
-        List<Silence> silences = store.silences();
-        Instant t = Instant.ofEpochMilli(now);
-        for (AlertStore.Entry e : store.all()) {
-            Alert a = e.alert();
-            if (e.notified()
-                    && e.status() == AlertStore.Status.OPEN
-                    && a.state() != AlertState.RESOLVED
-                    && silences.stream().anyMatch(s -> s.mutes(a, t))) {
-                mutedOpen.put(a.alertId(), a);
-            }
-        }
+        // Whether their silence is still on or ended while the service was down, the next
+        // dispatch decides.
+        store.mutedOpen().forEach(a -> mutedOpen.add(a.alertId()));
         if (!pending.isEmpty()) {
             LOG.info(
                     "{} alert states not yet notified before the restart are queued",
@@ -170,20 +162,32 @@ public final class Dispatcher implements AutoCloseable {
             return;
         }
         AlertStore.Status before = store.statusOf(a.alertId());
+        // A resolution whose OPEN a receiver heard (a silence begun since) is told: held back,
+        // the alert stayed open for them for good (a PagerDuty incident, an andon light). From
+        // the store, so a restart or shelving in between does not lose it.
+        Alert latest = store.alert(a.alertId());
+        boolean heardOpen =
+                a.state() == AlertState.RESOLVED
+                        && (store.heard(a.alertId(), AlertState.OPEN)
+                                || latest != null
+                                        && latest.state() == AlertState.OPEN
+                                        && !store.takenBy(latest).isEmpty());
         store.event(a, partition, offset, epoch, now);
         Instant t = Instant.ofEpochMilli(now);
-        // A resolution whose OPEN its receivers were told (a silence begun since) is told: held
-        // back, the alert stayed open for them for good (a PagerDuty incident, an andon light).
-        if ((a.state() != AlertState.RESOLVED || !grouper.holds(a.alertId()))
-                && store.silences().stream().anyMatch(s -> s.mutes(a, t))) {
+        // Its OPEN still muted (the silence ended moments ago, not yet dispatched): it resolved
+        // within the silence, and nobody hears of it.
+        if (!heardOpen
+                && (a.state() == AlertState.RESOLVED && mutedOpen.contains(a.alertId())
+                        || store.silences().stream().anyMatch(s -> s.mutes(a, t)))) {
             metrics.silenced.incrementAndGet();
             owed.remove(a.alertId());
             if (a.state() == AlertState.RESOLVED) {
                 mutedOpen.remove(a.alertId());
+                grouper.withdraw(a.alertId()); // an OPEN nobody heard, waiting in a group
             } else {
-                mutedOpen.put(a.alertId(), a);
+                mutedOpen.add(a.alertId());
             }
-            store.notified(List.of(a));
+            store.muted(List.of(a));
             return;
         }
         mutedOpen.remove(a.alertId());
@@ -282,23 +286,23 @@ public final class Dispatcher implements AutoCloseable {
      * told when the window ends. Not journaled: {@link #restore} finds them again among the open
      * alerts a silence mutes at the start.
      */
-    private final Map<String, Alert> mutedOpen = new java.util.LinkedHashMap<>();
+    private final java.util.Set<String> mutedOpen = new java.util.LinkedHashSet<>();
 
     /** The open alerts whose silence has ended join their groups, if nobody took them meanwhile. */
     private void tellWhatSilencesNoLongerMute(long now, List<Silence> silences) {
         Instant t = Instant.ofEpochMilli(now);
-        for (var it = mutedOpen.values().iterator(); it.hasNext(); ) {
-            Alert a = it.next();
-            if (silences.stream().anyMatch(s -> s.mutes(a, t))) {
+        for (var it = mutedOpen.iterator(); it.hasNext(); ) {
+            String id = it.next();
+            Alert a = store.alert(id);
+            if (a != null && silences.stream().anyMatch(s -> s.mutes(a, t))) {
                 continue;
             }
             it.remove();
-            Alert latest = store.alert(a.alertId());
             // Acknowledged, shelved or latched since, a person has it; resolved, it is over.
-            if (latest != null
-                    && latest.state() != AlertState.RESOLVED
-                    && store.statusOf(a.alertId()) == AlertStore.Status.OPEN) {
-                route(latest, now);
+            if (a != null
+                    && a.state() != AlertState.RESOLVED
+                    && store.statusOf(id) == AlertStore.Status.OPEN) {
+                route(a, now);
             }
         }
     }
@@ -349,7 +353,20 @@ public final class Dispatcher implements AutoCloseable {
                                         && !owed.containsKey(a.alertId())
                                 || !silences.isEmpty()
                                         && silences.stream().anyMatch(s -> s.mutes(a, t));
-        for (Notification due : grouper.due(now, muted)) {
+        List<Alert> leftOut = new ArrayList<>();
+        List<Notification> dueNow = grouper.due(now, muted, leftOut::add);
+        for (Alert a : leftOut) {
+            Owed o = owed.get(a.alertId());
+            if (o != null && o.state() == a.state()) {
+                // Owed but muted by a silence begun before it was told: watched like one muted as
+                // it came, told when the silence ends, not at the next repeat hours later.
+                owed.remove(a.alertId());
+                mutedOpen.add(a.alertId());
+                store.muted(List.of(a));
+                grouper.withdraw(a.alertId());
+            }
+        }
+        for (Notification due : dueNow) {
             List<Notification> out = flood.admit(due, now);
             if (out.isEmpty()) {
                 heldByFlood(due, now);

@@ -119,7 +119,7 @@ public final class Grouper {
 
     /** The notifications due at {@code now}, in the order their groups became due. */
     public List<Notification> due(long now) {
-        return due(now, a -> false);
+        return due(now, a -> false, a -> {});
     }
 
     /**
@@ -127,8 +127,13 @@ public final class Grouper {
      * acknowledgement): they stay in their groups, to be reminded of once it ends, and a group with
      * nothing else to say is not notified. A resolution is never left out: its receivers were told
      * it opened.
+     *
+     * @param leftOut called with each alert left out, to note those never told
      */
-    public List<Notification> due(long now, java.util.function.Predicate<Alert> muted) {
+    public List<Notification> due(
+            long now,
+            java.util.function.Predicate<Alert> muted,
+            java.util.function.Consumer<Alert> leftOut) {
         List<Group> ready = new ArrayList<>();
         for (Group g : groups.values()) {
             boolean repeat =
@@ -151,6 +156,8 @@ public final class Grouper {
                 } else if (!muted.test(a)) {
                     alerts.add(a);
                     open = true;
+                } else {
+                    leftOut.accept(a);
                 }
             }
             if (!alerts.isEmpty()) {

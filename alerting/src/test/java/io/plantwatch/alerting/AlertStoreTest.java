@@ -44,6 +44,39 @@ class AlertStoreTest {
     }
 
     /**
+     * A state a silence held back counts as notified (a restart does not send it) but not as heard,
+     * through a restart and a compaction; told later, it is heard.
+     */
+    @Test
+    void aMutedStateIsNotifiedButNotHeardThroughARestartAndACompaction() throws Exception {
+        try (AlertStore store = new AlertStore(dir)) {
+            store.event(alert("a", AlertState.OPEN), 0, 0, 100);
+            store.event(alert("b", AlertState.OPEN), 0, 1, 100);
+            store.muted(List.of(alert("a", AlertState.OPEN)));
+            store.notified(List.of(alert("b", AlertState.OPEN)));
+            for (int i = 0; i < 1_100; i++) {
+                store.event(alert("c", AlertState.OPEN), 0, 2 + i, 200 + i);
+            }
+            store.notified(List.of(alert("c", AlertState.OPEN)));
+        }
+        long before = Files.size(dir.resolve("alerts.journal"));
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(Files.size(dir.resolve("alerts.journal")))
+                    .as("compacted")
+                    .isLessThan(before);
+            assertThat(store.unnotified()).isEmpty();
+            assertThat(store.mutedOpen()).extracting(Alert::alertId).containsExactly("a");
+            assertThat(store.heard("a", AlertState.OPEN)).isFalse();
+            assertThat(store.heard("b", AlertState.OPEN)).isTrue();
+            store.notified(List.of(alert("a", AlertState.OPEN)));
+        }
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.heard("a", AlertState.OPEN)).isTrue();
+            assertThat(store.mutedOpen()).isEmpty();
+        }
+    }
+
+    /**
      * A second store on a folder whose store is open is refused with what to do, and writes
      * nothing: two services on one journal corrupted it and notified everything twice. Once the
      * first is closed, the folder opens again.

@@ -629,6 +629,74 @@ class DispatcherTest {
     }
 
     /**
+     * A silence that ended while alerting was down (a power cut in the maintenance window): the
+     * alert it muted, still open, is told at the start. One told before the silence began is not
+     * told again, and its resolution under the silence, after the restart, is told.
+     */
+    @Test
+    void aSilenceThatEndedWhileTheServiceWasDownLetsItsMutedAlertBeToldAtTheStart()
+            throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.onEvent(alert(3, 2, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.unnotified().isEmpty());
+            d.silence(lineOne(T0 + HOUR, T0 + 2 * HOUR));
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 1, T0 + HOUR + 60_000);
+            d.dispatchDue(T0 + HOUR + 90_000);
+            d.drain(10);
+        }
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.restore(T0 + 3 * HOUR);
+            d.dispatchDue(T0 + 3 * HOUR);
+            d.dispatchDue(T0 + 3 * HOUR + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 2);
+            assertThat(received.get(1).path("alerts")).hasSize(1);
+            assertThat(received.get(1).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("alert-1");
+        }
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.restore(T0 + 4 * HOUR);
+            d.silence(lineOne(T0 + 4 * HOUR, T0 + 24 * HOUR));
+            d.onEvent(alert(3, 2, AlertState.RESOLVED), 0, 2, T0 + 5 * HOUR);
+            d.dispatchDue(T0 + 5 * HOUR + 30_000);
+            d.drain(10);
+            assertThat(received).hasSize(3);
+            assertThat(received.get(2).get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(received.get(2).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("alert-3");
+        }
+    }
+
+    /**
+     * A silence begun while an alert waits out its group wait: the alert is told when the silence
+     * ends, not at the next repeat hours later, and had it resolved within, never.
+     */
+    @Test
+    void anAlertASilenceCaughtInItsGroupWaitIsToldWhenTheSilenceEnds() throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.onEvent(alert(2, 2, AlertState.OPEN), 0, 1, T0);
+            d.silence(lineOne(T0 + 10_000, T0 + HOUR));
+            d.dispatchDue(T0 + 30_000);
+            d.onEvent(alert(2, 2, AlertState.RESOLVED), 0, 2, T0 + 60_000);
+            d.dispatchDue(T0 + HOUR);
+            d.dispatchDue(T0 + HOUR + 30_000);
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            assertThat(received.get(0).get("status").asText()).isEqualTo("FIRING");
+            assertThat(received.get(0).path("alerts")).hasSize(1);
+            assertThat(received.get(0).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("alert-1");
+            assertThat(store.unnotified()).isEmpty();
+        }
+    }
+
+    /**
      * Ended early through the API (an expiry), a silence lets the open alerts it muted be told at
      * once; not one acknowledged meanwhile: a person has it.
      */

@@ -50,9 +50,12 @@ class RuleBookTest {
         assertThat(k.outOfRange().high()).isEqualTo(363.15);
         DetectorRules f = book.resolve(PRESS, "degF");
         assertThat(f.outOfRange().low()).isEqualTo(68);
-        assertThat(f.outOfRange().high()).as("not oil-temp's degC override").isEqualTo(194);
+        assertThat(f.outOfRange().high()).as("oil-temp's own, not its degC 80").isEqualTo(176);
         assertThat(f.spike().delta()).isEqualTo(14.4);
-        assertThat(book.resolve(OVEN, "degF").outOfRange().low()).isEqualTo(68);
+        assertThat(book.resolve("s/a/l/m/coolant-temp", "degF").outOfRange().high()).isEqualTo(194);
+        assertThat(book.resolve(OVEN, "degF").outOfRange().low()).isEqualTo(302);
+        assertThat(book.resolve(OVEN, "K").outOfRange().high()).isEqualTo(483.15);
+        assertThat(book.resolve(PRESS, "K").outOfRange().high()).isEqualTo(353.15);
         assertThat(book.resolve("s/a/l/m/inlet", "kPa").outOfRange().high()).isEqualTo(800);
         assertThat(book.resolve("s/a/l/m/inlet", "psi").outOfRange().low()).isEqualTo(58);
         assertThat(book.resolve("s/a/l/m/inlet", "bar").outOfRange().low()).isEqualTo(4);
