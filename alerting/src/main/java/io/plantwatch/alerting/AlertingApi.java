@@ -73,6 +73,32 @@ public final class AlertingApi implements AutoCloseable {
             int port,
             LongSupplier clock)
             throws IOException {
+        this(store, dispatcher, metrics, () -> Health.UP, token, host, port, clock);
+    }
+
+    /**
+     * What {@code GET /health} says: 200 and status UP, or 503, status DOWN and the problems, so a
+     * load balancer, systemd or Kubernetes can tell a service that runs but does nothing.
+     */
+    public record Health(boolean up, List<String> problems) {
+        public static final Health UP = new Health(true, List.of());
+
+        public Health {
+            problems = List.copyOf(problems);
+        }
+    }
+
+    /** As above, with {@code health} answering {@code GET /health}. */
+    public AlertingApi(
+            AlertStore store,
+            Dispatcher dispatcher,
+            java.util.function.Supplier<String> metrics,
+            java.util.function.Supplier<Health> health,
+            byte[] token,
+            String host,
+            int port,
+            LongSupplier clock)
+            throws IOException {
         this.store = store;
         this.dispatcher = dispatcher;
         this.metrics = metrics;
@@ -94,7 +120,15 @@ public final class AlertingApi implements AutoCloseable {
         }
         server.setExecutor(threads);
         server.createContext(
-                "/health", ex -> send(ex, 200, json.createObjectNode().put("status", "UP")));
+                "/health",
+                ex -> {
+                    Health h = health.get();
+                    var body = json.createObjectNode().put("status", h.up() ? "UP" : "DOWN");
+                    if (!h.problems().isEmpty()) {
+                        h.problems().forEach(body.putArray("problems")::add);
+                    }
+                    send(ex, h.up() ? 200 : 503, body);
+                });
         server.createContext("/api/", this::handle);
         server.createContext("/metrics", this::metrics);
         server.start();

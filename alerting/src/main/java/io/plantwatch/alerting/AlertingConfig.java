@@ -44,7 +44,8 @@ public record AlertingConfig(
         String apiHost,
         int apiPort,
         byte[] apiToken,
-        KafkaConsumerSettings kafkaConsumer) {
+        KafkaConsumerSettings kafkaConsumer,
+        Duration healthKafkaGrace) {
 
     /**
      * Kafka consumer settings passed through as they are, for a secured Kafka (SASL, SSL): from
@@ -397,7 +398,13 @@ public record AlertingConfig(
                         "-1 (the API off), 0 (any free port, logged at start) or 1 to 65535"),
                 apiToken(root.path("api"), source + ": api", env),
                 kafkaConsumer(
-                        root.path("kafka").path("consumer"), source + ": kafka.consumer", env));
+                        root.path("kafka").path("consumer"), source + ": kafka.consumer", env),
+                duration(
+                        root.path("api"),
+                        "health-kafka-grace",
+                        "30s",
+                        source + ": api",
+                        MORE_THAN_ZERO));
     }
 
     private static KafkaConsumerSettings kafkaConsumer(
@@ -500,7 +507,13 @@ public record AlertingConfig(
                     "flapping",
                     Set.of("max-changes", "window"),
                     "api",
-                    Set.of("host", "port", "token", "token-file", "token-env"));
+                    Set.of(
+                            "host",
+                            "port",
+                            "token",
+                            "token-file",
+                            "token-env",
+                            "health-kafka-grace"));
 
     private static final Set<String> DELIVERY = Set.of("timeout", "max-backoff", "give-up-after");
 

@@ -11,6 +11,7 @@ import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Properties;
 import java.util.concurrent.Callable;
 import java.util.concurrent.CountDownLatch;
@@ -327,8 +328,62 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                 : m.withConfigChanges(watchOfCommand::applied, watchOfCommand::refused);
     }
 
+    /**
+     * What the loop last saw, for {@code /health}: when it last came round, when its consumer last
+     * had a connection to Kafka, and whether it serves yet (it reads where each partition resumes
+     * first). Kafka's consumer waits without a word while the brokers are away, so without these
+     * the API answered UP while nothing could reach a person.
+     */
+    private volatile long loopAt;
+
+    private volatile long kafkaAt;
+    private volatile boolean serving;
+
+    /** A loop that has not come round for this long is stuck (a poll waits 200 ms). */
+    private static final long LOOP_STUCK_MILLIS = 60_000;
+
+    AlertingApi.Health health(AlertingConfig c) {
+        if (!serving) {
+            return new AlertingApi.Health(
+                    false, List.of("starting: reading where each partition of the alerts resumes"));
+        }
+        long now = System.currentTimeMillis();
+        List<String> problems = new ArrayList<>();
+        if (now - loopAt > LOOP_STUCK_MILLIS) {
+            problems.add(
+                    "the service's loop has not come round for " + (now - loopAt) / 1000 + " s");
+        }
+        if (now - kafkaAt > c.healthKafkaGrace().toMillis()) {
+            problems.add(
+                    "no connection to Kafka at "
+                            + c.kafkaBootstrap()
+                            + " for "
+                            + (now - kafkaAt) / 1000
+                            + " s, longer than api.health-kafka-grace: alerts are not read");
+        }
+        return new AlertingApi.Health(problems.isEmpty(), problems);
+    }
+
+    /**
+     * The consumer's count of fetch responses so far, or null where the client keeps none by that
+     * name. A response is Kafka answering; the count of connections is not, as it includes each
+     * attempt to reconnect.
+     */
+    private static org.apache.kafka.common.Metric fetches(KafkaConsumer<?, ?> consumer) {
+        return consumer.metrics().entrySet().stream()
+                .filter(
+                        e ->
+                                e.getKey().group().equals("consumer-fetch-manager-metrics")
+                                        && e.getKey().name().equals("fetch-total"))
+                .map(Map.Entry::getValue)
+                .findFirst()
+                .orElse(null);
+    }
+
     /** Consumes and notifies until {@link #close()}; the loop of the service. */
     public void run(AlertingConfig c) throws InterruptedException, java.io.IOException {
+        serving = false;
+        kafkaAt = System.currentTimeMillis();
         try (AlertStore store =
                         new AlertStore(
                                 c.storeDir(), c.storeRetention(), System.currentTimeMillis());
@@ -340,6 +395,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                         store,
                                         dispatcher,
                                         metrics(dispatcher, store)::render,
+                                        () -> health(c),
                                         c.apiToken(),
                                         c.apiHost(),
                                         c.apiPort(),
@@ -381,7 +437,21 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             AvroAlertCodec codec = new AvroAlertCodec();
             long expiryChecked = System.currentTimeMillis();
             long partitionsChecked = expiryChecked;
+            org.apache.kafka.common.Metric fetches = fetches(consumer);
+            double fetched = -1;
+            loopAt = expiryChecked;
+            serving = true;
             while (running.get()) {
+                long at = System.currentTimeMillis();
+                loopAt = at;
+                double f = fetches == null ? 0 : ((Number) fetches.metricValue()).doubleValue();
+                // Every partition paused (held at the DLQ) fetches nothing, and that is not Kafka.
+                if (fetches == null
+                        || f != fetched
+                        || consumer.paused().size() == consumer.assignment().size()) {
+                    fetched = f;
+                    kafkaAt = at;
+                }
                 ConsumerRecords<byte[], byte[]> records;
                 try {
                     records = consumer.poll(Duration.ofMillis(200));

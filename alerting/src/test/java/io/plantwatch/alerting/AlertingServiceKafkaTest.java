@@ -527,6 +527,76 @@ class AlertingServiceKafkaTest {
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
+    /**
+     * {@code /health} is 200 while alerting reads Kafka, 503 naming Kafka once its consumer has had
+     * no answer for {@code api.health-kafka-grace}, and 200 again once Kafka is back. Before, it
+     * answered UP throughout: Kafka's consumer waits without a word while the brokers are away.
+     */
+    @Test
+    void healthIsDownWhileKafkaIsAwayAndUpOnceItIsBack() throws Exception {
+        int apiPort;
+        try (java.net.ServerSocket free = new java.net.ServerSocket(0)) {
+            apiPort = free.getLocalPort();
+        }
+        config(1000, apiPort);
+        Path file = dir.resolve("alerting.yaml");
+        Files.writeString(
+                file,
+                Files.readString(file)
+                        .replace(
+                                "port: " + apiPort + "}",
+                                "port: " + apiPort + ", health-kafka-grace: 3s}"));
+        AlertingConfig c =
+                AlertingConfig.load(
+                        file,
+                        kafka.bootstrapServers(),
+                        Map.of("HOOK_SECRET", "k3y", "PLANTWATCH_ALERTING_TOKEN", TOKEN)::get);
+        assertThat(c.healthKafkaGrace()).isEqualTo(Duration.ofSeconds(3));
+        java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
+        java.net.http.HttpRequest health =
+                java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + apiPort + "/health"))
+                        .timeout(Duration.ofSeconds(5))
+                        .build();
+        java.util.function.Supplier<java.net.http.HttpResponse<String>> get =
+                () -> {
+                    try {
+                        return http.send(
+                                health, java.net.http.HttpResponse.BodyHandlers.ofString());
+                    } catch (java.io.IOException e) {
+                        throw new java.io.UncheckedIOException(e);
+                    } catch (InterruptedException e) {
+                        Thread.currentThread().interrupt();
+                        throw new IllegalStateException(e);
+                    }
+                };
+        AlertingService service = new AlertingService(new java.io.PrintWriter(System.err, true));
+        CompletableFuture<Void> running = runService(service, c);
+        try {
+            await().atMost(Duration.ofSeconds(60))
+                    .ignoreExceptions()
+                    .until(() -> get.get().statusCode() == 200);
+            assertThat(json.readTree(get.get().body()).path("status").asText()).isEqualTo("UP");
+            kafka.kafka().stop();
+            await().atMost(Duration.ofSeconds(30)).until(() -> get.get().statusCode() == 503);
+            JsonNode down = json.readTree(get.get().body());
+            assertThat(down.path("status").asText()).isEqualTo("DOWN");
+            assertThat(down.path("problems").get(0).asText())
+                    .startsWith("no connection to Kafka at " + kafka.bootstrapServers());
+            kafka.kafka().start();
+            await().atMost(Duration.ofSeconds(60)).until(() -> get.get().statusCode() == 200);
+            // Reading again: an alert sent now is told.
+            produce(List.of(alert(1, AlertState.OPEN)));
+            await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
+        } finally {
+            if (!kafka.kafka().isRunning()) {
+                kafka.kafka().start();
+            }
+            service.close();
+            running.get();
+        }
+    }
+
     @Test
     void aRestartMidStreamNeitherResendsNorMisses() throws Exception {
         AlertingConfig c = config();

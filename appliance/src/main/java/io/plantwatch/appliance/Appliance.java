@@ -510,7 +510,8 @@ final class Appliance implements AutoCloseable {
                         loaded.apiHost(),
                         loaded.apiPort(),
                         loaded.apiToken(),
-                        loaded.kafkaConsumer());
+                        loaded.kafkaConsumer(),
+                        loaded.healthKafkaGrace());
         AlertingService service =
                 before == null ? new AlertingService(err) : new AlertingService(before);
         CompletableFuture<Void> loop =
