@@ -250,6 +250,9 @@ public final class AlertStore implements AutoCloseable {
         try {
             open(now);
         } catch (RuntimeException | Error e) {
+            if (journal != null) {
+                closeJournal();
+            }
             unlock();
             throw e;
         }
@@ -262,32 +265,67 @@ public final class AlertStore implements AutoCloseable {
      */
     private static FileChannel lock(Path dir) throws IOException {
         Path at = dir.resolve(LOCK);
-        FileChannel channel =
-                FileChannel.open(at, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
+        // Checked before a channel is opened: closing any channel of this JVM on the file would
+        // release the lock another store here holds (POSIX locks are the process's).
+        Path key = at.toAbsolutePath().normalize();
+        if (!LOCKED_HERE.add(key)) {
+            throw inUse(dir, at);
+        }
+        FileChannel channel;
         java.nio.channels.FileLock held;
         try {
-            held = channel.tryLock();
-        } catch (java.nio.channels.OverlappingFileLockException e) {
-            held = null; // this JVM holds it: another store on the same folder is open
+            channel = FileChannel.open(at, StandardOpenOption.CREATE, StandardOpenOption.WRITE);
         } catch (IOException | RuntimeException e) {
+            LOCKED_HERE.remove(key);
+            throw e;
+        }
+        try {
+            held = channel.tryLock();
+        } catch (IOException e) {
+            // A file system without locks (some NFS and FUSE mounts): run as before, and say so.
+            LOG.warn(
+                    "Cannot lock {} ({}): nothing stops a second alerting service on this alert"
+                            + " store, which would corrupt its journal; run only one",
+                    at,
+                    e.toString());
+            return channel;
+        } catch (RuntimeException e) {
             channel.close();
+            LOCKED_HERE.remove(key);
             throw e;
         }
         if (held == null) {
             channel.close();
-            // A ConfigException: at start, one line and exit 2, as for a port another holds.
-            throw new ConfigException(
-                    "Another alerting service is using the alert store "
-                            + dir.toAbsolutePath()
-                            + " (it holds "
-                            + at.getFileName()
-                            + "): two on one journal would corrupt it and send every notification"
-                            + " twice. Stop the other one, or give this one a store.dir of its own.");
+            LOCKED_HERE.remove(key);
+            throw inUse(dir, at);
         }
         return channel;
     }
 
-    private void unlock() {
+    /** The lock files the stores of this JVM hold. */
+    private static final java.util.Set<Path> LOCKED_HERE =
+            java.util.concurrent.ConcurrentHashMap.newKeySet();
+
+    /** A ConfigException: at start, one line and exit 2, as for a port another holds. */
+    private static ConfigException inUse(Path dir, Path at) {
+        return new ConfigException(
+                "Another alerting service is using the alert store "
+                        + dir.toAbsolutePath()
+                        + " (it holds "
+                        + at.getFileName()
+                        + "): two on one journal would corrupt it and send every notification"
+                        + " twice. Stop the other one, or give this one a store.dir of its own.");
+    }
+
+    private boolean unlocked;
+
+    /** Once: a second close must not free the entry of a store opened on the folder since. */
+    private synchronized void unlock() {
+        if (unlocked) {
+            return;
+        }
+        unlocked = true;
+        LOCKED_HERE.remove(dir.resolve(LOCK).toAbsolutePath().normalize());
         try {
             lock.close(); // releases the lock
         } catch (IOException e) {
@@ -542,7 +580,12 @@ public final class AlertStore implements AutoCloseable {
     private long liveRecords() {
         long live = 1 + silences.size();
         for (Held h : alerts.values()) {
-            live += 2 + (h.told != 0 ? 1 : 0) + (h.takenBy != null ? h.takenBy.length : 0);
+            // Compaction writes heard and muted states in a record each.
+            live +=
+                    2
+                            + ((h.told & ~h.muted) != 0 ? 1 : 0)
+                            + (h.muted != 0 ? 1 : 0)
+                            + (h.takenBy != null ? h.takenBy.length : 0);
             if (h.status == Status.ACKNOWLEDGED
                     || h.status == Status.SHELVED
                     || h.status == Status.LATCHED) {
@@ -1045,11 +1088,17 @@ public final class AlertStore implements AutoCloseable {
                     // An alert no longer held was told before it was dropped.
                     if (h != null) {
                         byte bit = (byte) (1 << states.get(i).ordinal());
-                        h.told |= bit;
-                        h.muted = (byte) (muted ? h.muted | bit : h.muted & ~bit);
-                        if (states.get(i) == h.alert.state()) {
-                            h.takenBy = null;
+                        if (!muted) {
+                            h.muted &= (byte) ~bit;
+                            if (states.get(i) == h.alert.state()) {
+                                h.takenBy = null;
+                            }
+                        } else if (!h.told(states.get(i))) {
+                            // A state told before stays told: a silence begun since does not
+                            // unsay it. The receivers that took it keep it.
+                            h.muted |= bit;
                         }
+                        h.told |= bit;
                     }
                 }
             }
@@ -1063,8 +1112,8 @@ public final class AlertStore implements AutoCloseable {
                     int colon = key.lastIndexOf(':');
                     Held h = alerts.get(key.substring(0, Math.max(colon, 0)));
                     AlertState s = AlertState.valueOf(key.substring(colon + 1));
-                    // Only the latest state, not yet told, waits for its other receivers.
-                    if (h != null && h.alert.state() == s && !h.told(s)) {
+                    // Only the latest state, not yet heard, waits for its other receivers.
+                    if (h != null && h.alert.state() == s && !h.heard(s)) {
                         h.takenBy = withReceiver(h.takenBy, receiver);
                     }
                 }

@@ -139,6 +139,8 @@ public final class Dispatcher implements AutoCloseable {
         // Whether their silence is still on or ended while the service was down, the next
         // dispatch decides.
         store.mutedOpen().forEach(a -> mutedOpen.add(a.alertId()));
+        // Before the first poll: a resolution in it must not pass for one within the silence.
+        tellWhatSilencesNoLongerMute(now, store.silences());
         if (!pending.isEmpty()) {
             LOG.info(
                     "{} alert states not yet notified before the restart are queued",
@@ -168,7 +170,8 @@ public final class Dispatcher implements AutoCloseable {
         Alert latest = store.alert(a.alertId());
         boolean heardOpen =
                 a.state() == AlertState.RESOLVED
-                        && (store.heard(a.alertId(), AlertState.OPEN)
+                        && (sentOpen.contains(a.alertId())
+                                || store.heard(a.alertId(), AlertState.OPEN)
                                 || latest != null
                                         && latest.state() == AlertState.OPEN
                                         && !store.takenBy(latest).isEmpty());
@@ -191,6 +194,9 @@ public final class Dispatcher implements AutoCloseable {
             return;
         }
         mutedOpen.remove(a.alertId());
+        if (a.state() == AlertState.RESOLVED) {
+            sentOpen.remove(a.alertId());
+        }
         if (a.state() == AlertState.RESOLVED
                 && before != AlertStore.Status.ACKNOWLEDGED
                 && latching.stream().anyMatch(m -> m.matches(a))) {
@@ -207,7 +213,7 @@ public final class Dispatcher implements AutoCloseable {
             return;
         }
         if (flap.onTransition(a, now) == FlapDetector.Verdict.SUPPRESS) {
-            if (a.state() == AlertState.RESOLVED && grouper.holds(a.alertId())) {
+            if (heardOpen) {
                 // An episode its receivers were told of (the one that started the flapping) is
                 // closed, flapping or not: held back, it stayed open for them for good.
                 route(a, now);
@@ -219,7 +225,9 @@ public final class Dispatcher implements AutoCloseable {
                 // Its OPEN, still in the groups, would be repeated as firing for good.
                 grouper.withdraw(a.alertId());
             }
-            store.notified(List.of(a));
+            // Held back, not heard: its resolution is not told for it, and an OPEN still open at
+            // a restart (which forgets the flapping) is told then.
+            store.muted(List.of(a));
             return;
         }
         route(a, now);
@@ -283,10 +291,17 @@ public final class Dispatcher implements AutoCloseable {
     /**
      * Alert states a silence muted as they came, by alert id, while their alerts stay open: told
      * once no silence mutes them, so a fault that began in a maintenance window and outlasts it is
-     * told when the window ends. Not journaled: {@link #restore} finds them again among the open
-     * alerts a silence mutes at the start.
+     * told when the window ends. The journal marks those states ({@link AlertStore#muted}), and
+     * {@link #restore} finds them again.
      */
     private final java.util.Set<String> mutedOpen = new java.util.LinkedHashSet<>();
+
+    /**
+     * Alerts whose open state was handed to a receiver's thread in this run: it may be delivered
+     * (or retried for up to its give-up-after) before the store says it was taken, and a receiver
+     * that has it must hear its resolution.
+     */
+    private final java.util.Set<String> sentOpen = new java.util.HashSet<>();
 
     /** The open alerts whose silence has ended join their groups, if nobody took them meanwhile. */
     private void tellWhatSilencesNoLongerMute(long now, List<Silence> silences) {
@@ -302,7 +317,7 @@ public final class Dispatcher implements AutoCloseable {
             if (a != null
                     && a.state() != AlertState.RESOLVED
                     && store.statusOf(id) == AlertStore.Status.OPEN) {
-                route(a, now);
+                route(a, now, store.takenBy(a));
             }
         }
     }
@@ -357,7 +372,13 @@ public final class Dispatcher implements AutoCloseable {
         List<Notification> dueNow = grouper.due(now, muted, leftOut::add);
         for (Alert a : leftOut) {
             Owed o = owed.get(a.alertId());
-            if (o != null && o.state() == a.state()) {
+            // Not a state some receiver has (or may have, on its way): the silence does not unsay
+            // it, and it is reminded of once the silence ends.
+            if (o != null
+                    && o.state() == a.state()
+                    && !store.heard(a.alertId(), a.state())
+                    && store.takenBy(a).isEmpty()
+                    && !sentOpen.contains(a.alertId())) {
                 // Owed but muted by a silence begun before it was told: watched like one muted as
                 // it came, told when the silence ends, not at the next repeat hours later.
                 owed.remove(a.alertId());
@@ -374,6 +395,11 @@ public final class Dispatcher implements AutoCloseable {
             for (Notification n : out) {
                 Receiver r = receivers.get(n.receiver());
                 byte[] body = body(n);
+                for (Alert a : n.alerts()) {
+                    if (a.state() != AlertState.RESOLVED) {
+                        sentOpen.add(a.alertId());
+                    }
+                }
                 lanes.get(n.receiver()).execute(() -> deliver(r, n, body, due, now));
             }
         }

@@ -69,10 +69,18 @@ class AlertStoreTest {
             assertThat(store.heard("a", AlertState.OPEN)).isFalse();
             assertThat(store.heard("b", AlertState.OPEN)).isTrue();
             store.notified(List.of(alert("a", AlertState.OPEN)));
+            // A silence begun since does not unsay what was heard, nor what a receiver took.
+            store.muted(List.of(alert("b", AlertState.OPEN)));
+            store.event(alert("d", AlertState.OPEN), 0, 2_000, 300);
+            store.taken("shift-lead", List.of(alert("d", AlertState.OPEN)));
+            store.muted(List.of(alert("d", AlertState.OPEN)));
+            assertThat(store.takenBy(alert("d", AlertState.OPEN))).containsExactly("shift-lead");
         }
         try (AlertStore store = new AlertStore(dir)) {
             assertThat(store.heard("a", AlertState.OPEN)).isTrue();
-            assertThat(store.mutedOpen()).isEmpty();
+            assertThat(store.heard("b", AlertState.OPEN)).isTrue();
+            assertThat(store.takenBy(alert("d", AlertState.OPEN))).containsExactly("shift-lead");
+            assertThat(store.mutedOpen()).extracting(Alert::alertId).containsExactly("d");
         }
     }
 
@@ -90,6 +98,9 @@ class AlertStoreTest {
                     .isInstanceOf(io.plantwatch.model.ConfigException.class)
                     .hasMessageContaining("Another alerting service is using the alert store")
                     .hasMessageContaining("store.dir");
+            // The refusal freed nothing: asked again, the folder is still held.
+            assertThatThrownBy(() -> new AlertStore(dir))
+                    .isInstanceOf(io.plantwatch.model.ConfigException.class);
             assertThat(Files.size(dir.resolve("alerts.journal"))).isEqualTo(size);
             first.event(alert("b", AlertState.OPEN), 0, 1, 101);
         }

@@ -672,6 +672,48 @@ class DispatcherTest {
     }
 
     /**
+     * An OPEN on its way to a receiver (its delivery slow, or retrying) when a silence begins and
+     * the alert resolves: the receiver that gets the OPEN hears the resolution too.
+     */
+    @Test
+    void aResolutionUnderASilenceIsToldWhileItsOpenIsStillOnItsWay() throws Exception {
+        java.util.concurrent.CountDownLatch answerFirst =
+                new java.util.concurrent.CountDownLatch(1);
+        java.util.concurrent.atomic.AtomicInteger requests =
+                new java.util.concurrent.atomic.AtomicInteger();
+        server.createContext(
+                "/slow",
+                ex -> {
+                    byte[] body = ex.getRequestBody().readAllBytes();
+                    if (requests.incrementAndGet() == 1) {
+                        try {
+                            answerFirst.await();
+                        } catch (InterruptedException e) {
+                            Thread.currentThread().interrupt();
+                        }
+                    }
+                    received.add(json.readTree(body));
+                    ex.sendResponseHeaders(204, -1);
+                    ex.close();
+                });
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcherTo(store, oneAttempt("shift-lead", "/slow"))) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> requests.get() == 1);
+            d.silence(lineOne(T0 + 40_000, T0 + 24 * HOUR));
+            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 1, T0 + 60_000);
+            answerFirst.countDown();
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.unnotified().size() == 1);
+            d.dispatchDue(T0 + 330_000);
+            d.drain(10);
+            assertThat(received).hasSize(2);
+            assertThat(received.get(1).get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(store.unnotified()).isEmpty();
+        }
+    }
+
+    /**
      * A silence begun while an alert waits out its group wait: the alert is told when the silence
      * ends, not at the next repeat hours later, and had it resolved within, never.
      */
