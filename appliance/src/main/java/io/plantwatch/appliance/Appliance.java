@@ -428,6 +428,7 @@ final class Appliance implements AutoCloseable {
             w.watch(CONFIG_CHECK_MILLIS);
             configWatches.add(w);
         }
+        gateway.metrics().registerCollector(JobMetrics.collector());
         gateway.metrics()
                 .registerCounter(
                         "plantwatch_job_changes_rolled_back_total",

@@ -246,6 +246,9 @@ final class LocalJob {
         conf.setString(
                 "metrics.reporter." + JobHealth.NAME + ".factory.class",
                 JobHealth.Factory.class.getName());
+        conf.setString(
+                "metrics.reporter." + JobMetrics.NAME + ".factory.class",
+                JobMetrics.Factory.class.getName());
         // The MiniCluster's web UI and REST API can cancel the job and take no login: loopback
         // only.
         conf.setString("rest.bind-address", "127.0.0.1");

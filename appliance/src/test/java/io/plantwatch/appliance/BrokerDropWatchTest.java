@@ -92,7 +92,8 @@ class BrokerDropWatchTest {
      * does: 25 messages for it, and the 15 beyond its queue are said and counted.
      */
     @Test
-    void theApplianceWarnsOfItsBrokersDropsAndCountsThemOnTheGatewaysMetrics() throws Exception {
+    void theApplianceWarnsOfItsBrokersDropsAndCountsThemOnTheGatewaysMetricsWithTheJobs()
+            throws Exception {
         Path settings =
                 Files.writeString(
                         dir.resolve("appliance.yaml"),
@@ -143,6 +144,26 @@ class BrokerDropWatchTest {
                             "The MQTT broker stopped dropping messages: 15 dropped in this"
                                     + " episode, 15 since the start; none for 10 s");
             assertThat(appliance.mqttDropped()).isEqualTo(15);
+
+            // The same endpoint carries the job's metrics, named as Flink's Prometheus reporter
+            // names them in the docker stack, so the pipeline-health dashboard reads either.
+            Pattern deserializer =
+                    Pattern.compile(
+                            "^flink_taskmanager_job_task_operator_deserializer_readingsDeletedUnread"
+                                    + "\\{.*job_name=\"[^\"]+\".*subtask_index=\"[01]\".*\\}"
+                                    + " 0(\\.0)?$",
+                            Pattern.MULTILINE);
+            Pattern checkpoints =
+                    Pattern.compile(
+                            "^flink_jobmanager_job_numberOfCompletedCheckpoints\\{.*\\} [0-9]",
+                            Pattern.MULTILINE);
+            await().atMost(Duration.ofSeconds(60))
+                    .until(
+                            () -> {
+                                String m = metrics(appliance);
+                                return deserializer.matcher(m).find()
+                                        && checkpoints.matcher(m).find();
+                            });
         }
     }
 

@@ -119,6 +119,14 @@ public final class GatewayMetrics {
                 .register(registry);
     }
 
+    /**
+     * Adds metrics kept outside the gateway, read at each scrape, as {@link #registerCounter} does
+     * for one count: the appliance's job's metrics.
+     */
+    public void registerCollector(io.prometheus.metrics.model.registry.MultiCollector collector) {
+        registry.register(collector);
+    }
+
     /** Readings Kafka acknowledged so far. */
     public long produced() {
         return (long) produced.get();
