@@ -113,19 +113,27 @@ public final class JobMetrics implements MetricReporter {
     }
 
     /**
-     * The variables kept as labels. Flink's reporter adds every one (ids of the job, task, attempt
-     * and TaskManager, the host, the task's whole chain as its name): 2 MB a scrape for this job.
-     * The task's name only where no operator names the metric.
+     * The variables left out of the labels. Flink's reporter adds every one (ids of the job, task,
+     * attempt, operator and TaskManager, the host, the task's whole chain as its name): 2 MB a
+     * scrape for this job. The task's name stays where no operator names the metric; the variables
+     * of key-value groups (a Kafka partition's topic and number) stay.
      */
-    private static final java.util.Set<String> KEPT =
-            java.util.Set.of("<job_name>", "<task_name>", "<operator_name>", "<subtask_index>");
+    private static final java.util.Set<String> LEFT_OUT =
+            java.util.Set.of(
+                    "<job_id>",
+                    "<task_id>",
+                    "<task_attempt_id>",
+                    "<task_attempt_num>",
+                    "<operator_id>",
+                    "<tm_id>",
+                    "<host>");
 
     /** The group's variables ({@code <job_name>} and so on) as labels, without the brackets. */
     static Labels labels(MetricGroup group) {
         List<String> names = new ArrayList<>();
         List<String> values = new ArrayList<>();
         Map<String, String> variables = new TreeMap<>(group.getAllVariables());
-        variables.keySet().retainAll(KEPT);
+        variables.keySet().removeAll(LEFT_OUT);
         if (variables.containsKey("<operator_name>")) {
             variables.remove("<task_name>");
         }

@@ -153,6 +153,12 @@ class BrokerDropWatchTest {
                                     + "\\{.*job_name=\"[^\"]+\".*subtask_index=\"[01]\".*\\}"
                                     + " 0(\\.0)?$",
                             Pattern.MULTILINE);
+            // A partition's metrics keep their topic and partition (key-value groups) as labels.
+            Pattern partition =
+                    Pattern.compile(
+                            "^flink_taskmanager_job_task_operator_KafkaSourceReader_topic_partition"
+                                    + "_currentOffset\\{.*partition=\"0\".*topic=\"sensor-readings\".*\\}",
+                            Pattern.MULTILINE);
             Pattern checkpoints =
                     Pattern.compile(
                             "^flink_jobmanager_job_numberOfCompletedCheckpoints\\{.*\\} [0-9]",
@@ -162,6 +168,7 @@ class BrokerDropWatchTest {
                             () -> {
                                 String m = metrics(appliance);
                                 return deserializer.matcher(m).find()
+                                        && partition.matcher(m).find()
                                         && checkpoints.matcher(m).find();
                             });
         }
