@@ -45,7 +45,8 @@ public record AlertingConfig(
         int apiPort,
         byte[] apiToken,
         KafkaConsumerSettings kafkaConsumer,
-        Duration healthKafkaGrace) {
+        Duration healthKafkaGrace,
+        URI grafanaUrl) {
 
     /**
      * Kafka consumer settings passed through as they are, for a secured Kafka (SASL, SSL): from
@@ -404,7 +405,16 @@ public record AlertingConfig(
                         "health-kafka-grace",
                         "30s",
                         source + ": api",
-                        MORE_THAN_ZERO));
+                        MORE_THAN_ZERO),
+                root.path("links").has("grafana-url")
+                        ? uri(
+                                root.path("links"),
+                                "grafana-url",
+                                null,
+                                source + ": links",
+                                "http",
+                                "https")
+                        : null);
     }
 
     private static KafkaConsumerSettings kafkaConsumer(
@@ -497,7 +507,8 @@ public record AlertingConfig(
                             "receivers",
                             "route",
                             "latching",
-                            "api"),
+                            "api",
+                            "links"),
                     "kafka",
                     Set.of("bootstrap", "alerts-topic", "dlq-topic", "group-id", "consumer"),
                     "store",
@@ -513,7 +524,9 @@ public record AlertingConfig(
                             "token",
                             "token-file",
                             "token-env",
-                            "health-kafka-grace"));
+                            "health-kafka-grace"),
+                    "links",
+                    Set.of("grafana-url"));
 
     private static final Set<String> DELIVERY = Set.of("timeout", "max-backoff", "give-up-after");
 

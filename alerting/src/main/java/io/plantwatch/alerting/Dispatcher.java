@@ -41,6 +41,7 @@ public final class Dispatcher implements AutoCloseable {
     private final List<AlertMatcher> latching;
     private final ObjectMapper json = new ObjectMapper();
     private final Metrics metrics;
+    private final ChartLinks charts;
 
     /** Set by {@link #close}, once its receivers' counts went to {@link #metrics}. */
     private volatile boolean closed;
@@ -91,7 +92,8 @@ public final class Dispatcher implements AutoCloseable {
                 new FloodGate(c.floodLimit(), c.floodWindow().toMillis()),
                 new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
                 c.latching(),
-                metrics);
+                metrics,
+                c.grafanaUrl() == null ? null : new ChartLinks(c.grafanaUrl()));
     }
 
     public Dispatcher(
@@ -112,6 +114,22 @@ public final class Dispatcher implements AutoCloseable {
             FlapDetector flap,
             List<AlertMatcher> latching,
             Metrics metrics) {
+        this(store, root, receivers, flood, flap, latching, metrics, null);
+    }
+
+    /**
+     * @param charts links each alert to its sensor's chart on Grafana; null for none
+     */
+    Dispatcher(
+            AlertStore store,
+            Route root,
+            Map<String, Receiver> receivers,
+            FloodGate flood,
+            FlapDetector flap,
+            List<AlertMatcher> latching,
+            Metrics metrics,
+            ChartLinks charts) {
+        this.charts = charts;
         this.metrics = metrics;
         this.store = store;
         this.root = root;
@@ -392,7 +410,8 @@ public final class Dispatcher implements AutoCloseable {
             if (out.isEmpty()) {
                 heldByFlood(due, now);
             }
-            for (Notification n : out) {
+            for (Notification admitted : out) {
+                Notification n = charts == null ? admitted : charts.on(admitted);
                 Receiver r = receivers.get(n.receiver());
                 byte[] body = body(n);
                 for (Alert a : n.alerts()) {
@@ -564,6 +583,9 @@ public final class Dispatcher implements AutoCloseable {
             x.put("episode_start", Instant.ofEpochMilli(a.episodeStart()).toString());
             x.put("event_time", Instant.ofEpochMilli(a.eventTime()).toString());
             x.put("message", a.message());
+            if (n.chart(a) != null) {
+                x.put("chart_url", n.chart(a));
+            }
         }
         try {
             return json.writeValueAsBytes(o);

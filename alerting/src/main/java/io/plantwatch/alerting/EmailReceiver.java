@@ -221,7 +221,11 @@ public final class EmailReceiver implements Receiver {
                     .append(SensorId.visible(a.rule()))
                     .append(", alert ")
                     .append(SensorId.visible(a.alertId()))
-                    .append("\n\n");
+                    .append('\n');
+            if (n.chart(a) != null) {
+                b.append("  chart: ").append(n.chart(a)).append('\n');
+            }
+            b.append('\n');
         }
         return b.toString();
     }

@@ -13,9 +13,31 @@ import java.util.List;
  * @param status FIRING while any of its alerts is open, else RESOLVED; SUMMARY for a flood summary
  * @param alerts the group's alerts as last seen, resolved ones included once; for a summary, those
  *     of the notification it stands in for
+ * @param charts by alert id, a link to the alert's sensor on Grafana, where {@code
+ *     links.grafana-url} is set; empty otherwise
  */
 public record Notification(
-        String id, String receiver, String groupKey, Status status, List<Alert> alerts) {
+        String id,
+        String receiver,
+        String groupKey,
+        Status status,
+        List<Alert> alerts,
+        java.util.Map<String, String> charts) {
+
+    public Notification(
+            String id, String receiver, String groupKey, Status status, List<Alert> alerts) {
+        this(id, receiver, groupKey, status, alerts, java.util.Map.of());
+    }
+
+    /** This notification with {@code charts}. */
+    public Notification withCharts(java.util.Map<String, String> charts) {
+        return new Notification(id, receiver, groupKey, status, alerts, charts);
+    }
+
+    /** The chart link of {@code a}, or null. */
+    public String chart(Alert a) {
+        return charts.get(a.alertId());
+    }
 
     public enum Status {
         FIRING,
@@ -25,5 +47,6 @@ public record Notification(
 
     public Notification {
         alerts = List.copyOf(alerts);
+        charts = java.util.Map.copyOf(charts);
     }
 }

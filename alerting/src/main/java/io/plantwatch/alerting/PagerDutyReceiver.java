@@ -50,7 +50,7 @@ public final class PagerDutyReceiver implements Receiver {
         WebhookReceiver.Outcome worst = WebhookReceiver.Outcome.DELIVERED;
         for (Alert a : n.alerts()) {
             WebhookReceiver.Outcome o =
-                    http.deliver(n.id() + "-" + a.alertId(), event(a, routingKey));
+                    http.deliver(n.id() + "-" + a.alertId(), event(a, routingKey, n.chart(a)));
             if (o != WebhookReceiver.Outcome.DELIVERED) {
                 worst = o;
             }
@@ -60,6 +60,11 @@ public final class PagerDutyReceiver implements Receiver {
 
     /** The Events API v2 body for one alert. */
     static byte[] event(Alert a, String routingKey) {
+        return event(a, routingKey, null);
+    }
+
+    /** As above, with a link to its chart (null: none), which PagerDuty shows on the incident. */
+    static byte[] event(Alert a, String routingKey, String chart) {
         ObjectNode e = JSON.createObjectNode();
         e.put("routing_key", routingKey);
         e.put("event_action", a.state() == AlertState.RESOLVED ? "resolve" : "trigger");
@@ -81,6 +86,9 @@ public final class PagerDutyReceiver implements Receiver {
         ObjectNode details = p.putObject("custom_details");
         details.put("rule", a.rule());
         details.put("site", a.sensorId().site()).put("area", a.sensorId().area());
+        if (chart != null) {
+            e.putArray("links").addObject().put("href", chart).put("text", "Chart on Grafana");
+        }
         try {
             return JSON.writeValueAsBytes(e);
         } catch (com.fasterxml.jackson.core.JsonProcessingException x) {

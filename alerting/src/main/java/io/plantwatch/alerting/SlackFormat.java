@@ -42,6 +42,11 @@ public final class SlackFormat {
                     .append(escape(a.sensorId().sensor()))
                     .append("`: ")
                     .append(escape(a.message()));
+            if (n.chart(a) != null) {
+                // A link as Slack writes one. Its values are percent-encoded, so no | or > ends
+                // it; its & are written &amp;, which Slack decodes in a link as in text.
+                t.append(" <").append(escape(n.chart(a))).append("|chart>");
+            }
         }
         try {
             return JSON.writeValueAsBytes(JSON.createObjectNode().put("text", t.toString()));

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.plantwatch.model.ConfigException;
+import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -99,6 +100,25 @@ class AlertingConfigTest {
     }
 
     private static final String CONSOLE = "receivers:\n  - {name: mail, type: console}\n" + ROUTE;
+
+    /** Grafana's address for the charts notifications link to: off unless set, checked if set. */
+    @Test
+    void grafanasUrlIsOptionalAndCheckedWhenSet() throws Exception {
+        assertThat(load(CONSOLE, Map.of()).grafanaUrl()).isNull();
+        assertThat(
+                        load(
+                                        CONSOLE
+                                                + "links: {grafana-url: 'https://grafana.plant:3000'}\n",
+                                        Map.of())
+                                .grafanaUrl())
+                .isEqualTo(URI.create("https://grafana.plant:3000"));
+        assertThatThrownBy(() -> load(CONSOLE + "links: {grafana-url: grafana:3000}\n", Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("links.grafana-url")
+                .hasMessageContaining("is not a http or https URL");
+        assertThatThrownBy(() -> load(CONSOLE + "links: {grafana: x}\n", Map.of()))
+                .hasMessageContaining("grafana");
+    }
 
     /**
      * A change alerting can restart with: receivers and routes may change, what it reads from Kafka

@@ -794,6 +794,39 @@ class DispatcherTest {
         }
     }
 
+    /** With Grafana's address set, the webhook's JSON links each alert to its sensor's chart. */
+    @Test
+    void theWebhooksJsonLinksEachAlertToItsChart() throws Exception {
+        WebhookReceiver hook =
+                new WebhookReceiver(
+                        "shift-lead",
+                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook"),
+                        SECRET,
+                        Duration.ofSeconds(2),
+                        Duration.ofMillis(200),
+                        Duration.ofSeconds(30));
+        ChartLinks charts = new ChartLinks(URI.create("https://grafana.plant:3000"));
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d =
+                        new Dispatcher(
+                                store,
+                                ROOT,
+                                Map.of("shift-lead", hook),
+                                new FloodGate(20, 600_000),
+                                new FlapDetector(6, 1_800_000),
+                                List.of(),
+                                new Dispatcher.Metrics(),
+                                charts)) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            assertThat(received.get(0).path("alerts").get(0).path("chart_url").asText())
+                    .isEqualTo(charts.chart(alert(1, 2, AlertState.OPEN)))
+                    .contains("var-machine=press-2");
+        }
+    }
+
     /** Episode {@code n} of one sensor's spike rule: each has its own alert id. */
     private static Alert episode(int n, AlertState state) {
         return new Alert(

@@ -512,7 +512,8 @@ final class Appliance implements AutoCloseable {
                         loaded.apiPort(),
                         loaded.apiToken(),
                         loaded.kafkaConsumer(),
-                        loaded.healthKafkaGrace());
+                        loaded.healthKafkaGrace(),
+                        loaded.grafanaUrl());
         AlertingService service =
                 before == null ? new AlertingService(err) : new AlertingService(before);
         CompletableFuture<Void> loop =
