@@ -405,7 +405,7 @@ public record AlertingConfig(
                         "health-kafka-grace",
                         "30s",
                         source + ": api",
-                        MORE_THAN_ZERO),
+                        HEALTH_GRACE),
                 root.path("links").has("grafana-url")
                         ? uri(
                                 root.path("links"),
@@ -958,6 +958,12 @@ public record AlertingConfig(
             new Least(Duration.ofMillis(200), "200ms or more (the first retry's wait)");
 
     static final Least GIVE_UP = new Least(Duration.ZERO, "0 (one attempt, no retries) or more");
+
+    /**
+     * An idle Kafka answers a fetch every fetch.max.wait.ms (500 ms) and the loop polls every 200
+     * ms: a shorter grace said DOWN of a healthy service most of the time.
+     */
+    static final Least HEALTH_GRACE = new Least(Duration.ofSeconds(5), "5s or more");
 
     private static Duration duration(
             JsonNode n, String key, String def, String where, Least least) {

@@ -338,6 +338,10 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
 
     private volatile long kafkaAt;
     private volatile boolean serving;
+    private volatile boolean noPartitions;
+
+    /** Since when every partition waits at the DLQ (paused, fetching nothing); 0 while not. */
+    private volatile long heldSince;
 
     /** A loop that has not come round for this long is stuck (a poll waits 200 ms). */
     private static final long LOOP_STUCK_MILLIS = 60_000;
@@ -353,13 +357,23 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             problems.add(
                     "the service's loop has not come round for " + (now - loopAt) / 1000 + " s");
         }
-        if (now - kafkaAt > c.healthKafkaGrace().toMillis()) {
+        // From the loop's last round: a loop that is slow is the check above, not Kafka.
+        long silent = loopAt - kafkaAt;
+        if (silent > c.healthKafkaGrace().toMillis()) {
             problems.add(
-                    "no connection to Kafka at "
-                            + c.kafkaBootstrap()
-                            + " for "
-                            + (now - kafkaAt) / 1000
+                    "no answer from Kafka for "
+                            + silent / 1000
                             + " s, longer than api.health-kafka-grace: alerts are not read");
+        }
+        if (noPartitions) {
+            problems.add("the alerts topic " + c.alertsTopic() + " has no partitions to read");
+        }
+        long held = heldSince;
+        if (held != 0 && loopAt - held > c.healthKafkaGrace().toMillis()) {
+            problems.add(
+                    "every partition of the alerts waits at a record the DLQ cannot take, for "
+                            + (loopAt - held) / 1000
+                            + " s: no alert is read (the log names the DLQ's error)");
         }
         return new AlertingApi.Health(problems.isEmpty(), problems);
     }
@@ -445,10 +459,17 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                 long at = System.currentTimeMillis();
                 loopAt = at;
                 double f = fetches == null ? 0 : ((Number) fetches.metricValue()).doubleValue();
-                // Every partition paused (held at the DLQ) fetches nothing, and that is not Kafka.
-                if (fetches == null
-                        || f != fetched
-                        || consumer.paused().size() == consumer.assignment().size()) {
+                int assigned = consumer.assignment().size();
+                boolean allHeld = assigned > 0 && consumer.paused().size() == assigned;
+                noPartitions = assigned == 0;
+                if (!allHeld) {
+                    heldSince = 0;
+                } else if (heldSince == 0) {
+                    heldSince = at;
+                }
+                // Nothing to fetch (every partition held, or none) is not Kafka's silence: those
+                // are problems of their own.
+                if (fetches == null || f != fetched || allHeld || assigned == 0) {
                     fetched = f;
                     kafkaAt = at;
                 }

@@ -31,9 +31,9 @@ import org.apache.flink.metrics.reporter.MetricReporterFactory;
  * Without it, an appliance run alone showed none of them: consumer lag, late readings, alerts
  * opened, the InfluxDB spool were in the MiniCluster's log and its REST API on a random port.
  *
- * <p>Counters, numeric gauges and meters (their rate), read at each scrape. Flink's reporter has no
- * other dependency on the class path here, and a second HTTP port would be one more thing to open
- * and protect.
+ * <p>Counters, numeric and boolean gauges and meters (their rate), read at each scrape; not
+ * histograms, which Flink's reporter gives as summaries. Flink's reporter has no other dependency
+ * on the class path here, and a second HTTP port would be one more thing to open and protect.
  */
 public final class JobMetrics implements MetricReporter {
     static final String NAME = "plantwatch-job-metrics";
@@ -44,10 +44,19 @@ public final class JobMetrics implements MetricReporter {
     private record Exposed(String name, Labels labels, Metric metric) {}
 
     /**
-     * Every metric of every local job in this JVM, by identity. Flink makes the reporter; the
-     * appliance reads what it was told here.
+     * One metric under one name: Flink registers some under two (a sink's {@code numRecordsOut}
+     * again as {@code numRecordsSend}), and each is exposed.
      */
-    private static final Map<Metric, Exposed> METRICS = new ConcurrentHashMap<>();
+    private record Key(Metric metric, String name) {}
+
+    /**
+     * Every metric of every local job in this JVM. Flink makes the reporter; the appliance reads
+     * what it was told here.
+     */
+    private static final Map<Key, Exposed> METRICS = new ConcurrentHashMap<>();
+
+    /** This reporter's, dropped when Flink closes it, whatever Flink left registered. */
+    private final java.util.Set<Key> mine = ConcurrentHashMap.newKeySet();
 
     /** The collector the appliance registers on its {@code /metrics}. */
     static MultiCollector collector() {
@@ -92,8 +101,14 @@ public final class JobMetrics implements MetricReporter {
             if (m instanceof Meter meter) {
                 return meter.getRate();
             }
-            if (m instanceof Gauge<?> g && g.getValue() instanceof Number n) {
-                return n.doubleValue();
+            if (m instanceof Gauge<?> g) {
+                Object v = g.getValue();
+                if (v instanceof Number n) {
+                    return n.doubleValue();
+                }
+                if (v instanceof Boolean b) {
+                    return b ? 1.0 : 0.0; // as Flink's reporter: isBackPressured
+                }
             }
         } catch (RuntimeException e) {
             // A gauge of an operator being torn down: left out of this scrape.
@@ -108,8 +123,9 @@ public final class JobMetrics implements MetricReporter {
         String scope =
                 LogicalScopeProvider.castFrom(group)
                         .getLogicalScope(s -> NOT_ALLOWED.matcher(s).replaceAll("_"), '_');
-        return PrometheusNaming.sanitizeMetricName(
-                "flink_" + scope + "_" + NOT_ALLOWED.matcher(metricName).replaceAll("_"));
+        // Not the client's sanitizeMetricName: it strips a _total, which Flink's reporter keeps
+        // (the Kafka client's records-consumed-total).
+        return "flink_" + scope + "_" + NOT_ALLOWED.matcher(metricName).replaceAll("_");
     }
 
     /**
@@ -146,7 +162,8 @@ public final class JobMetrics implements MetricReporter {
                                             .replaceAll("_"));
                     if (!names.contains(name)) {
                         names.add(name);
-                        values.add(v);
+                        // Filtered as Flink's reporter filters them by default.
+                        values.add(NOT_ALLOWED.matcher(v).replaceAll("_"));
                     }
                 });
         return Labels.of(names, values);
@@ -156,13 +173,19 @@ public final class JobMetrics implements MetricReporter {
     public void open(MetricConfig config) {}
 
     @Override
-    public void close() {}
+    public void close() {
+        mine.forEach(METRICS::remove);
+        mine.clear();
+    }
 
     @Override
     public void notifyOfAddedMetric(Metric metric, String metricName, MetricGroup group) {
         if (metric instanceof Counter || metric instanceof Gauge<?> || metric instanceof Meter) {
             try {
-                METRICS.put(metric, new Exposed(name(metricName, group), labels(group), metric));
+                String name = name(metricName, group);
+                Key key = new Key(metric, name);
+                METRICS.put(key, new Exposed(name, labels(group), metric));
+                mine.add(key);
             } catch (RuntimeException e) {
                 // A name the Prometheus client refuses: that metric stays in Flink's REST API.
             }
@@ -171,7 +194,13 @@ public final class JobMetrics implements MetricReporter {
 
     @Override
     public void notifyOfRemovedMetric(Metric metric, String metricName, MetricGroup group) {
-        METRICS.remove(metric);
+        try {
+            Key key = new Key(metric, name(metricName, group));
+            METRICS.remove(key);
+            mine.remove(key);
+        } catch (RuntimeException e) {
+            // Never put: its name was refused.
+        }
     }
 
     /** Named by {@code metrics.reporter.<name>.factory.class}; found on the class path. */

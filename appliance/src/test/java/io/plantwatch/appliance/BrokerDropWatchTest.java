@@ -157,7 +157,18 @@ class BrokerDropWatchTest {
             Pattern partition =
                     Pattern.compile(
                             "^flink_taskmanager_job_task_operator_KafkaSourceReader_topic_partition"
-                                    + "_currentOffset\\{.*partition=\"0\".*topic=\"sensor-readings\".*\\}",
+                                    + "_currentOffset\\{.*partition=\"0\".*topic=\"sensor_readings\".*\\}",
+                            Pattern.MULTILINE);
+            // A sink's numRecordsOut is registered again as numRecordsSend: both are there. And
+            // the Kafka client's records-consumed-total keeps its _total, as in Flink's reporter.
+            Pattern twice =
+                    Pattern.compile(
+                            "^flink_taskmanager_job_task_operator_numRecordsSend\\{",
+                            Pattern.MULTILINE);
+            Pattern total =
+                    Pattern.compile(
+                            "^flink_taskmanager_job_task_operator_KafkaSourceReader_KafkaConsumer"
+                                    + "_records_consumed_total\\{",
                             Pattern.MULTILINE);
             Pattern checkpoints =
                     Pattern.compile(
@@ -169,6 +180,8 @@ class BrokerDropWatchTest {
                                 String m = metrics(appliance);
                                 return deserializer.matcher(m).find()
                                         && partition.matcher(m).find()
+                                        && twice.matcher(m).find()
+                                        && total.matcher(m).find()
                                         && checkpoints.matcher(m).find();
                             });
         }
