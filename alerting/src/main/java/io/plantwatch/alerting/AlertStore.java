@@ -1332,6 +1332,18 @@ public final class AlertStore implements AutoCloseable {
         append(r);
     }
 
+    /**
+     * Records the resolution a person gave an alert ({@code closed}, its state RESOLVED): its
+     * latest event, from no Kafka position, and the status with who closed it.
+     */
+    public synchronized void closed(Alert closed, String by, long now) {
+        ObjectNode r = json.createObjectNode();
+        r.put("t", "event");
+        r.set("alert", json.valueToTree(closed));
+        append(r);
+        status(closed.alertId(), Status.RESOLVED, by, now);
+    }
+
     /** Records that these alert states reached a receiver (or were deliberately held back). */
     public synchronized void notified(Collection<Alert> told) {
         ObjectNode r = json.createObjectNode();

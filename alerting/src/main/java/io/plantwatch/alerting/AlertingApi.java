@@ -40,7 +40,8 @@ import org.slf4j.LoggerFactory;
  *       area, line, machine, sensor, severity, kind), a page at a time, newest first ({@code
  *       limit}, and {@code before} from the {@code next} link)
  *   <li>{@code GET /api/alerts/{id}} one alert with its history
- *   <li>{@code POST /api/alerts/{id}/ack} acknowledge; {@code POST /api/alerts/{id}/shelve?for=2h}
+ *   <li>{@code POST /api/alerts/{id}/ack} acknowledge; {@code POST /api/alerts/{id}/shelve?for=2h};
+ *       {@code POST /api/alerts/{id}/close?by=maria&reason=...} resolve by hand
  *   <li>{@code GET /api/silences}, {@code POST /api/silences} (one-off or weekly), {@code DELETE
  *       /api/silences/{id}} (expires it; it stays listed)
  *   <li>{@code GET /metrics} Prometheus text format
@@ -452,8 +453,13 @@ public final class AlertingApi implements AutoCloseable {
                 long until = now + shelving(duration).toMillis();
                 dispatcher.shelve(id, by + " for " + duration, now, until);
             }
+            case "close" -> {
+                known(q, List.of("by", "reason"));
+                String reason = q.getOrDefault("reason", "").trim();
+                dispatcher.close(id, by, reason, now);
+            }
             default -> {
-                send(ex, 404, error("no action " + action + "; use ack or shelve"));
+                send(ex, 404, error("no action " + action + "; use ack, shelve or close"));
                 return;
             }
         }

@@ -267,6 +267,50 @@ public final class Dispatcher implements AutoCloseable {
         return store.statusOf(alertId);
     }
 
+    /**
+     * A person closes an alert the detector will not resolve: a sensor taken out of service keeps
+     * its missing-data alert open for good otherwise. It is RESOLVED now, with who closed it and
+     * why as its message, and the receivers that heard it open hear it closed (a PagerDuty
+     * incident, an andon light). The detector's own resolution, should it come later, is then a
+     * repeat and tells nobody; a new episode of the condition is a new alert.
+     */
+    public synchronized AlertStore.Status close(
+            String alertId, String by, String reason, long now) {
+        AlertStore.Status before = store.statusOf(alertId);
+        refuseIfResolved(alertId, before, "closed");
+        Alert open = store.alert(alertId);
+        Alert closed =
+                new Alert(
+                        open.alertId(),
+                        open.sensorId(),
+                        open.rule(),
+                        open.kind(),
+                        open.severity(),
+                        AlertState.RESOLVED,
+                        open.episodeStart(),
+                        // Not before its episode began: a sensor's clock may run ahead of ours.
+                        Math.max(now, open.eventTime()),
+                        now,
+                        open.values(),
+                        "closed by " + by + (reason.isEmpty() ? "" : ": " + reason));
+        boolean heard =
+                sentOpen.contains(alertId)
+                        || store.heard(alertId, AlertState.OPEN)
+                        || open.state() == AlertState.OPEN && !store.takenBy(open).isEmpty();
+        store.closed(closed, by + (reason.isEmpty() ? ", closed" : ", closed: " + reason), now);
+        mutedOpen.remove(alertId);
+        sentOpen.remove(alertId);
+        if (heard) {
+            route(closed, now);
+        } else {
+            // Nobody heard it open (silenced, or not yet told): nobody waits for its end.
+            owed.remove(alertId);
+            grouper.withdraw(alertId);
+            store.notified(List.of(closed));
+        }
+        return store.statusOf(alertId);
+    }
+
     /** An operator shelves an alert until {@code until}: no notification of it meanwhile. */
     public synchronized void shelve(String alertId, String by, long now, long until) {
         AlertStore.Status st = store.statusOf(alertId);

@@ -147,6 +147,35 @@ class AlertingApiTest {
                 .isEqualTo(401);
     }
 
+    /**
+     * A person closes an alert the detector will not resolve: RESOLVED, who and why in its history
+     * and message; closed again, or with a misspelt parameter, it is refused and nothing changes.
+     */
+    @Test
+    void anAlertIsClosedByHandOnce() throws Exception {
+        HttpResponse<String> closed =
+                call(
+                        "POST",
+                        "/api/alerts/a/close?by=maria&reason=sensor%20taken%20out%20of%20service",
+                        TOKEN,
+                        null);
+        assertThat(closed.statusCode()).isEqualTo(200);
+        JsonNode after = json.readTree(closed.body());
+        assertThat(after.path("status").asText()).isEqualTo("RESOLVED");
+        assertThat(after.path("message").asText())
+                .isEqualTo("closed by maria: sensor taken out of service");
+        assertThat(store.entry("a").history())
+                .contains(
+                        "1970-01-01T00:00:00.099Z RESOLVED by maria, closed: sensor taken out of"
+                                + " service");
+        assertThat(call("POST", "/api/alerts/a/close?by=maria", TOKEN, null).statusCode())
+                .isEqualTo(409);
+        assertThat(call("POST", "/api/alerts/b/close?who=maria", TOKEN, null).statusCode())
+                .isEqualTo(400);
+        assertThat(store.statusOf("b")).isEqualTo(AlertStore.Status.OPEN);
+        assertThat(call("POST", "/api/alerts/zzz/close", TOKEN, null).statusCode()).isEqualTo(404);
+    }
+
     @Test
     void listsWithFiltersAcknowledgesAndManagesSilences() throws Exception {
         JsonNode line1 = json.readTree(call("GET", "/api/alerts?line=line-1", TOKEN, null).body());
@@ -536,6 +565,7 @@ class AlertingApiTest {
                         "/api/alerts/{id}",
                         "/api/alerts/{id}/ack",
                         "/api/alerts/{id}/shelve",
+                        "/api/alerts/{id}/close",
                         "/api/silences",
                         "/api/silences/{id}",
                         "/metrics");

@@ -827,6 +827,54 @@ class DispatcherTest {
         }
     }
 
+    /**
+     * An alert closed by hand is told closed to the receivers that heard it open, with who and why,
+     * across a restart; the detector's own resolution later, and a replay of its OPEN, tell nobody.
+     * One nobody heard (opened under a silence) closes without a word.
+     */
+    @Test
+    void anAlertClosedByHandIsToldClosedOnceAndTheDetectorsResolutionTellsNobody()
+            throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
+            d.silence(lineOne(T0 + 40_000, T0 + HOUR));
+            d.onEvent(alert(2, 2, AlertState.OPEN), 0, 1, T0 + 60_000);
+            assertThat(d.close("alert-1", "maria", "sensor removed", T0 + 120_000))
+                    .isEqualTo(AlertStore.Status.RESOLVED);
+            assertThat(d.close("alert-2", "maria", "", T0 + 120_000))
+                    .isEqualTo(AlertStore.Status.RESOLVED);
+            d.dispatchDue(T0 + 6 * 60_000);
+            d.drain(10);
+            assertThat(received).hasSize(2);
+            JsonNode closed = received.get(1);
+            assertThat(closed.get("status").asText()).isEqualTo("RESOLVED");
+            assertThat(closed.path("alerts")).hasSize(1);
+            assertThat(closed.path("alerts").get(0).path("alert_id").asText()).isEqualTo("alert-1");
+            assertThat(closed.path("alerts").get(0).path("message").asText())
+                    .isEqualTo("closed by maria: sensor removed");
+            assertThat(store.unnotified()).isEmpty();
+        }
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.restore(T0 + 2 * HOUR);
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.RESOLVED);
+            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 2, T0 + 3 * HOUR);
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 3, T0 + 3 * HOUR);
+            d.onEvent(alert(2, 2, AlertState.RESOLVED), 0, 4, T0 + 3 * HOUR);
+            d.dispatchDue(T0 + 3 * HOUR + 30_000);
+            d.drain(10);
+            assertThat(received).hasSize(2);
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.RESOLVED);
+            assertThat(d.pendingGroups()).isZero();
+            org.assertj.core.api.Assertions.assertThatThrownBy(
+                            () -> d.close("alert-1", "maria", "", T0 + 4 * HOUR))
+                    .isInstanceOf(Dispatcher.Conflict.class);
+        }
+    }
+
     /** Episode {@code n} of one sensor's spike rule: each has its own alert id. */
     private static Alert episode(int n, AlertState state) {
         return new Alert(
