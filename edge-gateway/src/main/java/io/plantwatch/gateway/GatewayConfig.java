@@ -3,6 +3,7 @@ package io.plantwatch.gateway;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.KafkaClientSettings;
 import io.plantwatch.model.LayeredSettings;
+import io.plantwatch.model.PayloadFormat;
 import io.plantwatch.model.Secrets;
 import io.plantwatch.model.TopicTemplate;
 import io.plantwatch.model.Topics;
@@ -59,6 +60,13 @@ public final class GatewayConfig {
         DEFAULTS.put("kafka.producer-restart-after", "60s");
         DEFAULTS.put("limits.max-payload-bytes", "16384");
         DEFAULTS.put("limits.max-future-skew", "5m");
+        DEFAULTS.put("payload.ts-field", "ts");
+        DEFAULTS.put("payload.value-field", "value");
+        DEFAULTS.put("payload.unit-field", "unit");
+        DEFAULTS.put("payload.quality-field", "quality");
+        DEFAULTS.put("payload.seq-field", "seq");
+        DEFAULTS.put("payload.epoch", "ms");
+        DEFAULTS.put("payload.default-unit", "");
         DEFAULTS.put("http.bind", "0.0.0.0");
         DEFAULTS.put("http.port", "9400");
         DEFAULTS.put("shutdown.drain-timeout", "30s");
@@ -188,6 +196,7 @@ public final class GatewayConfig {
         reconnectMaxDelay();
         positiveInt("limits.max-payload-bytes", 64, 64 * 1024 * 1024);
         maxFutureSkew();
+        payloadFormat();
         intValue("http.port", -1, 65_535);
         drainTimeout();
         producerRestartAfter();
@@ -475,6 +484,31 @@ public final class GatewayConfig {
      */
     public Duration maxFutureSkew() {
         return durationBetween("limits.max-future-skew", Duration.ZERO, Duration.ofDays(1), "");
+    }
+
+    /**
+     * How the plant's devices name the fields of a reading ({@code payload.*}): design.md's names
+     * by default; a PLC bridge's {@code {"timestamp": 1764057600, "temp": 21.5}} with {@code
+     * payload.ts-field: timestamp}, {@code payload.epoch: s}, {@code payload.value-field: temp}.
+     */
+    public PayloadFormat payloadFormat() {
+        String epoch = values.get("payload.epoch");
+        if (!epoch.equals("ms") && !epoch.equals("s")) {
+            throw bad(
+                    "payload.epoch", "is '" + epoch + "'; ms (epoch milliseconds) or s (seconds)");
+        }
+        try {
+            return new PayloadFormat(
+                    values.get("payload.ts-field"),
+                    values.get("payload.value-field"),
+                    values.get("payload.unit-field"),
+                    values.get("payload.quality-field"),
+                    values.get("payload.seq-field"),
+                    epoch.equals("s"),
+                    values.get("payload.default-unit"));
+        } catch (IllegalArgumentException e) {
+            throw bad("payload", e.getMessage());
+        }
     }
 
     public String httpBind() {

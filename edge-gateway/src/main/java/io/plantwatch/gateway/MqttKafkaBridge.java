@@ -210,7 +210,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
                         Clock.systemUTC());
         this.router =
                 new ReadingRouter(
-                        new MqttPayloadCodec(config.topics(), limits),
+                        new MqttPayloadCodec(config.topics(), limits, config.payloadFormat()),
                         config.readingsTopic(),
                         config.dlqTopic(),
                         config.gatewayId());

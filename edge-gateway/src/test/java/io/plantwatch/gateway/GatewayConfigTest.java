@@ -33,6 +33,37 @@ class GatewayConfigTest {
     }
 
     @Test
+    void aPayloadsOwnFieldNamesAreSettingsCheckedAtStart() {
+        assertThat(GatewayConfig.load(null, Map.of(), Map.of()).payloadFormat())
+                .isEqualTo(io.plantwatch.model.PayloadFormat.DEFAULT);
+        io.plantwatch.model.PayloadFormat f =
+                GatewayConfig.load(
+                                null,
+                                Map.of(),
+                                Map.of(
+                                        "payload.ts-field", "timestamp",
+                                        "payload.value-field", "temp",
+                                        "payload.epoch", "s",
+                                        "payload.default-unit", "degC"))
+                        .payloadFormat();
+        assertThat(f.ts()).isEqualTo("timestamp");
+        assertThat(f.value()).isEqualTo("temp");
+        assertThat(f.epochSeconds()).isTrue();
+        assertThat(f.defaultUnit()).isEqualTo("degC");
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null, Map.of(), Map.of("payload.epoch", "minutes")))
+                .hasMessageContaining("payload.epoch")
+                .hasMessageContaining("ms (epoch milliseconds) or s (seconds)");
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null, Map.of(), Map.of("payload.value-field", "ts")))
+                .hasMessageContaining("ts and value are both read from field 'ts'");
+    }
+
+    @Test
     void theShippedExampleConfigurationLoads() {
         GatewayConfig c =
                 GatewayConfig.load(Path.of("..", "config", "gateway.yaml"), Map.of(), Map.of());

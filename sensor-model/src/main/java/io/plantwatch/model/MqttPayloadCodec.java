@@ -36,10 +36,19 @@ public final class MqttPayloadCodec {
 
     private final TopicTemplate topics;
     private final ReadingLimits limits;
+    private final PayloadFormat format;
 
     public MqttPayloadCodec(TopicTemplate topics, ReadingLimits limits) {
+        this(topics, limits, PayloadFormat.DEFAULT);
+    }
+
+    /**
+     * @param format how the payload names its fields ({@link PayloadFormat#DEFAULT}: design.md's)
+     */
+    public MqttPayloadCodec(TopicTemplate topics, ReadingLimits limits, PayloadFormat format) {
         this.topics = Objects.requireNonNull(topics, "topics");
         this.limits = Objects.requireNonNull(limits, "limits");
+        this.format = Objects.requireNonNull(format, "format");
     }
 
     public static MqttPayloadCodec defaults() {
@@ -114,14 +123,26 @@ public final class MqttPayloadCodec {
         boolean hasTs = false;
         double value = 0;
         boolean hasValue = false;
-        String unit = "";
+        String unit = format.defaultUnit();
         Quality quality = Quality.GOOD;
         long seq = SensorReading.NO_SEQ;
+        PayloadFormat f = format;
 
         JsonToken t;
         while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
-            String field = p.currentName();
+            String name = p.currentName();
             JsonToken v = p.nextToken();
+            // The fields as this payload names them; design.md's names by default.
+            String field =
+                    name.equals(f.ts())
+                            ? "ts"
+                            : name.equals(f.value())
+                                    ? "value"
+                                    : name.equals(f.unit())
+                                            ? "unit"
+                                            : name.equals(f.quality())
+                                                    ? "quality"
+                                                    : name.equals(f.seq()) ? "seq" : "";
             switch (field) {
                 case "ts" -> {
                     Parsed<Long> parsed = parseTimestamp(p, v);
@@ -133,7 +154,7 @@ public final class MqttPayloadCodec {
                 }
                 case "value" -> {
                     if (v != JsonToken.VALUE_NUMBER_INT && v != JsonToken.VALUE_NUMBER_FLOAT) {
-                        return wrongType("value", "a number", v);
+                        return wrongType(f.value(), "a number", v);
                     }
                     value = p.getDoubleValue();
                     if (!Double.isFinite(value)) {
@@ -145,9 +166,9 @@ public final class MqttPayloadCodec {
                 }
                 case "unit" -> {
                     if (v == JsonToken.VALUE_NULL) {
-                        unit = "";
+                        unit = f.defaultUnit();
                     } else if (v != JsonToken.VALUE_STRING) {
-                        return wrongType("unit", "a string", v);
+                        return wrongType(f.unit(), "a string", v);
                     } else {
                         unit = p.getText();
                         if (unit.length() > SensorReading.MAX_UNIT_LENGTH) {
@@ -174,7 +195,7 @@ public final class MqttPayloadCodec {
                     if (v == JsonToken.VALUE_NULL) {
                         quality = Quality.GOOD;
                     } else if (v != JsonToken.VALUE_STRING) {
-                        return wrongType("quality", "a string", v);
+                        return wrongType(f.quality(), "a string", v);
                     } else {
                         String q = p.getText().toUpperCase(Locale.ROOT);
                         switch (q) {
@@ -195,7 +216,7 @@ public final class MqttPayloadCodec {
                     if (v == JsonToken.VALUE_NULL) {
                         seq = SensorReading.NO_SEQ;
                     } else if (v != JsonToken.VALUE_NUMBER_INT) {
-                        return wrongType("seq", "an integer", v);
+                        return wrongType(f.seq(), "an integer", v);
                     } else if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
                         return Parsed.rejected(
                                 RejectReason.INVALID_FIELD, "seq does not fit in 64 bits");
@@ -220,10 +241,10 @@ public final class MqttPayloadCodec {
                     "trailing content after the object: " + describe(trailing));
         }
         if (!hasTs) {
-            return Parsed.rejected(RejectReason.MISSING_FIELD, "ts is missing");
+            return Parsed.rejected(RejectReason.MISSING_FIELD, f.ts() + " is missing");
         }
         if (!hasValue) {
-            return Parsed.rejected(RejectReason.MISSING_FIELD, "value is missing");
+            return Parsed.rejected(RejectReason.MISSING_FIELD, f.value() + " is missing");
         }
         return Parsed.ok(new SensorReading(sensor, ts, value, unit, quality, seq));
     }
@@ -256,9 +277,18 @@ public final class MqttPayloadCodec {
 
     private Parsed<Long> parseTimestamp(JsonParser p, JsonToken v) throws IOException {
         long millis;
-        if (v == JsonToken.VALUE_NUMBER_INT) {
+        if (format.epochSeconds()
+                && (v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT)) {
+            double seconds = p.getDoubleValue();
+            if (!Double.isFinite(seconds) || Math.abs(seconds) > 9.2e15) {
+                return Parsed.rejected(
+                        RejectReason.TIMESTAMP_IN_FUTURE, format.ts() + " is out of range");
+            }
+            millis = Math.round(seconds * 1000);
+        } else if (v == JsonToken.VALUE_NUMBER_INT) {
             if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-                return Parsed.rejected(RejectReason.TIMESTAMP_IN_FUTURE, "ts is out of range");
+                return Parsed.rejected(
+                        RejectReason.TIMESTAMP_IN_FUTURE, format.ts() + " is out of range");
             }
             millis = p.getLongValue();
         } else if (v == JsonToken.VALUE_STRING) {
@@ -268,7 +298,8 @@ public final class MqttPayloadCodec {
             } catch (DateTimeParseException | ArithmeticException e) {
                 return Parsed.rejected(
                         RejectReason.INVALID_FIELD,
-                        "ts '"
+                        format.ts()
+                                + " '"
                                 + SensorId.printable(text)
                                 + "' is not ISO-8601 with a zone offset"
                                 + " (e.g. 2026-01-31T08:15:00.250Z)");
@@ -276,16 +307,23 @@ public final class MqttPayloadCodec {
         } else if (v == JsonToken.VALUE_NUMBER_FLOAT) {
             return Parsed.rejected(
                     RejectReason.WRONG_TYPE,
-                    "ts must be integer epoch milliseconds, not a fraction");
+                    format.ts()
+                            + " must be integer epoch milliseconds, not a fraction (or set the epoch in seconds)");
         } else {
-            return wrongType("ts", "an ISO-8601 string or epoch milliseconds", v);
+            return wrongType(
+                    format.ts(),
+                    format.epochSeconds()
+                            ? "an ISO-8601 string or epoch seconds"
+                            : "an ISO-8601 string or epoch milliseconds",
+                    v);
         }
         long now = limits.clock().millis();
         long latest = now + limits.maxFutureSkew().toMillis();
         if (millis > latest) {
             return Parsed.rejected(
                     RejectReason.TIMESTAMP_IN_FUTURE,
-                    "ts "
+                    format.ts()
+                            + " "
                             + format(millis)
                             + " is "
                             + (millis - now)
@@ -296,11 +334,11 @@ public final class MqttPayloadCodec {
         if (millis < limits.earliest().toEpochMilli()) {
             String hint =
                     millis > 0 && millis < 100_000_000_000L
-                            ? " (epoch seconds instead of milliseconds?)"
+                            ? " (epoch seconds instead of milliseconds? the gateway's payload.epoch: s reads them)"
                             : "";
             return Parsed.rejected(
                     RejectReason.TIMESTAMP_TOO_OLD,
-                    "ts " + format(millis) + " is before " + limits.earliest() + hint);
+                    format.ts() + " " + format(millis) + " is before " + limits.earliest() + hint);
         }
         return Parsed.ok(millis);
     }

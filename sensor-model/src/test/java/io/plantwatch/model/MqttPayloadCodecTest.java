@@ -41,6 +41,55 @@ class MqttPayloadCodecTest {
         assertThat(r.seq()).isEqualTo(42);
     }
 
+    /**
+     * A PLC bridge's own names: time in epoch seconds (a fraction to the millisecond), the value
+     * under its own name, a unit it never sends; design.md's names then mean nothing, and the
+     * errors name the fields as the device does.
+     */
+    @Test
+    void readsAPayloadWithItsOwnFieldNamesEpochSecondsAndADefaultUnit() {
+        MqttPayloadCodec plc =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                        new PayloadFormat("timestamp", "temp", "u", "q", "n", true, "degC"));
+        SensorReading r =
+                plc.decode(
+                                TOPIC,
+                                "{\"timestamp\": 1764064800.25, \"temp\": 21.5, \"ts\": \"x\", \"n\": 7}"
+                                        .getBytes(StandardCharsets.UTF_8))
+                        .value();
+        assertThat(r.timestamp()).isEqualTo(1764064800250L);
+        assertThat(r.value()).isEqualTo(21.5);
+        assertThat(r.unit()).isEqualTo("degC");
+        assertThat(r.seq()).isEqualTo(7);
+        assertThat(
+                        plc.decode(
+                                        TOPIC,
+                                        "{\"timestamp\": 1764064800, \"u\": \"degF\", \"temp\": 70}"
+                                                .getBytes(StandardCharsets.UTF_8))
+                                .value()
+                                .unit())
+                .isEqualTo("degF");
+        Parsed<SensorReading> missing =
+                plc.decode(
+                        TOPIC,
+                        "{\"ts\": 1764064800000, \"value\": 1}".getBytes(StandardCharsets.UTF_8));
+        assertThat(missing.isOk()).isFalse();
+        assertThat(((Parsed.Rejected<SensorReading>) missing).detail())
+                .isEqualTo("timestamp is missing");
+        Parsed<SensorReading> wrong =
+                plc.decode(
+                        TOPIC,
+                        "{\"timestamp\": 1764064800, \"temp\": \"hot\"}"
+                                .getBytes(StandardCharsets.UTF_8));
+        assertThat(((Parsed.Rejected<SensorReading>) wrong).detail())
+                .startsWith("temp must be a number");
+        org.assertj.core.api.Assertions.assertThatThrownBy(
+                        () -> new PayloadFormat("t", "t", "unit", "quality", "seq", false, ""))
+                .hasMessage("ts and value are both read from field 't'");
+    }
+
     @Test
     void parsesIsoTimestampsWithOffsetsAndDefaultsOptionalFields() {
         SensorReading r =
