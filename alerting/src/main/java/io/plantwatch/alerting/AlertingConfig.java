@@ -48,6 +48,36 @@ public record AlertingConfig(
         Duration healthKafkaGrace,
         URI grafanaUrl) {
 
+    public AlertingConfig {
+        String wait = kafkaConsumer.values().get("fetch.max.wait.ms");
+        if (wait != null && healthKafkaGrace != null) {
+            long waitMillis;
+            try {
+                waitMillis = Long.parseLong(wait.trim());
+            } catch (NumberFormatException e) {
+                waitMillis = -1; // Kafka's consumer says what is wrong with it
+            }
+            if (waitMillis >= healthKafkaGrace.toMillis()) {
+                throw new ConfigException(
+                        "api.health-kafka-grace ("
+                                + healthKafkaGrace.toMillis()
+                                + " ms) must be longer than kafka.consumer.fetch.max.wait.ms ("
+                                + waitMillis
+                                + " ms): an idle Kafka answers a fetch only that often, and"
+                                + " /health would say DOWN of a healthy service");
+            }
+        }
+        if (grafanaUrl != null
+                && (grafanaUrl.getRawUserInfo() != null
+                        || grafanaUrl.getRawQuery() != null
+                        || grafanaUrl.getRawFragment() != null)) {
+            // Not repeated: a login in it may hold a password.
+            throw new ConfigException(
+                    "links.grafana-url must be Grafana's address alone, without a login, a query"
+                            + " or a fragment: it is sent in every notification");
+        }
+    }
+
     /**
      * Kafka consumer settings passed through as they are, for a secured Kafka (SASL, SSL): from
      * {@code kafka.consumer} in the file. A secret one ({@code sasl.jaas.config}, a password) comes

@@ -340,8 +340,13 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     private volatile boolean serving;
     private volatile boolean noPartitions;
 
-    /** Since when every partition waits at the DLQ (paused, fetching nothing); 0 while not. */
+    /**
+     * Since when a partition waits at a record the DLQ cannot take (paused; the longest held), 0
+     * while none does, and which.
+     */
     private volatile long heldSince;
+
+    private volatile String held;
 
     /** A loop that has not come round for this long is stuck (a poll waits 200 ms). */
     private static final long LOOP_STUCK_MILLIS = 60_000;
@@ -368,12 +373,15 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         if (noPartitions) {
             problems.add("the alerts topic " + c.alertsTopic() + " has no partitions to read");
         }
-        long held = heldSince;
-        if (held != 0 && loopAt - held > c.healthKafkaGrace().toMillis()) {
+        String which = held;
+        long since = heldSince;
+        if (which != null && since != 0 && loopAt - since > c.healthKafkaGrace().toMillis()) {
             problems.add(
-                    "every partition of the alerts waits at a record the DLQ cannot take, for "
-                            + (loopAt - held) / 1000
-                            + " s: no alert is read (the log names the DLQ's error)");
+                    which
+                            + " has waited "
+                            + (loopAt - since) / 1000
+                            + " s at a record the DLQ cannot take: the alerts behind it are not"
+                            + " read (the log names the DLQ's error)");
         }
         return new AlertingApi.Health(problems.isEmpty(), problems);
     }
@@ -451,22 +459,26 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             AvroAlertCodec codec = new AvroAlertCodec();
             long expiryChecked = System.currentTimeMillis();
             long partitionsChecked = expiryChecked;
+            Map<TopicPartition, Long> pausedSince = new java.util.HashMap<>();
             org.apache.kafka.common.Metric fetches = fetches(consumer);
             double fetched = -1;
             loopAt = expiryChecked;
+            kafkaAt = expiryChecked; // the start's lookups took their time; Kafka answered them
             serving = true;
             while (running.get()) {
                 long at = System.currentTimeMillis();
                 loopAt = at;
                 double f = fetches == null ? 0 : ((Number) fetches.metricValue()).doubleValue();
                 int assigned = consumer.assignment().size();
-                boolean allHeld = assigned > 0 && consumer.paused().size() == assigned;
+                java.util.Set<TopicPartition> paused = consumer.paused();
+                boolean allHeld = assigned > 0 && paused.size() == assigned;
                 noPartitions = assigned == 0;
-                if (!allHeld) {
-                    heldSince = 0;
-                } else if (heldSince == 0) {
-                    heldSince = at;
-                }
+                pausedSince.keySet().retainAll(paused);
+                paused.forEach(tp -> pausedSince.putIfAbsent(tp, at));
+                var longest = pausedSince.entrySet().stream().min(Map.Entry.comparingByValue());
+                // The name first: a reader of heldSince then finds the partition it belongs to.
+                held = longest.map(e -> e.getKey().toString()).orElse(null);
+                heldSince = longest.map(Map.Entry::getValue).orElse(0L);
                 // Nothing to fetch (every partition held, or none) is not Kafka's silence: those
                 // are problems of their own.
                 if (fetches == null || f != fetched || allHeld || assigned == 0) {

@@ -118,6 +118,46 @@ class AlertingConfigTest {
                 .hasMessageContaining("is not a http or https URL");
         assertThatThrownBy(() -> load(CONSOLE + "links: {grafana: x}\n", Map.of()))
                 .hasMessageContaining("grafana");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        CONSOLE
+                                                + "links: {grafana-url: 'https://admin:s3cret@grafana:3000'}\n",
+                                        Map.of()))
+                .hasMessageContaining("without a login, a query or a fragment")
+                .hasMessageNotContaining("s3cret");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        CONSOLE
+                                                + "links: {grafana-url: 'https://g:3000/?orgId=1'}\n",
+                                        Map.of()))
+                .hasMessageContaining("links.grafana-url");
+    }
+
+    /** A grace an idle Kafka cannot meet would say DOWN of a healthy service. */
+    @Test
+    void theHealthGraceMustOutlastKafkasFetchWait() throws Exception {
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        CONSOLE.replace(
+                                                "api: {port: -1}",
+                                                "api: {port: -1, health-kafka-grace: 1s}"),
+                                        Map.of()))
+                .hasMessageContaining("api.health-kafka-grace")
+                .hasMessageContaining("5s or more");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        CONSOLE.replace(
+                                                        "api: {port: -1}",
+                                                        "api: {port: -1, health-kafka-grace: 5s}")
+                                                + "kafka: {consumer: {fetch.max.wait.ms: 10000}}\n",
+                                        Map.of()))
+                .hasMessageContaining(
+                        "api.health-kafka-grace (5000 ms) must be longer than"
+                                + " kafka.consumer.fetch.max.wait.ms (10000 ms)");
     }
 
     /**

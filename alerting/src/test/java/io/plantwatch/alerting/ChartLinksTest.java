@@ -43,7 +43,8 @@ class ChartLinksTest {
         assertThat(links.chart(alert(AlertState.OPEN)))
                 .isEqualTo(
                         "https://grafana.plant:3000/d/plantwatch-sensor/sensor-detail"
-                                + "?var-site=dresden&var-line=line-1&var-machine=press-1"
+                                + "?var-site=dresden&var-area=press-shop&var-line=line-1"
+                                + "&var-machine=press-1"
                                 + "&var-sensor=oil-temp&from="
                                 + (T0 - HOUR)
                                 + "&to=now");

@@ -145,7 +145,16 @@ class GrafanaDashboardsTest {
             d.path("templating").path("list").forEach(v -> variables.add(v.path("name").asText()));
             assertThat(variables)
                     .as(d.path("title").asText())
-                    .contains("site", "line", "machine", "sensor");
+                    .contains("site", "area", "line", "machine", "sensor");
+            // Two lines of one name in two areas are two lines: every query that picks a site
+            // picks an area too (alerting's chart links name it).
+            for (String q : d.findValuesAsText("query")) {
+                if (q.contains("r.site =~") && !q.contains("tag: \"area\"")) {
+                    assertThat(q)
+                            .as(d.path("title").asText())
+                            .contains("r.area =~ /^${area:regex}$/");
+                }
+            }
         }
     }
 
