@@ -34,6 +34,8 @@ import picocli.CommandLine.Command;
             "  gateway    the MQTT-to-Kafka edge gateway",
             "  job        the Flink anomaly job (on a local MiniCluster, or submit the jar)",
             "  alerting   the alerting service",
+            "  alerts     a running alerting service's alerts and silences (list, ack, shelve,",
+            "             close, silence add|list|expire), with $PLANTWATCH_ALERTING_TOKEN",
             "",
             "Exit codes: 0 done, 1 failed, 2 bad command line or configuration."
         })
@@ -49,7 +51,8 @@ public final class Plantwatch implements Callable<Integer> {
                     "sim", SensorSim::mainWithExitCode,
                     "gateway", EdgeGateway::mainWithExitCode,
                     "job", AnomalyJob::mainWithExitCode,
-                    "alerting", AlertingService::mainWithExitCode);
+                    "alerting", AlertingService::mainWithExitCode,
+                    "alerts", io.plantwatch.alerting.AlertsCommand::mainWithExitCode);
 
     public static void main(String[] args) {
         int code =

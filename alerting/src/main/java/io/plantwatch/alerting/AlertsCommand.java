@@ -1,0 +1,488 @@
+package io.plantwatch.alerting;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import io.plantwatch.model.Durations;
+import io.plantwatch.model.SensorId;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.net.URI;
+import java.net.URLEncoder;
+import java.net.http.HttpClient;
+import java.net.http.HttpRequest;
+import java.net.http.HttpResponse;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.time.Duration;
+import java.time.Instant;
+import java.util.ArrayList;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.concurrent.Callable;
+import java.util.function.Function;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+
+/**
+ * {@code plantwatch alerts}: the alerting API from a shell, as Alertmanager's amtool is for
+ * Alertmanager. Open alerts, acknowledge, shelve, close, and maintenance windows, without writing
+ * curl lines with a bearer token. Exit codes: 0 done, 1 the service refused or could not be reached
+ * (one line saying why), 2 a bad command line or no token.
+ */
+@Command(
+        name = "alerts",
+        mixinStandardHelpOptions = true,
+        description = "Open alerts and silences of a running alerting service.",
+        subcommands = {
+            AlertsCommand.ListAlerts.class,
+            AlertsCommand.Ack.class,
+            AlertsCommand.Shelve.class,
+            AlertsCommand.Close.class,
+            AlertsCommand.Silences.class
+        })
+public final class AlertsCommand implements Callable<Integer> {
+    static final String TOKEN_ENV = "PLANTWATCH_ALERTING_TOKEN";
+    static final String URL_ENV = "PLANTWATCH_ALERTING_URL";
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** Where the service is and its token: every subcommand's. */
+    static final class Api {
+        @Option(
+                names = "--url",
+                description =
+                        "the alerting API (default: $" + URL_ENV + ", else http://127.0.0.1:9500)")
+        String url;
+
+        @Option(
+                names = "--token-file",
+                description = "a file holding the API's token (default: $" + TOKEN_ENV + ")")
+        Path tokenFile;
+
+        /** Set by {@link #mainWithExitCode}: the environment to read, a test's or the process's. */
+        Function<String, String> env = System::getenv;
+
+        PrintWriter out;
+
+        JsonNode call(String method, String path, JsonNode body) {
+            String base = url != null ? url : env.apply(URL_ENV);
+            if (base == null || base.isBlank()) {
+                base = "http://127.0.0.1:9500";
+            }
+            String token;
+            try {
+                token =
+                        tokenFile != null
+                                ? Files.readString(tokenFile).trim()
+                                : env.apply(TOKEN_ENV);
+            } catch (IOException e) {
+                throw new Usage("cannot read --token-file " + tokenFile + ": " + e.getMessage());
+            }
+            if (token == null || token.isBlank()) {
+                throw new Usage(
+                        "no token: set "
+                                + TOKEN_ENV
+                                + " or --token-file (the service's api token)");
+            }
+            URI uri;
+            try {
+                uri = URI.create(base.replaceAll("/+$", "") + path);
+            } catch (IllegalArgumentException e) {
+                throw new Usage("--url " + base + " is not a URL");
+            }
+            HttpRequest.Builder b =
+                    HttpRequest.newBuilder(uri)
+                            .timeout(Duration.ofSeconds(10))
+                            .header("Authorization", "Bearer " + token);
+            if (body != null) {
+                b.header("Content-Type", "application/json")
+                        .method(method, HttpRequest.BodyPublishers.ofString(body.toString()));
+            } else {
+                b.method(method, HttpRequest.BodyPublishers.noBody());
+            }
+            HttpResponse<String> r;
+            try {
+                r =
+                        HttpClient.newBuilder()
+                                .connectTimeout(Duration.ofSeconds(5))
+                                .build()
+                                .send(b.build(), HttpResponse.BodyHandlers.ofString());
+            } catch (IOException e) {
+                throw new Refused("cannot reach alerting at " + base + ": " + e);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+                throw new Refused("interrupted");
+            }
+            JsonNode answer;
+            try {
+                answer = r.body().isEmpty() ? JSON.createObjectNode() : JSON.readTree(r.body());
+            } catch (IOException e) {
+                throw new Refused(
+                        "alerting at " + base + " answered " + r.statusCode() + ", not JSON");
+            }
+            if (r.statusCode() >= 300) {
+                String why = answer.path("error").asText("");
+                throw new Refused(
+                        r.statusCode()
+                                + (r.statusCode() == 401 ? " (the token is not the service's)" : "")
+                                + (why.isEmpty() ? "" : ": " + why));
+            }
+            return answer;
+        }
+    }
+
+    /** A command line to correct: exit 2. */
+    static final class Usage extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Usage(String message) {
+            super(message);
+        }
+    }
+
+    /** The service said no, or did not answer: exit 1. */
+    static final class Refused extends RuntimeException {
+        private static final long serialVersionUID = 1L;
+
+        Refused(String message) {
+            super(message);
+        }
+    }
+
+    private static String enc(String s) {
+        return URLEncoder.encode(s, StandardCharsets.UTF_8);
+    }
+
+    private static String who(String by) {
+        return by != null ? by : System.getProperty("user.name", "cli");
+    }
+
+    /** One alert as a line: status, severity, kind, sensor, since, id, message. */
+    static String line(JsonNode a) {
+        return String.format(
+                "%-12s %-8s %-15s %-50s %-24s %s  %s",
+                a.path("status").asText(),
+                a.path("severity").asText(),
+                a.path("kind").asText(),
+                SensorId.visible(a.path("sensor").asText()),
+                a.path("episode_start").asText(),
+                SensorId.visible(a.path("alert_id").asText()),
+                SensorId.visible(a.path("message").asText()));
+    }
+
+    @Command(name = "list", description = "Alerts, newest first (default: the open ones).")
+    static final class ListAlerts implements Callable<Integer> {
+        @Mixin Api api;
+
+        @Option(
+                names = "--status",
+                description = "OPEN (default), ACKNOWLEDGED, SHELVED, LATCHED, RESOLVED or ALL")
+        String status = "OPEN";
+
+        @Option(names = "--site")
+        String site;
+
+        @Option(names = "--area")
+        String area;
+
+        @Option(names = "--line")
+        String line;
+
+        @Option(names = "--machine")
+        String machine;
+
+        @Option(names = "--sensor", description = "the whole sensor id")
+        String sensor;
+
+        @Option(names = "--limit", description = "at most this many (1 to 1000; default 100)")
+        int limit = 100;
+
+        @Override
+        public Integer call() {
+            Map<String, String> q = new LinkedHashMap<>();
+            if (!status.equalsIgnoreCase("ALL")) {
+                q.put("status", status);
+            }
+            q.put("site", site);
+            q.put("area", area);
+            q.put("line", line);
+            q.put("machine", machine);
+            q.put("sensor", sensor);
+            q.put("limit", String.valueOf(limit));
+            StringBuilder path = new StringBuilder("/api/alerts");
+            char sep = '?';
+            for (Map.Entry<String, String> e : q.entrySet()) {
+                if (e.getValue() != null) {
+                    path.append(sep).append(e.getKey()).append('=').append(enc(e.getValue()));
+                    sep = '&';
+                }
+            }
+            JsonNode page = api.call("GET", path.toString(), null);
+            JsonNode alerts = page.path("alerts");
+            alerts.forEach(a -> api.out.println(line(a)));
+            api.out.println(
+                    alerts.size()
+                            + " of "
+                            + page.path("count").asInt(alerts.size())
+                            + (page.has("next") ? " (more: --limit, or the API's next link)" : ""));
+            return 0;
+        }
+    }
+
+    @Command(name = "ack", description = "Acknowledge an alert: a person has it.")
+    static final class Ack implements Callable<Integer> {
+        @Mixin Api api;
+
+        @Parameters(paramLabel = "ALERT_ID")
+        String id;
+
+        @Option(names = "--by", description = "who (default: your user name)")
+        String by;
+
+        @Override
+        public Integer call() {
+            JsonNode a =
+                    api.call("POST", "/api/alerts/" + enc(id) + "/ack?by=" + enc(who(by)), null);
+            api.out.println(line(a));
+            return 0;
+        }
+    }
+
+    @Command(name = "shelve", description = "Hold an alert's notifications for a while.")
+    static final class Shelve implements Callable<Integer> {
+        @Mixin Api api;
+
+        @Parameters(paramLabel = "ALERT_ID")
+        String id;
+
+        @Option(names = "--for", required = true, description = "e.g. 30m, 2h, 1d (at most 30d)")
+        String duration;
+
+        @Option(names = "--by")
+        String by;
+
+        @Override
+        public Integer call() {
+            JsonNode a =
+                    api.call(
+                            "POST",
+                            "/api/alerts/"
+                                    + enc(id)
+                                    + "/shelve?for="
+                                    + enc(duration)
+                                    + "&by="
+                                    + enc(who(by)),
+                            null);
+            api.out.println(line(a));
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "close",
+            description = "Resolve an alert the detector will not (a sensor taken out of service).")
+    static final class Close implements Callable<Integer> {
+        @Mixin Api api;
+
+        @Parameters(paramLabel = "ALERT_ID")
+        String id;
+
+        @Option(names = "--reason", required = true, description = "why; shown in its message")
+        String reason;
+
+        @Option(names = "--by")
+        String by;
+
+        @Override
+        public Integer call() {
+            JsonNode a =
+                    api.call(
+                            "POST",
+                            "/api/alerts/"
+                                    + enc(id)
+                                    + "/close?by="
+                                    + enc(who(by))
+                                    + "&reason="
+                                    + enc(reason),
+                            null);
+            api.out.println(line(a));
+            return 0;
+        }
+    }
+
+    @Command(
+            name = "silence",
+            description = "Maintenance windows: alerts they match are recorded, not notified.",
+            subcommands = {Silences.Add.class, Silences.ListSilences.class, Silences.Expire.class})
+    static final class Silences implements Callable<Integer> {
+        @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+        @Override
+        public Integer call() {
+            throw new CommandLine.ParameterException(spec.commandLine(), "say add, list or expire");
+        }
+
+        /** One silence as a line: id, active, from, to, what it matches, who, why. */
+        static String line(JsonNode s) {
+            return String.format(
+                    "%-36s %-8s %s .. %s  %s %s  by %s: %s",
+                    s.path("id").asText(),
+                    s.path("active").asBoolean(true) ? "active" : "ended",
+                    s.path("starts_at").asText(),
+                    s.path("ends_at").asText(),
+                    s.path("match").toString(),
+                    s.path("sensors").isEmpty() ? "" : s.path("sensors").toString(),
+                    SensorId.visible(s.path("created_by").asText()),
+                    SensorId.visible(s.path("comment").asText()));
+        }
+
+        @Command(name = "add", description = "Silence matching alerts from now (or --starts).")
+        static final class Add implements Callable<Integer> {
+            @Mixin Api api;
+
+            @Option(
+                    names = "--match",
+                    description =
+                            "label=value (site, area, line, machine, severity, kind, rule);"
+                                    + " repeat for more",
+                    paramLabel = "LABEL=VALUE")
+            Map<String, String> match = new LinkedHashMap<>();
+
+            @Option(
+                    names = "--sensor",
+                    description = "a sensor-id glob (* within a level, ** across); repeatable")
+            List<String> sensors = new ArrayList<>();
+
+            @Option(names = "--for", description = "how long, e.g. 2h (or --until)")
+            String duration;
+
+            @Option(names = "--until", description = "ISO-8601 end, e.g. 2026-12-08T06:00:00Z")
+            String until;
+
+            @Option(names = "--starts", description = "ISO-8601 start (default: now)")
+            String starts;
+
+            @Option(names = "--comment", required = true, description = "why")
+            String comment;
+
+            @Option(names = "--by")
+            String by;
+
+            @Override
+            public Integer call() {
+                if ((duration == null) == (until == null)) {
+                    throw new Usage("say how long: --for 2h or --until 2026-12-08T06:00:00Z");
+                }
+                Instant start;
+                try {
+                    start = starts == null ? Instant.now() : Instant.parse(starts);
+                } catch (java.time.format.DateTimeParseException e) {
+                    throw new Usage(
+                            "--starts " + starts + " is not ISO-8601 (2026-12-08T06:00:00Z)");
+                }
+                String end;
+                if (duration != null) {
+                    try {
+                        end = start.plus(Durations.parse(duration)).toString();
+                    } catch (IllegalArgumentException e) {
+                        throw new Usage("--for " + duration + " is not a duration (30m, 2h, 1d)");
+                    }
+                } else {
+                    end = until;
+                }
+                ObjectNode body = JSON.createObjectNode();
+                ObjectNode m = body.putObject("match");
+                match.forEach(m::put);
+                if (!sensors.isEmpty()) {
+                    sensors.forEach(body.putArray("sensors")::add);
+                }
+                body.put("starts_at", start.toString()).put("ends_at", end);
+                body.put("created_by", who(by)).put("comment", comment);
+                api.out.println(line(api.call("POST", "/api/silences", body)));
+                return 0;
+            }
+        }
+
+        @Command(name = "list", description = "Silences, ended ones too.")
+        static final class ListSilences implements Callable<Integer> {
+            @Mixin Api api;
+
+            @Override
+            public Integer call() {
+                JsonNode all = api.call("GET", "/api/silences", null);
+                JsonNode list = all.isArray() ? all : all.path("silences");
+                list.forEach(s -> api.out.println(line(s)));
+                return 0;
+            }
+        }
+
+        @Command(name = "expire", description = "End a silence now (it stays listed).")
+        static final class Expire implements Callable<Integer> {
+            @Mixin Api api;
+
+            @Parameters(paramLabel = "SILENCE_ID")
+            String id;
+
+            @Override
+            public Integer call() {
+                api.out.println(line(api.call("DELETE", "/api/silences/" + enc(id), null)));
+                return 0;
+            }
+        }
+    }
+
+    @CommandLine.Spec CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public Integer call() {
+        throw new CommandLine.ParameterException(
+                spec.commandLine(), "say list, ack, shelve, close or silence");
+    }
+
+    public static int mainWithExitCode(PrintWriter out, PrintWriter err, String... args) {
+        return mainWithExitCode(out, err, System::getenv, args);
+    }
+
+    static int mainWithExitCode(
+            PrintWriter out, PrintWriter err, Function<String, String> env, String... args) {
+        CommandLine cli = new CommandLine(new AlertsCommand());
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionStrategy(
+                parsed -> {
+                    for (CommandLine c : parsed.asCommandLineList()) {
+                        for (CommandLine.Model.CommandSpec m :
+                                c.getCommandSpec().mixins().values()) {
+                            if (m.userObject() instanceof Api api) {
+                                api.env = env;
+                                api.out = out;
+                            }
+                        }
+                    }
+                    return new CommandLine.RunLast().execute(parsed);
+                });
+        cli.setExecutionExceptionHandler(
+                (e, c, parsed) -> {
+                    if (e instanceof Usage) {
+                        err.println("plantwatch alerts: " + e.getMessage());
+                        err.flush();
+                        return 2;
+                    }
+                    if (e instanceof Refused) {
+                        err.println("plantwatch alerts: " + e.getMessage());
+                        err.flush();
+                        return 1;
+                    }
+                    throw e;
+                });
+        int code = cli.execute(args);
+        out.flush();
+        return code;
+    }
+}
