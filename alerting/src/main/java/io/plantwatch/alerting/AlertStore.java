@@ -172,6 +172,12 @@ public final class AlertStore implements AutoCloseable {
         byte muted;
 
         /**
+         * Resolved by a person ({@link #closed}): the detector's later events for it (its own
+         * resolution, a replay) only move the Kafka position; who closed it and why stay.
+         */
+        boolean closedByHand;
+
+        /**
          * The receivers that have the latest state while others still wait for it; null once it is
          * told, or while none has it. Most alerts have one receiver and never need it.
          */
@@ -619,6 +625,7 @@ public final class AlertStore implements AutoCloseable {
                 String[] lines,
                 byte told,
                 byte muted,
+                boolean closedByHand,
                 String[] takenBy) {}
 
         /** Silences that ended before the retention: left out, and dropped once the copy is in. */
@@ -642,6 +649,7 @@ public final class AlertStore implements AutoCloseable {
                                 Arrays.copyOf(h.lines, h.size),
                                 h.told,
                                 h.muted,
+                                h.closedByHand,
                                 h.takenBy));
             }
         }
@@ -691,6 +699,9 @@ public final class AlertStore implements AutoCloseable {
         private int write(OutputStream out, Kept k) throws IOException {
             String id = k.alert().alertId();
             ObjectNode e = json.createObjectNode().put("t", "event");
+            if (k.closedByHand()) {
+                e.put("by_hand", true);
+            }
             e.set("alert", json.valueToTree(k.alert()));
             line(out, e);
             int written = 1;
@@ -1042,7 +1053,7 @@ public final class AlertStore implements AutoCloseable {
                     }
                 }
                 Held h = alerts.get(a.alertId());
-                if (replaysAnEnded(h, a)) {
+                if (replaysAnEnded(h, a) || h != null && h.closedByHand) {
                     return;
                 }
                 if (h == null) {
@@ -1055,6 +1066,7 @@ public final class AlertStore implements AutoCloseable {
                     }
                     h.alert = canonical(a, h.alert.alertId());
                 }
+                h.closedByHand = n.path("by_hand").asBoolean(false);
                 h.status =
                         a.state() == AlertState.RESOLVED
                                 ? Status.RESOLVED
@@ -1338,10 +1350,22 @@ public final class AlertStore implements AutoCloseable {
      */
     public synchronized void closed(Alert closed, String by, long now) {
         ObjectNode r = json.createObjectNode();
-        r.put("t", "event");
+        r.put("t", "event").put("by_hand", true);
         r.set("alert", json.valueToTree(closed));
-        append(r);
-        status(closed.alertId(), Status.RESOLVED, by, now);
+        ObjectNode s = json.createObjectNode();
+        s.put("t", "status")
+                .put("alertId", closed.alertId())
+                .put("status", Status.RESOLVED.name())
+                .put("by", by)
+                .put("at", now);
+        // One write: a crash between two would lose who closed it.
+        append(List.of(r, s));
+    }
+
+    /** Whether a person closed the alert: the detector's later events for it tell nobody. */
+    public synchronized boolean closedByHand(String alertId) {
+        Held h = alerts.get(alertId);
+        return h != null && h.closedByHand;
     }
 
     /** Records that these alert states reached a receiver (or were deliberately held back). */

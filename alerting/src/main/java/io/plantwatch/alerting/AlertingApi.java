@@ -456,7 +456,11 @@ public final class AlertingApi implements AutoCloseable {
             case "close" -> {
                 known(q, List.of("by", "reason"));
                 String reason = q.getOrDefault("reason", "").trim();
-                dispatcher.close(id, by, reason, now);
+                // Both go into every notification of it: a line break would forge a line of
+                // Slack's or an e-mail's text.
+                printable("by", by, 64);
+                printable("reason", reason, 500);
+                dispatcher.closeByHand(id, by.trim(), reason, now);
             }
             default -> {
                 send(ex, 404, error("no action " + action + "; use ack, shelve or close"));
@@ -464,6 +468,20 @@ public final class AlertingApi implements AutoCloseable {
             }
         }
         send(ex, 200, entry(store.entry(id)));
+    }
+
+    private static void printable(String param, String v, int max) {
+        if (param.equals("by") && v.isBlank()) {
+            throw new BadRequest("by is empty; say who closes it");
+        }
+        if (v.length() > max) {
+            throw new BadRequest(param + " has " + v.length() + " characters; at most " + max);
+        }
+        for (int i = 0; i < v.length(); i++) {
+            if (io.plantwatch.model.SensorId.invisible(v.codePointAt(i))) {
+                throw new BadRequest(param + " contains a control or format character");
+            }
+        }
     }
 
     private static Duration shelving(String text) {

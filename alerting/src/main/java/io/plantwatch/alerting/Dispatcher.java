@@ -62,6 +62,7 @@ public final class Dispatcher implements AutoCloseable {
         final AtomicLong shelved = new AtomicLong();
         final AtomicLong flapping = new AtomicLong();
         final AtomicLong latched = new AtomicLong();
+        final AtomicLong closedByHand = new AtomicLong();
         final Map<String, AtomicLong> delivered = new java.util.concurrent.ConcurrentHashMap<>();
         final Map<String, AtomicLong> failed = new java.util.concurrent.ConcurrentHashMap<>();
         // What closed dispatchers' receivers and flood gates counted, which live with them.
@@ -175,13 +176,24 @@ public final class Dispatcher implements AutoCloseable {
     public synchronized void onEvent(
             Alert a, int partition, long offset, Optional<Integer> epoch, long now) {
         metrics.events.incrementAndGet();
-        if (store.wasNotified(a) || store.endedBefore(a)) {
+        // Closed by hand: the detector's own resolution, whenever it comes, and any replay are
+        // repeats; who closed it and why stay.
+        if (store.wasNotified(a) || store.endedBefore(a) || store.closedByHand(a.alertId())) {
             metrics.duplicates.incrementAndGet();
             // A duplicate: keep the position, tell nobody.
             store.event(a, partition, offset, epoch, now);
             return;
         }
         AlertStore.Status before = store.statusOf(a.alertId());
+        if (before == null && a.state() == AlertState.RESOLVED) {
+            // The end of an alert this service never saw open (its OPEN lost by Kafka, or the
+            // alert closed by hand and forgotten after store.retention): nobody heard it open,
+            // nobody waits for its end.
+            metrics.duplicates.incrementAndGet();
+            store.event(a, partition, offset, epoch, now);
+            store.muted(List.of(a));
+            return;
+        }
         // A resolution whose OPEN a receiver heard (a silence begun since) is told: held back,
         // the alert stayed open for them for good (a PagerDuty incident, an andon light). From
         // the store, so a restart or shelving in between does not lose it.
@@ -217,6 +229,7 @@ public final class Dispatcher implements AutoCloseable {
         }
         if (a.state() == AlertState.RESOLVED
                 && before != AlertStore.Status.ACKNOWLEDGED
+                && before != AlertStore.Status.RESOLVED
                 && latching.stream().anyMatch(m -> m.matches(a))) {
             // Held until someone acknowledges: the open state stays in its groups meanwhile, so
             // the repeat interval keeps reminding.
@@ -274,12 +287,12 @@ public final class Dispatcher implements AutoCloseable {
      * incident, an andon light). The detector's own resolution, should it come later, is then a
      * repeat and tells nobody; a new episode of the condition is a new alert.
      */
-    public synchronized AlertStore.Status close(
+    public synchronized AlertStore.Status closeByHand(
             String alertId, String by, String reason, long now) {
         AlertStore.Status before = store.statusOf(alertId);
         refuseIfResolved(alertId, before, "closed");
         Alert open = store.alert(alertId);
-        Alert closed =
+        Alert handClosed =
                 new Alert(
                         open.alertId(),
                         open.sensorId(),
@@ -297,16 +310,17 @@ public final class Dispatcher implements AutoCloseable {
                 sentOpen.contains(alertId)
                         || store.heard(alertId, AlertState.OPEN)
                         || open.state() == AlertState.OPEN && !store.takenBy(open).isEmpty();
-        store.closed(closed, by + (reason.isEmpty() ? ", closed" : ", closed: " + reason), now);
+        store.closed(handClosed, by + (reason.isEmpty() ? ", closed" : ", closed: " + reason), now);
         mutedOpen.remove(alertId);
         sentOpen.remove(alertId);
+        metrics.closedByHand.incrementAndGet();
         if (heard) {
-            route(closed, now);
+            route(handClosed, now);
         } else {
             // Nobody heard it open (silenced, or not yet told): nobody waits for its end.
             owed.remove(alertId);
             grouper.withdraw(alertId);
-            store.notified(List.of(closed));
+            store.muted(List.of(handClosed));
         }
         return store.statusOf(alertId);
     }

@@ -31,13 +31,29 @@ public final class FloodGate {
         this.windowMillis = windowMillis;
     }
 
-    /** What to send for {@code n} at {@code now}: itself, a summary in its place, or nothing. */
+    /**
+     * What to send for {@code n} at {@code now}: itself, a summary in its place, or nothing. A
+     * notification with a CRITICAL alert that is open always goes, counted in the window: flood
+     * suppression is there so the alarms that matter are seen (ISA-18.2), and a storm of warnings
+     * must not hold back the one that says a press is on fire.
+     */
     public List<Notification> admit(Notification n, long now) {
         Deque<Long> times = sent.computeIfAbsent(n.receiver(), r -> new ArrayDeque<>());
         while (!times.isEmpty() && times.peekFirst() <= now - windowMillis) {
             times.pollFirst();
         }
-        if (times.size() < limit) {
+        boolean critical =
+                n.status() != Notification.Status.SUMMARY
+                        && n.alerts().stream()
+                                .anyMatch(
+                                        a ->
+                                                a.severity()
+                                                                == io.plantwatch.model.Severity
+                                                                        .CRITICAL
+                                                        && a.state()
+                                                                != io.plantwatch.model.AlertState
+                                                                        .RESOLVED);
+        if (times.size() < limit || critical) {
             times.addLast(now);
             return List.of(n);
         }

@@ -109,6 +109,11 @@ final class PrometheusMetrics {
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());
         counter(b, "latched", "Resolutions held until acknowledged", m.latched.get());
+        counter(
+                b,
+                "closed_by_hand",
+                "Alerts a person closed that the detector had not resolved",
+                m.closedByHand.get());
         b.append("# HELP plantwatch_alerting_notifications_total Notifications per receiver and")
                 .append(" outcome\n# TYPE plantwatch_alerting_notifications_total counter\n");
         for (String r : dispatcher.receiverNames()) {

@@ -174,6 +174,18 @@ class AlertingApiTest {
                 .isEqualTo(400);
         assertThat(store.statusOf("b")).isEqualTo(AlertStore.Status.OPEN);
         assertThat(call("POST", "/api/alerts/zzz/close", TOKEN, null).statusCode()).isEqualTo(404);
+        // Who and why go into notifications: no line break to forge a line, no empty name.
+        assertThat(
+                        call(
+                                        "POST",
+                                        "/api/alerts/b/close?by=maria&reason=a%0A%E2%80%A2%20CRITICAL",
+                                        TOKEN,
+                                        null)
+                                .statusCode())
+                .isEqualTo(400);
+        assertThat(call("POST", "/api/alerts/b/close?by=%20", TOKEN, null).statusCode())
+                .isEqualTo(400);
+        assertThat(store.statusOf("b")).isEqualTo(AlertStore.Status.OPEN);
     }
 
     @Test

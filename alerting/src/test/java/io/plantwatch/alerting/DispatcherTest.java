@@ -842,9 +842,9 @@ class DispatcherTest {
             await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
             d.silence(lineOne(T0 + 40_000, T0 + HOUR));
             d.onEvent(alert(2, 2, AlertState.OPEN), 0, 1, T0 + 60_000);
-            assertThat(d.close("alert-1", "maria", "sensor removed", T0 + 120_000))
+            assertThat(d.closeByHand("alert-1", "maria", "sensor removed", T0 + 120_000))
                     .isEqualTo(AlertStore.Status.RESOLVED);
-            assertThat(d.close("alert-2", "maria", "", T0 + 120_000))
+            assertThat(d.closeByHand("alert-2", "maria", "", T0 + 120_000))
                     .isEqualTo(AlertStore.Status.RESOLVED);
             d.dispatchDue(T0 + 6 * 60_000);
             d.drain(10);
@@ -870,8 +870,49 @@ class DispatcherTest {
             assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.RESOLVED);
             assertThat(d.pendingGroups()).isZero();
             org.assertj.core.api.Assertions.assertThatThrownBy(
-                            () -> d.close("alert-1", "maria", "", T0 + 4 * HOUR))
+                            () -> d.closeByHand("alert-1", "maria", "", T0 + 4 * HOUR))
                     .isInstanceOf(Dispatcher.Conflict.class);
+        }
+    }
+
+    /**
+     * The detector's resolution arriving before the hand-close was told (its group interval) is a
+     * repeat too: the close goes out with who closed it, and a latching rule does not latch it.
+     */
+    @Test
+    void theDetectorsResolutionBeforeTheCloseIsToldNeitherReplacesNorLatchesIt() throws Exception {
+        AlertMatcher all =
+                AlertMatcher.parse(
+                        new ObjectMapper().readTree("{\"match\": {\"severity\": [\"WARNING\"]}}"),
+                        "test",
+                        "latching");
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of(), List.of(all))) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 1);
+            d.closeByHand("alert-1", "maria", "sensor removed", T0 + 60_000);
+            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 1, T0 + 90_000);
+            assertThat(store.statusOf("alert-1")).isEqualTo(AlertStore.Status.RESOLVED);
+            d.dispatchDue(T0 + 6 * 60_000);
+            d.drain(10);
+            assertThat(received).hasSize(2);
+            assertThat(received.get(1).path("alerts").get(0).path("message").asText())
+                    .isEqualTo("closed by maria: sensor removed");
+            assertThat(store.alert("alert-1").message())
+                    .isEqualTo("closed by maria: sensor removed");
+        }
+        // Forgotten after the retention, its resolution months later tells nobody.
+        try (AlertStore store =
+                        new AlertStore(
+                                dir, Duration.ofDays(30), T0 + Duration.ofDays(40).toMillis());
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            assertThat(store.statusOf("alert-1")).isNull();
+            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 2, T0 + Duration.ofDays(90).toMillis());
+            d.dispatchDue(T0 + Duration.ofDays(90).toMillis() + 60_000);
+            d.drain(10);
+            assertThat(received).hasSize(2);
+            assertThat(store.unnotified()).isEmpty();
         }
     }
 

@@ -2,6 +2,11 @@ package io.plantwatch.alerting;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
+import io.plantwatch.model.AlertState;
+import io.plantwatch.model.SensorId;
+import io.plantwatch.model.Severity;
 import java.util.ArrayList;
 import java.util.List;
 import org.junit.jupiter.api.Test;
@@ -32,6 +37,42 @@ class FloodGateTest {
         assertThat(gate.admit(n(100, "pager"), 600_000))
                 .extracting(Notification::id)
                 .containsExactly("n-100");
+    }
+
+    /**
+     * A storm of warnings does not hold back a CRITICAL alert that is open: it goes, and uses up
+     * room; its resolution waits its turn like any other.
+     */
+    @Test
+    void anOpenCriticalAlertPassesAFlood() {
+        FloodGate gate = new FloodGate(2, 600_000);
+        for (int i = 0; i < 5; i++) {
+            gate.admit(n(i, "pager"), i);
+        }
+        assertThat(gate.held("pager")).isEqualTo(2);
+        Notification critical = withAlert(7, AlertState.OPEN, Severity.CRITICAL);
+        assertThat(gate.admit(critical, 10)).containsExactly(critical);
+        assertThat(gate.admit(withAlert(8, AlertState.OPEN, Severity.WARNING), 11)).isEmpty();
+        assertThat(gate.admit(withAlert(9, AlertState.RESOLVED, Severity.CRITICAL), 12)).isEmpty();
+        assertThat(gate.held("pager")).isEqualTo(4);
+    }
+
+    private static Notification withAlert(int i, AlertState state, Severity severity) {
+        Alert a =
+                new Alert(
+                        "a-" + i,
+                        SensorId.parse("s/a/l/m/x"),
+                        "r",
+                        AlertKind.SPIKE,
+                        severity,
+                        state,
+                        0,
+                        0,
+                        0,
+                        List.of(1.0),
+                        "m");
+        return new Notification(
+                "n-" + i, "pager", "pager/s/a/l/m", Notification.Status.FIRING, List.of(a));
     }
 
     /** A notification that did not reach its receiver, summary or not, uses up no room. */

@@ -492,8 +492,20 @@ public final class GatewayConfig {
      * payload.ts-field: timestamp}, {@code payload.epoch: s}, {@code payload.value-field: temp}.
      */
     public PayloadFormat payloadFormat() {
+        for (String k :
+                List.of(
+                        "payload.ts-field",
+                        "payload.value-field",
+                        "payload.unit-field",
+                        "payload.quality-field",
+                        "payload.seq-field")) {
+            String v = values.get(k);
+            if (v == null || v.isBlank()) {
+                throw bad(k, "is empty; name the JSON field, or leave the key out for the default");
+            }
+        }
         String epoch = values.get("payload.epoch");
-        if (!epoch.equals("ms") && !epoch.equals("s")) {
+        if (epoch == null || !epoch.equals("ms") && !epoch.equals("s")) {
             throw bad(
                     "payload.epoch", "is '" + epoch + "'; ms (epoch milliseconds) or s (seconds)");
         }

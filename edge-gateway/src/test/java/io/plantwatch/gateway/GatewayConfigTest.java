@@ -61,6 +61,12 @@ class GatewayConfigTest {
                                 GatewayConfig.load(
                                         null, Map.of(), Map.of("payload.value-field", "ts")))
                 .hasMessageContaining("ts and value are both read from field 'ts'");
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null, Map.of(), Map.of("payload.value-field", " ")))
+                .hasMessageContaining("payload.value-field")
+                .hasMessageContaining("is empty");
     }
 
     @Test

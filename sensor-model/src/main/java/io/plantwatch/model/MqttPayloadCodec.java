@@ -160,7 +160,7 @@ public final class MqttPayloadCodec {
                     if (!Double.isFinite(value)) {
                         return Parsed.rejected(
                                 RejectReason.NOT_FINITE,
-                                "value is " + p.getText() + ", not finite");
+                                f.value() + " is " + p.getText() + ", not finite");
                     }
                     hasValue = true;
                 }
@@ -171,10 +171,14 @@ public final class MqttPayloadCodec {
                         return wrongType(f.unit(), "a string", v);
                     } else {
                         unit = p.getText();
+                        if (unit.isEmpty()) {
+                            unit = f.defaultUnit(); // an empty unit names none, as null does
+                        }
                         if (unit.length() > SensorReading.MAX_UNIT_LENGTH) {
                             return Parsed.rejected(
                                     RejectReason.INVALID_FIELD,
-                                    "unit is longer than "
+                                    f.unit()
+                                            + " is longer than "
                                             + SensorReading.MAX_UNIT_LENGTH
                                             + " characters");
                         }
@@ -184,7 +188,8 @@ public final class MqttPayloadCodec {
                             if (SensorId.invisible(unit.codePointAt(i))) {
                                 return Parsed.rejected(
                                         RejectReason.INVALID_FIELD,
-                                        "unit '"
+                                        f.unit()
+                                                + " '"
                                                 + SensorId.printable(unit)
                                                 + "' contains a control or format character");
                             }
@@ -205,7 +210,8 @@ public final class MqttPayloadCodec {
                             default -> {
                                 return Parsed.rejected(
                                         RejectReason.INVALID_FIELD,
-                                        "quality '"
+                                        f.quality()
+                                                + " '"
                                                 + SensorId.printable(p.getText())
                                                 + "' is not GOOD, UNCERTAIN or BAD");
                             }
@@ -219,12 +225,13 @@ public final class MqttPayloadCodec {
                         return wrongType(f.seq(), "an integer", v);
                     } else if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
                         return Parsed.rejected(
-                                RejectReason.INVALID_FIELD, "seq does not fit in 64 bits");
+                                RejectReason.INVALID_FIELD, f.seq() + " does not fit in 64 bits");
                     } else {
                         seq = p.getLongValue();
                         if (seq < 0) {
                             return Parsed.rejected(
-                                    RejectReason.INVALID_FIELD, "seq must be >= 0, was " + seq);
+                                    RejectReason.INVALID_FIELD,
+                                    f.seq() + " must be >= 0, was " + seq);
                         }
                     }
                 }
@@ -279,12 +286,25 @@ public final class MqttPayloadCodec {
         long millis;
         if (format.epochSeconds()
                 && (v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT)) {
-            double seconds = p.getDoubleValue();
-            if (!Double.isFinite(seconds) || Math.abs(seconds) > 9.2e15) {
+            if (p.isNaN()) {
+                return Parsed.rejected(
+                        RejectReason.NOT_FINITE,
+                        format.ts() + " is " + p.getText() + ", not finite");
+            }
+            // Exact: 1764064800.1 seconds is ...100 ms, which a double's product can miss.
+            java.math.BigDecimal ms =
+                    p.getDecimalValue()
+                            .movePointRight(3)
+                            .setScale(0, java.math.RoundingMode.HALF_UP);
+            if (ms.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
                 return Parsed.rejected(
                         RejectReason.TIMESTAMP_IN_FUTURE, format.ts() + " is out of range");
             }
-            millis = Math.round(seconds * 1000);
+            if (ms.compareTo(java.math.BigDecimal.valueOf(Long.MIN_VALUE)) < 0) {
+                return Parsed.rejected(
+                        RejectReason.TIMESTAMP_TOO_OLD, format.ts() + " is out of range");
+            }
+            millis = ms.longValueExact();
         } else if (v == JsonToken.VALUE_NUMBER_INT) {
             if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
                 return Parsed.rejected(
@@ -333,7 +353,7 @@ public final class MqttPayloadCodec {
         }
         if (millis < limits.earliest().toEpochMilli()) {
             String hint =
-                    millis > 0 && millis < 100_000_000_000L
+                    !format.epochSeconds() && millis > 0 && millis < 100_000_000_000L
                             ? " (epoch seconds instead of milliseconds? the gateway's payload.epoch: s reads them)"
                             : "";
             return Parsed.rejected(

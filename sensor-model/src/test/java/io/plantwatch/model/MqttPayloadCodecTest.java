@@ -85,6 +85,46 @@ class MqttPayloadCodecTest {
                                 .getBytes(StandardCharsets.UTF_8));
         assertThat(((Parsed.Rejected<SensorReading>) wrong).detail())
                 .startsWith("temp must be a number");
+        // To the millisecond exactly, an empty unit as none, the limits' codes as ever.
+        assertThat(
+                        plc.decode(
+                                        TOPIC,
+                                        "{\"timestamp\": 1764064800.1, \"temp\": 1, \"u\": \"\"}"
+                                                .getBytes(StandardCharsets.UTF_8))
+                                .value())
+                .extracting(SensorReading::timestamp, SensorReading::unit)
+                .containsExactly(1764064800100L, "degC");
+        assertThat(
+                        ((Parsed.Rejected<SensorReading>)
+                                        plc.decode(
+                                                TOPIC,
+                                                "{\"timestamp\": NaN, \"temp\": 1}"
+                                                        .getBytes(StandardCharsets.UTF_8)))
+                                .reason())
+                .isEqualTo(RejectReason.NOT_FINITE);
+        assertThat(
+                        ((Parsed.Rejected<SensorReading>)
+                                        plc.decode(
+                                                TOPIC,
+                                                "{\"timestamp\": -1e300, \"temp\": 1}"
+                                                        .getBytes(StandardCharsets.UTF_8)))
+                                .reason())
+                .isEqualTo(RejectReason.TIMESTAMP_TOO_OLD);
+        Parsed.Rejected<SensorReading> ms =
+                (Parsed.Rejected<SensorReading>)
+                        plc.decode(
+                                TOPIC,
+                                "{\"timestamp\": 1764064800000, \"temp\": 1}"
+                                        .getBytes(StandardCharsets.UTF_8));
+        assertThat(ms.reason()).isEqualTo(RejectReason.TIMESTAMP_IN_FUTURE);
+        assertThat(
+                        ((Parsed.Rejected<SensorReading>)
+                                        plc.decode(
+                                                TOPIC,
+                                                "{\"timestamp\": 1764064800, \"temp\": 1, \"n\": -1}"
+                                                        .getBytes(StandardCharsets.UTF_8)))
+                                .detail())
+                .isEqualTo("n must be >= 0, was -1");
         org.assertj.core.api.Assertions.assertThatThrownBy(
                         () -> new PayloadFormat("t", "t", "unit", "quality", "seq", false, ""))
                 .hasMessage("ts and value are both read from field 't'");
