@@ -135,6 +135,22 @@ public final class AlertsCommand implements Callable<Integer> {
             }
             return answer;
         }
+
+        /**
+         * POSTs {@code action} on alert {@code id} with the query {@code params} (name, value,
+         * name, value...) and prints the alert as it is after.
+         */
+        int act(String id, String action, String... params) {
+            StringBuilder q = new StringBuilder();
+            for (int i = 0; i < params.length; i += 2) {
+                q.append(i == 0 ? '?' : '&')
+                        .append(params[i])
+                        .append('=')
+                        .append(enc(params[i + 1]));
+            }
+            out.println(line(call("POST", "/api/alerts/" + enc(id) + "/" + action + q, null)));
+            return 0;
+        }
     }
 
     /** A command line to correct: exit 2. */
@@ -247,10 +263,7 @@ public final class AlertsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            JsonNode a =
-                    api.call("POST", "/api/alerts/" + enc(id) + "/ack?by=" + enc(who(by)), null);
-            api.out.println(line(a));
-            return 0;
+            return api.act(id, "ack", "by", who(by));
         }
     }
 
@@ -269,18 +282,7 @@ public final class AlertsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            JsonNode a =
-                    api.call(
-                            "POST",
-                            "/api/alerts/"
-                                    + enc(id)
-                                    + "/shelve?for="
-                                    + enc(duration)
-                                    + "&by="
-                                    + enc(who(by)),
-                            null);
-            api.out.println(line(a));
-            return 0;
+            return api.act(id, "shelve", "for", duration, "by", who(by));
         }
     }
 
@@ -301,18 +303,7 @@ public final class AlertsCommand implements Callable<Integer> {
 
         @Override
         public Integer call() {
-            JsonNode a =
-                    api.call(
-                            "POST",
-                            "/api/alerts/"
-                                    + enc(id)
-                                    + "/close?by="
-                                    + enc(who(by))
-                                    + "&reason="
-                                    + enc(reason),
-                            null);
-            api.out.println(line(a));
-            return 0;
+            return api.act(id, "close", "by", who(by), "reason", reason);
         }
     }
 
