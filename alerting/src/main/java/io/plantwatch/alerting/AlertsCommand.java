@@ -84,17 +84,28 @@ public final class AlertsCommand implements Callable<Integer> {
             } catch (IOException e) {
                 throw new Usage("cannot read --token-file " + tokenFile + ": " + e.getMessage());
             }
-            if (token == null || token.isBlank()) {
+            token = token == null ? null : token.trim();
+            if (token == null || token.isEmpty()) {
                 throw new Usage(
                         "no token: set "
                                 + TOKEN_ENV
                                 + " or --token-file (the service's api token)");
+            }
+            // Never echoed: a line break in it (a second line in its file) made the client's
+            // own error print the header, token and all.
+            if (!token.chars().allMatch(c -> c > 0x20 && c < 0x7f)) {
+                throw new Usage("the token holds a space, line break or non-ASCII character");
             }
             URI uri;
             try {
                 uri = URI.create(base.replaceAll("/+$", "") + path);
             } catch (IllegalArgumentException e) {
                 throw new Usage("--url " + base + " is not a URL");
+            }
+            if (uri.getScheme() == null
+                    || !uri.getScheme().matches("(?i)https?")
+                    || uri.getHost() == null) {
+                throw new Usage("--url " + base + " is not an http(s) URL with a host");
             }
             HttpRequest.Builder b =
                     HttpRequest.newBuilder(uri)
@@ -131,7 +142,7 @@ public final class AlertsCommand implements Callable<Integer> {
                 throw new Refused(
                         r.statusCode()
                                 + (r.statusCode() == 401 ? " (the token is not the service's)" : "")
-                                + (why.isEmpty() ? "" : ": " + why));
+                                + (why.isEmpty() ? "" : ": " + SensorId.visible(why)));
             }
             return answer;
         }
@@ -192,7 +203,10 @@ public final class AlertsCommand implements Callable<Integer> {
                 SensorId.visible(a.path("message").asText()));
     }
 
-    @Command(name = "list", description = "Alerts, newest first (default: the open ones).")
+    @Command(
+            name = "list",
+            mixinStandardHelpOptions = true,
+            description = "Alerts, newest first (default: the open ones).")
     static final class ListAlerts implements Callable<Integer> {
         @Mixin Api api;
 
@@ -251,7 +265,10 @@ public final class AlertsCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "ack", description = "Acknowledge an alert: a person has it.")
+    @Command(
+            name = "ack",
+            mixinStandardHelpOptions = true,
+            description = "Acknowledge an alert: a person has it.")
     static final class Ack implements Callable<Integer> {
         @Mixin Api api;
 
@@ -267,7 +284,10 @@ public final class AlertsCommand implements Callable<Integer> {
         }
     }
 
-    @Command(name = "shelve", description = "Hold an alert's notifications for a while.")
+    @Command(
+            name = "shelve",
+            mixinStandardHelpOptions = true,
+            description = "Hold an alert's notifications for a while.")
     static final class Shelve implements Callable<Integer> {
         @Mixin Api api;
 
@@ -288,6 +308,7 @@ public final class AlertsCommand implements Callable<Integer> {
 
     @Command(
             name = "close",
+            mixinStandardHelpOptions = true,
             description = "Resolve an alert the detector will not (a sensor taken out of service).")
     static final class Close implements Callable<Integer> {
         @Mixin Api api;
@@ -309,6 +330,7 @@ public final class AlertsCommand implements Callable<Integer> {
 
     @Command(
             name = "silence",
+            mixinStandardHelpOptions = true,
             description = "Maintenance windows: alerts they match are recorded, not notified.",
             subcommands = {Silences.Add.class, Silences.ListSilences.class, Silences.Expire.class})
     static final class Silences implements Callable<Integer> {
@@ -333,7 +355,10 @@ public final class AlertsCommand implements Callable<Integer> {
                     SensorId.visible(s.path("comment").asText()));
         }
 
-        @Command(name = "add", description = "Silence matching alerts from now (or --starts).")
+        @Command(
+                name = "add",
+                mixinStandardHelpOptions = true,
+                description = "Silence matching alerts from now (or --starts).")
         static final class Add implements Callable<Integer> {
             @Mixin Api api;
 
@@ -400,7 +425,10 @@ public final class AlertsCommand implements Callable<Integer> {
             }
         }
 
-        @Command(name = "list", description = "Silences, ended ones too.")
+        @Command(
+                name = "list",
+                mixinStandardHelpOptions = true,
+                description = "Silences, ended ones too.")
         static final class ListSilences implements Callable<Integer> {
             @Mixin Api api;
 
@@ -413,7 +441,10 @@ public final class AlertsCommand implements Callable<Integer> {
             }
         }
 
-        @Command(name = "expire", description = "End a silence now (it stays listed).")
+        @Command(
+                name = "expire",
+                mixinStandardHelpOptions = true,
+                description = "End a silence now (it stays listed).")
         static final class Expire implements Callable<Integer> {
             @Mixin Api api;
 

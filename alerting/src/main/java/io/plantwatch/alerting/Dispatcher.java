@@ -185,15 +185,6 @@ public final class Dispatcher implements AutoCloseable {
             return;
         }
         AlertStore.Status before = store.statusOf(a.alertId());
-        if (before == null && a.state() == AlertState.RESOLVED) {
-            // The end of an alert this service never saw open (its OPEN lost by Kafka, or the
-            // alert closed by hand and forgotten after store.retention): nobody heard it open,
-            // nobody waits for its end.
-            metrics.duplicates.incrementAndGet();
-            store.event(a, partition, offset, epoch, now);
-            store.muted(List.of(a));
-            return;
-        }
         // A resolution whose OPEN a receiver heard (a silence begun since) is told: held back,
         // the alert stayed open for them for good (a PagerDuty incident, an andon light). From
         // the store, so a restart or shelving in between does not lose it.
@@ -464,7 +455,16 @@ public final class Dispatcher implements AutoCloseable {
             }
         }
         for (Notification due : dueNow) {
-            List<Notification> out = flood.admit(due, now);
+            // A CRITICAL alert its receiver has not had yet passes a flood; its reminders do not.
+            boolean urgent =
+                    due.alerts().stream()
+                            .anyMatch(
+                                    a ->
+                                            a.severity() == io.plantwatch.model.Severity.CRITICAL
+                                                    && a.state() != AlertState.RESOLVED
+                                                    && !sentOpen.contains(a.alertId())
+                                                    && !store.heard(a.alertId(), a.state()));
+            List<Notification> out = flood.admit(due, now, urgent);
             if (out.isEmpty()) {
                 heldByFlood(due, now);
             }

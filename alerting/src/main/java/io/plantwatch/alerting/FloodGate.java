@@ -31,29 +31,23 @@ public final class FloodGate {
         this.windowMillis = windowMillis;
     }
 
-    /**
-     * What to send for {@code n} at {@code now}: itself, a summary in its place, or nothing. A
-     * notification with a CRITICAL alert that is open always goes, counted in the window: flood
-     * suppression is there so the alarms that matter are seen (ISA-18.2), and a storm of warnings
-     * must not hold back the one that says a press is on fire.
-     */
+    /** What to send for {@code n} at {@code now}: itself, a summary in its place, or nothing. */
     public List<Notification> admit(Notification n, long now) {
+        return admit(n, now, false);
+    }
+
+    /**
+     * As above; {@code urgent} (a CRITICAL alert its receiver has not been sent yet) always goes,
+     * counted in the window: flood suppression is there so the alarms that matter are seen
+     * (ISA-18.2), and a storm of warnings must not hold back the one that says a press is on fire.
+     * Its group's reminders and later changes wait their turn like any other.
+     */
+    public List<Notification> admit(Notification n, long now, boolean urgent) {
         Deque<Long> times = sent.computeIfAbsent(n.receiver(), r -> new ArrayDeque<>());
         while (!times.isEmpty() && times.peekFirst() <= now - windowMillis) {
             times.pollFirst();
         }
-        boolean critical =
-                n.status() != Notification.Status.SUMMARY
-                        && n.alerts().stream()
-                                .anyMatch(
-                                        a ->
-                                                a.severity()
-                                                                == io.plantwatch.model.Severity
-                                                                        .CRITICAL
-                                                        && a.state()
-                                                                != io.plantwatch.model.AlertState
-                                                                        .RESOLVED);
-        if (times.size() < limit || critical) {
+        if (times.size() < limit || urgent) {
             times.addLast(now);
             return List.of(n);
         }

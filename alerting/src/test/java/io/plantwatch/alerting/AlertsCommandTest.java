@@ -163,6 +163,16 @@ class AlertsCommandTest {
                                 "http://127.0.0.1:1"))
                 .isEqualTo(1);
         assertThat(err.toString()).contains("cannot reach alerting at http://127.0.0.1:1");
+        assertThat(run(Map.of(AlertsCommand.TOKEN_ENV, "t0ken\nsecond-line"), "list", "--url", url))
+                .isEqualTo(2);
+        assertThat(err.toString())
+                .contains("the token holds a space, line break or non-ASCII character")
+                .doesNotContain("second-line");
+        assertThat(run(Map.of(AlertsCommand.TOKEN_ENV, TOKEN), "list", "--url", "localhost:9500"))
+                .isEqualTo(2);
+        assertThat(err.toString()).contains("is not an http(s) URL with a host");
+        assertThat(run("close", "--help")).isZero();
+        assertThat(out.toString()).contains("--reason");
         assertThat(run("silence", "add", "--match", "line=line-1", "--comment", "x")).isEqualTo(2);
         assertThat(err.toString()).contains("say how long: --for 2h or --until");
     }

@@ -902,17 +902,60 @@ class DispatcherTest {
             assertThat(store.alert("alert-1").message())
                     .isEqualTo("closed by maria: sensor removed");
         }
-        // Forgotten after the retention, its resolution months later tells nobody.
-        try (AlertStore store =
-                        new AlertStore(
-                                dir, Duration.ofDays(30), T0 + Duration.ofDays(40).toMillis());
-                Dispatcher d = dispatcher(store, 20, List.of())) {
-            assertThat(store.statusOf("alert-1")).isNull();
-            d.onEvent(alert(1, 2, AlertState.RESOLVED), 0, 2, T0 + Duration.ofDays(90).toMillis());
-            d.dispatchDue(T0 + Duration.ofDays(90).toMillis() + 60_000);
+    }
+
+    /**
+     * In a flood, a CRITICAL alert its receiver has not had goes at once; its reminder waits its
+     * turn like any other.
+     */
+    @Test
+    void aCriticalAlertPassesAFloodItsReminderDoesNot() throws Exception {
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 1, List.of())) {
+            d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            d.onEvent(alert(2, 3, AlertState.OPEN), 0, 1, T0 + 40_000);
+            d.dispatchDue(T0 + 70_000); // the summary
+            d.onEvent(alert(3, 4, AlertState.OPEN), 0, 2, T0 + 80_000);
+            d.dispatchDue(T0 + 110_000); // held
+            Alert fire =
+                    new Alert(
+                            "fire",
+                            SensorId.parse("dresden/press-shop/line-2/press-5/oil-temp"),
+                            "oil hot",
+                            AlertKind.OUT_OF_RANGE,
+                            Severity.CRITICAL,
+                            AlertState.OPEN,
+                            T0,
+                            T0,
+                            T0,
+                            List.of(120.0),
+                            "oil-temp 120 degC above 80");
+            d.onEvent(fire, 0, 3, T0 + 120_000);
+            d.dispatchDue(T0 + 150_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> received.size() == 3);
+            assertThat(received.get(2).path("alerts").get(0).path("alert_id").asText())
+                    .isEqualTo("fire");
+            // A warning beside it on that machine, with the fire still open, waits like the rest:
+            // the fire was told, so the group is not urgent any more.
+            Alert beside =
+                    new Alert(
+                            "beside",
+                            SensorId.parse("dresden/press-shop/line-2/press-5/bearing"),
+                            "spike",
+                            AlertKind.SPIKE,
+                            Severity.WARNING,
+                            AlertState.OPEN,
+                            T0,
+                            T0,
+                            T0,
+                            List.of(1.0),
+                            "m");
+            await().atMost(Duration.ofSeconds(10)).until(() -> store.unnotified().isEmpty());
+            d.onEvent(beside, 0, 4, T0 + 160_000);
+            d.dispatchDue(T0 + 450_000);
             d.drain(10);
-            assertThat(received).hasSize(2);
-            assertThat(store.unnotified()).isEmpty();
+            assertThat(received).hasSize(3);
         }
     }
 

@@ -286,25 +286,31 @@ public final class MqttPayloadCodec {
         long millis;
         if (format.epochSeconds()
                 && (v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT)) {
-            if (p.isNaN()) {
+            double seconds = p.getDoubleValue();
+            if (Double.isNaN(seconds)) {
                 return Parsed.rejected(
                         RejectReason.NOT_FINITE,
                         format.ts() + " is " + p.getText() + ", not finite");
             }
-            // Exact: 1764064800.1 seconds is ...100 ms, which a double's product can miss.
-            java.math.BigDecimal ms =
-                    p.getDecimalValue()
-                            .movePointRight(3)
-                            .setScale(0, java.math.RoundingMode.HALF_UP);
-            if (ms.compareTo(java.math.BigDecimal.valueOf(Long.MAX_VALUE)) > 0) {
+            // Bounded first: 1e500000000 or 1e-500000000 are a dozen characters, and rounding
+            // them exactly would compute ten to that power.
+            if (seconds > 9.2e15) {
                 return Parsed.rejected(
                         RejectReason.TIMESTAMP_IN_FUTURE, format.ts() + " is out of range");
             }
-            if (ms.compareTo(java.math.BigDecimal.valueOf(Long.MIN_VALUE)) < 0) {
+            if (seconds < -9.2e15) {
                 return Parsed.rejected(
                         RejectReason.TIMESTAMP_TOO_OLD, format.ts() + " is out of range");
             }
-            millis = ms.longValueExact();
+            java.math.BigDecimal exact = p.getDecimalValue();
+            // Exact where the digits are few (1764064800.1 s is ...100 ms, which a double's
+            // product can miss); a number written with a huge exponent as the double has it.
+            millis =
+                    exact.scale() > 30 || exact.scale() < -30
+                            ? Math.round(seconds * 1000)
+                            : exact.movePointRight(3)
+                                    .setScale(0, java.math.RoundingMode.HALF_UP)
+                                    .longValueExact();
         } else if (v == JsonToken.VALUE_NUMBER_INT) {
             if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
                 return Parsed.rejected(

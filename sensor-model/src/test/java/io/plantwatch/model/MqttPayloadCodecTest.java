@@ -110,6 +110,16 @@ class MqttPayloadCodecTest {
                                                         .getBytes(StandardCharsets.UTF_8)))
                                 .reason())
                 .isEqualTo(RejectReason.TIMESTAMP_TOO_OLD);
+        // A dozen characters whose exact rounding would take ten to the power of their exponent.
+        for (String huge : List.of("1e500000000", "1e-500000000", "-1e500000000")) {
+            assertThat(
+                            plc.decode(
+                                            TOPIC,
+                                            ("{\"timestamp\": " + huge + ", \"temp\": 1}")
+                                                    .getBytes(StandardCharsets.UTF_8))
+                                    .isOk())
+                    .isFalse();
+        }
         Parsed.Rejected<SensorReading> ms =
                 (Parsed.Rejected<SensorReading>)
                         plc.decode(
