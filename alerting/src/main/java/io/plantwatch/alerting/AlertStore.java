@@ -165,9 +165,9 @@ public final class AlertStore implements AutoCloseable {
         byte told;
 
         /**
-         * Of {@link #told}, the states a silence held back: nobody heard them. An OPEN held back is
-         * told once the silence ends, a restart between included; a resolution is told only where
-         * the OPEN was heard.
+         * Of {@link #told}, the states held back on purpose (a silence, flapping, a close nobody
+         * heard): nobody heard them. An OPEN held back is told once the silence ends, a restart
+         * between included; a resolution is told only where the OPEN was heard.
          */
         byte muted;
 
@@ -1378,8 +1378,9 @@ public final class AlertStore implements AutoCloseable {
     }
 
     /**
-     * Records states a silence held back: not to be sent again by a restart, as {@link #notified},
-     * but nobody heard them ({@link #heard}, {@link #mutedOpen}).
+     * Records states held back on purpose (a silence, flapping, a close nobody heard): not to be
+     * sent again by a restart, as {@link #notified}, but nobody heard them ({@link #heard}, {@link
+     * #mutedOpen}).
      */
     public synchronized void muted(Collection<Alert> held) {
         ObjectNode r = json.createObjectNode();
@@ -1395,7 +1396,7 @@ public final class AlertStore implements AutoCloseable {
         return h != null && h.heard(s);
     }
 
-    /** The open alerts (status OPEN) whose latest state a silence held back. */
+    /** The open alerts (status OPEN) whose latest state was held back on purpose, unheard. */
     public synchronized List<Alert> mutedOpen() {
         return alerts.values().stream()
                 .filter(h -> h.status == Status.OPEN && h.alert.state() != AlertState.RESOLVED)

@@ -330,9 +330,9 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
 
     /**
      * What the loop last saw, for {@code /health}: when it last came round, when its consumer last
-     * had a connection to Kafka, and whether it serves yet (it reads where each partition resumes
-     * first). Kafka's consumer waits without a word while the brokers are away, so without these
-     * the API answered UP while nothing could reach a person.
+     * had an answer (a fetch response) from Kafka, and whether it serves yet (it reads where each
+     * partition resumes first). Kafka's consumer waits without a word while the brokers are away,
+     * so without these the API answered UP while nothing could reach a person.
      */
     private volatile long loopAt;
 

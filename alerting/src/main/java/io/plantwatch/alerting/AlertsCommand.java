@@ -77,10 +77,7 @@ public final class AlertsCommand implements Callable<Integer> {
             }
             String token;
             try {
-                token =
-                        tokenFile != null
-                                ? Files.readString(tokenFile).trim()
-                                : env.apply(TOKEN_ENV);
+                token = tokenFile != null ? Files.readString(tokenFile) : env.apply(TOKEN_ENV);
             } catch (IOException e) {
                 throw new Usage("cannot read --token-file " + tokenFile + ": " + e.getMessage());
             }

@@ -188,21 +188,14 @@ public final class Dispatcher implements AutoCloseable {
         // A resolution whose OPEN a receiver heard (a silence begun since) is told: held back,
         // the alert stayed open for them for good (a PagerDuty incident, an andon light). From
         // the store, so a restart or shelving in between does not lose it.
-        Alert latest = store.alert(a.alertId());
-        boolean heardOpen =
-                a.state() == AlertState.RESOLVED
-                        && (sentOpen.contains(a.alertId())
-                                || store.heard(a.alertId(), AlertState.OPEN)
-                                || latest != null
-                                        && latest.state() == AlertState.OPEN
-                                        && !store.takenBy(latest).isEmpty());
+        boolean heardOpen = a.state() == AlertState.RESOLVED && heardOpen(a.alertId());
         store.event(a, partition, offset, epoch, now);
         Instant t = Instant.ofEpochMilli(now);
         // Its OPEN still muted (the silence ended moments ago, not yet dispatched): it resolved
         // within the silence, and nobody hears of it.
         if (!heardOpen
                 && (a.state() == AlertState.RESOLVED && mutedOpen.contains(a.alertId())
-                        || store.silences().stream().anyMatch(s -> s.mutes(a, t)))) {
+                        || silenced(a, store.silences(), t))) {
             metrics.silenced.incrementAndGet();
             owed.remove(a.alertId());
             if (a.state() == AlertState.RESOLVED) {
@@ -297,10 +290,7 @@ public final class Dispatcher implements AutoCloseable {
                         now,
                         open.values(),
                         "closed by " + by + (reason.isEmpty() ? "" : ": " + reason));
-        boolean heard =
-                sentOpen.contains(alertId)
-                        || store.heard(alertId, AlertState.OPEN)
-                        || open.state() == AlertState.OPEN && !store.takenBy(open).isEmpty();
+        boolean heard = heardOpen(alertId);
         store.closed(handClosed, by + (reason.isEmpty() ? ", closed" : ", closed: " + reason), now);
         mutedOpen.remove(alertId);
         sentOpen.remove(alertId);
@@ -376,7 +366,7 @@ public final class Dispatcher implements AutoCloseable {
         for (var it = mutedOpen.iterator(); it.hasNext(); ) {
             String id = it.next();
             Alert a = store.alert(id);
-            if (a != null && silences.stream().anyMatch(s -> s.mutes(a, t))) {
+            if (a != null && silenced(a, silences, t)) {
                 continue;
             }
             it.remove();
@@ -387,6 +377,29 @@ public final class Dispatcher implements AutoCloseable {
                 route(a, now, store.takenBy(a));
             }
         }
+    }
+
+    /**
+     * Whether a receiver heard the alert open, or may have: told (and not muted), taken by one of
+     * its receivers while others wait, or handed to a receiver's thread in this run.
+     */
+    private boolean heardOpen(String alertId) {
+        if (sentOpen.contains(alertId) || store.heard(alertId, AlertState.OPEN)) {
+            return true;
+        }
+        Alert latest = store.alert(alertId);
+        return latest != null
+                && latest.state() == AlertState.OPEN
+                && !store.takenBy(latest).isEmpty();
+    }
+
+    /** Whether no receiver has had {@code a}'s state, nor is about to (on a receiver's thread). */
+    private boolean notYetHad(Alert a) {
+        return !sentOpen.contains(a.alertId()) && !store.heard(a.alertId(), a.state());
+    }
+
+    private static boolean silenced(Alert a, List<Silence> silences, Instant t) {
+        return silences.stream().anyMatch(s -> s.mutes(a, t));
     }
 
     /** Adds or replaces a silence (an expiry replaces it with one that has ended). */
@@ -433,19 +446,14 @@ public final class Dispatcher implements AutoCloseable {
                 a ->
                         store.statusOf(a.alertId()) == AlertStore.Status.ACKNOWLEDGED
                                         && !owed.containsKey(a.alertId())
-                                || !silences.isEmpty()
-                                        && silences.stream().anyMatch(s -> s.mutes(a, t));
+                                || !silences.isEmpty() && silenced(a, silences, t);
         List<Alert> leftOut = new ArrayList<>();
         List<Notification> dueNow = grouper.due(now, muted, leftOut::add);
         for (Alert a : leftOut) {
             Owed o = owed.get(a.alertId());
             // Not a state some receiver has (or may have, on its way): the silence does not unsay
             // it, and it is reminded of once the silence ends.
-            if (o != null
-                    && o.state() == a.state()
-                    && !store.heard(a.alertId(), a.state())
-                    && store.takenBy(a).isEmpty()
-                    && !sentOpen.contains(a.alertId())) {
+            if (o != null && o.state() == a.state() && notYetHad(a) && store.takenBy(a).isEmpty()) {
                 // Owed but muted by a silence begun before it was told: watched like one muted as
                 // it came, told when the silence ends, not at the next repeat hours later.
                 owed.remove(a.alertId());
@@ -462,8 +470,7 @@ public final class Dispatcher implements AutoCloseable {
                                     a ->
                                             a.severity() == io.plantwatch.model.Severity.CRITICAL
                                                     && a.state() != AlertState.RESOLVED
-                                                    && !sentOpen.contains(a.alertId())
-                                                    && !store.heard(a.alertId(), a.state()));
+                                                    && notYetHad(a));
             List<Notification> out = flood.admit(due, now, urgent);
             if (out.isEmpty()) {
                 heldByFlood(due, now);

@@ -13,7 +13,8 @@ import java.util.concurrent.atomic.AtomicLong;
  * notifications in any {@code windowMillis} (10 minutes by default). The first notification over
  * the limit becomes one summary saying that a flood is on and where to see the rest, carrying that
  * notification's alerts; the ones after it in the same window are held back and counted. Held
- * notifications are not lost: their alerts stay in the alert store and its API.
+ * notifications are not lost: their alerts stay in the alert store and its API. A CRITICAL alert
+ * its receiver has not had yet always goes, counted in the window.
  */
 public final class FloodGate {
     private final int limit;
@@ -31,16 +32,12 @@ public final class FloodGate {
         this.windowMillis = windowMillis;
     }
 
-    /** What to send for {@code n} at {@code now}: itself, a summary in its place, or nothing. */
-    public List<Notification> admit(Notification n, long now) {
-        return admit(n, now, false);
-    }
-
     /**
-     * As above; {@code urgent} (a CRITICAL alert its receiver has not been sent yet) always goes,
-     * counted in the window: flood suppression is there so the alarms that matter are seen
-     * (ISA-18.2), and a storm of warnings must not hold back the one that says a press is on fire.
-     * Its group's reminders and later changes wait their turn like any other.
+     * What to send for {@code n} at {@code now}: itself, a summary in its place, or nothing. {@code
+     * urgent} (a CRITICAL alert its receiver has not been sent yet) always goes, counted in the
+     * window: flood suppression is there so the alarms that matter are seen (ISA-18.2), and a storm
+     * of warnings must not hold back the one that says a press is on fire. Its group's reminders
+     * and later changes wait their turn like any other.
      */
     public List<Notification> admit(Notification n, long now, boolean urgent) {
         Deque<Long> times = sent.computeIfAbsent(n.receiver(), r -> new ArrayDeque<>());

@@ -15,9 +15,10 @@ import java.util.UUID;
  * Turns a stream of alert events into few notifications, as Alertmanager does: alerts are grouped
  * per receiver and machine; a new group waits {@code group-wait} for the rest of a burst; changes
  * to a group that was notified wait {@code group-interval}; a group with alerts still open is
- * notified again every {@code repeat-interval}; a resolved alert is notified once, then leaves its
- * group. Time is passed in, so the behaviour is exact and testable; the service calls {@link
- * #due(long)} on a timer.
+ * notified again every {@code repeat-interval}, leaving out the ones the dispatcher says are muted
+ * (silenced or acknowledged); a resolved alert is notified once, then leaves its group. Time is
+ * passed in, so the behaviour is exact and testable; the dispatcher calls {@link #due(long,
+ * java.util.function.Predicate, java.util.function.Consumer)} at each round of the service.
  */
 public final class Grouper {
     private final Map<String, Group> groups = new LinkedHashMap<>();
@@ -103,14 +104,12 @@ public final class Grouper {
         g.changed = true;
     }
 
-    /** Takes an alert out of every group (shelved): nothing more is said of it until it is back. */
+    /**
+     * Takes an alert out of every group (shelved, silenced before it was told, flapping, closed by
+     * hand unheard): nothing more is said of it until it is back.
+     */
     public void withdraw(String alertId) {
         groups.values().removeIf(g -> g.alerts.remove(alertId) != null && g.alerts.isEmpty());
-    }
-
-    /** Whether any group holds the alert: its receivers were told of it, or are about to be. */
-    public boolean holds(String alertId) {
-        return groups.values().stream().anyMatch(g -> g.alerts.containsKey(alertId));
     }
 
     public int size() {

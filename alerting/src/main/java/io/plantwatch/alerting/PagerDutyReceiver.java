@@ -58,12 +58,10 @@ public final class PagerDutyReceiver implements Receiver {
         return worst;
     }
 
-    /** The Events API v2 body for one alert. */
-    static byte[] event(Alert a, String routingKey) {
-        return event(a, routingKey, null);
-    }
-
-    /** As above, with a link to its chart (null: none), which PagerDuty shows on the incident. */
+    /**
+     * The Events API v2 body for one alert, with a link to its chart (null: none), which PagerDuty
+     * shows on the incident.
+     */
     static byte[] event(Alert a, String routingKey, String chart) {
         ObjectNode e = JSON.createObjectNode();
         e.put("routing_key", routingKey);

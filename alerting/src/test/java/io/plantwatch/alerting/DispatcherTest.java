@@ -905,11 +905,11 @@ class DispatcherTest {
     }
 
     /**
-     * In a flood, a CRITICAL alert its receiver has not had goes at once; its reminder waits its
-     * turn like any other.
+     * In a flood, a CRITICAL alert its receiver has not had goes at once; once it was told, a
+     * warning beside it on its machine waits its turn like any other.
      */
     @Test
-    void aCriticalAlertPassesAFloodItsReminderDoesNot() throws Exception {
+    void aCriticalAlertPassesAFloodAWarningBesideItOnceToldDoesNot() throws Exception {
         try (AlertStore store = new AlertStore(dir);
                 Dispatcher d = dispatcher(store, 1, List.of())) {
             d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);

@@ -22,7 +22,7 @@ class FloodGateTest {
         FloodGate gate = new FloodGate(5, 600_000);
         List<Notification> out = new ArrayList<>();
         for (int i = 0; i < 50; i++) {
-            out.addAll(gate.admit(n(i, "pager"), i * 1_000L));
+            out.addAll(gate.admit(n(i, "pager"), i * 1_000L, false));
         }
         assertThat(out).hasSize(6);
         assertThat(out.subList(0, 5)).allMatch(x -> x.status() == Notification.Status.FIRING);
@@ -32,9 +32,9 @@ class FloodGateTest {
         assertThat(gate.held("pager")).isEqualTo(44);
         assertThat(gate.held("andon")).isZero();
         // Another receiver has its own budget.
-        assertThat(gate.admit(n(99, "andon"), 50_000)).hasSize(1);
+        assertThat(gate.admit(n(99, "andon"), 50_000, false)).hasSize(1);
         // Ten minutes after the first, the window has room again.
-        assertThat(gate.admit(n(100, "pager"), 600_000))
+        assertThat(gate.admit(n(100, "pager"), 600_000, false))
                 .extracting(Notification::id)
                 .containsExactly("n-100");
     }
@@ -47,12 +47,13 @@ class FloodGateTest {
     void anUrgentNotificationPassesAFlood() {
         FloodGate gate = new FloodGate(2, 600_000);
         for (int i = 0; i < 5; i++) {
-            gate.admit(n(i, "pager"), i);
+            gate.admit(n(i, "pager"), i, false);
         }
         assertThat(gate.held("pager")).isEqualTo(2);
         Notification critical = withAlert(7, AlertState.OPEN, Severity.CRITICAL);
         assertThat(gate.admit(critical, 10, true)).containsExactly(critical);
-        assertThat(gate.admit(withAlert(8, AlertState.OPEN, Severity.CRITICAL), 11)).isEmpty();
+        assertThat(gate.admit(withAlert(8, AlertState.OPEN, Severity.CRITICAL), 11, false))
+                .isEmpty();
         assertThat(gate.held("pager")).isEqualTo(3);
     }
 
@@ -78,16 +79,16 @@ class FloodGateTest {
     @Test
     void aNotificationNotDeliveredIsRefundedSoItsRetryIsNotHeld() {
         FloodGate gate = new FloodGate(1, 600_000);
-        Notification first = gate.admit(n(1, "pager"), 1_000).get(0);
+        Notification first = gate.admit(n(1, "pager"), 1_000, false).get(0);
         gate.refund(first, 1_000);
-        assertThat(gate.admit(n(2, "pager"), 2_000))
+        assertThat(gate.admit(n(2, "pager"), 2_000, false))
                 .extracting(Notification::id)
                 .containsExactly("n-2");
-        Notification summary = gate.admit(n(3, "pager"), 3_000).get(0);
+        Notification summary = gate.admit(n(3, "pager"), 3_000, false).get(0);
         assertThat(summary.status()).isEqualTo(Notification.Status.SUMMARY);
-        assertThat(gate.admit(n(4, "pager"), 4_000)).isEmpty();
+        assertThat(gate.admit(n(4, "pager"), 4_000, false)).isEmpty();
         gate.refund(summary, 3_000);
-        assertThat(gate.admit(n(5, "pager"), 5_000))
+        assertThat(gate.admit(n(5, "pager"), 5_000, false))
                 .extracting(Notification::status)
                 .containsExactly(Notification.Status.SUMMARY);
         assertThat(gate.held("pager")).isEqualTo(1);

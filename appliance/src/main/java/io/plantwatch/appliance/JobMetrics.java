@@ -24,8 +24,8 @@ import org.apache.flink.metrics.reporter.MetricReporter;
 import org.apache.flink.metrics.reporter.MetricReporterFactory;
 
 /**
- * The local job's metrics on the appliance's one {@code /metrics}, named and labelled as Flink's
- * Prometheus reporter names them in the docker stack ({@code
+ * The local job's metrics on the appliance's one {@code /metrics}, named as Flink's Prometheus
+ * reporter names them in the docker stack, with fewer labels (no ids) ({@code
  * flink_taskmanager_job_task_operator_deserializer_readingsDeletedUnread{job_name=...,
  * subtask_index=...}}), so the pipeline-health dashboard and an operator's queries work on either.
  * Without it, an appliance run alone showed none of them: consumer lag, late readings, alerts

@@ -19,7 +19,8 @@ import java.util.Objects;
 /**
  * The MQTT JSON payload of design.md: {@code {"ts": <ISO-8601 or epoch ms>, "value": <number>,
  * "unit": "degC", "quality": "GOOD|UNCERTAIN|BAD", "seq": <long>}}; {@code ts} and {@code value}
- * are required, unknown fields are ignored.
+ * are required, unknown fields are ignored. A {@link PayloadFormat} reads devices that name the
+ * fields otherwise, send epoch seconds or no unit.
  *
  * <p>{@link #decode} never throws: every defect comes back as a {@link Parsed.Rejected} naming the
  * field and the problem. Thread-safe.

@@ -24,8 +24,9 @@ import java.util.Set;
  * sensor-id glob, optionally only for some units, in file order, later entries winning key by key.
  * See config/rules.yaml for the format.
  *
- * <p>Every combination is checked when the book is loaded, so a bad value fails the job at start
- * with the file, the section and the key, never on the first reading of some sensor.
+ * <p>Each kind with each override a sensor of it can meet (an override for some units only meets
+ * the kinds of those units) is checked when the book is loaded, so a bad value fails the job at
+ * start with the file, the section and the key, never on the first reading of some sensor.
  */
 public final class RuleBook implements Serializable {
     private static final long serialVersionUID = 1L;
