@@ -36,7 +36,7 @@ import picocli.CommandLine.Parameters;
  * (one line saying why), 2 a bad command line or no token.
  */
 @Command(
-        name = "alerts",
+        name = "plantwatch alerts",
         mixinStandardHelpOptions = true,
         description = "Open alerts and silences of a running alerting service.",
         subcommands = {
@@ -268,16 +268,24 @@ public final class AlertsCommand implements Callable<Integer> {
             description = "Acknowledge an alert: a person has it.")
     static final class Ack implements Callable<Integer> {
         @Mixin Api api;
+        @Mixin AlertAndPerson alert;
 
+        @Override
+        public Integer call() {
+            return api.act(alert.id, "ack", "by", alert.by());
+        }
+    }
+
+    /** The alert a command acts on, and who acts: every alert command's. */
+    static final class AlertAndPerson {
         @Parameters(paramLabel = "ALERT_ID")
         String id;
 
         @Option(names = "--by", description = "who (default: your user name)")
         String by;
 
-        @Override
-        public Integer call() {
-            return api.act(id, "ack", "by", who(by));
+        String by() {
+            return who(by);
         }
     }
 
@@ -287,19 +295,14 @@ public final class AlertsCommand implements Callable<Integer> {
             description = "Hold an alert's notifications for a while.")
     static final class Shelve implements Callable<Integer> {
         @Mixin Api api;
-
-        @Parameters(paramLabel = "ALERT_ID")
-        String id;
+        @Mixin AlertAndPerson alert;
 
         @Option(names = "--for", required = true, description = "e.g. 30m, 2h, 1d (at most 30d)")
         String duration;
 
-        @Option(names = "--by")
-        String by;
-
         @Override
         public Integer call() {
-            return api.act(id, "shelve", "for", duration, "by", who(by));
+            return api.act(alert.id, "shelve", "for", duration, "by", alert.by());
         }
     }
 
@@ -309,19 +312,14 @@ public final class AlertsCommand implements Callable<Integer> {
             description = "Resolve an alert the detector will not (a sensor taken out of service).")
     static final class Close implements Callable<Integer> {
         @Mixin Api api;
-
-        @Parameters(paramLabel = "ALERT_ID")
-        String id;
+        @Mixin AlertAndPerson alert;
 
         @Option(names = "--reason", required = true, description = "why; shown in its message")
         String reason;
 
-        @Option(names = "--by")
-        String by;
-
         @Override
         public Integer call() {
-            return api.act(id, "close", "by", who(by), "reason", reason);
+            return api.act(alert.id, "close", "by", alert.by(), "reason", reason);
         }
     }
 
