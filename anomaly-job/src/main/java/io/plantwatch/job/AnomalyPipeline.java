@@ -10,6 +10,7 @@ import org.apache.flink.api.common.functions.MapFunction;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.functions.KeySelector;
+import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.cep.CEP;
 import org.apache.flink.streaming.api.datastream.DataStream;
 import org.apache.flink.streaming.api.datastream.DataStreamUtils;
@@ -25,6 +26,7 @@ import org.apache.flink.streaming.api.datastream.SingleOutputStreamOperator;
  *   de-duplicate, order, count), then features, rate of change, flatline, baseline --+-keyBy-> AlertLifecycle -> alerts
  *        | observations -keyBy-> CEP spike / out-of-range, one per shape, chained -+
  *        | missing data (processing time) --------------------------------------------------------> alerts
+ *        | sensors heard -keyBy-> ExpectedSensors (listed sensors never heard, processing time) ---> alerts
  * </pre>
  *
  * Readings from a topic keyed by sensor id are detected on where they are read, chained to the
@@ -107,11 +109,16 @@ public final class AnomalyPipeline {
         } else {
             detected =
                     readings.keyBy(new ReadingKey(), Types.STRING)
-                            .process(
-                                    new SensorDetectors<String>(
-                                            rules, s.maxFutureSkewMillis(), ttl, s.readingsOut()))
-                            .uid("sensor-detectors-v2")
-                            .name(DETECTORS);
+                            .transform(
+                                    DETECTORS,
+                                    TypeInformation.of(Signal.class),
+                                    new SensorDetectors.ShuffledOperator(
+                                            new SensorDetectors<>(
+                                                    rules,
+                                                    s.maxFutureSkewMillis(),
+                                                    ttl,
+                                                    s.readingsOut())))
+                            .uid("sensor-detectors-v2");
         }
         // One shuffle for every pattern: the observations go to one task per subtask, where each
         // shape's CEP operator is chained behind its filter. A keyBy per shape made a task per
@@ -162,9 +169,19 @@ public final class AnomalyPipeline {
                         .uid("alert-lifecycle")
                         .name("Alert lifecycle");
         DataStream<Alert> missing = detected.getSideOutput(SensorDetectors.MISSING);
+        // Always in the topology, listed sensors or none: a savepoint taken while some were listed
+        // holds its state, and restores only where its uid is.
+        DataStream<Alert> neverHeard =
+                detected.getSideOutput(SensorDetectors.HEARD)
+                        .keyBy(new HeardKey(), Types.STRING)
+                        .transform(
+                                "Expected sensors never heard",
+                                lifecycle.getType(),
+                                new ExpectedSensors(rules))
+                        .uid("expected-sensors");
         return new Outputs(
                 s.readingsOut() ? detected.getSideOutput(SensorDetectors.READINGS) : null,
-                lifecycle.union(missing),
+                lifecycle.union(missing, neverHeard),
                 detected.getSideOutput(SequenceTracker.LATE),
                 detected.getSideOutput(SequenceTracker.COMPLETENESS));
     }
@@ -211,6 +228,15 @@ public final class AnomalyPipeline {
         @Override
         public String getKey(Observation o) {
             return o.reading().key();
+        }
+    }
+
+    static final class HeardKey implements KeySelector<Tuple2<String, Long>, String> {
+        private static final long serialVersionUID = 1L;
+
+        @Override
+        public String getKey(Tuple2<String, Long> heard) {
+            return heard.f0;
         }
     }
 

@@ -150,6 +150,7 @@ public final class InPlaceKeys {
         private static final Logger LOG = LoggerFactory.getLogger(DetectorsOperator.class);
 
         private transient int restoredParallelism;
+        private transient boolean restored;
         private transient long sensorsReset;
         private transient long handedOver;
 
@@ -178,6 +179,7 @@ public final class InPlaceKeys {
             restoredParallelism = parallelism;
             ((SensorDetectors<?>) userFunction)
                     .restoredFrom(context.getRestoredCheckpointId().orElse(-1));
+            restored = context.isRestored();
             if (context.isRestored()) {
                 List<Integer> before = new ArrayList<>();
                 recorded.get().forEach(before::add);
@@ -237,6 +239,8 @@ public final class InPlaceKeys {
                             task.getIndexOfThisSubtask(),
                             handedOver);
                 }
+            } else if (restored) {
+                detectors.announceRestored(getKeyedStateBackend(), SensorKey::id, output);
             }
         }
 

@@ -8,13 +8,20 @@ import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
 import java.util.function.Consumer;
+import java.util.stream.Stream;
 import org.apache.flink.api.common.functions.OpenContext;
 import org.apache.flink.api.common.state.ValueState;
 import org.apache.flink.api.common.state.ValueStateDescriptor;
+import org.apache.flink.api.common.typeinfo.Types;
+import org.apache.flink.api.java.tuple.Tuple2;
+import org.apache.flink.runtime.state.KeyedStateBackend;
+import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.heap.AbstractHeapState;
 import org.apache.flink.streaming.api.TimeDomain;
 import org.apache.flink.streaming.api.functions.KeyedProcessFunction;
+import org.apache.flink.streaming.api.operators.Output;
 import org.apache.flink.streaming.api.operators.TimestampedCollector;
+import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.util.Collector;
 import org.apache.flink.util.OutputTag;
 
@@ -43,6 +50,18 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     public static final OutputTag<Observation> OBSERVATIONS = new OutputTag<>("observations") {};
     public static final OutputTag<Alert> MISSING = new OutputTag<>("missing-data") {};
 
+    /**
+     * Sensors heard, for {@link ExpectedSensors}: each sensor's id once per run of the operator, at
+     * its first released reading (with that reading's event time), and, when the operator is
+     * restored with its sensors' state, each sensor that state knows (with {@link #KNOWN_BEFORE}).
+     * Only when the rules list expected sensors.
+     */
+    public static final OutputTag<Tuple2<String, Long>> HEARD =
+            new OutputTag<>("sensors-heard", Types.TUPLE(Types.STRING, Types.LONG));
+
+    /** The time in {@link #HEARD} of a sensor a restored state knows: heard in an earlier run. */
+    static final long KNOWN_BEFORE = Long.MIN_VALUE;
+
     /** The name of the per-sensor state. */
     static final String STATE_NAME = "sensor";
 
@@ -52,6 +71,10 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     private final long maxFutureSkewMillis;
     private final long stateTtlMillis;
     private final boolean readingsOut;
+
+    /** Whether {@link #HEARD} is wanted: the rules list expected sensors. */
+    private final boolean announceHeard;
+
     private transient RuleCache rules;
     private transient SequenceTracker tracker;
     private transient ValueState<State> state;
@@ -168,6 +191,34 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         this.rangeShapes = book.outOfRangeShapes();
         this.maxFutureSkewMillis = maxFutureSkewMillis;
         this.stateTtlMillis = stateTtlMillis;
+        this.announceHeard = !book.expected().isEmpty();
+    }
+
+    /**
+     * Tells {@link #HEARD} every sensor a restored state of this operator knows, when it is wanted:
+     * a listed sensor that sent before and fell silent is then missing data's to alert, since its
+     * last reading, not also {@link ExpectedSensors}' as never heard (a list added to a running
+     * plant, or a sensor added to the list).
+     *
+     * @param backend the operator's keyed state, just restored
+     * @return how many sensors were told
+     */
+    <S> long announceRestored(
+            KeyedStateBackend<S> backend,
+            java.util.function.Function<S, String> idOf,
+            Output<StreamRecord<Signal>> output)
+            throws Exception {
+        if (!announceHeard) {
+            return 0;
+        }
+        long n = 0;
+        try (Stream<S> keys = backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
+            for (S key : (Iterable<S>) keys::iterator) {
+                output.collect(HEARD, new StreamRecord<>(Tuple2.of(idOf.apply(key), KNOWN_BEFORE)));
+                n++;
+            }
+        }
+        return n;
     }
 
     @Override
@@ -178,6 +229,41 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
         stateIsLive = state instanceof AbstractHeapState;
         run = java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L;
         listeningSince = Long.MIN_VALUE;
+    }
+
+    /**
+     * The detectors on readings shuffled by sensor id ({@code kafka.readings-keyed-by-sensor:
+     * false}); keyed in place, {@link InPlaceKeys.DetectorsOperator} runs them. Both tell a
+     * restored state's sensors to {@link #HEARD}.
+     */
+    static final class ShuffledOperator
+            extends org.apache.flink.streaming.api.operators.KeyedProcessOperator<
+                    String, SensorReading, Signal> {
+        private static final long serialVersionUID = 1L;
+        private transient boolean restored;
+
+        ShuffledOperator(SensorDetectors<String> detectors) {
+            super(detectors);
+        }
+
+        @Override
+        public void initializeState(org.apache.flink.runtime.state.StateInitializationContext c)
+                throws Exception {
+            super.initializeState(c);
+            restored = c.isRestored();
+        }
+
+        @Override
+        public void open() throws Exception {
+            super.open();
+            if (restored) {
+                ((SensorDetectors<?>) userFunction)
+                        .announceRestored(
+                                getKeyedStateBackend(),
+                                java.util.function.Function.identity(),
+                                output);
+            }
+        }
     }
 
     /** Whether a sensor's state is changed in place, not stored back per reading. */
@@ -228,6 +314,9 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
             rs = rules.rulesFor(r);
             s.rules = rs;
             told = tellRulesInForce(r, s, rs, out);
+            if (told && announceHeard) {
+                ctx.output(HEARD, Tuple2.of(r.key(), r.timestamp()));
+            }
         }
         onReading(s, r, rs, told, spikeShapes, rangeShapes, out, o -> ctx.output(OBSERVATIONS, o));
         if (rs.missingData() != null) {

@@ -11,6 +11,7 @@ import static io.plantwatch.job.JobKafka.spec;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.awaitility.Awaitility.await;
 
+import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.AvroAlertCodec;
@@ -232,6 +233,90 @@ class AnomalyJobKafkaTest {
         if (delivery.equals("exactly-once")) {
             assertThat(recovered).doesNotHaveDuplicates();
         }
+    }
+
+    /**
+     * A sensor the rules list as expected that never sends raised nothing before: missing data
+     * counted from a last reading it never had. Now it is alerted once its wait has passed, and its
+     * first reading resolves that alert; a listed sensor that sends is not alerted so.
+     */
+    @Test
+    void aListedSensorThatNeverSendsIsAlertedMissingUntilItsFirstReading() throws Exception {
+        JobSettings settings = kafka.settings("it3-");
+        kafka.createTopics(settings);
+        String silent = "dresden/press-shop/line-1/press-9/oil-temp";
+        RuleBook book =
+                RuleBook.parse(
+                        "defaults: {missing-data: {after: 3s, name: no-signal}}\n"
+                                + "expected: ["
+                                + PRESS1_OIL
+                                + ", "
+                                + silent
+                                + "]",
+                        "test rules");
+        StreamExecutionEnvironment env =
+                StreamExecutionEnvironment.getExecutionEnvironment(
+                        AnomalyJob.flinkConfiguration(settings));
+        env.setParallelism(2);
+        AnomalyJob.wire(env, settings, book);
+        JobClient job = env.executeAsync("anomaly-job expected sensors test");
+        try {
+            kafka.produce(settings.readingsTopic(), fiveSeconds(PRESS1_OIL));
+            List<Alert> alerts = new ArrayList<>();
+            AvroAlertCodec codec = new AvroAlertCodec();
+            await().atMost(Duration.ofSeconds(60))
+                    .until(
+                            () -> {
+                                kafka.poll(settings.alertsTopic())
+                                        .forEach(r -> alerts.add(codec.decode(r.value()).value()));
+                                return alerts.stream()
+                                        .anyMatch(a -> a.sensorId().id().equals(silent));
+                            });
+            Alert open =
+                    alerts.stream().filter(a -> a.sensorId().id().equals(silent)).findFirst().get();
+            assertThat(open.state()).isEqualTo(AlertState.OPEN);
+            assertThat(open.kind()).isEqualTo(io.plantwatch.model.AlertKind.MISSING_DATA);
+            assertThat(open.rule()).isEqualTo("no-signal");
+            assertThat(open.message()).contains("never heard");
+
+            kafka.produce(settings.readingsTopic(), fiveSeconds(silent));
+            await().atMost(Duration.ofSeconds(60))
+                    .until(
+                            () -> {
+                                kafka.poll(settings.alertsTopic())
+                                        .forEach(r -> alerts.add(codec.decode(r.value()).value()));
+                                return alerts.stream()
+                                        .anyMatch(
+                                                a ->
+                                                        a.alertId().equals(open.alertId())
+                                                                && a.state()
+                                                                        == AlertState.RESOLVED);
+                            });
+            assertThat(alerts)
+                    .filteredOn(a -> a.message().contains("never heard"))
+                    .extracting(Alert::alertId)
+                    .as("only the silent sensor, once")
+                    .containsExactly(open.alertId());
+        } finally {
+            job.cancel().get();
+        }
+    }
+
+    /** Five readings a second apart, ending now: the watermark passes the first ones. */
+    private static List<SensorReading> fiveSeconds(String sensor) {
+        long now = System.currentTimeMillis();
+        List<SensorReading> out = new ArrayList<>();
+        for (int i = 4; i >= 0; i--) {
+            out.add(
+                    new SensorReading(
+                            SensorId.parse(sensor),
+                            now - i * 1_000L,
+                            20.0,
+                            "degC",
+                            io.plantwatch.model.Quality.GOOD,
+                            4 - i));
+        }
+        return out;
     }
 
     private static boolean isInLateWindow(SensorReading r, long start) {

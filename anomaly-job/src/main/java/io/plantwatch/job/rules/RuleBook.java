@@ -69,10 +69,20 @@ public final class RuleBook implements Serializable {
         }
     }
 
+    /**
+     * A sensor the plant has, listed in {@code expected:}: its missing-data rule applies from the
+     * job's start, before (and whether or not) it ever sends.
+     *
+     * @param unit the unit its readings will come in, which chooses its kind; null when not given
+     *     (its kind then only by a sensor-id glob, and overrides for some units do not apply)
+     */
+    public record Expected(String id, String unit) implements Serializable {}
+
     private final String source;
     private final Map<String, Map<String, String>> defaults;
     private final List<Kind> kinds;
     private final List<Override> overrides;
+    private final Map<String, Expected> expected;
 
     /**
      * Built rules by what they are made of: the sensor's kind and the overrides that match it.
@@ -85,11 +95,13 @@ public final class RuleBook implements Serializable {
             String source,
             Map<String, Map<String, String>> defaults,
             List<Kind> kinds,
-            List<Override> overrides) {
+            List<Override> overrides,
+            Map<String, Expected> expected) {
         this.source = source;
         this.defaults = defaults;
         this.kinds = kinds;
         this.overrides = overrides;
+        this.expected = expected;
     }
 
     /** Reads and checks a rules file. */
@@ -153,17 +165,24 @@ public final class RuleBook implements Serializable {
                 merged.set(section, deepMerge(merged.get(section), root.get(section)));
             }
         }
-        if (root.has("sensors")) {
-            com.fasterxml.jackson.databind.node.ArrayNode sensors =
-                    merged.has("sensors") && merged.get("sensors").isArray()
-                            ? (com.fasterxml.jackson.databind.node.ArrayNode) merged.get("sensors")
-                            : merged.putArray("sensors");
-            root.get("sensors").forEach(sensors::add);
+        for (String list : List.of("sensors", "expected")) {
+            if (root.has(list)) {
+                com.fasterxml.jackson.databind.node.ArrayNode items =
+                        merged.has(list) && merged.get(list).isArray()
+                                ? (com.fasterxml.jackson.databind.node.ArrayNode) merged.get(list)
+                                : merged.putArray(list);
+                if (root.get(list).isArray()) {
+                    root.get(list).forEach(items::add);
+                } else {
+                    merged.set(list, root.get(list)); // refused by parse: not a list
+                }
+            }
         }
         root.fieldNames()
                 .forEachRemaining(
                         k -> {
-                            if (!Set.of("include", "defaults", "kinds", "sensors").contains(k)) {
+                            if (!Set.of("include", "defaults", "kinds", "sensors", "expected")
+                                    .contains(k)) {
                                 merged.set(k, root.get(k)); // reported as unknown by parse
                             }
                         });
@@ -202,12 +221,12 @@ public final class RuleBook implements Serializable {
         requireObject(root, source);
         for (Iterator<String> it = root.fieldNames(); it.hasNext(); ) {
             String key = it.next();
-            if (!Set.of("defaults", "kinds", "sensors").contains(key)) {
+            if (!Set.of("defaults", "kinds", "sensors", "expected").contains(key)) {
                 throw new ConfigException(
                         source
                                 + ": unknown section '"
                                 + key
-                                + "'; known: defaults, kinds, sensors");
+                                + "'; known: defaults, kinds, sensors, expected");
             }
         }
         Map<String, Map<String, String>> defaults =
@@ -263,9 +282,83 @@ public final class RuleBook implements Serializable {
                                 rules(new ObjectMapper().valueToTree(ruleNodes), where)));
             }
         }
-        RuleBook book = new RuleBook(source, defaults, kinds, overrides);
+        RuleBook book =
+                new RuleBook(
+                        source,
+                        defaults,
+                        kinds,
+                        overrides,
+                        expected(root.path("expected"), source));
         book.check();
         return book;
+    }
+
+    /**
+     * The {@code expected:} list: sensor ids, or {@code {id: ..., unit: ...}} where the unit
+     * chooses the kind. Each id once: a second entry is a copy-and-paste slip, whose unit would
+     * silently win.
+     */
+    private static Map<String, Expected> expected(JsonNode node, String source) {
+        Map<String, Expected> out = new LinkedHashMap<>();
+        if (node.isMissingNode() || node.isNull()) {
+            return out;
+        }
+        if (!node.isArray()) {
+            throw new ConfigException(
+                    source + " expected: must be a list of sensor ids (or {id: ..., unit: ...})");
+        }
+        int i = 0;
+        for (JsonNode e : node) {
+            String where = source + " expected[" + i++ + "]";
+            String id;
+            String unit = null;
+            if (e.isTextual()) {
+                id = e.asText();
+            } else if (e.isObject()) {
+                e.fieldNames()
+                        .forEachRemaining(
+                                k -> {
+                                    if (!k.equals("id") && !k.equals("unit")) {
+                                        throw new ConfigException(
+                                                where
+                                                        + ": unknown key '"
+                                                        + k
+                                                        + "'; known: id, unit");
+                                    }
+                                });
+                if (!e.path("id").isTextual()) {
+                    throw new ConfigException(where + ": 'id' (a sensor id) is required");
+                }
+                id = e.path("id").asText();
+                if (e.has("unit")) {
+                    if (!e.path("unit").isTextual() || e.path("unit").asText().isBlank()) {
+                        throw new ConfigException(where + ".unit: must be a unit such as degC");
+                    }
+                    unit = e.path("unit").asText();
+                }
+            } else {
+                throw new ConfigException(where + ": must be a sensor id or {id: ..., unit: ...}");
+            }
+            try {
+                io.plantwatch.model.SensorId.parse(id);
+            } catch (IllegalArgumentException bad) {
+                throw new ConfigException(where + ": " + bad.getMessage(), bad);
+            }
+            if (out.put(id, new Expected(id, unit)) != null) {
+                throw new ConfigException(where + ": '" + id + "' is listed twice");
+            }
+        }
+        return out;
+    }
+
+    /** The sensors the {@code expected:} section lists, by id, in file order. */
+    public Map<String, Expected> expected() {
+        return expected;
+    }
+
+    /** The rules of an expected sensor that has not sent yet: by its id and its listed unit. */
+    public DetectorRules resolve(Expected sensor) {
+        return resolve(sensor.id(), sensor.unit());
     }
 
     private void check() {

@@ -97,6 +97,66 @@ class RuleBookTest {
         assertThat(demo.resolve(OVEN, "degC").outOfRange().low()).isEqualTo(150);
     }
 
+    @Test
+    void expectedSensorsAreListedOnceEachWithTheirUnitAndIncludedListsAddUp(@TempDir Path dir)
+            throws Exception {
+        Files.writeString(
+                dir.resolve("plant.yaml"),
+                """
+                kinds:
+                  temperature: {units: [degC], rules: {missing-data: {after: 1m}}}
+                defaults: {missing-data: {after: 5m}}
+                expected: [s/a/l/m/oil-temp]
+                """);
+        Path file =
+                Files.writeString(
+                        dir.resolve("rules.yaml"),
+                        """
+                        include: plant.yaml
+                        expected:
+                          - {id: s/a/l/m/inlet-temp, unit: degC}
+                          - s/a/l/m/pressure
+                        """);
+        RuleBook book = RuleBook.load(file);
+        assertThat(book.expected())
+                .containsOnlyKeys("s/a/l/m/oil-temp", "s/a/l/m/inlet-temp", "s/a/l/m/pressure");
+        RuleBook.Expected inlet = book.expected().get("s/a/l/m/inlet-temp");
+        assertThat(inlet.unit()).isEqualTo("degC");
+        assertThat(book.resolve(inlet).missingData().afterMillis()).isEqualTo(60_000);
+        assertThat(
+                        book.resolve(book.expected().get("s/a/l/m/pressure"))
+                                .missingData()
+                                .afterMillis())
+                .as("no unit: no kind by unit, the defaults")
+                .isEqualTo(300_000);
+        assertThat(shipped().expected()).isEmpty();
+    }
+
+    @Test
+    void aBadExpectedListFailsAtLoadNamingTheEntry() {
+        assertThatThrownBy(() -> RuleBook.parse("expected: s/a/l/m/x", "r"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("r expected: must be a list");
+        assertThatThrownBy(() -> RuleBook.parse("expected: [s/a/l/m/x, s/a/l/m/y, s/a/l/m/x]", "r"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("r expected[2]: 's/a/l/m/x' is listed twice");
+        assertThatThrownBy(() -> RuleBook.parse("expected: [s/a/l/x]", "r"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("r expected[0]: sensor id 's/a/l/x' must have 5 levels");
+        assertThatThrownBy(() -> RuleBook.parse("expected: [{id: s/a/l/m/x, units: degC}]", "r"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("r expected[0]: unknown key 'units'; known: id, unit");
+        assertThatThrownBy(() -> RuleBook.parse("expected: [{unit: degC}]", "r"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("r expected[0]: 'id' (a sensor id) is required");
+        assertThatThrownBy(() -> RuleBook.parse("expected: [{id: s/a/l/m/x, unit: ''}]", "r"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("r expected[0].unit: must be a unit");
+        assertThatThrownBy(() -> RuleBook.parse("expected: [[s/a/l/m/x]]", "r"))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("r expected[0]: must be a sensor id or {id: ..., unit: ...}");
+    }
+
     /** The files a watch of the rules reads again: the file and its includes, in order. */
     @Test
     void theFilesOfARulesFileAreItAndItsIncludes() {
