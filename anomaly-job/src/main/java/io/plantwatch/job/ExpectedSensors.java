@@ -25,6 +25,7 @@ import org.apache.flink.streaming.api.operators.InternalTimer;
 import org.apache.flink.streaming.api.operators.InternalTimerService;
 import org.apache.flink.streaming.api.operators.OneInputStreamOperator;
 import org.apache.flink.streaming.api.operators.Triggerable;
+import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
@@ -40,15 +41,17 @@ import org.slf4j.LoggerFactory;
  * <p>Keyed by sensor id, with state only for listed sensors: at its start each subtask creates the
  * state of the listed sensors in its key groups, as a {@code keyBy} would place their readings. It
  * hears a sensor from {@link SensorDetectors#HEARD}: once per sensor and run at its first released
- * reading, and, after a restore, every sensor the detectors' state knows, so a listed sensor that
- * sent before and is silent now is missing data's alone (since its last reading), not alerted
- * twice. Like missing data, it runs on processing time (a silent sensor moves no watermark), and
- * after a restore the wait counts from the restart: the sensors' readings of the downtime are still
- * to be read.
+ * reading, and, after a restore, every listed sensor the detectors' state knows, so a listed sensor
+ * that sent before and is silent now is missing data's alone (since its last reading), not alerted
+ * twice. The wait starts at the first watermark, which every detectors subtask sends after what its
+ * restore told; with no reading at all (no watermark) it starts the shortest {@code after} past the
+ * job's start. Like missing data, it runs on processing time (a silent sensor moves no watermark),
+ * and after a restore the wait counts from the restart: the sensors' readings of the downtime are
+ * still to be read.
  *
  * <p>The alert's episode starts when this job began awaiting the sensor (kept in state), so its id
- * is the same after a restore. A sensor taken off the list resolves its open alert at the next
- * start; one whose rules ask for no missing data is awaited without an alert.
+ * is the same after a restore. A sensor taken off the list, or whose rules no longer ask for
+ * missing data, resolves its open alert at the next start.
  */
 public final class ExpectedSensors extends AbstractStreamOperator<Alert>
         implements OneInputStreamOperator<Tuple2<String, Long>, Alert>,
@@ -59,14 +62,23 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
 
     /** A listed sensor, as far as this operator knows it. */
     public static final class Awaited {
-        /** When this job began awaiting it: the start of a never-heard episode. */
+        /** When this job began awaiting it: the start of the episode. */
         public long since;
 
         /** When its wait ends (processing time); 0 when no timer is due. */
         public long dueAt;
 
+        /**
+         * When the wait of a run before this one ended without the sensor heard (0: none): that run
+         * may have sent the OPEN after its last checkpoint, which this run's state does not know.
+         */
+        public long dueBefore;
+
         public boolean heard;
         public boolean open;
+
+        /** Awaited again after a rescale dropped its detectors' state: heard before. */
+        public boolean again;
 
         /** The open alert's rule and severity: its id holds the rule's name. */
         public String rule;
@@ -79,6 +91,13 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
     private final RuleBook book;
     private transient ValueState<Awaited> state;
     private transient InternalTimerService<VoidNamespace> timers;
+
+    /** The listed sensors in this subtask's key groups. */
+    private transient List<String> mine;
+
+    /** Whether the waits have started: at the first watermark, or the fallback. */
+    private transient boolean started;
+
     private transient int notHeard;
     private transient int missing;
 
@@ -111,10 +130,7 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
                 setCurrentKey(id);
                 Awaited a = state.value();
                 if (a != null && a.open) {
-                    // Emitted from the timer, as every alert of this operator is.
-                    a.dueAt = now;
-                    state.update(a);
-                    timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, now);
+                    resolveFromTimer(a, now);
                 } else {
                     state.clear();
                 }
@@ -122,46 +138,52 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
         }
         TaskInfo task = getRuntimeContext().getTaskInfo();
         int maxParallelism = task.getMaxNumberOfParallelSubtasks();
-        KeyGroupRange mine =
+        KeyGroupRange range =
                 KeyGroupRangeAssignment.computeKeyGroupRangeForOperatorIndex(
                         maxParallelism,
                         task.getNumberOfParallelSubtasks(),
                         task.getIndexOfThisSubtask());
+        mine = new ArrayList<>();
         List<String> withoutRule = new ArrayList<>();
-        int here = 0;
+        long shortestWait = Long.MAX_VALUE;
         for (RuleBook.Expected e : book.expected().values()) {
-            if (!mine.contains(KeyGroupRangeAssignment.assignToKeyGroup(e.id(), maxParallelism))) {
+            if (!range.contains(KeyGroupRangeAssignment.assignToKeyGroup(e.id(), maxParallelism))) {
                 continue;
             }
-            here++;
+            mine.add(e.id());
             setCurrentKey(e.id());
             Awaited a = state.value();
             if (a == null) {
                 a = new Awaited();
                 a.since = now;
             }
+            DetectorRules.MissingData rule = book.resolve(e).missingData();
+            if (rule == null) {
+                withoutRule.add(e.id());
+            } else {
+                shortestWait = Math.min(shortestWait, rule.afterMillis());
+            }
             if (a.open) {
                 missing++;
+                if (rule == null) {
+                    resolveFromTimer(a, now);
+                }
             } else if (!a.heard) {
                 notHeard++;
-                DetectorRules.MissingData rule = book.resolve(e).missingData();
-                if (rule == null) {
-                    withoutRule.add(e.id());
-                    a.dueAt = 0;
-                } else {
-                    // A timer restored from the run before may be overdue; it finds a later
-                    // dueAt and does nothing.
-                    a.dueAt = saturatedAdd(now, rule.afterMillis());
-                    timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, a.dueAt);
+                if (a.dueAt != 0 && a.dueAt <= now) {
+                    a.dueBefore = a.dueAt;
                 }
+                // Armed when the waits start; a timer restored from the run before finds this
+                // and does nothing.
+                a.dueAt = 0;
             }
             state.update(a);
         }
-        if (here > 0) {
+        if (!mine.isEmpty()) {
             LOG.info(
                     "{} expected sensors on subtask {}: {} not heard yet, {} with a missing-data"
                             + " alert open",
-                    here,
+                    mine.size(),
                     task.getIndexOfThisSubtask(),
                     notHeard,
                     missing);
@@ -173,8 +195,55 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
                     withoutRule.size(),
                     withoutRule.size() > 10 ? withoutRule.subList(0, 10) + " ..." : withoutRule);
         }
+        if (shortestWait != Long.MAX_VALUE) {
+            // No watermark at all: not one reading since the start. The waits start all the same.
+            getProcessingTimeService()
+                    .registerTimer(saturatedAdd(now, shortestWait), this::startWaits);
+        }
         getMetricGroup().gauge("expectedSensorsNotHeard", () -> notHeard);
         getMetricGroup().gauge("expectedSensorsMissing", () -> missing);
+    }
+
+    @Override
+    public void processWatermark(Watermark mark) throws Exception {
+        super.processWatermark(mark);
+        if (!started) {
+            startWaits(getProcessingTimeService().getCurrentProcessingTime());
+        }
+    }
+
+    /**
+     * The waits of the listed sensors not heard yet start now: every detectors subtask has told
+     * what its restore knew, since a watermark from each follows that.
+     */
+    private void startWaits(long now) throws Exception {
+        if (started) {
+            return;
+        }
+        started = true;
+        for (String id : mine) {
+            setCurrentKey(id);
+            Awaited a = state.value();
+            if (a != null && !a.heard && !a.open) {
+                arm(id, a, now);
+                state.update(a);
+            }
+        }
+    }
+
+    private void arm(String id, Awaited a, long now) throws Exception {
+        DetectorRules.MissingData rule = book.resolve(book.expected().get(id)).missingData();
+        if (rule != null) {
+            a.dueAt = saturatedAdd(now, rule.afterMillis());
+            timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, a.dueAt);
+        }
+    }
+
+    /** Alerts are sent from timers; this one at once. */
+    private void resolveFromTimer(Awaited a, long now) throws Exception {
+        a.dueAt = now;
+        state.update(a);
+        timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, now);
     }
 
     @Override
@@ -185,11 +254,28 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
         }
         setCurrentKey(id);
         Awaited a = state.value();
-        if (a == null || a.heard) {
+        if (a == null) {
             return;
         }
         long now = getProcessingTimeService().getCurrentProcessingTime();
         long at = element.getValue().f1;
+        if (at == SensorDetectors.FORGOTTEN) {
+            if (a.heard) {
+                // Nothing watches its silence now: it is awaited again, a new episode.
+                a.heard = false;
+                a.again = true;
+                a.since = now;
+                notHeard++;
+                if (started) {
+                    arm(id, a, now);
+                }
+                state.update(a);
+            }
+            return;
+        }
+        if (a.heard) {
+            return;
+        }
         a.heard = true;
         a.dueAt = 0;
         if (a.open) {
@@ -198,7 +284,7 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
             String how =
                     at == SensorDetectors.KNOWN_BEFORE
                             ? " sent before this restore; its silence is missing data's to tell"
-                            : " sent its first reading at " + Instant.ofEpochMilli(at);
+                            : " sent a reading at " + Instant.ofEpochMilli(at);
             emit(
                     opened(id, a, now)
                             .resolve(
@@ -211,7 +297,32 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
             a.severity = null;
         } else {
             notHeard--;
+            DetectorRules.MissingData rule = book.resolve(book.expected().get(id)).missingData();
+            if (a.dueBefore != 0
+                    && at != SensorDetectors.KNOWN_BEFORE
+                    && at >= a.dueBefore
+                    && rule != null) {
+                // The run before waited past its end without hearing the sensor, and this run's
+                // first reading of it is stamped later: that run may have sent the OPEN after its
+                // last checkpoint. Told whole, so that it does not stay open for good: an OPEN the
+                // alerting service has is a duplicate to it, and the RESOLVED closes it.
+                a.rule = rule.alarm().rule();
+                a.severity = rule.alarm().severity();
+                Alert missed = opened(id, a, now);
+                emit(missed);
+                emit(
+                        missed.resolve(
+                                Math.max(at, a.since),
+                                now,
+                                id
+                                        + " sent a reading at "
+                                        + Instant.ofEpochMilli(at)
+                                        + "; resolved"));
+                a.rule = null;
+                a.severity = null;
+            }
         }
+        a.dueBefore = 0;
         state.update(a);
     }
 
@@ -237,13 +348,28 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
             return;
         }
         a.dueAt = 0;
-        if (a.heard || a.open) {
-            state.update(a);
-            return;
-        }
         DetectorRules.MissingData rule = book.resolve(e).missingData();
-        if (rule != null) {
+        if (a.open) {
+            if (rule == null) {
+                emit(
+                        opened(id, a, now)
+                                .resolve(
+                                        now,
+                                        now,
+                                        id
+                                                + ": the rules no longer ask for missing data here;"
+                                                + " resolved"));
+                a.open = false;
+                a.rule = null;
+                a.severity = null;
+                // Not heard still: a rule given again later awaits it afresh, a new episode.
+                a.since = now;
+                missing--;
+                notHeard++;
+            }
+        } else if (!a.heard && rule != null) {
             a.open = true;
+            a.dueBefore = 0;
             a.rule = rule.alarm().rule();
             a.severity = rule.alarm().severity();
             notHeard--;
@@ -267,9 +393,13 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
                 detectedAt,
                 List.of(),
                 id
-                        + " has sent no reading since this job began awaiting it at "
+                        + " has sent no reading since "
                         + Instant.ofEpochMilli(a.since)
-                        + " (listed as expected in the rules, never heard)");
+                        + (a.again
+                                ? " (listed as expected in the rules; its detectors' state started"
+                                        + " over at a restore at another parallelism)"
+                                : ", when this job began awaiting it (listed as expected in the"
+                                        + " rules, never heard)"));
     }
 
     private void emit(Alert alert) {

@@ -240,7 +240,14 @@ public final class InPlaceKeys {
                             handedOver);
                 }
             } else if (restored) {
-                detectors.announceRestored(getKeyedStateBackend(), SensorKey::id, output);
+                detectors.announceRestored(
+                        getKeyedStateBackend(),
+                        getPartitionedState(
+                                VoidNamespace.INSTANCE,
+                                VoidNamespaceSerializer.INSTANCE,
+                                SensorDetectors.stateDescriptor()),
+                        SensorKey::id,
+                        output);
             }
         }
 
@@ -278,6 +285,7 @@ public final class InPlaceKeys {
                     output.collect(new StreamRecord<>(open, open.time()));
                     handedOver++;
                 }
+                detectors.announceDropped(k.id(), s, open != null, output);
                 state.clear();
             }
             return keys.size();

@@ -53,14 +53,21 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     /**
      * Sensors heard, for {@link ExpectedSensors}: each sensor's id once per run of the operator, at
      * its first released reading (with that reading's event time), and, when the operator is
-     * restored with its sensors' state, each sensor that state knows (with {@link #KNOWN_BEFORE}).
-     * Only when the rules list expected sensors.
+     * restored, each listed sensor its state knows ({@link #KNOWN_BEFORE}) or, restored at another
+     * parallelism, drops ({@link #FORGOTTEN}). Only when the rules list expected sensors; what a
+     * restore tells comes before any reading or watermark of the run.
      */
     public static final OutputTag<Tuple2<String, Long>> HEARD =
             new OutputTag<>("sensors-heard", Types.TUPLE(Types.STRING, Types.LONG));
 
     /** The time in {@link #HEARD} of a sensor a restored state knows: heard in an earlier run. */
     static final long KNOWN_BEFORE = Long.MIN_VALUE;
+
+    /**
+     * The time in {@link #HEARD} of a sensor heard before whose detectors' state a restore at
+     * another parallelism dropped: nothing watches its silence until it sends again.
+     */
+    static final long FORGOTTEN = Long.MIN_VALUE + 1;
 
     /** The name of the per-sensor state. */
     static final String STATE_NAME = "sensor";
@@ -195,30 +202,62 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     }
 
     /**
-     * Tells {@link #HEARD} every sensor a restored state of this operator knows, when it is wanted:
-     * a listed sensor that sent before and fell silent is then missing data's to alert, since its
-     * last reading, not also {@link ExpectedSensors}' as never heard (a list added to a running
-     * plant, or a sensor added to the list).
+     * Tells {@link #HEARD} each listed sensor a restored state of this operator knows, when it is
+     * wanted: one whose readings reached its detectors is then missing data's to alert, since its
+     * last reading, and not also {@link ExpectedSensors}' as never heard (a list added to a running
+     * plant, or a sensor added to the list). A sensor whose readings never got that far (set aside
+     * as late or from the future, or still waiting for the watermark) is not told: missing data has
+     * never watched its silence.
      *
-     * @param backend the operator's keyed state, just restored
+     * @param state the operator's per-sensor state, read for each listed sensor
      * @return how many sensors were told
      */
     <S> long announceRestored(
             KeyedStateBackend<S> backend,
+            ValueState<State> state,
             java.util.function.Function<S, String> idOf,
             Output<StreamRecord<Signal>> output)
             throws Exception {
         if (!announceHeard) {
             return 0;
         }
-        long n = 0;
+        List<S> listed;
         try (Stream<S> keys = backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
-            for (S key : (Iterable<S>) keys::iterator) {
-                output.collect(HEARD, new StreamRecord<>(Tuple2.of(idOf.apply(key), KNOWN_BEFORE)));
+            listed = keys.filter(k -> book.expected().containsKey(idOf.apply(k))).toList();
+        }
+        long n = 0;
+        for (S key : listed) {
+            backend.setCurrentKey(key);
+            State s = state.value();
+            if (s != null && s.toldRun != State.NEVER_TOLD) {
+                announce(idOf.apply(key), KNOWN_BEFORE, output);
                 n++;
             }
         }
         return n;
+    }
+
+    /**
+     * What {@link #HEARD} is told of a sensor whose state a restore at another parallelism drops
+     * ({@link InPlaceKeys.DetectorsOperator}): with its missing-data alert handed to the lifecycle,
+     * known ({@link #KNOWN_BEFORE}); else, if its readings had reached its detectors, {@link
+     * #FORGOTTEN}, so that a listed sensor silent since is awaited again, as nothing else would
+     * notice its silence.
+     */
+    void announceDropped(
+            String id, State s, boolean handedOver, Output<StreamRecord<Signal>> output) {
+        if (!announceHeard || !book.expected().containsKey(id)) {
+            return;
+        }
+        if (handedOver) {
+            announce(id, KNOWN_BEFORE, output);
+        } else if (s != null && s.toldRun != State.NEVER_TOLD) {
+            announce(id, FORGOTTEN, output);
+        }
+    }
+
+    private static void announce(String id, long how, Output<StreamRecord<Signal>> output) {
+        output.collect(HEARD, new StreamRecord<>(Tuple2.of(id, how)));
     }
 
     @Override
@@ -260,7 +299,12 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
                 ((SensorDetectors<?>) userFunction)
                         .announceRestored(
                                 getKeyedStateBackend(),
-                                java.util.function.Function.identity(),
+                                getPartitionedState(
+                                        VoidNamespace.INSTANCE,
+                                        org.apache.flink.runtime.state.VoidNamespaceSerializer
+                                                .INSTANCE,
+                                        stateDescriptor()),
+                                java.util.function.Function.<String>identity(),
                                 output);
             }
         }

@@ -247,7 +247,8 @@ class AnomalyJobKafkaTest {
         String silent = "dresden/press-shop/line-1/press-9/oil-temp";
         RuleBook book =
                 RuleBook.parse(
-                        "defaults: {missing-data: {after: 3s, name: no-signal}}\n"
+                        "defaults: {missing-data: {after: 30s, name: no-signal}}\n"
+                                + "sensors: [{match: '**/press-9/*', missing-data: {after: 3s}}]\n"
                                 + "expected: ["
                                 + PRESS1_OIL
                                 + ", "

@@ -166,17 +166,30 @@ public final class RuleBook implements Serializable {
             }
         }
         for (String list : List.of("sensors", "expected")) {
-            if (root.has(list)) {
-                com.fasterxml.jackson.databind.node.ArrayNode items =
-                        merged.has(list) && merged.get(list).isArray()
-                                ? (com.fasterxml.jackson.databind.node.ArrayNode) merged.get(list)
-                                : merged.putArray(list);
-                if (root.get(list).isArray()) {
-                    root.get(list).forEach(items::add);
-                } else {
-                    merged.set(list, root.get(list)); // refused by parse: not a list
+            JsonNode own = root.get(list);
+            if (isEmpty(own)) {
+                continue; // written with every entry commented out: adds nothing
+            }
+            if (!own.isArray()) {
+                merged.set(list, own); // refused by parse: not a list
+                continue;
+            }
+            com.fasterxml.jackson.databind.node.ArrayNode items =
+                    merged.has(list) && merged.get(list).isArray()
+                            ? (com.fasterxml.jackson.databind.node.ArrayNode) merged.get(list)
+                            : merged.putArray(list);
+            if (list.equals("expected")) {
+                // A sensor the including file lists again is its entry (a site's file giving a
+                // plant-wide list's sensor its unit), not a second one.
+                Set<String> relisted = new java.util.HashSet<>();
+                own.forEach(e -> relisted.add(expectedId(e)));
+                for (Iterator<JsonNode> it = items.elements(); it.hasNext(); ) {
+                    if (relisted.contains(expectedId(it.next()))) {
+                        it.remove();
+                    }
                 }
             }
+            own.forEach(items::add);
         }
         root.fieldNames()
                 .forEachRemaining(
@@ -295,12 +308,12 @@ public final class RuleBook implements Serializable {
 
     /**
      * The {@code expected:} list: sensor ids, or {@code {id: ..., unit: ...}} where the unit
-     * chooses the kind. Each id once: a second entry is a copy-and-paste slip, whose unit would
-     * silently win.
+     * chooses the kind. Each id once in a file: a second entry is a copy-and-paste slip, whose unit
+     * would silently win (an including file's entry replaces an included one's, see {@link #tree}).
      */
     private static Map<String, Expected> expected(JsonNode node, String source) {
         Map<String, Expected> out = new LinkedHashMap<>();
-        if (node.isMissingNode() || node.isNull()) {
+        if (isEmpty(node)) {
             return out;
         }
         if (!node.isArray()) {
@@ -345,10 +358,22 @@ public final class RuleBook implements Serializable {
                 throw new ConfigException(where + ": " + bad.getMessage(), bad);
             }
             if (out.put(id, new Expected(id, unit)) != null) {
-                throw new ConfigException(where + ": '" + id + "' is listed twice");
+                throw new ConfigException(source + " expected: '" + id + "' is listed twice");
             }
         }
         return out;
+    }
+
+    /** A key with nothing after it, as YAML reads it, or no key. */
+    private static boolean isEmpty(JsonNode node) {
+        return node == null
+                || node.isMissingNode()
+                || node.isNull()
+                || node.isTextual() && node.asText().isEmpty();
+    }
+
+    private static String expectedId(JsonNode entry) {
+        return entry.isObject() ? entry.path("id").asText() : entry.asText();
     }
 
     /** The sensors the {@code expected:} section lists, by id, in file order. */

@@ -113,13 +113,25 @@ class RuleBookTest {
                         dir.resolve("rules.yaml"),
                         """
                         include: plant.yaml
+                        sensors:
                         expected:
                           - {id: s/a/l/m/inlet-temp, unit: degC}
                           - s/a/l/m/pressure
+                          - {id: s/a/l/m/oil-temp, unit: degC}
                         """);
         RuleBook book = RuleBook.load(file);
         assertThat(book.expected())
                 .containsOnlyKeys("s/a/l/m/oil-temp", "s/a/l/m/inlet-temp", "s/a/l/m/pressure");
+        assertThat(book.expected().get("s/a/l/m/oil-temp").unit())
+                .as("listed again by the including file: its entry")
+                .isEqualTo("degC");
+        Path emptied =
+                Files.writeString(
+                        dir.resolve("site.yaml"),
+                        "include: plant.yaml\nexpected:\n# - s/a/l/m/x\nsensors:\n");
+        assertThat(RuleBook.load(emptied).expected())
+                .as("a list with every entry commented out adds nothing")
+                .containsOnlyKeys("s/a/l/m/oil-temp");
         RuleBook.Expected inlet = book.expected().get("s/a/l/m/inlet-temp");
         assertThat(inlet.unit()).isEqualTo("degC");
         assertThat(book.resolve(inlet).missingData().afterMillis()).isEqualTo(60_000);
@@ -139,7 +151,7 @@ class RuleBookTest {
                 .hasMessageContaining("r expected: must be a list");
         assertThatThrownBy(() -> RuleBook.parse("expected: [s/a/l/m/x, s/a/l/m/y, s/a/l/m/x]", "r"))
                 .isInstanceOf(ConfigException.class)
-                .hasMessageContaining("r expected[2]: 's/a/l/m/x' is listed twice");
+                .hasMessageContaining("r expected: 's/a/l/m/x' is listed twice");
         assertThatThrownBy(() -> RuleBook.parse("expected: [s/a/l/x]", "r"))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("r expected[0]: sensor id 's/a/l/x' must have 5 levels");
