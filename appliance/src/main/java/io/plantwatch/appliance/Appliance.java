@@ -1086,6 +1086,12 @@ final class Appliance implements AutoCloseable {
     private static final Duration SAVEPOINT_TIMEOUT = Duration.ofMinutes(11);
 
     /**
+     * How long a stop waits for the job's savepoint before it cancels the job: a stop is not held
+     * up long (a service manager kills what does not stop), and the checkpoints are still there.
+     */
+    private static final Duration STOP_SAVEPOINT_TIMEOUT = Duration.ofSeconds(60);
+
+    /**
      * Says on the console each time the job fails and restarts, and when its checkpoints begin to
      * fail and succeed again: Flink logs the causes in the log file only. While the job restarts no
      * reading is detected on; while checkpoints fail, a restart goes back further (to the last good
@@ -1515,7 +1521,7 @@ final class Appliance implements AutoCloseable {
         synchronized (jobLock) {
             JobClient last = job;
             if (last != null && !last.getJobExecutionResult().isDone()) {
-                quietly("anomaly job", () -> last.cancel().get(30, TimeUnit.SECONDS));
+                quietly("anomaly job", () -> stopJob(last));
             }
         }
         if (reclaim != null) {
@@ -1530,6 +1536,37 @@ final class Appliance implements AutoCloseable {
         }
         if (mqtt != null) {
             quietly("MQTT broker", mqtt::close);
+        }
+    }
+
+    /**
+     * The job stops with a savepoint in Flink's canonical format, which the next start restores: a
+     * Flink upgrade restores only such a snapshot (a checkpoint is in the state backend's own
+     * format, of its version), and so does another state backend. It also holds the very last
+     * positions, so less is read again. If none is taken in time, the job is cancelled with its
+     * checkpoints kept, and the next start restores the newest, as before.
+     */
+    private void stopJob(JobClient last) throws Exception {
+        long startNanos = System.nanoTime();
+        try {
+            Path savepoint =
+                    LocalJob.stopWithSavepoint(last, checkpoints(), STOP_SAVEPOINT_TIMEOUT);
+            LOG.info(
+                    "Anomaly job stopped with a savepoint in {} ms, which the next start restores:"
+                            + " {}",
+                    since(startNanos).toMillis(),
+                    savepoint);
+        } catch (Exception e) {
+            if (e instanceof InterruptedException) {
+                Thread.currentThread().interrupt();
+            }
+            LOG.warn(
+                    "The anomaly job took no savepoint as it stopped ({}); cancelled, its"
+                            + " checkpoints kept: the next start restores the newest",
+                    rootCause(e));
+            if (!last.getJobExecutionResult().isDone()) {
+                last.cancel().get(30, TimeUnit.SECONDS);
+            }
         }
     }
 

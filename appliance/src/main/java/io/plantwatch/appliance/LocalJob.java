@@ -66,7 +66,10 @@ final class LocalJob {
             RuleBook book)
             throws Exception {
         Optional<Path> latest = restorableCheckpoint(checkpoints);
-        requireSameStateBackend(checkpoints, js.stateBackend(), latest.isPresent());
+        requireSameStateBackend(
+                checkpoints,
+                js.stateBackend(),
+                latest.isPresent() && !isCanonicalSavepoint(latest.get()));
         if (latest.isPresent()) {
             deleteOtherRuns(checkpoints, latest.get().getParent());
             LOG.info("Restoring the anomaly job from {}", latest.get());
@@ -162,7 +165,8 @@ final class LocalJob {
     /**
      * A checkpoint is restored only by the state backend that wrote it: after a switch, Flink's
      * restore fails over and over (EOFException, OutOfMemoryError) without saying why. So the
-     * backend is recorded beside the checkpoints, and a switch is refused with what to do.
+     * backend is recorded beside the checkpoints, and a switch is refused with what to do, unless
+     * the snapshot restored is a savepoint ({@link #isCanonicalSavepoint}), as a stop leaves.
      */
     static void requireSameStateBackend(Path checkpoints, String backend, boolean restoring)
             throws IOException {
@@ -176,12 +180,24 @@ final class LocalJob {
     }
 
     /**
+     * Whether {@code snapshot} is one of the appliance's savepoints (a stop's or a rules change's),
+     * all in Flink's canonical format, which every state backend restores: a switch of
+     * state.backend takes effect from one.
+     */
+    static boolean isCanonicalSavepoint(Path snapshot) {
+        return snapshot.getFileName().toString().startsWith("savepoint-")
+                && snapshot.getParent() != null
+                && snapshot.getParent().getFileName().toString().equals(SAVEPOINTS);
+    }
+
+    /**
      * What {@code plantwatch check} says of a state.backend the next start would refuse: only when
-     * there are checkpoints to restore, as the start refuses it.
+     * there are checkpoints to restore and the newest is not a savepoint, as the start refuses it.
      */
     static void refuseAnotherStateBackendOfCheckpoints(Path checkpoints, String backend) {
         try {
-            if (!completeCheckpoints(checkpoints).isEmpty()) {
+            List<Path> complete = completeCheckpoints(checkpoints);
+            if (!complete.isEmpty() && !isCanonicalSavepoint(complete.get(0))) {
                 refuseAnotherStateBackend(checkpoints, backend);
             }
         } catch (IOException unreadable) {
@@ -205,7 +221,8 @@ final class LocalJob {
                                 + now
                                 + " cannot restore: set state.backend back to "
                                 + was
-                                + ", or move "
+                                + " (a stop of plantwatch run then leaves a savepoint, which"
+                                + " either backend restores), or move "
                                 + checkpoints
                                 + " away to start afresh (baselines learn again, open alerts are"
                                 + " forgotten)");

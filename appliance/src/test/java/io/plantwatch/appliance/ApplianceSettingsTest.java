@@ -323,6 +323,18 @@ class ApplianceSettingsTest {
                 .startsWith("INVALID   job       ")
                 .contains("hold rocksdb state, which state.backend hashmap cannot restore");
 
+        // A stop's savepoint, newer than the checkpoint, is in Flink's canonical format, which
+        // every backend restores.
+        Path savepoint = checkpoints.resolve("savepoints").resolve("savepoint-1a2b3c-0123456789ab");
+        Files.createDirectories(savepoint);
+        Files.writeString(savepoint.resolve("_metadata"), "x");
+        Files.setLastModifiedTime(
+                savepoint.resolve("_metadata"),
+                java.nio.file.attribute.FileTime.fromMillis(System.currentTimeMillis() + 60_000));
+        CliRun fromSavepoint = CliRun.plantwatch("check", "--config", file(settings).toString());
+        assertThat(fromSavepoint.code()).as(fromSavepoint.out()).isZero();
+        DemoCommand.deleteTree(checkpoints.resolve("savepoints"));
+
         Files.writeString(checkpoints.resolve("state-backend"), "hashmap\n");
         CliRun same = CliRun.plantwatch("check", "--config", file(settings).toString());
         assertThat(same.code()).as(same.out()).isZero();
@@ -339,7 +351,8 @@ class ApplianceSettingsTest {
         assertThatThrownBy(() -> LocalJob.requireSameStateBackend(checkpoints, "ROCKSDB", true))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("hold hashmap state, which state.backend rocksdb cannot")
-                .hasMessageContaining("set state.backend back to hashmap, or move " + checkpoints);
+                .hasMessageContaining("set state.backend back to hashmap (a stop of plantwatch run")
+                .hasMessageContaining("or move " + checkpoints);
         LocalJob.requireSameStateBackend(checkpoints, "ROCKSDB", false);
         assertThat(checkpoints.resolve("state-backend")).hasContent("rocksdb");
     }

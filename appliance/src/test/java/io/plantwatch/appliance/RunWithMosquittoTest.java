@@ -284,13 +284,16 @@ class RunWithMosquittoTest {
     }
 
     /**
-     * A restarted {@code plantwatch run} goes on from the job's last checkpoint: an excursion open
-     * when the appliance stopped resolves once the sensor reads normal again after the restart.
-     * Started afresh, the job would have forgotten the open episode and resumed from the offsets
-     * committed at that checkpoint, past the excursion, and the alert would stay open for good.
+     * A restarted {@code plantwatch run} goes on from where the job stopped: an excursion open when
+     * the appliance stopped resolves once the sensor reads normal again after the restart. Started
+     * afresh, the job would have forgotten the open episode and resumed from the offsets committed
+     * at its last checkpoint, past the excursion, and the alert would stay open for good. The stop
+     * leaves a savepoint in Flink's canonical format, so the restart may switch state.backend
+     * (refused from a checkpoint, which only its own backend restores) and keep the state.
      */
     @Test
-    void aRestartGoesOnFromTheLastCheckpointSoAnOpenAlertResolves() throws Exception {
+    void aRestartGoesOnFromTheStopsSavepointSoAnOpenAlertResolvesEvenOnAnotherStateBackend()
+            throws Exception {
         Path job = dir.resolve("job.yaml");
         Files.writeString(job, "watermark: {idleness: 1s}\ncheckpoint: {interval: 1s}\n");
         // A gateway and a sensor of their own: the gateway's MQTT session on the shared mosquitto
@@ -327,7 +330,17 @@ class RunWithMosquittoTest {
             first.command().stop();
         }
         assertThat(first.exit().get()).isZero();
+        Path savepoints = dir.resolve("data").resolve("checkpoints").resolve("savepoints");
+        try (var taken = Files.list(savepoints)) {
+            assertThat(taken.filter(p -> Files.isRegularFile(p.resolve("_metadata"))))
+                    .as("the stop's savepoint")
+                    .hasSize(1);
+        }
 
+        Files.writeString(
+                job,
+                "watermark: {idleness: 1s}\ncheckpoint: {interval: 1s}\nstate: {backend:"
+                        + " rocksdb}\n");
         StringWriter again = new StringWriter();
         Running second = Running.start(settings, again);
         try {
