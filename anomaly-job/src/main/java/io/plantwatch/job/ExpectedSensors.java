@@ -80,7 +80,17 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
         /** Awaited again after a rescale dropped its detectors' state: heard before. */
         public boolean again;
 
-        /** The open alert's rule and severity: its id holds the rule's name. */
+        /**
+         * The run of this operator that last heard a reading of it: a rescale's word that its
+         * detectors' state was dropped, arriving after its reading reached its new subtask, is then
+         * stale.
+         */
+        public long heardRun;
+
+        /**
+         * The rule and severity of the wait's alert, set when the wait is armed: its id holds the
+         * rule's name, and an OPEN sent before a restore must be resolved under the same one.
+         */
         public String rule;
 
         public Severity severity;
@@ -97,6 +107,9 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
 
     /** Whether the waits have started: at the first watermark, or the fallback. */
     private transient boolean started;
+
+    /** This run of the operator, drawn at its start. */
+    private transient long run;
 
     private transient int notHeard;
     private transient int missing;
@@ -120,6 +133,7 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
         timers =
                 getInternalTimerService("expected-sensors", VoidNamespaceSerializer.INSTANCE, this);
         long now = getProcessingTimeService().getCurrentProcessingTime();
+        run = java.util.concurrent.ThreadLocalRandom.current().nextLong() | 1L;
         List<String> known;
         KeyedStateBackend<String> backend = getKeyedStateBackend();
         try (Stream<String> keys = backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
@@ -129,7 +143,7 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
             if (!book.expected().containsKey(id)) {
                 setCurrentKey(id);
                 Awaited a = state.value();
-                if (a != null && a.open) {
+                if (a != null && (a.open || overdue(a, now))) {
                     resolveFromTimer(a, now);
                 } else {
                     state.clear();
@@ -170,12 +184,17 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
                 }
             } else if (!a.heard) {
                 notHeard++;
-                if (a.dueAt != 0 && a.dueAt <= now) {
+                if (overdue(a, now)) {
                     a.dueBefore = a.dueAt;
                 }
-                // Armed when the waits start; a timer restored from the run before finds this
-                // and does nothing.
-                a.dueAt = 0;
+                if (a.dueBefore != 0 && rule == null) {
+                    // Its OPEN may be out, and no wait of this run will resolve it.
+                    resolveFromTimer(a, now);
+                } else {
+                    // Armed when the waits start; a timer restored from the run before finds
+                    // this and does nothing.
+                    a.dueAt = 0;
+                }
             }
             state.update(a);
         }
@@ -202,6 +221,18 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
         }
         getMetricGroup().gauge("expectedSensorsNotHeard", () -> notHeard);
         getMetricGroup().gauge("expectedSensorsMissing", () -> missing);
+    }
+
+    /**
+     * Listed sensors here not heard yet, without an alert open ({@code expectedSensorsNotHeard}).
+     */
+    int notHeard() {
+        return notHeard;
+    }
+
+    /** Listed sensors here never heard, their alert open ({@code expectedSensorsMissing}). */
+    int missing() {
+        return missing;
     }
 
     @Override
@@ -233,10 +264,23 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
 
     private void arm(String id, Awaited a, long now) throws Exception {
         DetectorRules.MissingData rule = book.resolve(book.expected().get(id)).missingData();
+        if (rule != null && a.dueBefore == 0) {
+            // An OPEN the run before may have sent keeps its rule until a reading ends it.
+            a.rule = rule.alarm().rule();
+            a.severity = rule.alarm().severity();
+        }
         if (rule != null) {
             a.dueAt = saturatedAdd(now, rule.afterMillis());
             timers.registerProcessingTimeTimer(VoidNamespace.INSTANCE, a.dueAt);
         }
+    }
+
+    /**
+     * Whether a restored wait had ended before this run began, unheard: the run before may have
+     * sent its OPEN after its last checkpoint.
+     */
+    private static boolean overdue(Awaited a, long now) {
+        return !a.heard && !a.open && a.dueAt != 0 && a.dueAt <= now;
     }
 
     /** Alerts are sent from timers; this one at once. */
@@ -259,8 +303,9 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
         }
         long now = getProcessingTimeService().getCurrentProcessingTime();
         long at = element.getValue().f1;
+        boolean reading = at != SensorDetectors.FORGOTTEN && at != SensorDetectors.KNOWN_BEFORE;
         if (at == SensorDetectors.FORGOTTEN) {
-            if (a.heard) {
+            if (a.heard && a.heardRun != run) {
                 // Nothing watches its silence now: it is awaited again, a new episode.
                 a.heard = false;
                 a.again = true;
@@ -274,9 +319,17 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
             return;
         }
         if (a.heard) {
+            if (reading && a.heardRun != run) {
+                a.heardRun = run;
+                state.update(a);
+            }
             return;
         }
         a.heard = true;
+        a.again = false;
+        if (reading) {
+            a.heardRun = run;
+        }
         a.dueAt = 0;
         if (a.open) {
             a.open = false;
@@ -297,30 +350,22 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
             a.severity = null;
         } else {
             notHeard--;
-            DetectorRules.MissingData rule = book.resolve(book.expected().get(id)).missingData();
-            if (a.dueBefore != 0
-                    && at != SensorDetectors.KNOWN_BEFORE
-                    && at >= a.dueBefore
-                    && rule != null) {
+            if (a.dueBefore != 0 && reading && at >= a.dueBefore) {
                 // The run before waited past its end without hearing the sensor, and this run's
                 // first reading of it is stamped later: that run may have sent the OPEN after its
-                // last checkpoint. Told whole, so that it does not stay open for good: an OPEN the
-                // alerting service has is a duplicate to it, and the RESOLVED closes it.
-                a.rule = rule.alarm().rule();
-                a.severity = rule.alarm().severity();
-                Alert missed = opened(id, a, now);
-                emit(missed);
-                emit(
-                        missed.resolve(
-                                Math.max(at, a.since),
-                                now,
-                                id
-                                        + " sent a reading at "
-                                        + Instant.ofEpochMilli(at)
-                                        + "; resolved"));
-                a.rule = null;
-                a.severity = null;
+                // last checkpoint. Told whole, under that wait's rule, so that it does not stay
+                // open for good: an OPEN the alerting service has is a duplicate to it, and the
+                // RESOLVED closes it. With exactly-once delivery that OPEN was never visible; the
+                // silence was real all the same, in the sensor's own timestamps.
+                closeWhole(
+                        id,
+                        a,
+                        Math.max(at, a.since),
+                        now,
+                        id + " sent a reading at " + Instant.ofEpochMilli(at) + "; resolved");
             }
+            a.rule = null;
+            a.severity = null;
         }
         a.dueBefore = 0;
         state.update(a);
@@ -336,38 +381,38 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
         long now = timer.getTimestamp();
         RuleBook.Expected e = book.expected().get(id);
         if (e == null) {
-            // Taken off the list while its alert was open: nothing else would resolve it.
-            emit(
-                    opened(id, a, now)
-                            .resolve(
-                                    now,
-                                    now,
-                                    id
-                                            + " is no longer listed as expected in the rules; resolved"));
+            // Taken off the list while its alert was open (or may have been): nothing else would
+            // resolve it.
+            closeWhole(
+                    id,
+                    a,
+                    now,
+                    now,
+                    id + " is no longer listed as expected in the rules; resolved");
             state.clear();
             return;
         }
         a.dueAt = 0;
         DetectorRules.MissingData rule = book.resolve(e).missingData();
-        if (a.open) {
-            if (rule == null) {
-                emit(
-                        opened(id, a, now)
-                                .resolve(
-                                        now,
-                                        now,
-                                        id
-                                                + ": the rules no longer ask for missing data here;"
-                                                + " resolved"));
-                a.open = false;
-                a.rule = null;
-                a.severity = null;
-                // Not heard still: a rule given again later awaits it afresh, a new episode.
-                a.since = now;
+        if ((a.open || a.dueBefore != 0) && rule == null) {
+            if (a.open) {
                 missing--;
                 notHeard++;
             }
-        } else if (!a.heard && rule != null) {
+            closeWhole(
+                    id,
+                    a,
+                    now,
+                    now,
+                    id + ": the rules no longer ask for missing data here; resolved");
+            a.open = false;
+            a.dueBefore = 0;
+            a.rule = null;
+            a.severity = null;
+            a.again = false;
+            // Not heard still: a rule given again later awaits it afresh, a new episode.
+            a.since = now;
+        } else if (!a.open && !a.heard && rule != null) {
             a.open = true;
             a.dueBefore = 0;
             a.rule = rule.alarm().rule();
@@ -381,6 +426,19 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
 
     @Override
     public void onEventTime(InternalTimer<String, VoidNamespace> timer) {}
+
+    /**
+     * Resolves the wait's episode; when no OPEN of it is known to have been sent (the run before
+     * may have sent one after its last checkpoint), the OPEN goes first, which the alerting service
+     * takes as a duplicate if it has it.
+     */
+    private void closeWhole(String id, Awaited a, long endTime, long now, String message) {
+        Alert open = opened(id, a, now);
+        if (!a.open) {
+            emit(open);
+        }
+        emit(open.resolve(endTime, now, message));
+    }
 
     private Alert opened(String id, Awaited a, long detectedAt) {
         return Alert.open(

@@ -51,11 +51,11 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     public static final OutputTag<Alert> MISSING = new OutputTag<>("missing-data") {};
 
     /**
-     * Sensors heard, for {@link ExpectedSensors}: each sensor's id once per run of the operator, at
-     * its first released reading (with that reading's event time), and, when the operator is
-     * restored, each listed sensor its state knows ({@link #KNOWN_BEFORE}) or, restored at another
-     * parallelism, drops ({@link #FORGOTTEN}). Only when the rules list expected sensors; what a
-     * restore tells comes before any reading or watermark of the run.
+     * Listed sensors heard, for {@link ExpectedSensors}: each one's id once per run of the
+     * operator, at its first released reading (with that reading's event time), and, when the
+     * operator is restored, each listed sensor its state knows ({@link #KNOWN_BEFORE}) or, restored
+     * at another parallelism, drops ({@link #FORGOTTEN}). Only when the rules list expected
+     * sensors; what a restore tells comes before any reading or watermark of the run.
      */
     public static final OutputTag<Tuple2<String, Long>> HEARD =
             new OutputTag<>("sensors-heard", Types.TUPLE(Types.STRING, Types.LONG));
@@ -358,7 +358,7 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
             rs = rules.rulesFor(r);
             s.rules = rs;
             told = tellRulesInForce(r, s, rs, out);
-            if (told && announceHeard) {
+            if (told && announceHeard && book.expected().containsKey(r.key())) {
                 ctx.output(HEARD, Tuple2.of(r.key(), r.timestamp()));
             }
         }

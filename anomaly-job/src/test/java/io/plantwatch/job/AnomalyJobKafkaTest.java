@@ -242,13 +242,15 @@ class AnomalyJobKafkaTest {
      */
     @Test
     void aListedSensorThatNeverSendsIsAlertedMissingUntilItsFirstReading() throws Exception {
-        JobSettings settings = kafka.settings("it3-");
+        // Idle partitions (one sensor each here) stop holding the watermark back soon, so the
+        // first watermark, not the fallback, starts the waits.
+        JobSettings settings =
+                kafka.settings("it3-", "at-least-once", Map.of("watermark.idleness", "1s"));
         kafka.createTopics(settings);
         String silent = "dresden/press-shop/line-1/press-9/oil-temp";
         RuleBook book =
                 RuleBook.parse(
-                        "defaults: {missing-data: {after: 30s, name: no-signal}}\n"
-                                + "sensors: [{match: '**/press-9/*', missing-data: {after: 3s}}]\n"
+                        "defaults: {missing-data: {after: 3s, name: no-signal}}\n"
                                 + "expected: ["
                                 + PRESS1_OIL
                                 + ", "

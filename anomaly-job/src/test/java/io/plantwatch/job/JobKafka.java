@@ -159,7 +159,14 @@ final class JobKafka implements AutoCloseable {
     }
 
     JobSettings settings(String prefix, String delivery) {
-        return JobSettings.load(null, jobEnvironment, settingsMap(prefix, delivery));
+        return settings(prefix, delivery, Map.of());
+    }
+
+    /** With {@code more} settings over the test's. */
+    JobSettings settings(String prefix, String delivery, Map<String, String> more) {
+        Map<String, String> s = settingsMap(prefix, delivery);
+        s.putAll(more);
+        return JobSettings.load(null, jobEnvironment, s);
     }
 
     /** The settings of a job whose topics, group and transactions all carry {@code prefix}. */

@@ -179,6 +179,9 @@ public final class RuleBook implements Serializable {
                             ? (com.fasterxml.jackson.databind.node.ArrayNode) merged.get(list)
                             : merged.putArray(list);
             if (list.equals("expected")) {
+                // Each file's list checked on its own first, so a mistake names its file.
+                expected(merged.path(list), base.toString());
+                expected(own, file.toString());
                 // A sensor the including file lists again is its entry (a site's file giving a
                 // plant-wide list's sensor its unit), not a second one.
                 Set<String> relisted = new java.util.HashSet<>();
