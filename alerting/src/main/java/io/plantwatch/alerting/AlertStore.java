@@ -1396,6 +1396,17 @@ public final class AlertStore implements AutoCloseable {
         return h != null && h.heard(s);
     }
 
+    /**
+     * The alerts whose condition holds: latest state OPEN, not closed by hand (acknowledged,
+     * shelved or silenced ones included, as they hold back others all the same).
+     */
+    public synchronized List<Alert> firing() {
+        return alerts.values().stream()
+                .filter(h -> h.status != Status.RESOLVED && h.alert.state() == AlertState.OPEN)
+                .map(h -> h.alert)
+                .toList();
+    }
+
     /** The open alerts (status OPEN) whose latest state was held back on purpose, unheard. */
     public synchronized List<Alert> mutedOpen() {
         return alerts.values().stream()

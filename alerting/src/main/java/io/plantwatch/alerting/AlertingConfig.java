@@ -41,6 +41,7 @@ public record AlertingConfig(
         Map<String, Receiver> receivers,
         Route route,
         List<AlertMatcher> latching,
+        List<Inhibition> inhibitions,
         String apiHost,
         int apiPort,
         byte[] apiToken,
@@ -418,6 +419,7 @@ public record AlertingConfig(
                 receivers,
                 Routing.parse(root.get("route"), receivers.keySet(), source),
                 latching(root.path("latching"), source),
+                Inhibition.parse(root.path("inhibit"), source),
                 root.path("api").path("host").asText("0.0.0.0"),
                 integer(
                         root.path("api"),
@@ -537,6 +539,7 @@ public record AlertingConfig(
                             "receivers",
                             "route",
                             "latching",
+                            "inhibit",
                             "api",
                             "links"),
                     "kafka",

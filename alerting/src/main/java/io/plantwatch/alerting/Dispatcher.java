@@ -18,15 +18,16 @@ import org.slf4j.Logger;
 import org.slf4j.LoggerFactory;
 
 /**
- * The service's decisions, in order: store the event; a silenced, shelved or flapping transition is
- * recorded and not notified; the resolution of a latching alert nobody acknowledged is held (the
- * alert stays open as LATCHED until acknowledged); otherwise it joins its routes' groups. Due
- * notifications pass the flood gate and go to their receivers, each on its own thread so a receiver
- * that is down delays only itself; once a receiver has the notification, its alert states are
- * marked notified in the store, and one it refused or gave up on goes back to its group, to be sent
- * again a group interval later. Shelving that runs out puts a still-open alert back in its groups,
- * and so does a silence that ends. The resolution of an alert its receivers were told of is told,
- * silenced or held by the flood gate: it would stay open for them for good.
+ * The service's decisions, in order: store the event; a silenced, inhibited ({@link Inhibition}),
+ * shelved or flapping transition is recorded and not notified; the resolution of a latching alert
+ * nobody acknowledged is held (the alert stays open as LATCHED until acknowledged); otherwise it
+ * joins its routes' groups. Due notifications pass the flood gate and go to their receivers, each
+ * on its own thread so a receiver that is down delays only itself; once a receiver has the
+ * notification, its alert states are marked notified in the store, and one it refused or gave up on
+ * goes back to its group, to be sent again a group interval later. Shelving that runs out puts a
+ * still-open alert back in its groups, and so does a silence or an inhibition that ends. The
+ * resolution of an alert its receivers were told of is told, silenced or held by the flood gate: it
+ * would stay open for them for good.
  */
 public final class Dispatcher implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Dispatcher.class);
@@ -39,6 +40,14 @@ public final class Dispatcher implements AutoCloseable {
     private final FloodGate flood;
     private final FlapDetector flap;
     private final List<AlertMatcher> latching;
+    private final List<Inhibition> inhibitions;
+
+    /**
+     * Per inhibition, the keys under which the firing alerts hold back its targets ({@link
+     * Inhibition#count}), kept as each alert changes; built from the store at first use.
+     */
+    private List<List<Map<String, Integer>>> holding;
+
     private final ObjectMapper json = new ObjectMapper();
     private final Metrics metrics;
     private final ChartLinks charts;
@@ -59,6 +68,7 @@ public final class Dispatcher implements AutoCloseable {
         final AtomicLong events = new AtomicLong();
         final AtomicLong duplicates = new AtomicLong();
         final AtomicLong silenced = new AtomicLong();
+        final AtomicLong inhibited = new AtomicLong();
         final AtomicLong shelved = new AtomicLong();
         final AtomicLong flapping = new AtomicLong();
         final AtomicLong latched = new AtomicLong();
@@ -94,7 +104,8 @@ public final class Dispatcher implements AutoCloseable {
                 new FlapDetector(c.flapMaxChanges(), c.flapWindow().toMillis()),
                 c.latching(),
                 metrics,
-                c.grafanaUrl() == null ? null : new ChartLinks(c.grafanaUrl()));
+                c.grafanaUrl() == null ? null : new ChartLinks(c.grafanaUrl()),
+                c.inhibitions());
     }
 
     public Dispatcher(
@@ -115,11 +126,12 @@ public final class Dispatcher implements AutoCloseable {
             FlapDetector flap,
             List<AlertMatcher> latching,
             Metrics metrics) {
-        this(store, root, receivers, flood, flap, latching, metrics, null);
+        this(store, root, receivers, flood, flap, latching, metrics, null, List.of());
     }
 
     /**
      * @param charts links each alert to its sensor's chart on Grafana; null for none
+     * @param inhibitions alerts that hold back others while open ({@code inhibit:})
      */
     Dispatcher(
             AlertStore store,
@@ -129,7 +141,9 @@ public final class Dispatcher implements AutoCloseable {
             FlapDetector flap,
             List<AlertMatcher> latching,
             Metrics metrics,
-            ChartLinks charts) {
+            ChartLinks charts,
+            List<Inhibition> inhibitions) {
+        this.inhibitions = List.copyOf(inhibitions);
         this.charts = charts;
         this.metrics = metrics;
         this.store = store;
@@ -178,10 +192,15 @@ public final class Dispatcher implements AutoCloseable {
         metrics.events.incrementAndGet();
         // Closed by hand: the detector's own resolution, whenever it comes, and any replay are
         // repeats; who closed it and why stay.
+        Alert was = firingNow(a.alertId());
         if (store.wasNotified(a) || store.endedBefore(a) || store.closedByHand(a.alertId())) {
             metrics.duplicates.incrementAndGet();
             // A duplicate: keep the position, tell nobody.
-            store.event(a, partition, offset, epoch, now);
+            try {
+                store.event(a, partition, offset, epoch, now);
+            } finally {
+                firingChanged(was, a.alertId());
+            }
             return;
         }
         AlertStore.Status before = store.statusOf(a.alertId());
@@ -189,17 +208,35 @@ public final class Dispatcher implements AutoCloseable {
         // the alert stayed open for them for good (a PagerDuty incident, an andon light). From
         // the store, so a restart or shelving in between does not lose it.
         boolean heardOpen = a.state() == AlertState.RESOLVED && heardOpen(a.alertId());
-        store.event(a, partition, offset, epoch, now);
+        try {
+            store.event(a, partition, offset, epoch, now);
+        } finally {
+            // The store applies a record before it writes it: a write that fails has changed it.
+            firingChanged(was, a.alertId());
+        }
         Instant t = Instant.ofEpochMilli(now);
         // Its OPEN still muted (the silence ended moments ago, not yet dispatched): it resolved
         // within the silence, and nobody hears of it.
+        boolean silenced = silenced(a, store.silences(), t);
+        boolean inhibited = !silenced && inhibited(a);
         if (!heardOpen
                 && (a.state() == AlertState.RESOLVED && mutedOpen.contains(a.alertId())
-                        || silenced(a, store.silences(), t))) {
-            metrics.silenced.incrementAndGet();
+                        || silenced
+                        || inhibited)) {
+            boolean byInhibition =
+                    a.state() == AlertState.RESOLVED
+                            ? heldByInhibition.contains(a.alertId())
+                            : inhibited;
+            (byInhibition ? metrics.inhibited : metrics.silenced).incrementAndGet();
+            if (byInhibition) {
+                heldByInhibition.add(a.alertId());
+            } else {
+                heldByInhibition.remove(a.alertId());
+            }
             owed.remove(a.alertId());
             if (a.state() == AlertState.RESOLVED) {
                 mutedOpen.remove(a.alertId());
+                heldByInhibition.remove(a.alertId());
                 grouper.withdraw(a.alertId()); // an OPEN nobody heard, waiting in a group
             } else {
                 mutedOpen.add(a.alertId());
@@ -291,7 +328,13 @@ public final class Dispatcher implements AutoCloseable {
                         open.values(),
                         "closed by " + by + (reason.isEmpty() ? "" : ": " + reason));
         boolean heard = heardOpen(alertId);
-        store.closed(handClosed, by + (reason.isEmpty() ? ", closed" : ", closed: " + reason), now);
+        Alert was = firingNow(alertId);
+        try {
+            store.closed(
+                    handClosed, by + (reason.isEmpty() ? ", closed" : ", closed: " + reason), now);
+        } finally {
+            firingChanged(was, alertId);
+        }
         mutedOpen.remove(alertId);
         sentOpen.remove(alertId);
         metrics.closedByHand.incrementAndGet();
@@ -353,6 +396,9 @@ public final class Dispatcher implements AutoCloseable {
      */
     private final java.util.Set<String> mutedOpen = new java.util.LinkedHashSet<>();
 
+    /** Of {@link #mutedOpen}, those an inhibition held back (not a silence): for the metrics. */
+    private final java.util.Set<String> heldByInhibition = new java.util.HashSet<>();
+
     /**
      * Alerts whose open state was handed to a receiver's thread in this run: it may be delivered
      * (or retried for up to its give-up-after) before the store says it was taken, and a receiver
@@ -366,10 +412,11 @@ public final class Dispatcher implements AutoCloseable {
         for (var it = mutedOpen.iterator(); it.hasNext(); ) {
             String id = it.next();
             Alert a = store.alert(id);
-            if (a != null && silenced(a, silences, t)) {
+            if (a != null && (silenced(a, silences, t) || inhibited(a))) {
                 continue;
             }
             it.remove();
+            heldByInhibition.remove(id);
             // Acknowledged, shelved or latched since, a person has it; resolved, it is over.
             if (a != null
                     && a.state() != AlertState.RESOLVED
@@ -400,6 +447,64 @@ public final class Dispatcher implements AutoCloseable {
 
     private static boolean silenced(Alert a, List<Silence> silences, Instant t) {
         return silences.stream().anyMatch(s -> s.mutes(a, t));
+    }
+
+    /** Whether a firing alert holds {@code a} back now ({@code inhibit:}). */
+    private boolean inhibited(Alert a) {
+        if (inhibitions.isEmpty() || a.state() == AlertState.RESOLVED) {
+            return false;
+        }
+        if (holding == null) {
+            List<Alert> firing = store.firing();
+            List<List<Map<String, Integer>>> h = new ArrayList<>();
+            for (Inhibition i : inhibitions) {
+                List<Map<String, Integer>> index = Inhibition.emptyIndex();
+                firing.forEach(f -> i.count(f, 1, index));
+                h.add(index);
+            }
+            holding = h;
+        }
+        for (int i = 0; i < inhibitions.size(); i++) {
+            if (inhibitions.get(i).holdsBack(a, holding.get(i))) {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    /**
+     * The alert's state if its condition holds (latest state OPEN, not closed by hand), else null:
+     * what holds back others ({@link AlertStore#firing}).
+     */
+    private Alert firingNow(String alertId) {
+        if (inhibitions.isEmpty()) {
+            return null;
+        }
+        Alert a = store.alert(alertId);
+        return a != null
+                        && a.state() == AlertState.OPEN
+                        && store.statusOf(alertId) != AlertStore.Status.RESOLVED
+                ? a
+                : null;
+    }
+
+    /** Moves the alert in the inhibitions' index from {@code was} to what it is now. */
+    private void firingChanged(Alert was, String alertId) {
+        if (holding == null) {
+            return; // built from the store when first asked
+        }
+        Alert now = firingNow(alertId);
+        if (java.util.Objects.equals(was, now)) {
+            return;
+        }
+        for (int i = 0; i < inhibitions.size(); i++) {
+            if (was != null) {
+                inhibitions.get(i).count(was, -1, holding.get(i));
+            }
+            if (now != null) {
+                inhibitions.get(i).count(now, 1, holding.get(i));
+            }
+        }
     }
 
     /** Adds or replaces a silence (an expiry replaces it with one that has ended). */
@@ -446,7 +551,8 @@ public final class Dispatcher implements AutoCloseable {
                 a ->
                         store.statusOf(a.alertId()) == AlertStore.Status.ACKNOWLEDGED
                                         && !owed.containsKey(a.alertId())
-                                || !silences.isEmpty() && silenced(a, silences, t);
+                                || !silences.isEmpty() && silenced(a, silences, t)
+                                || inhibited(a);
         List<Alert> leftOut = new ArrayList<>();
         List<Notification> dueNow = grouper.due(now, muted, leftOut::add);
         for (Alert a : leftOut) {
@@ -458,6 +564,10 @@ public final class Dispatcher implements AutoCloseable {
                 // it came, told when the silence ends, not at the next repeat hours later.
                 owed.remove(a.alertId());
                 mutedOpen.add(a.alertId());
+                if (!(!silences.isEmpty() && silenced(a, silences, t)) && inhibited(a)) {
+                    heldByInhibition.add(a.alertId());
+                    metrics.inhibited.incrementAndGet();
+                }
                 store.muted(List.of(a));
                 grouper.withdraw(a.alertId());
             }

@@ -106,6 +106,11 @@ final class PrometheusMetrics {
                     configRefused.getAsLong());
         }
         counter(b, "silenced", "Alert states recorded but muted by a silence", m.silenced.get());
+        counter(
+                b,
+                "inhibited",
+                "Alert states recorded but held back by an open alert (inhibit)",
+                m.inhibited.get());
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());
         counter(b, "latched", "Resolutions held until acknowledged", m.latched.get());

@@ -101,6 +101,55 @@ class AlertingConfigTest {
 
     private static final String CONSOLE = "receivers:\n  - {name: mail, type: console}\n" + ROUTE;
 
+    /** Inhibition rules: off unless written; each mistake one line naming the rule and the key. */
+    @Test
+    void inhibitionRulesAreReadAndEachMistakeIsOneLine() throws Exception {
+        assertThat(load(CONSOLE, Map.of()).inhibitions()).isEmpty();
+        AlertingConfig c =
+                load(
+                        CONSOLE
+                                + "inhibit:\n  - source: {match: {severity: [critical]}}\n"
+                                + "    target: {match: {severity: [WARNING, INFO]}}\n"
+                                + "    equal: [line, kind]\n",
+                        Map.of());
+        assertThat(c.inhibitions()).hasSize(1);
+        assertThat(c.inhibitions().get(0).equal()).containsExactly("line", "kind");
+        String rule = CONSOLE + "inhibit:\n  - source: {match: {severity: [CRITICAL]}}\n";
+        assertThatThrownBy(() -> load(rule + "    target: {}\n", Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("inhibit[0].equal is missing; name the labels");
+        assertThatThrownBy(() -> load(rule + "    target: {}\n    equal: [cell]\n", Map.of()))
+                .hasMessageContaining("inhibit[0].equal 'cell' is not a label");
+        assertThatThrownBy(() -> load(rule + "    equal: [machine]\n", Map.of()))
+                .hasMessageContaining("inhibit[0].target is missing");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        rule
+                                                + "    target: {match: {severity: [urgent]}}\n"
+                                                + "    equal: [machine]\n",
+                                        Map.of()))
+                .hasMessageContaining(
+                        "inhibit[0].target.match.severity 'urgent' is not a severity");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        rule
+                                                + "    target: {severity: WARNING}\n"
+                                                + "    equal: [machine]\n",
+                                        Map.of()))
+                .hasMessageContaining("inhibit[0].target.severity is not a matcher key");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        rule
+                                                + "    target: {}\n    equal: [machine]\n    when: x\n",
+                                        Map.of()))
+                .hasMessageContaining("inhibit[0].when is not an inhibit key");
+        assertThatThrownBy(() -> load(CONSOLE + "inhibit: {source: {}}\n", Map.of()))
+                .hasMessageContaining("inhibit must be a list");
+    }
+
     /** Grafana's address for the charts notifications link to: off unless set, checked if set. */
     @Test
     void grafanasUrlIsOptionalAndCheckedWhenSet() throws Exception {

@@ -182,6 +182,341 @@ class DispatcherTest {
                 "m");
     }
 
+    private static Alert alert(
+            String id, String sensor, Severity severity, AlertKind kind, AlertState state) {
+        return new Alert(
+                id,
+                SensorId.parse(sensor),
+                kind.name().toLowerCase(java.util.Locale.ROOT),
+                kind,
+                severity,
+                state,
+                T0,
+                T0,
+                T0,
+                List.of(1.0),
+                "m");
+    }
+
+    private Dispatcher inhibiting(AlertStore store, String yaml) {
+        List<Inhibition> rules =
+                Inhibition.parse(
+                        io.plantwatch.model.YamlFiles.parse(yaml, "test").path("inhibit"), "test");
+        WebhookReceiver hook =
+                new WebhookReceiver(
+                        "shift-lead",
+                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook"),
+                        SECRET,
+                        Duration.ofSeconds(2),
+                        Duration.ofMillis(200),
+                        Duration.ofSeconds(30));
+        return new Dispatcher(
+                store,
+                ROOT,
+                Map.of("shift-lead", hook),
+                new FloodGate(20, 600_000),
+                new FlapDetector(6, 1_800_000),
+                List.of(),
+                new Dispatcher.Metrics(),
+                null,
+                rules);
+    }
+
+    /** Every (alert id, state) the receiver was told, in order. */
+    private List<String> told() {
+        List<String> out = new ArrayList<>();
+        for (JsonNode n : received) {
+            n.path("alerts")
+                    .forEach(
+                            a ->
+                                    out.add(
+                                            a.path("alert_id").asText()
+                                                    + " "
+                                                    + a.path("state").asText()));
+        }
+        return out;
+    }
+
+    static final String CRITICAL_HOLDS_BACK_WARNINGS =
+            """
+            inhibit:
+              - source: {match: {severity: [CRITICAL]}}
+                target: {match: {severity: [WARNING]}}
+                equal: [machine]
+            """;
+
+    /**
+     * While a CRITICAL alert on a machine is open, its WARNINGs are not told; one still open when
+     * the CRITICAL ends is told then (across a restart too), one that ended meanwhile never is.
+     * Another machine's, and a machine of the same name on another line, are told at once.
+     */
+    @Test
+    void aCriticalAlertHoldsBackItsMachinesWarningsUntilItEnds() throws Exception {
+        String press2 = "dresden/press-shop/line-1/press-2/";
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = inhibiting(store, CRITICAL_HOLDS_BACK_WARNINGS)) {
+            d.onEvent(
+                    alert(
+                            "crit",
+                            press2 + "oil-temp",
+                            Severity.CRITICAL,
+                            AlertKind.OUT_OF_RANGE,
+                            AlertState.OPEN),
+                    0,
+                    0,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "warn-1",
+                            press2 + "vibration",
+                            Severity.WARNING,
+                            AlertKind.SPIKE,
+                            AlertState.OPEN),
+                    0,
+                    1,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "warn-2",
+                            press2 + "pressure",
+                            Severity.WARNING,
+                            AlertKind.FLATLINE,
+                            AlertState.OPEN),
+                    0,
+                    2,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "other-machine",
+                            "dresden/press-shop/line-1/press-4/vibration",
+                            Severity.WARNING,
+                            AlertKind.SPIKE,
+                            AlertState.OPEN),
+                    0,
+                    3,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "other-line",
+                            "dresden/press-shop/line-9/press-2/vibration",
+                            Severity.WARNING,
+                            AlertKind.SPIKE,
+                            AlertState.OPEN),
+                    0,
+                    4,
+                    T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> told().size() == 3);
+            assertThat(told())
+                    .containsExactlyInAnyOrder(
+                            "crit OPEN", "other-machine OPEN", "other-line OPEN");
+            assertThat(d.metrics().inhibited.get()).isEqualTo(2);
+            d.onEvent(
+                    alert(
+                            "warn-2",
+                            press2 + "pressure",
+                            Severity.WARNING,
+                            AlertKind.FLATLINE,
+                            AlertState.RESOLVED),
+                    0,
+                    5,
+                    T0 + 60_000);
+            d.dispatchDue(T0 + 5 * 60_000);
+            d.drain(10);
+            assertThat(told()).hasSize(3);
+        }
+        received.clear();
+        // Restarted with the CRITICAL still open: still held back.
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = inhibiting(store, CRITICAL_HOLDS_BACK_WARNINGS)) {
+            d.restore(T0 + HOUR);
+            d.dispatchDue(T0 + HOUR + 30_000);
+            assertThat(d.pendingGroups()).as("still held back").isZero();
+            d.onEvent(
+                    alert(
+                            "crit",
+                            press2 + "oil-temp",
+                            Severity.CRITICAL,
+                            AlertKind.OUT_OF_RANGE,
+                            AlertState.RESOLVED),
+                    0,
+                    6,
+                    T0 + 2 * HOUR);
+            d.dispatchDue(T0 + 2 * HOUR + 30_000);
+            d.dispatchDue(T0 + 2 * HOUR + 60_000);
+            d.drain(10);
+            assertThat(told()).containsExactlyInAnyOrder("crit RESOLVED", "warn-1 OPEN");
+            assertThat(store.unnotified()).isEmpty();
+        }
+    }
+
+    /**
+     * A WARNING that came first and waits in its group when its machine's CRITICAL opens is held
+     * back too (the usual order: the value passes the warning limit first); with {@code kind} in
+     * {@code equal}, a WARNING of another kind is not. Closing the CRITICAL by hand lets it be
+     * told.
+     */
+    @Test
+    void aWarningWaitingInItsGroupIsHeldBackByACriticalThatOpensAfterIt() throws Exception {
+        String press2 = "dresden/press-shop/line-1/press-2/";
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d =
+                        inhibiting(
+                                store,
+                                CRITICAL_HOLDS_BACK_WARNINGS.replace(
+                                        "equal: [machine]", "equal: [machine, kind]"))) {
+            d.onEvent(
+                    alert(
+                            "warn",
+                            press2 + "oil-temp",
+                            Severity.WARNING,
+                            AlertKind.OUT_OF_RANGE,
+                            AlertState.OPEN),
+                    0,
+                    0,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "stuck",
+                            press2 + "pressure",
+                            Severity.WARNING,
+                            AlertKind.FLATLINE,
+                            AlertState.OPEN),
+                    0,
+                    1,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "crit",
+                            press2 + "temp-2",
+                            Severity.CRITICAL,
+                            AlertKind.OUT_OF_RANGE,
+                            AlertState.OPEN),
+                    0,
+                    2,
+                    T0 + 10_000);
+            d.dispatchDue(T0 + 30_000);
+            d.dispatchDue(T0 + 40_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> told().size() == 2);
+            assertThat(told()).containsExactlyInAnyOrder("crit OPEN", "stuck OPEN");
+            assertThat(d.metrics().inhibited.get()).isEqualTo(1);
+            assertThat(d.metrics().silenced.get()).isZero();
+            d.closeByHand("crit", "maria", "sensor swapped", T0 + HOUR);
+            d.dispatchDue(T0 + HOUR + 1);
+            d.dispatchDue(T0 + HOUR + 30_000);
+            d.drain(10);
+            assertThat(told()).contains("warn OPEN");
+        }
+    }
+
+    /**
+     * A WARNING told before its machine's CRITICAL opened: its reminders are held back while the
+     * CRITICAL is open, acknowledged or not, and its resolution is told.
+     */
+    @Test
+    void aWarningToldBeforeTheCriticalHasItsRemindersHeldBackAndItsResolutionTold()
+            throws Exception {
+        String press2 = "dresden/press-shop/line-1/press-2/";
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = inhibiting(store, CRITICAL_HOLDS_BACK_WARNINGS)) {
+            d.onEvent(
+                    alert(
+                            "warn",
+                            press2 + "vibration",
+                            Severity.WARNING,
+                            AlertKind.SPIKE,
+                            AlertState.OPEN),
+                    0,
+                    0,
+                    T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> told().size() == 1);
+            assertThat(told()).containsExactly("warn OPEN");
+            d.onEvent(
+                    alert(
+                            "crit",
+                            press2 + "oil-temp",
+                            Severity.CRITICAL,
+                            AlertKind.OUT_OF_RANGE,
+                            AlertState.OPEN),
+                    0,
+                    1,
+                    T0 + 60_000);
+            // A change to a group already told waits its group interval.
+            d.dispatchDue(T0 + 30_000 + 5 * 60_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> told().size() == 2);
+            d.acknowledge("crit", "maria", T0 + 120_000);
+            // The WARNING's 4-hour reminder is due, and held back (no fourth below).
+            d.dispatchDue(T0 + 30_000 + 4 * HOUR);
+            d.onEvent(
+                    alert(
+                            "warn",
+                            press2 + "vibration",
+                            Severity.WARNING,
+                            AlertKind.SPIKE,
+                            AlertState.RESOLVED),
+                    0,
+                    2,
+                    T0 + 5 * HOUR);
+            d.dispatchDue(T0 + 5 * HOUR + 30_000);
+            d.drain(10);
+            assertThat(told()).containsExactly("warn OPEN", "crit OPEN", "warn RESOLVED");
+        }
+    }
+
+    /**
+     * Alerts that match both sides of a rule do not hold each other back (nobody would hear of
+     * either), as in Alertmanager; they hold back the rule's other targets.
+     */
+    @Test
+    void alertsMatchingBothSidesOfARuleDoNotHoldEachOtherBack() throws Exception {
+        String press2 = "dresden/press-shop/line-1/press-2/";
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d =
+                        inhibiting(
+                                store,
+                                """
+                                inhibit:
+                                  - source: {match: {kind: [MISSING_DATA]}}
+                                    target: {}
+                                    equal: [machine]
+                                """)) {
+            d.onEvent(
+                    alert(
+                            "gone-1",
+                            press2 + "oil-temp",
+                            Severity.WARNING,
+                            AlertKind.MISSING_DATA,
+                            AlertState.OPEN),
+                    0,
+                    0,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "gone-2",
+                            press2 + "pressure",
+                            Severity.WARNING,
+                            AlertKind.MISSING_DATA,
+                            AlertState.OPEN),
+                    0,
+                    1,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "stuck",
+                            press2 + "vibration",
+                            Severity.WARNING,
+                            AlertKind.FLATLINE,
+                            AlertState.OPEN),
+                    0,
+                    2,
+                    T0);
+            d.dispatchDue(T0 + 30_000);
+            d.drain(10);
+            assertThat(told()).containsExactlyInAnyOrder("gone-1 OPEN", "gone-2 OPEN");
+        }
+    }
+
     /** What a receiver holds open (an MQTT connection) ends with its dispatcher. */
     @Test
     void closingTheDispatcherClosesItsReceivers() throws Exception {
@@ -816,7 +1151,8 @@ class DispatcherTest {
                                 new FlapDetector(6, 1_800_000),
                                 List.of(),
                                 new Dispatcher.Metrics(),
-                                charts)) {
+                                charts,
+                                List.of())) {
             d.onEvent(alert(1, 2, AlertState.OPEN), 0, 0, T0);
             d.dispatchDue(T0 + 30_000);
             d.drain(10);

@@ -508,6 +508,7 @@ final class Appliance implements AutoCloseable {
                         loaded.receivers(),
                         loaded.route(),
                         loaded.latching(),
+                        loaded.inhibitions(),
                         loaded.apiHost(),
                         loaded.apiPort(),
                         loaded.apiToken(),
