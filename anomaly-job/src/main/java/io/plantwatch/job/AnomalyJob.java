@@ -9,6 +9,7 @@ import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.concurrent.Callable;
 import org.apache.flink.configuration.Configuration;
@@ -32,6 +33,9 @@ import picocli.CommandLine.Option;
         description = "Plantwatch's Flink anomaly detection job: sensor-readings in, alerts out.")
 public final class AnomalyJob implements Callable<Integer> {
     private static final Logger LOG = LoggerFactory.getLogger(AnomalyJob.class);
+
+    /** How long the submission waits for Kafka to say which of the job's topics it has. */
+    static final java.time.Duration TOPIC_CHECK_TIMEOUT = java.time.Duration.ofSeconds(15);
 
     /** The rules used when none are given: they travel in the jar. */
     static final String DEFAULT_RULES = "/rules.yaml";
@@ -97,6 +101,30 @@ public final class AnomalyJob implements Callable<Integer> {
         if (printConfig) {
             settings.describe().forEach((k, v) -> err.println(k + " = " + v));
             return 0;
+        }
+        List<String> missing;
+        try {
+            missing = KafkaIo.missingTopics(settings, TOPIC_CHECK_TIMEOUT);
+        } catch (Exception e) {
+            // Kafka still starting, or no right to describe: the job itself waits and says so.
+            LOG.warn(
+                    "The job's topics could not be checked on {} ({}); submitting all the same",
+                    settings.kafkaBootstrap(),
+                    e instanceof java.util.concurrent.ExecutionException && e.getCause() != null
+                            ? e.getCause().toString()
+                            : e.toString());
+            missing = List.of();
+        }
+        if (!missing.isEmpty()) {
+            err.println(
+                    "anomaly-job: Kafka at "
+                            + settings.kafkaBootstrap()
+                            + " has no topic "
+                            + String.join(", ", missing)
+                            + "; create them (docker/compose.yaml's kafka-topics does, and"
+                            + " plantwatch run) or name the right ones (kafka.readings-topic,"
+                            + " alerts-topic, late-topic, completeness-topic, dlq-topic)");
+            return 2;
         }
         StreamExecutionEnvironment env =
                 StreamExecutionEnvironment.getExecutionEnvironment(flinkConfiguration(settings));

@@ -12,6 +12,7 @@ import io.plantwatch.model.Topics;
 import java.nio.charset.StandardCharsets;
 import java.util.Arrays;
 import java.util.Properties;
+import java.util.concurrent.TimeUnit;
 import org.apache.flink.api.common.serialization.DeserializationSchema;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.connector.base.DeliveryGuarantee;
@@ -33,6 +34,60 @@ import org.slf4j.LoggerFactory;
 /** The job's Kafka source and sinks, built from {@link JobSettings}. */
 public final class KafkaIo {
     private KafkaIo() {}
+
+    /**
+     * The job's topics that Kafka does not have, asked at submission: a DLQ or completeness topic
+     * that is missing stopped the job only at its first record for it, and then at every restart
+     * (see anomaly-job/README.md), long after whoever submitted it had gone home.
+     *
+     * @throws Exception when Kafka does not answer in {@code timeout}, or answers otherwise (no
+     *     right to describe the topics): the caller decides
+     */
+    public static java.util.List<String> missingTopics(JobSettings s, java.time.Duration timeout)
+            throws Exception {
+        Properties admin = new Properties();
+        admin.setProperty("bootstrap.servers", s.kafkaBootstrap());
+        s.consumerOverrides()
+                .forEach(
+                        (k, v) -> {
+                            if (org.apache.kafka.clients.admin.AdminClientConfig.configNames()
+                                    .contains(k)) {
+                                admin.put(k, v);
+                            }
+                        });
+        int ms = (int) Math.min(Integer.MAX_VALUE, timeout.toMillis());
+        admin.put("default.api.timeout.ms", ms);
+        admin.put("request.timeout.ms", ms);
+        java.util.List<String> topics =
+                java.util.List.of(
+                                s.readingsTopic(),
+                                s.alertsTopic(),
+                                s.lateTopic(),
+                                s.completenessTopic(),
+                                s.dlqTopic())
+                        .stream()
+                        .distinct()
+                        .toList();
+        java.util.List<String> missing = new java.util.ArrayList<>();
+        try (org.apache.kafka.clients.admin.Admin client =
+                org.apache.kafka.clients.admin.Admin.create(admin)) {
+            var described = client.describeTopics(topics).topicNameValues();
+            for (String topic : topics) {
+                try {
+                    described.get(topic).get(timeout.toMillis(), TimeUnit.MILLISECONDS);
+                } catch (java.util.concurrent.ExecutionException e) {
+                    if (e.getCause()
+                            instanceof
+                            org.apache.kafka.common.errors.UnknownTopicOrPartitionException) {
+                        missing.add(topic);
+                    } else {
+                        throw e;
+                    }
+                }
+            }
+        }
+        return missing;
+    }
 
     public static ReadingsSource readings(JobSettings s) {
         OffsetsInitializer start =

@@ -305,6 +305,38 @@ class AnomalyJobKafkaTest {
         }
     }
 
+    /**
+     * A submission to a Kafka without the job's DLQ or completeness topic is refused with one line
+     * naming them: the job stopped only at its first record for that topic, and at every restart.
+     */
+    @Test
+    void aSubmissionToAKafkaWithoutTheJobsTopicsIsRefusedNamingThem() {
+        JobSettings settings = kafka.settings("it4-");
+        kafka.createTopics(settings);
+        java.io.StringWriter err = new java.io.StringWriter();
+        int code =
+                AnomalyJob.mainWithExitCode(
+                        new java.io.PrintWriter(new java.io.StringWriter(), true),
+                        new java.io.PrintWriter(err, true),
+                        "--kafka-bootstrap",
+                        settings.kafkaBootstrap(),
+                        "--set",
+                        "kafka.readings-topic=" + settings.readingsTopic(),
+                        "--set",
+                        "kafka.alerts-topic=" + settings.alertsTopic(),
+                        "--set",
+                        "kafka.late-topic=" + settings.lateTopic(),
+                        "--set",
+                        "kafka.completeness-topic=it4-minutes",
+                        "--set",
+                        "kafka.dlq-topic=it4-dead-letters");
+        assertThat(code).isEqualTo(2);
+        assertThat(err.toString().strip())
+                .startsWith("anomaly-job: Kafka at " + settings.kafkaBootstrap())
+                .contains("has no topic it4-minutes, it4-dead-letters;")
+                .doesNotContain("\n");
+    }
+
     /** Five readings a second apart, ending now: the watermark passes the first ones. */
     private static List<SensorReading> fiveSeconds(String sensor) {
         long now = System.currentTimeMillis();
