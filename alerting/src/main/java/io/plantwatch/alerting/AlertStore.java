@@ -1391,6 +1391,15 @@ public final class AlertStore implements AutoCloseable {
     }
 
     /** Whether the alert's receivers were told of its state {@code s}: told, and not muted. */
+    /**
+     * Whether the alert's state {@code s} was held back on purpose (a silence, an inhibition) and
+     * no receiver has had it: then nobody waits for what follows it.
+     */
+    public synchronized boolean mutedUnheard(String alertId, AlertState s) {
+        Held h = alerts.get(alertId);
+        return h != null && h.told(s) && !h.heard(s);
+    }
+
     public synchronized boolean heard(String alertId, AlertState s) {
         Held h = alerts.get(alertId);
         return h != null && h.heard(s);

@@ -171,7 +171,14 @@ public final class Dispatcher implements AutoCloseable {
         pending.forEach(a -> route(a, now, store.takenBy(a)));
         // Whether their silence is still on or ended while the service was down, the next
         // dispatch decides.
-        store.mutedOpen().forEach(a -> mutedOpen.add(a.alertId()));
+        List<Silence> silences = store.silences();
+        Instant t = Instant.ofEpochMilli(now);
+        for (Alert a : store.mutedOpen()) {
+            mutedOpen.add(a.alertId());
+            if (!silenced(a, silences, t) && inhibited(a)) {
+                heldByInhibition.add(a.alertId());
+            }
+        }
         // Before the first poll: a resolution in it must not pass for one within the silence.
         tellWhatSilencesNoLongerMute(now, store.silences());
         if (!pending.isEmpty()) {
@@ -219,10 +226,13 @@ public final class Dispatcher implements AutoCloseable {
         // within the silence, and nobody hears of it.
         boolean silenced = silenced(a, store.silences(), t);
         boolean inhibited = !silenced && inhibited(a);
-        if (!heardOpen
-                && (a.state() == AlertState.RESOLVED && mutedOpen.contains(a.alertId())
-                        || silenced
-                        || inhibited)) {
+        // Its OPEN held back and never heard (acknowledged or shelved while held, so no longer
+        // watched): nobody waits for its end either.
+        boolean openMuted =
+                a.state() == AlertState.RESOLVED
+                        && (mutedOpen.contains(a.alertId())
+                                || store.mutedUnheard(a.alertId(), AlertState.OPEN));
+        if (!heardOpen && (openMuted || silenced || inhibited)) {
             boolean byInhibition =
                     a.state() == AlertState.RESOLVED
                             ? heldByInhibition.contains(a.alertId())
@@ -336,6 +346,7 @@ public final class Dispatcher implements AutoCloseable {
             firingChanged(was, alertId);
         }
         mutedOpen.remove(alertId);
+        heldByInhibition.remove(alertId);
         sentOpen.remove(alertId);
         metrics.closedByHand.incrementAndGet();
         if (heard) {
@@ -564,8 +575,9 @@ public final class Dispatcher implements AutoCloseable {
                 // it came, told when the silence ends, not at the next repeat hours later.
                 owed.remove(a.alertId());
                 mutedOpen.add(a.alertId());
-                if (!(!silences.isEmpty() && silenced(a, silences, t)) && inhibited(a)) {
-                    heldByInhibition.add(a.alertId());
+                if (!(!silences.isEmpty() && silenced(a, silences, t))
+                        && inhibited(a)
+                        && heldByInhibition.add(a.alertId())) {
                     metrics.inhibited.incrementAndGet();
                 }
                 store.muted(List.of(a));

@@ -11,9 +11,10 @@ import java.util.Set;
 
 /**
  * One {@code inhibit:} rule of config/alerting.yaml, as Alertmanager's {@code inhibit_rules}: while
- * an alert matching {@code source} is open, alerts matching {@code target} with the same values of
- * the {@code equal} labels are not told. A plant's use: a CRITICAL alert on a machine holds back
- * its WARNINGs, so the person called to it reads one page, not five.
+ * an alert matching {@code source} fires (its condition holds: open, acknowledged, shelved or
+ * silenced, not latched), alerts matching {@code target} with the same values of the {@code equal}
+ * labels are not told. A plant's use: a CRITICAL alert on a machine holds back its WARNINGs, so the
+ * person called to it reads one page, not five.
  *
  * <p>A level of the sensor id in {@code equal} means the whole id down to that level: two machines
  * of one name on two lines are two machines. An alert matching both sides of a rule is held back

@@ -465,6 +465,66 @@ class DispatcherTest {
     }
 
     /**
+     * A held-back WARNING someone acknowledged (it shows in the API) is not told when its source
+     * ends, and its resolution is not told either: nobody heard it open.
+     */
+    @Test
+    void aHeldBackWarningAcknowledgedMeanwhileIsNeverTold() throws Exception {
+        String press2 = "dresden/press-shop/line-1/press-2/";
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = inhibiting(store, CRITICAL_HOLDS_BACK_WARNINGS)) {
+            d.onEvent(
+                    alert(
+                            "crit",
+                            press2 + "oil-temp",
+                            Severity.CRITICAL,
+                            AlertKind.OUT_OF_RANGE,
+                            AlertState.OPEN),
+                    0,
+                    0,
+                    T0);
+            d.onEvent(
+                    alert(
+                            "warn",
+                            press2 + "vibration",
+                            Severity.WARNING,
+                            AlertKind.SPIKE,
+                            AlertState.OPEN),
+                    0,
+                    1,
+                    T0);
+            d.dispatchDue(T0 + 30_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> told().size() == 1);
+            d.acknowledge("warn", "maria", T0 + 40_000);
+            d.onEvent(
+                    alert(
+                            "crit",
+                            press2 + "oil-temp",
+                            Severity.CRITICAL,
+                            AlertKind.OUT_OF_RANGE,
+                            AlertState.RESOLVED),
+                    0,
+                    2,
+                    T0 + 60_000);
+            d.dispatchDue(T0 + 30_000 + 5 * 60_000);
+            d.onEvent(
+                    alert(
+                            "warn",
+                            press2 + "vibration",
+                            Severity.WARNING,
+                            AlertKind.SPIKE,
+                            AlertState.RESOLVED),
+                    0,
+                    3,
+                    T0 + 7 * 60_000);
+            d.dispatchDue(T0 + 30_000 + 10 * 60_000);
+            d.dispatchDue(T0 + 30_000 + 15 * 60_000);
+            d.drain(10);
+            assertThat(told()).containsExactly("crit OPEN", "crit RESOLVED");
+        }
+    }
+
+    /**
      * Alerts that match both sides of a rule do not hold each other back (nobody would hear of
      * either), as in Alertmanager; they hold back the rule's other targets.
      */

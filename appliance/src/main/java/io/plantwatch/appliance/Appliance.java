@@ -141,6 +141,11 @@ final class Appliance implements AutoCloseable {
     private String seriesTarget;
     private final CompletableFuture<String> failure = new CompletableFuture<>();
     private volatile boolean closing;
+
+    /** When {@link #close} must be done by ({@link System#nanoTime}); 0 until it is called. */
+    private volatile long closeDeadlineNanos;
+
+    private volatile boolean savepointOnStop = true;
     private Thread diskWatch;
     private DiskReclaim reclaim;
     private Thread dropWatch;
@@ -1093,6 +1098,17 @@ final class Appliance implements AutoCloseable {
     private static final Duration STOP_SAVEPOINT_TIMEOUT = Duration.ofSeconds(60);
 
     /**
+     * How long a stop may take in all: below {@code plantwatch run}'s wait for it in its shutdown
+     * hook (and systemd's default TimeoutStopSec, 90 s), so the brokers and files close cleanly.
+     */
+    static final Duration CLOSE_BUDGET = Duration.ofSeconds(80);
+
+    /**
+     * What a stop still needs after the job's savepoint: a cancel, Kafka's and the files' close.
+     */
+    private static final Duration AFTER_SAVEPOINT = Duration.ofSeconds(20);
+
+    /**
      * Says on the console each time the job fails and restarts, and when its checkpoints begin to
      * fail and succeed again: Flink logs the causes in the log file only. While the job restarts no
      * reading is detected on; while checkpoints fail, a restart goes back further (to the last good
@@ -1491,6 +1507,7 @@ final class Appliance implements AutoCloseable {
     /** Stops the edge first, so what is in flight drains through to Kafka and the job. */
     @Override
     public void close() {
+        closeDeadlineNanos = System.nanoTime() + CLOSE_BUDGET.toNanos();
         closing = true;
         if (diskWatch != null) {
             diskWatch.interrupt();
@@ -1549,26 +1566,69 @@ final class Appliance implements AutoCloseable {
      */
     private void stopJob(JobClient last) throws Exception {
         long startNanos = System.nanoTime();
+        long startMillis = System.currentTimeMillis();
+        // What is left of the stop's budget, less what the cancel and the rest of the stop take.
+        long budget =
+                Math.min(
+                        STOP_SAVEPOINT_TIMEOUT.toMillis(),
+                        closeDeadlineNanos == 0
+                                ? Long.MAX_VALUE
+                                : (closeDeadlineNanos - startNanos) / 1_000_000
+                                        - AFTER_SAVEPOINT.toMillis());
+        if (!savepointOnStop || budget < 5_000) {
+            last.cancel().get(30, TimeUnit.SECONDS);
+            if (savepointOnStop) {
+                LOG.warn(
+                        "The stop left no time for the anomaly job's savepoint; cancelled, its"
+                                + " checkpoints kept: the next start restores the newest");
+            }
+            return;
+        }
         try {
             Path savepoint =
-                    LocalJob.stopWithSavepoint(last, checkpoints(), STOP_SAVEPOINT_TIMEOUT);
+                    LocalJob.stopWithSavepoint(last, checkpoints(), Duration.ofMillis(budget));
             LOG.info(
                     "Anomaly job stopped with a savepoint in {} ms, which the next start restores:"
                             + " {}",
                     since(startNanos).toMillis(),
                     savepoint);
         } catch (Exception e) {
-            if (e instanceof InterruptedException) {
+            boolean interrupted = e instanceof InterruptedException;
+            try {
+                if (!last.getJobExecutionResult().isDone()) {
+                    last.cancel().get(interrupted ? 1 : 20, TimeUnit.SECONDS);
+                }
+            } catch (Exception | LinkageError stillGoing) {
+                // It may have finished meanwhile, with the savepoint; looked for below.
+            }
+            // A savepoint that completed after the wait ended: the job finished, Flink deleted
+            // its checkpoints, and that savepoint is the only snapshot; on the disk it must be.
+            Path late = LocalJob.savepointTakenSince(checkpoints(), startMillis);
+            if (late != null) {
+                LocalJob.forceToDisk(late);
+                LOG.info(
+                        "Anomaly job stopped with a savepoint after {} ms, which the next start"
+                                + " restores: {}",
+                        since(startNanos).toMillis(),
+                        late);
+            } else {
+                LOG.warn(
+                        "The anomaly job took no savepoint as it stopped ({}); cancelled, its"
+                                + " checkpoints kept: the next start restores the newest",
+                        rootCause(e));
+            }
+            if (interrupted) {
                 Thread.currentThread().interrupt();
             }
-            LOG.warn(
-                    "The anomaly job took no savepoint as it stopped ({}); cancelled, its"
-                            + " checkpoints kept: the next start restores the newest",
-                    rootCause(e));
-            if (!last.getJobExecutionResult().isDone()) {
-                last.cancel().get(30, TimeUnit.SECONDS);
-            }
         }
+    }
+
+    /**
+     * The demo starts afresh each time: a savepoint at its end would only slow its stop. The job is
+     * cancelled instead.
+     */
+    void cancelJobOnStop() {
+        savepointOnStop = false;
     }
 
     private interface Step {

@@ -189,6 +189,7 @@ final class DemoCommand implements Callable<Integer> {
         Appliance appliance;
         try {
             appliance = Appliance.start(settings, err);
+            appliance.cancelJobOnStop();
         } catch (ConfigException e) {
             err.println("plantwatch demo: " + e.getMessage());
             return 2;

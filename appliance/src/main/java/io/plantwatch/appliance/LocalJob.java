@@ -180,6 +180,21 @@ final class LocalJob {
     }
 
     /**
+     * The newest savepoint under {@code checkpoints} whose metadata was written at or after {@code
+     * sinceMillis}, or null: one a stop took after it had stopped waiting for it.
+     */
+    static Path savepointTakenSince(Path checkpoints, long sinceMillis) throws IOException {
+        for (Path p : completeCheckpoints(checkpoints)) {
+            if (isCanonicalSavepoint(p)
+                    && Files.getLastModifiedTime(p.resolve("_metadata")).toMillis()
+                            >= sinceMillis - 1_000) {
+                return p;
+            }
+        }
+        return null;
+    }
+
+    /**
      * Whether {@code snapshot} is one of the appliance's savepoints (a stop's or a rules change's),
      * all in Flink's canonical format, which every state backend restores: a switch of
      * state.backend takes effect from one.
@@ -197,7 +212,14 @@ final class LocalJob {
     static void refuseAnotherStateBackendOfCheckpoints(Path checkpoints, String backend) {
         try {
             List<Path> complete = completeCheckpoints(checkpoints);
-            if (!complete.isEmpty() && !isCanonicalSavepoint(complete.get(0))) {
+            // The one a start would restore: the newest it can read (else the newest, which the
+            // start then refuses with its own words).
+            Path restored =
+                    complete.stream()
+                            .filter(p -> unreadable(p) == null)
+                            .findFirst()
+                            .orElse(complete.isEmpty() ? null : complete.get(0));
+            if (restored != null && !isCanonicalSavepoint(restored)) {
                 refuseAnotherStateBackend(checkpoints, backend);
             }
         } catch (IOException unreadable) {

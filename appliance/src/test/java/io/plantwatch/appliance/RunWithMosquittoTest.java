@@ -354,6 +354,8 @@ class RunWithMosquittoTest {
             second.command().stop();
         }
         assertThat(second.exit().get()).isZero();
+        assertThat(dir.resolve("data").resolve("checkpoints").resolve("state-backend"))
+                .hasContent("rocksdb");
     }
 
     /**
