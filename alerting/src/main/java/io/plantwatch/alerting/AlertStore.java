@@ -1390,7 +1390,6 @@ public final class AlertStore implements AutoCloseable {
         append(r);
     }
 
-    /** Whether the alert's receivers were told of its state {@code s}: told, and not muted. */
     /**
      * Whether the alert's state {@code s} was held back on purpose (a silence, an inhibition) and
      * no receiver has had it: then nobody waits for what follows it.
@@ -1400,6 +1399,7 @@ public final class AlertStore implements AutoCloseable {
         return h != null && h.told(s) && !h.heard(s);
     }
 
+    /** Whether the alert's receivers were told of its state {@code s}: told, and not muted. */
     public synchronized boolean heard(String alertId, AlertState s) {
         Held h = alerts.get(alertId);
         return h != null && h.heard(s);

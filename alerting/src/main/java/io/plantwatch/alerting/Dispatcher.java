@@ -131,7 +131,7 @@ public final class Dispatcher implements AutoCloseable {
 
     /**
      * @param charts links each alert to its sensor's chart on Grafana; null for none
-     * @param inhibitions alerts that hold back others while open ({@code inhibit:})
+     * @param inhibitions alerts that hold back others while they fire ({@code inhibit:})
      */
     Dispatcher(
             AlertStore store,
@@ -169,8 +169,8 @@ public final class Dispatcher implements AutoCloseable {
     public synchronized void restore(long now) {
         List<Alert> pending = store.unnotified();
         pending.forEach(a -> route(a, now, store.takenBy(a)));
-        // Whether their silence is still on or ended while the service was down, the next
-        // dispatch decides.
+        // Whether what held them back (a silence, an inhibition) still does, or ended while the
+        // service was down, the next dispatch decides.
         List<Silence> silences = store.silences();
         Instant t = Instant.ofEpochMilli(now);
         for (Alert a : store.mutedOpen()) {
@@ -180,7 +180,7 @@ public final class Dispatcher implements AutoCloseable {
             }
         }
         // Before the first poll: a resolution in it must not pass for one within the silence.
-        tellWhatSilencesNoLongerMute(now, store.silences());
+        tellWhatNoLongerHeldBack(now, silences);
         if (!pending.isEmpty()) {
             LOG.info(
                     "{} alert states not yet notified before the restart are queued",
@@ -222,26 +222,29 @@ public final class Dispatcher implements AutoCloseable {
             firingChanged(was, a.alertId());
         }
         Instant t = Instant.ofEpochMilli(now);
-        // Its OPEN still muted (the silence ended moments ago, not yet dispatched): it resolved
-        // within the silence, and nobody hears of it.
         boolean silenced = silenced(a, store.silences(), t);
         boolean inhibited = !silenced && inhibited(a);
-        // Its OPEN held back and never heard (acknowledged or shelved while held, so no longer
-        // watched): nobody waits for its end either.
+        // Its OPEN still held back (the silence or inhibition ended moments ago, not yet
+        // dispatched), or held back and never heard while someone acknowledged or shelved it (so
+        // no longer watched): it resolved unheard, and nobody hears of its end either.
         boolean openMuted =
                 a.state() == AlertState.RESOLVED
                         && (mutedOpen.contains(a.alertId())
-                                || store.mutedUnheard(a.alertId(), AlertState.OPEN));
+                                || (before == AlertStore.Status.ACKNOWLEDGED
+                                                || before == AlertStore.Status.SHELVED)
+                                        && store.mutedUnheard(a.alertId(), AlertState.OPEN));
         if (!heardOpen && (openMuted || silenced || inhibited)) {
             boolean byInhibition =
                     a.state() == AlertState.RESOLVED
                             ? heldByInhibition.contains(a.alertId())
                             : inhibited;
             (byInhibition ? metrics.inhibited : metrics.silenced).incrementAndGet();
-            if (byInhibition) {
-                heldByInhibition.add(a.alertId());
-            } else {
-                heldByInhibition.remove(a.alertId());
+            if (a.state() != AlertState.RESOLVED) {
+                if (byInhibition) {
+                    heldByInhibition.add(a.alertId());
+                } else {
+                    heldByInhibition.remove(a.alertId());
+                }
             }
             owed.remove(a.alertId());
             if (a.state() == AlertState.RESOLVED) {
@@ -400,10 +403,10 @@ public final class Dispatcher implements AutoCloseable {
     }
 
     /**
-     * Alert states a silence muted as they came, by alert id, while their alerts stay open: told
-     * once no silence mutes them, so a fault that began in a maintenance window and outlasts it is
-     * told when the window ends. The journal marks those states ({@link AlertStore#muted}), and
-     * {@link #restore} finds them again.
+     * Alert states a silence or an inhibition held back as they came, by alert id, while their
+     * alerts stay open: told once nothing holds them back, so a fault that began in a maintenance
+     * window and outlasts it is told when the window ends. The journal marks those states ({@link
+     * AlertStore#muted}), and {@link #restore} finds them again.
      */
     private final java.util.Set<String> mutedOpen = new java.util.LinkedHashSet<>();
 
@@ -417,8 +420,11 @@ public final class Dispatcher implements AutoCloseable {
      */
     private final java.util.Set<String> sentOpen = new java.util.HashSet<>();
 
-    /** The open alerts whose silence has ended join their groups, if nobody took them meanwhile. */
-    private void tellWhatSilencesNoLongerMute(long now, List<Silence> silences) {
+    /**
+     * The open alerts no silence or inhibition holds back any more join their groups, if nobody
+     * took them meanwhile.
+     */
+    private void tellWhatNoLongerHeldBack(long now, List<Silence> silences) {
         Instant t = Instant.ofEpochMilli(now);
         for (var it = mutedOpen.iterator(); it.hasNext(); ) {
             String id = it.next();
@@ -551,7 +557,7 @@ public final class Dispatcher implements AutoCloseable {
         }
         List<Silence> silences = store.silences();
         if (!mutedOpen.isEmpty()) {
-            tellWhatSilencesNoLongerMute(now, silences);
+            tellWhatNoLongerHeldBack(now, silences);
         }
         Instant t = Instant.ofEpochMilli(now);
         // A silence begun after an alert was told mutes its reminders too, as Alertmanager's does.

@@ -147,7 +147,6 @@ public record Inhibition(AlertMatcher source, AlertMatcher target, List<String> 
                         source, path + "." + side, key, "is not a matcher key; use sensors, match");
             }
         }
-        AlertMatcher m = AlertMatcher.parse(n, source, path + "." + side);
-        return m;
+        return AlertMatcher.parse(n, source, path + "." + side);
     }
 }

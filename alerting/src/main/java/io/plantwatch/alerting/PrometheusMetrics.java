@@ -109,7 +109,7 @@ final class PrometheusMetrics {
         counter(
                 b,
                 "inhibited",
-                "Alert states recorded but held back by an open alert (inhibit)",
+                "Alert states recorded but held back by a firing alert (inhibit)",
                 m.inhibited.get());
         counter(b, "shelved", "Alert states recorded but held by shelving", m.shelved.get());
         counter(b, "flapping", "Alert states held because the alert flaps", m.flapping.get());

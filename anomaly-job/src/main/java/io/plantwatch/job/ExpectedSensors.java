@@ -34,9 +34,10 @@ import org.slf4j.LoggerFactory;
  * Missing data for a sensor the rules list as expected ({@code expected:} in rules.yaml) and the
  * job has never heard. The {@link MissingDataDetector} counts a sensor's silence from its last
  * reading, so a sensor that never sent (wired wrong, a gateway's topic mapping missing it, dead on
- * delivery) raised nothing. Here each listed sensor is awaited from the job's start: if none of its
- * readings reaches the detectors within its missing-data rule's {@code after}, a MISSING_DATA alert
- * opens, and its first reading resolves it. From then on missing data is the detector's.
+ * delivery) raised nothing. Here each listed sensor is awaited from the first watermark of each run
+ * (see below): if none of its readings reaches the detectors within its missing-data rule's {@code
+ * after}, a MISSING_DATA alert opens, and its first reading resolves it. From then on missing data
+ * is the detector's.
  *
  * <p>Keyed by sensor id, with state only for listed sensors: at its start each subtask creates the
  * state of the listed sensors in its key groups, as a {@code keyBy} would place their readings. It
@@ -143,7 +144,7 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
             if (!book.expected().containsKey(id)) {
                 setCurrentKey(id);
                 Awaited a = state.value();
-                if (a != null && (a.open || overdue(a, now))) {
+                if (a != null && (a.open || a.dueBefore != 0 || overdue(a, now))) {
                     resolveFromTimer(a, now);
                 } else {
                     state.clear();

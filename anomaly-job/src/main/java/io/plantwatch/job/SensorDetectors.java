@@ -209,32 +209,31 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
      * as late or from the future, or still waiting for the watermark) is not told: missing data has
      * never watched its silence.
      *
+     * @param backend the operator's keyed state backend, just restored
      * @param state the operator's per-sensor state, read for each listed sensor
-     * @return how many sensors were told
+     * @param idOf a key's sensor id
+     * @param output the operator's output, whose side output {@link #HEARD} is told
      */
-    <S> long announceRestored(
+    <S> void announceRestored(
             KeyedStateBackend<S> backend,
             ValueState<State> state,
             java.util.function.Function<S, String> idOf,
             Output<StreamRecord<Signal>> output)
             throws Exception {
         if (!announceHeard) {
-            return 0;
+            return;
         }
         List<S> listed;
         try (Stream<S> keys = backend.getKeys(STATE_NAME, VoidNamespace.INSTANCE)) {
             listed = keys.filter(k -> book.expected().containsKey(idOf.apply(k))).toList();
         }
-        long n = 0;
         for (S key : listed) {
             backend.setCurrentKey(key);
             State s = state.value();
             if (s != null && s.toldRun != State.NEVER_TOLD) {
                 announce(idOf.apply(key), KNOWN_BEFORE, output);
-                n++;
             }
         }
-        return n;
     }
 
     /**

@@ -33,8 +33,8 @@ import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
 /**
- * A sensor listed in the rules' {@code expected:} that never sends: missing data from the job's
- * start, on processing time, driven here by the harness's clock.
+ * A sensor listed in the rules' {@code expected:} that never sends: missing data from each run's
+ * first watermark, on processing time, driven here by the harness's clock.
  */
 class ExpectedSensorsTest {
     static final SensorId SILENT = SensorId.parse("dresden/press-shop/line-1/press-3/oil-temp");

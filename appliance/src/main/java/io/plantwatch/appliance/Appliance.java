@@ -1092,8 +1092,9 @@ final class Appliance implements AutoCloseable {
     private static final Duration SAVEPOINT_TIMEOUT = Duration.ofMinutes(11);
 
     /**
-     * How long a stop waits for the job's savepoint before it cancels the job: a stop is not held
-     * up long (a service manager kills what does not stop), and the checkpoints are still there.
+     * The longest a stop waits for the job's savepoint before it cancels the job, if {@link
+     * #CLOSE_BUDGET} leaves that much: a stop is not held up long (a service manager kills what
+     * does not stop), and the checkpoints are still there.
      */
     private static final Duration STOP_SAVEPOINT_TIMEOUT = Duration.ofSeconds(60);
 
@@ -1101,7 +1102,7 @@ final class Appliance implements AutoCloseable {
      * How long a stop may take in all: below {@code plantwatch run}'s wait for it in its shutdown
      * hook (and systemd's default TimeoutStopSec, 90 s), so the brokers and files close cleanly.
      */
-    static final Duration CLOSE_BUDGET = Duration.ofSeconds(80);
+    private static final Duration CLOSE_BUDGET = Duration.ofSeconds(80);
 
     /**
      * What a stop still needs after the job's savepoint: a cancel, Kafka's and the files' close.
@@ -1576,7 +1577,7 @@ final class Appliance implements AutoCloseable {
                                 : (closeDeadlineNanos - startNanos) / 1_000_000
                                         - AFTER_SAVEPOINT.toMillis());
         if (!savepointOnStop || budget < 5_000) {
-            last.cancel().get(30, TimeUnit.SECONDS);
+            last.cancel().get(10, TimeUnit.SECONDS);
             if (savepointOnStop) {
                 LOG.warn(
                         "The stop left no time for the anomaly job's savepoint; cancelled, its"
@@ -1596,7 +1597,7 @@ final class Appliance implements AutoCloseable {
             boolean interrupted = e instanceof InterruptedException;
             try {
                 if (!last.getJobExecutionResult().isDone()) {
-                    last.cancel().get(interrupted ? 1 : 20, TimeUnit.SECONDS);
+                    last.cancel().get(interrupted ? 1 : 10, TimeUnit.SECONDS);
                 }
             } catch (Exception | LinkageError stillGoing) {
                 // It may have finished meanwhile, with the savepoint; looked for below.

@@ -70,8 +70,8 @@ public final class RuleBook implements Serializable {
     }
 
     /**
-     * A sensor the plant has, listed in {@code expected:}: its missing-data rule applies from the
-     * job's start, before (and whether or not) it ever sends.
+     * A sensor the plant has, listed in {@code expected:}: its missing-data rule applies from each
+     * run's first watermark, before (and whether or not) it ever sends ({@code ExpectedSensors}).
      *
      * @param unit the unit its readings will come in, which chooses its kind; null when not given
      *     (its kind then only by a sensor-id glob, and overrides for some units do not apply)
@@ -174,14 +174,17 @@ public final class RuleBook implements Serializable {
                 merged.set(list, own); // refused by parse: not a list
                 continue;
             }
+            if (list.equals("expected")) {
+                // Each file's list checked on its own first, so a mistake names its file (and the
+                // included one's is not replaced unseen below).
+                expected(merged.path(list), base.toString());
+                expected(own, file.toString());
+            }
             com.fasterxml.jackson.databind.node.ArrayNode items =
                     merged.has(list) && merged.get(list).isArray()
                             ? (com.fasterxml.jackson.databind.node.ArrayNode) merged.get(list)
                             : merged.putArray(list);
             if (list.equals("expected")) {
-                // Each file's list checked on its own first, so a mistake names its file.
-                expected(merged.path(list), base.toString());
-                expected(own, file.toString());
                 // A sensor the including file lists again is its entry (a site's file giving a
                 // plant-wide list's sensor its unit), not a second one.
                 Set<String> relisted = new java.util.HashSet<>();

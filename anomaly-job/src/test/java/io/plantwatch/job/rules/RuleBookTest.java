@@ -142,6 +142,15 @@ class RuleBookTest {
                 .as("no unit: no kind by unit, the defaults")
                 .isEqualTo(300_000);
         assertThat(shipped().expected()).isEmpty();
+        // A mistake in the included file's list names that file, though the including one lists
+        // sensors too.
+        Files.writeString(dir.resolve("bad.yaml"), "expected: s/a/l/m/x\n");
+        Path including =
+                Files.writeString(
+                        dir.resolve("top.yaml"), "include: bad.yaml\nexpected: [s/a/l/m/y]\n");
+        assertThatThrownBy(() -> RuleBook.load(including))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("bad.yaml expected: must be a list");
     }
 
     @Test
