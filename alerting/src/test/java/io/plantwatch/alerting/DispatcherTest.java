@@ -72,6 +72,17 @@ class DispatcherTest {
         server.stop(0);
     }
 
+    /** A webhook receiver "shift-lead" posting to this test's endpoint. */
+    private WebhookReceiver hook() {
+        return new WebhookReceiver(
+                "shift-lead",
+                URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook"),
+                SECRET,
+                Duration.ofSeconds(2),
+                Duration.ofMillis(200),
+                Duration.ofSeconds(30));
+    }
+
     private Dispatcher dispatcher(AlertStore store, int floodLimit, List<Silence> silences) {
         return dispatcher(store, floodLimit, silences, List.of());
     }
@@ -79,14 +90,7 @@ class DispatcherTest {
     private Dispatcher dispatcher(
             AlertStore store, int floodLimit, List<Silence> silences, List<AlertMatcher> latching) {
         silences.forEach(store::silence);
-        WebhookReceiver hook =
-                new WebhookReceiver(
-                        "shift-lead",
-                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook"),
-                        SECRET,
-                        Duration.ofSeconds(2),
-                        Duration.ofMillis(200),
-                        Duration.ofSeconds(30));
+        WebhookReceiver hook = hook();
         return new Dispatcher(
                 store,
                 ROOT,
@@ -202,14 +206,7 @@ class DispatcherTest {
         List<Inhibition> rules =
                 Inhibition.parse(
                         io.plantwatch.model.YamlFiles.parse(yaml, "test").path("inhibit"), "test");
-        WebhookReceiver hook =
-                new WebhookReceiver(
-                        "shift-lead",
-                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook"),
-                        SECRET,
-                        Duration.ofSeconds(2),
-                        Duration.ofMillis(200),
-                        Duration.ofSeconds(30));
+        WebhookReceiver hook = hook();
         return new Dispatcher(
                 store,
                 ROOT,
@@ -1192,14 +1189,7 @@ class DispatcherTest {
     /** With Grafana's address set, the webhook's JSON links each alert to its sensor's chart. */
     @Test
     void theWebhooksJsonLinksEachAlertToItsChart() throws Exception {
-        WebhookReceiver hook =
-                new WebhookReceiver(
-                        "shift-lead",
-                        URI.create("http://127.0.0.1:" + server.getAddress().getPort() + "/hook"),
-                        SECRET,
-                        Duration.ofSeconds(2),
-                        Duration.ofMillis(200),
-                        Duration.ofSeconds(30));
+        WebhookReceiver hook = hook();
         ChartLinks charts = new ChartLinks(URI.create("https://grafana.plant:3000"));
         try (AlertStore store = new AlertStore(dir);
                 Dispatcher d =

@@ -144,12 +144,10 @@ class AnomalyJobKafkaTest {
                             });
 
             List<Alert> alerts = new ArrayList<>();
-            AvroAlertCodec codec = new AvroAlertCodec();
             await().atMost(Duration.ofSeconds(60))
                     .until(
                             () -> {
-                                kafka.poll(settings.alertsTopic())
-                                        .forEach(r -> alerts.add(codec.decode(r.value()).value()));
+                                pollAlerts(settings, alerts);
                                 Set<String> opened =
                                         alerts.stream()
                                                 .filter(a -> a.state() == AlertState.OPEN)
@@ -266,12 +264,10 @@ class AnomalyJobKafkaTest {
         try {
             kafka.produce(settings.readingsTopic(), fiveSeconds(PRESS1_OIL));
             List<Alert> alerts = new ArrayList<>();
-            AvroAlertCodec codec = new AvroAlertCodec();
             await().atMost(Duration.ofSeconds(60))
                     .until(
                             () -> {
-                                kafka.poll(settings.alertsTopic())
-                                        .forEach(r -> alerts.add(codec.decode(r.value()).value()));
+                                pollAlerts(settings, alerts);
                                 return alerts.stream()
                                         .anyMatch(a -> a.sensorId().id().equals(silent));
                             });
@@ -286,8 +282,7 @@ class AnomalyJobKafkaTest {
             await().atMost(Duration.ofSeconds(60))
                     .until(
                             () -> {
-                                kafka.poll(settings.alertsTopic())
-                                        .forEach(r -> alerts.add(codec.decode(r.value()).value()));
+                                pollAlerts(settings, alerts);
                                 return alerts.stream()
                                         .anyMatch(
                                                 a ->
@@ -335,6 +330,13 @@ class AnomalyJobKafkaTest {
                 .startsWith("anomaly-job: Kafka at " + settings.kafkaBootstrap())
                 .contains("has no topic it4-minutes, it4-dead-letters;")
                 .doesNotContain("\n");
+    }
+
+    private static final AvroAlertCodec ALERTS = new AvroAlertCodec();
+
+    /** What the job wrote to its alerts topic since the last poll, added to {@code into}. */
+    private static void pollAlerts(JobSettings settings, List<Alert> into) {
+        kafka.poll(settings.alertsTopic()).forEach(r -> into.add(ALERTS.decode(r.value()).value()));
     }
 
     /** Five readings a second apart, ending now: the watermark passes the first ones. */

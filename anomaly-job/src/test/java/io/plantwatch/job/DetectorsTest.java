@@ -15,9 +15,7 @@ import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyedStateBackend;
 import org.apache.flink.runtime.state.VoidNamespace;
 import org.apache.flink.runtime.state.VoidNamespaceSerializer;
-import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
 import org.apache.flink.runtime.state.memory.MemCheckpointStreamFactory;
-import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.operators.KeyedProcessOperator;
 import org.apache.flink.streaming.api.operators.OperatorSnapshotFinalizer;
 import org.apache.flink.streaming.api.operators.OperatorSnapshotFutures;
@@ -289,10 +287,7 @@ class DetectorsTest {
                                 new SensorDetectors<String>(book, Long.MAX_VALUE / 4, TTL, false)),
                         new AnomalyPipeline.ReadingKey(),
                         Types.STRING);
-        h.setStateBackend(
-                backend.equals("rocksdb")
-                        ? new EmbeddedRocksDBStateBackend()
-                        : new HashMapStateBackend());
+        h.setStateBackend(Harnesses.stateBackend(backend));
         return h;
     }
 

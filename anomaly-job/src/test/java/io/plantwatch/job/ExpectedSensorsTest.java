@@ -22,8 +22,6 @@ import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.api.java.tuple.Tuple2;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
 import org.apache.flink.runtime.state.KeyGroupRangeAssignment;
-import org.apache.flink.runtime.state.hashmap.HashMapStateBackend;
-import org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
 import org.apache.flink.streaming.util.AbstractStreamOperatorTestHarness;
@@ -622,10 +620,7 @@ class ExpectedSensorsTest {
                                 new SensorDetectors<>(book, Long.MAX_VALUE / 4, 0, false)),
                         new AnomalyPipeline.ReadingKey(),
                         Types.STRING);
-        h.setStateBackend(
-                backend.equals("rocksdb")
-                        ? new EmbeddedRocksDBStateBackend()
-                        : new HashMapStateBackend());
+        h.setStateBackend(Harnesses.stateBackend(backend));
         return h;
     }
 

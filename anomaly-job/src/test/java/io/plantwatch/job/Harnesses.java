@@ -31,6 +31,13 @@ final class Harnesses {
         return new SensorReading(sensor, T0 + offsetMillis, value, "degC", Quality.GOOD, seq);
     }
 
+    /** Flink's heap state backend ("hashmap") or RocksDB ("rocksdb"), for a harness. */
+    static org.apache.flink.runtime.state.StateBackend stateBackend(String name) {
+        return name.equals("rocksdb")
+                ? new org.apache.flink.state.rocksdb.EmbeddedRocksDBStateBackend()
+                : new org.apache.flink.runtime.state.hashmap.HashMapStateBackend();
+    }
+
     static RuleBook rules(String yaml) {
         return RuleBook.parse(yaml, "test rules");
     }
