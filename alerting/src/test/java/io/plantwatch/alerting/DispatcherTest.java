@@ -1396,6 +1396,9 @@ class DispatcherTest {
             assertThat(last.get("alerts").get(0).get("alert_id").asText()).isEqualTo("episode-4");
             assertThat(last.toString()).doesNotContain("episode-5");
             assertThat(d.pendingGroups()).isZero();
+            // Held for flapping, each transition through it: none went down a silence's path.
+            assertThat(d.metrics().silenced.get()).isZero();
+            assertThat(d.metrics().flapping.get()).isPositive();
         }
     }
 

@@ -463,6 +463,44 @@ class ExpectedSensorsTest {
         }
     }
 
+    /**
+     * A run restored after a wait had ended, checkpointed before its own waits started: a sensor
+     * taken off the list then still has the OPEN the first run may have sent told whole.
+     */
+    @Test
+    void anOpenTheFirstRunMayHaveSentOutlivesARunThatNeverArmedItsWait() throws Exception {
+        OperatorSubtaskState snapshot;
+        try (var h = harness(rules(LISTED))) {
+            h.setProcessingTime(T0);
+            h.open();
+            start(h);
+            heard(h, SENSOR.id(), T0 + 1_000);
+            snapshot = h.snapshot(1, T0 + 10_000);
+        }
+        try (var h = harness(rules(LISTED))) {
+            h.initializeState(snapshot);
+            h.setProcessingTime(T0 + 40_000);
+            h.open();
+            snapshot = h.snapshot(2, T0 + 41_000); // before its first watermark
+        }
+        String unlisted =
+                "defaults: {missing-data: {after: 30s, severity: CRITICAL, name: no-signal}}\n"
+                        + "expected: ["
+                        + SENSOR.id()
+                        + "]";
+        try (var h = harness(rules(unlisted))) {
+            h.initializeState(snapshot);
+            h.setProcessingTime(T0 + 50_000);
+            h.open();
+            h.setProcessingTime(T0 + 50_001);
+            assertThat(drain(h))
+                    .extracting(a -> a.alertId() + " " + a.state())
+                    .containsExactly(
+                            Alert.idFor(SILENT, "no-signal", T0) + " OPEN",
+                            Alert.idFor(SILENT, "no-signal", T0) + " RESOLVED");
+        }
+    }
+
     /** Each listed sensor on the subtask a keyBy by its id sends it to, and on no other. */
     @Test
     void eachSubtaskAwaitsTheListedSensorsItsKeyGroupsHold() throws Exception {
