@@ -1345,6 +1345,17 @@ public final class AlertStore implements AutoCloseable {
     }
 
     /**
+     * Records one alert event from no Kafka position: an alert about the pipeline itself ({@link
+     * PipelineAlerts}).
+     */
+    public synchronized void event(Alert a, long now) {
+        ObjectNode r = json.createObjectNode();
+        r.put("t", "event").put("at", now);
+        r.set("alert", json.valueToTree(a));
+        append(r);
+    }
+
+    /**
      * Records the resolution a person gave an alert ({@code closed}, its state RESOLVED): its
      * latest event, from no Kafka position, and the status with who closed it.
      */

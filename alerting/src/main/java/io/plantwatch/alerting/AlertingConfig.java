@@ -7,6 +7,7 @@ import io.plantwatch.model.Durations;
 import io.plantwatch.model.FreePorts;
 import io.plantwatch.model.LayeredSettings;
 import io.plantwatch.model.Secrets;
+import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Topics;
 import io.plantwatch.model.YamlFiles;
 import java.net.URI;
@@ -47,7 +48,9 @@ public record AlertingConfig(
         byte[] apiToken,
         KafkaConsumerSettings kafkaConsumer,
         Duration healthKafkaGrace,
-        URI grafanaUrl) {
+        URI grafanaUrl,
+        PipelineAlerts.Settings pipelineAlerts,
+        Heartbeat.Settings heartbeat) {
 
     public AlertingConfig {
         String wait = kafkaConsumer.values().get("fetch.max.wait.ms");
@@ -446,7 +449,84 @@ public record AlertingConfig(
                                 source + ": links",
                                 "http",
                                 "https")
-                        : null);
+                        : null,
+                pipelineAlerts(root.path("pipeline-alerts"), source + ": pipeline-alerts"),
+                heartbeat(root.path("heartbeat"), source + ": heartbeat", env));
+    }
+
+    /** {@code heartbeat}: off unless set. Its URL holds the monitor's token, so it is a secret. */
+    private static Heartbeat.Settings heartbeat(
+            JsonNode n, String where, Function<String, String> env) {
+        if (n.isMissingNode() || n.isNull()) {
+            return null;
+        }
+        String url;
+        String from;
+        if (n.has("url-file")) {
+            url = new String(secretFile(n, "url-file", where), StandardCharsets.UTF_8).strip();
+            from = ".url-file " + n.get("url-file").asText();
+        } else if (n.has("url-env")) {
+            String var = n.get("url-env").asText();
+            url = env.apply(var);
+            from = ".url-env " + var;
+            if (url == null || url.isBlank()) {
+                throw new ConfigException(where + from + " is not set");
+            }
+        } else {
+            throw new ConfigException(
+                    where + " needs url-env or url-file (the monitor's URL holds its token)");
+        }
+        String problem = urlProblem(url, "http", "https");
+        if (problem != null) {
+            throw new ConfigException(
+                    where
+                            + from
+                            + " is not a http or https URL with a host: "
+                            + problem
+                            + " (the value is a secret and not shown)");
+        }
+        return new Heartbeat.Settings(
+                URI.create(url),
+                duration(
+                        n,
+                        "every",
+                        "1m",
+                        where,
+                        new Least(Duration.ofSeconds(1), "1s or more", Duration.ofDays(1))));
+    }
+
+    private static PipelineAlerts.Settings pipelineAlerts(JsonNode n, String where) {
+        JsonNode enabled = n.path("enabled");
+        if (!enabled.isMissingNode() && !enabled.isNull() && !enabled.isBoolean()) {
+            throw new ConfigException(where + ".enabled must be true or false, not " + enabled);
+        }
+        PipelineAlerts.Settings d = PipelineAlerts.Settings.DEFAULT;
+        String instance = scalar(n, "instance", d.instance(), where);
+        try {
+            SensorId.parse(
+                    PipelineAlerts.SITE + "/" + PipelineAlerts.AREA + "/" + instance + "/a/b");
+        } catch (IllegalArgumentException e) {
+            throw new ConfigException(
+                    where
+                            + ".instance '"
+                            + instance
+                            + "' is not one level of a sensor id (no '/', '+', '#' or control"
+                            + " characters, at most "
+                            + SensorId.MAX_LEVEL_LENGTH
+                            + " characters)");
+        }
+        return new PipelineAlerts.Settings(
+                enabled.asBoolean(d.enabled()),
+                instance,
+                duration(
+                        n,
+                        "after",
+                        d.after().toSeconds() + "s",
+                        where,
+                        new Least(
+                                Duration.ofSeconds(5),
+                                "5s or more (parts restart in seconds)",
+                                Duration.ofDays(1))));
     }
 
     private static KafkaConsumerSettings kafkaConsumer(
@@ -541,7 +621,9 @@ public record AlertingConfig(
                             "latching",
                             "inhibit",
                             "api",
-                            "links"),
+                            "links",
+                            "pipeline-alerts",
+                            "heartbeat"),
                     "kafka",
                     Set.of("bootstrap", "alerts-topic", "dlq-topic", "group-id", "consumer"),
                     "store",
@@ -559,7 +641,11 @@ public record AlertingConfig(
                             "token-env",
                             "health-kafka-grace"),
                     "links",
-                    Set.of("grafana-url"));
+                    Set.of("grafana-url"),
+                    "pipeline-alerts",
+                    Set.of("enabled", "instance", "after"),
+                    "heartbeat",
+                    Set.of("url-env", "url-file", "every"));
 
     private static final Set<String> DELIVERY = Set.of("timeout", "max-backoff", "give-up-after");
 

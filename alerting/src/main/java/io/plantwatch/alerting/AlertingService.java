@@ -6,6 +6,7 @@ import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.ConfigWatch;
 import io.plantwatch.model.Parsed;
 import io.plantwatch.model.RejectReason;
+import io.plantwatch.model.Severity;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.time.Duration;
@@ -84,17 +85,47 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
     /** Failed tries to keep a record that is not an alert event in the DLQ. */
     private final AtomicLong deadLetterHolds;
 
+    /** Pings the heartbeat's monitor took, and those that failed. */
+    private final AtomicLong heartbeatsSent;
+
+    private final AtomicLong heartbeatsFailed;
+
     private final Dispatcher.Metrics dispatcherMetrics;
 
     /** The watch of the command whose loop runs this service, or null. */
     private final ConfigWatch<AlertingConfig> watchOfCommand;
 
+    /** What the pipeline's parts report of themselves, this service's Kafka reading included. */
+    private final PipelineAlerts pipeline;
+
+    /** Alerting's own check: whether it reads the alerts. */
+    static final PipelineAlerts.Check READING_ALERTS =
+            new PipelineAlerts.Check(
+                    "alerting",
+                    "reading-alerts",
+                    Severity.CRITICAL,
+                    "Alerting reads the alerts from Kafka again; what was detected meanwhile is"
+                            + " told now.",
+                    // /health's grace for Kafka has passed already.
+                    true);
+
     public AlertingService(PrintWriter err) {
+        this(err, new PipelineAlerts());
+    }
+
+    /**
+     * A service that also tells the problems other parts report to {@code pipeline} (an appliance's
+     * job, gateway and broker).
+     */
+    public AlertingService(PrintWriter err, PipelineAlerts pipeline) {
         this.err = err;
+        this.pipeline = pipeline;
         this.undecodable = new AtomicLong();
         this.lostRecords = new AtomicLong();
         this.deletedUnreadRecords = new AtomicLong();
         this.deadLetterHolds = new AtomicLong();
+        this.heartbeatsSent = new AtomicLong();
+        this.heartbeatsFailed = new AtomicLong();
         this.dispatcherMetrics = new Dispatcher.Metrics();
         this.watchOfCommand = null;
     }
@@ -117,8 +148,16 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         this.lostRecords = command.lostRecords;
         this.deletedUnreadRecords = command.deletedUnreadRecords;
         this.deadLetterHolds = command.deadLetterHolds;
+        this.heartbeatsSent = command.heartbeatsSent;
+        this.heartbeatsFailed = command.heartbeatsFailed;
         this.dispatcherMetrics = command.dispatcherMetrics;
         this.watchOfCommand = watch;
+        this.pipeline = command.pipeline;
+    }
+
+    /** Where the pipeline's parts report their problems, for this service to tell. */
+    public PipelineAlerts pipelineAlerts() {
+        return pipeline;
     }
 
     public static void main(String[] args) {
@@ -313,7 +352,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
         return null;
     }
 
-    private PrometheusMetrics metrics(Dispatcher dispatcher, AlertStore store) {
+    private PrometheusMetrics metrics(Dispatcher dispatcher, AlertStore store, boolean heartbeat) {
         PrometheusMetrics m =
                 new PrometheusMetrics(
                         dispatcher,
@@ -323,6 +362,9 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                         deletedUnreadRecords::get,
                         deadLetterHolds::get,
                         System::currentTimeMillis);
+        if (heartbeat) {
+            m.withHeartbeats(heartbeatsSent::get, heartbeatsFailed::get);
+        }
         return watchOfCommand == null
                 ? m
                 : m.withConfigChanges(watchOfCommand::applied, watchOfCommand::refused);
@@ -416,7 +458,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                 : new AlertingApi(
                                         store,
                                         dispatcher,
-                                        metrics(dispatcher, store)::render,
+                                        metrics(dispatcher, store, c.heartbeat() != null)::render,
                                         () -> health(c),
                                         c.apiToken(),
                                         c.apiHost(),
@@ -424,7 +466,16 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                         System::currentTimeMillis);
                 KafkaConsumer<byte[], byte[]> consumer = consumer(c);
                 AlertDeadLetters dlq =
-                        new AlertDeadLetters(c, consumer, store, undecodable, deadLetterHolds)) {
+                        new AlertDeadLetters(c, consumer, store, undecodable, deadLetterHolds);
+                Heartbeat heartbeat =
+                        c.heartbeat() == null
+                                ? null
+                                : new Heartbeat(
+                                                c.heartbeat(),
+                                                () -> serving ? loopAt : 0,
+                                                heartbeatsSent,
+                                                heartbeatsFailed)
+                                        .start()) {
             List<TopicPartition> partitions = new ArrayList<>();
             List<PartitionInfo> found;
             try {
@@ -447,6 +498,8 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                             consumer, store, KAFKA_TIMEOUT, lostRecords, deletedUnreadRecords);
             positions.seek(partitions);
             dispatcher.restore(System.currentTimeMillis());
+            PipelineAlerts.Run pipelineRun =
+                    pipeline.start(c.pipelineAlerts(), store, System.currentTimeMillis());
             LOG.info(
                     "alerting started: Kafka {} ({}, {} partitions, read_committed) -> receivers {};"
                             + " store {}; API {}",
@@ -459,6 +512,7 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             AvroAlertCodec codec = new AvroAlertCodec();
             long expiryChecked = System.currentTimeMillis();
             long partitionsChecked = expiryChecked;
+            long pipelineChecked = 0;
             Map<TopicPartition, Long> pausedSince = new java.util.HashMap<>();
             org.apache.kafka.common.Metric fetches = fetches(consumer);
             double fetched = -1;
@@ -536,6 +590,11 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                     partitionsChecked = now;
                     addNewPartitions(consumer, c.alertsTopic(), partitions, positions);
                 }
+                if (now - pipelineChecked >= PIPELINE_CHECK_MILLIS) {
+                    pipelineChecked = now;
+                    pipeline.report(READING_ALERTS, readingProblem(c), now);
+                    pipelineRun.apply(dispatcher, now);
+                }
                 dispatcher.dispatchDue(now);
                 // A store that runs for months would otherwise hold every alert it ever saw.
                 if (now - expiryChecked >= 60_000) {
@@ -559,6 +618,20 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
             // The codec returns its rejections; anything it throws is a fault of the bytes too.
             return Parsed.rejected(RejectReason.CORRUPT_RECORD, String.valueOf(e.getMessage()));
         }
+    }
+
+    /** How often the pipeline's reports are turned into alerts. */
+    private static final long PIPELINE_CHECK_MILLIS = 1_000;
+
+    /** Why the alerts are not read (/health's problems), or null while they are. */
+    private String readingProblem(AlertingConfig c) {
+        AlertingApi.Health h = health(c);
+        return h.up()
+                ? null
+                : "Alerting cannot read the alerts: "
+                        + String.join("; ", h.problems())
+                        + ". What the job detects meanwhile is told once they are read; alerts"
+                        + " about the pipeline itself, like this one, are told now.";
     }
 
     /** How long the service waits for Kafka's answer about its partitions and their offsets. */

@@ -66,6 +66,10 @@ public final class Dispatcher implements AutoCloseable {
      */
     public static final class Metrics {
         final AtomicLong events = new AtomicLong();
+
+        /** Alerts about the pipeline itself, opened and resolved ({@link PipelineAlerts}). */
+        final AtomicLong pipelineEvents = new AtomicLong();
+
         final AtomicLong duplicates = new AtomicLong();
         final AtomicLong silenced = new AtomicLong();
         final AtomicLong inhibited = new AtomicLong();
@@ -197,6 +201,20 @@ public final class Dispatcher implements AutoCloseable {
     public synchronized void onEvent(
             Alert a, int partition, long offset, Optional<Integer> epoch, long now) {
         metrics.events.incrementAndGet();
+        onEvent(a, () -> store.event(a, partition, offset, epoch, now), now);
+    }
+
+    /**
+     * One alert about the pipeline itself ({@link PipelineAlerts}), from no Kafka position: Kafka
+     * may be what failed.
+     */
+    public synchronized void onPipelineEvent(Alert a, long now) {
+        metrics.pipelineEvents.incrementAndGet();
+        onEvent(a, () -> store.event(a, now), now);
+    }
+
+    /** One alert event; {@code record} writes it to the journal with where it came from. */
+    private void onEvent(Alert a, Runnable record, long now) {
         // Closed by hand: the detector's own resolution, whenever it comes, and any replay are
         // repeats; who closed it and why stay.
         Alert was = firingNow(a.alertId());
@@ -204,7 +222,7 @@ public final class Dispatcher implements AutoCloseable {
             metrics.duplicates.incrementAndGet();
             // A duplicate: keep the position, tell nobody.
             try {
-                store.event(a, partition, offset, epoch, now);
+                record.run();
             } finally {
                 firingChanged(was, a.alertId());
             }
@@ -216,7 +234,7 @@ public final class Dispatcher implements AutoCloseable {
         // the store, so a restart or shelving in between does not lose it.
         boolean heardOpen = a.state() == AlertState.RESOLVED && heardOpen(a.alertId());
         try {
-            store.event(a, partition, offset, epoch, now);
+            record.run();
         } finally {
             // The store applies a record before it writes it: a write that fails has changed it.
             firingChanged(was, a.alertId());

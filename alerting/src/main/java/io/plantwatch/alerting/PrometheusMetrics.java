@@ -25,6 +25,17 @@ final class PrometheusMetrics {
         this(dispatcher, store, undecodable, () -> 0, () -> 0, () -> 0, clock);
     }
 
+    /** The heartbeat, when one is set: pings its monitor took, and those that failed. */
+    private LongSupplier heartbeatsSent;
+
+    private LongSupplier heartbeatsFailed;
+
+    PrometheusMetrics withHeartbeats(LongSupplier sent, LongSupplier failed) {
+        this.heartbeatsSent = sent;
+        this.heartbeatsFailed = failed;
+        return this;
+    }
+
     /** Also renders the counts of changes to alerting's file applied and refused while it runs. */
     PrometheusMetrics withConfigChanges(LongSupplier applied, LongSupplier refused) {
         this.configApplied = applied;
@@ -53,6 +64,11 @@ final class PrometheusMetrics {
         Dispatcher.Metrics m = dispatcher.metrics();
         StringBuilder b = new StringBuilder();
         counter(b, "events", "Alert events read from Kafka", m.events.get());
+        counter(
+                b,
+                "pipeline_events",
+                "Alerts about the pipeline itself opened and resolved (pipeline-alerts)",
+                m.pipelineEvents.get());
         counter(
                 b,
                 "duplicate_events",
@@ -104,6 +120,18 @@ final class PrometheusMetrics {
                     "Changes to alerting's file not applied: a mistake in the file, or a change"
                             + " of what it reads from Kafka",
                     configRefused.getAsLong());
+        }
+        if (heartbeatsSent != null) {
+            counter(
+                    b,
+                    "heartbeats_sent",
+                    "Pings the heartbeat's monitor took (heartbeat.every while the loop runs)",
+                    heartbeatsSent.getAsLong());
+            counter(
+                    b,
+                    "heartbeats_failed",
+                    "Pings of the heartbeat's monitor that failed (unreachable, or not 2xx)",
+                    heartbeatsFailed.getAsLong());
         }
         counter(b, "silenced", "Alert states recorded but muted by a silence", m.silenced.get());
         counter(

@@ -184,6 +184,68 @@ class AlertingConfigTest {
                 .hasMessageContaining("links.grafana-url");
     }
 
+    /** Alerts about the pipeline itself: on unless switched off, each mistake one line. */
+    @Test
+    void pipelineAlertsAreOnByDefaultAndCheckedWhenSet() throws Exception {
+        assertThat(load(CONSOLE, Map.of()).pipelineAlerts())
+                .isEqualTo(new PipelineAlerts.Settings(true, "appliance", Duration.ofSeconds(30)));
+        assertThat(
+                        load(
+                                        CONSOLE
+                                                + "pipeline-alerts: {enabled: false, instance:"
+                                                + " line-3-box, after: 2m}\n",
+                                        Map.of())
+                                .pipelineAlerts())
+                .isEqualTo(new PipelineAlerts.Settings(false, "line-3-box", Duration.ofMinutes(2)));
+        assertThatThrownBy(() -> load(CONSOLE + "pipeline-alerts: {instance: a/b}\n", Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("pipeline-alerts.instance 'a/b' is not one level");
+        assertThatThrownBy(() -> load(CONSOLE + "pipeline-alerts: {after: 1s}\n", Map.of()))
+                .hasMessageContaining("pipeline-alerts.after 1s is out of range; allowed: 5s");
+        assertThatThrownBy(() -> load(CONSOLE + "pipeline-alerts: {enabled: 'no'}\n", Map.of()))
+                .hasMessageContaining("pipeline-alerts.enabled must be true or false");
+        assertThatThrownBy(() -> load(CONSOLE + "pipeline-alerts: {severity: INFO}\n", Map.of()))
+                .hasMessageContaining("severity");
+        assertThatThrownBy(() -> load(CONSOLE + "pipeline-alerts: on\n", Map.of()))
+                .hasMessageContaining("pipeline-alerts must be a map of settings");
+    }
+
+    /** The heartbeat: off unless set; its URL, which holds the monitor's token, never in a line. */
+    @Test
+    void theHeartbeatIsOffUnlessSetAndItsUrlIsASecret() throws Exception {
+        assertThat(load(CONSOLE, Map.of()).heartbeat()).isNull();
+        String url = "https://hc-ping.com/0b2c-s3cret";
+        Heartbeat.Settings set =
+                load(CONSOLE + "heartbeat: {url-env: BEAT, every: 30s}\n", Map.of("BEAT", url))
+                        .heartbeat();
+        assertThat(set.url()).isEqualTo(URI.create(url));
+        assertThat(set.every()).isEqualTo(Duration.ofSeconds(30));
+        assertThat(set.toString()).doesNotContain("s3cret");
+        Path file = Files.writeString(dir.resolve("beat-url"), url + "\n");
+        assertThat(load(CONSOLE + "heartbeat: {url-file: " + file + "}\n", Map.of()).heartbeat())
+                .isEqualTo(new Heartbeat.Settings(URI.create(url), Duration.ofMinutes(1)));
+        assertThatThrownBy(() -> load(CONSOLE + "heartbeat: {every: 1m}\n", Map.of()))
+                .hasMessageContaining("heartbeat needs url-env or url-file");
+        assertThatThrownBy(() -> load(CONSOLE + "heartbeat: {url-env: BEAT}\n", Map.of()))
+                .hasMessageContaining("heartbeat.url-env BEAT is not set");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        CONSOLE + "heartbeat: {url-env: BEAT}\n",
+                                        Map.of("BEAT", "hc-ping.com/0b2c-s3cret")))
+                .hasMessageContaining("heartbeat.url-env BEAT is not a http or https URL")
+                .hasMessageNotContaining("s3cret");
+        assertThatThrownBy(() -> load(CONSOLE + "heartbeat: {url: " + url + "}\n", Map.of()))
+                .hasMessageContaining("heartbeat.url")
+                .hasMessageNotContaining("s3cret");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        CONSOLE + "heartbeat: {url-env: BEAT, every: 500ms}\n",
+                                        Map.of("BEAT", url)))
+                .hasMessageContaining("heartbeat.every 500ms is out of range; allowed: 1s");
+    }
+
     /** A grace an idle Kafka cannot meet would say DOWN of a healthy service. */
     @Test
     void theHealthGraceMustOutlastKafkasFetchWait() throws Exception {

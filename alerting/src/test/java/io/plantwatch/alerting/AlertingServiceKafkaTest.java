@@ -527,10 +527,26 @@ class AlertingServiceKafkaTest {
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
+    /** The last alert state told of sensor {@code id} in {@code state}, or null. */
+    private JsonNode pipelineAlert(String id, AlertState state) {
+        JsonNode found = null;
+        for (JsonNode n : notifications) {
+            for (JsonNode a : n.path("alerts")) {
+                if (a.path("sensor").asText().equals(id)
+                        && a.path("state").asText().equals(state.name())) {
+                    found = a;
+                }
+            }
+        }
+        return found;
+    }
+
     /**
      * {@code /health} is 200 while alerting reads Kafka, 503 naming Kafka once its consumer has had
      * no answer for {@code api.health-kafka-grace}, and 200 again once Kafka is back. Before, it
      * answered UP throughout: Kafka's consumer waits without a word while the brokers are away.
+     * Meanwhile its receivers are told, by a pipeline alert that opens and resolves once, and its
+     * heartbeat goes on (the service runs); it stops with the service.
      */
     @Test
     void healthIsDownWhileKafkaIsAwayAndUpOnceItIsBack() throws Exception {
@@ -543,14 +559,34 @@ class AlertingServiceKafkaTest {
         Files.writeString(
                 file,
                 Files.readString(file)
-                        .replace(
-                                "port: " + apiPort + "}",
-                                "port: " + apiPort + ", health-kafka-grace: 5s}"));
+                                .replace(
+                                        "port: " + apiPort + "}",
+                                        "port: " + apiPort + ", health-kafka-grace: 5s}")
+                        + "heartbeat: {url-env: BEAT_URL, every: 1s}\n"
+                        + "pipeline-alerts: {after: 5s}\n");
+        java.util.concurrent.atomic.AtomicInteger beats =
+                new java.util.concurrent.atomic.AtomicInteger();
+        server.createContext(
+                "/beat",
+                ex -> {
+                    beats.incrementAndGet();
+                    ex.sendResponseHeaders(200, -1);
+                    ex.close();
+                });
         AlertingConfig c =
                 AlertingConfig.load(
                         file,
                         kafka.bootstrapServers(),
-                        Map.of("HOOK_SECRET", "k3y", "PLANTWATCH_ALERTING_TOKEN", TOKEN)::get);
+                        Map.of(
+                                        "HOOK_SECRET",
+                                        "k3y",
+                                        "PLANTWATCH_ALERTING_TOKEN",
+                                        TOKEN,
+                                        "BEAT_URL",
+                                        "http://127.0.0.1:"
+                                                + server.getAddress().getPort()
+                                                + "/beat")
+                                ::get);
         assertThat(c.healthKafkaGrace()).isEqualTo(Duration.ofSeconds(5));
         java.net.http.HttpClient http = java.net.http.HttpClient.newHttpClient();
         java.net.http.HttpRequest health =
@@ -577,6 +613,7 @@ class AlertingServiceKafkaTest {
                     .ignoreExceptions()
                     .until(() -> get.get().statusCode() == 200);
             assertThat(json.readTree(get.get().body()).path("status").asText()).isEqualTo("UP");
+            await().atMost(Duration.ofSeconds(10)).until(() -> beats.get() >= 2);
             kafka.kafka().stop();
             await().atMost(Duration.ofSeconds(30)).until(() -> get.get().statusCode() == 503);
             JsonNode down = json.readTree(get.get().body());
@@ -584,11 +621,33 @@ class AlertingServiceKafkaTest {
             assertThat(down.path("problems").get(0).asText())
                     .startsWith("no answer from Kafka for ")
                     .endsWith("longer than api.health-kafka-grace: alerts are not read");
+            // Told while Kafka is away: the pipeline's own alerts do not go through it.
+            String reading = "plantwatch/pipeline/appliance/alerting/reading-alerts";
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> pipelineAlert(reading, AlertState.OPEN) != null);
+            JsonNode open = pipelineAlert(reading, AlertState.OPEN);
+            assertThat(open.path("severity").asText()).isEqualTo("CRITICAL");
+            assertThat(open.path("rule").asText()).isEqualTo(PipelineAlerts.RULE);
+            assertThat(open.path("message").asText())
+                    .startsWith("Alerting cannot read the alerts: no answer from Kafka for ");
+            // Its loop comes round: the heartbeat says alerting is there, the alert what it lacks.
+            int beatsWhileAway = beats.get();
+            await().atMost(Duration.ofSeconds(10)).until(() -> beats.get() > beatsWhileAway);
             kafka.kafka().start();
             await().atMost(Duration.ofSeconds(60)).until(() -> get.get().statusCode() == 200);
             // Reading again: an alert sent now is told.
             produce(List.of(alert(1, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
+            await().atMost(Duration.ofSeconds(30))
+                    .until(() -> pipelineAlert(reading, AlertState.RESOLVED) != null);
+            assertThat(
+                            told.stream()
+                                    .filter(t -> t.startsWith(open.path("alert_id").asText()))
+                                    .toList())
+                    .as("one episode, told opening and ending once each")
+                    .containsExactly(
+                            open.path("alert_id").asText() + ":OPEN",
+                            open.path("alert_id").asText() + ":RESOLVED");
         } finally {
             if (!kafka.kafka().isRunning()) {
                 kafka.kafka().start();
@@ -596,6 +655,10 @@ class AlertingServiceKafkaTest {
             service.close();
             running.get();
         }
+        int closed = beats.get();
+        await().during(Duration.ofSeconds(2))
+                .atMost(Duration.ofSeconds(4))
+                .until(() -> beats.get() <= closed + 1);
     }
 
     @Test

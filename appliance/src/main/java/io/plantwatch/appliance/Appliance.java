@@ -150,6 +150,26 @@ final class Appliance implements AutoCloseable {
     private DiskReclaim reclaim;
     private Thread dropWatch;
 
+    private BrokerDropWatch drops;
+
+    /** What the appliance's parts report of themselves, told by alerting as pipeline alerts. */
+    private final io.plantwatch.alerting.PipelineAlerts pipeline =
+            new io.plantwatch.alerting.PipelineAlerts();
+
+    private Thread pipelineWatch;
+
+    /** Why the job does not detect, or null while it does; from the job's health watch. */
+    private volatile String jobProblem;
+
+    /** Why the job's checkpoints fail, or null while they succeed; from its health watch. */
+    private volatile String checkpointsProblem;
+
+    /** Whether the job's checkpoints fail, carried to a job that replaces it. */
+    private volatile boolean checkpointsFailing;
+
+    /** The job's restarts in the last ten minutes, across jobs that replace each other. */
+    private final PipelineWatch.RestartWindow recentRestarts = new PipelineWatch.RestartWindow();
+
     private Appliance(ApplianceSettings settings, Path file, Map<String, String> flags) {
         this.settings = settings;
         this.jobRestarts = settings.jobRestarts();
@@ -273,13 +293,13 @@ final class Appliance implements AutoCloseable {
             mqttUri = mqtt.uri();
             // Watched from here on: after a restart the gateway subscribes only once Kafka has
             // recovered and the job has restored, and meanwhile its session's queue fills.
-            dropWatch =
+            drops =
                     new BrokerDropWatch(
-                                    mqtt::droppedMessages,
-                                    settings.mqttMaxQueueSize(),
-                                    DROP_CHECK_MILLIS,
-                                    DROP_QUIET_CHECKS)
-                            .watch();
+                            mqtt::droppedMessages,
+                            settings.mqttMaxQueueSize(),
+                            DROP_CHECK_MILLIS,
+                            DROP_QUIET_CHECKS);
+            dropWatch = drops.watch();
         } else {
             mqttUri = settings.mqttBroker();
         }
@@ -407,6 +427,21 @@ final class Appliance implements AutoCloseable {
             // appliance's file finds the disk watch and its margins.
             startDiskWatch(settings, gatewayConfig, jobSettings);
         }
+        PipelineWatch parts =
+                new PipelineWatch(pipeline)
+                        .check(PipelineWatch.JOB_RUNNING, () -> jobProblem)
+                        .check(PipelineWatch.JOB_CHECKPOINTS, () -> checkpointsProblem)
+                        .check(PipelineWatch.GATEWAY, gateway::problem)
+                        .check(
+                                PipelineWatch.DISK,
+                                () -> {
+                                    DiskWatch d = disk;
+                                    return d == null ? null : d.problem();
+                                });
+        if (drops != null) {
+            parts.check(PipelineWatch.BROKER_DROPS, drops::problem);
+        }
+        pipelineWatch = parts.watch(PIPELINE_CHECK_MILLIS);
         for (ConfigWatch<?> w : watches) {
             String prefix =
                     switch (w.what()) {
@@ -519,9 +554,11 @@ final class Appliance implements AutoCloseable {
                         loaded.apiToken(),
                         loaded.kafkaConsumer(),
                         loaded.healthKafkaGrace(),
-                        loaded.grafanaUrl());
+                        loaded.grafanaUrl(),
+                        loaded.pipelineAlerts(),
+                        loaded.heartbeat());
         AlertingService service =
-                before == null ? new AlertingService(err) : new AlertingService(before);
+                before == null ? new AlertingService(err, pipeline) : new AlertingService(before);
         CompletableFuture<Void> loop =
                 CompletableFuture.runAsync(
                         () -> {
@@ -1104,6 +1141,9 @@ final class Appliance implements AutoCloseable {
      */
     private static final Duration CLOSE_BUDGET = Duration.ofSeconds(80);
 
+    /** How often the parts' own problems are reported to alerting. */
+    private static final long PIPELINE_CHECK_MILLIS = 1_000;
+
     /**
      * What a stop still needs after the job's savepoint: a cancel, Kafka's and the files' close.
      */
@@ -1118,14 +1158,43 @@ final class Appliance implements AutoCloseable {
     private void watchJobHealth(JobClient job) {
         org.apache.flink.api.common.JobID id = job.getJobID();
         long told = 0;
+        // A job replacing another (a changed file) goes on from its trend: failing checkpoints
+        // stay told until one of the new job's succeeds.
         CheckpointTrend checkpointsSeen =
                 new CheckpointTrend(
-                        JobHealth.failedCheckpoints(id), JobHealth.completedCheckpoints(id));
+                        JobHealth.failedCheckpoints(id),
+                        JobHealth.completedCheckpoints(id),
+                        checkpointsFailing);
         Path log = settings.dataDir().resolve("plantwatch.log");
         try {
-            while (!closing
-                    && !job.getJobStatus().get(30, TimeUnit.SECONDS).isGloballyTerminalState()) {
+            while (!closing) {
+                org.apache.flink.api.common.JobStatus status;
+                try {
+                    status = job.getJobStatus().get(30, TimeUnit.SECONDS);
+                } catch (java.util.concurrent.TimeoutException e) {
+                    // A busy MiniCluster; the job has not gone.
+                    LOG.debug("The job's status took longer than 30 s: {}", e.toString());
+                    continue;
+                }
+                if (status.isGloballyTerminalState()) {
+                    break;
+                }
                 long restarts = JobHealth.restarts(id);
+                // Not a job being replaced: its successor's watch tells.
+                if (job == this.job) {
+                    String problem =
+                            PipelineWatch.jobProblem(
+                                    status,
+                                    recentRestarts.count(id, restarts, System.currentTimeMillis()),
+                                    () ->
+                                            LocalJob.lastFailure(job)
+                                                    + " (the trace is in "
+                                                    + log
+                                                    + ")");
+                    if (job == this.job) {
+                        jobProblem = problem;
+                    }
+                }
                 Probation p = probation;
                 if (restarts > told && onProbation(p, job)) {
                     rollBack(
@@ -1147,8 +1216,27 @@ final class Appliance implements AutoCloseable {
                             "the trace is in " + log,
                             jobRestarts.maxRestarts());
                 }
-                switch (checkpointsSeen.next(
-                        JobHealth.failedCheckpoints(id), JobHealth.completedCheckpoints(id))) {
+                CheckpointTrend.Change change =
+                        checkpointsSeen.next(
+                                JobHealth.failedCheckpoints(id),
+                                JobHealth.completedCheckpoints(id));
+                if (job == this.job) {
+                    if (change != CheckpointTrend.Change.SAME) {
+                        checkpointsFailing = change == CheckpointTrend.Change.FAILING;
+                    }
+                    checkpointsProblem =
+                            checkpointsFailing
+                                    ? "The anomaly job's checkpoints fail ("
+                                            + freeSpace(checkpoints())
+                                            + " free in "
+                                            + checkpoints()
+                                            + "; the cause is in "
+                                            + log
+                                            + "): a restart goes back to the last good one, and"
+                                            + " the readings it has read are read again."
+                                    : null;
+                }
+                switch (change) {
                     case FAILING ->
                             LOG.warn(
                                     "The anomaly job's checkpoints fail ({} free in {}; the cause"
@@ -1512,6 +1600,9 @@ final class Appliance implements AutoCloseable {
         closing = true;
         if (diskWatch != null) {
             diskWatch.interrupt();
+        }
+        if (pipelineWatch != null) {
+            pipelineWatch.interrupt();
         }
         if (dropWatch != null) {
             dropWatch.interrupt();

@@ -29,6 +29,9 @@ final class BrokerDropWatch {
     private long episodeStart = -1;
     private int quiet;
 
+    /** The episode under way, for a pipeline alert; null between episodes. */
+    private volatile String problem;
+
     /**
      * @param dropped the broker's count of dropped messages since it was built, from 0
      * @param maxQueueSize the broker's queue per client, for the warning
@@ -64,6 +67,14 @@ final class BrokerDropWatch {
             }
             seen = now;
             quiet = 0;
+            problem =
+                    "The MQTT broker drops readings and tells no client: "
+                            + (seen - episodeStart)
+                            + " so far. Most likely the gateway's queue is full at"
+                            + " mqtt.max-queue-size ("
+                            + maxQueueSize
+                            + " messages) while the gateway restarts or Kafka is away or slow;"
+                            + " raise it to readings per second times the outage to ride out.";
         } else if (episodeStart >= 0 && ++quiet >= quietChecks) {
             LOG.warn(
                     "The MQTT broker stopped dropping messages: {} dropped in this episode, {}"
@@ -73,7 +84,13 @@ final class BrokerDropWatch {
                     quietChecks * periodMillis / 1000);
             episodeStart = -1;
             quiet = 0;
+            problem = null;
         }
+    }
+
+    /** The drops under way, one sentence; null when none came for the quiet checks. */
+    String problem() {
+        return problem;
     }
 
     /** Checks every period until interrupted. */

@@ -26,8 +26,17 @@ final class CheckpointTrend {
     private boolean failing;
 
     CheckpointTrend(long failed, long completed) {
+        this(failed, completed, false);
+    }
+
+    /**
+     * @param failing the checkpoints of the job this one's follows were failing: its next success
+     *     is a recovery
+     */
+    CheckpointTrend(long failed, long completed, boolean failing) {
         this.failed = failed;
         this.completed = completed;
+        this.failing = failing;
     }
 
     /** The counts now. */

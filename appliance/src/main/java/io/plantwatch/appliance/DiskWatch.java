@@ -45,6 +45,10 @@ final class DiskWatch {
     private long reclaimBelow;
     private final AtomicLong reclaimed = new AtomicLong();
     private boolean warned;
+
+    /** Why room is short, for a pipeline alert; null while there is room. */
+    private volatile String problem;
+
     private boolean reclaimFailing;
     private static final long TELL_EVERY_MILLIS = 60_000;
 
@@ -78,6 +82,11 @@ final class DiskWatch {
     /** The margins from the next check on: a change of the appliance's file while it runs. */
     void margins(long warnFreeMb, long stopFreeMb) {
         margins = new Margins(warnFreeMb * MB, stopFreeMb * MB);
+    }
+
+    /** Why room is short, one sentence; null while there is room (past the warning by a tenth). */
+    String problem() {
+        return problem;
     }
 
     /** Bytes of history given up for room since the start. */
@@ -129,6 +138,21 @@ final class DiskWatch {
                                             + " why). Free space, or lower kafka.retention or"
                                             + " influx.files-keep-days, then run again"
                                     : reclaim.nothingLeftToGiveUp());
+        }
+        if (room < warnBelow) {
+            problem =
+                    "The data folder's disk is filling: "
+                            + size(free)
+                            + " free in "
+                            + dataDir
+                            + ", below disk.warn-free-mb ("
+                            + warnBelow / MB
+                            + "); at "
+                            + stopBelow / MB
+                            + " MB free the appliance stops (the log's WARN says what takes"
+                            + " the room).";
+        } else if (room >= warnBelow + warnBelow / 10) {
+            problem = null;
         }
         if (room < warnBelow && !warned) {
             warned = true;

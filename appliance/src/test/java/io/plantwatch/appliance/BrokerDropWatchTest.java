@@ -58,13 +58,19 @@ class BrokerDropWatchTest {
         BrokerDropWatch watch = new BrokerDropWatch(dropped::get, 10, 1_000, 3);
         watch.check();
         assertThat(said.list).isEmpty();
+        assertThat(watch.problem()).isNull();
 
         dropped.set(5);
         watch.check();
         dropped.set(9);
         watch.check();
+        // For the pipeline alert: the episode's drops so far.
+        assertThat(watch.problem())
+                .startsWith("The MQTT broker drops readings and tells no client: 9 so far.")
+                .contains("mqtt.max-queue-size (10 messages)");
         watch.check();
         watch.check();
+        assertThat(watch.problem()).isNotNull();
         assertThat(messages())
                 .singleElement()
                 .asString()
@@ -80,6 +86,8 @@ class BrokerDropWatchTest {
                 .isEqualTo(
                         "The MQTT broker stopped dropping messages: 9 dropped in this episode, 9"
                                 + " since the start; none for 3 s");
+
+        assertThat(watch.problem()).isNull();
 
         dropped.set(12);
         watch.check();

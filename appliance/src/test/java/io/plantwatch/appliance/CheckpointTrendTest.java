@@ -42,4 +42,13 @@ class CheckpointTrendTest {
         assertThat(t.next(3, 1)).isEqualTo(SAME);
         assertThat(t.next(3, 2)).isEqualTo(RECOVERED);
     }
+
+    /** A job replacing one whose checkpoints failed: its first success is the recovery. */
+    @Test
+    void aJobThatFollowsFailingCheckpointsRecoversAtItsFirstSuccess() {
+        CheckpointTrend t = new CheckpointTrend(0, 0, true);
+        assertThat(t.next(1, 0)).isEqualTo(SAME);
+        assertThat(t.next(1, 1)).isEqualTo(RECOVERED);
+        assertThat(new CheckpointTrend(0, 0, false).next(0, 1)).isEqualTo(SAME);
+    }
 }

@@ -85,8 +85,13 @@ class DiskWatchTest {
         log.addAppender(said);
         try {
             DiskWatch watch = new DiskWatch(dir, ABOVE_ANY_DISK, 0);
+            assertThat(watch.problem()).isNull();
             assertThat(watch.check()).isNull();
             assertThat(watch.check()).isNull();
+            // For the pipeline alert, as long as it lasts.
+            assertThat(watch.problem())
+                    .startsWith("The data folder's disk is filling: ")
+                    .contains("below disk.warn-free-mb (100000000); at 0 MB free the appliance");
             assertThat(said.list)
                     .singleElement()
                     .satisfies(
@@ -97,6 +102,9 @@ class DiskWatchTest {
                                         .contains("below disk.warn-free-mb (100000000)")
                                         .endsWith("At 0 MB free the appliance stops");
                             });
+            watch.margins(1, 0);
+            assertThat(watch.check()).isNull();
+            assertThat(watch.problem()).as("room again").isNull();
         } finally {
             log.detachAppender(said);
         }

@@ -684,8 +684,78 @@ class RunWithMosquittoTest {
         }
     }
 
-    /** Alerting's settings with one webhook receiver, {@code name}, at {@code server}. */
+    /**
+     * The plant's broker goes away: the gateway forwards nothing, and once that has lasted {@code
+     * pipeline-alerts.after} the receivers are told by an alert about the pipeline itself; the
+     * broker back, it resolves. Before, it was a WARN on a console nobody reads under systemd.
+     */
+    @Test
+    void aBrokerOutageIsToldToTheReceiversAsAPipelineAlertAndSoIsItsEnd() throws Exception {
+        List<String> told = new CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer hook = webhook(told);
+        String forwarding = "\"sensor\":\"plantwatch/pipeline/line-7/gateway/forwarding\"";
+        try {
+            Path job = dir.resolve("job.yaml");
+            Files.writeString(job, "watermark: {idleness: 1s}\n");
+            Path alerting = dir.resolve("alerting.yaml");
+            Files.writeString(alerting, alertingTo("ops", hook, "{instance: line-7, after: 5s}"));
+            StringWriter out = new StringWriter();
+            Running running = Running.start(settings(job, alerting), out);
+            try {
+                mosquitto.broker().stop();
+                await().atMost(Duration.ofSeconds(60))
+                        .until(
+                                () ->
+                                        told.stream()
+                                                .anyMatch(
+                                                        b ->
+                                                                b.contains(forwarding)
+                                                                        && b.contains(
+                                                                                "\"state\":\"OPEN\"")));
+                assertThat(told)
+                        .filteredOn(b -> b.contains(forwarding))
+                        .first()
+                        .asString()
+                        .contains("\"severity\":\"CRITICAL\"")
+                        .contains("is not connected to the MQTT broker " + mosquitto.uri());
+                mosquitto.broker().start();
+                await().atMost(Duration.ofSeconds(90))
+                        .until(
+                                () ->
+                                        told.stream()
+                                                .anyMatch(
+                                                        b ->
+                                                                b.contains(forwarding)
+                                                                        && b.contains(
+                                                                                "\"state\":\"RESOLVED\"")));
+                assertThat(told)
+                        .filteredOn(b -> b.contains(forwarding))
+                        .as("one episode, told opening and ending")
+                        .hasSize(2);
+            } finally {
+                if (!mosquitto.broker().isRunning()) {
+                    mosquitto.broker().start();
+                }
+                running.command().stop();
+            }
+            assertThat(running.exit().get()).isZero();
+        } finally {
+            hook.stop(0);
+        }
+    }
+
+    /**
+     * Alerting's settings with one webhook receiver, {@code name}, at {@code server}, without
+     * pipeline alerts (a CI host's disk below disk.warn-free-mb would tell one).
+     */
     private String alertingTo(String name, com.sun.net.httpserver.HttpServer server)
+            throws Exception {
+        return alertingTo(name, server, "{enabled: false}");
+    }
+
+    /** The same with {@code pipelineAlerts} as the {@code pipeline-alerts} section. */
+    private String alertingTo(
+            String name, com.sun.net.httpserver.HttpServer server, String pipelineAlerts)
             throws Exception {
         Path secret = dir.resolve("webhook-secret");
         Files.writeString(secret, UUID.randomUUID().toString());
@@ -701,8 +771,9 @@ class RunWithMosquittoTest {
                   group-interval: 1s
                 api:
                   port: -1
+                pipeline-alerts: %s
                 """
-                .formatted(name, server.getAddress().getPort(), secret, name);
+                .formatted(name, server.getAddress().getPort(), secret, name, pipelineAlerts);
     }
 
     /** A webhook receiver on loopback that keeps each body it is sent. */

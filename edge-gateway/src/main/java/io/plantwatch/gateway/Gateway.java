@@ -115,6 +115,31 @@ public final class Gateway implements AutoCloseable {
         return new HttpEndpoint.Health(up, json);
     }
 
+    /**
+     * Why the gateway does not forward readings now, one sentence a person can act on; null while
+     * it does. As {@code /health} judges it.
+     */
+    public String problem() {
+        if (!bridge.mqttConnected()) {
+            return "The gateway "
+                    + config.gatewayId()
+                    + " is not connected to the MQTT broker "
+                    + config.brokerForLog()
+                    + ": no reading reaches Kafka; a sensor's own queue or the broker's session"
+                    + " for the gateway holds what it can.";
+        }
+        String kafka = bridge.lastKafkaError();
+        if (kafka != null) {
+            return "Kafka does not take the gateway "
+                    + config.gatewayId()
+                    + "'s readings ("
+                    + kafka
+                    + "): the broker's session holds them until its queue is full, then drops"
+                    + " them.";
+        }
+        return null;
+    }
+
     private static String jsonEscape(String s) {
         return s.replace("\\", "\\\\").replace("\"", "\\\"").replace("\n", " ");
     }
