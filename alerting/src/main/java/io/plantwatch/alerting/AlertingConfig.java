@@ -462,6 +462,9 @@ public record AlertingConfig(
         }
         String url;
         String from;
+        if (n.has("url-file") && n.has("url-env")) {
+            throw new ConfigException(where + " has url-file and url-env; keep one");
+        }
         if (n.has("url-file")) {
             url = new String(secretFile(n, "url-file", where), StandardCharsets.UTF_8).strip();
             from = ".url-file " + n.get("url-file").asText();
@@ -472,6 +475,7 @@ public record AlertingConfig(
             if (url == null || url.isBlank()) {
                 throw new ConfigException(where + from + " is not set");
             }
+            url = url.strip();
         } else {
             throw new ConfigException(
                     where + " needs url-env or url-file (the monitor's URL holds its token)");
@@ -609,43 +613,45 @@ public record AlertingConfig(
 
     /** The settings of each section; a key not here is a typo that would silently do nothing. */
     private static final Map<String, Set<String>> SECTION_KEYS =
-            Map.of(
-                    "",
-                    Set.of(
+            Map.ofEntries(
+                    Map.entry(
+                            "",
+                            Set.of(
+                                    "kafka",
+                                    "store",
+                                    "flood",
+                                    "flapping",
+                                    "receivers",
+                                    "route",
+                                    "latching",
+                                    "inhibit",
+                                    "api",
+                                    "links",
+                                    "pipeline-alerts",
+                                    "heartbeat")),
+                    Map.entry(
                             "kafka",
-                            "store",
-                            "flood",
-                            "flapping",
-                            "receivers",
-                            "route",
-                            "latching",
-                            "inhibit",
+                            Set.of(
+                                    "bootstrap",
+                                    "alerts-topic",
+                                    "dlq-topic",
+                                    "group-id",
+                                    "consumer")),
+                    Map.entry("store", Set.of("dir", "retention")),
+                    Map.entry("flood", Set.of("limit", "window")),
+                    Map.entry("flapping", Set.of("max-changes", "window")),
+                    Map.entry(
                             "api",
-                            "links",
-                            "pipeline-alerts",
-                            "heartbeat"),
-                    "kafka",
-                    Set.of("bootstrap", "alerts-topic", "dlq-topic", "group-id", "consumer"),
-                    "store",
-                    Set.of("dir", "retention"),
-                    "flood",
-                    Set.of("limit", "window"),
-                    "flapping",
-                    Set.of("max-changes", "window"),
-                    "api",
-                    Set.of(
-                            "host",
-                            "port",
-                            "token",
-                            "token-file",
-                            "token-env",
-                            "health-kafka-grace"),
-                    "links",
-                    Set.of("grafana-url"),
-                    "pipeline-alerts",
-                    Set.of("enabled", "instance", "after"),
-                    "heartbeat",
-                    Set.of("url-env", "url-file", "every"));
+                            Set.of(
+                                    "host",
+                                    "port",
+                                    "token",
+                                    "token-file",
+                                    "token-env",
+                                    "health-kafka-grace")),
+                    Map.entry("links", Set.of("grafana-url")),
+                    Map.entry("pipeline-alerts", Set.of("enabled", "instance", "after")),
+                    Map.entry("heartbeat", Set.of("url-env", "url-file", "every")));
 
     private static final Set<String> DELIVERY = Set.of("timeout", "max-backoff", "give-up-after");
 

@@ -24,14 +24,14 @@ import org.slf4j.LoggerFactory;
  *
  * <p>The URL holds the monitor's token: it is never logged, only its host.
  */
-final class Heartbeat implements AutoCloseable {
+public final class Heartbeat implements AutoCloseable {
     private static final Logger LOG = LoggerFactory.getLogger(Heartbeat.class);
 
     /** A loop that has not come round for this long is stuck: no ping, so the monitor alerts. */
     static final long LOOP_STUCK_MILLIS = 60_000;
 
     /** {@code heartbeat} in alerting.yaml; the URL is a secret and not shown. */
-    record Settings(URI url, Duration every) {
+    public record Settings(URI url, Duration every) {
         @Override
         public String toString() {
             return "Settings[url="
@@ -66,7 +66,8 @@ final class Heartbeat implements AutoCloseable {
         this.http =
                 HttpClient.newBuilder()
                         .connectTimeout(timeout())
-                        .followRedirects(HttpClient.Redirect.NORMAL)
+                        // A monitor's ping URL does not move; a redirect says which is wrong.
+                        .followRedirects(HttpClient.Redirect.NEVER)
                         .build();
         this.timer =
                 Executors.newSingleThreadScheduledExecutor(
@@ -83,21 +84,50 @@ final class Heartbeat implements AutoCloseable {
         return settings.every().compareTo(ten) < 0 ? settings.every() : ten;
     }
 
+    /**
+     * Looks every second (or {@code every}, if shorter), so the first ping goes as soon as the
+     * service serves: a restart for a changed file leaves no longer gap than it takes.
+     */
     Heartbeat start() {
-        long every = settings.every().toMillis();
-        timer.scheduleWithFixedDelay(this::beat, 0, every, TimeUnit.MILLISECONDS);
+        long look = Math.min(settings.every().toMillis(), 1_000);
+        timer.scheduleWithFixedDelay(this::beatIfDue, 0, look, TimeUnit.MILLISECONDS);
         LOG.info(
                 "Heartbeat to {} every {} s while alerting runs",
                 where(),
                 settings.every().toSeconds());
+        if (settings.url().getScheme().equals("http")
+                && !java.util.Set.of("127.0.0.1", "localhost", "::1", "[::1]")
+                        .contains(settings.url().getHost())) {
+            LOG.warn(
+                    "The heartbeat's URL to {} is http: its token crosses the network readable;"
+                            + " use https",
+                    where());
+        }
         return this;
     }
 
-    /** Pings once, if the loop came round lately. */
-    void beat() {
+    /** When the last ping was sent (epoch ms), 0 before the first. */
+    private long lastPing;
+
+    private void beatIfDue() {
+        long now = System.currentTimeMillis();
+        if (lastPing != 0 && now - lastPing < settings.every().toMillis()) {
+            return;
+        }
+        if (beat()) {
+            lastPing = now;
+        }
+    }
+
+    /**
+     * Pings once, if the loop came round lately.
+     *
+     * @return whether it pinged (successfully or not)
+     */
+    boolean beat() {
         long round = lastRound.getAsLong();
         if (round == 0 || System.currentTimeMillis() - round > LOOP_STUCK_MILLIS) {
-            return;
+            return false;
         }
         try {
             HttpResponse<Void> r =
@@ -121,6 +151,7 @@ final class Heartbeat implements AutoCloseable {
         } catch (RuntimeException e) {
             failed(e.getClass().getSimpleName());
         }
+        return true;
     }
 
     private void failed(String why) {

@@ -125,30 +125,46 @@ public final class PipelineAlerts {
         }
     }
 
+    /**
+     * The spells followed, kept as long as the reports: a service restarted for a changed file goes
+     * on with them (one closed by hand stays closed). Used by one service's loop at a time.
+     */
+    private final Map<SensorId, Spell> spells = new HashMap<>();
+
     /** One service run's view: the spells it follows and the alerts they opened, from its loop. */
     final class Run {
         private final Settings settings;
         private final AlertStore store;
         private final long startedAt;
-        private final Map<SensorId, Spell> spells = new HashMap<>();
 
         private Run(Settings settings, AlertStore store, long now) {
             this.settings = settings;
             this.store = store;
             this.startedAt = now;
-            // Open before the restart: still a problem until reports say otherwise for `after`,
-            // since a part's first reports may not know yet (a trend needs two checkpoints).
-            for (Alert a : store.firing()) {
-                if (a.rule().equals(RULE) && Settings.owns(a.sensorId())) {
-                    Spell spell = new Spell(a.episodeStart());
-                    spell.open = a;
-                    spells.put(a.sensorId(), spell);
+            synchronized (PipelineAlerts.this) {
+                // Open before the process started: still a problem until reports say otherwise for
+                // `after`, since a part's first reports may not know yet (a trend needs two
+                // checkpoints).
+                for (Alert a : store.firing()) {
+                    if (a.rule().equals(RULE)
+                            && Settings.owns(a.sensorId())
+                            && !spells.containsKey(a.sensorId())) {
+                        Spell spell = new Spell(a.episodeStart());
+                        spell.open = a;
+                        spells.put(a.sensorId(), spell);
+                    }
                 }
             }
         }
 
         /** Opens what lasted, resolves what ended; from the service's loop. */
         void apply(Dispatcher d, long now) {
+            synchronized (PipelineAlerts.this) {
+                applyLocked(d, now);
+            }
+        }
+
+        private void applyLocked(Dispatcher d, long now) {
             for (Spell spell : spells.values()) {
                 if (spell.open != null) {
                     AlertStore.Status s = store.statusOf(spell.open.alertId());

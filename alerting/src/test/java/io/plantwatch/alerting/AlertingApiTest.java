@@ -15,7 +15,6 @@ import java.net.http.HttpRequest;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
-import java.time.Duration;
 import java.time.Instant;
 import java.util.List;
 import java.util.Map;
@@ -62,16 +61,7 @@ class AlertingApiTest {
         store = new AlertStore(dir);
         store.event(alert("a", "line-1"), 0, 0, 10);
         store.event(alert("b", "line-2"), 0, 1, 11);
-        Route root =
-                new Route(
-                        "log",
-                        List.of(),
-                        Map.of(),
-                        false,
-                        Duration.ofSeconds(30),
-                        Duration.ofMinutes(5),
-                        Duration.ofHours(4),
-                        List.of());
+        Route root = ShippedRoutes.to("log");
         dispatcher =
                 new Dispatcher(
                         store,

@@ -231,6 +231,15 @@ class AlertingConfigTest {
         assertThatThrownBy(
                         () ->
                                 load(
+                                        CONSOLE
+                                                + "heartbeat: {url-env: BEAT, url-file: "
+                                                + file
+                                                + "}\n",
+                                        Map.of("BEAT", url)))
+                .hasMessageContaining("heartbeat has url-file and url-env; keep one");
+        assertThatThrownBy(
+                        () ->
+                                load(
                                         CONSOLE + "heartbeat: {url-env: BEAT}\n",
                                         Map.of("BEAT", "hc-ping.com/0b2c-s3cret")))
                 .hasMessageContaining("heartbeat.url-env BEAT is not a http or https URL")

@@ -648,6 +648,21 @@ class AlertingServiceKafkaTest {
                     .containsExactly(
                             open.path("alert_id").asText() + ":OPEN",
                             open.path("alert_id").asText() + ":RESOLVED");
+            String metrics =
+                    http.send(
+                                    java.net.http.HttpRequest.newBuilder(
+                                                    java.net.URI.create(
+                                                            "http://127.0.0.1:"
+                                                                    + apiPort
+                                                                    + "/metrics"))
+                                            .header("Authorization", "Bearer " + TOKEN)
+                                            .build(),
+                                    java.net.http.HttpResponse.BodyHandlers.ofString())
+                            .body();
+            assertThat(metrics)
+                    .contains("plantwatch_alerting_pipeline_events_total 2\n")
+                    .contains("plantwatch_alerting_heartbeats_failed_total 0\n")
+                    .containsPattern("plantwatch_alerting_heartbeats_sent_total [1-9][0-9]*\n");
         } finally {
             if (!kafka.kafka().isRunning()) {
                 kafka.kafka().start();

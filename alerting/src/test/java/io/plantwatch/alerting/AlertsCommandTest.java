@@ -55,15 +55,7 @@ class AlertsCommandTest {
         dispatcher =
                 new Dispatcher(
                         store,
-                        new Route(
-                                "log",
-                                List.of(),
-                                Map.of(),
-                                false,
-                                Duration.ofSeconds(30),
-                                Duration.ofMinutes(5),
-                                Duration.ofHours(4),
-                                List.of()),
+                        ShippedRoutes.to("log"),
                         Map.of(),
                         new FloodGate(20, 600_000),
                         new FlapDetector(6, 1_800_000),

@@ -38,15 +38,7 @@ class DispatcherTest {
      * A route to {@code receiver} with the shipped timings: 30 s wait, 5 min interval, 4 h repeat.
      */
     private static Route route(String receiver, boolean continueMatching, List<Route> children) {
-        return new Route(
-                receiver,
-                List.of(),
-                Map.of(),
-                continueMatching,
-                Duration.ofSeconds(30),
-                Duration.ofMinutes(5),
-                Duration.ofHours(4),
-                children);
+        return ShippedRoutes.to(receiver, continueMatching, children);
     }
 
     @TempDir Path dir;

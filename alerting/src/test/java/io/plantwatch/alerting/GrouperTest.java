@@ -9,20 +9,10 @@ import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Severity;
 import java.time.Duration;
 import java.util.List;
-import java.util.Map;
 import org.junit.jupiter.api.Test;
 
 class GrouperTest {
-    private static final Route ROUTE =
-            new Route(
-                    "shift-lead",
-                    List.of(),
-                    Map.of(),
-                    false,
-                    Duration.ofSeconds(30),
-                    Duration.ofMinutes(5),
-                    Duration.ofHours(4),
-                    List.of());
+    private static final Route ROUTE = ShippedRoutes.to("shift-lead");
 
     private static Alert alert(String id, String machine, String sensor, AlertState state) {
         return new Alert(

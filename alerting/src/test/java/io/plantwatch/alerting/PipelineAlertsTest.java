@@ -52,15 +52,7 @@ class PipelineAlertsTest {
     private Dispatcher dispatcher(AlertStore store) {
         return new Dispatcher(
                 store,
-                new Route(
-                        "shift-lead",
-                        List.of(),
-                        Map.of(),
-                        false,
-                        Duration.ofSeconds(30),
-                        Duration.ofMinutes(5),
-                        Duration.ofHours(4),
-                        List.of()),
+                ShippedRoutes.to("shift-lead"),
                 Map.of("shift-lead", shiftLead),
                 new FloodGate(20, 600_000),
                 new FlapDetector(6, 1_800_000),
@@ -205,6 +197,10 @@ class PipelineAlertsTest {
             pipeline.report(JOB, "The anomaly job is not running (FAILING).", T0 + 140_000);
             run.apply(d, T0 + 180_000);
             assertThat(store.firing()).as("clear for less than after: the same spell").isEmpty();
+            // Alerting restarted for a changed file, in the same process: still closed.
+            run = pipeline.start(SETTINGS, store, T0 + 181_000);
+            run.apply(d, T0 + 185_000);
+            assertThat(store.firing()).isEmpty();
 
             pipeline.report(JOB, null, T0 + 190_000);
             run.apply(d, T0 + 190_000);

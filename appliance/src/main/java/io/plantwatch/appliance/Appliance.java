@@ -1141,6 +1141,9 @@ final class Appliance implements AutoCloseable {
      */
     private static final Duration CLOSE_BUDGET = Duration.ofSeconds(80);
 
+    /** Status asks in a row that may go unanswered before the job's health watch gives up. */
+    private static final int STATUS_TRIES = 10;
+
     /** How often the parts' own problems are reported to alerting. */
     private static final long PIPELINE_CHECK_MILLIS = 1_000;
 
@@ -1166,14 +1169,27 @@ final class Appliance implements AutoCloseable {
                         JobHealth.completedCheckpoints(id),
                         checkpointsFailing);
         Path log = settings.dataDir().resolve("plantwatch.log");
+        int unanswered = 0;
         try {
             while (!closing) {
                 org.apache.flink.api.common.JobStatus status;
                 try {
                     status = job.getJobStatus().get(30, TimeUnit.SECONDS);
-                } catch (java.util.concurrent.TimeoutException e) {
-                    // A busy MiniCluster; the job has not gone.
-                    LOG.debug("The job's status took longer than 30 s: {}", e.toString());
+                    unanswered = 0;
+                } catch (java.util.concurrent.TimeoutException
+                        | java.util.concurrent.ExecutionException e) {
+                    // A busy MiniCluster times its own asks out (10 s); the job has not gone
+                    // unless it keeps not answering, or Flink no longer knows it.
+                    if (++unanswered >= STATUS_TRIES
+                            || org.apache.flink.util.ExceptionUtils.findThrowable(
+                                            e,
+                                            org.apache.flink.runtime.messages
+                                                    .FlinkJobNotFoundException.class)
+                                    .isPresent()) {
+                        throw e;
+                    }
+                    LOG.debug("The job's status is unknown this time: {}", e.toString());
+                    Thread.sleep(1_000);
                     continue;
                 }
                 if (status.isGloballyTerminalState()) {

@@ -51,8 +51,8 @@ final class PipelineWatch {
                     "mqtt-broker",
                     "drops",
                     Severity.CRITICAL,
-                    "The MQTT broker stopped dropping readings (none for 10 s); the log says how"
-                            + " many were lost.",
+                    "The MQTT broker stopped dropping readings; the log says how many were"
+                            + " lost.",
                     // Every moment of it loses readings.
                     true);
 
@@ -151,17 +151,21 @@ final class PipelineWatch {
      */
     static final class RestartWindow {
         private final Deque<Long> at = new ArrayDeque<>();
-        private Object job;
-        private long seen;
+
+        /** Restarts counted of each job, the last few: an old job's watch may still count once. */
+        private final Map<Object, Long> seen =
+                new LinkedHashMap<>() {
+                    @Override
+                    protected boolean removeEldestEntry(Map.Entry<Object, Long> eldest) {
+                        return size() > 4;
+                    }
+                };
 
         synchronized int count(Object job, long restartsSoFar, long now) {
-            if (!job.equals(this.job)) {
-                this.job = job;
-                seen = 0;
-            }
-            for (; seen < restartsSoFar; seen++) {
+            for (long n = seen.getOrDefault(job, 0L); n < restartsSoFar; n++) {
                 at.addLast(now);
             }
+            seen.merge(job, restartsSoFar, Math::max);
             while (!at.isEmpty() && now - at.peekFirst() >= RESTART_WINDOW_MILLIS) {
                 at.removeFirst();
             }

@@ -44,6 +44,9 @@ class PipelineWatchTest {
         assertThat(recent.count("job-2", 1, T0 + 11 * 60_000))
                 .as("a job replacing it counts from 0, and its predecessor's restarts still count")
                 .isEqualTo(2);
+        assertThat(recent.count("job-1", 3, T0 + 11 * 60_000))
+                .as("the old job's watch, once more: nothing counted again")
+                .isEqualTo(2);
         assertThat(recent.count("job-2", 1, T0 + 21 * 60_000)).isZero();
     }
 

@@ -704,14 +704,7 @@ class RunWithMosquittoTest {
             try {
                 mosquitto.broker().stop();
                 await().atMost(Duration.ofSeconds(60))
-                        .until(
-                                () ->
-                                        told.stream()
-                                                .anyMatch(
-                                                        b ->
-                                                                b.contains(forwarding)
-                                                                        && b.contains(
-                                                                                "\"state\":\"OPEN\"")));
+                        .until(() -> toldIn(told, forwarding, AlertState.OPEN));
                 assertThat(told)
                         .filteredOn(b -> b.contains(forwarding))
                         .first()
@@ -720,14 +713,7 @@ class RunWithMosquittoTest {
                         .contains("is not connected to the MQTT broker " + mosquitto.uri());
                 mosquitto.broker().start();
                 await().atMost(Duration.ofSeconds(90))
-                        .until(
-                                () ->
-                                        told.stream()
-                                                .anyMatch(
-                                                        b ->
-                                                                b.contains(forwarding)
-                                                                        && b.contains(
-                                                                                "\"state\":\"RESOLVED\"")));
+                        .until(() -> toldIn(told, forwarding, AlertState.RESOLVED));
                 assertThat(told)
                         .filteredOn(b -> b.contains(forwarding))
                         .as("one episode, told opening and ending")
@@ -742,6 +728,12 @@ class RunWithMosquittoTest {
         } finally {
             hook.stop(0);
         }
+    }
+
+    /** Whether a notification in {@code bodies} told {@code sensor}'s alert in {@code state}. */
+    private static boolean toldIn(List<String> bodies, String sensor, AlertState state) {
+        return bodies.stream()
+                .anyMatch(b -> b.contains(sensor) && b.contains("\"state\":\"" + state + "\""));
     }
 
     /**
