@@ -11,6 +11,7 @@ import com.sun.net.httpserver.HttpServer;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.Durations;
+import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Severity;
 import java.io.IOException;
 import java.net.InetSocketAddress;
@@ -56,6 +57,10 @@ public final class AlertingApi implements AutoCloseable {
     private final java.util.function.Supplier<String> metrics;
     private final byte[] token;
     private final LongSupplier clock;
+
+    /** Where alerts from Prometheus go ({@code POST /api/v2/alerts}); null: not taken here. */
+    private final PipelineAlerts pipeline;
+
     private final ObjectMapper json = new ObjectMapper();
     private final HttpServer server;
     private final java.util.concurrent.ExecutorService threads = Executors.newFixedThreadPool(2);
@@ -100,6 +105,25 @@ public final class AlertingApi implements AutoCloseable {
             int port,
             LongSupplier clock)
             throws IOException {
+        this(store, dispatcher, metrics, health, token, host, port, clock, null);
+    }
+
+    /**
+     * As above, taking Prometheus' alerts ({@code POST /api/v2/alerts}, Alertmanager's API) into
+     * {@code pipeline} as alerts about the pipeline.
+     */
+    public AlertingApi(
+            AlertStore store,
+            Dispatcher dispatcher,
+            java.util.function.Supplier<String> metrics,
+            java.util.function.Supplier<Health> health,
+            byte[] token,
+            String host,
+            int port,
+            LongSupplier clock,
+            PipelineAlerts pipeline)
+            throws IOException {
+        this.pipeline = pipeline;
         this.store = store;
         this.dispatcher = dispatcher;
         this.metrics = metrics;
@@ -170,6 +194,15 @@ public final class AlertingApi implements AutoCloseable {
                 } else {
                     send(ex, 405, error("not allowed"));
                 }
+            } else if (path[0].equals("v2") && path.length == 2 && path[1].equals("alerts")) {
+                known(query, List.of());
+                if (!method.equals("POST")) {
+                    send(ex, 405, error("not allowed"));
+                } else if (pipeline == null) {
+                    send(ex, 404, error("alerts from Prometheus are not taken here"));
+                } else {
+                    prometheusAlerts(ex);
+                }
             } else if (path[0].equals("silences")) {
                 known(query, List.of());
                 silencesRoute(ex, method, path);
@@ -190,6 +223,176 @@ public final class AlertingApi implements AutoCloseable {
                 ex.close(); // the client is gone or the answer already started
             }
         }
+    }
+
+    /**
+     * Alertmanager's {@code POST /api/v2/alerts}, as Prometheus sends its firing and resolved
+     * alerts: each is a pipeline alert on {@code plantwatch/pipeline/<instance>/<part>/<name>},
+     * where the part is its {@code part} label (else its {@code job}, else {@code prometheus}) and
+     * the name its {@code alertname}, with its {@code instance} label and, when it has labels
+     * beyond those and {@code severity}, a short hash of them (one rule's label sets are apart). It
+     * stands until its {@code endsAt}, as Alertmanager has it; Prometheus sends it again before
+     * then while it fires. As Alertmanager does, an alert that cannot be taken is skipped and
+     * logged and the rest are taken: Prometheus does not send a refused batch again.
+     */
+    private void prometheusAlerts(HttpExchange ex) throws IOException {
+        byte[] raw = ex.getRequestBody().readNBytes(MAX_PROMETHEUS_BODY + 1);
+        if (raw.length > MAX_PROMETHEUS_BODY) {
+            send(ex, 413, error("the body is larger than " + MAX_PROMETHEUS_BODY + " bytes"));
+            return;
+        }
+        JsonNode body;
+        try {
+            body = json.readTree(raw);
+        } catch (JsonProcessingException e) {
+            throw new BadRequest("the body is not valid JSON; send a JSON array of alerts");
+        }
+        if (!(body instanceof ArrayNode alerts)) {
+            throw new BadRequest("the body must be a JSON array of alerts, as Prometheus sends");
+        }
+        long now = clock.getAsLong();
+        int skipped = 0;
+        String firstSkipped = null;
+        for (int i = 0; i < alerts.size(); i++) {
+            String why = prometheusAlert(alerts.get(i), now);
+            if (why != null) {
+                skipped++;
+                if (firstSkipped == null) {
+                    firstSkipped = "alerts[" + i + "] " + why;
+                }
+            }
+        }
+        if (skipped > 0) {
+            LOG.warn(
+                    "Prometheus sent {} alerts that cannot be taken; the first: {}",
+                    skipped,
+                    firstSkipped);
+        }
+        send(ex, 200, json.createObjectNode().put("skipped", skipped));
+    }
+
+    /** The largest body Prometheus' alerts may come in (it sends at most 256 alerts in one). */
+    static final int MAX_PROMETHEUS_BODY = 4 << 20;
+
+    /** Takes one of Prometheus' alerts; why not, or null. */
+    private String prometheusAlert(JsonNode a, long now) {
+        JsonNode labels = a.path("labels");
+        String alertname = labels.path("alertname").asText("");
+        if (alertname.isBlank()) {
+            return "has no labels.alertname";
+        }
+        long startsAt;
+        long endsAt;
+        try {
+            startsAt = time(a, "startsAt", now);
+            // Without an end, Alertmanager's resolve_timeout (5 min).
+            endsAt = time(a, "endsAt", now + 5 * 60_000);
+        } catch (java.time.format.DateTimeParseException e) {
+            return "has a time that is not RFC 3339: " + SensorId.visible(e.getParsedString());
+        }
+        java.util.TreeMap<String, String> others = new java.util.TreeMap<>();
+        labels.fields()
+                .forEachRemaining(
+                        e -> {
+                            if (!PROMETHEUS_NAMING_LABELS.contains(e.getKey())) {
+                                others.put(e.getKey(), e.getValue().asText());
+                            }
+                        });
+        String instance = labels.path("instance").asText("");
+        String name = alertname + (instance.isBlank() ? "" : "-" + instance);
+        if (!others.isEmpty()) {
+            String hash =
+                    java.util
+                            .UUID
+                            .nameUUIDFromBytes(others.toString().getBytes(StandardCharsets.UTF_8))
+                            .toString()
+                            .substring(0, 6);
+            name = cut(name, SensorId.MAX_LEVEL_LENGTH - 7) + "-" + hash;
+        }
+        String part = firstOf(labels, "part", "job").orElse("prometheus");
+        String message =
+                cut(
+                        SensorId.visible(
+                                firstOf(a.path("annotations"), "summary", "description")
+                                        .orElse(alertname + " fires in Prometheus.")
+                                        .replaceAll("\\s+", " ")),
+                        1_000);
+        PipelineAlerts.Check check =
+                new PipelineAlerts.Check(
+                        level(part),
+                        level(name),
+                        prometheusSeverity(labels.path("severity").asText("")),
+                        "Prometheus no longer fires " + SensorId.visible(alertname) + ".",
+                        // Its rule's `for` has waited already.
+                        true);
+        boolean taken =
+                endsAt <= now
+                        ? pipeline.report(check, null, now, now, now)
+                        : pipeline.report(check, message, startsAt, endsAt, now);
+        return taken
+                ? null
+                : "is beyond the "
+                        + PipelineAlerts.MAX_REPORTED
+                        + " checks taken (name a part or an alert anew less often)";
+    }
+
+    /** What names a pipeline alert from Prometheus; any other label sets it apart by a hash. */
+    private static final java.util.Set<String> PROMETHEUS_NAMING_LABELS =
+            java.util.Set.of("alertname", "part", "job", "instance", "severity");
+
+    private static java.util.Optional<String> firstOf(JsonNode n, String... keys) {
+        for (String k : keys) {
+            String v = n.path(k).asText("");
+            if (!v.isBlank()) {
+                return java.util.Optional.of(v.strip());
+            }
+        }
+        return java.util.Optional.empty();
+    }
+
+    /** {@code text} as one level of a sensor id: each character a level may not hold as '-'. */
+    private static String level(String text) {
+        StringBuilder b = new StringBuilder(text.length());
+        text.codePoints()
+                .forEach(
+                        c ->
+                                b.appendCodePoint(
+                                        c == '/'
+                                                        || c == '+'
+                                                        || c == '#'
+                                                        || Character.isWhitespace(c)
+                                                        || SensorId.invisible(c)
+                                                ? '-'
+                                                : c));
+        String l = cut(b.toString(), SensorId.MAX_LEVEL_LENGTH);
+        return l.isEmpty() ? "-" : l;
+    }
+
+    /** The first {@code max} characters of {@code s}, not splitting a surrogate pair. */
+    private static String cut(String s, int max) {
+        if (s.length() <= max) {
+            return s;
+        }
+        int end = Character.isHighSurrogate(s.charAt(max - 1)) ? max - 1 : max;
+        return s.substring(0, end);
+    }
+
+    /** Prometheus' severity labels by custom: critical (or page), warning, info. */
+    private static Severity prometheusSeverity(String label) {
+        return switch (label.strip().toLowerCase(java.util.Locale.ROOT)) {
+            case "critical", "page", "error" -> Severity.CRITICAL;
+            case "info", "none" -> Severity.INFO;
+            default -> Severity.WARNING;
+        };
+    }
+
+    private static long time(JsonNode a, String key, long otherwise) {
+        String text = a.path(key).asText("");
+        // Go's zero time: Prometheus sends it for "not set".
+        if (text.isBlank() || text.startsWith("0001-01-01")) {
+            return otherwise;
+        }
+        return java.time.OffsetDateTime.parse(text).toInstant().toEpochMilli();
     }
 
     /** A request the client must change; the message says what, in one line. */

@@ -463,7 +463,8 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                         c.apiToken(),
                                         c.apiHost(),
                                         c.apiPort(),
-                                        System::currentTimeMillis);
+                                        System::currentTimeMillis,
+                                        pipeline);
                 KafkaConsumer<byte[], byte[]> consumer = consumer(c);
                 AlertDeadLetters dlq =
                         new AlertDeadLetters(c, consumer, store, undecodable, deadLetterHolds);

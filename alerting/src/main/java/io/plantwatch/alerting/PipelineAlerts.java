@@ -5,6 +5,7 @@ import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Severity;
 import java.time.Duration;
+import java.time.Instant;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -72,8 +73,11 @@ public final class PipelineAlerts {
         }
     }
 
-    /** A problem since {@code since} (wall clock, epoch ms), or none ({@code problem} null). */
-    private record Report(String problem, long since) {}
+    /**
+     * A problem since {@code since} (wall clock, epoch ms), or none ({@code problem} null); the
+     * problem stands until {@code until}, unless reported otherwise before.
+     */
+    private record Report(String problem, long since, long until) {}
 
     private final Map<Check, Report> reports = new ConcurrentHashMap<>();
 
@@ -82,20 +86,45 @@ public final class PipelineAlerts {
      * the part does its work. Thread-safe; cheap enough for every check a part makes.
      */
     public void report(Check c, String problem, long now) {
+        report(c, problem, now, Long.MAX_VALUE, now);
+    }
+
+    /** How long after a start an open alert may wait for its first report. */
+    static final long UNREPORTED_GRACE = 5 * 60_000;
+
+    /** Checks reported at most: a source sending ever new names cannot grow them without end. */
+    static final int MAX_REPORTED = 1_000;
+
+    /**
+     * As {@link #report(Check, String, long)}, from a source that says when its problem began and
+     * until when it stands (Prometheus' alerts: {@code startsAt}, {@code endsAt}); a problem not
+     * reported again by then has ended.
+     *
+     * @return false, and nothing reported, when {@code c} would be one check beyond {@link
+     *     #MAX_REPORTED}
+     */
+    public boolean report(Check c, String problem, long since, long until, long now) {
+        if (reports.size() >= MAX_REPORTED && !reports.containsKey(c)) {
+            return false;
+        }
         reports.compute(
                 c,
                 (k, old) ->
                         problem == null
-                                ? new Report(null, now)
+                                ? new Report(null, now, Long.MAX_VALUE)
                                 : new Report(
                                         problem,
-                                        old != null && old.problem() != null ? old.since() : now));
+                                        old != null && old.problem() != null && now < old.until()
+                                                ? old.since()
+                                                : Math.min(since, now),
+                                        until));
+        return true;
     }
 
-    /** The problem last reported of {@code c}, or null: none, or never reported. */
-    public String reported(Check c) {
+    /** The problem reported of {@code c} standing at {@code now}, or null. */
+    public String reported(Check c, long now) {
         Report r = reports.get(c);
-        return r == null ? null : r.problem();
+        return r == null || now >= r.until() ? null : r.problem();
     }
 
     /** The pipeline alerts of one run of the service, from its store. */
@@ -205,7 +234,8 @@ public final class PipelineAlerts {
                     }
                     continue;
                 }
-                if (r.problem() == null) {
+                String problem = now < r.until() ? r.problem() : null;
+                if (problem == null) {
                     if (spell == null) {
                         continue;
                     }
@@ -213,7 +243,16 @@ public final class PipelineAlerts {
                         spell.clearSince = now;
                     }
                     if (now - spell.clearSince >= settings.after().toMillis()) {
-                        resolve(d, id, c.resolved(), now);
+                        resolve(
+                                d,
+                                id,
+                                r.problem() == null
+                                        ? c.resolved()
+                                        : "No word on this since "
+                                                + Instant.ofEpochMilli(r.until())
+                                                + ": it may have ended unsaid, or its source"
+                                                + " (Prometheus) is down or cannot reach alerting.",
+                                now);
                     }
                     continue;
                 }
@@ -225,11 +264,13 @@ public final class PipelineAlerts {
                 if (spell.open == null
                         && !spell.closedByHand
                         && (c.atOnce() || now - spell.since >= settings.after().toMillis())) {
-                    open(d, c, id, spell, r.problem(), now);
+                    open(d, c, id, spell, problem, now);
                 }
             }
-            if (now - startedAt < settings.after().toMillis()) {
-                return; // the parts that report may still be starting
+            if (now - startedAt < Math.max(settings.after().toMillis(), UNREPORTED_GRACE)) {
+                // The parts that report may still be starting, and Prometheus sends its firing
+                // alerts once a minute (each standing 4).
+                return;
             }
             for (SensorId id : List.copyOf(spells.keySet())) {
                 if (!reported.contains(id)) {

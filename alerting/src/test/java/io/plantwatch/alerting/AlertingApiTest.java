@@ -103,6 +103,182 @@ class AlertingApiTest {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /** One alert as Prometheus posts it while it fires: its end 4 minutes after this send. */
+    private static String firing(String labels, String summary, String startsAt, long sentAt) {
+        return "{\"labels\": "
+                + labels
+                + ", \"annotations\": {\"summary\": "
+                + new ObjectMapper().valueToTree(summary)
+                + "}, \"startsAt\": \""
+                + startsAt
+                + "\", \"endsAt\": \""
+                + Instant.ofEpochMilli(sentAt + 4 * 60_000)
+                + "\", \"generatorURL\": \"http://prometheus:9090/graph\"}";
+    }
+
+    /**
+     * Prometheus posts its alerts as to an Alertmanager: each is a pipeline alert until its end,
+     * named by its part (or job), alertname, instance and other labels.
+     */
+    @Test
+    void prometheusAlertsAreToldAsPipelineAlertsUntilTheirEnd() throws Exception {
+        long t0 = Instant.parse("2026-12-07T10:00:00Z").toEpochMilli();
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(t0);
+        PipelineAlerts pipeline = new PipelineAlerts();
+        api.close();
+        api =
+                new AlertingApi(
+                        store,
+                        dispatcher,
+                        () -> "",
+                        () -> AlertingApi.Health.UP,
+                        TOKEN.getBytes(StandardCharsets.UTF_8),
+                        "127.0.0.1",
+                        0,
+                        now::get,
+                        pipeline);
+        String jobNotRunning =
+                firing(
+                        "{\"alertname\": \"JobNotRunning\", \"severity\": \"critical\","
+                                + " \"part\": \"anomaly-job\"}",
+                        "No anomaly job runs on the Flink cluster.\nRestart the jobmanager.",
+                        "2026-12-07T09:58:00Z",
+                        t0);
+        String targetDown =
+                firing(
+                        "{\"alertname\": \"TargetDown\", \"severity\": \"critical\","
+                                + " \"job\": \"flink\", \"instance\": \"taskmanager:9249\"}",
+                        "Prometheus cannot reach taskmanager:9249 (flink)\u202e.",
+                        "2026-12-07T09:59:00Z",
+                        t0);
+        String lagTopicA =
+                firing(
+                        "{\"alertname\": \"Lag\", \"topic\": \"a/b\"}",
+                        "Lag on a.",
+                        "2026-12-07T09:59:00Z",
+                        t0);
+        String lagTopicB =
+                firing(
+                        "{\"alertname\": \"Lag\", \"topic\": \"c\"}",
+                        "Lag on c.",
+                        "2026-12-07T09:59:00Z",
+                        t0);
+        assertThat(call("POST", "/api/v2/alerts", null, "[" + jobNotRunning + "]").statusCode())
+                .isEqualTo(401);
+        assertThat(call("GET", "/api/v2/alerts", TOKEN, null).statusCode()).isEqualTo(405);
+        assertThat(call("POST", "/api/v2/alerts", TOKEN, "{}").body())
+                .contains("the body must be a JSON array of alerts");
+        // As Alertmanager: what cannot be taken is skipped, the rest taken (Prometheus does not
+        // send a refused batch again).
+        HttpResponse<String> partly =
+                call(
+                        "POST",
+                        "/api/v2/alerts",
+                        TOKEN,
+                        "["
+                                + String.join(
+                                        ", ",
+                                        jobNotRunning,
+                                        targetDown,
+                                        lagTopicA,
+                                        lagTopicB,
+                                        "{\"labels\": {}}",
+                                        "{\"labels\": {\"alertname\": \"A\"}, \"endsAt\":"
+                                                + " \"soon\"}")
+                                + "]");
+        assertThat(partly.statusCode()).isEqualTo(200);
+        assertThat(json.readTree(partly.body()).path("skipped").asInt()).isEqualTo(2);
+
+        PipelineAlerts.Run run = pipeline.start(PipelineAlerts.Settings.DEFAULT, store, t0);
+        run.apply(dispatcher, t0);
+        assertThat(store.firing())
+                .filteredOn(a -> a.rule().equals(PipelineAlerts.RULE))
+                .extracting(a -> a.sensorId().id(), Alert::severity, Alert::message)
+                .containsExactlyInAnyOrder(
+                        org.assertj.core.groups.Tuple.tuple(
+                                "plantwatch/pipeline/appliance/anomaly-job/JobNotRunning",
+                                Severity.CRITICAL,
+                                "No anomaly job runs on the Flink cluster. Restart the"
+                                        + " jobmanager."),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "plantwatch/pipeline/appliance/flink/TargetDown-taskmanager:9249",
+                                Severity.CRITICAL,
+                                "Prometheus cannot reach taskmanager:9249 (flink)?."),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "plantwatch/pipeline/appliance/prometheus/Lag-"
+                                        + java.util
+                                                .UUID
+                                                .nameUUIDFromBytes(
+                                                        "{topic=a/b}"
+                                                                .getBytes(StandardCharsets.UTF_8))
+                                                .toString()
+                                                .substring(0, 6),
+                                Severity.WARNING,
+                                "Lag on a."),
+                        org.assertj.core.groups.Tuple.tuple(
+                                "plantwatch/pipeline/appliance/prometheus/Lag-"
+                                        + java.util
+                                                .UUID
+                                                .nameUUIDFromBytes(
+                                                        "{topic=c}"
+                                                                .getBytes(StandardCharsets.UTF_8))
+                                                .toString()
+                                                .substring(0, 6),
+                                Severity.WARNING,
+                                "Lag on c."));
+        String jobId =
+                Alert.idFor(
+                        SensorId.parse("plantwatch/pipeline/appliance/anomaly-job/JobNotRunning"),
+                        PipelineAlerts.RULE,
+                        t0 - 120_000);
+        assertThat(store.statusOf(jobId)).as("its episode from its startsAt").isNotNull();
+
+        // A minute later: sent again while it fires (the same episode), and one resolved.
+        now.set(t0 + 60_000);
+        String lagAResolved =
+                lagTopicA.replaceAll(
+                        "\"endsAt\": \"[^\"]+\"", "\"endsAt\": \"2026-12-07T10:00:30Z\"");
+        assertThat(
+                        call(
+                                        "POST",
+                                        "/api/v2/alerts",
+                                        TOKEN,
+                                        "["
+                                                + firing(
+                                                        "{\"alertname\": \"JobNotRunning\","
+                                                                + " \"severity\": \"critical\","
+                                                                + " \"part\": \"anomaly-job\"}",
+                                                        "No anomaly job runs.",
+                                                        "2026-12-07T09:58:00Z",
+                                                        t0 + 60_000)
+                                                + ", "
+                                                + targetDown
+                                                + ", "
+                                                + lagAResolved
+                                                + "]")
+                                .statusCode())
+                .isEqualTo(200);
+        run.apply(dispatcher, t0 + 60_000);
+        run.apply(dispatcher, t0 + 90_000);
+        assertThat(store.alert(jobId).state()).isEqualTo(AlertState.OPEN);
+        assertThat(store.firing())
+                .filteredOn(a -> a.rule().equals(PipelineAlerts.RULE))
+                .extracting(Alert::message)
+                .doesNotContain("Lag on a.")
+                .contains("Lag on c.");
+        assertThat(store.all())
+                .extracting(e -> e.alert().message())
+                .contains("Prometheus no longer fires Lag.");
+
+        // Not sent again before their end (Prometheus down, or the alert resolved unsent).
+        run.apply(dispatcher, t0 + 5 * 60_000);
+        run.apply(dispatcher, t0 + 5 * 60_000 + 30_000);
+        assertThat(store.alert(jobId).state()).isEqualTo(AlertState.RESOLVED);
+        assertThat(store.alert(jobId).message())
+                .startsWith("No word on this since 2026-12-07T10:05:00Z")
+                .contains("Prometheus");
+    }
+
     @Test
     void withoutAValidTokenEveryRequestIs401AndChangesNothing() throws Exception {
         assertThat(call("GET", "/api/alerts", null, null).statusCode()).isEqualTo(401);

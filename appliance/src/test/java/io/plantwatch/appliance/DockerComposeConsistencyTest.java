@@ -270,6 +270,27 @@ class DockerComposeConsistencyTest {
                 .contains("./prometheus/prometheus.yml:/etc/prometheus/prometheus.yml:ro");
         JsonNode config = yaml(DOCKER.resolve("prometheus/prometheus.yml"));
         assertThat(config.path("scrape_configs")).isNotEmpty();
+        // Its alert rules, mounted where rule_files names them, go to the alerting service.
+        assertThat(config.path("rule_files")).isNotEmpty();
+        for (JsonNode rules : config.path("rule_files")) {
+            String inContainer = rules.asText();
+            String file = inContainer.substring(inContainer.lastIndexOf('/') + 1);
+            assertThat(strings(prometheus.path("volumes")))
+                    .contains("./prometheus/" + file + ":" + inContainer + ":ro");
+            assertThat(yaml(DOCKER.resolve("prometheus/" + file)).at("/groups/0/rules"))
+                    .isNotEmpty();
+        }
+        JsonNode alertmanagers = config.at("/alerting/alertmanagers");
+        assertThat(alertmanagers).hasSize(1);
+        for (JsonNode target : alertmanagers.at("/0/static_configs/0/targets")) {
+            String[] hostPort = target.asText().split(":");
+            assertThat(hostPort[0]).isEqualTo("alerting");
+            assertThat(containerPorts("alerting")).contains(Integer.parseInt(hostPort[1]));
+        }
+        String token = alertmanagers.at("/0/authorization/credentials_file").asText();
+        assertThat(token).as("the alerting API wants its token").startsWith("/run/secrets/");
+        assertThat(strings(prometheus.path("secrets")))
+                .contains(token.substring("/run/secrets/".length()));
         for (JsonNode job : config.path("scrape_configs")) {
             for (JsonNode target : job.at("/static_configs/0/targets")) {
                 String[] hostPort = target.asText().split(":");

@@ -67,13 +67,16 @@ class PipelineWatchTest {
                                     return "The disk is filling.";
                                 });
         watch.checkOnce(T0);
-        assertThat(pipeline.reported(PipelineWatch.GATEWAY)).isEqualTo("The gateway is cut off.");
-        assertThat(pipeline.reported(PipelineWatch.DISK)).isEqualTo("The disk is filling.");
+        assertThat(pipeline.reported(PipelineWatch.GATEWAY, T0 + 1_000))
+                .isEqualTo("The gateway is cut off.");
+        assertThat(pipeline.reported(PipelineWatch.DISK, T0 + 1_000))
+                .isEqualTo("The disk is filling.");
 
         diskFails.set(new IllegalStateException("statfs failed"));
         gateway.set(null);
         watch.checkOnce(T0 + 1_000);
-        assertThat(pipeline.reported(PipelineWatch.GATEWAY)).isNull();
-        assertThat(pipeline.reported(PipelineWatch.DISK)).isEqualTo("The disk is filling.");
+        assertThat(pipeline.reported(PipelineWatch.GATEWAY, T0 + 1_000)).isNull();
+        assertThat(pipeline.reported(PipelineWatch.DISK, T0 + 1_000))
+                .isEqualTo("The disk is filling.");
     }
 }

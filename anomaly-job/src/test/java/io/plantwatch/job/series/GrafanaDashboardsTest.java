@@ -222,33 +222,45 @@ class GrafanaDashboardsTest {
         String datasources =
                 Files.readString(GRAFANA.resolve("provisioning/datasources/plantwatch.yaml"));
         int alertingChecked = 0;
+        List<String> exprs = new ArrayList<>();
         for (JsonNode d : dashboards()) {
-            for (String expr : queries(d, "expr")) {
-                for (String metric : all(GATEWAY_METRIC, expr)) {
-                    String base = metric.replaceAll("_(bucket|sum|count)$", "");
-                    assertThat(gateway.toString()).as(expr).contains("\"" + base + "\"");
-                }
-                Matcher m = JOB_METRIC.matcher(expr);
-                while (m.find()) {
-                    String metric = m.group(2);
-                    assertThat(job.toString()).as(expr).contains("\"" + metric + "\"");
-                    assertThat(m.group(1) != null)
-                            .as(
-                                    expr
-                                            + ": in the deserializer group as the deserializer registers it")
-                            .isEqualTo(deserializer.contains("\"" + metric + "\""));
-                }
-                for (String metric : all(ALERTING_METRIC, expr)) {
-                    // Named whole, or by the part after the prefix (a counter's _total added).
-                    String name = metric.replaceAll("_total$", "");
-                    assertThat(
-                                    alerting.contains("\"" + name + "\"")
-                                            || alerting.contains("plantwatch_alerting_" + metric))
-                            .as(expr)
-                            .isTrue();
-                    alertingChecked++;
-                }
+            exprs.addAll(queries(d, "expr"));
+        }
+        // The docker stack's alert rules name metrics as the dashboards do.
+        JsonNode rules =
+                io.plantwatch.model.YamlFiles.readMapping(
+                        GRAFANA.resolveSibling("prometheus").resolve("alerts.yml"));
+        int dashboardExprs = exprs.size();
+        for (JsonNode group : rules.path("groups")) {
+            group.path("rules").forEach(r -> exprs.add(r.path("expr").asText()));
+        }
+        assertThat(exprs.size()).isGreaterThan(dashboardExprs);
+        assertThat(exprs).doesNotContain("");
+        for (String expr : exprs) {
+            for (String metric : all(GATEWAY_METRIC, expr)) {
+                String base = metric.replaceAll("_(bucket|sum|count)$", "");
+                assertThat(gateway.toString()).as(expr).contains("\"" + base + "\"");
             }
+            Matcher m = JOB_METRIC.matcher(expr);
+            while (m.find()) {
+                String metric = m.group(2);
+                assertThat(job.toString()).as(expr).contains("\"" + metric + "\"");
+                assertThat(m.group(1) != null)
+                        .as(expr + ": in the deserializer group as the deserializer registers it")
+                        .isEqualTo(deserializer.contains("\"" + metric + "\""));
+            }
+            for (String metric : all(ALERTING_METRIC, expr)) {
+                // Named whole, or by the part after the prefix (a counter's _total added).
+                String name = metric.replaceAll("_total$", "");
+                assertThat(
+                                alerting.contains("\"" + name + "\"")
+                                        || alerting.contains("plantwatch_alerting_" + metric))
+                        .as(expr)
+                        .isTrue();
+                alertingChecked++;
+            }
+        }
+        for (JsonNode d : dashboards()) {
             for (String uid :
                     all(Pattern.compile("\"uid\" ?: ?\"(plantwatch-[\\w-]+)\""), d.toString())) {
                 if (!uid.equals(d.path("uid").asText())) {
