@@ -229,8 +229,8 @@ public final class AlertingApi implements AutoCloseable {
      * Alertmanager's {@code POST /api/v2/alerts}, as Prometheus sends its firing and resolved
      * alerts: each is a pipeline alert on {@code plantwatch/pipeline/<instance>/<part>/<name>},
      * where the part is its {@code part} label (else its {@code job}, else {@code prometheus}) and
-     * the name its {@code alertname}, with its {@code instance} label and, when it has labels
-     * beyond those and {@code severity}, a short hash of them (one rule's label sets are apart). It
+     * the name its {@code alertname}, with its {@code instance} and {@code severity} labels and,
+     * when it has labels beyond those, a short hash of them (one rule's label sets are apart). It
      * stands until its {@code endsAt}, as Alertmanager has it; Prometheus sends it again before
      * then while it fires. As Alertmanager does, an alert that cannot be taken is skipped and
      * logged and the rest are taken: Prometheus does not send a refused batch again.
@@ -287,8 +287,11 @@ public final class AlertingApi implements AutoCloseable {
             startsAt = time(a, "startsAt", now);
             // Without an end, Alertmanager's resolve_timeout (5 min).
             endsAt = time(a, "endsAt", now + 5 * 60_000);
-        } catch (java.time.format.DateTimeParseException e) {
-            return "has a time that is not RFC 3339: " + SensorId.visible(e.getParsedString());
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            return "has a time that is not an RFC 3339 time of this era: "
+                    + SensorId.visible(cut(a.path("startsAt").asText(""), 40))
+                    + " / "
+                    + SensorId.visible(cut(a.path("endsAt").asText(""), 40));
         }
         java.util.TreeMap<String, String> others = new java.util.TreeMap<>();
         labels.fields()
@@ -299,7 +302,13 @@ public final class AlertingApi implements AutoCloseable {
                             }
                         });
         String instance = labels.path("instance").asText("");
-        String name = alertname + (instance.isBlank() ? "" : "-" + instance);
+        // A rule's warning and critical tiers are two alerts, as in Alertmanager: the critical one
+        // is told when it begins, whatever its routes.
+        String severity = labels.path("severity").asText("").strip();
+        String name =
+                alertname
+                        + (instance.isBlank() ? "" : "-" + instance)
+                        + (severity.isEmpty() ? "" : "-" + severity);
         if (!others.isEmpty()) {
             String hash =
                     java.util

@@ -277,8 +277,9 @@ public final class PipelineAlerts {
                     resolve(
                             d,
                             id,
-                            "No part checks this any more (switched off, or renamed in a newer"
-                                    + " version).",
+                            "No part checks this any more (switched off, renamed in a newer"
+                                    + " version, or its source, such as Prometheus, no longer"
+                                    + " sends it).",
                             now);
                 }
             }

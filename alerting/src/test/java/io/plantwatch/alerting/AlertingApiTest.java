@@ -196,12 +196,12 @@ class AlertingApiTest {
                 .extracting(a -> a.sensorId().id(), Alert::severity, Alert::message)
                 .containsExactlyInAnyOrder(
                         org.assertj.core.groups.Tuple.tuple(
-                                "plantwatch/pipeline/appliance/anomaly-job/JobNotRunning",
+                                "plantwatch/pipeline/appliance/anomaly-job/JobNotRunning-critical",
                                 Severity.CRITICAL,
                                 "No anomaly job runs on the Flink cluster. Restart the"
                                         + " jobmanager."),
                         org.assertj.core.groups.Tuple.tuple(
-                                "plantwatch/pipeline/appliance/flink/TargetDown-taskmanager:9249",
+                                "plantwatch/pipeline/appliance/flink/TargetDown-taskmanager:9249-critical",
                                 Severity.CRITICAL,
                                 "Prometheus cannot reach taskmanager:9249 (flink)?."),
                         org.assertj.core.groups.Tuple.tuple(
@@ -228,7 +228,8 @@ class AlertingApiTest {
                                 "Lag on c."));
         String jobId =
                 Alert.idFor(
-                        SensorId.parse("plantwatch/pipeline/appliance/anomaly-job/JobNotRunning"),
+                        SensorId.parse(
+                                "plantwatch/pipeline/appliance/anomaly-job/JobNotRunning-critical"),
                         PipelineAlerts.RULE,
                         t0 - 120_000);
         assertThat(store.statusOf(jobId)).as("its episode from its startsAt").isNotNull();
@@ -746,6 +747,7 @@ class AlertingApiTest {
                         "/api/alerts/{id}/close",
                         "/api/silences",
                         "/api/silences/{id}",
+                        "/api/v2/alerts",
                         "/metrics");
         assertThat(
                         spec.path("components")
