@@ -293,6 +293,22 @@ public final class AlertingApi implements AutoCloseable {
                     + " / "
                     + SensorId.visible(cut(a.path("endsAt").asText(""), 40));
         }
+        if (alertname.equals(WATCHDOG)) {
+            if (endsAt <= now) {
+                // Its rule taken away: nothing to expect any more.
+                pipeline.report(PROMETHEUS_SILENT, null, now);
+            } else {
+                pipeline.expectAgainBy(
+                        PROMETHEUS_SILENT,
+                        "No word from Prometheus since "
+                                + Instant.ofEpochMilli(now)
+                                + ": its Watchdog stopped coming. It is down, its rules are not"
+                                + " evaluated, or it cannot reach alerting; nothing it watches is"
+                                + " told until it is back.",
+                        endsAt);
+            }
+            return null;
+        }
         java.util.TreeMap<String, String> others = new java.util.TreeMap<>();
         labels.fields()
                 .forEachRemaining(
@@ -344,6 +360,21 @@ public final class AlertingApi implements AutoCloseable {
                         + PipelineAlerts.MAX_REPORTED
                         + " checks taken (name a part or an alert anew less often)";
     }
+
+    /**
+     * Prometheus' always-firing alert, by Alertmanager setups' custom: not told itself; its absence
+     * is ({@link #PROMETHEUS_SILENT}).
+     */
+    static final String WATCHDOG = "Watchdog";
+
+    static final PipelineAlerts.Check PROMETHEUS_SILENT =
+            new PipelineAlerts.Check(
+                    "prometheus",
+                    "watchdog",
+                    Severity.CRITICAL,
+                    "Prometheus' Watchdog comes again: what it watches is told again.",
+                    // Its end, 4 minutes after the last, has waited already.
+                    true);
 
     /** What names a pipeline alert from Prometheus; any other label sets it apart by a hash. */
     private static final java.util.Set<String> PROMETHEUS_NAMING_LABELS =

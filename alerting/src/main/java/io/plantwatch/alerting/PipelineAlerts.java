@@ -121,10 +121,18 @@ public final class PipelineAlerts {
         return true;
     }
 
+    /**
+     * {@code c} becomes {@code problem} at {@code by} unless this is called again before: for a
+     * source that says from time to time that it is there (Prometheus' Watchdog, always firing).
+     */
+    public void expectAgainBy(Check c, String problem, long by) {
+        reports.put(c, new Report(problem, by, Long.MAX_VALUE));
+    }
+
     /** The problem reported of {@code c} standing at {@code now}, or null. */
     public String reported(Check c, long now) {
         Report r = reports.get(c);
-        return r == null || now >= r.until() ? null : r.problem();
+        return r == null || now >= r.until() || now < r.since() ? null : r.problem();
     }
 
     /** The pipeline alerts of one run of the service, from its store. */
@@ -234,7 +242,10 @@ public final class PipelineAlerts {
                     }
                     continue;
                 }
-                String problem = now < r.until() ? r.problem() : null;
+                boolean expired = r.problem() != null && now >= r.until();
+                // Expected to turn into a problem later (expectAgainBy), not yet.
+                boolean notYet = now < r.since();
+                String problem = expired || notYet ? null : r.problem();
                 if (problem == null) {
                     if (spell == null) {
                         continue;
@@ -246,7 +257,7 @@ public final class PipelineAlerts {
                         resolve(
                                 d,
                                 id,
-                                r.problem() == null
+                                !expired
                                         ? c.resolved()
                                         : "No word on this since "
                                                 + Instant.ofEpochMilli(r.until())

@@ -280,6 +280,69 @@ class AlertingApiTest {
                 .contains("Prometheus");
     }
 
+    /**
+     * Prometheus' Watchdog, always firing, is not told; once it stops coming (its last end passed),
+     * a pipeline alert says Prometheus is silent, and its return resolves it.
+     */
+    @Test
+    void prometheusFallingSilentIsToldByItsWatchdogNotComing() throws Exception {
+        long t0 = Instant.parse("2026-12-07T10:00:00Z").toEpochMilli();
+        java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(t0);
+        PipelineAlerts pipeline = new PipelineAlerts();
+        api.close();
+        api =
+                new AlertingApi(
+                        store,
+                        dispatcher,
+                        () -> "",
+                        () -> AlertingApi.Health.UP,
+                        TOKEN.getBytes(StandardCharsets.UTF_8),
+                        "127.0.0.1",
+                        0,
+                        now::get,
+                        pipeline);
+        java.util.function.LongFunction<String> watchdog =
+                sentAt ->
+                        "["
+                                + firing(
+                                        "{\"alertname\": \"Watchdog\", \"severity\": \"none\"}",
+                                        "Always firing.",
+                                        "2026-12-07T09:00:00Z",
+                                        sentAt)
+                                + "]";
+        assertThat(call("POST", "/api/v2/alerts", TOKEN, watchdog.apply(t0)).statusCode())
+                .isEqualTo(200);
+        PipelineAlerts.Run run = pipeline.start(PipelineAlerts.Settings.DEFAULT, store, t0);
+        run.apply(dispatcher, t0);
+        run.apply(dispatcher, t0 + 4 * 60_000 - 1);
+        assertThat(store.firing())
+                .as("the Watchdog itself is told to nobody")
+                .noneMatch(a -> a.rule().equals(PipelineAlerts.RULE));
+
+        run.apply(dispatcher, t0 + 4 * 60_000);
+        assertThat(store.firing())
+                .filteredOn(a -> a.rule().equals(PipelineAlerts.RULE))
+                .singleElement()
+                .satisfies(
+                        a -> {
+                            assertThat(a.sensorId().id())
+                                    .isEqualTo("plantwatch/pipeline/appliance/prometheus/watchdog");
+                            assertThat(a.severity()).isEqualTo(Severity.CRITICAL);
+                            assertThat(a.message())
+                                    .startsWith(
+                                            "No word from Prometheus since 2026-12-07T10:00:00Z");
+                        });
+
+        now.set(t0 + 6 * 60_000);
+        call("POST", "/api/v2/alerts", TOKEN, watchdog.apply(t0 + 6 * 60_000));
+        run.apply(dispatcher, t0 + 6 * 60_000);
+        run.apply(dispatcher, t0 + 6 * 60_000 + 30_000);
+        assertThat(store.firing()).noneMatch(a -> a.rule().equals(PipelineAlerts.RULE));
+        assertThat(store.all())
+                .extracting(e -> e.alert().message())
+                .contains("Prometheus' Watchdog comes again: what it watches is told again.");
+    }
+
     @Test
     void withoutAValidTokenEveryRequestIs401AndChangesNothing() throws Exception {
         assertThat(call("GET", "/api/alerts", null, null).statusCode()).isEqualTo(401);
