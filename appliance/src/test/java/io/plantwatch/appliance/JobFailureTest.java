@@ -123,7 +123,7 @@ class JobFailureTest {
     }
 
     /** The folder of the running job's checkpoints, once one of them is complete. */
-    private static Path completedCheckpointFolder(Path checkpoints) throws Exception {
+    static Path completedCheckpointFolder(Path checkpoints) throws Exception {
         if (!Files.isDirectory(checkpoints)) {
             return null;
         }

@@ -730,6 +730,54 @@ class RunWithMosquittoTest {
         }
     }
 
+    /**
+     * The job's checkpoints cannot be written (their folder replaced by a file, as a disk gone
+     * read-only leaves it): the job fails over and over, and the receivers are told both, the job
+     * failing over and over and its checkpoints failing, as the appliance wires its checks.
+     */
+    @Test
+    void aJobFailingOverAndOverIsToldToTheReceiversAsPipelineAlerts() throws Exception {
+        List<String> told = new CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer hook = webhook(told);
+        try {
+            Path job = dir.resolve("job.yaml");
+            Files.writeString(job, "checkpoint: {interval: 200ms}\n");
+            Path alerting = dir.resolve("alerting.yaml");
+            Files.writeString(alerting, alertingTo("ops", hook, "{after: 5s}"));
+            StringWriter out = new StringWriter();
+            Running running = Running.start(settings(job, alerting), out);
+            try {
+                Path checkpoints = dir.resolve("data").resolve("checkpoints");
+                Path jobFolder =
+                        await().atMost(Duration.ofSeconds(90))
+                                .until(
+                                        () -> JobFailureTest.completedCheckpointFolder(checkpoints),
+                                        f -> f != null);
+                Files.move(jobFolder, dir.resolve("moved-away"));
+                Files.writeString(jobFolder, "not a folder");
+                String prefix = "\"sensor\":\"plantwatch/pipeline/appliance/anomaly-job/";
+                await().atMost(Duration.ofSeconds(90))
+                        .until(
+                                () ->
+                                        toldIn(told, prefix + "running\"", AlertState.OPEN)
+                                                && toldIn(
+                                                        told,
+                                                        prefix + "checkpoints\"",
+                                                        AlertState.OPEN));
+                assertThat(told)
+                        .filteredOn(b -> b.contains(prefix + "running\""))
+                        .first()
+                        .asString()
+                        .contains("\"severity\":\"CRITICAL\"")
+                        .contains("The anomaly job ");
+            } finally {
+                running.command().stop();
+            }
+        } finally {
+            hook.stop(0);
+        }
+    }
+
     /** Whether a notification in {@code bodies} told {@code sensor}'s alert in {@code state}. */
     private static boolean toldIn(List<String> bodies, String sensor, AlertState state) {
         return bodies.stream()
