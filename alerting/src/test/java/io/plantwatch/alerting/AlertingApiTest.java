@@ -103,6 +103,25 @@ class AlertingApiTest {
         return http.send(b.build(), HttpResponse.BodyHandlers.ofString());
     }
 
+    /**
+     * Replaces the API with one taking Prometheus' alerts into {@code pipeline}, at {@code now}.
+     */
+    private void takingPrometheusAlerts(
+            java.util.concurrent.atomic.AtomicLong now, PipelineAlerts pipeline) throws Exception {
+        api.close();
+        api =
+                new AlertingApi(
+                        store,
+                        dispatcher,
+                        () -> "",
+                        () -> AlertingApi.Health.UP,
+                        TOKEN.getBytes(StandardCharsets.UTF_8),
+                        "127.0.0.1",
+                        0,
+                        now::get,
+                        pipeline);
+    }
+
     /** One alert as Prometheus posts it while it fires: its end 4 minutes after this send. */
     private static String firing(String labels, String summary, String startsAt, long sentAt) {
         return "{\"labels\": "
@@ -125,18 +144,7 @@ class AlertingApiTest {
         long t0 = Instant.parse("2026-12-07T10:00:00Z").toEpochMilli();
         java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(t0);
         PipelineAlerts pipeline = new PipelineAlerts();
-        api.close();
-        api =
-                new AlertingApi(
-                        store,
-                        dispatcher,
-                        () -> "",
-                        () -> AlertingApi.Health.UP,
-                        TOKEN.getBytes(StandardCharsets.UTF_8),
-                        "127.0.0.1",
-                        0,
-                        now::get,
-                        pipeline);
+        takingPrometheusAlerts(now, pipeline);
         String jobNotRunning =
                 firing(
                         "{\"alertname\": \"JobNotRunning\", \"severity\": \"critical\","
@@ -289,18 +297,7 @@ class AlertingApiTest {
         long t0 = Instant.parse("2026-12-07T10:00:00Z").toEpochMilli();
         java.util.concurrent.atomic.AtomicLong now = new java.util.concurrent.atomic.AtomicLong(t0);
         PipelineAlerts pipeline = new PipelineAlerts();
-        api.close();
-        api =
-                new AlertingApi(
-                        store,
-                        dispatcher,
-                        () -> "",
-                        () -> AlertingApi.Health.UP,
-                        TOKEN.getBytes(StandardCharsets.UTF_8),
-                        "127.0.0.1",
-                        0,
-                        now::get,
-                        pipeline);
+        takingPrometheusAlerts(now, pipeline);
         java.util.function.LongFunction<String> watchdog =
                 sentAt ->
                         "["

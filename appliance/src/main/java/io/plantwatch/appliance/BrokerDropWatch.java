@@ -95,21 +95,12 @@ final class BrokerDropWatch {
 
     /** Checks every period until interrupted. */
     Thread watch() {
-        Thread t =
-                new Thread(
-                        () -> {
-                            try {
-                                while (!Thread.currentThread().isInterrupted()) {
-                                    check();
-                                    Thread.sleep(periodMillis);
-                                }
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                        },
-                        "mqtt-drop-watch");
-        t.setDaemon(true);
-        t.start();
-        return t;
+        return Periodic.every(
+                "mqtt-drop-watch",
+                periodMillis,
+                () -> {
+                    check();
+                    return true;
+                });
     }
 }

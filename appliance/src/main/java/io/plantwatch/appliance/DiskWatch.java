@@ -258,26 +258,17 @@ final class DiskWatch {
 
     /** Checks every {@code periodMillis} until stopped, and hands on why it must stop. */
     Thread watch(long periodMillis, Consumer<String> stop) {
-        Thread t =
-                new Thread(
-                        () -> {
-                            try {
-                                while (!Thread.currentThread().isInterrupted()) {
-                                    String why = check();
-                                    if (why != null) {
-                                        stop.accept(why);
-                                        return;
-                                    }
-                                    Thread.sleep(periodMillis);
-                                }
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                        },
-                        "disk-watch");
-        t.setDaemon(true);
-        t.start();
-        return t;
+        return Periodic.every(
+                "disk-watch",
+                periodMillis,
+                () -> {
+                    String why = check();
+                    if (why != null) {
+                        stop.accept(why);
+                        return false;
+                    }
+                    return true;
+                });
     }
 
     long free() {

@@ -100,22 +100,13 @@ final class PipelineWatch {
 
     /** Checks every {@code periodMillis} until interrupted. */
     Thread watch(long periodMillis) {
-        Thread t =
-                new Thread(
-                        () -> {
-                            try {
-                                while (!Thread.currentThread().isInterrupted()) {
-                                    checkOnce(System.currentTimeMillis());
-                                    Thread.sleep(periodMillis);
-                                }
-                            } catch (InterruptedException e) {
-                                Thread.currentThread().interrupt();
-                            }
-                        },
-                        "pipeline-watch");
-        t.setDaemon(true);
-        t.start();
-        return t;
+        return Periodic.every(
+                "pipeline-watch",
+                periodMillis,
+                () -> {
+                    checkOnce(System.currentTimeMillis());
+                    return true;
+                });
     }
 
     /**
