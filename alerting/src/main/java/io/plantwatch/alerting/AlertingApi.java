@@ -79,7 +79,7 @@ public final class AlertingApi implements AutoCloseable {
             int port,
             LongSupplier clock)
             throws IOException {
-        this(store, dispatcher, metrics, () -> Health.UP, token, host, port, clock);
+        this(store, dispatcher, metrics, () -> Health.UP, token, host, port, clock, null);
     }
 
     /**
@@ -94,23 +94,10 @@ public final class AlertingApi implements AutoCloseable {
         }
     }
 
-    /** As above, with {@code health} answering {@code GET /health}. */
-    public AlertingApi(
-            AlertStore store,
-            Dispatcher dispatcher,
-            java.util.function.Supplier<String> metrics,
-            java.util.function.Supplier<Health> health,
-            byte[] token,
-            String host,
-            int port,
-            LongSupplier clock)
-            throws IOException {
-        this(store, dispatcher, metrics, health, token, host, port, clock, null);
-    }
-
     /**
-     * As above, taking Prometheus' alerts ({@code POST /api/v2/alerts}, Alertmanager's API) into
-     * {@code pipeline} as alerts about the pipeline.
+     * As above, with {@code health} answering {@code GET /health}, taking Prometheus' alerts
+     * ({@code POST /api/v2/alerts}, Alertmanager's API) into {@code pipeline} as alerts about the
+     * pipeline (null: not taken).
      */
     public AlertingApi(
             AlertStore store,
