@@ -294,7 +294,13 @@ public record AlertingConfig(
                                 key,
                                 duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
                                 duration(r, "max-backoff", "1m", where, BACKOFF),
-                                duration(r, "give-up-after", "1h", where, GIVE_UP)));
+                                duration(r, "give-up-after", "1h", where, GIVE_UP),
+                                template(
+                                        r,
+                                        type,
+                                        "summary",
+                                        PagerDutyReceiver.SHIPPED_SUMMARY,
+                                        where)));
                 continue;
             }
             if (type.equals("slack")) {
@@ -313,6 +319,7 @@ public record AlertingConfig(
                     throw new ConfigException(
                             where + " needs url-env or url-file (the webhook URL is a secret)");
                 }
+                NotificationTemplate text = template(r, type, "text", SlackFormat.SHIPPED, where);
                 String problem = urlProblem(url, "http", "https");
                 if (problem != null) {
                     // The URL is the secret, so the line says where it came from, not what it is.
@@ -334,7 +341,7 @@ public record AlertingConfig(
                                 duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
                                 duration(r, "max-backoff", "1m", where, BACKOFF),
                                 duration(r, "give-up-after", "1h", where, GIVE_UP),
-                                SlackFormat::render));
+                                n -> SlackFormat.render(n, text)));
                 continue;
             }
             if (type.equals("console")) {
@@ -660,12 +667,13 @@ public record AlertingConfig(
                     "webhook",
                     with(DELIVERY, "url", "secret", "secret-file", "secret-env"),
                     "slack",
-                    with(DELIVERY, "url-file", "url-env"),
+                    with(DELIVERY, "url-file", "url-env", "template"),
                     "pagerduty",
-                    with(DELIVERY, "url", "routing-key-file", "routing-key-env"),
+                    with(DELIVERY, "url", "routing-key-file", "routing-key-env", "template"),
                     "email",
                     with(
                             DELIVERY,
+                            "template",
                             "host",
                             "port",
                             "tls",
@@ -688,6 +696,92 @@ public record AlertingConfig(
                             "password-env"),
                     "console",
                     Set.of());
+
+    /** The texts a receiver type's {@code template} may write. */
+    private static final Map<String, List<String>> TEMPLATE_TEXTS =
+            Map.of(
+                    "slack", List.of("text"),
+                    "email", List.of("subject", "body"),
+                    "pagerduty", List.of("summary"));
+
+    /**
+     * Receiver {@code r}'s {@code template.<text>} (written in the file, or in the file {@code
+     * template.<text>-file} names), in its {@code template.time-zone}; {@code shipped} in that zone
+     * when it writes none.
+     */
+    private static NotificationTemplate template(
+            JsonNode r, String type, String text, NotificationTemplate shipped, String where) {
+        JsonNode t = r.path("template");
+        if (t.isMissingNode() || t.isNull()) {
+            return shipped;
+        }
+        String at = where + ".template";
+        if (!t.isObject()) {
+            throw new ConfigException(
+                    at
+                            + " must be a map of texts ("
+                            + String.join(", ", TEMPLATE_TEXTS.get(type))
+                            + ", each or its -file) and time-zone");
+        }
+        Set<String> keys = new java.util.HashSet<>(Set.of("time-zone"));
+        TEMPLATE_TEXTS.get(type).forEach(k -> keys.addAll(List.of(k, k + "-file")));
+        known(t, keys, at + ".", "a " + type + " template's setting");
+        java.time.ZoneId zone = java.time.ZoneId.of("UTC");
+        if (t.hasNonNull("time-zone")) {
+            String name = t.get("time-zone").asText();
+            try {
+                zone = java.time.ZoneId.of(name);
+            } catch (java.time.DateTimeException e) {
+                throw new ConfigException(
+                        at
+                                + ".time-zone '"
+                                + name
+                                + "' is not a time zone; give a region as Europe/Berlin, or UTC",
+                        e);
+            }
+        }
+        NotificationTemplate.Scope scope = shipped.scope();
+        if (t.has(text) && t.has(text + "-file")) {
+            throw new ConfigException(
+                    at + " has both " + text + " and " + text + "-file; keep one");
+        }
+        if (t.has(text)) {
+            if (!t.get(text).isTextual()) {
+                throw new ConfigException(at + "." + text + " must be text");
+            }
+            return NotificationTemplate.parse(t.get(text).asText(), scope, at + "." + text)
+                    .in(zone);
+        }
+        if (t.has(text + "-file")) {
+            String setting = at + "." + text + "-file " + t.get(text + "-file").asText();
+            Path file = Path.of(t.get(text + "-file").asText());
+            String written;
+            try {
+                written =
+                        java.nio.charset.StandardCharsets.UTF_8
+                                .newDecoder()
+                                .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file)))
+                                .toString();
+            } catch (java.nio.file.NoSuchFileException e) {
+                throw new ConfigException(setting + " does not exist", e);
+            } catch (java.nio.charset.CharacterCodingException e) {
+                throw new ConfigException(setting + " is not UTF-8 text", e);
+            } catch (java.io.IOException e) {
+                throw new ConfigException(
+                        setting
+                                + " cannot be read ("
+                                + (e instanceof java.nio.file.AccessDeniedException
+                                        ? "permission denied"
+                                        : Files.isDirectory(file)
+                                                ? "a directory"
+                                                : e.getClass().getSimpleName())
+                                + ")",
+                        e);
+            }
+            return NotificationTemplate.parse(written, scope, setting).in(zone);
+        }
+        return shipped.in(zone);
+    }
 
     private static Set<String> with(Set<String> base, String... more) {
         Set<String> all = new java.util.HashSet<>(base);
@@ -868,7 +962,9 @@ public record AlertingConfig(
                         duration(r, "timeout", "10s", where, MORE_THAN_ZERO),
                         duration(r, "max-backoff", "1m", where, BACKOFF),
                         duration(r, "give-up-after", "1h", where, GIVE_UP),
-                        r.hasNonNull("trust") ? r.get("trust").asText() : null));
+                        r.hasNonNull("trust") ? r.get("trust").asText() : null),
+                template(r, "email", "subject", EmailReceiver.SHIPPED_SUBJECT, where),
+                template(r, "email", "body", EmailReceiver.SHIPPED_BODY, where));
     }
 
     /**

@@ -1,7 +1,5 @@
 package io.plantwatch.alerting;
 
-import io.plantwatch.model.Alert;
-import io.plantwatch.model.AlertState;
 import io.plantwatch.model.SensorId;
 import jakarta.mail.AuthenticationFailedException;
 import jakarta.mail.Message;
@@ -13,7 +11,6 @@ import jakarta.mail.internet.InternetAddress;
 import jakarta.mail.internet.MimeMessage;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
-import java.time.Instant;
 import java.util.Date;
 import java.util.List;
 import java.util.Properties;
@@ -24,10 +21,11 @@ import org.slf4j.LoggerFactory;
 
 /**
  * E-mail over SMTP: one plain-text message per notification, subject naming the status and the
- * machine. STARTTLS is required by default (a plant's relay on port 587), so credentials never
- * cross the network in clear; {@code starttls: off} is for a relay on the same host. The password
- * comes from the environment or a file. The notification id is the Message-ID's local part, so a
- * mail system that sees a retry can tell it is the same message.
+ * machine (or as the receiver's {@code template} writes them). STARTTLS is required by default (a
+ * plant's relay on port 587), so credentials never cross the network in clear; {@code starttls:
+ * off} is for a relay on the same host. The password comes from the environment or a file. The
+ * notification id is the Message-ID's local part, so a mail system that sees a retry can tell it is
+ * the same message.
  *
  * <p>Retried with exponential backoff while the server is unreachable or answers a transient (4xx)
  * failure; refused recipients and failed logins are refusals no retry changes.
@@ -63,15 +61,31 @@ public final class EmailReceiver implements Receiver {
             Duration giveUpAfter,
             String trust) {}
 
+    /** The subject Plantwatch writes unless the receiver has a {@code template.subject}. */
+    static final NotificationTemplate SHIPPED_SUBJECT =
+            NotificationTemplate.shipped("email-subject", NotificationTemplate.Scope.NOTIFICATION);
+
+    /** The body Plantwatch writes unless the receiver has a {@code template.body}. */
+    static final NotificationTemplate SHIPPED_BODY =
+            NotificationTemplate.shipped("email-body", NotificationTemplate.Scope.NOTIFICATION);
+
     private final String name;
     private final Settings s;
+    private final NotificationTemplate subject;
+    private final NotificationTemplate body;
     private final Session session;
     private final AtomicLong failedAttempts = new AtomicLong();
     private final AtomicLong delivered = new AtomicLong();
 
-    public EmailReceiver(String name, Settings settings) {
+    public EmailReceiver(
+            String name,
+            Settings settings,
+            NotificationTemplate subject,
+            NotificationTemplate body) {
         this.name = name;
         this.s = settings;
+        this.subject = subject;
+        this.body = body;
         String protocol = settings.tls() == Tls.IMPLICIT ? "smtps" : "smtp";
         Properties p = new Properties();
         String prefix = "mail." + protocol + ".";
@@ -167,8 +181,8 @@ public final class EmailReceiver implements Receiver {
             m.addRecipient(Message.RecipientType.TO, new InternetAddress(to));
         }
         m.setSentDate(new Date());
-        m.setSubject(subject(n), StandardCharsets.UTF_8.name());
-        m.setText(body(n), StandardCharsets.UTF_8.name());
+        m.setSubject(subject(n, subject), StandardCharsets.UTF_8.name());
+        m.setText(body(n, body), StandardCharsets.UTF_8.name());
         m.setHeader("X-Plantwatch-Delivery", n.id());
         try (Transport t = session.getTransport()) {
             t.connect(
@@ -184,50 +198,14 @@ public final class EmailReceiver implements Receiver {
     /**
      * The subject and body show the plant's names and messages through {@link SensorId#visible}, as
      * the console does: a CR/LF in a unit would forge a line in the body, a bidi override reverse
-     * what follows it.
+     * what follows it. The subject is one line whatever its template writes.
      */
-    static String subject(Notification n) {
-        String machine = SensorId.visible(n.groupKey().substring(n.groupKey().indexOf('/') + 1));
-        return switch (n.status()) {
-            case FIRING -> "[Plantwatch] FIRING " + n.alerts().size() + " on " + machine;
-            case RESOLVED -> "[Plantwatch] RESOLVED on " + machine;
-            case SUMMARY ->
-                    "[Plantwatch] Flood limit reached for " + SensorId.visible(n.receiver());
-        };
+    static String subject(Notification n, NotificationTemplate subject) {
+        return subject.render(n, SensorId::visible).replaceAll("\\s+", " ").strip();
     }
 
-    static String body(Notification n) {
-        StringBuilder b = new StringBuilder();
-        if (n.status() == Notification.Status.SUMMARY) {
-            // No count: the summary goes out as the flood starts, before the rest are held.
-            b.append("The flood limit is reached: further notifications in this window are held")
-                    .append(" back (counted in plantwatch_alerting_flood_held_total);")
-                    .append(" the alerting API lists every open alert.\n\n");
-        }
-        for (Alert a : n.alerts()) {
-            b.append(a.state() == AlertState.RESOLVED ? "RESOLVED " : "")
-                    .append(a.severity())
-                    .append(' ')
-                    .append(a.kind())
-                    .append(" on ")
-                    .append(SensorId.visible(a.sensorId().id()))
-                    .append('\n')
-                    .append("  ")
-                    .append(SensorId.visible(a.message()))
-                    .append('\n')
-                    .append("  since ")
-                    .append(Instant.ofEpochMilli(a.episodeStart()))
-                    .append(", rule ")
-                    .append(SensorId.visible(a.rule()))
-                    .append(", alert ")
-                    .append(SensorId.visible(a.alertId()))
-                    .append('\n');
-            if (n.chart(a) != null) {
-                b.append("  chart: ").append(n.chart(a)).append('\n');
-            }
-            b.append('\n');
-        }
-        return b.toString();
+    static String body(Notification n, NotificationTemplate body) {
+        return body.render(n, SensorId::visible);
     }
 
     @Override

@@ -4,6 +4,7 @@ import com.fasterxml.jackson.databind.ObjectMapper;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertState;
+import io.plantwatch.model.SensorId;
 import java.net.URI;
 import java.time.Duration;
 import java.time.Instant;
@@ -20,8 +21,16 @@ public final class PagerDutyReceiver implements Receiver {
 
     private static final ObjectMapper JSON = new ObjectMapper();
 
+    /** The summary Plantwatch writes unless the receiver has a {@code template.summary}. */
+    static final NotificationTemplate SHIPPED_SUMMARY =
+            NotificationTemplate.shipped("pagerduty-summary", NotificationTemplate.Scope.ALERT);
+
+    /** PagerDuty refuses a longer summary (Events API v2, {@code payload.summary}). */
+    static final int MAX_SUMMARY = 1024;
+
     private final WebhookReceiver http;
     private final String routingKey;
+    private final NotificationTemplate summary;
 
     public PagerDutyReceiver(
             String name,
@@ -29,9 +38,11 @@ public final class PagerDutyReceiver implements Receiver {
             String routingKey,
             Duration timeout,
             Duration maxBackoff,
-            Duration giveUpAfter) {
+            Duration giveUpAfter,
+            NotificationTemplate summary) {
         this.http = new WebhookReceiver(name, url, null, timeout, maxBackoff, giveUpAfter);
         this.routingKey = routingKey;
+        this.summary = summary;
     }
 
     @Override
@@ -50,7 +61,9 @@ public final class PagerDutyReceiver implements Receiver {
         WebhookReceiver.Outcome worst = WebhookReceiver.Outcome.DELIVERED;
         for (Alert a : n.alerts()) {
             WebhookReceiver.Outcome o =
-                    http.deliver(n.id() + "-" + a.alertId(), event(a, routingKey, n.chart(a)));
+                    http.deliver(
+                            n.id() + "-" + a.alertId(),
+                            event(a, routingKey, n.chart(a), summary(n, a, summary)));
             if (o != WebhookReceiver.Outcome.DELIVERED) {
                 worst = o;
             }
@@ -59,16 +72,32 @@ public final class PagerDutyReceiver implements Receiver {
     }
 
     /**
+     * Alert {@code a}'s summary: one line of visible characters, cut to what PagerDuty takes (a
+     * longer one is refused, and the incident never opens).
+     */
+    static String summary(Notification n, Alert a, NotificationTemplate summary) {
+        String s = summary.render(n, a, SensorId::visible).replaceAll("\\s+", " ").strip();
+        if (s.length() <= MAX_SUMMARY) {
+            return s;
+        }
+        int cut = MAX_SUMMARY - 3;
+        if (Character.isHighSurrogate(s.charAt(cut - 1))) {
+            cut--;
+        }
+        return s.substring(0, cut) + "...";
+    }
+
+    /**
      * The Events API v2 body for one alert, with a link to its chart (null: none), which PagerDuty
      * shows on the incident.
      */
-    static byte[] event(Alert a, String routingKey, String chart) {
+    static byte[] event(Alert a, String routingKey, String chart, String summary) {
         ObjectNode e = JSON.createObjectNode();
         e.put("routing_key", routingKey);
         e.put("event_action", a.state() == AlertState.RESOLVED ? "resolve" : "trigger");
         e.put("dedup_key", a.alertId());
         ObjectNode p = e.putObject("payload");
-        p.put("summary", a.message());
+        p.put("summary", summary);
         p.put("source", a.sensorId().id());
         p.put(
                 "severity",

@@ -479,6 +479,7 @@ class AlertingConfigTest {
                 receivers:
                   - {name: hook, url: 'http://127.0.0.1:8088/x', secret-file: /run/secrets/hook}
                   - {name: andon, type: mqtt, broker: 'ssl://10.0.0.5:8883', ca-file: ca.pem}
+                  - {name: mail, type: email, template: {body-file: templates/mail.mustache}}
                 """);
         assertThat(AlertingConfig.files(file))
                 .containsExactly(
@@ -486,7 +487,8 @@ class AlertingConfigTest {
                         Path.of("/run/secrets/truststore"),
                         Path.of("/run/secrets/api-token"),
                         Path.of("/run/secrets/hook"),
-                        Path.of("ca.pem"));
+                        Path.of("ca.pem"),
+                        Path.of("templates/mail.mustache"));
         Files.writeString(file, "receivers: [");
         assertThat(AlertingConfig.files(file)).containsExactly(file);
     }
@@ -600,6 +602,76 @@ class AlertingConfigTest {
                                                 + ROUTE.replace("mail", "hook"),
                                         Map.of("S", "  ")))
                 .hasMessageContaining("receivers[0].secret-env names S, which is not set");
+    }
+
+    /**
+     * A receiver's template is read and checked with the rest of the file: a misspelt name, a text
+     * the receiver type does not write, a time zone that is none, a missing or unreadable file are
+     * each one line naming the file, the key, and for the template's own mistakes its line and
+     * column, so they show at the start rather than as empty places in a plant's alarms.
+     */
+    @Test
+    void aTemplateMistakeIsOneLineNamingTheKeyAndWhereInTheTemplate() throws Exception {
+        String mail =
+                "receivers:\n  - {name: mail, type: email, host: h, from: a@b.example,"
+                        + " to: c@d.example, template: %s}\n"
+                        + ROUTE;
+        Path body = dir.resolve("body.mustache");
+        Files.writeString(body, "{{#alerts}}\n  {{sensor}} {{vaule}}\n{{/alerts}}\n");
+        Path latin1 = dir.resolve("latin1.mustache");
+        Files.write(latin1, new byte[] {'S', (byte) 0xf6, 'r'});
+        Map<String, String> mistakes =
+                Map.of(
+                        "{subject: '{{status}} {{machin}}'}",
+                        "receivers[0].template.subject line 1 column 12: {{machin}} is not a"
+                                + " name a template knows here",
+                        "{body-file: '%s'}".formatted(body),
+                        "receivers[0].template.body-file "
+                                + body
+                                + " line 2 column 14: {{vaule}} is not a name a template knows;",
+                        "{body-file: '%s'}".formatted(dir.resolve("none")),
+                        "receivers[0].template.body-file "
+                                + dir.resolve("none")
+                                + " does not exist",
+                        "{body-file: '%s'}".formatted(dir),
+                        "receivers[0].template.body-file " + dir + " cannot be read (a directory)",
+                        "{body-file: '%s'}".formatted(latin1),
+                        "receivers[0].template.body-file " + latin1 + " is not UTF-8 text",
+                        "{body: x, body-file: y}",
+                        "receivers[0].template has both body and body-file; keep one",
+                        "{text: x}",
+                        "receivers[0].template.text is not a email template's setting; known:"
+                                + " body, body-file, subject, subject-file, time-zone",
+                        "{time-zone: Europe/Dresden}",
+                        "receivers[0].template.time-zone 'Europe/Dresden' is not a time zone",
+                        "'{{status}}'",
+                        "receivers[0].template must be a map of texts (subject, body, each or its"
+                                + " -file) and time-zone",
+                        "{subject: [a]}",
+                        "receivers[0].template.subject must be text");
+        mistakes.forEach(
+                (template, message) ->
+                        assertThatThrownBy(() -> load(mail.formatted(template), Map.of()))
+                                .as(template)
+                                .isInstanceOf(ConfigException.class)
+                                .hasMessageStartingWith(
+                                        dir.resolve("alerting.yaml") + ": " + message.split(" ")[0])
+                                .hasMessageContaining(message)
+                                .hasMessageNotContaining("\n"));
+        // Only the receivers that write text for people take one.
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "receivers:\n  - {name: mail, url: 'http://h/x',"
+                                                + " template: {body: x}}\n"
+                                                + ROUTE,
+                                        Map.of()))
+                .hasMessageContaining("receivers[0].template is not a webhook receiver's setting");
+        assertThat(
+                        load(mail.formatted("{time-zone: America/Chicago}"), Map.of())
+                                .receivers()
+                                .get("mail"))
+                .isInstanceOf(EmailReceiver.class);
     }
 
     /**

@@ -16,6 +16,7 @@ import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import org.junit.jupiter.api.AfterEach;
 import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
@@ -60,7 +61,9 @@ class EmailReceiverTest {
                         Duration.ofSeconds(5),
                         Duration.ofMillis(200),
                         Duration.ofSeconds(1),
-                        "127.0.0.1"));
+                        "127.0.0.1"),
+                EmailReceiver.SHIPPED_SUBJECT,
+                EmailReceiver.SHIPPED_BODY);
     }
 
     private static Notification firing() {
@@ -109,6 +112,63 @@ class EmailReceiverTest {
                 .contains("alert alert-1");
     }
 
+    /**
+     * A plant's own wording, in its language and time zone, from the receiver's settings: the
+     * subject written in the file, the body in a file of its own (UTF-8), as an operator sets them.
+     */
+    @Test
+    void aReceiversTemplateWritesTheSubjectAndBodyInItsTimeZone() throws Exception {
+        Path body = dir.resolve("wartung.mustache");
+        java.nio.file.Files.writeString(
+                body,
+                """
+                {{#alerts}}
+                Störung {{severity}} an {{machine}} ({{line}}): {{message}}
+                Messwert {{value}}, seit {{started}}
+                {{/alerts}}
+                """);
+        Path config = dir.resolve("alerting.yaml");
+        java.nio.file.Files.writeString(
+                config,
+                """
+                receivers:
+                  - name: wartung
+                    type: email
+                    host: 127.0.0.1
+                    port: %d
+                    tls: "off"
+                    username: plantwatch
+                    password-env: SMTP_PASSWORD
+                    from: plantwatch@plant.example
+                    to: wartung@plant.example
+                    template:
+                      subject: "{{#firing}}STÖRUNG{{/firing}}{{^firing}}Erledigt{{/firing}}:\n {{machine}}"
+                      body-file: %s
+                      time-zone: Europe/Berlin
+                route: {receiver: wartung}
+                api: {port: -1}
+                """
+                        .formatted(mail.getSmtp().getPort(), body));
+        Receiver wartung =
+                AlertingConfig.load(
+                                config, "127.0.0.1:9092", Map.of("SMTP_PASSWORD", PASSWORD)::get)
+                        .receivers()
+                        .get("wartung");
+
+        assertThat(wartung.deliver(firing(), new byte[0]))
+                .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
+
+        MimeMessage m = mail.getReceivedMessages()[0];
+        // One line, whatever the template writes: a newline in a subject would end the header.
+        assertThat(m.getSubject()).isEqualTo("STÖRUNG: press-3");
+        // (SMTP's end of data takes the last line end.)
+        assertThat(((String) m.getContent()).replace("\r\n", "\n").stripTrailing())
+                .isEqualTo(
+                        "Störung CRITICAL an press-3 (line-1): oil-temp rose from 61 to 84 degC"
+                                + " within 10s\n"
+                                + "Messwert 84, seit 2026-05-28 22:26:40 CEST");
+    }
+
     @Test
     void aWrongPasswordIsARefusalNotARetry() throws Exception {
         var outcome =
@@ -150,7 +210,9 @@ class EmailReceiverTest {
                                 Duration.ofSeconds(2),
                                 Duration.ofMillis(300),
                                 Duration.ofSeconds(30),
-                                null));
+                                null),
+                        EmailReceiver.SHIPPED_SUBJECT,
+                        EmailReceiver.SHIPPED_BODY);
         Thread restart =
                 new Thread(
                         () -> {
@@ -198,7 +260,7 @@ class EmailReceiverTest {
                         Notification.Status.FIRING,
                         List.of(a));
 
-        String body = EmailReceiver.body(n);
+        String body = EmailReceiver.body(n, EmailReceiver.SHIPPED_BODY);
 
         assertThat(body.chars().filter(c -> c != '\n' && Character.isISOControl(c)).count())
                 .isZero();
@@ -208,7 +270,7 @@ class EmailReceiverTest {
                 .contains(
                         "\n  oil-temp rose to 84 degC????RESOLVED CRITICAL SPIKE on x??\n  since ");
         assertThat(body.lines().filter(l -> l.startsWith("RESOLVED"))).isEmpty();
-        assertThat(EmailReceiver.subject(n))
+        assertThat(EmailReceiver.subject(n, EmailReceiver.SHIPPED_SUBJECT))
                 .isEqualTo("[Plantwatch] FIRING 1 on dresden/press-shop/line-1/press-3");
     }
 }

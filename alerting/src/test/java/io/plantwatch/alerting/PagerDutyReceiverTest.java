@@ -12,14 +12,21 @@ import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Severity;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** Events API v2 bodies as a real HTTP endpoint receives them: trigger, resolve, one dedup key. */
 class PagerDutyReceiverTest {
-    private static Alert alert(AlertState state) {
+    @TempDir Path dir;
+
+    private static Alert alert(AlertState state, String message) {
         return new Alert(
                 "alert-7",
                 SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
@@ -31,11 +38,21 @@ class PagerDutyReceiverTest {
                 state == AlertState.OPEN ? 1_000 : 9_000,
                 10_000,
                 List.of(1.0),
-                "oil-temp spiked");
+                message);
     }
 
-    @Test
-    void anAlertTriggersAndResolvesOneIncidentByItsId() throws Exception {
+    private static Notification told(Alert a) {
+        return new Notification(
+                "n-" + a.state(),
+                "pager",
+                "pager/dresden/press-shop/line-1/press-1",
+                Notification.Status.FIRING,
+                List.of(a));
+    }
+
+    /** The events a PagerDuty at the URL given to {@code receiver} receives for {@code alerts}. */
+    private static List<JsonNode> events(Function<URI, Receiver> receiver, List<Alert> alerts)
+            throws Exception {
         List<JsonNode> events = new CopyOnWriteArrayList<>();
         ObjectMapper json = new ObjectMapper();
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
@@ -48,30 +65,39 @@ class PagerDutyReceiverTest {
                 });
         server.start();
         try {
-            PagerDutyReceiver pd =
-                    new PagerDutyReceiver(
-                            "pager",
+            Receiver pd =
+                    receiver.apply(
                             URI.create(
                                     "http://127.0.0.1:"
                                             + server.getAddress().getPort()
-                                            + "/v2/enqueue"),
-                            "R0UTING",
-                            Duration.ofSeconds(2),
-                            Duration.ofMinutes(1),
-                            Duration.ofSeconds(10));
-            for (AlertState state : List.of(AlertState.OPEN, AlertState.RESOLVED)) {
-                Notification n =
-                        new Notification(
-                                "n-" + state,
-                                "pager",
-                                "pager/dresden/press-shop/line-1/press-1",
-                                Notification.Status.FIRING,
-                                List.of(alert(state)));
-                assertThat(pd.deliver(n, new byte[0])).isEqualTo(WebhookReceiver.Outcome.DELIVERED);
+                                            + "/v2/enqueue"));
+            for (Alert a : alerts) {
+                assertThat(pd.deliver(told(a), new byte[0]))
+                        .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
             }
         } finally {
             server.stop(0);
         }
+        return events;
+    }
+
+    @Test
+    void anAlertTriggersAndResolvesOneIncidentByItsId() throws Exception {
+        List<JsonNode> events =
+                events(
+                        url ->
+                                new PagerDutyReceiver(
+                                        "pager",
+                                        url,
+                                        "R0UTING",
+                                        Duration.ofSeconds(2),
+                                        Duration.ofMinutes(1),
+                                        Duration.ofSeconds(10),
+                                        PagerDutyReceiver.SHIPPED_SUMMARY),
+                        List.of(
+                                alert(AlertState.OPEN, "oil-temp spiked"),
+                                alert(AlertState.RESOLVED, "oil-temp spiked")));
+
         assertThat(events)
                 .extracting(e -> e.path("event_action").asText())
                 .containsExactly("trigger", "resolve");
@@ -80,10 +106,60 @@ class PagerDutyReceiverTest {
                         e -> {
                             assertThat(e.path("dedup_key").asText()).isEqualTo("alert-7");
                             assertThat(e.path("routing_key").asText()).isEqualTo("R0UTING");
+                            assertThat(e.path("payload").path("summary").asText())
+                                    .isEqualTo("oil-temp spiked");
                             assertThat(e.path("payload").path("severity").asText())
                                     .isEqualTo("critical");
                             assertThat(e.path("payload").path("source").asText())
                                     .isEqualTo("dresden/press-shop/line-1/press-1/oil-temp");
                         });
+    }
+
+    /**
+     * The summary is what the on-call engineer's phone shows: the receiver's template writes it, as
+     * one line, cut to the 1,024 characters PagerDuty takes (a longer one is refused and no
+     * incident opens).
+     */
+    @Test
+    void theSummaryIsTheTemplatesOneLineCutToWhatPagerDutyTakes() throws Exception {
+        Path config = dir.resolve("alerting.yaml");
+        List<JsonNode> events =
+                events(
+                        url -> {
+                            try {
+                                Files.writeString(
+                                        config,
+                                        """
+                                        receivers:
+                                          - name: pager
+                                            type: pagerduty
+                                            url: %s
+                                            routing-key-env: PD_KEY
+                                            template:
+                                              summary: |
+                                                {{severity}} {{machine}}/{{sensor}}:
+                                                {{message}}
+                                        route: {receiver: pager}
+                                        api: {port: -1}
+                                        """
+                                                .formatted(url));
+                                return AlertingConfig.load(
+                                                config,
+                                                "127.0.0.1:9092",
+                                                Map.of("PD_KEY", "R0UTING")::get)
+                                        .receivers()
+                                        .get("pager");
+                            } catch (java.io.IOException e) {
+                                throw new java.io.UncheckedIOException(e);
+                            }
+                        },
+                        List.of(
+                                alert(AlertState.OPEN, "oil-temp spiked"),
+                                alert(AlertState.OPEN, "x".repeat(2_000))));
+
+        assertThat(events.get(0).path("payload").path("summary").asText())
+                .isEqualTo("CRITICAL press-1/oil-temp: oil-temp spiked");
+        String cut = events.get(1).path("payload").path("summary").asText();
+        assertThat(cut).hasSize(PagerDutyReceiver.MAX_SUMMARY).endsWith("x...");
     }
 }

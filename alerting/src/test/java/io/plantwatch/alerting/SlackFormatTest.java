@@ -11,17 +11,28 @@ import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Severity;
 import java.net.InetSocketAddress;
 import java.net.URI;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
+import java.util.Map;
 import java.util.concurrent.CopyOnWriteArrayList;
+import java.util.function.Function;
 import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
 
 /** A Slack-compatible incoming webhook, received by a real HTTP server, unsigned. */
 class SlackFormatTest {
-    @Test
-    void oneMessagePerNotificationWithTheMachineAndALinePerAlert() throws Exception {
+    @TempDir Path dir;
+
+    /**
+     * The bodies, and any signature, that a Slack at the URL given to {@code receiver} receives for
+     * {@code n}.
+     */
+    private static List<String> bodies(
+            Function<URI, Receiver> receiver, Notification n, List<String> signatures)
+            throws Exception {
         List<String> bodies = new CopyOnWriteArrayList<>();
-        List<String> signatures = new CopyOnWriteArrayList<>();
         HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
         server.createContext(
                 "/services/T/B/x",
@@ -36,48 +47,120 @@ class SlackFormatTest {
                 });
         server.start();
         try {
-            WebhookReceiver slack =
-                    new WebhookReceiver(
-                            "slack",
+            Receiver slack =
+                    receiver.apply(
                             URI.create(
                                     "http://127.0.0.1:"
                                             + server.getAddress().getPort()
-                                            + "/services/T/B/x"),
-                            null,
-                            Duration.ofSeconds(2),
-                            Duration.ofMillis(200),
-                            Duration.ofSeconds(10),
-                            SlackFormat::render);
-            Alert a =
-                    new Alert(
-                            "id-1",
-                            SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
-                            "spike",
-                            AlertKind.SPIKE,
-                            Severity.CRITICAL,
-                            AlertState.OPEN,
-                            0,
-                            0,
-                            0,
-                            List.of(1.0),
-                            "oil-temp rose 20 degC in 10 s");
-            Notification n =
-                    new Notification(
-                            "n-1",
-                            "slack",
-                            "slack/dresden/press-shop/line-1/press-1",
-                            Notification.Status.FIRING,
-                            List.of(a));
+                                            + "/services/T/B/x"));
             assertThat(slack.deliver(n, new byte[0])).isEqualTo(WebhookReceiver.Outcome.DELIVERED);
         } finally {
             server.stop(0);
         }
+        return bodies;
+    }
+
+    private static final Alert OIL_TEMP =
+            new Alert(
+                    "id-1",
+                    SensorId.parse("dresden/press-shop/line-1/press-1/oil-temp"),
+                    "spike",
+                    AlertKind.SPIKE,
+                    Severity.CRITICAL,
+                    AlertState.OPEN,
+                    0,
+                    0,
+                    0,
+                    List.of(1.0),
+                    "oil-temp rose 20 degC in 10 s");
+
+    private static final Notification FIRING =
+            new Notification(
+                    "n-1",
+                    "slack",
+                    "slack/dresden/press-shop/line-1/press-1",
+                    Notification.Status.FIRING,
+                    List.of(OIL_TEMP));
+
+    @Test
+    void oneMessagePerNotificationWithTheMachineAndALinePerAlert() throws Exception {
+        List<String> signatures = new CopyOnWriteArrayList<>();
+        List<String> bodies =
+                bodies(
+                        url ->
+                                new WebhookReceiver(
+                                        "slack",
+                                        url,
+                                        null,
+                                        Duration.ofSeconds(2),
+                                        Duration.ofMillis(200),
+                                        Duration.ofSeconds(10),
+                                        SlackFormat::render),
+                        FIRING,
+                        signatures);
+
         assertThat(bodies).hasSize(1);
         String text = new ObjectMapper().readTree(bodies.get(0)).path("text").asText();
         assertThat(text)
-                .startsWith(":rotating_light: *FIRING* `dresden/press-shop/line-1/press-1`")
-                .contains("*CRITICAL* SPIKE `oil-temp`: oil-temp rose 20 degC in 10 s");
+                .isEqualTo(
+                        ":rotating_light: *FIRING* `dresden/press-shop/line-1/press-1`\n"
+                                + "• *CRITICAL* SPIKE `oil-temp`: oil-temp rose 20 degC in 10 s");
         assertThat(signatures).isEmpty();
+    }
+
+    /**
+     * A channel's own wording from the receiver's {@code template.text}: the template may call the
+     * channel for a critical alert, and what comes from the plant is still escaped.
+     */
+    @Test
+    void aReceiversTemplateWritesTheMessageAndItsValuesAreStillEscaped() throws Exception {
+        Path config = dir.resolve("alerting.yaml");
+        Files.writeString(
+                config,
+                """
+                receivers:
+                  - name: slack
+                    type: slack
+                    url-env: SLACK_URL
+                    template:
+                      text: |
+                        {{#alerts}}
+                        {{#critical}}<!channel> {{/critical}}{{machine}} {{sensor}}: {{message}}
+                        {{/alerts}}
+                route: {receiver: slack}
+                api: {port: -1}
+                """);
+        Alert spoof =
+                Alert.open(
+                        OIL_TEMP.sensorId(),
+                        "spike",
+                        AlertKind.SPIKE,
+                        Severity.WARNING,
+                        0,
+                        0,
+                        List.of(1.0),
+                        "<!here> <http://ev.il|Ack here>");
+        List<String> bodies =
+                bodies(
+                        url ->
+                                AlertingConfig.load(
+                                                config,
+                                                "127.0.0.1:9092",
+                                                Map.of("SLACK_URL", url.toString())::get)
+                                        .receivers()
+                                        .get("slack"),
+                        new Notification(
+                                "n-1",
+                                "slack",
+                                FIRING.groupKey(),
+                                Notification.Status.FIRING,
+                                List.of(OIL_TEMP, spoof)),
+                        new CopyOnWriteArrayList<>());
+
+        assertThat(new ObjectMapper().readTree(bodies.get(0)).path("text").asText())
+                .isEqualTo(
+                        "<!channel> press-1 oil-temp: oil-temp rose 20 degC in 10 s\n"
+                                + "press-1 oil-temp: &lt;!here&gt; &lt;http://ev.il|Ack here&gt;");
     }
 
     /**
