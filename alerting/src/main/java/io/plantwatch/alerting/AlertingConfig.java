@@ -725,7 +725,21 @@ public record AlertingConfig(
         }
         Set<String> keys = new java.util.HashSet<>(Set.of("time-zone"));
         TEMPLATE_TEXTS.get(type).forEach(k -> keys.addAll(List.of(k, k + "-file")));
-        known(t, keys, at + ".", "a " + type + " template's setting");
+        // Not known(), which lets a receiver's own name and type through: a template has neither.
+        String what = (type.equals("email") ? "an e-mail" : "a " + type) + " template's setting";
+        for (java.util.Iterator<String> it = t.fieldNames(); it.hasNext(); ) {
+            String key = it.next();
+            if (!keys.contains(key)) {
+                throw new ConfigException(
+                        at
+                                + "."
+                                + key
+                                + " is not "
+                                + what
+                                + "; known: "
+                                + String.join(", ", new java.util.TreeSet<>(keys)));
+            }
+        }
         java.time.ZoneId zone = java.time.ZoneId.of("UTC");
         if (t.hasNonNull("time-zone")) {
             String name = t.get("time-zone").asText();
@@ -753,14 +767,27 @@ public record AlertingConfig(
                     .in(zone);
         }
         if (t.has(text + "-file")) {
+            if (!t.get(text + "-file").isTextual() || t.get(text + "-file").asText().isBlank()) {
+                throw new ConfigException(at + "." + text + "-file must name a file");
+            }
             String setting = at + "." + text + "-file " + t.get(text + "-file").asText();
             Path file = Path.of(t.get(text + "-file").asText());
             String written;
-            try {
+            try (java.io.InputStream in = Files.newInputStream(file)) {
+                // At most what a template may hold (4 bytes a character), so a log file or a
+                // device named by mistake is not read whole at every start and change.
+                byte[] bytes = in.readNBytes(NotificationTemplate.MAX_LENGTH * 4 + 1);
+                if (bytes.length > NotificationTemplate.MAX_LENGTH * 4) {
+                    throw new ConfigException(
+                            setting
+                                    + " is longer than "
+                                    + NotificationTemplate.MAX_LENGTH
+                                    + " characters; is it the right file?");
+                }
                 written =
                         java.nio.charset.StandardCharsets.UTF_8
                                 .newDecoder()
-                                .decode(java.nio.ByteBuffer.wrap(Files.readAllBytes(file)))
+                                .decode(java.nio.ByteBuffer.wrap(bytes))
                                 .toString();
             } catch (java.nio.file.NoSuchFileException e) {
                 throw new ConfigException(setting + " does not exist", e);

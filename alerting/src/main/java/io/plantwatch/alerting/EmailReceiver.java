@@ -201,7 +201,15 @@ public final class EmailReceiver implements Receiver {
      * what follows it. The subject is one line whatever its template writes.
      */
     static String subject(Notification n, NotificationTemplate subject) {
-        return subject.render(n, SensorId::visible).replaceAll("\\s+", " ").strip();
+        return NotificationTemplate.orShipped(
+                oneLine(subject.render(n, SensorId::visible)),
+                () -> oneLine(SHIPPED_SUBJECT.render(n, SensorId::visible)),
+                n.receiver(),
+                "subject");
+    }
+
+    private static String oneLine(String s) {
+        return s.replaceAll("\\s+", " ").strip();
     }
 
     static String body(Notification n, NotificationTemplate body) {

@@ -38,6 +38,9 @@ import java.util.stream.Collectors;
  * <p>Times are shown in the template's time zone ({@link #in}), UTC unless set.
  */
 public final class NotificationTemplate {
+    private static final org.slf4j.Logger LOG =
+            org.slf4j.LoggerFactory.getLogger(NotificationTemplate.class);
+
     /** Longer is a file named by mistake. */
     static final int MAX_LENGTH = 64 * 1024;
 
@@ -136,11 +139,15 @@ public final class NotificationTemplate {
             throw new ConfigException(
                     where + " is longer than " + MAX_LENGTH + " characters; is it the right file?");
         }
-        // An editor ends a file with a newline; it is not part of the message.
-        String body =
-                text.endsWith("\r\n")
-                        ? text.substring(0, text.length() - 2)
-                        : text.endsWith("\n") ? text.substring(0, text.length() - 1) : text;
+        // A Windows editor's line ends and byte-order mark are not part of the message, nor is
+        // the newline an editor ends a file with.
+        String body = text.replace("\r\n", "\n");
+        if (body.startsWith("\uFEFF")) {
+            body = body.substring(1);
+        }
+        if (body.endsWith("\n")) {
+            body = body.substring(0, body.length() - 1);
+        }
         return new NotificationTemplate(
                 new Parser(body, where).parse(scope), scope, ZoneId.of("UTC"));
     }
@@ -182,6 +189,27 @@ public final class NotificationTemplate {
         StringBuilder out = new StringBuilder();
         render(nodes, new Context(n, a, escape), out);
         return out.toString();
+    }
+
+    /**
+     * {@code written}, or, when it is blank (a template whose sections all stayed shut), the
+     * shipped text, with a warning naming the receiver: Slack and PagerDuty refuse an empty text,
+     * and a refused notification would be tried again at every interval and never arrive.
+     */
+    static String orShipped(
+            String written,
+            java.util.function.Supplier<String> shipped,
+            String receiver,
+            String text) {
+        if (!written.isBlank()) {
+            return written;
+        }
+        LOG.warn(
+                "Receiver {}: its template.{} wrote nothing for this notification; the shipped"
+                        + " text is sent instead",
+                receiver,
+                text);
+        return shipped.get();
     }
 
     private record Context(Notification n, Alert alert, UnaryOperator<String> escape) {}
@@ -360,12 +388,20 @@ public final class NotificationTemplate {
                 }
                 pos = after;
                 switch (sigil) {
-                    case '!' -> {}
+                    case '!' -> {
+                        if (inside.contains("{{")) {
+                            // It ended at the first }}: the rest would be sent as text.
+                            throw error(
+                                    tag,
+                                    "a comment ends at its first }}, so it cannot hold a tag;"
+                                            + " write names in it without the braces");
+                        }
+                    }
                     case '{', '&' ->
                             throw error(
                                     tag,
                                     "{{"
-                                            + inside
+                                            + excerpt(inside)
                                             + "}} would show a value unescaped; every value is"
                                             + " escaped for its receiver, write {{name}}");
                     case '>' -> throw error(tag, "partials ({{>...}}) are not offered");
@@ -373,16 +409,16 @@ public final class NotificationTemplate {
                     case '/' -> {
                         String name = name(inside.substring(1), tag);
                         if (open == null) {
-                            throw error(tag, "{{/" + name + "}} closes no section");
+                            throw error(tag, "{{/" + excerpt(name) + "}} closes no section");
                         }
                         if (!name.equals(open)) {
                             throw error(
                                     tag,
                                     "{{/"
-                                            + name
-                                            + "}} cannot close {{#"
-                                            + open
-                                            + "}} (opened at "
+                                            + excerpt(name)
+                                            + "}} cannot close "
+                                            + opening(openedAt)
+                                            + " (opened at "
                                             + lineColumn(openedAt)
                                             + ")");
                         }
@@ -429,8 +465,19 @@ public final class NotificationTemplate {
                 into.add(new Text(pending.toString()));
             }
             if (open != null) {
-                throw error(openedAt, "{{#" + open + "}} is not closed by {{/" + open + "}}");
+                throw error(openedAt, opening(openedAt) + " is not closed by {{/" + open + "}}");
             }
+        }
+
+        /** The section tag at {@code at}, as written: {@code {{#name}}} or {@code {{^name}}}. */
+        private String opening(int at) {
+            return excerpt(text.substring(at, text.indexOf("}}", at) + 2));
+        }
+
+        /** Part of the template in an error: one line of visible characters, not too long. */
+        private static String excerpt(String s) {
+            String line = io.plantwatch.model.SensorId.visible(s.replaceAll("\\s+", " "));
+            return line.length() > 60 ? line.substring(0, 60) + "..." : line;
         }
 
         private String name(String raw, int tag) {
@@ -454,7 +501,7 @@ public final class NotificationTemplate {
                 throw error(
                         tag,
                         "{{"
-                                + io.plantwatch.model.SensorId.visible(name)
+                                + excerpt(name)
                                 + "}} is not a name a template knows"
                                 + (inAlert
                                         ? ""

@@ -76,7 +76,12 @@ public final class PagerDutyReceiver implements Receiver {
      * longer one is refused, and the incident never opens).
      */
     static String summary(Notification n, Alert a, NotificationTemplate summary) {
-        String s = summary.render(n, a, SensorId::visible).replaceAll("\\s+", " ").strip();
+        String s =
+                NotificationTemplate.orShipped(
+                        summary.render(n, a, SensorId::visible).replaceAll("\\s+", " ").strip(),
+                        () -> SensorId.visible(a.message()).replaceAll("\\s+", " ").strip(),
+                        n.receiver(),
+                        "summary");
         if (s.length() <= MAX_SUMMARY) {
             return s;
         }

@@ -30,9 +30,13 @@ public final class SlackFormat {
     /** {@code n} told in {@code text}, each value {@linkplain #escape escaped}. */
     public static byte[] render(Notification n, NotificationTemplate text) {
         try {
-            return JSON.writeValueAsBytes(
-                    JSON.createObjectNode()
-                            .put("text", text.render(n, SlackFormat::escape).stripTrailing()));
+            String written =
+                    NotificationTemplate.orShipped(
+                            text.render(n, SlackFormat::escape).stripTrailing(),
+                            () -> SHIPPED.render(n, SlackFormat::escape).stripTrailing(),
+                            n.receiver(),
+                            "text");
+            return JSON.writeValueAsBytes(JSON.createObjectNode().put("text", written));
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

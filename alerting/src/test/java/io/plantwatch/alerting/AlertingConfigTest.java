@@ -620,44 +620,66 @@ class AlertingConfigTest {
         Files.writeString(body, "{{#alerts}}\n  {{sensor}} {{vaule}}\n{{/alerts}}\n");
         Path latin1 = dir.resolve("latin1.mustache");
         Files.write(latin1, new byte[] {'S', (byte) 0xf6, 'r'});
-        Map<String, String> mistakes =
-                Map.of(
-                        "{subject: '{{status}} {{machin}}'}",
-                        "receivers[0].template.subject line 1 column 12: {{machin}} is not a"
-                                + " name a template knows here",
-                        "{body-file: '%s'}".formatted(body),
-                        "receivers[0].template.body-file "
-                                + body
-                                + " line 2 column 14: {{vaule}} is not a name a template knows;",
-                        "{body-file: '%s'}".formatted(dir.resolve("none")),
-                        "receivers[0].template.body-file "
-                                + dir.resolve("none")
-                                + " does not exist",
-                        "{body-file: '%s'}".formatted(dir),
-                        "receivers[0].template.body-file " + dir + " cannot be read (a directory)",
-                        "{body-file: '%s'}".formatted(latin1),
-                        "receivers[0].template.body-file " + latin1 + " is not UTF-8 text",
-                        "{body: x, body-file: y}",
-                        "receivers[0].template has both body and body-file; keep one",
-                        "{text: x}",
-                        "receivers[0].template.text is not a email template's setting; known:"
-                                + " body, body-file, subject, subject-file, time-zone",
-                        "{time-zone: Europe/Dresden}",
-                        "receivers[0].template.time-zone 'Europe/Dresden' is not a time zone",
-                        "'{{status}}'",
-                        "receivers[0].template must be a map of texts (subject, body, each or its"
-                                + " -file) and time-zone",
-                        "{subject: [a]}",
-                        "receivers[0].template.subject must be text");
-        mistakes.forEach(
-                (template, message) ->
-                        assertThatThrownBy(() -> load(mail.formatted(template), Map.of()))
-                                .as(template)
-                                .isInstanceOf(ConfigException.class)
-                                .hasMessageStartingWith(
-                                        dir.resolve("alerting.yaml") + ": " + message.split(" ")[0])
-                                .hasMessageContaining(message)
-                                .hasMessageNotContaining("\n"));
+        Path huge = dir.resolve("huge.log");
+        Files.write(huge, new byte[NotificationTemplate.MAX_LENGTH * 4 + 1]);
+        String[][] mistakes = {
+            {
+                "{subject: '{{status}} {{machin}}'}",
+                "receivers[0].template.subject line 1 column 12: {{machin}} is not a name a"
+                        + " template knows here"
+            },
+            {
+                "{body-file: '%s'}".formatted(body),
+                "receivers[0].template.body-file "
+                        + body
+                        + " line 2 column 14: {{vaule}} is not a name a template knows;"
+            },
+            {
+                "{body-file: '%s'}".formatted(dir.resolve("none")),
+                "receivers[0].template.body-file " + dir.resolve("none") + " does not exist"
+            },
+            {
+                "{body-file: '%s'}".formatted(dir),
+                "receivers[0].template.body-file " + dir + " cannot be read (a directory)"
+            },
+            {
+                "{body-file: '%s'}".formatted(latin1),
+                "receivers[0].template.body-file " + latin1 + " is not UTF-8 text"
+            },
+            {
+                "{body-file: '%s'}".formatted(huge),
+                "receivers[0].template.body-file " + huge + " is longer than 65536 characters"
+            },
+            {"{body-file: [a]}", "receivers[0].template.body-file must name a file"},
+            {
+                "{body: x, body-file: y}",
+                "receivers[0].template has both body and body-file; keep one"
+            },
+            {
+                "{text: x}",
+                "receivers[0].template.text is not an e-mail template's setting; known: body,"
+                        + " body-file, subject, subject-file, time-zone"
+            },
+            {"{type: email}", "receivers[0].template.type is not an e-mail template's setting"},
+            {
+                "{time-zone: Europe/Dresden}",
+                "receivers[0].template.time-zone 'Europe/Dresden' is not a time zone"
+            },
+            {
+                "'{{status}}'",
+                "receivers[0].template must be a map of texts (subject, body, each or its -file)"
+                        + " and time-zone"
+            },
+            {"{subject: [a]}", "receivers[0].template.subject must be text"}
+        };
+        for (String[] mistake : mistakes) {
+            assertThatThrownBy(() -> load(mail.formatted(mistake[0]), Map.of()))
+                    .as(mistake[0])
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith(dir.resolve("alerting.yaml") + ": receivers[0].")
+                    .hasMessageContaining(mistake[1])
+                    .hasMessageNotContaining("\n");
+        }
         // Only the receivers that write text for people take one.
         assertThatThrownBy(
                         () ->

@@ -142,7 +142,7 @@ class EmailReceiverTest {
                     from: plantwatch@plant.example
                     to: wartung@plant.example
                     template:
-                      subject: "{{#firing}}STÖRUNG{{/firing}}{{^firing}}Erledigt{{/firing}}:\n {{machine}}"
+                      subject: "{{#firing}}STÖRUNG{{/firing}}{{#resolved}}Erledigt{{/resolved}}:\n {{machine}}"
                       body-file: %s
                       time-zone: Europe/Berlin
                 route: {receiver: wartung}

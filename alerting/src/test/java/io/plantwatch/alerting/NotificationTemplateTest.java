@@ -152,6 +152,53 @@ class NotificationTemplateTest {
                                 + "End");
     }
 
+    /** As a Windows editor saves a file: CR LF line ends and a byte-order mark first. */
+    @Test
+    void windowsLineEndsAndAByteOrderMarkAreReadAsIfTheyWereNotThere() {
+        String t = "\uFEFF{{! from Notepad }}\r\n{{#alerts}}\r\n{{sensor}}\r\n{{/alerts}}\r\n";
+
+        assertThat(
+                        render(
+                                t,
+                                notification(
+                                        Notification.Status.FIRING,
+                                        alert("oil-temp", Severity.CRITICAL, AlertState.OPEN),
+                                        alert("fan", Severity.CRITICAL, AlertState.OPEN))))
+                .isEqualTo("oil-temp\nfan\n");
+    }
+
+    /**
+     * A template whose sections all stay shut writes nothing; Slack and PagerDuty refuse an empty
+     * text, so the notification would be refused at every interval and never arrive. The shipped
+     * text goes instead.
+     */
+    @Test
+    void aTextATemplateLeavesBlankIsTheShippedOne() throws Exception {
+        Alert warning = alert("oil-temp", Severity.WARNING, AlertState.OPEN);
+        Notification n = notification(Notification.Status.FIRING, warning);
+        NotificationTemplate onlyCritical =
+                NotificationTemplate.parse(
+                        "{{#critical}}{{message}}{{/critical}}",
+                        NotificationTemplate.Scope.ALERT,
+                        "t");
+        NotificationTemplate nothing =
+                NotificationTemplate.parse(
+                        "{{#alerts}}{{#critical}}x{{/critical}}{{/alerts}}\n",
+                        NotificationTemplate.Scope.NOTIFICATION,
+                        "t");
+
+        assertThat(PagerDutyReceiver.summary(n, warning, onlyCritical))
+                .isEqualTo("oil-temp is above 80");
+        assertThat(EmailReceiver.subject(n, nothing))
+                .isEqualTo("[Plantwatch] FIRING 1 on dresden/press-shop/line-1/press-3");
+        assertThat(
+                        new com.fasterxml.jackson.databind.ObjectMapper()
+                                .readTree(SlackFormat.render(n, nothing))
+                                .path("text")
+                                .asText())
+                .startsWith(":rotating_light: *FIRING* `dresden/press-shop/line-1/press-3`");
+    }
+
     @Test
     void everyValueIsEscapedAndTheTemplatesOwnTextIsNot() {
         Alert a =
@@ -257,7 +304,14 @@ class NotificationTemplateTest {
                         Map.entry(
                                 "{{#alerts}}{{#alerts}}{{/alerts}}{{/alerts}}",
                                 "stands inside the alerts"),
-                        Map.entry("x".repeat(NotificationTemplate.MAX_LENGTH + 1), "is longer"));
+                        Map.entry("x".repeat(NotificationTemplate.MAX_LENGTH + 1), "is longer"),
+                        Map.entry(
+                                "{{! write {{machine}} for the machine }}",
+                                "a comment ends at its first }}, so it cannot hold a tag"),
+                        Map.entry(
+                                "{{^alerts}}\n",
+                                "line 1 column 1: {{^alerts}} is not closed by {{/alerts}}"),
+                        Map.entry("{{/a\nb\u202e}}", "{{/a b?}} closes no section"));
         mistakes.forEach(
                 (template, message) ->
                         assertThatThrownBy(
