@@ -305,38 +305,13 @@ public record AlertingConfig(
             }
             if (type.equals("slack")) {
                 // An incoming-webhook URL is itself the secret: from the environment or a file.
-                String url;
-                String from;
-                if (r.has("url-file")) {
-                    url = new String(secretFile(r, "url-file", where), StandardCharsets.UTF_8);
-                    from = ".url-file " + r.get("url-file").asText();
-                } else {
-                    String var = r.path("url-env").asText("PLANTWATCH_SLACK_WEBHOOK_URL");
-                    url = env.apply(var);
-                    from = ".url-env " + var;
-                }
-                if (url == null || url.isBlank()) {
-                    throw new ConfigException(
-                            where + " needs url-env or url-file (the webhook URL is a secret)");
-                }
+                URI url = secretUrl(r, where, env, "PLANTWATCH_SLACK_WEBHOOK_URL");
                 NotificationTemplate text = template(r, type, "text", SlackFormat.SHIPPED, where);
-                String problem = urlProblem(url, "http", "https");
-                if (problem != null) {
-                    // The URL is the secret, so the line says where it came from, not what it is.
-                    throw new ConfigException(
-                            where
-                                    + from
-                                    + " (receiver "
-                                    + name
-                                    + ") is not a http or https URL with a host: "
-                                    + problem
-                                    + " (the value is a secret and not shown)");
-                }
                 receivers.put(
                         name,
                         new WebhookReceiver(
                                 name,
-                                URI.create(url),
+                                url,
                                 null,
                                 duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
                                 duration(r, "max-backoff", "1m", where, BACKOFF),
@@ -359,15 +334,43 @@ public record AlertingConfig(
                                 + type
                                 + "' is not supported; use webhook, slack, email, pagerduty, mqtt or console");
             }
+            // A URL written in the file is known to whoever reads the file, so what is sent to it
+            // is signed; a URL given as a secret (a chat's incoming webhook) authenticates itself,
+            // and a signature is sent only when a secret is set.
+            if (r.has("url") && (r.has("url-env") || r.has("url-file"))) {
+                throw new ConfigException(
+                        where
+                                + " has url and url-"
+                                + (r.has("url-env") ? "env" : "file")
+                                + "; keep one");
+            }
+            URI secretUrl = secretUrl(r, where, env, null);
+            if (secretUrl == null && !r.hasNonNull("url")) {
+                throw new ConfigException(
+                        where
+                                + " needs url, or url-env or url-file for a URL that is itself a"
+                                + " secret (a chat's incoming webhook)");
+            }
+            NotificationTemplate body = template(r, type, "body", null, where);
             receivers.put(
                     name,
                     new WebhookReceiver(
                             name,
-                            uri(r, "url", null, where, "http", "https"),
-                            secret(r, where, env),
+                            secretUrl != null
+                                    ? secretUrl
+                                    : uri(r, "url", null, where, "http", "https"),
+                            secretUrl == null
+                                            || r.has("secret")
+                                            || r.has("secret-env")
+                                            || r.has("secret-file")
+                                    ? secret(r, where, env)
+                                    : null,
                             duration(r, "timeout", "5s", where, MORE_THAN_ZERO),
                             duration(r, "max-backoff", "1m", where, BACKOFF),
-                            duration(r, "give-up-after", "1h", where, GIVE_UP)));
+                            duration(r, "give-up-after", "1h", where, GIVE_UP),
+                            body == null
+                                    ? null
+                                    : JsonTemplate.body(body, where + ".template.body")));
         }
         if (receivers.isEmpty()) {
             throw new ConfigException(source + ": receivers: name at least one receiver");
@@ -467,25 +470,50 @@ public record AlertingConfig(
         if (n.isMissingNode() || n.isNull()) {
             return null;
         }
-        String url;
-        String from;
+        URI url = secretUrl(n, where, env, null);
+        if (url == null) {
+            throw new ConfigException(
+                    where + " needs url-env or url-file (the monitor's URL holds its token)");
+        }
+        return new Heartbeat.Settings(
+                url,
+                duration(
+                        n,
+                        "every",
+                        "1m",
+                        where,
+                        new Least(Duration.ofSeconds(1), "1s or more", Duration.ofDays(1))));
+    }
+
+    /**
+     * A URL that is itself a secret (a chat's incoming webhook, a monitor's ping URL): from the
+     * variable {@code url-env} names ({@code defaultVariable} when neither key is set; null: none)
+     * or the first line of the file {@code url-file} names; null when there is none. Errors say
+     * where it came from, never the URL.
+     */
+    private static URI secretUrl(
+            JsonNode n, String where, Function<String, String> env, String defaultVariable) {
         if (n.has("url-file") && n.has("url-env")) {
             throw new ConfigException(where + " has url-file and url-env; keep one");
         }
+        String url;
+        String from;
         if (n.has("url-file")) {
             url = new String(secretFile(n, "url-file", where), StandardCharsets.UTF_8).strip();
             from = ".url-file " + n.get("url-file").asText();
-        } else if (n.has("url-env")) {
-            String var = n.get("url-env").asText();
+        } else if (n.has("url-env") || defaultVariable != null) {
+            String var = n.has("url-env") ? n.get("url-env").asText() : defaultVariable;
             url = env.apply(var);
             from = ".url-env " + var;
             if (url == null || url.isBlank()) {
-                throw new ConfigException(where + from + " is not set");
+                throw new ConfigException(
+                        where
+                                + from
+                                + " is not set (the URL is a secret, so it is not in the file)");
             }
             url = url.strip();
         } else {
-            throw new ConfigException(
-                    where + " needs url-env or url-file (the monitor's URL holds its token)");
+            return null;
         }
         String problem = urlProblem(url, "http", "https");
         if (problem != null) {
@@ -496,14 +524,7 @@ public record AlertingConfig(
                             + problem
                             + " (the value is a secret and not shown)");
         }
-        return new Heartbeat.Settings(
-                URI.create(url),
-                duration(
-                        n,
-                        "every",
-                        "1m",
-                        where,
-                        new Least(Duration.ofSeconds(1), "1s or more", Duration.ofDays(1))));
+        return URI.create(url);
     }
 
     private static PipelineAlerts.Settings pipelineAlerts(JsonNode n, String where) {
@@ -665,7 +686,15 @@ public record AlertingConfig(
     private static final Map<String, Set<String>> RECEIVER_KEYS =
             Map.of(
                     "webhook",
-                    with(DELIVERY, "url", "secret", "secret-file", "secret-env"),
+                    with(
+                            DELIVERY,
+                            "url",
+                            "url-env",
+                            "url-file",
+                            "secret",
+                            "secret-file",
+                            "secret-env",
+                            "template"),
                     "slack",
                     with(DELIVERY, "url-file", "url-env", "template"),
                     "pagerduty",
@@ -701,13 +730,14 @@ public record AlertingConfig(
     private static final Map<String, List<String>> TEMPLATE_TEXTS =
             Map.of(
                     "slack", List.of("text"),
+                    "webhook", List.of("body"),
                     "email", List.of("subject", "body"),
                     "pagerduty", List.of("summary"));
 
     /**
      * Receiver {@code r}'s {@code template.<text>} (written in the file, or in the file {@code
      * template.<text>-file} names), in its {@code template.time-zone}; {@code shipped} in that zone
-     * when it writes none.
+     * when it writes none (null: a webhook's, whose body is otherwise the notification's JSON).
      */
     private static NotificationTemplate template(
             JsonNode r, String type, String text, NotificationTemplate shipped, String where) {
@@ -754,7 +784,8 @@ public record AlertingConfig(
                         e);
             }
         }
-        NotificationTemplate.Scope scope = shipped.scope();
+        NotificationTemplate.Scope scope =
+                shipped == null ? NotificationTemplate.Scope.NOTIFICATION : shipped.scope();
         if (t.has(text) && t.has(text + "-file")) {
             throw new ConfigException(
                     at + " has both " + text + " and " + text + "-file; keep one");
@@ -806,6 +837,15 @@ public record AlertingConfig(
                         e);
             }
             return NotificationTemplate.parse(written, scope, setting).in(zone);
+        }
+        if (shipped == null) {
+            throw new ConfigException(
+                    at
+                            + " sets no "
+                            + text
+                            + " (or "
+                            + text
+                            + "-file); without one it does nothing");
         }
         return shipped.in(zone);
     }

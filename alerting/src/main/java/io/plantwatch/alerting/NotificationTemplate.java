@@ -92,7 +92,9 @@ public final class NotificationTemplate {
                     Map.entry("resolved", Type.FLAG),
                     Map.entry("critical", Type.FLAG),
                     Map.entry("warning", Type.FLAG),
-                    Map.entry("info", Type.FLAG));
+                    Map.entry("info", Type.FLAG),
+                    Map.entry("first", Type.FLAG),
+                    Map.entry("last", Type.FLAG));
 
     /** Where a template's names start: a notification's, or one alert's (a per-alert text). */
     public enum Scope {
@@ -174,7 +176,7 @@ public final class NotificationTemplate {
             throw new IllegalStateException("a per-alert template needs its alert");
         }
         StringBuilder out = new StringBuilder();
-        render(nodes, new Context(n, null, escape), out);
+        render(nodes, new Context(n, null, -1, escape), out);
         return out.toString();
     }
 
@@ -187,7 +189,7 @@ public final class NotificationTemplate {
             throw new IllegalStateException("a notification's template has no single alert");
         }
         StringBuilder out = new StringBuilder();
-        render(nodes, new Context(n, a, escape), out);
+        render(nodes, new Context(n, a, n.alerts().indexOf(a), escape), out);
         return out.toString();
     }
 
@@ -212,7 +214,10 @@ public final class NotificationTemplate {
         return shipped.get();
     }
 
-    private record Context(Notification n, Alert alert, UnaryOperator<String> escape) {}
+    /**
+     * @param index the alert's place among the notification's alerts
+     */
+    private record Context(Notification n, Alert alert, int index, UnaryOperator<String> escape) {}
 
     private void render(List<Node> body, Context c, StringBuilder out) {
         for (Node node : body) {
@@ -222,8 +227,9 @@ public final class NotificationTemplate {
                 out.append(c.escape().apply(text(v.name(), c)));
             } else if (node instanceof Section s && s.name().equals("alerts")) {
                 if (!s.inverted()) {
-                    for (Alert a : c.n().alerts()) {
-                        render(s.body(), new Context(c.n(), a, c.escape()), out);
+                    List<Alert> alerts = c.n().alerts();
+                    for (int i = 0; i < alerts.size(); i++) {
+                        render(s.body(), new Context(c.n(), alerts.get(i), i, c.escape()), out);
                     }
                 } else if (c.n().alerts().isEmpty()) {
                     render(s.body(), c, out);
@@ -243,6 +249,8 @@ public final class NotificationTemplate {
                 case "resolved" -> a.state() == AlertState.RESOLVED;
                 case "critical" -> a.severity() == Severity.CRITICAL;
                 case "warning" -> a.severity() == Severity.WARNING;
+                case "first" -> c.index() == 0;
+                case "last" -> c.index() == c.n().alerts().size() - 1;
                 default -> a.severity() == Severity.INFO;
             };
         }

@@ -69,7 +69,8 @@ public final class WebhookReceiver implements Receiver {
     /**
      * @param secret null sends no signature headers (Slack's incoming webhooks carry their secret
      *     in the URL)
-     * @param format renders the body from the notification; null sends the Dispatcher's JSON
+     * @param format renders the body from the notification (null from it: nothing it can send, a
+     *     refusal); null sends the Dispatcher's JSON
      */
     public WebhookReceiver(
             String name,
@@ -111,7 +112,13 @@ public final class WebhookReceiver implements Receiver {
      */
     @Override
     public Outcome deliver(Notification n, byte[] json) throws InterruptedException {
-        return deliver(n.id(), format == null ? json : format.apply(n));
+        byte[] body = format == null ? json : format.apply(n);
+        if (body == null) {
+            // The format said why; sending it would only be refused.
+            failedAttempts.incrementAndGet();
+            return Outcome.REFUSED;
+        }
+        return deliver(n.id(), body);
     }
 
     /** Delivers a body under {@code deliveryId}, retrying as the class says. */

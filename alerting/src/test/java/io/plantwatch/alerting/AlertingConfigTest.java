@@ -680,15 +680,15 @@ class AlertingConfigTest {
                     .hasMessageContaining(mistake[1])
                     .hasMessageNotContaining("\n");
         }
-        // Only the receivers that write text for people take one.
+        // MQTT's JSON is for panels and HMIs, which read Plantwatch's own.
         assertThatThrownBy(
                         () ->
                                 load(
-                                        "receivers:\n  - {name: mail, url: 'http://h/x',"
+                                        "receivers:\n  - {name: mail, type: mqtt,"
                                                 + " template: {body: x}}\n"
                                                 + ROUTE,
                                         Map.of()))
-                .hasMessageContaining("receivers[0].template is not a webhook receiver's setting");
+                .hasMessageContaining("receivers[0].template is not a mqtt receiver's setting");
         assertThat(
                         load(mail.formatted("{time-zone: America/Chicago}"), Map.of())
                                 .receivers()
@@ -715,8 +715,8 @@ class AlertingConfigTest {
                                                 "hooks.slack.com/services/T0/B0/SECRET")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining(
-                        "receivers[0].url-env PLANTWATCH_SLACK_WEBHOOK_URL (receiver ops-chat) is"
-                                + " not a http or https URL with a host: it has no scheme")
+                        "receivers[0].url-env PLANTWATCH_SLACK_WEBHOOK_URL is not a http or https"
+                                + " URL with a host: it has no scheme")
                 .hasMessageNotContaining("SECRET")
                 .hasNoCause();
         assertThatThrownBy(
@@ -725,8 +725,8 @@ class AlertingConfigTest {
                                         slack,
                                         Map.of(
                                                 "PLANTWATCH_SLACK_WEBHOOK_URL",
-                                                "https://hooks.slack.com/services/T0/B0/SECRET ")))
-                .hasMessageContaining("Illegal character in path at index 45")
+                                                "https://hooks.slack.com/services/T0/B 0/SECRET")))
+                .hasMessageContaining("Illegal character in path at index 37")
                 .hasMessageNotContaining("SECRET")
                 .hasMessageNotContaining("hooks.slack.com");
         Path file = dir.resolve("slack-url");
@@ -737,7 +737,7 @@ class AlertingConfigTest {
                                         slack.replace(
                                                 "type: slack", "type: slack, url-file: " + file),
                                         Map.of()))
-                .hasMessageContaining("receivers[0].url-file " + file + " (receiver ops-chat)")
+                .hasMessageContaining("receivers[0].url-file " + file + " is not a http")
                 .hasMessageContaining("its scheme is not http or https")
                 .hasMessageNotContaining("SECRET");
         assertThat(
