@@ -44,7 +44,8 @@ import picocli.CommandLine.Parameters;
             AlertsCommand.Ack.class,
             AlertsCommand.Shelve.class,
             AlertsCommand.Close.class,
-            AlertsCommand.Silences.class
+            AlertsCommand.Silences.class,
+            AlertsCommand.Preview.class
         })
 public final class AlertsCommand implements Callable<Integer> {
     static final String TOKEN_ENV = "PLANTWATCH_ALERTING_TOKEN";
@@ -454,12 +455,214 @@ public final class AlertsCommand implements Callable<Integer> {
         }
     }
 
+    /**
+     * What the receivers of an alerting file send, for a sample notification, without a running
+     * service: to check a template (or a whole file) before the plant depends on it, as
+     * Alertmanager's {@code amtool template render} and Grafana's contact-point test do. With
+     * {@code --send}, one receiver is sent it, marked as a test, and the outcome is the exit code.
+     */
+    @Command(
+            name = "preview",
+            mixinStandardHelpOptions = true,
+            description =
+                    "What each receiver of an alerting config sends for a sample notification;"
+                            + " --send sends it to one.")
+    static final class Preview implements Callable<Integer> {
+        @Option(names = "--config", required = true, description = "the alerting config")
+        Path config;
+
+        @Option(names = "--receiver", description = "one receiver (default: every one)")
+        String receiver;
+
+        @Option(
+                names = "--status",
+                defaultValue = "firing",
+                description = "firing (default), resolved or summary (a flood limit's)")
+        String status;
+
+        @Option(
+                names = "--send",
+                description =
+                        "send it to --receiver too, and exit 0 only if the receiver took it"
+                                + " (waits up to --wait)")
+        boolean send;
+
+        @Option(
+                names = "--wait",
+                defaultValue = "30s",
+                description = "how long --send waits for the receiver (default 30s)")
+        String waitFor;
+
+        /** Set by {@link #mainWithExitCode}, as for {@link Api}. */
+        Function<String, String> env = System::getenv;
+
+        PrintWriter out;
+
+        @Override
+        public Integer call() throws InterruptedException {
+            Notification.Status wanted;
+            try {
+                wanted = Notification.Status.valueOf(status.toUpperCase(java.util.Locale.ROOT));
+            } catch (IllegalArgumentException e) {
+                throw new Usage("--status " + status + " is not firing, resolved or summary");
+            }
+            if (send && receiver == null) {
+                throw new Usage("--send needs --receiver: a test goes to one receiver at a time");
+            }
+            Duration wait;
+            try {
+                wait = Durations.parse(waitFor);
+            } catch (IllegalArgumentException e) {
+                throw new Usage("--wait " + waitFor + " is not a duration such as 30s");
+            }
+            AlertingConfig c;
+            try {
+                // The bootstrap is not used: nothing here reads Kafka.
+                c = AlertingConfig.load(config, "127.0.0.1:9092", env);
+            } catch (io.plantwatch.model.ConfigException e) {
+                throw new Usage(e.getMessage());
+            }
+            try {
+                if (receiver != null && !c.receivers().containsKey(receiver)) {
+                    throw new Usage(
+                            "--receiver "
+                                    + receiver
+                                    + " is not one of "
+                                    + String.join(", ", c.receivers().keySet()));
+                }
+                for (Receiver r : c.receivers().values()) {
+                    if (receiver != null && !receiver.equals(r.name())) {
+                        continue;
+                    }
+                    Notification n = sample(r.name(), wanted, System.currentTimeMillis());
+                    if (c.grafanaUrl() != null) {
+                        n = new ChartLinks(c.grafanaUrl()).on(n);
+                    }
+                    byte[] json = Dispatcher.json(n, a -> false);
+                    out.println("== " + r.name() + " (" + r.getClass().getSimpleName() + ")");
+                    out.println(readable(r.preview(n, json).stripTrailing()));
+                    out.println();
+                    if (send) {
+                        return send(r, n, json, wait);
+                    }
+                }
+                return 0;
+            } finally {
+                c.receivers().values().forEach(Receiver::close);
+            }
+        }
+
+        /** {@code text} with its JSON (the whole, or each line's) indented, the rest as it is. */
+        static String readable(String text) {
+            String whole = indented(text);
+            if (whole != null) {
+                return whole;
+            }
+            StringBuilder b = new StringBuilder();
+            for (String line : text.split("\n", -1)) {
+                String json = indented(line);
+                b.append(json != null ? json : line).append('\n');
+            }
+            return b.toString().stripTrailing();
+        }
+
+        private static String indented(String text) {
+            try {
+                JsonNode node = JSON.readTree(text);
+                return node != null && node.isContainerNode()
+                        ? JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node)
+                        : null;
+            } catch (IOException e) {
+                return null;
+            }
+        }
+
+        private int send(Receiver r, Notification n, byte[] json, Duration wait)
+                throws InterruptedException {
+            java.util.concurrent.ExecutorService sender =
+                    java.util.concurrent.Executors.newSingleThreadExecutor();
+            try {
+                WebhookReceiver.Outcome outcome =
+                        sender.submit(() -> r.deliver(n, json))
+                                .get(wait.toMillis(), java.util.concurrent.TimeUnit.MILLISECONDS);
+                if (outcome != WebhookReceiver.Outcome.DELIVERED) {
+                    throw new Refused(
+                            r.name() + " did not take it (" + outcome + "); the log says why");
+                }
+                out.println(r.name() + " took it.");
+                return 0;
+            } catch (java.util.concurrent.TimeoutException e) {
+                throw new Refused(
+                        r.name() + " did not take it within " + waitFor + "; it is still retrying");
+            } catch (java.util.concurrent.ExecutionException e) {
+                throw new Refused(r.name() + " failed: " + e.getCause());
+            } finally {
+                sender.shutdownNow();
+            }
+        }
+
+        /**
+         * A notification for {@code receiver} of {@code status} about a test sensor, whose messages
+         * say it is a test: one that is sent reaches people.
+         */
+        static Notification sample(String receiver, Notification.Status status, long now) {
+            SensorId oil = SensorId.parse("plantwatch/preview/line-1/press-1/oil-temp");
+            SensorId vibration = SensorId.parse("plantwatch/preview/line-1/press-1/vibration");
+            long start = now - 300_000;
+            io.plantwatch.model.Alert high =
+                    io.plantwatch.model.Alert.open(
+                            oil,
+                            "oil-temp-high",
+                            io.plantwatch.model.AlertKind.OUT_OF_RANGE,
+                            io.plantwatch.model.Severity.CRITICAL,
+                            start,
+                            now,
+                            List.of(78.5, 84.2),
+                            "TEST (plantwatch alerts preview): oil-temp 84.2 degC is above its"
+                                    + " high limit 80 degC");
+            io.plantwatch.model.Alert flat =
+                    new io.plantwatch.model.Alert(
+                            io.plantwatch.model.Alert.idFor(vibration, "vibration-stuck", start),
+                            vibration,
+                            "vibration-stuck",
+                            io.plantwatch.model.AlertKind.FLATLINE,
+                            io.plantwatch.model.Severity.WARNING,
+                            io.plantwatch.model.AlertState.RESOLVED,
+                            start,
+                            now,
+                            now,
+                            List.of(0.42),
+                            "TEST (plantwatch alerts preview): vibration moves again");
+            List<io.plantwatch.model.Alert> alerts =
+                    switch (status) {
+                        case FIRING, SUMMARY -> List.of(high, flat);
+                        case RESOLVED ->
+                                List.of(
+                                        new io.plantwatch.model.Alert(
+                                                high.alertId(),
+                                                oil,
+                                                high.rule(),
+                                                high.kind(),
+                                                high.severity(),
+                                                io.plantwatch.model.AlertState.RESOLVED,
+                                                start,
+                                                now,
+                                                now,
+                                                high.values(),
+                                                "TEST (plantwatch alerts preview): oil-temp is"
+                                                        + " back within its limits"));
+                    };
+            return new Notification(
+                    "preview-" + now, receiver, Grouper.groupKey(receiver, high), status, alerts);
+        }
+    }
+
     @CommandLine.Spec CommandLine.Model.CommandSpec spec;
 
     @Override
     public Integer call() {
         throw new CommandLine.ParameterException(
-                spec.commandLine(), "say list, ack, shelve, close or silence");
+                spec.commandLine(), "say list, ack, shelve, close, silence or preview");
     }
 
     public static int mainWithExitCode(PrintWriter out, PrintWriter err, String... args) {
@@ -480,6 +683,10 @@ public final class AlertsCommand implements Callable<Integer> {
                                 api.env = env;
                                 api.out = out;
                             }
+                        }
+                        if (c.getCommandSpec().userObject() instanceof Preview preview) {
+                            preview.env = env;
+                            preview.out = out;
                         }
                     }
                     return new CommandLine.RunLast().execute(parsed);

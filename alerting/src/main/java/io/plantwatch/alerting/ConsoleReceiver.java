@@ -47,6 +47,13 @@ public final class ConsoleReceiver implements Receiver {
     }
 
     @Override
+    public String preview(Notification n, byte[] json) {
+        StringBuilder b = new StringBuilder();
+        n.alerts().forEach(a -> b.append(line(a)).append('\n'));
+        return b.toString();
+    }
+
+    @Override
     public synchronized WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
         if (n.status() == Notification.Status.SUMMARY) {
             // No count: the summary goes out as the flood starts, before the rest are held, so

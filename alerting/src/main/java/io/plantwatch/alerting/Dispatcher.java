@@ -48,7 +48,6 @@ public final class Dispatcher implements AutoCloseable {
      */
     private List<List<Map<String, Integer>>> holding;
 
-    private final ObjectMapper json = new ObjectMapper();
     private final Metrics metrics;
     private final ChartLinks charts;
 
@@ -770,7 +769,14 @@ public final class Dispatcher implements AutoCloseable {
 
     /** The notification as its receivers get it. */
     byte[] body(Notification n) {
-        ObjectNode o = json.createObjectNode();
+        return json(n, flap::isFlapping);
+    }
+
+    private static final ObjectMapper JSON = new ObjectMapper();
+
+    /** The notification as its receivers get it, {@code flapping} saying which alerts flap. */
+    static byte[] json(Notification n, java.util.function.Predicate<Alert> flapping) {
+        ObjectNode o = JSON.createObjectNode();
         o.put("id", n.id()).put("receiver", n.receiver()).put("group", n.groupKey());
         o.put("status", n.status().name());
         if (n.status() == Notification.Status.SUMMARY) {
@@ -790,7 +796,7 @@ public final class Dispatcher implements AutoCloseable {
             x.put("line", a.sensorId().line()).put("machine", a.sensorId().machine());
             x.put("rule", a.rule()).put("kind", a.kind().name());
             x.put("severity", a.severity().name()).put("state", a.state().name());
-            x.put("flapping", flap.isFlapping(a));
+            x.put("flapping", flapping.test(a));
             x.put("episode_start", Instant.ofEpochMilli(a.episodeStart()).toString());
             x.put("event_time", Instant.ofEpochMilli(a.eventTime()).toString());
             x.put("message", a.message());
@@ -799,7 +805,7 @@ public final class Dispatcher implements AutoCloseable {
             }
         }
         try {
-            return json.writeValueAsBytes(o);
+            return JSON.writeValueAsBytes(o);
         } catch (com.fasterxml.jackson.core.JsonProcessingException e) {
             throw new IllegalStateException(e);
         }

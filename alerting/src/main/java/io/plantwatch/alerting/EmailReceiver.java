@@ -217,6 +217,18 @@ public final class EmailReceiver implements Receiver {
     }
 
     @Override
+    public String preview(Notification n, byte[] json) {
+        return "From: "
+                + s.from()
+                + "\nTo: "
+                + String.join(", ", s.to())
+                + "\nSubject: "
+                + subject(n, subject)
+                + "\n\n"
+                + body(n, body);
+    }
+
+    @Override
     public long failedAttempts() {
         return failedAttempts.get();
     }

@@ -129,6 +129,15 @@ public final class MqttReceiver implements Receiver {
     }
 
     @Override
+    public String preview(Notification n, byte[] json) {
+        return n.alerts().isEmpty()
+                ? ""
+                : topic(n.alerts().get(0))
+                        + " (QoS 1, retained)\n"
+                        + new String(json, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    @Override
     public WebhookReceiver.Outcome deliver(Notification n, byte[] json)
             throws InterruptedException {
         if (n.alerts().isEmpty()) {

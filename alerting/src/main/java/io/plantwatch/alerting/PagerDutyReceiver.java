@@ -71,6 +71,20 @@ public final class PagerDutyReceiver implements Receiver {
         return worst;
     }
 
+    /** One event per alert, a line each, the routing key (a secret) masked. */
+    @Override
+    public String preview(Notification n, byte[] json) {
+        StringBuilder b = new StringBuilder();
+        for (Alert a : n.alerts()) {
+            b.append(
+                            new String(
+                                    event(a, "(routing key)", n.chart(a), summary(n, a, summary)),
+                                    java.nio.charset.StandardCharsets.UTF_8))
+                    .append('\n');
+        }
+        return b.toString();
+    }
+
     /**
      * Alert {@code a}'s summary: one line of visible characters, cut to what PagerDuty takes (a
      * longer one is refused, and the incident never opens).

@@ -13,6 +13,14 @@ public interface Receiver extends AutoCloseable {
     WebhookReceiver.Outcome deliver(Notification n, byte[] json) throws InterruptedException;
 
     /**
+     * What {@link #deliver} would send for {@code n}, as text for a person checking a template
+     * ({@code plantwatch alerts preview}), without the receiver's secrets.
+     */
+    default String preview(Notification n, byte[] json) {
+        return new String(json, java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    /**
      * Delivery attempts that failed so far, retries included, for the metrics endpoint: a receiver
      * that is down shows there while it still retries, not only once it gives up.
      */

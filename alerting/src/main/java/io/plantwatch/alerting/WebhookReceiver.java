@@ -178,6 +178,14 @@ public final class WebhookReceiver implements Receiver {
     }
 
     @Override
+    public String preview(Notification n, byte[] json) {
+        byte[] body = format == null ? json : format.apply(n);
+        return body == null
+                ? "(nothing: its template writes no JSON for this notification; see the log)"
+                : new String(body, StandardCharsets.UTF_8);
+    }
+
+    @Override
     public String name() {
         return name;
     }
