@@ -530,6 +530,13 @@ public final class AlertsCommand implements Callable<Integer> {
                                     + " is not one of "
                                     + String.join(", ", c.receivers().keySet()));
                 }
+                if (send && c.receivers().get(receiver) instanceof MqttReceiver) {
+                    // Its messages are retained: a test would stay on the andon topic for every
+                    // panel that subscribes, and its client id is the running service's.
+                    throw new Usage(
+                            "--send does not go to an MQTT receiver: its messages are retained on"
+                                    + " the plant's topic, and a test would stay there");
+                }
                 for (Receiver r : c.receivers().values()) {
                     if (receiver != null && !receiver.equals(r.name())) {
                         continue;
@@ -566,11 +573,18 @@ public final class AlertsCommand implements Callable<Integer> {
             return b.toString().stripTrailing();
         }
 
+        /** Strict: text that only starts as JSON (two events, "[1] check the pump") is not. */
+        private static final ObjectMapper WHOLE_JSON =
+                new ObjectMapper()
+                        .enable(
+                                com.fasterxml.jackson.databind.DeserializationFeature
+                                        .FAIL_ON_TRAILING_TOKENS);
+
         private static String indented(String text) {
             try {
-                JsonNode node = JSON.readTree(text);
+                JsonNode node = WHOLE_JSON.readTree(text);
                 return node != null && node.isContainerNode()
-                        ? JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node)
+                        ? WHOLE_JSON.writerWithDefaultPrettyPrinter().writeValueAsString(node)
                         : null;
             } catch (IOException e) {
                 return null;
@@ -593,7 +607,10 @@ public final class AlertsCommand implements Callable<Integer> {
                 return 0;
             } catch (java.util.concurrent.TimeoutException e) {
                 throw new Refused(
-                        r.name() + " did not take it within " + waitFor + "; it is still retrying");
+                        r.name()
+                                + " did not take it within "
+                                + waitFor
+                                + "; the test is abandoned");
             } catch (java.util.concurrent.ExecutionException e) {
                 throw new Refused(r.name() + " failed: " + e.getCause());
             } finally {
@@ -608,7 +625,9 @@ public final class AlertsCommand implements Callable<Integer> {
         static Notification sample(String receiver, Notification.Status status, long now) {
             SensorId oil = SensorId.parse("plantwatch/preview/line-1/press-1/oil-temp");
             SensorId vibration = SensorId.parse("plantwatch/preview/line-1/press-1/vibration");
-            long start = now - 300_000;
+            // The hour's start: the same alert ids all hour, so a test sent as resolved (to
+            // PagerDuty, say) resolves the incident the firing one opened.
+            long start = now - Math.floorMod(now, 3_600_000L);
             io.plantwatch.model.Alert high =
                     io.plantwatch.model.Alert.open(
                             oil,

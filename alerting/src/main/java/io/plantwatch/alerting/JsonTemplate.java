@@ -159,7 +159,9 @@ final class JsonTemplate {
                         "oil-temp moves again");
         String group = "r/dresden/press-shop/line-1/press-3";
         Map<String, String> chart = Map.of(critical.alertId(), "https://grafana/d/x?a=1&b=\"2\"");
-        return Map.of(
+        // In this order, so the error names the same sample at every start.
+        Map<String, Notification> samples = new java.util.LinkedHashMap<>();
+        samples.put(
                 "a firing notification of three alerts",
                 new Notification(
                                 "s-1",
@@ -167,12 +169,15 @@ final class JsonTemplate {
                                 group,
                                 Notification.Status.FIRING,
                                 List.of(critical, resolved, info))
-                        .withCharts(chart),
+                        .withCharts(chart));
+        samples.put(
                 "a firing notification of one alert",
-                new Notification("s-2", "r", group, Notification.Status.FIRING, List.of(warning)),
+                new Notification("s-2", "r", group, Notification.Status.FIRING, List.of(warning)));
+        samples.put(
                 "a resolved notification",
                 new Notification(
-                        "s-3", "r", group, Notification.Status.RESOLVED, List.of(resolved)),
+                        "s-3", "r", group, Notification.Status.RESOLVED, List.of(resolved)));
+        samples.put(
                 "a flood summary",
                 new Notification(
                                 "s-4",
@@ -181,5 +186,6 @@ final class JsonTemplate {
                                 Notification.Status.SUMMARY,
                                 List.of(critical, warning))
                         .withCharts(chart));
+        return samples;
     }
 }

@@ -100,6 +100,11 @@ class AlertsPreviewTest {
                 .contains("https://grafana.plant.example/d/plantwatch-sensor/sensor-detail?")
                 .contains("TEST (plantwatch alerts preview)")
                 .doesNotContain("SLACKSECRET", "R0UTINGSECRET", "HOOKSECRET");
+        // One event per alert: the trigger and the resolve, each indented, neither dropped.
+        String pager = shown.substring(shown.indexOf("== pager"));
+        assertThat(pager.split("\"dedup_key\"", -1)).hasSize(3);
+        assertThat(pager)
+                .contains("\"event_action\" : \"trigger\"", "\"event_action\" : \"resolve\"");
         assertThat(received).as("a preview sends nothing").isEmpty();
 
         assertThat(
@@ -142,6 +147,10 @@ class AlertsPreviewTest {
                 .contains("--receiver nobody is not one of hook, wartung, chat, pager");
         assertThat(run("preview", "--config", file.toString(), "--status", "open")).isEqualTo(2);
         assertThat(err.toString()).contains("--status open is not firing, resolved or summary");
+        Path andon = config("  - {name: hook, type: mqtt, broker: 'tcp://127.0.0.1:1'}\n");
+        assertThat(run("preview", "--config", andon.toString(), "--receiver", "hook", "--send"))
+                .isEqualTo(2);
+        assertThat(err.toString()).contains("--send does not go to an MQTT receiver");
 
         Path broken =
                 config(
