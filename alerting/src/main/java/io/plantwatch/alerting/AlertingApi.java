@@ -186,7 +186,12 @@ public final class AlertingApi implements AutoCloseable {
                 if (!method.equals("POST")) {
                     send(ex, 405, error("not allowed"));
                 } else if (pipeline == null) {
-                    send(ex, 404, error("alerts from Prometheus are not taken here"));
+                    send(
+                            ex,
+                            404,
+                            error(
+                                    "alerts from Prometheus are not taken here: pipeline alerts"
+                                            + " are switched off (pipeline-alerts.enabled: false)"));
                 } else {
                     prometheusAlerts(ex);
                 }

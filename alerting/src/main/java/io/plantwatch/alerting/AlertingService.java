@@ -464,7 +464,9 @@ public final class AlertingService implements Callable<Integer>, AutoCloseable {
                                         c.apiHost(),
                                         c.apiPort(),
                                         System::currentTimeMillis,
-                                        pipeline);
+                                        // Switched off, Prometheus' alerts would reach nobody:
+                                        // refused, so Prometheus counts its failed sends.
+                                        c.pipelineAlerts().enabled() ? pipeline : null);
                 KafkaConsumer<byte[], byte[]> consumer = consumer(c);
                 AlertDeadLetters dlq =
                         new AlertDeadLetters(c, consumer, store, undecodable, deadLetterHolds);

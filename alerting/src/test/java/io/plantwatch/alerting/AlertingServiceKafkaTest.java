@@ -271,19 +271,41 @@ class AlertingServiceKafkaTest {
             produceUndecodable();
             produce(List.of(alert(1, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
+            // Prometheus' alerts are taken while pipeline alerts are on (by default).
+            java.util.concurrent.Callable<Integer> fromPrometheus =
+                    () ->
+                            java.net.http.HttpClient.newHttpClient()
+                                    .send(
+                                            java.net.http.HttpRequest.newBuilder(
+                                                            java.net.URI.create(
+                                                                    "http://127.0.0.1:"
+                                                                            + apiPort
+                                                                            + "/api/v2/alerts"))
+                                                    .header(
+                                                            "Authorization",
+                                                            "Bearer metrics-reader")
+                                                    .POST(
+                                                            java.net.http.HttpRequest.BodyPublishers
+                                                                    .ofString("[]"))
+                                                    .build(),
+                                            java.net.http.HttpResponse.BodyHandlers.discarding())
+                                    .statusCode();
+            assertThat(fromPrometheus.call()).isEqualTo(200);
 
             Files.writeString(file, yaml.replace("port: " + apiPort, "port: lots"));
             await().atMost(Duration.ofSeconds(30))
                     .until(() -> logged(log, "The changed alerting file is not applied"));
             assertThat(exit).isNotDone();
 
-            // The file whole again, the secret rotated: alerting restarts and signs with it.
-            Files.writeString(file, yaml);
+            // The file whole again, the secret rotated: alerting restarts and signs with it. And
+            // pipeline alerts switched off: Prometheus is told its alerts reach nobody.
+            Files.writeString(file, yaml + "pipeline-alerts: {enabled: false}\n");
             Files.writeString(secret, "second-secret\n");
             hookSecret.set("second-secret");
             produce(List.of(alert(2, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-2:OPEN"));
             assertThat(exit).isNotDone();
+            assertThat(fromPrometheus.call()).isEqualTo(404);
             // The restarted service's /metrics count the file's changes, and its counters go on:
             // each service read and delivered one alert. The count of a delivery follows the
             // receiver's answer, which the hook gives after it recorded the alert.

@@ -2,18 +2,12 @@ package io.plantwatch.alerting;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
-import com.sun.net.httpserver.HttpServer;
 import java.io.PrintWriter;
 import java.io.StringWriter;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -29,28 +23,15 @@ class AlertsPreviewTest {
                     "HOOK_SECRET", "HOOKSECRET");
 
     @TempDir Path dir;
-    private HttpServer server;
-    private final List<String> received = new CopyOnWriteArrayList<>();
+    // Takes the first test notification, refuses the rest.
+    private final RecordingEndpoint hook =
+            RecordingEndpoint.start("/hook", n -> n == 1 ? 200 : 400);
     private final StringWriter out = new StringWriter();
     private final StringWriter err = new StringWriter();
 
-    @BeforeEach
-    void start() throws Exception {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext(
-                "/hook",
-                ex -> {
-                    received.add(
-                            new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-                    ex.sendResponseHeaders(received.size() == 1 ? 200 : 400, -1);
-                    ex.close();
-                });
-        server.start();
-    }
-
     @AfterEach
     void stop() {
-        server.stop(0);
+        hook.close();
     }
 
     private Path config(String receivers) throws Exception {
@@ -86,7 +67,7 @@ class AlertsPreviewTest {
 
     @Test
     void everyReceiverShowsWhatItSendsAndNoneOfItsSecrets() throws Exception {
-        Path file = config(RECEIVERS.formatted(server.getAddress().getPort()));
+        Path file = config(RECEIVERS.formatted(hook.port()));
 
         assertThat(run("preview", "--config", file.toString())).isZero();
 
@@ -105,7 +86,7 @@ class AlertsPreviewTest {
         assertThat(pager.split("\"dedup_key\"", -1)).hasSize(3);
         assertThat(pager)
                 .contains("\"event_action\" : \"trigger\"", "\"event_action\" : \"resolve\"");
-        assertThat(received).as("a preview sends nothing").isEmpty();
+        assertThat(hook.bodies()).as("a preview sends nothing").isEmpty();
 
         assertThat(
                         run(
@@ -122,12 +103,12 @@ class AlertsPreviewTest {
 
     @Test
     void sendDeliversATestToOneReceiverAndItsOutcomeIsTheExitCode() throws Exception {
-        Path file = config(RECEIVERS.formatted(server.getAddress().getPort()));
+        Path file = config(RECEIVERS.formatted(hook.port()));
 
         assertThat(run("preview", "--config", file.toString(), "--receiver", "hook", "--send"))
                 .isZero();
-        assertThat(received).hasSize(1);
-        assertThat(received.get(0)).contains("TEST (plantwatch alerts preview)");
+        assertThat(hook.bodies()).hasSize(1);
+        assertThat(hook.bodies().get(0)).contains("TEST (plantwatch alerts preview)");
         assertThat(out.toString()).contains("hook took it.");
 
         // The endpoint refuses the second.
@@ -138,7 +119,7 @@ class AlertsPreviewTest {
 
     @Test
     void mistakesAreOneLineWithExit2() throws Exception {
-        Path file = config(RECEIVERS.formatted(server.getAddress().getPort()));
+        Path file = config(RECEIVERS.formatted(hook.port()));
         assertThat(run("preview", "--config", file.toString(), "--send")).isEqualTo(2);
         assertThat(err.toString()).contains("--send needs --receiver");
         assertThat(run("preview", "--config", file.toString(), "--receiver", "nobody"))
@@ -161,6 +142,6 @@ class AlertsPreviewTest {
                 .contains(
                         "receivers[0].template.text line 1 column 12: {{sensr}} is not a name a"
                                 + " template knows");
-        assertThat(received).isEmpty();
+        assertThat(hook.bodies()).isEmpty();
     }
 }

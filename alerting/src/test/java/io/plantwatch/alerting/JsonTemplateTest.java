@@ -5,22 +5,17 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Severity;
-import java.net.InetSocketAddress;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import org.junit.jupiter.api.AfterEach;
-import org.junit.jupiter.api.BeforeEach;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -30,35 +25,26 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class JsonTemplateTest {
     @TempDir Path dir;
-    private HttpServer server;
-    private final List<String> bodies = new CopyOnWriteArrayList<>();
-    private final List<String> signatures = new CopyOnWriteArrayList<>();
-
-    @BeforeEach
-    void start() throws Exception {
-        server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext(
-                "/workflows/x",
-                ex -> {
-                    bodies.add(
-                            new String(ex.getRequestBody().readAllBytes(), StandardCharsets.UTF_8));
-                    String sig = ex.getRequestHeaders().getFirst(WebhookReceiver.SIGNATURE_HEADER);
-                    if (sig != null) {
-                        signatures.add(sig);
-                    }
-                    ex.sendResponseHeaders(202, -1);
-                    ex.close();
-                });
-        server.start();
-    }
+    private final RecordingEndpoint endpoint = RecordingEndpoint.start("/workflows/x", n -> 202);
 
     @AfterEach
     void stop() {
-        server.stop(0);
+        endpoint.close();
+    }
+
+    private List<String> bodies() {
+        return endpoint.bodies();
+    }
+
+    private List<String> signatures() {
+        return endpoint.requests().stream()
+                .map(RecordingEndpoint.Request::signature)
+                .filter(java.util.Objects::nonNull)
+                .toList();
     }
 
     private String url() {
-        return "http://127.0.0.1:" + server.getAddress().getPort() + "/workflows/x";
+        return endpoint.url().toString();
     }
 
     /** The receiver named {@code teams} of a config with {@code receiver} (YAML, one mapping). */
@@ -117,11 +103,11 @@ class JsonTemplateTest {
                                 new byte[0]))
                 .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
 
-        assertThat(bodies).hasSize(1);
-        assertThat(signatures).isEmpty();
+        assertThat(bodies()).hasSize(1);
+        assertThat(signatures()).isEmpty();
         JsonNode blocks =
                 new ObjectMapper()
-                        .readTree(bodies.get(0))
+                        .readTree(bodies().get(0))
                         .path("attachments")
                         .get(0)
                         .path("content")
@@ -153,8 +139,8 @@ class JsonTemplateTest {
         assertThat(teams.deliver(firing(alert("fan", Severity.INFO, "x")), new byte[0]))
                 .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
 
-        assertThat(bodies).containsExactly("{\"text\": \"1 on press-3\"}");
-        assertThat(signatures).hasSize(1).allSatisfy(s -> assertThat(s).startsWith("sha256="));
+        assertThat(bodies()).containsExactly("{\"text\": \"1 on press-3\"}");
+        assertThat(signatures()).hasSize(1).allSatisfy(s -> assertThat(s).startsWith("sha256="));
     }
 
     /**
@@ -185,7 +171,7 @@ class JsonTemplateTest {
                                         alert("fan", Severity.CRITICAL, "b")),
                                 new byte[0]))
                 .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
-        assertThat(bodies).containsExactly("{\"alerts\": [\"oil-temp\",\"fan\"]}");
+        assertThat(bodies()).containsExactly("{\"alerts\": [\"oil-temp\",\"fan\"]}");
 
         // Every value is text: a reading outside quotes is refused, as a real one may be NaN.
         assertThatThrownBy(
@@ -214,7 +200,7 @@ class JsonTemplateTest {
         assertThat(unforeseen.deliver(firing(alert("fan", Severity.INFO, "b")), new byte[0]))
                 .isEqualTo(WebhookReceiver.Outcome.REFUSED);
         assertThat(unforeseen.failedAttempts()).isEqualTo(1);
-        assertThat(bodies).hasSize(1);
+        assertThat(bodies()).hasSize(1);
     }
 
     /**

@@ -4,20 +4,17 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Severity;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -53,32 +50,18 @@ class PagerDutyReceiverTest {
     /** The events a PagerDuty at the URL given to {@code receiver} receives for {@code alerts}. */
     private static List<JsonNode> events(Function<URI, Receiver> receiver, List<Alert> alerts)
             throws Exception {
-        List<JsonNode> events = new CopyOnWriteArrayList<>();
-        ObjectMapper json = new ObjectMapper();
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext(
-                "/v2/enqueue",
-                ex -> {
-                    events.add(json.readTree(ex.getRequestBody().readAllBytes()));
-                    ex.sendResponseHeaders(202, -1);
-                    ex.close();
-                });
-        server.start();
-        try {
-            Receiver pd =
-                    receiver.apply(
-                            URI.create(
-                                    "http://127.0.0.1:"
-                                            + server.getAddress().getPort()
-                                            + "/v2/enqueue"));
+        try (RecordingEndpoint pagerDuty = RecordingEndpoint.start("/v2/enqueue", n -> 202)) {
+            Receiver pd = receiver.apply(pagerDuty.url());
             for (Alert a : alerts) {
                 assertThat(pd.deliver(told(a), new byte[0]))
                         .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
             }
-        } finally {
-            server.stop(0);
+            List<JsonNode> events = new java.util.ArrayList<>();
+            for (String body : pagerDuty.bodies()) {
+                events.add(new ObjectMapper().readTree(body));
+            }
+            return events;
         }
-        return events;
     }
 
     @Test

@@ -3,20 +3,17 @@ package io.plantwatch.alerting;
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.ObjectMapper;
-import com.sun.net.httpserver.HttpServer;
 import io.plantwatch.model.Alert;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.Severity;
-import java.net.InetSocketAddress;
 import java.net.URI;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import java.util.Map;
-import java.util.concurrent.CopyOnWriteArrayList;
 import java.util.function.Function;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -25,39 +22,14 @@ import org.junit.jupiter.api.io.TempDir;
 class SlackFormatTest {
     @TempDir Path dir;
 
-    /**
-     * The bodies, and any signature, that a Slack at the URL given to {@code receiver} receives for
-     * {@code n}.
-     */
-    private static List<String> bodies(
-            Function<URI, Receiver> receiver, Notification n, List<String> signatures)
-            throws Exception {
-        List<String> bodies = new CopyOnWriteArrayList<>();
-        HttpServer server = HttpServer.create(new InetSocketAddress("127.0.0.1", 0), 0);
-        server.createContext(
-                "/services/T/B/x",
-                ex -> {
-                    bodies.add(new String(ex.getRequestBody().readAllBytes()));
-                    String sig = ex.getRequestHeaders().getFirst(WebhookReceiver.SIGNATURE_HEADER);
-                    if (sig != null) {
-                        signatures.add(sig);
-                    }
-                    ex.sendResponseHeaders(200, -1);
-                    ex.close();
-                });
-        server.start();
-        try {
-            Receiver slack =
-                    receiver.apply(
-                            URI.create(
-                                    "http://127.0.0.1:"
-                                            + server.getAddress().getPort()
-                                            + "/services/T/B/x"));
-            assertThat(slack.deliver(n, new byte[0])).isEqualTo(WebhookReceiver.Outcome.DELIVERED);
-        } finally {
-            server.stop(0);
+    /** What a Slack at the URL given to {@code receiver} receives for {@code n}. */
+    private static List<RecordingEndpoint.Request> received(
+            Function<URI, Receiver> receiver, Notification n) throws Exception {
+        try (RecordingEndpoint slack = RecordingEndpoint.start("/services/T/B/x")) {
+            assertThat(receiver.apply(slack.url()).deliver(n, new byte[0]))
+                    .isEqualTo(WebhookReceiver.Outcome.DELIVERED);
+            return slack.requests();
         }
-        return bodies;
     }
 
     private static final Alert OIL_TEMP =
@@ -84,9 +56,8 @@ class SlackFormatTest {
 
     @Test
     void oneMessagePerNotificationWithTheMachineAndALinePerAlert() throws Exception {
-        List<String> signatures = new CopyOnWriteArrayList<>();
-        List<String> bodies =
-                bodies(
+        List<RecordingEndpoint.Request> received =
+                received(
                         url ->
                                 new WebhookReceiver(
                                         "slack",
@@ -96,16 +67,15 @@ class SlackFormatTest {
                                         Duration.ofMillis(200),
                                         Duration.ofSeconds(10),
                                         SlackFormat::render),
-                        FIRING,
-                        signatures);
+                        FIRING);
 
-        assertThat(bodies).hasSize(1);
-        String text = new ObjectMapper().readTree(bodies.get(0)).path("text").asText();
+        assertThat(received).hasSize(1);
+        String text = new ObjectMapper().readTree(received.get(0).body()).path("text").asText();
         assertThat(text)
                 .isEqualTo(
                         ":rotating_light: *FIRING* `dresden/press-shop/line-1/press-1`\n"
                                 + "• *CRITICAL* SPIKE `oil-temp`: oil-temp rose 20 degC in 10 s");
-        assertThat(signatures).isEmpty();
+        assertThat(received.get(0).signature()).isNull();
     }
 
     /**
@@ -140,8 +110,8 @@ class SlackFormatTest {
                         0,
                         List.of(1.0),
                         "<!here> <http://ev.il|Ack here>");
-        List<String> bodies =
-                bodies(
+        List<RecordingEndpoint.Request> received =
+                received(
                         url ->
                                 AlertingConfig.load(
                                                 config,
@@ -154,10 +124,9 @@ class SlackFormatTest {
                                 "slack",
                                 FIRING.groupKey(),
                                 Notification.Status.FIRING,
-                                List.of(OIL_TEMP, spoof)),
-                        new CopyOnWriteArrayList<>());
+                                List.of(OIL_TEMP, spoof)));
 
-        assertThat(new ObjectMapper().readTree(bodies.get(0)).path("text").asText())
+        assertThat(new ObjectMapper().readTree(received.get(0).body()).path("text").asText())
                 .isEqualTo(
                         "<!channel> press-1 oil-temp: oil-temp rose 20 degC in 10 s\n"
                                 + "press-1 oil-temp: &lt;!here&gt; &lt;http://ev.il|Ack here&gt;");
