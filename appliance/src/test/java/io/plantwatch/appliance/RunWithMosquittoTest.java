@@ -778,6 +778,46 @@ class RunWithMosquittoTest {
         }
     }
 
+    /**
+     * The data folder's disk short of room (here: a warning margin of 100 TB, nothing to reclaim,
+     * no stop) is told to the receivers as {@code disk/free-space}, as the appliance wires its disk
+     * check; before, the console's WARN was all.
+     */
+    @Test
+    void aDiskShortOfRoomIsToldToTheReceiversAsAPipelineAlert() throws Exception {
+        List<String> told = new CopyOnWriteArrayList<>();
+        com.sun.net.httpserver.HttpServer hook = webhook(told);
+        try {
+            Path job = dir.resolve("job.yaml");
+            Files.writeString(job, "watermark: {idleness: 1s}\n");
+            Path alerting = dir.resolve("alerting.yaml");
+            Files.writeString(alerting, alertingTo("ops", hook, "{after: 5s}"));
+            Path settings = settings(job, alerting);
+            Files.writeString(
+                    settings,
+                    Files.readString(settings)
+                            + "disk: {warn-free-mb: 100000000, stop-free-mb: 0,"
+                            + " reclaim-history: false}\n");
+            StringWriter out = new StringWriter();
+            Running running = Running.start(settings, out);
+            try {
+                String disk = "\"sensor\":\"plantwatch/pipeline/appliance/disk/free-space\"";
+                await().atMost(Duration.ofSeconds(60))
+                        .until(() -> toldIn(told, disk, AlertState.OPEN));
+                assertThat(told)
+                        .filteredOn(b -> b.contains(disk))
+                        .first()
+                        .asString()
+                        .contains("\"severity\":\"WARNING\"");
+            } finally {
+                running.command().stop();
+            }
+            assertThat(running.exit().get()).isZero();
+        } finally {
+            hook.stop(0);
+        }
+    }
+
     /** Whether a notification in {@code bodies} told {@code sensor}'s alert in {@code state}. */
     private static boolean toldIn(List<String> bodies, String sensor, AlertState state) {
         return bodies.stream()
