@@ -370,7 +370,15 @@ public record AlertingConfig(
                             duration(r, "give-up-after", "1h", where, GIVE_UP),
                             body == null
                                     ? null
-                                    : JsonTemplate.body(body, where + ".template.body")));
+                                    : JsonTemplate.body(
+                                            body,
+                                            where
+                                                    + (r.path("template").has("body-file")
+                                                            ? ".template.body-file "
+                                                                    + r.path("template")
+                                                                            .get("body-file")
+                                                                            .asText()
+                                                            : ".template.body"))));
         }
         if (receivers.isEmpty()) {
             throw new ConfigException(source + ": receivers: name at least one receiver");

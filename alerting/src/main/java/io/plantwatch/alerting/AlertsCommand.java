@@ -32,13 +32,16 @@ import picocli.CommandLine.Parameters;
 /**
  * {@code plantwatch alerts}: the alerting API from a shell, as Alertmanager's amtool is for
  * Alertmanager. Open alerts, acknowledge, shelve, close, and maintenance windows, without writing
- * curl lines with a bearer token. Exit codes: 0 done, 1 the service refused or could not be reached
- * (one line saying why), 2 a bad command line or no token.
+ * curl lines with a bearer token; and {@code preview}, which needs no service. Exit codes: 0 done,
+ * 1 the service refused or could not be reached (one line saying why), 2 a bad command line or no
+ * token.
  */
 @Command(
         name = "plantwatch alerts",
         mixinStandardHelpOptions = true,
-        description = "Open alerts and silences of a running alerting service.",
+        description =
+                "Open alerts and silences of a running alerting service; preview: what the"
+                        + " receivers of an alerting file send, without one.",
         subcommands = {
             AlertsCommand.ListAlerts.class,
             AlertsCommand.Ack.class,

@@ -8,6 +8,7 @@ import java.io.PrintStream;
 import java.time.Instant;
 import java.time.ZoneId;
 import java.time.format.DateTimeFormatter;
+import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.Set;
@@ -49,16 +50,26 @@ public final class ConsoleReceiver implements Receiver {
     @Override
     public String preview(Notification n, byte[] json) {
         StringBuilder b = new StringBuilder();
-        n.alerts().forEach(a -> b.append(line(a)).append('\n'));
+        lines(n, a -> true).forEach(l -> b.append(l).append('\n'));
         return b.toString();
     }
 
     @Override
     public synchronized WebhookReceiver.Outcome deliver(Notification n, byte[] json) {
+        lines(n, a -> printed.add(a.alertId() + ":" + a.state())).forEach(out::println);
+        out.flush();
+        return WebhookReceiver.Outcome.DELIVERED;
+    }
+
+    /**
+     * What {@code n} prints: a flood summary's line, then a line per alert {@code told} lets by.
+     */
+    private static List<String> lines(Notification n, java.util.function.Predicate<Alert> told) {
+        List<String> lines = new java.util.ArrayList<>();
         if (n.status() == Notification.Status.SUMMARY) {
             // No count: the summary goes out as the flood starts, before the rest are held, so
             // any number here would be the flood's first one and contradict the metric.
-            out.println(
+            lines.add(
                     "ALERTS  flood limit reached for "
                             + SensorId.visible(n.receiver())
                             + ": further notifications in this window are held back (counted in"
@@ -66,12 +77,11 @@ public final class ConsoleReceiver implements Receiver {
                             + " alert");
         }
         for (Alert a : n.alerts()) {
-            if (printed.add(a.alertId() + ":" + a.state())) {
-                out.println(line(a));
+            if (told.test(a)) {
+                lines.add(line(a));
             }
         }
-        out.flush();
-        return WebhookReceiver.Outcome.DELIVERED;
+        return lines;
     }
 
     /**

@@ -24,10 +24,11 @@ import org.slf4j.LoggerFactory;
  *
  * <p>Each value is escaped for the inside of a JSON string ({@code "{{message}}"}), so a quote or a
  * line end in a plant's message cannot end the string or add a field. Whether the template writes
- * JSON at all is checked when the file is read, on notifications of every status with zero, one and
- * two alerts, so a comma after the last alert of a list shows at the start (write {@code
- * {{^last}},{{/last}}}); a notification for which it still writes none is not sent, and logged,
- * rather than refused by the receiver and retried.
+ * JSON at all is checked when the file is read, on notifications of every status with one, two and
+ * three alerts of every severity, so a comma after the last alert of a list shows at the start
+ * (write {@code {{^last}},{{/last}}}), and so does a value outside quotes (a reading may be NaN, an
+ * alert may have none). A notification for which it still writes none is not sent but logged as an
+ * error and refused, and so tried again at the group's next interval.
  */
 final class JsonTemplate {
     private static final Logger LOG = LoggerFactory.getLogger(JsonTemplate.class);

@@ -93,7 +93,11 @@ public final class PagerDutyReceiver implements Receiver {
         String s =
                 NotificationTemplate.orShipped(
                         summary.render(n, a, SensorId::visible).replaceAll("\\s+", " ").strip(),
-                        () -> SensorId.visible(a.message()).replaceAll("\\s+", " ").strip(),
+                        () ->
+                                SHIPPED_SUMMARY
+                                        .render(n, a, SensorId::visible)
+                                        .replaceAll("\\s+", " ")
+                                        .strip(),
                         n.receiver(),
                         "summary");
         if (s.length() <= MAX_SUMMARY) {

@@ -133,6 +133,11 @@ class AlertsPreviewTest {
                 .isEqualTo(2);
         assertThat(err.toString()).contains("--send does not go to an MQTT receiver");
 
+        // The console shows a flood summary's line, as it prints it.
+        Path console = config("  - {name: hook, type: console}\n");
+        assertThat(run("preview", "--config", console.toString(), "--status", "summary")).isZero();
+        assertThat(out.toString()).contains("ALERTS  flood limit reached for hook");
+
         Path broken =
                 config(
                         "  - {name: hook, type: slack, url-env: SLACK_URL, template: {text:"

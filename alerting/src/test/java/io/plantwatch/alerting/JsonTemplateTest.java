@@ -160,6 +160,16 @@ class JsonTemplateTest {
                 .hasMessageContaining("of what it wrote")
                 .hasMessageContaining("{{^last}},{{/last}}")
                 .hasMessageNotContaining("\n");
+        Path file = dir.resolve("bad.json.mustache");
+        Files.writeString(file, "[{{#alerts}}1,{{/alerts}}]");
+        assertThatThrownBy(
+                        () ->
+                                load(
+                                        "{name: teams, type: webhook, url-env: TEAMS_URL,"
+                                                + " template: {body-file: %s}}".formatted(file),
+                                        Map.of()))
+                .hasMessageContaining(
+                        "receivers[0].template.body-file " + file + " does not write JSON for a");
         Receiver fixed =
                 load(
                         trailingComma.replace("\",{{/alerts}}", "\"{{^last}},{{/last}}{{/alerts}}"),

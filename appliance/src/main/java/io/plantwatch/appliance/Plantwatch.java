@@ -35,7 +35,8 @@ import picocli.CommandLine.Command;
             "  job        the Flink anomaly job (on a local MiniCluster, or submit the jar)",
             "  alerting   the alerting service",
             "  alerts     a running alerting service's alerts and silences (list, ack, shelve,",
-            "             close, silence add|list|expire), with $PLANTWATCH_ALERTING_TOKEN",
+            "             close, silence add|list|expire), with $PLANTWATCH_ALERTING_TOKEN;",
+            "             preview: what each receiver of an alerting file sends (no service)",
             "",
             "Exit codes: 0 done, 1 failed, 2 bad command line or configuration."
         })
