@@ -219,6 +219,22 @@ class AlertingServiceKafkaTest {
      * rotated in its secret file restarts it from its journal, and the next notification is signed
      * with the new secret; a file with a mistake is refused and the service goes on as it is.
      */
+    /**
+     * The service's API at {@code port} with the test's token: a GET, or a POST of {@code body}.
+     */
+    private static java.net.http.HttpResponse<String> api(int port, String path, String body)
+            throws Exception {
+        java.net.http.HttpRequest.Builder request =
+                java.net.http.HttpRequest.newBuilder(
+                                java.net.URI.create("http://127.0.0.1:" + port + path))
+                        .header("Authorization", "Bearer metrics-reader");
+        if (body != null) {
+            request.POST(java.net.http.HttpRequest.BodyPublishers.ofString(body));
+        }
+        return java.net.http.HttpClient.newHttpClient()
+                .send(request.build(), java.net.http.HttpResponse.BodyHandlers.ofString());
+    }
+
     @Test
     void onItsOwnTheServiceAppliesARotatedSecretWhileItRuns() throws Exception {
         topic = "svc-alerts-" + java.util.UUID.randomUUID();
@@ -272,25 +288,8 @@ class AlertingServiceKafkaTest {
             produce(List.of(alert(1, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-1:OPEN"));
             // Prometheus' alerts are taken while pipeline alerts are on (by default).
-            java.util.concurrent.Callable<Integer> fromPrometheus =
-                    () ->
-                            java.net.http.HttpClient.newHttpClient()
-                                    .send(
-                                            java.net.http.HttpRequest.newBuilder(
-                                                            java.net.URI.create(
-                                                                    "http://127.0.0.1:"
-                                                                            + apiPort
-                                                                            + "/api/v2/alerts"))
-                                                    .header(
-                                                            "Authorization",
-                                                            "Bearer metrics-reader")
-                                                    .POST(
-                                                            java.net.http.HttpRequest.BodyPublishers
-                                                                    .ofString("[]"))
-                                                    .build(),
-                                            java.net.http.HttpResponse.BodyHandlers.discarding())
-                                    .statusCode();
-            assertThat(fromPrometheus.call()).isEqualTo(200);
+            String emptyBatch = "[]";
+            assertThat(api(apiPort, "/api/v2/alerts", emptyBatch).statusCode()).isEqualTo(200);
 
             Files.writeString(file, yaml.replace("port: " + apiPort, "port: lots"));
             await().atMost(Duration.ofSeconds(30))
@@ -305,25 +304,12 @@ class AlertingServiceKafkaTest {
             produce(List.of(alert(2, AlertState.OPEN)));
             await().atMost(Duration.ofSeconds(60)).until(() -> told.contains("alert-2:OPEN"));
             assertThat(exit).isNotDone();
-            assertThat(fromPrometheus.call()).isEqualTo(404);
+            assertThat(api(apiPort, "/api/v2/alerts", emptyBatch).statusCode()).isEqualTo(404);
             // The restarted service's /metrics count the file's changes, and its counters go on:
             // each service read and delivered one alert. The count of a delivery follows the
             // receiver's answer, which the hook gives after it recorded the alert.
             java.util.concurrent.Callable<String> scrape =
-                    () ->
-                            java.net.http.HttpClient.newHttpClient()
-                                    .send(
-                                            java.net.http.HttpRequest.newBuilder(
-                                                            java.net.URI.create(
-                                                                    "http://127.0.0.1:"
-                                                                            + apiPort
-                                                                            + "/metrics"))
-                                                    .header(
-                                                            "Authorization",
-                                                            "Bearer metrics-reader")
-                                                    .build(),
-                                            java.net.http.HttpResponse.BodyHandlers.ofString())
-                                    .body();
+                    () -> api(apiPort, "/metrics", null).body();
             String metrics =
                     await().atMost(Duration.ofSeconds(10))
                             .until(

@@ -691,43 +691,39 @@ class RunWithMosquittoTest {
      */
     @Test
     void aBrokerOutageIsToldToTheReceiversAsAPipelineAlertAndSoIsItsEnd() throws Exception {
-        List<String> told = new CopyOnWriteArrayList<>();
-        com.sun.net.httpserver.HttpServer hook = webhook(told);
         String forwarding = "\"sensor\":\"plantwatch/pipeline/line-7/gateway/forwarding\"";
-        try {
-            Path job = dir.resolve("job.yaml");
-            Files.writeString(job, "watermark: {idleness: 1s}\n");
-            Path alerting = dir.resolve("alerting.yaml");
-            Files.writeString(alerting, alertingTo("ops", hook, "{instance: line-7, after: 5s}"));
-            StringWriter out = new StringWriter();
-            Running running = Running.start(settings(job, alerting), out);
-            try {
-                mosquitto.broker().stop();
-                await().atMost(Duration.ofSeconds(60))
-                        .until(() -> toldIn(told, forwarding, AlertState.OPEN));
-                assertThat(told)
-                        .filteredOn(b -> b.contains(forwarding))
-                        .first()
-                        .asString()
-                        .contains("\"severity\":\"CRITICAL\"")
-                        .contains("is not connected to the MQTT broker " + mosquitto.uri());
-                mosquitto.broker().start();
-                await().atMost(Duration.ofSeconds(90))
-                        .until(() -> toldIn(told, forwarding, AlertState.RESOLVED));
-                assertThat(told)
-                        .filteredOn(b -> b.contains(forwarding))
-                        .as("one episode, told opening and ending")
-                        .hasSize(2);
-            } finally {
-                if (!mosquitto.broker().isRunning()) {
-                    mosquitto.broker().start();
-                }
-                running.command().stop();
-            }
-            assertThat(running.exit().get()).isZero();
-        } finally {
-            hook.stop(0);
-        }
+        Running running =
+                withPipelineAlerts(
+                        "watermark: {idleness: 1s}\n",
+                        "{instance: line-7, after: 5s}",
+                        "",
+                        told -> {
+                            try {
+                                mosquitto.broker().stop();
+                                await().atMost(Duration.ofSeconds(60))
+                                        .until(() -> toldIn(told, forwarding, AlertState.OPEN));
+                                assertThat(told)
+                                        .filteredOn(b -> b.contains(forwarding))
+                                        .first()
+                                        .asString()
+                                        .contains("\"severity\":\"CRITICAL\"")
+                                        .contains(
+                                                "is not connected to the MQTT broker "
+                                                        + mosquitto.uri());
+                                mosquitto.broker().start();
+                                await().atMost(Duration.ofSeconds(90))
+                                        .until(() -> toldIn(told, forwarding, AlertState.RESOLVED));
+                                assertThat(told)
+                                        .filteredOn(b -> b.contains(forwarding))
+                                        .as("one episode, told opening and ending")
+                                        .hasSize(2);
+                            } finally {
+                                if (!mosquitto.broker().isRunning()) {
+                                    mosquitto.broker().start();
+                                }
+                            }
+                        });
+        assertThat(running.exit().get()).isZero();
     }
 
     /**
@@ -737,45 +733,37 @@ class RunWithMosquittoTest {
      */
     @Test
     void aJobFailingOverAndOverIsToldToTheReceiversAsPipelineAlerts() throws Exception {
-        List<String> told = new CopyOnWriteArrayList<>();
-        com.sun.net.httpserver.HttpServer hook = webhook(told);
-        try {
-            Path job = dir.resolve("job.yaml");
-            Files.writeString(job, "checkpoint: {interval: 200ms}\n");
-            Path alerting = dir.resolve("alerting.yaml");
-            Files.writeString(alerting, alertingTo("ops", hook, "{after: 5s}"));
-            StringWriter out = new StringWriter();
-            Running running = Running.start(settings(job, alerting), out);
-            try {
-                Path checkpoints = dir.resolve("data").resolve("checkpoints");
-                Path jobFolder =
-                        await().atMost(Duration.ofSeconds(90))
-                                .until(
-                                        () -> JobFailureTest.completedCheckpointFolder(checkpoints),
-                                        f -> f != null);
-                Files.move(jobFolder, dir.resolve("moved-away"));
-                Files.writeString(jobFolder, "not a folder");
-                String prefix = "\"sensor\":\"plantwatch/pipeline/appliance/anomaly-job/";
-                await().atMost(Duration.ofSeconds(90))
-                        .until(
-                                () ->
-                                        toldIn(told, prefix + "running\"", AlertState.OPEN)
-                                                && toldIn(
-                                                        told,
-                                                        prefix + "checkpoints\"",
-                                                        AlertState.OPEN));
-                assertThat(told)
-                        .filteredOn(b -> b.contains(prefix + "running\""))
-                        .first()
-                        .asString()
-                        .contains("\"severity\":\"CRITICAL\"")
-                        .contains("The anomaly job ");
-            } finally {
-                running.command().stop();
-            }
-        } finally {
-            hook.stop(0);
-        }
+        withPipelineAlerts(
+                "checkpoint: {interval: 200ms}\n",
+                "{after: 5s}",
+                "",
+                told -> {
+                    Path checkpoints = dir.resolve("data").resolve("checkpoints");
+                    Path jobFolder =
+                            await().atMost(Duration.ofSeconds(90))
+                                    .until(
+                                            () ->
+                                                    JobFailureTest.completedCheckpointFolder(
+                                                            checkpoints),
+                                            f -> f != null);
+                    Files.move(jobFolder, dir.resolve("moved-away"));
+                    Files.writeString(jobFolder, "not a folder");
+                    String prefix = "\"sensor\":\"plantwatch/pipeline/appliance/anomaly-job/";
+                    await().atMost(Duration.ofSeconds(90))
+                            .until(
+                                    () ->
+                                            toldIn(told, prefix + "running\"", AlertState.OPEN)
+                                                    && toldIn(
+                                                            told,
+                                                            prefix + "checkpoints\"",
+                                                            AlertState.OPEN));
+                    assertThat(told)
+                            .filteredOn(b -> b.contains(prefix + "running\""))
+                            .first()
+                            .asString()
+                            .contains("\"severity\":\"CRITICAL\"")
+                            .contains("The anomaly job ");
+                });
     }
 
     /**
@@ -785,34 +773,56 @@ class RunWithMosquittoTest {
      */
     @Test
     void aDiskShortOfRoomIsToldToTheReceiversAsAPipelineAlert() throws Exception {
+        Running running =
+                withPipelineAlerts(
+                        "watermark: {idleness: 1s}\n",
+                        "{after: 5s}",
+                        "disk: {warn-free-mb: 100000000, stop-free-mb: 0, reclaim-history: false}\n",
+                        told -> {
+                            String disk =
+                                    "\"sensor\":\"plantwatch/pipeline/appliance/disk/free-space\"";
+                            await().atMost(Duration.ofSeconds(60))
+                                    .until(() -> toldIn(told, disk, AlertState.OPEN));
+                            assertThat(told)
+                                    .filteredOn(b -> b.contains(disk))
+                                    .first()
+                                    .asString()
+                                    .contains("\"severity\":\"WARNING\"");
+                        });
+        assertThat(running.exit().get()).isZero();
+    }
+
+    /** What a test does while the appliance runs, with what the webhook was told so far. */
+    private interface WhileRunning {
+        void run(List<String> told) throws Exception;
+    }
+
+    /**
+     * Runs the appliance with {@code jobYaml} as the job's file, one webhook receiver with {@code
+     * pipelineAlerts} as alerting's {@code pipeline-alerts}, and {@code applianceMore} added to the
+     * appliance's file; does {@code test} while it runs, then stops it.
+     *
+     * @return the stopped appliance, for its exit
+     */
+    private Running withPipelineAlerts(
+            String jobYaml, String pipelineAlerts, String applianceMore, WhileRunning test)
+            throws Exception {
         List<String> told = new CopyOnWriteArrayList<>();
         com.sun.net.httpserver.HttpServer hook = webhook(told);
         try {
             Path job = dir.resolve("job.yaml");
-            Files.writeString(job, "watermark: {idleness: 1s}\n");
+            Files.writeString(job, jobYaml);
             Path alerting = dir.resolve("alerting.yaml");
-            Files.writeString(alerting, alertingTo("ops", hook, "{after: 5s}"));
+            Files.writeString(alerting, alertingTo("ops", hook, pipelineAlerts));
             Path settings = settings(job, alerting);
-            Files.writeString(
-                    settings,
-                    Files.readString(settings)
-                            + "disk: {warn-free-mb: 100000000, stop-free-mb: 0,"
-                            + " reclaim-history: false}\n");
-            StringWriter out = new StringWriter();
-            Running running = Running.start(settings, out);
+            Files.writeString(settings, Files.readString(settings) + applianceMore);
+            Running running = Running.start(settings, new StringWriter());
             try {
-                String disk = "\"sensor\":\"plantwatch/pipeline/appliance/disk/free-space\"";
-                await().atMost(Duration.ofSeconds(60))
-                        .until(() -> toldIn(told, disk, AlertState.OPEN));
-                assertThat(told)
-                        .filteredOn(b -> b.contains(disk))
-                        .first()
-                        .asString()
-                        .contains("\"severity\":\"WARNING\"");
+                test.run(told);
             } finally {
                 running.command().stop();
             }
-            assertThat(running.exit().get()).isZero();
+            return running;
         } finally {
             hook.stop(0);
         }
