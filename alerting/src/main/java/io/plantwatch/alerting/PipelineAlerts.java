@@ -137,7 +137,29 @@ public final class PipelineAlerts {
 
     /** The pipeline alerts of one run of the service, from its store. */
     Run start(Settings settings, AlertStore store, long now) {
-        return new Run(settings, store, now);
+        Run run = new Run(settings, store, now);
+        current = run;
+        return run;
+    }
+
+    /** The run applying the reports now, for {@link #told}; null before the first. */
+    private volatile Run current;
+
+    /**
+     * Whether the alert {@code c}'s problem opened has been told to every receiver its routes name,
+     * or there is nothing to tell (pipeline alerts switched off): a last word before the appliance
+     * stops on its own is waited for with this.
+     */
+    public synchronized boolean told(Check c) {
+        Run run = current;
+        if (run == null) {
+            return false;
+        }
+        if (!run.settings.enabled()) {
+            return true;
+        }
+        Spell spell = spells.get(run.settings.idOf(c));
+        return spell != null && spell.open != null && run.store.wasNotified(spell.open);
     }
 
     /**

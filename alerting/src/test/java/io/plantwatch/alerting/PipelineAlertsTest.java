@@ -63,6 +63,36 @@ class PipelineAlertsTest {
         return store.all().stream().map(AlertStore.Entry::alert).toList();
     }
 
+    /**
+     * What the appliance waits for before it stops on its own: its alert told to the receivers (not
+     * merely opened), or nothing to tell with pipeline alerts switched off.
+     */
+    @Test
+    void toldIsWhenTheReceiversTookTheAlertOrWhenThereIsNothingToTell() throws Exception {
+        PipelineAlerts pipeline = new PipelineAlerts();
+        assertThat(pipeline.told(DROPS)).as("no service run yet").isFalse();
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store)) {
+            PipelineAlerts.Run run = pipeline.start(SETTINGS, store, T0);
+            pipeline.report(DROPS, "The broker drops readings.", T0);
+            assertThat(pipeline.told(DROPS)).as("reported, not opened").isFalse();
+            run.apply(d, T0);
+            assertThat(store.all()).hasSize(1);
+            assertThat(pipeline.told(DROPS)).as("opened, not yet told").isFalse();
+            d.dispatchDue(T0 + 60_000);
+            await().atMost(Duration.ofSeconds(10)).until(() -> pipeline.told(DROPS));
+            assertThat(told).hasSize(1);
+        }
+        PipelineAlerts off = new PipelineAlerts();
+        try (AlertStore store = new AlertStore(dir.resolve("off"))) {
+            off.start(
+                    new PipelineAlerts.Settings(false, "line-3-box", Duration.ofSeconds(30)),
+                    store,
+                    T0);
+            assertThat(off.told(DROPS)).isTrue();
+        }
+    }
+
     @Test
     void aProblemThatLastsOpensOnceAndItsEndResolvesIt() throws Exception {
         PipelineAlerts pipeline = new PipelineAlerts();

@@ -521,8 +521,7 @@ final class Appliance implements AutoCloseable {
                         5_000,
                         why -> {
                             if (!closing) {
-                                LOG.error("{}; the appliance stops", why);
-                                failure.complete(why);
+                                stopOnItsOwn(why);
                             }
                         });
     }
@@ -649,10 +648,46 @@ final class Appliance implements AutoCloseable {
             return;
         }
         String why = part + (e == null ? " ended" : " stopped: " + rootCause(e));
-        // One line on the console; the trace, at INFO, in the log file only.
-        LOG.error("{}; the appliance stops", why);
+        // The trace, at INFO, in the log file only; the console has stopOnItsOwn's line.
         LOG.info("What stopped {}", part, e);
+        stopOnItsOwn(why);
+    }
+
+    /**
+     * Ends the appliance's command for {@code why}: one line on the console, and an alert to the
+     * receivers, which {@link #close} gives a moment to go out. Before, a plant learnt that its
+     * appliance stopped itself only from the heartbeat's silence, if one was set.
+     */
+    private void stopOnItsOwn(String why) {
+        LOG.error("{}; the appliance stops", why);
+        pipeline.report(
+                PipelineWatch.STOPPED,
+                "Plantwatch stopped on its own: "
+                        + why
+                        + ". Nothing is watched until it is started again.",
+                System.currentTimeMillis());
         failure.complete(why);
+    }
+
+    /** How long a stop on its own waits for its alert to be told. */
+    static final Duration LAST_WORD = Duration.ofSeconds(15);
+
+    /** Waits, up to {@link #LAST_WORD}, until the receivers were told that the appliance stops. */
+    private void awaitLastWord() {
+        long deadline = System.nanoTime() + LAST_WORD.toNanos();
+        try {
+            while (!pipeline.told(PipelineWatch.STOPPED)) {
+                if (System.nanoTime() > deadline) {
+                    LOG.warn(
+                            "The receivers were not told within {} that the appliance stops",
+                            LAST_WORD);
+                    return;
+                }
+                Thread.sleep(100);
+            }
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+        }
     }
 
     /**
@@ -1612,6 +1647,10 @@ final class Appliance implements AutoCloseable {
     /** Stops the edge first, so what is in flight drains through to Kafka and the job. */
     @Override
     public void close() {
+        if (failure.isDone() && alerting != null) {
+            // Before anything stops: alerting tells the receivers with the rest still up.
+            awaitLastWord();
+        }
         closeDeadlineNanos = System.nanoTime() + CLOSE_BUDGET.toNanos();
         closing = true;
         if (diskWatch != null) {

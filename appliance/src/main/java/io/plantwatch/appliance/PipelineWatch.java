@@ -56,6 +56,10 @@ final class PipelineWatch {
                     // Every moment of it loses readings.
                     true);
 
+    /** The appliance stopping on its own: told once, resolved after the next start. */
+    static final Check STOPPED =
+            new Check("appliance", "stopped", Severity.CRITICAL, "The appliance runs again.", true);
+
     static final Check DISK =
             new Check(
                     "disk",

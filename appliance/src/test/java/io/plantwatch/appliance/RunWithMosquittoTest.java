@@ -696,7 +696,7 @@ class RunWithMosquittoTest {
                 withPipelineAlerts(
                         "watermark: {idleness: 1s}\n",
                         "{instance: line-7, after: 5s}",
-                        "",
+                        appliance -> appliance,
                         told -> {
                             try {
                                 mosquitto.broker().stop();
@@ -736,7 +736,7 @@ class RunWithMosquittoTest {
         withPipelineAlerts(
                 "checkpoint: {interval: 200ms}\n",
                 "{after: 5s}",
-                "",
+                appliance -> appliance,
                 told -> {
                     Path checkpoints = dir.resolve("data").resolve("checkpoints");
                     Path jobFolder =
@@ -777,7 +777,10 @@ class RunWithMosquittoTest {
                 withPipelineAlerts(
                         "watermark: {idleness: 1s}\n",
                         "{after: 5s}",
-                        "disk: {warn-free-mb: 100000000, stop-free-mb: 0, reclaim-history: false}\n",
+                        appliance ->
+                                appliance
+                                        + "disk: {warn-free-mb: 100000000, stop-free-mb: 0,"
+                                        + " reclaim-history: false}\n",
                         told -> {
                             String disk =
                                     "\"sensor\":\"plantwatch/pipeline/appliance/disk/free-space\"";
@@ -792,6 +795,45 @@ class RunWithMosquittoTest {
         assertThat(running.exit().get()).isZero();
     }
 
+    /**
+     * The appliance stopping on its own (here its job failing with no restart left) tells the
+     * receivers before it goes, as {@code appliance/stopped}: before, only the heartbeat's silence
+     * did, if one was set.
+     */
+    @Test
+    void theApplianceStoppingOnItsOwnTellsTheReceiversFirst() throws Exception {
+        String stopped = "\"sensor\":\"plantwatch/pipeline/appliance/appliance/stopped\"";
+        Running running =
+                withPipelineAlerts(
+                        "checkpoint: {interval: 200ms}\n",
+                        "{after: 5s}",
+                        appliance ->
+                                appliance.replace("job: {", "job: {restart: {max-restarts: 0}, "),
+                        told -> {
+                            Path jobFolder =
+                                    await().atMost(Duration.ofSeconds(90))
+                                            .until(
+                                                    () ->
+                                                            JobFailureTest
+                                                                    .completedCheckpointFolder(
+                                                                            dir.resolve("data")
+                                                                                    .resolve(
+                                                                                            "checkpoints")),
+                                                    f -> f != null);
+                            Files.move(jobFolder, dir.resolve("moved-away"));
+                            Files.writeString(jobFolder, "not a folder");
+                            await().atMost(Duration.ofSeconds(90))
+                                    .until(() -> toldIn(told, stopped, AlertState.OPEN));
+                            assertThat(told)
+                                    .filteredOn(b -> b.contains(stopped))
+                                    .first()
+                                    .asString()
+                                    .contains("\"severity\":\"CRITICAL\"")
+                                    .contains("Plantwatch stopped on its own: ");
+                        });
+        assertThat(running.exit().get()).isEqualTo(1);
+    }
+
     /** What a test does while the appliance runs, with what the webhook was told so far. */
     private interface WhileRunning {
         void run(List<String> told) throws Exception;
@@ -799,13 +841,16 @@ class RunWithMosquittoTest {
 
     /**
      * Runs the appliance with {@code jobYaml} as the job's file, one webhook receiver with {@code
-     * pipelineAlerts} as alerting's {@code pipeline-alerts}, and {@code applianceMore} added to the
-     * appliance's file; does {@code test} while it runs, then stops it.
+     * pipelineAlerts} as alerting's {@code pipeline-alerts}, and the appliance's file as {@code
+     * appliance} makes it; does {@code test} while it runs, then stops it.
      *
      * @return the stopped appliance, for its exit
      */
     private Running withPipelineAlerts(
-            String jobYaml, String pipelineAlerts, String applianceMore, WhileRunning test)
+            String jobYaml,
+            String pipelineAlerts,
+            java.util.function.UnaryOperator<String> appliance,
+            WhileRunning test)
             throws Exception {
         List<String> told = new CopyOnWriteArrayList<>();
         com.sun.net.httpserver.HttpServer hook = webhook(told);
@@ -815,7 +860,7 @@ class RunWithMosquittoTest {
             Path alerting = dir.resolve("alerting.yaml");
             Files.writeString(alerting, alertingTo("ops", hook, pipelineAlerts));
             Path settings = settings(job, alerting);
-            Files.writeString(settings, Files.readString(settings) + applianceMore);
+            Files.writeString(settings, appliance.apply(Files.readString(settings)));
             Running running = Running.start(settings, new StringWriter());
             try {
                 test.run(told);
