@@ -146,9 +146,11 @@ public final class PipelineAlerts {
     private volatile Run current;
 
     /**
-     * Whether the alert {@code c}'s problem opened has been told to every receiver its routes name,
-     * or there is nothing to tell (pipeline alerts switched off): a last word before the appliance
-     * stops on its own is waited for with this.
+     * Whether the alert {@code c}'s problem opened has been told to every receiver its routes name
+     * (or muted there on purpose: silenced, inhibited, flood-held), or there is nothing to tell
+     * (pipeline alerts switched off): a last word before the appliance stops on its own is waited
+     * for with this. A route's {@code group-wait} longer than that wait keeps it until the next
+     * start.
      */
     public synchronized boolean told(Check c) {
         Run run = current;

@@ -441,6 +441,9 @@ final class Appliance implements AutoCloseable {
         if (drops != null) {
             parts.check(PipelineWatch.BROKER_DROPS, drops::problem);
         }
+        // Started: an appliance/stopped alert from the last stop resolves, saying so, once the
+        // start has lasted pipeline-alerts.after.
+        pipeline.report(PipelineWatch.STOPPED, null, System.currentTimeMillis());
         pipelineWatch = parts.watch(PIPELINE_CHECK_MILLIS);
         for (ConfigWatch<?> w : watches) {
             String prefix =
@@ -660,10 +663,12 @@ final class Appliance implements AutoCloseable {
      */
     private void stopOnItsOwn(String why) {
         LOG.error("{}; the appliance stops", why);
+        // One line, bounded: a root cause's message may run over lines.
+        String cause = why.replaceAll("\\s+", " ").strip();
         pipeline.report(
                 PipelineWatch.STOPPED,
                 "Plantwatch stopped on its own: "
-                        + why
+                        + (cause.length() > 500 ? cause.substring(0, 500) + "..." : cause)
                         + ". Nothing is watched until it is started again.",
                 System.currentTimeMillis());
         failure.complete(why);
@@ -672,11 +677,20 @@ final class Appliance implements AutoCloseable {
     /** How long a stop on its own waits for its alert to be told. */
     static final Duration LAST_WORD = Duration.ofSeconds(15);
 
-    /** Waits, up to {@link #LAST_WORD}, until the receivers were told that the appliance stops. */
+    /**
+     * Waits, up to {@link #LAST_WORD}, until the receivers were told that the appliance stops; not
+     * once alerting's loop has ended (alerting itself may be what stopped).
+     */
     private void awaitLastWord() {
         long deadline = System.nanoTime() + LAST_WORD.toNanos();
         try {
             while (!pipeline.told(PipelineWatch.STOPPED)) {
+                CompletableFuture<Void> loop = alertingLoop;
+                if (loop == null || loop.isDone()) {
+                    LOG.warn(
+                            "Alerting has stopped, so the receivers are not told that the appliance stops");
+                    return;
+                }
                 if (System.nanoTime() > deadline) {
                     LOG.warn(
                             "The receivers were not told within {} that the appliance stops",
@@ -1647,12 +1661,13 @@ final class Appliance implements AutoCloseable {
     /** Stops the edge first, so what is in flight drains through to Kafka and the job. */
     @Override
     public void close() {
-        if (failure.isDone() && alerting != null) {
+        closeDeadlineNanos = System.nanoTime() + CLOSE_BUDGET.toNanos();
+        // First, so that nothing changes meanwhile (a changed file applied, a second part's stop).
+        closing = true;
+        if (failure.isDone()) {
             // Before anything stops: alerting tells the receivers with the rest still up.
             awaitLastWord();
         }
-        closeDeadlineNanos = System.nanoTime() + CLOSE_BUDGET.toNanos();
-        closing = true;
         if (diskWatch != null) {
             diskWatch.interrupt();
         }
