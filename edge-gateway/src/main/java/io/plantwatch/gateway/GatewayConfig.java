@@ -1,10 +1,13 @@
 package io.plantwatch.gateway;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.KafkaClientSettings;
 import io.plantwatch.model.LayeredSettings;
 import io.plantwatch.model.PayloadFormat;
+import io.plantwatch.model.PayloadFormats;
 import io.plantwatch.model.Secrets;
+import io.plantwatch.model.SensorGlob;
 import io.plantwatch.model.TopicTemplate;
 import io.plantwatch.model.Topics;
 import java.net.InetAddress;
@@ -34,6 +37,24 @@ import org.apache.kafka.clients.producer.ProducerConfig;
 public final class GatewayConfig {
     public static final String ENV_PREFIX = "PLANTWATCH_GATEWAY_";
     private static final String PRODUCER_PREFIX = "kafka.producer.";
+
+    /** Formats for some of the plant's devices, a list in the file: the first that matches. */
+    static final String PAYLOAD_FORMATS = "payload-formats";
+
+    private static final List<String> FORMAT_FIELDS =
+            List.of(
+                    "ts-field",
+                    "value-field",
+                    "unit-field",
+                    "quality-field",
+                    "seq-field",
+                    "epoch",
+                    "default-unit",
+                    "type",
+                    "time");
+
+    private static final java.util.regex.Pattern FORMAT_NAME =
+            java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,39}");
 
     /** The known keys with their defaults; null means no default. */
     private static final Map<String, String> DEFAULTS = new LinkedHashMap<>();
@@ -67,6 +88,8 @@ public final class GatewayConfig {
         DEFAULTS.put("payload.seq-field", "seq");
         DEFAULTS.put("payload.epoch", "ms");
         DEFAULTS.put("payload.default-unit", "");
+        DEFAULTS.put("payload.type", "json");
+        DEFAULTS.put("payload.time", null);
         DEFAULTS.put("http.bind", "0.0.0.0");
         DEFAULTS.put("http.port", "9400");
         DEFAULTS.put("shutdown.drain-timeout", "30s");
@@ -109,6 +132,7 @@ public final class GatewayConfig {
     private final LayeredSettings settings;
     private final Map<String, String> values;
     private final Properties producer;
+    private final PayloadFormats payloadFormats;
 
     /**
      * The MQTT password and CA files as they were read, which the bridge connects with: their
@@ -127,6 +151,7 @@ public final class GatewayConfig {
                         .map(this::contentOf)
                         .toList();
         validate();
+        this.payloadFormats = new PayloadFormats(payloadFormat(), namedPayloadFormats());
     }
 
     private byte[] contentOf(String key) {
@@ -150,7 +175,13 @@ public final class GatewayConfig {
             Path file, Map<String, String> env, Map<String, String> flags) {
         return new GatewayConfig(
                 LayeredSettings.load(
-                        DEFAULTS, List.of(PRODUCER_PREFIX), ENV_PREFIX, file, env, flags));
+                        DEFAULTS,
+                        List.of(PRODUCER_PREFIX),
+                        List.of(PAYLOAD_FORMATS),
+                        ENV_PREFIX,
+                        file,
+                        env,
+                        flags));
     }
 
     /**
@@ -487,39 +518,208 @@ public final class GatewayConfig {
     }
 
     /**
-     * How the plant's devices name the fields of a reading ({@code payload.*}): design.md's names
-     * by default; a PLC bridge's {@code {"timestamp": 1764057600, "temp": 21.5}} with {@code
-     * payload.ts-field: timestamp}, {@code payload.epoch: s}, {@code payload.value-field: temp}.
+     * How the plant's devices write a reading ({@code payload.*}), where no entry of {@code
+     * payload-formats} matches: design.md's names by default; a PLC bridge's {@code {"timestamp":
+     * 1764057600, "temp": 21.5}} with {@code payload.ts-field: timestamp}, {@code payload.epoch:
+     * s}, {@code payload.value-field: temp}.
      */
     public PayloadFormat payloadFormat() {
+        return format(
+                k -> values.get("payload." + k),
+                (k, why) -> bad(k == null ? "payload" : "payload." + k, why),
+                false);
+    }
+
+    /**
+     * Every sensor's format: the first {@code payload-formats} entry that matches, or {@link
+     * #payloadFormat}.
+     */
+    public PayloadFormats payloadFormats() {
+        return payloadFormats;
+    }
+
+    /**
+     * {@code payload-formats}: a list in the file, each entry a {@code name}, the {@code sensors}
+     * it reads (a sensor glob) and the fields of {@code payload.*}, which start from design.md's
+     * rather than from {@code payload.*}.
+     */
+    private List<PayloadFormats.Named> namedPayloadFormats() {
+        JsonNode list = settings.section(PAYLOAD_FORMATS);
+        if (list == null) {
+            return List.of();
+        }
+        if (!list.isArray()) {
+            throw settings.badSection(
+                    PAYLOAD_FORMATS,
+                    "must be a list of formats, each with a name, the sensors it reads and its"
+                            + " fields (see config/gateway.yaml)");
+        }
+        List<PayloadFormats.Named> named = new java.util.ArrayList<>();
+        Map<String, String> nameOfGlob = new java.util.HashMap<>();
+        for (int i = 0; i < list.size(); i++) {
+            JsonNode entry = list.get(i);
+            String at = PAYLOAD_FORMATS + " entry " + (i + 1);
+            if (!entry.isObject()) {
+                throw settings.badSection(at, "must be a mapping with name, sensors and fields");
+            }
+            for (java.util.Iterator<String> it = entry.fieldNames(); it.hasNext(); ) {
+                String k = it.next();
+                if (!k.equals("name") && !k.equals("sensors") && !FORMAT_FIELDS.contains(k)) {
+                    throw settings.badSection(
+                            at,
+                            "has an unknown key '"
+                                    + k
+                                    + "'; known: name, sensors, "
+                                    + String.join(", ", FORMAT_FIELDS));
+                }
+                if (!entry.get(k).isValueNode() || entry.get(k).isNull()) {
+                    throw settings.badSection(at, k + " must be a single value");
+                }
+            }
+            String name = entry.hasNonNull("name") ? entry.get("name").asText() : "";
+            if (!FORMAT_NAME.matcher(name).matches()) {
+                throw settings.badSection(
+                        at,
+                        "needs a name of 1 to 40 letters, digits, - and _ (it is told in the DLQ's"
+                                + " detail of what it rejects), was '"
+                                + name
+                                + "'");
+            }
+            String where = PAYLOAD_FORMATS + " '" + name + "'";
+            for (PayloadFormats.Named n : named) {
+                if (n.name().equals(name)) {
+                    throw settings.badSection(where, "is named twice");
+                }
+            }
+            if (!entry.hasNonNull("sensors") || entry.get("sensors").asText().isBlank()) {
+                throw settings.badSection(
+                        where,
+                        "needs sensors: the sensor ids it reads, a glob such as hall-2/** or"
+                                + " */utilities/*/*/power");
+            }
+            SensorGlob glob;
+            try {
+                glob = new SensorGlob(entry.get("sensors").asText());
+            } catch (IllegalArgumentException e) {
+                throw settings.badSection(where, "sensors: " + e.getMessage());
+            }
+            String earlier = nameOfGlob.putIfAbsent(glob.glob(), name);
+            if (earlier != null) {
+                throw settings.badSection(
+                        where,
+                        "reads the same sensors as '"
+                                + earlier
+                                + "' before it, so it would never apply");
+            }
+            JsonNode e = entry;
+            PayloadFormat f =
+                    format(
+                            k -> e.hasNonNull(k) ? e.get(k).asText() : entryDefault(k),
+                            (k, why) ->
+                                    settings.badSection(where, (k == null ? "" : k + " ") + why),
+                            true);
+            if (f.type() == PayloadFormat.Type.VALUE || f.receivedTime()) {
+                for (String k : List.of("ts-field", "epoch")) {
+                    if (e.has(k)) {
+                        throw settings.badSection(
+                                where,
+                                k
+                                        + " is set, but "
+                                        + (f.type() == PayloadFormat.Type.VALUE
+                                                ? "type: value reads no fields"
+                                                : "time: received reads no time from the payload"));
+                    }
+                }
+            }
+            if (f.type() == PayloadFormat.Type.VALUE) {
+                for (String k :
+                        List.of("value-field", "unit-field", "quality-field", "seq-field")) {
+                    if (e.has(k)) {
+                        throw settings.badSection(
+                                where, k + " is set, but type: value reads no fields");
+                    }
+                }
+            }
+            named.add(new PayloadFormats.Named(name, glob, f));
+        }
+        return List.copyOf(named);
+    }
+
+    /** design.md's field names, what an entry of {@code payload-formats} starts from. */
+    private static String entryDefault(String field) {
+        return switch (field) {
+            case "ts-field" -> "ts";
+            case "value-field" -> "value";
+            case "unit-field" -> "unit";
+            case "quality-field" -> "quality";
+            case "seq-field" -> "seq";
+            case "epoch" -> "ms";
+            case "default-unit" -> "";
+            case "type" -> "json";
+            default -> null;
+        };
+    }
+
+    /**
+     * One format from its fields ({@link #FORMAT_FIELDS}), read by {@code get}; {@code bad} makes
+     * the error for a field (null: the format as a whole).
+     */
+    private static PayloadFormat format(
+            java.util.function.Function<String, String> get,
+            java.util.function.BiFunction<String, String, ConfigException> bad,
+            boolean entry) {
         for (String k :
-                List.of(
-                        "payload.ts-field",
-                        "payload.value-field",
-                        "payload.unit-field",
-                        "payload.quality-field",
-                        "payload.seq-field")) {
-            String v = values.get(k);
+                List.of("ts-field", "value-field", "unit-field", "quality-field", "seq-field")) {
+            String v = get.apply(k);
             if (v == null || v.isBlank()) {
-                throw bad(k, "is empty; name the JSON field, or leave the key out for the default");
+                throw bad.apply(
+                        k,
+                        entry
+                                ? "is empty; name the JSON field, or leave the key out for design.md's"
+                                : "is empty; name the JSON field, or leave the key out for the default");
             }
         }
-        String epoch = values.get("payload.epoch");
+        String epoch = get.apply("epoch");
         if (epoch == null || !epoch.equals("ms") && !epoch.equals("s")) {
-            throw bad(
-                    "payload.epoch", "is '" + epoch + "'; ms (epoch milliseconds) or s (seconds)");
+            throw bad.apply("epoch", "is '" + epoch + "'; ms (epoch milliseconds) or s (seconds)");
+        }
+        String type = get.apply("type");
+        if (type == null || !type.equals("json") && !type.equals("value")) {
+            throw bad.apply(
+                    "type",
+                    "is '"
+                            + type
+                            + "'; json (an object with the reading's fields) or value (the number"
+                            + " alone)");
+        }
+        boolean bareValue = type.equals("value");
+        String time = get.apply("time");
+        if (time != null && !time.equals("payload") && !time.equals("received")) {
+            throw bad.apply(
+                    "time",
+                    "is '"
+                            + time
+                            + "'; payload (the device's own, in the time field) or received (the"
+                            + " gateway's clock when it arrives)");
+        }
+        if (bareValue && "payload".equals(time)) {
+            throw bad.apply(
+                    "time",
+                    "is payload, but type: value carries no time: it is stamped when received");
         }
         try {
             return new PayloadFormat(
-                    values.get("payload.ts-field"),
-                    values.get("payload.value-field"),
-                    values.get("payload.unit-field"),
-                    values.get("payload.quality-field"),
-                    values.get("payload.seq-field"),
+                    get.apply("ts-field"),
+                    get.apply("value-field"),
+                    get.apply("unit-field"),
+                    get.apply("quality-field"),
+                    get.apply("seq-field"),
                     epoch.equals("s"),
-                    values.get("payload.default-unit"));
+                    get.apply("default-unit"),
+                    bareValue ? PayloadFormat.Type.VALUE : PayloadFormat.Type.JSON,
+                    bareValue || "received".equals(time));
         } catch (IllegalArgumentException e) {
-            throw bad("payload", e.getMessage());
+            throw bad.apply(null, e.getMessage());
         }
     }
 
@@ -607,6 +807,13 @@ public final class GatewayConfig {
 
     /** What the gateway runs with, secrets masked: for the start-up log and {@code --dry-run}. */
     public Map<String, String> describe() {
-        return settings.describe();
+        Map<String, String> shown = new java.util.TreeMap<>(settings.describe());
+        JsonNode list = settings.section(PAYLOAD_FORMATS);
+        if (list != null) {
+            for (int i = 0; i < list.size(); i++) {
+                shown.put(PAYLOAD_FORMATS + "[" + (i + 1) + "]", list.get(i).toString());
+            }
+        }
+        return shown;
     }
 }

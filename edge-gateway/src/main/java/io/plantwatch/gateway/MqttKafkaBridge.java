@@ -210,7 +210,7 @@ public final class MqttKafkaBridge implements AutoCloseable {
                         Clock.systemUTC());
         this.router =
                 new ReadingRouter(
-                        new MqttPayloadCodec(config.topics(), limits, config.payloadFormat()),
+                        new MqttPayloadCodec(config.topics(), limits, config.payloadFormats()),
                         config.readingsTopic(),
                         config.dlqTopic(),
                         config.gatewayId());

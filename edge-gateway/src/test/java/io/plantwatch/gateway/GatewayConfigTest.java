@@ -7,6 +7,7 @@ import io.plantwatch.model.ConfigException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.Duration;
+import java.util.List;
 import java.util.Map;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -487,5 +488,180 @@ class GatewayConfigTest {
                 .hasMessageContaining("gateway.id (g1 -> g2)")
                 .hasMessageContaining("kafka.producer.bootstrap.servers (null -> elsewhere:9092)")
                 .hasMessageContaining("the gateway takes them only at a start");
+    }
+
+    private GatewayConfig withFormats(String yaml) throws Exception {
+        Path file = dir.resolve("formats.yaml");
+        Files.writeString(file, "gateway: {id: g1}\n" + yaml);
+        return GatewayConfig.load(file, Map.of(), Map.of());
+    }
+
+    @Test
+    void payloadFormatsAreAListInTheFileReadInItsOrder() throws Exception {
+        GatewayConfig c =
+                withFormats(
+                        """
+                        payload: {epoch: s}
+                        payload-formats:
+                          - name: wago-plc
+                            sensors: "hall-2/**"
+                            ts-field: timestamp
+                            value-field: temp
+                            default-unit: degC
+                          - name: shelly
+                            sensors: "*/utilities/*/*/power"
+                            type: value
+                            default-unit: W
+                          - name: no-clock
+                            sensors: "*/utilities/**"
+                            time: received
+                        """);
+        io.plantwatch.model.PayloadFormats formats = c.payloadFormats();
+        assertThat(formats.fallback().epochSeconds()).isTrue();
+        assertThat(formats.named())
+                .extracting(n -> n.name() + " " + n.sensors())
+                .containsExactly(
+                        "wago-plc hall-2/**",
+                        "shelly */utilities/*/*/power",
+                        "no-clock */utilities/**");
+        io.plantwatch.model.PayloadFormat plc = formats.named().get(0).format();
+        assertThat(plc.ts()).isEqualTo("timestamp");
+        assertThat(plc.value()).isEqualTo("temp");
+        // An entry starts from design.md's fields, not from payload.*.
+        assertThat(plc.epochSeconds()).isFalse();
+        assertThat(plc.unit()).isEqualTo("unit");
+        assertThat(formats.named().get(1).format())
+                .isEqualTo(io.plantwatch.model.PayloadFormat.bareValue("W"));
+        assertThat(formats.named().get(2).format().receivedTime()).isTrue();
+        assertThat(formats.named().get(2).format().type())
+                .isEqualTo(io.plantwatch.model.PayloadFormat.Type.JSON);
+        assertThat(c.describe())
+                .containsEntry(
+                        "payload-formats[2]",
+                        "{\"name\":\"shelly\",\"sensors\":\"*/utilities/*/*/power\",\"type\":\"value\",\"default-unit\":\"W\"}");
+        assertThat(GatewayConfig.load(null, Map.of(), Map.of()).payloadFormats().named()).isEmpty();
+    }
+
+    @Test
+    void everyMistakeInAPayloadFormatStopsTheStartNamingTheFileAndTheFormat() throws Exception {
+        Path file = dir.resolve("formats.yaml");
+        Map<String, String> mistakes = new java.util.LinkedHashMap<>();
+        mistakes.put("payload-formats: {name: a}", "payload-formats must be a list of formats");
+        mistakes.put("payload-formats: [plc]", "payload-formats entry 1 must be a mapping");
+        mistakes.put(
+                "payload-formats: [{sensors: '**'}]",
+                "payload-formats entry 1 needs a name of 1 to 40 letters");
+        mistakes.put(
+                "payload-formats: [{name: 'a.b', sensors: '**'}]",
+                "payload-formats entry 1 needs a name");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', valu-field: x}]",
+                "payload-formats entry 1 has an unknown key 'valu-field'; known: name, sensors,"
+                        + " ts-field");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: {glob: '**'}}]",
+                "payload-formats entry 1 sensors must be a single value");
+        mistakes.put("payload-formats: [{name: a}]", "payload-formats 'a' needs sensors");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: 'hall-{2'}]",
+                "payload-formats 'a' sensors: sensor glob 'hall-{2' is invalid");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**'}, {name: a, sensors: 'x/**'}]",
+                "payload-formats 'a' is named twice");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: 'x/**'}, {name: b, sensors: 'x/**'}]",
+                "payload-formats 'b' reads the same sensors as 'a' before it, so it would never"
+                        + " apply");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: csv}]",
+                "payload-formats 'a' type is 'csv'; json");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', time: device}]",
+                "payload-formats 'a' time is 'device'; payload");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: value, time: payload}]",
+                "payload-formats 'a' time is payload, but type: value carries no time");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: value, value-field: temp}]",
+                "payload-formats 'a' value-field is set, but type: value reads no fields");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', time: received, epoch: s}]",
+                "payload-formats 'a' epoch is set, but time: received reads no time from the"
+                        + " payload");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', value-field: ts}]",
+                "payload-formats 'a' ts and value are both read from field 'ts'");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', epoch: minutes}]",
+                "payload-formats 'a' epoch is 'minutes'; ms (epoch milliseconds) or s (seconds)");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', seq-field: ''}]",
+                "payload-formats 'a' seq-field is empty");
+        for (Map.Entry<String, String> m : mistakes.entrySet()) {
+            Files.writeString(file, m.getKey() + "\n");
+            assertThatThrownBy(() -> GatewayConfig.load(file, Map.of(), Map.of()))
+                    .as(m.getKey())
+                    .isInstanceOf(ConfigException.class)
+                    .hasMessageStartingWith(file + ": " + m.getValue());
+        }
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of(
+                                                "PLANTWATCH_GATEWAY_PAYLOAD_FORMATS_A_SENSORS",
+                                                "**"),
+                                        Map.of()))
+                .isInstanceOf(ConfigException.class)
+                .hasMessage(
+                        "environment variable PLANTWATCH_GATEWAY_PAYLOAD_FORMATS_A_SENSORS:"
+                                + " payload-formats is read from the settings file only");
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null, Map.of(), Map.of("payload-formats.a.sensors", "**")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("payload-formats is read from the settings file only");
+        assertThatThrownBy(() -> GatewayConfig.load(null, Map.of(), Map.of("payload.type", "csv")))
+                .hasMessageContaining("payload.type")
+                .hasMessageContaining("json (an object with the reading's fields) or value");
+        GatewayConfig bare =
+                GatewayConfig.load(
+                        null,
+                        Map.of("PLANTWATCH_GATEWAY_PAYLOAD_TYPE", "value"),
+                        Map.of("payload.default-unit", "W"));
+        assertThat(bare.payloadFormat())
+                .isEqualTo(io.plantwatch.model.PayloadFormat.bareValue("W"));
+    }
+
+    /** The example in the shipped file's comments is what the gateway reads. */
+    @Test
+    void theShippedPayloadFormatsExampleLoads() throws Exception {
+        List<String> lines = Files.readAllLines(Path.of("..", "config", "gateway.yaml"));
+        int start = lines.indexOf("# payload-formats:");
+        assertThat(start).isNotNegative();
+        StringBuilder example = new StringBuilder();
+        for (int i = start; i < lines.size() && lines.get(i).startsWith("#"); i++) {
+            example.append(lines.get(i).substring(Math.min(2, lines.get(i).length()))).append('\n');
+        }
+        GatewayConfig c = withFormats(example.toString());
+        assertThat(c.payloadFormats().named())
+                .extracting(n -> n.name())
+                .containsExactly("wago-plc", "power-meters");
+        assertThat(c.payloadFormats().named().get(1).format())
+                .isEqualTo(io.plantwatch.model.PayloadFormat.bareValue("W"));
+    }
+
+    /** A running gateway takes a change of its formats with a new bridge, as other settings. */
+    @Test
+    void aChangedPayloadFormatIsAChangeARunningGatewayTakes() throws Exception {
+        String yaml = "payload-formats: [{name: a, sensors: 'x/**', type: value}]\n";
+        GatewayConfig running = withFormats(yaml);
+        Path file = dir.resolve("formats.yaml");
+        assertThat(withFormats(yaml + "# a comment\n").checkedAsChangeOf(running, file)).isNull();
+        GatewayConfig changed = withFormats(yaml.replace("x/**", "y/**"));
+        assertThat(changed.checkedAsChangeOf(running, file)).isSameAs(changed);
+        GatewayConfig none = withFormats("");
+        assertThat(none.checkedAsChangeOf(running, file)).isSameAs(none);
     }
 }

@@ -9,6 +9,9 @@ import static io.plantwatch.gateway.GatewayHarness.settings;
 import static io.plantwatch.gateway.GatewayHarness.simulate;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import com.hivemq.client.mqtt.MqttClient;
+import com.hivemq.client.mqtt.datatypes.MqttQos;
+import com.hivemq.client.mqtt.mqtt5.Mqtt5BlockingClient;
 import io.plantwatch.infra.KafkaExtension;
 import io.plantwatch.infra.MqttBrokerExtension;
 import io.plantwatch.model.SensorReading;
@@ -19,17 +22,22 @@ import io.plantwatch.sim.fleet.Emission;
 import io.plantwatch.sim.fleet.Fleet;
 import io.plantwatch.sim.fleet.FleetSimulation;
 import io.plantwatch.sim.fleet.SimulationSettings;
+import java.net.URI;
 import java.net.http.HttpResponse;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.time.Instant;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import java.util.Set;
 import org.apache.kafka.clients.consumer.ConsumerRecord;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.extension.RegisterExtension;
+import org.junit.jupiter.api.io.TempDir;
 
 /** The gateway between HiveMQ CE and Kafka, driven by the simulator. */
 class GatewayEndToEndTest {
@@ -173,6 +181,104 @@ class GatewayEndToEndTest {
                                     .doesNotHaveDuplicates());
             assertThat(GatewayHarness.get(gateway.httpPort(), "/metrics").body())
                     .contains("plantwatch_gateway_dlq_total{reason=\"malformed_json\"}");
+        }
+    }
+
+    /**
+     * A plant of three kinds of device on one gateway: a PLC bridge with its own field names and
+     * epoch seconds, a power meter that publishes only its number and has no clock, and devices
+     * that send design.md's payload. Each is read in its format; a device that does not write what
+     * its format says goes to the DLQ, and the detail names the format that was applied.
+     */
+    @Test
+    void devicesThatWriteTheirReadingsDifferentlyAreEachReadInTheirFormat(@TempDir Path dir)
+            throws Exception {
+        String name = "formats";
+        Path file = dir.resolve("gateway.yaml");
+        Files.writeString(
+                file,
+                """
+                payload-formats:
+                  - name: plc
+                    sensors: "hall-2/**"
+                    ts-field: timestamp
+                    value-field: temp
+                    epoch: s
+                    default-unit: degC
+                  - name: meter
+                    sensors: "*/utilities/*/*/power"
+                    type: value
+                    default-unit: W
+                """);
+        try (Gateway gateway =
+                        Gateway.start(GatewayConfig.load(file, Map.of(), settingsFor(name)));
+                KafkaReadings readings =
+                        new KafkaReadings(kafka.bootstrapServers(), name + "-readings");
+                KafkaReadings dlq = new KafkaReadings(kafka.bootstrapServers(), name + "-dlq")) {
+            URI broker = URI.create(mqtt.uri());
+            Mqtt5BlockingClient device =
+                    MqttClient.builder()
+                            .useMqttVersion5()
+                            .serverHost(broker.getHost())
+                            .serverPort(broker.getPort())
+                            .buildBlocking();
+            device.connect();
+            long before = System.currentTimeMillis();
+            Map<String, String> sent = new LinkedHashMap<>();
+            sent.put(
+                    "hall-2/press/line-1/press-3/temp-1",
+                    "{\"timestamp\": 1764064800.25, \"temp\": 71.5}");
+            sent.put("hall-1/utilities/meters/m-1/power", "1234.5");
+            sent.put(
+                    "hall-1/press/line-1/press-3/temp-1",
+                    "{\"ts\": 1764064800000, \"value\": 70, \"seq\": 1}");
+            sent.put("hall-1/utilities/meters/m-2/power", "ON");
+            sent.put("hall-2/press/line-1/press-3/temp-2", "{\"ts\": 1764064800000, \"value\": 1}");
+            sent.forEach(
+                    (sensor, payload) ->
+                            device.publishWith()
+                                    .topic(name + "/" + sensor)
+                                    .qos(MqttQos.AT_LEAST_ONCE)
+                                    .payload(payload.getBytes(StandardCharsets.UTF_8))
+                                    .send());
+            device.disconnect();
+
+            Map<String, SensorReading> read = new LinkedHashMap<>();
+            KafkaReadings.bySensor(readings.readAtLeast(3, Duration.ofSeconds(60)))
+                    .forEach((sensor, list) -> read.put(sensor, list.get(0)));
+            long after = System.currentTimeMillis();
+            assertThat(read).hasSize(3);
+            SensorReading plc = read.get("hall-2/press/line-1/press-3/temp-1");
+            assertThat(plc.timestamp()).isEqualTo(1764064800250L);
+            assertThat(plc.value()).isEqualTo(71.5);
+            assertThat(plc.unit()).isEqualTo("degC");
+            SensorReading meter = read.get("hall-1/utilities/meters/m-1/power");
+            assertThat(meter.timestamp()).isBetween(before, after);
+            assertThat(meter.value()).isEqualTo(1234.5);
+            assertThat(meter.unit()).isEqualTo("W");
+            SensorReading plain = read.get("hall-1/press/line-1/press-3/temp-1");
+            assertThat(plain.timestamp()).isEqualTo(1764064800000L);
+            assertThat(plain.seq()).isEqualTo(1);
+
+            List<String> dead =
+                    dlq.readAtLeast(2, Duration.ofSeconds(60)).stream()
+                            .map(
+                                    r ->
+                                            header(r, Topics.HEADER_SOURCE_TOPIC)
+                                                    + " "
+                                                    + header(r, Topics.HEADER_REASON)
+                                                    + " "
+                                                    + header(r, Topics.HEADER_DETAIL))
+                            .toList();
+            assertThat(dead)
+                    .containsExactlyInAnyOrder(
+                            name
+                                    + "/hall-1/utilities/meters/m-2/power wrong_type payload must be"
+                                    + " a number alone (e.g. 21.5), found 'ON' (payload format"
+                                    + " 'meter')",
+                            name
+                                    + "/hall-2/press/line-1/press-3/temp-2 missing_field timestamp"
+                                    + " is missing (payload format 'plc')");
         }
     }
 }

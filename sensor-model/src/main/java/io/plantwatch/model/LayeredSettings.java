@@ -25,6 +25,14 @@ public final class LayeredSettings {
     private final Map<String, String> values;
     private final Map<String, String> sources;
 
+    /**
+     * Top-level parts of the file its part reads itself, as written: a list, whose order matters,
+     * does not become keys. Only from the file.
+     */
+    private final Map<String, JsonNode> sections = new LinkedHashMap<>();
+
+    private Path file;
+
     private LayeredSettings(Map<String, String> values, Map<String, String> sources) {
         this.values = values;
         this.sources = sources;
@@ -48,7 +56,46 @@ public final class LayeredSettings {
             Path file,
             Map<String, String> env,
             Map<String, String> flags) {
+        return load(defaults, passThrough, List.of(), envPrefix, file, env, flags);
+    }
+
+    /**
+     * As {@link #load(Map, List, String, Path, Map, Map)}, with top-level {@code sections} of the
+     * file kept as written for {@link #section}: not keys, not from the environment or flags (a
+     * variable or flag naming one is refused).
+     */
+    public static LayeredSettings load(
+            Map<String, String> defaults,
+            List<String> passThrough,
+            List<String> sections,
+            String envPrefix,
+            Path file,
+            Map<String, String> env,
+            Map<String, String> flags) {
         LayeredSettings s = new LayeredSettings(new LinkedHashMap<>(), new LinkedHashMap<>());
+        for (String section : sections) {
+            String envStart = envName(envPrefix, section);
+            for (String name : new TreeMap<>(env).keySet()) {
+                if (name.equals(envStart) || name.startsWith(envStart + "_")) {
+                    throw new ConfigException(
+                            "environment variable "
+                                    + name
+                                    + ": "
+                                    + section
+                                    + " is read from the settings file only");
+                }
+            }
+            for (String key : flags.keySet()) {
+                if (key.equals(section) || key.startsWith(section + ".")) {
+                    throw new ConfigException(
+                            "command line "
+                                    + key
+                                    + ": "
+                                    + section
+                                    + " is read from the settings file only");
+                }
+            }
+        }
         defaults.forEach(
                 (k, v) -> {
                     if (v != null) {
@@ -57,7 +104,15 @@ public final class LayeredSettings {
                     }
                 });
         if (file != null) {
-            readYaml(file)
+            s.file = file;
+            JsonNode root = YamlFiles.readMapping(file);
+            for (String section : sections) {
+                JsonNode node = root.get(section);
+                if (node != null && !node.isNull()) {
+                    s.sections.put(section, node);
+                }
+            }
+            readYaml(root, sections, file)
                     .forEach(
                             (k, v) -> {
                                 if (isSecret(k) && v != null) {
@@ -150,9 +205,12 @@ public final class LayeredSettings {
         return envPrefix + key.toUpperCase(Locale.ROOT).replace('.', '_').replace('-', '_');
     }
 
-    private static Map<String, String> readYaml(Path file) {
+    private static Map<String, String> readYaml(JsonNode root, List<String> sections, Path file) {
         Map<String, String> flat = new LinkedHashMap<>();
-        flatten("", YamlFiles.readMapping(file), flat, file);
+        com.fasterxml.jackson.databind.node.ObjectNode keys =
+                ((com.fasterxml.jackson.databind.node.ObjectNode) root).deepCopy();
+        keys.remove(sections);
+        flatten("", keys, flat, file);
         return flat;
     }
 
@@ -341,7 +399,17 @@ public final class LayeredSettings {
      * changed only in its comments, or in a key its part sets itself.
      */
     public boolean sameAs(LayeredSettings other) {
-        return values.equals(other.values);
+        return values.equals(other.values) && sections.equals(other.sections);
+    }
+
+    /** A section of the file as written (see the loader); null when the file has none. */
+    public JsonNode section(String name) {
+        return sections.get(name);
+    }
+
+    /** A mistake in a section: {@code <file>: <where> <why>}. */
+    public ConfigException badSection(String where, String why) {
+        return new ConfigException(file + ": " + where + " " + why);
     }
 
     /** Every setting as set, secrets included: for the service's own typed getters only. */

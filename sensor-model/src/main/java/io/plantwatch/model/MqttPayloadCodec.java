@@ -1,5 +1,7 @@
 package io.plantwatch.model;
 
+import static java.nio.charset.StandardCharsets.UTF_8;
+
 import com.fasterxml.jackson.core.JsonFactory;
 import com.fasterxml.jackson.core.JsonGenerator;
 import com.fasterxml.jackson.core.JsonParser;
@@ -20,7 +22,8 @@ import java.util.Objects;
  * The MQTT JSON payload of design.md: {@code {"ts": <ISO-8601 or epoch ms>, "value": <number>,
  * "unit": "degC", "quality": "GOOD|UNCERTAIN|BAD", "seq": <long>}}; {@code ts} and {@code value}
  * are required, unknown fields are ignored. A {@link PayloadFormat} reads devices that name the
- * fields otherwise, send epoch seconds or no unit.
+ * fields otherwise, send epoch seconds, no unit, no time or only the value; {@link PayloadFormats}
+ * picks one per sensor for a plant whose devices differ.
  *
  * <p>{@link #decode} never throws: every defect comes back as a {@link Parsed.Rejected} naming the
  * field and the problem. Thread-safe.
@@ -37,7 +40,7 @@ public final class MqttPayloadCodec {
 
     private final TopicTemplate topics;
     private final ReadingLimits limits;
-    private final PayloadFormat format;
+    private final PayloadFormats formats;
 
     public MqttPayloadCodec(TopicTemplate topics, ReadingLimits limits) {
         this(topics, limits, PayloadFormat.DEFAULT);
@@ -47,9 +50,16 @@ public final class MqttPayloadCodec {
      * @param format how the payload names its fields ({@link PayloadFormat#DEFAULT}: design.md's)
      */
     public MqttPayloadCodec(TopicTemplate topics, ReadingLimits limits, PayloadFormat format) {
+        this(topics, limits, PayloadFormats.of(format));
+    }
+
+    /**
+     * @param formats how each sensor's payload is written
+     */
+    public MqttPayloadCodec(TopicTemplate topics, ReadingLimits limits, PayloadFormats formats) {
         this.topics = Objects.requireNonNull(topics, "topics");
         this.limits = Objects.requireNonNull(limits, "limits");
-        this.format = Objects.requireNonNull(format, "format");
+        this.formats = Objects.requireNonNull(formats, "formats");
     }
 
     public static MqttPayloadCodec defaults() {
@@ -73,10 +83,25 @@ public final class MqttPayloadCodec {
         return decode(ok.value(), payload);
     }
 
-    /** Parses the payload of a sensor already identified. */
+    /**
+     * Parses the payload of a sensor already identified, in the format chosen for it. A rejection
+     * under a named format says which, so a device matched by the wrong glob shows as such.
+     */
     public Parsed<SensorReading> decode(SensorId sensor, byte[] payload) {
+        PayloadFormats.Choice choice = formats.formatFor(sensor);
+        Parsed<SensorReading> parsed = decode(sensor, payload, choice.format());
+        if (choice.name() != null && parsed instanceof Parsed.Rejected<SensorReading> r) {
+            return Parsed.rejected(
+                    r.reason(), r.detail() + " (payload format '" + choice.name() + "')");
+        }
+        return parsed;
+    }
+
+    private Parsed<SensorReading> decode(SensorId sensor, byte[] payload, PayloadFormat f) {
         if (payload == null || payload.length == 0) {
-            return Parsed.rejected(RejectReason.MALFORMED_JSON, "empty payload");
+            return f.type() == PayloadFormat.Type.VALUE
+                    ? Parsed.rejected(RejectReason.WRONG_TYPE, "payload is empty, not a number")
+                    : Parsed.rejected(RejectReason.MALFORMED_JSON, "empty payload");
         }
         if (payload.length > limits.maxPayloadBytes()) {
             return Parsed.rejected(
@@ -86,6 +111,9 @@ public final class MqttPayloadCodec {
                             + " bytes, the limit is "
                             + limits.maxPayloadBytes());
         }
+        if (f.type() == PayloadFormat.Type.VALUE) {
+            return parseValue(sensor, payload, f);
+        }
         if (notUtf8(payload)) {
             return Parsed.rejected(
                     RejectReason.MALFORMED_JSON,
@@ -93,11 +121,59 @@ public final class MqttPayloadCodec {
                             + " UTF-8 JSON");
         }
         try (JsonParser p = JSON.createParser(payload)) {
-            return parseObject(sensor, p);
+            return parseObject(sensor, p, f);
         } catch (IOException | RuntimeException e) {
             // Jackson reports syntax errors, bad UTF-8 and constraint violations as exceptions.
             return Parsed.rejected(RejectReason.MALFORMED_JSON, oneLine(e.getMessage()));
         }
+    }
+
+    /**
+     * A decimal number as JSON writes it, with an optional plus sign and surrounding blanks (a
+     * device's {@code printf} often adds them). Not Java's own grammar, which also takes {@code
+     * NaN}, hexadecimal and a trailing {@code d}.
+     */
+    private static final java.util.regex.Pattern BARE_NUMBER =
+            java.util.regex.Pattern.compile("[-+]?(?:\\d+(?:\\.\\d*)?|\\.\\d+)(?:[eE][-+]?\\d+)?");
+
+    private static final java.util.regex.Pattern NOT_FINITE_WORD =
+            java.util.regex.Pattern.compile(
+                    "[-+]?(?:nan|inf|infinity)", java.util.regex.Pattern.CASE_INSENSITIVE);
+
+    /** Longest text read as a number: more digits than a double holds are a mistake, not data. */
+    private static final int MAX_NUMBER_CHARS = 64;
+
+    private Parsed<SensorReading> parseValue(SensorId sensor, byte[] payload, PayloadFormat f) {
+        String text =
+                new String(payload, 0, Math.min(payload.length, MAX_NUMBER_CHARS + 1), UTF_8)
+                        .strip();
+        if (payload.length > MAX_NUMBER_CHARS || !BARE_NUMBER.matcher(text).matches()) {
+            if (NOT_FINITE_WORD.matcher(text).matches()) {
+                return Parsed.rejected(
+                        RejectReason.NOT_FINITE,
+                        "payload is " + SensorId.printable(text) + ", not finite");
+            }
+            return Parsed.rejected(
+                    RejectReason.WRONG_TYPE,
+                    "payload must be a number alone (e.g. 21.5), found '"
+                            + SensorId.printable(
+                                    text.length() > 40 ? text.substring(0, 40) + "..." : text)
+                            + "'");
+        }
+        double value = Double.parseDouble(text);
+        if (!Double.isFinite(value)) {
+            return Parsed.rejected(
+                    RejectReason.NOT_FINITE,
+                    "payload " + SensorId.printable(text) + " is beyond a double, not finite");
+        }
+        return Parsed.ok(
+                new SensorReading(
+                        sensor,
+                        limits.clock().millis(),
+                        value,
+                        f.defaultUnit(),
+                        Quality.GOOD,
+                        SensorReading.NO_SEQ));
     }
 
     /**
@@ -113,21 +189,23 @@ public final class MqttPayloadCodec {
                 || (b0 == (byte) 0xFF && b1 == (byte) 0xFE);
     }
 
-    private Parsed<SensorReading> parseObject(SensorId sensor, JsonParser p) throws IOException {
+    private Parsed<SensorReading> parseObject(SensorId sensor, JsonParser p, PayloadFormat f)
+            throws IOException {
         JsonToken first = p.nextToken();
         if (first != JsonToken.START_OBJECT) {
             return Parsed.rejected(
                     RejectReason.NOT_AN_OBJECT,
                     "payload must be a JSON object, found " + describe(first));
         }
-        long ts = 0;
-        boolean hasTs = false;
+        // A device without a clock: its reading is stamped now, and a time field it may carry
+        // is not read.
+        boolean hasTs = f.receivedTime();
+        long ts = hasTs ? limits.clock().millis() : 0;
         double value = 0;
         boolean hasValue = false;
-        String unit = format.defaultUnit();
+        String unit = f.defaultUnit();
         Quality quality = Quality.GOOD;
         long seq = SensorReading.NO_SEQ;
-        PayloadFormat f = format;
 
         JsonToken t;
         while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
@@ -135,7 +213,7 @@ public final class MqttPayloadCodec {
             JsonToken v = p.nextToken();
             // The fields as this payload names them; design.md's names by default.
             String field =
-                    name.equals(f.ts())
+                    name.equals(f.ts()) && !f.receivedTime()
                             ? "ts"
                             : name.equals(f.value())
                                     ? "value"
@@ -146,7 +224,7 @@ public final class MqttPayloadCodec {
                                                     : name.equals(f.seq()) ? "seq" : "";
             switch (field) {
                 case "ts" -> {
-                    Parsed<Long> parsed = parseTimestamp(p, v);
+                    Parsed<Long> parsed = parseTimestamp(p, v, f);
                     if (!(parsed instanceof Parsed.Ok<Long> okTs)) {
                         return parsed.map(x -> null);
                     }
@@ -283,7 +361,8 @@ public final class MqttPayloadCodec {
         }
     }
 
-    private Parsed<Long> parseTimestamp(JsonParser p, JsonToken v) throws IOException {
+    private Parsed<Long> parseTimestamp(JsonParser p, JsonToken v, PayloadFormat format)
+            throws IOException {
         long millis;
         if (format.epochSeconds()
                 && (v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT)) {
