@@ -594,14 +594,28 @@ public final class GatewayConfig {
             if (!entry.hasNonNull("sensors") || entry.get("sensors").asText().isBlank()) {
                 throw settings.badSection(
                         where,
-                        "needs sensors: the sensor ids it reads, a glob such as hall-2/** or"
-                                + " */utilities/*/*/power");
+                        "needs sensors: the sensor ids it reads, a glob such as \"hall-2/**\" or"
+                                + " \"*/utilities/*/*/power\" (quoted: YAML reads a leading * as an"
+                                + " alias)");
             }
             SensorGlob glob;
             try {
                 glob = new SensorGlob(entry.get("sensors").asText());
             } catch (IllegalArgumentException e) {
                 throw settings.badSection(where, "sensors: " + e.getMessage());
+            }
+            long levels = glob.glob().chars().filter(ch -> ch == '/').count() + 1;
+            if (!glob.glob().contains("**") && !glob.glob().contains("{") && levels != 5) {
+                throw settings.badSection(
+                        where,
+                        "sensors '"
+                                + glob.glob()
+                                + "' has "
+                                + levels
+                                + (levels == 1 ? " level" : " levels")
+                                + ", and a sensor id has 5 (site/area/line/machine/sensor, as the"
+                                + " topic template reads them), so it matches none; ** spans"
+                                + " levels");
             }
             String earlier = nameOfGlob.putIfAbsent(glob.glob(), name);
             if (earlier != null) {
@@ -807,7 +821,8 @@ public final class GatewayConfig {
 
     /** What the gateway runs with, secrets masked: for the start-up log and {@code --dry-run}. */
     public Map<String, String> describe() {
-        Map<String, String> shown = new java.util.TreeMap<>(settings.describe());
+        // In the order they apply, after the keys.
+        Map<String, String> shown = new LinkedHashMap<>(settings.describe());
         JsonNode list = settings.section(PAYLOAD_FORMATS);
         if (list != null) {
             for (int i = 0; i < list.size(); i++) {

@@ -249,7 +249,12 @@ public final class MqttKafkaBridge implements AutoCloseable {
             v3 = null;
             v5.publishes(
                     MqttGlobalPublishFilter.ALL,
-                    p -> receive(p.getTopic().toString(), p.getPayloadAsBytes(), p::acknowledge),
+                    p ->
+                            receive(
+                                    p.getTopic().toString(),
+                                    p.getPayloadAsBytes(),
+                                    p.isRetain(),
+                                    p::acknowledge),
                     true);
         } else {
             v3 = builder.useMqttVersion3().buildAsync();
@@ -257,7 +262,11 @@ public final class MqttKafkaBridge implements AutoCloseable {
             v3.publishes(
                     MqttGlobalPublishFilter.ALL,
                     (Mqtt3Publish p) ->
-                            receive(p.getTopic().toString(), p.getPayloadAsBytes(), p::acknowledge),
+                            receive(
+                                    p.getTopic().toString(),
+                                    p.getPayloadAsBytes(),
+                                    p.isRetain(),
+                                    p::acknowledge),
                     true);
         }
     }
@@ -587,17 +596,18 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     /** On the client's thread: note the time, then hand over to the intake thread. */
-    private void receive(String topic, byte[] payload, Runnable ack) {
+    private void receive(String topic, byte[] payload, boolean retained, Runnable ack) {
         long receivedNanos = System.nanoTime();
         try {
-            intake.execute(() -> handle(topic, payload, ack, receivedNanos));
+            intake.execute(() -> handle(topic, payload, retained, ack, receivedNanos));
         } catch (RejectedExecutionException closed) {
             // The client may still deliver after close(); unacknowledged, it is redelivered.
             metrics.skippedOnShutdown.inc();
         }
     }
 
-    private void handle(String topic, byte[] payload, Runnable ack, long receivedNanos) {
+    private void handle(
+            String topic, byte[] payload, boolean retained, Runnable ack, long receivedNanos) {
         if (stopping) {
             // Not acknowledged: the broker keeps it in the session and redelivers it.
             metrics.skippedOnShutdown.inc();
@@ -605,7 +615,8 @@ public final class MqttKafkaBridge implements AutoCloseable {
         }
         metrics.received.inc();
         metrics.inFlight.incrementAndGet();
-        ReadingRouter.Routed routed = router.route(topic, payload, System.currentTimeMillis());
+        ReadingRouter.Routed routed =
+                router.route(topic, payload, retained, System.currentTimeMillis());
         PendingAck pending = new PendingAck(routed, ack, receivedNanos);
         synchronized (pendingAcks) {
             pendingAcks.addLast(pending);

@@ -60,7 +60,15 @@ public final class ReadingRouter {
     }
 
     public Routed route(String topic, byte[] payload, long receivedAtMillis) {
-        Parsed<SensorReading> parsed = json.decode(topic, payload);
+        return route(topic, payload, false, receivedAtMillis);
+    }
+
+    /**
+     * As {@link #route(String, byte[], long)}; {@code retained} when the broker sent the message as
+     * its topic's retained one (see {@link MqttPayloadCodec#decode(String, byte[], boolean)}).
+     */
+    public Routed route(String topic, byte[] payload, boolean retained, long receivedAtMillis) {
+        Parsed<SensorReading> parsed = json.decode(topic, payload, retained);
         if (parsed instanceof Parsed.Ok<SensorReading> ok) {
             SensorReading r = ok.value();
             return new Routed(

@@ -563,6 +563,9 @@ class GatewayConfigTest {
                 "payload-formats entry 1 sensors must be a single value");
         mistakes.put("payload-formats: [{name: a}]", "payload-formats 'a' needs sensors");
         mistakes.put(
+                "payload-formats: [{name: a, sensors: 'hall-2/*'}]",
+                "payload-formats 'a' sensors 'hall-2/*' has 2 levels, and a sensor id has 5");
+        mistakes.put(
                 "payload-formats: [{name: a, sensors: 'hall-{2'}]",
                 "payload-formats 'a' sensors: sensor glob 'hall-{2' is invalid");
         mistakes.put(

@@ -210,19 +210,35 @@ class GatewayEndToEndTest {
                     type: value
                     default-unit: W
                 """);
+        URI broker = URI.create(mqtt.uri());
+        Mqtt5BlockingClient device =
+                MqttClient.builder()
+                        .useMqttVersion5()
+                        .serverHost(broker.getHost())
+                        .serverPort(broker.getPort())
+                        .buildBlocking();
+        device.connect();
+        // Kept by the broker from before the gateway subscribes: the meter's old value, and a
+        // PLC's reading that carries its own time.
+        device.publishWith()
+                .topic(name + "/hall-1/utilities/meters/m-3/power")
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .retain(true)
+                .payload("999".getBytes(StandardCharsets.UTF_8))
+                .send();
+        device.publishWith()
+                .topic(name + "/hall-2/press/line-1/press-3/temp-3")
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .retain(true)
+                .payload(
+                        "{\"timestamp\": 1764064000, \"temp\": 60}"
+                                .getBytes(StandardCharsets.UTF_8))
+                .send();
         try (Gateway gateway =
                         Gateway.start(GatewayConfig.load(file, Map.of(), settingsFor(name)));
                 KafkaReadings readings =
                         new KafkaReadings(kafka.bootstrapServers(), name + "-readings");
                 KafkaReadings dlq = new KafkaReadings(kafka.bootstrapServers(), name + "-dlq")) {
-            URI broker = URI.create(mqtt.uri());
-            Mqtt5BlockingClient device =
-                    MqttClient.builder()
-                            .useMqttVersion5()
-                            .serverHost(broker.getHost())
-                            .serverPort(broker.getPort())
-                            .buildBlocking();
-            device.connect();
             long before = System.currentTimeMillis();
             Map<String, String> sent = new LinkedHashMap<>();
             sent.put(
@@ -241,13 +257,14 @@ class GatewayEndToEndTest {
                                     .qos(MqttQos.AT_LEAST_ONCE)
                                     .payload(payload.getBytes(StandardCharsets.UTF_8))
                                     .send());
-            device.disconnect();
 
             Map<String, SensorReading> read = new LinkedHashMap<>();
-            KafkaReadings.bySensor(readings.readAtLeast(3, Duration.ofSeconds(60)))
+            KafkaReadings.bySensor(readings.readAtLeast(4, Duration.ofSeconds(60)))
                     .forEach((sensor, list) -> read.put(sensor, list.get(0)));
             long after = System.currentTimeMillis();
-            assertThat(read).hasSize(3);
+            assertThat(read).hasSize(4);
+            assertThat(read.get("hall-2/press/line-1/press-3/temp-3").timestamp())
+                    .isEqualTo(1764064000000L);
             SensorReading plc = read.get("hall-2/press/line-1/press-3/temp-1");
             assertThat(plc.timestamp()).isEqualTo(1764064800250L);
             assertThat(plc.value()).isEqualTo(71.5);
@@ -261,7 +278,7 @@ class GatewayEndToEndTest {
             assertThat(plain.seq()).isEqualTo(1);
 
             List<String> dead =
-                    dlq.readAtLeast(2, Duration.ofSeconds(60)).stream()
+                    dlq.readAtLeast(3, Duration.ofSeconds(60)).stream()
                             .map(
                                     r ->
                                             header(r, Topics.HEADER_SOURCE_TOPIC)
@@ -278,7 +295,26 @@ class GatewayEndToEndTest {
                                     + " 'meter')",
                             name
                                     + "/hall-2/press/line-1/press-3/temp-2 missing_field timestamp"
-                                    + " is missing (payload format 'plc')");
+                                    + " is missing (payload format 'plc')",
+                            name
+                                    + "/hall-1/utilities/meters/m-3/power retained_without_time a"
+                                    + " retained message, kept by the broker from before: its device"
+                                    + " has no time of its own, so when it was measured is unknown"
+                                    + " (payload format 'meter')");
+        } finally {
+            // Retained messages stay in the broker the tests share.
+            for (String sensor :
+                    List.of(
+                            "hall-1/utilities/meters/m-3/power",
+                            "hall-2/press/line-1/press-3/temp-3")) {
+                device.publishWith()
+                        .topic(name + "/" + sensor)
+                        .qos(MqttQos.AT_LEAST_ONCE)
+                        .retain(true)
+                        .payload(new byte[0])
+                        .send();
+            }
+            device.disconnect();
         }
     }
 }

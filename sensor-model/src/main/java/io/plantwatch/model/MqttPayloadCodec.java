@@ -76,11 +76,23 @@ public final class MqttPayloadCodec {
 
     /** Parses a message that arrived on {@code topic}: the topic names the sensor. */
     public Parsed<SensorReading> decode(String topic, byte[] payload) {
+        return decode(topic, payload, false);
+    }
+
+    /**
+     * Parses a message that arrived on {@code topic}; {@code retained} when the broker sent it as
+     * its retained message for the topic (at a subscription), not as it was published. Such a
+     * message is refused for a device stamped when received ({@link
+     * RejectReason#RETAINED_WITHOUT_TIME}): it was measured at some time before, and stamped now it
+     * would show a device that may have gone silent as alive. With a time of its own it is a
+     * reading as any other; the job recognises it as one it had.
+     */
+    public Parsed<SensorReading> decode(String topic, byte[] payload, boolean retained) {
         Parsed<SensorId> id = topics.parse(topic);
         if (!(id instanceof Parsed.Ok<SensorId> ok)) {
             return id.map(x -> null);
         }
-        return decode(ok.value(), payload);
+        return decode(ok.value(), payload, retained);
     }
 
     /**
@@ -88,8 +100,28 @@ public final class MqttPayloadCodec {
      * under a named format says which, so a device matched by the wrong glob shows as such.
      */
     public Parsed<SensorReading> decode(SensorId sensor, byte[] payload) {
-        PayloadFormats.Choice choice = formats.formatFor(sensor);
-        Parsed<SensorReading> parsed = decode(sensor, payload, choice.format());
+        return decode(sensor, payload, false);
+    }
+
+    private Parsed<SensorReading> decode(SensorId sensor, byte[] payload, boolean retained) {
+        PayloadFormats.Choice choice;
+        Parsed<SensorReading> parsed;
+        try {
+            choice = formats.formatFor(sensor);
+            parsed =
+                    retained && choice.format().receivedTime()
+                            ? Parsed.rejected(
+                                    RejectReason.RETAINED_WITHOUT_TIME,
+                                    "a retained message, kept by the broker from before: its"
+                                            + " device has no time of its own, so when it was"
+                                            + " measured is unknown")
+                            : decode(sensor, payload, choice.format());
+        } catch (RuntimeException e) {
+            // Never on data, by every check above; if it were, one message must not stop the
+            // gateway's intake: it goes to the DLQ saying so.
+            return Parsed.rejected(
+                    RejectReason.INVALID_FIELD, "could not be read: " + oneLine(e.toString()));
+        }
         if (choice.name() != null && parsed instanceof Parsed.Rejected<SensorReading> r) {
             return Parsed.rejected(
                     r.reason(), r.detail() + " (payload format '" + choice.name() + "')");
@@ -144,10 +176,23 @@ public final class MqttPayloadCodec {
     private static final int MAX_NUMBER_CHARS = 64;
 
     private Parsed<SensorReading> parseValue(SensorId sensor, byte[] payload, PayloadFormat f) {
-        String text =
-                new String(payload, 0, Math.min(payload.length, MAX_NUMBER_CHARS + 1), UTF_8)
-                        .strip();
-        if (payload.length > MAX_NUMBER_CHARS || !BARE_NUMBER.matcher(text).matches()) {
+        // Blanks around it, as printf pads a field, and the NUL a C string ends with.
+        String text = new String(payload, UTF_8).replace('\0', ' ').strip();
+        if (text.length() > MAX_NUMBER_CHARS) {
+            return Parsed.rejected(
+                    RejectReason.WRONG_TYPE,
+                    "payload must be a number alone (e.g. 21.5), found "
+                            + text.length()
+                            + " characters, more than "
+                            + MAX_NUMBER_CHARS
+                            + ": '"
+                            + SensorId.printable(text.substring(0, 40))
+                            + "...'");
+        }
+        if (text.isEmpty()) {
+            return Parsed.rejected(RejectReason.WRONG_TYPE, "payload is blank, not a number");
+        }
+        if (!BARE_NUMBER.matcher(text).matches()) {
             if (NOT_FINITE_WORD.matcher(text).matches()) {
                 return Parsed.rejected(
                         RejectReason.NOT_FINITE,
@@ -156,8 +201,7 @@ public final class MqttPayloadCodec {
             return Parsed.rejected(
                     RejectReason.WRONG_TYPE,
                     "payload must be a number alone (e.g. 21.5), found '"
-                            + SensorId.printable(
-                                    text.length() > 40 ? text.substring(0, 40) + "..." : text)
+                            + SensorId.printable(text)
                             + "'");
         }
         double value = Double.parseDouble(text);
@@ -166,10 +210,14 @@ public final class MqttPayloadCodec {
                     RejectReason.NOT_FINITE,
                     "payload " + SensorId.printable(text) + " is beyond a double, not finite");
         }
+        Parsed<Long> now = receivedTime();
+        if (!(now instanceof Parsed.Ok<Long> at)) {
+            return now.map(x -> null);
+        }
         return Parsed.ok(
                 new SensorReading(
                         sensor,
-                        limits.clock().millis(),
+                        at.value(),
                         value,
                         f.defaultUnit(),
                         Quality.GOOD,
@@ -200,7 +248,14 @@ public final class MqttPayloadCodec {
         // A device without a clock: its reading is stamped now, and a time field it may carry
         // is not read.
         boolean hasTs = f.receivedTime();
-        long ts = hasTs ? limits.clock().millis() : 0;
+        long ts = 0;
+        if (hasTs) {
+            Parsed<Long> now = receivedTime();
+            if (!(now instanceof Parsed.Ok<Long> at)) {
+                return now.map(x -> null);
+            }
+            ts = at.value();
+        }
         double value = 0;
         boolean hasValue = false;
         String unit = f.defaultUnit();
@@ -333,6 +388,26 @@ public final class MqttPayloadCodec {
             return Parsed.rejected(RejectReason.MISSING_FIELD, f.value() + " is missing");
         }
         return Parsed.ok(new SensorReading(sensor, ts, value, unit, quality, seq));
+    }
+
+    /**
+     * Now, for a reading stamped when received; refused while this machine's clock reads before the
+     * earliest accepted time, as an edge box without a battery-backed clock does until NTP has set
+     * it (1970): every reading would be stamped then.
+     */
+    private Parsed<Long> receivedTime() {
+        long now = limits.clock().millis();
+        if (now < limits.earliest().toEpochMilli()) {
+            return Parsed.rejected(
+                    RejectReason.TIMESTAMP_TOO_OLD,
+                    "this machine's clock reads "
+                            + format(now)
+                            + ", before "
+                            + limits.earliest()
+                            + ": it is not set (no time from NTP yet?), and readings of this"
+                            + " format are stamped with it");
+        }
+        return Parsed.ok(now);
     }
 
     private static final java.util.regex.Pattern LEAP_SECOND =

@@ -14,9 +14,10 @@ public final class PayloadFormats {
 
     /**
      * Each sensor's choice is kept, since a glob is a regular expression; past this many sensors
-     * the kept choices are dropped and made again, so a flood of made-up topics cannot grow it.
+     * the kept choices are dropped and made again, so a flood of made-up topics cannot grow it
+     * (each kept id holds five strings: a few megabytes at most, on an edge box's heap).
      */
-    static final int MAX_KEPT = 100_000;
+    static final int MAX_KEPT = 10_000;
 
     /**
      * A format for the sensors {@code sensors} matches.
@@ -36,11 +37,13 @@ public final class PayloadFormats {
 
     private final Choice fallback;
     private final List<Named> named;
+    private final List<Choice> choices;
     private final Map<SensorId, Choice> kept = new ConcurrentHashMap<>();
 
     public PayloadFormats(PayloadFormat fallback, List<Named> named) {
         this.fallback = new Choice(null, Objects.requireNonNull(fallback, "fallback"));
         this.named = List.copyOf(named);
+        this.choices = this.named.stream().map(n -> new Choice(n.name(), n.format())).toList();
     }
 
     /** One format for every sensor. */
@@ -71,9 +74,9 @@ public final class PayloadFormats {
         }
         c = fallback;
         String id = sensor.id();
-        for (Named n : named) {
-            if (n.sensors().matches(id)) {
-                c = new Choice(n.name(), n.format());
+        for (int i = 0; i < named.size(); i++) {
+            if (named.get(i).sensors().matches(id)) {
+                c = choices.get(i);
                 break;
             }
         }

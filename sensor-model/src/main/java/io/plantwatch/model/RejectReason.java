@@ -37,7 +37,13 @@ public enum RejectReason {
      * A Kafka reading keyed otherwise than by its sensor id, in a topic the job reads as keyed by
      * sensor ({@code kafka.readings-keyed-by-sensor}).
      */
-    NOT_KEYED_BY_SENSOR;
+    NOT_KEYED_BY_SENSOR,
+    /**
+     * A retained message for a device whose readings are stamped when received (no clock of its
+     * own): the broker kept it from before the subscription, so when it was measured is unknown,
+     * and stamped now it would pass for a reading of a device that may be silent.
+     */
+    RETAINED_WITHOUT_TIME;
 
     public String code() {
         return name().toLowerCase(Locale.ROOT);

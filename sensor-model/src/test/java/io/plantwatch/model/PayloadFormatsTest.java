@@ -32,22 +32,22 @@ class PayloadFormatsTest {
                     PayloadFormat.Type.JSON,
                     true);
 
+    static final PayloadFormats CODEC_FORMATS =
+            new PayloadFormats(
+                    PayloadFormat.DEFAULT,
+                    List.of(
+                            new PayloadFormats.Named("plc", new SensorGlob("hall-2/**"), PLC),
+                            // Never reached for hall-2: the first match wins.
+                            new PayloadFormats.Named(
+                                    "shelly", new SensorGlob("*/*/*/*/power"), SHELLY),
+                            new PayloadFormats.Named(
+                                    "no-clock", new SensorGlob("*/utilities/**"), NO_CLOCK)));
+
     static final MqttPayloadCodec CODEC =
             new MqttPayloadCodec(
                     TopicTemplate.defaults(),
                     ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
-                    new PayloadFormats(
-                            PayloadFormat.DEFAULT,
-                            List.of(
-                                    new PayloadFormats.Named(
-                                            "plc", new SensorGlob("hall-2/**"), PLC),
-                                    // Never reached for hall-2: the first match wins.
-                                    new PayloadFormats.Named(
-                                            "shelly", new SensorGlob("*/*/*/*/power"), SHELLY),
-                                    new PayloadFormats.Named(
-                                            "no-clock",
-                                            new SensorGlob("*/utilities/**"),
-                                            NO_CLOCK))));
+                    CODEC_FORMATS);
 
     static Parsed<SensorReading> decode(String topic, String payload) {
         return CODEC.decode("plant/" + topic, payload.getBytes(StandardCharsets.UTF_8));
@@ -131,7 +131,7 @@ class PayloadFormatsTest {
     }
 
     @Test
-    void anEmptyOrLongBareValueIsRejectedWithoutReadingItAll() {
+    void anEmptyBlankOrLongBareValueIsRejectedSayingSo() {
         Parsed.Rejected<SensorReading> empty =
                 (Parsed.Rejected<SensorReading>) decode("hall-1/a/b/c/power", "");
         assertThat(empty.reason()).isEqualTo(RejectReason.WRONG_TYPE);
@@ -141,7 +141,103 @@ class PayloadFormatsTest {
         Parsed.Rejected<SensorReading> digits =
                 (Parsed.Rejected<SensorReading>) decode("hall-1/a/b/c/power", "1".repeat(5000));
         assertThat(digits.reason()).isEqualTo(RejectReason.WRONG_TYPE);
-        assertThat(digits.detail()).contains("found '" + "1".repeat(40) + "...'");
+        assertThat(digits.detail())
+                .isEqualTo(
+                        "payload must be a number alone (e.g. 21.5), found 5000 characters, more"
+                                + " than 64: '"
+                                + "1".repeat(40)
+                                + "...' (payload format 'shelly')");
+
+        Parsed.Rejected<SensorReading> blank =
+                (Parsed.Rejected<SensorReading>) decode("hall-1/a/b/c/power", " \r\n\0");
+        assertThat(blank.detail())
+                .isEqualTo("payload is blank, not a number (payload format 'shelly')");
+    }
+
+    /** A PLC's fixed-width field and a C string's terminator are not part of the number. */
+    @Test
+    void aBareValuePaddedWithBlanksOrEndedByANulIsTheNumber() {
+        assertThat(decode("hall-1/a/b/c/power", "21.5" + " ".repeat(200)).value().value())
+                .isEqualTo(21.5);
+        assertThat(decode("hall-1/a/b/c/power", "21.5\0").value().value()).isEqualTo(21.5);
+        assertThat(decode("hall-1/a/b/c/power", "\t-0.25\0\0\0").value().value()).isEqualTo(-0.25);
+    }
+
+    /**
+     * A retained message comes from before the subscription: a device with a time of its own says
+     * when it was measured, one stamped when received cannot, and stamped now its old value would
+     * show a silent device as alive.
+     */
+    @Test
+    void aRetainedMessageIsRefusedOnlyForADeviceStampedWhenReceived() {
+        byte[] value = "1234.5".getBytes(StandardCharsets.UTF_8);
+        Parsed.Rejected<SensorReading> meter =
+                (Parsed.Rejected<SensorReading>)
+                        CODEC.decode("plant/hall-1/a/b/c/power", value, true);
+        assertThat(meter.reason()).isEqualTo(RejectReason.RETAINED_WITHOUT_TIME);
+        assertThat(meter.reason().code()).isEqualTo("retained_without_time");
+        assertThat(meter.detail())
+                .isEqualTo(
+                        "a retained message, kept by the broker from before: its device has no"
+                                + " time of its own, so when it was measured is unknown (payload"
+                                + " format 'shelly')");
+        assertThat(
+                        CODEC.decode(
+                                        "plant/hall-1/utilities/b/c/pressure",
+                                        "{\"v\": 1}".getBytes(StandardCharsets.UTF_8),
+                                        true)
+                                .isOk())
+                .isFalse();
+        assertThat(CODEC.decode("plant/hall-1/a/b/c/power", value, false).value().value())
+                .isEqualTo(1234.5);
+        SensorReading withItsTime =
+                CODEC.decode(
+                                "plant/hall-2/a/b/c/power",
+                                "{\"timestamp\": 1764064800, \"temp\": 3}"
+                                        .getBytes(StandardCharsets.UTF_8),
+                                true)
+                        .value();
+        assertThat(withItsTime.timestamp()).isEqualTo(1764064800000L);
+    }
+
+    /** An edge box without a battery-backed clock reads 1970 until NTP has set it. */
+    @Test
+    void readingsStampedWhenReceivedAreRefusedWhileThisClockIsNotSet() {
+        MqttPayloadCodec unset =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults()
+                                .withClock(Clock.fixed(Instant.ofEpochSecond(42), ZoneOffset.UTC)),
+                        CODEC_FORMATS);
+        for (String[] m :
+                new String[][] {
+                    {"plant/hall-1/a/b/c/power", "21.5", "shelly"},
+                    {"plant/hall-1/utilities/b/c/pressure", "{\"v\": 1}", "no-clock"}
+                }) {
+            Parsed.Rejected<SensorReading> r =
+                    (Parsed.Rejected<SensorReading>)
+                            unset.decode(m[0], m[1].getBytes(StandardCharsets.UTF_8));
+            assertThat(r.reason()).isEqualTo(RejectReason.TIMESTAMP_TOO_OLD);
+            assertThat(r.detail())
+                    .isEqualTo(
+                            "this machine's clock reads 1970-01-01T00:00:42Z, before"
+                                    + " 2000-01-01T00:00:00Z: it is not set (no time from NTP"
+                                    + " yet?), and readings of this format are stamped with it"
+                                    + " (payload format '"
+                                    + m[2]
+                                    + "')");
+        }
+    }
+
+    @Test
+    void aSensorIdInAnyLanguageIsMatchedToItsFormat() {
+        assertThat(
+                        decode(
+                                        "hall-2/pressen/linie-1/presse-3/öl-temp",
+                                        "{\"timestamp\": 1764064800, \"temp\": 3}")
+                                .value()
+                                .unit())
+                .isEqualTo("degC");
     }
 
     @Test
