@@ -85,4 +85,36 @@ class SensorGlobTest {
         assertThat(new SensorGlob("*/*/*/*/?").matches("köln/halle-2/l1/m1/ß")).isTrue();
         assertThat(new SensorGlob("koln/**").matches("köln/halle-2/l1/m1/temp")).isFalse();
     }
+
+    /** What {@link #underTheCLocale} runs: prints the JVM's file name encoding and a match. */
+    public static final class CLocaleProbe {
+        public static void main(String[] args) {
+            System.out.println("jnu=" + System.getProperty("sun.jnu.encoding"));
+            System.out.println(
+                    "matched=" + new SensorGlob("köln/**").matches("köln/halle-2/l1/m1/öl-temp"));
+        }
+    }
+
+    /**
+     * A JVM started without a locale (a systemd unit, cron, {@code env -i}) encodes file names in
+     * ASCII, and {@code Path.of} of such an id threw: a reading stopped the gateway's intake and
+     * the job's rule lookup.
+     */
+    @Test
+    void underTheCLocale() throws Exception {
+        ProcessBuilder pb =
+                new ProcessBuilder(
+                        Path.of(System.getProperty("java.home"), "bin", "java").toString(),
+                        "-cp",
+                        System.getProperty("java.class.path"),
+                        CLocaleProbe.class.getName());
+        pb.environment().keySet().removeIf(k -> k.startsWith("LC_") || k.equals("LANG"));
+        pb.redirectErrorStream(true);
+        Process p = pb.start();
+        String out =
+                new String(
+                        p.getInputStream().readAllBytes(), java.nio.charset.StandardCharsets.UTF_8);
+        assertThat(p.waitFor(60, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+        assertThat(out).doesNotContain("jnu=UTF-8").contains("jnu=").contains("matched=true");
+    }
 }
