@@ -51,7 +51,9 @@ public final class GatewayConfig {
                     "epoch",
                     "default-unit",
                     "type",
-                    "time");
+                    "time",
+                    "fields",
+                    "units");
 
     private static final java.util.regex.Pattern FORMAT_NAME =
             java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,39}");
@@ -527,7 +529,7 @@ public final class GatewayConfig {
         return format(
                 k -> values.get("payload." + k),
                 (k, why) -> bad(k == null ? "payload" : "payload." + k, why),
-                false);
+                null);
     }
 
     /**
@@ -572,7 +574,27 @@ public final class GatewayConfig {
                                     + "'; known: name, sensors, "
                                     + String.join(", ", FORMAT_FIELDS));
                 }
-                if (!entry.get(k).isValueNode() || entry.get(k).isNull()) {
+                if (k.equals("units")) {
+                    JsonNode units = entry.get(k);
+                    boolean textOnly = units.isObject();
+                    for (JsonNode u : units) {
+                        textOnly &= u.isTextual();
+                    }
+                    if (!textOnly) {
+                        throw settings.badSection(
+                                at,
+                                "units must be a mapping of a field to its unit, e.g. {temp: degC}"
+                                        + " (quote a unit YAML reads as a number: '1')");
+                    }
+                } else if (k.equals("fields") && entry.get(k).isArray()) {
+                    for (JsonNode field : entry.get(k)) {
+                        if (!field.isTextual()) {
+                            throw settings.badSection(
+                                    at,
+                                    "fields must name the fields that are readings, each a text");
+                        }
+                    }
+                } else if (!entry.get(k).isValueNode() || entry.get(k).isNull()) {
                     throw settings.badSection(at, k + " must be a single value");
                 }
             }
@@ -626,12 +648,35 @@ public final class GatewayConfig {
                                 + "' before it, so it would never apply");
             }
             JsonNode e = entry;
+            Map<String, String> units = new LinkedHashMap<>();
+            if (e.has("units")) {
+                e.get("units")
+                        .fields()
+                        .forEachRemaining(u -> units.put(u.getKey(), u.getValue().asText()));
+            }
             PayloadFormat f =
                     format(
-                            k -> e.hasNonNull(k) ? e.get(k).asText() : entryDefault(k),
+                            k ->
+                                    k.equals("fields") && e.path(k).isArray()
+                                            ? listed(e.get(k))
+                                            : e.hasNonNull(k) ? e.get(k).asText() : entryDefault(k),
                             (k, why) ->
                                     settings.badSection(where, (k == null ? "" : k + " ") + why),
-                            true);
+                            units);
+            if (f.type() == PayloadFormat.Type.FIELDS) {
+                for (String k : List.of("value-field", "unit-field")) {
+                    if (e.has(k)) {
+                        throw settings.badSection(
+                                where,
+                                k
+                                        + " is set, but type: fields reads each reading from the"
+                                        + " field named like its sensor"
+                                        + (k.equals("unit-field")
+                                                ? ", its unit from units or default-unit"
+                                                : ""));
+                    }
+                }
+            }
             if (f.type() == PayloadFormat.Type.VALUE || f.receivedTime()) {
                 for (String k : List.of("ts-field", "epoch")) {
                     if (e.has(k)) {
@@ -659,6 +704,13 @@ public final class GatewayConfig {
         return List.copyOf(named);
     }
 
+    /** A YAML list of field names as the comma-separated form {@link #format} reads. */
+    private static String listed(JsonNode list) {
+        List<String> names = new java.util.ArrayList<>();
+        list.forEach(n -> names.add(n.asText()));
+        return String.join(",", names);
+    }
+
     /** design.md's field names, what an entry of {@code payload-formats} starts from. */
     private static String entryDefault(String field) {
         return switch (field) {
@@ -681,7 +733,8 @@ public final class GatewayConfig {
     private static PayloadFormat format(
             java.util.function.Function<String, String> get,
             java.util.function.BiFunction<String, String, ConfigException> bad,
-            boolean entry) {
+            Map<String, String> units) {
+        boolean entry = units != null;
         for (String k :
                 List.of("ts-field", "value-field", "unit-field", "quality-field", "seq-field")) {
             String v = get.apply(k);
@@ -698,15 +751,36 @@ public final class GatewayConfig {
             throw bad.apply("epoch", "is '" + epoch + "'; ms (epoch milliseconds) or s (seconds)");
         }
         String type = get.apply("type");
-        if (type == null || !type.equals("json") && !type.equals("value")) {
+        if (type == null
+                || !type.equals("json")
+                        && !type.equals("value")
+                        && !(entry && type.equals("fields"))) {
             throw bad.apply(
                     "type",
                     "is '"
                             + type
                             + "'; json (an object with the reading's fields) or value (the number"
-                            + " alone)");
+                            + " alone)"
+                            + (entry
+                                    ? ", or fields (an object of a machine's readings, one per"
+                                            + " field)"
+                                    : "; a machine's readings in one message (fields) are read by"
+                                            + " a payload-formats entry, sensors \"**\" for all"));
         }
         boolean bareValue = type.equals("value");
+        List<String> fields = new java.util.ArrayList<>();
+        String listed = get.apply("fields");
+        if (listed != null) {
+            for (String name : listed.split(",", -1)) {
+                if (name.isBlank()) {
+                    throw bad.apply(
+                            "fields",
+                            "names an empty field; write the fields that are readings as"
+                                    + " temp,pressure");
+                }
+                fields.add(name.strip());
+            }
+        }
         String time = get.apply("time");
         if (time != null && !time.equals("payload") && !time.equals("received")) {
             throw bad.apply(
@@ -730,8 +804,14 @@ public final class GatewayConfig {
                     get.apply("seq-field"),
                     epoch.equals("s"),
                     get.apply("default-unit"),
-                    bareValue ? PayloadFormat.Type.VALUE : PayloadFormat.Type.JSON,
-                    bareValue || "received".equals(time));
+                    bareValue
+                            ? PayloadFormat.Type.VALUE
+                            : type.equals("fields")
+                                    ? PayloadFormat.Type.FIELDS
+                                    : PayloadFormat.Type.JSON,
+                    bareValue || "received".equals(time),
+                    fields,
+                    entry ? units : Map.of());
         } catch (IllegalArgumentException e) {
             throw bad.apply(null, e.getMessage());
         }

@@ -42,7 +42,8 @@ public final class GatewayMetrics {
         dlq =
                 Counter.builder()
                         .name("plantwatch_gateway_dlq_total")
-                        .help("Messages written to the DLQ, by reject reason")
+                        .help(
+                                "Records written to the DLQ (a message, or its rejected part), by reject reason")
                         .labelNames("reason")
                         .register(registry);
         kafkaRetries =
@@ -75,7 +76,8 @@ public final class GatewayMetrics {
                 Counter.builder()
                         .name("plantwatch_gateway_left_unacknowledged_total")
                         .help(
-                                "Messages left unacknowledged at shutdown; the broker redelivers them")
+                                "Messages (or records of them) left unacknowledged at shutdown; the"
+                                        + " broker redelivers the messages")
                         .register(registry);
         sendLatency =
                 Histogram.builder()
@@ -87,7 +89,8 @@ public final class GatewayMetrics {
                         .register(registry);
         GaugeWithCallback.builder()
                 .name("plantwatch_gateway_in_flight")
-                .help("Messages received and not yet acknowledged by Kafka")
+                .help(
+                        "Records (readings and DLQ records) received and not yet acknowledged by Kafka")
                 .callback(cb -> cb.call(inFlight.get()))
                 .register(registry);
         GaugeWithCallback.builder()

@@ -16,6 +16,7 @@ import io.plantwatch.model.MqttPayloadCodec;
 import io.plantwatch.model.ReadingLimits;
 import java.time.Clock;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
 import java.util.Properties;
@@ -614,15 +615,26 @@ public final class MqttKafkaBridge implements AutoCloseable {
             return;
         }
         metrics.received.inc();
-        metrics.inFlight.incrementAndGet();
-        ReadingRouter.Routed routed =
-                router.route(topic, payload, retained, System.currentTimeMillis());
-        PendingAck pending = new PendingAck(routed, ack, receivedNanos);
-        synchronized (pendingAcks) {
-            pendingAcks.addLast(pending);
+        List<ReadingRouter.Routed> routed =
+                router.routeAll(topic, payload, retained, System.currentTimeMillis());
+        // A message of several records is acknowledged with its last: acknowledgements go out in
+        // arrival order, so that is once Kafka has taken every one of them.
+        List<PendingAck> pendings = new ArrayList<>(routed.size());
+        for (int i = 0; i < routed.size(); i++) {
+            pendings.add(
+                    new PendingAck(
+                            routed.get(i), i == routed.size() - 1 ? ack : NO_ACK, receivedNanos));
         }
-        send(pending, 0);
+        metrics.inFlight.addAndGet(pendings.size());
+        synchronized (pendingAcks) {
+            pendingAcks.addAll(pendings);
+        }
+        for (PendingAck pending : pendings) {
+            send(pending, 0);
+        }
     }
+
+    private static final Runnable NO_ACK = () -> {};
 
     /**
      * Hands the record to the producer, retrying on this thread until it takes it. While sending is
@@ -706,7 +718,10 @@ public final class MqttKafkaBridge implements AutoCloseable {
         }
         complete(pending);
         metrics.inFlight.decrementAndGet();
-        metrics.sendLatency.observe((System.nanoTime() - pending.receivedNanos) / 1e9);
+        if (pending.ack != NO_ACK) {
+            // Once per message, however many records it became.
+            metrics.sendLatency.observe((System.nanoTime() - pending.receivedNanos) / 1e9);
+        }
         if (pending.routed.isReading()) {
             metrics.produced.inc();
         } else {

@@ -7,14 +7,18 @@ import io.plantwatch.model.RejectReason;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.model.Topics;
 import java.nio.charset.StandardCharsets;
+import java.util.ArrayList;
 import java.util.Arrays;
+import java.util.List;
 import org.apache.kafka.clients.producer.ProducerRecord;
 import org.apache.kafka.common.header.internals.RecordHeaders;
 
 /**
- * Turns one MQTT message into the one Kafka record it becomes: a reading for {@code
- * sensor-readings} keyed by sensor id, or the original bytes for the DLQ with headers saying where
- * they came from and why they were rejected. Pure, so every rule is unit-tested.
+ * Turns one MQTT message into the Kafka records it becomes: a reading for {@code sensor-readings}
+ * keyed by sensor id, or the original bytes for the DLQ with headers saying where they came from
+ * and why they were rejected; a machine's message of several readings ({@code type: fields}) one
+ * record per reading, and the DLQ record for the fields that were not. Pure, so every rule is
+ * unit-tested.
  */
 public final class ReadingRouter {
     /**
@@ -24,6 +28,9 @@ public final class ReadingRouter {
     public static final int MAX_DLQ_VALUE_BYTES = 64 * 1024;
 
     public static final String HEADER_ORIGINAL_SIZE = "dlq.original.size";
+
+    /** A DLQ record's detail is cut to this many characters. */
+    static final int MAX_DETAIL_CHARS = 1024;
 
     /**
      * What a DLQ record keeps of its value once Kafka refused it whole: enough to see what was
@@ -59,7 +66,8 @@ public final class ReadingRouter {
         }
     }
 
-    public Routed route(String topic, byte[] payload, long receivedAtMillis) {
+    /** For a test of a message of one record. */
+    Routed route(String topic, byte[] payload, long receivedAtMillis) {
         return route(topic, payload, false, receivedAtMillis);
     }
 
@@ -67,24 +75,43 @@ public final class ReadingRouter {
      * As {@link #route(String, byte[], long)}; {@code retained} when the broker sent the message as
      * its topic's retained one (see {@link MqttPayloadCodec#decode(String, byte[], boolean)}).
      */
-    public Routed route(String topic, byte[] payload, boolean retained, long receivedAtMillis) {
-        Parsed<SensorReading> parsed = json.decode(topic, payload, retained);
-        if (parsed instanceof Parsed.Ok<SensorReading> ok) {
-            SensorReading r = ok.value();
-            return new Routed(
-                    new ProducerRecord<>(readingsTopic, r.sensorId().id(), avro.encode(r)),
-                    null,
-                    topic);
+    Routed route(String topic, byte[] payload, boolean retained, long receivedAtMillis) {
+        List<Routed> all = routeAll(topic, payload, retained, receivedAtMillis);
+        if (all.size() != 1) {
+            throw new IllegalStateException(
+                    topic + " holds " + all.size() + " records, which only routeAll keeps");
         }
-        Parsed.Rejected<SensorReading> rejected = (Parsed.Rejected<SensorReading>) parsed;
-        return deadLetter(
-                topic,
-                rejected.reason(),
-                rejected.detail(),
-                receivedAtMillis,
-                payload == null ? new byte[0] : payload,
-                MAX_DLQ_VALUE_BYTES,
-                null);
+        return all.get(0);
+    }
+
+    /**
+     * Every record one message becomes, in the order they go to Kafka: its readings, then the DLQ
+     * record of what was rejected. Never empty.
+     */
+    public List<Routed> routeAll(
+            String topic, byte[] payload, boolean retained, long receivedAtMillis) {
+        MqttPayloadCodec.Decoded decoded = json.decodeAll(topic, payload, retained);
+        List<Routed> routed = new ArrayList<>(decoded.readings().size() + 1);
+        for (SensorReading r : decoded.readings()) {
+            routed.add(
+                    new Routed(
+                            new ProducerRecord<>(readingsTopic, r.sensorId().id(), avro.encode(r)),
+                            null,
+                            topic));
+        }
+        Parsed.Rejected<SensorReading> rejected = decoded.rejected();
+        if (rejected != null) {
+            routed.add(
+                    deadLetter(
+                            topic,
+                            rejected.reason(),
+                            rejected.detail(),
+                            receivedAtMillis,
+                            payload == null ? new byte[0] : payload,
+                            MAX_DLQ_VALUE_BYTES,
+                            null));
+        }
+        return routed;
     }
 
     /**
@@ -140,7 +167,14 @@ public final class ReadingRouter {
         RecordHeaders headers = new RecordHeaders();
         headers.add(Topics.HEADER_SOURCE_TOPIC, utf8(topic));
         headers.add(Topics.HEADER_REASON, utf8(reason.code()));
-        headers.add(Topics.HEADER_DETAIL, utf8(detail));
+        // Bounded, as the value is: Kafka would refuse a record whose headers are larger than its
+        // topic takes, and a record cut to size would still carry them.
+        headers.add(
+                Topics.HEADER_DETAIL,
+                utf8(
+                        detail != null && detail.length() > MAX_DETAIL_CHARS
+                                ? detail.substring(0, MAX_DETAIL_CHARS) + "..."
+                                : detail));
         headers.add(Topics.HEADER_GATEWAY_ID, gatewayId);
         headers.add(Topics.HEADER_RECEIVED_AT, utf8(Long.toString(receivedAtMillis)));
         if (value.length > maxValueBytes) {

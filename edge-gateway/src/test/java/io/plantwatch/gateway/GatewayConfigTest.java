@@ -515,6 +515,12 @@ class GatewayConfigTest {
                           - name: no-clock
                             sensors: "*/utilities/**"
                             time: received
+                          - name: press-line
+                            sensors: "*/*/*/*/data"
+                            type: fields
+                            fields: [temp, pressure]
+                            units: {temp: degC, pressure: bar}
+                            quality-field: q
                         """);
         io.plantwatch.model.PayloadFormats formats = c.payloadFormats();
         assertThat(formats.fallback().epochSeconds()).isTrue();
@@ -523,7 +529,14 @@ class GatewayConfigTest {
                 .containsExactly(
                         "wago-plc hall-2/**",
                         "shelly */utilities/*/*/power",
-                        "no-clock */utilities/**");
+                        "no-clock */utilities/**",
+                        "press-line */*/*/*/data");
+        io.plantwatch.model.PayloadFormat line = formats.named().get(3).format();
+        assertThat(line.type()).isEqualTo(io.plantwatch.model.PayloadFormat.Type.FIELDS);
+        assertThat(line.fields()).containsExactly("temp", "pressure");
+        assertThat(line.unitOf("pressure")).isEqualTo("bar");
+        assertThat(line.unitOf("other")).isEmpty();
+        assertThat(line.quality()).isEqualTo("q");
         io.plantwatch.model.PayloadFormat plc = formats.named().get(0).format();
         assertThat(plc.ts()).isEqualTo("timestamp");
         assertThat(plc.value()).isEqualTo("temp");
@@ -562,6 +575,33 @@ class GatewayConfigTest {
                 "payload-formats: [{name: a, sensors: {glob: '**'}}]",
                 "payload-formats entry 1 sensors must be a single value");
         mistakes.put("payload-formats: [{name: a}]", "payload-formats 'a' needs sensors");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: fields, units: degC}]",
+                "payload-formats entry 1 units must be a mapping of a field to its unit");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: fields, units: {t: [a]}}]",
+                "payload-formats entry 1 units must be a mapping of a field to its unit");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: fields, units: {count: 1}}]",
+                "payload-formats entry 1 units must be a mapping of a field to its unit, e.g."
+                        + " {temp: degC} (quote a unit YAML reads as a number: '1')");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: fields, fields: [temp, 3]}]",
+                "payload-formats entry 1 fields must name the fields that are readings, each a"
+                        + " text");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: fields, value-field: temp}]",
+                "payload-formats 'a' value-field is set, but type: fields reads each reading from"
+                        + " the field named like its sensor");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: fields, fields: 'temp,,p'}]",
+                "payload-formats 'a' fields names an empty field");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', fields: temp}]",
+                "payload-formats 'a' fields and units are for type fields only");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', type: fields, units: {t: \"\\e[2J\"}}]",
+                "payload-formats 'a' the unit of t contains a control character");
         mistakes.put(
                 "payload-formats: [{name: a, sensors: 'hall-2/*'}]",
                 "payload-formats 'a' sensors 'hall-2/*' has 2 levels, and a sensor id has 5");
@@ -625,6 +665,11 @@ class GatewayConfigTest {
                                         null, Map.of(), Map.of("payload-formats.a.sensors", "**")))
                 .isInstanceOf(ConfigException.class)
                 .hasMessageContaining("payload-formats is read from the settings file only");
+        assertThatThrownBy(
+                        () -> GatewayConfig.load(null, Map.of(), Map.of("payload.type", "fields")))
+                .hasMessageContaining(
+                        "a machine's readings in one message (fields) are read by a payload-formats"
+                                + " entry, sensors \"**\" for all");
         assertThatThrownBy(() -> GatewayConfig.load(null, Map.of(), Map.of("payload.type", "csv")))
                 .hasMessageContaining("payload.type")
                 .hasMessageContaining("json (an object with the reading's fields) or value");
@@ -650,7 +695,7 @@ class GatewayConfigTest {
         GatewayConfig c = withFormats(example.toString());
         assertThat(c.payloadFormats().named())
                 .extracting(n -> n.name())
-                .containsExactly("wago-plc", "power-meters");
+                .containsExactly("wago-plc", "power-meters", "press-line");
         assertThat(c.payloadFormats().named().get(1).format())
                 .isEqualTo(io.plantwatch.model.PayloadFormat.bareValue("W"));
     }

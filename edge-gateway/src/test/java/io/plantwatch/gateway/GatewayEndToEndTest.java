@@ -185,10 +185,11 @@ class GatewayEndToEndTest {
     }
 
     /**
-     * A plant of three kinds of device on one gateway: a PLC bridge with its own field names and
-     * epoch seconds, a power meter that publishes only its number and has no clock, and devices
-     * that send design.md's payload. Each is read in its format; a device that does not write what
-     * its format says goes to the DLQ, and the detail names the format that was applied.
+     * A plant of four kinds of device on one gateway: a PLC bridge with its own field names and
+     * epoch seconds, a power meter that publishes only its number and has no clock, a press line's
+     * PLC that publishes one message per machine and cycle, and devices that send design.md's
+     * payload. Each is read in its format; what does not fit its format goes to the DLQ, and the
+     * detail names the format that was applied.
      */
     @Test
     void devicesThatWriteTheirReadingsDifferentlyAreEachReadInTheirFormat(@TempDir Path dir)
@@ -209,6 +210,10 @@ class GatewayEndToEndTest {
                     sensors: "*/utilities/*/*/power"
                     type: value
                     default-unit: W
+                  - name: press-line
+                    sensors: "*/*/*/*/cycle-data"
+                    type: fields
+                    units: {temp: degC, pressure: bar}
                 """);
         URI broker = URI.create(mqtt.uri());
         Mqtt5BlockingClient device =
@@ -246,6 +251,10 @@ class GatewayEndToEndTest {
                     "{\"timestamp\": 1764064800.25, \"temp\": 71.5}");
             sent.put("hall-1/utilities/meters/m-1/power", "1234.5");
             sent.put(
+                    "hall-3/press/line-2/press-7/cycle-data",
+                    "{\"ts\": 1764064800000, \"seq\": 5, \"temp\": 64.5, \"pressure\": 210,"
+                            + " \"strokes\": 31, \"state\": \"RUN\", \"force\": NaN}");
+            sent.put(
                     "hall-1/press/line-1/press-3/temp-1",
                     "{\"ts\": 1764064800000, \"value\": 70, \"seq\": 1}");
             sent.put("hall-1/utilities/meters/m-2/power", "ON");
@@ -259,10 +268,26 @@ class GatewayEndToEndTest {
                                     .send());
 
             Map<String, SensorReading> read = new LinkedHashMap<>();
-            KafkaReadings.bySensor(readings.readAtLeast(4, Duration.ofSeconds(60)))
+            KafkaReadings.bySensor(readings.readAtLeast(7, Duration.ofSeconds(60)))
                     .forEach((sensor, list) -> read.put(sensor, list.get(0)));
             long after = System.currentTimeMillis();
-            assertThat(read).hasSize(4);
+            assertThat(read).hasSize(7);
+            assertThat(
+                            List.of("temp", "pressure", "strokes").stream()
+                                    .map(s -> read.get("hall-3/press/line-2/press-7/" + s))
+                                    .map(
+                                            r ->
+                                                    r.value()
+                                                            + " "
+                                                            + r.unit()
+                                                            + " "
+                                                            + r.seq()
+                                                            + " "
+                                                            + r.timestamp()))
+                    .containsExactly(
+                            "64.5 degC 5 1764064800000",
+                            "210.0 bar 5 1764064800000",
+                            "31.0  5 1764064800000");
             assertThat(read.get("hall-2/press/line-1/press-3/temp-3").timestamp())
                     .isEqualTo(1764064000000L);
             SensorReading plc = read.get("hall-2/press/line-1/press-3/temp-1");
@@ -278,7 +303,7 @@ class GatewayEndToEndTest {
             assertThat(plain.seq()).isEqualTo(1);
 
             List<String> dead =
-                    dlq.readAtLeast(3, Duration.ofSeconds(60)).stream()
+                    dlq.readAtLeast(4, Duration.ofSeconds(60)).stream()
                             .map(
                                     r ->
                                             header(r, Topics.HEADER_SOURCE_TOPIC)
@@ -297,10 +322,26 @@ class GatewayEndToEndTest {
                                     + "/hall-2/press/line-1/press-3/temp-2 missing_field timestamp"
                                     + " is missing (payload format 'plc')",
                             name
+                                    + "/hall-3/press/line-2/press-7/cycle-data not_finite force is"
+                                    + " NaN, not finite (payload format 'press-line')",
+                            name
                                     + "/hall-1/utilities/meters/m-3/power retained_without_time a"
                                     + " retained message, kept by the broker from before: its device"
                                     + " has no time of its own, so when it was measured is unknown"
                                     + " (payload format 'meter')");
+            // Eight messages, two retained, became seven readings and four DLQ records, and Kafka
+            // took every one (GatewayKafkaAuthorizationTest: acknowledged with the last).
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .untilAsserted(
+                            () ->
+                                    assertThat(
+                                                    GatewayHarness.get(
+                                                                    gateway.httpPort(), "/metrics")
+                                                            .body())
+                                            .contains("plantwatch_gateway_received_total 8.0")
+                                            .contains("plantwatch_gateway_produced_total 7.0")
+                                            .contains("plantwatch_gateway_in_flight 0.0"));
         } finally {
             // Retained messages stay in the broker the tests share.
             for (String sensor :

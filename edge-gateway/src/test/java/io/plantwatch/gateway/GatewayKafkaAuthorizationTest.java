@@ -173,6 +173,102 @@ class GatewayKafkaAuthorizationTest {
                 .startsWith("Kafka 127.0.0.1:" + closed + " did not answer with them");
     }
 
+    /**
+     * A machine's message of several readings is acknowledged to the broker with its last record,
+     * once Kafka has taken every one: here its readings are in Kafka, but its DLQ record (a NaN
+     * field) is refused while the gateway may not write the DLQ. A gateway stopped then leaves the
+     * message unacknowledged, and the broker gives it to the next one whole: its readings arrive
+     * twice (the job takes them once, by sensor and seq), the rejected field once. Acknowledged
+     * with its first record, it would have been lost from the DLQ.
+     */
+    @Test
+    void aMachinesMessageIsAcknowledgedOnlyOnceKafkaHasEveryRecordOfIt(
+            @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+        String name = "machine-ack";
+        String password = UUID.randomUUID().toString();
+        java.nio.file.Path file = dir.resolve("gateway.yaml");
+        java.nio.file.Files.writeString(
+                file,
+                """
+                payload-formats:
+                  - name: press-line
+                    sensors: "*/*/*/*/cycle-data"
+                    type: fields
+                """);
+        try (EmbeddedKafka kafka =
+                EmbeddedKafka.builder().saslPlain(Map.of("gateway", password)).build().start()) {
+            kafka.createTopics(3, name + "-readings", name + "-dlq");
+            kafka.allow("gateway", name + "-dlq", AclOperation.DESCRIBE);
+            kafka.allow("gateway", name + "-readings", AclOperation.DESCRIBE, AclOperation.WRITE);
+            Map<String, String> s = settings(name, mosquitto.uri(), kafka.bootstrapServers());
+            s.put("mqtt.version", "3");
+            s.put("kafka.producer.security.protocol", "SASL_PLAINTEXT");
+            s.put("kafka.producer.sasl.mechanism", "PLAIN");
+            s.put("shutdown.drain-timeout", "0s");
+            Map<String, String> env =
+                    jaas((String) kafka.clientProperties("gateway").get("sasl.jaas.config"));
+            try (KafkaReadings readings =
+                            new KafkaReadings(
+                                    kafka.clientProperties(EmbeddedKafka.ADMIN),
+                                    name + "-readings");
+                    KafkaReadings dlq =
+                            new KafkaReadings(
+                                    kafka.clientProperties(EmbeddedKafka.ADMIN), name + "-dlq")) {
+                try (Gateway gateway = Gateway.start(GatewayConfig.load(file, env, s))) {
+                    java.net.URI broker = java.net.URI.create(mosquitto.uri());
+                    com.hivemq.client.mqtt.mqtt3.Mqtt3BlockingClient plc =
+                            com.hivemq.client.mqtt.MqttClient.builder()
+                                    .useMqttVersion3()
+                                    .serverHost(broker.getHost())
+                                    .serverPort(broker.getPort())
+                                    .buildBlocking();
+                    plc.connect();
+                    plc.publishWith()
+                            .topic(name + "/hall-3/press/line-2/press-7/cycle-data")
+                            .qos(com.hivemq.client.mqtt.datatypes.MqttQos.AT_LEAST_ONCE)
+                            .payload(
+                                    ("{\"ts\": 1764064800000, \"seq\": 5, \"temp\": 64.5,"
+                                                    + " \"pressure\": 6.2, \"force\": NaN}")
+                                            .getBytes(java.nio.charset.StandardCharsets.UTF_8))
+                            .send();
+                    plc.disconnect();
+                    assertThat(readings.readAtLeast(2, Duration.ofSeconds(30))).hasSize(2);
+                    await().atMost(Duration.ofSeconds(30))
+                            .until(() -> gateway.metrics().kafkaRetries.get() >= 1);
+                    assertThat(gateway.metrics().inFlight.get()).isEqualTo(1);
+                }
+                kafka.allow("gateway", name + "-dlq", AclOperation.WRITE);
+                try (Gateway next = Gateway.start(GatewayConfig.load(file, env, s))) {
+                    assertThat(dlq.readAtLeast(1, Duration.ofSeconds(30)))
+                            .singleElement()
+                            .satisfies(
+                                    r ->
+                                            assertThat(
+                                                            GatewayHarness.header(
+                                                                    r,
+                                                                    io.plantwatch.model.Topics
+                                                                            .HEADER_DETAIL))
+                                                    .isEqualTo(
+                                                            "force is NaN, not finite (payload"
+                                                                    + " format 'press-line')"));
+                    List<String> twice =
+                            readings.readAtLeast(4, Duration.ofSeconds(30)).stream()
+                                    .map(org.apache.kafka.clients.consumer.ConsumerRecord::key)
+                                    .sorted()
+                                    .toList();
+                    assertThat(twice)
+                            .containsExactly(
+                                    "hall-3/press/line-2/press-7/pressure",
+                                    "hall-3/press/line-2/press-7/pressure",
+                                    "hall-3/press/line-2/press-7/temp",
+                                    "hall-3/press/line-2/press-7/temp");
+                    await().atMost(Duration.ofSeconds(10))
+                            .until(() -> next.metrics().inFlight.get() == 0);
+                }
+            }
+        }
+    }
+
     /** All 5,000 readings the simulator sent are in Kafka, each sensor's first copies in order. */
     private static void assertEveryReadingInKafkaInOrder(
             EmbeddedKafka kafka, String name, CompletableFuture<Long> published) throws Exception {

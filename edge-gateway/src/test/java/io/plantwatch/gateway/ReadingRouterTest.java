@@ -145,4 +145,74 @@ class ReadingRouterTest {
         var h = r.headers().lastHeader(name);
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
+
+    /**
+     * A machine's message becomes a record per reading, then the DLQ record of the fields that were
+     * not, in that order: the bridge acknowledges the message with its last record.
+     */
+    @Test
+    void aMachinesMessageBecomesItsReadingsThenTheDlqRecordOfWhatWasNot() {
+        io.plantwatch.model.PayloadFormat fields =
+                new io.plantwatch.model.PayloadFormat(
+                        "ts",
+                        "value",
+                        "unit",
+                        "quality",
+                        "seq",
+                        false,
+                        "",
+                        io.plantwatch.model.PayloadFormat.Type.FIELDS,
+                        false,
+                        java.util.List.of(),
+                        java.util.Map.of());
+        ReadingRouter machines =
+                new ReadingRouter(
+                        new MqttPayloadCodec(
+                                io.plantwatch.model.TopicTemplate.defaults(),
+                                io.plantwatch.model.ReadingLimits.defaults(),
+                                fields),
+                        Topics.SENSOR_READINGS,
+                        Topics.SENSOR_READINGS_DLQ,
+                        "gw-1");
+        String topic = "plant/s/a/l/m/all";
+        byte[] payload =
+                "{\"ts\":1764000000000,\"b\":2,\"bad\":NaN,\"a\":1}"
+                        .getBytes(StandardCharsets.UTF_8);
+        java.util.List<ReadingRouter.Routed> all = machines.routeAll(topic, payload, false, 5L);
+        assertThat(all)
+                .extracting(r -> r.record().topic() + " " + r.record().key() + " " + r.rejected())
+                .containsExactly(
+                        Topics.SENSOR_READINGS + " s/a/l/m/b null",
+                        Topics.SENSOR_READINGS + " s/a/l/m/a null",
+                        Topics.SENSOR_READINGS_DLQ + " " + topic + " NOT_FINITE");
+        assertThat(all.get(2).record().value()).isEqualTo(payload);
+        // A detail is bounded, as the value is, so Kafka never refuses a DLQ record for its
+        // headers.
+        StringBuilder longNames = new StringBuilder("{\"ts\":1764000000000");
+        for (int i = 0; i < 50; i++) {
+            longNames.append(",\"").append(i).append("x".repeat(200)).append("\":1");
+        }
+        java.util.List<ReadingRouter.Routed> named =
+                machines.routeAll(
+                        topic, (longNames + "}").getBytes(StandardCharsets.UTF_8), false, 5L);
+        assertThat(named).hasSize(1);
+        assertThat(header(named.get(0).record(), Topics.HEADER_DETAIL))
+                .hasSizeLessThanOrEqualTo(ReadingRouter.MAX_DETAIL_CHARS + 3)
+                .startsWith("field '0xxx")
+                .endsWith("; and 45 more");
+        assertThat(header(all.get(2).record(), Topics.HEADER_DETAIL))
+                .isEqualTo("bad is NaN, not finite");
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> machines.route(topic, payload, 5L))
+                .isInstanceOf(IllegalStateException.class)
+                .hasMessageContaining("holds 3 records, which only routeAll keeps");
+        assertThat(
+                        machines.routeAll(
+                                "plant/s/a/l/m/all",
+                                "{\"ts\":1764000000000}".getBytes(StandardCharsets.UTF_8),
+                                false,
+                                5L))
+                .singleElement()
+                .extracting(ReadingRouter.Routed::rejected)
+                .isEqualTo(RejectReason.MISSING_FIELD);
+    }
 }

@@ -15,6 +15,8 @@ import java.time.Instant;
 import java.time.OffsetDateTime;
 import java.time.format.DateTimeFormatter;
 import java.time.format.DateTimeParseException;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.Locale;
 import java.util.Objects;
 
@@ -88,11 +90,59 @@ public final class MqttPayloadCodec {
      * reading as any other; the job recognises it as one it had.
      */
     public Parsed<SensorReading> decode(String topic, byte[] payload, boolean retained) {
+        return decodeAll(topic, payload, retained).single();
+    }
+
+    /**
+     * What one message holds: the readings read from it, and what of it was rejected, if any. A
+     * message of one reading holds either; one of a machine's several readings ({@link
+     * PayloadFormat.Type#FIELDS}) can hold both, when some of its fields are readings and some are
+     * not what they should be.
+     *
+     * @param rejected null when nothing was
+     */
+    public record Decoded(List<SensorReading> readings, Parsed.Rejected<SensorReading> rejected) {
+        public Decoded {
+            readings = List.copyOf(readings);
+        }
+
+        static Decoded of(Parsed<SensorReading> parsed) {
+            return parsed instanceof Parsed.Rejected<SensorReading> r
+                    ? new Decoded(List.of(), r)
+                    : new Decoded(List.of(parsed.value()), null);
+        }
+
+        /**
+         * The one reading, or the rejection. A message of several readings is refused here: read
+         * with {@link #decodeAll}, which keeps them all.
+         */
+        public Parsed<SensorReading> single() {
+            if (readings.size() == 1 && rejected == null) {
+                return Parsed.ok(readings.get(0));
+            }
+            if (readings.isEmpty() && rejected != null) {
+                return rejected;
+            }
+            return Parsed.rejected(
+                    RejectReason.INVALID_FIELD,
+                    "the message holds "
+                            + readings.size()
+                            + " readings"
+                            + (rejected == null ? "" : " and a rejection")
+                            + ", which only decodeAll keeps");
+        }
+    }
+
+    /**
+     * Every reading a message that arrived on {@code topic} holds (see {@link #decode(String,
+     * byte[], boolean)}).
+     */
+    public Decoded decodeAll(String topic, byte[] payload, boolean retained) {
         Parsed<SensorId> id = topics.parse(topic);
         if (!(id instanceof Parsed.Ok<SensorId> ok)) {
-            return id.map(x -> null);
+            return Decoded.of(id.map(x -> null));
         }
-        return decode(ok.value(), payload, retained);
+        return decodeAll(ok.value(), payload, retained);
     }
 
     /**
@@ -100,64 +150,237 @@ public final class MqttPayloadCodec {
      * under a named format says which, so a device matched by the wrong glob shows as such.
      */
     public Parsed<SensorReading> decode(SensorId sensor, byte[] payload) {
-        return decode(sensor, payload, false);
+        return decodeAll(sensor, payload, false).single();
     }
 
-    private Parsed<SensorReading> decode(SensorId sensor, byte[] payload, boolean retained) {
+    private Decoded decodeAll(SensorId sensor, byte[] payload, boolean retained) {
         PayloadFormats.Choice choice;
-        Parsed<SensorReading> parsed;
+        Decoded decoded;
         try {
             choice = formats.formatFor(sensor);
-            parsed =
+            decoded =
                     retained && choice.format().receivedTime()
-                            ? Parsed.rejected(
-                                    RejectReason.RETAINED_WITHOUT_TIME,
-                                    "a retained message, kept by the broker from before: its"
-                                            + " device has no time of its own, so when it was"
-                                            + " measured is unknown")
+                            ? Decoded.of(
+                                    Parsed.rejected(
+                                            RejectReason.RETAINED_WITHOUT_TIME,
+                                            "a retained message, kept by the broker from before:"
+                                                    + " its device has no time of its own, so when"
+                                                    + " it was measured is unknown"))
                             : decode(sensor, payload, choice.format());
         } catch (RuntimeException e) {
             // Never on data, by every check above; if it were, one message must not stop the
             // gateway's intake: it goes to the DLQ saying so.
-            return Parsed.rejected(
-                    RejectReason.INVALID_FIELD, "could not be read: " + oneLine(e.toString()));
+            return Decoded.of(
+                    Parsed.rejected(
+                            RejectReason.INVALID_FIELD,
+                            "could not be read: " + oneLine(e.toString())));
         }
-        if (choice.name() != null && parsed instanceof Parsed.Rejected<SensorReading> r) {
-            return Parsed.rejected(
-                    r.reason(), r.detail() + " (payload format '" + choice.name() + "')");
+        if (choice.name() != null && decoded.rejected() != null) {
+            Parsed.Rejected<SensorReading> r = decoded.rejected();
+            return new Decoded(
+                    decoded.readings(),
+                    new Parsed.Rejected<>(
+                            r.reason(), r.detail() + " (payload format '" + choice.name() + "')"));
         }
-        return parsed;
+        return decoded;
     }
 
-    private Parsed<SensorReading> decode(SensorId sensor, byte[] payload, PayloadFormat f) {
+    private Decoded decode(SensorId sensor, byte[] payload, PayloadFormat f) {
         if (payload == null || payload.length == 0) {
-            return f.type() == PayloadFormat.Type.VALUE
-                    ? Parsed.rejected(RejectReason.WRONG_TYPE, "payload is empty, not a number")
-                    : Parsed.rejected(RejectReason.MALFORMED_JSON, "empty payload");
+            return Decoded.of(
+                    f.type() == PayloadFormat.Type.VALUE
+                            ? Parsed.rejected(
+                                    RejectReason.WRONG_TYPE, "payload is empty, not a number")
+                            : Parsed.rejected(RejectReason.MALFORMED_JSON, "empty payload"));
         }
         if (payload.length > limits.maxPayloadBytes()) {
-            return Parsed.rejected(
-                    RejectReason.OVERSIZED,
-                    "payload has "
-                            + payload.length
-                            + " bytes, the limit is "
-                            + limits.maxPayloadBytes());
+            return Decoded.of(
+                    Parsed.rejected(
+                            RejectReason.OVERSIZED,
+                            "payload has "
+                                    + payload.length
+                                    + " bytes, the limit is "
+                                    + limits.maxPayloadBytes()));
         }
         if (f.type() == PayloadFormat.Type.VALUE) {
-            return parseValue(sensor, payload, f);
+            return Decoded.of(parseValue(sensor, payload, f));
         }
         if (notUtf8(payload)) {
-            return Parsed.rejected(
-                    RejectReason.MALFORMED_JSON,
-                    "payload is not UTF-8 (UTF-16 or UTF-32, by its first bytes); readings are"
-                            + " UTF-8 JSON");
+            return Decoded.of(
+                    Parsed.rejected(
+                            RejectReason.MALFORMED_JSON,
+                            "payload is not UTF-8 (UTF-16 or UTF-32, by its first bytes);"
+                                    + " readings are UTF-8 JSON"));
         }
         try (JsonParser p = JSON.createParser(payload)) {
-            return parseObject(sensor, p, f);
+            return f.type() == PayloadFormat.Type.FIELDS
+                    ? parseFields(sensor, p, f)
+                    : Decoded.of(parseObject(sensor, p, f));
         } catch (IOException | RuntimeException e) {
             // Jackson reports syntax errors, bad UTF-8 and constraint violations as exceptions.
-            return Parsed.rejected(RejectReason.MALFORMED_JSON, oneLine(e.getMessage()));
+            return Decoded.of(
+                    Parsed.rejected(RejectReason.MALFORMED_JSON, oneLine(e.getMessage())));
         }
+    }
+
+    /**
+     * One machine's readings, each numeric field (of {@link PayloadFormat#fields}, when it names
+     * them) a reading of the sensor named like the field, on the machine {@code topic} names. A
+     * field that is not a number (a status text, a flag) is not a reading. A defect of the message
+     * (its time, quality, seq, its JSON) rejects it whole; one of a field (NaN, a name no sensor
+     * may have) rejects that field, and the others are read.
+     */
+    private Decoded parseFields(SensorId topic, JsonParser p, PayloadFormat f) throws IOException {
+        JsonToken first = p.nextToken();
+        if (first != JsonToken.START_OBJECT) {
+            return Decoded.of(
+                    Parsed.rejected(
+                            RejectReason.NOT_AN_OBJECT,
+                            "payload must be a JSON object of the machine's readings, found "
+                                    + describe(first)));
+        }
+        boolean hasTs = f.receivedTime();
+        long ts = 0;
+        if (hasTs) {
+            Parsed<Long> now = receivedTime();
+            if (!(now instanceof Parsed.Ok<Long> at)) {
+                return Decoded.of(now.map(x -> null));
+            }
+            ts = at.value();
+        }
+        Quality quality = Quality.GOOD;
+        long seq = SensorReading.NO_SEQ;
+        List<String> names = new ArrayList<>();
+        List<Double> values = new ArrayList<>();
+        List<String> problems = new ArrayList<>();
+        RejectReason problem = null;
+        JsonToken t;
+        while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
+            String name = p.currentName();
+            JsonToken v = p.nextToken();
+            if (name.equals(f.ts())) {
+                // Not a reading even when the time is the gateway's: a clock's number.
+                if (f.receivedTime()) {
+                    p.skipChildren();
+                    continue;
+                }
+                Parsed<Long> parsed = parseTimestamp(p, v, f);
+                if (!(parsed instanceof Parsed.Ok<Long> okTs)) {
+                    return Decoded.of(parsed.map(x -> null));
+                }
+                ts = okTs.value();
+                hasTs = true;
+            } else if (name.equals(f.quality())) {
+                Parsed<Quality> q = parseQuality(p, v, f);
+                if (!(q instanceof Parsed.Ok<Quality> ok)) {
+                    return Decoded.of(q.map(x -> null));
+                }
+                quality = ok.value();
+            } else if (name.equals(f.seq())) {
+                Parsed<Long> parsed = parseSeq(p, v, f);
+                if (!(parsed instanceof Parsed.Ok<Long> ok)) {
+                    return Decoded.of(parsed.map(x -> null));
+                }
+                seq = ok.value();
+            } else if ((v == JsonToken.VALUE_NUMBER_INT || v == JsonToken.VALUE_NUMBER_FLOAT)
+                    && (f.fields().isEmpty() || f.fields().contains(name))) {
+                double value = p.getDoubleValue();
+                if (Double.isFinite(value)) {
+                    if (names.size() == MAX_READINGS_PER_MESSAGE) {
+                        return Decoded.of(
+                                Parsed.rejected(
+                                        RejectReason.INVALID_FIELD,
+                                        "the message holds more than "
+                                                + MAX_READINGS_PER_MESSAGE
+                                                + " readings; name the fields that are readings"
+                                                + " (fields), or split the message"));
+                    }
+                    names.add(name);
+                    values.add(value);
+                } else {
+                    problem = problem == null ? RejectReason.NOT_FINITE : problem;
+                    problems.add(
+                            SensorId.printable(name) + " is " + cut(p.getText()) + ", not finite");
+                }
+            } else if (!f.fields().isEmpty()
+                    && f.fields().contains(name)
+                    && v != JsonToken.VALUE_NULL) {
+                // Named as a reading, yet not a number: said, not silently dropped.
+                problem = problem == null ? RejectReason.WRONG_TYPE : problem;
+                problems.add(SensorId.printable(name) + " must be a number, found " + describe(v));
+                p.skipChildren();
+            } else {
+                p.skipChildren();
+            }
+        }
+        if (t != JsonToken.END_OBJECT) {
+            return Decoded.of(Parsed.rejected(RejectReason.MALFORMED_JSON, "unterminated object"));
+        }
+        JsonToken trailing = p.nextToken();
+        if (trailing != null) {
+            return Decoded.of(
+                    Parsed.rejected(
+                            RejectReason.MALFORMED_JSON,
+                            "trailing content after the object: " + describe(trailing)));
+        }
+        if (!hasTs) {
+            return Decoded.of(Parsed.rejected(RejectReason.MISSING_FIELD, f.ts() + " is missing"));
+        }
+        if (names.isEmpty() && problems.isEmpty()) {
+            return Decoded.of(
+                    Parsed.rejected(
+                            RejectReason.MISSING_FIELD,
+                            f.fields().isEmpty()
+                                    ? "no field holds a number: each of the machine's readings"
+                                            + " is a field named like its sensor"
+                                    : "none of the fields "
+                                            + String.join(", ", f.fields())
+                                            + " holds a number"));
+        }
+        List<SensorReading> readings = new ArrayList<>(names.size());
+        for (int i = 0; i < names.size(); i++) {
+            SensorId sensor;
+            try {
+                sensor =
+                        new SensorId(
+                                topic.site(),
+                                topic.area(),
+                                topic.line(),
+                                topic.machine(),
+                                names.get(i));
+            } catch (IllegalArgumentException e) {
+                problem = problem == null ? RejectReason.INVALID_FIELD : problem;
+                problems.add(
+                        "field '"
+                                + SensorId.printable(names.get(i))
+                                + "' cannot name a sensor: "
+                                + oneLine(e.getMessage()));
+                continue;
+            }
+            readings.add(
+                    new SensorReading(
+                            sensor, ts, values.get(i), f.unitOf(names.get(i)), quality, seq));
+        }
+        return new Decoded(
+                readings,
+                problems.isEmpty()
+                        ? null
+                        : new Parsed.Rejected<>(
+                                problem,
+                                String.join("; ", problems.subList(0, Math.min(5, problems.size())))
+                                        + (problems.size() > 5
+                                                ? "; and " + (problems.size() - 5) + " more"
+                                                : "")));
+    }
+
+    /**
+     * The most readings one message may hold: each is a Kafka record the gateway holds until Kafka
+     * takes it, and a sensor of the job's and of the time series store.
+     */
+    public static final int MAX_READINGS_PER_MESSAGE = 256;
+
+    private static String cut(String text) {
+        return SensorId.printable(text.length() > 40 ? text.substring(0, 40) + "..." : text);
     }
 
     /**
@@ -331,43 +554,18 @@ public final class MqttPayloadCodec {
                     }
                 }
                 case "quality" -> {
-                    if (v == JsonToken.VALUE_NULL) {
-                        quality = Quality.GOOD;
-                    } else if (v != JsonToken.VALUE_STRING) {
-                        return wrongType(f.quality(), "a string", v);
-                    } else {
-                        String q = p.getText().toUpperCase(Locale.ROOT);
-                        switch (q) {
-                            case "GOOD" -> quality = Quality.GOOD;
-                            case "UNCERTAIN" -> quality = Quality.UNCERTAIN;
-                            case "BAD" -> quality = Quality.BAD;
-                            default -> {
-                                return Parsed.rejected(
-                                        RejectReason.INVALID_FIELD,
-                                        f.quality()
-                                                + " '"
-                                                + SensorId.printable(p.getText())
-                                                + "' is not GOOD, UNCERTAIN or BAD");
-                            }
-                        }
+                    Parsed<Quality> q = parseQuality(p, v, f);
+                    if (!(q instanceof Parsed.Ok<Quality> ok)) {
+                        return q.map(x -> null);
                     }
+                    quality = ok.value();
                 }
                 case "seq" -> {
-                    if (v == JsonToken.VALUE_NULL) {
-                        seq = SensorReading.NO_SEQ;
-                    } else if (v != JsonToken.VALUE_NUMBER_INT) {
-                        return wrongType(f.seq(), "an integer", v);
-                    } else if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
-                        return Parsed.rejected(
-                                RejectReason.INVALID_FIELD, f.seq() + " does not fit in 64 bits");
-                    } else {
-                        seq = p.getLongValue();
-                        if (seq < 0) {
-                            return Parsed.rejected(
-                                    RejectReason.INVALID_FIELD,
-                                    f.seq() + " must be >= 0, was " + seq);
-                        }
+                    Parsed<Long> parsed = parseSeq(p, v, f);
+                    if (!(parsed instanceof Parsed.Ok<Long> ok)) {
+                        return parsed.map(x -> null);
                     }
+                    seq = ok.value();
                 }
                 default -> p.skipChildren();
             }
@@ -388,6 +586,48 @@ public final class MqttPayloadCodec {
             return Parsed.rejected(RejectReason.MISSING_FIELD, f.value() + " is missing");
         }
         return Parsed.ok(new SensorReading(sensor, ts, value, unit, quality, seq));
+    }
+
+    private static Parsed<Quality> parseQuality(JsonParser p, JsonToken v, PayloadFormat f)
+            throws IOException {
+        if (v == JsonToken.VALUE_NULL) {
+            return Parsed.ok(Quality.GOOD);
+        }
+        if (v != JsonToken.VALUE_STRING) {
+            return wrongType(f.quality(), "a string", v);
+        }
+        return switch (p.getText().toUpperCase(Locale.ROOT)) {
+            case "GOOD" -> Parsed.ok(Quality.GOOD);
+            case "UNCERTAIN" -> Parsed.ok(Quality.UNCERTAIN);
+            case "BAD" -> Parsed.ok(Quality.BAD);
+            default ->
+                    Parsed.rejected(
+                            RejectReason.INVALID_FIELD,
+                            f.quality()
+                                    + " '"
+                                    + SensorId.printable(p.getText())
+                                    + "' is not GOOD, UNCERTAIN or BAD");
+        };
+    }
+
+    private static Parsed<Long> parseSeq(JsonParser p, JsonToken v, PayloadFormat f)
+            throws IOException {
+        if (v == JsonToken.VALUE_NULL) {
+            return Parsed.ok(SensorReading.NO_SEQ);
+        }
+        if (v != JsonToken.VALUE_NUMBER_INT) {
+            return wrongType(f.seq(), "an integer", v);
+        }
+        if (p.getNumberType() == JsonParser.NumberType.BIG_INTEGER) {
+            return Parsed.rejected(
+                    RejectReason.INVALID_FIELD, f.seq() + " does not fit in 64 bits");
+        }
+        long seq = p.getLongValue();
+        if (seq < 0) {
+            return Parsed.rejected(
+                    RejectReason.INVALID_FIELD, f.seq() + " must be >= 0, was " + seq);
+        }
+        return Parsed.ok(seq);
     }
 
     /**

@@ -1,6 +1,7 @@
 package io.plantwatch.model;
 
 import java.util.LinkedHashMap;
+import java.util.List;
 import java.util.Map;
 import java.util.Objects;
 
@@ -14,7 +15,9 @@ import java.util.Objects;
  * <p>Devices without a clock are read with {@code receivedTime}: the reading is stamped with the
  * gateway's clock when it arrives. A device that publishes only the number ({@code 21.5}, as many
  * PLC MQTT blocks, Tasmota and Shelly do) is read with {@link Type#VALUE}, which is always stamped
- * so: its payload holds nothing else.
+ * so: its payload holds nothing else. A PLC that publishes one message per machine, {@code {"ts":
+ * ..., "temp": 71.2, "pressure": 3.1}}, is read with {@link Type#FIELDS}: each numeric field a
+ * reading of the sensor it names, on the machine the topic names.
  *
  * @param epochSeconds whether a numeric time is epoch seconds (a fraction allowed, to the
  *     millisecond) rather than epoch milliseconds
@@ -22,6 +25,9 @@ import java.util.Objects;
  * @param type a JSON object, or the bare value
  * @param receivedTime whether a reading's time is when the gateway received it, not a field of the
  *     payload (which is then not read)
+ * @param fields for {@link Type#FIELDS}: the fields that are readings; empty for every numeric one
+ * @param units for {@link Type#FIELDS}: a reading's unit by its field, {@code defaultUnit} for the
+ *     others
  */
 public record PayloadFormat(
         String ts,
@@ -32,14 +38,22 @@ public record PayloadFormat(
         boolean epochSeconds,
         String defaultUnit,
         Type type,
-        boolean receivedTime) {
+        boolean receivedTime,
+        List<String> fields,
+        Map<String, String> units) {
 
     /** What a payload holds. */
     public enum Type {
         /** A JSON object with the reading's fields. */
         JSON,
         /** The value alone, as a number in text: {@code 21.5}, {@code -3}, {@code 1.2e3}. */
-        VALUE
+        VALUE,
+        /**
+         * A JSON object of one machine's readings, each numeric field the value of the sensor it
+         * names; the time, quality and sequence number fields are the message's, for all of them.
+         * The topic names the machine: its sensor level is replaced by each field's name.
+         */
+        FIELDS
     }
 
     /** design.md's payload. */
@@ -55,13 +69,34 @@ public record PayloadFormat(
             String seq,
             boolean epochSeconds,
             String defaultUnit) {
-        this(ts, value, unit, quality, seq, epochSeconds, defaultUnit, Type.JSON, false);
+        this(
+                ts,
+                value,
+                unit,
+                quality,
+                seq,
+                epochSeconds,
+                defaultUnit,
+                Type.JSON,
+                false,
+                List.of(),
+                Map.of());
     }
 
     /** A device that publishes only its value, stamped when the gateway receives it. */
     public static PayloadFormat bareValue(String defaultUnit) {
         return new PayloadFormat(
-                "ts", "value", "unit", "quality", "seq", false, defaultUnit, Type.VALUE, true);
+                "ts",
+                "value",
+                "unit",
+                "quality",
+                "seq",
+                false,
+                defaultUnit,
+                Type.VALUE,
+                true,
+                List.of(),
+                Map.of());
     }
 
     public PayloadFormat {
@@ -69,6 +104,30 @@ public record PayloadFormat(
         if (type == Type.VALUE && !receivedTime) {
             throw new IllegalArgumentException(
                     "a bare value carries no time: it is stamped when it is received");
+        }
+        fields = List.copyOf(Objects.requireNonNullElse(fields, List.of()));
+        units = Map.copyOf(Objects.requireNonNullElse(units, Map.of()));
+        if (type != Type.FIELDS && !(fields.isEmpty() && units.isEmpty())) {
+            throw new IllegalArgumentException("fields and units are for type fields only");
+        }
+        for (String f : fields) {
+            if (f.isBlank()) {
+                throw new IllegalArgumentException("fields names an empty field");
+            }
+            checkReading("fields names", f, ts, quality, seq);
+            if (fields.indexOf(f) != fields.lastIndexOf(f)) {
+                throw new IllegalArgumentException("fields names '" + f + "' twice");
+            }
+        }
+        for (Map.Entry<String, String> u : units.entrySet()) {
+            checkReading("units names", u.getKey(), ts, quality, seq);
+            if (!fields.isEmpty() && !fields.contains(u.getKey())) {
+                throw new IllegalArgumentException(
+                        "units names '"
+                                + SensorId.printable(u.getKey())
+                                + "', which fields does not: it would never be read");
+            }
+            checkUnit("the unit of " + u.getKey(), u.getValue());
         }
         Map<String, String> names = new LinkedHashMap<>();
         names.put("ts", ts);
@@ -93,15 +152,36 @@ public record PayloadFormat(
             }
         }
         defaultUnit = Objects.requireNonNullElse(defaultUnit, "");
-        if (defaultUnit.length() > SensorReading.MAX_UNIT_LENGTH) {
+        checkUnit("the default unit", defaultUnit);
+    }
+
+    /** For {@link Type#FIELDS}: the unit of the reading in field {@code field}. */
+    public String unitOf(String field) {
+        return units.getOrDefault(field, defaultUnit);
+    }
+
+    /** A field that is a reading names its sensor, and is none of the message's own. */
+    private static void checkReading(
+            String what, String field, String ts, String quality, String seq) {
+        if (field.equals(ts) || field.equals(quality) || field.equals(seq)) {
             throw new IllegalArgumentException(
-                    "the default unit is longer than "
-                            + SensorReading.MAX_UNIT_LENGTH
-                            + " characters");
+                    what + " '" + field + "', which is the message's time, quality or seq");
         }
-        for (int i = 0; i < defaultUnit.length(); i++) {
-            if (SensorId.invisible(defaultUnit.codePointAt(i))) {
-                throw new IllegalArgumentException("the default unit contains a control character");
+        String problem = SensorId.levelProblem("the sensor name", field);
+        if (problem != null) {
+            throw new IllegalArgumentException(
+                    what + " '" + SensorId.printable(field) + "', which cannot: " + problem);
+        }
+    }
+
+    private static void checkUnit(String what, String unit) {
+        if (unit.length() > SensorReading.MAX_UNIT_LENGTH) {
+            throw new IllegalArgumentException(
+                    what + " is longer than " + SensorReading.MAX_UNIT_LENGTH + " characters");
+        }
+        for (int i = 0; i < unit.length(); i++) {
+            if (SensorId.invisible(unit.codePointAt(i))) {
+                throw new IllegalArgumentException(what + " contains a control character");
             }
         }
     }

@@ -30,7 +30,9 @@ class PayloadFormatsTest {
                     false,
                     "bar",
                     PayloadFormat.Type.JSON,
-                    true);
+                    true,
+                    List.of(),
+                    java.util.Map.of());
 
     static final PayloadFormats CODEC_FORMATS =
             new PayloadFormats(
@@ -283,8 +285,344 @@ class PayloadFormatsTest {
                                         false,
                                         "",
                                         PayloadFormat.Type.VALUE,
-                                        false))
+                                        false,
+                                        List.of(),
+                                        java.util.Map.of()))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("carries no time");
+    }
+
+    static final PayloadFormat PRESS_LINE =
+            new PayloadFormat(
+                    "time",
+                    "value",
+                    "unit",
+                    "q",
+                    "cycle",
+                    true,
+                    "",
+                    PayloadFormat.Type.FIELDS,
+                    false,
+                    List.of(),
+                    java.util.Map.of("temp", "degC", "pressure", "bar"));
+
+    static final MqttPayloadCodec MACHINES =
+            new MqttPayloadCodec(
+                    TopicTemplate.defaults(),
+                    ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                    new PayloadFormats(
+                            PayloadFormat.DEFAULT,
+                            List.of(
+                                    new PayloadFormats.Named(
+                                            "press-line",
+                                            new SensorGlob("*/*/*/*/data"),
+                                            PRESS_LINE))));
+
+    static MqttPayloadCodec.Decoded machine(String payload) {
+        return MACHINES.decodeAll(
+                "plant/hall-1/press/line-1/press-3/data",
+                payload.getBytes(StandardCharsets.UTF_8),
+                false);
+    }
+
+    /**
+     * A PLC publishing one message per machine and cycle: each numeric field a reading of the
+     * sensor it names, on the machine the topic names, with the message's time, quality and seq.
+     */
+    @Test
+    void aMachinesMessageIsOneReadingPerNumericField() {
+        MqttPayloadCodec.Decoded d =
+                machine(
+                        "{\"time\": 1764064800.5, \"temp\": 71.25, \"status\": \"RUN\","
+                                + " \"pressure\": 3, \"alarm\": false, \"tool\": {\"id\": 7},"
+                                + " \"spare\": null, \"cycle\": 12, \"q\": \"UNCERTAIN\","
+                                + " \"strokes\": -4e2}");
+        assertThat(d.rejected()).isNull();
+        assertThat(d.readings())
+                .extracting(r -> r.sensorId().id() + " " + r.value() + " " + r.unit())
+                .containsExactly(
+                        "hall-1/press/line-1/press-3/temp 71.25 degC",
+                        "hall-1/press/line-1/press-3/pressure 3.0 bar",
+                        "hall-1/press/line-1/press-3/strokes -400.0 ");
+        assertThat(d.readings())
+                .allSatisfy(
+                        r -> {
+                            assertThat(r.timestamp()).isEqualTo(1764064800500L);
+                            assertThat(r.quality()).isEqualTo(Quality.UNCERTAIN);
+                            assertThat(r.seq()).isEqualTo(12);
+                        });
+        assertThat(d.single().isOk()).isFalse();
+    }
+
+    /** A bad field rejects that field; the machine's other readings are read. */
+    @Test
+    void aFieldThatIsNoReadingIsRejectedAndTheOthersAreRead() {
+        MqttPayloadCodec.Decoded d =
+                machine(
+                        "{\"time\": 1764064800, \"temp\": NaN, \"a/b\": 1, \"pressure\": 2,"
+                                + " \"\u202Eevil\": 3}");
+        assertThat(d.readings()).extracting(r -> r.sensorId().sensor()).containsExactly("pressure");
+        assertThat(d.rejected().reason()).isEqualTo(RejectReason.NOT_FINITE);
+        assertThat(d.rejected().detail())
+                .startsWith("temp is NaN, not finite; field 'a/b' cannot name a sensor: ")
+                .contains("; field '?evil' cannot name a sensor: ")
+                .endsWith("(payload format 'press-line')");
+    }
+
+    @Test
+    void aDefectOfTheMessageRejectsItWhole() {
+        for (String[] m :
+                new String[][] {
+                    {"{\"temp\": 1}", "missing_field", "time is missing"},
+                    {
+                        "{\"time\": 1764064800, \"status\": \"RUN\"}",
+                        "missing_field",
+                        "no field holds a number"
+                    },
+                    {
+                        "{\"time\": 1764064800, \"temp\": 1, \"q\": \"SO-SO\"}",
+                        "invalid_field",
+                        "q 'SO-SO'"
+                    },
+                    {
+                        "{\"time\": 1764064800, \"temp\": 1, \"cycle\": -1}",
+                        "invalid_field",
+                        "cycle must be >= 0"
+                    },
+                    {
+                        "{\"time\": 1764064800, \"temp\": 1, \"temp\": 2}",
+                        "malformed_json",
+                        "Duplicate field 'temp'"
+                    },
+                    {
+                        "[1, 2]",
+                        "not_an_object",
+                        "payload must be a JSON object of the machine's readings"
+                    },
+                    {"{\"time\": 1764064800, \"temp\": 1} x", "malformed_json", ""}
+                }) {
+            MqttPayloadCodec.Decoded d = machine(m[0]);
+            assertThat(d.readings()).as(m[0]).isEmpty();
+            assertThat(d.rejected().reason().code()).as(m[0]).isEqualTo(m[1]);
+            assertThat(d.rejected().detail())
+                    .as(m[0])
+                    .contains(m[2])
+                    .endsWith("(payload format 'press-line')");
+        }
+    }
+
+    /** With fields named, only those are readings: a constant counter is not a stuck sensor. */
+    @Test
+    void namedFieldsAreTheOnlyReadings() {
+        MqttPayloadCodec only =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                        PayloadFormats.of(
+                                new PayloadFormat(
+                                        "ts",
+                                        "value",
+                                        "unit",
+                                        "quality",
+                                        "seq",
+                                        false,
+                                        "",
+                                        PayloadFormat.Type.FIELDS,
+                                        true,
+                                        List.of("temp", "pressure"),
+                                        java.util.Map.of())));
+        MqttPayloadCodec.Decoded d =
+                only.decodeAll(
+                        "plant/a/b/c/d/all",
+                        "{\"temp\": 1, \"program\": 12, \"ts\": \"ignored\"}"
+                                .getBytes(StandardCharsets.UTF_8),
+                        false);
+        assertThat(d.readings()).extracting(r -> r.sensorId().sensor()).containsExactly("temp");
+        assertThat(d.readings().get(0).timestamp()).isEqualTo(NOW.toEpochMilli());
+        MqttPayloadCodec.Decoded none =
+                only.decodeAll(
+                        "plant/a/b/c/d/all",
+                        "{\"program\": 12}".getBytes(StandardCharsets.UTF_8),
+                        false);
+        assertThat(none.rejected().detail())
+                .isEqualTo("none of the fields temp, pressure holds a number");
+        assertThat(
+                        only.decodeAll(
+                                        "plant/a/b/c/d/all",
+                                        "{\"temp\": 1}".getBytes(StandardCharsets.UTF_8),
+                                        true)
+                                .rejected()
+                                .reason())
+                .isEqualTo(RejectReason.RETAINED_WITHOUT_TIME);
+    }
+
+    @Test
+    void fieldsAndUnitsAreForAMachinesMessageOnly() {
+        assertThatThrownBy(
+                        () ->
+                                new PayloadFormat(
+                                        "ts",
+                                        "value",
+                                        "unit",
+                                        "quality",
+                                        "seq",
+                                        false,
+                                        "",
+                                        PayloadFormat.Type.JSON,
+                                        false,
+                                        List.of("temp"),
+                                        java.util.Map.of()))
+                .hasMessage("fields and units are for type fields only");
+        assertThatThrownBy(
+                        () ->
+                                new PayloadFormat(
+                                        "ts",
+                                        "value",
+                                        "unit",
+                                        "quality",
+                                        "seq",
+                                        false,
+                                        "",
+                                        PayloadFormat.Type.FIELDS,
+                                        false,
+                                        List.of("seq"),
+                                        java.util.Map.of()))
+                .hasMessage("fields names 'seq', which is the message's time, quality or seq");
+        assertThatThrownBy(
+                        () ->
+                                new PayloadFormat(
+                                        "ts",
+                                        "value",
+                                        "unit",
+                                        "quality",
+                                        "seq",
+                                        false,
+                                        "",
+                                        PayloadFormat.Type.FIELDS,
+                                        false,
+                                        List.of(),
+                                        java.util.Map.of("temp", "\u001b[2J")))
+                .hasMessage("the unit of temp contains a control character");
+    }
+
+    static MqttPayloadCodec machinesWith(List<String> fields, boolean receivedTime) {
+        return new MqttPayloadCodec(
+                TopicTemplate.defaults(),
+                ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                PayloadFormats.of(
+                        new PayloadFormat(
+                                "ts",
+                                "value",
+                                "unit",
+                                "quality",
+                                "seq",
+                                false,
+                                "",
+                                PayloadFormat.Type.FIELDS,
+                                receivedTime,
+                                fields,
+                                java.util.Map.of())));
+    }
+
+    static MqttPayloadCodec.Decoded all(MqttPayloadCodec codec, String payload) {
+        return codec.decodeAll(
+                "plant/a/b/c/d/all", payload.getBytes(StandardCharsets.UTF_8), false);
+    }
+
+    /** A device's clock number, though not read as the time, is never a reading either. */
+    @Test
+    void theTimeFieldIsNoReadingWhenTheTimeIsReceived() {
+        MqttPayloadCodec.Decoded d =
+                all(machinesWith(List.of(), true), "{\"ts\": 1764064800000, \"temp\": 1}");
+        assertThat(d.readings()).extracting(r -> r.sensorId().sensor()).containsExactly("temp");
+    }
+
+    @Test
+    void aMessageOfMoreReadingsThanTheLimitIsRejectedWhole() {
+        StringBuilder json = new StringBuilder("{\"ts\": 1764064800000");
+        for (int i = 0; i <= MqttPayloadCodec.MAX_READINGS_PER_MESSAGE; i++) {
+            json.append(", \"s").append(i).append("\": ").append(i);
+        }
+        MqttPayloadCodec.Decoded d = all(machinesWith(List.of(), false), json + "}");
+        assertThat(d.readings()).isEmpty();
+        assertThat(d.rejected().detail())
+                .startsWith("the message holds more than 256 readings; name the fields");
+        String exactly = json.substring(0, json.lastIndexOf(", \"s256\"")) + "}";
+        assertThat(all(machinesWith(List.of(), false), exactly).readings()).hasSize(256);
+    }
+
+    /** Named as a reading and not a number: said in the DLQ; null is no reading this time. */
+    @Test
+    void aNamedFieldThatIsNotANumberIsRejectedAndNullIsNoReading() {
+        MqttPayloadCodec.Decoded d =
+                all(
+                        machinesWith(List.of("temp", "pressure", "flow", "level"), false),
+                        "{\"ts\": 1764064800000, \"temp\": \"64.5\", \"pressure\": 6,"
+                                + " \"flow\": null, \"level\": {\"m\": 2}, \"state\": \"RUN\"}");
+        assertThat(d.readings()).extracting(r -> r.sensorId().sensor()).containsExactly("pressure");
+        assertThat(d.rejected().reason()).isEqualTo(RejectReason.WRONG_TYPE);
+        assertThat(d.rejected().detail())
+                .isEqualTo(
+                        "temp must be a number, found a string; level must be a number, found an"
+                                + " object");
+    }
+
+    @Test
+    void aRejectionTellsTheFirstFiveFieldsAndHowManyMore() {
+        StringBuilder json = new StringBuilder("{\"ts\": 1764064800000, \"ok\": 1");
+        for (int i = 0; i < 8; i++) {
+            json.append(", \"bad").append(i).append("\": NaN");
+        }
+        MqttPayloadCodec.Decoded d = all(machinesWith(List.of(), false), json + "}");
+        assertThat(d.readings()).hasSize(1);
+        assertThat(d.rejected().detail())
+                .isEqualTo(
+                        "bad0 is NaN, not finite; bad1 is NaN, not finite; bad2 is NaN, not"
+                                + " finite; bad3 is NaN, not finite; bad4 is NaN, not finite; and 3"
+                                + " more");
+    }
+
+    @Test
+    void fieldsAndUnitsNameSensorsThatCanBeRead() {
+        for (Object[] m :
+                new Object[][] {
+                    {List.of("temp", "temp"), java.util.Map.of(), "fields names 'temp' twice"},
+                    {
+                        List.of("a/b"),
+                        java.util.Map.of(),
+                        "fields names 'a/b', which cannot: the sensor name 'a/b' contains a"
+                                + " forbidden character"
+                    },
+                    {
+                        List.of("temp"),
+                        java.util.Map.of("tmep", "degC"),
+                        "units names 'tmep', which fields does not: it would never be read"
+                    },
+                    {
+                        List.of(),
+                        java.util.Map.of("seq", "1"),
+                        "units names 'seq', which is the message's time, quality or seq"
+                    }
+                }) {
+            @SuppressWarnings("unchecked")
+            List<String> fields = (List<String>) m[0];
+            @SuppressWarnings("unchecked")
+            java.util.Map<String, String> units = (java.util.Map<String, String>) m[1];
+            assertThatThrownBy(
+                            () ->
+                                    new PayloadFormat(
+                                            "ts",
+                                            "value",
+                                            "unit",
+                                            "quality",
+                                            "seq",
+                                            false,
+                                            "",
+                                            PayloadFormat.Type.FIELDS,
+                                            false,
+                                            fields,
+                                            units))
+                    .hasMessage((String) m[2]);
+        }
     }
 }
