@@ -23,12 +23,11 @@ import org.openjdk.jmh.annotations.State;
 import org.openjdk.jmh.annotations.Warmup;
 
 /**
- * What the gateway's decoding of one MQTT message costs, per payload format, over a fleet of
- * {@code sensors} topics visited in turn: design.md's JSON with no {@code payload-formats} (the
- * baseline), the same JSON read through three {@code payload-formats} entries where the third
- * matches (each sensor's choice kept), a bare value, and a machine's message of three readings
- * ({@code type: fields}). The broker and Kafka, which cost far more per message, are in {@code
- * bench/gateway.sh}.
+ * What the gateway's decoding of one MQTT message costs, per payload format, over a fleet of {@code
+ * sensors} topics visited in turn: design.md's JSON with no {@code payload-formats} (the baseline),
+ * the same JSON read through three {@code payload-formats} entries where the third matches (each
+ * sensor's choice kept), a bare value, and a machine's message of three readings ({@code type:
+ * fields}). The broker and Kafka, which cost far more per message, are in {@code bench/gateway.sh}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -75,12 +74,15 @@ public class PayloadDecodeBenchmark {
         PayloadFormats formats =
                 switch (format) {
                     case "json" -> PayloadFormats.of(PayloadFormat.DEFAULT);
-                    case "json-third-format" -> new PayloadFormats(
-                            PayloadFormat.bareValue(""),
-                            concat(
-                                    ahead,
-                                    new PayloadFormats.Named(
-                                            "json", new SensorGlob("site/**"), PayloadFormat.DEFAULT)));
+                    case "json-third-format" ->
+                            new PayloadFormats(
+                                    PayloadFormat.bareValue(""),
+                                    concat(
+                                            ahead,
+                                            new PayloadFormats.Named(
+                                                    "json",
+                                                    new SensorGlob("site/**"),
+                                                    PayloadFormat.DEFAULT)));
                     case "value" -> PayloadFormats.of(PayloadFormat.bareValue("W"));
                     case "fields-3" -> PayloadFormats.of(fields);
                     default -> throw new IllegalArgumentException(format);
@@ -88,19 +90,22 @@ public class PayloadDecodeBenchmark {
         codec = new MqttPayloadCodec(TopicTemplate.defaults(), ReadingLimits.defaults(), formats);
         topics = new String[sensors];
         for (int i = 0; i < sensors; i++) {
-            topics[i] = "plant/site/area-" + (i % 7) + "/line-" + (i % 13) + "/machine-" + i + "/temp";
+            topics[i] =
+                    "plant/site/area-" + (i % 7) + "/line-" + (i % 13) + "/machine-" + i + "/temp";
         }
         String json =
                 switch (format) {
                     case "value" -> "71.25";
-                    case "fields-3" -> "{\"ts\": "
-                            + System.currentTimeMillis()
-                            + ", \"seq\": 42, \"temp\": 71.25, \"pressure\": 3.5, \"strokes\": 17,"
-                            + " \"state\": \"RUN\"}";
-                    default -> "{\"ts\": "
-                            + System.currentTimeMillis()
-                            + ", \"value\": 71.25, \"unit\": \"degC\", \"quality\": \"GOOD\","
-                            + " \"seq\": 42}";
+                    case "fields-3" ->
+                            "{\"ts\": "
+                                    + System.currentTimeMillis()
+                                    + ", \"seq\": 42, \"temp\": 71.25, \"pressure\": 3.5, \"strokes\": 17,"
+                                    + " \"state\": \"RUN\"}";
+                    default ->
+                            "{\"ts\": "
+                                    + System.currentTimeMillis()
+                                    + ", \"value\": 71.25, \"unit\": \"degC\", \"quality\": \"GOOD\","
+                                    + " \"seq\": 42}";
                 };
         payload = json.getBytes(StandardCharsets.UTF_8);
     }
