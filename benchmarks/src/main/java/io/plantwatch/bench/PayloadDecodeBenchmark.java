@@ -25,9 +25,9 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * What the gateway's decoding of one MQTT message costs, per payload format, over a fleet of {@code
  * sensors} topics visited in turn: design.md's JSON with no {@code payload-formats} (the baseline),
- * the same JSON read through three {@code payload-formats} entries where the third matches (each
- * sensor's choice kept), a bare value, and a machine's message of three readings ({@code type:
- * fields}). The broker and Kafka, which cost far more per message, are in {@code bench/gateway.sh}.
+ * the same JSON read through three {@code payload-formats} entries where the third matches, a bare
+ * value, and a machine's message of three readings ({@code type: fields}). The broker and Kafka,
+ * which cost far more per message, are in {@code bench/gateway.sh}.
  */
 @State(Scope.Thread)
 @BenchmarkMode(Mode.AverageTime)
@@ -40,7 +40,7 @@ public class PayloadDecodeBenchmark {
     @Param({"json", "json-third-format", "value", "fields-3"})
     String format;
 
-    @Param({"1000"})
+    @Param({"1000", "100000"})
     int sensors;
 
     private MqttPayloadCodec codec;
@@ -62,7 +62,8 @@ public class PayloadDecodeBenchmark {
                         PayloadFormat.Type.FIELDS,
                         false,
                         List.of(),
-                        Map.of("temp", "degC", "pressure", "bar"));
+                        Map.of("temp", "degC", "pressure", "bar"),
+                        null);
         List<PayloadFormats.Named> ahead =
                 List.of(
                         new PayloadFormats.Named(

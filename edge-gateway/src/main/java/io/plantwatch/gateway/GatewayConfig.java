@@ -53,7 +53,8 @@ public final class GatewayConfig {
                     "type",
                     "time",
                     "fields",
-                    "units");
+                    "units",
+                    "time-zone");
 
     private static final java.util.regex.Pattern FORMAT_NAME =
             java.util.regex.Pattern.compile("[A-Za-z0-9][A-Za-z0-9_-]{0,39}");
@@ -92,6 +93,7 @@ public final class GatewayConfig {
         DEFAULTS.put("payload.default-unit", "");
         DEFAULTS.put("payload.type", "json");
         DEFAULTS.put("payload.time", null);
+        DEFAULTS.put("payload.time-zone", null);
         DEFAULTS.put("http.bind", "0.0.0.0");
         DEFAULTS.put("http.port", "9400");
         DEFAULTS.put("shutdown.drain-timeout", "30s");
@@ -790,6 +792,37 @@ public final class GatewayConfig {
                             + "'; payload (the device's own, in the time field) or received (the"
                             + " gateway's clock when it arrives)");
         }
+        String zone = get.apply("time-zone");
+        java.time.ZoneId timeZone = null;
+        if (zone != null && !zone.isBlank()) {
+            try {
+                timeZone = java.time.ZoneId.of(zone.strip());
+            } catch (java.time.DateTimeException e) {
+                timeZone = null;
+            }
+            // EST, MST and HST are ids of the time zone database, but fixed offsets: a plant on
+            // New York time that wrote EST would be read an hour off all summer.
+            if (timeZone == null
+                    || !(timeZone instanceof java.time.ZoneOffset
+                            || timeZone.getId().contains("/")
+                            || timeZone.getId().equals("UTC"))) {
+                throw bad.apply(
+                        "time-zone",
+                        "is '"
+                                + zone
+                                + "', not a time zone's region: an IANA name such as"
+                                + " Europe/Berlin or America/New_York, UTC, or a fixed offset such"
+                                + " as +01:00 (abbreviations such as EST or CET are refused: they"
+                                + " are fixed offsets or ambiguous)");
+            }
+            if (bareValue || "received".equals(time)) {
+                throw bad.apply(
+                        "time-zone",
+                        "is set, but "
+                                + (bareValue ? "type: value" : "time: received")
+                                + " reads no time from the payload");
+            }
+        }
         if (bareValue && "payload".equals(time)) {
             throw bad.apply(
                     "time",
@@ -811,7 +844,8 @@ public final class GatewayConfig {
                                     : PayloadFormat.Type.JSON,
                     bareValue || "received".equals(time),
                     fields,
-                    entry ? units : Map.of());
+                    entry ? units : Map.of(),
+                    timeZone);
         } catch (IllegalArgumentException e) {
             throw bad.apply(null, e.getMessage());
         }

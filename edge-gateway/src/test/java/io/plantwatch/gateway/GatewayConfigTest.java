@@ -521,6 +521,7 @@ class GatewayConfigTest {
                             fields: [temp, pressure]
                             units: {temp: degC, pressure: bar}
                             quality-field: q
+                            time-zone: Europe/Berlin
                         """);
         io.plantwatch.model.PayloadFormats formats = c.payloadFormats();
         assertThat(formats.fallback().epochSeconds()).isTrue();
@@ -537,6 +538,8 @@ class GatewayConfigTest {
         assertThat(line.unitOf("pressure")).isEqualTo("bar");
         assertThat(line.unitOf("other")).isEmpty();
         assertThat(line.quality()).isEqualTo("q");
+        assertThat(line.timeZone()).isEqualTo(java.time.ZoneId.of("Europe/Berlin"));
+        assertThat(formats.named().get(0).format().timeZone()).isNull();
         io.plantwatch.model.PayloadFormat plc = formats.named().get(0).format();
         assertThat(plc.ts()).isEqualTo("timestamp");
         assertThat(plc.value()).isEqualTo("temp");
@@ -576,6 +579,17 @@ class GatewayConfigTest {
                 "payload-formats entry 1 sensors must be a single value");
         mistakes.put("payload-formats: [{name: a}]", "payload-formats 'a' needs sensors");
         mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', time-zone: CEST}]",
+                "payload-formats 'a' time-zone is 'CEST', not a time zone's region: an IANA name"
+                        + " such as Europe/Berlin");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', time-zone: EST}]",
+                "payload-formats 'a' time-zone is 'EST', not a time zone's region");
+        mistakes.put(
+                "payload-formats: [{name: a, sensors: '**', time: received, time-zone: UTC}]",
+                "payload-formats 'a' time-zone is set, but time: received reads no time from the"
+                        + " payload");
+        mistakes.put(
                 "payload-formats: [{name: a, sensors: '**', type: fields, units: degC}]",
                 "payload-formats entry 1 units must be a mapping of a field to its unit");
         mistakes.put(
@@ -601,7 +615,7 @@ class GatewayConfigTest {
                 "payload-formats 'a' fields and units are for type fields only");
         mistakes.put(
                 "payload-formats: [{name: a, sensors: '**', type: fields, units: {t: \"\\e[2J\"}}]",
-                "payload-formats 'a' the unit of t contains a control character");
+                "payload-formats 'a' the unit of t '?[2J' contains a control or format character");
         mistakes.put(
                 "payload-formats: [{name: a, sensors: 'hall-2/*'}]",
                 "payload-formats 'a' sensors 'hall-2/*' has 2 levels, and a sensor id has 5");
@@ -673,6 +687,22 @@ class GatewayConfigTest {
         assertThatThrownBy(() -> GatewayConfig.load(null, Map.of(), Map.of("payload.type", "csv")))
                 .hasMessageContaining("payload.type")
                 .hasMessageContaining("json (an object with the reading's fields) or value");
+        assertThat(
+                        GatewayConfig.load(
+                                        null,
+                                        Map.of(),
+                                        Map.of("payload.time-zone", "Europe/Berlin"))
+                                .payloadFormat()
+                                .timeZone())
+                .isEqualTo(java.time.ZoneId.of("Europe/Berlin"));
+        for (String zone : List.of("UTC", "+01:00", "America/New_York", "Etc/GMT-1")) {
+            assertThat(
+                            GatewayConfig.load(null, Map.of(), Map.of("payload.time-zone", zone))
+                                    .payloadFormat()
+                                    .timeZone())
+                    .as(zone)
+                    .isNotNull();
+        }
         GatewayConfig bare =
                 GatewayConfig.load(
                         null,

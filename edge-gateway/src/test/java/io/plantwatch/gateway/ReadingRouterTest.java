@@ -5,6 +5,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import io.plantwatch.model.AvroReadingCodec;
 import io.plantwatch.model.MqttPayloadCodec;
 import io.plantwatch.model.Parsed;
+import io.plantwatch.model.PayloadFormat;
 import io.plantwatch.model.RejectReason;
 import io.plantwatch.model.SensorReading;
 import io.plantwatch.model.Topics;
@@ -152,8 +153,8 @@ class ReadingRouterTest {
      */
     @Test
     void aMachinesMessageBecomesItsReadingsThenTheDlqRecordOfWhatWasNot() {
-        io.plantwatch.model.PayloadFormat fields =
-                new io.plantwatch.model.PayloadFormat(
+        PayloadFormat fields =
+                new PayloadFormat(
                         "ts",
                         "value",
                         "unit",
@@ -161,10 +162,11 @@ class ReadingRouterTest {
                         "seq",
                         false,
                         "",
-                        io.plantwatch.model.PayloadFormat.Type.FIELDS,
+                        PayloadFormat.Type.FIELDS,
                         false,
                         java.util.List.of(),
-                        java.util.Map.of());
+                        java.util.Map.of(),
+                        null);
         ReadingRouter machines =
                 new ReadingRouter(
                         new MqttPayloadCodec(

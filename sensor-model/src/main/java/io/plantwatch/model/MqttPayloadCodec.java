@@ -531,25 +531,9 @@ public final class MqttPayloadCodec {
                         if (unit.isEmpty()) {
                             unit = f.defaultUnit(); // an empty unit names none, as null does
                         }
-                        if (unit.length() > SensorReading.MAX_UNIT_LENGTH) {
-                            return Parsed.rejected(
-                                    RejectReason.INVALID_FIELD,
-                                    f.unit()
-                                            + " is longer than "
-                                            + SensorReading.MAX_UNIT_LENGTH
-                                            + " characters");
-                        }
-                        // A unit is printed in every alert about the sensor: an escape sequence
-                        // or a line break in it would rewrite the console or an e-mail.
-                        for (int i = 0; i < unit.length(); i++) {
-                            if (SensorId.invisible(unit.codePointAt(i))) {
-                                return Parsed.rejected(
-                                        RejectReason.INVALID_FIELD,
-                                        f.unit()
-                                                + " '"
-                                                + SensorId.printable(unit)
-                                                + "' contains a control or format character");
-                            }
+                        String problem = SensorReading.unitProblem(f.unit(), unit);
+                        if (problem != null) {
+                            return Parsed.rejected(RejectReason.INVALID_FIELD, problem);
                         }
                     }
                 }
@@ -650,6 +634,31 @@ public final class MqttPayloadCodec {
         return Parsed.ok(now);
     }
 
+    /**
+     * A local date and time ({@code 2026-01-31T09:15:00.250}, or with a space for the {@code T}) in
+     * {@code zone}; null when the text is not one. In the hour a clock turned back repeats, the
+     * earlier of its two instants: the text cannot tell them apart.
+     */
+    static Long localMillis(String text, java.time.ZoneId zone) {
+        String iso =
+                text.length() > 10 && text.charAt(10) == ' '
+                        ? text.substring(0, 10) + 'T' + text.substring(11)
+                        : text;
+        java.util.regex.Matcher leap = LEAP_SECOND.matcher(iso);
+        if (leap.matches()) {
+            // As for a time with an offset: the last millisecond before it.
+            iso = leap.group(1) + ":59.999" + leap.group(2);
+        }
+        try {
+            return java.time.LocalDateTime.parse(iso, DateTimeFormatter.ISO_LOCAL_DATE_TIME)
+                    .atZone(zone)
+                    .toInstant()
+                    .toEpochMilli();
+        } catch (java.time.DateTimeException | ArithmeticException e) {
+            return null;
+        }
+    }
+
     private static final java.util.regex.Pattern LEAP_SECOND =
             java.util.regex.Pattern.compile("(.*T\\d{2}:\\d{2}):60(?:\\.\\d+)?(.*)");
 
@@ -716,14 +725,29 @@ public final class MqttPayloadCodec {
             String text = p.getText();
             try {
                 millis = isoMillis(text);
-            } catch (DateTimeParseException | ArithmeticException e) {
+            } catch (ArithmeticException e) {
                 return Parsed.rejected(
                         RejectReason.INVALID_FIELD,
-                        format.ts()
-                                + " '"
-                                + SensorId.printable(text)
-                                + "' is not ISO-8601 with a zone offset"
-                                + " (e.g. 2026-01-31T08:15:00.250Z)");
+                        format.ts() + " '" + cut(text) + "' is out of range");
+            } catch (DateTimeParseException e) {
+                Long local =
+                        format.timeZone() == null ? null : localMillis(text, format.timeZone());
+                if (local == null) {
+                    return Parsed.rejected(
+                            RejectReason.INVALID_FIELD,
+                            format.ts()
+                                    + " '"
+                                    + SensorId.printable(text)
+                                    + "' is not ISO-8601 with a zone offset"
+                                    + (format.timeZone() == null
+                                            ? " (e.g. 2026-01-31T08:15:00.250Z; a device that"
+                                                    + " sends its local time without one needs the"
+                                                    + " format's time-zone)"
+                                            : " or a local time in "
+                                                    + format.timeZone()
+                                                    + " (e.g. 2026-01-31T09:15:00.250)"));
+                }
+                millis = local;
             }
         } else if (v == JsonToken.VALUE_NUMBER_FLOAT) {
             return Parsed.rejected(

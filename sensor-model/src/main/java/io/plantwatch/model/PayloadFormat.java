@@ -28,6 +28,9 @@ import java.util.Objects;
  * @param fields for {@link Type#FIELDS}: the fields that are readings; empty for every numeric one
  * @param units for {@link Type#FIELDS}: a reading's unit by its field, {@code defaultUnit} for the
  *     others
+ * @param timeZone the zone of a time written without an offset ({@code 2026-11-25T10:15:00}, as
+ *     PLCs and HMIs that keep local time send it); null to refuse such a time, as ISO-8601 without
+ *     an offset names no instant
  */
 public record PayloadFormat(
         String ts,
@@ -40,7 +43,8 @@ public record PayloadFormat(
         Type type,
         boolean receivedTime,
         List<String> fields,
-        Map<String, String> units) {
+        Map<String, String> units,
+        java.time.ZoneId timeZone) {
 
     /** What a payload holds. */
     public enum Type {
@@ -80,7 +84,8 @@ public record PayloadFormat(
                 Type.JSON,
                 false,
                 List.of(),
-                Map.of());
+                Map.of(),
+                null);
     }
 
     /** A device that publishes only its value, stamped when the gateway receives it. */
@@ -96,7 +101,8 @@ public record PayloadFormat(
                 Type.VALUE,
                 true,
                 List.of(),
-                Map.of());
+                Map.of(),
+                null);
     }
 
     public PayloadFormat {
@@ -107,6 +113,10 @@ public record PayloadFormat(
         }
         fields = List.copyOf(Objects.requireNonNullElse(fields, List.of()));
         units = Map.copyOf(Objects.requireNonNullElse(units, Map.of()));
+        if (timeZone != null && receivedTime) {
+            throw new IllegalArgumentException(
+                    "a time zone is set, but no time is read from the payload");
+        }
         if (type != Type.FIELDS && !(fields.isEmpty() && units.isEmpty())) {
             throw new IllegalArgumentException("fields and units are for type fields only");
         }
@@ -175,14 +185,9 @@ public record PayloadFormat(
     }
 
     private static void checkUnit(String what, String unit) {
-        if (unit.length() > SensorReading.MAX_UNIT_LENGTH) {
-            throw new IllegalArgumentException(
-                    what + " is longer than " + SensorReading.MAX_UNIT_LENGTH + " characters");
-        }
-        for (int i = 0; i < unit.length(); i++) {
-            if (SensorId.invisible(unit.codePointAt(i))) {
-                throw new IllegalArgumentException(what + " contains a control character");
-            }
+        String problem = SensorReading.unitProblem(what, unit);
+        if (problem != null) {
+            throw new IllegalArgumentException(problem);
         }
     }
 }

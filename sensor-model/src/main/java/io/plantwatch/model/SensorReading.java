@@ -38,6 +38,29 @@ public record SensorReading(
         }
     }
 
+    /**
+     * Why {@code unit} cannot be a reading's unit, or null when it can: at most {@link
+     * #MAX_UNIT_LENGTH} characters, none that changes how text around it shows. A unit is printed
+     * in every alert about its sensor, and an escape sequence or a line break in it would rewrite
+     * the console or an e-mail.
+     *
+     * @param what how the message names it, e.g. the payload's field
+     */
+    public static String unitProblem(String what, String unit) {
+        if (unit.length() > MAX_UNIT_LENGTH) {
+            return what + " is longer than " + MAX_UNIT_LENGTH + " characters";
+        }
+        for (int i = 0; i < unit.length(); i++) {
+            if (SensorId.invisible(unit.codePointAt(i))) {
+                return what
+                        + " '"
+                        + SensorId.printable(unit)
+                        + "' contains a control or format character";
+            }
+        }
+        return null;
+    }
+
     public static SensorReading of(SensorId sensorId, long timestamp, double value) {
         return new SensorReading(sensorId, timestamp, value, "", Quality.GOOD, NO_SEQ);
     }

@@ -198,6 +198,7 @@ class MqttPayloadCodecTest {
             {"ts": 1764064800000.5, "value": 1}                      | wrong_type          | not a fraction
             {"ts": "yesterday", "value": 1}                          | invalid_field       | is not ISO-8601 with a zone offset
             {"ts": "2026-11-25T10:00:00", "value": 1}                | invalid_field       | is not ISO-8601 with a zone offset
+            {"ts": "+999999999-12-31T23:59:59Z", "value": 1}         | invalid_field       | ts '+999999999-12-31T23:59:59Z' is out of range
             {"ts": 1795604400000, "value": 1}                        | timestamp_in_future | ahead of this clock
             {"ts": 99999999999999999999999, "value": 1}              | timestamp_in_future | out of range
             {"ts": 1764064800, "value": 1}                           | timestamp_too_old   | epoch seconds instead of milliseconds?

@@ -32,7 +32,8 @@ class PayloadFormatsTest {
                     PayloadFormat.Type.JSON,
                     true,
                     List.of(),
-                    java.util.Map.of());
+                    java.util.Map.of(),
+                    null);
 
     static final PayloadFormats CODEC_FORMATS =
             new PayloadFormats(
@@ -257,22 +258,6 @@ class PayloadFormatsTest {
     }
 
     @Test
-    void theChoiceKeptPerSensorIsBounded() {
-        PayloadFormats formats =
-                new PayloadFormats(
-                        PayloadFormat.DEFAULT,
-                        List.of(
-                                new PayloadFormats.Named(
-                                        "odd", new SensorGlob("*/*/*/*/s-*1"), SHELLY)));
-        for (int i = 0; i < PayloadFormats.MAX_KEPT + 10; i++) {
-            SensorId id = new SensorId("s", "a", "l", "m", "s-" + i);
-            assertThat(formats.formatFor(id).format())
-                    .isEqualTo(i % 10 == 1 ? SHELLY : PayloadFormat.DEFAULT);
-        }
-        assertThat(formats.kept()).isLessThanOrEqualTo(PayloadFormats.MAX_KEPT);
-    }
-
-    @Test
     void aBareValueMustBeStampedWhenReceived() {
         assertThatThrownBy(
                         () ->
@@ -287,7 +272,8 @@ class PayloadFormatsTest {
                                         PayloadFormat.Type.VALUE,
                                         false,
                                         List.of(),
-                                        java.util.Map.of()))
+                                        java.util.Map.of(),
+                                        null))
                 .isInstanceOf(IllegalArgumentException.class)
                 .hasMessageContaining("carries no time");
     }
@@ -304,7 +290,8 @@ class PayloadFormatsTest {
                     PayloadFormat.Type.FIELDS,
                     false,
                     List.of(),
-                    java.util.Map.of("temp", "degC", "pressure", "bar"));
+                    java.util.Map.of("temp", "degC", "pressure", "bar"),
+                    null);
 
     static final MqttPayloadCodec MACHINES =
             new MqttPayloadCodec(
@@ -430,7 +417,8 @@ class PayloadFormatsTest {
                                         PayloadFormat.Type.FIELDS,
                                         true,
                                         List.of("temp", "pressure"),
-                                        java.util.Map.of())));
+                                        java.util.Map.of(),
+                                        null)));
         MqttPayloadCodec.Decoded d =
                 only.decodeAll(
                         "plant/a/b/c/d/all",
@@ -471,7 +459,8 @@ class PayloadFormatsTest {
                                         PayloadFormat.Type.JSON,
                                         false,
                                         List.of("temp"),
-                                        java.util.Map.of()))
+                                        java.util.Map.of(),
+                                        null))
                 .hasMessage("fields and units are for type fields only");
         assertThatThrownBy(
                         () ->
@@ -486,7 +475,8 @@ class PayloadFormatsTest {
                                         PayloadFormat.Type.FIELDS,
                                         false,
                                         List.of("seq"),
-                                        java.util.Map.of()))
+                                        java.util.Map.of(),
+                                        null))
                 .hasMessage("fields names 'seq', which is the message's time, quality or seq");
         assertThatThrownBy(
                         () ->
@@ -501,8 +491,9 @@ class PayloadFormatsTest {
                                         PayloadFormat.Type.FIELDS,
                                         false,
                                         List.of(),
-                                        java.util.Map.of("temp", "\u001b[2J")))
-                .hasMessage("the unit of temp contains a control character");
+                                        java.util.Map.of("temp", "\u001b[2J"),
+                                        null))
+                .hasMessage("the unit of temp '?[2J' contains a control or format character");
     }
 
     static MqttPayloadCodec machinesWith(List<String> fields, boolean receivedTime) {
@@ -521,7 +512,8 @@ class PayloadFormatsTest {
                                 PayloadFormat.Type.FIELDS,
                                 receivedTime,
                                 fields,
-                                java.util.Map.of())));
+                                java.util.Map.of(),
+                                null)));
     }
 
     static MqttPayloadCodec.Decoded all(MqttPayloadCodec codec, String payload) {
@@ -621,8 +613,123 @@ class PayloadFormatsTest {
                                             PayloadFormat.Type.FIELDS,
                                             false,
                                             fields,
-                                            units))
+                                            units,
+                                            null))
                     .hasMessage((String) m[2]);
         }
+    }
+
+    static final MqttPayloadCodec BERLIN =
+            new MqttPayloadCodec(
+                    TopicTemplate.defaults(),
+                    ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                    new PayloadFormat(
+                            "ts",
+                            "value",
+                            "unit",
+                            "quality",
+                            "seq",
+                            false,
+                            "",
+                            PayloadFormat.Type.JSON,
+                            false,
+                            List.of(),
+                            java.util.Map.of(),
+                            java.time.ZoneId.of("Europe/Berlin")));
+
+    static long berlin(String ts) {
+        return BERLIN.decode(
+                        "plant/a/b/c/d/e",
+                        ("{\"ts\": \"" + ts + "\", \"value\": 1}").getBytes(StandardCharsets.UTF_8))
+                .value()
+                .timestamp();
+    }
+
+    /** A PLC that keeps local time: its times read in the format's zone, DST included. */
+    @ParameterizedTest
+    @CsvSource({
+        "2026-11-25T10:15:00, 2026-11-25T09:15:00Z",
+        "2026-11-25 10:15:00.250, 2026-11-25T09:15:00.250Z",
+        "2026-07-01T10:15:00, 2026-07-01T08:15:00Z",
+        "2026-11-25T10:15:00+01:00, 2026-11-25T09:15:00Z",
+        "2026-11-25T09:15:00Z, 2026-11-25T09:15:00Z",
+        // The leap second at the end of 2016 UTC, as a Berlin clock shows it.
+        "2017-01-01T00:59:60, 2016-12-31T23:59:59.999Z",
+        // The hour repeated when clocks go back: the earlier instant, the text tells no more.
+        "2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
+        // The hour skipped when they go forward: as the clock would show it an hour on.
+        "2026-03-29T02:30:00, 2026-03-29T01:30:00Z"
+    })
+    void aLocalTimeIsReadInTheFormatsTimeZone(String ts, String instant) {
+        assertThat(berlin(ts)).isEqualTo(Instant.parse(instant).toEpochMilli());
+    }
+
+    @Test
+    void aLocalTimeWithoutATimeZoneIsRefusedSayingWhatWouldReadIt() {
+        Parsed.Rejected<SensorReading> r =
+                (Parsed.Rejected<SensorReading>)
+                        decode("hall-1/a/b/c/d", "{\"ts\": \"2026-11-25T10:15:00\", \"value\": 1}");
+        assertThat(r.detail())
+                .isEqualTo(
+                        "ts '2026-11-25T10:15:00' is not ISO-8601 with a zone offset (e.g."
+                                + " 2026-01-31T08:15:00.250Z; a device that sends its local time"
+                                + " without one needs the format's time-zone)");
+        Parsed.Rejected<SensorReading> notLocal =
+                (Parsed.Rejected<SensorReading>)
+                        BERLIN.decode(
+                                "plant/a/b/c/d/e",
+                                "{\"ts\": \"25.11.2026 10:15\", \"value\": 1}"
+                                        .getBytes(StandardCharsets.UTF_8));
+        assertThat(notLocal.detail())
+                .isEqualTo(
+                        "ts '25.11.2026 10:15' is not ISO-8601 with a zone offset or a local time in"
+                                + " Europe/Berlin (e.g. 2026-01-31T09:15:00.250)");
+        assertThatThrownBy(
+                        () ->
+                                new PayloadFormat(
+                                        "ts",
+                                        "value",
+                                        "unit",
+                                        "quality",
+                                        "seq",
+                                        false,
+                                        "",
+                                        PayloadFormat.Type.JSON,
+                                        true,
+                                        List.of(),
+                                        java.util.Map.of(),
+                                        java.time.ZoneOffset.UTC))
+                .hasMessage("a time zone is set, but no time is read from the payload");
+    }
+
+    /** A machine's message with its PLC's local time: every reading of it at that instant. */
+    @Test
+    void aMachinesMessageInLocalTime() {
+        MqttPayloadCodec local =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                        PayloadFormats.of(
+                                new PayloadFormat(
+                                        "ts",
+                                        "value",
+                                        "unit",
+                                        "quality",
+                                        "seq",
+                                        true,
+                                        "",
+                                        PayloadFormat.Type.FIELDS,
+                                        false,
+                                        List.of(),
+                                        java.util.Map.of(),
+                                        java.time.ZoneId.of("Europe/Berlin"))));
+        MqttPayloadCodec.Decoded d =
+                all(local, "{\"ts\": \"2026-11-25 10:15:00\", \"temp\": 1, \"pressure\": 2}");
+        assertThat(d.readings())
+                .extracting(SensorReading::timestamp)
+                .containsOnly(Instant.parse("2026-11-25T09:15:00Z").toEpochMilli());
+        // Epoch seconds stay what they are.
+        assertThat(all(local, "{\"ts\": 1764064800, \"temp\": 1}").readings().get(0).timestamp())
+                .isEqualTo(1764064800000L);
     }
 }
