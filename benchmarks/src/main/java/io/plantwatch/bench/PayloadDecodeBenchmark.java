@@ -51,19 +51,8 @@ public class PayloadDecodeBenchmark {
     @Setup
     public void setUp() {
         PayloadFormat fields =
-                new PayloadFormat(
-                        "ts",
-                        "value",
-                        "unit",
-                        "quality",
-                        "seq",
-                        false,
-                        "",
-                        PayloadFormat.Type.FIELDS,
-                        false,
-                        List.of(),
-                        Map.of("temp", "degC", "pressure", "bar"),
-                        null);
+                PayloadFormat.DEFAULT.withFields(
+                        List.of(), Map.of("temp", "degC", "pressure", "bar"));
         List<PayloadFormats.Named> ahead =
                 List.of(
                         new PayloadFormats.Named(

@@ -154,19 +154,7 @@ class ReadingRouterTest {
     @Test
     void aMachinesMessageBecomesItsReadingsThenTheDlqRecordOfWhatWasNot() {
         PayloadFormat fields =
-                new PayloadFormat(
-                        "ts",
-                        "value",
-                        "unit",
-                        "quality",
-                        "seq",
-                        false,
-                        "",
-                        PayloadFormat.Type.FIELDS,
-                        false,
-                        java.util.List.of(),
-                        java.util.Map.of(),
-                        null);
+                PayloadFormat.DEFAULT.withFields(java.util.List.of(), java.util.Map.of());
         ReadingRouter machines =
                 new ReadingRouter(
                         new MqttPayloadCodec(

@@ -165,6 +165,60 @@ public record PayloadFormat(
         checkUnit("the default unit", defaultUnit);
     }
 
+    /**
+     * This format's names, time and units, for a machine's message of several readings ({@link
+     * Type#FIELDS}).
+     */
+    public PayloadFormat withFields(List<String> fields, Map<String, String> units) {
+        return new PayloadFormat(
+                ts,
+                value,
+                unit,
+                quality,
+                seq,
+                epochSeconds,
+                defaultUnit,
+                Type.FIELDS,
+                receivedTime,
+                fields,
+                units,
+                timeZone);
+    }
+
+    /** This format, its readings stamped when the gateway receives them. */
+    public PayloadFormat withReceivedTime() {
+        return new PayloadFormat(
+                ts,
+                value,
+                unit,
+                quality,
+                seq,
+                epochSeconds,
+                defaultUnit,
+                type,
+                true,
+                fields,
+                units,
+                timeZone);
+    }
+
+    /** This format, a local time in it read in {@code zone}. */
+    public PayloadFormat withTimeZone(java.time.ZoneId zone) {
+        return new PayloadFormat(
+                ts,
+                value,
+                unit,
+                quality,
+                seq,
+                epochSeconds,
+                defaultUnit,
+                type,
+                receivedTime,
+                fields,
+                units,
+                zone);
+    }
+
     /** For {@link Type#FIELDS}: the unit of the reading in field {@code field}. */
     public String unitOf(String field) {
         return units.getOrDefault(field, defaultUnit);

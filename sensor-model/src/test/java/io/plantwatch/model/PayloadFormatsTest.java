@@ -21,19 +21,7 @@ class PayloadFormatsTest {
             new PayloadFormat("timestamp", "temp", "u", "q", "n", true, "degC");
     static final PayloadFormat SHELLY = PayloadFormat.bareValue("W");
     static final PayloadFormat NO_CLOCK =
-            new PayloadFormat(
-                    "ts",
-                    "v",
-                    "unit",
-                    "quality",
-                    "seq",
-                    false,
-                    "bar",
-                    PayloadFormat.Type.JSON,
-                    true,
-                    List.of(),
-                    java.util.Map.of(),
-                    null);
+            new PayloadFormat("ts", "v", "unit", "quality", "seq", false, "bar").withReceivedTime();
 
     static final PayloadFormats CODEC_FORMATS =
             new PayloadFormats(
@@ -279,19 +267,8 @@ class PayloadFormatsTest {
     }
 
     static final PayloadFormat PRESS_LINE =
-            new PayloadFormat(
-                    "time",
-                    "value",
-                    "unit",
-                    "q",
-                    "cycle",
-                    true,
-                    "",
-                    PayloadFormat.Type.FIELDS,
-                    false,
-                    List.of(),
-                    java.util.Map.of("temp", "degC", "pressure", "bar"),
-                    null);
+            new PayloadFormat("time", "value", "unit", "q", "cycle", true, "")
+                    .withFields(List.of(), java.util.Map.of("temp", "degC", "pressure", "bar"));
 
     static final MqttPayloadCodec MACHINES =
             new MqttPayloadCodec(
@@ -406,19 +383,9 @@ class PayloadFormatsTest {
                         TopicTemplate.defaults(),
                         ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
                         PayloadFormats.of(
-                                new PayloadFormat(
-                                        "ts",
-                                        "value",
-                                        "unit",
-                                        "quality",
-                                        "seq",
-                                        false,
-                                        "",
-                                        PayloadFormat.Type.FIELDS,
-                                        true,
-                                        List.of("temp", "pressure"),
-                                        java.util.Map.of(),
-                                        null)));
+                                PayloadFormat.DEFAULT
+                                        .withFields(List.of("temp", "pressure"), java.util.Map.of())
+                                        .withReceivedTime()));
         MqttPayloadCodec.Decoded d =
                 only.decodeAll(
                         "plant/a/b/c/d/all",
@@ -463,36 +430,12 @@ class PayloadFormatsTest {
                                         null))
                 .hasMessage("fields and units are for type fields only");
         assertThatThrownBy(
-                        () ->
-                                new PayloadFormat(
-                                        "ts",
-                                        "value",
-                                        "unit",
-                                        "quality",
-                                        "seq",
-                                        false,
-                                        "",
-                                        PayloadFormat.Type.FIELDS,
-                                        false,
-                                        List.of("seq"),
-                                        java.util.Map.of(),
-                                        null))
+                        () -> PayloadFormat.DEFAULT.withFields(List.of("seq"), java.util.Map.of()))
                 .hasMessage("fields names 'seq', which is the message's time, quality or seq");
         assertThatThrownBy(
                         () ->
-                                new PayloadFormat(
-                                        "ts",
-                                        "value",
-                                        "unit",
-                                        "quality",
-                                        "seq",
-                                        false,
-                                        "",
-                                        PayloadFormat.Type.FIELDS,
-                                        false,
-                                        List.of(),
-                                        java.util.Map.of("temp", "\u001b[2J"),
-                                        null))
+                                PayloadFormat.DEFAULT.withFields(
+                                        List.of(), java.util.Map.of("temp", "\u001b[2J")))
                 .hasMessage("the unit of temp '?[2J' contains a control or format character");
     }
 
@@ -501,19 +444,11 @@ class PayloadFormatsTest {
                 TopicTemplate.defaults(),
                 ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
                 PayloadFormats.of(
-                        new PayloadFormat(
-                                "ts",
-                                "value",
-                                "unit",
-                                "quality",
-                                "seq",
-                                false,
-                                "",
-                                PayloadFormat.Type.FIELDS,
-                                receivedTime,
-                                fields,
-                                java.util.Map.of(),
-                                null)));
+                        receivedTime
+                                ? PayloadFormat.DEFAULT
+                                        .withFields(fields, java.util.Map.of())
+                                        .withReceivedTime()
+                                : PayloadFormat.DEFAULT.withFields(fields, java.util.Map.of())));
     }
 
     static MqttPayloadCodec.Decoded all(MqttPayloadCodec codec, String payload) {
@@ -600,21 +535,7 @@ class PayloadFormatsTest {
             List<String> fields = (List<String>) m[0];
             @SuppressWarnings("unchecked")
             java.util.Map<String, String> units = (java.util.Map<String, String>) m[1];
-            assertThatThrownBy(
-                            () ->
-                                    new PayloadFormat(
-                                            "ts",
-                                            "value",
-                                            "unit",
-                                            "quality",
-                                            "seq",
-                                            false,
-                                            "",
-                                            PayloadFormat.Type.FIELDS,
-                                            false,
-                                            fields,
-                                            units,
-                                            null))
+            assertThatThrownBy(() -> PayloadFormat.DEFAULT.withFields(fields, units))
                     .hasMessage((String) m[2]);
         }
     }
@@ -623,19 +544,7 @@ class PayloadFormatsTest {
             new MqttPayloadCodec(
                     TopicTemplate.defaults(),
                     ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
-                    new PayloadFormat(
-                            "ts",
-                            "value",
-                            "unit",
-                            "quality",
-                            "seq",
-                            false,
-                            "",
-                            PayloadFormat.Type.JSON,
-                            false,
-                            List.of(),
-                            java.util.Map.of(),
-                            java.time.ZoneId.of("Europe/Berlin")));
+                    PayloadFormat.DEFAULT.withTimeZone(java.time.ZoneId.of("Europe/Berlin")));
 
     static long berlin(String ts) {
         return BERLIN.decode(
@@ -686,19 +595,9 @@ class PayloadFormatsTest {
                                 + " Europe/Berlin (e.g. 2026-01-31T09:15:00.250)");
         assertThatThrownBy(
                         () ->
-                                new PayloadFormat(
-                                        "ts",
-                                        "value",
-                                        "unit",
-                                        "quality",
-                                        "seq",
-                                        false,
-                                        "",
-                                        PayloadFormat.Type.JSON,
-                                        true,
-                                        List.of(),
-                                        java.util.Map.of(),
-                                        java.time.ZoneOffset.UTC))
+                                PayloadFormat.DEFAULT
+                                        .withReceivedTime()
+                                        .withTimeZone(java.time.ZoneOffset.UTC))
                 .hasMessage("a time zone is set, but no time is read from the payload");
     }
 
@@ -710,19 +609,9 @@ class PayloadFormatsTest {
                         TopicTemplate.defaults(),
                         ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
                         PayloadFormats.of(
-                                new PayloadFormat(
-                                        "ts",
-                                        "value",
-                                        "unit",
-                                        "quality",
-                                        "seq",
-                                        true,
-                                        "",
-                                        PayloadFormat.Type.FIELDS,
-                                        false,
-                                        List.of(),
-                                        java.util.Map.of(),
-                                        java.time.ZoneId.of("Europe/Berlin"))));
+                                new PayloadFormat("ts", "value", "unit", "quality", "seq", true, "")
+                                        .withFields(List.of(), java.util.Map.of())
+                                        .withTimeZone(java.time.ZoneId.of("Europe/Berlin"))));
         MqttPayloadCodec.Decoded d =
                 all(local, "{\"ts\": \"2026-11-25 10:15:00\", \"temp\": 1, \"pressure\": 2}");
         assertThat(d.readings())
