@@ -25,7 +25,8 @@ import org.openjdk.jmh.annotations.Warmup;
 /**
  * What the gateway's decoding of one MQTT message costs, per payload format, over a fleet of {@code
  * sensors} topics visited in turn: design.md's JSON with no {@code payload-formats} (the baseline),
- * the same JSON read through three {@code payload-formats} entries where the third matches, a bare
+ * the same JSON read through three {@code payload-formats} entries where the third matches, the
+ * same with its value and unit nested (read by JSON pointers, through the payload's tree), a bare
  * value, and a machine's message of three readings ({@code type: fields}). The broker and Kafka,
  * which cost far more per message, are in {@code bench/gateway.sh}.
  */
@@ -37,7 +38,7 @@ import org.openjdk.jmh.annotations.Warmup;
 @Fork(1)
 public class PayloadDecodeBenchmark {
 
-    @Param({"json", "json-third-format", "value", "fields-3"})
+    @Param({"json", "json-third-format", "json-nested", "value", "fields-3"})
     String format;
 
     @Param({"1000", "100000"})
@@ -73,6 +74,16 @@ public class PayloadDecodeBenchmark {
                                                     "json",
                                                     new SensorGlob("site/**"),
                                                     PayloadFormat.DEFAULT)));
+                    case "json-nested" ->
+                            PayloadFormats.of(
+                                    new PayloadFormat(
+                                            "ts",
+                                            "/data/value",
+                                            "/data/unit",
+                                            "quality",
+                                            "seq",
+                                            false,
+                                            ""));
                     case "value" -> PayloadFormats.of(PayloadFormat.bareValue("W"));
                     case "fields-3" -> PayloadFormats.of(fields);
                     default -> throw new IllegalArgumentException(format);
@@ -91,6 +102,11 @@ public class PayloadDecodeBenchmark {
                                     + System.currentTimeMillis()
                                     + ", \"seq\": 42, \"temp\": 71.25, \"pressure\": 3.5, \"strokes\": 17,"
                                     + " \"state\": \"RUN\"}";
+                    case "json-nested" ->
+                            "{\"ts\": "
+                                    + System.currentTimeMillis()
+                                    + ", \"data\": {\"value\": 71.25, \"unit\": \"degC\"},"
+                                    + " \"quality\": \"GOOD\", \"seq\": 42}";
                     default ->
                             "{\"ts\": "
                                     + System.currentTimeMillis()

@@ -212,7 +212,7 @@ public final class MqttPayloadCodec {
                             "payload is not UTF-8 (UTF-16 or UTF-32, by its first bytes);"
                                     + " readings are UTF-8 JSON"));
         }
-        try (JsonParser p = JSON.createParser(payload)) {
+        try (JsonParser p = f.nested() ? nestedView(payload, f) : JSON.createParser(payload)) {
             return f.type() == PayloadFormat.Type.FIELDS
                     ? parseFields(sensor, p, f)
                     : Decoded.of(parseObject(sensor, p, f));
@@ -381,6 +381,37 @@ public final class MqttPayloadCodec {
 
     private static String cut(String text) {
         return SensorId.printable(text.length() > 40 ? text.substring(0, 40) + "..." : text);
+    }
+
+    private static final com.fasterxml.jackson.databind.ObjectMapper TREES =
+            new com.fasterxml.jackson.databind.ObjectMapper(JSON)
+                    .enable(
+                            com.fasterxml.jackson.databind.DeserializationFeature
+                                    .USE_BIG_DECIMAL_FOR_FLOATS)
+                    .enable(
+                            com.fasterxml.jackson.databind.DeserializationFeature
+                                    .FAIL_ON_TRAILING_TOKENS);
+
+    /**
+     * For a format that reads nested values (a name that is a JSON pointer): the payload as an
+     * object of just the format's fields, each under the name the format gives it, so the one
+     * parser of a reading's fields reads them and names them as the settings do. Only such formats
+     * build the payload's tree.
+     */
+    private static JsonParser nestedView(byte[] payload, PayloadFormat f) throws IOException {
+        com.fasterxml.jackson.databind.JsonNode root = TREES.readTree(payload);
+        if (root == null || !root.isObject()) {
+            return root == null ? JSON.createParser(payload) : root.traverse(TREES);
+        }
+        com.fasterxml.jackson.databind.node.ObjectNode view = TREES.createObjectNode();
+        for (String name : List.of(f.ts(), f.value(), f.unit(), f.quality(), f.seq())) {
+            com.fasterxml.jackson.databind.JsonNode n =
+                    name.startsWith("/") ? root.at(name) : root.get(name);
+            if (n != null && !n.isMissingNode()) {
+                view.set(name, n);
+            }
+        }
+        return view.traverse(TREES);
     }
 
     /**

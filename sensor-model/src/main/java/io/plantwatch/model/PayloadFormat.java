@@ -9,8 +9,9 @@ import java.util.Objects;
  * How a device writes its readings, for devices and PLC bridges that do not send design.md's {@code
  * {"ts", "value", "unit", "quality", "seq"}}: {@code {"timestamp": 1764057600, "temp": 21.5}} reads
  * with {@code ts} named {@code timestamp} in epoch seconds, {@code value} named {@code temp} and a
- * default unit. Top-level fields only; the rest of the payload contract (types, limits, rejections)
- * is the same.
+ * default unit. A name that starts with {@code /} is a JSON pointer into the payload ({@code
+ * /ENERGY/Power}, {@code /payload/temp}), for devices that nest their values; others name top-level
+ * fields. The rest of the payload contract (types, limits, rejections) is the same.
  *
  * <p>Devices without a clock are read with {@code receivedTime}: the reading is stamped with the
  * gateway's clock when it arrives. A device that publishes only the number ({@code 21.5}, as many
@@ -150,6 +151,16 @@ public record PayloadFormat(
             if (e.getValue() == null || e.getValue().isBlank()) {
                 throw new IllegalArgumentException(e.getKey() + "'s field name is empty");
             }
+            if (e.getValue().startsWith("/")) {
+                if (type == Type.FIELDS) {
+                    throw new IllegalArgumentException(
+                            e.getKey()
+                                    + " is read from '"
+                                    + e.getValue()
+                                    + "', a path into the payload, but type fields reads its"
+                                    + " top-level fields only");
+                }
+            }
             String other = seen.put(e.getValue(), e.getKey());
             if (other != null) {
                 throw new IllegalArgumentException(
@@ -217,6 +228,15 @@ public record PayloadFormat(
                 fields,
                 units,
                 zone);
+    }
+
+    /** Whether a field is read from inside the payload, by a JSON pointer. */
+    public boolean nested() {
+        return ts.startsWith("/")
+                || value.startsWith("/")
+                || unit.startsWith("/")
+                || quality.startsWith("/")
+                || seq.startsWith("/");
     }
 
     /** For {@link Type#FIELDS}: the unit of the reading in field {@code field}. */

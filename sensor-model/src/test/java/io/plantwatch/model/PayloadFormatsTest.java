@@ -621,4 +621,79 @@ class PayloadFormatsTest {
         assertThat(all(local, "{\"ts\": 1764064800, \"temp\": 1}").readings().get(0).timestamp())
                 .isEqualTo(1764064800000L);
     }
+
+    /** Tasmota's SENSOR message: its power nested, its time local, no offset. */
+    static final MqttPayloadCodec NESTED =
+            new MqttPayloadCodec(
+                    TopicTemplate.defaults(),
+                    ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                    new PayloadFormat("/Time", "/ENERGY/Power", "/TempUnit", "q", "n", false, "W")
+                            .withTimeZone(java.time.ZoneId.of("Europe/Berlin")));
+
+    static Parsed<SensorReading> nested(String payload) {
+        return NESTED.decode("plant/a/b/c/d/power", payload.getBytes(StandardCharsets.UTF_8));
+    }
+
+    @Test
+    void aNestedValueIsReadByItsJsonPointer() {
+        SensorReading r =
+                nested(
+                                "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {\"Total\": 3.2,"
+                                        + " \"Power\": 45.5, \"Voltage\": 231}, \"n\": 7}")
+                        .value();
+        assertThat(r.timestamp()).isEqualTo(Instant.parse("2026-11-25T09:15:00Z").toEpochMilli());
+        assertThat(r.value()).isEqualTo(45.5);
+        assertThat(r.unit()).isEqualTo("W");
+        // Not a pointer: a top-level field, as before.
+        assertThat(r.seq()).isEqualTo(7);
+        // A value held as an array element: /values/0.
+        MqttPayloadCodec element =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                        new PayloadFormat(
+                                "ts", "/values/0/v", "unit", "quality", "seq", false, ""));
+        assertThat(
+                        element.decode(
+                                        "plant/a/b/c/d/e",
+                                        "{\"ts\": 1764064800000, \"values\": [{\"v\": 3}, {\"v\": 4}]}"
+                                                .getBytes(StandardCharsets.UTF_8))
+                                .value()
+                                .value())
+                .isEqualTo(3.0);
+    }
+
+    @ParameterizedTest
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {}}|missing_field|/ENERGY/Power is missing",
+                "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": 45}|missing_field|/ENERGY/Power is missing",
+                "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {\"Power\": \"45\"}}|wrong_type|/ENERGY/Power must be a number, found a string",
+                "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {\"Power\": NaN}}|not_finite|/ENERGY/Power is NaN, not finite",
+                "{\"ENERGY\": {\"Power\": 1}}|missing_field|/Time is missing",
+                "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {\"Power\": 1}, \"TempUnit\": 3}|wrong_type|/TempUnit must be a string",
+                "{\"Time\": 1, \"Time\": 2}|malformed_json|Duplicate field 'Time'",
+                "{\"ENERGY\": {\"Power\": 1}} {}|malformed_json|''",
+                "[1]|not_an_object|''",
+                "{\"Time\"|malformed_json|''"
+            })
+    void aNestedFieldsMistakeNamesItsPointer(String payload, String reason, String detail) {
+        Parsed.Rejected<SensorReading> r = (Parsed.Rejected<SensorReading>) nested(payload);
+        assertThat(r.reason().code()).as(payload).isEqualTo(reason);
+        assertThat(r.detail()).as(payload).contains(detail);
+    }
+
+    @Test
+    void aPointerIsForASingleReading() {
+        assertThatThrownBy(
+                        () ->
+                                new PayloadFormat(
+                                                "/Time", "value", "unit", "quality", "seq", false,
+                                                "")
+                                        .withFields(List.of(), java.util.Map.of()))
+                .hasMessage(
+                        "ts is read from '/Time', a path into the payload, but type fields reads its"
+                                + " top-level fields only");
+    }
 }
