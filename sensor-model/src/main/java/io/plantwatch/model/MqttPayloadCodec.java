@@ -383,11 +383,10 @@ public final class MqttPayloadCodec {
         return SensorId.printable(text.length() > 40 ? text.substring(0, 40) + "..." : text);
     }
 
+    // Numbers as doubles, as the streaming parser reads them: a BigDecimal refuses an exponent
+    // beyond an int (in a field no format reads, too) and loses the sign of -0.0.
     private static final com.fasterxml.jackson.databind.ObjectMapper TREES =
             new com.fasterxml.jackson.databind.ObjectMapper(JSON)
-                    .enable(
-                            com.fasterxml.jackson.databind.DeserializationFeature
-                                    .USE_BIG_DECIMAL_FOR_FLOATS)
                     .enable(
                             com.fasterxml.jackson.databind.DeserializationFeature
                                     .FAIL_ON_TRAILING_TOKENS);
@@ -400,8 +399,11 @@ public final class MqttPayloadCodec {
      */
     private static JsonParser nestedView(byte[] payload, PayloadFormat f) throws IOException {
         com.fasterxml.jackson.databind.JsonNode root = TREES.readTree(payload);
-        if (root == null || !root.isObject()) {
-            return root == null ? JSON.createParser(payload) : root.traverse(TREES);
+        if (root == null || root.isMissingNode()) {
+            return JSON.createParser(payload);
+        }
+        if (!root.isObject()) {
+            return root.traverse(TREES);
         }
         com.fasterxml.jackson.databind.node.ObjectNode view = TREES.createObjectNode();
         for (String name : List.of(f.ts(), f.value(), f.unit(), f.quality(), f.seq())) {

@@ -627,7 +627,8 @@ class PayloadFormatsTest {
             new MqttPayloadCodec(
                     TopicTemplate.defaults(),
                     ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
-                    new PayloadFormat("/Time", "/ENERGY/Power", "/TempUnit", "q", "n", false, "W")
+                    new PayloadFormat(
+                                    "/Time", "/ENERGY/Power", "/ENERGY/Unit", "q", "n", false, "W")
                             .withTimeZone(java.time.ZoneId.of("Europe/Berlin")));
 
     static Parsed<SensorReading> nested(String payload) {
@@ -672,7 +673,7 @@ class PayloadFormatsTest {
                 "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {\"Power\": \"45\"}}|wrong_type|/ENERGY/Power must be a number, found a string",
                 "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {\"Power\": NaN}}|not_finite|/ENERGY/Power is NaN, not finite",
                 "{\"ENERGY\": {\"Power\": 1}}|missing_field|/Time is missing",
-                "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {\"Power\": 1}, \"TempUnit\": 3}|wrong_type|/TempUnit must be a string",
+                "{\"Time\": \"2026-11-25T10:15:00\", \"ENERGY\": {\"Power\": 1, \"Unit\": 3}}|wrong_type|/ENERGY/Unit must be a string",
                 "{\"Time\": 1, \"Time\": 2}|malformed_json|Duplicate field 'Time'",
                 "{\"ENERGY\": {\"Power\": 1}} {}|malformed_json|''",
                 "[1]|not_an_object|''",
@@ -695,5 +696,64 @@ class PayloadFormatsTest {
                 .hasMessage(
                         "ts is read from '/Time', a path into the payload, but type fields reads its"
                                 + " top-level fields only");
+    }
+
+    /** Read by a pointer, a value is read as the same value at the top level is. */
+    @ParameterizedTest
+    @CsvSource(
+            delimiter = '|',
+            value = {
+                "-0.0|ok",
+                "1e-2147483649|ok",
+                "12345678901234567890123|ok",
+                "0.1|ok",
+                "1e400|not_finite",
+                "-1e400|not_finite",
+                "1e3000000000|not_finite",
+                "NaN|not_finite",
+                "'\"7\"'|wrong_type",
+                "true|wrong_type",
+                "null|wrong_type"
+            })
+    void aPointerReadsAValueAsTheTopLevelDoes(String value, String outcome) {
+        MqttPayloadCodec top =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                        new PayloadFormat("ts", "value", "unit", "quality", "seq", true, ""));
+        MqttPayloadCodec pointer =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults().withClock(Clock.fixed(NOW, ZoneOffset.UTC)),
+                        new PayloadFormat("ts", "/d/value", "unit", "quality", "seq", true, ""));
+        // An unread field beyond a BigDecimal's exponent changes nothing either.
+        String extra = ", \"x\": 1e-2147483649, \"seq\": 3, \"ts\": 1764064800.1}";
+        for (Parsed<SensorReading> p :
+                List.of(
+                        top.decode(
+                                "plant/a/b/c/d/e",
+                                ("{\"value\": " + value + extra).getBytes(StandardCharsets.UTF_8)),
+                        pointer.decode(
+                                "plant/a/b/c/d/e",
+                                ("{\"d\": {\"value\": " + value + "}" + extra)
+                                        .getBytes(StandardCharsets.UTF_8)))) {
+            if (outcome.equals("ok")) {
+                assertThat(p.isOk()).as(value + ": " + p).isTrue();
+                assertThat(Double.doubleToRawLongBits(p.value().value()))
+                        .isEqualTo(Double.doubleToRawLongBits(Double.parseDouble(value)));
+                assertThat(p.value().timestamp()).isEqualTo(1764064800100L);
+                assertThat(p.value().seq()).isEqualTo(3);
+            } else {
+                assertThat(((Parsed.Rejected<SensorReading>) p).reason().code())
+                        .as(value + ": " + p)
+                        .isEqualTo(outcome);
+            }
+        }
+    }
+
+    @Test
+    void aBlankPayloadSaysSoUnderAPointerFormatToo() {
+        Parsed.Rejected<SensorReading> r = (Parsed.Rejected<SensorReading>) nested("   ");
+        assertThat(r.detail()).isEqualTo("payload must be a JSON object, found nothing");
     }
 }
