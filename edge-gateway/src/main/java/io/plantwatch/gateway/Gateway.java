@@ -80,7 +80,14 @@ public final class Gateway implements AutoCloseable {
                 config.gatewayId(),
                 config.brokerForLog(),
                 config.mqttVersion() == 5 ? "5" : "3.1.1",
-                config.subscriptionFilter(),
+                config.sparkplug().enabled()
+                        ? config.subscriptionFilter()
+                                + ", Sparkplug B "
+                                + String.join(", ", config.sparkplug().subscriptionFilters())
+                                + (config.sparkplug().hostId() == null
+                                        ? ""
+                                        : " as host " + config.sparkplug().hostId())
+                        : config.subscriptionFilter(),
                 config.sessionExpiry(),
                 config.maxInFlight(),
                 config.kafkaBootstrap(),

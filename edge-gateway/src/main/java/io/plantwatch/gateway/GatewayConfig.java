@@ -94,6 +94,11 @@ public final class GatewayConfig {
         DEFAULTS.put("payload.type", "json");
         DEFAULTS.put("payload.time", null);
         DEFAULTS.put("payload.time-zone", null);
+        DEFAULTS.put("sparkplug.groups", "");
+        DEFAULTS.put("sparkplug.sensor-id", SparkplugSettings.DEFAULT_SENSOR_ID);
+        DEFAULTS.put("sparkplug.host-id", null);
+        DEFAULTS.put("sparkplug.request-rebirth", "true");
+        DEFAULTS.put("sparkplug.max-payload-bytes", "262144");
         DEFAULTS.put("http.bind", "0.0.0.0");
         DEFAULTS.put("http.port", "9400");
         DEFAULTS.put("shutdown.drain-timeout", "30s");
@@ -114,6 +119,7 @@ public final class GatewayConfig {
                     "mqtt.shared-group",
                     "mqtt.topic-prefix",
                     "mqtt.topic-template",
+                    "sparkplug.groups",
                     "kafka.bootstrap",
                     "kafka.producer.bootstrap.servers",
                     "kafka.readings-topic",
@@ -232,6 +238,7 @@ public final class GatewayConfig {
         positiveInt("limits.max-payload-bytes", 64, 64 * 1024 * 1024);
         maxFutureSkew();
         payloadFormat();
+        sparkplug();
         intValue("http.port", -1, 65_535);
         drainTimeout();
         producerRestartAfter();
@@ -532,6 +539,66 @@ public final class GatewayConfig {
                 k -> values.get("payload." + k),
                 (k, why) -> bad(k == null ? "payload" : "payload." + k, why),
                 null);
+    }
+
+    /**
+     * How Sparkplug B edge nodes are read ({@code sparkplug.*}): off unless {@code
+     * sparkplug.groups} names the groups, comma-separated, or {@code +} for every group.
+     */
+    public SparkplugSettings sparkplug() {
+        String groups = values.getOrDefault("sparkplug.groups", "");
+        List<String> names = new java.util.ArrayList<>();
+        if (groups != null && !groups.isBlank()) {
+            for (String g : groups.split(",", -1)) {
+                String name = g.strip();
+                if (names.contains(name)) {
+                    throw bad("sparkplug.groups", "names " + name + " twice");
+                }
+                names.add(name);
+            }
+        }
+        int maxPayloadBytes = positiveInt("sparkplug.max-payload-bytes", 64, 64 * 1024 * 1024);
+        boolean requestRebirth = settings.booleanValue("sparkplug.request-rebirth");
+        String hostId = values.get("sparkplug.host-id");
+        try {
+            SparkplugSettings.checkGroups(names);
+        } catch (IllegalArgumentException e) {
+            throw bad("sparkplug.groups", "is invalid: " + e.getMessage());
+        }
+        try {
+            SparkplugSettings.checkHostId(hostId);
+        } catch (IllegalArgumentException e) {
+            throw bad("sparkplug.host-id", "is invalid: " + e.getMessage());
+        }
+        if (hostId != null && names.isEmpty()) {
+            // Nodes waiting for this host would send their data to a gateway that reads none.
+            throw bad("sparkplug.host-id", "is set while sparkplug.groups names no group to read");
+        }
+        String prefix = values.get("mqtt.topic-prefix");
+        if (!names.isEmpty()
+                && (prefix.isEmpty()
+                        || prefix.equals(SparkplugSettings.NAMESPACE)
+                        || prefix.startsWith(SparkplugSettings.NAMESPACE + "/"))) {
+            // Its filter would take Sparkplug's topics too: each message twice, once unshared.
+            throw bad(
+                    "mqtt.topic-prefix",
+                    "'"
+                            + prefix
+                            + "' takes in Sparkplug B's namespace "
+                            + SparkplugSettings.NAMESPACE
+                            + ", which sparkplug.groups reads; give the plant's topics a prefix of"
+                            + " their own");
+        }
+        try {
+            return new SparkplugSettings(
+                    names,
+                    values.get("sparkplug.sensor-id"),
+                    hostId,
+                    requestRebirth,
+                    maxPayloadBytes);
+        } catch (IllegalArgumentException e) {
+            throw bad("sparkplug.sensor-id", "is invalid: " + e.getMessage());
+        }
     }
 
     /**

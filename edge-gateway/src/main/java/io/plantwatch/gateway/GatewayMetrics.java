@@ -22,11 +22,18 @@ public final class GatewayMetrics {
     final Counter reconnects;
     final Counter skippedOnShutdown;
     final Histogram sendLatency;
+    final Counter sparkplugMessages;
+    final Counter sparkplugSkipped;
+    final Counter sparkplugSequenceGaps;
+    final Counter sparkplugRebirthRequests;
     final AtomicInteger inFlight = new AtomicInteger();
     final AtomicInteger mqttConnected = new AtomicInteger();
 
     /** The running bridge's, which each bridge sets as it starts. */
     volatile java.util.function.BooleanSupplier kafkaHealthy = () -> false;
+
+    /** The running bridge's Sparkplug B edge nodes that are online (born, not dead). */
+    volatile java.util.function.IntSupplier sparkplugNodesOnline = () -> 0;
 
     GatewayMetrics() {
         received =
@@ -87,6 +94,41 @@ public final class GatewayMetrics {
                                 0.0005, 0.001, 0.002, 0.003, 0.005, 0.0075, 0.01, 0.015, 0.02, 0.03,
                                 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30)
                         .register(registry);
+        sparkplugMessages =
+                Counter.builder()
+                        .name("plantwatch_gateway_sparkplug_messages_total")
+                        .help("Sparkplug B messages received, by message type (NBIRTH, DDATA, ...)")
+                        .labelNames("type")
+                        .register(registry);
+        sparkplugSkipped =
+                Counter.builder()
+                        .name("plantwatch_gateway_sparkplug_metrics_skipped_total")
+                        .help(
+                                "Sparkplug B metrics that are not readings, by why: not_numeric"
+                                        + " (a string, data set, template...), null, transient,"
+                                        + " control (bdSeq, Node Control/...)")
+                        .labelNames("why")
+                        .register(registry);
+        sparkplugSequenceGaps =
+                Counter.builder()
+                        .name("plantwatch_gateway_sparkplug_sequence_gaps_total")
+                        .help(
+                                "Sparkplug B messages whose seq was not the one after its edge"
+                                        + " node's previous message: messages lost or reordered"
+                                        + " before the gateway")
+                        .register(registry);
+        sparkplugRebirthRequests =
+                Counter.builder()
+                        .name("plantwatch_gateway_sparkplug_rebirth_requests_total")
+                        .help(
+                                "Rebirth requests (NCMD Node Control/Rebirth) sent to edge nodes"
+                                        + " whose birth certificate the gateway lacked")
+                        .register(registry);
+        GaugeWithCallback.builder()
+                .name("plantwatch_gateway_sparkplug_nodes_online")
+                .help("Sparkplug B edge nodes born and not dead, as this gateway saw them")
+                .callback(cb -> cb.call(sparkplugNodesOnline.getAsInt()))
+                .register(registry);
         GaugeWithCallback.builder()
                 .name("plantwatch_gateway_in_flight")
                 .help(

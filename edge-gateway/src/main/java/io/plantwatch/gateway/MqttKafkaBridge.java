@@ -9,8 +9,10 @@ import com.hivemq.client.mqtt.lifecycle.MqttClientDisconnectedContext;
 import com.hivemq.client.mqtt.mqtt3.Mqtt3AsyncClient;
 import com.hivemq.client.mqtt.mqtt3.exceptions.Mqtt3ConnAckException;
 import com.hivemq.client.mqtt.mqtt3.message.publish.Mqtt3Publish;
+import com.hivemq.client.mqtt.mqtt3.message.subscribe.Mqtt3Subscription;
 import com.hivemq.client.mqtt.mqtt5.Mqtt5AsyncClient;
 import com.hivemq.client.mqtt.mqtt5.exceptions.Mqtt5ConnAckException;
+import com.hivemq.client.mqtt.mqtt5.message.subscribe.Mqtt5Subscription;
 import io.plantwatch.model.ConfigException;
 import io.plantwatch.model.MqttPayloadCodec;
 import io.plantwatch.model.ReadingLimits;
@@ -89,6 +91,12 @@ public final class MqttKafkaBridge implements AutoCloseable {
     private final GatewayConfig config;
     private final GatewayMetrics metrics;
     private final ReadingRouter router;
+
+    /** Sparkplug B's STATE of this gateway as a host application; null without a host id. */
+    private final String stateTopic;
+
+    /** The time of this bridge's STATE birth, which its will (the death) carries too. */
+    private final long stateTimestamp = System.currentTimeMillis();
 
     /** Replaced by {@link #restartProducer()}, on the intake thread. */
     private volatile Producer<String, byte[]> producer;
@@ -209,9 +217,20 @@ public final class MqttKafkaBridge implements AutoCloseable {
                         config.maxFutureSkew(),
                         ReadingLimits.DEFAULT_EARLIEST,
                         Clock.systemUTC());
+        SparkplugSettings sparkplug = config.sparkplug();
+        SparkplugDecoder sparkplugDecoder = null;
+        if (sparkplug.enabled()) {
+            sparkplugDecoder =
+                    new SparkplugDecoder(sparkplug, limits, this::publishCommand, metrics);
+            metrics.sparkplugNodesOnline = sparkplugDecoder::nodesOnline;
+        } else {
+            metrics.sparkplugNodesOnline = () -> 0;
+        }
+        this.stateTopic = sparkplug.stateTopic();
         this.router =
                 new ReadingRouter(
                         new MqttPayloadCodec(config.topics(), limits, config.payloadFormats()),
+                        sparkplugDecoder,
                         config.readingsTopic(),
                         config.dlqTopic(),
                         config.gatewayId());
@@ -437,6 +456,15 @@ public final class MqttKafkaBridge implements AutoCloseable {
                             .restrictions()
                             .receiveMaximum(config.maxInFlight())
                             .applyRestrictions();
+            if (stateTopic != null) {
+                c =
+                        c.willPublish()
+                                .topic(stateTopic)
+                                .payload(state(false))
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .retain(true)
+                                .applyWillPublish();
+            }
             if (config.username() != null) {
                 c =
                         c.simpleAuth()
@@ -447,6 +475,15 @@ public final class MqttKafkaBridge implements AutoCloseable {
             connect = c.send();
         } else {
             var c = v3.connectWith().cleanSession(false);
+            if (stateTopic != null) {
+                c =
+                        c.willPublish()
+                                .topic(stateTopic)
+                                .payload(state(false))
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .retain(true)
+                                .applyWillPublish();
+            }
             if (config.username() != null) {
                 c =
                         c.simpleAuth()
@@ -514,25 +551,53 @@ public final class MqttKafkaBridge implements AutoCloseable {
         }
         // Subscribing again is harmless with a surviving session and needed when the broker
         // lost it (restarted without persistence).
-        CompletableFuture<?> sub =
-                v5 != null
-                        ? v5.subscribeWith()
-                                .topicFilter(config.subscriptionFilter())
+        // Sparkplug B's filters are never shared: an edge node's birth certificate and its data
+        // must reach the one gateway that keeps its aliases and sequence.
+        List<String> filters = new ArrayList<>();
+        filters.add(config.subscriptionFilter());
+        filters.addAll(config.sparkplug().subscriptionFilters());
+        if (stateTopic != null) {
+            // Sparkplug asks a host to watch its own STATE: a late will of its earlier connection
+            // would otherwise leave it offline to the nodes while it runs.
+            filters.add(stateTopic);
+        }
+        CompletableFuture<?> sub;
+        if (v5 != null) {
+            List<Mqtt5Subscription> subscriptions = new ArrayList<>();
+            for (String f : filters) {
+                subscriptions.add(
+                        Mqtt5Subscription.builder()
+                                .topicFilter(f)
                                 .qos(MqttQos.AT_LEAST_ONCE)
-                                .send()
-                        : v3.subscribeWith()
-                                .topicFilter(config.subscriptionFilter())
+                                // Not its own rebirth requests; a shared subscription may not ask.
+                                .noLocal(
+                                        !f.equals(config.subscriptionFilter())
+                                                && !f.equals(stateTopic))
+                                .build());
+            }
+            sub = v5.subscribeWith().addSubscriptions(subscriptions).send();
+        } else {
+            List<Mqtt3Subscription> subscriptions = new ArrayList<>();
+            for (String f : filters) {
+                subscriptions.add(
+                        Mqtt3Subscription.builder()
+                                .topicFilter(f)
                                 .qos(MqttQos.AT_LEAST_ONCE)
-                                .send();
+                                .build());
+            }
+            sub = v3.subscribeWith().addSubscriptions(subscriptions).send();
+        }
         sub.whenComplete(
                 (ok, error) -> {
                     if (error != null) {
-                        LOG.error(
-                                "Cannot subscribe to {}: {}",
-                                config.subscriptionFilter(),
-                                error.getMessage());
+                        LOG.error("Cannot subscribe to {}: {}", filters, error.getMessage());
                         firstSubscription.completeExceptionally(error);
                     } else {
+                        if (stateTopic != null) {
+                            // After subscribing, as Sparkplug asks: edge nodes that wait for this
+                            // host send their data (and what they stored meanwhile) once it is up.
+                            publishState(true);
+                        }
                         firstSubscription.complete(null);
                     }
                 });
@@ -614,9 +679,27 @@ public final class MqttKafkaBridge implements AutoCloseable {
             metrics.skippedOnShutdown.inc();
             return;
         }
+        if (topic.equals(stateTopic)) {
+            if (!new String(payload, java.nio.charset.StandardCharsets.UTF_8)
+                    .replaceAll("\\s", "")
+                    .contains("\"online\":true")) {
+                LOG.info(
+                        "Sparkplug STATE {} says this host is offline (a will of an earlier"
+                                + " connection?): publishing it online again",
+                        stateTopic);
+                publishState(true);
+            }
+            acknowledgeInTurn(ack, receivedNanos);
+            return;
+        }
         metrics.received.inc();
         List<ReadingRouter.Routed> routed =
                 router.routeAll(topic, payload, retained, System.currentTimeMillis());
+        if (routed.isEmpty()) {
+            // Nothing for Kafka: a Sparkplug death certificate, a command.
+            acknowledgeInTurn(ack, receivedNanos);
+            return;
+        }
         // A message of several records is acknowledged with its last: acknowledgements go out in
         // arrival order, so that is once Kafka has taken every one of them.
         List<PendingAck> pendings = new ArrayList<>(routed.size());
@@ -635,6 +718,71 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     private static final Runnable NO_ACK = () -> {};
+
+    /** Acknowledges a message that sends nothing to Kafka, after those that arrived before it. */
+    private void acknowledgeInTurn(Runnable ack, long receivedNanos) {
+        PendingAck nothing = new PendingAck(null, ack, receivedNanos);
+        nothing.settled.set(true);
+        synchronized (pendingAcks) {
+            pendingAcks.add(nothing);
+        }
+        complete(nothing);
+    }
+
+    /** A Sparkplug B command to an edge node: QoS 0 and not retained, as Sparkplug asks. */
+    private void publishCommand(String topic, byte[] payload) {
+        CompletableFuture<?> sent =
+                v5 != null
+                        ? v5.publishWith()
+                                .topic(topic)
+                                .qos(MqttQos.AT_MOST_ONCE)
+                                .payload(payload)
+                                .send()
+                        : v3.publishWith()
+                                .topic(topic)
+                                .qos(MqttQos.AT_MOST_ONCE)
+                                .payload(payload)
+                                .send();
+        sent.whenComplete(
+                (ok, e) -> {
+                    if (e != null) {
+                        LOG.warn(
+                                "Cannot send the Sparkplug command to {}: {}", topic, e.toString());
+                    }
+                });
+    }
+
+    /** Sparkplug B 3.0's STATE payload of this host application. */
+    private byte[] state(boolean online) {
+        return ("{\"online\":" + online + ",\"timestamp\":" + stateTimestamp + "}")
+                .getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    }
+
+    private CompletableFuture<?> publishState(boolean online) {
+        CompletableFuture<?> sent =
+                v5 != null
+                        ? v5.publishWith()
+                                .topic(stateTopic)
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .retain(true)
+                                .payload(state(online))
+                                .send()
+                        : v3.publishWith()
+                                .topic(stateTopic)
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .retain(true)
+                                .payload(state(online))
+                                .send();
+        return sent.whenComplete(
+                (ok, e) -> {
+                    if (e != null) {
+                        LOG.warn(
+                                "Cannot publish the Sparkplug STATE {}: {}",
+                                stateTopic,
+                                e.toString());
+                    }
+                });
+    }
 
     /**
      * Hands the record to the producer, retrying on this thread until it takes it. While sending is
@@ -1211,6 +1359,16 @@ public final class MqttKafkaBridge implements AutoCloseable {
                     "{} messages still unacknowledged after {}; the broker will redeliver them",
                     metrics.inFlight.get(),
                     config.drainTimeout());
+        }
+        if (stateTopic != null && connected) {
+            // A clean disconnect sends no will: edge nodes learn that this host went away here.
+            try {
+                publishState(false).get(5, TimeUnit.SECONDS);
+            } catch (InterruptedException e) {
+                Thread.currentThread().interrupt();
+            } catch (ExecutionException | TimeoutException e) {
+                LOG.debug("Sparkplug STATE offline: {}", e.toString());
+            }
         }
         try {
             (v5 != null ? v5.disconnect() : v3.disconnect()).get(5, TimeUnit.SECONDS);

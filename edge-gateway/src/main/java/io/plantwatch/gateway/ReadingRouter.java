@@ -16,9 +16,9 @@ import org.apache.kafka.common.header.internals.RecordHeaders;
 /**
  * Turns one MQTT message into the Kafka records it becomes: a reading for {@code sensor-readings}
  * keyed by sensor id, or the original bytes for the DLQ with headers saying where they came from
- * and why they were rejected; a machine's message of several readings ({@code type: fields}) one
- * record per reading, and the DLQ record for the fields that were not. Pure, so every rule is
- * unit-tested.
+ * and why they were rejected; a machine's message of several readings ({@code type: fields}, a
+ * Sparkplug B message) one record per reading, and the DLQ record for the parts that were not. Pure
+ * but for the Sparkplug B edge nodes' births it keeps, so every rule is unit-tested.
  */
 public final class ReadingRouter {
     /**
@@ -42,6 +42,7 @@ public final class ReadingRouter {
     public static final String HEADER_KAFKA_REFUSED = "dlq.kafka.refused";
 
     private final MqttPayloadCodec json;
+    private final SparkplugDecoder sparkplug;
     private final AvroReadingCodec avro = new AvroReadingCodec();
     private final String readingsTopic;
     private final String dlqTopic;
@@ -49,7 +50,20 @@ public final class ReadingRouter {
 
     public ReadingRouter(
             MqttPayloadCodec json, String readingsTopic, String dlqTopic, String gatewayId) {
+        this(json, null, readingsTopic, dlqTopic, gatewayId);
+    }
+
+    /**
+     * @param sparkplug reads Sparkplug B topics; null when the gateway reads none
+     */
+    ReadingRouter(
+            MqttPayloadCodec json,
+            SparkplugDecoder sparkplug,
+            String readingsTopic,
+            String dlqTopic,
+            String gatewayId) {
         this.json = json;
+        this.sparkplug = sparkplug;
         this.readingsTopic = readingsTopic;
         this.dlqTopic = dlqTopic;
         this.gatewayId = gatewayId.getBytes(StandardCharsets.UTF_8);
@@ -86,11 +100,15 @@ public final class ReadingRouter {
 
     /**
      * Every record one message becomes, in the order they go to Kafka: its readings, then the DLQ
-     * record of what was rejected. Never empty.
+     * record of what was rejected. Empty only for a Sparkplug B message that holds no reading (a
+     * death certificate, a command).
      */
     public List<Routed> routeAll(
             String topic, byte[] payload, boolean retained, long receivedAtMillis) {
-        MqttPayloadCodec.Decoded decoded = json.decodeAll(topic, payload, retained);
+        MqttPayloadCodec.Decoded decoded =
+                sparkplug != null && SparkplugDecoder.reads(topic)
+                        ? sparkplug.decode(topic, payload == null ? new byte[0] : payload, retained)
+                        : json.decodeAll(topic, payload, retained);
         List<Routed> routed = new ArrayList<>(decoded.readings().size() + 1);
         for (SensorReading r : decoded.readings()) {
             routed.add(

@@ -71,6 +71,80 @@ class GatewayConfigTest {
     }
 
     @Test
+    void sparkplugIsOffUntilGroupsAreNamed() {
+        SparkplugSettings off = GatewayConfig.load(null, Map.of(), Map.of()).sparkplug();
+        assertThat(off.enabled()).isFalse();
+        assertThat(off.subscriptionFilters()).isEmpty();
+        assertThat(off.stateTopic()).isNull();
+        SparkplugSettings on =
+                GatewayConfig.load(
+                                null,
+                                Map.of("PLANTWATCH_GATEWAY_SPARKPLUG_GROUPS", "hall-3, hall-4"),
+                                Map.of(
+                                        "sparkplug.host-id", "plantwatch",
+                                        "mqtt.shared-group", "north"))
+                        .sparkplug();
+        // Never shared, unlike the plant's own topics: a node's birth and data reach one gateway.
+        assertThat(on.subscriptionFilters())
+                .containsExactly("spBv1.0/hall-3/#", "spBv1.0/hall-4/#");
+        assertThat(on.stateTopic()).isEqualTo("spBv1.0/STATE/plantwatch");
+        assertThat(on.requestRebirth()).isTrue();
+        assertThat(on.sensorId()).isEqualTo("{group}/default/{node}/{device}/{metric}");
+        assertThat(
+                        GatewayConfig.load(null, Map.of(), Map.of("sparkplug.groups", "+"))
+                                .sparkplug()
+                                .subscriptionFilters())
+                .containsExactly("spBv1.0/+/#");
+    }
+
+    @Test
+    void aHostIdWithoutGroupsIsRefused() {
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null, Map.of(), Map.of("sparkplug.host-id", "scada")))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageContaining("is set while sparkplug.groups names no group to read");
+    }
+
+    @org.junit.jupiter.params.ParameterizedTest
+    @org.junit.jupiter.params.provider.CsvSource(
+            delimiter = '|',
+            value = {
+                "sparkplug.groups | hall/3 | is invalid: group id 'hall/3' contains a forbidden character",
+                "sparkplug.groups | 'a,,b' | is invalid: group id is empty",
+                "sparkplug.groups | 'a, a' | names a twice",
+                "sparkplug.groups | '+, a' | is invalid: + reads every group: name no other with it",
+                "sparkplug.groups | STATE | STATE is not a group id",
+                "sparkplug.host-id | a#b | is invalid: host id 'a#b' contains a forbidden character",
+                "sparkplug.sensor-id | '{group}/{node}/{device}/{metric}' | has 4 levels; a sensor id has 5",
+                "sparkplug.sensor-id | '{group}/x/{node}/{device}/{tag}' | unknown placeholder {tag}, use {group}, {node}, {device} or {metric}",
+                "sparkplug.sensor-id | '{group}/{node}/{node}/{device}/{metric}' | {node} appears twice",
+                "sparkplug.sensor-id | '{group}/a/{node}/{device}/b' | must contain {metric}",
+                "sparkplug.sensor-id | '{group}/a+/{node}/{device}/{metric}' | literal level 'a+' contains a forbidden character",
+                "sparkplug.request-rebirth | maybe | sparkplug.request-rebirth",
+                "sparkplug.max-payload-bytes | 10 | sparkplug.max-payload-bytes",
+                "mqtt.topic-prefix | spBv1.0 | takes in Sparkplug B's namespace spBv1.0",
+                "mqtt.topic-prefix | '' | takes in Sparkplug B's namespace spBv1.0",
+            })
+    void aSparkplugMistakeStopsTheStartNamingTheSetting(String key, String value, String message) {
+        assertThatThrownBy(
+                        () ->
+                                GatewayConfig.load(
+                                        null,
+                                        Map.of(),
+                                        new java.util.HashMap<>(
+                                                Map.of("sparkplug.groups", "plant")) {
+                                            {
+                                                put(key, value);
+                                            }
+                                        }))
+                .isInstanceOf(ConfigException.class)
+                .hasMessageStartingWith(key + " (")
+                .hasMessageContaining(message);
+    }
+
+    @Test
     void theShippedExampleConfigurationLoads() {
         GatewayConfig c =
                 GatewayConfig.load(Path.of("..", "config", "gateway.yaml"), Map.of(), Map.of());

@@ -358,4 +358,218 @@ class GatewayEndToEndTest {
             device.disconnect();
         }
     }
+
+    /**
+     * A Sparkplug B edge node that was born before the gateway started, as Eclipse Tahu encodes it:
+     * the gateway announces itself on STATE, asks the node for its birth when its data arrives by
+     * alias, reads the births and data that follow, and says it went away when it stops.
+     */
+    @Test
+    void aSparkplugEdgeNodeIsReadAsAHostApplicationReadsIt() throws Exception {
+        String name = "sparkplug";
+        String group = "e2e-" + name;
+        Map<String, String> settings = settingsFor(name);
+        settings.put("sparkplug.groups", group);
+        settings.put("sparkplug.host-id", "plantwatch-e2e");
+        URI broker = URI.create(mqtt.uri());
+        Mqtt5BlockingClient node =
+                MqttClient.builder()
+                        .useMqttVersion5()
+                        .serverHost(broker.getHost())
+                        .serverPort(broker.getPort())
+                        .buildBlocking();
+        node.connect();
+        java.util.concurrent.BlockingQueue<String> heard =
+                new java.util.concurrent.LinkedBlockingQueue<>();
+        node.toAsync()
+                .subscribeWith()
+                .topicFilter("spBv1.0/STATE/plantwatch-e2e")
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .callback(
+                        p ->
+                                heard.add(
+                                        "STATE "
+                                                + new String(
+                                                        p.getPayloadAsBytes(),
+                                                        StandardCharsets.UTF_8)))
+                .send()
+                .get();
+        node.toAsync()
+                .subscribeWith()
+                .topicFilter("spBv1.0/" + group + "/NCMD/line-2")
+                .qos(MqttQos.AT_LEAST_ONCE)
+                .callback(
+                        p ->
+                                heard.add(
+                                        "NCMD "
+                                                + SparkplugDecoderTest.rebirthOf(
+                                                        p.getPayloadAsBytes())))
+                .send()
+                .get();
+        long t = System.currentTimeMillis() - 1000;
+        java.util.function.BiConsumer<String, byte[]> publish =
+                (type, payload) ->
+                        node.publishWith()
+                                .topic("spBv1.0/" + group + "/" + type)
+                                .qos(MqttQos.AT_LEAST_ONCE)
+                                .payload(payload)
+                                .send();
+        try (KafkaReadings readings =
+                        new KafkaReadings(kafka.bootstrapServers(), name + "-readings");
+                KafkaReadings dlq = new KafkaReadings(kafka.bootstrapServers(), name + "-dlq")) {
+            Gateway gateway = Gateway.start(config(settings));
+            try {
+                String state = heard.poll(30, java.util.concurrent.TimeUnit.SECONDS);
+                assertThat(state).matches("STATE \\{\"online\":true,\"timestamp\":\\d+}");
+                // A will of an earlier connection overwrites it: the gateway puts it right.
+                node.publishWith()
+                        .topic("spBv1.0/STATE/plantwatch-e2e")
+                        .qos(MqttQos.AT_LEAST_ONCE)
+                        .retain(true)
+                        .payload(
+                                "{\"online\": false, \"timestamp\": 1}"
+                                        .getBytes(StandardCharsets.UTF_8))
+                        .send();
+                assertThat(heard.poll(30, java.util.concurrent.TimeUnit.SECONDS))
+                        .isEqualTo("STATE {\"online\": false, \"timestamp\": 1}");
+                assertThat(heard.poll(30, java.util.concurrent.TimeUnit.SECONDS)).isEqualTo(state);
+
+                // Data by alias from a birth the gateway never saw: to the DLQ, and a rebirth
+                // asked.
+                publish.accept(
+                        "DDATA/line-2/press-7",
+                        SparkplugDecoderTest.encode(
+                                9L,
+                                t,
+                                SparkplugDecoderTest.byAlias(
+                                        20,
+                                        org.eclipse.tahu.message.model.MetricDataType.Float,
+                                        40f)));
+                assertThat(heard.poll(30, java.util.concurrent.TimeUnit.SECONDS))
+                        .isEqualTo("NCMD Node Control/Rebirth=true");
+                publish.accept(
+                        "NBIRTH/line-2",
+                        SparkplugDecoderTest.encode(
+                                0L,
+                                t,
+                                SparkplugDecoderTest.bdSeq(1),
+                                SparkplugDecoderTest.metric(
+                                        "Node Control/Rebirth",
+                                        null,
+                                        org.eclipse.tahu.message.model.MetricDataType.Boolean,
+                                        false),
+                                SparkplugDecoderTest.metric(
+                                        "Cabinet Temp",
+                                        1L,
+                                        org.eclipse.tahu.message.model.MetricDataType.Double,
+                                        31.5)));
+                publish.accept(
+                        "DBIRTH/line-2/press-7",
+                        SparkplugDecoderTest.encode(
+                                1L,
+                                t,
+                                SparkplugDecoderTest.withProperties(
+                                        SparkplugDecoderTest.metric(
+                                                "Hydraulics/Oil Temp",
+                                                20L,
+                                                org.eclipse.tahu.message.model.MetricDataType.Float,
+                                                41f),
+                                        "degC",
+                                        192),
+                                SparkplugDecoderTest.metric(
+                                        "Program",
+                                        21L,
+                                        org.eclipse.tahu.message.model.MetricDataType.String,
+                                        "P-12")));
+                publish.accept(
+                        "DDATA/line-2/press-7",
+                        SparkplugDecoderTest.encode(
+                                2L,
+                                t + 500,
+                                SparkplugDecoderTest.byAlias(
+                                        20,
+                                        org.eclipse.tahu.message.model.MetricDataType.Float,
+                                        42.5f)));
+
+                List<String> read =
+                        readings.readAtLeast(3, Duration.ofSeconds(60)).stream()
+                                .map(
+                                        r -> {
+                                            SensorReading reading =
+                                                    new io.plantwatch.model.AvroReadingCodec()
+                                                            .decode(r.value())
+                                                            .value();
+                                            return r.key()
+                                                    + " "
+                                                    + reading.value()
+                                                    + " "
+                                                    + reading.unit()
+                                                    + " "
+                                                    + (reading.timestamp() - t);
+                                        })
+                                .toList();
+                String press = group + "/default/line-2/press-7/";
+                assertThat(read)
+                        .containsExactlyInAnyOrder(
+                                group + "/default/line-2/default/Cabinet Temp 31.5  0",
+                                press + "Hydraulics.Oil Temp 41.0 degC 0",
+                                press + "Hydraulics.Oil Temp 42.5 degC 500");
+                List<String> dead =
+                        dlq.readAtLeast(1, Duration.ofSeconds(60)).stream()
+                                .map(
+                                        r ->
+                                                header(r, Topics.HEADER_SOURCE_TOPIC)
+                                                        + " "
+                                                        + header(r, Topics.HEADER_REASON)
+                                                        + " "
+                                                        + header(r, Topics.HEADER_DETAIL))
+                                .toList();
+                assertThat(dead)
+                        .containsExactly(
+                                "spBv1.0/"
+                                        + group
+                                        + "/DDATA/line-2/press-7 unknown_alias metric alias 20 is"
+                                        + " not in a birth certificate this gateway has seen");
+
+                assertThat(GatewayHarness.get(gateway.httpPort(), "/metrics").body())
+                        .contains("plantwatch_gateway_sparkplug_nodes_online 1.0");
+                publish.accept(
+                        "NDEATH/line-2",
+                        SparkplugDecoderTest.encode(null, null, SparkplugDecoderTest.bdSeq(1)));
+                org.awaitility.Awaitility.await()
+                        .atMost(Duration.ofSeconds(30))
+                        .untilAsserted(
+                                () ->
+                                        assertThat(
+                                                        GatewayHarness.get(
+                                                                        gateway.httpPort(),
+                                                                        "/metrics")
+                                                                .body())
+                                                .contains(
+                                                        "plantwatch_gateway_sparkplug_messages_total{type=\"NDEATH\"} 1.0")
+                                                .contains(
+                                                        "plantwatch_gateway_sparkplug_nodes_online 0.0")
+                                                .contains(
+                                                        "plantwatch_gateway_sparkplug_rebirth_requests_total 1.0")
+                                                .contains(
+                                                        "plantwatch_gateway_sparkplug_metrics_skipped_total{why=\"not_numeric\"} 1.0")
+                                                .contains("plantwatch_gateway_received_total 5.0")
+                                                .contains("plantwatch_gateway_produced_total 3.0")
+                                                .contains("plantwatch_gateway_in_flight 0.0"));
+            } finally {
+                gateway.close();
+            }
+            assertThat(heard.poll(30, java.util.concurrent.TimeUnit.SECONDS))
+                    .matches("STATE \\{\"online\":false,\"timestamp\":\\d+}");
+        } finally {
+            // The STATE is retained in the broker the tests share.
+            node.publishWith()
+                    .topic("spBv1.0/STATE/plantwatch-e2e")
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .retain(true)
+                    .payload(new byte[0])
+                    .send();
+            node.disconnect();
+        }
+    }
 }

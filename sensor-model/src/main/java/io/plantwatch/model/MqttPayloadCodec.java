@@ -252,8 +252,7 @@ public final class MqttPayloadCodec {
         long seq = SensorReading.NO_SEQ;
         List<String> names = new ArrayList<>();
         List<Double> values = new ArrayList<>();
-        List<String> problems = new ArrayList<>();
-        RejectReason problem = null;
+        Problems problems = new Problems();
         JsonToken t;
         while ((t = p.nextToken()) == JsonToken.FIELD_NAME) {
             String name = p.currentName();
@@ -298,16 +297,17 @@ public final class MqttPayloadCodec {
                     names.add(name);
                     values.add(value);
                 } else {
-                    problem = problem == null ? RejectReason.NOT_FINITE : problem;
                     problems.add(
+                            RejectReason.NOT_FINITE,
                             SensorId.printable(name) + " is " + cut(p.getText()) + ", not finite");
                 }
             } else if (!f.fields().isEmpty()
                     && f.fields().contains(name)
                     && v != JsonToken.VALUE_NULL) {
                 // Named as a reading, yet not a number: said, not silently dropped.
-                problem = problem == null ? RejectReason.WRONG_TYPE : problem;
-                problems.add(SensorId.printable(name) + " must be a number, found " + describe(v));
+                problems.add(
+                        RejectReason.WRONG_TYPE,
+                        SensorId.printable(name) + " must be a number, found " + describe(v));
                 p.skipChildren();
             } else {
                 p.skipChildren();
@@ -349,8 +349,8 @@ public final class MqttPayloadCodec {
                                 topic.machine(),
                                 names.get(i));
             } catch (IllegalArgumentException e) {
-                problem = problem == null ? RejectReason.INVALID_FIELD : problem;
                 problems.add(
+                        RejectReason.INVALID_FIELD,
                         "field '"
                                 + SensorId.printable(names.get(i))
                                 + "' cannot name a sensor: "
@@ -361,16 +361,7 @@ public final class MqttPayloadCodec {
                     new SensorReading(
                             sensor, ts, values.get(i), f.unitOf(names.get(i)), quality, seq));
         }
-        return new Decoded(
-                readings,
-                problems.isEmpty()
-                        ? null
-                        : new Parsed.Rejected<>(
-                                problem,
-                                String.join("; ", problems.subList(0, Math.min(5, problems.size())))
-                                        + (problems.size() > 5
-                                                ? "; and " + (problems.size() - 5) + " more"
-                                                : "")));
+        return new Decoded(readings, problems.rejection());
     }
 
     /**
@@ -658,7 +649,7 @@ public final class MqttPayloadCodec {
             return Parsed.rejected(
                     RejectReason.TIMESTAMP_TOO_OLD,
                     "this machine's clock reads "
-                            + format(now)
+                            + ReadingLimits.instant(now)
                             + ", before "
                             + limits.earliest()
                             + ": it is not set (no time from NTP yet?), and readings of this"
@@ -795,28 +786,19 @@ public final class MqttPayloadCodec {
                             : "an ISO-8601 string or epoch milliseconds",
                     v);
         }
-        long now = limits.clock().millis();
-        long latest = now + limits.maxFutureSkew().toMillis();
-        if (millis > latest) {
+        Parsed.Rejected<Long> outside = limits.checkTime(format.ts(), millis);
+        if (outside != null
+                && outside.reason() == RejectReason.TIMESTAMP_TOO_OLD
+                && !format.epochSeconds()
+                && millis > 0
+                && millis < 100_000_000_000L) {
             return Parsed.rejected(
-                    RejectReason.TIMESTAMP_IN_FUTURE,
-                    format.ts()
-                            + " "
-                            + format(millis)
-                            + " is "
-                            + (millis - now)
-                            + " ms ahead of this clock, more than the allowed "
-                            + limits.maxFutureSkew().toMillis()
-                            + " ms");
+                    outside.reason(),
+                    outside.detail()
+                            + " (epoch seconds instead of milliseconds? the gateway's payload.epoch: s reads them)");
         }
-        if (millis < limits.earliest().toEpochMilli()) {
-            String hint =
-                    !format.epochSeconds() && millis > 0 && millis < 100_000_000_000L
-                            ? " (epoch seconds instead of milliseconds? the gateway's payload.epoch: s reads them)"
-                            : "";
-            return Parsed.rejected(
-                    RejectReason.TIMESTAMP_TOO_OLD,
-                    format.ts() + " " + format(millis) + " is before " + limits.earliest() + hint);
+        if (outside != null) {
+            return outside;
         }
         return Parsed.ok(millis);
     }
@@ -870,14 +852,6 @@ public final class MqttPayloadCodec {
             case VALUE_NULL -> "null";
             default -> t.name().toLowerCase(Locale.ROOT);
         };
-    }
-
-    private static String format(long millis) {
-        try {
-            return Instant.ofEpochMilli(millis).toString();
-        } catch (RuntimeException e) {
-            return millis + " ms";
-        }
     }
 
     private static String oneLine(String message) {

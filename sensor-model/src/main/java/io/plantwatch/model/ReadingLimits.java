@@ -41,6 +41,44 @@ public record ReadingLimits(
                 Clock.systemUTC());
     }
 
+    /**
+     * Why an event time of {@code millis} is refused, or null when it is accepted: more than {@link
+     * #maxFutureSkew} ahead of this clock, or before {@link #earliest}.
+     *
+     * @param what how the message names the time, e.g. the payload's field
+     */
+    public <T> Parsed.Rejected<T> checkTime(String what, long millis) {
+        long now = clock.millis();
+        long latest = now + maxFutureSkew.toMillis();
+        if (millis > latest) {
+            return new Parsed.Rejected<>(
+                    RejectReason.TIMESTAMP_IN_FUTURE,
+                    what
+                            + " "
+                            + instant(millis)
+                            + " is "
+                            + (millis - now)
+                            + " ms ahead of this clock, more than the allowed "
+                            + maxFutureSkew.toMillis()
+                            + " ms");
+        }
+        if (millis < earliest.toEpochMilli()) {
+            return new Parsed.Rejected<>(
+                    RejectReason.TIMESTAMP_TOO_OLD,
+                    what + " " + instant(millis) + " is before " + earliest);
+        }
+        return null;
+    }
+
+    /** Epoch milliseconds as an ISO-8601 instant for a message, or as a number beyond its range. */
+    public static String instant(long millis) {
+        try {
+            return Instant.ofEpochMilli(millis).toString();
+        } catch (RuntimeException e) {
+            return millis + " ms";
+        }
+    }
+
     public ReadingLimits withClock(Clock c) {
         return new ReadingLimits(maxPayloadBytes, maxFutureSkew, earliest, c);
     }

@@ -43,7 +43,14 @@ public enum RejectReason {
      * own): the broker kept it from before the subscription, so when it was measured is unknown,
      * and stamped now it would pass for a reading of a device that may be silent.
      */
-    RETAINED_WITHOUT_TIME;
+    RETAINED_WITHOUT_TIME,
+    /** A Sparkplug B message whose payload is not a Sparkplug B protobuf payload. */
+    MALFORMED_PROTOBUF,
+    /**
+     * A Sparkplug B metric sent by its alias alone, from an edge node whose birth certificate,
+     * which names its aliases, this gateway has not seen (it started after the node's birth).
+     */
+    UNKNOWN_ALIAS;
 
     public String code() {
         return name().toLowerCase(Locale.ROOT);

@@ -44,7 +44,7 @@ public record SensorId(String site, String area, String line, String machine, St
     }
 
     /** Why {@code level} is not a valid topic level, or null when it is. */
-    static String levelProblem(String name, String level) {
+    public static String levelProblem(String name, String level) {
         if (level == null || level.isEmpty()) {
             return name + " is empty";
         }
@@ -116,7 +116,7 @@ public record SensorId(String site, String area, String line, String machine, St
     }
 
     /** {@code s} for an error message: {@link #visible}, cut at 80 characters. */
-    static String printable(String s) {
+    public static String printable(String s) {
         return s.length() > 80 ? visible(s.substring(0, 80)) + "..." : visible(s);
     }
 }
