@@ -120,6 +120,7 @@ public final class GatewayConfig {
                     "mqtt.topic-prefix",
                     "mqtt.topic-template",
                     "sparkplug.groups",
+                    "sparkplug.host-id",
                     "kafka.bootstrap",
                     "kafka.producer.bootstrap.servers",
                     "kafka.readings-topic",

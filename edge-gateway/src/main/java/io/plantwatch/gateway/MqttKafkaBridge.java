@@ -98,6 +98,9 @@ public final class MqttKafkaBridge implements AutoCloseable {
     /** The time of this bridge's STATE birth, which its will (the death) carries too. */
     private final long stateTimestamp = System.currentTimeMillis();
 
+    /** Orders an online STATE published in answer to an offline one before close()'s offline. */
+    private final Object stateLock = new Object();
+
     /** Replaced by {@link #restartProducer()}, on the intake thread. */
     private volatile Producer<String, byte[]> producer;
 
@@ -674,22 +677,28 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     private void handle(
             String topic, byte[] payload, boolean retained, Runnable ack, long receivedNanos) {
+        if (topic.equals(stateTopic)) {
+            // Before the check for a stop: the offline STATE close() publishes comes back here,
+            // and left unacknowledged it would be redelivered to the next start.
+            boolean offline =
+                    !new String(payload, java.nio.charset.StandardCharsets.UTF_8)
+                            .replaceAll("\\s", "")
+                            .contains("\"online\":true");
+            synchronized (stateLock) {
+                if (offline && !stopping) {
+                    LOG.info(
+                            "Sparkplug STATE {} says this host is offline (a will of an earlier"
+                                    + " connection?): publishing it online again",
+                            stateTopic);
+                    publishState(true);
+                }
+            }
+            acknowledgeInTurn(ack, receivedNanos);
+            return;
+        }
         if (stopping) {
             // Not acknowledged: the broker keeps it in the session and redelivers it.
             metrics.skippedOnShutdown.inc();
-            return;
-        }
-        if (topic.equals(stateTopic)) {
-            if (!new String(payload, java.nio.charset.StandardCharsets.UTF_8)
-                    .replaceAll("\\s", "")
-                    .contains("\"online\":true")) {
-                LOG.info(
-                        "Sparkplug STATE {} says this host is offline (a will of an earlier"
-                                + " connection?): publishing it online again",
-                        stateTopic);
-                publishState(true);
-            }
-            acknowledgeInTurn(ack, receivedNanos);
             return;
         }
         metrics.received.inc();
@@ -1362,8 +1371,13 @@ public final class MqttKafkaBridge implements AutoCloseable {
         }
         if (stateTopic != null && connected) {
             // A clean disconnect sends no will: edge nodes learn that this host went away here.
+            // Under the lock, after stopping is set: no online STATE can follow it.
+            CompletableFuture<?> offline;
+            synchronized (stateLock) {
+                offline = publishState(false);
+            }
             try {
-                publishState(false).get(5, TimeUnit.SECONDS);
+                offline.get(5, TimeUnit.SECONDS);
             } catch (InterruptedException e) {
                 Thread.currentThread().interrupt();
             } catch (ExecutionException | TimeoutException e) {

@@ -51,16 +51,31 @@ final class SparkplugDecoder {
     /** What a birth certificate said of a metric. */
     private record Definition(String name, int datatype, String unit) {}
 
+    /** What the latest birth of a device (or of the node itself) defined. */
+    private static final class Device {
+        final Map<String, Definition> byName = new HashMap<>();
+        final List<Long> aliases = new ArrayList<>();
+    }
+
     private static final class Node {
         long bdSeq = ABSENT;
         long lastSeq = ABSENT;
         boolean born;
         long lastRebirthRequest = Long.MIN_VALUE;
+
+        /** Aliases are the node's, across its devices. */
         final Map<Long, Definition> byAlias = new HashMap<>();
 
-        /** By device (empty for the node's own) and name, NUL between them. */
-        final Map<String, Definition> byName = new HashMap<>();
+        /** By device id, the empty one for the node's own metrics. */
+        final Map<String, Device> devices = new HashMap<>();
     }
+
+    /**
+     * The most edge nodes kept: each a map of its metrics. Beyond it, data from a node not seen
+     * before is read without state (by name only) and no rebirth is asked of it, so a flood of
+     * made-up node ids cannot fill the heap.
+     */
+    static final int MAX_NODES = 100_000;
 
     private final SparkplugSettings settings;
     private final ReadingLimits limits;
@@ -181,8 +196,10 @@ final class SparkplugDecoder {
             default -> {
                 if (node == null) {
                     node = new Node();
-                    nodes.put(nodeKey, node);
-                    requestRebirth(group, nodeId, node, "its birth certificate was not seen");
+                    if (nodes.size() < MAX_NODES) {
+                        nodes.put(nodeKey, node);
+                        requestRebirth(group, nodeId, node, "its birth certificate was not seen");
+                    }
                 } else {
                     checkSeq(group, nodeId, node, message.seq());
                 }
@@ -236,39 +253,56 @@ final class SparkplugDecoder {
             Node node,
             SparkplugPayload message,
             boolean birth) {
-        String deviceKey = (device == null ? "" : device) + '\0';
+        String deviceKey = device == null ? "" : device;
+        Device defined = node.devices.get(deviceKey);
+        if (birth) {
+            // A device born again may define other metrics and aliases than before.
+            if (defined != null) {
+                defined.aliases.forEach(node.byAlias::remove);
+            }
+            defined = new Device();
+            node.devices.put(deviceKey, defined);
+        }
         List<SensorReading> readings = new ArrayList<>(message.metrics().size());
         Problems problems = new Problems();
         int beyondCap = 0;
         for (SparkplugPayload.Metric m : message.metrics()) {
             Definition known =
                     m.name() != null
-                            ? node.byName.get(deviceKey + m.name())
+                            ? defined == null ? null : defined.byName.get(m.name())
                             : m.alias() != ABSENT ? node.byAlias.get(m.alias()) : null;
             String name = m.name() != null ? m.name() : known == null ? null : known.name();
             if (name == null) {
                 if (m.alias() == ABSENT) {
                     problems.add(RejectReason.MISSING_FIELD, "a metric has neither name nor alias");
+                } else if (birth) {
+                    // A birth is where names are given: asking for it again would not help.
+                    problems.add(
+                            RejectReason.MISSING_FIELD,
+                            "metric alias "
+                                    + Long.toUnsignedString(m.alias())
+                                    + " has no name in a birth certificate");
                 } else {
                     problems.add(
                             RejectReason.UNKNOWN_ALIAS,
                             "metric alias "
                                     + Long.toUnsignedString(m.alias())
                                     + " is not in a birth certificate this gateway has seen");
-                    requestRebirth(
-                            group, nodeId, node, "it sent an alias the gateway does not know");
+                    if (!node.born) {
+                        // Born since this gateway started, the node defined no such alias, and a
+                        // rebirth would bring the same.
+                        requestRebirth(
+                                group, nodeId, node, "it sent an alias the gateway does not know");
+                    }
                 }
                 continue;
             }
             if (birth) {
-                known =
-                        new Definition(
-                                name,
-                                m.datatype(),
-                                m.unit() != null ? m.unit() : known == null ? null : known.unit());
-                node.byName.put(deviceKey + name, known);
+                known = new Definition(name, m.datatype(), m.unit());
+                defined.byName.put(name, known);
                 if (m.alias() != ABSENT) {
                     node.byAlias.put(m.alias(), known);
+                    defined.aliases.add(m.alias());
                 }
             }
             if (name.equals("bdSeq")

@@ -417,7 +417,7 @@ class SparkplugDecoderTest {
         "spBv1.0/g/DDATA/n, topic_mismatch",
         "spBv1.0/g/NDATA/n/d, topic_mismatch",
         "spBv1.0/g/XDATA/n, topic_mismatch",
-        "spBv1.0/STATE/g/n, topic_mismatch",
+        "spBv1.0/STATE/NDATA/n, topic_mismatch",
         "spBv1.0/g/NDATA/n, malformed_protobuf",
     })
     void whatIsNotSparkplugBIsRefusedSayingWhy(String topic, String reason) {
@@ -567,5 +567,54 @@ class SparkplugDecoderTest {
         out.writeUInt32(SparkplugPayload.INT_VALUE, bits);
         out.flush();
         return metric.toByteArray();
+    }
+
+    @Test
+    void aBornNodeIsNotAskedAgainForAnAliasItsBirthDidNotDefine() throws Exception {
+        SparkplugDecoder decoder = decoder();
+        live(
+                decoder,
+                "spBv1.0/g/NBIRTH/n",
+                encode(0L, T, bdSeq(0), metric("t", 1L, MetricDataType.Double, 1.0)));
+        MqttPayloadCodec.Decoded data =
+                live(
+                        decoder,
+                        "spBv1.0/g/NDATA/n",
+                        encode(1L, T, byAlias(2, MetricDataType.Double, 2.0)));
+        assertThat(data.rejected().reason()).isEqualTo(RejectReason.UNKNOWN_ALIAS);
+        MqttPayloadCodec.Decoded birthWithoutName =
+                live(
+                        decoder,
+                        "spBv1.0/g/DBIRTH/n/d",
+                        encode(2L, T, byAlias(3, MetricDataType.Double, 3.0)));
+        assertThat(birthWithoutName.rejected().detail())
+                .isEqualTo("metric alias 3 has no name in a birth certificate");
+        assertThat(commands).isEmpty();
+    }
+
+    @Test
+    void aDeviceBornAgainForgetsWhatItsEarlierBirthDefined() throws Exception {
+        SparkplugDecoder decoder = decoder();
+        live(decoder, "spBv1.0/g/NBIRTH/n", encode(0L, T, bdSeq(0)));
+        live(
+                decoder,
+                "spBv1.0/g/DBIRTH/n/d",
+                encode(1L, T, metric("old", 5L, MetricDataType.Double, 1.0)));
+        live(
+                decoder,
+                "spBv1.0/g/DBIRTH/n/d",
+                encode(2L, T, metric("new", 6L, MetricDataType.Double, 1.0)));
+        MqttPayloadCodec.Decoded data =
+                live(
+                        decoder,
+                        "spBv1.0/g/DDATA/n/d",
+                        encode(
+                                3L,
+                                T,
+                                byAlias(5, MetricDataType.Double, 2.0),
+                                byAlias(6, MetricDataType.Double, 3.0)));
+        assertThat(byId(data)).containsExactly(Map.entry("g/default/n/d/new", "3.0  GOOD 0"));
+        assertThat(data.rejected().detail())
+                .isEqualTo("metric alias 5 is not in a birth certificate this gateway has seen");
     }
 }
