@@ -92,23 +92,46 @@ public final class SparkplugSettings {
 
     /**
      * The sensor id of a metric: the template's placeholders replaced, {@code {device}} by {@value
-     * TopicTemplate#ABSENT_LEVEL} for an edge node's own metrics, each {@code /} of a metric's name
-     * (Sparkplug's folders) by {@code .}.
+     * TopicTemplate#ABSENT_LEVEL} for an edge node's own metrics. A template of five levels takes
+     * the metric's name as one, each {@code /} of it (Sparkplug's folders) replaced by {@code .}; a
+     * shorter one takes the folders as the levels it leaves, so the name must have as many.
      *
      * @param device null for an edge node's own metric
      * @throws IllegalArgumentException naming the level that cannot be part of a sensor id
      */
     public SensorId sensorIdOf(String group, String node, String device, String metric) {
         String[] values = new String[5];
-        for (int i = 0; i < 5; i++) {
-            values[i] =
-                    switch (levels[i]) {
-                        case "{group}" -> group;
-                        case "{node}" -> node;
-                        case "{device}" -> device == null ? TopicTemplate.ABSENT_LEVEL : device;
-                        case "{metric}" -> metric.replace('/', '.');
-                        default -> levels[i];
-                    };
+        int at = 0;
+        for (String level : levels) {
+            switch (level) {
+                case "{group}" -> values[at++] = group;
+                case "{node}" -> values[at++] = node;
+                case "{device}" ->
+                        values[at++] = device == null ? TopicTemplate.ABSENT_LEVEL : device;
+                case "{metric}" -> {
+                    if (levels.length == 5) {
+                        values[at++] = metric.replace('/', '.');
+                    } else {
+                        String[] parts = metric.split("/", -1);
+                        int wanted = 6 - levels.length;
+                        if (parts.length != wanted) {
+                            throw new IllegalArgumentException(
+                                    "its name has "
+                                            + parts.length
+                                            + (parts.length == 1 ? " level" : " levels")
+                                            + " (folders and name), and sparkplug.sensor-id '"
+                                            + sensorId
+                                            + "' takes "
+                                            + wanted
+                                            + " from it");
+                        }
+                        for (String part : parts) {
+                            values[at++] = part;
+                        }
+                    }
+                }
+                default -> values[at++] = level;
+            }
         }
         return new SensorId(values[0], values[1], values[2], values[3], values[4]);
     }
@@ -153,7 +176,7 @@ public final class SparkplugSettings {
      */
     static String[] levels(String template) {
         String[] levels = template.split("/", -1);
-        if (levels.length != 5) {
+        if (levels.length > 5) {
             throw new IllegalArgumentException(
                     "'"
                             + template

@@ -117,7 +117,7 @@ class GatewayConfigTest {
                 "sparkplug.groups | '+, a' | is invalid: + reads every group: name no other with it",
                 "sparkplug.groups | STATE | STATE is not a group id",
                 "sparkplug.host-id | a#b | is invalid: host id 'a#b' contains a forbidden character",
-                "sparkplug.sensor-id | '{group}/{node}/{device}/{metric}' | has 4 levels; a sensor id has 5",
+                "sparkplug.sensor-id | '{group}/{node}/{device}/{metric}/x/y' | has 6 levels; a sensor id has 5",
                 "sparkplug.sensor-id | '{group}/x/{node}/{device}/{tag}' | unknown placeholder {tag}, use {group}, {node}, {device} or {metric}",
                 "sparkplug.sensor-id | '{group}/{node}/{node}/{device}/{metric}' | {node} appears twice",
                 "sparkplug.sensor-id | '{group}/a/{node}/{device}/b' | must contain {metric}",

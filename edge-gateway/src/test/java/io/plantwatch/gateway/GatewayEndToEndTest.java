@@ -572,4 +572,55 @@ class GatewayEndToEndTest {
             node.disconnect();
         }
     }
+
+    /**
+     * The simulator as Sparkplug B edge nodes (sensor-sim run --sparkplug): with the sensor-id
+     * template that mirrors its mapping, every reading arrives under its fleet's sensor id, in
+     * order, and nothing goes to the DLQ.
+     */
+    @Test
+    void theSimulatorsSparkplugFleetArrivesUnderItsOwnSensorIds() throws Exception {
+        String name = "sparkplug-sim";
+        Map<String, String> settings = settingsFor(name);
+        settings.put("sparkplug.groups", "site-1");
+        settings.put("sparkplug.sensor-id", "{group}/{node}/{device}/{metric}");
+        try (Gateway gateway = Gateway.start(config(settings));
+                KafkaReadings readings =
+                        new KafkaReadings(kafka.bootstrapServers(), name + "-readings")) {
+            long published =
+                    simulate(run(mqtt.uri(), name, 40, 2000, "4s", "--seed", "5", "--sparkplug"));
+            assertThat(published).isEqualTo(8000);
+            Map<String, List<SensorReading>> bySensor =
+                    KafkaReadings.bySensor(readings.readAtLeast(8000, Duration.ofSeconds(60)));
+            assertThat(bySensor).hasSize(40);
+            assertThat(bySensor.keySet())
+                    .allMatch(id -> id.matches("site-1/area-1/line-[12]/machine-\\d+/[a-z]+-1"));
+            assertThat(bySensor.values()).allMatch(list -> list.size() == 200);
+            for (List<SensorReading> list : bySensor.values()) {
+                for (int i = 1; i < list.size(); i++) {
+                    assertThat(list.get(i).timestamp()).isGreaterThan(list.get(i - 1).timestamp());
+                }
+                assertThat(list.get(0).unit()).isNotEmpty();
+            }
+            // The births (a node, two lines) and the death, besides the readings; nothing in the
+            // DLQ, no rebirth asked.
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .untilAsserted(
+                            () ->
+                                    assertThat(
+                                                    GatewayHarness.get(
+                                                                    gateway.httpPort(), "/metrics")
+                                                            .body())
+                                            .contains("plantwatch_gateway_received_total 8004.0")
+                                            .contains("plantwatch_gateway_produced_total 8000.0")
+                                            .doesNotContain("plantwatch_gateway_dlq_total{")
+                                            .contains(
+                                                    "plantwatch_gateway_sparkplug_rebirth_requests_total 0.0")
+                                            .contains(
+                                                    "plantwatch_gateway_sparkplug_sequence_gaps_total 0.0")
+                                            .contains(
+                                                    "plantwatch_gateway_sparkplug_nodes_online 0.0"));
+        }
+    }
 }

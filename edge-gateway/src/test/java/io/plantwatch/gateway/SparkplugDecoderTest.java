@@ -617,4 +617,41 @@ class SparkplugDecoderTest {
         assertThat(data.rejected().detail())
                 .isEqualTo("metric alias 5 is not in a birth certificate this gateway has seen");
     }
+
+    @Test
+    void aShorterTemplateTakesTheLevelsItLeavesFromTheMetricsFolders() throws Exception {
+        SparkplugDecoder decoder = decoder(settings("{group}/{node}/{device}/{metric}"));
+        MqttPayloadCodec.Decoded d =
+                live(
+                        decoder,
+                        "spBv1.0/dresden/DBIRTH/press-shop/line-1",
+                        encode(
+                                0L,
+                                T,
+                                metric("press-3/temp-1", 1L, MetricDataType.Double, 70.5),
+                                metric("temp", 2L, MetricDataType.Double, 1.0),
+                                metric("a/b/c", 3L, MetricDataType.Double, 1.0)));
+        assertThat(byId(d)).containsOnlyKeys("dresden/press-shop/line-1/press-3/temp-1");
+        assertThat(d.rejected().detail())
+                .isEqualTo(
+                        "metric 'temp' cannot name a sensor: its name has 1 level (folders and name),"
+                                + " and sparkplug.sensor-id '{group}/{node}/{device}/{metric}' takes 2"
+                                + " from it; metric 'a/b/c' cannot name a sensor: its name has 3 levels"
+                                + " (folders and name), and sparkplug.sensor-id"
+                                + " '{group}/{node}/{device}/{metric}' takes 2 from it");
+        assertThat(
+                        byId(
+                                live(
+                                        decoder(settings("{group}/{metric}")),
+                                        "spBv1.0/dresden/NBIRTH/edge-1",
+                                        encode(
+                                                0L,
+                                                T,
+                                                metric(
+                                                        "press-shop/line-1/press-3/temp-1",
+                                                        null,
+                                                        MetricDataType.Double,
+                                                        70.5)))))
+                .containsOnlyKeys("dresden/press-shop/line-1/press-3/temp-1");
+    }
 }

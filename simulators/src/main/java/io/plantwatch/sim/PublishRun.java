@@ -32,6 +32,33 @@ final class PublishRun {
             PrintWriter err,
             BooleanSupplier extraStop)
             throws InterruptedException {
+        return execute(
+                settings,
+                emissions,
+                paced,
+                maxInFlight,
+                expectedTotal,
+                quiet,
+                err,
+                extraStop,
+                publisher -> {});
+    }
+
+    /**
+     * As above; {@code connected} is given the publisher once it is connected, before the first
+     * publish (a Sparkplug B fleet subscribes to its commands there).
+     */
+    static Result execute(
+            MqttSettings settings,
+            Iterator<Emission> emissions,
+            boolean paced,
+            int maxInFlight,
+            long expectedTotal,
+            boolean quiet,
+            PrintWriter err,
+            BooleanSupplier extraStop,
+            java.util.function.Consumer<MqttPublisher> connected)
+            throws InterruptedException {
         AtomicBoolean interrupted = new AtomicBoolean();
         CountDownLatch finished = new CountDownLatch(1);
         Thread hook =
@@ -55,6 +82,7 @@ final class PublishRun {
                         })) {
             err.println("sensor-sim: connected to " + settings.describe());
             err.flush();
+            connected.accept(publisher);
             PublishLoop loop = new PublishLoop(publisher, maxInFlight, paced);
             PublishStats stats;
             try (Progress ignored =

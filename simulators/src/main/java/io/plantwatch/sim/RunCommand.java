@@ -8,6 +8,7 @@ import io.plantwatch.sim.fleet.FleetSimulation;
 import io.plantwatch.sim.fleet.LabelFile;
 import io.plantwatch.sim.fleet.Scenario;
 import io.plantwatch.sim.fleet.SimulationSettings;
+import io.plantwatch.sim.fleet.SparkplugEdgeNodes;
 import io.plantwatch.sim.mqtt.MqttSettings;
 import io.plantwatch.sim.mqtt.SimulatorException;
 import java.io.PrintWriter;
@@ -109,6 +110,15 @@ final class RunCommand implements Callable<Integer> {
             description = "Send ts as ISO-8601 instead of epoch milliseconds.")
     boolean isoTimestamps;
 
+    @Option(
+            names = "--sparkplug",
+            description =
+                    "Publish as Sparkplug B edge nodes: site = group, area = edge node, line = device,"
+                            + " machine/sensor = metric (births, aliases, seq; answers rebirth requests)."
+                            + " Read by the gateway with sparkplug.groups and sparkplug.sensor-id"
+                            + " \"{group}/{node}/{device}/{metric}\".")
+    boolean sparkplug;
+
     @Mixin PublishOptions publishing;
 
     @Override
@@ -130,6 +140,15 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         List<AnomalySpec> scheduled = scenario != null ? Scenario.load(scenario) : List.of();
+        if (sparkplug
+                && (random.contains(AnomalyKind.MALFORMED)
+                        || scheduled.stream().anyMatch(a -> a.kind() == AnomalyKind.MALFORMED))) {
+            // Their payloads break the JSON contract; a Sparkplug B form of them would be another
+            // anomaly, and their labels would name messages never sent.
+            throw new IllegalArgumentException(
+                    "--sparkplug sends no malformed payloads: leave malformed out of --anomalies"
+                            + " and the scenario");
+        }
         long effectiveSeed = seed != null ? seed : ThreadLocalRandom.current().nextLong();
         Duration d = duration != null ? Durations.parse(duration) : null;
         checkScenario(f, scheduled, d, err);
@@ -164,16 +183,25 @@ final class RunCommand implements Callable<Integer> {
                     fmt(rate),
                     d == null ? "until Ctrl-C" : "for " + duration,
                     effectiveSeed);
+            SparkplugEdgeNodes nodes = sparkplug ? new SparkplugEdgeNodes(f, sim) : null;
             PublishRun.Result r =
                     PublishRun.execute(
                             ms,
-                            sim,
+                            nodes != null ? nodes : sim,
                             !Double.isInfinite(sp),
                             publishing.maxInFlight,
                             d == null ? 0 : settings.totalReadings(),
                             publishing.quiet,
                             err,
-                            () -> false);
+                            () -> false,
+                            publisher -> {
+                                if (nodes != null) {
+                                    publisher.subscribe(
+                                            SparkplugEdgeNodes.commandFilter(),
+                                            nodes::rebirthRequested);
+                                    publisher.whenReconnected(nodes::reconnected);
+                                }
+                            });
             sim.finish();
             Map<AnomalyKind, Integer> injected = sim.injected();
             out.printf(

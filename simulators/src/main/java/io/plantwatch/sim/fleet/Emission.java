@@ -10,7 +10,7 @@ import io.plantwatch.model.SensorReading;
  * @param topic the MQTT topic
  * @param payload the bytes
  * @param type what the payload is
- * @param reading the reading it carries; null for {@link Type#MALFORMED}
+ * @param reading the reading it carries; null for {@link Type#MALFORMED} and {@link Type#CONTROL}
  * @param expectedRejection for {@link Type#MALFORMED}: why the contract rejects it
  */
 public record Emission(
@@ -27,6 +27,8 @@ public record Emission(
         /** A second copy of a reading already published. */
         DUPLICATE,
         /** A payload the contract rejects. */
-        MALFORMED
+        MALFORMED,
+        /** A message that carries no reading: a Sparkplug B birth or death certificate. */
+        CONTROL
     }
 }

@@ -74,11 +74,16 @@ final class HiveMqPublisher implements MqttPublisher {
                     new IllegalStateException("closed while the connection was lost"));
         }
 
+        /** Run on the client's thread after each reconnect (not the first connect). */
+        final java.util.List<Runnable> reconnected =
+                new java.util.concurrent.CopyOnWriteArrayList<>();
+
         synchronized void onConnected() {
             established.set(true);
             back.complete(null);
             long lost = lostAtNanos.getAndSet(0);
             if (lost != 0) {
+                reconnected.forEach(Runnable::run);
                 notices.accept(
                         String.format(
                                 java.util.Locale.ROOT,
@@ -239,6 +244,61 @@ final class HiveMqPublisher implements MqttPublisher {
         CompletableFuture<Void> done = new CompletableFuture<>();
         send(topic, payload, 1, done);
         return done;
+    }
+
+    @Override
+    public void whenReconnected(Runnable action) {
+        connection.reconnected.add(action);
+    }
+
+    @Override
+    public void subscribe(String filter, java.util.function.BiConsumer<String, byte[]> handler) {
+        // A clean session ends with the connection: subscribed again at each reconnect, without
+        // waiting on the client's thread.
+        connection.reconnected.add(
+                () ->
+                        sendSubscribe(filter, handler)
+                                .whenComplete(
+                                        (ok, e) -> {
+                                            if (e != null) {
+                                                connection.notices.accept(
+                                                        "cannot subscribe again to "
+                                                                + filter
+                                                                + ": "
+                                                                + e.getMessage());
+                                            }
+                                        }));
+        try {
+            sendSubscribe(filter, handler).get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new SimulatorException(
+                    SimulatorException.EXIT_PUBLISH_FAILED,
+                    "interrupted subscribing to " + filter,
+                    e);
+        } catch (ExecutionException | TimeoutException e) {
+            throw new SimulatorException(
+                    SimulatorException.EXIT_PUBLISH_FAILED,
+                    "cannot subscribe to " + filter + ": " + e.getMessage(),
+                    e);
+        }
+    }
+
+    private CompletableFuture<?> sendSubscribe(
+            String filter, java.util.function.BiConsumer<String, byte[]> handler) {
+        return v5 != null
+                ? v5.subscribeWith()
+                        .topicFilter(filter)
+                        .qos(MqttQos.AT_MOST_ONCE)
+                        .callback(
+                                p -> handler.accept(p.getTopic().toString(), p.getPayloadAsBytes()))
+                        .send()
+                : v3.subscribeWith()
+                        .topicFilter(filter)
+                        .qos(MqttQos.AT_MOST_ONCE)
+                        .callback(
+                                p -> handler.accept(p.getTopic().toString(), p.getPayloadAsBytes()))
+                        .send();
     }
 
     @Override

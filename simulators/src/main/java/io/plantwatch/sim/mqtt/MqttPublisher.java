@@ -13,6 +13,15 @@ public interface MqttPublisher extends AutoCloseable {
         return 0;
     }
 
+    /**
+     * Subscribes at QoS 0 to {@code filter}, handing each message's topic and payload to {@code
+     * handler} on the client's thread; subscribed again after each reconnect.
+     */
+    void subscribe(String filter, java.util.function.BiConsumer<String, byte[]> handler);
+
+    /** Runs {@code action} on the client's thread after each reconnect (a new session). */
+    void whenReconnected(Runnable action);
+
     /** Disconnects cleanly after in-flight publishes completed. */
     @Override
     void close();
