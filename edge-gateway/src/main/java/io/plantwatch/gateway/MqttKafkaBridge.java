@@ -599,7 +599,12 @@ public final class MqttKafkaBridge implements AutoCloseable {
                         if (stateTopic != null) {
                             // After subscribing, as Sparkplug asks: edge nodes that wait for this
                             // host send their data (and what they stored meanwhile) once it is up.
-                            publishState(true);
+                            // Not after close() published offline: no will would correct it.
+                            synchronized (stateLock) {
+                                if (!stopping) {
+                                    publishState(true);
+                                }
+                            }
                         }
                         firstSubscription.complete(null);
                     }
@@ -740,23 +745,29 @@ public final class MqttKafkaBridge implements AutoCloseable {
 
     /** A Sparkplug B command to an edge node: QoS 0 and not retained, as Sparkplug asks. */
     private void publishCommand(String topic, byte[] payload) {
+        publish(topic, MqttQos.AT_MOST_ONCE, false, payload, "the Sparkplug command");
+    }
+
+    private CompletableFuture<?> publish(
+            String topic, MqttQos qos, boolean retain, byte[] payload, String what) {
         CompletableFuture<?> sent =
                 v5 != null
                         ? v5.publishWith()
                                 .topic(topic)
-                                .qos(MqttQos.AT_MOST_ONCE)
+                                .qos(qos)
+                                .retain(retain)
                                 .payload(payload)
                                 .send()
                         : v3.publishWith()
                                 .topic(topic)
-                                .qos(MqttQos.AT_MOST_ONCE)
+                                .qos(qos)
+                                .retain(retain)
                                 .payload(payload)
                                 .send();
-        sent.whenComplete(
+        return sent.whenComplete(
                 (ok, e) -> {
                     if (e != null) {
-                        LOG.warn(
-                                "Cannot send the Sparkplug command to {}: {}", topic, e.toString());
+                        LOG.warn("Cannot send {} to {}: {}", what, topic, e.toString());
                     }
                 });
     }
@@ -768,29 +779,8 @@ public final class MqttKafkaBridge implements AutoCloseable {
     }
 
     private CompletableFuture<?> publishState(boolean online) {
-        CompletableFuture<?> sent =
-                v5 != null
-                        ? v5.publishWith()
-                                .topic(stateTopic)
-                                .qos(MqttQos.AT_LEAST_ONCE)
-                                .retain(true)
-                                .payload(state(online))
-                                .send()
-                        : v3.publishWith()
-                                .topic(stateTopic)
-                                .qos(MqttQos.AT_LEAST_ONCE)
-                                .retain(true)
-                                .payload(state(online))
-                                .send();
-        return sent.whenComplete(
-                (ok, e) -> {
-                    if (e != null) {
-                        LOG.warn(
-                                "Cannot publish the Sparkplug STATE {}: {}",
-                                stateTopic,
-                                e.toString());
-                    }
-                });
+        return publish(
+                stateTopic, MqttQos.AT_LEAST_ONCE, true, state(online), "the Sparkplug STATE");
     }
 
     /**

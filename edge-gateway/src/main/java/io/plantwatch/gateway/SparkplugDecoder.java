@@ -166,14 +166,17 @@ final class SparkplugDecoder {
         Node node = nodes.get(nodeKey);
         switch (type) {
             case "NBIRTH" -> {
-                if (node == null || !node.born) {
+                boolean kept = node != null || nodes.size() < MAX_NODES;
+                if (kept && (node == null || !node.born)) {
                     online.incrementAndGet();
                 }
                 node = new Node();
                 node.born = true;
                 node.bdSeq = bdSeq(message);
                 node.lastSeq = message.seq();
-                nodes.put(nodeKey, node);
+                if (kept) {
+                    nodes.put(nodeKey, node);
+                }
                 return readings(group, nodeId, null, node, message, true);
             }
             case "NDEATH" -> {
@@ -228,7 +231,9 @@ final class SparkplugDecoder {
 
     private void requestRebirth(String group, String nodeId, Node node, String why) {
         long now = limits.clock().millis();
-        if (!settings.requestRebirth()
+        if (nodes.get(group + '/' + nodeId) != node
+                // Beyond MAX_NODES: a node not kept is never asked, so it cannot be asked often.
+                || !settings.requestRebirth()
                 || (node.lastRebirthRequest != Long.MIN_VALUE
                         && now >= node.lastRebirthRequest
                         && now - node.lastRebirthRequest < REBIRTH_INTERVAL_MILLIS)) {

@@ -19,7 +19,7 @@ import java.util.List;
  */
 public final class SparkplugSettings {
 
-    public static final String NAMESPACE = "spBv1.0";
+    public static final String NAMESPACE = io.plantwatch.model.Topics.SPARKPLUG_B_NAMESPACE;
     public static final String DEFAULT_SENSOR_ID = "{group}/default/{node}/{device}/{metric}";
 
     private static final List<String> PLACEHOLDERS = List.of("group", "node", "device", "metric");
@@ -142,7 +142,7 @@ public final class SparkplugSettings {
     static void checkGroups(List<String> groups) {
         for (String g : groups) {
             if (!g.equals("+")) {
-                String problem = levelProblem("group id", g);
+                String problem = SensorId.levelProblem("group id", g);
                 if (problem != null) {
                     throw new IllegalArgumentException(problem);
                 }
@@ -162,7 +162,7 @@ public final class SparkplugSettings {
      */
     static void checkHostId(String hostId) {
         if (hostId != null) {
-            String problem = levelProblem("host id", hostId);
+            String problem = SensorId.levelProblem("host id", hostId);
             if (problem != null) {
                 throw new IllegalArgumentException(problem);
             }
@@ -202,7 +202,7 @@ public final class SparkplugSettings {
                 }
                 seen.add(name);
             } else {
-                String problem = levelProblem("literal level", level);
+                String problem = SensorId.levelProblem("literal level", level);
                 if (problem != null) {
                     throw new IllegalArgumentException("'" + template + "': " + problem);
                 }
@@ -212,9 +212,5 @@ public final class SparkplugSettings {
             throw new IllegalArgumentException("'" + template + "' must contain {metric}");
         }
         return levels;
-    }
-
-    private static String levelProblem(String what, String level) {
-        return SensorId.levelProblem(what, level);
     }
 }

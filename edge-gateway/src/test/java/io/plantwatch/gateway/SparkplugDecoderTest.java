@@ -654,4 +654,30 @@ class SparkplugDecoderTest {
                                                         70.5)))))
                 .containsOnlyKeys("dresden/press-shop/line-1/press-3/temp-1");
     }
+
+    @Test
+    void beyondTheMostNodesKeptANewNodeIsReadWithoutStateAndNeverAsked() throws Exception {
+        SparkplugDecoder decoder = decoder();
+        byte[] birth = encode(0L, T, bdSeq(0));
+        for (int i = 0; i < SparkplugDecoder.MAX_NODES; i++) {
+            live(decoder, "spBv1.0/g/NBIRTH/n" + i, birth);
+        }
+        assertThat(decoder.nodesOnline()).isEqualTo(SparkplugDecoder.MAX_NODES);
+        MqttPayloadCodec.Decoded newBirth =
+                live(
+                        decoder,
+                        "spBv1.0/g/NBIRTH/extra",
+                        encode(0L, T, bdSeq(0), metric("t", 1L, MetricDataType.Double, 1.0)));
+        assertThat(byId(newBirth)).containsOnlyKeys("g/default/extra/default/t");
+        assertThat(decoder.nodesOnline()).isEqualTo(SparkplugDecoder.MAX_NODES);
+        for (int i = 0; i < 3; i++) {
+            MqttPayloadCodec.Decoded data =
+                    live(
+                            decoder,
+                            "spBv1.0/g/NDATA/other",
+                            encode((long) i, T, byAlias(1, MetricDataType.Double, 2.0)));
+            assertThat(data.rejected().reason()).isEqualTo(RejectReason.UNKNOWN_ALIAS);
+        }
+        assertThat(commands).isEmpty();
+    }
 }

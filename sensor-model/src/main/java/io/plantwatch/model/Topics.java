@@ -25,6 +25,12 @@ public final class Topics {
     public static final String HEADER_LATE_WATERMARK = "late.watermark";
 
     /** Alert events keyed by sensor id. */
+    /**
+     * The MQTT namespace of Sparkplug B ({@code spBv1.0/<group>/<type>/<node>[/<device>]}), which
+     * the edge gateway reads and the simulator publishes in.
+     */
+    public static final String SPARKPLUG_B_NAMESPACE = "spBv1.0";
+
     public static final String ALERTS = "alerts";
 
     /** Records of {@link #ALERTS} alerting could not decode, with the {@code dlq.*} headers. */

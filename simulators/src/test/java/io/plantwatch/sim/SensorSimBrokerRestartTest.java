@@ -72,6 +72,113 @@ class SensorSimBrokerRestartTest {
     }
 
     /**
+     * As Sparkplug B edge nodes: a new MQTT session after the restart, so the node is born again,
+     * and its command subscription is renewed, so a rebirth request made after the restart is
+     * answered too.
+     */
+    @Test
+    void sparkplugNodesAreBornAgainAfterARestartAndStillAnswerRebirths(@TempDir Path dir)
+            throws Exception {
+        try (EmbeddedMqttBroker broker =
+                EmbeddedMqttBroker.builder().dataDirectory(dir.resolve("mqtt")).build().start()) {
+            List<String> topics = new java.util.concurrent.CopyOnWriteArrayList<>();
+            Mqtt5AsyncClient subscriber =
+                    MqttClient.builder()
+                            .useMqttVersion5()
+                            .identifier("sparkplug-subscriber")
+                            .serverHost(broker.host())
+                            .serverPort(broker.port())
+                            .automaticReconnect()
+                            .initialDelay(100, java.util.concurrent.TimeUnit.MILLISECONDS)
+                            .maxDelay(1, java.util.concurrent.TimeUnit.SECONDS)
+                            .applyAutomaticReconnect()
+                            .buildAsync();
+            subscriber.publishes(
+                    MqttGlobalPublishFilter.ALL, p -> topics.add(p.getTopic().toString()));
+            subscriber.connectWith().cleanStart(false).sessionExpiryInterval(600).send().join();
+            subscriber
+                    .subscribeWith()
+                    .topicFilter("spBv1.0/site-1/+/area-1")
+                    .qos(MqttQos.AT_LEAST_ONCE)
+                    .send()
+                    .join();
+            IntSupplier births =
+                    () -> (int) topics.stream().filter(t -> t.contains("/NBIRTH/")).count();
+            StringWriter out = new StringWriter();
+            StringWriter err = new StringWriter();
+            // 20 s in real time: room for the broker's restart and the rebirth asked after it.
+            List<String> args =
+                    List.of(
+                            "run",
+                            "--sensors",
+                            "5",
+                            "--rate",
+                            "20",
+                            "--duration",
+                            "20s",
+                            "--seed",
+                            "3",
+                            "--broker",
+                            broker.uri(),
+                            "--sparkplug",
+                            "-q");
+            CompletableFuture<Integer> exit =
+                    CompletableFuture.supplyAsync(
+                            () ->
+                                    SensorSim.mainWithExitCode(
+                                            new PrintWriter(out, true),
+                                            new PrintWriter(err, true),
+                                            args.toArray(String[]::new)));
+            try {
+                await().atMost(Duration.ofSeconds(30)).until(() -> births.getAsInt() == 1);
+                broker.stop();
+                await().atMost(Duration.ofSeconds(20))
+                        .until(() -> err.toString().contains("lost") || exit.isDone());
+                broker.start();
+                await().atMost(Duration.ofSeconds(30))
+                        .until(() -> err.toString().contains("reconnected to"));
+                await().atMost(Duration.ofSeconds(30)).until(() -> births.getAsInt() >= 2);
+                int before = births.getAsInt();
+                subscriber
+                        .publishWith()
+                        .topic("spBv1.0/site-1/NCMD/area-1")
+                        .payload(
+                                new org.eclipse.tahu.message.SparkplugBPayloadEncoder()
+                                        .getBytes(
+                                                new org.eclipse.tahu.message.model.SparkplugBPayload
+                                                                .SparkplugBPayloadBuilder()
+                                                        .addMetric(
+                                                                new org.eclipse.tahu.message.model
+                                                                                .Metric
+                                                                                .MetricBuilder(
+                                                                                "Node Control/Rebirth",
+                                                                                org.eclipse.tahu
+                                                                                        .message
+                                                                                        .model
+                                                                                        .MetricDataType
+                                                                                        .Boolean,
+                                                                                true)
+                                                                        .createMetric())
+                                                        .createPayload(),
+                                                false))
+                        .send()
+                        .join();
+                await().atMost(Duration.ofSeconds(30)).until(() -> births.getAsInt() > before);
+                assertThat(exit.get(120, java.util.concurrent.TimeUnit.SECONDS))
+                        .as(err.toString())
+                        .isZero();
+                await().atMost(Duration.ofSeconds(30))
+                        .untilAsserted(
+                                () ->
+                                        assertThat(topics.get(topics.size() - 1))
+                                                .isEqualTo("spBv1.0/site-1/NDEATH/area-1"));
+            } finally {
+                subscriber.disconnect();
+            }
+        }
+    }
+
+    /**
      * mosquitto as Debian ships it keeps no session across a restart: what was in flight fails with
      * the session's end and is sent again.
      */

@@ -39,7 +39,7 @@ import org.eclipse.tahu.message.model.SparkplugBPayload;
  */
 public final class SparkplugEdgeNodes implements Iterator<Emission> {
 
-    public static final String NAMESPACE = "spBv1.0";
+    public static final String NAMESPACE = io.plantwatch.model.Topics.SPARKPLUG_B_NAMESPACE;
 
     private static final class Node {
         final String group;

@@ -253,21 +253,7 @@ final class HiveMqPublisher implements MqttPublisher {
 
     @Override
     public void subscribe(String filter, java.util.function.BiConsumer<String, byte[]> handler) {
-        // A clean session ends with the connection: subscribed again at each reconnect, without
-        // waiting on the client's thread.
-        connection.reconnected.add(
-                () ->
-                        sendSubscribe(filter, handler)
-                                .whenComplete(
-                                        (ok, e) -> {
-                                            if (e != null) {
-                                                connection.notices.accept(
-                                                        "cannot subscribe again to "
-                                                                + filter
-                                                                + ": "
-                                                                + e.getMessage());
-                                            }
-                                        }));
+
         try {
             sendSubscribe(filter, handler).get(CONNECT_TIMEOUT_SECONDS, TimeUnit.SECONDS);
         } catch (InterruptedException e) {

@@ -15,7 +15,7 @@ public interface MqttPublisher extends AutoCloseable {
 
     /**
      * Subscribes at QoS 0 to {@code filter}, handing each message's topic and payload to {@code
-     * handler} on the client's thread; subscribed again after each reconnect.
+     * handler} on the client's thread; the client subscribes again after each reconnect.
      */
     void subscribe(String filter, java.util.function.BiConsumer<String, byte[]> handler);
 
