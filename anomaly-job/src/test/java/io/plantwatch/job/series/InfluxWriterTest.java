@@ -709,7 +709,14 @@ class InfluxWriterTest {
         answer = body -> 204;
         List<String> expected = new java.util.ArrayList<>(points("s", 0, 100));
         expected.addAll(points("t", 0, 30));
-        drainsTo(w, expected);
+        // A t batch in an attempt when the spool took it reaches the server twice if that attempt
+        // succeeds after all (answer turned 204 meanwhile): InfluxDB overwrites a point written
+        // again (README, at least once), so the points are compared once each.
+        await().atMost(Duration.ofSeconds(30)).until(() -> spooled() == 0);
+        assertThat(new java.util.LinkedHashSet<>(stored))
+                .containsExactlyInAnyOrderElementsOf(expected);
+        stillWrites(w);
+        w.close();
     }
 
     /**
