@@ -304,13 +304,7 @@ class GatewayEndToEndTest {
 
             List<String> dead =
                     dlq.readAtLeast(4, Duration.ofSeconds(60)).stream()
-                            .map(
-                                    r ->
-                                            header(r, Topics.HEADER_SOURCE_TOPIC)
-                                                    + " "
-                                                    + header(r, Topics.HEADER_REASON)
-                                                    + " "
-                                                    + header(r, Topics.HEADER_DETAIL))
+                            .map(GatewayHarness::dlqLine)
                             .toList();
             assertThat(dead)
                     .containsExactlyInAnyOrder(
@@ -516,13 +510,7 @@ class GatewayEndToEndTest {
                                 press + "Hydraulics.Oil Temp 42.5 degC 500");
                 List<String> dead =
                         dlq.readAtLeast(1, Duration.ofSeconds(60)).stream()
-                                .map(
-                                        r ->
-                                                header(r, Topics.HEADER_SOURCE_TOPIC)
-                                                        + " "
-                                                        + header(r, Topics.HEADER_REASON)
-                                                        + " "
-                                                        + header(r, Topics.HEADER_DETAIL))
+                                .map(GatewayHarness::dlqLine)
                                 .toList();
                 assertThat(dead)
                         .containsExactly(

@@ -155,6 +155,15 @@ final class GatewayHarness {
         return h == null ? null : new String(h.value(), StandardCharsets.UTF_8);
     }
 
+    /** A DLQ record as "source-topic reason detail", from its headers. */
+    static String dlqLine(ConsumerRecord<String, byte[]> r) {
+        return header(r, io.plantwatch.model.Topics.HEADER_SOURCE_TOPIC)
+                + " "
+                + header(r, io.plantwatch.model.Topics.HEADER_REASON)
+                + " "
+                + header(r, io.plantwatch.model.Topics.HEADER_DETAIL);
+    }
+
     /** Waits until the gateway's {@code /health} answers {@code status}. */
     static void awaitHealth(Gateway gateway, int status, int seconds) {
         org.awaitility.Awaitility.await()
