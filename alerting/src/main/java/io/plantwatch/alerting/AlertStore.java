@@ -82,7 +82,19 @@ public final class AlertStore implements AutoCloseable {
     /** History lines kept per alert: a chattering alert keeps its latest ones. */
     static final int MAX_HISTORY = 1000;
 
-    private final ObjectMapper json = new ObjectMapper();
+    /**
+     * Reads a journal line of a later version (an alert field added since) rather than setting it
+     * aside: its fields are what this version knows plus some. The journal of the version before
+     * alerts had a unit and limits still sets aside every line written since, so that one cannot go
+     * back to it without its journal (alerting/README.md, Upgrades).
+     */
+    private final ObjectMapper json =
+            new ObjectMapper()
+                    .configure(
+                            com.fasterxml.jackson.databind.DeserializationFeature
+                                    .FAIL_ON_UNKNOWN_PROPERTIES,
+                            false);
+
     private FileChannel journal;
     private final Path dir;
     private final Path file;
@@ -836,7 +848,9 @@ public final class AlertStore implements AutoCloseable {
                 a.eventTime(),
                 a.detectedAt(),
                 a.values(),
-                a.message());
+                a.message(),
+                a.unit(),
+                a.limits());
     }
 
     /** A line of the journal that could not be applied: its number, its bytes and why. */
@@ -1064,7 +1078,13 @@ public final class AlertStore implements AutoCloseable {
                     if (h.alert.state() != a.state()) {
                         h.takenBy = null;
                     }
-                    h.alert = canonical(a, h.alert.alertId());
+                    // An episode's unit and limits are its OPEN's: a resolution that does not say
+                    // them (its rule gone by then, a job of schema v1) keeps them.
+                    Alert said =
+                            a.unit().isEmpty() && a.limits().isEmpty()
+                                    ? a.withDetail(h.alert.unit(), h.alert.limits())
+                                    : a;
+                    h.alert = canonical(said, h.alert.alertId());
                 }
                 h.closedByHand = n.path("by_hand").asBoolean(false);
                 h.status =

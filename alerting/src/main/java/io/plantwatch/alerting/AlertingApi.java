@@ -658,6 +658,7 @@ public final class AlertingApi implements AutoCloseable {
         o.put("severity", e.alert().severity().name());
         o.put("episode_start", Instant.ofEpochMilli(e.alert().episodeStart()).toString());
         o.put("message", e.alert().message());
+        AlertDetail.put(o, e.alert());
         o.put("notified", e.notified());
         long until = store.shelvedUntil(e.alert().alertId());
         if (until >= 0 && until < Long.MAX_VALUE) {

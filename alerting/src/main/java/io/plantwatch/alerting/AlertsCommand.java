@@ -633,15 +633,16 @@ public final class AlertsCommand implements Callable<Integer> {
             long start = now - Math.floorMod(now, 3_600_000L);
             io.plantwatch.model.Alert high =
                     io.plantwatch.model.Alert.open(
-                            oil,
-                            "oil-temp-high",
-                            io.plantwatch.model.AlertKind.OUT_OF_RANGE,
-                            io.plantwatch.model.Severity.CRITICAL,
-                            start,
-                            now,
-                            List.of(78.5, 84.2),
-                            "TEST (plantwatch alerts preview): oil-temp 84.2 degC is above its"
-                                    + " high limit 80 degC");
+                                    oil,
+                                    "oil-temp-high",
+                                    io.plantwatch.model.AlertKind.OUT_OF_RANGE,
+                                    io.plantwatch.model.Severity.CRITICAL,
+                                    start,
+                                    now,
+                                    List.of(78.5, 84.2),
+                                    "TEST (plantwatch alerts preview): oil-temp 84.2 degC is above"
+                                            + " its high limit 80 degC")
+                            .withDetail("degC", limits("high", 80, "deadband", 2, "count", 2));
             io.plantwatch.model.Alert flat =
                     new io.plantwatch.model.Alert(
                             io.plantwatch.model.Alert.idFor(vibration, "vibration-stuck", start),
@@ -654,28 +655,31 @@ public final class AlertsCommand implements Callable<Integer> {
                             now,
                             now,
                             List.of(0.42),
-                            "TEST (plantwatch alerts preview): vibration moves again");
+                            "TEST (plantwatch alerts preview): vibration moves again",
+                            "mm/s",
+                            limits("epsilon", 0.01, "min_s", 300, "min_count", 30));
             List<io.plantwatch.model.Alert> alerts =
                     switch (status) {
                         case FIRING, SUMMARY -> List.of(high, flat);
                         case RESOLVED ->
                                 List.of(
-                                        new io.plantwatch.model.Alert(
-                                                high.alertId(),
-                                                oil,
-                                                high.rule(),
-                                                high.kind(),
-                                                high.severity(),
-                                                io.plantwatch.model.AlertState.RESOLVED,
-                                                start,
+                                        high.resolve(
                                                 now,
                                                 now,
-                                                high.values(),
                                                 "TEST (plantwatch alerts preview): oil-temp is"
                                                         + " back within its limits"));
                     };
             return new Notification(
                     "preview-" + now, receiver, Grouper.groupKey(receiver, high), status, alerts);
+        }
+
+        /** Limits in the order given: names and values, alternating. */
+        private static java.util.Map<String, Double> limits(Object... nameThenValue) {
+            java.util.Map<String, Double> m = new java.util.LinkedHashMap<>();
+            for (int i = 0; i < nameThenValue.length; i += 2) {
+                m.put((String) nameThenValue[i], ((Number) nameThenValue[i + 1]).doubleValue());
+            }
+            return m;
         }
     }
 

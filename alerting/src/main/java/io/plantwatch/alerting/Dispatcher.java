@@ -356,7 +356,9 @@ public final class Dispatcher implements AutoCloseable {
                         Math.max(now, open.eventTime()),
                         now,
                         open.values(),
-                        "closed by " + by + (reason.isEmpty() ? "" : ": " + reason));
+                        "closed by " + by + (reason.isEmpty() ? "" : ": " + reason),
+                        open.unit(),
+                        open.limits());
         boolean heard = heardOpen(alertId);
         Alert was = firingNow(alertId);
         try {
@@ -800,6 +802,7 @@ public final class Dispatcher implements AutoCloseable {
             x.put("episode_start", Instant.ofEpochMilli(a.episodeStart()).toString());
             x.put("event_time", Instant.ofEpochMilli(a.eventTime()).toString());
             x.put("message", a.message());
+            AlertDetail.put(x, a);
             if (n.chart(a) != null) {
                 x.put("chart_url", n.chart(a));
             }

@@ -117,14 +117,17 @@ final class JsonTemplate {
         SensorId oil = SensorId.parse("dresden/press-shop/line-1/press-3/oil-temp");
         Alert critical =
                 Alert.open(
-                        oil,
-                        "oil-temp-high",
-                        AlertKind.OUT_OF_RANGE,
-                        Severity.CRITICAL,
-                        0,
-                        1_000,
-                        List.of(81.5, 84.0),
-                        "oil-temp \"high\": 84 > 80 \\ degC\nsee <panel>");
+                                oil,
+                                "oil-temp-high",
+                                AlertKind.OUT_OF_RANGE,
+                                Severity.CRITICAL,
+                                0,
+                                1_000,
+                                List.of(81.5, 84.0),
+                                "oil-temp \"high\": 84 > 80 \\ degC\nsee <panel>")
+                        .withDetail(
+                                "\"deg\" C\\",
+                                new java.util.TreeMap<>(Map.of("count", 2.0, "high", 80.0)));
         Alert warning =
                 Alert.open(
                         oil,

@@ -84,6 +84,8 @@ public final class NotificationTemplate {
                     Map.entry("message", Type.TEXT),
                     Map.entry("value", Type.TEXT),
                     Map.entry("values", Type.TEXT),
+                    Map.entry("unit", Type.TEXT),
+                    Map.entry("limits", Type.TEXT),
                     Map.entry("started", Type.TEXT),
                     Map.entry("at", Type.TEXT),
                     Map.entry("detected", Type.TEXT),
@@ -295,6 +297,11 @@ public final class NotificationTemplate {
                 case "values" ->
                         a.values().stream()
                                 .map(NotificationTemplate::number)
+                                .collect(Collectors.joining(", "));
+                case "unit" -> a.unit();
+                case "limits" ->
+                        a.limits().entrySet().stream()
+                                .map(e -> e.getKey() + " " + number(e.getValue()))
                                 .collect(Collectors.joining(", "));
                 case "started" -> time(a.episodeStart());
                 case "at" -> time(a.eventTime());

@@ -136,6 +136,7 @@ public final class PagerDutyReceiver implements Receiver {
         ObjectNode details = p.putObject("custom_details");
         details.put("rule", a.rule());
         details.put("site", a.sensorId().site()).put("area", a.sensorId().area());
+        AlertDetail.put(details, a);
         if (chart != null) {
             e.putArray("links").addObject().put("href", chart).put("text", "Chart on Grafana");
         }

@@ -353,6 +353,55 @@ class AlertStoreTest {
         }
     }
 
+    /**
+     * An alert's unit and limits survive a restart and a compaction in their order; an alert the
+     * journal holds from before they existed reads back without them.
+     */
+    @Test
+    void anAlertsUnitAndLimitsSurviveARestartAndACompactionAndOldLinesReadWithout()
+            throws Exception {
+        Map<String, Double> limits = new java.util.LinkedHashMap<>();
+        limits.put("rise", 8.0);
+        limits.put("within_s", 30.0);
+        limits.put("confirm", 1.0);
+        Alert detailed = alert("a", AlertState.OPEN).withDetail("degC", limits);
+        try (AlertStore store = new AlertStore(dir)) {
+            store.event(detailed, 0, 0, 100);
+            store.event(alert("old", AlertState.OPEN), 0, 1, 100);
+        }
+        // "old" as a journal written before alerts had a unit and limits.
+        Path journal = dir.resolve("alerts.journal");
+        String lines = Files.readString(journal);
+        String old = lines.lines().filter(l -> l.contains("\"old\"")).findFirst().orElseThrow();
+        assertThat(old).contains(",\"unit\":\"\",\"limits\":{}");
+        // ... and "a" as a later version, with a field this one does not know.
+        String a = lines.lines().filter(l -> l.contains("\"a\"")).findFirst().orElseThrow();
+        Files.writeString(
+                journal,
+                lines.replace(old, old.replace(",\"unit\":\"\",\"limits\":{}", ""))
+                        .replace(a, a.replace("\"unit\":", "\"colour\":\"red\",\"unit\":")));
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.alert("a")).isEqualTo(detailed);
+            assertThat(store.alert("a").limits().keySet())
+                    .containsExactly("rise", "within_s", "confirm");
+            assertThat(store.alert("old").unit()).isEmpty();
+            assertThat(store.alert("old").limits()).isEmpty();
+            // A resolution that does not say them keeps its OPEN's.
+            store.event(alert("a", AlertState.RESOLVED), 0, 2, 150);
+            assertThat(store.alert("a").state()).isEqualTo(AlertState.RESOLVED);
+            assertThat(store.alert("a").limits()).isEqualTo(limits);
+            for (int i = 0; i < 1_100; i++) {
+                store.event(alert("c", AlertState.OPEN), 0, 3 + i, 200 + i);
+            }
+        }
+        try (AlertStore store = new AlertStore(dir)) {
+            assertThat(store.alert("a").limits().keySet())
+                    .containsExactly("rise", "within_s", "confirm");
+            assertThat(store.alert("a").unit()).isEqualTo("degC");
+            assertThat(Files.exists(dir.resolve("alerts.journal.bad"))).isFalse();
+        }
+    }
+
     @Test
     void historyLinesCarryIsoTimesAlsoFromAJournalCompactedBeforeThey() throws Exception {
         try (AlertStore store = new AlertStore(dir)) {

@@ -415,6 +415,34 @@ class AlertingApiTest {
         assertThat(store.statusOf("b")).isEqualTo(AlertStore.Status.OPEN);
     }
 
+    /** The API says an alert's readings, unit and limits, and a close by hand keeps them. */
+    @Test
+    void anAlertsValuesUnitAndLimitsAreListedAndKeptWhenClosedByHand() throws Exception {
+        store.event(alert("d", "line-4").withDetail("degC", Map.of("rise", 8.0)), 0, 2, 12);
+        JsonNode listed =
+                json.readTree(call("GET", "/api/alerts?line=line-4", TOKEN, null).body())
+                        .path("alerts")
+                        .get(0);
+        assertThat(listed.path("values").toString()).isEqualTo("[1.0]");
+        assertThat(listed.path("unit").asText()).isEqualTo("degC");
+        assertThat(listed.path("limits").toString()).isEqualTo("{\"rise\":8.0}");
+
+        HttpResponse<String> closed = call("POST", "/api/alerts/d/close?by=maria", TOKEN, null);
+        assertThat(closed.statusCode()).isEqualTo(200);
+        assertThat(json.readTree(closed.body()).path("limits").toString())
+                .isEqualTo("{\"rise\":8.0}");
+        assertThat(store.alert("d").state()).isEqualTo(AlertState.RESOLVED);
+        assertThat(store.alert("d").unit()).isEqualTo("degC");
+        // One without them says so with an empty object, not a missing field.
+        JsonNode plain =
+                json.readTree(call("GET", "/api/alerts?line=line-1", TOKEN, null).body())
+                        .path("alerts")
+                        .get(0);
+        assertThat(plain.path("limits").isObject()).isTrue();
+        assertThat(plain.path("limits").size()).isZero();
+        assertThat(plain.has("unit")).isFalse();
+    }
+
     @Test
     void listsWithFiltersAcknowledgesAndManagesSilences() throws Exception {
         JsonNode line1 = json.readTree(call("GET", "/api/alerts?line=line-1", TOKEN, null).body());

@@ -1178,6 +1178,43 @@ class DispatcherTest {
         }
     }
 
+    /**
+     * The webhook's JSON says an alert in numbers: its readings (one that is not a number as null),
+     * their unit and its rule's limits, in order.
+     */
+    @Test
+    void theWebhooksJsonCarriesEachAlertsValuesUnitAndLimits() throws Exception {
+        Map<String, Double> limits = new java.util.LinkedHashMap<>();
+        limits.put("low", 10.0);
+        limits.put("high", 90.0);
+        Alert a =
+                new Alert(
+                        "alert-1",
+                        SensorId.parse("dresden/press-shop/line-1/press-2/oil-temp"),
+                        "range",
+                        AlertKind.OUT_OF_RANGE,
+                        Severity.WARNING,
+                        AlertState.OPEN,
+                        T0,
+                        T0,
+                        T0,
+                        List.of(91.5, Double.NaN, 94.0),
+                        "m",
+                        "degC",
+                        limits);
+        try (AlertStore store = new AlertStore(dir);
+                Dispatcher d = dispatcher(store, 20, List.of())) {
+            d.onEvent(a, 0, 0, T0);
+            d.dispatchDue(T0 + 30_000);
+            d.drain(10);
+            assertThat(received).hasSize(1);
+            JsonNode told = received.get(0).path("alerts").get(0);
+            assertThat(told.path("values").toString()).isEqualTo("[91.5,null,94.0]");
+            assertThat(told.path("unit").asText()).isEqualTo("degC");
+            assertThat(told.path("limits").toString()).isEqualTo("{\"low\":10.0,\"high\":90.0}");
+        }
+    }
+
     /** With Grafana's address set, the webhook's JSON links each alert to its sensor's chart. */
     @Test
     void theWebhooksJsonLinksEachAlertToItsChart() throws Exception {

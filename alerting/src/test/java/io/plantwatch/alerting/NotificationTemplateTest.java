@@ -89,6 +89,29 @@ class NotificationTemplateTest {
     }
 
     @Test
+    void anAlertsUnitAndLimitsAreFilledInAndEmptyWhenItHasNone() {
+        Map<String, Double> limits = new java.util.LinkedHashMap<>();
+        limits.put("high", 80.0);
+        limits.put("deadband", 1.5);
+        limits.put("within_s", 60.0);
+        Notification n =
+                notification(
+                        Notification.Status.FIRING,
+                        alert("oil-temp", Severity.CRITICAL, AlertState.OPEN)
+                                .withDetail("degC", limits),
+                        alert("bearing-temp", Severity.WARNING, AlertState.OPEN));
+        String text =
+                render(
+                        "{{#alerts}}{{sensor}} {{value}}{{#unit}} {{unit}}{{/unit}}"
+                                + "{{#limits}} (limits: {{limits}}){{/limits}};{{/alerts}}",
+                        n);
+        assertThat(text)
+                .isEqualTo(
+                        "oil-temp 0.0000001 degC (limits: high 80, deadband 1.5, within_s 60);"
+                                + "bearing-temp 0.0000001;");
+    }
+
+    @Test
     void sectionsShowForAYesOrATextAndInvertedOnesForANoOrNothing() {
         Notification n =
                 notification(

@@ -329,17 +329,22 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
         e.open = true;
         e.dueAt = NONE;
         opened.inc();
-        out.collect(
-                Alert.open(
-                        s.sensorId(),
-                        s.rule(),
-                        s.kind(),
-                        s.alarm().severity(),
-                        s.episodeStart(),
+        out.collect(alert(s, openedAt));
+    }
+
+    /** The OPEN event of the episode {@code onset} began, opened at event time {@code openedAt}. */
+    private static Alert alert(Signal onset, long openedAt) {
+        return Alert.open(
+                        onset.sensorId(),
+                        onset.rule(),
+                        onset.kind(),
+                        onset.alarm().severity(),
+                        onset.episodeStart(),
                         openedAt,
                         System.currentTimeMillis(),
-                        Arrays.stream(s.alertValues()).boxed().toList(),
-                        s.message()));
+                        Arrays.stream(onset.alertValues()).boxed().toList(),
+                        onset.message())
+                .withDetail(onset.unit(), onset.namedLimits());
     }
 
     private void resolve(String rule, Episode e, Context ctx, Collector<Alert> out)
@@ -377,16 +382,7 @@ public final class AlertLifecycle extends KeyedProcessFunction<String, Signal, A
             throws Exception {
         Signal s = e.onset;
         resolved.inc();
-        Alert open =
-                Alert.open(
-                        s.sensorId(),
-                        s.rule(),
-                        s.kind(),
-                        s.alarm().severity(),
-                        s.episodeStart(),
-                        System.currentTimeMillis(),
-                        Arrays.stream(s.alertValues()).boxed().toList(),
-                        s.message());
+        Alert open = alert(s, s.episodeStart());
         out.collect(
                 open.resolve(
                         Math.max(e.clearSince, s.episodeStart()),

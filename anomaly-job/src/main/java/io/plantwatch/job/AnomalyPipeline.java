@@ -165,7 +165,7 @@ public final class AnomalyPipeline {
         }
         DataStream<Alert> lifecycle =
                 signals.keyBy(new SignalKey(), Types.STRING)
-                        .process(new AlertLifecycle())
+                        .process(new AlertLifecycle(), AlertTypeInfo.INSTANCE)
                         .uid("alert-lifecycle")
                         .name("Alert lifecycle");
         DataStream<Alert> missing = detected.getSideOutput(SensorDetectors.MISSING);

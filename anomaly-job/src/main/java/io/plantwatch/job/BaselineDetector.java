@@ -200,6 +200,8 @@ public final class BaselineDetector {
                         Format.number(b.mean),
                         Format.number(sigma),
                         Format.number(score),
-                        Format.number(rule.k())));
+                        Format.number(rule.k())),
+                r.unit(),
+                AlertLimits.drift(rule, b.mean, sigma));
     }
 }

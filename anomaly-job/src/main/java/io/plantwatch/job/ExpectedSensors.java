@@ -443,22 +443,38 @@ public final class ExpectedSensors extends AbstractStreamOperator<Alert>
 
     private Alert opened(String id, Awaited a, long detectedAt) {
         return Alert.open(
-                SensorId.parse(id),
-                a.rule != null ? a.rule : RuleBook.MISSING_DATA,
-                AlertKind.MISSING_DATA,
-                a.severity != null ? a.severity : Severity.WARNING,
-                a.since,
-                detectedAt,
-                detectedAt,
-                List.of(),
-                id
-                        + " has sent no reading since "
-                        + Instant.ofEpochMilli(a.since)
-                        + (a.again
-                                ? " (listed as expected in the rules; its detectors' state started"
-                                        + " over at a restore at another parallelism)"
-                                : ", when this job began awaiting it (listed as expected in the"
-                                        + " rules, never heard)"));
+                        SensorId.parse(id),
+                        a.rule != null ? a.rule : RuleBook.MISSING_DATA,
+                        AlertKind.MISSING_DATA,
+                        a.severity != null ? a.severity : Severity.WARNING,
+                        a.since,
+                        detectedAt,
+                        detectedAt,
+                        List.of(),
+                        id
+                                + " has sent no reading since "
+                                + Instant.ofEpochMilli(a.since)
+                                + (a.again
+                                        ? " (listed as expected in the rules; its detectors' state started"
+                                                + " over at a restore at another parallelism)"
+                                        : ", when this job began awaiting it (listed as expected in the"
+                                                + " rules, never heard)"))
+                .withDetail(listedUnit(id), limits(id));
+    }
+
+    private String listedUnit(String id) {
+        RuleBook.Expected listed = book.expected().get(id);
+        return listed == null || listed.unit() == null ? "" : listed.unit();
+    }
+
+    /** The wait of the rule in force, if the rules still list the sensor. */
+    private java.util.Map<String, Double> limits(String id) {
+        RuleBook.Expected listed = book.expected().get(id);
+        DetectorRules.MissingData rule = listed == null ? null : book.resolve(listed).missingData();
+        return rule == null
+                ? java.util.Map.of()
+                : AlertLimits.named(
+                        AlertKind.MISSING_DATA, AlertLimits.missingData(rule.afterMillis()));
     }
 
     private void emit(Alert alert) {

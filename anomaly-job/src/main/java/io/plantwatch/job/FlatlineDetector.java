@@ -96,6 +96,8 @@ public final class FlatlineDetector {
                         r.unit(),
                         run.count,
                         Format.duration(r.timestamp() - run.start),
-                        Format.number(rule.epsilon())));
+                        Format.number(rule.epsilon())),
+                r.unit(),
+                AlertLimits.flatline(rule));
     }
 }

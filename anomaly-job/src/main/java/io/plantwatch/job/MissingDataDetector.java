@@ -186,6 +186,8 @@ public final class MissingDataDetector {
                 alarm,
                 s.lastEventTime,
                 s.lastValue,
+                s.unit,
+                AlertLimits.missingData(rule == null ? 0 : rule.afterMillis()),
                 s.sensorId
                         + " sent nothing since its last reading at "
                         + Instant.ofEpochMilli(s.lastEventTime),
@@ -238,19 +240,23 @@ public final class MissingDataDetector {
     private static Alert opened(
             Silence s, DetectorRules.Alarm alarm, long afterMillis, long detectedAt, String note) {
         return Alert.open(
-                SensorId.parse(s.sensorId),
-                alarm.rule(),
-                AlertKind.MISSING_DATA,
-                alarm.severity(),
-                s.lastEventTime,
-                detectedAt,
-                List.of(s.lastValue),
-                s.sensorId
-                        + " sent nothing for "
-                        + Format.duration(afterMillis)
-                        + " (last reading "
-                        + Instant.ofEpochMilli(s.lastEventTime)
-                        + ")"
-                        + note);
+                        SensorId.parse(s.sensorId),
+                        alarm.rule(),
+                        AlertKind.MISSING_DATA,
+                        alarm.severity(),
+                        s.lastEventTime,
+                        detectedAt,
+                        List.of(s.lastValue),
+                        s.sensorId
+                                + " sent nothing for "
+                                + Format.duration(afterMillis)
+                                + " (last reading "
+                                + Instant.ofEpochMilli(s.lastEventTime)
+                                + ")"
+                                + note)
+                .withDetail(
+                        s.unit,
+                        AlertLimits.named(
+                                AlertKind.MISSING_DATA, AlertLimits.missingData(afterMillis)));
     }
 }

@@ -81,7 +81,9 @@ public final class OutOfRangePattern {
                             last.timestamp(),
                             first.timestamp(),
                             values,
-                            message));
+                            message,
+                            last.unit(),
+                            AlertLimits.outOfRange(rule)));
         }
     }
 }

@@ -160,7 +160,9 @@ public final class RateOfChangeDetector {
                         r.unit(),
                         Format.duration(rule.windowMillis()),
                         Format.number(rule.maxPerSecond()),
-                        r.unit()));
+                        r.unit()),
+                r.unit(),
+                AlertLimits.rateOfChange(rule));
     }
 
     /** Least-squares slope in units per second; times relative to the first, for precision. */

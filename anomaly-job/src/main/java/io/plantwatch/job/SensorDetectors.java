@@ -48,7 +48,8 @@ public final class SensorDetectors<K> extends KeyedProcessFunction<K, SensorRead
     public static final OutputTag<SensorReading> READINGS =
             new OutputTag<>("readings", SensorReadingTypeInfo.INSTANCE);
     public static final OutputTag<Observation> OBSERVATIONS = new OutputTag<>("observations") {};
-    public static final OutputTag<Alert> MISSING = new OutputTag<>("missing-data") {};
+    public static final OutputTag<Alert> MISSING =
+            new OutputTag<>("missing-data", AlertTypeInfo.INSTANCE);
 
     /**
      * Listed sensors heard, for {@link ExpectedSensors}: each one's id once per run of the

@@ -21,6 +21,11 @@ import java.util.Set;
  *     take to see a condition that still holds
  * @param message for ONSET: the alert's text; for RULES: the names of the rules in force, one per
  *     line
+ * @param unit for ONSET and HANDED_OVER: the unit of the values, as the sensor sends it; empty
+ *     otherwise, and in signals of earlier versions restored from savepoints
+ * @param limits for ONSET and HANDED_OVER: the rule's limits in the order {@link AlertLimits} names
+ *     them for the kind, NaN for one the rule does not set; empty otherwise and in signals of
+ *     earlier versions. Appended, like the unit: a savepoint's signals restore with them null
  */
 public record Signal(
         SensorId sensorId,
@@ -30,7 +35,16 @@ public record Signal(
         long time,
         long episodeStart,
         double[] values,
-        String message) {
+        String message,
+        String unit,
+        double[] limits) {
+
+    private static final double[] NONE = new double[0];
+
+    public Signal {
+        unit = unit == null ? "" : unit;
+        limits = limits == null ? NONE : limits;
+    }
 
     public enum Type {
         ONSET,
@@ -55,7 +69,22 @@ public record Signal(
             long episodeStart,
             double[] values,
             String message) {
-        return new Signal(sensor, kind, alarm, Type.ONSET, time, episodeStart, values, message);
+        return onset(sensor, kind, alarm, time, episodeStart, values, message, "", NONE);
+    }
+
+    /** An onset whose alert says the unit of its values and the limits of its rule. */
+    public static Signal onset(
+            SensorId sensor,
+            AlertKind kind,
+            DetectorRules.Alarm alarm,
+            long time,
+            long episodeStart,
+            double[] values,
+            String message,
+            String unit,
+            double[] limits) {
+        return new Signal(
+                sensor, kind, alarm, Type.ONSET, time, episodeStart, values, message, unit, limits);
     }
 
     public static Signal level(
@@ -67,8 +96,10 @@ public record Signal(
                 active ? Type.ACTIVE : Type.CLEAR,
                 time,
                 time,
-                new double[0],
-                "");
+                NONE,
+                "",
+                "",
+                NONE);
     }
 
     /**
@@ -81,6 +112,8 @@ public record Signal(
             DetectorRules.Alarm alarm,
             long lastReading,
             double lastValue,
+            String unit,
+            double[] limits,
             String message,
             long restoredFrom) {
         return new Signal(
@@ -91,16 +124,18 @@ public record Signal(
                 lastReading,
                 lastReading,
                 new double[] {lastValue, restoredFrom},
-                message);
+                message,
+                unit,
+                limits);
     }
 
     /**
-     * The lifecycle's rules in force for {@code sensor} from event time {@code time} on. Carried in
-     * {@link #message} rather than a field of its own: signals wait in the lifecycle's state, which
-     * savepoints of earlier versions hold in the old layout.
+     * The lifecycle's rules in force for {@code sensor} from event time {@code time} on, carried in
+     * {@link #message}: they were added before the signal's fields could grow (a field appended
+     * since, like {@link #unit}, restores as null from savepoints of earlier versions).
      */
     public static Signal rulesInForce(SensorId sensor, long time, Collection<String> rules) {
-        return rules(sensor, time, rules, new double[0]);
+        return rules(sensor, time, rules, NONE);
     }
 
     private static Signal rules(
@@ -111,7 +146,16 @@ public record Signal(
             }
         }
         return new Signal(
-                sensor, null, null, Type.RULES, time, time, values, String.join("\n", rules));
+                sensor,
+                null,
+                null,
+                Type.RULES,
+                time,
+                time,
+                values,
+                String.join("\n", rules),
+                "",
+                NONE);
     }
 
     /**
@@ -157,6 +201,11 @@ public record Signal(
     /** The values an alert of this signal carries: a handed-over one's last reading only. */
     public double[] alertValues() {
         return type == Type.HANDED_OVER ? new double[] {values[0]} : values;
+    }
+
+    /** The limits by name, for the alert: {@link AlertLimits#named}. */
+    public java.util.Map<String, Double> namedLimits() {
+        return AlertLimits.named(kind, limits);
     }
 
     /** For {@link Type#RULES}: the names of the rules in force. */

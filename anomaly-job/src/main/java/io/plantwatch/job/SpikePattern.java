@@ -82,7 +82,9 @@ public final class SpikePattern {
                             last.reading().timestamp(),
                             r.timestamp(),
                             values,
-                            message));
+                            message,
+                            r.unit(),
+                            AlertLimits.spike(rule)));
         }
     }
 }

@@ -10,6 +10,7 @@ import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.AlertState;
 import io.plantwatch.model.Severity;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.streaming.api.watermark.Watermark;
 import org.apache.flink.streaming.runtime.streamrecord.StreamRecord;
@@ -295,7 +296,9 @@ class AlertLifecycleTest {
                         new double[] {4},
                         "stuck"));
         // Handed over by the run restored from checkpoint 5.
-        send(Signal.handedOver(SENSOR, fault, T0 + 2_000, 4.0, "silent", 5));
+        send(
+                Signal.handedOver(
+                        SENSOR, fault, T0 + 2_000, 4.0, "bar", new double[] {300}, "silent", 5));
         // Rules told by the run before, restored from checkpoint 3, waiting here: not its return,
         // whatever their time; nor rules told by detectors that remember.
         send(Signal.rulesInForceStartedOver(SENSOR, T0 + 2_500, List.of("fault"), 0, 3));
@@ -317,6 +320,8 @@ class AlertLifecycleTest {
                             assertThat(a.alertId())
                                     .isEqualTo(Alert.idFor(SENSOR, "fault", T0 + 2_000));
                             assertThat(a.values()).containsExactly(4.0);
+                            assertThat(a.unit()).isEqualTo("bar");
+                            assertThat(a.limits()).containsExactly(Map.entry("after_s", 300.0));
                             assertThat(a.message()).endsWith("sends again");
                         });
         h.getOutput().clear();

@@ -10,7 +10,9 @@ import io.plantwatch.model.Alert;
 import io.plantwatch.model.SensorReading;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.typeinfo.TypeInformation;
 import org.apache.flink.runtime.jobgraph.JobVertex;
 import org.apache.flink.streaming.api.datastream.DataStream;
@@ -159,6 +161,28 @@ class AnomalyPipelineTest {
         assertThat(stuck.episodeStart()).isEqualTo(Harnesses.T0 + 450_000);
         // Each episode's OPEN and RESOLVED share one id.
         assertThat(alerts.stream().map(Alert::alertId).distinct()).hasSize(4);
+
+        // The rule's limits as numbers, in the rule's order; the range's open low side left out.
+        assertThat(alerts).allSatisfy(a -> assertThat(a.unit()).isEqualTo("degC"));
+        Map<String, Map<String, Double>> limits = new HashMap<>();
+        alerts.forEach(
+                a -> assertThat(limits.putIfAbsent(a.rule(), a.limits())).isIn(null, a.limits()));
+        assertThat(limits.get("oil-spike"))
+                .containsExactly(
+                        Map.entry("rise", 8.0),
+                        Map.entry("within_s", 30.0),
+                        Map.entry("confirm", 1.0));
+        assertThat(limits.get("oil-range"))
+                .containsExactly(
+                        Map.entry("high", 95.0),
+                        Map.entry("deadband", 2.0),
+                        Map.entry("count", 3.0),
+                        Map.entry("within_s", 60.0));
+        assertThat(limits.get("oil-stuck"))
+                .containsExactly(
+                        Map.entry("epsilon", 0.001),
+                        Map.entry("min_s", 30.0),
+                        Map.entry("min_count", 20.0));
     }
 
     @ParameterizedTest(name = "in place: {0}")

@@ -3,12 +3,14 @@ package io.plantwatch.job;
 import static io.plantwatch.job.Harnesses.reading;
 import static io.plantwatch.job.Harnesses.rules;
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.within;
 
 import io.plantwatch.job.rules.RuleBook;
 import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
 import java.util.List;
+import java.util.Map;
 import org.apache.flink.api.common.typeinfo.Types;
 import org.apache.flink.runtime.checkpoint.CheckpointOptions;
 import org.apache.flink.runtime.checkpoint.OperatorSubtaskState;
@@ -335,6 +337,11 @@ class DetectorsTest {
         assertThat(describe(rising)).containsExactly("ACTIVE@8000/8000", "ONSET@8000/8000");
         // The window's readings, oldest first, though the ring holding them has wrapped.
         assertThat(rising.get(1).values()).containsExactly(20, 20, 20, 22, 24, 26);
+        assertThat(rising.get(1).namedLimits())
+                .containsExactly(
+                        Map.entry("max_per_s", 1.0),
+                        Map.entry("window_s", 5.0),
+                        Map.entry("min_readings", 3.0));
         for (int s = 11; s <= 20; s++) {
             feed(h, reading(s * 1000L, 30, s));
         }
@@ -491,6 +498,16 @@ class DetectorsTest {
         assertThat(describe(out)).containsExactly("ACTIVE@205000/205000", "ONSET@205000/203000");
         assertThat(out.get(1).kind()).isEqualTo(AlertKind.DRIFT);
         assertThat(out.get(1).message()).contains("departs from its baseline");
+        // The band the readings left, around what the baseline had learned.
+        Map<String, Double> band = out.get(1).namedLimits();
+        assertThat(band.keySet())
+                .containsExactly("low", "high", "baseline", "deviation", "k", "consecutive");
+        assertThat(band.get("baseline")).isCloseTo(50, within(1.0));
+        assertThat(band.get("high") - band.get("baseline"))
+                .isCloseTo(5 * band.get("deviation"), within(1e-9));
+        assertThat(band.get("high")).isLessThan(60);
+        assertThat(band.get("low")).isGreaterThan(40);
+        assertThat(out.get(1).unit()).isEqualTo(reading(0, 0, 0).unit());
         feed(h, reading(206_000, 50, 206));
         assertThat(describe(drain(h))).containsExactly("CLEAR@206000/206000");
         h.close();
@@ -587,6 +604,8 @@ class DetectorsTest {
         assertThat(open.get(0).kind()).isEqualTo(AlertKind.MISSING_DATA);
         assertThat(open.get(0).episodeStart()).isEqualTo(Harnesses.T0 + 1000);
         assertThat(open.get(0).detectedAt()).isEqualTo(50_000);
+        assertThat(open.get(0).limits()).containsExactly(Map.entry("after_s", 30.0));
+        assertThat(open.get(0).unit()).isEqualTo(reading(0, 0, 0).unit());
         assertThat(h.numProcessingTimeTimers()).isEqualTo(1); // the expiry timer
 
         // Still silent: no second OPEN.
@@ -598,6 +617,7 @@ class DetectorsTest {
         assertThat(resolved).hasSize(1);
         assertThat(resolved.get(0).state()).isEqualTo(io.plantwatch.model.AlertState.RESOLVED);
         assertThat(resolved.get(0).alertId()).isEqualTo(open.get(0).alertId());
+        assertThat(resolved.get(0).limits()).isEqualTo(open.get(0).limits());
         assertThat(h.numProcessingTimeTimers()).isEqualTo(2);
         h.close();
     }

@@ -79,6 +79,8 @@ class ExpectedSensorsTest {
             assertThat(a.episodeStart()).isEqualTo(T0);
             assertThat(a.alertId()).isEqualTo(Alert.idFor(SILENT, "no-signal", T0));
             assertThat(a.message()).contains("never heard");
+            assertThat(a.unit()).as("the unit it is listed with").isEqualTo("degC");
+            assertThat(a.limits()).containsExactly(java.util.Map.entry("after_s", 30.0));
             assertThat(h.numProcessingTimeTimers()).isZero();
             ExpectedSensors op = (ExpectedSensors) h.getOperator();
             assertThat(op.notHeard()).isZero();

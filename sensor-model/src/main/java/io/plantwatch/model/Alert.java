@@ -2,7 +2,10 @@ package io.plantwatch.model;
 
 import java.nio.charset.StandardCharsets;
 import java.time.Instant;
+import java.util.Collections;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.UUID;
 
@@ -25,6 +28,12 @@ import java.util.UUID;
  * @param detectedAt wall-clock time (epoch ms) the job emitted this event
  * @param values the values that triggered it, oldest first
  * @param message one sentence a person can act on
+ * @param unit the unit of {@code values} and of the limits that are readings, as the sensor sends
+ *     it; empty when not known (an alert of schema v1)
+ * @param limits the rule's limits the alert was decided against, by name, in the order the detector
+ *     gives them ({@code low}, {@code high}, {@code rise}, ...: anomaly-job/README.md lists them
+ *     per kind); durations in seconds. Finite numbers only; empty for an alert of schema v1, so a
+ *     consumer reads them as "not said", never as zero
  */
 public record Alert(
         String alertId,
@@ -37,7 +46,9 @@ public record Alert(
         long eventTime,
         long detectedAt,
         List<Double> values,
-        String message) {
+        String message,
+        String unit,
+        Map<String, Double> limits) {
 
     public Alert {
         Objects.requireNonNull(alertId, "alertId");
@@ -48,6 +59,9 @@ public record Alert(
         Objects.requireNonNull(state, "state");
         Objects.requireNonNull(message, "message");
         values = List.copyOf(Objects.requireNonNull(values, "values"));
+        // Null, not empty, where a reader of an older record (or an older journal) had none.
+        unit = unit == null ? "" : unit;
+        limits = limits(limits);
         if (rule.isBlank()) {
             throw new IllegalArgumentException("rule is blank");
         }
@@ -55,6 +69,71 @@ public record Alert(
             throw new IllegalArgumentException(
                     "eventTime " + eventTime + " is before episodeStart " + episodeStart);
         }
+    }
+
+    /** An alert without a unit or limits, as schema v1 had them. */
+    public Alert(
+            String alertId,
+            SensorId sensorId,
+            String rule,
+            AlertKind kind,
+            Severity severity,
+            AlertState state,
+            long episodeStart,
+            long eventTime,
+            long detectedAt,
+            List<Double> values,
+            String message) {
+        this(
+                alertId,
+                sensorId,
+                rule,
+                kind,
+                severity,
+                state,
+                episodeStart,
+                eventTime,
+                detectedAt,
+                values,
+                message,
+                "",
+                Map.of());
+    }
+
+    private static Map<String, Double> limits(Map<String, Double> limits) {
+        if (limits == null || limits.isEmpty()) {
+            return Map.of();
+        }
+        Map<String, Double> copy = new LinkedHashMap<>();
+        limits.forEach(
+                (name, value) -> {
+                    if (name == null || name.isBlank()) {
+                        throw new IllegalArgumentException("a limit without a name: " + limits);
+                    }
+                    if (value == null || !Double.isFinite(value)) {
+                        throw new IllegalArgumentException("limit " + name + " is " + value);
+                    }
+                    copy.put(name, value);
+                });
+        return Collections.unmodifiableMap(copy);
+    }
+
+    /** This alert with the unit of its values and the limits of its rule. */
+    public Alert withDetail(String unit, Map<String, Double> limits) {
+        return new Alert(
+                alertId,
+                sensorId,
+                rule,
+                kind,
+                severity,
+                state,
+                episodeStart,
+                eventTime,
+                detectedAt,
+                values,
+                message,
+                unit,
+                limits);
     }
 
     /** The deterministic id of an episode: a name-based UUID of sensor, rule and start. */
@@ -126,7 +205,9 @@ public record Alert(
                 endTime,
                 detectedAtMillis,
                 values,
-                resolveMessage);
+                resolveMessage,
+                unit,
+                limits);
     }
 
     public Instant episodeStartTime() {

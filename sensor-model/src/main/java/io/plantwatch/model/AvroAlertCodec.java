@@ -5,20 +5,18 @@ import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.generic.GenericData;
-import org.apache.avro.generic.GenericDatumReader;
 import org.apache.avro.generic.GenericDatumWriter;
 import org.apache.avro.generic.GenericRecord;
-import org.apache.avro.io.BinaryDecoder;
 import org.apache.avro.io.BinaryEncoder;
-import org.apache.avro.io.DecoderFactory;
 import org.apache.avro.io.EncoderFactory;
 
 /**
  * The Kafka value format of {@code alerts}: an {@link AvroFrame} around Avro binary of the {@code
- * alert} schema. The current version is read by a bounds-checked reader, older ones by Avro's
- * resolver. Thread-safe; {@link #decode} never throws.
+ * alert} schema. Every version is read by a bounds-checked reader. Thread-safe; {@link #decode}
+ * never throws.
  */
 public final class AvroAlertCodec {
 
@@ -55,6 +53,8 @@ public final class AvroAlertCodec {
         rec.put("detected_at", a.detectedAt());
         rec.put("values", new ArrayList<>(a.values()));
         rec.put("message", a.message());
+        rec.put("unit", a.unit());
+        rec.put("limits", a.limits());
         ByteArrayOutputStream out = new ByteArrayOutputStream(256);
         out.write(AvroFrame.MAGIC);
         out.write(HISTORY.currentVersion());
@@ -75,29 +75,22 @@ public final class AvroAlertCodec {
         }
         int v = ok.value();
         try {
-            if (v >= HISTORY.currentVersion()) {
-                // Newer writers only append fields: what this reader knows comes first.
-                return Parsed.ok(decodeCurrent(bytes, v > HISTORY.currentVersion()));
-            }
-            GenericDatumReader<GenericRecord> reader =
-                    new GenericDatumReader<>(HISTORY.version(v), CURRENT, GenericData.get());
-            BinaryDecoder d =
-                    DecoderFactory.get()
-                            .binaryDecoder(
-                                    bytes,
-                                    AvroFrame.HEADER_BYTES,
-                                    bytes.length - AvroFrame.HEADER_BYTES,
-                                    null);
-            return Parsed.ok(fromRecord(reader.read(null, d)));
-        } catch (IOException | RuntimeException e) {
+            return Parsed.ok(read(bytes, v));
+        } catch (RuntimeException e) {
             return Parsed.rejected(
                     RejectReason.CORRUPT_RECORD,
                     FAMILY + " v" + v + " record does not decode: " + e.getMessage());
         }
     }
 
-    /** With {@code newer}, a newer writer's record: unknown symbols and appended fields are its. */
-    private static Alert decodeCurrent(byte[] bytes, boolean newer) {
+    /**
+     * Every version with the bounds-checked reader, older ones too: Avro's own resolver sizes a
+     * string by the length the bytes claim, so a corrupt v1 record asked it for gigabytes. Each
+     * version appends to the one before, so a record is read field by field up to its version's
+     * end; a newer writer's record up to this reader's, its unknown symbols taking the default.
+     */
+    private static Alert read(byte[] bytes, int version) {
+        boolean newer = version > HISTORY.currentVersion();
         AvroBinaryReader d = new AvroBinaryReader(bytes, AvroFrame.HEADER_BYTES);
         String alertId = d.readString();
         SensorId id =
@@ -122,6 +115,12 @@ public final class AvroAlertCodec {
             values.add(x);
         }
         String message = d.readString();
+        String unit = "";
+        Map<String, Double> limits = Map.of();
+        if (version >= 2) {
+            unit = d.readString();
+            limits = usable(d.readDoubleMap());
+        }
         if (!newer) {
             d.requireEnd();
         }
@@ -136,33 +135,19 @@ public final class AvroAlertCodec {
                 eventTime,
                 detectedAt,
                 values,
-                message);
+                message,
+                unit,
+                limits);
     }
 
-    private static Alert fromRecord(GenericRecord rec) {
-        SensorId id =
-                new SensorId(
-                        rec.get("site").toString(),
-                        rec.get("area").toString(),
-                        rec.get("line").toString(),
-                        rec.get("machine").toString(),
-                        rec.get("sensor").toString());
-        List<Double> values = new ArrayList<>();
-        for (Object o : (List<?>) rec.get("values")) {
-            values.add((Double) o);
-        }
-        return new Alert(
-                rec.get("alert_id").toString(),
-                id,
-                rec.get("rule").toString(),
-                AlertKind.valueOf(rec.get("kind").toString()),
-                Severity.valueOf(rec.get("severity").toString()),
-                AlertState.valueOf(rec.get("state").toString()),
-                (Long) rec.get("episode_start"),
-                (Long) rec.get("event_time"),
-                (Long) rec.get("detected_at"),
-                values,
-                rec.get("message").toString());
+    /**
+     * The limits an alert can carry: a writer that is not this codec may send a limit that is not a
+     * finite number, or one without a name. Those are left out rather than the alert refused, so a
+     * person is still told.
+     */
+    private static Map<String, Double> usable(Map<String, Double> limits) {
+        limits.entrySet().removeIf(e -> e.getKey().isBlank() || !Double.isFinite(e.getValue()));
+        return limits;
     }
 
     private static GenericData.EnumSymbol symbol(String field, String name) {

@@ -141,6 +141,32 @@ final class AvroBinaryReader {
         }
     }
 
+    /**
+     * Reads a map of doubles in the writer's order, bounded by the bytes actually left (each entry
+     * takes at least nine).
+     */
+    java.util.Map<String, Double> readDoubleMap() {
+        java.util.Map<String, Double> out = new java.util.LinkedHashMap<>();
+        while (true) {
+            long count = readLong();
+            if (count == 0) {
+                return out;
+            }
+            if (count < 0) {
+                count = -count;
+                readLong(); // block size in bytes, only a skipping hint
+            }
+            // Each entry takes at least nine bytes: an empty key's length and its double.
+            require(
+                    count > Integer.MAX_VALUE ? Long.MAX_VALUE : count * 9,
+                    "a map of " + count + " doubles");
+            for (int i = 0; i < count; i++) {
+                String key = readString();
+                out.put(key, readDouble());
+            }
+        }
+    }
+
     private void require(long bytes, String what) {
         if (bytes > buf.length - pos) {
             throw new IllegalArgumentException(

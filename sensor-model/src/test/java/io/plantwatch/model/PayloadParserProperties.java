@@ -82,6 +82,8 @@ class PayloadParserProperties {
             assertThat(Double.isFinite(p.value().value())).isTrue();
         }
         new AvroAlertCodec().decode(framed);
+        framed[1] = (byte) AvroAlertCodec.history().currentVersion();
+        new AvroAlertCodec().decode(framed);
     }
 
     static void assertValid(SensorReading r) {

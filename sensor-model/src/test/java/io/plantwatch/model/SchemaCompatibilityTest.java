@@ -7,9 +7,11 @@ import java.io.InputStream;
 import java.nio.charset.StandardCharsets;
 import java.util.HexFormat;
 import java.util.List;
+import java.util.Map;
 import org.apache.avro.Schema;
 import org.apache.avro.SchemaCompatibility;
 import org.apache.avro.SchemaCompatibility.SchemaCompatibilityType;
+import org.junit.jupiter.api.Test;
 import org.junit.jupiter.params.ParameterizedTest;
 import org.junit.jupiter.params.provider.ValueSource;
 
@@ -88,6 +90,28 @@ class SchemaCompatibilityTest {
         assertThat(a.state()).isEqualTo(AlertState.RESOLVED);
         assertThat(a.values()).containsExactly(60.0, 75.5);
         assertThat(a.message()).isEqualTo("back to normal");
+        // v1 had neither: read as not said.
+        assertThat(a.unit()).isEmpty();
+        assertThat(a.limits()).isEmpty();
+    }
+
+    /** Written by Avro's own encoder from v2.avsc, not by the codec under test. */
+    @Test
+    void alertV2StillDecodesWithItsUnitAndLimitsInOrder() throws IOException {
+        Alert a = new AvroAlertCodec().decode(golden("alert-v2.hex")).value();
+        assertThat(a.sensorId().id()).isEqualTo("dresden/press-shop/line-1/press-3/oil-temp");
+        assertThat(a.kind()).isEqualTo(AlertKind.OUT_OF_RANGE);
+        assertThat(a.severity()).isEqualTo(Severity.CRITICAL);
+        assertThat(a.values()).containsExactly(91.0, 92.5, 94.0);
+        assertThat(a.unit()).isEqualTo("degC");
+        assertThat(a.limits())
+                .containsExactly(
+                        Map.entry("low", 10.0),
+                        Map.entry("high", 90.0),
+                        Map.entry("deadband", 2.0),
+                        Map.entry("count", 3.0),
+                        Map.entry("within_s", 60.0));
+        assertThat(new AvroAlertCodec().encode(a)).isEqualTo(golden("alert-v2.hex"));
     }
 
     private static SchemaCompatibilityType compatibility(Schema reader, Schema writer) {

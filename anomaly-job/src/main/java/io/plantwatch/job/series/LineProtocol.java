@@ -76,6 +76,19 @@ public final class LineProtocol {
         string(b, a.message());
         b.append(",alert_id=");
         string(b, a.alertId());
+        if (!a.unit().isEmpty()) {
+            b.append(",unit=");
+            string(b, a.unit());
+        }
+        // One float field per limit, so a panel can draw the threshold an alert crossed. A name
+        // another writer made up that is not a plain word is left out rather than escaped.
+        a.limits()
+                .forEach(
+                        (name, value) -> {
+                            if (name.matches("[a-z0-9_]{1,40}")) {
+                                b.append(",limit_").append(name).append('=').append(value);
+                            }
+                        });
         return time(b, a.eventTime());
     }
 

@@ -74,7 +74,9 @@ class GrafanaDashboardsTest {
                                         1000,
                                         2000,
                                         List.of(20.0, 35.0),
-                                        "a spike")));
+                                        "a spike",
+                                        "degC",
+                                        Map.of("rise", 8.0))));
         Map<String, Schema> schema = new HashMap<>();
         for (String line : lines) {
             // measurement,tag=v,... field=v,... time (no escaped separators in these samples)

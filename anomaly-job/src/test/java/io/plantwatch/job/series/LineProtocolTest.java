@@ -5,9 +5,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import com.fasterxml.jackson.core.json.JsonReadFeature;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import io.plantwatch.job.CompletenessReport;
+import io.plantwatch.model.Alert;
+import io.plantwatch.model.AlertKind;
 import io.plantwatch.model.Quality;
 import io.plantwatch.model.SensorId;
 import io.plantwatch.model.SensorReading;
+import io.plantwatch.model.Severity;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -42,6 +45,32 @@ class LineProtocolTest {
         // Unescaped, the backslash escaped the comma: the sensor tag read "temp\,unit=x".
         assertThat(tags(line)).containsEntry("sensor", "temp\\").containsEntry("unit", "x");
         assertThat(fieldSet(line)).isEqualTo("value=2.5");
+    }
+
+    @Test
+    void anAlertCarriesItsUnitAndEachLimitAsAFloatField() {
+        Map<String, Double> limits = new LinkedHashMap<>();
+        limits.put("high", 90.0);
+        limits.put("count", 3.0);
+        limits.put("Not a word", 1.0);
+        Alert a =
+                Alert.open(
+                                SensorId.parse("site1/area1/line1/m1/oil-temp"),
+                                "oil-range",
+                                AlertKind.OUT_OF_RANGE,
+                                Severity.CRITICAL,
+                                T,
+                                T + 1,
+                                List.of(94.0),
+                                "above")
+                        .withDetail("deg\"C", limits);
+        String fields = fieldSet(LineProtocol.alert(a));
+        assertThat(fields)
+                .endsWith(",unit=\"deg\\\"C\",limit_high=90.0,limit_count=3.0")
+                .startsWith("state=\"OPEN\",value=94.0,");
+        assertThat(fieldSet(LineProtocol.alert(a.withDetail("", Map.of()))))
+                .doesNotContain("unit=")
+                .doesNotContain("limit_");
     }
 
     @Test
