@@ -85,6 +85,20 @@ final class DemoCommand implements Callable<Integer> {
     long seed;
 
     @Option(
+            names = "--sparkplug",
+            arity = "0..1",
+            paramLabel = "GATEWAY_FILE",
+            fallbackValue = "config/gateway-demo-sparkplug.yaml",
+            description =
+                    "The plant as Sparkplug B edge nodes (site = group, area = node, line ="
+                            + " device, machine/sensor = metric), as Ignition or a groov EPIC"
+                            + " publishes them, read by the gateway as a host application with"
+                            + " the gateway settings of GATEWAY_FILE (default: ${FALLBACK-VALUE};"
+                            + " it replaces --config's gateway.config). Malformed anomalies are"
+                            + " then protobuf that does not parse.")
+    Path sparkplugGateway;
+
+    @Option(
             names = "--data-dir",
             defaultValue = "data/demo",
             description =
@@ -117,18 +131,18 @@ final class DemoCommand implements Callable<Integer> {
             // With a config file too, the demo keeps to its own folder (it starts afresh by
             // deleting what is there, and a plant's file names the live appliance's data) and to
             // a free port of its own broker, beside a running appliance's 1883.
-            settings =
-                    config != null
-                            ? ApplianceSettings.load(
-                                    config,
-                                    Map.of("mqtt.port", "0", "data-dir", dataDir.toString()))
-                            : ApplianceSettings.load(
-                                    null,
-                                    Map.of(
-                                            "mqtt.port", "0",
-                                            "data-dir", dataDir.toString(),
-                                            "job.rules", "config/rules-demo.yaml",
-                                            "alerting.config", "config/alerting-demo.yaml"));
+            Map<String, String> own = new java.util.HashMap<>();
+            own.put("mqtt.port", "0");
+            own.put("data-dir", dataDir.toString());
+            if (config == null) {
+                own.put("job.rules", "config/rules-demo.yaml");
+                own.put("alerting.config", "config/alerting-demo.yaml");
+            }
+            if (sparkplug()) {
+                requireFile(sparkplugGateway, "--sparkplug");
+                own.put("gateway.config", sparkplugGateway.toString());
+            }
+            settings = ApplianceSettings.load(config, own);
             if (!settings.embeddedMqtt() || !settings.embeddedKafka()) {
                 // Its injected faults would reach a plant's broker, its gateway would take the
                 // live gateway's MQTT session, and its alerting would read the plant's alerts.
@@ -201,15 +215,38 @@ final class DemoCommand implements Callable<Integer> {
                 TopicWatcher watcher = new TopicWatcher(appliance.bootstrap())) {
             out.printf(
                     Locale.ROOT,
-                    "Up in %.1f s. MQTT %s (topics plant/#), Kafka %s; series to %s; log in %s%n",
+                    "Up in %.1f s. MQTT %s (topics %s), Kafka %s; series to %s; log in %s%n",
                     Appliance.since(t0).toMillis() / 1000.0,
                     appliance.mqttUri(),
+                    sparkplug() ? "spBv1.0/#, Sparkplug B" : "plant/#",
                     appliance.bootstrap(),
                     appliance.seriesTarget(),
                     settings.dataDir().resolve("plantwatch.log"));
             StringWriter simOut = new StringWriter();
             SimulatorErr simErr = new SimulatorErr(err);
             AtomicInteger simExit = new AtomicInteger(-1);
+            List<String> simArgs =
+                    new java.util.ArrayList<>(
+                            List.of(
+                                    "run",
+                                    "--broker",
+                                    appliance.mqttUri(),
+                                    "--fleet",
+                                    fleet.toString(),
+                                    "--scenario",
+                                    scenario.toString(),
+                                    "--rate",
+                                    Double.toString(rate),
+                                    "--duration",
+                                    duration,
+                                    "--seed",
+                                    Long.toString(seed),
+                                    "--labels",
+                                    labels.toString(),
+                                    "--quiet"));
+            if (sparkplug()) {
+                simArgs.add("--sparkplug");
+            }
             Thread sim =
                     new Thread(
                             () ->
@@ -217,22 +254,7 @@ final class DemoCommand implements Callable<Integer> {
                                             SensorSim.mainWithExitCode(
                                                     new PrintWriter(simOut, true),
                                                     new PrintWriter(simErr, true),
-                                                    "run",
-                                                    "--broker",
-                                                    appliance.mqttUri(),
-                                                    "--fleet",
-                                                    fleet.toString(),
-                                                    "--scenario",
-                                                    scenario.toString(),
-                                                    "--rate",
-                                                    Double.toString(rate),
-                                                    "--duration",
-                                                    duration,
-                                                    "--seed",
-                                                    Long.toString(seed),
-                                                    "--labels",
-                                                    labels.toString(),
-                                                    "--quiet")),
+                                                    simArgs.toArray(new String[0]))),
                             "demo-simulator");
             sim.setDaemon(true);
             sim.start();
@@ -448,6 +470,10 @@ final class DemoCommand implements Callable<Integer> {
         } catch (InterruptedException e) {
             Thread.currentThread().interrupt();
         }
+    }
+
+    private boolean sparkplug() {
+        return sparkplugGateway != null;
     }
 
     private static void requireFile(Path p, String option) {

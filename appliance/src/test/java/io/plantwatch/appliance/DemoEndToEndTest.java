@@ -96,6 +96,67 @@ class DemoEndToEndTest {
     }
 
     /**
+     * {@code plantwatch demo --sparkplug}: the fleet as Sparkplug B edge nodes, read by the gateway
+     * as a host application. The injected faults are alerted under the fleet's own sensor ids, and
+     * the malformed payloads (protobuf that does not parse) are set aside.
+     */
+    @Test
+    void aSparkplugDemoAlertsUnderTheFleetsSensorIdsAndSetsAsideWhatDoesNotParse()
+            throws Exception {
+        Path scenario = dir.resolve("scenario.yaml");
+        Files.writeString(
+                scenario,
+                """
+                anomalies:
+                  - {at: 5s, sensor: "dresden/press-shop/line-1/press-1/oil-temp", kind: spike, duration: 10s, magnitude: 15}
+                  - {at: 6s, sensor: "dresden/press-shop/line-1/press-1/hydraulic-pressure", kind: malformed, duration: 5s}
+                  - {at: 8s, sensor: "dresden/press-shop/line-2/oven-1/hall-humidity", kind: duplicate, duration: 5s}
+                  - {at: 12s, sensor: "dresden/press-shop/line-2/oven-1/zone-1-temp", kind: out-of-range, duration: 15s}
+                """);
+        Path settings = dir.resolve("appliance.yaml");
+        Files.writeString(
+                settings,
+                """
+                mqtt: {broker: embedded, port: 0}
+                kafka: {bootstrap: embedded}
+                job: {config: ../config/job.yaml, rules: ../config/rules-demo.yaml}
+                gateway: {config: ../config/gateway.yaml}
+                alerting: {config: ../config/alerting-demo.yaml}
+                """);
+        CliRun run =
+                CliRun.plantwatch(
+                        "demo",
+                        "--duration",
+                        "40s",
+                        "--sparkplug=../config/gateway-demo-sparkplug.yaml",
+                        "--config",
+                        settings.toString(),
+                        "--data-dir",
+                        dir.resolve("data").toString(),
+                        "--fleet",
+                        "../config/fleet.yaml",
+                        "--scenario",
+                        scenario.toString());
+
+        assertThat(run.code()).as(run.err()).isZero();
+        List<String> lines = run.out().lines().toList();
+        assertThat(lines).anyMatch(l -> l.startsWith("Up in ") && l.contains("Sparkplug B"));
+        Map<String, Long> result = parse(lines.get(lines.size() - 1));
+        assertThat(result.get("injected")).as(run.out()).isEqualTo(2);
+        assertThat(result.get("missed")).as(run.out()).isZero();
+        assertThat(result.get("false_alerts")).as(run.out()).isLessThanOrEqualTo(FALSE_ALERT_BOUND);
+        assertThat(lines)
+                .anyMatch(
+                        l ->
+                                l.startsWith("  spike ")
+                                        && l.contains(
+                                                "dresden/press-shop/line-1/press-1/oil-temp"));
+        long malformed = number(lines, "([0-9,]+) malformed messages to sensor-readings-dlq");
+        assertThat(malformed).as(run.out()).isPositive();
+        assertThat(lines).anyMatch(l -> l.contains("(+") && l.contains(malformed + " malformed)"));
+    }
+
+    /**
      * The demo starts by deleting what its data folder holds, so it refuses a folder it did not
      * write, such as a live appliance's, and deletes nothing.
      */

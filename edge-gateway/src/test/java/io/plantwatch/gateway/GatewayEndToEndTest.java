@@ -611,4 +611,72 @@ class GatewayEndToEndTest {
                                                     "plantwatch_gateway_sparkplug_nodes_online 0.0"));
         }
     }
+
+    /**
+     * The simulator's malformed Sparkplug payloads (protobuf that does not parse, sent as data
+     * without a seq of their own) are set aside as such, whole, and break no node's sequence.
+     */
+    @Test
+    void theSimulatorsMalformedSparkplugPayloadsAreSetAsideAndBreakNoSequence() throws Exception {
+        String name = "sparkplug-malformed";
+        Map<String, String> settings = settingsFor(name);
+        settings.put("sparkplug.groups", "site-1");
+        settings.put("sparkplug.sensor-id", "{group}/{node}/{device}/{metric}");
+        Path scenario = Files.createTempFile("sparkplug-malformed", ".yaml");
+        Files.writeString(
+                scenario,
+                "anomalies:\n"
+                        + "  - {at: 1s, sensor: \"site-1/area-1/line-1/**\", kind: malformed,"
+                        + " duration: 500ms}\n");
+        try (Gateway gateway = Gateway.start(config(settings));
+                KafkaReadings dlq = new KafkaReadings(kafka.bootstrapServers(), name + "-dlq")) {
+            java.io.StringWriter out = new java.io.StringWriter();
+            assertThat(
+                            io.plantwatch.sim.SensorSim.mainWithExitCode(
+                                    new java.io.PrintWriter(out, true),
+                                    new java.io.PrintWriter(new java.io.StringWriter(), true),
+                                    run(
+                                            mqtt.uri(),
+                                            name,
+                                            4,
+                                            200,
+                                            "3s",
+                                            "--seed",
+                                            "5",
+                                            "--sparkplug",
+                                            "--scenario",
+                                            scenario.toString())))
+                    .isZero();
+            java.util.regex.Matcher sent =
+                    java.util.regex.Pattern.compile(" malformed=([0-9]+) ").matcher(out.toString());
+            assertThat(sent.find()).as(out.toString()).isTrue();
+            int malformed = Integer.parseInt(sent.group(1));
+            assertThat(malformed).isGreaterThanOrEqualTo(3);
+            List<ConsumerRecord<String, byte[]>> dead =
+                    dlq.readAtLeast(malformed, Duration.ofSeconds(60));
+            assertThat(dead).hasSize(malformed);
+            assertThat(dead)
+                    .allSatisfy(
+                            r ->
+                                    assertThat(GatewayHarness.dlqLine(r))
+                                            .startsWith(
+                                                    "spBv1.0/site-1/DDATA/area-1/line-1"
+                                                            + " malformed_protobuf "));
+            assertThat(dead.stream().map(r -> java.util.HexFormat.of().formatHex(r.value())))
+                    .as("kept whole, each kind of the simulator's")
+                    .contains("127f08", "0f01", "08ffffffffffffffffffffff");
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(30))
+                    .untilAsserted(
+                            () ->
+                                    assertThat(
+                                                    GatewayHarness.get(
+                                                                    gateway.httpPort(), "/metrics")
+                                                            .body())
+                                            .contains(
+                                                    "plantwatch_gateway_sparkplug_sequence_gaps_total 0.0")
+                                            .contains(
+                                                    "plantwatch_gateway_sparkplug_rebirth_requests_total 0.0"));
+        }
+    }
 }

@@ -140,15 +140,6 @@ final class RunCommand implements Callable<Integer> {
             }
         }
         List<AnomalySpec> scheduled = scenario != null ? Scenario.load(scenario) : List.of();
-        if (sparkplug
-                && (random.contains(AnomalyKind.MALFORMED)
-                        || scheduled.stream().anyMatch(a -> a.kind() == AnomalyKind.MALFORMED))) {
-            // Their payloads break the JSON contract; a Sparkplug B form of them would be another
-            // anomaly, and their labels would name messages never sent.
-            throw new IllegalArgumentException(
-                    "--sparkplug sends no malformed payloads: leave malformed out of --anomalies"
-                            + " and the scenario");
-        }
         long effectiveSeed = seed != null ? seed : ThreadLocalRandom.current().nextLong();
         Duration d = duration != null ? Durations.parse(duration) : null;
         checkScenario(f, scheduled, d, err);
@@ -175,7 +166,8 @@ final class RunCommand implements Callable<Integer> {
                                 if (labelFile != null) {
                                     labelFile.write(l);
                                 }
-                            });
+                            },
+                            sparkplug);
             err.printf(
                     Locale.ROOT,
                     "sensor-sim: %d sensors, %s readings/s, %s, seed %d%n",

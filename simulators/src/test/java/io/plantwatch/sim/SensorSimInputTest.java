@@ -96,15 +96,6 @@ class SensorSimInputTest {
     }
 
     @Test
-    void malformedPayloadsAreRefusedAsSparkplug() throws IOException {
-        Run r = run("--sparkplug", "--anomalies", "spike,malformed", "--duration", "3s");
-        assertOneLineExit2(r);
-        assertThat(r.err()).contains("--sparkplug sends no malformed payloads");
-        Path s = scenario("anomalies:\n  - {at: 1s, sensor: \"**\", kind: malformed}\n");
-        assertOneLineExit2(run("--sparkplug", "--scenario", s.toString(), "--duration", "3s"));
-    }
-
-    @Test
     void aScenarioEntryAfterTheEndOfTheRunIsWarnedAbout() throws IOException {
         Path s =
                 scenario(

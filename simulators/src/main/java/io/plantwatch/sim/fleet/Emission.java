@@ -10,7 +10,8 @@ import io.plantwatch.model.SensorReading;
  * @param topic the MQTT topic
  * @param payload the bytes
  * @param type what the payload is
- * @param reading the reading it carries; null for {@link Type#MALFORMED} and {@link Type#CONTROL}
+ * @param reading the reading it carries; null for {@link Type#CONTROL}, and for {@link
+ *     Type#MALFORMED} the reading it was made from as Sparkplug B (where it goes), else null
  * @param expectedRejection for {@link Type#MALFORMED}: why the contract rejects it
  */
 public record Emission(

@@ -46,10 +46,21 @@ public final class FleetSimulation implements Iterator<Emission> {
     private final PriorityQueue<Queued> delayed = new PriorityQueue<>();
     private final ArrayDeque<Emission> ready = new ArrayDeque<>();
     private final Map<AnomalyKind, Integer> injected = new EnumMap<>(AnomalyKind.class);
+    private final boolean sparkplug;
     private long n;
     private long queuedSeq;
 
     public FleetSimulation(Fleet fleet, SimulationSettings settings, Consumer<Label> labels) {
+        this(fleet, settings, labels, false);
+    }
+
+    /**
+     * @param sparkplug whether the readings go out as Sparkplug B ({@link SparkplugEdgeNodes}): a
+     *     malformed payload is then protobuf that does not parse, not JSON the contract rejects
+     */
+    public FleetSimulation(
+            Fleet fleet, SimulationSettings settings, Consumer<Label> labels, boolean sparkplug) {
+        this.sparkplug = sparkplug;
         this.settings = settings;
         this.labels = labels;
         this.total = settings.totalReadings();
@@ -267,15 +278,21 @@ public final class FleetSimulation implements Iterator<Emission> {
                                     publishAt, topic, payload, Emission.Type.DUPLICATE, r, null));
                 }
                 case MALFORMED -> {
-                    RejectReason why = MalformedPayloads.reason(j);
+                    RejectReason why =
+                            sparkplug
+                                    ? RejectReason.MALFORMED_PROTOBUF
+                                    : MalformedPayloads.reason(j);
                     e.reasons.merge(why.code(), 1, Integer::sum);
                     ready.add(
                             new Emission(
                                     publishAt,
                                     topic,
-                                    MalformedPayloads.payload(j, r),
+                                    sparkplug
+                                            ? MalformedPayloads.sparkplug(j)
+                                            : MalformedPayloads.payload(j, r),
                                     Emission.Type.MALFORMED,
-                                    null,
+                                    // Where a Sparkplug B one goes: its sensor's node and device.
+                                    sparkplug ? r : null,
                                     why));
                 }
                 default ->

@@ -28,6 +28,23 @@ final class MalformedPayloads {
         };
     }
 
+    /** Sparkplug B payloads that are not protobuf, one of three kinds in rotation. */
+    static byte[] sparkplug(int variant) {
+        return switch (variant % 3) {
+            // The metrics field claims 127 bytes and one follows: a message cut short.
+            case 0 -> new byte[] {0x12, 0x7f, 0x08};
+            // Field 1 with wire type 7, which protobuf does not have.
+            case 1 -> new byte[] {0x0f, 0x01};
+            // The timestamp's varint never ends.
+            default -> {
+                byte[] b = new byte[12];
+                Arrays.fill(b, (byte) 0xff);
+                b[0] = 0x08;
+                yield b;
+            }
+        };
+    }
+
     static byte[] payload(int variant, SensorReading r) {
         String v = String.format(Locale.ROOT, "%.3f", r.value());
         String json =

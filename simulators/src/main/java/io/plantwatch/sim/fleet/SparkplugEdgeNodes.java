@@ -32,8 +32,10 @@ import org.eclipse.tahu.message.model.SparkplugBPayload;
  * each device (DBIRTH, every metric of the line with its alias and {@code engUnit}) before its
  * first data; a reading is a DDATA of one metric sent by alias; each message carries its node's
  * next {@code seq}. A rebirth request ({@link #rebirthRequested}) is answered before the next
- * reading with the node's births; when the readings end, each node's NDEATH. Payloads the JSON
- * contract rejects ({@link Emission.Type#MALFORMED}) have no Sparkplug form and are not sent.
+ * reading with the node's births; when the readings end, each node's NDEATH. A malformed payload
+ * ({@link Emission.Type#MALFORMED}, made by a {@link FleetSimulation} for Sparkplug B) goes out as
+ * its sensor's device's DDATA, without a {@code seq} of its own: a gateway sets it aside as
+ * protobuf that does not parse, and the node's sequence goes on unbroken.
  *
  * <p>Only the publishing thread calls {@link #next}; rebirth requests may come from any thread.
  */
@@ -143,6 +145,18 @@ public final class SparkplugEdgeNodes implements Iterator<Emission> {
             Emission e = readings.next();
             if (e.type() != Emission.Type.MALFORMED) {
                 queue(e);
+                return true;
+            }
+            if (e.reading() != null) {
+                SensorId id = e.reading().sensorId();
+                queued.add(
+                        new Emission(
+                                e.publishAtNanos(),
+                                nodes.get(id.site() + "/" + id.area()).topic("DDATA", id.line()),
+                                e.payload(),
+                                e.type(),
+                                e.reading(),
+                                e.expectedRejection()));
                 return true;
             }
         }

@@ -1,11 +1,15 @@
 package io.plantwatch.sim.fleet;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import io.plantwatch.model.RejectReason;
+import io.plantwatch.model.SensorId;
 import io.plantwatch.model.TopicTemplate;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
+import java.util.Map;
 import java.util.Set;
 import org.eclipse.tahu.message.SparkplugBPayloadDecoder;
 import org.eclipse.tahu.message.model.Metric;
@@ -16,6 +20,14 @@ import org.junit.jupiter.api.Test;
 class SparkplugEdgeNodesTest {
 
     private static FleetSimulation simulation(Fleet fleet, int seconds, Set<AnomalyKind> kinds) {
+        return simulation(fleet, seconds, kinds, label -> {});
+    }
+
+    private static FleetSimulation simulation(
+            Fleet fleet,
+            int seconds,
+            Set<AnomalyKind> kinds,
+            java.util.function.Consumer<Label> labels) {
         return new FleetSimulation(
                 fleet,
                 new SimulationSettings(
@@ -29,7 +41,8 @@ class SparkplugEdgeNodesTest {
                         kinds.isEmpty() ? 0 : 3600,
                         false,
                         TopicTemplate.defaults()),
-                label -> {});
+                labels,
+                true);
     }
 
     /** Topic, seq and each metric as name-or-alias=value. */
@@ -156,18 +169,62 @@ class SparkplugEdgeNodesTest {
                         "spBv1.0/dresden/NDEATH/paint-shop null [bdSeq=0]");
     }
 
+    /**
+     * A malformed payload is protobuf that does not parse, sent as its sensor's device's DDATA
+     * without a seq of its own, so the node's sequence goes on unbroken; its label says the
+     * gateway's reason.
+     */
     @Test
-    void malformedPayloadsHaveNoSparkplugFormAndAreNotSent() {
+    void malformedPayloadsGoOutAsTheirDevicesDataThatDoesNotParse() throws Exception {
         Fleet fleet = Fleet.generated(8);
+        List<Label> labels = new ArrayList<>();
         SparkplugEdgeNodes nodes =
-                new SparkplugEdgeNodes(fleet, simulation(fleet, 60, Set.of(AnomalyKind.MALFORMED)));
+                new SparkplugEdgeNodes(
+                        fleet, simulation(fleet, 60, Set.of(AnomalyKind.MALFORMED), labels::add));
+        Map<String, Long> lastSeq = new java.util.HashMap<>();
+        int malformed = 0;
         int data = 0;
         while (nodes.hasNext()) {
             Emission e = nodes.next();
-            assertThat(e.type()).isNotEqualTo(Emission.Type.MALFORMED);
+            String node = e.topic().split("/")[3];
+            if (e.type() == Emission.Type.MALFORMED) {
+                malformed++;
+                SensorId id = e.reading().sensorId();
+                assertThat(e.topic())
+                        .isEqualTo(
+                                "spBv1.0/" + id.site() + "/DDATA/" + id.area() + "/" + id.line());
+                assertThat(e.expectedRejection()).isEqualTo(RejectReason.MALFORMED_PROTOBUF);
+                assertThatThrownBy(
+                                () ->
+                                        new SparkplugBPayloadDecoder()
+                                                .buildFromByteArray(e.payload(), null))
+                        .as(
+                                "Tahu's decoder, on %s",
+                                java.util.HexFormat.of().formatHex(e.payload()))
+                        .isInstanceOf(Exception.class);
+                continue;
+            }
             assertThat(e.topic()).startsWith("spBv1.0/site-1/");
             data += e.topic().contains("/DDATA/") ? 1 : 0;
+            if (!e.topic().contains("/NDEATH/")) {
+                long seq =
+                        new SparkplugBPayloadDecoder()
+                                .buildFromByteArray(e.payload(), null)
+                                .getSeq();
+                Long before = lastSeq.put(node, seq);
+                if (!e.topic().contains("/NBIRTH/")) {
+                    assertThat(seq).as("seq after a malformed one").isEqualTo((before + 1) % 256);
+                }
+            }
         }
         assertThat(data).isPositive();
+        assertThat(malformed).isGreaterThanOrEqualTo(3);
+        assertThat(labels)
+                .filteredOn(l -> l.kind() == AnomalyKind.MALFORMED)
+                .isNotEmpty()
+                .allSatisfy(
+                        l ->
+                                assertThat(l.params().get("reasons").toString())
+                                        .startsWith("{malformed_protobuf="));
     }
 }
