@@ -140,6 +140,7 @@ final class DemoCommand implements Callable<Integer> {
             }
             if (sparkplug()) {
                 requireFile(sparkplugGateway, "--sparkplug");
+                requireSparkplugGateway(sparkplugGateway);
                 own.put("gateway.config", sparkplugGateway.toString());
             }
             settings = ApplianceSettings.load(config, own);
@@ -474,6 +475,37 @@ final class DemoCommand implements Callable<Integer> {
 
     private boolean sparkplug() {
         return sparkplugGateway != null;
+    }
+
+    /** The simulator's edge nodes name their metrics so that this gives the fleet's ids. */
+    static final String FLEET_SENSOR_IDS = "{group}/{node}/{device}/{metric}";
+
+    /**
+     * Refuses gateway settings that would not read the simulator's edge nodes under the fleet's
+     * sensor ids, by which the demo scores its alerts: the run would end with every injection
+     * missed and its alerts counted false.
+     */
+    private static void requireSparkplugGateway(Path file) {
+        io.plantwatch.gateway.SparkplugSettings s =
+                io.plantwatch.gateway.GatewayConfig.load(file, System.getenv(), Map.of())
+                        .sparkplug();
+        if (!s.enabled()) {
+            throw new ConfigException(
+                    "--sparkplug "
+                            + file
+                            + " reads no Sparkplug B group: set sparkplug.groups (\"+\" for every"
+                            + " one)");
+        }
+        if (!s.sensorId().equals(FLEET_SENSOR_IDS)) {
+            throw new ConfigException(
+                    "--sparkplug "
+                            + file
+                            + " names sensors "
+                            + s.sensorId()
+                            + "; the demo finds its injections by the fleet's ids: set"
+                            + " sparkplug.sensor-id to "
+                            + FLEET_SENSOR_IDS);
+        }
     }
 
     private static void requireFile(Path p, String option) {

@@ -153,7 +153,13 @@ class DemoEndToEndTest {
                                                 "dresden/press-shop/line-1/press-1/oil-temp"));
         long malformed = number(lines, "([0-9,]+) malformed messages to sensor-readings-dlq");
         assertThat(malformed).as(run.out()).isPositive();
-        assertThat(lines).anyMatch(l -> l.contains("(+") && l.contains(malformed + " malformed)"));
+        assertThat(
+                        number(
+                                lines,
+                                "published by the simulator \\(\\+[0-9,]+ duplicates, ([0-9,]+)"
+                                        + " malformed\\)"))
+                .as("every malformed payload the simulator sent is in the DLQ")
+                .isEqualTo(malformed);
     }
 
     /**
@@ -170,6 +176,35 @@ class DemoEndToEndTest {
         assertThat(run.code()).isEqualTo(2);
         assertThat(run.err()).contains("holds data the demo did not write").contains("--data-dir");
         assertThat(journal).hasContent("the plant's alerts");
+    }
+
+    /**
+     * Gateway settings for {@code --sparkplug} that would read no edge node, or name its sensors
+     * otherwise than the fleet does, would end in every injection missed: refused before anything
+     * starts.
+     */
+    @Test
+    void refusesSparkplugGatewaySettingsThatWouldNotReadTheFleet() throws Exception {
+        Path other = dir.resolve("gateway-sparkplug.yaml");
+        Files.writeString(other, "gateway: {id: g}\nsparkplug: {groups: dresden}\n");
+        for (String[] c :
+                List.of(
+                        new String[] {"../config/gateway.yaml", "reads no Sparkplug B group"},
+                        new String[] {other.toString(), "set sparkplug.sensor-id to"})) {
+            CliRun run =
+                    CliRun.plantwatch(
+                            "demo",
+                            "--sparkplug=" + c[0],
+                            "--data-dir",
+                            dir.resolve("data").toString(),
+                            "--fleet",
+                            "../config/fleet.yaml",
+                            "--scenario",
+                            "../config/scenario-demo.yaml");
+            assertThat(run.code()).as(run.err()).isEqualTo(2);
+            assertThat(run.err()).contains("plantwatch demo: --sparkplug ").contains(c[1]);
+            assertThat(dir.resolve("data")).doesNotExist();
+        }
     }
 
     /**

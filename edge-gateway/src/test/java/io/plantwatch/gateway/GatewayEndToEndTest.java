@@ -612,6 +612,15 @@ class GatewayEndToEndTest {
         }
     }
 
+    /** A number of the simulator's summary line, {@code name=N}. */
+    private static int summary(java.io.StringWriter out, String name) {
+        java.util.regex.Matcher m =
+                java.util.regex.Pattern.compile("\\b" + name + "=([0-9]+) ")
+                        .matcher(out.toString());
+        assertThat(m.find()).as(out.toString()).isTrue();
+        return Integer.parseInt(m.group(1));
+    }
+
     /**
      * The simulator's malformed Sparkplug payloads (protobuf that does not parse, sent as data
      * without a seq of their own) are set aside as such, whole, and break no node's sequence.
@@ -647,11 +656,29 @@ class GatewayEndToEndTest {
                                             "--scenario",
                                             scenario.toString())))
                     .isZero();
-            java.util.regex.Matcher sent =
-                    java.util.regex.Pattern.compile(" malformed=([0-9]+) ").matcher(out.toString());
-            assertThat(sent.find()).as(out.toString()).isTrue();
-            int malformed = Integer.parseInt(sent.group(1));
+            int published = summary(out, "published");
+            int malformed = summary(out, "malformed");
             assertThat(malformed).isGreaterThanOrEqualTo(3);
+            // Every message taken in first (the readings, the malformed ones, the node's and its
+            // line's births and the death), then: every malformed one set aside and no other.
+            double received = published + malformed + 3;
+            org.awaitility.Awaitility.await()
+                    .atMost(Duration.ofSeconds(60))
+                    .untilAsserted(
+                            () ->
+                                    assertThat(
+                                                    GatewayHarness.get(
+                                                                    gateway.httpPort(), "/metrics")
+                                                            .body())
+                                            .contains(
+                                                    "plantwatch_gateway_received_total " + received)
+                                            .contains(
+                                                    "plantwatch_gateway_dlq_total{reason=\"malformed_protobuf\"} "
+                                                            + (double) malformed));
+            assertThat(GatewayHarness.get(gateway.httpPort(), "/metrics").body())
+                    .contains("plantwatch_gateway_produced_total " + (double) published)
+                    .contains("plantwatch_gateway_sparkplug_sequence_gaps_total 0.0")
+                    .contains("plantwatch_gateway_sparkplug_rebirth_requests_total 0.0");
             List<ConsumerRecord<String, byte[]>> dead =
                     dlq.readAtLeast(malformed, Duration.ofSeconds(60));
             assertThat(dead).hasSize(malformed);
@@ -665,18 +692,6 @@ class GatewayEndToEndTest {
             assertThat(dead.stream().map(r -> java.util.HexFormat.of().formatHex(r.value())))
                     .as("kept whole, each kind of the simulator's")
                     .contains("127f08", "0f01", "08ffffffffffffffffffffff");
-            org.awaitility.Awaitility.await()
-                    .atMost(Duration.ofSeconds(30))
-                    .untilAsserted(
-                            () ->
-                                    assertThat(
-                                                    GatewayHarness.get(
-                                                                    gateway.httpPort(), "/metrics")
-                                                            .body())
-                                            .contains(
-                                                    "plantwatch_gateway_sparkplug_sequence_gaps_total 0.0")
-                                            .contains(
-                                                    "plantwatch_gateway_sparkplug_rebirth_requests_total 0.0"));
         }
     }
 }

@@ -1,6 +1,7 @@
 package io.plantwatch.gateway;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import io.plantwatch.model.MqttPayloadCodec;
 import io.plantwatch.model.Quality;
@@ -424,6 +425,31 @@ class SparkplugDecoderTest {
         MqttPayloadCodec.Decoded d = live(decoder(), topic, new byte[] {(byte) 0xFF, 0x01, 0x02});
         assertThat(d.readings()).isEmpty();
         assertThat(d.rejected().reason().code()).isEqualTo(reason);
+    }
+
+    /**
+     * A payload cut short inside a metric, even where what is left parses (a metric of alias 5
+     * whose length claims 127 bytes), is refused, not read as a shorter metric: protobuf's array
+     * reader holds the payload's end as its outermost limit, so a nested length past it is a
+     * truncated message. So are the simulator's malformed payloads.
+     */
+    @ParameterizedTest
+    @CsvSource({"127f", "127f1005", "127f08", "0f01", "08ffffffffffffffffffffff"})
+    void aPayloadCutShortOrNotProtobufIsMalformed(String hex) throws Exception {
+        SparkplugDecoder decoder = decoder();
+        byte[] payload = java.util.HexFormat.of().parseHex(hex);
+        MqttPayloadCodec.Decoded d = live(decoder, "spBv1.0/g/DDATA/n/d", payload);
+        assertThat(d.readings()).isEmpty();
+        assertThat(d.rejected().reason()).isEqualTo(RejectReason.MALFORMED_PROTOBUF);
+        assertThat(decoder.nodesOnline()).isZero();
+        // The whole payload cut one byte short is refused too.
+        byte[] whole = encode(0L, T, metric("t", 5L, MetricDataType.Double, 1.0));
+        assertThat(SparkplugPayload.parse(whole).metrics()).hasSize(1);
+        assertThatThrownBy(
+                        () ->
+                                SparkplugPayload.parse(
+                                        java.util.Arrays.copyOf(whole, whole.length - 1)))
+                .isInstanceOf(java.io.IOException.class);
     }
 
     @Test
