@@ -107,15 +107,18 @@ public record Alert(
         Map<String, Double> copy = new LinkedHashMap<>();
         limits.forEach(
                 (name, value) -> {
-                    if (name == null || name.isBlank()) {
-                        throw new IllegalArgumentException("a limit without a name: " + limits);
-                    }
-                    if (value == null || !Double.isFinite(value)) {
-                        throw new IllegalArgumentException("limit " + name + " is " + value);
+                    if (!isLimit(name, value)) {
+                        throw new IllegalArgumentException(
+                                "limit '" + name + "' is " + value + ": a named finite number");
                     }
                     copy.put(name, value);
                 });
         return Collections.unmodifiableMap(copy);
+    }
+
+    /** Whether an alert can carry this limit: a name that is not blank, a finite number. */
+    public static boolean isLimit(String name, Double value) {
+        return name != null && !name.isBlank() && value != null && Double.isFinite(value);
     }
 
     /** This alert with the unit of its values and the limits of its rule. */

@@ -146,7 +146,7 @@ public final class AvroAlertCodec {
      * person is still told.
      */
     private static Map<String, Double> usable(Map<String, Double> limits) {
-        limits.entrySet().removeIf(e -> e.getKey().isBlank() || !Double.isFinite(e.getValue()));
+        limits.entrySet().removeIf(e -> !Alert.isLimit(e.getKey(), e.getValue()));
         return limits;
     }
 

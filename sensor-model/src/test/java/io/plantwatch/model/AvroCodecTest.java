@@ -173,7 +173,7 @@ class AvroCodecTest {
         nan.put("k", Double.NaN);
         assertThatThrownBy(() -> a.withDetail("", nan))
                 .isInstanceOf(IllegalArgumentException.class)
-                .hasMessageContaining("limit k is NaN");
+                .hasMessageContaining("limit 'k' is NaN");
         assertThatThrownBy(() -> a.withDetail("", Map.of(" ", 1.0)))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThat(a.withDetail(null, null)).isEqualTo(a);
