@@ -374,7 +374,12 @@ class NotificationTemplateTest {
     void theExampleInTheConfigFolderParsesAndReads() throws Exception {
         java.nio.file.Path file =
                 java.nio.file.Path.of("../config/templates/maintenance-mail.mustache");
-        Alert resolved = alert("oil-temp", Severity.CRITICAL, AlertState.RESOLVED);
+        Map<String, Double> limits = new java.util.LinkedHashMap<>();
+        limits.put("high", 80.0);
+        limits.put("count", 3.0);
+        Alert resolved =
+                alert("oil-temp", Severity.CRITICAL, AlertState.RESOLVED)
+                        .withDetail("degC", limits);
 
         String body =
                 NotificationTemplate.parse(
@@ -388,7 +393,9 @@ class NotificationTemplateTest {
                 .isEqualTo(
                         "Resolved: press-3 on line-1 (press-shop, dresden)\n"
                                 + "  oil-temp is above 80\n"
-                                + "  Sensor oil-temp, rule oil-temp-high; last value 0.0000001\n"
+                                + "  Sensor oil-temp, rule oil-temp-high; last value 0.0000001"
+                                + " degC\n"
+                                + "  Limits: high 80, count 3\n"
                                 + "  Since 2026-06-01 14:00:00 CEST, resolved 2026-06-01 14:00:05"
                                 + " CEST\n"
                                 + "  Chart: https://grafana/d/x?var-sensor=a&b\n"
