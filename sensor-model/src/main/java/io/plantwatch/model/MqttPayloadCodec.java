@@ -659,11 +659,19 @@ public final class MqttPayloadCodec {
     }
 
     /**
+     * How near the time of receipt one of the two instants of a repeated local hour must be to be
+     * taken for it: a live device's clock, within its skew; not data sent on an hour or more late.
+     */
+    static final long REPEATED_HOUR_NEAR_MILLIS = 30 * 60_000L;
+
+    /**
      * A local date and time ({@code 2026-01-31T09:15:00.250}, or with a space for the {@code T}) in
      * {@code zone}; null when the text is not one. In the hour a clock turned back repeats, the
-     * earlier of its two instants: the text cannot tell them apart.
+     * text cannot tell its two instants apart: the one within {@link #REPEATED_HOUR_NEAR_MILLIS} of
+     * {@code receivedMillis} and nearer it than the other (a live device on its second pass), else
+     * the earlier.
      */
-    static Long localMillis(String text, java.time.ZoneId zone) {
+    static Long localMillis(String text, java.time.ZoneId zone, long receivedMillis) {
         String iso =
                 text.length() > 10 && text.charAt(10) == ' '
                         ? text.substring(0, 10) + 'T' + text.substring(11)
@@ -674,10 +682,17 @@ public final class MqttPayloadCodec {
             iso = leap.group(1) + ":59.999" + leap.group(2);
         }
         try {
-            return java.time.LocalDateTime.parse(iso, DateTimeFormatter.ISO_LOCAL_DATE_TIME)
-                    .atZone(zone)
-                    .toInstant()
-                    .toEpochMilli();
+            java.time.ZonedDateTime first =
+                    java.time.LocalDateTime.parse(iso, DateTimeFormatter.ISO_LOCAL_DATE_TIME)
+                            .atZone(zone);
+            long earlier = first.toInstant().toEpochMilli();
+            long later = first.withLaterOffsetAtOverlap().toInstant().toEpochMilli();
+            long fromLater = Math.abs(later - receivedMillis);
+            return later != earlier
+                            && fromLater <= REPEATED_HOUR_NEAR_MILLIS
+                            && fromLater < Math.abs(earlier - receivedMillis)
+                    ? later
+                    : earlier;
         } catch (java.time.DateTimeException | ArithmeticException e) {
             return null;
         }
@@ -755,7 +770,9 @@ public final class MqttPayloadCodec {
                         format.ts() + " '" + cut(text) + "' is out of range");
             } catch (DateTimeParseException e) {
                 Long local =
-                        format.timeZone() == null ? null : localMillis(text, format.timeZone());
+                        format.timeZone() == null
+                                ? null
+                                : localMillis(text, format.timeZone(), limits.clock().millis());
                 if (local == null) {
                     return Parsed.rejected(
                             RejectReason.INVALID_FIELD,

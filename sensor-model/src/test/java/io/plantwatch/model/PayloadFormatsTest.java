@@ -564,13 +564,54 @@ class PayloadFormatsTest {
         "2026-11-25T09:15:00Z, 2026-11-25T09:15:00Z",
         // The leap second at the end of 2016 UTC, as a Berlin clock shows it.
         "2017-01-01T00:59:60, 2016-12-31T23:59:59.999Z",
-        // The hour repeated when clocks go back: the earlier instant, the text tells no more.
+        // The hour repeated when clocks go back, read long after: the earlier instant, the text
+        // tells no more.
         "2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
         // The hour skipped when they go forward: as the clock would show it an hour on.
         "2026-03-29T02:30:00, 2026-03-29T01:30:00Z"
     })
     void aLocalTimeIsReadInTheFormatsTimeZone(String ts, String instant) {
         assertThat(berlin(ts)).isEqualTo(Instant.parse(instant).toEpochMilli());
+    }
+
+    /**
+     * A PLC on local time through the night its clock goes back (Berlin, 2026-10-25: 02:00-03:00
+     * CEST, then 02:00-03:00 CET): each reading, received as it is stamped, at its own instant, the
+     * second pass an hour after the first instead of on top of it. Sent an hour late, the second
+     * pass is read as the first, as before.
+     */
+    @ParameterizedTest
+    @CsvSource({
+        // received at, local time, instant
+        "2026-10-25T00:30:02Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
+        "2026-10-25T00:59:59Z, 2026-10-25T02:59:58, 2026-10-25T00:59:58Z",
+        "2026-10-25T01:00:01Z, 2026-10-25T02:00:00, 2026-10-25T01:00:00Z",
+        "2026-10-25T01:30:02Z, 2026-10-25T02:30:00, 2026-10-25T01:30:00Z",
+        // A device clock two minutes behind, on its second pass.
+        "2026-10-25T01:32:00Z, 2026-10-25T02:30:00, 2026-10-25T01:30:00Z",
+        // At the turn itself the first instant is as near as the second: the earlier.
+        "2026-10-25T01:00:00Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
+        // Sent on late: the earlier, the text tells no more.
+        "2026-10-25T02:45:00Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
+        // Outside the repeated hour nothing changes.
+        "2026-10-25T02:15:00Z, 2026-10-25T03:15:00, 2026-10-25T02:15:00Z"
+    })
+    void theRepeatedHourIsReadAsTheInstantNearItsReceipt(
+            String received, String ts, String instant) {
+        MqttPayloadCodec codec =
+                new MqttPayloadCodec(
+                        TopicTemplate.defaults(),
+                        ReadingLimits.defaults()
+                                .withClock(Clock.fixed(Instant.parse(received), ZoneOffset.UTC)),
+                        PayloadFormat.DEFAULT.withTimeZone(java.time.ZoneId.of("Europe/Berlin")));
+        long read =
+                codec.decode(
+                                "plant/a/b/c/d/e",
+                                ("{\"ts\": \"" + ts + "\", \"value\": 1}")
+                                        .getBytes(StandardCharsets.UTF_8))
+                        .value()
+                        .timestamp();
+        assertThat(Instant.ofEpochMilli(read)).isEqualTo(Instant.parse(instant));
     }
 
     @Test
