@@ -659,19 +659,18 @@ public final class MqttPayloadCodec {
     }
 
     /**
-     * How near the time of receipt one of the two instants of a repeated local hour must be to be
-     * taken for it: a live device's clock, within its skew; not data sent on an hour or more late.
-     */
-    static final long REPEATED_HOUR_NEAR_MILLIS = 30 * 60_000L;
-
-    /**
      * A local date and time ({@code 2026-01-31T09:15:00.250}, or with a space for the {@code T}) in
-     * {@code zone}; null when the text is not one. In the hour a clock turned back repeats, the
-     * text cannot tell its two instants apart: the one within {@link #REPEATED_HOUR_NEAR_MILLIS} of
-     * {@code receivedMillis} and nearer it than the other (a live device on its second pass), else
-     * the earlier.
+     * {@code zone}; null when the text is not one.
+     *
+     * <p>In the hour a clock turned back repeats, the text cannot tell its two instants apart. The
+     * later is taken when it is at most half the clock's shift before {@code receivedMillis} and at
+     * most {@code maxAheadMillis} (the device clock's allowed skew, capped at half the shift) after
+     * it: a live device on its second pass. Otherwise the earlier: a live device on its first pass,
+     * or data sent on later than that. A first-pass reading delayed by about the shift itself reads
+     * as the second pass; nothing in it says otherwise.
      */
-    static Long localMillis(String text, java.time.ZoneId zone, long receivedMillis) {
+    static Long localMillis(
+            String text, java.time.ZoneId zone, long receivedMillis, long maxAheadMillis) {
         String iso =
                 text.length() > 10 && text.charAt(10) == ' '
                         ? text.substring(0, 10) + 'T' + text.substring(11)
@@ -687,10 +686,11 @@ public final class MqttPayloadCodec {
                             .atZone(zone);
             long earlier = first.toInstant().toEpochMilli();
             long later = first.withLaterOffsetAtOverlap().toInstant().toEpochMilli();
-            long fromLater = Math.abs(later - receivedMillis);
+            long half = (later - earlier) / 2;
+            long sinceLater = receivedMillis - later;
             return later != earlier
-                            && fromLater <= REPEATED_HOUR_NEAR_MILLIS
-                            && fromLater < Math.abs(earlier - receivedMillis)
+                            && sinceLater <= half
+                            && sinceLater >= -Math.min(maxAheadMillis, half)
                     ? later
                     : earlier;
         } catch (java.time.DateTimeException | ArithmeticException e) {
@@ -772,7 +772,11 @@ public final class MqttPayloadCodec {
                 Long local =
                         format.timeZone() == null
                                 ? null
-                                : localMillis(text, format.timeZone(), limits.clock().millis());
+                                : localMillis(
+                                        text,
+                                        format.timeZone(),
+                                        limits.clock().millis(),
+                                        limits.maxFutureSkew().toMillis());
                 if (local == null) {
                     return Parsed.rejected(
                             RejectReason.INVALID_FIELD,

@@ -576,34 +576,42 @@ class PayloadFormatsTest {
 
     /**
      * A PLC on local time through the night its clock goes back (Berlin, 2026-10-25: 02:00-03:00
-     * CEST, then 02:00-03:00 CET): each reading, received as it is stamped, at its own instant, the
-     * second pass an hour after the first instead of on top of it. Sent an hour late, the second
-     * pass is read as the first, as before.
+     * CEST, then 02:00-03:00 CET; Lord Howe Island, 2026-04-05, half an hour): each reading,
+     * received as it is stamped, at its own instant, the second pass after the first instead of on
+     * top of it. A first-pass reading sent on late, not so late that the second pass would be near
+     * its receipt, stays on the first; so does data sent on hours later.
      */
     @ParameterizedTest
     @CsvSource({
-        // received at, local time, instant
-        "2026-10-25T00:30:02Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
-        "2026-10-25T00:59:59Z, 2026-10-25T02:59:58, 2026-10-25T00:59:58Z",
-        "2026-10-25T01:00:01Z, 2026-10-25T02:00:00, 2026-10-25T01:00:00Z",
-        "2026-10-25T01:30:02Z, 2026-10-25T02:30:00, 2026-10-25T01:30:00Z",
-        // A device clock two minutes behind, on its second pass.
-        "2026-10-25T01:32:00Z, 2026-10-25T02:30:00, 2026-10-25T01:30:00Z",
-        // At the turn itself the first instant is as near as the second: the earlier.
-        "2026-10-25T01:00:00Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
-        // Sent on late: the earlier, the text tells no more.
-        "2026-10-25T02:45:00Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
+        // zone, received at, local time, instant
+        "Europe/Berlin, 2026-10-25T00:30:02Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
+        "Europe/Berlin, 2026-10-25T00:59:59Z, 2026-10-25T02:59:58, 2026-10-25T00:59:58Z",
+        "Europe/Berlin, 2026-10-25T01:00:01Z, 2026-10-25T02:00:00, 2026-10-25T01:00:00Z",
+        "Europe/Berlin, 2026-10-25T01:30:02Z, 2026-10-25T02:30:00, 2026-10-25T01:30:00Z",
+        // Device clocks two minutes behind and three ahead (within the 5 min skew), second pass.
+        "Europe/Berlin, 2026-10-25T01:32:00Z, 2026-10-25T02:30:00, 2026-10-25T01:30:00Z",
+        "Europe/Berlin, 2026-10-25T01:27:00Z, 2026-10-25T02:30:00, 2026-10-25T01:30:00Z",
+        // First-pass readings sent on 30 and 50 minutes late: the second pass would be ahead of
+        // their receipt by more than a clock's skew, so they stay on the first.
+        "Europe/Berlin, 2026-10-25T01:00:00Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
+        "Europe/Berlin, 2026-10-25T01:20:00Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
+        // Sent on more than half an hour after the second pass: the earlier, as before.
+        "Europe/Berlin, 2026-10-25T02:01:00Z, 2026-10-25T02:30:00, 2026-10-25T00:30:00Z",
         // Outside the repeated hour nothing changes.
-        "2026-10-25T02:15:00Z, 2026-10-25T03:15:00, 2026-10-25T02:15:00Z"
+        "Europe/Berlin, 2026-10-25T02:15:00Z, 2026-10-25T03:15:00, 2026-10-25T02:15:00Z",
+        "Australia/Lord_Howe, 2026-04-04T14:45:02Z, 2026-04-05T01:45:00, 2026-04-04T14:45:00Z",
+        "Australia/Lord_Howe, 2026-04-04T15:15:02Z, 2026-04-05T01:45:00, 2026-04-04T15:15:00Z",
+        // Twenty minutes late on the first pass: the second would be ten ahead of its receipt.
+        "Australia/Lord_Howe, 2026-04-04T15:05:00Z, 2026-04-05T01:45:00, 2026-04-04T14:45:00Z"
     })
     void theRepeatedHourIsReadAsTheInstantNearItsReceipt(
-            String received, String ts, String instant) {
+            String zone, String received, String ts, String instant) {
         MqttPayloadCodec codec =
                 new MqttPayloadCodec(
                         TopicTemplate.defaults(),
                         ReadingLimits.defaults()
                                 .withClock(Clock.fixed(Instant.parse(received), ZoneOffset.UTC)),
-                        PayloadFormat.DEFAULT.withTimeZone(java.time.ZoneId.of("Europe/Berlin")));
+                        PayloadFormat.DEFAULT.withTimeZone(java.time.ZoneId.of(zone)));
         long read =
                 codec.decode(
                                 "plant/a/b/c/d/e",
