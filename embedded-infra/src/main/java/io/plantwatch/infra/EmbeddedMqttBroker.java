@@ -67,7 +67,14 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
 
     private final long maxQueueSize;
     private final int inflightWindow;
-    private final Path root = TempDirs.create("embedded-hivemq-");
+
+    /**
+     * The broker's configuration folder (and data, without a data directory), made at its first
+     * start: a broker built and never started, or refused before its start, leaves nothing behind
+     * (the test suites left two empty folders in /tmp a run).
+     */
+    private Path root;
+
     private final Path dataDirectory;
     private final boolean hivemqDefaults;
     private int port;
@@ -556,6 +563,9 @@ public final class EmbeddedMqttBroker implements AutoCloseable {
     }
 
     private Path directory(String name) {
+        if (root == null) {
+            root = TempDirs.create("embedded-hivemq-");
+        }
         try {
             return Files.createDirectories(root.resolve(name));
         } catch (IOException e) {

@@ -305,7 +305,8 @@ class EmbeddedMqttBrokerTest {
     }
 
     @Test
-    void rejectsNonsenseSettings() {
+    void rejectsNonsenseSettings() throws Exception {
+        List<Path> before = brokerFolders();
         assertThatThrownBy(() -> EmbeddedMqttBroker.builder().maxQueueSize(0))
                 .isInstanceOf(IllegalArgumentException.class);
         assertThatThrownBy(() -> EmbeddedMqttBroker.builder().port(70_000))
@@ -313,5 +314,15 @@ class EmbeddedMqttBrokerTest {
         assertThatThrownBy(() -> EmbeddedMqttBroker.builder().build().port())
                 .isInstanceOf(IllegalStateException.class)
                 .hasMessageContaining("not been started");
+        // A broker built and never started (nor closed) leaves no folder behind.
+        assertThat(brokerFolders()).isEqualTo(before);
+    }
+
+    private static List<Path> brokerFolders() throws java.io.IOException {
+        try (var files = java.nio.file.Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return files.filter(f -> f.getFileName().toString().startsWith("embedded-hivemq-"))
+                    .sorted()
+                    .toList();
+        }
     }
 }
