@@ -325,17 +325,13 @@ class GatewayEndToEndTest {
                                     + " (payload format 'meter')");
             // Eight messages, two retained, became seven readings and four DLQ records, and Kafka
             // took every one (GatewayKafkaAuthorizationTest: acknowledged with the last).
-            org.awaitility.Awaitility.await()
-                    .atMost(Duration.ofSeconds(30))
-                    .untilAsserted(
-                            () ->
-                                    assertThat(
-                                                    GatewayHarness.get(
-                                                                    gateway.httpPort(), "/metrics")
-                                                            .body())
-                                            .contains("plantwatch_gateway_received_total 8.0")
-                                            .contains("plantwatch_gateway_produced_total 7.0")
-                                            .contains("plantwatch_gateway_in_flight 0.0"));
+            GatewayHarness.awaitMetrics(
+                    gateway,
+                    30,
+                    m ->
+                            m.contains("plantwatch_gateway_received_total 8.0")
+                                    .contains("plantwatch_gateway_produced_total 7.0")
+                                    .contains("plantwatch_gateway_in_flight 0.0"));
         } finally {
             // Retained messages stay in the broker the tests share.
             for (String sensor :
@@ -524,26 +520,20 @@ class GatewayEndToEndTest {
                 publish.accept(
                         "NDEATH/line-2",
                         SparkplugDecoderTest.encode(null, null, SparkplugDecoderTest.bdSeq(1)));
-                org.awaitility.Awaitility.await()
-                        .atMost(Duration.ofSeconds(30))
-                        .untilAsserted(
-                                () ->
-                                        assertThat(
-                                                        GatewayHarness.get(
-                                                                        gateway.httpPort(),
-                                                                        "/metrics")
-                                                                .body())
-                                                .contains(
-                                                        "plantwatch_gateway_sparkplug_messages_total{type=\"NDEATH\"} 1.0")
-                                                .contains(
-                                                        "plantwatch_gateway_sparkplug_nodes_online 0.0")
-                                                .contains(
-                                                        "plantwatch_gateway_sparkplug_rebirth_requests_total 1.0")
-                                                .contains(
-                                                        "plantwatch_gateway_sparkplug_metrics_skipped_total{why=\"not_numeric\"} 1.0")
-                                                .contains("plantwatch_gateway_received_total 5.0")
-                                                .contains("plantwatch_gateway_produced_total 3.0")
-                                                .contains("plantwatch_gateway_in_flight 0.0"));
+                GatewayHarness.awaitMetrics(
+                        gateway,
+                        30,
+                        m ->
+                                m.contains(
+                                                "plantwatch_gateway_sparkplug_messages_total{type=\"NDEATH\"} 1.0")
+                                        .contains("plantwatch_gateway_sparkplug_nodes_online 0.0")
+                                        .contains(
+                                                "plantwatch_gateway_sparkplug_rebirth_requests_total 1.0")
+                                        .contains(
+                                                "plantwatch_gateway_sparkplug_metrics_skipped_total{why=\"not_numeric\"} 1.0")
+                                        .contains("plantwatch_gateway_received_total 5.0")
+                                        .contains("plantwatch_gateway_produced_total 3.0")
+                                        .contains("plantwatch_gateway_in_flight 0.0"));
             } finally {
                 gateway.close();
             }
@@ -592,23 +582,18 @@ class GatewayEndToEndTest {
             }
             // The births (a node, two lines) and the death, besides the readings; nothing in the
             // DLQ, no rebirth asked.
-            org.awaitility.Awaitility.await()
-                    .atMost(Duration.ofSeconds(30))
-                    .untilAsserted(
-                            () ->
-                                    assertThat(
-                                                    GatewayHarness.get(
-                                                                    gateway.httpPort(), "/metrics")
-                                                            .body())
-                                            .contains("plantwatch_gateway_received_total 8004.0")
-                                            .contains("plantwatch_gateway_produced_total 8000.0")
-                                            .doesNotContain("plantwatch_gateway_dlq_total{")
-                                            .contains(
-                                                    "plantwatch_gateway_sparkplug_rebirth_requests_total 0.0")
-                                            .contains(
-                                                    "plantwatch_gateway_sparkplug_sequence_gaps_total 0.0")
-                                            .contains(
-                                                    "plantwatch_gateway_sparkplug_nodes_online 0.0"));
+            GatewayHarness.awaitMetrics(
+                    gateway,
+                    30,
+                    m ->
+                            m.contains("plantwatch_gateway_received_total 8004.0")
+                                    .contains("plantwatch_gateway_produced_total 8000.0")
+                                    .doesNotContain("plantwatch_gateway_dlq_total{")
+                                    .contains(
+                                            "plantwatch_gateway_sparkplug_rebirth_requests_total 0.0")
+                                    .contains(
+                                            "plantwatch_gateway_sparkplug_sequence_gaps_total 0.0")
+                                    .contains("plantwatch_gateway_sparkplug_nodes_online 0.0"));
         }
     }
 
@@ -662,19 +647,14 @@ class GatewayEndToEndTest {
             // Every message taken in first (the readings, the malformed ones, the node's and its
             // line's births and the death), then: every malformed one set aside and no other.
             double received = published + malformed + 3;
-            org.awaitility.Awaitility.await()
-                    .atMost(Duration.ofSeconds(60))
-                    .untilAsserted(
-                            () ->
-                                    assertThat(
-                                                    GatewayHarness.get(
-                                                                    gateway.httpPort(), "/metrics")
-                                                            .body())
-                                            .contains(
-                                                    "plantwatch_gateway_received_total " + received)
-                                            .contains(
-                                                    "plantwatch_gateway_dlq_total{reason=\"malformed_protobuf\"} "
-                                                            + (double) malformed));
+            GatewayHarness.awaitMetrics(
+                    gateway,
+                    60,
+                    m ->
+                            m.contains("plantwatch_gateway_received_total " + received)
+                                    .contains(
+                                            "plantwatch_gateway_dlq_total{reason=\"malformed_protobuf\"} "
+                                                    + (double) malformed));
             assertThat(GatewayHarness.get(gateway.httpPort(), "/metrics").body())
                     .contains("plantwatch_gateway_produced_total " + (double) published)
                     .contains("plantwatch_gateway_sparkplug_sequence_gaps_total 0.0")

@@ -164,6 +164,19 @@ final class GatewayHarness {
                 + header(r, io.plantwatch.model.Topics.HEADER_DETAIL);
     }
 
+    /** Waits, at most {@code seconds}, until the gateway's {@code /metrics} pass {@code check}. */
+    static void awaitMetrics(
+            Gateway gateway,
+            int seconds,
+            java.util.function.Consumer<org.assertj.core.api.AbstractStringAssert<?>> check) {
+        await().atMost(Duration.ofSeconds(seconds))
+                .untilAsserted(
+                        () ->
+                                check.accept(
+                                        org.assertj.core.api.Assertions.assertThat(
+                                                get(gateway.httpPort(), "/metrics").body())));
+    }
+
     /** Waits until the gateway's {@code /health} answers {@code status}. */
     static void awaitHealth(Gateway gateway, int status, int seconds) {
         org.awaitility.Awaitility.await()
